@@ -1,0 +1,152 @@
+import { createRequire } from 'node:module'
+import type { FailureKind } from './window-accumulator.js'
+
+/**
+ * autocannon has no per-request API: its Client is one keep-alive connection that builds the request
+ * bytes, parses responses and reconnects, but it schedules sends itself (back to back, or a whole
+ * second's budget at each second boundary when rate-limited). We keep the engine and take over the
+ * schedule by overriding its two scheduling hooks:
+ *   _doRequest() autocannon: "send the next request now"   -> we: "this connection is free"
+ *   _connect()   autocannon: "reconnect now"               -> we: "reconnect lazily on the next send"
+ * Lazy reconnects keep a refused target from turning into a busy connect loop. autocannon's own
+ * timeout timer is disabled; the generator times out requests itself, from their send time.
+ * The internal module path is why autocannon's version is pinned exactly in package.json.
+ */
+const require = createRequire(import.meta.url)
+
+interface AutocannonClient {
+  conn?: { destroyed: boolean }
+  destroyed: boolean
+  timeoutTicker: { clear(): void }
+  on(event: string, listener: (...args: any[]) => void): void
+  _connect(): void
+  _doRequest(): void
+  _destroyConnection(): void
+  destroy(): void
+}
+const Client = require('autocannon/lib/httpClient.js') as {
+  new (opts: object): AutocannonClient
+  prototype: AutocannonClient
+}
+
+export interface ConnectionTarget {
+  protocol: 'http:' | 'https:'
+  hostname: string
+  port: number
+  path: string
+  method: string
+  headers: Record<string, string>
+  body?: string
+}
+
+export interface ConnectionOwner {
+  connectionIdle(connection: AutocannonConnection): void
+  requestSettled(connection: AutocannonConnection, outcome: number | FailureKind): void
+}
+
+/** Disables autocannon's per-connection idle timer (seconds; setTimeout's upper bound is ~24.8 days). */
+const disabledTimeoutS = 1_000_000
+
+export class AutocannonConnection extends Client {
+  // Declared, not initialised: autocannon's constructor calls our hooks before field initialisers run.
+  declare owner: ConnectionOwner | undefined
+  declare needsSocket: boolean
+  declare opening: boolean
+  declare busy: boolean
+  declare pendingFailure: FailureKind | undefined
+  /** Bookkeeping the generator attaches to the request in flight. */
+  declare intendedAt: number
+  declare sentAt: number
+  declare windowIndex: number
+
+  constructor(target: ConnectionTarget, owner: ConnectionOwner) {
+    super({ ...target, timeout: disabledTimeoutS, pipelining: 1 })
+    this.owner = owner
+    this.busy = false
+    this.on('response', (status: number) => this.settle(status))
+    this.on('connError', (error: NodeJS.ErrnoException) => {
+      this.pendingFailure = classifySocketError(error)
+    })
+  }
+
+  /** Opens the socket ahead of the first send so the first requests do not pay the handshake. */
+  warm(): void {
+    if (this.needsSocket) this.openSocket()
+  }
+
+  send(intendedAt: number, sentAt: number, windowIndex: number): void {
+    this.busy = true
+    this.intendedAt = intendedAt
+    this.sentAt = sentAt
+    this.windowIndex = windowIndex
+    if (this.needsSocket) this.openSocket()
+    Client.prototype._doRequest.call(this)
+  }
+
+  /** Gives up on the request in flight (the generator's timeout) and drops the socket. */
+  abandon(kind: FailureKind): void {
+    if (!this.busy) return
+    this.closeSocket()
+    this.settle(kind)
+    this.owner?.connectionIdle(this)
+  }
+
+  override destroy(): void {
+    if (this.destroyed) return
+    this.destroyed = true
+    this.timeoutTicker.clear()
+    this.closeSocket()
+  }
+
+  override _connect(): void {
+    // autocannon calls this after a socket error, after the server closed, and from its constructor.
+    this.needsSocket = true
+    if (this.busy) this.settle(this.pendingFailure ?? 'reset')
+    this.pendingFailure = undefined
+    if (!this.destroyed) this.owner?.connectionIdle(this)
+  }
+
+  override _doRequest(): void {
+    // autocannon calls this when the previous response completed (and from inside its own connect).
+    if (this.opening || this.destroyed) return
+    this.owner?.connectionIdle(this)
+  }
+
+  private openSocket(): void {
+    this.closeSocket()
+    this.needsSocket = false
+    this.opening = true
+    try {
+      Client.prototype._connect.call(this)
+    } finally {
+      this.opening = false
+    }
+  }
+
+  private closeSocket(): void {
+    if (this.conn) this._destroyConnection()
+    this.conn = undefined
+    this.needsSocket = true
+  }
+
+  private settle(outcome: number | FailureKind): void {
+    if (!this.busy) return
+    this.busy = false
+    this.owner?.requestSettled(this, outcome)
+  }
+}
+
+export function classifySocketError(error: NodeJS.ErrnoException): FailureKind {
+  switch (error.code) {
+    case 'ECONNREFUSED':
+      return 'refused'
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'ECONNABORTED':
+      return 'reset'
+    case 'ETIMEDOUT':
+      return 'timeout'
+    default:
+      return 'other'
+  }
+}

@@ -1,0 +1,238 @@
+import type { WindowReport } from '@gauntlet/contracts'
+import { performance } from 'node:perf_hooks'
+import { AutocannonConnection, type ConnectionOwner, type ConnectionTarget } from './autocannon-connection.js'
+import { buildTimeline, intendedOffsetMs, plannedInWindow, totalDurationS, type PlannedStep, type StepTimeline } from './schedule.js'
+import { WindowAccumulator, type FailureKind } from './window-accumulator.js'
+
+export interface LoadPlan {
+  target: ConnectionTarget
+  steps: PlannedStep[]
+  timeoutMs: number
+  /** Fixed connection count; when absent, connections grow on demand up to `maxConnections`. */
+  connections?: number
+  maxConnections: number
+}
+
+export interface LoadRunOptions {
+  onWindow: (window: WindowReport) => void
+  signal?: AbortSignal
+}
+
+export interface LoadRunResult {
+  aborted: boolean
+  peakConnections: number
+}
+
+/** How often in-flight requests are checked against the timeout. Timeouts fire within this much of due. */
+const timeoutSweepMs = 50
+
+/**
+ * Open-model load generator: every planned send has an intended time, leaves at that time on a free
+ * connection (or as soon as one frees up), and its latency is measured from the intended time, so a
+ * stalled target shows its stall instead of silently slowing the generator down.
+ */
+export class LoadGenerator implements ConnectionOwner {
+  private readonly timeline: StepTimeline[]
+  private readonly windows = new Map<number, WindowAccumulator>()
+  private readonly connections: AutocannonConnection[] = []
+  private readonly idle = new Set<AutocannonConnection>()
+  private readonly busy = new Set<AutocannonConnection>()
+  private startAt = 0
+  private startEpochMs = 0
+  private stepIndex = 0
+  private sendIndex = 0
+  private nextWindowToEmit = 0
+  private finishedScheduling = false
+  private stopped = false
+  private timer: NodeJS.Timeout | undefined
+  private sweeper: NodeJS.Timeout | undefined
+  private peakConnections = 0
+  private done!: (result: LoadRunResult) => void
+  private options!: LoadRunOptions
+
+  constructor(private readonly plan: LoadPlan) {
+    this.timeline = buildTimeline(plan.steps)
+  }
+
+  run(options: LoadRunOptions): Promise<LoadRunResult> {
+    this.options = options
+    return new Promise((resolve) => {
+      this.done = resolve
+      if (options.signal?.aborted) return this.finish(true)
+      options.signal?.addEventListener('abort', () => this.finish(true), { once: true })
+      this.openInitialConnections()
+      // A short lead lets the warm connections finish their handshakes before the first send.
+      this.startAt = performance.now() + 20
+      this.startEpochMs = Date.now() + 20
+      this.sweeper = setInterval(() => this.sweepTimeouts(), timeoutSweepMs)
+      this.scheduleTick(20)
+    })
+  }
+
+  // --- ConnectionOwner -------------------------------------------------------------------------
+
+  connectionIdle(connection: AutocannonConnection): void {
+    if (this.stopped || connection.busy || this.idle.has(connection)) return
+    this.busy.delete(connection)
+    this.idle.add(connection)
+    this.dispatchDue()
+  }
+
+  requestSettled(connection: AutocannonConnection, outcome: number | FailureKind): void {
+    this.busy.delete(connection)
+    const window = this.windows.get(connection.windowIndex)
+    if (!window) return
+    if (typeof outcome === 'number') {
+      window.recordResponse(outcome, (performance.now() - connection.intendedAt) * 1000)
+    } else {
+      window.recordFailure(outcome)
+    }
+    this.emitSettledWindows()
+  }
+
+  // --- scheduling ------------------------------------------------------------------------------
+
+  private openInitialConnections(): void {
+    const first = this.timeline[0]
+    // Without a fixed count, start with what 50 ms of latency would need at the first rate and grow.
+    const initial = this.plan.connections ?? Math.min(this.plan.maxConnections, Math.max(1, Math.ceil((first?.rps ?? 1) * 0.05)))
+    for (let i = 0; i < initial; i++) {
+      const connection = this.addConnection()
+      if (!connection) break
+      connection.warm()
+      this.idle.add(connection)
+    }
+  }
+
+  private addConnection(): AutocannonConnection | undefined {
+    const limit = this.plan.connections ?? this.plan.maxConnections
+    if (this.connections.length >= limit) return undefined
+    const connection = new AutocannonConnection(this.plan.target, this)
+    this.connections.push(connection)
+    this.peakConnections = Math.max(this.peakConnections, this.connections.length)
+    return connection
+  }
+
+  private takeIdle(): AutocannonConnection | undefined {
+    for (const connection of this.idle) {
+      this.idle.delete(connection)
+      return connection
+    }
+    return undefined
+  }
+
+  private get lastWindowIndex(): number {
+    return totalDurationS(this.timeline) - 1
+  }
+
+  private scheduleTick(delayMs: number): void {
+    if (this.stopped || this.finishedScheduling) return
+    clearTimeout(this.timer)
+    this.timer = setTimeout(() => this.dispatchDue(), Math.max(0, delayMs))
+  }
+
+  /** Sends every request whose intended time has come, while a connection is free. */
+  private dispatchDue(): void {
+    if (this.stopped || this.finishedScheduling) return
+    const now = performance.now()
+    for (;;) {
+      const step = this.timeline[this.stepIndex]
+      if (!step) {
+        this.finishedScheduling = true
+        this.emitSettledWindows()
+        return
+      }
+      if (this.sendIndex >= step.sends) {
+        this.stepIndex++
+        this.sendIndex = 0
+        continue
+      }
+      const intendedAt = this.startAt + intendedOffsetMs(step, this.sendIndex)
+      if (intendedAt > now) {
+        this.scheduleTick(intendedAt - now)
+        return
+      }
+      const windowIndex = Math.floor((intendedAt - this.startAt) / 1000)
+      if (now - intendedAt > this.plan.timeoutMs) {
+        // Overdue by more than a timeout: a send now would measure our backlog, not the target.
+        this.windowAt(windowIndex).recordDrop()
+        this.sendIndex++
+        continue
+      }
+      const connection = this.takeIdle() ?? this.addConnection()
+      if (!connection) {
+        // Every connection is busy and none may be added: wait for connectionIdle().
+        this.emitSettledWindows()
+        return
+      }
+      this.sendIndex++
+      this.busy.add(connection)
+      const intended = this.windowAt(windowIndex)
+      intended.dispatched++
+      intended.noteSendLag(now - intendedAt)
+      this.windowAt(Math.min(this.lastWindowIndex, Math.floor((now - this.startAt) / 1000))).sent++
+      connection.send(intendedAt, now, windowIndex)
+    }
+  }
+
+  private sweepTimeouts(): void {
+    const now = performance.now()
+    for (const connection of [...this.busy]) {
+      if (now - connection.sentAt >= this.plan.timeoutMs) connection.abandon('timeout')
+    }
+    this.emitSettledWindows()
+  }
+
+  // --- windows ---------------------------------------------------------------------------------
+
+  private windowAt(index: number): WindowAccumulator {
+    let window = this.windows.get(index)
+    if (!window) {
+      const step = this.timeline.find((s) => index >= s.startS && index < s.startS + s.durationS)
+      window = new WindowAccumulator(index, step?.index ?? this.timeline.length - 1, plannedInWindow(this.timeline, index))
+      this.windows.set(index, window)
+    }
+    return window
+  }
+
+  /** Emits, in order, every window whose second has passed and whose requests all have an outcome. */
+  private emitSettledWindows(): void {
+    if (this.stopped) return
+    const elapsedS = (performance.now() - this.startAt) / 1000
+    const lastWindow = totalDurationS(this.timeline)
+    while (this.nextWindowToEmit < lastWindow) {
+      const index = this.nextWindowToEmit
+      if (elapsedS < index + 1) break
+      const window = this.windowAt(index)
+      if (!window.settled) break
+      this.emit(window, true)
+    }
+    if (this.nextWindowToEmit >= lastWindow) this.finish(false)
+    else if (this.finishedScheduling && this.busy.size === 0) {
+      // Nothing in flight and nothing left to send: the remaining windows only wait for their second to end.
+      clearTimeout(this.timer)
+      this.timer = setTimeout(() => this.emitSettledWindows(), Math.max(1, (this.nextWindowToEmit + 1 - elapsedS) * 1000))
+    }
+  }
+
+  private emit(window: WindowAccumulator, complete: boolean): void {
+    this.windows.delete(window.index)
+    this.nextWindowToEmit = window.index + 1
+    this.options.onWindow(window.toReport(this.startEpochMs + window.index * 1000, complete, this.connections.length))
+  }
+
+  private finish(aborted: boolean): void {
+    if (this.stopped) return
+    if (aborted) {
+      // Judge what was seen: flush the windows that had started, marked incomplete.
+      const elapsedS = (performance.now() - this.startAt) / 1000
+      const last = Math.min(totalDurationS(this.timeline), Math.ceil(Math.max(0, elapsedS)))
+      for (let index = this.nextWindowToEmit; index < last; index++) this.emit(this.windowAt(index), this.windowAt(index).settled)
+    }
+    this.stopped = true
+    clearTimeout(this.timer)
+    clearInterval(this.sweeper)
+    for (const connection of this.connections) connection.destroy()
+    this.done({ aborted, peakConnections: this.peakConnections })
+  }
+}

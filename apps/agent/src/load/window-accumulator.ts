@@ -1,0 +1,82 @@
+import { emptyErrorCounts, lateSendMs, type ErrorCounts, type WindowReport } from '@gauntlet/contracts'
+import { createLatencyHistogram, encodeHistogram, recordLatencyUs, type Histogram } from '@gauntlet/metrics'
+
+export type FailureKind = 'timeout' | 'refused' | 'reset' | 'other'
+
+/** Everything measured for one 1 s window while it is open. */
+export class WindowAccumulator {
+  readonly latency: Histogram = createLatencyHistogram()
+  readonly errors: ErrorCounts = emptyErrorCounts()
+  sent = 0
+  dropped = 0
+  ok = 0
+  /** Requests intended in this window that have an outcome (response, failure or drop). */
+  resolved = 0
+  /** Requests intended in this window that have left. */
+  dispatched = 0
+  lateSends = 0
+  maxSendLagMs = 0
+
+  constructor(
+    readonly index: number,
+    readonly step: number,
+    readonly planned: number,
+  ) {}
+
+  noteSendLag(lagMs: number): void {
+    if (lagMs > lateSendMs) this.lateSends++
+    if (lagMs > this.maxSendLagMs) this.maxSendLagMs = lagMs
+  }
+
+  recordResponse(status: number, latencyUs: number): void {
+    this.resolved++
+    if (status < 400) {
+      this.ok++
+      recordLatencyUs(this.latency, latencyUs)
+    } else {
+      const key = String(status)
+      this.errors.status[key] = (this.errors.status[key] ?? 0) + 1
+    }
+  }
+
+  recordFailure(kind: FailureKind): void {
+    this.resolved++
+    this.errors[kind]++
+  }
+
+  recordDrop(): void {
+    this.resolved++
+    this.dropped++
+  }
+
+  get settled(): boolean {
+    return this.resolved >= this.planned
+  }
+
+  /**
+   * The generator is the limit when it dropped planned sends or when more than 1% of sends left
+   * late (event-loop lag, CPU, or no free connection): the latency then includes our own queueing.
+   */
+  get generatorLimited(): boolean {
+    return this.dropped > 0 || this.lateSends > Math.max(1, this.dispatched * 0.01)
+  }
+
+  toReport(startedAt: number, complete: boolean, openConnections: number): WindowReport {
+    return {
+      index: this.index,
+      step: this.step,
+      startedAt,
+      planned: this.planned,
+      sent: this.sent,
+      dropped: this.dropped,
+      ok: this.ok,
+      errors: this.errors,
+      latency: encodeHistogram(this.latency),
+      lateSends: this.lateSends,
+      maxSendLagMs: Math.round(this.maxSendLagMs * 1000) / 1000,
+      generatorLimited: this.generatorLimited,
+      complete,
+      openConnections,
+    }
+  }
+}

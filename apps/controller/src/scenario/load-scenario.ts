@@ -1,0 +1,176 @@
+import { GauntletError, ScenarioSchema, type Problem, type ScenarioDocument } from '@gauntlet/contracts'
+import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
+import { Value } from '@sinclair/typebox/value'
+import { readFile } from 'node:fs/promises'
+import { LineCounter, parseDocument } from 'yaml'
+import { parseDurationMs, wholeSeconds } from './duration.js'
+import { planSteps } from './ramp-plan.js'
+import { defaults, type Scenario } from './scenario.js'
+import { parseThreshold, type Threshold } from './thresholds.js'
+import { SourceLocator } from './source-locator.js'
+
+/** Scenario files larger than this are refused before parsing. */
+export const maxScenarioBytes = 1_048_576
+
+export async function loadScenarioFile(file: string): Promise<{ scenario: Scenario; yaml: string }> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message
+    throw new GauntletError('usage', `${file}: cannot read scenario: ${reason}`)
+  }
+  return { scenario: parseScenario(text, file), yaml: text }
+}
+
+/**
+ * YAML text -> validated Scenario. Reports every problem at once, each with its path and line:column,
+ * as a GauntletError('invalid_scenario'). Nothing else in Gauntlet constructs a Scenario.
+ */
+export function parseScenario(text: string, file = '<scenario>'): Scenario {
+  if (Buffer.byteLength(text) > maxScenarioBytes) {
+    throw invalid(file, [{ path: '', message: `scenario is larger than ${maxScenarioBytes} bytes`, line: 1, column: 1 }])
+  }
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
+  if (doc.errors.length > 0) {
+    throw invalid(
+      file,
+      doc.errors.map((error) => {
+        const position = error.linePos?.[0]
+        return { path: '', message: `YAML: ${firstLine(error.message)}`, line: position?.line ?? 1, column: position?.col ?? 1 }
+      }),
+    )
+  }
+  const raw: unknown = doc.toJS()
+  const locator = new SourceLocator(doc, lines)
+  const problems: Problem[] = []
+  const add = (path: string, message: string, at?: { line: number; column: number }): void => {
+    problems.push({ path, message, ...(at ?? locator.locate(path)) })
+  }
+
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    add('', 'a scenario is a YAML mapping with name, target and load')
+    throw invalid(file, problems)
+  }
+
+  const seen = new Set<string>()
+  for (const error of Value.Errors(ScenarioSchema, raw)) {
+    const problem = describeSchemaError(error)
+    const key = `${problem.path}\u0000${problem.message}`
+    if (seen.has(key) || [...seen].some((k) => k.startsWith(`${problem.path}\u0000`))) continue
+    seen.add(key)
+    add(problem.path, problem.message, problem.unknownKey ? locator.locateKey(problem.parent, problem.unknownKey) : undefined)
+  }
+  // Semantic checks run on every section the schema found sound, so one pass reports everything.
+  const schemaPaths = problems.map((p) => p.path)
+  const sound = (prefix: string): boolean => !schemaPaths.some((path) => path === prefix || path.startsWith(`${prefix}/`) || prefix.startsWith(`${path}/`) || path === '')
+  const scenario = buildScenario(raw as ScenarioDocument, add, sound)
+  if (problems.length > 0 || !scenario) throw invalid(file, sortByPosition(problems))
+  return scenario
+}
+
+type Add = (path: string, message: string) => void
+
+/** Rules JSON Schema cannot state: units, ramp arithmetic, whole seconds, the threshold grammar. */
+function buildScenario(doc: ScenarioDocument, add: Add, sound: (prefix: string) => boolean): Scenario | undefined {
+  const steps = sound('/load') ? planSteps(doc.load, add) : undefined
+  const warmupS = sound('/load/warmup') ? wholeSeconds(doc.load?.warmup === undefined ? 0 : parseDurationMs(doc.load.warmup)!, '/load/warmup', add) : undefined
+  const thresholds: Threshold[] = []
+  if (Array.isArray(doc.thresholds)) {
+    doc.thresholds.forEach((source, i) => {
+      if (typeof source !== 'string') return
+      const parsed = parseThreshold(source)
+      if (parsed.ok) thresholds.push(parsed.threshold)
+      else add(`/thresholds/${i}`, parsed.message)
+    })
+  }
+  const url = sound('/target/url') ? parseTargetUrl(doc.target.url, add) : undefined
+  const timeoutMs = doc.target?.timeout === undefined ? defaults.timeoutMs : parseDurationMs(doc.target.timeout)
+  if (sound('/target/timeout') && timeoutMs !== undefined && timeoutMs < 1) add('/target/timeout', 'timeout must be at least 1ms')
+  if (!sound('/target') || timeoutMs === undefined) return undefined
+
+  if (warmupS !== undefined) {
+    steps?.forEach((step, i) => {
+      if (warmupS >= step.durationS) {
+        add(doc.load.ramp ? '/load/warmup' : `/load/steps/${i}/duration`, `warmup (${warmupS}s) must be shorter than every step (step ${i + 1} lasts ${step.durationS}s)`)
+      }
+    })
+  }
+  if (sound('/load') && doc.load.connections !== undefined && doc.load.maxConnections !== undefined) {
+    add('/load/maxConnections', 'maxConnections applies only when connections is not fixed; set one of them')
+  }
+
+  if (!url || !steps || warmupS === undefined || !sound('/load') || !sound('/thresholds')) return undefined
+  return {
+    name: doc.name,
+    ...(doc.description !== undefined ? { description: doc.description } : {}),
+    target: {
+      url: url.toString(),
+      method: doc.target.method ?? 'GET',
+      headers: doc.target.headers ?? {},
+      ...(doc.target.body !== undefined ? { body: doc.target.body } : {}),
+      timeoutMs,
+    },
+    steps,
+    warmupS,
+    ...(doc.load.connections !== undefined ? { connections: doc.load.connections } : {}),
+    maxConnections: doc.load.maxConnections ?? defaults.maxConnections,
+    thresholds,
+    onThresholdFail: doc.onThresholdFail ?? 'stop',
+  }
+}
+
+function parseTargetUrl(text: string, add: Add): URL | undefined {
+  try {
+    const url = new URL(text)
+    if (url.protocol === 'http:' || url.protocol === 'https:') return url
+    add('/target/url', `only http:// and https:// URLs can be loaded, not ${url.protocol}//`)
+  } catch {
+    add('/target/url', `"${text}" is not a valid URL`)
+  }
+  return undefined
+}
+
+interface SchemaProblem {
+  path: string
+  message: string
+  parent: string
+  unknownKey?: string
+}
+
+function describeSchemaError(error: ValueError): SchemaProblem {
+  const hint = (error.schema as { errorMessage?: string }).errorMessage
+  switch (error.type) {
+    case ValueErrorType.ObjectAdditionalProperties: {
+      // TypeBox reports the extra key's own path; point at the key, not its value.
+      const slash = error.path.lastIndexOf('/')
+      const parent = error.path.slice(0, slash)
+      const key = error.path.slice(slash + 1)
+      const known = Object.keys((error.schema as { properties?: object }).properties ?? {})
+      return { path: error.path, parent, unknownKey: key, message: `unknown key "${key}"${known.length ? `; expected one of: ${known.join(', ')}` : ''}` }
+    }
+    case ValueErrorType.ObjectRequiredProperty:
+      return { path: error.path, parent: error.path, message: `missing required key "${error.path.split('/').pop()}"` }
+    case ValueErrorType.Union: {
+      const options = (error.schema as { anyOf?: Array<{ const?: unknown }> }).anyOf?.map((s) => s.const).filter((v) => v !== undefined)
+      return { path: error.path, parent: error.path, message: options?.length ? `expected one of: ${options.join(', ')}` : error.message.toLowerCase() }
+    }
+    case ValueErrorType.StringPattern:
+      return { path: error.path, parent: error.path, message: hint ?? error.message.toLowerCase() }
+    default:
+      return { path: error.path, parent: error.path, message: hint && error.type === ValueErrorType.String ? hint : error.message.toLowerCase() }
+  }
+}
+
+function sortByPosition(problems: Problem[]): Problem[] {
+  return [...problems].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0))
+}
+
+function invalid(file: string, problems: Problem[]): GauntletError {
+  return new GauntletError('invalid_scenario', `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, { problems })
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0] ?? message
+}

@@ -1,0 +1,28 @@
+import type { Threshold } from './thresholds.js'
+
+/** A validated scenario, in the units the engine uses (ms, rps). Built only by the scenario loader. */
+export interface Scenario {
+  name: string
+  description?: string
+  target: {
+    url: string
+    method: string
+    headers: Record<string, string>
+    body?: string
+    timeoutMs: number
+  }
+  steps: Array<{ rps: number; durationS: number }>
+  warmupS: number
+  connections?: number
+  maxConnections: number
+  thresholds: Threshold[]
+  onThresholdFail: 'stop' | 'continue'
+}
+
+export const defaults = {
+  timeoutMs: 10_000,
+  warmupS: 0,
+  maxConnections: 1_000,
+  maxSteps: 1_000,
+  maxRunS: 24 * 3600,
+} as const

@@ -1,0 +1,75 @@
+/**
+ * The one error type of Gauntlet. Every failure that reaches a user carries a code from this list;
+ * the maps below are total, so adding a code forces a decision about its HTTP status and exit code.
+ */
+export const errorCodes = [
+  'invalid_scenario',
+  'usage',
+  'not_found',
+  'target_unreachable',
+  'storage',
+  'internal',
+] as const
+
+export type ErrorCode = (typeof errorCodes)[number]
+
+/** Documented CLI exit codes (README, "Exit codes"). */
+export const ExitCode = {
+  passed: 0,
+  thresholdFailed: 1,
+  invalidInput: 2,
+  couldNotRun: 3,
+} as const
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
+
+export const httpStatusByCode: Record<ErrorCode, number> = {
+  invalid_scenario: 400,
+  usage: 400,
+  not_found: 404,
+  target_unreachable: 502,
+  storage: 500,
+  internal: 500,
+}
+
+export const exitCodeByCode: Record<ErrorCode, ExitCode> = {
+  invalid_scenario: ExitCode.invalidInput,
+  usage: ExitCode.invalidInput,
+  not_found: ExitCode.invalidInput,
+  target_unreachable: ExitCode.couldNotRun,
+  storage: ExitCode.couldNotRun,
+  internal: ExitCode.couldNotRun,
+}
+
+/** One located problem in user input. `line`/`column` are 1-based positions in the source file. */
+export interface Problem {
+  path: string
+  message: string
+  line?: number
+  column?: number
+}
+
+export class GauntletError extends Error {
+  readonly code: ErrorCode
+  readonly problems: Problem[]
+
+  constructor(code: ErrorCode, message: string, options: { problems?: Problem[]; cause?: unknown } = {}) {
+    super(message, { cause: options.cause })
+    this.name = 'GauntletError'
+    this.code = code
+    this.problems = options.problems ?? []
+  }
+
+  get httpStatus(): number {
+    return httpStatusByCode[this.code]
+  }
+
+  get exitCode(): ExitCode {
+    return exitCodeByCode[this.code]
+  }
+}
+
+/** Anything thrown that is not a GauntletError is an internal error; its message stays out of user output. */
+export function toGauntletError(error: unknown): GauntletError {
+  if (error instanceof GauntletError) return error
+  return new GauntletError('internal', 'internal error', { cause: error })
+}

@@ -1,0 +1,101 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+
+/**
+ * The single source of the scenario format: the YAML loader validates against it, and
+ * `gauntlet schema` publishes it as JSON Schema for editors. Semantic rules that JSON Schema cannot
+ * express (ramp arithmetic, threshold grammar, whole-second durations) live in the controller's
+ * scenario loader and are reported in the same problem format.
+ */
+
+// `errorMessage` replaces TypeBox's generic wording where a pattern alone would be cryptic.
+const withHint = <T extends TSchema>(schema: T, errorMessage: string): T => Object.assign(schema, { errorMessage })
+
+export const DurationText = withHint(
+  Type.String({
+    pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$',
+    description: 'A duration with a unit: 500ms, 30s, 1.5m, 2h.',
+    examples: ['30s'],
+  }),
+  'expected a duration with a unit, like 500ms, 30s, 2m or 1h',
+)
+
+export const MaxRps = 1_000_000
+
+const Rate = Type.Number({
+  exclusiveMinimum: 0,
+  maximum: MaxRps,
+  description: 'Requests per second (open model: sends are scheduled at this rate whatever the latency).',
+})
+
+export const HttpMethods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
+
+export const TargetSchema = Type.Object(
+  {
+    url: Type.String({ minLength: 1, description: 'http:// or https:// URL of the endpoint under load.' }),
+    method: Type.Optional(Type.Union(HttpMethods.map((m) => Type.Literal(m)), { default: 'GET' })),
+    headers: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Request headers.' })),
+    body: Type.Optional(Type.String({ maxLength: 1_048_576, description: 'Request body, sent as is.' })),
+    timeout: Type.Optional(DurationText),
+  },
+  { additionalProperties: false, description: 'The HTTP request every send makes.' },
+)
+
+export const RampSchema = Type.Object(
+  {
+    from: Rate,
+    to: Rate,
+    step: Type.Number({ exclusiveMinimum: 0, description: 'Rate change between steps (rps).' }),
+    every: DurationText,
+  },
+  { additionalProperties: false, description: 'Steps from `from` to `to` rps, `step` apart, each lasting `every`.' },
+)
+
+export const StepSchema = Type.Object(
+  { rps: Rate, duration: DurationText },
+  { additionalProperties: false },
+)
+
+export const LoadSchema = Type.Object(
+  {
+    ramp: Type.Optional(RampSchema),
+    steps: Type.Optional(Type.Array(StepSchema, { minItems: 1, maxItems: 1000 })),
+    warmup: Type.Optional(DurationText),
+    connections: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 10_000,
+        description: 'Fixed connection count. Omit to grow connections on demand (rate x latency).',
+      }),
+    ),
+    maxConnections: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 10_000, description: 'Upper bound when connections grow on demand.' }),
+    ),
+  },
+  { additionalProperties: false, description: 'Either `ramp` or `steps`.' },
+)
+
+export const ScenarioSchema = Type.Object(
+  {
+    name: withHint(
+      Type.String({ pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$' }),
+      'expected a name of letters, digits, dot, dash or underscore (at most 100)',
+    ),
+    description: Type.Optional(Type.String()),
+    target: TargetSchema,
+    load: LoadSchema,
+    thresholds: Type.Optional(
+      Type.Array(Type.String(), {
+        description: 'Per-step pass conditions, e.g. "p99 < 800ms", "error_rate < 0.5%".',
+      }),
+    ),
+    onThresholdFail: Type.Optional(
+      Type.Union([Type.Literal('stop'), Type.Literal('continue')], {
+        default: 'stop',
+        description: 'stop: the first failing step ends the run; continue: run every step anyway.',
+      }),
+    ),
+  },
+  { additionalProperties: false, $id: 'https://gauntlet.dev/schemas/scenario.json', title: 'Gauntlet scenario' },
+)
+
+export type ScenarioDocument = Static<typeof ScenarioSchema>

@@ -1,0 +1,49 @@
+import type { ErrorCounts } from './window.js'
+
+export type RunVerdict = 'pass' | 'fail' | 'error'
+export type StepVerdict = 'pass' | 'fail' | 'aborted'
+
+export interface ThresholdResult {
+  threshold: string
+  metric: string
+  /** Observed value in the threshold's unit (ms, fraction, rps); null when there was nothing to measure. */
+  observed: number | null
+  limit: number
+  pass: boolean
+}
+
+export interface StepSummary {
+  index: number
+  plannedRps: number
+  achievedRps: number
+  durationS: number
+  /** Seconds at the start of the step excluded from its verdict and statistics. */
+  warmupS: number
+  planned: number
+  sent: number
+  /** Requests answered by the target (any status) or failed at transport level. */
+  completed: number
+  errors: number
+  errorRate: number
+  errorsByClass: ErrorCounts
+  p50Ms: number | null
+  p90Ms: number | null
+  p99Ms: number | null
+  maxMs: number | null
+  generatorLimited: boolean
+  verdict: StepVerdict
+  thresholds: ThresholdResult[]
+}
+
+export interface RunSummary {
+  runId: string
+  scenario: string
+  target: string
+  verdict: RunVerdict
+  capacityRps: number | null
+  reasons: string[]
+  warnings: string[]
+  startedAt: string
+  finishedAt: string
+  steps: StepSummary[]
+}

@@ -1,0 +1,68 @@
+import * as hdr from 'hdr-histogram-js'
+
+export type Histogram = hdr.Histogram
+
+/** Highest latency we can record: one hour in microseconds. Longer values are clamped to it. */
+const highestTrackableUs = 3_600_000_000
+
+/** Latency histograms record microseconds with 3 significant digits (0.1% value resolution). */
+export function createLatencyHistogram(): Histogram {
+  return hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: highestTrackableUs,
+    numberOfSignificantValueDigits: 3,
+    bitBucketSize: 32,
+    autoResize: false,
+  })
+}
+
+export function recordLatencyUs(histogram: Histogram, us: number): void {
+  histogram.recordValue(Math.min(Math.max(1, Math.round(us)), highestTrackableUs))
+}
+
+export function encodeHistogram(histogram: Histogram): string {
+  return hdr.encodeIntoCompressedBase64(histogram)
+}
+
+export function decodeHistogram(encoded: string): Histogram {
+  const decoded = hdr.decodeFromCompressedBase64(encoded, 32, false)
+  // Decoded histograms size themselves to their content; copy into the canonical shape so merges never overflow.
+  const histogram = createLatencyHistogram()
+  histogram.add(decoded)
+  return histogram
+}
+
+/** Merge encoded histograms into one. Percentiles are computed after merging, never averaged. */
+export function mergeEncoded(encoded: Iterable<string>): Histogram {
+  const merged = createLatencyHistogram()
+  for (const item of encoded) merged.add(decodeHistogram(item))
+  return merged
+}
+
+export interface LatencySummaryMs {
+  count: number
+  p50Ms: number | null
+  p90Ms: number | null
+  p95Ms: number | null
+  p99Ms: number | null
+  p999Ms: number | null
+  maxMs: number | null
+}
+
+const usToMs = (us: number): number => Math.round(us) / 1000
+
+export function summarizeLatency(histogram: Histogram): LatencySummaryMs {
+  const count = histogram.totalCount
+  if (count === 0) {
+    return { count, p50Ms: null, p90Ms: null, p95Ms: null, p99Ms: null, p999Ms: null, maxMs: null }
+  }
+  return {
+    count,
+    p50Ms: usToMs(histogram.getValueAtPercentile(50)),
+    p90Ms: usToMs(histogram.getValueAtPercentile(90)),
+    p95Ms: usToMs(histogram.getValueAtPercentile(95)),
+    p99Ms: usToMs(histogram.getValueAtPercentile(99)),
+    p999Ms: usToMs(histogram.getValueAtPercentile(99.9)),
+    maxMs: usToMs(histogram.maxValue),
+  }
+}
