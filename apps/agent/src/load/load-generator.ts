@@ -200,13 +200,14 @@ export class LoadGenerator implements ConnectionOwner {
     if (this.stopped) return
     const elapsedS = (performance.now() - this.startAt) / 1000
     const lastWindow = totalDurationS(this.timeline)
-    while (this.nextWindowToEmit < lastWindow) {
+    while (this.nextWindowToEmit < lastWindow && !this.stopped) {
       const index = this.nextWindowToEmit
       if (elapsedS < index + 1) break
       const window = this.windowAt(index)
       if (!window.settled) break
       this.emit(window, true)
     }
+    if (this.stopped) return
     if (this.nextWindowToEmit >= lastWindow) this.finish(false)
     else if (this.finishedScheduling && this.busy.size === 0) {
       // Nothing in flight and nothing left to send: the remaining windows only wait for their second to end.

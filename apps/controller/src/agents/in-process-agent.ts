@@ -1,0 +1,31 @@
+import { LoadGenerator, type ConnectionTarget } from '@gauntlet/agent'
+import type { LoadAgent } from '../run/ports.js'
+import type { Scenario } from '../scenario/scenario.js'
+
+/** Runs the load in this process: the embedded default of `gauntlet run`. */
+export class InProcessAgent implements LoadAgent {
+  async run(scenario: Scenario, options: Parameters<LoadAgent['run']>[1]): ReturnType<LoadAgent['run']> {
+    const generator = new LoadGenerator({
+      target: connectionTarget(scenario),
+      steps: scenario.steps,
+      timeoutMs: scenario.target.timeoutMs,
+      ...(scenario.connections !== undefined ? { connections: scenario.connections } : {}),
+      maxConnections: scenario.maxConnections,
+    })
+    return generator.run(options)
+  }
+}
+
+export function connectionTarget(scenario: Scenario): ConnectionTarget {
+  const url = new URL(scenario.target.url)
+  const https = url.protocol === 'https:'
+  return {
+    protocol: https ? 'https:' : 'http:',
+    hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port ? Number(url.port) : https ? 443 : 80,
+    path: `${url.pathname}${url.search}`,
+    method: scenario.target.method,
+    headers: scenario.target.headers,
+    ...(scenario.target.body !== undefined ? { body: scenario.target.body } : {}),
+  }
+}

@@ -1,0 +1,60 @@
+import { totalErrors, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
+import { decodeHistogram, summarizeLatency } from '@gauntlet/metrics'
+import { formatMs, formatPercent } from './format-values.js'
+
+/** One line per 1 s window: where the ramp is, planned vs achieved rate, p50, p99, errors. */
+export function progressLine(window: WindowReport, stepCount: number, plannedRps: number, warmup: boolean): string {
+  const latency = summarizeLatency(decodeHistogram(window.latency))
+  const errors = totalErrors(window.errors)
+  const answered = window.ok + errors
+  const flags = [warmup ? 'warmup' : '', window.generatorLimited ? 'GENERATOR-LIMITED' : '', window.complete ? '' : 'incomplete']
+    .filter(Boolean)
+    .join(' ')
+  return [
+    `${String(window.index + 1).padStart(4)}s`,
+    `step ${window.step + 1}/${stepCount}`.padEnd(11),
+    `planned ${fmtRate(plannedRps)}`.padEnd(16),
+    `achieved ${fmtRate(window.sent)}`.padEnd(17),
+    `p50 ${formatMs(latency.p50Ms)}`.padEnd(13),
+    `p99 ${formatMs(latency.p99Ms)}`.padEnd(13),
+    `err ${answered > 0 ? formatPercent(errors / answered) : '-'}`.padEnd(11),
+    flags,
+  ]
+    .join(' ')
+    .trimEnd()
+}
+
+const columns = ['step', 'planned', 'achieved', 'sent', 'completed', 'errors', 'err%', 'p50', 'p90', 'p99', 'max', 'verdict'] as const
+
+export function stepTable(steps: readonly StepSummary[]): string {
+  const rows = steps.map((s) => [
+    String(s.index + 1),
+    fmtRate(s.plannedRps),
+    fmtRate(s.achievedRps),
+    String(s.sent),
+    String(s.completed),
+    String(s.errors),
+    formatPercent(s.errorRate),
+    formatMs(s.p50Ms),
+    formatMs(s.p90Ms),
+    formatMs(s.p99Ms),
+    formatMs(s.maxMs),
+    s.verdict.toUpperCase() + (s.generatorLimited ? ' (generator-limited)' : ''),
+  ])
+  const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padStart(widths[i]!))).join('  ')
+  return [line(columns), ...rows.map(line)].join('\n')
+}
+
+export function verdictLines(summary: RunSummary): string[] {
+  const capacity = summary.capacityRps === null ? 'no step passed' : `capacity ${fmtRate(summary.capacityRps)} rps`
+  return [
+    ...summary.warnings.map((w) => `warning: ${w}`),
+    ...summary.reasons.map((r) => `reason: ${r}`),
+    `verdict: ${summary.verdict.toUpperCase()} (${capacity}; run ${summary.runId})`,
+  ]
+}
+
+function fmtRate(rps: number): string {
+  return Number.isInteger(rps) ? String(rps) : rps.toFixed(1)
+}

@@ -1,0 +1,124 @@
+import { GauntletError, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
+import { randomBytes } from 'node:crypto'
+import type { Scenario } from '../scenario/scenario.js'
+import type { RunStatus, RunStore } from '../storage/run-store.js'
+import type { Clock, LoadAgent, RunObserver, TargetProbe } from './ports.js'
+import { judgeStep, type StepSpec } from './step-judge.js'
+import { judgeRun } from './verdict.js'
+
+export interface RunDependencies {
+  store: RunStore
+  agent: LoadAgent
+  probe: TargetProbe
+  clock: Clock
+}
+
+export interface RunRequest {
+  scenario: Scenario
+  yaml: string
+  observer?: RunObserver
+  /** Aborting stops the run; it is then judged on what it saw. */
+  signal?: AbortSignal
+}
+
+/**
+ * One run from start to verdict: probe the target, drive the steps through the agent, store every
+ * window as it arrives, judge each step once its windows are in, stop at the first failing step
+ * (unless the scenario says continue), and store the summary.
+ */
+export async function executeRun(deps: RunDependencies, request: RunRequest): Promise<RunSummary> {
+  const { scenario, observer } = request
+  const runId = newRunId(deps.clock.now())
+  const startedAt = deps.clock.now().toISOString()
+  deps.store.createRun({ id: runId, scenario: scenario.name, scenarioYaml: request.yaml, target: scenario.target.url, createdAt: startedAt })
+  observer?.started?.({ runId, steps: scenario.steps.length })
+
+  const finish = (status: RunStatus, summary: Omit<RunSummary, 'runId' | 'scenario' | 'target' | 'startedAt' | 'finishedAt'>): RunSummary => {
+    const full: RunSummary = { runId, scenario: scenario.name, target: scenario.target.url, startedAt, finishedAt: deps.clock.now().toISOString(), ...summary }
+    deps.store.finishRun(runId, status, full)
+    return full
+  }
+
+  const unreachable = await deps.probe(scenario.target.url, scenario.target.timeoutMs)
+  if (unreachable) {
+    return finish('error', { verdict: 'error', capacityRps: null, reasons: [`target unreachable before the first step: ${unreachable}`], warnings: [], steps: [] })
+  }
+
+  const specs = stepSpecs(scenario)
+  const windowsByStep = new Map<number, WindowReport[]>()
+  const steps: StepSummary[] = []
+  const stop = new AbortController()
+  let stoppedBy: string | undefined
+  const onExternalAbort = (): void => {
+    stoppedBy = 'run stopped before it finished'
+    stop.abort()
+  }
+  request.signal?.addEventListener('abort', onExternalAbort, { once: true })
+  if (request.signal?.aborted) onExternalAbort()
+
+  const judge = (spec: StepSpec): void => {
+    const step = judgeStep(spec, windowsByStep.get(spec.index) ?? [], scenario.thresholds)
+    steps.push(step)
+    deps.store.saveStep(runId, step)
+    observer?.step?.(step)
+    if (step.verdict === 'fail' && scenario.onThresholdFail === 'stop') stop.abort()
+  }
+
+  try {
+    await deps.agent.run(scenario, {
+      signal: stop.signal,
+      onWindow: (window) => {
+        deps.store.saveWindow(runId, window)
+        const list = windowsByStep.get(window.step) ?? []
+        list.push(window)
+        windowsByStep.set(window.step, list)
+        observer?.window?.(window)
+        const spec = specs[window.step]
+        if (spec && window.index === spec.startS + spec.durationS - 1 && !stop.signal.aborted) judge(spec)
+      },
+    })
+  } catch (error) {
+    const failure = error instanceof GauntletError ? error.message : 'internal error in the load generator'
+    finish('error', { verdict: 'error', capacityRps: null, reasons: [failure], warnings: [], steps })
+    throw error
+  } finally {
+    request.signal?.removeEventListener('abort', onExternalAbort)
+  }
+
+  // Steps cut short by a stop are reported as aborted with what they measured.
+  for (const spec of specs) {
+    if (!steps.some((s) => s.index === spec.index) && windowsByStep.has(spec.index)) {
+      const step = { ...judgeStep(spec, windowsByStep.get(spec.index) ?? [], scenario.thresholds), verdict: 'aborted' as const }
+      steps.push(step)
+      deps.store.saveStep(runId, step)
+      observer?.step?.(step)
+    }
+  }
+
+  const judgement = judgeRun(steps, specs.length, stoppedBy)
+  const status: RunStatus = stoppedBy && judgement.verdict !== 'fail' ? 'aborted' : judgement.verdict === 'pass' ? 'passed' : judgement.verdict === 'fail' ? 'failed' : 'error'
+  return finish(status, { ...judgement, warnings: generatorWarnings(steps), steps })
+}
+
+export function stepSpecs(scenario: Scenario): StepSpec[] {
+  let startS = 0
+  return scenario.steps.map((step, index) => {
+    const spec = { index, rps: step.rps, startS, durationS: step.durationS, warmupS: scenario.warmupS }
+    startS += step.durationS
+    return spec
+  })
+}
+
+function generatorWarnings(steps: readonly StepSummary[]): string[] {
+  return steps
+    .filter((s) => s.generatorLimited)
+    .map(
+      (s) =>
+        `step ${s.index + 1} (${s.plannedRps} rps) was generator-limited: the load generator could not send on schedule (CPU, connections or event-loop lag), so its latency includes client-side queueing`,
+    )
+}
+
+function newRunId(now: Date): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-')
+  return `${stamp}-${randomBytes(3).toString('hex')}`
+}

@@ -1,0 +1,36 @@
+import type { RunVerdict, StepSummary } from '@gauntlet/contracts'
+import { formatObserved, formatThresholdLimit } from '../report/format-values.js'
+
+export interface RunJudgement {
+  verdict: RunVerdict
+  capacityRps: number | null
+  reasons: string[]
+}
+
+/**
+ * The run's verdict from its judged steps. Fail closed: a run that was stopped or ran no step to the
+ * end is an error unless a threshold already failed, never a pass by default.
+ */
+export function judgeRun(steps: readonly StepSummary[], plannedSteps: number, stoppedEarly: string | undefined): RunJudgement {
+  const reasons: string[] = []
+  const firstFail = steps.findIndex((s) => s.verdict === 'fail')
+  for (const step of steps) {
+    if (step.verdict !== 'fail') continue
+    for (const result of step.thresholds.filter((r) => !r.pass)) {
+      reasons.push(
+        `step ${step.index + 1} (${step.plannedRps} rps): ${result.metric} ${formatObserved(result.metric, result.observed)} does not meet "${result.threshold}" (limit ${formatThresholdLimit(result.metric, result.limit)})`,
+      )
+    }
+  }
+  const passedBeforeFail = (firstFail < 0 ? steps : steps.slice(0, firstFail)).filter((s) => s.verdict === 'pass')
+  const capacityRps = passedBeforeFail.length > 0 ? passedBeforeFail[passedBeforeFail.length - 1]!.plannedRps : null
+
+  if (firstFail >= 0) return { verdict: 'fail', capacityRps, reasons }
+  if (stoppedEarly) {
+    const judged = steps.filter((s) => s.verdict === 'pass').length
+    return { verdict: 'error', capacityRps, reasons: [`${stoppedEarly}; ${judged} of ${plannedSteps} steps were judged, all passed`] }
+  }
+  const unjudged = steps.filter((s) => s.verdict !== 'pass').length + (plannedSteps - steps.length)
+  if (unjudged > 0) return { verdict: 'error', capacityRps, reasons: [`${unjudged} of ${plannedSteps} steps could not be judged`] }
+  return { verdict: 'pass', capacityRps, reasons }
+}

@@ -1,0 +1,33 @@
+/**
+ * Schema migrations, applied in order; PRAGMA user_version records how many have run.
+ * Append new migrations; never edit one that has shipped.
+ */
+export const migrations: readonly string[] = [
+  `CREATE TABLE runs (
+     id TEXT PRIMARY KEY,
+     scenario TEXT NOT NULL,
+     scenario_yaml TEXT NOT NULL,
+     target TEXT NOT NULL,
+     status TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     finished_at TEXT,
+     summary_json TEXT
+   );
+   CREATE INDEX runs_by_scenario ON runs (scenario, created_at);
+   CREATE TABLE windows (
+     run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+     idx INTEGER NOT NULL,
+     step INTEGER NOT NULL,
+     started_at INTEGER NOT NULL,
+     report_json TEXT NOT NULL,
+     PRIMARY KEY (run_id, idx)
+   );
+   CREATE TABLE steps (
+     run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+     idx INTEGER NOT NULL,
+     planned_rps REAL NOT NULL,
+     verdict TEXT NOT NULL,
+     summary_json TEXT NOT NULL,
+     PRIMARY KEY (run_id, idx)
+   );`,
+]

@@ -1,0 +1,114 @@
+import { GauntletError, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
+import Database from 'better-sqlite3'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { migrations } from './migrations.js'
+import type { NewRun, RunStatus, RunStore, StoredRun } from './run-store.js'
+
+interface RunRow {
+  id: string
+  scenario: string
+  scenario_yaml: string
+  target: string
+  status: RunStatus
+  created_at: string
+  finished_at: string | null
+  summary_json: string | null
+}
+
+/** RunStore on a SQLite file: WAL, foreign keys, migrations by user_version. */
+export class SqliteRunStore implements RunStore {
+  private readonly db: Database.Database
+  private readonly statements
+
+  constructor(file: string) {
+    try {
+      if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
+      this.db = new Database(file)
+      this.db.pragma('journal_mode = WAL')
+      // FULL: a window acknowledged by the store survives a power cut, not just a process crash.
+      this.db.pragma('synchronous = FULL')
+      this.db.pragma('foreign_keys = ON')
+      this.db.pragma('busy_timeout = 5000')
+      this.migrate()
+    } catch (error) {
+      throw new GauntletError('storage', `cannot open database ${file}: ${(error as Error).message}`, { cause: error })
+    }
+    this.statements = {
+      createRun: this.db.prepare(
+        `INSERT INTO runs (id, scenario, scenario_yaml, target, status, created_at) VALUES (@id, @scenario, @scenarioYaml, @target, 'running', @createdAt)`,
+      ),
+      saveWindow: this.db.prepare(
+        `INSERT INTO windows (run_id, idx, step, started_at, report_json) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (run_id, idx) DO UPDATE SET report_json = excluded.report_json`,
+      ),
+      saveStep: this.db.prepare(
+        `INSERT INTO steps (run_id, idx, planned_rps, verdict, summary_json) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (run_id, idx) DO UPDATE SET verdict = excluded.verdict, summary_json = excluded.summary_json`,
+      ),
+      finishRun: this.db.prepare(`UPDATE runs SET status = ?, finished_at = ?, summary_json = ? WHERE id = ?`),
+      getRun: this.db.prepare(`SELECT * FROM runs WHERE id = ?`),
+      listRuns: this.db.prepare(`SELECT * FROM runs ORDER BY created_at DESC, id DESC LIMIT ?`),
+      windows: this.db.prepare(`SELECT report_json FROM windows WHERE run_id = ? ORDER BY idx`),
+    }
+  }
+
+  createRun(run: NewRun): void {
+    this.statements.createRun.run(run)
+  }
+
+  saveWindow(runId: string, window: WindowReport): void {
+    this.statements.saveWindow.run(runId, window.index, window.step, window.startedAt, JSON.stringify(window))
+  }
+
+  saveStep(runId: string, step: StepSummary): void {
+    this.statements.saveStep.run(runId, step.index, step.plannedRps, step.verdict, JSON.stringify(step))
+  }
+
+  finishRun(runId: string, status: RunStatus, summary: RunSummary): void {
+    this.statements.finishRun.run(status, summary.finishedAt, JSON.stringify(summary), runId)
+  }
+
+  getRun(runId: string): StoredRun | undefined {
+    const row = this.statements.getRun.get(runId) as RunRow | undefined
+    return row && toStoredRun(row)
+  }
+
+  listRuns(limit: number): StoredRun[] {
+    return (this.statements.listRuns.all(limit) as RunRow[]).map(toStoredRun)
+  }
+
+  windows(runId: string): WindowReport[] {
+    return (this.statements.windows.all(runId) as Array<{ report_json: string }>).map((row) => JSON.parse(row.report_json) as WindowReport)
+  }
+
+  close(): void {
+    this.db.close()
+  }
+
+  private migrate(): void {
+    const applied = this.db.pragma('user_version', { simple: true }) as number
+    if (applied > migrations.length) {
+      throw new Error(`database schema version ${applied} is newer than this Gauntlet (${migrations.length}); upgrade Gauntlet`)
+    }
+    for (let version = applied; version < migrations.length; version++) {
+      this.db.transaction(() => {
+        this.db.exec(migrations[version]!)
+        this.db.pragma(`user_version = ${version + 1}`)
+      })()
+    }
+  }
+}
+
+function toStoredRun(row: RunRow): StoredRun {
+  return {
+    id: row.id,
+    scenario: row.scenario,
+    scenarioYaml: row.scenario_yaml,
+    target: row.target,
+    status: row.status,
+    createdAt: row.created_at,
+    finishedAt: row.finished_at,
+    summary: row.summary_json ? (JSON.parse(row.summary_json) as RunSummary) : null,
+  }
+}
