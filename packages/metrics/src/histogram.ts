@@ -63,6 +63,7 @@ export function summarizeLatency(histogram: Histogram): LatencySummaryMs {
     p95Ms: usToMs(histogram.getValueAtPercentile(95)),
     p99Ms: usToMs(histogram.getValueAtPercentile(99)),
     p999Ms: usToMs(histogram.getValueAtPercentile(99.9)),
-    maxMs: usToMs(histogram.maxValue),
+    // The top bucket's upper bound, like every other quantile, so a value reads the same before and after encoding.
+    maxMs: usToMs(histogram.getValueAtPercentile(100)),
   }
 }

@@ -16,7 +16,9 @@ export function judgeRun(steps: readonly StepSummary[], plannedSteps: number, st
   const firstFail = steps.findIndex((s) => s.verdict === 'fail')
   for (const step of steps) {
     if (step.verdict !== 'fail') continue
-    for (const result of step.thresholds.filter((r) => !r.pass)) {
+    const failed = step.thresholds.filter((r) => !r.pass)
+    if (failed.length === 0) reasons.push(`step ${step.index + 1} (${step.plannedRps} rps) failed`)
+    for (const result of failed) {
       reasons.push(
         `step ${step.index + 1} (${step.plannedRps} rps): ${result.metric} ${formatObserved(result.metric, result.observed)} does not meet "${result.threshold}" (limit ${formatThresholdLimit(result.metric, result.limit)})`,
       )

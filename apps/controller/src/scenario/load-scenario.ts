@@ -37,8 +37,8 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
     throw invalid(
       file,
       doc.errors.map((error) => {
-        const position = error.linePos?.[0]
-        return { path: '', message: `YAML: ${firstLine(error.message)}`, line: position?.line ?? 1, column: position?.col ?? 1 }
+        const { line, col } = lines.linePos(error.pos[0])
+        return { path: '', message: `YAML: ${firstLine(error.message)}`, line, column: col }
       }),
     )
   }

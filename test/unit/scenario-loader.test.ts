@@ -1,0 +1,85 @@
+import { GauntletError } from '@gauntlet/contracts'
+import { describe, expect, it } from 'vitest'
+import { parseScenario } from '../../apps/controller/src/scenario/load-scenario.js'
+
+const valid = `name: orders-ramp
+target:
+  url: http://127.0.0.1:8080/api/orders
+  method: POST
+  headers: { content-type: application/json }
+  body: '{"sku":"A1"}'
+  timeout: 5s
+load:
+  ramp: { from: 100, to: 800, step: 100, every: 30s }
+  warmup: 2s
+  connections: 64
+thresholds:
+  - p99 < 800ms
+  - error_rate < 0.5%
+`
+
+/** Problems as "line:column path: message" for compact tables. */
+function problemsOf(text: string): string[] {
+  try {
+    parseScenario(text, 'test.yaml')
+  } catch (error) {
+    expect(error).toBeInstanceOf(GauntletError)
+    const e = error as GauntletError
+    expect(e.code).toBe('invalid_scenario')
+    return e.problems.map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`)
+  }
+  return []
+}
+
+describe('scenario loader', () => {
+  it('accepts the documented example and converts units', () => {
+    const scenario = parseScenario(valid)
+    expect(scenario).toMatchObject({
+      name: 'orders-ramp',
+      target: { url: 'http://127.0.0.1:8080/api/orders', method: 'POST', timeoutMs: 5000, body: '{"sku":"A1"}', headers: { 'content-type': 'application/json' } },
+      warmupS: 2,
+      connections: 64,
+      onThresholdFail: 'stop',
+    })
+    expect(scenario.steps).toHaveLength(8)
+    expect(scenario.steps[7]).toEqual({ rps: 800, durationS: 30 })
+    expect(scenario.thresholds.map((t) => t.limit)).toEqual([800, 0.005])
+  })
+
+  it('applies defaults', () => {
+    const scenario = parseScenario('name: x\ntarget: { url: "http://localhost/" }\nload: { steps: [{ rps: 5, duration: 2s }] }\n')
+    expect(scenario).toMatchObject({ target: { method: 'GET', timeoutMs: 10_000, headers: {} }, warmupS: 0, maxConnections: 1000, thresholds: [] })
+  })
+
+  it.each([
+    ['YAML syntax error', 'name: x\ntarget: [\n', ['YAML:']],
+    ['duplicate key', 'name: x\nname: y\n', ['2:1 : YAML: Map keys must be unique']],
+    ['not a mapping', '- a\n- b\n', ['1:1 : a scenario is a YAML mapping']],
+    ['missing sections', 'name: x\n', ['/target: missing required key "target"', '/load: missing required key "load"']],
+    ['unknown top-level key', valid + 'colour: blue\n', ['15:1 /colour: unknown key "colour"']],
+    ['unknown nested key', valid.replace('  timeout: 5s', '  timeout: 5s\n  retries: 3'), ['8:3 /target/retries: unknown key "retries"']],
+    ['duration without unit', valid.replace('every: 30s', 'every: 30'), ['9:49 /load/ramp/every: expected a duration with a unit']],
+    ['wrong unit', valid.replace('timeout: 5s', 'timeout: 5sec'), ['7:12 /target/timeout: expected a duration']],
+    ['zero rate', valid.replace('from: 100', 'from: 0'), ['/load/ramp/from: expected number to be greater than 0']],
+    ['negative rate', valid.replace('to: 800', 'to: -5'), ['/load/ramp/to: expected number to be greater than 0']],
+    ['absurd rate', valid.replace('to: 800', 'to: 5000000'), ['/load/ramp/to: expected number to be less or equal to 1000000']],
+    ['rate as text', valid.replace('from: 100', 'from: fast'), ['/load/ramp/from: expected number']],
+    ['not http', valid.replace('http://127.0.0.1:8080', 'ftp://127.0.0.1'), ['3:8 /target/url: only http:// and https:// URLs can be loaded']],
+    ['not a URL', valid.replace('http://127.0.0.1:8080/api/orders', 'orders'), ['/target/url: "orders" is not a valid URL']],
+    ['unknown method', valid.replace('POST', 'FETCH'), ['4:11 /target/method: expected one of: GET, HEAD, POST']],
+    ['threshold on unknown metric', valid.replace('p99 < 800ms', 'p42 < 800ms'), ['13:5 /thresholds/0: threshold "p42 < 800ms": unknown metric']],
+    ['warmup as long as a step', valid.replace('warmup: 2s', 'warmup: 30s'), ['/load/warmup: warmup (30s) must be shorter than every step']],
+    ['fixed and max connections', valid.replace('connections: 64', 'connections: 64\n  maxConnections: 10'), ['/load/maxConnections: maxConnections applies only when']],
+    ['zero connections', valid.replace('connections: 64', 'connections: 0'), ['/load/connections: expected integer to be greater or equal to 1']],
+  ])('%s', (_name, text, expected) => {
+    const problems = problemsOf(text)
+    for (const fragment of expected) expect(problems.join('\n')).toContain(fragment)
+  })
+
+  it('reports every problem at once, in file order', () => {
+    const text = valid.replace('POST', 'FETCH').replace('every: 30s', 'every: 30').replace('p99 < 800ms', 'p99 < 800')
+    const problems = problemsOf(text)
+    expect(problems).toHaveLength(3)
+    expect(problems.map((p) => p.split(' ')[1])).toEqual(['/target/method:', '/load/ramp/every:', '/thresholds/0:'])
+  })
+})

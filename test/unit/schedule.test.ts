@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest'
+import { buildTimeline, intendedOffsetMs, plannedInWindow } from '../../apps/agent/src/load/schedule.js'
+
+describe('pacing schedule', () => {
+  const timeline = buildTimeline([
+    { rps: 200, durationS: 3 },
+    { rps: 0.5, durationS: 4 },
+    { rps: 333, durationS: 2 },
+  ])
+
+  it('plans round(rps x duration) sends per step on consecutive whole seconds', () => {
+    expect(timeline.map((s) => [s.startS, s.sends])).toEqual([
+      [0, 600],
+      [3, 2],
+      [7, 666],
+    ])
+  })
+
+  it.each([
+    [0, 200],
+    [2, 200],
+    [3, 1],
+    [4, 0],
+    [5, 1],
+    [6, 0],
+    [7, 333],
+    [8, 333],
+    [9, 0],
+  ])('window %i plans %i sends', (window, planned) => {
+    expect(plannedInWindow(timeline, window)).toBe(planned)
+  })
+
+  it('the windows of a step add up to its sends', () => {
+    for (const step of timeline) {
+      let total = 0
+      for (let w = step.startS; w < step.startS + step.durationS; w++) total += plannedInWindow(timeline, w)
+      expect(total).toBe(step.sends)
+    }
+  })
+
+  it('spreads sends evenly: every 100 ms slice carries its share', () => {
+    const step = timeline[0]!
+    const slices = new Array(30).fill(0)
+    for (let j = 0; j < step.sends; j++) slices[Math.floor(intendedOffsetMs(step, j) / 100)]++
+    expect(new Set(slices)).toEqual(new Set([20]))
+  })
+})

@@ -1,0 +1,70 @@
+import { emptyErrorCounts, type RunSummary, type WindowReport } from '@gauntlet/contracts'
+import Database from 'better-sqlite3'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { migrations } from '../../apps/controller/src/storage/migrations.js'
+import { SqliteRunStore } from '../../apps/controller/src/storage/sqlite-run-store.js'
+
+const dbFile = () => join(mkdtempSync(join(tmpdir(), 'gauntlet-store-')), 'runs.db')
+const run = { id: 'r1', scenario: 'demo', scenarioYaml: 'name: demo', target: 'http://127.0.0.1/', createdAt: '2026-01-01T00:00:00.000Z' }
+const window = (index: number, ok: number): WindowReport => ({
+  index, step: 0, startedAt: 1000 * index, planned: ok, sent: ok, dropped: 0, ok, errors: emptyErrorCounts(), latency: 'x',
+  lateSends: 0, maxSendLagMs: 0, generatorLimited: false, complete: true, openConnections: 1,
+})
+const summary = { runId: 'r1', verdict: 'pass', finishedAt: '2026-01-01T00:01:00.000Z' } as RunSummary
+
+describe('SQLite run store (real file)', () => {
+  it('keeps runs and windows across reopening, in WAL mode', () => {
+    const file = dbFile()
+    const store = new SqliteRunStore(file)
+    store.createRun(run)
+    store.saveWindow('r1', window(0, 10))
+    store.saveWindow('r1', window(1, 20))
+    store.close()
+
+    const reopened = new SqliteRunStore(file)
+    expect(reopened.getRun('r1')).toMatchObject({ status: 'running', scenario: 'demo', summary: null })
+    expect(reopened.windows('r1').map((w) => w.ok)).toEqual([10, 20])
+    reopened.finishRun('r1', 'passed', summary)
+    expect(reopened.getRun('r1')).toMatchObject({ status: 'passed', summary: { verdict: 'pass' } })
+    reopened.close()
+    const raw = new Database(file)
+    expect(raw.pragma('journal_mode', { simple: true })).toBe('wal')
+    expect(raw.pragma('user_version', { simple: true })).toBe(migrations.length)
+    raw.close()
+  })
+
+  it('stores a window delivered twice once (idempotent), keeping the latest copy', () => {
+    const store = new SqliteRunStore(dbFile())
+    store.createRun(run)
+    store.saveWindow('r1', window(3, 5))
+    store.saveWindow('r1', window(3, 7))
+    expect(store.windows('r1')).toHaveLength(1)
+    expect(store.windows('r1')[0]!.ok).toBe(7)
+    store.close()
+  })
+
+  it('refuses windows of an unknown run (foreign keys on)', () => {
+    const store = new SqliteRunStore(dbFile())
+    expect(() => store.saveWindow('nope', window(0, 1))).toThrow(/FOREIGN KEY/)
+    store.close()
+  })
+
+  it('refuses a database written by a newer Gauntlet instead of corrupting it', () => {
+    const file = dbFile()
+    const raw = new Database(file)
+    raw.pragma(`user_version = ${migrations.length + 1}`)
+    raw.close()
+    expect(() => new SqliteRunStore(file)).toThrow(/newer than this Gauntlet/)
+  })
+
+  it('lists runs newest first', () => {
+    const store = new SqliteRunStore(dbFile())
+    store.createRun(run)
+    store.createRun({ ...run, id: 'r2', createdAt: '2026-01-02T00:00:00.000Z' })
+    expect(store.listRuns(10).map((r) => r.id)).toEqual(['r2', 'r1'])
+    store.close()
+  })
+})
