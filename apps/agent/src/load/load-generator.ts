@@ -1,7 +1,7 @@
 import type { WindowReport } from '@gauntlet/contracts'
 import { performance } from 'node:perf_hooks'
 import { AutocannonConnection, type ConnectionOwner, type ConnectionTarget } from './autocannon-connection.js'
-import { buildTimeline, intendedOffsetMs, plannedInWindow, totalDurationS, type PlannedStep, type StepTimeline } from './schedule.js'
+import { buildTimeline, intendedOffsetMs, plannedInWindow, totalDurationS, windowOfSend, type PlannedStep, type StepTimeline } from './schedule.js'
 import { WindowAccumulator, type FailureKind } from './window-accumulator.js'
 
 export interface LoadPlan {
@@ -152,7 +152,7 @@ export class LoadGenerator implements ConnectionOwner {
         this.scheduleTick(intendedAt - now)
         return
       }
-      const windowIndex = Math.floor((intendedAt - this.startAt) / 1000)
+      const windowIndex = windowOfSend(step, this.sendIndex)
       if (now - intendedAt > this.plan.timeoutMs) {
         // Overdue by more than a timeout: a send now would measure our backlog, not the target.
         this.windowAt(windowIndex).recordDrop()
@@ -204,8 +204,10 @@ export class LoadGenerator implements ConnectionOwner {
       const index = this.nextWindowToEmit
       if (elapsedS < index + 1) break
       const window = this.windowAt(index)
-      if (!window.settled) break
-      this.emit(window, true)
+      // Once nothing is in flight and nothing is left to send, no outcome can still arrive.
+      const nothingPending = this.finishedScheduling && this.busy.size === 0
+      if (!window.settled && !nothingPending) break
+      this.emit(window, window.settled)
     }
     if (this.stopped) return
     if (this.nextWindowToEmit >= lastWindow) this.finish(false)

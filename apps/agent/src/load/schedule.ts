@@ -36,12 +36,28 @@ export function intendedOffsetMs(step: StepTimeline, j: number): number {
   return step.startS * 1000 + (j * 1000) / step.rps
 }
 
+/** How many sends of `step` are intended before run second `t` (integer arithmetic where it matters). */
+function sendsBefore(step: StepTimeline, t: number): number {
+  return Math.min(step.sends, Math.max(0, Math.ceil((t - step.startS) * step.rps - 1e-9)))
+}
+
 /** Planned sends whose intended time falls in 1 s window `w` (window w covers [w, w+1) s of the run). */
 export function plannedInWindow(timeline: readonly StepTimeline[], w: number): number {
   const step = timeline.find((s) => w >= s.startS && w < s.startS + s.durationS)
   if (!step) return 0
-  const sendsBefore = (t: number): number => Math.min(step.sends, Math.max(0, Math.ceil((t - step.startS) * step.rps - 1e-9)))
-  return sendsBefore(w + 1) - sendsBefore(w)
+  return sendsBefore(step, w + 1) - sendsBefore(step, w)
+}
+
+/**
+ * The window that send `j` of `step` belongs to, decided by the same counting as plannedInWindow, so
+ * window totals always add up. (Subtracting floating-point timestamps would put send 200 of a 200 rps
+ * step at 999.9999 ms, in the wrong window.)
+ */
+export function windowOfSend(step: StepTimeline, j: number): number {
+  let w = step.startS + Math.floor(j / step.rps)
+  while (w > step.startS && j < sendsBefore(step, w)) w--
+  while (j >= sendsBefore(step, w + 1) && w < step.startS + step.durationS - 1) w++
+  return w
 }
 
 export function stepOfWindow(timeline: readonly StepTimeline[], w: number): number {

@@ -1,0 +1,19 @@
+// A target that remembers when each request arrived (ms since its first arrival), so a test can check
+// how evenly a client paced its sends as seen from the server side. Run in its own process.
+import http from 'node:http'
+import { performance } from 'node:perf_hooks'
+
+const arrivals = []
+let first
+const server = http.createServer((req, res) => {
+  if (req.url === '/__arrivals') {
+    res.setHeader('content-type', 'application/json')
+    return res.end(JSON.stringify(arrivals))
+  }
+  const now = performance.now()
+  first ??= now
+  arrivals.push(now - first)
+  req.resume()
+  res.end('ok')
+})
+server.listen(0, '127.0.0.1', 1024, () => console.log(`listening http://127.0.0.1:${server.address().port}`))

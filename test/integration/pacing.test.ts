@@ -1,0 +1,149 @@
+import type { WindowReport } from '@gauntlet/contracts'
+import { LoadGenerator, type ConnectionTarget } from '@gauntlet/agent'
+import autocannon from 'autocannon'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { setTimeout as delay } from 'node:timers/promises'
+import { afterEach, describe, expect, it } from 'vitest'
+import { startChildServer, type ChildServer } from '../helpers/child-server.js'
+import { tempDir } from '../helpers/cli.js'
+import { freePort } from '../helpers/free-port.js'
+
+function targetOf(url: string, path = '/'): ConnectionTarget {
+  const u = new URL(url)
+  return { protocol: 'http:', hostname: u.hostname, port: Number(u.port), path, method: 'GET', headers: {} }
+}
+
+async function generate(url: string, steps: Array<{ rps: number; durationS: number }>, path = '/'): Promise<WindowReport[]> {
+  const windows: WindowReport[] = []
+  await new LoadGenerator({ target: targetOf(url, path), steps, timeoutMs: 5000, maxConnections: 1000 }).run({ onWindow: (w) => windows.push(w) })
+  return windows
+}
+
+const arrivalServer = new URL('../helpers/arrival-server.mjs', import.meta.url).pathname
+
+describe('pacing: sends spread over each second', () => {
+  let server: ChildServer | undefined
+  afterEach(async () => {
+    await server?.stop()
+    server = undefined
+  })
+
+  it.each([200, 1000])('at %i rps no 100 ms slice seen by the server carries more than 1.5x its share', async (rps) => {
+    server = await startChildServer(process.execPath, [arrivalServer])
+    const windows = await generate(server.url, [{ rps, durationS: 3 }])
+    const arrivals = (await (await fetch(`${server.url}/__arrivals`)).json()) as number[]
+    expect(arrivals).toHaveLength(rps * 3)
+    const slices = new Array(30).fill(0)
+    for (const t of arrivals) slices[Math.min(29, Math.floor(t / 100))]++
+    const share = rps / 10
+    console.log(`${rps} rps: 100 ms slices min ${Math.min(...slices)} max ${Math.max(...slices)} (share ${share})`)
+    expect(Math.max(...slices)).toBeLessThanOrEqual(1.5 * share)
+    expect(windows.every((w) => !w.generatorLimited)).toBe(true)
+  })
+
+  it('achieves the planned rate within 2% in every window after the first second, and sends exactly the plan', async () => {
+    server = await startChildServer(process.execPath, [arrivalServer])
+    const steps = [
+      { rps: 500, durationS: 3 },
+      { rps: 2000, durationS: 3 },
+    ]
+    const windows = await generate(server.url, steps)
+    expect(windows.map((w) => w.index)).toEqual([0, 1, 2, 3, 4, 5])
+    expect(windows.reduce((sum, w) => sum + w.sent, 0)).toBe(500 * 3 + 2000 * 3)
+    for (const w of windows) {
+      expect(w.planned).toBe(steps[w.step]!.rps)
+      expect(w.ok).toBe(w.planned)
+      if (w.index === 0 || w.index === 3) continue
+      expect(Math.abs(w.sent - w.planned) / w.planned).toBeLessThanOrEqual(0.02)
+    }
+  })
+})
+
+/** nginx from Debian with limit_req in front of a static file: a token bucket that punishes bursts. */
+async function startRateLimitedNginx(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const dir = tempDir('gauntlet-nginx-')
+  mkdirSync(join(dir, 'www'))
+  writeFileSync(join(dir, 'www', 'index.html'), 'ok\n')
+  const port = await freePort()
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `daemon off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  limit_req_zone $binary_remote_addr zone=gate:1m rate=200r/s;
+  server {
+    listen 127.0.0.1:${port};
+    location / { limit_req zone=gate burst=20; limit_req_status 503; root ${dir}/www; }
+  }
+}
+`,
+  )
+  const child: ChildProcess = spawn(nginxBinary!, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' })
+  const url = `http://127.0.0.1:${port}`
+  // nginx cannot report a port-0 bind, so poll until it answers (bounded), instead of sleeping blind.
+  for (let i = 0; i < 100; i++) {
+    const ok = await fetch(`${url}/index.html`).then(() => true, () => false)
+    if (ok) break
+    await delay(50)
+  }
+  return {
+    url,
+    stop: async () => {
+      child.kill('SIGTERM')
+      if (child.exitCode === null) await once(child, 'exit')
+    },
+  }
+}
+
+const nginxBinary = (() => {
+  try {
+    return execFileSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx'], { encoding: 'utf8' }).trim().split('\n')[0]
+  } catch {
+    return undefined
+  }
+})()
+if (!nginxBinary) console.warn('SKIPPING nginx limit_req tests: nginx is not installed (apt-get install nginx-light); .ci/run installs it')
+
+describe.skipIf(!nginxBinary)('a token-bucket rate limiter in front of the target (nginx limit_req 200 r/s, burst 20)', () => {
+  let nginx: Awaited<ReturnType<typeof startRateLimitedNginx>> | undefined
+  afterEach(async () => {
+    await nginx?.stop()
+    nginx = undefined
+  })
+
+  const rejected = (windows: WindowReport[]) => windows.reduce((sum, w) => sum + (w.errors.status['503'] ?? 0), 0)
+
+  it('rejects none of an evenly paced 150 rps from Gauntlet, but a large share of autocannon at overallRate 150', async () => {
+    nginx = await startRateLimitedNginx()
+    const windows = await generate(nginx.url, [{ rps: 150, durationS: 4 }], '/index.html')
+    expect(windows.reduce((sum, w) => sum + w.sent, 0)).toBe(600)
+    expect(rejected(windows)).toBe(0)
+
+    // One connection per request per second, as autocannon caps connections at overallRate: each
+    // connection's per-second budget leaves at the second boundary, all 150 together.
+    const peer = await autocannon({ url: `${nginx.url}/index.html`, connections: 150, overallRate: 150, amount: 600 })
+    console.log(`limit_req at 150 rps: gauntlet rejected 0 of 600; autocannon rejected ${peer.non2xx} of ${peer.requests.total}`)
+    expect(peer.non2xx).toBeGreaterThan(600 * 0.25)
+  })
+
+  it('rejects roughly the excess of an evenly paced 250 rps (about 18%)', async () => {
+    nginx = await startRateLimitedNginx()
+    const windows = await generate(nginx.url, [{ rps: 250, durationS: 4 }], '/index.html')
+    const share = rejected(windows) / 1000
+    console.log(`limit_req at 250 rps: gauntlet rejected ${(share * 100).toFixed(1)}%`)
+    expect(share).toBeGreaterThan(0.1)
+    expect(share).toBeLessThan(0.25)
+  })
+})
