@@ -1,0 +1,153 @@
+import type { RunSummary } from '@gauntlet/contracts'
+import Database from 'better-sqlite3'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
+import { runCli, tempDir, writeScenario } from '../helpers/cli.js'
+import { freePort } from '../helpers/free-port.js'
+
+/** The CLI contract CI jobs depend on: exit codes, one line per problem, the summary JSON, the database. */
+describe('gauntlet CLI (real binary, real demo target, real SQLite file)', () => {
+  let target: ChildServer
+  beforeAll(async () => {
+    target = await startDemoTarget('--latency', '5')
+  })
+  afterAll(async () => {
+    await target.stop()
+  })
+
+  const scenario = (url: string, extra = '') => `name: cli-test
+target:
+  url: ${url}/orders
+  method: POST
+  headers: { content-type: application/json }
+  body: '{"sku":"A1"}'
+  timeout: 2s
+load:
+  steps: [{ rps: 50, duration: 2s }, { rps: 100, duration: 2s }]
+  warmup: 1s
+${extra}`
+
+  async function run(yaml: string, ...args: string[]) {
+    const dir = tempDir()
+    const file = writeScenario(dir, yaml)
+    const db = join(dir, 'runs.db')
+    const summaryFile = join(dir, 'summary.json')
+    const result = await runCli(['run', file, '--db', db, '--summary', summaryFile, ...args])
+    const summary = existsSync(summaryFile) ? (JSON.parse(readFileSync(summaryFile, 'utf8')) as RunSummary) : undefined
+    return { ...result, db, summary, file }
+  }
+
+  it('exit 0 when every threshold holds; prints progress, a step table and the verdict; writes summary and database', async () => {
+    const result = await run(scenario(target.url, 'thresholds: [p99 < 500ms, error_rate < 1%]\n'))
+    expect(result.code).toBe(0)
+    expect(result.stdout.match(/step \d\/2 +planned/g)).toHaveLength(4)
+    expect(result.stdout).toMatch(/step\s+planned\s+achieved\s+sent\s+completed\s+errors\s+err%\s+p50\s+p90\s+p99\s+max\s+verdict/)
+    expect(result.stdout).toMatch(/verdict: PASS \(capacity 100 rps/)
+    const summary = result.summary!
+    expect(summary).toMatchObject({ verdict: 'pass', capacityRps: 100, reasons: [] })
+    expect(summary.steps).toHaveLength(2)
+    for (const step of summary.steps) {
+      expect(Object.keys(step)).toEqual(
+        expect.arrayContaining(['index', 'plannedRps', 'achievedRps', 'sent', 'completed', 'errors', 'errorRate', 'p50Ms', 'p90Ms', 'p99Ms', 'maxMs', 'generatorLimited', 'verdict']),
+      )
+      expect(step).toMatchObject({ verdict: 'pass', errors: 0, errorRate: 0, generatorLimited: false })
+      expect(step.sent).toBe(step.plannedRps) // one judged second per step
+    }
+    const db = new Database(result.db, { readonly: true })
+    expect(db.prepare('SELECT status FROM runs').all()).toEqual([{ status: 'passed' }])
+    expect(db.prepare('SELECT count(*) AS n FROM windows').get()).toEqual({ n: 4 })
+    expect(db.prepare('SELECT count(*) AS n FROM steps').get()).toEqual({ n: 2 })
+    db.close()
+  })
+
+  it('exit 1 when a threshold fails: stops at the first failing step and says why', async () => {
+    const failing = await startDemoTarget('--error-rate', '0.5')
+    try {
+      const result = await run(scenario(failing.url, 'thresholds: [error_rate < 1%]\n'))
+      expect(result.code).toBe(1)
+      expect(result.summary!.verdict).toBe('fail')
+      expect(result.summary!.capacityRps).toBeNull()
+      expect(result.summary!.steps[0]).toMatchObject({ verdict: 'fail' })
+      expect(result.summary!.steps[0]!.errorsByClass.status['500']).toBeGreaterThan(0)
+      expect(result.summary!.steps.filter((s) => s.verdict === 'pass')).toHaveLength(0)
+      expect(result.summary!.reasons[0]).toMatch(/^step 1 \(50 rps\): error_rate \d+(\.\d+)?% does not meet "error_rate < 1%"/)
+      expect(result.stdout).toMatch(/verdict: FAIL/)
+      // Stopped after step 1: step 2 never ran to the end.
+      expect(result.summary!.steps.length).toBeLessThanOrEqual(2)
+      expect(result.summary!.steps[1]?.verdict ?? 'aborted').toBe('aborted')
+    } finally {
+      await failing.stop()
+    }
+  })
+
+  it('onThresholdFail: continue runs every step and still fails', async () => {
+    const result = await run(scenario(target.url, 'thresholds: [p50 < 1ms]\nonThresholdFail: continue\n'))
+    expect(result.code).toBe(1)
+    expect(result.summary!.steps.map((s) => s.verdict)).toEqual(['fail', 'fail'])
+  })
+
+  it('exit 2 for an invalid scenario: one line per problem with file:line:col, no stack, nothing stored', async () => {
+    const yaml = scenario(target.url, 'thresholds: [p99 < 500, error_rate < 1%]\ncolour: blue\n').replace('rps: 50', 'rps: -5')
+    const result = await run(yaml)
+    expect(result.code).toBe(2)
+    expect(result.stdout).toBe('')
+    const lines = result.stderr.trim().split('\n')
+    expect(lines).toEqual([
+      expect.stringMatching(/scenario\.yaml:9:18 \/load\/steps\/0\/rps: expected number to be greater than 0$/),
+      expect.stringMatching(/scenario\.yaml:11:14 \/thresholds\/0: threshold "p99 < 500": a latency needs a unit \(ms or s\)$/),
+      expect.stringMatching(/scenario\.yaml:12:1 \/colour: unknown key "colour"/),
+    ])
+    expect(result.stderr).not.toMatch(/\bat .*\.js:\d+/)
+    expect(existsSync(result.db)).toBe(false)
+    expect(result.summary).toBeUndefined()
+  })
+
+  it('exit 3 when the target is unreachable before the first step, with the cause', async () => {
+    const closedPort = await freePort()
+    const result = await run(scenario(`http://127.0.0.1:${closedPort}`))
+    expect(result.code).toBe(3)
+    expect(result.summary).toMatchObject({ verdict: 'error', capacityRps: null, steps: [] })
+    expect(result.summary!.reasons[0]).toMatch(/target unreachable before the first step: ECONNREFUSED connecting to 127\.0\.0\.1:\d+/)
+    const db = new Database(result.db, { readonly: true })
+    expect(db.prepare('SELECT status FROM runs').all()).toEqual([{ status: 'error' }])
+    db.close()
+  })
+
+  it.each([
+    [['run'], /expected one scenario file/],
+    [['run', 'a.yaml', '--bogus'], /Unknown option '--bogus'/],
+    [['run', 'missing.yaml'], /missing\.yaml: cannot read scenario: no such file/],
+    [['frobnicate'], /unknown command "frobnicate"/],
+    [[], /usage:/],
+  ])('exit 2 for usage errors: %j', async (args, message) => {
+    const result = await runCli(args)
+    expect(result.code).toBe(2)
+    expect(result.stderr + result.stdout).toMatch(message)
+  })
+
+  it('--target overrides the scenario URL (the same scenario against another environment)', async () => {
+    const result = await run(scenario('http://127.0.0.1:9', 'thresholds: [p99 < 500ms]\n'), '--target', `${target.url}/orders`)
+    expect(result.code).toBe(0)
+    expect(result.summary!.target).toBe(`${target.url}/orders`)
+  })
+
+  it('validate: exit 0 for a good scenario, 2 with every problem for a bad one', async () => {
+    const dir = tempDir()
+    const good = await runCli(['validate', writeScenario(dir, scenario(target.url), 'good.yaml')])
+    expect(good.code).toBe(0)
+    expect(good.stdout).toMatch(/good\.yaml: ok \(cli-test: 2 steps, 4s, 0 thresholds\)/)
+    const bad = await runCli(['validate', writeScenario(dir, 'name: x\ntarget: { url: "gopher://x" }\nload: { ramp: { from: 1, to: 2, step: 1, every: 1 } }\n', 'bad.yaml')])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr.trim().split('\n')).toHaveLength(2)
+  })
+
+  it('schema: prints the JSON Schema generated from the same source as the loader', async () => {
+    const result = await runCli(['schema'])
+    expect(result.code).toBe(0)
+    const schema = JSON.parse(result.stdout)
+    expect(schema.additionalProperties).toBe(false)
+    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['name', 'target', 'load', 'thresholds']))
+  })
+})
