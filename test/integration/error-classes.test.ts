@@ -1,0 +1,102 @@
+import type { WindowReport } from '@gauntlet/contracts'
+import { LoadGenerator } from '@gauntlet/agent'
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
+import { createServer, type Server, type Socket } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import { addErrorCounts, emptyErrorCounts, totalErrors } from '@gauntlet/contracts'
+
+/** Errors are counted from sends, by class, against servers that misbehave in one specific way each. */
+describe('error classes (real sockets)', () => {
+  const servers: Array<Server | HttpServer> = []
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))))
+  })
+
+  async function listen<T extends Server | HttpServer>(server: T): Promise<number> {
+    servers.push(server)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    return (server.address() as { port: number }).port
+  }
+
+  async function load(port: number, opts: { rps: number; durationS: number; timeoutMs?: number; connections?: number }) {
+    const windows: WindowReport[] = []
+    await new LoadGenerator({
+      target: { protocol: 'http:', hostname: '127.0.0.1', port, path: '/', method: 'GET', headers: {} },
+      steps: [{ rps: opts.rps, durationS: opts.durationS }],
+      timeoutMs: opts.timeoutMs ?? 2000,
+      maxConnections: 1000,
+      ...(opts.connections ? { connections: opts.connections } : {}),
+    }).run({ onWindow: (w) => windows.push(w) })
+    const errors = emptyErrorCounts()
+    for (const w of windows) addErrorCounts(errors, w.errors)
+    return { windows, errors, ok: windows.reduce((n, w) => n + w.ok, 0), sent: windows.reduce((n, w) => n + w.sent, 0) }
+  }
+
+  it('counts HTTP error statuses by code and keeps them out of the latency histogram', async () => {
+    let n = 0
+    const port = await listen(createHttpServer((_req, res) => {
+      res.statusCode = ++n % 4 === 0 ? 503 : n % 4 === 1 ? 404 : 200
+      res.end()
+    }))
+    const { errors, ok } = await load(port, { rps: 100, durationS: 2 })
+    expect(errors.status).toEqual({ '503': 50, '404': 50 })
+    expect(ok).toBe(100)
+  })
+
+  it('counts requests the server never answers as timeouts, measured from the send', async () => {
+    const port = await listen(createServer((socket) => socket.resume())) // reads, never answers
+    const { errors, ok, sent } = await load(port, { rps: 20, durationS: 1, timeoutMs: 300 })
+    expect(sent).toBe(20)
+    expect(ok).toBe(0)
+    expect(errors.timeout).toBe(20)
+  })
+
+  it('counts a connection reset in place of a response as reset', async () => {
+    const port = await listen(createServer((socket: Socket) => socket.once('data', () => socket.resetAndDestroy())))
+    const { errors, sent } = await load(port, { rps: 50, durationS: 1 })
+    expect(sent).toBe(50)
+    expect(errors.reset).toBe(50)
+  })
+
+  it('counts refused connections once the target goes away mid-run, without a busy reconnect loop', async () => {
+    const sockets = new Set<Socket>()
+    const server = createHttpServer((_req, res) => res.end('ok'))
+    server.on('connection', (s) => sockets.add(s))
+    const port = await listen(server)
+    let refusedFrom = 0
+    const windows: WindowReport[] = []
+    const generator = new LoadGenerator({
+      target: { protocol: 'http:', hostname: '127.0.0.1', port, path: '/', method: 'GET', headers: {} },
+      steps: [{ rps: 100, durationS: 3 }],
+      timeoutMs: 2000,
+      maxConnections: 1000,
+    })
+    await generator.run({
+      onWindow: (w) => {
+        windows.push(w)
+        if (w.index === 0) {
+          // After the first second, stop listening and drop every connection: later sends are refused.
+          refusedFrom = w.index + 1
+          server.close()
+          for (const s of sockets) s.destroy()
+        }
+      },
+    })
+    servers.splice(servers.indexOf(server), 1)
+    const later = emptyErrorCounts()
+    for (const w of windows.filter((w) => w.index > refusedFrom)) addErrorCounts(later, w.errors)
+    expect(windows[0]!.ok).toBe(100)
+    expect(later.refused).toBe(100)
+    // Every send has exactly one outcome.
+    const outcomes = windows.reduce((n, w) => n + w.ok + totalErrors(w.errors), 0)
+    expect(outcomes).toBe(300)
+  })
+
+  it('marks windows generator-limited when a fixed pool cannot keep the schedule', async () => {
+    const port = await listen(createHttpServer((_req, res) => setTimeout(() => res.end('ok'), 100)))
+    // 1 connection x 100 ms per request = 10 rps at most, asked for 50 rps.
+    const { windows } = await load(port, { rps: 50, durationS: 2, connections: 1 })
+    expect(windows.some((w) => w.generatorLimited)).toBe(true)
+    expect(windows.some((w) => w.lateSends > 0)).toBe(true)
+  })
+})
