@@ -4,7 +4,10 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
-import { runCli, tempDir, writeScenario } from '../helpers/cli.js'
+import { gauntletBin, runCli, tempDir, writeScenario } from '../helpers/cli.js'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createInterface } from 'node:readline'
 import { freePort } from '../helpers/free-port.js'
 
 /** The CLI contract CI jobs depend on: exit codes, one line per problem, the summary JSON, the database. */
@@ -113,6 +116,33 @@ ${extra}`
     const db = new Database(result.db, { readonly: true })
     expect(db.prepare('SELECT status FROM runs').all()).toEqual([{ status: 'error' }])
     db.close()
+  })
+
+  it('SIGINT stops the run, judges what it saw, never passes it (exit 3), and keeps every window', async () => {
+    const dir = tempDir()
+    const file = writeScenario(dir, scenario(target.url, 'thresholds: [p99 < 500ms]\n').replace('steps: [{ rps: 50, duration: 2s }, { rps: 100, duration: 2s }]', 'steps: [{ rps: 50, duration: 2s }, { rps: 100, duration: 60s }]'))
+    const db = join(dir, 'runs.db')
+    const summaryFile = join(dir, 'summary.json')
+    const child = spawn(process.execPath, [gauntletBin, 'run', file, '--db', db, '--summary', summaryFile], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    const lines = createInterface({ input: child.stdout })
+    await new Promise<void>((resolve) =>
+      lines.on('line', (line) => {
+        stdout += `${line}\n`
+        if (/^ +3s step 2\/2/.test(line)) resolve() // step 1 judged, step 2 under way
+      }),
+    )
+    child.kill('SIGINT')
+    const [code] = await once(child, 'exit')
+    expect(code).toBe(3)
+    const summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as RunSummary
+    expect(summary.verdict).toBe('error')
+    expect(summary.reasons[0]).toMatch(/run stopped before it finished; 1 of 2 steps were judged, all passed/)
+    expect(summary.steps.map((s) => s.verdict)).toEqual(['pass', 'aborted'])
+    const store = new Database(db, { readonly: true })
+    expect(store.prepare('SELECT status FROM runs').all()).toEqual([{ status: 'aborted' }])
+    expect((store.prepare('SELECT count(*) AS n FROM windows').get() as { n: number }).n).toBeGreaterThanOrEqual(3)
+    store.close()
   })
 
   it.each([

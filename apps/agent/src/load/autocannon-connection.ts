@@ -69,9 +69,18 @@ export class AutocannonConnection extends Client {
     })
   }
 
-  /** Opens the socket ahead of the first send so the first requests do not pay the handshake. */
-  warm(): void {
+  /**
+   * Opens the socket ahead of the first send so the first requests do not pay the handshake.
+   * Resolves once connected, or failed (the first send will then report why).
+   */
+  warm(): Promise<void> {
     if (this.needsSocket) this.openSocket()
+    const socket = this.conn as unknown as import('node:net').Socket | undefined
+    if (!socket || !socket.connecting) return Promise.resolve()
+    return new Promise((resolve) => {
+      socket.once('connect', () => resolve())
+      socket.once('close', () => resolve())
+    })
   }
 
   send(intendedAt: number, sentAt: number, windowIndex: number): void {

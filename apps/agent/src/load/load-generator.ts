@@ -26,6 +26,9 @@ export interface LoadRunResult {
 /** How often in-flight requests are checked against the timeout. Timeouts fire within this much of due. */
 const timeoutSweepMs = 50
 
+/** How long the generator waits for its first connections before it starts the clock anyway. */
+const warmupLimitMs = 2000
+
 /**
  * Open-model load generator: every planned send has an intended time, leaves at that time on a free
  * connection (or as soon as one frees up), and its latency is measured from the intended time, so a
@@ -60,12 +63,13 @@ export class LoadGenerator implements ConnectionOwner {
       this.done = resolve
       if (options.signal?.aborted) return this.finish(true)
       options.signal?.addEventListener('abort', () => this.finish(true), { once: true })
-      this.openInitialConnections()
-      // A short lead lets the warm connections finish their handshakes before the first send.
-      this.startAt = performance.now() + 20
-      this.startEpochMs = Date.now() + 20
-      this.sweeper = setInterval(() => this.sweepTimeouts(), timeoutSweepMs)
-      this.scheduleTick(20)
+      void this.openInitialConnections().then(() => {
+        if (this.stopped) return
+        this.startAt = performance.now()
+        this.startEpochMs = Date.now()
+        this.sweeper = setInterval(() => this.sweepTimeouts(), timeoutSweepMs)
+        this.dispatchDue()
+      })
     })
   }
 
@@ -92,16 +96,24 @@ export class LoadGenerator implements ConnectionOwner {
 
   // --- scheduling ------------------------------------------------------------------------------
 
-  private openInitialConnections(): void {
+  /**
+   * Connects before the clock starts, so the first second does not pay for handshakes (bounded: a
+   * target that does not accept in time is measured as it is).
+   */
+  private async openInitialConnections(): Promise<void> {
     const first = this.timeline[0]
-    // Without a fixed count, start with what 50 ms of latency would need at the first rate and grow.
-    const initial = this.plan.connections ?? Math.min(this.plan.maxConnections, Math.max(1, Math.ceil((first?.rps ?? 1) * 0.05)))
+    // Without a fixed count, start with what 20 ms of latency would need at the first rate, and grow.
+    const initial = this.plan.connections ?? Math.min(this.plan.maxConnections, Math.max(1, Math.ceil((first?.rps ?? 1) * 0.02)))
+    const connected: Array<Promise<void>> = []
     for (let i = 0; i < initial; i++) {
       const connection = this.addConnection()
       if (!connection) break
-      connection.warm()
+      connected.push(connection.warm())
       this.idle.add(connection)
     }
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([Promise.all(connected), new Promise((resolve) => (timer = setTimeout(resolve, warmupLimitMs)))])
+    clearTimeout(timer)
   }
 
   private addConnection(): AutocannonConnection | undefined {
