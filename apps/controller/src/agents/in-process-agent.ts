@@ -1,18 +1,23 @@
-import { LoadGenerator, type ConnectionTarget } from '@gauntlet/agent'
+import { runLoadInWorker, type ConnectionTarget } from '@gauntlet/agent'
 import type { LoadAgent } from '../run/ports.js'
 import type { Scenario } from '../scenario/scenario.js'
 
-/** Runs the load in this process: the embedded default of `gauntlet run`. */
+/**
+ * Runs the load in this process, on a worker thread: the embedded default of `gauntlet run`.
+ * The thread keeps storage and printing on the main loop from delaying sends.
+ */
 export class InProcessAgent implements LoadAgent {
   async run(scenario: Scenario, options: Parameters<LoadAgent['run']>[1]): ReturnType<LoadAgent['run']> {
-    const generator = new LoadGenerator({
-      target: connectionTarget(scenario),
-      steps: scenario.steps,
-      timeoutMs: scenario.target.timeoutMs,
-      ...(scenario.connections !== undefined ? { connections: scenario.connections } : {}),
-      maxConnections: scenario.maxConnections,
-    })
-    return generator.run(options)
+    return runLoadInWorker(
+      {
+        target: connectionTarget(scenario),
+        steps: scenario.steps,
+        timeoutMs: scenario.target.timeoutMs,
+        ...(scenario.connections !== undefined ? { connections: scenario.connections } : {}),
+        maxConnections: scenario.maxConnections,
+      },
+      options,
+    )
   }
 }
 
