@@ -9,5 +9,9 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 30_000,
+    // .ci/run sets GAUNTLET_TEST_JSON to read the pass/fail counts from vitest's JSON reporter.
+    ...(process.env.GAUNTLET_TEST_JSON
+      ? { reporters: ['default', 'json'], outputFile: { json: process.env.GAUNTLET_TEST_JSON } }
+      : {}),
   },
 })

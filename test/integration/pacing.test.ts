@@ -115,6 +115,7 @@ const nginxBinary = (() => {
     return undefined
   }
 })()
+if (!nginxBinary && process.env.CI) throw new Error('nginx is required in CI (the limit_req tests must run): .ci/run installs nginx-light')
 if (!nginxBinary) console.warn('SKIPPING nginx limit_req tests: nginx is not installed (apt-get install nginx-light); .ci/run installs it')
 
 describe.skipIf(!nginxBinary)('a token-bucket rate limiter in front of the target (nginx limit_req 200 r/s, burst 20)', () => {
