@@ -3,13 +3,9 @@
 // Prints ratios (the machine is shared and noisy); no pass/fail. Every load is bounded in time.
 import autocannon from 'autocannon'
 import { execFileSync, spawn } from 'node:child_process'
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { setTimeout as delay } from 'node:timers/promises'
 import { LoadGenerator } from '../apps/agent/dist/index.js'
+import { nginxBinary, startNginx } from '../test/helpers/nginx.mjs'
 
 const root = new URL('..', import.meta.url).pathname
 const seconds = Number(process.env.BENCH_SECONDS ?? 5)
@@ -23,14 +19,6 @@ const which = (bin) => {
   }
 }
 
-async function freePort() {
-  const server = createServer()
-  await new Promise((r) => server.listen(0, '127.0.0.1', r))
-  const { port } = server.address()
-  await new Promise((r) => server.close(r))
-  return port
-}
-
 async function startProcess(command, args) {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] })
   const url = await new Promise((resolve, reject) => {
@@ -41,27 +29,6 @@ async function startProcess(command, args) {
     child.once('exit', (code) => reject(new Error(`${command} exited with ${code}`)))
   })
   return { url, stop: () => child.kill('SIGKILL') }
-}
-
-async function startNginx() {
-  const dir = mkdtempSync(join(tmpdir(), 'gauntlet-bench-nginx-'))
-  chmodSync(dir, 0o755) // nginx workers run unprivileged and must read the file (else every answer is 403)
-  mkdirSync(join(dir, 'www'))
-  writeFileSync(join(dir, 'www', 'index.html'), 'ok\n')
-  const port = await freePort()
-  writeFileSync(
-    join(dir, 'nginx.conf'),
-    `daemon off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000; client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  server { listen 127.0.0.1:${port}; location / { root ${dir}/www; } } }
-`,
-  )
-  const child = spawn(which('nginx'), ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' })
-  const url = `http://127.0.0.1:${port}`
-  for (let i = 0; i < 100 && !(await fetch(`${url}/index.html`).then(() => true, () => false)); i++) await delay(50)
-  return { url: `${url}/index.html`, name: 'nginx (1 worker, static file)', stop: () => child.kill('SIGKILL') }
 }
 
 function targetOf(url) {
@@ -121,9 +88,8 @@ const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a')
 console.log(`gauntlet bench: ${seconds}s per measurement, node ${process.version}, ${(await import('node:os')).cpus().length} cores\n`)
 
 // 1. Maximum throughput with the same connections against the same target.
-const hasNginx = Boolean(which('nginx'))
-const target = hasNginx ? await startNginx() : { ...(await startProcess(process.execPath, [`${root}apps/demo-target/bin/demo-target.js`])), name: 'demo target (node)' }
-if (!hasNginx) target.url = `${target.url}/`
+const target = nginxBinary ? { ...(await startNginx()), name: 'nginx (1 worker, static file)' } : { ...(await startProcess(process.execPath, [`${root}apps/demo-target/bin/demo-target.js`])), name: 'demo target (node)' }
+if (!nginxBinary) target.url = `${target.url}/`
 console.log(`Maximum throughput, ${connections} connections, target: ${target.name}`)
 const results = []
 results.push(['autocannon 9 (raw)', await autocannonMax(target.url)])
@@ -134,7 +100,7 @@ const base = results[0][1]
 const w1 = [20, 12, 18]
 console.log(row(['tool', 'req/s', 'ratio to autocannon'], w1))
 for (const [name, rate] of results) console.log(row([name, fmt(rate), fmt(rate / base, 2)], w1))
-target.stop()
+await target.stop()
 
 // 2. Rate accuracy and pacing evenness, seen by a server that timestamps every arrival.
 console.log(`\nRate accuracy and pacing, ${seconds}s per rate, target: arrival recorder (node, own process)`)

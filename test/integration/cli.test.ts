@@ -8,7 +8,7 @@ import { gauntletBin, runCli, tempDir, writeScenario } from '../helpers/cli.js'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
-import { freePort } from '../helpers/free-port.js'
+import { freePort } from '../helpers/free-port.mjs'
 
 /** The CLI contract CI jobs depend on: exit codes, one line per problem, the summary JSON, the database. */
 describe('gauntlet CLI (real binary, real demo target, real SQLite file)', () => {

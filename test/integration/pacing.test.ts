@@ -1,24 +1,18 @@
 import type { WindowReport } from '@gauntlet/contracts'
 import { LoadGenerator, type ConnectionTarget } from '@gauntlet/agent'
 import autocannon from 'autocannon'
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { setTimeout as delay } from 'node:timers/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startChildServer, type ChildServer } from '../helpers/child-server.js'
-import { tempDir } from '../helpers/cli.js'
-import { freePort } from '../helpers/free-port.js'
+import { nginxBinary, startNginx } from '../helpers/nginx.mjs'
 
-function targetOf(url: string, path = '/'): ConnectionTarget {
+function targetOf(url: string): ConnectionTarget {
   const u = new URL(url)
-  return { protocol: 'http:', hostname: u.hostname, port: Number(u.port), path, method: 'GET', headers: {} }
+  return { protocol: 'http:', hostname: u.hostname, port: Number(u.port), path: u.pathname, method: 'GET', headers: {} }
 }
 
-async function generate(url: string, steps: Array<{ rps: number; durationS: number }>, path = '/'): Promise<WindowReport[]> {
+async function generate(url: string, steps: Array<{ rps: number; durationS: number }>): Promise<WindowReport[]> {
   const windows: WindowReport[] = []
-  await new LoadGenerator({ target: targetOf(url, path), steps, timeoutMs: 5000, maxConnections: 1000 }).run({ onWindow: (w) => windows.push(w) })
+  await new LoadGenerator({ target: targetOf(url), steps, timeoutMs: 5000, maxConnections: 1000 }).run({ onWindow: (w) => windows.push(w) })
   return windows
 }
 
@@ -62,64 +56,11 @@ describe('pacing: sends spread over each second', () => {
   })
 })
 
-/** nginx from Debian with limit_req in front of a static file: a token bucket that punishes bursts. */
-async function startRateLimitedNginx(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const dir = tempDir('gauntlet-nginx-')
-  chmodSync(dir, 0o755) // nginx workers run unprivileged and must read the file (else every answer is 403)
-  mkdirSync(join(dir, 'www'))
-  writeFileSync(join(dir, 'www', 'index.html'), 'ok\n')
-  const port = await freePort()
-  writeFileSync(
-    join(dir, 'nginx.conf'),
-    `daemon off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  limit_req_zone $binary_remote_addr zone=gate:1m rate=200r/s;
-  server {
-    listen 127.0.0.1:${port};
-    location / { limit_req zone=gate burst=20; limit_req_status 503; root ${dir}/www; }
-  }
-}
-`,
-  )
-  const child: ChildProcess = spawn(nginxBinary!, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' })
-  const url = `http://127.0.0.1:${port}`
-  // nginx cannot report a port-0 bind, so poll until it answers (bounded), instead of sleeping blind.
-  for (let i = 0; i < 100; i++) {
-    const ok = await fetch(`${url}/index.html`).then(() => true, () => false)
-    if (ok) break
-    await delay(50)
-  }
-  return {
-    url,
-    stop: async () => {
-      child.kill('SIGTERM')
-      if (child.exitCode === null) await once(child, 'exit')
-    },
-  }
-}
-
-const nginxBinary = (() => {
-  try {
-    return execFileSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx'], { encoding: 'utf8' }).trim().split('\n')[0]
-  } catch {
-    return undefined
-  }
-})()
 if (!nginxBinary && process.env.CI) throw new Error('nginx is required in CI (the limit_req tests must run): .ci/run installs nginx-light')
 if (!nginxBinary) console.warn('SKIPPING nginx limit_req tests: nginx is not installed (apt-get install nginx-light); .ci/run installs it')
 
 describe.skipIf(!nginxBinary)('a token-bucket rate limiter in front of the target (nginx limit_req 200 r/s, burst 20)', () => {
-  let nginx: Awaited<ReturnType<typeof startRateLimitedNginx>> | undefined
+  let nginx: Awaited<ReturnType<typeof startNginx>> | undefined
   afterEach(async () => {
     await nginx?.stop()
     nginx = undefined
@@ -128,23 +69,23 @@ describe.skipIf(!nginxBinary)('a token-bucket rate limiter in front of the targe
   const rejected = (windows: WindowReport[]) => windows.reduce((sum, w) => sum + (w.errors.status['503'] ?? 0), 0)
 
   it('rejects none of an evenly paced 150 rps from Gauntlet, but a large share of autocannon at overallRate 150', async () => {
-    nginx = await startRateLimitedNginx()
-    const windows = await generate(nginx.url, [{ rps: 150, durationS: 4 }], '/index.html')
+    nginx = await startNginx({ limitReq: { rate: 200, burst: 20 } })
+    const windows = await generate(nginx.url, [{ rps: 150, durationS: 4 }])
     expect(windows.reduce((sum, w) => sum + w.sent, 0)).toBe(600)
     expect(rejected(windows)).toBe(0)
     expect(windows.reduce((sum, w) => sum + w.ok, 0)).toBe(600)
 
     // One connection per request per second, as autocannon caps connections at overallRate: each
     // connection's per-second budget leaves at the second boundary, all 150 together.
-    const peer = await autocannon({ url: `${nginx.url}/index.html`, connections: 150, overallRate: 150, amount: 600 })
+    const peer = await autocannon({ url: nginx.url, connections: 150, overallRate: 150, amount: 600 })
     console.log(`limit_req at 150 rps: gauntlet rejected 0 of 600; autocannon rejected ${peer.non2xx} of ${peer.requests.total}`)
     expect(peer.statusCodeStats['503']?.count ?? 0).toBeGreaterThan(600 * 0.25)
     expect(peer.non2xx).toBe(peer.statusCodeStats['503']?.count)
   })
 
   it('rejects roughly the excess of an evenly paced 250 rps (about 18%)', async () => {
-    nginx = await startRateLimitedNginx()
-    const windows = await generate(nginx.url, [{ rps: 250, durationS: 4 }], '/index.html')
+    nginx = await startNginx({ limitReq: { rate: 200, burst: 20 } })
+    const windows = await generate(nginx.url, [{ rps: 250, durationS: 4 }])
     expect(windows.reduce((sum, w) => sum + w.ok + (w.errors.status['503'] ?? 0), 0)).toBe(1000)
     const share = rejected(windows) / 1000
     console.log(`limit_req at 250 rps: gauntlet rejected ${(share * 100).toFixed(1)}%`)

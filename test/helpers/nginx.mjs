@@ -1,0 +1,57 @@
+// nginx from Debian as a real peer target, for tests and the bench: one worker serving a static file,
+// optionally behind limit_req (a token bucket that punishes bursts). Plain JS so bench/ can use it too.
+import { execFileSync, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { freePort } from './free-port.mjs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as delay } from 'node:timers/promises'
+
+/** The nginx binary, or undefined when it is not installed. */
+export const nginxBinary = (() => {
+  try {
+    return execFileSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx'], { encoding: 'utf8' }).trim().split('\n')[0] || undefined
+  } catch {
+    return undefined
+  }
+})()
+
+/**
+ * Starts nginx serving `ok\n` at /index.html. `limitReq: { rate, burst }` puts limit_req in front
+ * (rejections answer 503). Resolves with the file's URL once nginx answers.
+ */
+export async function startNginx({ limitReq } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'gauntlet-nginx-'))
+  chmodSync(dir, 0o755) // nginx workers run unprivileged and must read the file (else every answer is 403)
+  mkdirSync(join(dir, 'www'))
+  writeFileSync(join(dir, 'www', 'index.html'), 'ok\n')
+  const port = await freePort()
+  const zone = limitReq ? `limit_req_zone $binary_remote_addr zone=gate:1m rate=${limitReq.rate}r/s;` : ''
+  const limit = limitReq ? `limit_req zone=gate burst=${limitReq.burst}; limit_req_status 503;` : ''
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `daemon off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off; keepalive_requests 1000000;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  ${zone}
+  server { listen 127.0.0.1:${port}; location / { ${limit} root ${dir}/www; } }
+}
+`,
+  )
+  const child = spawn(nginxBinary, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' })
+  const url = `http://127.0.0.1:${port}/index.html`
+  // nginx cannot report a port-0 bind, so poll until it answers (bounded), instead of sleeping blind.
+  for (let i = 0; i < 100 && !(await fetch(url).then(() => true, () => false)); i++) await delay(50)
+  return {
+    url,
+    async stop() {
+      if (child.exitCode !== null) return
+      child.kill('SIGTERM')
+      await once(child, 'exit')
+    },
+  }
+}
