@@ -161,10 +161,11 @@ export function parseKnobs(argv: readonly string[], env: Env = {}): Knobs {
   }
   const knobs: Knobs = { ...defaultKnobs }
   for (const spec of specs) {
-    const fromEnv = env[envName(spec.flag)]
-    if (fromEnv !== undefined && fromEnv !== '') assign(knobs, spec, fromEnv, `${envName(spec.flag)} (--${spec.flag})`)
+    // A flag wins over its environment variable, so a bad variable is not even read when the flag is given.
     const fromArg = values[spec.flag]
+    const fromEnv = env[envName(spec.flag)]
     if (fromArg !== undefined) assign(knobs, spec, fromArg, `--${spec.flag}`)
+    else if (fromEnv !== undefined && fromEnv.trim() !== '') assign(knobs, spec, fromEnv, `${envName(spec.flag)} (--${spec.flag})`)
   }
   return knobs
 }
