@@ -239,10 +239,13 @@ export class LoadGenerator implements ConnectionOwner {
   private finish(aborted: boolean): void {
     if (this.stopped) return
     if (aborted) {
-      // Judge what was seen: flush the windows that had started, marked incomplete.
-      const elapsedS = (performance.now() - this.startAt) / 1000
-      const last = Math.min(totalDurationS(this.timeline), Math.ceil(Math.max(0, elapsedS)))
-      for (let index = this.nextWindowToEmit; index < last; index++) this.emit(this.windowAt(index), this.windowAt(index).settled)
+      // Judge what was seen: flush the windows that had started (none if the clock never started).
+      const elapsedS = this.startAt === 0 ? 0 : (performance.now() - this.startAt) / 1000
+      const last = Math.min(totalDurationS(this.timeline), Math.ceil(elapsedS))
+      for (let index = this.nextWindowToEmit; index < last; index++) {
+        const window = this.windowAt(index)
+        this.emit(window, window.settled)
+      }
     }
     this.stopped = true
     clearTimeout(this.timer)
