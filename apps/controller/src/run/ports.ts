@@ -1,4 +1,4 @@
-import type { WindowReport } from '@gauntlet/contracts'
+import type { StepSummary, WindowReport } from '@gauntlet/contracts'
 import type { Scenario } from '../scenario/scenario.js'
 
 /** What the run service needs from whatever generates the load (in-process today, remote agents later). */
@@ -20,5 +20,5 @@ export interface Clock {
 export interface RunObserver {
   started?(info: { runId: string; steps: number }): void
   window?(window: WindowReport): void
-  step?(step: import('@gauntlet/contracts').StepSummary): void
+  step?(step: StepSummary): void
 }
