@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import { TLSSocket } from 'node:tls'
 import type { FailureKind } from './window-accumulator.js'
 
 /**
@@ -14,8 +15,17 @@ import type { FailureKind } from './window-accumulator.js'
  */
 const require = createRequire(import.meta.url)
 
+interface ResponseParser {
+  type: string
+  state: string
+  initialize(type: string): void
+  finish(): void
+  [callback: number]: unknown
+}
+
 interface AutocannonClient {
   conn?: { destroyed: boolean }
+  parser: ResponseParser
   destroyed: boolean
   timeoutTicker: { clear(): void }
   on(event: string, listener: (...args: any[]) => void): void
@@ -27,6 +37,15 @@ interface AutocannonClient {
 const Client = require('autocannon/lib/httpClient.js') as {
   new (opts: object): AutocannonClient
   prototype: AutocannonClient
+}
+// The same module autocannon parses responses with (its own dependency, resolved from autocannon).
+const { HTTPParser } = createRequire(require.resolve('autocannon/lib/httpClient.js'))('http-parser-js') as {
+  HTTPParser: { kOnHeadersComplete: number; RESPONSE: string }
+}
+
+interface HeadersInfo {
+  statusCode: number
+  shouldKeepAlive: boolean
 }
 
 export interface ConnectionTarget {
@@ -54,6 +73,10 @@ export class AutocannonConnection extends Client {
   declare opening: boolean
   declare busy: boolean
   declare pendingFailure: FailureKind | undefined
+  /** Set from the response headers: the server will close, so the next request needs a new socket. */
+  declare serverCloses: boolean
+  /** Counts requests, so a callback can tell whether "the request in flight" is still the same one. */
+  declare requestSeq: number
   /** Bookkeeping the generator attaches to the request in flight. */
   declare intendedAt: number
   declare sentAt: number
@@ -63,7 +86,14 @@ export class AutocannonConnection extends Client {
     super({ ...target, timeout: disabledTimeoutS, pipelining: 1 })
     this.owner = owner
     this.busy = false
-    this.on('response', (status: number) => this.settle(status))
+    this.serverCloses = false
+    this.requestSeq = 0
+    this.watchResponseHeaders(target.method)
+    this.on('response', (status: number) => {
+      // A server that said "Connection: close" gets a fresh socket for the next request.
+      if (this.serverCloses) this.needsSocket = true
+      this.settle(status)
+    })
     this.on('connError', (error: NodeJS.ErrnoException) => {
       this.pendingFailure = classifySocketError(error)
     })
@@ -78,13 +108,15 @@ export class AutocannonConnection extends Client {
     const socket = this.conn as unknown as import('node:net').Socket | undefined
     if (!socket || !socket.connecting) return Promise.resolve()
     return new Promise((resolve) => {
-      socket.once('connect', () => resolve())
+      // For https the handshake is only over at secureConnect.
+      socket.once(socket instanceof TLSSocket ? 'secureConnect' : 'connect', () => resolve())
       socket.once('close', () => resolve())
     })
   }
 
   send(intendedAt: number, sentAt: number, windowIndex: number): void {
     this.busy = true
+    this.requestSeq++
     this.intendedAt = intendedAt
     this.sentAt = sentAt
     this.windowIndex = windowIndex
@@ -110,9 +142,14 @@ export class AutocannonConnection extends Client {
   override _connect(): void {
     // autocannon calls this after a socket error, after the server closed, and from its constructor.
     this.needsSocket = true
-    if (this.busy) this.settle(this.pendingFailure ?? 'reset')
+    const seq = this.requestSeq
+    const failure = this.pendingFailure
     this.pendingFailure = undefined
-    if (!this.destroyed) this.owner?.connectionIdle(this)
+    // A clean close can end a response whose body runs until the close (no Content-Length).
+    // Completing it may already start the next request on a new socket: hence the sequence check.
+    if (this.busy && failure === undefined && this.parser.state === 'BODY_RAW') this.parser.finish()
+    if (this.busy && this.requestSeq === seq) this.settle(failure ?? 'reset')
+    if (!this.busy && !this.destroyed) this.owner?.connectionIdle(this)
   }
 
   override _doRequest(): void {
@@ -123,6 +160,10 @@ export class AutocannonConnection extends Client {
 
   private openSocket(): void {
     this.closeSocket()
+    // autocannon keeps one parser per client: a response cut off on the old socket must not be
+    // continued with the new socket's bytes.
+    this.parser.initialize(HTTPParser.RESPONSE)
+    this.serverCloses = false
     this.needsSocket = false
     this.opening = true
     try {
@@ -136,6 +177,19 @@ export class AutocannonConnection extends Client {
     if (this.conn) this._destroyConnection()
     this.conn = undefined
     this.needsSocket = true
+  }
+
+  /**
+   * Wraps autocannon's headers callback: remembers whether the server keeps the connection, and tells
+   * the parser that HEAD, 204 and 304 responses have no body (autocannon would wait for one forever).
+   */
+  private watchResponseHeaders(method: string): void {
+    const original = this.parser[HTTPParser.kOnHeadersComplete] as (info: HeadersInfo) => void
+    this.parser[HTTPParser.kOnHeadersComplete] = (info: HeadersInfo): boolean => {
+      original(info)
+      this.serverCloses = !info.shouldKeepAlive
+      return method === 'HEAD' || info.statusCode === 204 || info.statusCode === 304
+    }
   }
 
   private settle(outcome: number | FailureKind): void {

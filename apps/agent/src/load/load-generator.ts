@@ -63,13 +63,13 @@ export class LoadGenerator implements ConnectionOwner {
       this.done = resolve
       if (options.signal?.aborted) return this.finish(true)
       options.signal?.addEventListener('abort', () => this.finish(true), { once: true })
-      void this.openInitialConnections().then(() => {
+      this.openInitialConnections().then(() => {
         if (this.stopped) return
         this.startAt = performance.now()
         this.startEpochMs = Date.now()
         this.sweeper = setInterval(() => this.sweepTimeouts(), timeoutSweepMs)
         this.dispatchDue()
-      })
+      }, () => this.finish(true))
     })
   }
 
@@ -86,10 +86,10 @@ export class LoadGenerator implements ConnectionOwner {
     this.busy.delete(connection)
     const window = this.windows.get(connection.windowIndex)
     if (!window) return
-    if (typeof outcome === 'number') {
+    if (typeof outcome === 'number' && Number.isInteger(outcome)) {
       window.recordResponse(outcome, (performance.now() - connection.intendedAt) * 1000)
     } else {
-      window.recordFailure(outcome)
+      window.recordFailure(typeof outcome === 'string' ? outcome : 'other')
     }
     this.emitSettledWindows()
   }
