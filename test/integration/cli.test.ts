@@ -145,6 +145,13 @@ ${extra}`
     store.close()
   })
 
+  it('refuses an unwritable --summary path before the run starts (exit 2, nothing stored)', async () => {
+    const result = await run(scenario(target.url), '--summary', '/nonexistent-dir/summary.json')
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/--summary: cannot write \/nonexistent-dir\/summary\.json: no such directory/)
+    expect(existsSync(result.db)).toBe(false)
+  })
+
   it.each([
     [['run'], /expected one scenario file/],
     [['run', 'a.yaml', '--bogus'], /Unknown option '--bogus'/],

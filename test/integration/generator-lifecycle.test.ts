@@ -62,6 +62,21 @@ describe('load generator lifecycle (real HTTP server)', () => {
     expect([...sockets].filter((s) => !s.closed)).toEqual([])
   })
 
+  it('on its worker thread: a consumer that throws stops the load and rejects the run, instead of crashing the process', async () => {
+    const port = await start()
+    // The built module: the worker entry is JavaScript under dist/.
+    const { runLoadInWorker } = await import('../../apps/agent/dist/index.js')
+    let windows = 0
+    const run = runLoadInWorker(plan(port, 30), {
+      onWindow: () => {
+        windows++
+        throw new Error('disk full')
+      },
+    })
+    await expect(run).rejects.toThrow('disk full')
+    expect(windows).toBe(1)
+  })
+
   it('runs to the end on its own and emits every window in order, exactly once', async () => {
     const port = await start()
     const windows: WindowReport[] = []

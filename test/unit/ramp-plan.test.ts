@@ -34,6 +34,7 @@ describe('ramp planning', () => {
     ['neither', {}, '/load: missing ramp or steps'],
     ['sub-second step', { ramp: { from: 1, to: 2, step: 1, every: '500ms' } }, '/load/ramp/every: must be a whole number of seconds'],
     ['too many steps', { ramp: { from: 1, to: 100000, step: 1, every: '1s' } }, 'at most 1000'],
+    ['too many steps once `to` is added', { ramp: { from: 1, to: 1000000, step: 1000, every: '1s' } }, 'this ramp makes 1001 steps'],
     ['longer than a day', { steps: [{ rps: 1, duration: '25h' }] }, 'at most 86400s'],
     ['sends nothing', { steps: [{ rps: 0.1, duration: '5s' }] }, 'would send no request'],
     ['fractional step duration', { steps: [{ rps: 5, duration: '1.5s' }] }, '/load/steps/0/duration: must be a whole number'],

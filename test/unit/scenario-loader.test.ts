@@ -70,10 +70,27 @@ describe('scenario loader', () => {
     ['threshold on unknown metric', valid.replace('p99 < 800ms', 'p42 < 800ms'), ['13:5 /thresholds/0: threshold "p42 < 800ms": unknown metric']],
     ['warmup as long as a step', valid.replace('warmup: 2s', 'warmup: 30s'), ['/load/warmup: warmup (30s) must be shorter than every step']],
     ['fixed and max connections', valid.replace('connections: 64', 'connections: 64\n  maxConnections: 10'), ['/load/maxConnections: maxConnections applies only when']],
+    ['timeout beyond 5 minutes', valid.replace('timeout: 5s', 'timeout: 100000h'), ['7:12 /target/timeout: timeout must be between 1ms and 5m']],
+    ['credentials in the URL', valid.replace('http://127.0.0.1:8080', 'http://user:secret@127.0.0.1:8080'), ['/target/url: credentials in the URL are not sent']],
+    ['header name that is not a token', valid.replace('content-type: application/json', '"bad name": x'), ['/target/headers/bad name: "bad name" is not a valid header name']],
+    ['header value with a line break', valid.replace('content-type: application/json', 'x-a: "1\\r\\nx-b: 2"'), ['/target/headers/x-a: a header value cannot contain CR, LF or NUL']],
+    ['framing header', valid.replace('content-type: application/json', 'Content-Length: "5"'), ['/target/headers/Content-Length: Content-Length is set by Gauntlet']],
+    ['empty Host', valid.replace('content-type: application/json', 'host: ""'), ['/target/headers/host: an empty Host header']],
+    ['alias bomb', 'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n', ['YAML: Excessive alias count']],
     ['zero connections', valid.replace('connections: 64', 'connections: 0'), ['/load/connections: expected integer to be greater or equal to 1']],
   ])('%s', (_name, text, expected) => {
     const problems = problemsOf(text)
     for (const fragment of expected) expect(problems.join('\n')).toContain(fragment)
+  })
+
+  it('a ramp whose warmup is too long is one problem, not one per step', () => {
+    const problems = problemsOf(valid.replace('warmup: 2s', 'warmup: 30s'))
+    expect(problems.filter((p) => p.includes('/load/warmup'))).toHaveLength(1)
+  })
+
+  it('reports load and threshold problems even when the target has problems too', () => {
+    const problems = problemsOf(valid.replace('http://127.0.0.1:8080', 'ftp://x').replace('warmup: 2s', 'warmup: 30s').replace('connections: 64', 'connections: 64\n  maxConnections: 9'))
+    expect(problems.map((p) => p.split(' ')[1])).toEqual(['/target/url:', '/load/warmup:', '/load/maxConnections:'])
   })
 
   it('reports every problem at once, in file order', () => {

@@ -92,6 +92,7 @@ describe('run verdict', () => {
     ['stops at the first failure; capacity is the last passing step', [step(0, 'pass'), step(1, 'pass'), step(2, 'fail')], 5, undefined, 'fail', 200],
     ['continue mode: capacity stays at the knee', [step(0, 'pass'), step(1, 'fail'), step(2, 'pass')], 3, undefined, 'fail', 100],
     ['stopped early is never a pass', [step(0, 'pass')], 3, 'run stopped before it finished', 'error', 100],
+    ['a stop after every step was judged loses nothing', [step(0, 'pass'), step(1, 'pass')], 2, 'run stopped before it finished', 'pass', 200],
     ['missing steps are never a pass', [step(0, 'pass')], 2, undefined, 'error', 100],
     ['nothing passed', [step(0, 'fail')], 2, undefined, 'fail', null],
   ] as const)('%s', (_name, steps, planned, stopped, verdict, capacity) => {

@@ -51,12 +51,15 @@ export interface Problem {
 export class GauntletError extends Error {
   readonly code: ErrorCode
   readonly problems: Problem[]
+  /** The file the problems are in, when they come from one. */
+  readonly source: string | undefined
 
-  constructor(code: ErrorCode, message: string, options: { problems?: Problem[]; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { problems?: Problem[]; source?: string; cause?: unknown } = {}) {
     super(message, { cause: options.cause })
     this.name = 'GauntletError'
     this.code = code
     this.problems = options.problems ?? []
+    this.source = options.source
   }
 
   get httpStatus(): number {

@@ -30,7 +30,10 @@ export function connectionTarget(scenario: Scenario): ConnectionTarget {
     port: url.port ? Number(url.port) : https ? 443 : 80,
     path: `${url.pathname}${url.search}`,
     method: scenario.target.method,
-    headers: scenario.target.headers,
+    // url.host keeps IPv6 brackets and the port; a Host the scenario sets wins (checked case-insensitively).
+    headers: Object.keys(scenario.target.headers).some((name) => name.toLowerCase() === 'host')
+      ? scenario.target.headers
+      : { host: url.host, ...scenario.target.headers },
     ...(scenario.target.body !== undefined ? { body: scenario.target.body } : {}),
   }
 }

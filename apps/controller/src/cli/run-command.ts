@@ -1,5 +1,7 @@
 import { ExitCode, GauntletError } from '@gauntlet/contracts'
-import { writeFile } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { access, writeFile } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
 import { InProcessAgent } from '../agents/in-process-agent.js'
 import { tcpTargetProbe } from '../agents/tcp-target-probe.js'
 import { progressLine, stepTable, verdictLines } from '../report/text-report.js'
@@ -26,6 +28,8 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
   // Validate fully before touching the database: an invalid scenario leaves no trace.
   const { scenario: loaded, yaml } = await loadScenarioFile(file)
   const scenario = values.target ? { ...loaded, target: { ...loaded.target, url: overrideUrl(values.target) } } : loaded
+
+  if (values.summary) await assertWritable(values.summary)
 
   const store = new SqliteRunStore(values.db ?? defaultDbFile)
   const specs = stepSpecs(scenario)
@@ -65,12 +69,21 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
   }
 }
 
+/** Fails before the run, not after it: a finished run must not end in "cannot write the summary". */
+async function assertWritable(file: string): Promise<void> {
+  try {
+    await access(dirname(resolve(file)), constants.W_OK)
+  } catch (error) {
+    throw new GauntletError('usage', `--summary: cannot write ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (error as Error).message}`)
+  }
+}
+
 function overrideUrl(text: string): string {
   try {
     const url = new URL(text)
-    if (url.protocol === 'http:' || url.protocol === 'https:') return url.toString()
+    if ((url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password) return url.toString()
   } catch {
     // fall through to the usage error
   }
-  throw new GauntletError('usage', `--target: "${text}" is not an http:// or https:// URL`)
+  throw new GauntletError('usage', `--target: "${text}" is not an http:// or https:// URL without credentials`)
 }

@@ -28,7 +28,9 @@ export function judgeRun(steps: readonly StepSummary[], plannedSteps: number, st
   const capacityRps = passedBeforeFail.length > 0 ? passedBeforeFail[passedBeforeFail.length - 1]!.plannedRps : null
 
   if (firstFail >= 0) return { verdict: 'fail', capacityRps, reasons }
-  if (stoppedEarly) {
+  const allPassed = steps.length === plannedSteps && steps.every((s) => s.verdict === 'pass')
+  // A stop that came after every step was judged took nothing away from the evidence.
+  if (stoppedEarly && !allPassed) {
     const judged = steps.filter((s) => s.verdict === 'pass').length
     return { verdict: 'error', capacityRps, reasons: [`${stoppedEarly}; ${judged} of ${plannedSteps} steps were judged, all passed`] }
   }

@@ -3,7 +3,7 @@ import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
 import { Value } from '@sinclair/typebox/value'
 import { readFile } from 'node:fs/promises'
 import { LineCounter, parseDocument } from 'yaml'
-import { parseDurationMs, wholeSeconds } from './duration.js'
+import { formatDuration, parseDurationMs, wholeSeconds } from './duration.js'
 import { planSteps } from './ramp-plan.js'
 import { defaults, type Scenario } from './scenario.js'
 import { parseThreshold, type Threshold } from './thresholds.js'
@@ -42,7 +42,13 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
       }),
     )
   }
-  const raw: unknown = doc.toJS()
+  let raw: unknown
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 })
+  } catch (error) {
+    // An alias bomb ("billion laughs") or similar: refuse it as input, not as an internal error.
+    throw invalid(file, [{ path: '', message: `YAML: ${firstLine((error as Error).message)}`, line: 1, column: 1 }])
+  }
   const locator = new SourceLocator(doc, lines)
   const problems: Problem[] = []
   const add = (path: string, message: string, at?: { line: number; column: number }): void => {
@@ -85,23 +91,26 @@ function buildScenario(doc: ScenarioDocument, add: Add, sound: (prefix: string) 
       else add(`/thresholds/${i}`, parsed.message)
     })
   }
-  const url = sound('/target/url') ? parseTargetUrl(doc.target.url, add) : undefined
-  const timeoutMs = doc.target?.timeout === undefined ? defaults.timeoutMs : parseDurationMs(doc.target.timeout)
-  if (sound('/target/timeout') && timeoutMs !== undefined && timeoutMs < 1) add('/target/timeout', 'timeout must be at least 1ms')
-  if (!sound('/target') || timeoutMs === undefined) return undefined
-
   if (warmupS !== undefined) {
-    steps?.forEach((step, i) => {
-      if (warmupS >= step.durationS) {
-        add(doc.load.ramp ? '/load/warmup' : `/load/steps/${i}/duration`, `warmup (${warmupS}s) must be shorter than every step (step ${i + 1} lasts ${step.durationS}s)`)
-      }
-    })
+    // A ramp's steps all last `every`: one problem, not one per step.
+    const tooShort = (steps ?? []).filter((step) => warmupS >= step.durationS)
+    for (const step of doc.load.ramp ? tooShort.slice(0, 1) : tooShort) {
+      const i = steps!.indexOf(step)
+      add(doc.load.ramp ? '/load/warmup' : `/load/steps/${i}/duration`, `warmup (${warmupS}s) must be shorter than every step (step ${i + 1} lasts ${step.durationS}s)`)
+    }
   }
   if (sound('/load') && doc.load.connections !== undefined && doc.load.maxConnections !== undefined) {
     add('/load/maxConnections', 'maxConnections applies only when connections is not fixed; set one of them')
   }
 
-  if (!url || !steps || warmupS === undefined || !sound('/load') || !sound('/thresholds')) return undefined
+  const url = sound('/target/url') ? parseTargetUrl(doc.target.url, add) : undefined
+  if (sound('/target/headers')) checkHeaders(doc.target?.headers ?? {}, add)
+  const timeoutMs = doc.target?.timeout === undefined ? defaults.timeoutMs : parseDurationMs(doc.target.timeout)
+  if (sound('/target/timeout') && timeoutMs !== undefined && (timeoutMs < 1 || timeoutMs > defaults.maxTimeoutMs)) {
+    add('/target/timeout', `timeout must be between 1ms and ${formatDuration(defaults.maxTimeoutMs)}`)
+  }
+
+  if (!url || timeoutMs === undefined || !steps || warmupS === undefined || !sound('/target') || !sound('/load') || !sound('/thresholds')) return undefined
   return {
     name: doc.name,
     ...(doc.description !== undefined ? { description: doc.description } : {}),
@@ -124,12 +133,29 @@ function buildScenario(doc: ScenarioDocument, add: Add, sound: (prefix: string) 
 function parseTargetUrl(text: string, add: Add): URL | undefined {
   try {
     const url = new URL(text)
-    if (url.protocol === 'http:' || url.protocol === 'https:') return url
-    add('/target/url', `only http:// and https:// URLs can be loaded, not ${url.protocol}//`)
+    if (url.username || url.password) {
+      add('/target/url', 'credentials in the URL are not sent (and would be stored with the run); use headers: { authorization: ... }')
+    } else if (url.protocol === 'http:' || url.protocol === 'https:') return url
+    else add('/target/url', `only http:// and https:// URLs can be loaded, not ${url.protocol}//`)
   } catch {
     add('/target/url', `"${text}" is not a valid URL`)
   }
   return undefined
+}
+
+/** RFC 9110 token characters: what a header name may contain. */
+const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+/** Gauntlet owns message framing and keep-alive; a user value would clash with its own. */
+const ownedHeaders = new Set(['content-length', 'transfer-encoding', 'connection'])
+
+function checkHeaders(headers: Record<string, string>, add: Add): void {
+  for (const [name, value] of Object.entries(headers)) {
+    const path = `/target/headers/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`
+    if (!headerName.test(name)) add(path, `"${name}" is not a valid header name`)
+    else if (ownedHeaders.has(name.toLowerCase())) add(path, `${name} is set by Gauntlet (framing and keep-alive are its job); remove it`)
+    else if (/[\r\n\0]/.test(value)) add(path, 'a header value cannot contain CR, LF or NUL')
+    else if (name.toLowerCase() === 'host' && value.trim() === '') add(path, 'an empty Host header would be rejected by the target')
+  }
 }
 
 interface SchemaProblem {
@@ -168,7 +194,7 @@ function sortByPosition(problems: Problem[]): Problem[] {
 }
 
 function invalid(file: string, problems: Problem[]): GauntletError {
-  return new GauntletError('invalid_scenario', `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, { problems })
+  return new GauntletError('invalid_scenario', `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, { problems, source: file })
 }
 
 function firstLine(message: string): string {

@@ -22,7 +22,8 @@ export function planSteps(load: ScenarioDocument['load'], add: Add): Array<{ rps
   if (load.ramp) {
     const { from, to, step } = load.ramp
     const durationS = wholeSeconds(parseDurationMs(load.ramp.every)!, '/load/ramp/every', add)
-    const count = Math.floor(Math.abs(to - from) / step + 1e-9) + 1
+    const onGrid = Math.floor(Math.abs(to - from) / step + 1e-9) + 1
+    const count = onGrid + (round(from + (to >= from ? 1 : -1) * (onGrid - 1) * step) === round(to) ? 0 : 1)
     if (count > defaults.maxSteps) {
       add('/load/ramp/step', `this ramp makes ${count} steps; at most ${defaults.maxSteps} are allowed`)
       return undefined
@@ -33,7 +34,7 @@ export function planSteps(load: ScenarioDocument['load'], add: Add): Array<{ rps
       return undefined
     }
     const direction = to >= from ? 1 : -1
-    const rates = Array.from({ length: count }, (_, i) => round(from + direction * i * step))
+    const rates = Array.from({ length: onGrid }, (_, i) => round(from + direction * i * step))
     if (rates[rates.length - 1] !== round(to)) rates.push(round(to))
     steps = rates.map((rps) => ({ rps, durationS }))
   } else {

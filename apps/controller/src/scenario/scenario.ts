@@ -21,6 +21,8 @@ export interface Scenario {
 
 export const defaults = {
   timeoutMs: 10_000,
+  /** A request timeout longer than this would let a silent target hold a run open for hours. */
+  maxTimeoutMs: 5 * 60_000,
   warmupS: 0,
   maxConnections: 1_000,
   maxSteps: 1_000,
