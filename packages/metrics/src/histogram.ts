@@ -11,7 +11,8 @@ export function createLatencyHistogram(): Histogram {
     lowestDiscernibleValue: 1,
     highestTrackableValue: highestTrackableUs,
     numberOfSignificantValueDigits: 3,
-    bitBucketSize: 32,
+    // 64-bit counts: a merged step at 1M rps for hours must not overflow a bucket.
+    bitBucketSize: 64,
     autoResize: false,
   })
 }
@@ -25,7 +26,7 @@ export function encodeHistogram(histogram: Histogram): string {
 }
 
 export function decodeHistogram(encoded: string): Histogram {
-  const decoded = hdr.decodeFromCompressedBase64(encoded, 32, false)
+  const decoded = hdr.decodeFromCompressedBase64(encoded, 64, false)
   // Decoded histograms size themselves to their content; copy into the canonical shape so merges never overflow.
   const histogram = createLatencyHistogram()
   histogram.add(decoded)
