@@ -91,7 +91,8 @@ export class LoadGenerator implements ConnectionOwner {
     } else {
       window.recordFailure(typeof outcome === 'string' ? outcome : 'other')
     }
-    this.emitSettledWindows()
+    // Only an outcome for the oldest open window can release it (the sweeper covers the passing of time).
+    if (connection.windowIndex === this.nextWindowToEmit) this.emitSettledWindows()
   }
 
   // --- scheduling ------------------------------------------------------------------------------
