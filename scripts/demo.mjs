@@ -2,9 +2,11 @@
 // `npm run demo`: start the bundled demo target on a free port, run scenarios/demo.yaml against it with
 // the embedded defaults (in-process agent, SQLite file under .gauntlet/), and exit with the run's code.
 import { spawn } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 
 const root = new URL('..', import.meta.url).pathname
+mkdirSync('.gauntlet', { recursive: true })
 const target = spawn(
   process.execPath,
   [`${root}apps/demo-target/bin/demo-target.js`, '--latency', '15', '--jitter', '5', '--capacity', '300', '--overload', 'shed'],

@@ -1,0 +1,27 @@
+import type { RunSummary } from '@gauntlet/contracts'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { tempDir } from '../helpers/cli.js'
+
+const demoScript = new URL('../../scripts/demo.mjs', import.meta.url).pathname
+
+/** The README's first quick-start command, as a user runs it, in a directory with no .gauntlet yet. */
+describe('npm run demo', () => {
+  it('starts the demo target, finds its knee at 300 rps, stores the run and exits 0', async () => {
+    const cwd = tempDir('gauntlet-demo-')
+    const child = spawn(process.execPath, [demoScript], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    child.stdout.on('data', (chunk) => (stdout += chunk))
+    const [code] = await once(child, 'exit')
+    expect(code).toBe(0)
+    expect(stdout).toMatch(/verdict: FAIL \(capacity 300 rps/)
+    const summary = JSON.parse(readFileSync(join(cwd, '.gauntlet', 'demo-summary.json'), 'utf8')) as RunSummary
+    expect(summary.capacityRps).toBe(300)
+    expect(summary.steps.slice(0, 3).map((s) => s.verdict)).toEqual(['pass', 'pass', 'pass'])
+    expect(summary.steps[3]).toMatchObject({ plannedRps: 400, verdict: 'fail' })
+    expect(summary.steps[3]!.errorsByClass.status['503']).toBeGreaterThan(0)
+  })
+})
