@@ -2,7 +2,7 @@
 // optionally behind limit_req (a token bucket that punishes bursts). Plain JS so bench/ can use it too.
 import { execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { freePort } from './free-port.mjs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -19,9 +19,11 @@ export const nginxBinary = (() => {
 
 /**
  * Starts nginx serving `ok\n` at /index.html. `limitReq: { rate, burst }` puts limit_req in front
- * (rejections answer 503). Resolves with the file's URL once nginx answers.
+ * (rejections answer 503). `logArrivals` logs each request's arrival ($msec) so `arrivals()` can tell
+ * how evenly a client paced its sends, as a C server that is not the bottleneck sees them.
+ * Resolves once nginx answers.
  */
-export async function startNginx({ limitReq } = {}) {
+export async function startNginx({ limitReq, logArrivals = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'gauntlet-nginx-'))
   chmodSync(dir, 0o755) // nginx workers run unprivileged and must read the file (else every answer is 403)
   mkdirSync(join(dir, 'www'))
@@ -34,23 +36,38 @@ export async function startNginx({ limitReq } = {}) {
     `daemon off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log warn;
 events { worker_connections 4096; }
 http {
-  access_log off; keepalive_requests 1000000;
+  ${logArrivals ? `log_format arrival '$msec'; access_log ${dir}/arrivals.log arrival buffer=1m flush=1s;` : 'access_log off;'}
+  keepalive_requests 1000000;
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
   ${zone}
-  server { listen 127.0.0.1:${port}; location / { ${limit} root ${dir}/www; } }
+  server {
+    listen 127.0.0.1:${port};
+    location = /ready { access_log off; return 200; }
+    location / { ${limit} root ${dir}/www; }
+  }
 }
 `,
   )
   const child = spawn(nginxBinary, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' })
   const url = `http://127.0.0.1:${port}/index.html`
   // nginx cannot report a port-0 bind, so poll until it answers (bounded), instead of sleeping blind.
-  for (let i = 0; i < 100 && !(await fetch(url).then(() => true, () => false)); i++) await delay(50)
+  // The readiness probe goes to another path so it never counts as an arrival.
+  for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/ready`).then(() => true, () => false)); i++) await delay(50)
   return {
     url,
+    /** Arrival times in ms since the first arrival of /index.html (stops nginx first, to flush its log). */
+    async arrivals() {
+      await this.stop()
+      return readFileSync(join(dir, 'arrivals.log'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map(Number)
+        .map((t, _i, all) => (t - all[0]) * 1000)
+    },
     async stop() {
       if (child.exitCode !== null) return
-      child.kill('SIGTERM')
+      child.kill('SIGQUIT') // graceful: flushes the buffered arrival log
       await once(child, 'exit')
     },
   }
