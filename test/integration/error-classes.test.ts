@@ -4,33 +4,14 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer, type Server, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { addErrorCounts, emptyErrorCounts, totalErrors } from '@gauntlet/contracts'
+import { closeServers, generate, listenOnFreePort } from '../helpers/generator.js'
 
 /** Errors are counted from sends, by class, against servers that misbehave in one specific way each. */
 describe('error classes (real sockets)', () => {
   const servers: Array<Server | HttpServer> = []
-  afterEach(async () => {
-    await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))))
-  })
-
-  async function listen<T extends Server | HttpServer>(server: T): Promise<number> {
-    servers.push(server)
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    return (server.address() as { port: number }).port
-  }
-
-  async function load(port: number, opts: { rps: number; durationS: number; timeoutMs?: number; connections?: number }) {
-    const windows: WindowReport[] = []
-    await new LoadGenerator({
-      target: { protocol: 'http:', hostname: '127.0.0.1', port, path: '/', method: 'GET', headers: {} },
-      steps: [{ rps: opts.rps, durationS: opts.durationS }],
-      timeoutMs: opts.timeoutMs ?? 2000,
-      maxConnections: 1000,
-      ...(opts.connections ? { connections: opts.connections } : {}),
-    }).run({ onWindow: (w) => windows.push(w) })
-    const errors = emptyErrorCounts()
-    for (const w of windows) addErrorCounts(errors, w.errors)
-    return { windows, errors, ok: windows.reduce((n, w) => n + w.ok, 0), sent: windows.reduce((n, w) => n + w.sent, 0) }
-  }
+  afterEach(() => closeServers(servers))
+  const listen = (server: Server | HttpServer): Promise<number> => (servers.push(server), listenOnFreePort(server))
+  const load = generate
 
   it('counts HTTP error statuses by code and keeps them out of the latency histogram', async () => {
     let n = 0
@@ -82,7 +63,6 @@ describe('error classes (real sockets)', () => {
         }
       },
     })
-    servers.splice(servers.indexOf(server), 1)
     const later = emptyErrorCounts()
     for (const w of windows.filter((w) => w.index > refusedFrom)) addErrorCounts(later, w.errors)
     expect(windows[0]!.ok).toBe(100)

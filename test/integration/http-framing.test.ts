@@ -1,9 +1,8 @@
-import type { WindowReport } from '@gauntlet/contracts'
-import { addErrorCounts, emptyErrorCounts } from '@gauntlet/contracts'
-import { LoadGenerator } from '@gauntlet/agent'
+import { emptyErrorCounts } from '@gauntlet/contracts'
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
 import { createServer, type Server, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
+import { closeServers, generate, listenOnFreePort } from '../helpers/generator.js'
 
 /**
  * Responses are framed right on every connection, whatever the server does with it: bodiless
@@ -12,32 +11,9 @@ import { afterEach, describe, expect, it } from 'vitest'
  */
 describe('HTTP response framing (real sockets)', () => {
   const servers: Array<Server | HttpServer> = []
-  afterEach(async () => {
-    for (const s of servers.splice(0)) {
-      if ('closeAllConnections' in s) s.closeAllConnections()
-      await new Promise((resolve) => s.close(resolve))
-    }
-  })
-
-  async function listen(server: Server | HttpServer): Promise<number> {
-    servers.push(server)
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    return (server.address() as { port: number }).port
-  }
-
-  async function load(port: number, opts: { rps: number; durationS: number; method?: string; connections?: number; timeoutMs?: number }) {
-    const windows: WindowReport[] = []
-    await new LoadGenerator({
-      target: { protocol: 'http:', hostname: '127.0.0.1', port, path: '/', method: opts.method ?? 'GET', headers: {} },
-      steps: [{ rps: opts.rps, durationS: opts.durationS }],
-      timeoutMs: opts.timeoutMs ?? 2000,
-      maxConnections: 100,
-      ...(opts.connections ? { connections: opts.connections } : {}),
-    }).run({ onWindow: (w) => windows.push(w) })
-    const errors = emptyErrorCounts()
-    for (const w of windows) addErrorCounts(errors, w.errors)
-    return { errors, ok: windows.reduce((n, w) => n + w.ok, 0) }
-  }
+  afterEach(() => closeServers(servers))
+  const listen = (server: Server | HttpServer): Promise<number> => (servers.push(server), listenOnFreePort(server))
+  const load = generate
 
   /** A raw server: `respond(n, socket)` answers the n-th request (1-based) however it likes. */
   function rawServer(respond: (n: number, socket: Socket) => void): Server {
