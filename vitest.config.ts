@@ -1,8 +1,8 @@
 import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
-  resolve: { conditions: ['source'] },
-  ssr: { resolve: { conditions: ['source'] } },
+  // Workspace packages resolve to their built dist/ (npm test builds first), as in production: the
+  // load worker thread can only start from built JavaScript.
   test: {
     include: ['test/**/*.test.ts'],
     // Load tests measure latency: never run two of them at once on a 2-core machine.

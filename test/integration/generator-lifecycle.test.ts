@@ -1,5 +1,5 @@
 import type { WindowReport } from '@gauntlet/contracts'
-import { LoadGenerator } from '@gauntlet/agent'
+import { LoadGenerator, runLoadInWorker } from '@gauntlet/agent'
 import { createServer, type Server } from 'node:http'
 import type { Socket } from 'node:net'
 import { once } from 'node:events'
@@ -64,8 +64,6 @@ describe('load generator lifecycle (real HTTP server)', () => {
 
   it('on its worker thread: a consumer that throws stops the load and rejects the run, instead of crashing the process', async () => {
     const port = await start()
-    // The built module: the worker entry is JavaScript under dist/.
-    const { runLoadInWorker } = await import('../../apps/agent/dist/index.js')
     let windows = 0
     const run = runLoadInWorker(plan(port, 30), {
       onWindow: () => {

@@ -35,8 +35,12 @@ export interface StepSummary {
   thresholds: ThresholdResult[]
 }
 
+export type RunStatus = 'running' | 'passed' | 'failed' | 'aborted' | 'interrupted' | 'error'
+
 export interface RunSummary {
   runId: string
+  /** passed | failed | error, or aborted when a stop cut the run short of a verdict. */
+  status: RunStatus
   scenario: string
   target: string
   verdict: RunVerdict

@@ -1,4 +1,5 @@
 import { toGauntletError } from '@gauntlet/contracts'
+import { controllerCommand } from './controller-command.js'
 import { processOutput, type Output } from './output.js'
 import { runCommand } from './run-command.js'
 import { schemaCommand } from './schema-command.js'
@@ -8,6 +9,7 @@ const commands: Record<string, (argv: string[], out: Output) => Promise<number>>
   run: runCommand,
   validate: validateCommand,
   schema: schemaCommand,
+  controller: controllerCommand,
 }
 
 const help = `gauntlet: step-ramped load tests with true percentiles
@@ -16,6 +18,8 @@ usage:
   gauntlet run <scenario.yaml> [--summary <out.json>] [--db <file>] [--target <url>] [--quiet]
   gauntlet validate <scenario.yaml>
   gauntlet schema                      print the scenario JSON Schema
+  gauntlet controller [--port 8080] [--host 127.0.0.1] [--db <file>] [--scenarios <dir>]
+                                       REST API over runs and scenarios (GAUNTLET_TOKEN guards changes)
 
 exit codes: 0 passed, 1 a threshold failed, 2 invalid scenario or usage, 3 the run could not be carried out
 add --verbose to any command to see stack traces of internal errors`

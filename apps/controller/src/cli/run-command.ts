@@ -7,6 +7,7 @@ import { tcpTargetProbe } from '../agents/tcp-target-probe.js'
 import { progressLine, stepTable, verdictLines } from '../report/text-report.js'
 import { executeRun, stepSpecs } from '../run/run-service.js'
 import { loadScenarioFile } from '../scenario/load-scenario.js'
+import { overrideTarget } from '../scenario/target-override.js'
 import { SqliteRunStore } from '../storage/sqlite-run-store.js'
 import { parseArgs } from 'node:util'
 import { withUsage } from './args.js'
@@ -27,7 +28,7 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
   const file = positionals[0]!
   // Validate fully before touching the database: an invalid scenario leaves no trace.
   const { scenario: loaded, yaml } = await loadScenarioFile(file)
-  const scenario = values.target ? { ...loaded, target: { ...loaded.target, url: overrideUrl(values.target) } } : loaded
+  const scenario = values.target ? overrideTarget(loaded, values.target, '--target') : loaded
 
   if (values.summary) await assertWritable(values.summary)
 
@@ -76,14 +77,4 @@ async function assertWritable(file: string): Promise<void> {
   } catch (error) {
     throw new GauntletError('usage', `--summary: cannot write ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (error as Error).message}`)
   }
-}
-
-function overrideUrl(text: string): string {
-  try {
-    const url = new URL(text)
-    if ((url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password) return url.toString()
-  } catch {
-    // fall through to the usage error
-  }
-  throw new GauntletError('usage', `--target: "${text}" is not an http:// or https:// URL without credentials`)
 }

@@ -33,8 +33,8 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
   deps.store.createRun({ id: runId, scenario: scenario.name, scenarioYaml: request.yaml, target: scenario.target.url, createdAt: startedAt })
   observer?.started?.({ runId, steps: scenario.steps.length })
 
-  const finish = (status: RunStatus, summary: Omit<RunSummary, 'runId' | 'scenario' | 'target' | 'startedAt' | 'finishedAt'>): RunSummary => {
-    const full: RunSummary = { runId, scenario: scenario.name, target: scenario.target.url, startedAt, finishedAt: deps.clock.now().toISOString(), ...summary }
+  const finish = (status: RunStatus, summary: Omit<RunSummary, 'runId' | 'status' | 'scenario' | 'target' | 'startedAt' | 'finishedAt'>): RunSummary => {
+    const full: RunSummary = { runId, status, scenario: scenario.name, target: scenario.target.url, startedAt, finishedAt: deps.clock.now().toISOString(), ...summary }
     deps.store.finishRun(runId, status, full)
     return full
   }
@@ -96,7 +96,7 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
   }
 
   const judgement = judgeRun(steps, specs.length, stoppedBy)
-  const status: RunStatus = stoppedBy && judgement.verdict !== 'fail' ? 'aborted' : judgement.verdict === 'pass' ? 'passed' : judgement.verdict === 'fail' ? 'failed' : 'error'
+  const status: RunStatus = judgement.verdict === 'pass' ? 'passed' : judgement.verdict === 'fail' ? 'failed' : stoppedBy ? 'aborted' : 'error'
   return finish(status, { ...judgement, warnings: generatorWarnings(steps), steps })
 }
 

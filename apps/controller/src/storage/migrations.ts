@@ -30,4 +30,10 @@ export const migrations: readonly string[] = [
      summary_json TEXT NOT NULL,
      PRIMARY KEY (run_id, idx)
    );`,
+  `CREATE TABLE scenarios (
+     name TEXT PRIMARY KEY,
+     yaml TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE INDEX runs_by_status ON runs (status);`,
 ]

@@ -1,6 +1,15 @@
 import type { RunSummary, StepSummary, WindowReport } from '@gauntlet/contracts'
 
-export type RunStatus = 'running' | 'passed' | 'failed' | 'aborted' | 'error'
+import type { RunStatus } from '@gauntlet/contracts'
+
+export type { RunStatus }
+export const runStatuses: readonly RunStatus[] = ['running', 'passed', 'failed', 'aborted', 'interrupted', 'error']
+
+export interface RunFilter {
+  status?: RunStatus
+  scenario?: string
+  limit: number
+}
 
 export interface NewRun {
   id: string
@@ -24,7 +33,24 @@ export interface RunStore {
   saveStep(runId: string, step: StepSummary): void
   finishRun(runId: string, status: RunStatus, summary: RunSummary): void
   getRun(runId: string): StoredRun | undefined
-  listRuns(limit: number): StoredRun[]
+  listRuns(filter: RunFilter): StoredRun[]
+  /** At start-up: runs left `running` by a previous process did not finish; their windows stay. */
+  interruptRunning(): number
+  countRunsByStatus(): Partial<Record<RunStatus, number>>
   windows(runId: string): WindowReport[]
   close(): void
+}
+
+export interface StoredScenario {
+  name: string
+  yaml: string
+  updatedAt: string
+}
+
+/** Named scenarios (validated before they get here). */
+export interface ScenarioStore {
+  putScenario(scenario: StoredScenario): void
+  getScenario(name: string): StoredScenario | undefined
+  listScenarios(): StoredScenario[]
+  deleteScenario(name: string): boolean
 }

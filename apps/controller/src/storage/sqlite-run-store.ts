@@ -3,7 +3,7 @@ import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { migrations } from './migrations.js'
-import type { NewRun, RunStatus, RunStore, StoredRun } from './run-store.js'
+import type { NewRun, RunFilter, RunStatus, RunStore, ScenarioStore, StoredRun, StoredScenario } from './run-store.js'
 
 interface RunRow {
   id: string
@@ -16,8 +16,8 @@ interface RunRow {
   summary_json: string | null
 }
 
-/** RunStore on a SQLite file: WAL, foreign keys, migrations by user_version. */
-export class SqliteRunStore implements RunStore {
+/** Runs and scenarios in one SQLite file: WAL, foreign keys, migrations by user_version. */
+export class SqliteRunStore implements RunStore, ScenarioStore {
   private readonly db: Database.Database
   private readonly statements
 
@@ -48,7 +48,19 @@ export class SqliteRunStore implements RunStore {
       ),
       finishRun: this.db.prepare(`UPDATE runs SET status = ?, finished_at = ?, summary_json = ? WHERE id = ?`),
       getRun: this.db.prepare(`SELECT * FROM runs WHERE id = ?`),
-      listRuns: this.db.prepare(`SELECT * FROM runs ORDER BY created_at DESC, id DESC LIMIT ?`),
+      listRuns: this.db.prepare(
+        `SELECT * FROM runs WHERE (@status IS NULL OR status = @status) AND (@scenario IS NULL OR scenario = @scenario)
+         ORDER BY created_at DESC, id DESC LIMIT @limit`,
+      ),
+      interruptRunning: this.db.prepare(`UPDATE runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'`),
+      countByStatus: this.db.prepare(`SELECT status, count(*) AS n FROM runs GROUP BY status`),
+      putScenario: this.db.prepare(
+        `INSERT INTO scenarios (name, yaml, updated_at) VALUES (@name, @yaml, @updatedAt)
+         ON CONFLICT (name) DO UPDATE SET yaml = excluded.yaml, updated_at = excluded.updated_at`,
+      ),
+      getScenario: this.db.prepare(`SELECT name, yaml, updated_at AS updatedAt FROM scenarios WHERE name = ?`),
+      listScenarios: this.db.prepare(`SELECT name, yaml, updated_at AS updatedAt FROM scenarios ORDER BY name`),
+      deleteScenario: this.db.prepare(`DELETE FROM scenarios WHERE name = ?`),
       windows: this.db.prepare(`SELECT report_json FROM windows WHERE run_id = ? ORDER BY idx`),
     }
   }
@@ -74,8 +86,34 @@ export class SqliteRunStore implements RunStore {
     return row && toStoredRun(row)
   }
 
-  listRuns(limit: number): StoredRun[] {
-    return (this.statements.listRuns.all(limit) as RunRow[]).map(toStoredRun)
+  listRuns(filter: RunFilter): StoredRun[] {
+    const rows = this.statements.listRuns.all({ status: filter.status ?? null, scenario: filter.scenario ?? null, limit: filter.limit })
+    return (rows as RunRow[]).map(toStoredRun)
+  }
+
+  interruptRunning(): number {
+    return this.statements.interruptRunning.run(new Date().toISOString()).changes
+  }
+
+  countRunsByStatus(): Partial<Record<RunStatus, number>> {
+    const rows = this.statements.countByStatus.all() as Array<{ status: RunStatus; n: number }>
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]))
+  }
+
+  putScenario(scenario: StoredScenario): void {
+    this.statements.putScenario.run(scenario)
+  }
+
+  getScenario(name: string): StoredScenario | undefined {
+    return this.statements.getScenario.get(name) as StoredScenario | undefined
+  }
+
+  listScenarios(): StoredScenario[] {
+    return this.statements.listScenarios.all() as StoredScenario[]
+  }
+
+  deleteScenario(name: string): boolean {
+    return this.statements.deleteScenario.run(name).changes > 0
   }
 
   windows(runId: string): WindowReport[] {

@@ -1,0 +1,72 @@
+import { GauntletError } from '@gauntlet/contracts'
+import { once } from 'node:events'
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { InProcessAgent } from '../agents/in-process-agent.js'
+import { tcpTargetProbe } from '../agents/tcp-target-probe.js'
+import { buildApp } from '../http/app.js'
+import { RunManager } from '../run/run-manager.js'
+import { parseScenario } from '../scenario/load-scenario.js'
+import { SqliteRunStore } from '../storage/sqlite-run-store.js'
+import { withUsage } from './args.js'
+import type { Output } from './output.js'
+import { defaultDbFile } from './run-command.js'
+
+const usage = 'gauntlet controller [--port 8080] [--host 127.0.0.1] [--db <file>] [--scenarios <dir>]'
+
+/** The long-running controller: REST API over runs and scenarios, runs on the embedded agent. */
+export async function controllerCommand(argv: string[], out: Output): Promise<number> {
+  const { values } = withUsage(usage, () =>
+    parseArgs({
+      args: argv,
+      options: { port: { type: 'string', default: '8080' }, host: { type: 'string', default: '127.0.0.1' }, db: { type: 'string' }, scenarios: { type: 'string' } },
+    }),
+  )
+  const port = Number(values.port)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new GauntletError('usage', `--port: "${values.port}" is not a port number`)
+  const token = process.env.GAUNTLET_TOKEN || undefined
+  if (!isLoopback(values.host) && !token) {
+    throw new GauntletError('usage', `refusing to listen on ${values.host} without GAUNTLET_TOKEN: anyone who can reach it could start load`)
+  }
+  // Scenario files are validated before anything is stored or served.
+  const files = values.scenarios ? await readScenarioDir(values.scenarios) : []
+
+  const store = new SqliteRunStore(values.db ?? defaultDbFile)
+  try {
+    const interrupted = store.interruptRunning()
+    if (interrupted > 0) out.stdout(`marked ${interrupted} run(s) left running by a previous controller as interrupted`)
+    for (const file of files) store.putScenario({ name: file.name, yaml: file.yaml, updatedAt: new Date().toISOString() })
+    const runs = new RunManager({ store, agent: new InProcessAgent(), probe: tcpTargetProbe, clock: { now: () => new Date() } })
+    const app = buildApp({ store, runs, ...(token ? { token } : {}) })
+    const address = await app.listen({ port, host: values.host })
+    out.stdout(`listening ${address} (${files.length} scenario file(s) loaded${token ? ', token required for changes' : ''})`)
+    await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')])
+    out.stdout('stopping: aborting runs in progress and storing their summaries')
+    await runs.shutdown()
+    await app.close()
+    return 0
+  } finally {
+    store.close()
+  }
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
+}
+
+async function readScenarioDir(dir: string): Promise<Array<{ name: string; yaml: string }>> {
+  let names: string[]
+  try {
+    names = (await readdir(dir)).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml')).sort()
+  } catch (error) {
+    throw new GauntletError('usage', `--scenarios: cannot read ${dir}: ${(error as Error).message}`)
+  }
+  const loaded: Array<{ name: string; yaml: string }> = []
+  for (const name of names) {
+    const file = join(dir, name)
+    const yaml = await readFile(file, 'utf8')
+    loaded.push({ name: parseScenario(yaml, file).name, yaml })
+  }
+  return loaded
+}

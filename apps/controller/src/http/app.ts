@@ -1,0 +1,36 @@
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { RunManager } from '../run/run-manager.js'
+import { maxScenarioBytes } from '../scenario/load-scenario.js'
+import type { RunStore, ScenarioStore } from '../storage/run-store.js'
+import { requireToken } from './auth.js'
+import { errorHandler, sendProblem } from './problem-details.js'
+import { opsRoutes } from './ops-routes.js'
+import { runsRoutes } from './runs-routes.js'
+import { scenariosRoutes } from './scenarios-routes.js'
+import { GauntletError } from '@gauntlet/contracts'
+
+export interface AppDeps {
+  store: RunStore & ScenarioStore
+  runs: RunManager
+  /** GAUNTLET_TOKEN: when set, mutating endpoints require it as a bearer token. */
+  token?: string
+  logger?: boolean
+}
+
+/** The controller's HTTP API. Routes call services only; wiring happens in the controller command. */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  // A scenario is at most 1 MiB of YAML; JSON escaping can grow it, hence the margin.
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    bodyLimit: 2 * maxScenarioBytes,
+    // Unknown keys are errors here as in scenarios, not silently dropped (fastify's default).
+    ajv: { customOptions: { removeAdditional: false } },
+  })
+  app.setErrorHandler(errorHandler)
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, new GauntletError('not_found', `no route ${request.method} ${request.url}`)))
+  app.addHook('onRequest', requireToken(deps.token))
+  app.register(runsRoutes, deps)
+  app.register(scenariosRoutes, deps)
+  app.register(opsRoutes, deps)
+  return app
+}

@@ -1,0 +1,28 @@
+import type { FastifyInstance } from 'fastify'
+import type { RunManager } from '../run/run-manager.js'
+import { runStatuses, type RunStore } from '../storage/run-store.js'
+
+/** /healthz and /metrics (Prometheus text format). */
+export async function opsRoutes(app: FastifyInstance, { store, runs }: { store: RunStore; runs: RunManager }): Promise<void> {
+  app.get('/healthz', async () => ({ status: 'ok' }))
+
+  app.get('/metrics', async (_request, reply) => {
+    const counts = store.countRunsByStatus()
+    const lines = [
+      '# HELP gauntlet_runs Runs stored, by status.',
+      '# TYPE gauntlet_runs gauge',
+      ...runStatuses.map((status) => `gauntlet_runs{status="${status}"} ${counts[status] ?? 0}`),
+      '# HELP gauntlet_runs_active Runs in progress in this controller.',
+      '# TYPE gauntlet_runs_active gauge',
+      `gauntlet_runs_active ${runs.activeCount}`,
+      '# HELP gauntlet_windows_ingested_total Per-second windows received since the controller started.',
+      '# TYPE gauntlet_windows_ingested_total counter',
+      `gauntlet_windows_ingested_total ${runs.windowsIngested}`,
+      '# HELP gauntlet_agents Agents known to the controller (the embedded agent only, for now).',
+      '# TYPE gauntlet_agents gauge',
+      'gauntlet_agents 1',
+      '',
+    ]
+    return reply.type('text/plain; version=0.0.4').send(lines.join('\n'))
+  })
+}

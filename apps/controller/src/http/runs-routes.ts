@@ -1,0 +1,113 @@
+import { GauntletError } from '@gauntlet/contracts'
+import { decodeHistogram, summarizeLatency } from '@gauntlet/metrics'
+import { Type, type Static } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import type { RunEvent, RunManager } from '../run/run-manager.js'
+import { parseScenario } from '../scenario/load-scenario.js'
+import { overrideTarget } from '../scenario/target-override.js'
+import { runStatuses, type RunStatus, type RunStore, type ScenarioStore, type StoredRun } from '../storage/run-store.js'
+
+const StartRunBody = Type.Object(
+  {
+    scenario: Type.Optional(Type.String({ minLength: 1, description: 'Name of a stored scenario.' })),
+    yaml: Type.Optional(Type.String({ minLength: 1, description: 'An inline scenario.' })),
+    target: Type.Optional(Type.String({ description: 'Replaces the scenario target URL.' })),
+  },
+  { additionalProperties: false },
+)
+
+const ListQuery = Type.Object(
+  {
+    status: Type.Optional(Type.Union(runStatuses.map((s) => Type.Literal(s)))),
+    scenario: Type.Optional(Type.String()),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
+  },
+  { additionalProperties: false },
+)
+
+const RunParams = Type.Object({ id: Type.String() })
+
+export interface RunsRoutesDeps {
+  store: RunStore & ScenarioStore
+  runs: RunManager
+}
+
+/** /api/runs: start, list, inspect, follow (SSE) and abort runs. */
+export async function runsRoutes(app: FastifyInstance, { store, runs }: RunsRoutesDeps): Promise<void> {
+  app.post<{ Body: Static<typeof StartRunBody> }>('/api/runs', { schema: { body: StartRunBody } }, async (request, reply) => {
+    const { scenario: name, yaml: inline, target } = request.body
+    if ((name === undefined) === (inline === undefined)) throw new GauntletError('usage', 'give either "scenario" (a stored name) or "yaml" (an inline scenario)')
+    const yaml = inline ?? store.getScenario(name!)?.yaml
+    if (yaml === undefined) throw new GauntletError('not_found', `no scenario named "${name}"`)
+    const loaded = parseScenario(yaml, inline !== undefined ? 'yaml' : `scenario ${name}`)
+    const scenario = target ? overrideTarget(loaded, target, 'target') : loaded
+    const id = await runs.start(scenario, yaml)
+    return reply.code(201).header('location', `/api/runs/${id}`).send({ id, status: 'running' })
+  })
+
+  app.get<{ Querystring: Static<typeof ListQuery> }>('/api/runs', { schema: { querystring: ListQuery } }, async (request) => {
+    const { status, scenario, limit = 50 } = request.query
+    return store.listRuns({ ...(status ? { status: status as RunStatus } : {}), ...(scenario ? { scenario } : {}), limit }).map(runListItem)
+  })
+
+  app.get<{ Params: Static<typeof RunParams> }>('/api/runs/:id', async (request) => {
+    const run = store.getRun(request.params.id)
+    if (!run) throw notFound(request.params.id)
+    return { ...runListItem(run), agents: ['in-process'], summary: run.summary }
+  })
+
+  app.get<{ Params: Static<typeof RunParams> }>('/api/runs/:id/windows', async (request) => {
+    if (!store.getRun(request.params.id)) throw notFound(request.params.id)
+    return store.windows(request.params.id).map((window) => ({ ...window, latencyMs: summarizeLatency(decodeHistogram(window.latency)) }))
+  })
+
+  app.post<{ Params: Static<typeof RunParams> }>('/api/runs/:id/abort', async (request, reply) => {
+    if (!store.getRun(request.params.id)) throw notFound(request.params.id)
+    runs.abort(request.params.id)
+    return reply.code(202).send({ id: request.params.id, status: 'aborting' })
+  })
+
+  app.get<{ Params: Static<typeof RunParams> }>('/api/runs/:id/events', async (request, reply) => {
+    const run = store.getRun(request.params.id)
+    if (!run) throw notFound(request.params.id)
+    reply.hijack()
+    const raw = reply.raw
+    raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
+    const send = (event: RunEvent): void => {
+      const data = event.type === 'window' ? event.window : event.type === 'step' ? event.step : { status: event.status, summary: event.summary ?? null }
+      raw.write(`event: ${event.type}\ndata: ${JSON.stringify(data)}\n\n`)
+    }
+    const unsubscribe = runs.subscribe(run.id, (event) => {
+      send(event)
+      if (event.type === 'status' && event.status !== 'running') {
+        unsubscribe?.()
+        raw.end()
+      }
+    })
+    if (!unsubscribe) {
+      // Not running (finished, or interrupted by a restart): its final status is the whole stream.
+      send({ type: 'status', runId: run.id, status: run.status, ...(run.summary ? { summary: run.summary } : {}) })
+      raw.end()
+      return
+    }
+    send({ type: 'status', runId: run.id, status: 'running' })
+    request.raw.on('close', () => unsubscribe())
+  })
+}
+
+function runListItem(run: StoredRun) {
+  return {
+    id: run.id,
+    scenario: run.scenario,
+    target: run.target,
+    status: run.status,
+    createdAt: run.createdAt,
+    finishedAt: run.finishedAt,
+    verdict: run.summary?.verdict ?? null,
+    capacityRps: run.summary?.capacityRps ?? null,
+  }
+}
+
+function notFound(id: string): GauntletError {
+  return new GauntletError('not_found', `no run with id "${id}"`)
+}

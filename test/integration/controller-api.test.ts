@@ -1,0 +1,164 @@
+import type { RunSummary } from '@gauntlet/contracts'
+import type { FastifyInstance } from 'fastify'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { InProcessAgent } from '../../apps/controller/src/agents/in-process-agent.js'
+import { tcpTargetProbe } from '../../apps/controller/src/agents/tcp-target-probe.js'
+import { buildApp } from '../../apps/controller/src/http/app.js'
+import { RunManager } from '../../apps/controller/src/run/run-manager.js'
+import { SqliteRunStore } from '../../apps/controller/src/storage/sqlite-run-store.js'
+import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
+import { tempDir } from '../helpers/cli.js'
+
+/** The controller's REST API on a real SQLite file, running real load against the demo target. */
+describe('controller REST API', () => {
+  let target: ChildServer
+  let app: FastifyInstance
+  let store: SqliteRunStore
+  let runs: RunManager
+  let base: string
+  const token = 'test-token'
+  const auth = { authorization: `Bearer ${token}` }
+
+  beforeAll(async () => {
+    target = await startDemoTarget('--latency', '2')
+    store = new SqliteRunStore(join(tempDir(), 'controller.db'))
+    runs = new RunManager({ store, agent: new InProcessAgent(), probe: tcpTargetProbe, clock: { now: () => new Date() } })
+    app = buildApp({ store, runs, token })
+    base = await app.listen({ port: 0, host: '127.0.0.1' })
+  })
+  afterAll(async () => {
+    await runs.shutdown()
+    await app.close()
+    store.close()
+    await target.stop()
+  })
+
+  const yaml = (name: string, steps = '[{ rps: 50, duration: 2s }]', extra = '') =>
+    `name: ${name}\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: ${steps}\nthresholds: [p99 < 500ms]\n${extra}`
+
+  /** Reads a server-sent event stream to its end, as a list of {event, data}. */
+  async function events(runId: string): Promise<Array<{ event: string; data: any }>> {
+    const response = await fetch(`${base}/api/runs/${runId}/events`)
+    expect(response.headers.get('content-type')).toBe('text/event-stream')
+    const text = await response.text()
+    return text
+      .trim()
+      .split('\n\n')
+      .map((block) => {
+        const [eventLine, dataLine] = block.split('\n')
+        return { event: eventLine!.replace('event: ', ''), data: JSON.parse(dataLine!.replace('data: ', '')) }
+      })
+  }
+
+  it('answers /healthz and /metrics', async () => {
+    expect((await app.inject('/healthz')).json()).toEqual({ status: 'ok' })
+    const metrics = await app.inject('/metrics')
+    expect(metrics.headers['content-type']).toMatch(/^text\/plain/)
+    expect(metrics.body).toMatch(/^gauntlet_runs\{status="passed"\} \d+$/m)
+    expect(metrics.body).toMatch(/^gauntlet_runs_active 0$/m)
+  })
+
+  it('stores scenarios validated, with problems located in the YAML', async () => {
+    const put = await app.inject({ method: 'PUT', url: '/api/scenarios/orders', headers: auth, payload: { yaml: yaml('orders') } })
+    expect(put.statusCode).toBe(201)
+    expect((await app.inject({ method: 'PUT', url: '/api/scenarios/orders', headers: auth, payload: { yaml: yaml('orders') } })).statusCode).toBe(200)
+    expect((await app.inject('/api/scenarios')).json()).toEqual([{ name: 'orders', updatedAt: expect.any(String) }])
+    expect((await app.inject('/api/scenarios/orders')).json().yaml).toBe(yaml('orders'))
+
+    const bad = await app.inject({ method: 'PUT', url: '/api/scenarios/bad', headers: auth, payload: { yaml: yaml('bad').replace('p99 < 500ms', 'p99 < 500') } })
+    expect(bad.statusCode).toBe(400)
+    expect(bad.headers['content-type']).toBe('application/problem+json; charset=utf-8')
+    expect(bad.json()).toMatchObject({ status: 400, code: 'invalid_scenario', problems: [{ path: '/thresholds/0', line: 5, column: 14 }] })
+
+    const mismatch = await app.inject({ method: 'PUT', url: '/api/scenarios/other', headers: auth, payload: { yaml: yaml('orders') } })
+    expect(mismatch.statusCode).toBe(400)
+    expect(mismatch.json().detail).toMatch(/named "orders" but was sent to \/api\/scenarios\/other/)
+
+    expect((await app.inject({ method: 'DELETE', url: '/api/scenarios/orders', headers: auth })).statusCode).toBe(204)
+    const gone = await app.inject({ method: 'DELETE', url: '/api/scenarios/orders', headers: auth })
+    expect(gone.statusCode).toBe(404)
+    expect(gone.json()).toMatchObject({ code: 'not_found', title: 'Not Found' })
+  })
+
+  it('runs a stored scenario: 201 with an id, live events until the verdict, then the summary, windows and list', async () => {
+    await app.inject({ method: 'PUT', url: '/api/scenarios/quick', headers: auth, payload: { yaml: yaml('quick') } })
+    const started = await app.inject({ method: 'POST', url: '/api/runs', headers: auth, payload: { scenario: 'quick' } })
+    expect(started.statusCode).toBe(201)
+    const { id, status } = started.json()
+    expect(status).toBe('running')
+    expect(started.headers.location).toBe(`/api/runs/${id}`)
+
+    const stream = await events(id)
+    expect(stream[0]).toEqual({ event: 'status', data: { status: 'running', summary: null } })
+    expect(stream.filter((e) => e.event === 'window')).toHaveLength(2)
+    expect(stream.filter((e) => e.event === 'step').map((e) => e.data.verdict)).toEqual(['pass'])
+    const last = stream[stream.length - 1]!
+    expect(last.event).toBe('status')
+    expect(last.data.status).toBe('passed')
+
+    const run = (await app.inject(`/api/runs/${id}`)).json()
+    expect(run).toMatchObject({ id, scenario: 'quick', status: 'passed', verdict: 'pass', capacityRps: 50 })
+    expect((run.summary as RunSummary).steps[0]).toMatchObject({ sent: 100, errors: 0 })
+    const windows = (await app.inject(`/api/runs/${id}/windows`)).json()
+    expect(windows.map((w: { index: number }) => w.index)).toEqual([0, 1])
+    expect(windows[0].latencyMs.p99Ms).toBeGreaterThan(0)
+    expect((await app.inject(`/api/runs?status=passed&scenario=quick`)).json().map((r: { id: string }) => r.id)).toContain(id)
+    expect((await app.inject(`/api/runs?status=failed&scenario=quick`)).json()).toEqual([])
+
+    // A finished run's event stream is its final status.
+    expect(await events(id)).toEqual([{ event: 'status', data: expect.objectContaining({ status: 'passed' }) }])
+  })
+
+  it('aborts a running run: 202, then the run is judged on what it saw and never passed', async () => {
+    const started = await app.inject({ method: 'POST', url: '/api/runs', headers: auth, payload: { yaml: yaml('long', '[{ rps: 20, duration: 2s }, { rps: 20, duration: 60s }]') } })
+    const { id } = started.json()
+    const stream = events(id)
+    // Abort once the first step has been judged (its windows are in).
+    for (let i = 0; i < 100 && store.windows(id).length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 50))
+    const abort = await app.inject({ method: 'POST', url: `/api/runs/${id}/abort`, headers: auth })
+    expect(abort.statusCode).toBe(202)
+    const last = (await stream).at(-1)!
+    expect(last.data.status).toBe('aborted')
+    expect(last.data.summary.verdict).toBe('error')
+    expect((await app.inject(`/api/runs/${id}`)).json().status).toBe('aborted')
+    const again = await app.inject({ method: 'POST', url: `/api/runs/${id}/abort`, headers: auth })
+    expect(again.statusCode).toBe(409)
+    expect(again.json().code).toBe('conflict')
+  })
+
+  it.each([
+    ['neither scenario nor yaml', {}, 400, 'usage'],
+    ['both', { scenario: 'x', yaml: 'name: x' }, 400, 'usage'],
+    ['an unknown scenario', { scenario: 'nope' }, 404, 'not_found'],
+    ['an invalid inline scenario', { yaml: 'name: x\n' }, 400, 'invalid_scenario'],
+    ['an unknown field', { yaml: 'name: x', colour: 'blue' }, 400, 'usage'],
+    ['a bad target override', { yaml: 'name: x\ntarget: { url: "http://127.0.0.1:1/" }\nload: { steps: [{ rps: 1, duration: 1s }] }\n', target: 'ftp://x' }, 400, 'usage'],
+  ])('refuses to start a run with %s (problem+json)', async (_name, payload, status, code) => {
+    const response = await app.inject({ method: 'POST', url: '/api/runs', headers: auth, payload })
+    expect(response.statusCode).toBe(status)
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/)
+    expect(response.json()).toMatchObject({ status, code })
+  })
+
+  it('requires the bearer token for changes, not for reads', async () => {
+    const denied = await app.inject({ method: 'POST', url: '/api/runs', payload: { scenario: 'x' } })
+    expect(denied.statusCode).toBe(401)
+    expect(denied.json()).toMatchObject({ code: 'unauthorized' })
+    expect((await app.inject({ method: 'PUT', url: '/api/scenarios/x', headers: { authorization: 'Bearer wrong' }, payload: { yaml: 'x' } })).statusCode).toBe(401)
+    expect((await app.inject('/api/runs')).statusCode).toBe(200)
+  })
+
+  it('answers malformed bodies, oversized bodies and unknown routes with problem+json', async () => {
+    const malformed = await app.inject({ method: 'POST', url: '/api/runs', headers: { ...auth, 'content-type': 'application/json' }, payload: '{"yaml":' })
+    expect(malformed.statusCode).toBe(400)
+    expect(malformed.headers['content-type']).toMatch(/^application\/problem\+json/)
+    const huge = await app.inject({ method: 'POST', url: '/api/runs', headers: auth, payload: { yaml: 'x'.repeat(3 * 1024 * 1024) } })
+    expect(huge.statusCode).toBe(413)
+    const unknown = await app.inject('/api/nothing-here')
+    expect(unknown.statusCode).toBe(404)
+    expect(unknown.json()).toMatchObject({ code: 'not_found' })
+    const missingRun = await app.inject('/api/runs/does-not-exist')
+    expect(missingRun.json()).toMatchObject({ status: 404, detail: 'no run with id "does-not-exist"' })
+  })
+})
