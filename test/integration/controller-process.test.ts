@@ -1,0 +1,77 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { join } from 'node:path'
+import { setTimeout as delay } from 'node:timers/promises'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startChildServer, startDemoTarget, type ChildServer } from '../helpers/child-server.js'
+import { gauntletBin, tempDir } from '../helpers/cli.js'
+
+const scenariosDir = new URL('../../scenarios/', import.meta.url).pathname
+
+/** `gauntlet controller` as a real process: start-up, refusals, and a kill -9 in the middle of a run. */
+describe('gauntlet controller (real process)', () => {
+  let target: ChildServer
+  beforeAll(async () => {
+    target = await startDemoTarget('--latency', '2')
+  })
+  afterAll(async () => {
+    await target.stop()
+  })
+
+  const startController = (db: string) => startChildServer(process.execPath, [gauntletBin, 'controller', '--port', '0', '--db', db, '--scenarios', scenariosDir])
+
+  it('loads the scenarios directory at start and serves it', async () => {
+    const controller = await startController(join(tempDir(), 'c.db'))
+    try {
+      const names = ((await (await fetch(`${controller.url}/api/scenarios`)).json()) as Array<{ name: string }>).map((s) => s.name)
+      expect(names).toEqual(['demo-knee', 'orders-ramp', 'release-gate'])
+    } finally {
+      await controller.stop()
+    }
+  })
+
+  it('refuses to listen beyond loopback without GAUNTLET_TOKEN (exit 2)', async () => {
+    const child = spawn(process.execPath, [gauntletBin, 'controller', '--host', '0.0.0.0', '--port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, GAUNTLET_TOKEN: '' },
+    })
+    let stderr = ''
+    child.stderr.on('data', (chunk) => (stderr += chunk))
+    const [code] = await once(child, 'exit')
+    expect(code).toBe(2)
+    expect(stderr).toMatch(/refusing to listen on 0\.0\.0\.0 without GAUNTLET_TOKEN/)
+  })
+
+  it('after kill -9 mid-run, a restarted controller shows the run interrupted with every stored window', async () => {
+    const db = join(tempDir(), 'c.db')
+    const first = await startController(db)
+    const yaml = `name: long\ntarget: { url: "${target.url}/x" }\nload:\n  steps: [{ rps: 20, duration: 60s }]\n`
+    const { id } = (await (await fetch(`${first.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ yaml }) })).json()) as { id: string }
+    let stored = 0
+    for (let i = 0; i < 100 && stored < 2; i++) {
+      stored = ((await (await fetch(`${first.url}/api/runs/${id}/windows`)).json()) as unknown[]).length
+      if (stored < 2) await delay(100) // polling the API for progress, bounded
+    }
+    expect(stored).toBeGreaterThanOrEqual(2)
+    first.process.kill('SIGKILL')
+    await once(first.process, 'exit')
+    // The load died with its process: the target sees no more requests.
+    const requests = async () => ((await (await fetch(`${target.url}/__stats`)).json()) as { requests: number }).requests
+    const afterKill = await requests()
+    await delay(1000)
+    expect(await requests()).toBe(afterKill)
+
+    const second = await startController(db)
+    try {
+      const run = (await (await fetch(`${second.url}/api/runs/${id}`)).json()) as { status: string; finishedAt: string | null }
+      expect(run.status).toBe('interrupted')
+      expect(run.finishedAt).not.toBeNull()
+      const windows = (await (await fetch(`${second.url}/api/runs/${id}/windows`)).json()) as unknown[]
+      expect(windows.length).toBeGreaterThanOrEqual(stored)
+      const events = await (await fetch(`${second.url}/api/runs/${id}/events`)).text()
+      expect(events).toMatch(/^event: status\ndata: \{"status":"interrupted"/)
+    } finally {
+      await second.stop()
+    }
+  })
+})
