@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startChildServer, startDemoTarget, type ChildServer } from '../helpers/child-server.js'
-import { gauntletBin, tempDir } from '../helpers/cli.js'
+import { gauntletBin, runCli, tempDir, writeScenario } from '../helpers/cli.js'
+import { readFileSync } from 'node:fs'
 
 const scenariosDir = new URL('../../scenarios/', import.meta.url).pathname
 
@@ -73,5 +74,34 @@ describe('gauntlet controller (real process)', () => {
     } finally {
       await second.stop()
     }
+  })
+
+  it('gauntlet run --controller: same progress, summary and exit codes as the embedded run', async () => {
+    const controller = await startController(join(tempDir(), 'c.db'))
+    try {
+      const dir = tempDir()
+      const scenario = (threshold: string) => `name: remote\ntarget: { url: "${target.url}/x" }\nload:\n  steps: [{ rps: 40, duration: 2s }]\nthresholds: [${threshold}]\n`
+      const passing = await runCli(['run', writeScenario(dir, scenario('p99 < 500ms'), 'pass.yaml'), '--controller', controller.url, '--summary', join(dir, 'pass.json')])
+      expect(passing.stderr).toBe('')
+      expect(passing.code).toBe(0)
+      expect(passing.stdout.match(/step 1\/1 +planned 40/g)).toHaveLength(2)
+      expect(passing.stdout).toMatch(/verdict: PASS \(capacity 40 rps/)
+      const summary = JSON.parse(readFileSync(join(dir, 'pass.json'), 'utf8'))
+      expect(summary).toMatchObject({ verdict: 'pass', status: 'passed', steps: [{ sent: 80, errors: 0 }] })
+      expect(((await (await fetch(`${controller.url}/api/runs/${summary.runId}`)).json()) as { status: string }).status).toBe('passed')
+
+      const failing = await runCli(['run', writeScenario(dir, scenario('p50 < 0.001ms'), 'fail.yaml'), '--controller', controller.url])
+      expect(failing.code).toBe(1)
+      expect(failing.stdout).toMatch(/verdict: FAIL/)
+
+      const invalid = await runCli(['run', writeScenario(dir, scenario('p99 < 500'), 'bad.yaml'), '--controller', controller.url])
+      expect(invalid.code).toBe(2)
+      expect(invalid.stderr).toMatch(/bad\.yaml:5:14 \/thresholds\/0: threshold "p99 < 500": a latency needs a unit/)
+    } finally {
+      await controller.stop()
+    }
+    const gone = await runCli(['run', writeScenario(tempDir(), `name: x\ntarget: { url: "${target.url}/x" }\nload: { steps: [{ rps: 1, duration: 1s }] }\n`), '--controller', controller.url])
+    expect(gone.code).toBe(3)
+    expect(gone.stderr).toMatch(/controller http:\/\/127\.0\.0\.1:\d+ unreachable/)
   })
 })

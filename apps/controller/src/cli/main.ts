@@ -15,7 +15,7 @@ const commands: Record<string, (argv: string[], out: Output) => Promise<number>>
 const help = `gauntlet: step-ramped load tests with true percentiles
 
 usage:
-  gauntlet run <scenario.yaml> [--summary <out.json>] [--db <file>] [--target <url>] [--quiet]
+  gauntlet run <scenario.yaml> [--summary <out.json>] [--db <file>] [--target <url>] [--controller <url>] [--quiet]
   gauntlet validate <scenario.yaml>
   gauntlet schema                      print the scenario JSON Schema
   gauntlet controller [--port 8080] [--host 127.0.0.1] [--db <file>] [--scenarios <dir>]

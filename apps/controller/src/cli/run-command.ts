@@ -1,4 +1,4 @@
-import { ExitCode, GauntletError } from '@gauntlet/contracts'
+import { ExitCode, GauntletError, type RunSummary, type WindowReport } from '@gauntlet/contracts'
 import { constants } from 'node:fs'
 import { access, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
@@ -7,33 +7,42 @@ import { tcpTargetProbe } from '../agents/tcp-target-probe.js'
 import { progressLine, stepTable, verdictLines } from '../report/text-report.js'
 import { executeRun, stepSpecs } from '../run/run-service.js'
 import { loadScenarioFile } from '../scenario/load-scenario.js'
+import type { Scenario } from '../scenario/scenario.js'
 import { overrideTarget } from '../scenario/target-override.js'
 import { SqliteRunStore } from '../storage/sqlite-run-store.js'
 import { parseArgs } from 'node:util'
 import { withUsage } from './args.js'
+import { ControllerClient } from './controller-client.js'
 import type { Output } from './output.js'
 
-const usage = 'gauntlet run <scenario.yaml> [--summary <out.json>] [--db <file>] [--target <url>]'
+const usage = 'gauntlet run <scenario.yaml> [--summary <out.json>] [--db <file>] [--target <url>] [--controller <url>] [--quiet]'
 export const defaultDbFile = '.gauntlet/gauntlet.db'
 
+/**
+ * Runs a scenario and exits with its verdict: on the embedded agent by default, or on a controller
+ * (`--controller <url>`, GAUNTLET_TOKEN as its bearer token) with the same output and exit codes.
+ */
 export async function runCommand(argv: string[], out: Output): Promise<number> {
   const { values, positionals } = withUsage(usage, () =>
     parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { summary: { type: 'string' }, db: { type: 'string' }, target: { type: 'string' }, quiet: { type: 'boolean' } },
+      options: { summary: { type: 'string' }, db: { type: 'string' }, target: { type: 'string' }, controller: { type: 'string' }, quiet: { type: 'boolean' } },
     }),
   )
   if (positionals.length !== 1) throw new GauntletError('usage', `expected one scenario file\nusage: ${usage}`)
-  const file = positionals[0]!
-  // Validate fully before touching the database: an invalid scenario leaves no trace.
-  const { scenario: loaded, yaml } = await loadScenarioFile(file)
+  if (values.controller && values.db) throw new GauntletError('usage', '--db applies to the embedded run; a controller keeps its own database')
+  // Validate fully before anything else: an invalid scenario leaves no trace.
+  const { scenario: loaded, yaml } = await loadScenarioFile(positionals[0]!)
   const scenario = values.target ? overrideTarget(loaded, values.target, '--target') : loaded
-
   if (values.summary) await assertWritable(values.summary)
 
-  const store = new SqliteRunStore(values.db ?? defaultDbFile)
   const specs = stepSpecs(scenario)
+  const onWindow = (w: WindowReport): void => {
+    const spec = specs[w.step]
+    if (!values.quiet && spec) out.stdout(progressLine(w, specs.length, spec.rps, w.index < spec.startS + spec.warmupS))
+    if (w.generatorLimited) out.stderr(`warning: window ${w.index + 1}s is generator-limited (dropped ${w.dropped}, late sends ${w.lateSends}, max send lag ${w.maxSendLagMs}ms)`)
+  }
   const abort = new AbortController()
   const onSignal = (): void => {
     if (abort.signal.aborted) process.exit(ExitCode.couldNotRun)
@@ -43,22 +52,10 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   try {
-    out.stdout(`gauntlet: ${scenario.name} -> ${scenario.target.method} ${scenario.target.url} (${specs.length} steps)`)
-    const summary = await executeRun(
-      { store, agent: new InProcessAgent(), probe: tcpTargetProbe, clock: { now: () => new Date() } },
-      {
-        scenario,
-        yaml,
-        signal: abort.signal,
-        observer: {
-          window: (w) => {
-            const spec = specs[w.step]
-            if (!values.quiet && spec) out.stdout(progressLine(w, specs.length, spec.rps, w.index < spec.startS + spec.warmupS))
-            if (w.generatorLimited) out.stderr(`warning: window ${w.index + 1}s is generator-limited (dropped ${w.dropped}, late sends ${w.lateSends}, max send lag ${w.maxSendLagMs}ms)`)
-          },
-        },
-      },
-    )
+    out.stdout(`gauntlet: ${scenario.name} -> ${scenario.target.method} ${scenario.target.url} (${specs.length} steps${values.controller ? ` on ${values.controller}` : ''})`)
+    const summary = values.controller
+      ? await runOnController(new ControllerClient(values.controller, process.env.GAUNTLET_TOKEN || undefined), yaml, values.target, onWindow, abort.signal)
+      : await runEmbedded(values.db ?? defaultDbFile, scenario, yaml, onWindow, abort.signal)
     if (summary.steps.length > 0) out.stdout(`\n${stepTable(summary.steps)}\n`)
     for (const line of verdictLines(summary)) out.stdout(line)
     if (values.summary) await writeFile(values.summary, `${JSON.stringify(summary, null, 2)}\n`)
@@ -66,7 +63,36 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+  }
+}
+
+async function runEmbedded(db: string, scenario: Scenario, yaml: string, onWindow: (w: WindowReport) => void, signal: AbortSignal): Promise<RunSummary> {
+  const store = new SqliteRunStore(db)
+  try {
+    return await executeRun(
+      { store, agent: new InProcessAgent(), probe: tcpTargetProbe, clock: { now: () => new Date() } },
+      { scenario, yaml, signal, observer: { window: onWindow } },
+    )
+  } finally {
     store.close()
+  }
+}
+
+async function runOnController(client: ControllerClient, yaml: string, target: string | undefined, onWindow: (w: WindowReport) => void, signal: AbortSignal): Promise<RunSummary> {
+  const id = await client.startRun(yaml, target)
+  const onAbort = (): void => void client.abortRun(id).catch(() => undefined)
+  signal.addEventListener('abort', onAbort, { once: true })
+  try {
+    for await (const message of client.follow(id)) {
+      if (message.event === 'window') onWindow(message.data)
+      if (message.event === 'status' && message.data.status !== 'running') {
+        if (message.data.summary) return message.data.summary
+        throw new GauntletError('internal', `run ${id} ended ${message.data.status} without a summary`)
+      }
+    }
+    throw new GauntletError('target_unreachable', `the controller closed run ${id}'s event stream before its verdict`)
+  } finally {
+    signal.removeEventListener('abort', onAbort)
   }
 }
 
