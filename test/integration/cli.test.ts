@@ -152,6 +152,13 @@ ${extra}`
     expect(existsSync(result.db)).toBe(false)
   })
 
+  it('refuses a target outside GAUNTLET_TARGET_ALLOW before anything is stored or sent (exit 2)', async () => {
+    const result = await run(scenario('http://10.0.0.1:8080'))
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/target host 10\.0\.0\.1 is not allowed by GAUNTLET_TARGET_ALLOW \(localhost,127\.0\.0\.0\/8,::1\)/)
+    expect(existsSync(result.db)).toBe(false)
+  })
+
   it.each([
     [['run'], /expected one scenario file/],
     [['run', 'a.yaml', '--bogus'], /Unknown option '--bogus'/],

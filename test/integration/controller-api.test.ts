@@ -1,4 +1,5 @@
 import type { RunSummary } from '@gauntlet/contracts'
+import { parseTargetAllowList } from '@gauntlet/agent'
 import type { FastifyInstance } from 'fastify'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -24,7 +25,7 @@ describe('controller REST API', () => {
     target = await startDemoTarget('--latency', '2')
     store = new SqliteRunStore(join(tempDir(), 'controller.db'))
     runs = new RunManager({ store, agent: new InProcessAgent(), probe: tcpTargetProbe, clock: { now: () => new Date() } })
-    app = buildApp({ store, runs, token })
+    app = buildApp({ store, runs, token, targetAllow: parseTargetAllowList(undefined) })
     base = await app.listen({ port: 0, host: '127.0.0.1' })
   })
   afterAll(async () => {
@@ -139,6 +140,14 @@ describe('controller REST API', () => {
     expect(response.statusCode).toBe(status)
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/)
     expect(response.json()).toMatchObject({ status, code })
+  })
+
+  it('refuses targets outside GAUNTLET_TARGET_ALLOW (loopback only by default) with 403, before creating a run', async () => {
+    const before = store.listRuns({ limit: 1000 }).length
+    const response = await app.inject({ method: 'POST', url: '/api/runs', headers: auth, payload: { yaml: yaml('far'), target: 'http://10.0.0.1/' } })
+    expect(response.statusCode).toBe(403)
+    expect(response.json()).toMatchObject({ code: 'target_not_allowed', detail: expect.stringMatching(/target host 10\.0\.0\.1 is not allowed by GAUNTLET_TARGET_ALLOW/) })
+    expect(store.listRuns({ limit: 1000 })).toHaveLength(before)
   })
 
   it('requires the bearer token for changes, not for reads', async () => {

@@ -2,3 +2,4 @@ export { LoadGenerator, type LoadPlan, type LoadRunOptions, type LoadRunResult }
 export type { ConnectionTarget } from './load/autocannon-connection.js'
 export { buildTimeline, plannedInWindow, intendedOffsetMs, type PlannedStep, type StepTimeline } from './load/schedule.js'
 export { runLoadInWorker } from './load/worker-load-generator.js'
+export { assertHostAllowed, assertTargetAllowed, defaultTargetAllow, parseTargetAllowList, targetAllowListFromEnv, type TargetAllowList } from './safety/target-allow-list.js'

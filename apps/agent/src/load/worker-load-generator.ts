@@ -1,16 +1,21 @@
 import type { WindowReport } from '@gauntlet/contracts'
 import { Worker } from 'node:worker_threads'
 import type { LoadPlan, LoadRunOptions, LoadRunResult } from './load-generator.js'
+import { assertHostAllowed, targetAllowListFromEnv, type TargetAllowList } from '../safety/target-allow-list.js'
 
 type WorkerMessage = { type: 'window'; window: WindowReport } | { type: 'done'; result: LoadRunResult }
 
-/** Same contract as LoadGenerator.run, with the generator on its own thread (see load-worker.ts). */
-export function runLoadInWorker(plan: LoadPlan, options: LoadRunOptions): Promise<LoadRunResult> {
+/**
+ * Same contract as LoadGenerator.run, with the generator on its own thread (see load-worker.ts).
+ * Refuses targets outside GAUNTLET_TARGET_ALLOW whoever the caller is.
+ */
+export async function runLoadInWorker(plan: LoadPlan, options: LoadRunOptions, allow: TargetAllowList = targetAllowListFromEnv()): Promise<LoadRunResult> {
+  assertHostAllowed(plan.target.hostname, allow)
   // execArgv: [] - the worker runs the built JavaScript as is; a parent's flags (a test runner's
   // --conditions, say) must not change how it resolves its modules.
   const worker = new Worker(new URL('./load-worker.js', import.meta.url), { workerData: plan, execArgv: [] })
   const onAbort = (): void => worker.postMessage({ type: 'abort' })
-  return new Promise<LoadRunResult>((resolve, reject) => {
+  return await new Promise<LoadRunResult>((resolve, reject) => {
     if (options.signal?.aborted) onAbort()
     options.signal?.addEventListener('abort', onAbort, { once: true })
     let failed = false

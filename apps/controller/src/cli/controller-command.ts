@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { targetAllowListFromEnv } from '@gauntlet/agent'
 import { InProcessAgent } from '../agents/in-process-agent.js'
 import { tcpTargetProbe } from '../agents/tcp-target-probe.js'
 import { buildApp } from '../http/app.js'
@@ -29,6 +30,7 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
   if (!isLoopback(values.host) && !token) {
     throw new GauntletError('usage', `refusing to listen on ${values.host} without GAUNTLET_TOKEN: anyone who can reach it could start load`)
   }
+  const targetAllow = withUsage(usage, () => targetAllowListFromEnv())
   // Scenario files are validated before anything is stored or served.
   const files = values.scenarios ? await readScenarioDir(values.scenarios) : []
 
@@ -38,7 +40,7 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
     if (interrupted > 0) out.stdout(`marked ${interrupted} run(s) left running by a previous controller as interrupted`)
     for (const file of files) store.putScenario({ name: file.name, yaml: file.yaml, updatedAt: new Date().toISOString() })
     const runs = new RunManager({ store, agent: new InProcessAgent(), probe: tcpTargetProbe, clock: { now: () => new Date() } })
-    const app = buildApp({ store, runs, ...(token ? { token } : {}) })
+    const app = buildApp({ store, runs, targetAllow, ...(token ? { token } : {}) })
     const address = await app.listen({ port, host: values.host })
     out.stdout(`listening ${address} (${files.length} scenario file(s) loaded${token ? ', token required for changes' : ''})`)
     await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')])

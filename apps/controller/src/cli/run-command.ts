@@ -2,6 +2,7 @@ import { ExitCode, GauntletError, type RunSummary, type WindowReport } from '@ga
 import { constants } from 'node:fs'
 import { access, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
+import { assertTargetAllowed, targetAllowListFromEnv } from '@gauntlet/agent'
 import { InProcessAgent } from '../agents/in-process-agent.js'
 import { tcpTargetProbe } from '../agents/tcp-target-probe.js'
 import { progressLine, stepTable, verdictLines } from '../report/text-report.js'
@@ -36,6 +37,8 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
   const { scenario: loaded, yaml } = await loadScenarioFile(positionals[0]!)
   const scenario = values.target ? overrideTarget(loaded, values.target, '--target') : loaded
   if (values.summary) await assertWritable(values.summary)
+  // The embedded agent's allow-list, checked before anything is stored (a controller checks its own).
+  if (!values.controller) assertTargetAllowed(scenario.target.url, targetAllowListFromEnv())
 
   const specs = stepSpecs(scenario)
   const onWindow = (w: WindowReport): void => {

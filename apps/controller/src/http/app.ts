@@ -1,3 +1,4 @@
+import type { TargetAllowList } from '@gauntlet/agent'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { RunManager } from '../run/run-manager.js'
 import { maxScenarioBytes } from '../scenario/load-scenario.js'
@@ -14,6 +15,8 @@ export interface AppDeps {
   runs: RunManager
   /** GAUNTLET_TOKEN: when set, mutating endpoints require it as a bearer token. */
   token?: string
+  /** GAUNTLET_TARGET_ALLOW: hosts runs may load (refused with 403 before a run is created). */
+  targetAllow: TargetAllowList
   logger?: boolean
 }
 

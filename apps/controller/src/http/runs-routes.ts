@@ -1,3 +1,4 @@
+import { assertTargetAllowed, type TargetAllowList } from '@gauntlet/agent'
 import { GauntletError } from '@gauntlet/contracts'
 import { decodeHistogram, summarizeLatency } from '@gauntlet/metrics'
 import { Type, type Static } from '@sinclair/typebox'
@@ -30,10 +31,11 @@ const RunParams = Type.Object({ id: Type.String() })
 export interface RunsRoutesDeps {
   store: RunStore & ScenarioStore
   runs: RunManager
+  targetAllow: TargetAllowList
 }
 
 /** /api/runs: start, list, inspect, follow (SSE) and abort runs. */
-export async function runsRoutes(app: FastifyInstance, { store, runs }: RunsRoutesDeps): Promise<void> {
+export async function runsRoutes(app: FastifyInstance, { store, runs, targetAllow }: RunsRoutesDeps): Promise<void> {
   app.post<{ Body: Static<typeof StartRunBody> }>('/api/runs', { schema: { body: StartRunBody } }, async (request, reply) => {
     const { scenario: name, yaml: inline, target } = request.body
     if ((name === undefined) === (inline === undefined)) throw new GauntletError('usage', 'give either "scenario" (a stored name) or "yaml" (an inline scenario)')
@@ -41,6 +43,7 @@ export async function runsRoutes(app: FastifyInstance, { store, runs }: RunsRout
     if (yaml === undefined) throw new GauntletError('not_found', `no scenario named "${name}"`)
     const loaded = parseScenario(yaml, inline !== undefined ? 'yaml' : `scenario ${name}`)
     const scenario = target ? overrideTarget(loaded, target, 'target') : loaded
+    assertTargetAllowed(scenario.target.url, targetAllow)
     const id = await runs.start(scenario, yaml)
     return reply.code(201).header('location', `/api/runs/${id}`).send({ id, status: 'running' })
   })
