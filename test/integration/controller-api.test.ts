@@ -7,7 +7,8 @@ import { InProcessAgent } from '../../apps/controller/src/agents/in-process-agen
 import { tcpTargetProbe } from '../../apps/controller/src/agents/tcp-target-probe.js'
 import { buildApp } from '../../apps/controller/src/http/app.js'
 import { RunManager } from '../../apps/controller/src/run/run-manager.js'
-import { SqliteRunStore } from '../../apps/controller/src/storage/sqlite-run-store.js'
+import { Scheduler } from '../../apps/controller/src/schedule/scheduler.js'
+import { SqliteStore } from '../../apps/controller/src/storage/sqlite-store.js'
 import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
 import { tempDir } from '../helpers/cli.js'
 
@@ -15,20 +16,23 @@ import { tempDir } from '../helpers/cli.js'
 describe('controller REST API', () => {
   let target: ChildServer
   let app: FastifyInstance
-  let store: SqliteRunStore
+  let store: SqliteStore
   let runs: RunManager
+  let scheduler: Scheduler
   let base: string
   const token = 'test-token'
   const auth = { authorization: `Bearer ${token}` }
 
   beforeAll(async () => {
     target = await startDemoTarget('--latency', '2')
-    store = new SqliteRunStore(join(tempDir(), 'controller.db'))
+    store = new SqliteStore(join(tempDir(), 'controller.db'))
     runs = new RunManager({ store, agent: new InProcessAgent(), probe: tcpTargetProbe, clock: { now: () => new Date() } })
-    app = buildApp({ store, runs, token, targetAllow: parseTargetAllowList(undefined) })
+    scheduler = new Scheduler({ store, runs, clock: { now: () => new Date() } })
+    app = buildApp({ store, runs, scheduler, token, targetAllow: parseTargetAllowList(undefined) })
     base = await app.listen({ port: 0, host: '127.0.0.1' })
   })
   afterAll(async () => {
+    scheduler.stop()
     await runs.shutdown()
     await app.close()
     store.close()

@@ -8,8 +8,9 @@ import { InProcessAgent } from '../agents/in-process-agent.js'
 import { tcpTargetProbe } from '../agents/tcp-target-probe.js'
 import { buildApp } from '../http/app.js'
 import { RunManager } from '../run/run-manager.js'
+import { Scheduler } from '../schedule/scheduler.js'
 import { parseScenario } from '../scenario/load-scenario.js'
-import { SqliteRunStore } from '../storage/sqlite-run-store.js'
+import { SqliteStore } from '../storage/sqlite-store.js'
 import { withUsage } from './args.js'
 import type { Output } from './output.js'
 import { defaultDbFile } from './run-command.js'
@@ -34,13 +35,17 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
   // Scenario files are validated before anything is stored or served.
   const files = values.scenarios ? await readScenarioDir(values.scenarios) : []
 
-  const store = new SqliteRunStore(values.db ?? defaultDbFile)
+  const store = new SqliteStore(values.db ?? defaultDbFile)
+  let scheduler: Scheduler | undefined
   try {
     const interrupted = store.interruptRunning()
     if (interrupted > 0) out.stdout(`marked ${interrupted} run(s) left running by a previous controller as interrupted`)
     for (const file of files) store.putScenario({ name: file.name, yaml: file.yaml, updatedAt: new Date().toISOString() })
-    const runs = new RunManager({ store, agent: new InProcessAgent(), probe: tcpTargetProbe, clock: { now: () => new Date() } })
-    const app = buildApp({ store, runs, targetAllow, ...(token ? { token } : {}) })
+    const clock = { now: () => new Date() }
+    const runs = new RunManager({ store, agent: new InProcessAgent(), probe: tcpTargetProbe, clock })
+    scheduler = new Scheduler({ store, runs, clock })
+    await scheduler.start()
+    const app = buildApp({ store, runs, scheduler, targetAllow, ...(token ? { token } : {}) })
     const address = await app.listen({ port, host: values.host })
     out.stdout(`listening ${address} (${files.length} scenario file(s) loaded${token ? ', token required for changes' : ''})`)
     await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')])
@@ -49,6 +54,7 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
     await app.close()
     return 0
   } finally {
+    scheduler?.stop()
     store.close()
   }
 }

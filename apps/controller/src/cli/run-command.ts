@@ -10,7 +10,7 @@ import { executeRun, stepSpecs } from '../run/run-service.js'
 import { loadScenarioFile } from '../scenario/load-scenario.js'
 import type { Scenario } from '../scenario/scenario.js'
 import { overrideTarget } from '../scenario/target-override.js'
-import { SqliteRunStore } from '../storage/sqlite-run-store.js'
+import { SqliteStore } from '../storage/sqlite-store.js'
 import { parseArgs } from 'node:util'
 import { withUsage } from './args.js'
 import { ControllerClient } from './controller-client.js'
@@ -70,7 +70,7 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
 }
 
 async function runEmbedded(db: string, scenario: Scenario, yaml: string, onWindow: (w: WindowReport) => void, signal: AbortSignal): Promise<RunSummary> {
-  const store = new SqliteRunStore(db)
+  const store = new SqliteStore(db)
   try {
     return await executeRun(
       { store, agent: new InProcessAgent(), probe: tcpTargetProbe, clock: { now: () => new Date() } },

@@ -2,17 +2,20 @@ import type { TargetAllowList } from '@gauntlet/agent'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { RunManager } from '../run/run-manager.js'
 import { maxScenarioBytes } from '../scenario/load-scenario.js'
-import type { RunStore, ScenarioStore } from '../storage/run-store.js'
+import type { Scheduler } from '../schedule/scheduler.js'
+import type { RunStore, ScenarioStore, ScheduleStore } from '../storage/run-store.js'
 import { requireToken } from './auth.js'
 import { errorHandler, sendProblem } from './problem-details.js'
 import { opsRoutes } from './ops-routes.js'
 import { runsRoutes } from './runs-routes.js'
 import { scenariosRoutes } from './scenarios-routes.js'
+import { schedulesRoutes } from './schedules-routes.js'
 import { GauntletError } from '@gauntlet/contracts'
 
 export interface AppDeps {
-  store: RunStore & ScenarioStore
+  store: RunStore & ScenarioStore & ScheduleStore
   runs: RunManager
+  scheduler: Scheduler
   /** GAUNTLET_TOKEN: when set, mutating endpoints require it as a bearer token. */
   token?: string
   /** GAUNTLET_TARGET_ALLOW: hosts runs may load (refused with 403 before a run is created). */
@@ -34,6 +37,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.addHook('onRequest', requireToken(deps.token))
   app.register(runsRoutes, deps)
   app.register(scenariosRoutes, deps)
+  app.register(schedulesRoutes, deps)
   app.register(opsRoutes, deps)
   return app
 }

@@ -36,4 +36,24 @@ export const migrations: readonly string[] = [
      updated_at TEXT NOT NULL
    );
    CREATE INDEX runs_by_status ON runs (status);`,
+  `CREATE TABLE schedules (
+     id TEXT PRIMARY KEY,
+     scenario TEXT NOT NULL,
+     cron TEXT NOT NULL,
+     timezone TEXT NOT NULL,
+     concurrency TEXT NOT NULL,
+     starting_deadline_s INTEGER NOT NULL,
+     paused INTEGER NOT NULL DEFAULT 0,
+     created_at TEXT NOT NULL,
+     last_scheduled_at TEXT
+   );
+   CREATE TABLE schedule_history (
+     schedule_id TEXT NOT NULL REFERENCES schedules (id) ON DELETE CASCADE,
+     scheduled_at TEXT NOT NULL,
+     handled_at TEXT NOT NULL,
+     outcome TEXT NOT NULL,
+     run_id TEXT,
+     detail TEXT
+   );
+   CREATE INDEX schedule_history_by_schedule ON schedule_history (schedule_id, scheduled_at);`,
 ]

@@ -1,6 +1,7 @@
 import type { RunSummary, StepSummary, WindowReport } from '@gauntlet/contracts'
 
 import type { RunStatus } from '@gauntlet/contracts'
+import type { FireOutcome, Schedule } from '../schedule/schedule.js'
 
 export type { RunStatus }
 export const runStatuses: readonly RunStatus[] = ['running', 'passed', 'failed', 'aborted', 'interrupted', 'error']
@@ -53,4 +54,24 @@ export interface ScenarioStore {
   getScenario(name: string): StoredScenario | undefined
   listScenarios(): StoredScenario[]
   deleteScenario(name: string): boolean
+}
+
+export interface ScheduleFire {
+  scheduleId: string
+  scheduledAt: string
+  handledAt: string
+  outcome: FireOutcome
+  runId: string | null
+  detail: string | null
+}
+
+/** Schedules and what became of each of their fire times. */
+export interface ScheduleStore {
+  putSchedule(schedule: Schedule): void
+  getSchedule(id: string): Schedule | undefined
+  listSchedules(): Schedule[]
+  deleteSchedule(id: string): boolean
+  /** Records a fire and moves the schedule's lastScheduledAt, in one transaction. */
+  recordFire(fire: ScheduleFire): void
+  scheduleHistory(id: string, limit: number): ScheduleFire[]
 }

@@ -3,7 +3,8 @@ import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { migrations } from './migrations.js'
-import type { NewRun, RunFilter, RunStatus, RunStore, ScenarioStore, StoredRun, StoredScenario } from './run-store.js'
+import type { Schedule } from '../schedule/schedule.js'
+import type { NewRun, RunFilter, RunStatus, RunStore, ScenarioStore, ScheduleFire, ScheduleStore, StoredRun, StoredScenario } from './run-store.js'
 
 interface RunRow {
   id: string
@@ -16,8 +17,8 @@ interface RunRow {
   summary_json: string | null
 }
 
-/** Runs and scenarios in one SQLite file: WAL, foreign keys, migrations by user_version. */
-export class SqliteRunStore implements RunStore, ScenarioStore {
+/** Runs, scenarios and schedules in one SQLite file: WAL, foreign keys, migrations by user_version. */
+export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore {
   private readonly db: Database.Database
   private readonly statements
 
@@ -61,6 +62,25 @@ export class SqliteRunStore implements RunStore, ScenarioStore {
       getScenario: this.db.prepare(`SELECT name, yaml, updated_at AS updatedAt FROM scenarios WHERE name = ?`),
       listScenarios: this.db.prepare(`SELECT name, yaml, updated_at AS updatedAt FROM scenarios ORDER BY name`),
       deleteScenario: this.db.prepare(`DELETE FROM scenarios WHERE name = ?`),
+      putSchedule: this.db.prepare(
+        `INSERT INTO schedules (id, scenario, cron, timezone, concurrency, starting_deadline_s, paused, created_at, last_scheduled_at)
+         VALUES (@id, @scenario, @cron, @timezone, @concurrency, @startingDeadlineS, @paused, @createdAt, @lastScheduledAt)
+         ON CONFLICT (id) DO UPDATE SET scenario = excluded.scenario, cron = excluded.cron, timezone = excluded.timezone,
+           concurrency = excluded.concurrency, starting_deadline_s = excluded.starting_deadline_s, paused = excluded.paused,
+           last_scheduled_at = excluded.last_scheduled_at`,
+      ),
+      getSchedule: this.db.prepare(`SELECT * FROM schedules WHERE id = ?`),
+      listSchedules: this.db.prepare(`SELECT * FROM schedules ORDER BY created_at, id`),
+      deleteSchedule: this.db.prepare(`DELETE FROM schedules WHERE id = ?`),
+      insertFire: this.db.prepare(
+        `INSERT INTO schedule_history (schedule_id, scheduled_at, handled_at, outcome, run_id, detail)
+         VALUES (@scheduleId, @scheduledAt, @handledAt, @outcome, @runId, @detail)`,
+      ),
+      moveLastScheduled: this.db.prepare(`UPDATE schedules SET last_scheduled_at = ? WHERE id = ? AND (last_scheduled_at IS NULL OR last_scheduled_at < ?)`),
+      scheduleHistory: this.db.prepare(
+        `SELECT schedule_id AS scheduleId, scheduled_at AS scheduledAt, handled_at AS handledAt, outcome, run_id AS runId, detail
+         FROM schedule_history WHERE schedule_id = ? ORDER BY scheduled_at DESC, rowid DESC LIMIT ?`,
+      ),
       windows: this.db.prepare(`SELECT report_json FROM windows WHERE run_id = ? ORDER BY idx`),
     }
   }
@@ -120,6 +140,34 @@ export class SqliteRunStore implements RunStore, ScenarioStore {
     return (this.statements.windows.all(runId) as Array<{ report_json: string }>).map((row) => JSON.parse(row.report_json) as WindowReport)
   }
 
+  putSchedule(schedule: Schedule): void {
+    this.statements.putSchedule.run({ ...schedule, paused: schedule.paused ? 1 : 0 })
+  }
+
+  getSchedule(id: string): Schedule | undefined {
+    const row = this.statements.getSchedule.get(id) as ScheduleRow | undefined
+    return row && toSchedule(row)
+  }
+
+  listSchedules(): Schedule[] {
+    return (this.statements.listSchedules.all() as ScheduleRow[]).map(toSchedule)
+  }
+
+  deleteSchedule(id: string): boolean {
+    return this.statements.deleteSchedule.run(id).changes > 0
+  }
+
+  recordFire(fire: ScheduleFire): void {
+    this.db.transaction(() => {
+      this.statements.insertFire.run(fire)
+      this.statements.moveLastScheduled.run(fire.scheduledAt, fire.scheduleId, fire.scheduledAt)
+    })()
+  }
+
+  scheduleHistory(id: string, limit: number): ScheduleFire[] {
+    return this.statements.scheduleHistory.all(id, limit) as ScheduleFire[]
+  }
+
   close(): void {
     this.db.close()
   }
@@ -148,5 +196,31 @@ function toStoredRun(row: RunRow): StoredRun {
     createdAt: row.created_at,
     finishedAt: row.finished_at,
     summary: row.summary_json ? (JSON.parse(row.summary_json) as RunSummary) : null,
+  }
+}
+
+interface ScheduleRow {
+  id: string
+  scenario: string
+  cron: string
+  timezone: string
+  concurrency: Schedule['concurrency']
+  starting_deadline_s: number
+  paused: number
+  created_at: string
+  last_scheduled_at: string | null
+}
+
+function toSchedule(row: ScheduleRow): Schedule {
+  return {
+    id: row.id,
+    scenario: row.scenario,
+    cron: row.cron,
+    timezone: row.timezone,
+    concurrency: row.concurrency,
+    startingDeadlineS: row.starting_deadline_s,
+    paused: row.paused === 1,
+    createdAt: row.created_at,
+    lastScheduledAt: row.last_scheduled_at,
   }
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { migrations } from '../../apps/controller/src/storage/migrations.js'
-import { SqliteRunStore } from '../../apps/controller/src/storage/sqlite-run-store.js'
+import { SqliteStore } from '../../apps/controller/src/storage/sqlite-store.js'
 
 const dbFile = () => join(mkdtempSync(join(tmpdir(), 'gauntlet-store-')), 'runs.db')
 const run = { id: 'r1', scenario: 'demo', scenarioYaml: 'name: demo', target: 'http://127.0.0.1/', createdAt: '2026-01-01T00:00:00.000Z' }
@@ -18,13 +18,13 @@ const summary = { runId: 'r1', verdict: 'pass', finishedAt: '2026-01-01T00:01:00
 describe('SQLite run store (real file)', () => {
   it('keeps runs and windows across reopening, in WAL mode', () => {
     const file = dbFile()
-    const store = new SqliteRunStore(file)
+    const store = new SqliteStore(file)
     store.createRun(run)
     store.saveWindow('r1', window(0, 10))
     store.saveWindow('r1', window(1, 20))
     store.close()
 
-    const reopened = new SqliteRunStore(file)
+    const reopened = new SqliteStore(file)
     expect(reopened.getRun('r1')).toMatchObject({ status: 'running', scenario: 'demo', summary: null })
     expect(reopened.windows('r1').map((w) => w.ok)).toEqual([10, 20])
     reopened.finishRun('r1', 'passed', summary)
@@ -37,7 +37,7 @@ describe('SQLite run store (real file)', () => {
   })
 
   it('stores a window delivered twice once (idempotent), keeping the latest copy', () => {
-    const store = new SqliteRunStore(dbFile())
+    const store = new SqliteStore(dbFile())
     store.createRun(run)
     store.saveWindow('r1', window(3, 5))
     store.saveWindow('r1', window(3, 7))
@@ -47,7 +47,7 @@ describe('SQLite run store (real file)', () => {
   })
 
   it('refuses windows of an unknown run (foreign keys on)', () => {
-    const store = new SqliteRunStore(dbFile())
+    const store = new SqliteStore(dbFile())
     expect(() => store.saveWindow('nope', window(0, 1))).toThrow(/FOREIGN KEY/)
     store.close()
   })
@@ -57,11 +57,11 @@ describe('SQLite run store (real file)', () => {
     const raw = new Database(file)
     raw.pragma(`user_version = ${migrations.length + 1}`)
     raw.close()
-    expect(() => new SqliteRunStore(file)).toThrow(/newer than this Gauntlet/)
+    expect(() => new SqliteStore(file)).toThrow(/newer than this Gauntlet/)
   })
 
   it('lists runs newest first', () => {
-    const store = new SqliteRunStore(dbFile())
+    const store = new SqliteStore(dbFile())
     store.createRun(run)
     store.createRun({ ...run, id: 'r2', createdAt: '2026-01-02T00:00:00.000Z' })
     expect(store.listRuns({ limit: 10 }).map((r) => r.id)).toEqual(['r2', 'r1'])
@@ -73,13 +73,13 @@ describe('SQLite run store (real file)', () => {
 
   it('marks runs a previous process left running as interrupted, keeping their windows', () => {
     const file = dbFile()
-    const first = new SqliteRunStore(file)
+    const first = new SqliteStore(file)
     first.createRun(run)
     first.saveWindow('r1', window(0, 10))
     first.createRun({ ...run, id: 'r2' })
     first.finishRun('r2', 'passed', { ...summary, runId: 'r2' })
     first.close() // as if the process died mid-run
-    const second = new SqliteRunStore(file)
+    const second = new SqliteStore(file)
     expect(second.interruptRunning()).toBe(1)
     expect(second.getRun('r1')).toMatchObject({ status: 'interrupted' })
     expect(second.getRun('r1')!.finishedAt).not.toBeNull()
@@ -89,7 +89,7 @@ describe('SQLite run store (real file)', () => {
   })
 
   it('keeps named scenarios: put replaces, delete says whether there was one', () => {
-    const store = new SqliteRunStore(dbFile())
+    const store = new SqliteStore(dbFile())
     store.putScenario({ name: 'b', yaml: 'v1', updatedAt: '2026-01-01T00:00:00.000Z' })
     store.putScenario({ name: 'a', yaml: 'v1', updatedAt: '2026-01-01T00:00:00.000Z' })
     store.putScenario({ name: 'b', yaml: 'v2', updatedAt: '2026-01-02T00:00:00.000Z' })

@@ -1,0 +1,72 @@
+import { Cron } from 'croner'
+
+/**
+ * Schedules: pure rules, no timers and no I/O (the Scheduler service owns those).
+ * Semantics follow Kubernetes CronJobs, which SREs already know:
+ *   concurrency forbid  - a fire while a run of this schedule is in progress is skipped
+ *               allow   - runs may overlap
+ *               replace - the run in progress is aborted and a new one started
+ *   startingDeadline    - a fire that cannot start within this long of its time is recorded as missed,
+ *                         never run late (after a controller restart, say)
+ */
+export const concurrencyPolicies = ['forbid', 'allow', 'replace'] as const
+export type ConcurrencyPolicy = (typeof concurrencyPolicies)[number]
+
+export interface Schedule {
+  id: string
+  scenario: string
+  cron: string
+  timezone: string
+  concurrency: ConcurrencyPolicy
+  startingDeadlineS: number
+  paused: boolean
+  createdAt: string
+  /** The last scheduled time that was handled (started, skipped or missed). */
+  lastScheduledAt: string | null
+}
+
+export type FireOutcome = 'started' | 'skipped' | 'replaced' | 'missed'
+
+export type FireDecision =
+  | { outcome: 'started' }
+  | { outcome: 'replaced' }
+  | { outcome: 'skipped'; reason: string }
+  | { outcome: 'missed'; reason: string }
+
+/** Why a cron expression or time zone is unusable, or undefined when it is fine. */
+export function cronProblem(cron: string, timezone: string): string | undefined {
+  try {
+    new Cron(cron, { timezone, paused: true }).nextRun()
+    return undefined
+  } catch (error) {
+    return (error as Error).message.split('. Original error')[0]
+  }
+}
+
+export function nextFireTimes(schedule: Pick<Schedule, 'cron' | 'timezone'>, after: Date, count: number): Date[] {
+  return new Cron(schedule.cron, { timezone: schedule.timezone, paused: true }).nextRuns(count, after)
+}
+
+/**
+ * Scheduled times that have come and not been handled, oldest first: after lastScheduledAt (or the
+ * schedule's creation) up to now. At most `limit`, the most recent ones.
+ */
+export function dueFireTimes(schedule: Schedule, now: Date, limit = 100): Date[] {
+  const since = new Date(schedule.lastScheduledAt ?? schedule.createdAt)
+  const due: Date[] = []
+  for (const time of new Cron(schedule.cron, { timezone: schedule.timezone, paused: true }).nextRuns(10_000, since)) {
+    if (time > now) break
+    due.push(time)
+  }
+  return due.slice(-limit)
+}
+
+export function decideFire(schedule: Schedule, scheduledAt: Date, now: Date, runsInProgress: number): FireDecision {
+  const lateS = (now.getTime() - scheduledAt.getTime()) / 1000
+  if (lateS > schedule.startingDeadlineS) {
+    return { outcome: 'missed', reason: `could not start within startingDeadline ${schedule.startingDeadlineS}s (${Math.round(lateS)}s late)` }
+  }
+  if (runsInProgress === 0 || schedule.concurrency === 'allow') return { outcome: 'started' }
+  if (schedule.concurrency === 'replace') return { outcome: 'replaced' }
+  return { outcome: 'skipped', reason: 'concurrency forbid: the previous run of this schedule is still in progress' }
+}

@@ -1,0 +1,157 @@
+import { GauntletError } from '@gauntlet/contracts'
+import { randomBytes } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import type { Clock } from '../run/ports.js'
+import type { RunManager } from '../run/run-manager.js'
+import { parseScenario } from '../scenario/load-scenario.js'
+import type { ScenarioStore, ScheduleFire, ScheduleStore } from '../storage/run-store.js'
+import { cronProblem, decideFire, dueFireTimes, nextFireTimes, type ConcurrencyPolicy, type Schedule } from './schedule.js'
+
+export interface NewSchedule {
+  scenario: string
+  cron: string
+  timezone: string
+  concurrency: ConcurrencyPolicy
+  startingDeadlineS: number
+}
+
+/** setTimeout's ceiling (~24.8 days): longer waits are taken in hops. */
+const maxTimerMs = 2 ** 31 - 1
+
+/**
+ * Fires schedules: one timer per active schedule, armed for its next fire time. Every fire time is
+ * handled exactly once (started, skipped, replaced or missed) and recorded; a controller that was down
+ * catches up at start, where fire times older than their startingDeadline are recorded as missed.
+ * Emits 'fire' with each recorded ScheduleFire (tests and /metrics follow it).
+ */
+export class Scheduler extends EventEmitter {
+  private readonly timers = new Map<string, NodeJS.Timeout>()
+  private readonly runsBySchedule = new Map<string, Set<string>>()
+
+  constructor(
+    private readonly deps: { store: ScheduleStore & ScenarioStore; runs: RunManager; clock: Clock },
+  ) {
+    super()
+  }
+
+  /** At controller start: catch up on what was missed while down, then arm every schedule. */
+  async start(): Promise<void> {
+    for (const schedule of this.deps.store.listSchedules()) {
+      if (schedule.paused) continue
+      const due = dueFireTimes(schedule, this.deps.clock.now())
+      // Only the latest overdue time may still start (if within its deadline); older ones are missed.
+      for (const time of due.slice(0, -1)) this.record(schedule, time, { outcome: 'missed', reason: 'controller was not running' }, null)
+      const latest = due.at(-1)
+      if (latest) await this.fire(schedule.id, latest)
+      this.arm(schedule.id)
+    }
+  }
+
+  stop(): void {
+    for (const timer of this.timers.values()) clearTimeout(timer)
+    this.timers.clear()
+  }
+
+  create(input: NewSchedule): Schedule {
+    const problem = cronProblem(input.cron, input.timezone)
+    if (problem) throw new GauntletError('usage', `cron "${input.cron}" in ${input.timezone}: ${problem}`, { problems: [{ path: '/cron', message: problem }] })
+    if (!this.deps.store.getScenario(input.scenario)) throw new GauntletError('not_found', `no scenario named "${input.scenario}"`)
+    const schedule: Schedule = {
+      id: `sch-${randomBytes(4).toString('hex')}`,
+      ...input,
+      paused: false,
+      createdAt: this.deps.clock.now().toISOString(),
+      lastScheduledAt: null,
+    }
+    this.deps.store.putSchedule(schedule)
+    this.arm(schedule.id)
+    return schedule
+  }
+
+  setPaused(id: string, paused: boolean): Schedule {
+    const schedule = this.get(id)
+    // Resuming does not fire what was skipped while paused: it starts from now.
+    const updated = { ...schedule, paused, lastScheduledAt: paused ? schedule.lastScheduledAt : this.deps.clock.now().toISOString() }
+    this.deps.store.putSchedule(updated)
+    if (paused) this.disarm(id)
+    else this.arm(id)
+    return updated
+  }
+
+  delete(id: string): void {
+    this.disarm(id)
+    if (!this.deps.store.deleteSchedule(id)) throw notFound(id)
+  }
+
+  get(id: string): Schedule {
+    const schedule = this.deps.store.getSchedule(id)
+    if (!schedule) throw notFound(id)
+    return schedule
+  }
+
+  nextFireTimes(schedule: Schedule, count: number): string[] {
+    return schedule.paused ? [] : nextFireTimes(schedule, this.deps.clock.now(), count).map((d) => d.toISOString())
+  }
+
+  private arm(id: string): void {
+    this.disarm(id)
+    const schedule = this.deps.store.getSchedule(id)
+    if (!schedule || schedule.paused) return
+    const now = this.deps.clock.now()
+    const after = schedule.lastScheduledAt && new Date(schedule.lastScheduledAt) > now ? new Date(schedule.lastScheduledAt) : now
+    const [next] = nextFireTimes(schedule, after, 1)
+    if (!next) return
+    const delay = next.getTime() - now.getTime()
+    this.timers.set(
+      id,
+      setTimeout(() => {
+        this.timers.delete(id)
+        if (delay > maxTimerMs) return this.arm(id) // a hop of a long wait
+        void this.fire(id, next).finally(() => this.arm(id))
+      }, Math.min(Math.max(0, delay), maxTimerMs)),
+    )
+  }
+
+  private disarm(id: string): void {
+    clearTimeout(this.timers.get(id))
+    this.timers.delete(id)
+  }
+
+  private async fire(id: string, scheduledAt: Date): Promise<void> {
+    const schedule = this.deps.store.getSchedule(id)
+    if (!schedule || schedule.paused) return
+    const running = [...(this.runsBySchedule.get(id) ?? [])].filter((runId) => this.deps.runs.isActive(runId))
+    const decision = decideFire(schedule, scheduledAt, this.deps.clock.now(), running.length)
+    if (decision.outcome === 'missed' || decision.outcome === 'skipped') return this.record(schedule, scheduledAt, decision, null)
+    if (decision.outcome === 'replaced') for (const runId of running) this.deps.runs.abort(runId)
+    try {
+      const stored = this.deps.store.getScenario(schedule.scenario)
+      if (!stored) throw new GauntletError('not_found', `scenario "${schedule.scenario}" no longer exists`)
+      const runId = await this.deps.runs.start(parseScenario(stored.yaml, `scenario ${stored.name}`), stored.yaml)
+      const mine = this.runsBySchedule.get(id) ?? new Set<string>()
+      for (const old of mine) if (!this.deps.runs.isActive(old)) mine.delete(old)
+      mine.add(runId)
+      this.runsBySchedule.set(id, mine)
+      this.record(schedule, scheduledAt, decision, runId)
+    } catch (error) {
+      this.record(schedule, scheduledAt, { outcome: 'missed', reason: `could not start: ${(error as Error).message}` }, null)
+    }
+  }
+
+  private record(schedule: Schedule, scheduledAt: Date, decision: { outcome: ScheduleFire['outcome']; reason?: string }, runId: string | null): void {
+    const fire: ScheduleFire = {
+      scheduleId: schedule.id,
+      scheduledAt: scheduledAt.toISOString(),
+      handledAt: this.deps.clock.now().toISOString(),
+      outcome: decision.outcome,
+      runId,
+      detail: decision.reason ?? null,
+    }
+    this.deps.store.recordFire(fire)
+    this.emit('fire', fire)
+  }
+}
+
+function notFound(id: string): GauntletError {
+  return new GauntletError('not_found', `no schedule with id "${id}"`)
+}
