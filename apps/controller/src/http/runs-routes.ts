@@ -89,7 +89,9 @@ export async function runsRoutes(app: FastifyInstance, { store, runs, targetAllo
     })
     if (!unsubscribe) {
       // Not running (finished, or interrupted by a restart): its final status is the whole stream.
-      send({ type: 'status', runId: run.id, status: run.status, ...(run.summary ? { summary: run.summary } : {}) })
+      // Read again: the run may have finished between the first read and the subscription.
+      const final = store.getRun(run.id) ?? run
+      send({ type: 'status', runId: run.id, status: final.status, ...(final.summary ? { summary: final.summary } : {}) })
       raw.end()
       return
     }
