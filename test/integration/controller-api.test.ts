@@ -56,6 +56,16 @@ describe('controller REST API', () => {
       })
   }
 
+  it('publishes its OpenAPI document at /docs/json and a browsable page at /docs', async () => {
+    const doc = (await app.inject('/docs/json')).json()
+    expect(doc.openapi).toMatch(/^3\./)
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/runs', '/api/runs/{id}', '/api/runs/{id}/events', '/api/scenarios/{name}', '/api/schedules', '/metrics']))
+    expect(doc.paths['/api/runs'].post.requestBody.content['application/json'].schema.properties).toHaveProperty('yaml')
+    const page = await app.inject('/docs')
+    expect(page.statusCode).toBe(200)
+    expect(page.headers['content-type']).toMatch(/text\/html/)
+  })
+
   it('answers /healthz and /metrics', async () => {
     expect((await app.inject('/healthz')).json()).toEqual({ status: 'ok' })
     const metrics = await app.inject('/metrics')

@@ -1,4 +1,6 @@
 import type { TargetAllowList } from '@gauntlet/agent'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { RunManager } from '../run/run-manager.js'
 import { maxScenarioBytes } from '../scenario/load-scenario.js'
@@ -35,6 +37,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((request, reply) => sendProblem(reply, new GauntletError('not_found', `no route ${request.method} ${request.url}`)))
   app.addHook('onRequest', requireToken(deps.token))
+  // OpenAPI from the routes' own TypeBox schemas: /docs/json, and a browsable page at /docs.
+  app.register(swagger, {
+    openapi: {
+      info: { title: 'Gauntlet controller', version: '0.1.0', description: 'Runs, scenarios and schedules. Errors are application/problem+json.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'GAUNTLET_TOKEN, for mutating endpoints' } } },
+    },
+  })
+  app.register(swaggerUi, { routePrefix: '/docs' })
   app.register(runsRoutes, deps)
   app.register(scenariosRoutes, deps)
   app.register(schedulesRoutes, deps)
