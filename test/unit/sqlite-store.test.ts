@@ -10,7 +10,7 @@ import { SqliteStore } from '../../apps/controller/src/storage/sqlite-store.js'
 const dbFile = () => join(mkdtempSync(join(tmpdir(), 'gauntlet-store-')), 'runs.db')
 const run = { id: 'r1', scenario: 'demo', scenarioYaml: 'name: demo', target: 'http://127.0.0.1/', createdAt: '2026-01-01T00:00:00.000Z' }
 const window = (index: number, ok: number): WindowReport => ({
-  index, step: 0, startedAt: 1000 * index, planned: ok, sent: ok, dropped: 0, ok, errors: emptyErrorCounts(), latency: 'x',
+  index, step: 0, startedAt: 1000 * index, planned: ok, sent: ok, dispatched: ok, dropped: 0, ok, errors: emptyErrorCounts(), latency: 'x',
   lateSends: 0, maxSendLagMs: 0, generatorLimited: false, complete: true, openConnections: 1,
 })
 const summary = { runId: 'r1', verdict: 'pass', finishedAt: '2026-01-01T00:01:00.000Z' } as RunSummary

@@ -25,6 +25,7 @@ function window(index: number, step: number, opts: { latenciesMs?: number[]; sta
     startedAt: 0,
     planned: ok + (opts.status503 ?? 0) + (opts.timeouts ?? 0),
     sent: opts.sent ?? ok + (opts.status503 ?? 0) + (opts.timeouts ?? 0),
+    dispatched: ok + (opts.status503 ?? 0) + (opts.timeouts ?? 0),
     dropped: 0,
     ok,
     errors,
@@ -55,6 +56,13 @@ describe('step judgement', () => {
   ])('%s', (_name, opts, threshold, verdict) => {
     const step = judgeStep(spec, [window(1, 0, opts), window(2, 0, opts)], thresholds(threshold))
     expect(step.verdict).toBe(verdict)
+  })
+
+  it("counts a step's sends by intended window: one that slips past a second boundary still belongs to its step", () => {
+    const step = judgeStep(spec, [window(1, 0, { latenciesMs: fast, sent: 99 }), window(2, 0, { latenciesMs: fast, sent: 101 })], [])
+    expect(step.sent).toBe(200)
+    expect(step.planned).toBe(200)
+    expect(step.achievedRps).toBe(100)
   })
 
   it('counts errors by class', () => {

@@ -19,7 +19,10 @@ export interface WindowReport {
   /** Epoch milliseconds of the window's start. */
   startedAt: number
   planned: number
+  /** Sends that left during this wall-clock second (whichever window they were intended for): the achieved rate. */
   sent: number
+  /** Requests intended in this window that left (late ones included): what a step "sent". */
+  dispatched: number
   /** Planned sends the generator gave up on (overdue by more than the request timeout). */
   dropped: number
   /** Requests with a response of status < 400. */

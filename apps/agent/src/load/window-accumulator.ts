@@ -68,6 +68,7 @@ export class WindowAccumulator {
       startedAt,
       planned: this.planned,
       sent: this.sent,
+      dispatched: this.dispatched,
       dropped: this.dropped,
       ok: this.ok,
       errors: this.errors,

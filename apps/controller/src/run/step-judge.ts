@@ -32,10 +32,12 @@ export function stepStats(spec: StepSpec, windows: readonly WindowReport[]): Ste
   const errorsByClass = emptyErrorCounts()
   let planned = 0
   let sent = 0
+  let sentThisSecond = 0
   let ok = 0
   for (const w of judged) {
     planned += w.planned
-    sent += w.sent
+    sent += w.dispatched
+    sentThisSecond += w.sent
     ok += w.ok
     addErrorCounts(errorsByClass, w.errors)
   }
@@ -48,7 +50,7 @@ export function stepStats(spec: StepSpec, windows: readonly WindowReport[]): Ste
     completed,
     errors,
     errorRate: completed > 0 ? errors / completed : null,
-    achievedRps: judged.length > 0 ? sent / judged.length : 0,
+    achievedRps: judged.length > 0 ? sentThisSecond / judged.length : 0,
     latency: summarizeLatency(mergeEncoded(judged.map((w) => w.latency))),
     generatorLimited: judged.some((w) => w.generatorLimited),
     errorsByClass,
