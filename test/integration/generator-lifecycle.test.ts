@@ -2,7 +2,6 @@ import type { WindowReport } from '@gauntlet/contracts'
 import { LoadGenerator, runLoadInWorker } from '@gauntlet/agent'
 import { createServer, type Server } from 'node:http'
 import type { Socket } from 'node:net'
-import { once } from 'node:events'
 import { setTimeout as delay } from 'node:timers/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 
@@ -58,7 +57,9 @@ describe('load generator lifecycle (real HTTP server)', () => {
     expect(windows.slice(0, 2).every((w) => w.complete && w.ok === 100)).toBe(true)
     expect(windows[2]!.complete).toBe(false)
     // The server sees each close asynchronously: wait for them (bounded), then none may be left open.
-    await Promise.race([Promise.all([...sockets].map((s) => (s.closed ? undefined : once(s, 'close')))), delay(2000)])
+    // (Not events.once: a socket reset with a request in flight emits 'error' before 'close'.)
+    const closed = (s: Socket) => (s.closed ? undefined : new Promise((resolve) => s.once('close', resolve)))
+    await Promise.race([Promise.all([...sockets].map(closed)), delay(2000)])
     expect([...sockets].filter((s) => !s.closed)).toEqual([])
   })
 
