@@ -1,7 +1,7 @@
 import type { WindowReport } from '@gauntlet/contracts'
 import { performance } from 'node:perf_hooks'
 import { AutocannonConnection, type ConnectionOwner, type ConnectionTarget } from './autocannon-connection.js'
-import { buildTimeline, intendedOffsetMs, plannedInWindow, totalDurationS, windowOfSend, type PlannedStep, type StepTimeline } from './schedule.js'
+import { buildTimeline, intendedOffsetMs, plannedInWindow, stepAt, totalDurationS, windowOfSend, type PlannedStep, type StepTimeline } from './schedule.js'
 import { WindowAccumulator, type FailureKind } from './window-accumulator.js'
 
 export interface LoadPlan {
@@ -201,8 +201,7 @@ export class LoadGenerator implements ConnectionOwner {
   private windowAt(index: number): WindowAccumulator {
     let window = this.windows.get(index)
     if (!window) {
-      const step = this.timeline.find((s) => index >= s.startS && index < s.startS + s.durationS)
-      window = new WindowAccumulator(index, step?.index ?? this.timeline.length - 1, plannedInWindow(this.timeline, index))
+      window = new WindowAccumulator(index, stepAt(this.timeline, index)?.index ?? this.timeline.length - 1, plannedInWindow(this.timeline, index))
       this.windows.set(index, window)
     }
     return window

@@ -41,9 +41,14 @@ function sendsBefore(step: StepTimeline, t: number): number {
   return Math.min(step.sends, Math.max(0, Math.ceil((t - step.startS) * step.rps - 1e-9)))
 }
 
-/** Planned sends whose intended time falls in 1 s window `w` (window w covers [w, w+1) s of the run). */
+/** The step that 1 s window `w` lies in (window w covers [w, w+1) s of the run), if any. */
+export function stepAt(timeline: readonly StepTimeline[], w: number): StepTimeline | undefined {
+  return timeline.find((s) => w >= s.startS && w < s.startS + s.durationS)
+}
+
+/** Planned sends whose intended time falls in 1 s window `w`. */
 export function plannedInWindow(timeline: readonly StepTimeline[], w: number): number {
-  const step = timeline.find((s) => w >= s.startS && w < s.startS + s.durationS)
+  const step = stepAt(timeline, w)
   if (!step) return 0
   return sendsBefore(step, w + 1) - sendsBefore(step, w)
 }
@@ -58,8 +63,4 @@ export function windowOfSend(step: StepTimeline, j: number): number {
   while (w > step.startS && j < sendsBefore(step, w)) w--
   while (j >= sendsBefore(step, w + 1) && w < step.startS + step.durationS - 1) w++
   return w
-}
-
-export function stepOfWindow(timeline: readonly StepTimeline[], w: number): number {
-  return timeline.find((s) => w >= s.startS && w < s.startS + s.durationS)?.index ?? -1
 }

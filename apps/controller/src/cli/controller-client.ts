@@ -47,7 +47,9 @@ export class ControllerClient {
     try {
       response = await fetch(`${this.base}${path}`, { ...init, headers: this.headers })
     } catch (error) {
-      throw new GauntletError('target_unreachable', `controller ${this.base} unreachable: ${(error as Error).cause ? String((error as Error & { cause: Error }).cause.message) : (error as Error).message}`)
+      // fetch reports "fetch failed" and keeps the real reason (ECONNREFUSED ...) in `cause`.
+      const reason = ((error as Error).cause as Error | undefined)?.message ?? (error as Error).message
+      throw new GauntletError('target_unreachable', `controller ${this.base} unreachable: ${reason}`)
     }
     if (response.ok) return response
     // A problem+json answer keeps its code and located problems, so the CLI prints them as for a local run.

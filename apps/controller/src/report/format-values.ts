@@ -6,10 +6,6 @@ export function formatObserved(metric: string, value: number | null): string {
   return formatMs(value)
 }
 
-export function formatThresholdLimit(metric: string, limit: number): string {
-  return formatObserved(metric, limit)
-}
-
 export function formatMs(value: number | null): string {
   if (value === null) return '-'
   return value >= 100 ? `${round(value, 0)}ms` : `${round(value, 1)}ms`

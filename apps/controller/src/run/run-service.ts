@@ -1,3 +1,4 @@
+import { buildTimeline } from '@gauntlet/agent'
 import { GauntletError, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
 import { randomBytes } from 'node:crypto'
 import type { Scenario } from '../scenario/scenario.js'
@@ -100,13 +101,9 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
   return finish(status, { ...judgement, warnings: generatorWarnings(steps), steps })
 }
 
+/** The agent's own timeline of the steps, with the warmup the judge applies to each. */
 export function stepSpecs(scenario: Scenario): StepSpec[] {
-  let startS = 0
-  return scenario.steps.map((step, index) => {
-    const spec = { index, rps: step.rps, startS, durationS: step.durationS, warmupS: scenario.warmupS }
-    startS += step.durationS
-    return spec
-  })
+  return buildTimeline(scenario.steps).map(({ index, rps, startS, durationS }) => ({ index, rps, startS, durationS, warmupS: scenario.warmupS }))
 }
 
 function generatorWarnings(steps: readonly StepSummary[]): string[] {

@@ -1,5 +1,5 @@
 import type { RunVerdict, StepSummary } from '@gauntlet/contracts'
-import { formatObserved, formatThresholdLimit } from '../report/format-values.js'
+import { formatObserved } from '../report/format-values.js'
 
 export interface RunJudgement {
   verdict: RunVerdict
@@ -20,7 +20,7 @@ export function judgeRun(steps: readonly StepSummary[], plannedSteps: number, st
     if (failed.length === 0) reasons.push(`step ${step.index + 1} (${step.plannedRps} rps) failed`)
     for (const result of failed) {
       reasons.push(
-        `step ${step.index + 1} (${step.plannedRps} rps): ${result.metric} ${formatObserved(result.metric, result.observed)} does not meet "${result.threshold}" (limit ${formatThresholdLimit(result.metric, result.limit)})`,
+        `step ${step.index + 1} (${step.plannedRps} rps): ${result.metric} ${formatObserved(result.metric, result.observed)} does not meet "${result.threshold}" (limit ${formatObserved(result.metric, result.limit)})`,
       )
     }
   }
