@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { InProcessAgent } from '../../apps/controller/src/agents/in-process-agent.js'
 import { tcpTargetProbe } from '../../apps/controller/src/agents/tcp-target-probe.js'
+import { AgentRegistry } from '../../apps/controller/src/agents/agent-registry.js'
 import { buildApp } from '../../apps/controller/src/http/app.js'
 import { RunManager } from '../../apps/controller/src/run/run-manager.js'
 import { Scheduler } from '../../apps/controller/src/schedule/scheduler.js'
@@ -28,7 +29,7 @@ describe('controller REST API', () => {
     store = new SqliteStore(join(tempDir(), 'controller.db'))
     runs = new RunManager({ store, agent: new InProcessAgent(), probe: tcpTargetProbe, clock: { now: () => new Date() } })
     scheduler = new Scheduler({ store, runs, clock: { now: () => new Date() } })
-    app = buildApp({ store, runs, scheduler, token, targetAllow: parseTargetAllowList(undefined) })
+    app = buildApp({ store, runs, scheduler, token, targetAllow: parseTargetAllowList(undefined), agents: new AgentRegistry() })
     base = await app.listen({ port: 0, host: '127.0.0.1' })
   })
   afterAll(async () => {

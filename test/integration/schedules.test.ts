@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { InProcessAgent } from '../../apps/controller/src/agents/in-process-agent.js'
 import { tcpTargetProbe } from '../../apps/controller/src/agents/tcp-target-probe.js'
+import { AgentRegistry } from '../../apps/controller/src/agents/agent-registry.js'
 import { buildApp } from '../../apps/controller/src/http/app.js'
 import type { Clock } from '../../apps/controller/src/run/ports.js'
 import { RunManager } from '../../apps/controller/src/run/run-manager.js'
@@ -128,7 +129,7 @@ describe('schedules', () => {
 
   it('REST: create, list with next fire times, pause, history, delete; bad input is problem+json', async () => {
     const s = scheduler()
-    const app = buildApp({ store, runs, scheduler: s, targetAllow: parseTargetAllowList(undefined) })
+    const app = buildApp({ store, runs, scheduler: s, targetAllow: parseTargetAllowList(undefined), agents: new AgentRegistry() })
     try {
       const created = await app.inject({ method: 'POST', url: '/api/schedules', payload: { scenario: 'sched', cron: '0 2 * * 3', timezone: 'Europe/Berlin', concurrency: 'forbid', startingDeadline: 600 } })
       expect(created.statusCode).toBe(201)

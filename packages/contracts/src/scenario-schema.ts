@@ -94,6 +94,13 @@ export const ScenarioSchema = Type.Object(
         description: 'stop: the first failing step ends the run; continue: run every step anyway.',
       }),
     ),
+    onAgentLoss: Type.Optional(
+      Type.Union([Type.Literal('redistribute'), Type.Literal('abort')], {
+        default: 'redistribute',
+        description:
+          'When a remote agent stops heartbeating for 3 s mid-run: redistribute moves its share to the other agents from the next second that can still change (the run is marked degraded); abort stops the run.',
+      }),
+    ),
   },
   { additionalProperties: false, $id: 'https://gauntlet.dev/schemas/scenario.json', title: 'Gauntlet scenario' },
 )

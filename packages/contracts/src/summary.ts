@@ -31,6 +31,8 @@ export interface StepSummary {
   p99Ms: number | null
   maxMs: number | null
   generatorLimited: boolean
+  /** Some of its judged seconds lack the share of an agent that was lost (see RunSummary.agentLosses). */
+  degraded?: boolean
   verdict: StepVerdict
   thresholds: ThresholdResult[]
 }
@@ -50,4 +52,21 @@ export interface RunSummary {
   startedAt: string
   finishedAt: string
   steps: StepSummary[]
+  /** Remote agents that carried the load (absent for the embedded agent). */
+  agents?: Array<{ name: string; capacityRps: number }>
+  /** An agent was lost mid-run: some seconds lack its share. Never a silent pass. */
+  degraded?: boolean
+  agentLosses?: AgentLoss[]
+}
+
+export interface AgentLoss {
+  agent: string
+  lostAt: string
+  reason: string
+  /** Last window it delivered (-1: none). */
+  lastWindow: number
+  /** First window from which the survivors carried its share; null when nothing moved (abort, or no survivor). */
+  redistributedFrom: number | null
+  /** Windows that lack its share. */
+  gapWindows: number
 }

@@ -1,43 +1,49 @@
+import { Type, type Static } from '@sinclair/typebox'
+
 /**
  * The per-second window an agent reports. Outcomes (latency, errors) belong to the window of each
  * request's *intended* send time, so a stall shows up in the seconds users were hit; `sent` counts
  * sends that actually left during the window's wall-clock second, which is what "achieved rate" means.
+ * A TypeBox schema because agents send windows over HTTP and the controller validates them.
  */
-export interface ErrorCounts {
-  /** Responses with a status >= 400, by status code. */
-  status: Record<string, number>
-  timeout: number
-  refused: number
-  reset: number
-  other: number
-}
+const Count = Type.Integer({ minimum: 0 })
 
-export interface WindowReport {
-  /** Seconds since the run's start; window i covers [i, i+1) s. */
-  index: number
-  step: number
-  /** Epoch milliseconds of the window's start. */
-  startedAt: number
-  planned: number
-  /** Sends that left during this wall-clock second (whichever window they were intended for): the achieved rate. */
-  sent: number
-  /** Requests intended in this window that left (late ones included): what a step "sent". */
-  dispatched: number
-  /** Planned sends the generator gave up on (overdue by more than the request timeout). */
-  dropped: number
-  /** Requests with a response of status < 400. */
-  ok: number
-  errors: ErrorCounts
-  /** HDR histogram (microseconds, 3 significant digits) of successful responses, compressed base64. */
-  latency: string
-  /** Sends that left more than `lateSendMs` after their intended time. */
-  lateSends: number
-  maxSendLagMs: number
-  generatorLimited: boolean
-  /** False when the run was stopped before every request of this window was answered. */
-  complete: boolean
-  openConnections: number
-}
+export const ErrorCountsSchema = Type.Object(
+  {
+    status: Type.Record(Type.String({ pattern: '^[0-9]{3}$' }), Count, { description: 'Responses with a status >= 400, by status code.' }),
+    timeout: Count,
+    refused: Count,
+    reset: Count,
+    other: Count,
+  },
+  { additionalProperties: false },
+)
+export type ErrorCounts = Static<typeof ErrorCountsSchema>
+
+export const WindowReportSchema = Type.Object(
+  {
+    index: Type.Integer({ minimum: 0, description: "Seconds since the run's start; window i covers [i, i+1) s." }),
+    step: Type.Integer({ minimum: 0 }),
+    startedAt: Type.Number({ description: "Epoch milliseconds of the window's start (the controller's clock for remote agents)." }),
+    planned: Count,
+    sent: Type.Integer({ minimum: 0, description: 'Sends that left during this wall-clock second (whichever window they were intended for): the achieved rate.' }),
+    dispatched: Type.Integer({ minimum: 0, description: 'Requests intended in this window that left (late ones included): what a step "sent".' }),
+    dropped: Type.Integer({ minimum: 0, description: 'Planned sends the generator gave up on (overdue by more than the request timeout).' }),
+    ok: Type.Integer({ minimum: 0, description: 'Requests with a response of status < 400.' }),
+    errors: ErrorCountsSchema,
+    latency: Type.String({ maxLength: 1_000_000, description: 'HDR histogram (microseconds, 3 significant digits) of successful responses, compressed base64.' }),
+    lateSends: Type.Integer({ minimum: 0, description: 'Sends that left more than lateSendMs after their intended time.' }),
+    maxSendLagMs: Type.Number({ minimum: 0 }),
+    generatorLimited: Type.Boolean(),
+    complete: Type.Boolean({ description: 'False when the run was stopped before every request of this window was answered.' }),
+    openConnections: Count,
+    agents: Type.Optional(Type.Integer({ minimum: 0, description: 'Merged windows: how many agents delivered this window.' })),
+    missingAgents: Type.Optional(Type.Array(Type.String(), { description: 'Merged windows: agents that had a share of this second but were lost before delivering it.' })),
+    skewMs: Type.Optional(Type.Number({ minimum: 0, description: 'Merged windows: spread of the agents\u2019 start times for this second.' })),
+  },
+  { additionalProperties: false },
+)
+export type WindowReport = Static<typeof WindowReportSchema>
 
 export const lateSendMs = 20
 

@@ -1,7 +1,7 @@
 import type { WindowReport } from '@gauntlet/contracts'
 import { performance } from 'node:perf_hooks'
 import { AutocannonConnection, type ConnectionOwner, type ConnectionTarget } from './autocannon-connection.js'
-import { buildTimeline, intendedOffsetMs, plannedInWindow, stepAt, totalDurationS, windowOfSend, type PlannedStep, type StepTimeline } from './schedule.js'
+import { buildTimeline, intendedOffsetMs, plannedInWindow, replanTimeline, stepAt, totalDurationS, windowOfSend, type PlannedStep, type StepTimeline } from './schedule.js'
 import { WindowAccumulator, type FailureKind } from './window-accumulator.js'
 
 export interface LoadPlan {
@@ -11,6 +11,11 @@ export interface LoadPlan {
   /** Fixed connection count; when absent, connections grow on demand up to `maxConnections`. */
   connections?: number
   maxConnections: number
+  /**
+   * Epoch ms (this host's clock) at which second 0 of the plan starts, so agents on several hosts share
+   * one timeline. Without it the clock starts as soon as the first connections are warm.
+   */
+  startAtEpochMs?: number
 }
 
 export interface LoadRunOptions {
@@ -29,13 +34,16 @@ const timeoutSweepMs = 50
 /** How long the generator waits for its first connections before it starts the clock anyway. */
 const warmupLimitMs = 2000
 
+/** A replan must reach the generator at least this long before the second it changes. */
+const replanMarginMs = 20
+
 /**
  * Open-model load generator: every planned send has an intended time, leaves at that time on a free
  * connection (or as soon as one frees up), and its latency is measured from the intended time, so a
  * stalled target shows its stall instead of silently slowing the generator down.
  */
 export class LoadGenerator implements ConnectionOwner {
-  private readonly timeline: StepTimeline[]
+  private timeline: StepTimeline[]
   private readonly windows = new Map<number, WindowAccumulator>()
   private readonly connections: AutocannonConnection[] = []
   private readonly idle = new Set<AutocannonConnection>()
@@ -65,12 +73,31 @@ export class LoadGenerator implements ConnectionOwner {
       options.signal?.addEventListener('abort', () => this.finish(true), { once: true })
       this.openInitialConnections().then(() => {
         if (this.stopped) return
-        this.startAt = performance.now()
-        this.startEpochMs = Date.now()
-        this.sweeper = setInterval(() => this.sweepTimeouts(), timeoutSweepMs)
-        this.dispatchDue()
+        const waitMs = this.plan.startAtEpochMs === undefined ? 0 : this.plan.startAtEpochMs - Date.now()
+        this.timer = setTimeout(() => this.startClock(), Math.max(0, waitMs))
       }, () => this.finish(true))
     })
+  }
+
+  /**
+   * Replaces the plan from run second `fromS` on (an agent's share changed). Refused (false) once that
+   * second is too close to replan without touching sends already due.
+   */
+  replan(fromS: number, tail: readonly PlannedStep[]): boolean {
+    if (this.stopped) return false
+    if (this.startAt !== 0 && performance.now() > this.startAt + fromS * 1000 - replanMarginMs) return false
+    this.timeline = replanTimeline(this.timeline, fromS, tail)
+    if (this.startAt !== 0) this.dispatchDue()
+    return true
+  }
+
+  private startClock(): void {
+    if (this.stopped) return
+    this.startEpochMs = Date.now()
+    // Second 0 is the planned start when there is one, even if this timer fired a little late.
+    this.startAt = performance.now() - (this.plan.startAtEpochMs === undefined ? 0 : Math.max(0, this.startEpochMs - this.plan.startAtEpochMs))
+    this.sweeper = setInterval(() => this.sweepTimeouts(), timeoutSweepMs)
+    this.dispatchDue()
   }
 
   // --- ConnectionOwner -------------------------------------------------------------------------
@@ -201,7 +228,7 @@ export class LoadGenerator implements ConnectionOwner {
   private windowAt(index: number): WindowAccumulator {
     let window = this.windows.get(index)
     if (!window) {
-      window = new WindowAccumulator(index, stepAt(this.timeline, index)?.index ?? this.timeline.length - 1, plannedInWindow(this.timeline, index))
+      window = new WindowAccumulator(index, stepAt(this.timeline, index)?.step ?? this.timeline[this.timeline.length - 1]?.step ?? 0, plannedInWindow(this.timeline, index))
       this.windows.set(index, window)
     }
     return window

@@ -4,14 +4,19 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { LoadGenerator, type LoadPlan } from './load-generator.js'
+import type { PlannedStep } from './schedule.js'
+
+export type ToWorker = { type: 'abort' } | { type: 'replan'; id: number; fromS: number; tail: PlannedStep[] }
 
 const port = parentPort!
 const abort = new AbortController()
-port.on('message', (message: { type: 'abort' }) => {
+const generator = new LoadGenerator(workerData as LoadPlan)
+port.on('message', (message: ToWorker) => {
   if (message.type === 'abort') abort.abort()
+  else port.postMessage({ type: 'replanned', id: message.id, accepted: generator.replan(message.fromS, message.tail) })
 })
 
-const result = await new LoadGenerator(workerData as LoadPlan).run({
+const result = await generator.run({
   signal: abort.signal,
   onWindow: (window) => port.postMessage({ type: 'window', window }),
 })

@@ -6,10 +6,14 @@
 export interface PlannedStep {
   rps: number
   durationS: number
+  /** The scenario step this entry belongs to; defaults to its position. (A step can be split in two when its rate changes mid-step.) */
+  step?: number
 }
 
 export interface StepTimeline {
   index: number
+  /** Scenario step index, reported on every window. */
+  step: number
   rps: number
   startS: number
   durationS: number
@@ -20,7 +24,7 @@ export interface StepTimeline {
 export function buildTimeline(steps: readonly PlannedStep[]): StepTimeline[] {
   let startS = 0
   return steps.map((step, index) => {
-    const entry = { index, rps: step.rps, startS, durationS: step.durationS, sends: Math.round(step.rps * step.durationS) }
+    const entry = { index, step: step.step ?? index, rps: step.rps, startS, durationS: step.durationS, sends: Math.round(step.rps * step.durationS) }
     startS += step.durationS
     return entry
   })
@@ -37,7 +41,7 @@ export function intendedOffsetMs(step: StepTimeline, j: number): number {
 }
 
 /** How many sends of `step` are intended before run second `t` (integer arithmetic where it matters). */
-function sendsBefore(step: StepTimeline, t: number): number {
+export function sendsBefore(step: StepTimeline, t: number): number {
   return Math.min(step.sends, Math.max(0, Math.ceil((t - step.startS) * step.rps - 1e-9)))
 }
 
@@ -63,4 +67,23 @@ export function windowOfSend(step: StepTimeline, j: number): number {
   while (w > step.startS && j < sendsBefore(step, w)) w--
   while (j >= sendsBefore(step, w + 1) && w < step.startS + step.durationS - 1) w++
   return w
+}
+
+/**
+ * The timeline with everything from second `fromS` on replaced by `tail`: the part before `fromS` keeps
+ * exactly the sends it had (a step cut at `fromS` keeps the sends intended before it), so windows
+ * already under way add up the same. Used when an agent's share of the rate changes mid-run.
+ */
+export function replanTimeline(timeline: readonly StepTimeline[], fromS: number, tail: readonly PlannedStep[]): StepTimeline[] {
+  const head: PlannedStep[] = []
+  const cutSends: number[] = []
+  for (const entry of timeline) {
+    if (entry.startS >= fromS) break
+    const durationS = Math.min(entry.durationS, fromS - entry.startS)
+    head.push({ rps: entry.rps, durationS, step: entry.step })
+    cutSends.push(durationS === entry.durationS ? entry.sends : sendsBefore(entry, fromS))
+  }
+  const rebuilt = buildTimeline([...head, ...tail])
+  cutSends.forEach((sends, i) => (rebuilt[i]!.sends = sends))
+  return rebuilt
 }

@@ -1,26 +1,48 @@
 import type { WindowReport } from '@gauntlet/contracts'
 import { Worker } from 'node:worker_threads'
 import type { LoadPlan, LoadRunOptions, LoadRunResult } from './load-generator.js'
+import type { ToWorker } from './load-worker.js'
+import type { PlannedStep } from './schedule.js'
 import { assertHostAllowed, targetAllowListFromEnv, type TargetAllowList } from '../safety/target-allow-list.js'
 
-type WorkerMessage = { type: 'window'; window: WindowReport } | { type: 'done'; result: LoadRunResult }
+type FromWorker =
+  | { type: 'window'; window: WindowReport }
+  | { type: 'replanned'; id: number; accepted: boolean }
+  | { type: 'done'; result: LoadRunResult }
+
+/** A generator running on its own thread: its outcome, and a way to change its plan while it runs. */
+export interface WorkerLoadRun {
+  result: Promise<LoadRunResult>
+  /** See LoadGenerator.replan; resolves false when refused or when the run has ended. */
+  replan(fromS: number, tail: PlannedStep[]): Promise<boolean>
+}
 
 /**
  * Same contract as LoadGenerator.run, with the generator on its own thread (see load-worker.ts).
  * Refuses targets outside GAUNTLET_TARGET_ALLOW whoever the caller is.
  */
-export async function runLoadInWorker(plan: LoadPlan, options: LoadRunOptions, allow: TargetAllowList = targetAllowListFromEnv()): Promise<LoadRunResult> {
+export function startLoadInWorker(plan: LoadPlan, options: LoadRunOptions, allow: TargetAllowList = targetAllowListFromEnv()): WorkerLoadRun {
   assertHostAllowed(plan.target.hostname, allow)
   // execArgv: [] - the worker runs the built JavaScript as is; a parent's flags (a test runner's
   // --conditions, say) must not change how it resolves its modules.
   const worker = new Worker(new URL('./load-worker.js', import.meta.url), { workerData: plan, execArgv: [] })
-  const onAbort = (): void => worker.postMessage({ type: 'abort' })
-  return await new Promise<LoadRunResult>((resolve, reject) => {
+  const send = (message: ToWorker): void => worker.postMessage(message)
+  const onAbort = (): void => send({ type: 'abort' })
+  const pendingReplans = new Map<number, (accepted: boolean) => void>()
+  let nextReplan = 0
+  let ended = false
+
+  const result = new Promise<LoadRunResult>((resolve, reject) => {
     if (options.signal?.aborted) onAbort()
     options.signal?.addEventListener('abort', onAbort, { once: true })
     let failed = false
-    worker.on('message', (message: WorkerMessage) => {
+    worker.on('message', (message: FromWorker) => {
       if (message.type === 'done') return resolve(message.result)
+      if (message.type === 'replanned') {
+        pendingReplans.get(message.id)?.(message.accepted)
+        pendingReplans.delete(message.id)
+        return
+      }
       if (failed) return
       try {
         options.onWindow(message.window)
@@ -34,7 +56,26 @@ export async function runLoadInWorker(plan: LoadPlan, options: LoadRunOptions, a
     worker.once('error', reject)
     worker.once('exit', (code) => reject(new Error(`load worker exited with code ${code} before finishing`)))
   }).finally(() => {
+    ended = true
+    for (const settle of pendingReplans.values()) settle(false)
+    pendingReplans.clear()
     options.signal?.removeEventListener('abort', onAbort)
     void worker.terminate()
   })
+
+  return {
+    result,
+    replan: (fromS, tail) => {
+      if (ended) return Promise.resolve(false)
+      const id = nextReplan++
+      return new Promise<boolean>((resolve) => {
+        pendingReplans.set(id, resolve)
+        send({ type: 'replan', id, fromS, tail })
+      })
+    },
+  }
+}
+
+export function runLoadInWorker(plan: LoadPlan, options: LoadRunOptions, allow?: TargetAllowList): Promise<LoadRunResult> {
+  return startLoadInWorker(plan, options, allow).result
 }

@@ -4,7 +4,12 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { targetAllowListFromEnv } from '@gauntlet/agent'
+import { isLoopbackHost } from '@gauntlet/http'
+import { AgentClient } from '../agents/agent-client.js'
+import { AgentPool, agentModes, type AgentMode } from '../agents/agent-pool.js'
+import { AgentRegistry } from '../agents/agent-registry.js'
 import { InProcessAgent } from '../agents/in-process-agent.js'
+import { RemoteAgents } from '../agents/remote-agents.js'
 import { tcpTargetProbe } from '../agents/tcp-target-probe.js'
 import { buildApp } from '../http/app.js'
 import { RunManager } from '../run/run-manager.js'
@@ -15,21 +20,36 @@ import { withUsage } from './args.js'
 import type { Output } from './output.js'
 import { defaultDbFile } from './run-command.js'
 
-const usage = 'gauntlet controller [--port 8080] [--host 127.0.0.1] [--db <file>] [--scenarios <dir>]'
+const usage = 'gauntlet controller [--port 8080] [--host 127.0.0.1] [--db <file>] [--scenarios <dir>] [--agents auto|remote|local]'
 
-/** The long-running controller: REST API over runs and scenarios, runs on the embedded agent. */
+/**
+ * The long-running controller: REST API over runs, scenarios, schedules and agents. Runs go to the
+ * remote agents that heartbeat, or to the embedded agent (--agents).
+ */
 export async function controllerCommand(argv: string[], out: Output): Promise<number> {
   const { values } = withUsage(usage, () =>
     parseArgs({
       args: argv,
-      options: { port: { type: 'string', default: '8080' }, host: { type: 'string', default: '127.0.0.1' }, db: { type: 'string' }, scenarios: { type: 'string' } },
+      options: {
+        port: { type: 'string', default: '8080' },
+        host: { type: 'string', default: '127.0.0.1' },
+        db: { type: 'string' },
+        scenarios: { type: 'string' },
+        agents: { type: 'string', default: 'auto' },
+      },
     }),
   )
   const port = Number(values.port)
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new GauntletError('usage', `--port: "${values.port}" is not a port number`)
+  const mode = values.agents as AgentMode
+  if (!agentModes.includes(mode)) throw new GauntletError('usage', `--agents: "${values.agents}" is not one of ${agentModes.join(', ')}`)
   const token = process.env.GAUNTLET_TOKEN || undefined
-  if (!isLoopback(values.host) && !token) {
+  const agentSecret = process.env.GAUNTLET_AGENT_SECRET || undefined
+  if (!isLoopbackHost(values.host) && !token) {
     throw new GauntletError('usage', `refusing to listen on ${values.host} without GAUNTLET_TOKEN: anyone who can reach it could start load`)
+  }
+  if (!isLoopbackHost(values.host) && mode !== 'local' && !agentSecret) {
+    throw new GauntletError('usage', `refusing to listen on ${values.host} without GAUNTLET_AGENT_SECRET: anyone who can reach it could pose as an agent and receive its orders`)
   }
   const targetAllow = withUsage(usage, () => targetAllowListFromEnv())
   // Scenario files are validated before anything is stored or served.
@@ -37,15 +57,19 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
 
   const store = new SqliteStore(values.db ?? defaultDbFile)
   let scheduler: Scheduler | undefined
+  let agents: AgentRegistry | undefined
   try {
     const interrupted = store.interruptRunning()
     if (interrupted > 0) out.stdout(`marked ${interrupted} run(s) left running by a previous controller as interrupted`)
     for (const file of files) store.putScenario({ name: file.name, yaml: file.yaml, updatedAt: new Date().toISOString() })
     const clock = { now: () => new Date() }
-    const runs = new RunManager({ store, agent: new InProcessAgent(), probe: tcpTargetProbe, clock })
+    agents = new AgentRegistry(Date.now, store)
+    agents.startSweeping()
+    const remote = new RemoteAgents(agents, new AgentClient(agentSecret))
+    const runs = new RunManager({ store, agent: new AgentPool(new InProcessAgent(), remote, mode), probe: tcpTargetProbe, clock })
     scheduler = new Scheduler({ store, runs, clock })
     await scheduler.start()
-    const app = buildApp({ store, runs, scheduler, targetAllow, ...(token ? { token } : {}) })
+    const app = buildApp({ store, runs, scheduler, targetAllow, agents, ...(token ? { token } : {}), ...(agentSecret ? { agentSecret } : {}) })
     const address = await app.listen({ port, host: values.host })
     out.stdout(`listening ${address} (${files.length} scenario file(s) loaded${token ? ', token required for changes' : ''})`)
     await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')])
@@ -55,12 +79,9 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
     return 0
   } finally {
     scheduler?.stop()
+    agents?.stop()
     store.close()
   }
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
 }
 
 async function readScenarioDir(dir: string): Promise<Array<{ name: string; yaml: string }>> {

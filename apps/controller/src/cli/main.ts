@@ -1,4 +1,5 @@
 import { toGauntletError } from '@gauntlet/contracts'
+import { agentCommand } from './agent-command.js'
 import { controllerCommand } from './controller-command.js'
 import { processOutput, type Output } from './output.js'
 import { runCommand } from './run-command.js'
@@ -10,6 +11,7 @@ const commands: Record<string, (argv: string[], out: Output) => Promise<number>>
   validate: validateCommand,
   schema: schemaCommand,
   controller: controllerCommand,
+  agent: agentCommand,
 }
 
 const help = `gauntlet: step-ramped load tests with true percentiles
@@ -18,8 +20,10 @@ usage:
   gauntlet run <scenario.yaml> [--summary <out.json>] [--db <file>] [--target <url>] [--controller <url>] [--quiet]
   gauntlet validate <scenario.yaml>
   gauntlet schema                      print the scenario JSON Schema
-  gauntlet controller [--port 8080] [--host 127.0.0.1] [--db <file>] [--scenarios <dir>]
-                                       REST API over runs and scenarios (GAUNTLET_TOKEN guards changes)
+  gauntlet controller [--port 8080] [--host 127.0.0.1] [--db <file>] [--scenarios <dir>] [--agents auto|remote|local]
+                                       REST API over runs, scenarios, schedules and agents (GAUNTLET_TOKEN guards changes)
+  gauntlet agent --controller <url> [--port 0] [--host 127.0.0.1] [--name <id>] [--advertise <url>] [--capacity <rps>]
+                                       load agent for a controller (GAUNTLET_AGENT_SECRET authenticates both ways)
 
 exit codes: 0 passed, 1 a threshold failed, 2 invalid scenario or usage, 3 the run could not be carried out
 add --verbose to any command to see stack traces of internal errors`

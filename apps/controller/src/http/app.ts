@@ -2,12 +2,14 @@ import type { TargetAllowList } from '@gauntlet/agent'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyInstance } from 'fastify'
+import type { AgentRegistry } from '../agents/agent-registry.js'
 import type { RunManager } from '../run/run-manager.js'
 import { maxScenarioBytes } from '../scenario/load-scenario.js'
 import type { Scheduler } from '../schedule/scheduler.js'
 import type { RunStore, ScenarioStore, ScheduleStore } from '../storage/run-store.js'
 import { requireToken } from './auth.js'
-import { errorHandler, sendProblem } from './problem-details.js'
+import { errorHandler, sendProblem } from '@gauntlet/http'
+import { agentsRoutes } from './agents-routes.js'
 import { opsRoutes } from './ops-routes.js'
 import { runsRoutes } from './runs-routes.js'
 import { scenariosRoutes } from './scenarios-routes.js'
@@ -22,6 +24,9 @@ export interface AppDeps {
   token?: string
   /** GAUNTLET_TARGET_ALLOW: hosts runs may load (refused with 403 before a run is created). */
   targetAllow: TargetAllowList
+  agents: AgentRegistry
+  /** GAUNTLET_AGENT_SECRET: when set, agents' calls must carry it (and the controller's calls to agents do). */
+  agentSecret?: string
   logger?: boolean
 }
 
@@ -48,6 +53,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(runsRoutes, deps)
   app.register(scenariosRoutes, deps)
   app.register(schedulesRoutes, deps)
+  app.register(agentsRoutes, deps)
   app.register(opsRoutes, deps)
   return app
 }

@@ -1,13 +1,15 @@
 import type { FastifyInstance } from 'fastify'
+import type { AgentRegistry } from '../agents/agent-registry.js'
 import type { RunManager } from '../run/run-manager.js'
 import { runStatuses, type RunStore } from '../storage/run-store.js'
 
 /** /healthz and /metrics (Prometheus text format). */
-export async function opsRoutes(app: FastifyInstance, { store, runs }: { store: RunStore; runs: RunManager }): Promise<void> {
+export async function opsRoutes(app: FastifyInstance, { store, runs, agents }: { store: RunStore; runs: RunManager; agents: AgentRegistry }): Promise<void> {
   app.get('/healthz', async () => ({ status: 'ok' }))
 
   app.get('/metrics', async (_request, reply) => {
     const counts = store.countRunsByStatus()
+    const known = agents.list()
     const lines = [
       '# HELP gauntlet_runs Runs stored, by status.',
       '# TYPE gauntlet_runs gauge',
@@ -18,9 +20,12 @@ export async function opsRoutes(app: FastifyInstance, { store, runs }: { store: 
       '# HELP gauntlet_windows_ingested_total Per-second windows received since the controller started.',
       '# TYPE gauntlet_windows_ingested_total counter',
       `gauntlet_windows_ingested_total ${runs.windowsIngested}`,
-      '# HELP gauntlet_agents Agents known to the controller (the embedded agent only, for now).',
+      '# HELP gauntlet_agent_windows_received_total Per-second windows reported by remote agents since the controller started.',
+      '# TYPE gauntlet_agent_windows_received_total counter',
+      `gauntlet_agent_windows_received_total ${agents.windowsReceived}`,
+      '# HELP gauntlet_agents Remote agents known to the controller, by state.',
       '# TYPE gauntlet_agents gauge',
-      'gauntlet_agents 1',
+      ...(['ready', 'busy', 'lost'] as const).map((state) => `gauntlet_agents{state="${state}"} ${known.filter((a) => a.state === state).length}`),
       '',
     ]
     return reply.type('text/plain; version=0.0.4').send(lines.join('\n'))

@@ -1,12 +1,22 @@
-import type { StepSummary, WindowReport } from '@gauntlet/contracts'
+import type { AgentLoss, StepSummary, WindowReport } from '@gauntlet/contracts'
 import type { Scenario } from '../scenario/scenario.js'
 
-/** What the run service needs from whatever generates the load (in-process today, remote agents later). */
+export interface LoadOutcome {
+  aborted: boolean
+  peakConnections: number
+  /** Remote agents that carried the load. */
+  agents?: Array<{ name: string; capacityRps: number }>
+  agentLosses?: AgentLoss[]
+  /** Why the load stopped itself before the plan ended (an agent lost under onAgentLoss: abort, say). */
+  stoppedBy?: string
+}
+
+/** What the run service needs from whatever generates the load: the embedded agent, or remote agents. */
 export interface LoadAgent {
   run(
     scenario: Scenario,
-    options: { onWindow: (window: WindowReport) => void; signal: AbortSignal },
-  ): Promise<{ aborted: boolean; peakConnections: number }>
+    options: { runId: string; onWindow: (window: WindowReport) => void; signal: AbortSignal },
+  ): Promise<LoadOutcome>
 }
 
 /** Checks, without sending a request, that the target accepts connections. Resolves to a reason when not. */

@@ -1,9 +1,9 @@
 import { buildTimeline } from '@gauntlet/agent'
-import { GauntletError, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
+import { GauntletError, type AgentLoss, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
 import { randomBytes } from 'node:crypto'
 import type { Scenario } from '../scenario/scenario.js'
 import type { RunStatus, RunStore } from '../storage/run-store.js'
-import type { Clock, LoadAgent, RunObserver, TargetProbe } from './ports.js'
+import type { Clock, LoadAgent, LoadOutcome, RunObserver, TargetProbe } from './ports.js'
 import { judgeStep, type StepSpec } from './step-judge.js'
 import { judgeRun } from './verdict.js'
 
@@ -65,8 +65,10 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
     if (step.verdict === 'fail' && scenario.onThresholdFail === 'stop') stop.abort()
   }
 
+  let outcome: LoadOutcome
   try {
-    await deps.agent.run(scenario, {
+    outcome = await deps.agent.run(scenario, {
+      runId,
       signal: stop.signal,
       onWindow: (window) => {
         deps.store.saveWindow(runId, window)
@@ -96,9 +98,22 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
     }
   }
 
+  stoppedBy ??= outcome.stoppedBy
   const judgement = judgeRun(steps, specs.length, stoppedBy)
   const status: RunStatus = judgement.verdict === 'pass' ? 'passed' : judgement.verdict === 'fail' ? 'failed' : stoppedBy ? 'aborted' : 'error'
-  return finish(status, { ...judgement, warnings: generatorWarnings(steps), steps })
+  const losses = outcome.agentLosses ?? []
+  return finish(status, {
+    ...judgement,
+    warnings: [...generatorWarnings(steps), ...losses.map(lossWarning)],
+    steps,
+    ...(outcome.agents ? { agents: outcome.agents } : {}),
+    ...(losses.length > 0 ? { degraded: true, agentLosses: losses } : {}),
+  })
+}
+
+function lossWarning(loss: AgentLoss): string {
+  const moved = loss.redistributedFrom === null ? 'its share was not moved' : `the other agents carried its share from second ${loss.redistributedFrom}`
+  return `DEGRADED: agent ${loss.agent} was lost (${loss.reason}) after window ${loss.lastWindow}; ${moved}; ${loss.gapWindows} window(s) lack its share`
 }
 
 /** The agent's own timeline of the steps, with the warmup the judge applies to each. */

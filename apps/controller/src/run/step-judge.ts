@@ -20,6 +20,7 @@ export interface StepStats {
   achievedRps: number
   latency: LatencySummaryMs
   generatorLimited: boolean
+  degraded: boolean
   errorsByClass: ReturnType<typeof emptyErrorCounts>
   /** Judged windows received, and whether every one of them saw all its requests through. */
   windows: number
@@ -53,6 +54,7 @@ export function stepStats(spec: StepSpec, windows: readonly WindowReport[]): Ste
     achievedRps: judged.length > 0 ? sentThisSecond / judged.length : 0,
     latency: summarizeLatency(mergeEncoded(judged.map((w) => w.latency))),
     generatorLimited: judged.some((w) => w.generatorLimited),
+    degraded: judged.some((w) => (w.missingAgents?.length ?? 0) > 0),
     errorsByClass,
     windows: judged.length,
     complete: judged.length === expectedWindows && judged.every((w) => w.complete),
@@ -107,6 +109,7 @@ export function judgeStep(spec: StepSpec, windows: readonly WindowReport[], thre
     p99Ms: stats.latency.p99Ms,
     maxMs: stats.latency.maxMs,
     generatorLimited: stats.generatorLimited,
+    ...(stats.degraded ? { degraded: true } : {}),
     verdict,
     thresholds: results,
   }

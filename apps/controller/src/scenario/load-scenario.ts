@@ -127,6 +127,7 @@ function buildScenario(doc: ScenarioDocument, add: Add, sound: (prefix: string) 
     maxConnections: doc.load.maxConnections ?? defaults.maxConnections,
     thresholds,
     onThresholdFail: doc.onThresholdFail ?? 'stop',
+    onAgentLoss: doc.onAgentLoss ?? 'redistribute',
   }
 }
 

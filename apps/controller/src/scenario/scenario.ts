@@ -17,6 +17,7 @@ export interface Scenario {
   maxConnections: number
   thresholds: Threshold[]
   onThresholdFail: 'stop' | 'continue'
+  onAgentLoss: 'redistribute' | 'abort'
 }
 
 export const defaults = {

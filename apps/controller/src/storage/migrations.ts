@@ -56,4 +56,13 @@ export const migrations: readonly string[] = [
      detail TEXT
    );
    CREATE INDEX schedule_history_by_schedule ON schedule_history (schedule_id, scheduled_at);`,
+  `CREATE TABLE agents (
+     name TEXT PRIMARY KEY,
+     url TEXT NOT NULL,
+     capacity_rps REAL NOT NULL,
+     version TEXT NOT NULL,
+     state TEXT NOT NULL,
+     registered_at TEXT NOT NULL,
+     last_heartbeat_at TEXT NOT NULL
+   );`,
 ]

@@ -75,3 +75,19 @@ export interface ScheduleStore {
   recordFire(fire: ScheduleFire): void
   scheduleHistory(id: string, limit: number): ScheduleFire[]
 }
+
+export interface StoredAgent {
+  name: string
+  url: string
+  capacityRps: number
+  version: string
+  state: string
+  registeredAt: string
+  lastHeartbeatAt: string
+}
+
+/** Agents as last seen: written when one registers or changes state, not on every heartbeat. */
+export interface AgentStore {
+  saveAgent(agent: StoredAgent): void
+  listAgents(): StoredAgent[]
+}

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { migrations } from './migrations.js'
 import type { Schedule } from '../schedule/schedule.js'
-import type { NewRun, RunFilter, RunStatus, RunStore, ScenarioStore, ScheduleFire, ScheduleStore, StoredRun, StoredScenario } from './run-store.js'
+import type { AgentStore, NewRun, RunFilter, RunStatus, RunStore, ScenarioStore, ScheduleFire, ScheduleStore, StoredAgent, StoredRun, StoredScenario } from './run-store.js'
 
 interface RunRow {
   id: string
@@ -18,7 +18,7 @@ interface RunRow {
 }
 
 /** Runs, scenarios and schedules in one SQLite file: WAL, foreign keys, migrations by user_version. */
-export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore {
+export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, AgentStore {
   private readonly db: Database.Database
   private readonly statements
 
@@ -82,6 +82,15 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore {
          FROM schedule_history WHERE schedule_id = ? ORDER BY scheduled_at DESC, rowid DESC LIMIT ?`,
       ),
       windows: this.db.prepare(`SELECT report_json FROM windows WHERE run_id = ? ORDER BY idx`),
+      saveAgent: this.db.prepare(
+        `INSERT INTO agents (name, url, capacity_rps, version, state, registered_at, last_heartbeat_at)
+         VALUES (@name, @url, @capacityRps, @version, @state, @registeredAt, @lastHeartbeatAt)
+         ON CONFLICT (name) DO UPDATE SET url = excluded.url, capacity_rps = excluded.capacity_rps, version = excluded.version,
+           state = excluded.state, registered_at = excluded.registered_at, last_heartbeat_at = excluded.last_heartbeat_at`,
+      ),
+      listAgents: this.db.prepare(
+        `SELECT name, url, capacity_rps AS capacityRps, version, state, registered_at AS registeredAt, last_heartbeat_at AS lastHeartbeatAt FROM agents ORDER BY name`,
+      ),
     }
   }
 
@@ -166,6 +175,15 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore {
 
   scheduleHistory(id: string, limit: number): ScheduleFire[] {
     return this.statements.scheduleHistory.all(id, limit) as ScheduleFire[]
+  }
+
+  saveAgent(agent: StoredAgent): void {
+    const { name, url, capacityRps, version, state, registeredAt, lastHeartbeatAt } = agent
+    this.statements.saveAgent.run({ name, url, capacityRps, version, state, registeredAt, lastHeartbeatAt })
+  }
+
+  listAgents(): StoredAgent[] {
+    return this.statements.listAgents.all() as StoredAgent[]
   }
 
   close(): void {

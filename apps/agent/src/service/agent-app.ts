@@ -1,0 +1,46 @@
+import { AssignmentSchema, GauntletError, ReplanSchema, type Assignment, type Replan } from '@gauntlet/contracts'
+import { bearerMatches, errorHandler, sendProblem } from '@gauntlet/http'
+import { Type } from '@sinclair/typebox'
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { Assignments } from './assignments.js'
+
+const RunParams = Type.Object({ runId: Type.String({ maxLength: 100 }) })
+
+/**
+ * The agent's HTTP API, called by its controller. Every route but /healthz needs the shared agent
+ * secret when one is set: an agent must never take orders from anyone else.
+ */
+export function buildAgentApp(deps: { name: string; secret?: string; assignments: Assignments }): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024, ajv: { customOptions: { removeAdditional: false } } })
+  app.setErrorHandler(errorHandler)
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, new GauntletError('not_found', `no route ${request.method} ${request.url}`)))
+  app.addHook('onRequest', async (request) => {
+    if (request.url === '/healthz' || !deps.secret) return
+    if (!bearerMatches(request.headers.authorization, deps.secret)) {
+      throw new GauntletError('unauthorized', 'this agent takes orders only with Authorization: Bearer <GAUNTLET_AGENT_SECRET>')
+    }
+  })
+  const { assignments } = deps
+
+  app.get('/healthz', async () => ({ status: 'ok', name: deps.name, runs: assignments.runIds }))
+
+  app.get('/assignments', async () => assignments.list())
+
+  app.post<{ Body: Assignment }>('/assignments', { schema: { body: AssignmentSchema } }, async (request, reply) => {
+    assignments.start(request.body)
+    return reply.code(202).send({ runId: request.body.runId })
+  })
+
+  app.put<{ Params: { runId: string }; Body: Replan }>('/assignments/:runId/plan', { schema: { params: RunParams, body: ReplanSchema } }, async (request) => {
+    const accepted = await assignments.replan(request.params.runId, request.body.fromS, request.body.steps)
+    if (!accepted) throw new GauntletError('conflict', `second ${request.body.fromS} of run ${request.params.runId} is already under way: too late to replan from it`)
+    return { accepted }
+  })
+
+  app.delete<{ Params: { runId: string } }>('/assignments/:runId', { schema: { params: RunParams } }, async (request, reply) => {
+    if (!assignments.stop(request.params.runId)) throw new GauntletError('not_found', `run ${request.params.runId} is not running here`)
+    return reply.code(202).send({ runId: request.params.runId, stopping: true })
+  })
+
+  return app
+}

@@ -1,0 +1,100 @@
+import { GauntletError, type HeartbeatReply } from '@gauntlet/contracts'
+import { isLoopbackHost } from '@gauntlet/http'
+import { availableParallelism, hostname } from 'node:os'
+import type { TargetAllowList } from '../safety/target-allow-list.js'
+import { buildAgentApp } from './agent-app.js'
+import { Assignments } from './assignments.js'
+import { ClockOffset } from './clock-offset.js'
+import { ControllerLink } from './controller-link.js'
+
+export interface AgentOptions {
+  controllerUrl: string
+  name?: string
+  host: string
+  port: number
+  /** URL the controller calls back; defaults to http://<host or hostname>:<port>. */
+  advertiseUrl?: string
+  /** Requests per second offered; default 1000 per CPU core. */
+  capacityRps?: number
+  secret?: string
+  allow: TargetAllowList
+  log(line: string): void
+}
+
+export interface RunningAgent {
+  name: string
+  url: string
+  /** Stops taking work, stops the load, reports what it has, and closes. */
+  close(): Promise<void>
+}
+
+const version = '0.1.0'
+
+/**
+ * A load agent: serves the controller's orders, heartbeats, reports windows, and stops its load when
+ * the controller goes silent, so no agent keeps loading a target nobody is watching.
+ */
+export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+  if (!isLoopbackHost(options.host) && !options.secret) {
+    throw new GauntletError('usage', `refusing to listen on ${options.host} without GAUNTLET_AGENT_SECRET: anyone who can reach it could start load`)
+  }
+  const name = options.name ?? `${hostname()}-${process.pid}`
+  const capacityRps = options.capacityRps ?? 1000 * availableParallelism()
+  const clock = new ClockOffset()
+  let link: ControllerLink | undefined
+  const assignments = new Assignments(
+    options.allow,
+    {
+      window: (runId, window) => link?.report(runId, window),
+      done: (runId, result) => link?.reportDone(runId, result),
+    },
+    () => clock.offsetMs,
+  )
+  const app = buildAgentApp({ name, ...(options.secret ? { secret: options.secret } : {}), assignments })
+  const address = await app.listen({ port: options.port, host: options.host })
+  const port = (app.server.address() as { port: number }).port
+  const url = options.advertiseUrl ?? advertisedUrl(options.host, port, address)
+
+  link = new ControllerLink({
+    controllerUrl: options.controllerUrl,
+    name,
+    ...(options.secret ? { secret: options.secret } : {}),
+    heartbeat: () => ({ url, capacityRps, runs: assignments.runIds, version }),
+    onReply: (reply: HeartbeatReply, sentAt, receivedAt) => {
+      clock.add(sentAt, receivedAt, reply.controllerTime)
+      // A run this agent carries that the controller does not expect (it restarted, or declared this
+      // agent lost) must stop. Only runs accepted before the heartbeat left can be judged by its reply.
+      const expected = new Set(reply.runs)
+      for (const runId of assignments.acceptedBefore(sentAt)) {
+        if (!expected.has(runId)) {
+          options.log(`the controller no longer expects run ${runId}: stopping its load`)
+          assignments.stop(runId)
+        }
+      }
+    },
+    onControllerLost: () => assignments.stopAll(),
+    onRunRejected: (runId) => {
+      if (assignments.stop(runId)) options.log(`the controller rejected reports for run ${runId}: stopping its load`)
+    },
+    log: options.log,
+  })
+  link.start(() => assignments.runIds.length > 0)
+
+  return {
+    name,
+    url,
+    close: async () => {
+      assignments.stopAll()
+      await assignments.drain()
+      await link?.settle(2_000)
+      link?.stop()
+      await app.close()
+    },
+  }
+}
+
+function advertisedUrl(host: string, port: number, address: string): string {
+  // Listening on every interface: the host name is what others can resolve (a compose service, say).
+  if (host === '0.0.0.0' || host === '::') return `http://${hostname()}:${port}`
+  return address
+}

@@ -1,0 +1,140 @@
+import { agentLostAfterMs, type AgentReport, type Heartbeat, type HeartbeatReply } from '@gauntlet/contracts'
+import { EventEmitter } from 'node:events'
+import type { AgentStore } from '../storage/run-store.js'
+
+export type AgentState = 'ready' | 'busy' | 'lost'
+
+export interface AgentInfo {
+  name: string
+  url: string
+  capacityRps: number
+  version: string
+  state: AgentState
+  registeredAt: string
+  lastHeartbeatAt: string
+  /** Runs the controller has assigned to it. */
+  runs: string[]
+  /** Runs the agent said it is loading in its last heartbeat. */
+  reportedRuns: string[]
+}
+
+interface Entry extends Omit<AgentInfo, 'state' | 'runs' | 'lastHeartbeatAt'> {
+  lastHeartbeatMs: number
+  lost: boolean
+  runs: Set<string>
+}
+
+type ReportSink = (agent: string, report: AgentReport) => void
+
+/**
+ * The agents this controller knows: registered by their heartbeats, declared lost after
+ * agentLostAfterMs of silence ('lost' event), and the route from an agent's reports to its run.
+ */
+export class AgentRegistry extends EventEmitter<{ lost: [name: string] }> {
+  private readonly agents = new Map<string, Entry>()
+  private readonly sinks = new Map<string, ReportSink>()
+  private sweeper: NodeJS.Timeout | undefined
+  /** Agent windows received since start (for /metrics). */
+  windowsReceived = 0
+
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly store?: AgentStore,
+    private readonly lostAfterMs = agentLostAfterMs,
+  ) {
+    super()
+  }
+
+  startSweeping(intervalMs = 250): void {
+    this.sweeper = setInterval(() => this.sweep(), intervalMs)
+    this.sweeper.unref()
+  }
+
+  stop(): void {
+    clearInterval(this.sweeper)
+  }
+
+  heartbeat(name: string, beat: Heartbeat): HeartbeatReply {
+    const nowMs = this.now()
+    const known = this.agents.get(name)
+    const entry: Entry = {
+      name,
+      url: beat.url,
+      capacityRps: beat.capacityRps,
+      version: beat.version,
+      registeredAt: known && !known.lost ? known.registeredAt : new Date(nowMs).toISOString(),
+      lastHeartbeatMs: nowMs,
+      lost: false,
+      runs: known?.runs ?? new Set(),
+      reportedRuns: beat.runs,
+    }
+    this.agents.set(name, entry)
+    if (!known || known.lost || known.url !== beat.url || known.capacityRps !== beat.capacityRps) this.persist(entry)
+    return { controllerTime: this.now(), runs: [...entry.runs] }
+  }
+
+  /** Agents that heartbeat, for a new run. */
+  available(): AgentInfo[] {
+    return this.list().filter((a) => a.state !== 'lost')
+  }
+
+  list(): AgentInfo[] {
+    return [...this.agents.values()].map((entry) => this.info(entry)).sort((a, b) => a.name.localeCompare(b.name))
+  }
+
+  assign(name: string, runId: string): void {
+    this.agents.get(name)?.runs.add(runId)
+  }
+
+  release(name: string, runId: string): void {
+    this.agents.get(name)?.runs.delete(runId)
+  }
+
+  /** Routes agents' reports for `runId` to `sink` until detached. */
+  attachRun(runId: string, sink: ReportSink): void {
+    this.sinks.set(runId, sink)
+  }
+
+  detachRun(runId: string): void {
+    this.sinks.delete(runId)
+  }
+
+  /** False when no run in progress takes reports under this id. */
+  ingest(name: string, report: AgentReport): boolean {
+    const sink = this.sinks.get(report.runId)
+    if (!sink) return false
+    this.windowsReceived += report.windows.length
+    sink(name, report)
+    return true
+  }
+
+  private sweep(): void {
+    const nowMs = this.now()
+    for (const entry of this.agents.values()) {
+      if (entry.lost || nowMs - entry.lastHeartbeatMs < this.lostAfterMs) continue
+      entry.lost = true
+      this.persist(entry)
+      this.emit('lost', entry.name)
+      // Whatever it was running has been (or will be) handed on; if it comes back it must not resume.
+      entry.runs.clear()
+    }
+  }
+
+  private info(entry: Entry): AgentInfo {
+    return {
+      name: entry.name,
+      url: entry.url,
+      capacityRps: entry.capacityRps,
+      version: entry.version,
+      state: entry.lost ? 'lost' : entry.runs.size > 0 ? 'busy' : 'ready',
+      registeredAt: entry.registeredAt,
+      lastHeartbeatAt: new Date(entry.lastHeartbeatMs).toISOString(),
+      runs: [...entry.runs],
+      reportedRuns: entry.reportedRuns,
+    }
+  }
+
+  private persist(entry: Entry): void {
+    this.store?.saveAgent({ ...this.info(entry) })
+  }
+}

@@ -1,0 +1,180 @@
+import { buildTimeline, plannedInWindow, replanTimeline, type StepTimeline } from '@gauntlet/agent'
+import type { AgentLoss, AgentReport, AgentStep, WindowReport } from '@gauntlet/contracts'
+import { planFrom, splitPlan } from './rate-split.js'
+import { mergeWindows } from './window-merge.js'
+
+export interface MemberSpec {
+  name: string
+  capacityRps: number
+  /** This agent's share of the plan. */
+  plan: AgentStep[]
+}
+
+interface Member {
+  name: string
+  capacityRps: number
+  timeline: StepTimeline[]
+  /** Windows this agent owes: those before this index (its share moves elsewhere from there). */
+  owesUntil: number
+  lost: boolean
+  done: boolean
+  delivered: Map<number, WindowReport>
+  lastDelivered: number
+  peakConnections: number
+}
+
+
+/** A redistribution the controller must deliver: each survivor's new plan from `fromS`. */
+export interface Redistribution {
+  fromS: number
+  tails: Array<{ agent: string; steps: AgentStep[] }>
+}
+
+/**
+ * The controller's bookkeeping for one run spread over agents, without any I/O: which agent owes
+ * which window, merging each second once every agent that owes it has delivered (or was lost), in
+ * order, and how a lost agent's share moves to the survivors.
+ */
+export class DistributedRun {
+  private readonly members = new Map<string, Member>()
+  private readonly totalWindows: number
+  private readonly timeline: StepTimeline[]
+  private nextToEmit = 0
+  private stopping = false
+  readonly losses: AgentLoss[] = []
+  duplicates = 0
+
+  constructor(
+    private readonly plan: readonly AgentStep[],
+    specs: readonly MemberSpec[],
+    /** Second 0 of the run, controller clock (epoch ms). */
+    private readonly startAt: number,
+    private readonly emit: (window: WindowReport) => void,
+  ) {
+    this.timeline = buildTimeline(plan)
+    this.totalWindows = this.timeline.reduce((sum, s) => sum + s.durationS, 0)
+    for (const spec of specs) {
+      this.members.set(spec.name, {
+        name: spec.name,
+        capacityRps: spec.capacityRps,
+        timeline: buildTimeline(spec.plan),
+        owesUntil: this.totalWindows,
+        lost: false,
+        done: false,
+        delivered: new Map(),
+        lastDelivered: -1,
+        peakConnections: 0,
+      })
+    }
+  }
+
+  get finished(): boolean {
+    return this.nextToEmit >= this.totalWindows || (this.stopping && [...this.members.values()].every((m) => m.lost || m.done))
+  }
+
+  get agentNames(): string[] {
+    return [...this.members.keys()]
+  }
+
+  get peakConnections(): number {
+    return [...this.members.values()].reduce((sum, m) => sum + m.peakConnections, 0)
+  }
+
+  /** Takes an agent's report. Duplicates and windows of a lost agent are ignored. */
+  ingest(agent: string, report: Pick<AgentReport, 'windows' | 'done'>): void {
+    const member = this.members.get(agent)
+    if (!member || member.lost) return
+    for (const window of report.windows) {
+      if (window.index >= member.owesUntil || window.index < this.nextToEmit || member.delivered.has(window.index)) {
+        this.duplicates++
+        continue
+      }
+      member.delivered.set(window.index, window)
+      member.lastDelivered = Math.max(member.lastDelivered, window.index)
+      member.peakConnections = Math.max(member.peakConnections, window.openConnections)
+    }
+    if (report.done) {
+      member.done = true
+      member.peakConnections = Math.max(member.peakConnections, report.done.peakConnections)
+    }
+    this.emitReady()
+  }
+
+  /**
+   * An agent is gone. With `redistribute`, its share from the first second that can still be changed
+   * moves to the survivors (returned for the caller to deliver); otherwise, or when no survivor is
+   * left, nothing moves.
+   */
+  lose(agent: string, reason: string, nowMs: number, redistribute: boolean): Redistribution | undefined {
+    const member = this.members.get(agent)
+    if (!member || member.lost) return undefined
+    member.lost = true
+    const elapsedS = (nowMs - this.startAt) / 1000
+    // The first second boundary at least 250 ms away: time for the replan to reach the survivors.
+    const fromS = Math.max(0, Math.ceil(elapsedS + 0.25))
+    const survivors = [...this.members.values()].filter((m) => !m.lost && !m.done)
+    const moves = redistribute && !this.stopping && survivors.length > 0 && fromS < member.owesUntil
+    const loss: AgentLoss = {
+      agent,
+      lostAt: new Date(nowMs).toISOString(),
+      reason,
+      lastWindow: member.lastDelivered,
+      redistributedFrom: moves ? fromS : null,
+      gapWindows: Math.max(0, (moves ? fromS : member.owesUntil) - (member.lastDelivered + 1)),
+    }
+    this.losses.push(loss)
+    if (moves) member.owesUntil = fromS
+    // Nobody left to load: the run ends with what was delivered.
+    if (survivors.length === 0) this.stopping = true
+    this.emitReady()
+    if (!moves) return undefined
+    const tail = planFrom(this.plan, fromS)
+    const shares = splitPlan(tail, survivors.map((s) => s.capacityRps))
+    return { fromS, tails: survivors.map((s, i) => ({ agent: s.name, steps: shares[i]! })) }
+  }
+
+  /** A survivor accepted its new plan from `fromS`. */
+  replanned(agent: string, fromS: number, steps: AgentStep[]): void {
+    const member = this.members.get(agent)
+    if (member) member.timeline = replanTimeline(member.timeline, fromS, steps)
+  }
+
+  /** The run is stopping: windows stop being owed once each agent says it is done (or is lost). */
+  stop(): void {
+    this.stopping = true
+    this.emitReady()
+  }
+
+  /**
+   * Agents still owing a window whose second ended more than `graceMs` ago: they heartbeat but do not
+   * report, and must be treated as lost or the run would wait forever.
+   */
+  overdue(nowMs: number, graceMs: number): string[] {
+    const index = this.nextToEmit
+    if (index >= this.totalWindows || nowMs < this.startAt + (index + 1) * 1000 + graceMs) return []
+    return [...this.members.values()].filter((m) => this.owes(m, index) && !m.lost && !m.done && !m.delivered.has(index)).map((m) => m.name)
+  }
+
+  private owes(member: Member, index: number): boolean {
+    return index < member.owesUntil
+  }
+
+  private emitReady(): void {
+    while (this.nextToEmit < this.totalWindows) {
+      const index = this.nextToEmit
+      const owing = [...this.members.values()].filter((m) => this.owes(m, index))
+      if (owing.some((m) => !m.lost && !m.done && !m.delivered.has(index))) return
+      const parts = owing.flatMap((m) => (m.delivered.has(index) ? [m.delivered.get(index)!] : []))
+      // A stopped run ends with the last second anyone delivered.
+      if (this.stopping && parts.length === 0 && owing.every((m) => m.done || m.lost)) {
+        if (![...this.members.values()].some((m) => [...m.delivered.keys()].some((i) => i > index))) return
+      }
+      const missing = owing.filter((m) => m.lost && !m.delivered.has(index)).map((m) => m.name)
+      const planned = owing.reduce((sum, m) => sum + plannedInWindow(m.timeline, index), 0)
+      const step = this.timeline.find((s) => index >= s.startS && index < s.startS + s.durationS)?.step ?? 0
+      this.emit(mergeWindows({ index, step, planned, startedAt: this.startAt + index * 1000 }, parts, missing))
+      for (const m of owing) m.delivered.delete(index)
+      this.nextToEmit++
+    }
+  }
+}

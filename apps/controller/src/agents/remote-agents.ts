@@ -1,0 +1,136 @@
+import { GauntletError, type Assignment } from '@gauntlet/contracts'
+import type { LoadAgent, LoadOutcome } from '../run/ports.js'
+import type { Scenario } from '../scenario/scenario.js'
+import type { AgentClient } from './agent-client.js'
+import type { AgentInfo, AgentRegistry } from './agent-registry.js'
+import { DistributedRun, type Redistribution } from './distributed-run.js'
+import { scenarioPlan, splitPlan } from './rate-split.js'
+
+/** Time from assignment to second 0: orders reach every agent and their connections warm up. */
+const startLeadMs = 1_500
+/** How often the run checks for agents that heartbeat but stopped reporting. */
+const watchEveryMs = 250
+/** After asking agents to stop, how long to wait for their last windows. */
+const stopWaitMs = 8_000
+
+/**
+ * Runs a scenario on the remote agents that heartbeat: splits every step's rate by capacity, starts
+ * them all on one timeline (second 0 = startAt on the controller's clock), merges their windows, and
+ * handles the loss of an agent as the scenario's onAgentLoss says.
+ */
+export class RemoteAgents implements LoadAgent {
+  constructor(
+    private readonly registry: AgentRegistry,
+    private readonly client: AgentClient,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get available(): AgentInfo[] {
+    return this.registry.available()
+  }
+
+  async run(scenario: Scenario, options: Parameters<LoadAgent['run']>[1]): Promise<LoadOutcome> {
+    const { runId, onWindow, signal } = options
+    const agents = this.registry.available()
+    if (agents.length === 0) throw new GauntletError('conflict', 'no agent is connected to this controller')
+    const capacity = agents.reduce((sum, a) => sum + a.capacityRps, 0)
+    const busiest = Math.max(...scenario.steps.map((s) => s.rps))
+    if (busiest > capacity) {
+      throw new GauntletError('conflict', `the busiest step asks ${busiest} rps but the ${agents.length} agent(s) offer ${capacity} rps in total (raise --capacity or add agents)`)
+    }
+    const plan = scenarioPlan(scenario)
+    const shares = splitPlan(plan, agents.map((a) => a.capacityRps))
+    const startAt = this.now() + startLeadMs
+    const urls = new Map(agents.map((a) => [a.name, a.url]))
+    let stoppedBy: string | undefined
+    let settle!: () => void
+    const settled = new Promise<void>((resolve) => (settle = resolve))
+    const session = new DistributedRun(
+      plan,
+      agents.map((a, i) => ({ name: a.name, capacityRps: a.capacityRps, plan: shares[i]! })),
+      startAt,
+      onWindow,
+    )
+    const check = (): void => {
+      if (session.finished) settle()
+    }
+
+    const stopAll = (reason?: string): void => {
+      stoppedBy ??= reason
+      session.stop()
+      for (const name of session.agentNames) void this.client.stop(urls.get(name)!, runId)
+      check()
+    }
+    const lose = (name: string, reason: string): void => {
+      const redistribution = session.lose(name, reason, this.now(), scenario.onAgentLoss === 'redistribute')
+      this.registry.release(name, runId)
+      void this.client.stop(urls.get(name)!, runId)
+      if (scenario.onAgentLoss === 'abort') stopAll(`agent ${name} was lost (${reason}) and the scenario says onAgentLoss: abort`)
+      else if (redistribution) void this.redistribute(runId, urls, session, redistribution)
+      check()
+    }
+    const onLost = (name: string): void => {
+      if (urls.has(name)) lose(name, 'no heartbeat for 3 s')
+    }
+
+    this.registry.attachRun(runId, (agent, report) => {
+      session.ingest(agent, report)
+      check()
+    })
+    this.registry.on('lost', onLost)
+    for (const agent of agents) this.registry.assign(agent.name, runId)
+    const watch = setInterval(() => {
+      for (const name of session.overdue(this.now(), scenario.target.timeoutMs + 5_000)) lose(name, 'stopped reporting windows')
+      check()
+    }, watchEveryMs)
+    const onAbort = (): void => stopAll()
+    signal.addEventListener('abort', onAbort, { once: true })
+
+    try {
+      const orders = await Promise.allSettled(
+        agents.map((agent, i) => this.client.assign(agent.url, assignmentFor(runId, scenario, shares[i]!, startAt))),
+      )
+      const refused = orders.flatMap((o, i) => (o.status === 'rejected' ? [`${agents[i]!.name}: ${(o.reason as Error).message}`] : []))
+      if (refused.length > 0) {
+        stopAll()
+        throw new GauntletError('conflict', `not every agent took its assignment, so the run did not start: ${refused.join('; ')}`)
+      }
+      if (signal.aborted) onAbort()
+      await settled
+      // After a stop, wait (bounded) for the agents' last windows; a silent one is declared lost meanwhile.
+      return {
+        aborted: stoppedBy !== undefined || signal.aborted,
+        peakConnections: session.peakConnections,
+        agents: agents.map((a) => ({ name: a.name, capacityRps: a.capacityRps })),
+        agentLosses: session.losses,
+        ...(stoppedBy ? { stoppedBy } : {}),
+      }
+    } finally {
+      clearInterval(watch)
+      signal.removeEventListener('abort', onAbort)
+      this.registry.off('lost', onLost)
+      this.registry.detachRun(runId)
+      for (const agent of agents) this.registry.release(agent.name, runId)
+    }
+  }
+
+  private async redistribute(runId: string, urls: Map<string, string>, session: DistributedRun, moves: Redistribution): Promise<void> {
+    await Promise.all(
+      moves.tails.map(async ({ agent, steps }) => {
+        if (await this.client.replan(urls.get(agent)!, runId, { fromS: moves.fromS, steps })) session.replanned(agent, moves.fromS, steps)
+      }),
+    )
+  }
+}
+
+function assignmentFor(runId: string, scenario: Scenario, steps: Assignment['steps'], startAt: number): Assignment {
+  const { url, method, headers, body, timeoutMs } = scenario.target
+  return {
+    runId,
+    target: { url, method, headers, ...(body !== undefined ? { body } : {}), timeoutMs },
+    steps,
+    ...(scenario.connections !== undefined ? { connections: scenario.connections } : {}),
+    maxConnections: scenario.maxConnections,
+    startAt,
+  }
+}

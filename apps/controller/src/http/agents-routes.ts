@@ -1,0 +1,43 @@
+import { AgentReportSchema, agentNamePattern, GauntletError, HeartbeatReplySchema, HeartbeatSchema, type AgentReport, type Heartbeat } from '@gauntlet/contracts'
+import { Type } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import type { AgentRegistry } from '../agents/agent-registry.js'
+import { requireAgentSecret } from './auth.js'
+
+const NameParams = Type.Object({ name: Type.String({ pattern: agentNamePattern }) })
+
+const AgentView = Type.Object({
+  name: Type.String(),
+  url: Type.String(),
+  capacityRps: Type.Number(),
+  version: Type.String(),
+  state: Type.Union([Type.Literal('ready'), Type.Literal('busy'), Type.Literal('lost')]),
+  registeredAt: Type.String(),
+  lastHeartbeatAt: Type.String(),
+  runs: Type.Array(Type.String(), { description: 'Runs assigned to it now.' }),
+  reportedRuns: Type.Array(Type.String(), { description: 'Runs it said it was loading in its last heartbeat.' }),
+})
+
+/** The agents' side of the API: heartbeats (which register), window reports, and the list for people. */
+export async function agentsRoutes(app: FastifyInstance, deps: { agents: AgentRegistry; agentSecret?: string }): Promise<void> {
+  const agentOnly = { config: { agentRoute: true }, preHandler: requireAgentSecret(deps.agentSecret) }
+
+  app.get('/api/agents', { schema: { tags: ['agents'], response: { 200: Type.Array(AgentView) } } }, async () => deps.agents.list())
+
+  app.put<{ Params: { name: string }; Body: Heartbeat }>(
+    '/api/agents/:name',
+    { ...agentOnly, schema: { tags: ['agents'], summary: 'Agent heartbeat (registers the agent)', params: NameParams, body: HeartbeatSchema, response: { 200: HeartbeatReplySchema } } },
+    async (request) => deps.agents.heartbeat(request.params.name, request.body),
+  )
+
+  app.post<{ Params: { name: string }; Body: AgentReport }>(
+    '/api/agents/:name/reports',
+    { ...agentOnly, bodyLimit: 64 * 1024 * 1024, schema: { tags: ['agents'], summary: 'Windows (and the end of its load) from an agent', params: NameParams, body: AgentReportSchema } },
+    async (request, reply) => {
+      if (!deps.agents.ingest(request.params.name, request.body)) {
+        throw new GauntletError('not_found', `run ${request.body.runId} is not in progress on this controller: stop its load`)
+      }
+      return reply.code(202).send({ accepted: request.body.windows.length })
+    },
+  )
+}
