@@ -1,10 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
+import { gauntletBin } from './cli.js'
 
 export interface ChildServer {
   url: string
   process: ChildProcess
+  /** Resolves with the first stdout line (already printed or still to come) that matches. */
+  waitForLine(pattern: RegExp): Promise<string>
+  /** Every stdout line so far. */
+  lines: string[]
   stop(): Promise<void>
 }
 
@@ -12,21 +17,35 @@ export interface ChildServer {
  * Starts a server in its own process (so its event loop is not ours) and resolves once it prints
  * `listening <url>`: readiness is awaited, never slept for.
  */
-export async function startChildServer(command: string, args: string[]): Promise<ChildServer> {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+export async function startChildServer(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ChildServer> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env })
   let stderr = ''
   child.stderr!.on('data', (chunk) => (stderr += chunk))
-  const lines = createInterface({ input: child.stdout! })
-  const url = await new Promise<string>((resolve, reject) => {
-    lines.on('line', (line) => {
-      const match = /listening (\S+)/.exec(line)
-      if (match) resolve(match[1]!)
-    })
-    child.once('exit', (code) => reject(new Error(`${command} ${args.join(' ')} exited with ${code} before listening: ${stderr}`)))
+  const lines: string[] = []
+  const waiters = new Set<{ pattern: RegExp; resolve: (line: string) => void }>()
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    lines.push(line)
+    for (const waiter of waiters) {
+      if (waiter.pattern.test(line)) {
+        waiters.delete(waiter)
+        waiter.resolve(line)
+      }
+    }
   })
+  const waitForLine = (pattern: RegExp): Promise<string> => {
+    const seen = lines.find((line) => pattern.test(line))
+    if (seen !== undefined) return Promise.resolve(seen)
+    return new Promise((resolve, reject) => {
+      waiters.add({ pattern, resolve })
+      child.once('exit', (code) => reject(new Error(`${command} ${args.join(' ')} exited with ${code} before printing ${pattern}: ${stderr}`)))
+    })
+  }
+  const url = /listening (\S+)/.exec(await waitForLine(/listening (\S+)/))![1]!
   return {
     url,
     process: child,
+    waitForLine,
+    lines,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return
       child.kill('SIGKILL')
@@ -39,4 +58,9 @@ export const demoTargetBin = new URL('../../apps/demo-target/bin/demo-target.js'
 
 export function startDemoTarget(...flags: string[]): Promise<ChildServer> {
   return startChildServer(process.execPath, [demoTargetBin, ...flags])
+}
+
+/** `gauntlet <args>` as a server process (controller or agent). */
+export function startGauntlet(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ChildServer> {
+  return startChildServer(process.execPath, [gauntletBin, ...args], { ...process.env, ...env })
 }

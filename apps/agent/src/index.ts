@@ -5,3 +5,5 @@ export { buildTimeline, plannedInWindow, intendedOffsetMs, replanTimeline, type 
 export { runLoadInWorker, startLoadInWorker, type WorkerLoadRun } from './load/worker-load-generator.js'
 export { assertHostAllowed, assertTargetAllowed, defaultTargetAllow, parseTargetAllowList, targetAllowListFromEnv, type TargetAllowList } from './safety/target-allow-list.js'
 export { startAgent, type AgentOptions, type RunningAgent } from './service/agent-service.js'
+export { buildAgentApp } from './service/agent-app.js'
+export { Assignments, type AssignmentEvents } from './service/assignments.js'

@@ -69,4 +69,6 @@ export interface AgentLoss {
   redistributedFrom: number | null
   /** Windows that lack its share. */
   gapWindows: number
+  /** Survivors that could not take their part of its share (their replan failed): those seconds fall short. */
+  notCarriedBy?: string[]
 }

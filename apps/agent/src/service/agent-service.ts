@@ -42,6 +42,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const capacityRps = options.capacityRps ?? 1000 * availableParallelism()
   const clock = new ClockOffset()
   let link: ControllerLink | undefined
+  let registered = false
   const assignments = new Assignments(
     options.allow,
     {
@@ -61,6 +62,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     ...(options.secret ? { secret: options.secret } : {}),
     heartbeat: () => ({ url, capacityRps, runs: assignments.runIds, version }),
     onReply: (reply: HeartbeatReply, sentAt, receivedAt) => {
+      if (!registered) options.log(`registered with ${options.controllerUrl} as ${name} (capacity ${capacityRps} rps)`)
+      registered = true
       clock.add(sentAt, receivedAt, reply.controllerTime)
       // A run this agent carries that the controller does not expect (it restarted, or declared this
       // agent lost) must stop. Only runs accepted before the heartbeat left can be judged by its reply.

@@ -1,4 +1,4 @@
-import { buildTimeline, plannedInWindow, replanTimeline, type StepTimeline } from '@gauntlet/agent'
+import { buildTimeline, plannedInWindow, type StepTimeline } from '@gauntlet/agent'
 import type { AgentLoss, AgentReport, AgentStep, WindowReport } from '@gauntlet/contracts'
 import { planFrom, splitPlan } from './rate-split.js'
 import { mergeWindows } from './window-merge.js'
@@ -6,14 +6,11 @@ import { mergeWindows } from './window-merge.js'
 export interface MemberSpec {
   name: string
   capacityRps: number
-  /** This agent's share of the plan. */
-  plan: AgentStep[]
 }
 
 interface Member {
   name: string
   capacityRps: number
-  timeline: StepTimeline[]
   /** Windows this agent owes: those before this index (its share moves elsewhere from there). */
   owesUntil: number
   lost: boolean
@@ -57,7 +54,6 @@ export class DistributedRun {
       this.members.set(spec.name, {
         name: spec.name,
         capacityRps: spec.capacityRps,
-        timeline: buildTimeline(spec.plan),
         owesUntil: this.totalWindows,
         lost: false,
         done: false,
@@ -80,8 +76,12 @@ export class DistributedRun {
     return [...this.members.values()].reduce((sum, m) => sum + m.peakConnections, 0)
   }
 
-  /** Takes an agent's report. Duplicates and windows of a lost agent are ignored. */
-  ingest(agent: string, report: Pick<AgentReport, 'windows' | 'done'>): void {
+  /**
+   * Takes an agent's report. Duplicates and windows of a lost agent are ignored. Returns 'ended-early'
+   * when the agent says its load ended while it still owed windows and the run was not stopping (its
+   * generator failed, say): the caller must then treat it as lost.
+   */
+  ingest(agent: string, report: Pick<AgentReport, 'windows' | 'done'>): 'ended-early' | undefined {
     const member = this.members.get(agent)
     if (!member || member.lost) return
     for (const window of report.windows) {
@@ -96,8 +96,10 @@ export class DistributedRun {
     if (report.done) {
       member.done = true
       member.peakConnections = Math.max(member.peakConnections, report.done.peakConnections)
+      if (!this.stopping && member.lastDelivered < member.owesUntil - 1) return 'ended-early'
     }
     this.emitReady()
+    return undefined
   }
 
   /**
@@ -120,7 +122,8 @@ export class DistributedRun {
       reason,
       lastWindow: member.lastDelivered,
       redistributedFrom: moves ? fromS : null,
-      gapWindows: Math.max(0, (moves ? fromS : member.owesUntil) - (member.lastDelivered + 1)),
+      // Counted as the windows that lack it are merged.
+      gapWindows: 0,
     }
     this.losses.push(loss)
     if (moves) member.owesUntil = fromS
@@ -133,10 +136,10 @@ export class DistributedRun {
     return { fromS, tails: survivors.map((s, i) => ({ agent: s.name, steps: shares[i]! })) }
   }
 
-  /** A survivor accepted its new plan from `fromS`. */
-  replanned(agent: string, fromS: number, steps: AgentStep[]): void {
-    const member = this.members.get(agent)
-    if (member) member.timeline = replanTimeline(member.timeline, fromS, steps)
+  /** A survivor could not take its part of `lost`'s share: the seconds from then on fall short (and say so). */
+  notCarried(lost: string, survivor: string): void {
+    const loss = [...this.losses].reverse().find((l) => l.agent === lost)
+    if (loss) loss.notCarriedBy = [...(loss.notCarriedBy ?? []), survivor]
   }
 
   /** The run is stopping: windows stop being owed once each agent says it is done (or is lost). */
@@ -170,7 +173,9 @@ export class DistributedRun {
         if (![...this.members.values()].some((m) => [...m.delivered.keys()].some((i) => i > index))) return
       }
       const missing = owing.filter((m) => m.lost && !m.delivered.has(index)).map((m) => m.name)
-      const planned = owing.reduce((sum, m) => sum + plannedInWindow(m.timeline, index), 0)
+      for (const name of missing) for (const loss of this.losses) if (loss.agent === name) loss.gapWindows++
+      // What the scenario plans for this second, whoever was meant to send it: any shortfall shows.
+      const planned = plannedInWindow(this.timeline, index)
       const step = this.timeline.find((s) => index >= s.startS && index < s.startS + s.durationS)?.step ?? 0
       this.emit(mergeWindows({ index, step, planned, startedAt: this.startAt + index * 1000 }, parts, missing))
       for (const m of owing) m.delivered.delete(index)

@@ -19,18 +19,30 @@ export function planFrom(plan: readonly AgentStep[], fromS: number): AgentStep[]
 }
 
 /**
- * Each agent's share of `plan`, in proportion to its capacity. Rates are rounded to 1/1000 rps and
- * the last agent takes the rounding remainder, so the shares of a step add up to its rate.
+ * Each agent's share of `plan`, in proportion to its capacity. What is split is each step's planned
+ * sends (whole requests, largest remainder first), and an agent's rate is its sends over the step's
+ * duration: so the agents together plan exactly the step's sends, even at rates too low to split
+ * evenly (1 rps for 10 s over 3 agents: 4 + 3 + 3 sends, never 3 + 3 + 3).
  */
 export function splitPlan(plan: readonly AgentStep[], capacities: readonly number[]): AgentStep[][] {
-  const total = capacities.reduce((sum, c) => sum + c, 0)
-  return capacities.map((capacity, agent) =>
-    plan.map((entry) => {
-      if (agent < capacities.length - 1) return { ...entry, rps: round3((entry.rps * capacity) / total) }
-      const others = capacities.slice(0, -1).reduce((sum, c) => sum + round3((entry.rps * c) / total), 0)
-      return { ...entry, rps: Math.max(0, round3(entry.rps - others)) }
-    }),
+  if (capacities.length === 1) return [plan.map((entry) => ({ ...entry }))]
+  const perEntry = plan.map((entry) =>
+    apportion(Math.round(entry.rps * entry.durationS), capacities).map((sends) => ({ ...entry, rps: sends / entry.durationS })),
   )
+  return capacities.map((_, agent) => perEntry.map((parts) => parts[agent]!))
 }
 
-const round3 = (n: number): number => Math.round(n * 1000) / 1000
+/** Splits `total` whole units in proportion to `weights` by largest remainder: the parts add up to `total`. */
+export function apportion(total: number, weights: readonly number[]): number[] {
+  const sum = weights.reduce((acc, w) => acc + w, 0)
+  const exact = weights.map((w) => (total * w) / sum)
+  const parts = exact.map(Math.floor)
+  let left = total - parts.reduce((acc, p) => acc + p, 0)
+  const byRemainder = exact.map((x, i) => ({ remainder: x - parts[i]!, i })).sort((a, b) => b.remainder - a.remainder || a.i - b.i)
+  for (const { i } of byRemainder) {
+    if (left <= 0) break
+    parts[i]!++
+    left--
+  }
+  return parts
+}

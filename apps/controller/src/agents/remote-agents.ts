@@ -47,7 +47,7 @@ export class RemoteAgents implements LoadAgent {
     const settled = new Promise<void>((resolve) => (settle = resolve))
     const session = new DistributedRun(
       plan,
-      agents.map((a, i) => ({ name: a.name, capacityRps: a.capacityRps, plan: shares[i]! })),
+      agents.map((a) => ({ name: a.name, capacityRps: a.capacityRps })),
       startAt,
       onWindow,
     )
@@ -66,7 +66,7 @@ export class RemoteAgents implements LoadAgent {
       this.registry.release(name, runId)
       void this.client.stop(urls.get(name)!, runId)
       if (scenario.onAgentLoss === 'abort') stopAll(`agent ${name} was lost (${reason}) and the scenario says onAgentLoss: abort`)
-      else if (redistribution) void this.redistribute(runId, urls, session, redistribution)
+      else if (redistribution) void this.redistribute(runId, name, urls, session, redistribution)
       check()
     }
     const onLost = (name: string): void => {
@@ -74,7 +74,7 @@ export class RemoteAgents implements LoadAgent {
     }
 
     this.registry.attachRun(runId, (agent, report) => {
-      session.ingest(agent, report)
+      if (session.ingest(agent, report) === 'ended-early') lose(agent, `its load ended early${report.done?.aborted ? ' (aborted)' : ''}`)
       check()
     })
     this.registry.on('lost', onLost)
@@ -114,10 +114,10 @@ export class RemoteAgents implements LoadAgent {
     }
   }
 
-  private async redistribute(runId: string, urls: Map<string, string>, session: DistributedRun, moves: Redistribution): Promise<void> {
+  private async redistribute(runId: string, lost: string, urls: Map<string, string>, session: DistributedRun, moves: Redistribution): Promise<void> {
     await Promise.all(
       moves.tails.map(async ({ agent, steps }) => {
-        if (await this.client.replan(urls.get(agent)!, runId, { fromS: moves.fromS, steps })) session.replanned(agent, moves.fromS, steps)
+        if (!(await this.client.replan(urls.get(agent)!, runId, { fromS: moves.fromS, steps }))) session.notCarried(lost, agent)
       }),
     )
   }

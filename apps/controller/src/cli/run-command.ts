@@ -85,6 +85,7 @@ async function runOnController(client: ControllerClient, yaml: string, target: s
   const id = await client.startRun(yaml, target)
   const onAbort = (): void => void client.abortRun(id).catch(() => undefined)
   signal.addEventListener('abort', onAbort, { once: true })
+  const lost = `the controller closed run ${id}'s event stream before its verdict; its outcome is unknown (a restarted controller marks it interrupted)`
   try {
     for await (const message of client.follow(id)) {
       if (message.event === 'window') onWindow(message.data)
@@ -93,7 +94,11 @@ async function runOnController(client: ControllerClient, yaml: string, target: s
         throw new GauntletError('internal', `run ${id} ended ${message.data.status} without a summary`)
       }
     }
-    throw new GauntletError('target_unreachable', `the controller closed run ${id}'s event stream before its verdict`)
+    throw new GauntletError('target_unreachable', lost)
+  } catch (error) {
+    if (error instanceof GauntletError) throw error
+    // The stream broke (the controller died or the network went): not a bug of ours, and not a verdict.
+    throw new GauntletError('target_unreachable', `${lost}: ${(error as Error).message}`)
   } finally {
     signal.removeEventListener('abort', onAbort)
   }

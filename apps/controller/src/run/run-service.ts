@@ -81,8 +81,10 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
       },
     })
   } catch (error) {
+    // A known failure (agents refusing their orders, say) is the run's outcome; anything else is a bug.
     const failure = error instanceof GauntletError ? error.message : 'internal error in the load generator'
-    finish('error', { verdict: 'error', capacityRps: null, reasons: [failure], warnings: [], steps })
+    const summary = finish('error', { verdict: 'error', capacityRps: null, reasons: [failure], warnings: [], steps })
+    if (error instanceof GauntletError && error.code !== 'target_not_allowed') return summary
     throw error
   } finally {
     request.signal?.removeEventListener('abort', onExternalAbort)
@@ -112,7 +114,10 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
 }
 
 function lossWarning(loss: AgentLoss): string {
-  const moved = loss.redistributedFrom === null ? 'its share was not moved' : `the other agents carried its share from second ${loss.redistributedFrom}`
+  const moved =
+    loss.redistributedFrom === null
+      ? 'its share was not moved'
+      : `the other agents carried its share from second ${loss.redistributedFrom}${loss.notCarriedBy ? ` (except ${loss.notCarriedBy.join(', ')}, which could not take its part)` : ''}`
   return `DEGRADED: agent ${loss.agent} was lost (${loss.reason}) after window ${loss.lastWindow}; ${moved}; ${loss.gapWindows} window(s) lack its share`
 }
 

@@ -1,0 +1,702 @@
+#!/usr/bin/env node
+// `npm run bench` (second part): the controller's side of distributed runs, with simulated agents.
+//
+// A real controller process (`gauntlet controller --agents remote`, temporary SQLite db) and N simulated
+// agents in this process (each its own node:http server on loopback, heartbeating every second over
+// the real protocol). Two measurements per N, each beside a peer that runs in its own process too:
+//
+//  - ingest: on its assignment every agent pushes all its windows at once, one report per request and
+//    one request in flight per agent (as the real agent's link does), without waiting for real time.
+//    Measured from the first report sent to the last merged window on the run's SSE stream:
+//    agent-windows ingested per second (N x windows / s) and merged windows stored per second.
+//    Peer: the same agents pushing the same bodies at a bare node:http server that JSON.parses them,
+//    counts the windows of each second and writes an SSE event once all N arrived (HTTP+JSON+SSE floor).
+//  - lag: a real-time run; every agent posts window i at startAt + (i+1) s. Lag of each merged window
+//    on the SSE stream after the last agent's POST for that second (and after the second's nominal end).
+//    Peer: the same bare server.
+// Then two in-process floors for what the controller must do per merged window: merging N encoded
+// HDR histograms (the controller's own mergeEncoded) and one SQLite row per transaction (WAL,
+// synchronous=FULL, as the controller's store).
+//
+// Prints ratios (the machine is shared and noisy); no pass/fail. Every wait is bounded in time and count.
+import Database from 'better-sqlite3'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { Agent as HttpAgent, createServer, request as httpRequest } from 'node:http'
+import { cpus, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { createLatencyHistogram, encodeHistogram, mergeEncoded, recordLatencyUs } from '@gauntlet/metrics'
+
+const secret = 'bench-agent-secret'
+const gauntletBin = fileURLToPath(new URL('../apps/controller/bin/gauntlet.js', import.meta.url))
+const thisFile = fileURLToPath(import.meta.url)
+
+// ---------------------------------------------------------------------------------------------
+// The bare peer: its own process, so its event loop is not ours (like the controller's).
+// ---------------------------------------------------------------------------------------------
+function bareServer() {
+  let expected = 0
+  let total = 0
+  let counts = new Map()
+  let next = 0
+  const clients = new Set()
+  const server = createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/events') {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
+      res.write('event: status\ndata: {"status":"running"}\n\n')
+      clients.add(res)
+      req.on('close', () => clients.delete(res))
+      return
+    }
+    const chunks = []
+    req.on('data', (c) => chunks.push(c))
+    req.on('end', () => {
+      let body
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+      } catch {
+        res.writeHead(400).end()
+        return
+      }
+      if (req.method === 'POST' && req.url === '/config') {
+        expected = body.agents
+        total = body.windows
+        counts = new Map()
+        next = 0
+        res.writeHead(204).end()
+        return
+      }
+      if (req.method === 'POST' && /^\/api\/agents\/[^/]+\/reports$/.test(req.url)) {
+        if (req.headers.authorization !== `Bearer ${secret}`) {
+          res.writeHead(401).end()
+          return
+        }
+        for (const w of body.windows) counts.set(w.index, (counts.get(w.index) ?? 0) + 1)
+        while (next < total && counts.get(next) === expected) {
+          const data = JSON.stringify({ index: next, agents: expected })
+          for (const c of clients) c.write(`event: window\ndata: ${data}\n\n`)
+          counts.delete(next)
+          next++
+        }
+        res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ accepted: body.windows.length }))
+        return
+      }
+      res.writeHead(404).end()
+    })
+  })
+  server.keepAliveTimeout = 60_000
+  server.listen(0, '127.0.0.1', () => console.log(`listening http://127.0.0.1:${server.address().port}`))
+  // The parent closes our stdin when it ends, however it ends.
+  process.stdin.on('end', () => process.exit(0))
+  process.stdin.on('error', () => process.exit(0))
+  process.stdin.resume()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+const children = new Set()
+const cleanups = []
+
+/** A server in its own process; resolves once it prints `listening <url>`. */
+async function startChild(args, env, limitMs = 15_000) {
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+  children.add(child)
+  child.on('exit', () => children.delete(child))
+  let stderr = ''
+  child.stderr.on('data', (c) => (stderr += c))
+  const lines = []
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${args.join(' ')}: no "listening" line within ${limitMs} ms: ${stderr}`)), limitMs)
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      lines.push(line)
+      const m = /listening (\S+)/.exec(line)
+      if (m) {
+        clearTimeout(timer)
+        resolve(m[1])
+      }
+    })
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`${args.join(' ')} exited with ${code}: ${stderr}`))
+    })
+  })
+  return {
+    url: url.replace(/\/+$/, ''),
+    child,
+    lines,
+    stderr: () => stderr,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      child.kill('SIGKILL')
+      await once(child, 'exit')
+    },
+  }
+}
+
+/** CPU seconds (user+system) a process has used so far, from /proc (undefined elsewhere). */
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return undefined
+  }
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Polls `test` every `everyMs` until it returns a truthy value; throws after `limitMs`. */
+async function until(what, test, limitMs, everyMs = 50) {
+  const deadline = Date.now() + limitMs
+  for (;;) {
+    const value = await test()
+    if (value) return value
+    if (Date.now() > deadline) throw new Error(`timed out after ${limitMs} ms waiting for ${what}`)
+    await sleep(everyMs)
+  }
+}
+
+/** Reads an SSE stream; onEvent(event, data, arrivedAtMs) for each event. */
+function openSse(url, onEvent) {
+  const abort = new AbortController()
+  let firstEvent
+  const first = new Promise((resolve) => (firstEvent = resolve))
+  const done = (async () => {
+    const res = await fetch(url, { signal: abort.signal })
+    if (!res.ok) throw new Error(`GET ${url}: ${res.status} ${await res.text()}`)
+    const decoder = new TextDecoder()
+    let buffer = ''
+    for await (const chunk of res.body) {
+      const at = Date.now()
+      buffer += decoder.decode(chunk, { stream: true })
+      let end
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end)
+        buffer = buffer.slice(end + 2)
+        const event = /^event: (.*)$/m.exec(block)?.[1]
+        const data = /^data: (.*)$/m.exec(block)?.[1]
+        if (!event || !data) continue
+        firstEvent()
+        onEvent(event, JSON.parse(data), at)
+      }
+    }
+  })().catch((error) => {
+    if (!abort.signal.aborted) throw error
+  })
+  done.catch(() => firstEvent())
+  return { first, done, close: () => abort.abort() }
+}
+
+const quantile = (sorted, q) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)])
+const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a')
+const row = (cells, widths) => cells.map((c, i) => String(c).padEnd(widths[i])).join('  ')
+
+// ---------------------------------------------------------------------------------------------
+// Realistic windows: real encoded HDR histograms of 480-500 latencies each, 32 different shapes.
+// ---------------------------------------------------------------------------------------------
+const perAgentRps = 500
+const histogramPool = (() => {
+  let seed = 42
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+  const gauss = () => Math.sqrt(-2 * Math.log(random() || 1e-9)) * Math.cos(2 * Math.PI * random())
+  const pool = []
+  for (let k = 0; k < 32; k++) {
+    const errors = k % 4 === 3 ? 1 + (k % 7) : 0
+    const ok = perAgentRps - errors
+    const medianUs = 1500 + k * 400
+    const h = createLatencyHistogram()
+    for (let i = 0; i < ok; i++) recordLatencyUs(h, random() < 0.01 ? medianUs * (5 + 20 * random()) : medianUs * Math.exp(0.4 * gauss()))
+    pool.push({ latency: encodeHistogram(h), ok, errors })
+  }
+  return pool
+})()
+
+function windowOf(agentIndex, index, startAt) {
+  const h = histogramPool[(agentIndex * 7 + index) % histogramPool.length]
+  return {
+    index,
+    step: 0,
+    startedAt: startAt + index * 1000 + (agentIndex % 7),
+    planned: perAgentRps,
+    sent: perAgentRps,
+    dispatched: perAgentRps,
+    dropped: 0,
+    ok: h.ok,
+    errors: { status: h.errors ? { 503: h.errors } : {}, timeout: 0, refused: 0, reset: 0, other: 0 },
+    latency: h.latency,
+    lateSends: 0,
+    maxSendLagMs: 1.5 + (index % 3),
+    generatorLimited: false,
+    complete: true,
+    openConnections: 20,
+  }
+}
+
+const reportBody = (runId, windows, done) => JSON.stringify({ runId, windows, ...(done ? { done: { aborted: false, peakConnections: 20 } } : {}) })
+
+// ---------------------------------------------------------------------------------------------
+// Simulated agents
+// ---------------------------------------------------------------------------------------------
+const stats = { heartbeatsFailed: 0, heartbeatsSlow: 0, replans: 0, stops: 0, assignmentsRefused: 0 }
+
+class SimAgent {
+  constructor(index) {
+    this.index = index
+    this.name = `sim-${String(index).padStart(3, '0')}`
+    this.active = new Set()
+    this.beating = false
+    this.onAssignment = undefined
+  }
+
+  async listen() {
+    this.server = createServer((req, res) => this.handle(req, res))
+    this.server.keepAliveTimeout = 60_000
+    this.server.listen(0, '127.0.0.1')
+    await once(this.server, 'listening')
+    this.url = `http://127.0.0.1:${this.server.address().port}/`
+  }
+
+  handle(req, res) {
+    const chunks = []
+    req.on('data', (c) => chunks.push(c))
+    req.on('end', () => {
+      const reply = (code, body) => res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body ?? {}))
+      if (req.headers.authorization !== `Bearer ${secret}`) return reply(401, { detail: 'bad secret' })
+      const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined
+      if (req.method === 'POST' && req.url === '/assignments') {
+        this.active.add(body.runId)
+        reply(202, { accepted: true })
+        this.onAssignment?.(this, body)
+        return
+      }
+      if (req.method === 'PUT' && /^\/assignments\/[^/]+\/plan$/.test(req.url)) {
+        stats.replans++
+        return reply(200, { accepted: true })
+      }
+      if (req.method === 'DELETE' && /^\/assignments\/[^/]+$/.test(req.url)) {
+        stats.stops++
+        this.active.delete(decodeURIComponent(req.url.split('/')[2]))
+        return reply(202, { stopping: true })
+      }
+      reply(404, { detail: 'no route' })
+    })
+  }
+
+  /** Heartbeats as the real agent does: every second, each with a 1 s time limit. */
+  startHeartbeat(controllerUrl) {
+    if (this.beating) return
+    this.beating = true
+    const beat = async () => {
+      if (!this.beating) return
+      const sentAt = Date.now()
+      try {
+        const body = JSON.stringify({ url: this.url, capacityRps: perAgentRps * 2, runs: [...this.active], version: 'bench' })
+        const res = await send('PUT', `${controllerUrl}/api/agents/${this.name}`, { 'content-type': 'application/json', authorization: `Bearer ${secret}` }, body, 1000)
+        if (res.status !== 200) stats.heartbeatsFailed++
+        else if (Date.now() - sentAt > 500) stats.heartbeatsSlow++
+      } catch {
+        stats.heartbeatsFailed++
+      }
+      if (this.beating) this.timer = setTimeout(beat, Math.max(0, sentAt + 1000 - Date.now()))
+    }
+    void beat()
+  }
+
+  async close() {
+    this.beating = false
+    clearTimeout(this.timer)
+    this.server?.closeAllConnections?.()
+    await new Promise((resolve) => this.server?.close(() => resolve()) ?? resolve())
+  }
+}
+
+/**
+ * Reports go through node:http with keep-alive rather than fetch: fetch costs this process more CPU per
+ * request than the servers measured here, and this process is the client of both.
+ */
+const keepAlive = new HttpAgent({ keepAlive: true, maxSockets: Infinity })
+
+function send(method, url, headers, body, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method, agent: keepAlive, headers: { ...headers, 'content-length': Buffer.byteLength(body) }, timeout: timeoutMs }, (res) => {
+      const chunks = []
+      res.on('data', (c) => chunks.push(c))
+      res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') }))
+      res.on('error', reject)
+    })
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)))
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+async function postReport(baseUrl, agent, body, outcome) {
+  try {
+    const res = await send('POST', `${baseUrl}/api/agents/${agent.name}/reports`, { 'content-type': 'application/json', authorization: `Bearer ${secret}` }, body, 5000)
+    outcome.statuses[res.status] = (outcome.statuses[res.status] ?? 0) + 1
+    if (res.status !== 202 && outcome.samples.length < 3) outcome.samples.push(`${agent.name}: ${res.status} ${res.text.slice(0, 200)}`)
+  } catch (error) {
+    outcome.statuses.failed = (outcome.statuses.failed ?? 0) + 1
+    if (outcome.samples.length < 3) outcome.samples.push(`${agent.name}: ${error.message}`)
+  }
+}
+
+const statusText = (statuses) =>
+  Object.entries(statuses)
+    .map(([s, n]) => `${n}x${s}`)
+    .join(' ')
+
+// ---------------------------------------------------------------------------------------------
+// One measured run, against the controller or the bare peer
+// ---------------------------------------------------------------------------------------------
+/**
+ * kind 'ingest' | 'lag'; against: { kind: 'controller', url, pid } | { kind: 'bare', url, pid }.
+ * Returns what was measured, and problems seen (anything but a clean, complete run).
+ */
+async function measure(kind, against, agents, windows, targetUrl) {
+  const n = agents.length
+  const problems = []
+  const outcome = { statuses: {}, samples: [] }
+  const arrivals = new Map() // merged window index -> { at, agents }
+  let finalStatus
+  let runId = 'bare-run'
+  let lastArrival = 0
+
+  const onEvent = (event, data, at) => {
+    if (event === 'window') {
+      if (arrivals.has(data.index)) problems.push(`window ${data.index} arrived twice on the stream`)
+      arrivals.set(data.index, { at, agents: data.agents, missing: data.missingAgents, json: data.latency !== undefined ? JSON.stringify(data) : undefined })
+      lastArrival = at
+    } else if (event === 'status' && data.status !== 'running') finalStatus = data
+  }
+
+  // The assignment each agent gets (from the controller, or made up here for the peer).
+  const assignments = new Map()
+  for (const agent of agents) agent.onAssignment = (a, assignment) => assignments.set(a.name, assignment)
+
+  let sse
+  if (against.kind === 'controller') {
+    const yaml = [
+      `name: bench-${kind}-${n}`,
+      `target: { url: "${targetUrl}", timeout: 2s }`,
+      'load:',
+      `  steps: [{ rps: ${perAgentRps * n}, duration: ${windows}s }]`,
+      '',
+    ].join('\n')
+    const res = await fetch(`${against.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ yaml }) })
+    if (res.status !== 201) throw new Error(`POST /api/runs: ${res.status} ${await res.text()}`)
+    runId = (await res.json()).id
+    sse = openSse(`${against.url}/api/runs/${runId}/events`, onEvent)
+  } else {
+    const res = await fetch(`${against.url}/config`, { method: 'POST', body: JSON.stringify({ agents: n, windows }) })
+    if (res.status !== 204) throw new Error(`bare peer /config: ${res.status}`)
+    sse = openSse(`${against.url}/events`, onEvent)
+    const startAt = Date.now() + 1500
+    for (const agent of agents) assignments.set(agent.name, { runId, startAt })
+  }
+  await Promise.race([sse.first, sleep(10_000)])
+  await until(`${n} assignments (got ${assignments.size})`, () => assignments.size === n || finalStatus, 10_000, 10)
+  if (finalStatus) throw new Error(`run ended before it started: ${JSON.stringify(finalStatus).slice(0, 500)}`)
+  const startAt = assignments.get(agents[0].name).startAt
+
+  const timers = []
+  let firstSent
+  const cpuBefore = cpuSeconds(against.pid)
+  const clientBefore = process.cpuUsage()
+  const sentAt = new Map() // window index -> latest send time of a request carrying it
+  if (kind === 'ingest') {
+    // Bodies built before the clock starts: what is measured is sending, ingesting, merging, storing.
+    const bodies = agents.map((agent) => Array.from({ length: windows }, (_, i) => reportBody(runId, [windowOf(agent.index, i, startAt)], i === windows - 1)))
+    firstSent = Date.now()
+    await Promise.all(
+      agents.map(async (agent, a) => {
+        for (const body of bodies[a]) await postReport(against.url, agent, body, outcome)
+      }),
+    )
+  } else {
+    // Real time: window i closes at startAt + (i+1) s on every agent. Like the real agent's link, a
+    // window that closes while a report is in flight goes with the next one.
+    firstSent = startAt + 1000
+    await new Promise((resolve) => {
+      let finished = 0
+      for (const agent of agents) {
+        const pending = []
+        let sending = false
+        let closed = 0
+        const flush = async () => {
+          if (sending || pending.length === 0) return
+          sending = true
+          const batch = pending.splice(0)
+          const now = Date.now()
+          for (const w of batch) sentAt.set(w.index, Math.max(sentAt.get(w.index) ?? 0, now))
+          await postReport(against.url, agent, reportBody(runId, batch, batch.at(-1).index === windows - 1), outcome)
+          sending = false
+          if (pending.length > 0) void flush()
+          else if (closed === windows && ++finished === n) resolve()
+        }
+        for (let i = 0; i < windows; i++) {
+          timers.push(
+            setTimeout(() => {
+              pending.push(windowOf(agent.index, i, startAt))
+              closed++
+              void flush()
+            }, startAt + (i + 1) * 1000 - Date.now()),
+          )
+        }
+      }
+    })
+  }
+
+  // Every report is answered; now wait (bounded) for the merged windows and the run's end.
+  const limitMs = 30_000
+  try {
+    await until('the last merged window', () => arrivals.size >= windows || (finalStatus && against.kind === 'controller'), limitMs, 5)
+    if (against.kind === 'controller') await until('the run\u2019s final status', () => finalStatus, 10_000, 20)
+  } catch (error) {
+    problems.push(`${error.message}: ${arrivals.size}/${windows} merged windows seen`)
+  }
+  for (const t of timers) clearTimeout(t)
+  sse.close()
+  for (const agent of agents) agent.active.delete(runId)
+  const cpuAfter = cpuSeconds(against.pid)
+  const clientCpu = process.cpuUsage(clientBefore)
+  const lastAt = arrivals.size > 0 ? lastArrival : NaN
+
+  if (outcome.samples.length > 0 || Object.keys(outcome.statuses).some((s) => s !== '202')) {
+    problems.push(`report answers: ${statusText(outcome.statuses)}; e.g. ${outcome.samples.join(' | ')}`)
+  }
+  const short = [...arrivals.entries()].filter(([, w]) => w.agents !== n)
+  if (short.length > 0) problems.push(`${short.length} merged window(s) with fewer than ${n} agents, e.g. index ${short[0][0]}: ${short[0][1].agents} agents, missing ${JSON.stringify(short[0][1].missing ?? [])}`)
+  let stored
+  if (against.kind === 'controller') {
+    if (finalStatus && finalStatus.status !== 'passed') problems.push(`run ended ${finalStatus.status}: ${JSON.stringify(finalStatus.summary?.reasons ?? [])}`)
+    if (finalStatus?.summary?.degraded) problems.push(`run degraded: ${JSON.stringify(finalStatus.summary.agentLosses).slice(0, 400)}`)
+    const res = await fetch(`${against.url}/api/runs/${runId}/windows`)
+    stored = res.ok ? (await res.json()).length : NaN
+    if (stored !== windows) problems.push(`${stored} windows stored, ${windows} expected`)
+  }
+
+  const lags = { fromLastPost: [], fromWindowEnd: [] }
+  if (kind === 'lag') {
+    for (const [index, w] of arrivals) {
+      if (sentAt.has(index)) lags.fromLastPost.push(w.at - sentAt.get(index))
+      lags.fromWindowEnd.push(w.at - (startAt + (index + 1) * 1000))
+    }
+    lags.fromLastPost.sort((a, b) => a - b)
+    lags.fromWindowEnd.sort((a, b) => a - b)
+  }
+  const seconds = (lastAt - firstSent) / 1000
+  const sampleJson = [...arrivals.values()].find((w) => w.json)?.json
+  return {
+    runId,
+    n,
+    windows,
+    merged: arrivals.size,
+    seconds,
+    agentWindowsPerS: (n * arrivals.size) / seconds,
+    mergedPerS: arrivals.size / seconds,
+    cpu: cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : NaN,
+    clientCpu: (clientCpu.user + clientCpu.system) / 1e6,
+    lags,
+    stored,
+    problems,
+    sampleJson,
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// In-process floors
+// ---------------------------------------------------------------------------------------------
+function mergeFloor(n) {
+  const parts = Array.from({ length: n }, (_, i) => histogramPool[(i * 7) % histogramPool.length].latency)
+  encodeHistogram(mergeEncoded(parts)) // warm-up
+  const started = performance.now()
+  let reps = 0
+  while (reps < 200 && performance.now() - started < 1500) {
+    encodeHistogram(mergeEncoded(parts))
+    reps++
+  }
+  return (performance.now() - started) / reps
+}
+
+function sqliteFloor(dir, json) {
+  const file = join(dir, `floor-${Math.random().toString(36).slice(2)}.db`)
+  const db = new Database(file)
+  try {
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = FULL')
+    db.exec('CREATE TABLE windows (run_id TEXT NOT NULL, idx INTEGER NOT NULL, step INTEGER NOT NULL, started_at REAL NOT NULL, report_json TEXT NOT NULL, PRIMARY KEY (run_id, idx))')
+    const insert = db.prepare(
+      `INSERT INTO windows (run_id, idx, step, started_at, report_json) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (run_id, idx) DO UPDATE SET report_json = excluded.report_json`,
+    )
+    const started = performance.now()
+    let rows = 0
+    while (rows < 2000 && performance.now() - started < 1500) insert.run('floor', rows++, 0, Date.now(), json)
+    return rows / ((performance.now() - started) / 1000)
+  } finally {
+    db.close()
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------------------------
+async function main() {
+  const counts = (process.env.BENCH_AGENTS ?? '10,50,200').split(',').map(Number)
+  // Enough agent-windows per ingest run (>= 3000) that the run's fixed costs do not dominate.
+  const ingestWindowsFor = (n) => Number(process.env.BENCH_INGEST_WINDOWS ?? Math.max(60, Math.ceil(3000 / n)))
+  const lagWindows = Number(process.env.BENCH_LAG_WINDOWS ?? 10)
+  const maxAgents = Math.max(...counts)
+  const dir = mkdtempSync(join(tmpdir(), 'gauntlet-bench-agents-'))
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+
+  // A target for the controller's TCP probe; the simulated agents never load it.
+  const target = createServer((_req, res) => res.end('ok'))
+  target.listen(0, '127.0.0.1')
+  await once(target, 'listening')
+  cleanups.push(() => target.close())
+  const targetUrl = `http://127.0.0.1:${target.address().port}/`
+
+  const controller = await startChild([gauntletBin, 'controller', '--port', '0', '--agents', 'remote', '--db', join(dir, 'controller.db')], { GAUNTLET_AGENT_SECRET: secret, GAUNTLET_TOKEN: '' })
+  const bare = await startChild([thisFile, '--bare-peer'], {})
+  const agents = []
+  cleanups.push(() => Promise.all(agents.map((a) => a.close())))
+  const controllerSide = { kind: 'controller', url: controller.url, pid: controller.child.pid }
+  const bareSide = { kind: 'bare', url: bare.url, pid: bare.child.pid }
+
+  console.log(`\ngauntlet controller bench: simulated agents ${counts.join('/')}, ${perAgentRps} rps and ~${perAgentRps} latencies per agent-window, node ${process.version}, ${cpus().length} cores`)
+  console.log(`ingest runs: ${counts.map((n) => ingestWindowsFor(n)).join('/')} windows per agent, pushed at once (1 window per report, 1 report in flight per agent); lag runs: ${lagWindows} s in real time`)
+
+  const results = []
+  for (const n of counts) {
+    while (agents.length < n) {
+      const agent = new SimAgent(agents.length)
+      await agent.listen()
+      agents.push(agent)
+    }
+    const set = agents.slice(0, n)
+    for (const agent of set) agent.startHeartbeat(controller.url)
+    await until(
+      `${n} ready agents on the controller`,
+      async () => {
+        const listed = await (await fetch(`${controller.url}/api/agents`)).json()
+        const mine = listed.filter((a) => a.state === 'ready')
+        return mine.length === n && listed.filter((a) => a.state !== 'lost').length === n
+      },
+      15_000,
+      100,
+    )
+    if (results.length === 0) {
+      // Unmeasured warm-up of both servers (JIT, SQLite page cache, connections).
+      await measure('ingest', controllerSide, set, 20, targetUrl)
+      await measure('ingest', bareSide, set, 20, targetUrl)
+      await until(`${n} agents ready again`, async () => (await (await fetch(`${controller.url}/api/agents`)).json()).filter((a) => a.state === 'ready').length === n, 10_000, 100)
+    }
+    const before = { ...stats }
+    const ingestCtl = await measure('ingest', controllerSide, set, ingestWindowsFor(n), targetUrl)
+    const ingestBare = await measure('ingest', bareSide, set, ingestWindowsFor(n), targetUrl)
+    await until(`${n} agents ready again`, async () => (await (await fetch(`${controller.url}/api/agents`)).json()).filter((a) => a.state === 'ready').length === n, 10_000, 100)
+    const lagCtl = await measure('lag', controllerSide, set, lagWindows, targetUrl)
+    const lagBare = await measure('lag', bareSide, set, lagWindows, targetUrl)
+    const protocol = Object.fromEntries(Object.entries(stats).map(([k, v]) => [k, v - before[k]]))
+    const mergeMs = mergeFloor(n)
+    const sqliteRows = ingestCtl.sampleJson ? sqliteFloor(dir, ingestCtl.sampleJson) : NaN
+    results.push({ n, ingestCtl, ingestBare, lagCtl, lagBare, protocol, mergeMs, sqliteRows, mergedBytes: ingestCtl.sampleJson?.length })
+    console.log(`  ${n} agents measured`)
+  }
+
+  console.log(`\nIngest: agent-windows/s from the first report sent to the last merged window on the SSE stream (merged windows/s = that / agents)`)
+  const w1 = [6, 19, 19, 5, 12, 15, 15, 20, 18]
+  console.log(row(['agents', 'controller win/s', 'bare http win/s', 'ratio', 'ctl merged/s', 'CPU s/s ctl|us', 'CPU s/s bare|us', 'merge N hist floor', 'sqlite FULL rows/s'], w1))
+  for (const r of results) {
+    const c = r.ingestCtl
+    const b = r.ingestBare
+    console.log(
+      row(
+        [
+          r.n,
+          `${fmt(c.agentWindowsPerS)} (${fmt(c.seconds, 2)}s)`,
+          `${fmt(b.agentWindowsPerS)} (${fmt(b.seconds, 2)}s)`,
+          fmt(c.agentWindowsPerS / b.agentWindowsPerS, 2),
+          fmt(c.mergedPerS, 1),
+          `${fmt(c.cpu / c.seconds, 2)}|${fmt(c.clientCpu / c.seconds, 2)}`,
+          `${fmt(b.cpu / b.seconds, 2)}|${fmt(b.clientCpu / b.seconds, 2)}`,
+          `${fmt(r.mergeMs, 2)}ms=${fmt(1000 / r.mergeMs, 0)}/s`,
+          `${fmt(r.sqliteRows)} (${r.mergedBytes ?? '?'} B)`,
+        ],
+        w1,
+      ),
+    )
+  }
+
+  console.log(`\nLag (ms): merged window on the SSE stream after the last agent's POST of that second | after the second's nominal end; ${lagWindows} samples per cell (p99 of ${lagWindows} = max)`)
+  const w2 = [6, 22, 22, 11, 22]
+  console.log(row(['agents', 'controller p50/p99/max', 'bare http p50/p99/max', 'ratio p50', 'controller from end'], w2))
+  const three = (xs) => `${fmt(quantile(xs, 0.5), 1)}/${fmt(quantile(xs, 0.99), 1)}/${fmt(xs.at(-1), 1)}`
+  for (const r of results) {
+    const c = r.lagCtl.lags
+    const b = r.lagBare.lags
+    console.log(row([r.n, three(c.fromLastPost), three(b.fromLastPost), fmt(quantile(c.fromLastPost, 0.5) / quantile(b.fromLastPost, 0.5), 2), three(c.fromWindowEnd)], w2))
+  }
+
+  console.log('\nProblems seen (reports not answered 202, windows missing or short of agents, runs not passed, agent losses):')
+  let any = false
+  for (const r of results) {
+    for (const [what, m] of [['ingest/controller', r.ingestCtl], ['ingest/bare', r.ingestBare], ['lag/controller', r.lagCtl], ['lag/bare', r.lagBare]]) {
+      for (const p of m.problems) {
+        any = true
+        console.log(`  ${r.n} agents, ${what}: ${p}`)
+      }
+    }
+    const p = r.protocol
+    if (p.heartbeatsFailed || p.heartbeatsSlow || p.replans || p.assignmentsRefused) {
+      any = true
+      console.log(`  ${r.n} agents: heartbeats failed/timed out ${p.heartbeatsFailed}, answered after >500 ms ${p.heartbeatsSlow}; replans received ${p.replans}`)
+    }
+  }
+  if (!any) console.log('  none')
+}
+
+async function cleanup() {
+  for (const fn of cleanups.reverse()) {
+    try {
+      await fn()
+    } catch {
+      // best effort
+    }
+  }
+  cleanups.length = 0
+  for (const child of children) child.kill('SIGKILL')
+}
+
+if (process.argv[2] === '--bare-peer') {
+  bareServer()
+} else {
+  process.on('exit', () => {
+    for (const child of children) child.kill('SIGKILL')
+  })
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.on(signal, () => {
+      void cleanup().finally(() => process.exit(130))
+    })
+  }
+  // The whole bench is bounded: past this, whatever is running is abandoned.
+  const overall = setTimeout(() => {
+    console.error('bench/agents.mjs: over its time limit (240 s), stopping')
+    void cleanup().finally(() => process.exit(1))
+  }, 240_000)
+  overall.unref()
+  try {
+    await main()
+  } catch (error) {
+    console.error(`bench/agents.mjs failed: ${error.stack ?? error}`)
+    process.exitCode = 1
+  } finally {
+    await cleanup()
+  }
+}

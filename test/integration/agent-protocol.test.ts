@@ -1,0 +1,203 @@
+// From the built package: an assignment starts a worker thread, which runs built JavaScript.
+import { Assignments, buildAgentApp, parseTargetAllowList, startAgent } from '@gauntlet/agent'
+import type { Assignment, RunSummary, WindowReport } from '@gauntlet/contracts'
+import type { FastifyInstance } from 'fastify'
+import { once } from 'node:events'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ControllerClient } from '../../apps/controller/src/cli/controller-client.js'
+import { AgentRegistry } from '../../apps/controller/src/agents/agent-registry.js'
+import { InProcessAgent } from '../../apps/controller/src/agents/in-process-agent.js'
+import { tcpTargetProbe } from '../../apps/controller/src/agents/tcp-target-probe.js'
+import { buildApp } from '../../apps/controller/src/http/app.js'
+import { RunManager } from '../../apps/controller/src/run/run-manager.js'
+import { Scheduler } from '../../apps/controller/src/schedule/scheduler.js'
+import { SqliteStore } from '../../apps/controller/src/storage/sqlite-store.js'
+import { startGauntlet } from '../helpers/child-server.js'
+import { runCli, tempDir } from '../helpers/cli.js'
+
+const agentSecret = 'agent-secret-1'
+const token = 'api-token-1'
+const beat = { url: 'http://127.0.0.1:9/', capacityRps: 500, runs: [], version: 'test' }
+
+/** Who may talk to whom, and what happens to malformed or unwanted messages, on both sides. */
+describe('controller side of the agent protocol', () => {
+  let app: FastifyInstance
+  let store: SqliteStore
+  let registry: AgentRegistry
+  beforeAll(async () => {
+    store = new SqliteStore(join(tempDir(), 'c.db'))
+    registry = new AgentRegistry(Date.now, store)
+    const runs = new RunManager({ store, agent: new InProcessAgent(), probe: tcpTargetProbe, clock: { now: () => new Date() } })
+    const scheduler = new Scheduler({ store, runs, clock: { now: () => new Date() } })
+    app = buildApp({ store, runs, scheduler, token, agentSecret, targetAllow: parseTargetAllowList(undefined), agents: registry })
+    await app.ready()
+  })
+  afterAll(async () => {
+    await app.close()
+    store.close()
+  })
+
+  it('refuses heartbeats without the agent secret, and the API token is not the agent secret', async () => {
+    for (const authorization of [undefined, `Bearer ${token}`, `Bearer ${agentSecret}x`]) {
+      const reply = await app.inject({ method: 'PUT', url: '/api/agents/a1', payload: beat, headers: authorization ? { authorization } : {} })
+      expect(reply.statusCode).toBe(401)
+      expect(reply.headers['content-type']).toMatch(/application\/problem\+json/)
+      expect(reply.json()).toMatchObject({ code: 'unauthorized', detail: expect.stringMatching(/GAUNTLET_AGENT_SECRET/) })
+    }
+    expect(registry.list()).toEqual([])
+  })
+
+  it('registers an agent by its heartbeat, answers with its clock and expected runs, and stores it', async () => {
+    const before = Date.now()
+    const reply = await app.inject({ method: 'PUT', url: '/api/agents/a1', payload: beat, headers: { authorization: `Bearer ${agentSecret}` } })
+    expect(reply.statusCode).toBe(200)
+    expect(reply.json().runs).toEqual([])
+    expect(reply.json().controllerTime).toBeGreaterThanOrEqual(before)
+    const listed = (await app.inject({ method: 'GET', url: '/api/agents' })).json()
+    expect(listed).toMatchObject([{ name: 'a1', state: 'ready', capacityRps: 500, url: beat.url }])
+    expect(store.listAgents()).toMatchObject([{ name: 'a1', state: 'ready', capacityRps: 500 }])
+  })
+
+  it('the agent secret does not open the people API', async () => {
+    const reply = await app.inject({ method: 'POST', url: '/api/runs', payload: { scenario: 'x' }, headers: { authorization: `Bearer ${agentSecret}` } })
+    expect(reply.statusCode).toBe(401)
+  })
+
+  it('rejects malformed heartbeats and reports with the field at fault', async () => {
+    const headers = { authorization: `Bearer ${agentSecret}` }
+    const bad = await app.inject({ method: 'PUT', url: '/api/agents/a1', payload: { ...beat, capacityRps: -5 }, headers })
+    expect(bad.statusCode).toBe(400)
+    expect(bad.json().problems).toEqual(expect.arrayContaining([expect.objectContaining({ path: '/body/capacityRps' })]))
+    const unknownKey = await app.inject({ method: 'PUT', url: '/api/agents/a1', payload: { ...beat, shell: 'rm -rf /' }, headers })
+    expect(unknownKey.statusCode).toBe(400)
+    const badName = await app.inject({ method: 'PUT', url: '/api/agents/..%2Fetc', payload: beat, headers })
+    expect(badName.statusCode).toBe(400)
+    const window = { index: -1 } as unknown as WindowReport
+    const badWindow = await app.inject({ method: 'POST', url: '/api/agents/a1/reports', payload: { runId: 'r1', windows: [window] }, headers })
+    expect(badWindow.statusCode).toBe(400)
+    expect(badWindow.json().problems[0].path).toMatch(/^\/body\/windows\/0/)
+  })
+
+  it('answers 404 to reports for a run it is not running, so the agent stops that load', async () => {
+    const reply = await app.inject({ method: 'POST', url: '/api/agents/a1/reports', payload: { runId: 'gone', windows: [] }, headers: { authorization: `Bearer ${agentSecret}` } })
+    expect(reply.statusCode).toBe(404)
+    expect(reply.json().detail).toMatch(/not in progress.*stop its load/)
+  })
+})
+
+describe('agent side of the agent protocol', () => {
+  let app: FastifyInstance
+  const windows: WindowReport[] = []
+  let assignments: Assignments
+  beforeAll(async () => {
+    assignments = new Assignments(parseTargetAllowList(undefined), { window: (_run, w) => windows.push(w), done: () => {} }, () => 0)
+    app = buildAgentApp({ name: 'a1', secret: agentSecret, assignments })
+    await app.ready()
+  })
+  afterAll(async () => {
+    assignments.stopAll()
+    await assignments.drain()
+    await app.close()
+  })
+
+  const assignment = (over: Partial<Assignment> = {}): Assignment => ({
+    runId: 'run-1',
+    target: { url: 'http://127.0.0.1:9/', method: 'GET', headers: {}, timeoutMs: 1000 },
+    steps: [{ rps: 1, durationS: 1, step: 0 }],
+    maxConnections: 10,
+    startAt: Date.now() + 60_000,
+    ...over,
+  })
+  const headers = { authorization: `Bearer ${agentSecret}` }
+
+  it('takes orders only with the shared secret; /healthz is open', async () => {
+    expect((await app.inject({ method: 'POST', url: '/assignments', payload: assignment() })).statusCode).toBe(401)
+    expect((await app.inject({ method: 'DELETE', url: '/assignments/run-1', headers: { authorization: 'Bearer nope' } })).statusCode).toBe(401)
+    expect((await app.inject({ method: 'GET', url: '/healthz' })).json()).toMatchObject({ status: 'ok', name: 'a1' })
+  })
+
+  it('refuses a target outside its own allow-list, whatever the controller says (403)', async () => {
+    const reply = await app.inject({ method: 'POST', url: '/assignments', headers, payload: assignment({ target: { url: 'http://93.184.216.34/', method: 'GET', headers: {}, timeoutMs: 1000 } }) })
+    expect(reply.statusCode).toBe(403)
+    expect(reply.json()).toMatchObject({ code: 'target_not_allowed' })
+    expect(assignments.runIds).toEqual([])
+  })
+
+  it('refuses an assignment that would start in the past, and malformed ones with their field', async () => {
+    const late = await app.inject({ method: 'POST', url: '/assignments', headers, payload: assignment({ startAt: Date.now() - 1000 }) })
+    expect(late.statusCode).toBe(409)
+    expect(late.json().detail).toMatch(/too late to join on time/)
+    const malformed = await app.inject({ method: 'POST', url: '/assignments', headers, payload: { ...assignment(), steps: [{ rps: 'fast', durationS: 1, step: 0 }] } })
+    expect(malformed.statusCode).toBe(400)
+    expect(malformed.json().problems[0].path).toBe('/body/steps/0/rps')
+  })
+
+  it('accepts, lists, replans and stops an assignment; a second copy of a run is a conflict', async () => {
+    expect((await app.inject({ method: 'POST', url: '/assignments', headers, payload: assignment() })).statusCode).toBe(202)
+    expect((await app.inject({ method: 'POST', url: '/assignments', headers, payload: assignment() })).statusCode).toBe(409)
+    expect((await app.inject({ method: 'GET', url: '/assignments', headers })).json()).toMatchObject([{ runId: 'run-1' }])
+    const replan = await app.inject({ method: 'PUT', url: '/assignments/run-1/plan', headers, payload: { fromS: 0, steps: [{ rps: 2, durationS: 1, step: 0 }] } })
+    expect(replan.json()).toEqual({ accepted: true })
+    expect((await app.inject({ method: 'PUT', url: '/assignments/nope/plan', headers, payload: { fromS: 0, steps: [] } })).statusCode).toBe(404)
+    expect((await app.inject({ method: 'DELETE', url: '/assignments/run-1', headers })).statusCode).toBe(202)
+    await assignments.drain()
+    expect(assignments.runIds).toEqual([])
+    expect((await app.inject({ method: 'DELETE', url: '/assignments/run-1', headers })).statusCode).toBe(404)
+  })
+})
+
+describe('agent and controller processes refuse unsafe set-ups', () => {
+  it('an agent will not listen beyond loopback without GAUNTLET_AGENT_SECRET', async () => {
+    await expect(startAgent({ controllerUrl: 'http://127.0.0.1:9/', host: '0.0.0.0', port: 0, allow: parseTargetAllowList(undefined), log: () => {} })).rejects.toThrow(
+      /refusing to listen on 0\.0\.0\.0 without GAUNTLET_AGENT_SECRET/,
+    )
+  })
+
+  it('a controller open to the network needs the agent secret too (exit 2); bad flags are usage errors', async () => {
+    const open = await runCli(['controller', '--host', '0.0.0.0', '--port', '0'], { env: { GAUNTLET_TOKEN: 't', GAUNTLET_AGENT_SECRET: '' } })
+    expect(open.code).toBe(2)
+    expect(open.stderr).toMatch(/without GAUNTLET_AGENT_SECRET/)
+    const mode = await runCli(['controller', '--agents', 'swarm'])
+    expect(mode.code).toBe(2)
+    expect(mode.stderr).toMatch(/--agents: "swarm" is not one of auto, remote, local/)
+    const noController = await runCli(['agent'])
+    expect(noController.code).toBe(2)
+    expect(noController.stderr).toMatch(/--controller <url> is required/)
+    const capacity = await runCli(['agent', '--controller', 'http://127.0.0.1:9', '--capacity', 'lots'])
+    expect(capacity.code).toBe(2)
+    expect(capacity.stderr).toMatch(/--capacity: "lots"/)
+  })
+
+  it('an agent with the wrong secret is refused and says so; it never registers', async () => {
+    const controller = await startGauntlet(['controller', '--port', '0', '--db', join(tempDir(), 'c.db')], { GAUNTLET_AGENT_SECRET: 'right' })
+    const agent = await startGauntlet(['agent', '--controller', controller.url, '--name', 'intruder'], { GAUNTLET_AGENT_SECRET: 'wrong' })
+    try {
+      await agent.waitForLine(/the controller refused this agent: GAUNTLET_AGENT_SECRET differs/)
+      expect(await (await fetch(`${controller.url}/api/agents`)).json()).toEqual([])
+    } finally {
+      await agent.stop()
+      await controller.stop()
+    }
+  })
+
+  it('with --agents remote and no agent connected, a run ends in error saying so', async () => {
+    const target = createServer((_req, res) => res.end('ok')).listen(0, '127.0.0.1')
+    await once(target, 'listening')
+    const controller = await startGauntlet(['controller', '--port', '0', '--agents', 'remote', '--db', join(tempDir(), 'c.db')])
+    try {
+      const { port } = target.address() as AddressInfo
+      const yaml = `name: nobody\ntarget: { url: "http://127.0.0.1:${port}/" }\nload:\n  steps: [{ rps: 1, duration: 1s }]\n`
+      const client = new ControllerClient(controller.url, undefined)
+      const id = await client.startRun(yaml, undefined)
+      let summary: RunSummary | null = null
+      for await (const event of client.follow(id)) if (event.event === 'status' && event.data.status !== 'running') summary = event.data.summary
+      expect(summary).toMatchObject({ status: 'error', verdict: 'error', reasons: [expect.stringMatching(/no agent is connected/)] })
+    } finally {
+      await controller.stop()
+      target.close()
+    }
+  })
+})
