@@ -131,8 +131,12 @@ async function startChild(args, env, limitMs = 15_000) {
     stderr: () => stderr,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return
-      child.kill('SIGKILL')
-      await once(child, 'exit')
+      const exited = once(child, 'exit')
+      child.stdin.end()
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000)
+      await exited
+      clearTimeout(timer)
     },
   }
 }
@@ -412,16 +416,21 @@ async function measure(kind, against, agents, windows, targetUrl) {
     // Bodies built before the clock starts: what is measured is sending, ingesting, merging, storing.
     const bodies = agents.map((agent) => Array.from({ length: windows }, (_, i) => reportBody(runId, [windowOf(agent.index, i, startAt)], i === windows - 1)))
     firstSent = Date.now()
+    const deadline = firstSent + 60_000
     await Promise.all(
       agents.map(async (agent, a) => {
-        for (const body of bodies[a]) await postReport(against.url, agent, body, outcome)
+        for (const body of bodies[a]) {
+          if (Date.now() > deadline) return void problems.push(`${agent.name}: gave up sending after 60 s`)
+          await postReport(against.url, agent, body, outcome)
+        }
       }),
     )
   } else {
     // Real time: window i closes at startAt + (i+1) s on every agent. Like the real agent's link, a
     // window that closes while a report is in flight goes with the next one.
     firstSent = startAt + 1000
-    await new Promise((resolve) => {
+    let giveUp
+    const sending = new Promise((resolve) => {
       let finished = 0
       for (const agent of agents) {
         const pending = []
@@ -449,6 +458,8 @@ async function measure(kind, against, agents, windows, targetUrl) {
         }
       }
     })
+    await Promise.race([sending, new Promise((resolve) => (giveUp = setTimeout(resolve, (windows + 30) * 1000)))])
+    clearTimeout(giveUp)
   }
 
   // Every report is answered; now wait (bounded) for the merged windows and the run's end.
@@ -549,7 +560,7 @@ function sqliteFloor(dir, json) {
 async function main() {
   const counts = (process.env.BENCH_AGENTS ?? '10,50,200').split(',').map(Number)
   // Enough agent-windows per ingest run (>= 3000) that the run's fixed costs do not dominate.
-  const ingestWindowsFor = (n) => Number(process.env.BENCH_INGEST_WINDOWS ?? Math.max(60, Math.ceil(3000 / n)))
+  const ingestWindowsFor = (n) => Number(process.env.BENCH_INGEST_WINDOWS ?? Math.max(30, Math.ceil(3000 / n)))
   const lagWindows = Number(process.env.BENCH_LAG_WINDOWS ?? 10)
   const maxAgents = Math.max(...counts)
   const dir = mkdtempSync(join(tmpdir(), 'gauntlet-bench-agents-'))
@@ -562,8 +573,12 @@ async function main() {
   cleanups.push(() => target.close())
   const targetUrl = `http://127.0.0.1:${target.address().port}/`
 
-  const controller = await startChild([gauntletBin, 'controller', '--port', '0', '--agents', 'remote', '--db', join(dir, 'controller.db')], { GAUNTLET_AGENT_SECRET: secret, GAUNTLET_TOKEN: '' })
+  // e.g. BENCH_CONTROLLER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to see where the controller spends its time.
+  const controllerNodeArgs = (process.env.BENCH_CONTROLLER_NODE_ARGS ?? '').split(' ').filter(Boolean)
+  const controller = await startChild([...controllerNodeArgs, gauntletBin, 'controller', '--port', '0', '--agents', 'remote', '--db', join(dir, 'controller.db')], { GAUNTLET_AGENT_SECRET: secret, GAUNTLET_TOKEN: '' })
+  cleanups.push(() => controller.stop())
   const bare = await startChild([thisFile, '--bare-peer'], {})
+  cleanups.push(() => bare.stop())
   const agents = []
   cleanups.push(() => Promise.all(agents.map((a) => a.close())))
   const controllerSide = { kind: 'controller', url: controller.url, pid: controller.child.pid }
@@ -604,10 +619,15 @@ async function main() {
     const lagCtl = await measure('lag', controllerSide, set, lagWindows, targetUrl)
     const lagBare = await measure('lag', bareSide, set, lagWindows, targetUrl)
     const protocol = Object.fromEntries(Object.entries(stats).map(([k, v]) => [k, v - before[k]]))
-    const mergeMs = mergeFloor(n)
-    const sqliteRows = ingestCtl.sampleJson ? sqliteFloor(dir, ingestCtl.sampleJson) : NaN
-    results.push({ n, ingestCtl, ingestBare, lagCtl, lagBare, protocol, mergeMs, sqliteRows, mergedBytes: ingestCtl.sampleJson?.length })
+    results.push({ n, ingestCtl, ingestBare, lagCtl, lagBare, protocol })
     console.log(`  ${n} agents measured`)
+  }
+  // The in-process floors block this process (and so the agents' heartbeats): only once all runs are over.
+  for (const agent of agents) agent.beating = false
+  for (const r of results) {
+    r.mergeMs = mergeFloor(r.n)
+    r.mergedBytes = r.ingestCtl.sampleJson?.length
+    r.sqliteRows = r.ingestCtl.sampleJson ? sqliteFloor(dir, r.ingestCtl.sampleJson) : NaN
   }
 
   console.log(`\nIngest: agent-windows/s from the first report sent to the last merged window on the SSE stream (merged windows/s = that / agents)`)

@@ -73,6 +73,12 @@ describe('remote agents (real processes)', () => {
     }
     const stored = (await (await fetch(`${c.url}/api/runs/${two.summary.runId}/windows`)).json()) as WindowReport[]
     expect(stored.map((w) => w.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8])
+    // Each agent's own windows are kept too, and add up to the merged ones.
+    const own = async (name: string) => (await (await fetch(`${c.url}/api/runs/${two.summary.runId}/windows?agent=${name}`)).json()) as WindowReport[]
+    const [w1, w2] = [await own('a1'), await own('a2')]
+    expect(w1).toHaveLength(9)
+    expect(stored.map((w, i) => w.dispatched - w1[i]!.dispatched - w2[i]!.dispatched)).toEqual(Array(9).fill(0))
+    expect(w1.reduce((n, w) => n + w.dispatched, 0)).toBe(w2.reduce((n, w) => n + w.dispatched, 0))
 
     // The same total from the controller's embedded agent alone.
     const solo = await controller(join(tempDir(), 'solo.db'), '--agents', 'local')

@@ -1,6 +1,7 @@
 import { GauntletError, type Assignment } from '@gauntlet/contracts'
 import type { LoadAgent, LoadOutcome } from '../run/ports.js'
 import type { Scenario } from '../scenario/scenario.js'
+import type { RunStore } from '../storage/run-store.js'
 import type { AgentClient } from './agent-client.js'
 import type { AgentInfo, AgentRegistry } from './agent-registry.js'
 import { DistributedRun, type Redistribution } from './distributed-run.js'
@@ -22,6 +23,8 @@ export class RemoteAgents implements LoadAgent {
   constructor(
     private readonly registry: AgentRegistry,
     private readonly client: AgentClient,
+    /** Agents' windows are stored before the report is acknowledged: nothing acknowledged is lost to a crash. */
+    private readonly store: Pick<RunStore, 'saveAgentWindows'>,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -74,6 +77,7 @@ export class RemoteAgents implements LoadAgent {
     }
 
     this.registry.attachRun(runId, (agent, report) => {
+      if (report.windows.length > 0) this.store.saveAgentWindows(runId, agent, report.windows)
       if (session.ingest(agent, report) === 'ended-early') lose(agent, `its load ended early${report.done?.aborted ? ' (aborted)' : ''}`)
       check()
     })

@@ -65,7 +65,7 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
     const clock = { now: () => new Date() }
     agents = new AgentRegistry(Date.now, store)
     agents.startSweeping()
-    const remote = new RemoteAgents(agents, new AgentClient(agentSecret))
+    const remote = new RemoteAgents(agents, new AgentClient(agentSecret), store)
     const runs = new RunManager({ store, agent: new AgentPool(new InProcessAgent(), remote, mode), probe: tcpTargetProbe, clock })
     scheduler = new Scheduler({ store, runs, clock })
     await scheduler.start()

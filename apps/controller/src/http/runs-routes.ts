@@ -26,6 +26,7 @@ const ListQuery = Type.Object(
   { additionalProperties: false },
 )
 
+const WindowsQuery = Type.Object({ agent: Type.Optional(Type.String({ maxLength: 100 })) }, { additionalProperties: false })
 const RunParams = Type.Object({ id: Type.String() })
 
 export interface RunsRoutesDeps {
@@ -56,12 +57,17 @@ export async function runsRoutes(app: FastifyInstance, { store, runs, targetAllo
   app.get<{ Params: Static<typeof RunParams> }>('/api/runs/:id', async (request) => {
     const run = store.getRun(request.params.id)
     if (!run) throw notFound(request.params.id)
-    return { ...runListItem(run), agents: ['in-process'], summary: run.summary }
+    // The agents that carried it (known once it ends; the embedded agent has no name).
+    const agents = run.summary ? (run.summary.agents?.map((a) => a.name) ?? ['in-process']) : []
+    return { ...runListItem(run), agents, summary: run.summary }
   })
 
-  app.get<{ Params: Static<typeof RunParams> }>('/api/runs/:id/windows', async (request) => {
+  app.get<{ Params: Static<typeof RunParams>; Querystring: Static<typeof WindowsQuery> }>('/api/runs/:id/windows', { schema: { querystring: WindowsQuery } }, async (request) => {
     if (!store.getRun(request.params.id)) throw notFound(request.params.id)
-    return store.windows(request.params.id).map((window) => ({ ...window, latencyMs: summarizeLatency(decodeHistogram(window.latency)) }))
+    const { agent } = request.query
+    // Merged windows by default; one remote agent's own windows with ?agent=<name>.
+    const windows = agent === undefined ? store.windows(request.params.id) : store.agentWindows(request.params.id, agent)
+    return windows.map((window) => ({ ...window, latencyMs: summarizeLatency(decodeHistogram(window.latency)) }))
   })
 
   app.post<{ Params: Static<typeof RunParams> }>('/api/runs/:id/abort', async (request, reply) => {

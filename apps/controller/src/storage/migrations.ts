@@ -64,5 +64,12 @@ export const migrations: readonly string[] = [
      state TEXT NOT NULL,
      registered_at TEXT NOT NULL,
      last_heartbeat_at TEXT NOT NULL
+   );
+   CREATE TABLE agent_windows (
+     run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+     agent TEXT NOT NULL,
+     idx INTEGER NOT NULL,
+     report_json TEXT NOT NULL,
+     PRIMARY KEY (run_id, agent, idx)
    );`,
 ]

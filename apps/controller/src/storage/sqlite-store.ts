@@ -82,6 +82,8 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
          FROM schedule_history WHERE schedule_id = ? ORDER BY scheduled_at DESC, rowid DESC LIMIT ?`,
       ),
       windows: this.db.prepare(`SELECT report_json FROM windows WHERE run_id = ? ORDER BY idx`),
+      saveAgentWindow: this.db.prepare(`INSERT OR IGNORE INTO agent_windows (run_id, agent, idx, report_json) VALUES (?, ?, ?, ?)`),
+      agentWindows: this.db.prepare(`SELECT report_json FROM agent_windows WHERE run_id = ? AND agent = ? ORDER BY idx`),
       saveAgent: this.db.prepare(
         `INSERT INTO agents (name, url, capacity_rps, version, state, registered_at, last_heartbeat_at)
          VALUES (@name, @url, @capacityRps, @version, @state, @registeredAt, @lastHeartbeatAt)
@@ -100,6 +102,17 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
 
   saveWindow(runId: string, window: WindowReport): void {
     this.statements.saveWindow.run(runId, window.index, window.step, window.startedAt, JSON.stringify(window))
+  }
+
+  saveAgentWindows(runId: string, agent: string, windows: readonly WindowReport[]): void {
+    // One transaction (one fsync) per report, however many windows it carries.
+    this.db.transaction(() => {
+      for (const window of windows) this.statements.saveAgentWindow.run(runId, agent, window.index, JSON.stringify(window))
+    })()
+  }
+
+  agentWindows(runId: string, agent: string): WindowReport[] {
+    return (this.statements.agentWindows.all(runId, agent) as Array<{ report_json: string }>).map((row) => JSON.parse(row.report_json) as WindowReport)
   }
 
   saveStep(runId: string, step: StepSummary): void {
