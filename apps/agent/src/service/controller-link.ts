@@ -26,6 +26,8 @@ interface PendingReport {
 
 /** At most this many windows wait per run while the controller is unreachable (10 minutes of them). */
 const maxQueuedWindows = 600
+/** Windows per report: a backlog goes out in bounded requests. */
+const maxWindowsPerReport = 60
 
 /**
  * The agent's side of the conversation with its controller: heartbeats every second, window reports
@@ -109,8 +111,8 @@ export class ControllerLink {
     const pending = this.reports.get(runId)
     if (!pending || pending.sending || this.stopped) return
     pending.sending = true
-    const windows = pending.windows.slice()
-    const done = pending.done
+    const windows = pending.windows.slice(0, maxWindowsPerReport)
+    const done = pending.windows.length === windows.length ? pending.done : undefined
     const body: AgentReport = { runId, windows, ...(done ? { done } : {}) }
     let retry = false
     try {
@@ -125,6 +127,10 @@ export class ControllerLink {
         } else if (done && pending.windows.length === 0) {
           this.reports.delete(runId)
         }
+      } else if (response.status >= 400 && response.status < 500 && response.status !== 401 && response.status !== 429) {
+        // The controller will never take these (malformed, too large): drop them rather than jam the queue.
+        this.options.log(`the controller rejected ${windows.length} window(s) of run ${runId} with status ${response.status}: dropped`)
+        pending.windows.splice(0, windows.length)
       } else {
         retry = true
       }

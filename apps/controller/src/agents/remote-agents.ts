@@ -58,10 +58,13 @@ export class RemoteAgents implements LoadAgent {
       if (session.finished) settle()
     }
 
+    let stopDeadline: NodeJS.Timeout | undefined
     const stopAll = (reason?: string): void => {
       stoppedBy ??= reason
       session.stop()
       for (const name of session.agentNames) void this.client.stop(urls.get(name)!, runId)
+      // An agent that heartbeats but never reports its end must not hold the run open.
+      stopDeadline ??= setTimeout(settle, stopWaitMs)
       check()
     }
     const lose = (name: string, reason: string): void => {
@@ -100,8 +103,8 @@ export class RemoteAgents implements LoadAgent {
         throw new GauntletError('conflict', `not every agent took its assignment, so the run did not start: ${refused.join('; ')}`)
       }
       if (signal.aborted) onAbort()
+      // Every window merged, or after a stop every agent done or lost (waiting at most stopWaitMs).
       await settled
-      // After a stop, wait (bounded) for the agents' last windows; a silent one is declared lost meanwhile.
       return {
         aborted: stoppedBy !== undefined || signal.aborted,
         peakConnections: session.peakConnections,
@@ -111,6 +114,7 @@ export class RemoteAgents implements LoadAgent {
       }
     } finally {
       clearInterval(watch)
+      clearTimeout(stopDeadline)
       signal.removeEventListener('abort', onAbort)
       this.registry.off('lost', onLost)
       this.registry.detachRun(runId)
