@@ -245,7 +245,11 @@ const reportBody = (runId, windows, done) => JSON.stringify({ runId, windows, ..
 // ---------------------------------------------------------------------------------------------
 // Simulated agents
 // ---------------------------------------------------------------------------------------------
-const stats = { heartbeatsFailed: 0, heartbeatsSlow: 0, replans: 0, stops: 0, assignmentsRefused: 0 }
+const stats = { heartbeatsFailed: 0, heartbeatsSlow: 0, replans: 0, stops: 0 }
+/** When (epoch ms) the agents first saw a heartbeat fail or answered late, and a replan, in this measurement. */
+let firsts = {}
+/** Round trips (ms) of the heartbeats answered in this measurement. */
+let heartbeatRtts = []
 
 class SimAgent {
   constructor(index) {
@@ -279,6 +283,7 @@ class SimAgent {
       }
       if (req.method === 'PUT' && /^\/assignments\/[^/]+\/plan$/.test(req.url)) {
         stats.replans++
+        firsts.replan ??= Date.now()
         return reply(200, { accepted: true })
       }
       if (req.method === 'DELETE' && /^\/assignments\/[^/]+$/.test(req.url)) {
@@ -300,10 +305,13 @@ class SimAgent {
       try {
         const body = JSON.stringify({ url: this.url, capacityRps: perAgentRps * 2, runs: [...this.active], version: 'bench' })
         const res = await send('PUT', `${controllerUrl}/api/agents/${this.name}`, { 'content-type': 'application/json', authorization: `Bearer ${secret}` }, body, 1000)
+        heartbeatRtts.push(Date.now() - sentAt)
         if (res.status !== 200) stats.heartbeatsFailed++
         else if (Date.now() - sentAt > 500) stats.heartbeatsSlow++
+        if (res.status !== 200 || Date.now() - sentAt > 500) firsts.heartbeatTrouble ??= Date.now()
       } catch {
         stats.heartbeatsFailed++
+        firsts.heartbeatTrouble ??= Date.now()
       }
       if (this.beating) this.timer = setTimeout(beat, Math.max(0, sentAt + 1000 - Date.now()))
     }
@@ -361,7 +369,7 @@ const statusText = (statuses) =>
  * kind 'ingest' | 'lag'; against: { kind: 'controller', url, pid } | { kind: 'bare', url, pid }.
  * Returns what was measured, and problems seen (anything but a clean, complete run).
  */
-async function measure(kind, against, agents, windows, targetUrl) {
+async function measure(kind, against, agents, windows, targetUrl, batch = 1) {
   const n = agents.length
   const problems = []
   const outcome = { statuses: {}, samples: [] }
@@ -409,12 +417,28 @@ async function measure(kind, against, agents, windows, targetUrl) {
 
   const timers = []
   let firstSent
+  const statsBefore = { ...stats }
+  firsts = {}
+  heartbeatRtts = []
+  const trace = process.env.BENCH_TRACE
+    ? setInterval(() => {
+        const t = Date.now() - (firstSent ?? Date.now())
+        console.log(`    trace ${kind} ${against.kind} +${fmt(t / 1000, 1)}s merged ${arrivals.size} answers ${statusText(outcome.statuses)} hb-failed ${stats.heartbeatsFailed - statsBefore.heartbeatsFailed} hb-max ${Math.max(0, ...heartbeatRtts.slice(-n))} replans ${stats.replans - statsBefore.replans}`)
+      }, 1000)
+    : undefined
   const cpuBefore = cpuSeconds(against.pid)
   const clientBefore = process.cpuUsage()
   const sentAt = new Map() // window index -> latest send time of a request carrying it
   if (kind === 'ingest') {
     // Bodies built before the clock starts: what is measured is sending, ingesting, merging, storing.
-    const bodies = agents.map((agent) => Array.from({ length: windows }, (_, i) => reportBody(runId, [windowOf(agent.index, i, startAt)], i === windows - 1)))
+    const bodies = agents.map((agent) => {
+      const list = []
+      for (let i = 0; i < windows; i += batch) {
+        const last = Math.min(windows, i + batch)
+        list.push(reportBody(runId, Array.from({ length: last - i }, (_, k) => windowOf(agent.index, i + k, startAt)), last === windows))
+      }
+      return list
+    })
     firstSent = Date.now()
     const deadline = firstSent + 60_000
     await Promise.all(
@@ -471,6 +495,7 @@ async function measure(kind, against, agents, windows, targetUrl) {
     problems.push(`${error.message}: ${arrivals.size}/${windows} merged windows seen`)
   }
   for (const t of timers) clearTimeout(t)
+  clearInterval(trace)
   sse.close()
   for (const agent of agents) agent.active.delete(runId)
   const cpuAfter = cpuSeconds(against.pid)
@@ -486,11 +511,28 @@ async function measure(kind, against, agents, windows, targetUrl) {
   if (against.kind === 'controller') {
     if (finalStatus && finalStatus.status !== 'passed') problems.push(`run ended ${finalStatus.status}: ${JSON.stringify(finalStatus.summary?.reasons ?? [])}`)
     if (finalStatus?.summary?.degraded) problems.push(`run degraded: ${JSON.stringify(finalStatus.summary.agentLosses).slice(0, 400)}`)
-    const res = await fetch(`${against.url}/api/runs/${runId}/windows`)
-    stored = res.ok ? (await res.json()).length : NaN
-    if (stored !== windows) problems.push(`${stored} windows stored, ${windows} expected`)
+    try {
+      const res = await fetch(`${against.url}/api/runs/${runId}/windows`, { signal: AbortSignal.timeout(10_000) })
+      stored = res.ok ? (await res.json()).length : NaN
+      if (stored !== windows) problems.push(`${stored} windows stored, ${windows} expected`)
+    } catch (error) {
+      problems.push(`GET /api/runs/${runId}/windows failed: ${error.cause?.message ?? error.message}`)
+    }
   }
 
+  const d = Object.fromEntries(Object.entries(stats).map(([k, v]) => [k, v - statsBefore[k]]))
+  if (d.heartbeatsFailed || d.heartbeatsSlow || d.replans || d.stops) {
+    const when = (at) => {
+      if (at === undefined) return 'never'
+      const merged = [...arrivals.values()].filter((w) => w.at <= at).length
+      return `${fmt((at - firstSent) / 1000, 2)} s after the first report (${merged} merged windows by then)`
+    }
+    problems.push(
+      `agents saw: ${d.heartbeatsFailed} heartbeats failed or timed out (1 s), ${d.heartbeatsSlow} answered after > 500 ms, ${d.replans} replans, ${d.stops} stops; ` +
+        `first heartbeat trouble ${when(firsts.heartbeatTrouble)}, first replan ${when(firsts.replan)}`,
+    )
+  }
+  const rtts = heartbeatRtts.slice().sort((a, b) => a - b)
   const lags = { fromLastPost: [], fromWindowEnd: [] }
   if (kind === 'lag') {
     for (const [index, w] of arrivals) {
@@ -511,6 +553,7 @@ async function measure(kind, against, agents, windows, targetUrl) {
     agentWindowsPerS: (n * arrivals.size) / seconds,
     mergedPerS: arrivals.size / seconds,
     cpu: cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : NaN,
+    heartbeat: { p50: quantile(rtts, 0.5), p99: quantile(rtts, 0.99), max: rtts.at(-1) },
     clientCpu: (clientCpu.user + clientCpu.system) / 1e6,
     lags,
     stored,
@@ -534,20 +577,27 @@ function mergeFloor(n) {
   return (performance.now() - started) / reps
 }
 
-function sqliteFloor(dir, json) {
+/**
+ * Agent-window rows per second, stored as the controller stores a report's windows: one transaction
+ * (one fsync: WAL, synchronous=FULL) per report of `batch` windows.
+ */
+function sqliteFloor(dir, batch) {
   const file = join(dir, `floor-${Math.random().toString(36).slice(2)}.db`)
   const db = new Database(file)
   try {
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = FULL')
-    db.exec('CREATE TABLE windows (run_id TEXT NOT NULL, idx INTEGER NOT NULL, step INTEGER NOT NULL, started_at REAL NOT NULL, report_json TEXT NOT NULL, PRIMARY KEY (run_id, idx))')
-    const insert = db.prepare(
-      `INSERT INTO windows (run_id, idx, step, started_at, report_json) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (run_id, idx) DO UPDATE SET report_json = excluded.report_json`,
-    )
+    db.exec('CREATE TABLE agent_windows (run_id TEXT NOT NULL, agent TEXT NOT NULL, idx INTEGER NOT NULL, report_json TEXT NOT NULL, PRIMARY KEY (run_id, agent, idx))')
+    const insert = db.prepare('INSERT INTO agent_windows (run_id, agent, idx, report_json) VALUES (?, ?, ?, ?)')
+    const report = db.transaction((agent, from) => {
+      for (let i = from; i < from + batch; i++) insert.run('floor', agent, i, JSON.stringify(windowOf(0, i, 0)))
+    })
     const started = performance.now()
     let rows = 0
-    while (rows < 2000 && performance.now() - started < 1500) insert.run('floor', rows++, 0, Date.now(), json)
+    while (rows < 3000 && performance.now() - started < 1500) {
+      report(`sim-${rows % 200}`, rows)
+      rows += batch
+    }
     return rows / ((performance.now() - started) / 1000)
   } finally {
     db.close()
@@ -560,6 +610,7 @@ function sqliteFloor(dir, json) {
 async function main() {
   const counts = (process.env.BENCH_AGENTS ?? '10,50,200').split(',').map(Number)
   // Enough agent-windows per ingest run (>= 3000) that the run's fixed costs do not dominate.
+  const batch = Number(process.env.BENCH_BATCH ?? 1)
   const ingestWindowsFor = (n) => Number(process.env.BENCH_INGEST_WINDOWS ?? Math.max(30, Math.ceil(3000 / n)))
   const lagWindows = Number(process.env.BENCH_LAG_WINDOWS ?? 10)
   const maxAgents = Math.max(...counts)
@@ -577,6 +628,11 @@ async function main() {
   const controllerNodeArgs = (process.env.BENCH_CONTROLLER_NODE_ARGS ?? '').split(' ').filter(Boolean)
   const controller = await startChild([...controllerNodeArgs, gauntletBin, 'controller', '--port', '0', '--agents', 'remote', '--db', join(dir, 'controller.db')], { GAUNTLET_AGENT_SECRET: secret, GAUNTLET_TOKEN: '' })
   cleanups.push(() => controller.stop())
+  let stopping = false
+  cleanups.push(() => (stopping = true))
+  controller.child.once('exit', (code, signal) => {
+    if (!stopping) console.error(`\nthe controller exited during the bench (code ${code}, signal ${signal}); its stderr:\n${controller.stderr().slice(-3000)}\nits last stdout lines:\n${controller.lines.slice(-10).join('\n')}`)
+  })
   const bare = await startChild([thisFile, '--bare-peer'], {})
   cleanups.push(() => bare.stop())
   const agents = []
@@ -585,54 +641,64 @@ async function main() {
   const bareSide = { kind: 'bare', url: bare.url, pid: bare.child.pid }
 
   console.log(`\ngauntlet controller bench: simulated agents ${counts.join('/')}, ${perAgentRps} rps and ~${perAgentRps} latencies per agent-window, node ${process.version}, ${cpus().length} cores`)
-  console.log(`ingest runs: ${counts.map((n) => ingestWindowsFor(n)).join('/')} windows per agent, pushed at once (1 window per report, 1 report in flight per agent); lag runs: ${lagWindows} s in real time`)
+  console.log(`ingest runs: ${counts.map((n) => ingestWindowsFor(n)).join('/')} windows per agent, pushed at once (${batch} window(s) per report, 1 report in flight per agent); lag runs: ${lagWindows} s in real time`)
 
   const results = []
-  for (const n of counts) {
-    while (agents.length < n) {
-      const agent = new SimAgent(agents.length)
-      await agent.listen()
-      agents.push(agent)
-    }
-    const set = agents.slice(0, n)
-    for (const agent of set) agent.startHeartbeat(controller.url)
-    await until(
+  const ready = (n, limitMs) =>
+    until(
       `${n} ready agents on the controller`,
       async () => {
-        const listed = await (await fetch(`${controller.url}/api/agents`)).json()
-        const mine = listed.filter((a) => a.state === 'ready')
-        return mine.length === n && listed.filter((a) => a.state !== 'lost').length === n
+        const listed = await (await fetch(`${controller.url}/api/agents`, { signal: AbortSignal.timeout(5000) })).json()
+        return listed.filter((a) => a.state === 'ready').length === n && listed.filter((a) => a.state !== 'lost').length === n
       },
-      15_000,
+      limitMs,
       100,
     )
-    if (results.length === 0) {
-      // Unmeasured warm-up of both servers (JIT, SQLite page cache, connections).
-      await measure('ingest', controllerSide, set, 20, targetUrl)
-      await measure('ingest', bareSide, set, 20, targetUrl)
-      await until(`${n} agents ready again`, async () => (await (await fetch(`${controller.url}/api/agents`)).json()).filter((a) => a.state === 'ready').length === n, 10_000, 100)
+  let failure
+  for (const n of counts) {
+    try {
+      while (agents.length < n) {
+        const agent = new SimAgent(agents.length)
+        await agent.listen()
+        agents.push(agent)
+      }
+      const set = agents.slice(0, n)
+      for (const agent of set) agent.startHeartbeat(controller.url)
+      await ready(n, 20_000)
+      if (results.length === 0) {
+        // Unmeasured warm-up of both servers (JIT, SQLite page cache, connections).
+        await measure('ingest', controllerSide, set, 20, targetUrl, batch)
+        await measure('ingest', bareSide, set, 20, targetUrl, batch)
+        await ready(n, 20_000)
+      }
+      const ingestCtl = await measure('ingest', controllerSide, set, ingestWindowsFor(n), targetUrl, batch)
+      const ingestBare = await measure('ingest', bareSide, set, ingestWindowsFor(n), targetUrl, batch)
+      await ready(n, 20_000)
+      const lagCtl = await measure('lag', controllerSide, set, lagWindows, targetUrl)
+      const lagBare = await measure('lag', bareSide, set, lagWindows, targetUrl)
+      results.push({ n, ingestCtl, ingestBare, lagCtl, lagBare })
+      console.log(`  ${n} agents measured`)
+    } catch (error) {
+      failure = `${n} agents: ${error.message}`
+      console.log(`  ${n} agents: not measured, and no larger count either: ${error.message}`)
+      break
     }
-    const before = { ...stats }
-    const ingestCtl = await measure('ingest', controllerSide, set, ingestWindowsFor(n), targetUrl)
-    const ingestBare = await measure('ingest', bareSide, set, ingestWindowsFor(n), targetUrl)
-    await until(`${n} agents ready again`, async () => (await (await fetch(`${controller.url}/api/agents`)).json()).filter((a) => a.state === 'ready').length === n, 10_000, 100)
-    const lagCtl = await measure('lag', controllerSide, set, lagWindows, targetUrl)
-    const lagBare = await measure('lag', bareSide, set, lagWindows, targetUrl)
-    const protocol = Object.fromEntries(Object.entries(stats).map(([k, v]) => [k, v - before[k]]))
-    results.push({ n, ingestCtl, ingestBare, lagCtl, lagBare, protocol })
-    console.log(`  ${n} agents measured`)
   }
   // The in-process floors block this process (and so the agents' heartbeats): only once all runs are over.
   for (const agent of agents) agent.beating = false
   for (const r of results) {
     r.mergeMs = mergeFloor(r.n)
-    r.mergedBytes = r.ingestCtl.sampleJson?.length
-    r.sqliteRows = r.ingestCtl.sampleJson ? sqliteFloor(dir, r.ingestCtl.sampleJson) : NaN
+  }
+  const sqliteRows = results.length > 0 ? sqliteFloor(dir, batch) : NaN
+  for (const r of results) {
+    r.sqliteRows = sqliteRows
   }
 
-  console.log(`\nIngest: agent-windows/s from the first report sent to the last merged window on the SSE stream (merged windows/s = that / agents)`)
-  const w1 = [6, 19, 19, 5, 12, 15, 15, 20, 18]
-  console.log(row(['agents', 'controller win/s', 'bare http win/s', 'ratio', 'ctl merged/s', 'CPU s/s ctl|us', 'CPU s/s bare|us', 'merge N hist floor', 'sqlite FULL rows/s'], w1))
+  console.log(`\nIngest: agent-windows/s, from the first report sent to the last merged window on the SSE stream (merged windows/s = that / agents).`)
+  console.log('Floors, in this process once the runs are over: merging N encoded histograms (the controller\u2019s mergeEncoded) caps agent-windows/s at')
+  console.log(`N/merge time; one SQLite transaction per report (WAL, synchronous=FULL, ${batch} agent window(s) each) at its rows/s.`)
+  const w1 = [6, 19, 18, 5, 9, 15, 14, 14, 24, 14]
+  console.log(row(['agents', 'controller win/s', 'bare http win/s', 'ratio', 'merged/s', 'ctl heartbeat', 'CPU s/s ctl|us', 'bare|us', 'merge floor (win/s)', 'sqlite floor'], w1))
   for (const r of results) {
     const c = r.ingestCtl
     const b = r.ingestBare
@@ -644,10 +710,11 @@ async function main() {
           `${fmt(b.agentWindowsPerS)} (${fmt(b.seconds, 2)}s)`,
           fmt(c.agentWindowsPerS / b.agentWindowsPerS, 2),
           fmt(c.mergedPerS, 1),
+          `p99 ${fmt(c.heartbeat.p99)}ms`,
           `${fmt(c.cpu / c.seconds, 2)}|${fmt(c.clientCpu / c.seconds, 2)}`,
           `${fmt(b.cpu / b.seconds, 2)}|${fmt(b.clientCpu / b.seconds, 2)}`,
-          `${fmt(r.mergeMs, 2)}ms=${fmt(1000 / r.mergeMs, 0)}/s`,
-          `${fmt(r.sqliteRows)} (${r.mergedBytes ?? '?'} B)`,
+          `${fmt(r.mergeMs, 1)}ms (${fmt((r.n * 1000) / r.mergeMs)})`,
+          fmt(r.sqliteRows),
         ],
         w1,
       ),
@@ -664,7 +731,7 @@ async function main() {
     console.log(row([r.n, three(c.fromLastPost), three(b.fromLastPost), fmt(quantile(c.fromLastPost, 0.5) / quantile(b.fromLastPost, 0.5), 2), three(c.fromWindowEnd)], w2))
   }
 
-  console.log('\nProblems seen (reports not answered 202, windows missing or short of agents, runs not passed, agent losses):')
+  console.log('\nProblems seen (reports not answered 202, windows missing or short of agents, runs not passed, heartbeats failing, agent losses):')
   let any = false
   for (const r of results) {
     for (const [what, m] of [['ingest/controller', r.ingestCtl], ['ingest/bare', r.ingestBare], ['lag/controller', r.lagCtl], ['lag/bare', r.lagBare]]) {
@@ -673,13 +740,9 @@ async function main() {
         console.log(`  ${r.n} agents, ${what}: ${p}`)
       }
     }
-    const p = r.protocol
-    if (p.heartbeatsFailed || p.heartbeatsSlow || p.replans || p.assignmentsRefused) {
-      any = true
-      console.log(`  ${r.n} agents: heartbeats failed/timed out ${p.heartbeatsFailed}, answered after >500 ms ${p.heartbeatsSlow}; replans received ${p.replans}`)
-    }
   }
-  if (!any) console.log('  none')
+  if (failure) console.log(`  ${failure}`)
+  if (!any && !failure) console.log('  none')
 }
 
 async function cleanup() {
