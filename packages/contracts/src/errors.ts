@@ -11,6 +11,8 @@ export const errorCodes = [
   'target_not_allowed',
   'target_unreachable',
   'storage',
+  'unsupported',
+  'fault_failed',
   'internal',
 ] as const
 
@@ -34,6 +36,10 @@ export const httpStatusByCode: Record<ErrorCode, number> = {
   target_not_allowed: 403,
   target_unreachable: 502,
   storage: 500,
+  /** The host cannot do what was asked (a kernel without sch_netem, say). */
+  unsupported: 422,
+  /** A tc/iptables command failed or did not read back as applied. */
+  fault_failed: 502,
   internal: 500,
 }
 
@@ -46,6 +52,8 @@ export const exitCodeByCode: Record<ErrorCode, ExitCode> = {
   target_not_allowed: ExitCode.invalidInput,
   target_unreachable: ExitCode.couldNotRun,
   storage: ExitCode.couldNotRun,
+  unsupported: ExitCode.couldNotRun,
+  fault_failed: ExitCode.couldNotRun,
   internal: ExitCode.couldNotRun,
 }
 

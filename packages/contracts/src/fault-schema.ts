@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { DurationText } from './scenario-schema.js'
+import { DurationText } from './duration-text.js'
 
 /**
  * Network faults, as written in a scenario's `faults:` or POSTed to /api/faults (the document form,

@@ -1,4 +1,4 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { Type, type Static } from '@sinclair/typebox'
 
 /**
  * The single source of the scenario format: the YAML loader validates against it, and
@@ -7,17 +7,9 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox'
  * scenario loader and are reported in the same problem format.
  */
 
-// `errorMessage` replaces TypeBox's generic wording where a pattern alone would be cryptic.
-const withHint = <T extends TSchema>(schema: T, errorMessage: string): T => Object.assign(schema, { errorMessage })
-
-export const DurationText = withHint(
-  Type.String({
-    pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$',
-    description: 'A duration with a unit: 500ms, 30s, 1.5m, 2h.',
-    examples: ['30s'],
-  }),
-  'expected a duration with a unit, like 500ms, 30s, 2m or 1h',
-)
+export { DurationText, withHint } from './duration-text.js'
+import { DurationText, withHint } from './duration-text.js'
+import { FaultDocumentSchema } from './fault-schema.js'
 
 export const MaxRps = 1_000_000
 
@@ -93,6 +85,9 @@ export const ScenarioSchema = Type.Object(
         default: 'stop',
         description: 'stop: the first failing step ends the run; continue: run every step anyway.',
       }),
+    ),
+    faults: Type.Optional(
+      Type.Array(FaultDocumentSchema, { maxItems: 50, description: 'Network faults injected into Docker containers during the run; each reverted at its end, whatever happens.' }),
     ),
     onAgentLoss: Type.Optional(
       Type.Union([Type.Literal('redistribute'), Type.Literal('abort')], {

@@ -57,6 +57,25 @@ export interface RunSummary {
   /** An agent was lost mid-run: some seconds lack its share. Never a silent pass. */
   degraded?: boolean
   agentLosses?: AgentLoss[]
+  /** Every fault of the scenario, with planned and actual apply and revert times. */
+  faults?: FaultRecord[]
+}
+
+export interface FaultRecord {
+  id: string
+  type: string
+  /** What ran: netem, proxy, iptables or tbf (auto decided before the run). */
+  mechanism: string
+  targets: string[]
+  plannedApplyAt: string
+  appliedAt: string | null
+  plannedRevertAt: string
+  revertedAt: string | null
+  /** A read-back of the target's namespace showed nothing of the fault after its revert. */
+  revertVerified: boolean
+  notes: string[]
+  /** Why it was not applied (or not reverted cleanly). */
+  error?: string
 }
 
 export interface AgentLoss {

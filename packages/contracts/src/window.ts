@@ -39,6 +39,7 @@ export const WindowReportSchema = Type.Object(
     openConnections: Count,
     agents: Type.Optional(Type.Integer({ minimum: 0, description: 'Merged windows: how many agents delivered this window.' })),
     missingAgents: Type.Optional(Type.Array(Type.String(), { description: 'Merged windows: agents that had a share of this second but were lost before delivering it.' })),
+    faults: Type.Optional(Type.Array(Type.String(), { description: 'Faults active during any part of this second.' })),
     skewMs: Type.Optional(Type.Number({ minimum: 0, description: 'Merged windows: spread of the agents\u2019 start times for this second.' })),
   },
   { additionalProperties: false },

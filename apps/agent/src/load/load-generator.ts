@@ -20,6 +20,8 @@ export interface LoadPlan {
 
 export interface LoadRunOptions {
   onWindow: (window: WindowReport) => void
+  /** Second 0 of the plan has begun; `epochMs` is when it began (planned start, or clock start). */
+  onStart?: (epochMs: number) => void
   signal?: AbortSignal
 }
 
@@ -97,6 +99,7 @@ export class LoadGenerator implements ConnectionOwner {
     // Second 0 is the planned start when there is one, even if this timer fired a little late.
     this.startAt = performance.now() - (this.plan.startAtEpochMs === undefined ? 0 : Math.max(0, this.startEpochMs - this.plan.startAtEpochMs))
     this.sweeper = setInterval(() => this.sweepTimeouts(), timeoutSweepMs)
+    this.options.onStart?.(this.plan.startAtEpochMs ?? this.startEpochMs)
     this.dispatchDue()
   }
 

@@ -19,5 +19,6 @@ port.on('message', (message: ToWorker) => {
 const result = await generator.run({
   signal: abort.signal,
   onWindow: (window) => port.postMessage({ type: 'window', window }),
+  onStart: (epochMs) => port.postMessage({ type: 'started', epochMs }),
 })
 port.postMessage({ type: 'done', result })

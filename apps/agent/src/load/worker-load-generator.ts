@@ -8,6 +8,7 @@ import { assertHostAllowed, targetAllowListFromEnv, type TargetAllowList } from 
 type FromWorker =
   | { type: 'window'; window: WindowReport }
   | { type: 'replanned'; id: number; accepted: boolean }
+  | { type: 'started'; epochMs: number }
   | { type: 'done'; result: LoadRunResult }
 
 /** A generator running on its own thread: its outcome, and a way to change its plan while it runs. */
@@ -38,6 +39,7 @@ export function startLoadInWorker(plan: LoadPlan, options: LoadRunOptions, allow
     let failed = false
     worker.on('message', (message: FromWorker) => {
       if (message.type === 'done') return resolve(message.result)
+      if (message.type === 'started') return options.onStart?.(message.epochMs)
       if (message.type === 'replanned') {
         pendingReplans.get(message.id)?.(message.accepted)
         pendingReplans.delete(message.id)

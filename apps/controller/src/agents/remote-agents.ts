@@ -103,6 +103,7 @@ export class RemoteAgents implements LoadAgent {
         throw new GauntletError('conflict', `not every agent took its assignment, so the run did not start: ${refused.join('; ')}`)
       }
       if (signal.aborted) onAbort()
+      options.onStart?.(startAt)
       // Every window merged, or after a stop every agent done or lost (waiting at most stopWaitMs).
       await settled
       return {

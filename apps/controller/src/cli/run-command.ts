@@ -2,7 +2,7 @@ import { ExitCode, GauntletError, type RunSummary, type WindowReport } from '@ga
 import { constants } from 'node:fs'
 import { access, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
-import { assertTargetAllowed, targetAllowListFromEnv } from '@gauntlet/agent'
+import { assertTargetAllowed, localFaultEngine, targetAllowListFromEnv } from '@gauntlet/agent'
 import { InProcessAgent } from '../agents/in-process-agent.js'
 import { tcpTargetProbe } from '../agents/tcp-target-probe.js'
 import { progressLine, stepTable, verdictLines } from '../report/text-report.js'
@@ -58,7 +58,7 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
     out.stdout(`gauntlet: ${scenario.name} -> ${scenario.target.method} ${scenario.target.url} (${specs.length} steps${values.controller ? ` on ${values.controller}` : ''})`)
     const summary = values.controller
       ? await runOnController(new ControllerClient(values.controller, process.env.GAUNTLET_TOKEN || undefined), yaml, values.target, onWindow, abort.signal)
-      : await runEmbedded(values.db ?? defaultDbFile, scenario, yaml, onWindow, abort.signal)
+      : await runEmbedded(values.db ?? defaultDbFile, scenario, yaml, onWindow, abort.signal, out)
     if (summary.steps.length > 0) out.stdout(`\n${stepTable(summary.steps)}\n`)
     for (const line of verdictLines(summary)) out.stdout(line)
     if (values.summary) await writeFile(values.summary, `${JSON.stringify(summary, null, 2)}\n`)
@@ -69,11 +69,14 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
   }
 }
 
-async function runEmbedded(db: string, scenario: Scenario, yaml: string, onWindow: (w: WindowReport) => void, signal: AbortSignal): Promise<RunSummary> {
+async function runEmbedded(db: string, scenario: Scenario, yaml: string, onWindow: (w: WindowReport) => void, signal: AbortSignal, out: Output): Promise<RunSummary> {
+  // Faults: the local Docker engine; whatever a crashed earlier run left behind is reverted first.
+  const faults = scenario.faults.length > 0 ? localFaultEngine(dirname(resolve(db)), (line) => out.stderr(line)) : undefined
+  await faults?.recover()
   const store = new SqliteStore(db)
   try {
     return await executeRun(
-      { store, agent: new InProcessAgent(), probe: tcpTargetProbe, clock: { now: () => new Date() } },
+      { store, agent: new InProcessAgent(), probe: tcpTargetProbe, clock: { now: () => new Date() }, ...(faults ? { faults } : {}) },
       { scenario, yaml, signal, observer: { window: onWindow } },
     )
   } finally {

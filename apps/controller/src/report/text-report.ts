@@ -49,6 +49,7 @@ export function stepTable(steps: readonly StepSummary[]): string {
 export function verdictLines(summary: RunSummary): string[] {
   const capacity = summary.capacityRps === null ? 'no step passed' : `capacity ${fmtRate(summary.capacityRps)} rps`
   return [
+    ...(summary.faults ?? []).map(faultLine),
     ...summary.warnings.map((w) => `warning: ${w}`),
     ...summary.reasons.map((r) => `reason: ${r}`),
     `verdict: ${summary.verdict.toUpperCase()} (${capacity}; run ${summary.runId})`,
@@ -57,4 +58,12 @@ export function verdictLines(summary: RunSummary): string[] {
 
 function fmtRate(rps: number): string {
   return Number.isInteger(rps) ? String(rps) : rps.toFixed(1)
+}
+
+/** One line per fault: what ran where, planned and actual times, and whether the revert read back clean. */
+export function faultLine(fault: NonNullable<RunSummary['faults']>[number]): string {
+  const time = (iso: string | null): string => (iso ? iso.slice(11, 23) : '-')
+  const lag = (actual: string | null, planned: string): string => (actual && planned ? ` (${Date.parse(actual) - Date.parse(planned)} ms late)` : '')
+  const outcome = fault.error ? `FAILED: ${fault.error}` : fault.revertedAt ? (fault.revertVerified ? 'read back clean' : 'NOT clean after revert') : 'not reverted'
+  return `fault ${fault.id}: ${fault.type} via ${fault.mechanism} on ${fault.targets.join(', ') || '-'}; applied ${time(fault.appliedAt)}${lag(fault.appliedAt, fault.plannedApplyAt)}, reverted ${time(fault.revertedAt)}${lag(fault.revertedAt, fault.plannedRevertAt)}; ${outcome}`
 }

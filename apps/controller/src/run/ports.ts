@@ -1,4 +1,4 @@
-import type { AgentLoss, StepSummary, WindowReport } from '@gauntlet/contracts'
+import type { AgentLoss, FaultSpec, StepSummary, WindowReport } from '@gauntlet/contracts'
 import type { Scenario } from '../scenario/scenario.js'
 
 export interface LoadOutcome {
@@ -15,7 +15,13 @@ export interface LoadOutcome {
 export interface LoadAgent {
   run(
     scenario: Scenario,
-    options: { runId: string; onWindow: (window: WindowReport) => void; signal: AbortSignal },
+    options: {
+      runId: string
+      onWindow: (window: WindowReport) => void
+      /** Second 0 of the run has begun at `epochMs` (faults are timed from it). */
+      onStart?: (epochMs: number) => void
+      signal: AbortSignal
+    },
   ): Promise<LoadOutcome>
 }
 
@@ -31,4 +37,20 @@ export interface RunObserver {
   started?(info: { runId: string; steps: number }): void
   window?(window: WindowReport): void
   step?(step: StepSummary): void
+}
+
+/** What a run needs from whatever injects faults (the fault engine on the local Docker engine). */
+export interface FaultInjector {
+  /** Before any load: the kernel can carry it, and its targets exist. Returns the spec with `auto` decided. */
+  prepare(spec: FaultSpec): Promise<FaultSpec>
+  apply(spec: FaultSpec, untilEpochMs: number): Promise<AppliedFault>
+  revert(id: string, reason: string): Promise<AppliedFault>
+}
+
+export interface AppliedFault {
+  targets: string[]
+  appliedAt: string
+  revertedAt: string | null
+  revertVerified: boolean
+  notes: string[]
 }

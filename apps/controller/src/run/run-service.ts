@@ -3,7 +3,8 @@ import { GauntletError, type AgentLoss, type RunSummary, type StepSummary, type 
 import { randomBytes } from 'node:crypto'
 import type { Scenario } from '../scenario/scenario.js'
 import type { RunStatus, RunStore } from '../storage/run-store.js'
-import type { Clock, LoadAgent, LoadOutcome, RunObserver, TargetProbe } from './ports.js'
+import { RunFaults } from '../faults/run-faults.js'
+import type { Clock, FaultInjector, LoadAgent, LoadOutcome, RunObserver, TargetProbe } from './ports.js'
 import { judgeStep, type StepSpec } from './step-judge.js'
 import { judgeRun } from './verdict.js'
 
@@ -12,6 +13,8 @@ export interface RunDependencies {
   agent: LoadAgent
   probe: TargetProbe
   clock: Clock
+  /** Needed only by scenarios with faults. */
+  faults?: FaultInjector
 }
 
 export interface RunRequest {
@@ -46,6 +49,16 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
   }
 
   const specs = stepSpecs(scenario)
+  const faultWarnings: string[] = []
+  const faults = new RunFaults(runId, scenario.faults, specs.map((s) => s.startS), deps.faults, (line) => faultWarnings.push(line))
+  try {
+    // A fault that cannot run here (no netem, no such container) fails the run before any load.
+    await faults.prepare()
+  } catch (error) {
+    if (!(error instanceof GauntletError)) throw error
+    return finish('error', { verdict: 'error', capacityRps: null, reasons: [error.message], warnings: [], steps: [], faults: faults.records() })
+  }
+
   const windowsByStep = new Map<number, WindowReport[]>()
   const steps: StepSummary[] = []
   const stop = new AbortController()
@@ -70,7 +83,10 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
     outcome = await deps.agent.run(scenario, {
       runId,
       signal: stop.signal,
-      onWindow: (window) => {
+      onStart: (epochMs) => faults.start(epochMs),
+      onWindow: (reported) => {
+        const active = faults.activeDuring(reported.startedAt, reported.startedAt + 1000)
+        const window = active.length > 0 ? { ...reported, faults: active } : reported
         deps.store.saveWindow(runId, window)
         const list = windowsByStep.get(window.step) ?? []
         list.push(window)
@@ -81,9 +97,10 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
       },
     })
   } catch (error) {
+    await faults.stop('the load failed')
     // A known failure (agents refusing their orders, say) is the run's outcome; anything else is a bug.
     const failure = error instanceof GauntletError ? error.message : 'internal error in the load generator'
-    const summary = finish('error', { verdict: 'error', capacityRps: null, reasons: [failure], warnings: [], steps })
+    const summary = finish('error', { verdict: 'error', capacityRps: null, reasons: [failure], warnings: faultWarnings, steps, ...(faults.count > 0 ? { faults: faults.records() } : {}) })
     if (error instanceof GauntletError && error.code !== 'target_not_allowed') return summary
     throw error
   } finally {
@@ -100,14 +117,17 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
     }
   }
 
+  // Every fault is reverted (and read back) before the run is judged and stored.
+  await faults.stop(stoppedBy ?? outcome.stoppedBy ?? 'run ended')
   stoppedBy ??= outcome.stoppedBy
   const judgement = judgeRun(steps, specs.length, stoppedBy)
   const status: RunStatus = judgement.verdict === 'pass' ? 'passed' : judgement.verdict === 'fail' ? 'failed' : stoppedBy ? 'aborted' : 'error'
   const losses = outcome.agentLosses ?? []
   return finish(status, {
     ...judgement,
-    warnings: [...generatorWarnings(steps), ...losses.map(lossWarning)],
+    warnings: [...generatorWarnings(steps), ...losses.map(lossWarning), ...faultWarnings, ...faults.records().filter((f) => f.revertedAt !== null && !f.revertVerified).map((f) => `fault ${f.id} did not read back clean after its revert`)],
     steps,
+    ...(faults.count > 0 ? { faults: faults.records() } : {}),
     ...(outcome.agents ? { agents: outcome.agents } : {}),
     ...(losses.length > 0 ? { degraded: true, agentLosses: losses } : {}),
   })

@@ -3,6 +3,7 @@ import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
 import { Value } from '@sinclair/typebox/value'
 import { readFile } from 'node:fs/promises'
 import { LineCounter, parseDocument } from 'yaml'
+import { buildFaults } from '../faults/fault-loader.js'
 import { formatDuration, parseDurationMs, wholeSeconds } from './duration.js'
 import { planSteps } from './ramp-plan.js'
 import { defaults, type Scenario } from './scenario.js'
@@ -110,7 +111,9 @@ function buildScenario(doc: ScenarioDocument, add: Add, sound: (prefix: string) 
     add('/target/timeout', `timeout must be between 1ms and ${formatDuration(defaults.maxTimeoutMs)}`)
   }
 
-  if (!url || timeoutMs === undefined || !steps || warmupS === undefined || !sound('/target') || !sound('/load') || !sound('/thresholds')) return undefined
+  const faults = sound('/faults') ? buildFaults(doc.faults ?? [], '/faults', add, (i, fault) => `f${i + 1}-${fault.type}`, steps?.length) : undefined
+
+  if (!url || timeoutMs === undefined || !steps || warmupS === undefined || !faults || !sound('/target') || !sound('/load') || !sound('/thresholds')) return undefined
   return {
     name: doc.name,
     ...(doc.description !== undefined ? { description: doc.description } : {}),
@@ -128,6 +131,7 @@ function buildScenario(doc: ScenarioDocument, add: Add, sound: (prefix: string) 
     thresholds,
     onThresholdFail: doc.onThresholdFail ?? 'stop',
     onAgentLoss: doc.onAgentLoss ?? 'redistribute',
+    faults,
   }
 }
 

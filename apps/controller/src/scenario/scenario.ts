@@ -1,3 +1,4 @@
+import type { ScheduledFault } from '../faults/fault-loader.js'
 import type { Threshold } from './thresholds.js'
 
 /** A validated scenario, in the units the engine uses (ms, rps). Built only by the scenario loader. */
@@ -18,6 +19,8 @@ export interface Scenario {
   thresholds: Threshold[]
   onThresholdFail: 'stop' | 'continue'
   onAgentLoss: 'redistribute' | 'abort'
+  /** Ids are unique within the scenario; a run prefixes them with its own id. */
+  faults: ScheduledFault[]
 }
 
 export const defaults = {
