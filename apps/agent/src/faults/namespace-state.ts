@@ -11,11 +11,11 @@ export interface GauntletMarks {
 }
 
 export async function readMarks(netns: Netns, pid: number): Promise<GauntletMarks> {
+  // `qdisc tbf 7a47: dev eth0 root refcnt 2 ...`: a root qdisc with our handle.
   const qdiscs = (await mustRun(netns, pid, ['tc', 'qdisc', 'show']))
     .split('\n')
-    .filter((line) => line.includes(` ${qdiscHandle} root`))
-    .map((line) => /\bdev (\S+)/.exec(line)?.[1] ?? '')
-    .filter(Boolean)
+    .map((line) => new RegExp(`^qdisc \\S+ ${qdiscHandle} dev (\\S+) root`).exec(line)?.[1])
+    .filter((iface): iface is string => iface !== undefined)
   const rules: GauntletMarks['rules'] = []
   const chains: string[] = []
   for (const table of ['filter', 'nat'] as const) {

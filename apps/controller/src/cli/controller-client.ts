@@ -20,6 +20,14 @@ export class ControllerClient {
     return ((await response.json()) as { id: string }).id
   }
 
+  /** /api/faults[suffix]: apply (POST), list (GET), revert (DELETE /<id>). */
+  async faults(method: 'GET' | 'POST' | 'DELETE', suffix: string, body?: unknown): Promise<unknown> {
+    // A JSON content type needs a body, even an empty object, for DELETE.
+    const payload = body !== undefined ? JSON.stringify(body) : method === 'DELETE' ? '{}' : undefined
+    const response = await this.request(`/api/faults${suffix}`, { method, ...(payload === undefined ? {} : { body: payload }) })
+    return response.json()
+  }
+
   async abortRun(id: string): Promise<void> {
     await this.request(`/api/runs/${encodeURIComponent(id)}/abort`, { method: 'POST', body: '{}' })
   }

@@ -1,9 +1,9 @@
 import { GauntletError } from '@gauntlet/contracts'
 import { once } from 'node:events'
 import { readdir, readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { targetAllowListFromEnv } from '@gauntlet/agent'
+import { localFaultEngine, targetAllowListFromEnv, type FaultEngine } from '@gauntlet/agent'
 import { isLoopbackHost } from '@gauntlet/http'
 import { AgentClient } from '../agents/agent-client.js'
 import { AgentPool, agentModes, type AgentMode } from '../agents/agent-pool.js'
@@ -58,6 +58,7 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
   const store = new SqliteStore(values.db ?? defaultDbFile)
   let scheduler: Scheduler | undefined
   let agents: AgentRegistry | undefined
+  let faults: FaultEngine | undefined
   try {
     const interrupted = store.interruptRunning()
     if (interrupted > 0) out.stdout(`marked ${interrupted} run(s) left running by a previous controller as interrupted`)
@@ -66,15 +67,19 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
     agents = new AgentRegistry(Date.now, store)
     agents.startSweeping()
     const remote = new RemoteAgents(agents, new AgentClient(agentSecret), store)
-    const runs = new RunManager({ store, agent: new AgentPool(new InProcessAgent(), remote, mode), probe: tcpTargetProbe, clock })
+    // Faults go to this host's Docker engine; leftovers of a crashed controller are reverted first.
+    faults = localFaultEngine(dirname(resolve(values.db ?? defaultDbFile)), (line) => out.stdout(line))
+    await faults.recover().catch((error: Error) => out.stdout(`faults unavailable until a Docker engine answers: ${error.message}`))
+    const runs = new RunManager({ store, agent: new AgentPool(new InProcessAgent(), remote, mode), probe: tcpTargetProbe, clock, faults })
     scheduler = new Scheduler({ store, runs, clock })
     await scheduler.start()
-    const app = buildApp({ store, runs, scheduler, targetAllow, agents, ...(token ? { token } : {}), ...(agentSecret ? { agentSecret } : {}) })
+    const app = buildApp({ store, runs, scheduler, targetAllow, agents, faults, ...(token ? { token } : {}), ...(agentSecret ? { agentSecret } : {}) })
     const address = await app.listen({ port, host: values.host })
     out.stdout(`listening ${address} (${files.length} scenario file(s) loaded${token ? ', token required for changes' : ''})`)
     await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')])
     out.stdout('stopping: aborting runs in progress and storing their summaries')
     await runs.shutdown()
+    await faults.revertAll('controller stopping')
     await app.close()
     return 0
   } finally {

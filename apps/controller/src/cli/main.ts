@@ -1,6 +1,7 @@
 import { toGauntletError } from '@gauntlet/contracts'
 import { agentCommand } from './agent-command.js'
 import { controllerCommand } from './controller-command.js'
+import { faultCommand } from './fault-command.js'
 import { processOutput, type Output } from './output.js'
 import { runCommand } from './run-command.js'
 import { schemaCommand } from './schema-command.js'
@@ -12,6 +13,7 @@ const commands: Record<string, (argv: string[], out: Output) => Promise<number>>
   schema: schemaCommand,
   controller: controllerCommand,
   agent: agentCommand,
+  fault: faultCommand,
 }
 
 const help = `gauntlet: step-ramped load tests with true percentiles
@@ -24,6 +26,8 @@ usage:
                                        REST API over runs, scenarios, schedules and agents (GAUNTLET_TOKEN guards changes)
   gauntlet agent --controller <url> [--port 0] [--host 127.0.0.1] [--name <id>] [--advertise <url>] [--capacity <rps>]
                                        load agent for a controller (GAUNTLET_AGENT_SECRET authenticates both ways)
+  gauntlet fault apply <fault.yaml> | list | revert <id>|--all [--controller <url>]
+                                       network faults by hand, on this host's Docker engine or a controller's
 
 exit codes: 0 passed, 1 a threshold failed, 2 invalid scenario or usage, 3 the run could not be carried out
 add --verbose to any command to see stack traces of internal errors`

@@ -1,4 +1,4 @@
-import type { TargetAllowList } from '@gauntlet/agent'
+import type { FaultEngine, TargetAllowList } from '@gauntlet/agent'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyInstance } from 'fastify'
@@ -10,6 +10,7 @@ import type { RunStore, ScenarioStore, ScheduleStore } from '../storage/run-stor
 import { requireToken } from './auth.js'
 import { errorHandler, sendProblem } from '@gauntlet/http'
 import { agentsRoutes } from './agents-routes.js'
+import { faultsRoutes } from './faults-routes.js'
 import { opsRoutes } from './ops-routes.js'
 import { runsRoutes } from './runs-routes.js'
 import { scenariosRoutes } from './scenarios-routes.js'
@@ -27,6 +28,8 @@ export interface AppDeps {
   agents: AgentRegistry
   /** GAUNTLET_AGENT_SECRET: when set, agents' calls must carry it (and the controller's calls to agents do). */
   agentSecret?: string
+  /** Ad hoc faults (/api/faults); absent, those routes do not exist. */
+  faults?: FaultEngine
   logger?: boolean
 }
 
@@ -54,6 +57,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(scenariosRoutes, deps)
   app.register(schedulesRoutes, deps)
   app.register(agentsRoutes, deps)
+  if (deps.faults) app.register(faultsRoutes, { faults: deps.faults })
   app.register(opsRoutes, deps)
   return app
 }
