@@ -350,9 +350,9 @@ export class FaultEngine {
       lines.on('line', (line) => {
         if (!/^listening /.test(line)) return
         lines.close()
-        // Keep draining its output; it must never block or die on a closed pipe.
-        child.stdout!.resume()
-        child.stderr!.resume()
+        // Let go of it entirely (it ignores write errors on a closed pipe), so it never holds this process open.
+        child.stdout!.destroy()
+        child.stderr!.destroy()
         child.unref()
         resolve(child.pid!)
       })
