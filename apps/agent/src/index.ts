@@ -8,7 +8,7 @@ export { startAgent, type AgentOptions, type RunningAgent } from './service/agen
 export { buildAgentApp } from './service/agent-app.js'
 export { Assignments, type AssignmentEvents } from './service/assignments.js'
 export { FaultEngine, type FaultReport, type ContainerFinder } from './faults/fault-engine.js'
-export { localFaultEngine } from './faults/local-fault-engine.js'
+export { defaultFaultJournal, localFaultEngine } from './faults/local-fault-engine.js'
 export { kernelSupport, type KernelSupport } from './faults/kernel-probe.js'
 export { DockerTargets, type TargetContainer } from './faults/docker-targets.js'
 export { planFault, type FaultPlan } from './faults/fault-plan.js'

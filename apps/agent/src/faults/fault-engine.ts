@@ -82,7 +82,9 @@ export class FaultEngine {
       if (report.notes.some((n) => n.startsWith('removed'))) cleaned.add(report.targets.join(', '))
     }
     const claimed = new Set(live.map((i) => i.id))
-    const claimedQdiscs = new Set(live.flatMap((i) => i.targets.map((t) => `${t.containerId}/${t.iface}`)))
+    const claimedQdiscs = new Set(
+      live.filter((i) => i.spec.mechanism === 'netem' || i.spec.mechanism === 'tbf').flatMap((i) => i.targets.map((t) => `${t.containerId}/${t.iface}`)),
+    )
     for (const container of await this.deps.containers.running()) {
       const marks = await readMarks(this.deps.netns, container.pid)
       const orphan = {
@@ -105,7 +107,7 @@ export class FaultEngine {
     const netemMissing = (): GauntletError =>
       new GauntletError(
         'unsupported',
-        `${spec.type} with mode: netem needs the kernel's netem qdisc (module sch_netem, CONFIG_NET_SCH_NETEM), which this kernel lacks (tc: "${support.errors.netem ?? 'unknown'}"); use mode: proxy${spec.type === 'delay' ? ' (user-space delay of inbound TCP on `port`)' : ''} or mode: auto`,
+        `${spec.type} with mode: netem needs the kernel's netem qdisc (module sch_netem, CONFIG_NET_SCH_NETEM), which this kernel lacks (tc: "${support.errors.netem ?? 'unknown'}"); ${spec.type === 'delay' ? 'use mode: proxy (user-space delay of inbound TCP on `port`) or mode: auto' : 'use mode: auto (iptables statistic drops inbound packets instead)'}`,
       )
     let mechanism = spec.mechanism
     if (spec.type === 'delay' && mechanism === 'auto') mechanism = support.netem ? 'netem' : 'proxy'
@@ -322,7 +324,12 @@ export class FaultEngine {
   private async refuseForeignQdisc(target: AppliedTarget): Promise<void> {
     const root = (await mustRun(this.deps.netns, target.pid, ['tc', 'qdisc', 'show', 'dev', target.iface, 'root'])).trim()
     const handle = /^qdisc \S+ (\S+) root/.exec(root)?.[1]
-    if (handle && handle !== '0:' && handle !== qdiscHandle) {
+    if (handle === qdiscHandle) {
+      // One qdisc fault per interface: a second would silently replace the first (and die with its revert).
+      const holder = [...this.active.values()].find((f) => f.targets.some((t) => t.containerId === target.containerId && t.iface === target.iface && t.plan.marks.qdisc))
+      throw new GauntletError('conflict', `container ${target.name}: ${target.iface} already carries ${holder ? `fault ${holder.spec.id}` : 'a Gauntlet qdisc fault'}; one delay, loss or bandwidth fault per interface at a time`)
+    }
+    if (handle && handle !== '0:') {
       throw new GauntletError('fault_failed', `container ${target.name}: ${target.iface} already has a root qdisc Gauntlet did not create (${root}); refusing to replace it`)
     }
   }

@@ -1,10 +1,20 @@
+import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { DockerTargets } from './docker-targets.js'
 import { FaultEngine } from './fault-engine.js'
 import { FaultJournal } from './fault-journal.js'
 import { nsenter } from './netns.js'
 
-/** The fault engine on this host's Docker engine, journaling under `stateDir`. */
-export function localFaultEngine(stateDir: string, log?: (line: string) => void): FaultEngine {
-  return new FaultEngine({ containers: new DockerTargets(), netns: nsenter, journal: new FaultJournal(join(stateDir, 'faults.jsonl')), ...(log ? { log } : {}) })
+/**
+ * The journal is per host, not per run directory: faults act on host-wide things (containers), and
+ * recovery must know every live fault on the host to leave them alone. GAUNTLET_FAULT_JOURNAL overrides.
+ */
+export function defaultFaultJournal(): string {
+  if (process.env.GAUNTLET_FAULT_JOURNAL) return process.env.GAUNTLET_FAULT_JOURNAL
+  return process.getuid?.() === 0 ? '/var/lib/gauntlet/faults.jsonl' : join(homedir(), '.gauntlet', 'faults.jsonl')
+}
+
+/** The fault engine on this host's Docker engine. */
+export function localFaultEngine(journalFile = defaultFaultJournal(), log?: (line: string) => void): FaultEngine {
+  return new FaultEngine({ containers: new DockerTargets(), netns: nsenter, journal: new FaultJournal(journalFile), ...(log ? { log } : {}) })
 }

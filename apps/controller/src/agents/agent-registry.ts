@@ -24,7 +24,7 @@ interface Entry extends Omit<AgentInfo, 'state' | 'runs' | 'lastHeartbeatAt'> {
   runs: Set<string>
 }
 
-type ReportSink = (agent: string, report: AgentReport) => void
+type ReportSink = (agent: string, report: AgentReport) => Promise<void> | void
 
 /**
  * The agents this controller knows: registered by their heartbeats, declared lost after
@@ -99,12 +99,12 @@ export class AgentRegistry extends EventEmitter<{ lost: [name: string] }> {
     this.sinks.delete(runId)
   }
 
-  /** False when no run in progress takes reports under this id. */
-  ingest(name: string, report: AgentReport): boolean {
+  /** False when no run in progress takes reports under this id; resolves once the report is stored. */
+  async ingest(name: string, report: AgentReport): Promise<boolean> {
     const sink = this.sinks.get(report.runId)
     if (!sink) return false
     this.windowsReceived += report.windows.length
-    sink(name, report)
+    await sink(name, report)
     return true
   }
 

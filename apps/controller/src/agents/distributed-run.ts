@@ -112,8 +112,9 @@ export class DistributedRun {
     if (!member || member.lost) return undefined
     member.lost = true
     const elapsedS = (nowMs - this.startAt) / 1000
-    // The first second boundary at least 250 ms away: time for the replan to reach the survivors.
-    const fromS = Math.max(0, Math.ceil(elapsedS + 0.25))
+    // The first second boundary at least 250 ms away (time for the replan to reach the survivors), and
+    // never one it already delivered: those windows stay merged.
+    const fromS = Math.max(0, Math.ceil(elapsedS + 0.25), member.lastDelivered + 1)
     const survivors = [...this.members.values()].filter((m) => !m.lost && !m.done)
     const moves = redistribute && !this.stopping && survivors.length > 0 && fromS < member.owesUntil
     const loss: AgentLoss = {

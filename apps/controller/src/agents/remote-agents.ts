@@ -1,7 +1,7 @@
 import { GauntletError, type Assignment } from '@gauntlet/contracts'
 import type { LoadAgent, LoadOutcome } from '../run/ports.js'
 import type { Scenario } from '../scenario/scenario.js'
-import type { RunStore } from '../storage/run-store.js'
+import type { AgentWindowCommits } from '../storage/group-commit.js'
 import type { AgentClient } from './agent-client.js'
 import type { AgentInfo, AgentRegistry } from './agent-registry.js'
 import { DistributedRun, type Redistribution } from './distributed-run.js'
@@ -24,7 +24,7 @@ export class RemoteAgents implements LoadAgent {
     private readonly registry: AgentRegistry,
     private readonly client: AgentClient,
     /** Agents' windows are stored before the report is acknowledged: nothing acknowledged is lost to a crash. */
-    private readonly store: Pick<RunStore, 'saveAgentWindows'>,
+    private readonly commits: AgentWindowCommits,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -67,20 +67,32 @@ export class RemoteAgents implements LoadAgent {
       stopDeadline ??= setTimeout(settle, stopWaitMs)
       check()
     }
+    // Losses in the same turn of the event loop (a sweep finding several silent agents) are
+    // redistributed once: each survivor gets one replan with its final share, not one per loss.
+    let pending: { lost: string[]; moves: Redistribution } | undefined
     const lose = (name: string, reason: string): void => {
       const redistribution = session.lose(name, reason, this.now(), scenario.onAgentLoss === 'redistribute')
       this.registry.release(name, runId)
       void this.client.stop(urls.get(name)!, runId)
       if (scenario.onAgentLoss === 'abort') stopAll(`agent ${name} was lost (${reason}) and the scenario says onAgentLoss: abort`)
-      else if (redistribution) void this.redistribute(runId, name, urls, session, redistribution)
+      else if (redistribution) {
+        if (!pending) {
+          setImmediate(() => {
+            const batch = pending!
+            pending = undefined
+            void this.redistribute(runId, batch.lost, urls, session, batch.moves)
+          })
+        }
+        pending = { lost: [...(pending?.lost ?? []), name], moves: redistribution }
+      }
       check()
     }
     const onLost = (name: string): void => {
       if (urls.has(name)) lose(name, 'no heartbeat for 3 s')
     }
 
-    this.registry.attachRun(runId, (agent, report) => {
-      if (report.windows.length > 0) this.store.saveAgentWindows(runId, agent, report.windows)
+    this.registry.attachRun(runId, async (agent, report) => {
+      if (report.windows.length > 0) await this.commits.save(runId, agent, report.windows)
       if (session.ingest(agent, report) === 'ended-early') lose(agent, `its load ended early${report.done?.aborted ? ' (aborted)' : ''}`)
       check()
     })
@@ -123,10 +135,10 @@ export class RemoteAgents implements LoadAgent {
     }
   }
 
-  private async redistribute(runId: string, lost: string, urls: Map<string, string>, session: DistributedRun, moves: Redistribution): Promise<void> {
+  private async redistribute(runId: string, lost: readonly string[], urls: Map<string, string>, session: DistributedRun, moves: Redistribution): Promise<void> {
     await Promise.all(
       moves.tails.map(async ({ agent, steps }) => {
-        if (!(await this.client.replan(urls.get(agent)!, runId, { fromS: moves.fromS, steps }))) session.notCarried(lost, agent)
+        if (!(await this.client.replan(urls.get(agent)!, runId, { fromS: moves.fromS, steps }))) for (const name of lost) session.notCarried(name, agent)
       }),
     )
   }

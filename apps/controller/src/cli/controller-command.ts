@@ -1,7 +1,7 @@
 import { GauntletError } from '@gauntlet/contracts'
 import { once } from 'node:events'
 import { readdir, readFile } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { localFaultEngine, targetAllowListFromEnv, type FaultEngine } from '@gauntlet/agent'
 import { isLoopbackHost } from '@gauntlet/http'
@@ -15,6 +15,7 @@ import { buildApp } from '../http/app.js'
 import { RunManager } from '../run/run-manager.js'
 import { Scheduler } from '../schedule/scheduler.js'
 import { parseScenario } from '../scenario/load-scenario.js'
+import { AgentWindowCommits } from '../storage/group-commit.js'
 import { SqliteStore } from '../storage/sqlite-store.js'
 import { withUsage } from './args.js'
 import type { Output } from './output.js'
@@ -66,9 +67,9 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
     const clock = { now: () => new Date() }
     agents = new AgentRegistry(Date.now, store)
     agents.startSweeping()
-    const remote = new RemoteAgents(agents, new AgentClient(agentSecret), store)
+    const remote = new RemoteAgents(agents, new AgentClient(agentSecret), new AgentWindowCommits(store))
     // Faults go to this host's Docker engine; leftovers of a crashed controller are reverted first.
-    faults = localFaultEngine(dirname(resolve(values.db ?? defaultDbFile)), (line) => out.stdout(line))
+    faults = localFaultEngine(undefined, (line) => out.stdout(line))
     await faults.recover().catch((error: Error) => out.stdout(`faults unavailable until a Docker engine answers: ${error.message}`))
     const runs = new RunManager({ store, agent: new AgentPool(new InProcessAgent(), remote, mode), probe: tcpTargetProbe, clock, faults })
     scheduler = new Scheduler({ store, runs, clock })

@@ -1,6 +1,7 @@
 import { localFaultEngine, type FaultReport } from '@gauntlet/agent'
 import { GauntletError } from '@gauntlet/contracts'
 import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { parse } from 'yaml'
 import { adhocFault } from '../faults/adhoc-fault.js'
@@ -19,11 +20,12 @@ const usage = `gauntlet fault apply <fault.yaml> [--controller <url>]
  */
 export async function faultCommand(argv: string[], out: Output): Promise<number> {
   const { values, positionals } = withUsage(usage, () =>
-    parseArgs({ args: argv, allowPositionals: true, options: { controller: { type: 'string' }, all: { type: 'boolean' }, 'state-dir': { type: 'string', default: '.gauntlet' } } }),
+    parseArgs({ args: argv, allowPositionals: true, options: { controller: { type: 'string' }, all: { type: 'boolean' }, 'state-dir': { type: 'string' } } }),
   )
   const [action, arg] = positionals
   const client = values.controller ? new ControllerClient(values.controller, process.env.GAUNTLET_TOKEN || undefined) : undefined
-  const engine = client ? undefined : localFaultEngine(values['state-dir'], (line) => out.stderr(line))
+  // The journal is per host (GAUNTLET_FAULT_JOURNAL, or --state-dir for a separate one).
+  const engine = client ? undefined : localFaultEngine(values['state-dir'] ? join(values['state-dir'], 'faults.jsonl') : undefined, (line) => out.stderr(line))
   // Locally, whatever a dead process left behind is reverted before anything else.
   await engine?.recover()
   switch (action) {

@@ -71,7 +71,7 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
 
 async function runEmbedded(db: string, scenario: Scenario, yaml: string, onWindow: (w: WindowReport) => void, signal: AbortSignal, out: Output): Promise<RunSummary> {
   // Faults: the local Docker engine; whatever a crashed earlier run left behind is reverted first.
-  const faults = scenario.faults.length > 0 ? localFaultEngine(dirname(resolve(db)), (line) => out.stderr(line)) : undefined
+  const faults = scenario.faults.length > 0 ? localFaultEngine(undefined, (line) => out.stderr(line)) : undefined
   await faults?.recover()
   const store = new SqliteStore(db)
   try {

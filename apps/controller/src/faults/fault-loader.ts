@@ -63,9 +63,14 @@ export function buildFault(doc: FaultDocument, path: string, add: Add, id: strin
   if (doc.distribution !== undefined && !jitterMs) problem('distribution', 'a distribution needs jitter')
   const rateBitsPerS = doc.rate === undefined ? undefined : parseRate(doc.rate)
   if (rateBitsPerS !== undefined && (rateBitsPerS < 8_000 || rateBitsPerS > 100e9)) problem('rate', 'between 8kbit and 100gbit')
-  for (const address of [...(doc.peers ?? []), ...(doc.peer !== undefined ? [doc.peer] : [])]) {
-    if (!/^(\d{1,3}\.){3}\d{1,3}(\/\d{1,2})?$/.test(address)) problem(doc.peer === address ? 'peer' : 'peers', `"${address}" is not an IPv4 address or CIDR`)
-  }
+  ;(doc.peers ?? []).forEach((address, i) => {
+    if (!isIpv4OrCidr(address)) problem(`peers/${i}`, `"${address}" is not an IPv4 address or CIDR`)
+  })
+  if (doc.peer !== undefined && !isIpv4OrCidr(doc.peer)) problem('peer', `"${doc.peer}" is not an IPv4 address or CIDR`)
+  if (doc.peer !== undefined && doc.peers !== undefined) problem('peer', 'give peers (a list) or peer, not both')
+  if (doc.correlation !== undefined && doc.type === 'delay' && !jitterMs) problem('correlation', 'correlation applies to jitter: set jitter')
+  if (doc.burst !== undefined && parseBytes(doc.burst) < 1) problem('burst', 'a bucket of at least one byte (a full frame, 1514, or more in practice)')
+  if (doc.limit !== undefined && parseBytes(doc.limit) < 1) problem('limit', 'a queue of at least one byte')
   if (!ok) return undefined
   const mechanism: FaultSpec['mechanism'] =
     doc.type === 'delay' || doc.type === 'loss' ? (doc.mode ?? 'auto') : doc.type === 'bandwidth' ? 'tbf' : 'iptables'
@@ -104,4 +109,10 @@ const byteUnits: Record<string, number> = { '': 1, b: 1, kb: 1024, mb: 1024 * 10
 export function parseBytes(text: string): number {
   const match = /^([0-9]+)([a-z]*)$/.exec(text)!
   return Number(match[1]) * byteUnits[match[2]!]!
+}
+
+function isIpv4OrCidr(text: string): boolean {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(text)
+  if (!match) return false
+  return match.slice(1, 5).every((octet) => Number(octet) <= 255) && (match[5] === undefined || Number(match[5]) <= 32)
 }

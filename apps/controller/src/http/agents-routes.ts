@@ -34,7 +34,7 @@ export async function agentsRoutes(app: FastifyInstance, deps: { agents: AgentRe
     '/api/agents/:name/reports',
     { ...agentOnly, bodyLimit: 64 * 1024 * 1024, schema: { tags: ['agents'], summary: 'Windows (and the end of its load) from an agent', params: NameParams, body: AgentReportSchema } },
     async (request, reply) => {
-      if (!deps.agents.ingest(request.params.name, request.body)) {
+      if (!(await deps.agents.ingest(request.params.name, request.body))) {
         throw new GauntletError('not_found', `run ${request.body.runId} is not in progress on this controller: stop its load`)
       }
       return reply.code(202).send({ accepted: request.body.windows.length })

@@ -40,7 +40,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     logger: deps.logger ?? false,
     bodyLimit: 2 * maxScenarioBytes,
     // Unknown keys are errors here as in scenarios, not silently dropped (fastify's default).
-    ajv: { customOptions: { removeAdditional: false } },
+    ajv: { customOptions: { removeAdditional: false, keywords: ['errorMessage'] } },
   })
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((request, reply) => sendProblem(reply, new GauntletError('not_found', `no route ${request.method} ${request.url}`)))

@@ -31,8 +31,11 @@ export interface RunStore {
   createRun(run: NewRun): void
   /** Idempotent: storing the same window twice keeps one copy. */
   saveWindow(runId: string, window: WindowReport): void
-  /** An agent's own windows, stored before they are acknowledged. A repeated (agent, index) keeps the first. */
-  saveAgentWindows(runId: string, agent: string, windows: readonly WindowReport[]): void
+  /**
+   * Agents' own windows, stored before they are acknowledged, several reports in one transaction (one
+   * fsync). A repeated (agent, index) keeps the first.
+   */
+  saveAgentWindows(reports: ReadonlyArray<{ runId: string; agent: string; windows: readonly WindowReport[] }>): void
   agentWindows(runId: string, agent: string): WindowReport[]
   saveStep(runId: string, step: StepSummary): void
   finishRun(runId: string, status: RunStatus, summary: RunSummary): void

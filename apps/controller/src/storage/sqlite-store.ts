@@ -104,10 +104,11 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
     this.statements.saveWindow.run(runId, window.index, window.step, window.startedAt, JSON.stringify(window))
   }
 
-  saveAgentWindows(runId: string, agent: string, windows: readonly WindowReport[]): void {
-    // One transaction (one fsync) per report, however many windows it carries.
+  saveAgentWindows(reports: ReadonlyArray<{ runId: string; agent: string; windows: readonly WindowReport[] }>): void {
     this.db.transaction(() => {
-      for (const window of windows) this.statements.saveAgentWindow.run(runId, agent, window.index, JSON.stringify(window))
+      for (const { runId, agent, windows } of reports) {
+        for (const window of windows) this.statements.saveAgentWindow.run(runId, agent, window.index, JSON.stringify(window))
+      }
     })()
   }
 
