@@ -550,3 +550,18 @@ describe('DistributedRun: overdue agents', () => {
     expect(run.overdue(T0 + 3_600_000, grace)).toEqual([])
   })
 })
+
+describe('DistributedRun: a late loss', () => {
+  it('an agent lost after delivering every window it owed records no loss and moves nothing', () => {
+    const { run, indexes } = setup([
+      ['a', 1],
+      ['b', 1],
+    ])
+    run.ingest('a', windows(0, 1, 2, 3, 4, 5, 6, 7))
+    expect(run.lose('a', 'no heartbeat for 3 s', T0 + 8500, true)).toBeUndefined()
+    expect(run.losses).toEqual([])
+    run.ingest('b', windows(0, 1, 2, 3, 4, 5, 6, 7))
+    expect(indexes()).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
+    expect(run.finished).toBe(true)
+  })
+})

@@ -111,6 +111,8 @@ export class DistributedRun {
     const member = this.members.get(agent)
     if (!member || member.lost) return undefined
     member.lost = true
+    // It had delivered everything it owed: nothing is missing, nothing to move, no degradation.
+    if (member.lastDelivered >= member.owesUntil - 1) return undefined
     const elapsedS = (nowMs - this.startAt) / 1000
     // The first second boundary at least 250 ms away (time for the replan to reach the survivors), and
     // never one it already delivered: those windows stay merged.
