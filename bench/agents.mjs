@@ -695,8 +695,9 @@ async function main() {
       results.push({ n, ingestCtl, ingestBare, lagCtl, lagBare })
       console.log(`  ${n} agents measured`)
     } catch (error) {
-      failure = `${n} agents: ${error.message}`
-      console.log(`  ${n} agents: not measured, and no larger count either: ${error.message}`)
+      const reason = error.cause?.message ? `${error.message} (${error.cause.message})` : error.message
+      failure = `${n} agents: not measured (nor any larger count): ${reason}`
+      console.log(`  ${failure}`)
       break
     }
   }
@@ -710,6 +711,11 @@ async function main() {
     r.sqliteRows = sqliteRows
   }
 
+  if (results.length === 0) {
+    console.log(`\nnothing measured: ${failure}`)
+    process.exitCode = 1
+    return
+  }
   console.log(`\nIngest: agent-windows/s, from the first report sent to the last merged window on the SSE stream (merged windows/s = that / agents).`)
   console.log('Floors, in this process once the runs are over: merging N encoded histograms (the controller\u2019s mergeEncoded) caps agent-windows/s at')
   console.log(`N/merge time; one SQLite transaction per report (WAL, synchronous=FULL, ${batch} agent window(s) each) at its rows/s.`)
