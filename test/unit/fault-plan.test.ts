@@ -142,8 +142,13 @@ const cases: Array<[string, FaultSpec, FaultPlan, PlanOpts?]> = [
     'delay through the proxy: REDIRECT of the service port to the proxy port',
     spec({ type: 'delay', mechanism: 'proxy', latencyMs: 100, port: 8080 }),
     {
-      apply: [['iptables', '-w', '-t', 'nat', '-I', 'PREROUTING', '1', '-p', 'tcp', '--dport', '8080', ...expiry, ...comment, '-j', 'REDIRECT', '--to-ports', '45123']],
-      revert: [['iptables', '-w', '-t', 'nat', '-D', 'PREROUTING', '-p', 'tcp', '--dport', '8080', ...expiry, ...comment, '-j', 'REDIRECT', '--to-ports', '45123']],
+      // New connections only (--syn); at the end an ACCEPT bypass goes first while the proxy drains.
+      apply: [['iptables', '-w', '-t', 'nat', '-I', 'PREROUTING', '1', '-p', 'tcp', '--dport', '8080', '--syn', ...expiry, ...comment, '-j', 'REDIRECT', '--to-ports', '45123']],
+      drain: [['iptables', '-w', '-t', 'nat', '-I', 'PREROUTING', '1', '-p', 'tcp', '--dport', '8080', '--syn', ...expiry, ...comment, '-j', 'ACCEPT']],
+      revert: [
+        ['iptables', '-w', '-t', 'nat', '-D', 'PREROUTING', '-p', 'tcp', '--dport', '8080', '--syn', ...expiry, ...comment, '-j', 'REDIRECT', '--to-ports', '45123'],
+        ['iptables', '-w', '-t', 'nat', '-D', 'PREROUTING', '-p', 'tcp', '--dport', '8080', '--syn', ...expiry, ...comment, '-j', 'ACCEPT'],
+      ],
       marks: ruleMarks,
     },
     { proxyPort: 45123 },
@@ -152,8 +157,13 @@ const cases: Array<[string, FaultSpec, FaultPlan, PlanOpts?]> = [
     'delay through the proxy, from one peer',
     spec({ type: 'delay', mechanism: 'proxy', latencyMs: 100, port: 8080, peer: '10.0.0.8' }),
     {
-      apply: [['iptables', '-w', '-t', 'nat', '-I', 'PREROUTING', '1', '-p', 'tcp', '--dport', '8080', '-s', '10.0.0.8', ...expiry, ...comment, '-j', 'REDIRECT', '--to-ports', '40000']],
-      revert: [['iptables', '-w', '-t', 'nat', '-D', 'PREROUTING', '-p', 'tcp', '--dport', '8080', '-s', '10.0.0.8', ...expiry, ...comment, '-j', 'REDIRECT', '--to-ports', '40000']],
+      // New connections only (--syn); at the end an ACCEPT bypass goes first while the proxy drains.
+      apply: [['iptables', '-w', '-t', 'nat', '-I', 'PREROUTING', '1', '-p', 'tcp', '--dport', '8080', '--syn', '-s', '10.0.0.8', ...expiry, ...comment, '-j', 'REDIRECT', '--to-ports', '40000']],
+      drain: [['iptables', '-w', '-t', 'nat', '-I', 'PREROUTING', '1', '-p', 'tcp', '--dport', '8080', '--syn', '-s', '10.0.0.8', ...expiry, ...comment, '-j', 'ACCEPT']],
+      revert: [
+        ['iptables', '-w', '-t', 'nat', '-D', 'PREROUTING', '-p', 'tcp', '--dport', '8080', '--syn', '-s', '10.0.0.8', ...expiry, ...comment, '-j', 'REDIRECT', '--to-ports', '40000'],
+        ['iptables', '-w', '-t', 'nat', '-D', 'PREROUTING', '-p', 'tcp', '--dport', '8080', '--syn', '-s', '10.0.0.8', ...expiry, ...comment, '-j', 'ACCEPT'],
+      ],
       marks: ruleMarks,
     },
     { proxyPort: 40000 },

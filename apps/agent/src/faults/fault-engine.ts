@@ -209,7 +209,8 @@ export class FaultEngine {
     let verified = true
     for (const target of fault.targets) {
       killIfOurs(target.deadmanPid, 'deadman')
-      killIfOurs(target.proxyPid, 'latency-proxy-main')
+      // The proxy drains its connections and removes its own redirect; wait for it (bounded) first.
+      if (killIfOurs(target.proxyPid, 'latency-proxy-main')) await exited(target.proxyPid!, 7_000)
       const now = await this.deps.containers.inspect(target.containerId)
       if (!now || now.pid !== target.pid) {
         // Its network namespace is gone, and the fault with it; a restarted container starts clean.
@@ -346,7 +347,7 @@ export class FaultEngine {
         ...['--listen-host', '0.0.0.0', '--listen-port', String(port)],
         ...['--upstream-host', container.ip, '--upstream-port', String(spec.port)],
         ...['--latency-ms', String(spec.latencyMs ?? 0), '--jitter-ms', String(spec.jitterMs ?? 0)],
-        ...['--until', String(untilEpochMs), '--cleanup', JSON.stringify(target.plan.revert)],
+        ...['--until', String(untilEpochMs), '--cleanup', JSON.stringify(target.plan.revert), '--drain', JSON.stringify(target.plan.drain ?? [])],
       ],
       { detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
     )
@@ -402,12 +403,26 @@ function startDeadman(pid: number, at: number, commands: readonly (readonly stri
 }
 
 /** Signals a helper process we started, only if that pid is still running our script (pids get reused). */
-function killIfOurs(pid: number | undefined, script: string): void {
-  if (pid === undefined) return
+function killIfOurs(pid: number | undefined, script: string): boolean {
+  if (pid === undefined) return false
   try {
-    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(script)) return
+    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(script)) return false
     process.kill(pid, 'SIGTERM')
+    return true
   } catch {
-    // already gone
+    return false // already gone
+  }
+}
+
+/** Resolves once `pid` has exited (its /proc entry is gone or a zombie), or after `limitMs`. */
+async function exited(pid: number, limitMs: number): Promise<void> {
+  const until = Date.now() + limitMs
+  while (Date.now() < until) {
+    try {
+      if (/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) return
+    } catch {
+      return
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20))
   }
 }

@@ -10,6 +10,8 @@ export type Command = readonly string[]
 
 export interface FaultPlan {
   apply: Command[]
+  /** Proxy delay: what stops new connections from reaching the proxy while open ones finish. */
+  drain?: Command[]
   /** Explicit undo of `apply`, in order; each may fail harmlessly when already gone. */
   revert: Command[]
   /** What a read-back must show while applied: a qdisc handle and/or rule comments. */
@@ -131,12 +133,24 @@ function chainsPlan(spec: FaultSpec, ctx: PlanContext, parts: Array<{ dir: 'IN' 
   return { apply, revert, marks: { qdisc: false, rules: true } }
 }
 
-/** Inbound TCP to the service port lands on the latency proxy (started before this rule). */
+/**
+ * New inbound TCP connections to the service port land on the latency proxy (started before this
+ * rule). Only SYNs: a connection open before the fault, picked up mid-stream by connection tracking,
+ * must not be redirected (it would be reset). So keep-alive connections opened before the fault are
+ * not delayed. At the end the bypass (ACCEPT, ahead of the redirect) sends new connections straight to
+ * the service while those through the proxy drain.
+ */
 function proxyPlan(spec: FaultSpec, ctx: PlanContext): FaultPlan {
-  const rule = ['PREROUTING', '-p', 'tcp', '--dport', String(spec.port), ...(spec.peer ? ['-s', spec.peer] : []), ...expiry(ctx), ...mark(spec), '-j', 'REDIRECT', '--to-ports', String(ctx.proxyPort)]
+  const match = ['PREROUTING', '-p', 'tcp', '--dport', String(spec.port), '--syn', ...(spec.peer ? ['-s', spec.peer] : []), ...expiry(ctx), ...mark(spec)]
+  const redirect = [...match, '-j', 'REDIRECT', '--to-ports', String(ctx.proxyPort)]
+  const bypass = [...match, '-j', 'ACCEPT']
   return {
-    apply: [['iptables', '-w', '-t', 'nat', '-I', ...insertFirst(rule)]],
-    revert: [['iptables', '-w', '-t', 'nat', '-D', ...rule]],
+    apply: [['iptables', '-w', '-t', 'nat', '-I', ...insertFirst(redirect)]],
+    drain: [['iptables', '-w', '-t', 'nat', '-I', ...insertFirst(bypass)]],
+    revert: [
+      ['iptables', '-w', '-t', 'nat', '-D', ...redirect],
+      ['iptables', '-w', '-t', 'nat', '-D', ...bypass],
+    ],
     marks: { qdisc: false, rules: true },
   }
 }

@@ -25,7 +25,12 @@ interface LatencyProxyFlags {
   untilMs: number
   /** argv arrays run in order, without a shell, when the proxy ends. */
   cleanup: string[][]
+  /** Run first when the proxy ends (the bypass that sends new connections straight to the service). */
+  drain: string[][]
 }
+
+const drainIdleMs = 250
+const drainMaxMs = 5_000
 
 /** A hung cleanup command (iptables waiting on its lock, say) must not keep the others from running. */
 const cleanupTimeoutMs = 10_000
@@ -50,6 +55,7 @@ function parseLatencyProxyFlags(argv: string[], nowMs: number): { flags: Latency
         'jitter-ms': text,
         until: text,
         cleanup: text,
+        drain: text,
       },
     }).values
   } catch (err) {
@@ -92,9 +98,10 @@ function parseLatencyProxyFlags(argv: string[], nowMs: number): { flags: Latency
     problems.push(`--until ${untilMs} is in the past (now ${nowMs}); it is an epoch time in ms`)
   }
   const cleanup = parseCleanup(values.cleanup ?? '[]', problems)
+  const drain = parseCleanup(values.drain ?? '[]', problems)
 
   if (problems.length > 0) return { problems }
-  return { flags: { listenHost, listenPort, upstreamHost, upstreamPort, latencyMs, jitterMs, untilMs, cleanup } }
+  return { flags: { listenHost, listenPort, upstreamHost, upstreamPort, latencyMs, jitterMs, untilMs, cleanup, drain } }
 }
 
 function parseCleanup(raw: string, problems: string[]): string[][] {
@@ -174,11 +181,14 @@ async function main(): Promise<void> {
     ending = true
     clearTimeout(untilTimer)
     say(`stopping: ${reason}`)
-    // Cleanup first: once the redirect is gone new connections reach the service directly, instead of
-    // a port nobody listens on.
+    // Drain first: the bypass sends new connections straight to the service, the ones open through us
+    // finish what they carry (deleting the redirect under them would break their address translation),
+    // then the redirect goes. A connection idle for 250 ms is ended; none survives 5 s.
+    const drained = await runCleanup(flags.drain, say)
+    await proxy?.drain(drainIdleMs, drainMaxMs)
     const cleaned = await runCleanup(flags.cleanup, say)
     await proxy?.close()
-    process.exit(cleaned && !failed ? 0 : 1)
+    process.exit(cleaned && drained && !failed ? 0 : 1)
   }
   const armUntil = (): void => {
     const left = flags.untilMs - Date.now()

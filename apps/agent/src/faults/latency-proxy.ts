@@ -32,6 +32,12 @@ export interface LatencyProxy {
   port: number
   /** Stops listening, destroys open connections and clears their timers. */
   close(): Promise<void>
+  /**
+   * Stops listening and lets open connections finish: each is ended gracefully once nothing is held
+   * and neither side has sent for `idleMs` (a request in flight is never cut), and whatever is still
+   * open after `maxMs` is destroyed. Resolves when none is left.
+   */
+  drain(idleMs: number, maxMs: number): Promise<void>
   stats(): LatencyProxyStats
 }
 
@@ -75,6 +81,22 @@ export async function startLatencyProxy(options: LatencyProxyOptions): Promise<L
         for (const relay of relays) relay.destroy()
         relays.clear()
       }),
+    drain: (idleMs, maxMs) =>
+      new Promise<void>((resolve) => {
+        server.close()
+        const until = performance.now() + maxMs
+        const check = (): void => {
+          for (const relay of relays) if (relay.idleFor() >= idleMs) relay.end()
+          if (relays.size === 0) return resolve()
+          if (performance.now() >= until) {
+            for (const relay of relays) relay.destroy()
+            relays.clear()
+            return resolve()
+          }
+          setTimeout(check, 25)
+        }
+        check()
+      }),
   }
 }
 
@@ -104,6 +126,7 @@ class Relay {
   private timer: NodeJS.Timeout | undefined
   private upstreamBlocked = false
   private openSockets = 2
+  private lastActivity = performance.now()
 
   constructor(
     private readonly client: net.Socket,
@@ -118,7 +141,10 @@ class Relay {
     client.setNoDelay(true)
     upstream.setNoDelay(true)
 
-    client.on('data', (chunk: Buffer) => this.hold(chunk))
+    client.on('data', (chunk: Buffer) => {
+      this.lastActivity = performance.now()
+      this.hold(chunk)
+    })
     client.on('end', () => this.hold(null))
     upstream.on('drain', () => {
       this.upstreamBlocked = false
@@ -127,6 +153,7 @@ class Relay {
 
     // upstream→client is not delayed; only back-pressure applies.
     upstream.on('data', (chunk: Buffer) => {
+      this.lastActivity = performance.now()
       if (!client.writable) return
       if (!client.write(chunk) && !upstream.isPaused()) {
         upstream.pause()
@@ -151,6 +178,18 @@ class Relay {
     this.dropHeld()
     this.client.destroy()
     this.upstream.destroy()
+  }
+
+  /** Ms since either side last sent, or 0 while anything is held back. */
+  idleFor(): number {
+    if (this.head < this.held.length) return 0
+    return performance.now() - this.lastActivity
+  }
+
+  /** A graceful close of both sides (used when draining an idle connection). */
+  end(): void {
+    this.client.end()
+    this.upstream.end()
   }
 
   private hold(chunk: Buffer | null): void {
