@@ -33,9 +33,9 @@ export interface LatencyProxy {
   /** Stops listening, destroys open connections and clears their timers. */
   close(): Promise<void>
   /**
-   * Stops listening and lets open connections finish: each is ended gracefully once nothing is held
-   * and neither side has sent for `idleMs` (a request in flight is never cut), and whatever is still
-   * open after `maxMs` is destroyed. Resolves when none is left.
+   * Stops listening and lets open connections finish: each is ended gracefully between two requests
+   * (see Relay.betweenRequests), so keep-alive clients reconnect (straight to the service, past the
+   * bypass) instead of failing; whatever is still open after `maxMs` is destroyed.
    */
   drain(idleMs: number, maxMs: number): Promise<void>
   stats(): LatencyProxyStats
@@ -86,7 +86,7 @@ export async function startLatencyProxy(options: LatencyProxyOptions): Promise<L
         server.close()
         const until = performance.now() + maxMs
         const check = (): void => {
-          for (const relay of relays) if (relay.idleFor() >= idleMs) relay.end()
+          for (const relay of relays) if (relay.betweenRequests(idleMs)) relay.end()
           if (relays.size === 0) return resolve()
           if (performance.now() >= until) {
             for (const relay of relays) relay.destroy()
@@ -126,7 +126,8 @@ class Relay {
   private timer: NodeJS.Timeout | undefined
   private upstreamBlocked = false
   private openSockets = 2
-  private lastActivity = performance.now()
+  private lastFromClient = performance.now()
+  private lastFromUpstream = 0
 
   constructor(
     private readonly client: net.Socket,
@@ -142,7 +143,7 @@ class Relay {
     upstream.setNoDelay(true)
 
     client.on('data', (chunk: Buffer) => {
-      this.lastActivity = performance.now()
+      this.lastFromClient = performance.now()
       this.hold(chunk)
     })
     client.on('end', () => this.hold(null))
@@ -153,7 +154,7 @@ class Relay {
 
     // upstream→client is not delayed; only back-pressure applies.
     upstream.on('data', (chunk: Buffer) => {
-      this.lastActivity = performance.now()
+      this.lastFromUpstream = performance.now()
       if (!client.writable) return
       if (!client.write(chunk) && !upstream.isPaused()) {
         upstream.pause()
@@ -180,10 +181,16 @@ class Relay {
     this.upstream.destroy()
   }
 
-  /** Ms since either side last sent, or 0 while anything is held back. */
-  idleFor(): number {
-    if (this.head < this.held.length) return 0
-    return performance.now() - this.lastActivity
+  /**
+   * Between requests: nothing held back, and either the service answered after the client last sent
+   * (a keep-alive connection right after its response) and has been quiet for a few ms, or neither
+   * side has sent for `idleMs`. Ending it then races no request.
+   */
+  betweenRequests(idleMs: number): boolean {
+    if (this.head < this.held.length) return false
+    const now = performance.now()
+    const answered = this.lastFromUpstream > this.lastFromClient && now - this.lastFromUpstream >= 5
+    return answered || now - Math.max(this.lastFromClient, this.lastFromUpstream) >= idleMs
   }
 
   /** A graceful close of both sides (used when draining an idle connection). */

@@ -70,6 +70,7 @@ export class AutocannonConnection extends Client {
   // Declared, not initialised: autocannon's constructor calls our hooks before field initialisers run.
   declare owner: ConnectionOwner | undefined
   declare needsSocket: boolean
+  declare reconnectAfterResponse: boolean
   declare opening: boolean
   declare busy: boolean
   declare pendingFailure: FailureKind | undefined
@@ -87,11 +88,13 @@ export class AutocannonConnection extends Client {
     this.owner = owner
     this.busy = false
     this.serverCloses = false
+    this.reconnectAfterResponse = false
     this.requestSeq = 0
     this.watchResponseHeaders(target.method)
     this.on('response', (status: number) => {
       // A server that said "Connection: close" gets a fresh socket for the next request.
-      if (this.serverCloses) this.needsSocket = true
+      if (this.serverCloses || this.reconnectAfterResponse) this.needsSocket = true
+      this.reconnectAfterResponse = false
       this.settle(status)
     })
     this.on('connError', (error: NodeJS.ErrnoException) => {
@@ -122,6 +125,15 @@ export class AutocannonConnection extends Client {
     this.windowIndex = windowIndex
     if (this.needsSocket) this.openSocket()
     Client.prototype._doRequest.call(this)
+  }
+
+  /**
+   * Moves to a new socket: now when idle, after the response in flight otherwise. A fault that only
+   * catches new connections (proxy delay) then reaches this connection's next requests too.
+   */
+  reconnect(): void {
+    if (this.busy) this.reconnectAfterResponse = true
+    else if (this.conn) this.closeSocket()
   }
 
   /** Gives up on the request in flight (the generator's timeout) and drops the socket. */

@@ -93,6 +93,11 @@ export class LoadGenerator implements ConnectionOwner {
     return true
   }
 
+  /** Every connection moves to a new socket (idle ones now, busy ones after their response). */
+  reconnectAll(): void {
+    for (const connection of this.connections) connection.reconnect()
+  }
+
   private startClock(): void {
     if (this.stopped) return
     this.startEpochMs = Date.now()

@@ -6,13 +6,14 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { LoadGenerator, type LoadPlan } from './load-generator.js'
 import type { PlannedStep } from './schedule.js'
 
-export type ToWorker = { type: 'abort' } | { type: 'replan'; id: number; fromS: number; tail: PlannedStep[] }
+export type ToWorker = { type: 'abort' } | { type: 'reconnect' } | { type: 'replan'; id: number; fromS: number; tail: PlannedStep[] }
 
 const port = parentPort!
 const abort = new AbortController()
 const generator = new LoadGenerator(workerData as LoadPlan)
 port.on('message', (message: ToWorker) => {
   if (message.type === 'abort') abort.abort()
+  else if (message.type === 'reconnect') generator.reconnectAll()
   else port.postMessage({ type: 'replanned', id: message.id, accepted: generator.replan(message.fromS, message.tail) })
 })
 

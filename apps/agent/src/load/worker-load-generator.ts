@@ -16,6 +16,8 @@ export interface WorkerLoadRun {
   result: Promise<LoadRunResult>
   /** See LoadGenerator.replan; resolves false when refused or when the run has ended. */
   replan(fromS: number, tail: PlannedStep[]): Promise<boolean>
+  /** See LoadGenerator.reconnectAll. */
+  reconnect(): void
 }
 
 /**
@@ -67,6 +69,9 @@ export function startLoadInWorker(plan: LoadPlan, options: LoadRunOptions, allow
 
   return {
     result,
+    reconnect: () => {
+      if (!ended) send({ type: 'reconnect' })
+    },
     replan: (fromS, tail) => {
       if (ended) return Promise.resolve(false)
       const id = nextReplan++

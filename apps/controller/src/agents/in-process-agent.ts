@@ -1,4 +1,4 @@
-import { connectionTargetFor, runLoadInWorker } from '@gauntlet/agent'
+import { connectionTargetFor, startLoadInWorker } from '@gauntlet/agent'
 import type { LoadAgent } from '../run/ports.js'
 import type { Scenario } from '../scenario/scenario.js'
 
@@ -8,7 +8,7 @@ import type { Scenario } from '../scenario/scenario.js'
  */
 export class InProcessAgent implements LoadAgent {
   async run(scenario: Scenario, options: Parameters<LoadAgent['run']>[1]): ReturnType<LoadAgent['run']> {
-    return runLoadInWorker(
+    const run = startLoadInWorker(
       {
         target: connectionTargetFor(scenario.target),
         steps: scenario.steps,
@@ -18,5 +18,7 @@ export class InProcessAgent implements LoadAgent {
       },
       options,
     )
+    options.onControl?.({ reconnect: () => run.reconnect() })
+    return run.result
   }
 }

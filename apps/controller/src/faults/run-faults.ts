@@ -29,6 +29,8 @@ export class RunFaults {
     stepStartS: readonly number[],
     private readonly injector: FaultInjector | undefined,
     private readonly warn: (line: string) => void = () => {},
+    /** Called once a fault is in place (the run reconnects its load after a proxy delay starts). */
+    private readonly applied: (spec: FaultSpec) => void = () => {},
   ) {
     this.entries = faults.map(({ spec, start }) => {
       const offsetMs = 'atS' in start ? start.atS * 1000 : (stepStartS[start.atStep - 1] ?? 0) * 1000
@@ -100,6 +102,7 @@ export class RunFaults {
       const applied = await this.injector.apply(entry.spec, revertAt)
       entry.applied = true
       Object.assign(entry.record, { targets: applied.targets, appliedAt: applied.appliedAt })
+      this.applied(entry.spec)
       entry.revertTimer = setTimeout(() => {
         entry.work = this.revert(entry, 'duration ended')
       }, Math.max(0, revertAt - Date.now()))

@@ -11,6 +11,11 @@ export interface LoadOutcome {
   stoppedBy?: string
 }
 
+export interface LoadControl {
+  /** Move every connection to a new socket (so a fault on new connections reaches all of them). */
+  reconnect(): void
+}
+
 /** What the run service needs from whatever generates the load: the embedded agent, or remote agents. */
 export interface LoadAgent {
   run(
@@ -20,6 +25,8 @@ export interface LoadAgent {
       onWindow: (window: WindowReport) => void
       /** Second 0 of the run has begun at `epochMs` (faults are timed from it). */
       onStart?: (epochMs: number) => void
+      /** Hands over what the run may ask of the load while it runs. */
+      onControl?: (control: LoadControl) => void
       signal: AbortSignal
     },
   ): Promise<LoadOutcome>

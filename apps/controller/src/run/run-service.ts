@@ -1,10 +1,10 @@
 import { buildTimeline } from '@gauntlet/agent'
-import { GauntletError, type AgentLoss, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
+import { GauntletError, type AgentLoss, type FaultSpec, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
 import { randomBytes } from 'node:crypto'
 import type { Scenario } from '../scenario/scenario.js'
 import type { RunStatus, RunStore } from '../storage/run-store.js'
 import { RunFaults } from '../faults/run-faults.js'
-import type { Clock, FaultInjector, LoadAgent, LoadOutcome, RunObserver, TargetProbe } from './ports.js'
+import type { Clock, FaultInjector, LoadAgent, LoadControl, LoadOutcome, RunObserver, TargetProbe } from './ports.js'
 import { judgeStep, type StepSpec } from './step-judge.js'
 import { judgeRun } from './verdict.js'
 
@@ -50,7 +50,12 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
 
   const specs = stepSpecs(scenario)
   const faultWarnings: string[] = []
-  const faults = new RunFaults(runId, scenario.faults, specs.map((s) => s.startS), deps.faults, (line) => faultWarnings.push(line))
+  let load: LoadControl | undefined
+  // Proxy delay catches only new connections: the run's own connections move to new sockets when it starts.
+  const onFaultApplied = (spec: FaultSpec): void => {
+    if (spec.mechanism === 'proxy') load?.reconnect()
+  }
+  const faults = new RunFaults(runId, scenario.faults, specs.map((s) => s.startS), deps.faults, (line) => faultWarnings.push(line), onFaultApplied)
   try {
     // A fault that cannot run here (no netem, no such container) fails the run before any load.
     await faults.prepare()
@@ -84,6 +89,7 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
       runId,
       signal: stop.signal,
       onStart: (epochMs) => faults.start(epochMs),
+      onControl: (control) => (load = control),
       onWindow: (reported) => {
         const active = faults.activeDuring(reported.startedAt, reported.startedAt + 1000)
         const window = active.length > 0 ? { ...reported, faults: active } : reported
