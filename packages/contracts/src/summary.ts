@@ -10,6 +10,12 @@ export interface ThresholdResult {
   observed: number | null
   limit: number
   pass: boolean
+  /**
+   * How sure the data makes it: 95% bounds of the metric (null where the sample cannot bound that
+   * side) and pass (even the worst bound meets the limit), fail (even the best bound breaks it) or
+   * insufficient. Reported beside `pass`; the verdict still follows `pass`.
+   */
+  evidence?: { n: number; lower: number | null; upper: number | null; confidence: 'pass' | 'fail' | 'insufficient' }
 }
 
 export interface StepSummary {

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto'
 import type { Scenario } from '../scenario/scenario.js'
 import type { RunStatus, RunStore } from '../storage/run-store.js'
 import { RunFaults } from '../faults/run-faults.js'
+import { formatObserved } from '../report/format-values.js'
 import type { Clock, FaultInjector, LoadAgent, LoadControl, LoadOutcome, RunObserver, TargetProbe } from './ports.js'
 import { judgeStep, type StepSpec } from './step-judge.js'
 import { judgeRun } from './verdict.js'
@@ -131,12 +132,24 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
   const losses = outcome.agentLosses ?? []
   return finish(status, {
     ...judgement,
-    warnings: [...generatorWarnings(steps), ...losses.map(lossWarning), ...faultWarnings, ...faults.records().filter((f) => f.revertedAt !== null && !f.revertVerified).map((f) => `fault ${f.id} did not read back clean after its revert`)],
+    warnings: [...generatorWarnings(steps), ...evidenceWarnings(steps), ...losses.map(lossWarning), ...faultWarnings, ...faults.records().filter((f) => f.revertedAt !== null && !f.revertVerified).map((f) => `fault ${f.id} did not read back clean after its revert`)],
     steps,
     ...(faults.count > 0 ? { faults: faults.records() } : {}),
     ...(outcome.agents ? { agents: outcome.agents } : {}),
     ...(losses.length > 0 ? { degraded: true, agentLosses: losses } : {}),
   })
+}
+
+/** A threshold met by the point estimate but not by its 95% bound: passed, but the data cannot vouch for it. */
+function evidenceWarnings(steps: readonly StepSummary[]): string[] {
+  return steps.flatMap((step) =>
+    step.thresholds
+      .filter((t) => t.pass && t.evidence?.confidence === 'insufficient')
+      .map((t) => {
+        const bound = (value: number | null): string => (value === null ? '?' : formatObserved(t.metric, value))
+        return `step ${step.index + 1}: "${t.threshold}" passed on ${t.evidence!.n} samples, too few to be sure at 95% (bounds ${bound(t.evidence!.lower)} to ${bound(t.evidence!.upper)})`
+      }),
+  )
 }
 
 function lossWarning(loss: AgentLoss): string {

@@ -1,5 +1,6 @@
 import { addErrorCounts, emptyErrorCounts, totalErrors, type StepSummary, type ThresholdResult, type WindowReport } from '@gauntlet/contracts'
-import { mergeEncoded, summarizeLatency, type LatencySummaryMs } from '@gauntlet/metrics'
+import { mergeEncoded, summarizeLatency, type Histogram, type LatencySummaryMs } from '@gauntlet/metrics'
+import { exactEvidence, quantileEvidence, rateEvidence, type Evidence } from '../decision/evidence.js'
 import { compare, type Threshold } from '../scenario/thresholds.js'
 
 export interface StepSpec {
@@ -19,6 +20,8 @@ export interface StepStats {
   errorRate: number | null
   achievedRps: number
   latency: LatencySummaryMs
+  /** The merged histogram of the judged windows (µs), for confidence intervals. */
+  histogram: Histogram
   generatorLimited: boolean
   degraded: boolean
   errorsByClass: ReturnType<typeof emptyErrorCounts>
@@ -45,6 +48,7 @@ export function stepStats(spec: StepSpec, windows: readonly WindowReport[]): Ste
   const errors = totalErrors(errorsByClass)
   const completed = ok + errors
   const expectedWindows = spec.durationS - spec.warmupS
+  const histogram = mergeEncoded(judged.map((w) => w.latency))
   return {
     planned,
     sent,
@@ -52,7 +56,8 @@ export function stepStats(spec: StepSpec, windows: readonly WindowReport[]): Ste
     errors,
     errorRate: completed > 0 ? errors / completed : null,
     achievedRps: judged.length > 0 ? sentThisSecond / judged.length : 0,
-    latency: summarizeLatency(mergeEncoded(judged.map((w) => w.latency))),
+    latency: summarizeLatency(histogram),
+    histogram,
     generatorLimited: judged.some((w) => w.generatorLimited),
     degraded: judged.some((w) => (w.missingAgents?.length ?? 0) > 0),
     errorsByClass,
@@ -78,14 +83,32 @@ export function observe(threshold: Threshold, stats: StepStats): number | null {
 export function evaluateThresholds(thresholds: readonly Threshold[], stats: StepStats): ThresholdResult[] {
   return thresholds.map((threshold) => {
     const observed = observe(threshold, stats)
+    const { n, lower, upper, confidence } = evidence(threshold, stats)
     return {
       threshold: threshold.source,
       metric: threshold.metric,
       observed,
       limit: threshold.limit,
       pass: observed !== null && compare(observed, threshold.operator, threshold.limit),
+      evidence: { n, lower, upper, confidence },
     }
   })
+}
+
+const quantiles: Record<string, number> = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99, p999: 0.999 }
+
+/** How sure the step's data makes the threshold's outcome (95% bounds; see decision/intervals.ts). */
+export function evidence(threshold: Threshold, stats: StepStats): Evidence {
+  switch (threshold.metric) {
+    case 'error_rate':
+      return rateEvidence(threshold, stats.errors, stats.completed)
+    case 'rps':
+      return exactEvidence(threshold, stats.windows > 0 ? stats.achievedRps : null, stats.windows)
+    case 'max':
+      return exactEvidence(threshold, stats.latency.maxMs, stats.latency.count)
+    default:
+      return quantileEvidence(threshold, stats.histogram, quantiles[threshold.metric]!)
+  }
 }
 
 export function judgeStep(spec: StepSpec, windows: readonly WindowReport[], thresholds: readonly Threshold[]): StepSummary {
