@@ -70,7 +70,11 @@ export class FaultEngine {
    * runs (or, applied detached, until its end); every other journaled fault is reverted, and so is
    * every Gauntlet mark in any running container that no live fault claims.
    */
-  async recover(): Promise<string[]> {
+  recover(): Promise<string[]> {
+    return this.deps.journal.withLock(() => this.recoverLocked())
+  }
+
+  private async recoverLocked(): Promise<string[]> {
     const cleaned = new Set<string>()
     const live: Intent[] = []
     for (const intent of this.deps.journal.unreverted()) {
@@ -131,7 +135,12 @@ export class FaultEngine {
   }
 
   /** Applies a fault to its targets until `untilEpochMs` (default: now + its duration). */
-  async apply(requested: FaultSpec, untilEpochMs = Date.now() + requested.durationMs, options: { detached?: boolean } = {}): Promise<FaultReport> {
+  apply(requested: FaultSpec, untilEpochMs = Date.now() + requested.durationMs, options: { detached?: boolean } = {}): Promise<FaultReport> {
+    // Under the journal lock: another process's recovery must not take a fault half applied for an orphan.
+    return this.deps.journal.withLock(() => this.applyLocked(requested, untilEpochMs, options))
+  }
+
+  private async applyLocked(requested: FaultSpec, untilEpochMs: number, options: { detached?: boolean }): Promise<FaultReport> {
     if (this.active.has(requested.id)) throw new GauntletError('conflict', `fault ${requested.id} is already active`)
     const spec = await this.preflight(requested)
     const containers = await this.deps.containers.resolve(spec.target)

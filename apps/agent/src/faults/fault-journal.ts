@@ -1,5 +1,5 @@
 import type { FaultSpec } from '@gauntlet/contracts'
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 
 export interface JournalTarget {
@@ -72,8 +72,60 @@ export class FaultJournal {
     return [...open.values()]
   }
 
+  /**
+   * Runs `work` holding the host-wide journal lock, so one process's recovery never sees another's
+   * half-applied fault as an orphan. The lock is a file created exclusively; one left by a dead
+   * process is taken over. Bounded: after `waitMs` the lock is an error, not a hang.
+   */
+  async withLock<T>(work: () => Promise<T>, waitMs = 30_000): Promise<T> {
+    const lock = `${this.file}.lock`
+    const until = Date.now() + waitMs
+    for (;;) {
+      try {
+        const fd = openSync(lock, 'wx')
+        writeSync(fd, String(process.pid))
+        closeSync(fd)
+        break
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+        if (!holderAlive(lock)) {
+          try {
+            unlinkSync(lock)
+          } catch {
+            // someone else took it over first
+          }
+          continue
+        }
+        if (Date.now() > until) throw new Error(`the fault journal ${this.file} stayed locked for ${waitMs / 1000} s`)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    }
+    try {
+      return await work()
+    } finally {
+      try {
+        unlinkSync(lock)
+      } catch {
+        // already gone
+      }
+    }
+  }
+
   /** Rewrites the journal with only these faults (recovery's compaction). */
   keepOnly(intents: ReadonlyArray<Extract<JournalEntry, { op: 'intent' }>>): void {
     writeFileSync(this.file, intents.map((intent) => `${JSON.stringify(intent)}\n`).join(''))
+  }
+}
+
+/** The pid written in a lock file still runs (a lock whose holder died is stale). */
+function holderAlive(lock: string): boolean {
+  try {
+    const pid = Number(readFileSync(lock, 'utf8'))
+    if (!Number.isInteger(pid) || pid <= 0) return false
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    // EPERM: it exists but is not ours to signal; it is alive. A torn, empty file counts as stale.
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }

@@ -1,0 +1,43 @@
+import { existsSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { FaultJournal } from '../../apps/agent/src/faults/fault-journal.js'
+import { tempDir } from '../helpers/cli.js'
+
+describe('fault journal lock', () => {
+  it('serializes holders: the second runs only after the first has finished', async () => {
+    const journal = new FaultJournal(join(tempDir(), 'faults.jsonl'))
+    const order: string[] = []
+    let releaseFirst!: () => void
+    const first = journal.withLock(async () => {
+      order.push('first in')
+      await new Promise<void>((resolve) => (releaseFirst = resolve))
+      order.push('first out')
+    })
+    const second = journal.withLock(async () => {
+      order.push('second in')
+    })
+    // Let the second try (and wait) while the first holds the lock.
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(order).toEqual(['first in'])
+    releaseFirst()
+    await Promise.all([first, second])
+    expect(order).toEqual(['first in', 'first out', 'second in'])
+  })
+
+  it('takes over a lock left by a dead process, and removes its own when done (even on error)', async () => {
+    const file = join(tempDir(), 'faults.jsonl')
+    const journal = new FaultJournal(file)
+    writeFileSync(`${file}.lock`, '2147483646') // no such pid
+    await expect(journal.withLock(async () => 'ran')).resolves.toBe('ran')
+    expect(existsSync(`${file}.lock`)).toBe(false)
+    await expect(journal.withLock(async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom')
+    expect(existsSync(`${file}.lock`)).toBe(false)
+  })
+
+  it('gives up after its wait when a live process holds the lock', async () => {
+    const file = join(tempDir(), 'faults.jsonl')
+    writeFileSync(`${file}.lock`, String(process.pid)) // held by a live process (this one)
+    await expect(new FaultJournal(file).withLock(async () => 'never', 200)).rejects.toThrow(/stayed locked/)
+  })
+})
