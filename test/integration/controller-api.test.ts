@@ -109,6 +109,10 @@ describe('controller REST API', () => {
     expect(stream[0]).toEqual({ event: 'status', data: { status: 'running', summary: null } })
     expect(stream.filter((e) => e.event === 'window')).toHaveLength(2)
     expect(stream.filter((e) => e.event === 'step').map((e) => e.data.verdict)).toEqual(['pass'])
+    // The step's decision, with its evidence, live and stored.
+    const decided = stream.filter((e) => e.event === 'decision').map((e) => e.data)
+    expect(decided).toMatchObject([{ step: 0, guard: 'p99 < 500ms', verdict: 'pass', action: 'advance', evidence: { n: 100, limit: 500, windowStart: 0, windowEnd: 2 } }])
+    expect((await app.inject(`/api/runs/${id}/decisions`)).json()).toEqual(decided)
     const last = stream[stream.length - 1]!
     expect(last.event).toBe('status')
     expect(last.data.status).toBe('passed')

@@ -65,6 +65,37 @@ export interface RunSummary {
   agentLosses?: AgentLoss[]
   /** Every fault of the scenario, with planned and actual apply and revert times. */
   faults?: FaultRecord[]
+  /** Every decision taken, in order, with the evidence behind it. */
+  decisions?: Decision[]
+}
+
+/**
+ * One guard's judgement of one step, and what the run did about it: the record a person reads to see
+ * exactly why the run advanced or stopped.
+ */
+export interface Decision {
+  /** ISO time the decision was taken. */
+  at: string
+  /** 0-based step index. */
+  step: number
+  /** The condition judged (a threshold's text, for the spine's per-step thresholds). */
+  guard: string
+  /** The guard's verdict on the point estimate: pass or fail; insufficient when there was nothing to measure. */
+  verdict: 'pass' | 'fail' | 'insufficient'
+  /** What the run did: advance to the next step, continue past a failure (onThresholdFail: continue), or stop. */
+  action: 'advance' | 'continue' | 'stop'
+  evidence: {
+    n: number
+    estimate: number | null
+    lower: number | null
+    upper: number | null
+    limit: number
+    /** How sure the 95% bounds make the verdict. */
+    confidence: 'pass' | 'fail' | 'insufficient'
+    /** Seconds of the run the evidence covers: [windowStart, windowEnd). */
+    windowStart: number
+    windowEnd: number
+  }
 }
 
 export interface FaultRecord {

@@ -70,6 +70,11 @@ export async function runsRoutes(app: FastifyInstance, { store, runs, targetAllo
     return windows.map((window) => ({ ...window, latencyMs: summarizeLatency(decodeHistogram(window.latency)) }))
   })
 
+  app.get<{ Params: Static<typeof RunParams> }>('/api/runs/:id/decisions', async (request) => {
+    if (!store.getRun(request.params.id)) throw notFound(request.params.id)
+    return store.decisions(request.params.id)
+  })
+
   app.post<{ Params: Static<typeof RunParams> }>('/api/runs/:id/abort', async (request, reply) => {
     if (!store.getRun(request.params.id)) throw notFound(request.params.id)
     runs.abort(request.params.id)
@@ -83,7 +88,7 @@ export async function runsRoutes(app: FastifyInstance, { store, runs, targetAllo
     const raw = reply.raw
     raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
     const send = (event: RunEvent): void => {
-      const data = event.type === 'window' ? event.window : event.type === 'step' ? event.step : { status: event.status, summary: event.summary ?? null }
+      const data = event.type === 'window' ? event.window : event.type === 'step' ? event.step : event.type === 'decision' ? event.decision : { status: event.status, summary: event.summary ?? null }
       raw.write(`event: ${event.type}\ndata: ${JSON.stringify(data)}\n\n`)
     }
     const unsubscribe = runs.subscribe(run.id, (event) => {

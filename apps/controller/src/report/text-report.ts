@@ -1,6 +1,6 @@
 import { totalErrors, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
 import { decodeHistogram, summarizeLatency } from '@gauntlet/metrics'
-import { formatMs, formatPercent } from './format-values.js'
+import { formatMs, formatObserved, formatPercent } from './format-values.js'
 
 /** One line per 1 s window: where the ramp is, planned vs achieved rate, p50, p99, errors. */
 export function progressLine(window: WindowReport, stepCount: number, plannedRps: number, warmup: boolean): string {
@@ -49,6 +49,7 @@ export function stepTable(steps: readonly StepSummary[]): string {
 export function verdictLines(summary: RunSummary): string[] {
   const capacity = summary.capacityRps === null ? 'no step passed' : `capacity ${fmtRate(summary.capacityRps)} rps`
   return [
+    ...(summary.decisions ?? []).map(decisionLine),
     ...(summary.faults ?? []).map(faultLine),
     ...summary.warnings.map((w) => `warning: ${w}`),
     ...summary.reasons.map((r) => `reason: ${r}`),
@@ -66,4 +67,12 @@ export function faultLine(fault: NonNullable<RunSummary['faults']>[number]): str
   const lag = (actual: string | null, planned: string): string => (actual && planned ? ` (${Date.parse(actual) - Date.parse(planned)} ms late)` : '')
   const outcome = fault.error ? `FAILED: ${fault.error}` : fault.revertedAt ? (fault.revertVerified ? 'read back clean' : 'NOT clean after revert') : 'not reverted'
   return `fault ${fault.id}: ${fault.type} via ${fault.mechanism} on ${fault.targets.join(', ') || '-'}; applied ${time(fault.appliedAt)}${lag(fault.appliedAt, fault.plannedApplyAt)}, reverted ${time(fault.revertedAt)}${lag(fault.revertedAt, fault.plannedRevertAt)}; ${outcome}`
+}
+
+/** One line per decision: the step, what the run did, the guard's verdict and the evidence behind it. */
+export function decisionLine(decision: NonNullable<RunSummary['decisions']>[number]): string {
+  const metric = /^\s*([a-z_0-9]+)/i.exec(decision.guard)?.[1] ?? ''
+  const value = (v: number | null): string => (v === null ? '?' : formatObserved(metric, v))
+  const { n, estimate, lower, upper, confidence, windowStart, windowEnd } = decision.evidence
+  return `decision: step ${decision.step + 1} ${decision.action.toUpperCase()}: "${decision.guard}" ${decision.verdict.toUpperCase()} at ${value(estimate)} (95% ${value(lower)} to ${value(upper)}, n=${n}, ${confidence}; seconds ${windowStart}-${windowEnd})`
 }

@@ -1,4 +1,4 @@
-import type { AgentLoss, FaultSpec, StepSummary, WindowReport } from '@gauntlet/contracts'
+import type { AgentLoss, Decision, FaultSpec, StepSummary, WindowReport } from '@gauntlet/contracts'
 import type { Scenario } from '../scenario/scenario.js'
 
 export interface LoadOutcome {
@@ -44,6 +44,7 @@ export interface RunObserver {
   started?(info: { runId: string; steps: number }): void
   window?(window: WindowReport): void
   step?(step: StepSummary): void
+  decision?(decision: Decision): void
 }
 
 /** What a run needs from whatever injects faults (the fault engine on the local Docker engine). */

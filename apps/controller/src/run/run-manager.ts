@@ -1,4 +1,4 @@
-import { GauntletError, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
+import { GauntletError, type Decision, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
 import type { Scenario } from '../scenario/scenario.js'
 import type { RunStatus } from '../storage/run-store.js'
 import { executeRun, type RunDependencies } from './run-service.js'
@@ -6,6 +6,7 @@ import { executeRun, type RunDependencies } from './run-service.js'
 export type RunEvent =
   | { type: 'window'; runId: string; window: WindowReport }
   | { type: 'step'; runId: string; step: StepSummary }
+  | { type: 'decision'; runId: string; decision: Decision }
   | { type: 'status'; runId: string; status: RunStatus; summary?: RunSummary }
 
 type Listener = (event: RunEvent) => void
@@ -53,6 +54,7 @@ export class RunManager {
             publish({ type: 'window', runId, window })
           },
           step: (step) => publish({ type: 'step', runId, step }),
+          decision: (decision) => publish({ type: 'decision', runId, decision }),
         },
       }).then(
         (summary) => {

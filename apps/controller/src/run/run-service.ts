@@ -1,8 +1,9 @@
 import { buildTimeline } from '@gauntlet/agent'
-import { GauntletError, type AgentLoss, type FaultSpec, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
+import { GauntletError, type AgentLoss, type Decision, type FaultSpec, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
 import { randomBytes } from 'node:crypto'
 import type { Scenario } from '../scenario/scenario.js'
 import type { RunStatus, RunStore } from '../storage/run-store.js'
+import { stepDecisions } from '../decision/step-decisions.js'
 import { RunFaults } from '../faults/run-faults.js'
 import { formatObserved } from '../report/format-values.js'
 import type { Clock, FaultInjector, LoadAgent, LoadControl, LoadOutcome, RunObserver, TargetProbe } from './ports.js'
@@ -76,11 +77,17 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
   request.signal?.addEventListener('abort', onExternalAbort, { once: true })
   if (request.signal?.aborted) onExternalAbort()
 
+  const decisions: Decision[] = []
   const judge = (spec: StepSpec): void => {
     const step = judgeStep(spec, windowsByStep.get(spec.index) ?? [], scenario.thresholds)
     steps.push(step)
     deps.store.saveStep(runId, step)
     observer?.step?.(step)
+    for (const decision of stepDecisions(spec, step, scenario.onThresholdFail, deps.clock.now())) {
+      decisions.push(decision)
+      deps.store.saveDecision(runId, decision)
+      observer?.decision?.(decision)
+    }
     if (step.verdict === 'fail' && scenario.onThresholdFail === 'stop') stop.abort()
   }
 
@@ -135,6 +142,7 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
     warnings: [...generatorWarnings(steps), ...evidenceWarnings(steps), ...losses.map(lossWarning), ...faultWarnings, ...faults.records().filter((f) => f.revertedAt !== null && !f.revertVerified).map((f) => `fault ${f.id} did not read back clean after its revert`)],
     steps,
     ...(faults.count > 0 ? { faults: faults.records() } : {}),
+    ...(decisions.length > 0 ? { decisions } : {}),
     ...(outcome.agents ? { agents: outcome.agents } : {}),
     ...(losses.length > 0 ? { degraded: true, agentLosses: losses } : {}),
   })

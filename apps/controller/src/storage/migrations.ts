@@ -72,4 +72,15 @@ export const migrations: readonly string[] = [
      report_json TEXT NOT NULL,
      PRIMARY KEY (run_id, agent, idx)
    );`,
+  `CREATE TABLE decisions (
+     run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+     seq INTEGER NOT NULL,
+     at TEXT NOT NULL,
+     step INTEGER NOT NULL,
+     guard TEXT NOT NULL,
+     verdict TEXT NOT NULL,
+     action TEXT NOT NULL,
+     evidence_json TEXT NOT NULL,
+     PRIMARY KEY (run_id, seq)
+   );`,
 ]

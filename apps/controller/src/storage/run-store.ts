@@ -1,4 +1,4 @@
-import type { RunSummary, StepSummary, WindowReport } from '@gauntlet/contracts'
+import type { Decision, RunSummary, StepSummary, WindowReport } from '@gauntlet/contracts'
 
 import type { RunStatus } from '@gauntlet/contracts'
 import type { FireOutcome, Schedule } from '../schedule/schedule.js'
@@ -38,6 +38,9 @@ export interface RunStore {
   saveAgentWindows(reports: ReadonlyArray<{ runId: string; agent: string; windows: readonly WindowReport[] }>): void
   agentWindows(runId: string, agent: string): WindowReport[]
   saveStep(runId: string, step: StepSummary): void
+  /** Appends a decision; `decisions` returns them in the order they were taken. */
+  saveDecision(runId: string, decision: Decision): void
+  decisions(runId: string): Decision[]
   finishRun(runId: string, status: RunStatus, summary: RunSummary): void
   getRun(runId: string): StoredRun | undefined
   listRuns(filter: RunFilter): StoredRun[]

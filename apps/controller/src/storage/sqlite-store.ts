@@ -1,4 +1,4 @@
-import { GauntletError, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
+import { GauntletError, type Decision, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
 import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
@@ -82,6 +82,11 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
          FROM schedule_history WHERE schedule_id = ? ORDER BY scheduled_at DESC, rowid DESC LIMIT ?`,
       ),
       windows: this.db.prepare(`SELECT report_json FROM windows WHERE run_id = ? ORDER BY idx`),
+      saveDecision: this.db.prepare(
+        `INSERT INTO decisions (run_id, seq, at, step, guard, verdict, action, evidence_json)
+         VALUES (?, (SELECT COALESCE(MAX(seq), -1) + 1 FROM decisions WHERE run_id = ?), ?, ?, ?, ?, ?, ?)`,
+      ),
+      decisions: this.db.prepare(`SELECT at, step, guard, verdict, action, evidence_json FROM decisions WHERE run_id = ? ORDER BY seq`),
       saveAgentWindow: this.db.prepare(`INSERT OR IGNORE INTO agent_windows (run_id, agent, idx, report_json) VALUES (?, ?, ?, ?)`),
       agentWindows: this.db.prepare(`SELECT report_json FROM agent_windows WHERE run_id = ? AND agent = ? ORDER BY idx`),
       saveAgent: this.db.prepare(
@@ -114,6 +119,18 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
 
   agentWindows(runId: string, agent: string): WindowReport[] {
     return (this.statements.agentWindows.all(runId, agent) as Array<{ report_json: string }>).map((row) => JSON.parse(row.report_json) as WindowReport)
+  }
+
+  saveDecision(runId: string, decision: Decision): void {
+    const { at, step, guard, verdict, action, evidence } = decision
+    this.statements.saveDecision.run(runId, runId, at, step, guard, verdict, action, JSON.stringify(evidence))
+  }
+
+  decisions(runId: string): Decision[] {
+    return (this.statements.decisions.all(runId) as Array<Omit<Decision, 'evidence'> & { evidence_json: string }>).map(({ evidence_json, ...rest }) => ({
+      ...rest,
+      evidence: JSON.parse(evidence_json) as Decision['evidence'],
+    }))
   }
 
   saveStep(runId: string, step: StepSummary): void {
