@@ -10,6 +10,7 @@ import { Type, type Static } from '@sinclair/typebox'
 export { DurationText, withHint } from './duration-text.js'
 import { DurationText, withHint } from './duration-text.js'
 import { FaultDocumentSchema } from './fault-schema.js'
+import { HooksSchema } from './hook-schema.js'
 
 export const MaxRps = 1_000_000
 
@@ -89,6 +90,7 @@ export const ScenarioSchema = Type.Object(
     faults: Type.Optional(
       Type.Array(FaultDocumentSchema, { maxItems: 50, description: 'Network faults injected into Docker containers during the run; each reverted at its end, whatever happens.' }),
     ),
+    hooks: Type.Optional(HooksSchema),
     onAgentLoss: Type.Optional(
       Type.Union([Type.Literal('redistribute'), Type.Literal('abort')], {
         default: 'redistribute',

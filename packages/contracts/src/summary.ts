@@ -1,3 +1,4 @@
+import type { HookDelivery } from './hook-schema.js'
 import type { ErrorCounts } from './window.js'
 
 export type RunVerdict = 'pass' | 'fail' | 'error'
@@ -67,6 +68,8 @@ export interface RunSummary {
   faults?: FaultRecord[]
   /** Every decision taken, in order, with the evidence behind it. */
   decisions?: Decision[]
+  /** Every hook delivery, with each attempt. */
+  hooks?: HookDelivery[]
 }
 
 /**

@@ -5,6 +5,7 @@ import type { Scenario } from '../scenario/scenario.js'
 import type { RunStatus, RunStore } from '../storage/run-store.js'
 import { stepDecisions } from '../decision/step-decisions.js'
 import { RunFaults } from '../faults/run-faults.js'
+import { RunHooks } from '../hooks/run-hooks.js'
 import { formatObserved } from '../report/format-values.js'
 import type { Clock, FaultInjector, LoadAgent, LoadControl, LoadOutcome, RunObserver, TargetProbe } from './ports.js'
 import { judgeStep, type StepSpec } from './step-judge.js'
@@ -78,16 +79,23 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
   if (request.signal?.aborted) onExternalAbort()
 
   const decisions: Decision[] = []
+  const hooks = new RunHooks(scenario.hooks, { run: runId, scenario: scenario.name })
+  const stepTimers: NodeJS.Timeout[] = []
+  let rollback: { step: number; decisions: Decision[] } | undefined
   const judge = (spec: StepSpec): void => {
     const step = judgeStep(spec, windowsByStep.get(spec.index) ?? [], scenario.thresholds)
     steps.push(step)
     deps.store.saveStep(runId, step)
     observer?.step?.(step)
-    for (const decision of stepDecisions(spec, step, scenario.onThresholdFail, deps.clock.now())) {
+    const decided = stepDecisions(spec, step, scenario.onThresholdFail, deps.clock.now())
+    for (const decision of decided) {
       decisions.push(decision)
       deps.store.saveDecision(runId, decision)
       observer?.decision?.(decision)
     }
+    if (decided[0]?.action === 'advance') void hooks.fire('onAdvance', { step: spec.index, decisions: decided })
+    // A rollback hook fires once faults are reverted and load has stopped (below).
+    if (decided[0]?.action === 'stop') rollback ??= { step: spec.index, decisions: decided }
     if (step.verdict === 'fail' && scenario.onThresholdFail === 'stop') stop.abort()
   }
 
@@ -96,7 +104,12 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
     outcome = await deps.agent.run(scenario, {
       runId,
       signal: stop.signal,
-      onStart: (epochMs) => faults.start(epochMs),
+      onStart: (epochMs) => {
+        faults.start(epochMs)
+        if (hooks.has('preStep')) {
+          for (const spec of specs) stepTimers.push(setTimeout(() => void hooks.fire('preStep', { step: spec.index }), Math.max(0, epochMs + spec.startS * 1000 - Date.now())))
+        }
+      },
       onControl: (control) => (load = control),
       onWindow: (reported) => {
         const active = faults.activeDuring(reported.startedAt, reported.startedAt + 1000)
@@ -131,15 +144,25 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
     }
   }
 
+  for (const timer of stepTimers) clearTimeout(timer)
   // Every fault is reverted (and read back) before the run is judged and stored.
   await faults.stop(stoppedBy ?? outcome.stoppedBy ?? 'run ended')
+  if (rollback) void hooks.fire('onRollback', rollback)
   stoppedBy ??= outcome.stoppedBy
   const judgement = judgeRun(steps, specs.length, stoppedBy)
   const status: RunStatus = judgement.verdict === 'pass' ? 'passed' : judgement.verdict === 'fail' ? 'failed' : stoppedBy ? 'aborted' : 'error'
   const losses = outcome.agentLosses ?? []
+  if (hooks.any) {
+    // postRun carries the verdict; the summary records every delivery, so it waits (bounded by each hook's timeout and retries).
+    void hooks.fire('postRun', { verdict: judgement.verdict, status })
+  }
+  const deliveries = await hooks.settled()
   return finish(status, {
+    ...(deliveries.length > 0 ? { hooks: deliveries } : {}),
     ...judgement,
-    warnings: [...generatorWarnings(steps), ...evidenceWarnings(steps), ...losses.map(lossWarning), ...faultWarnings, ...faults.records().filter((f) => f.revertedAt !== null && !f.revertVerified).map((f) => `fault ${f.id} did not read back clean after its revert`)],
+    warnings: [
+      ...deliveries.filter((d) => !d.delivered).map((d) => `hook ${d.event} to ${d.url} was not delivered (${d.attempts.length} attempt(s); last: ${d.attempts.at(-1)?.error ?? `status ${d.attempts.at(-1)?.status}`})`),
+      ...generatorWarnings(steps), ...evidenceWarnings(steps), ...losses.map(lossWarning), ...faultWarnings, ...faults.records().filter((f) => f.revertedAt !== null && !f.revertVerified).map((f) => `fault ${f.id} did not read back clean after its revert`)],
     steps,
     ...(faults.count > 0 ? { faults: faults.records() } : {}),
     ...(decisions.length > 0 ? { decisions } : {}),

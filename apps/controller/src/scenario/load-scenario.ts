@@ -1,4 +1,4 @@
-import { GauntletError, ScenarioSchema, type Problem, type ScenarioDocument } from '@gauntlet/contracts'
+import { GauntletError, hookEvents, ScenarioSchema, type HooksDocument, type Problem, type ScenarioDocument } from '@gauntlet/contracts'
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
 import { Value } from '@sinclair/typebox/value'
 import { readFile } from 'node:fs/promises'
@@ -111,9 +111,10 @@ function buildScenario(doc: ScenarioDocument, add: Add, sound: (prefix: string) 
     add('/target/timeout', `timeout must be between 1ms and ${formatDuration(defaults.maxTimeoutMs)}`)
   }
 
+  const hooks = sound('/hooks') ? buildHooks(doc.hooks ?? {}, add) : undefined
   const faults = sound('/faults') ? buildFaults(doc.faults ?? [], '/faults', add, (i, fault) => `f${i + 1}-${fault.type}`, steps?.length) : undefined
 
-  if (!url || timeoutMs === undefined || !steps || warmupS === undefined || !faults || !sound('/target') || !sound('/load') || !sound('/thresholds')) return undefined
+  if (!url || timeoutMs === undefined || !steps || warmupS === undefined || !faults || !hooks || !sound('/target') || !sound('/load') || !sound('/thresholds')) return undefined
   return {
     name: doc.name,
     ...(doc.description !== undefined ? { description: doc.description } : {}),
@@ -132,7 +133,36 @@ function buildScenario(doc: ScenarioDocument, add: Add, sound: (prefix: string) 
     onThresholdFail: doc.onThresholdFail ?? 'stop',
     onAgentLoss: doc.onAgentLoss ?? 'redistribute',
     faults,
+    hooks,
   }
+}
+
+/** Hooks with units resolved: http(s) URLs, a timeout up to 60s (default 5s), retries (default 3). */
+function buildHooks(doc: HooksDocument, add: Add): Scenario['hooks'] | undefined {
+  const hooks: Scenario['hooks'] = {}
+  let ok = true
+  for (const event of hookEvents) {
+    hooks[event] = (doc[event] ?? []).map((hook, i) => {
+      const path = `/hooks/${event}/${i}`
+      let url: URL | undefined
+      try {
+        url = new URL(hook.url)
+      } catch {
+        // reported below
+      }
+      if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+        ok = false
+        add(`${path}/url`, `"${hook.url}" is not an http(s) URL`)
+      }
+      const timeoutMs = hook.timeout === undefined ? 5000 : parseDurationMs(hook.timeout)!
+      if (timeoutMs < 1 || timeoutMs > 60_000) {
+        ok = false
+        add(`${path}/timeout`, 'a hook timeout is between 1ms and 60s')
+      }
+      return { url: hook.url, timeoutMs, retries: hook.retries ?? 3, ...(hook.secret !== undefined ? { secret: hook.secret } : {}) }
+    })
+  }
+  return ok ? hooks : undefined
 }
 
 function parseTargetUrl(text: string, add: Add): URL | undefined {

@@ -1,4 +1,6 @@
+import type { HookEvent } from '@gauntlet/contracts'
 import type { ScheduledFault } from '../faults/fault-loader.js'
+import type { Hook } from '../hooks/hook-sender.js'
 import type { Threshold } from './thresholds.js'
 
 /** A validated scenario, in the units the engine uses (ms, rps). Built only by the scenario loader. */
@@ -21,6 +23,7 @@ export interface Scenario {
   onAgentLoss: 'redistribute' | 'abort'
   /** Ids are unique within the scenario; a run prefixes them with its own id. */
   faults: ScheduledFault[]
+  hooks: Partial<Record<HookEvent, Hook[]>>
 }
 
 export const defaults = {

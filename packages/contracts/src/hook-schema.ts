@@ -1,0 +1,49 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { DurationText } from './duration-text.js'
+
+/** Moments of a run that can notify another system (a deployment system expanding a canary, say). */
+export const hookEvents = ['preStep', 'onAdvance', 'onHold', 'onRollback', 'postRun'] as const
+export type HookEvent = (typeof hookEvents)[number]
+
+export const HookSchema = Type.Object(
+  {
+    url: Type.String({ minLength: 1, maxLength: 2048, description: 'http(s) URL that receives a JSON POST.' }),
+    secret: Type.Optional(
+      Type.String({ minLength: 1, description: 'HMAC-SHA256 key for the X-Gauntlet-Signature header; "${ENV_VAR}" reads it from the environment when the hook fires.' }),
+    ),
+    timeout: Type.Optional(DurationText),
+    retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 10, description: 'Further attempts after a failure (default 3), with backoff doubling from 250ms.' })),
+  },
+  { additionalProperties: false },
+)
+export type HookDocument = Static<typeof HookSchema>
+
+const HookList = Type.Optional(Type.Array(HookSchema, { maxItems: 10 }))
+
+export const HooksSchema = Type.Object(
+  { preStep: HookList, onAdvance: HookList, onHold: HookList, onRollback: HookList, postRun: HookList },
+  { additionalProperties: false, description: 'HTTP POSTs of a JSON event at moments of the run.' },
+)
+export type HooksDocument = Static<typeof HooksSchema>
+
+/** What a hook receives (the POST body). */
+export interface HookPayload {
+  event: HookEvent
+  run: string
+  scenario: string
+  at: string
+  step?: number
+  /** The decisions behind an advance or a rollback, with their evidence. */
+  decisions?: unknown[]
+  verdict?: string
+  status?: string
+}
+
+/** Every attempt of one hook delivery, for the summary. */
+export interface HookDelivery {
+  event: HookEvent
+  url: string
+  step?: number
+  delivered: boolean
+  attempts: Array<{ at: string; ms: number; status?: number; error?: string }>
+}
