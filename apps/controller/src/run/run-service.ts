@@ -132,6 +132,7 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
     throw error
   } finally {
     request.signal?.removeEventListener('abort', onExternalAbort)
+    for (const timer of stepTimers) clearTimeout(timer)
   }
 
   // Steps cut short by a stop are reported as aborted with what they measured.
@@ -144,7 +145,6 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
     }
   }
 
-  for (const timer of stepTimers) clearTimeout(timer)
   // Every fault is reverted (and read back) before the run is judged and stored.
   await faults.stop(stoppedBy ?? outcome.stoppedBy ?? 'run ended')
   if (rollback) void hooks.fire('onRollback', rollback)
