@@ -30,6 +30,11 @@ export interface FaultReport {
   notes: string[]
 }
 
+export interface RevertOptions {
+  /** Proxy delay: called once new connections bypass the proxy and before it ends the open ones. */
+  beforeDrain?: () => void | Promise<void>
+}
+
 interface AppliedTarget extends JournalTarget {
   plan: FaultPlan
   deadmanPid?: number
@@ -193,18 +198,18 @@ export class FaultEngine {
   }
 
   /** Reverts a fault on every target and reads each namespace back. Idempotent: a second call gets the same report. */
-  revert(id: string, reason: string): Promise<FaultReport> {
+  revert(id: string, reason: string, options: RevertOptions = {}): Promise<FaultReport> {
     const done = this.reverted.get(id)
     if (done) return Promise.resolve(done)
     let pending = this.reverting.get(id)
     if (!pending) {
-      pending = this.revertNow(id, reason).finally(() => this.reverting.delete(id))
+      pending = this.revertNow(id, reason, options).finally(() => this.reverting.delete(id))
       this.reverting.set(id, pending)
     }
     return pending
   }
 
-  private async revertNow(id: string, reason: string): Promise<FaultReport> {
+  private async revertNow(id: string, reason: string, options: RevertOptions): Promise<FaultReport> {
     const fault = this.active.get(id)
     if (!fault) {
       // Applied by another process (a detached `gauntlet fault apply`): revert it from its journal record.
@@ -216,8 +221,16 @@ export class FaultEngine {
     }
     clearTimeout(fault.timer)
     let verified = true
+    let drainAnnounced = false
     for (const target of fault.targets) {
       killIfOurs(target.deadmanPid, 'deadman')
+      if (target.plan.drain && target.proxyPid !== undefined) {
+        // New connections bypass the proxy from here; the caller moves its own connections off it
+        // before the proxy starts ending idle ones, so none of them races a request into a closing socket.
+        for (const command of target.plan.drain) await this.deps.netns.run(target.pid, command)
+        if (!drainAnnounced) await options.beforeDrain?.()
+        drainAnnounced = true
+      }
       // The proxy drains its connections and removes its own redirect; wait for it (bounded) first.
       if (killIfOurs(target.proxyPid, 'latency-proxy-main')) await exited(target.proxyPid!, 7_000)
       const now = await this.deps.containers.inspect(target.containerId)

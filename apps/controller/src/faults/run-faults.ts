@@ -29,8 +29,11 @@ export class RunFaults {
     stepStartS: readonly number[],
     private readonly injector: FaultInjector | undefined,
     private readonly warn: (line: string) => void = () => {},
-    /** Called once a fault is in place (the run reconnects its load after a proxy delay starts). */
-    private readonly applied: (spec: FaultSpec) => void = () => {},
+    /**
+     * Called once a fault is in place, and while a proxy delay drains: the run moves its load's
+     * connections to new sockets then (onto the proxy, and off it again).
+     */
+    private readonly reconnect: (spec: FaultSpec) => void = () => {},
   ) {
     this.entries = faults.map(({ spec, start }) => {
       const offsetMs = 'atS' in start ? start.atS * 1000 : (stepStartS[start.atStep - 1] ?? 0) * 1000
@@ -102,7 +105,7 @@ export class RunFaults {
       const applied = await this.injector.apply(entry.spec, revertAt)
       entry.applied = true
       Object.assign(entry.record, { targets: applied.targets, appliedAt: applied.appliedAt })
-      this.applied(entry.spec)
+      this.reconnect(entry.spec)
       entry.revertTimer = setTimeout(() => {
         entry.work = this.revert(entry, 'duration ended')
       }, Math.max(0, revertAt - Date.now()))
@@ -121,7 +124,7 @@ export class RunFaults {
   private async revertOnce(entry: Entry, reason: string): Promise<void> {
     if (!this.injector) return
     try {
-      const reverted = await this.injector.revert(entry.spec.id, reason)
+      const reverted = await this.injector.revert(entry.spec.id, reason, { beforeDrain: () => this.reconnect(entry.spec) })
       Object.assign(entry.record, { revertedAt: reverted.revertedAt, revertVerified: reverted.revertVerified, notes: reverted.notes })
     } catch (error) {
       entry.record.error = `revert: ${(error as Error).message}`

@@ -52,7 +52,8 @@ export interface FaultInjector {
   /** Before any load: the kernel can carry it, and its targets exist. Returns the spec with `auto` decided. */
   prepare(spec: FaultSpec): Promise<FaultSpec>
   apply(spec: FaultSpec, untilEpochMs: number): Promise<AppliedFault>
-  revert(id: string, reason: string): Promise<AppliedFault>
+  /** `beforeDrain`: proxy delay only, once new connections bypass the proxy and before it ends open ones. */
+  revert(id: string, reason: string, options?: { beforeDrain?: () => void | Promise<void> }): Promise<AppliedFault>
 }
 
 export interface AppliedFault {

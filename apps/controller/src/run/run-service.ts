@@ -54,11 +54,12 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
   const specs = stepSpecs(scenario)
   const faultWarnings: string[] = []
   let load: LoadControl | undefined
-  // Proxy delay catches only new connections: the run's own connections move to new sockets when it starts.
-  const onFaultApplied = (spec: FaultSpec): void => {
+  // Proxy delay catches only new connections: the run's own connections move to new sockets when it
+  // starts (onto the proxy) and when it drains (off it, before it ends connections).
+  const reconnectForProxy = (spec: FaultSpec): void => {
     if (spec.mechanism === 'proxy') load?.reconnect()
   }
-  const faults = new RunFaults(runId, scenario.faults, specs.map((s) => s.startS), deps.faults, (line) => faultWarnings.push(line), onFaultApplied)
+  const faults = new RunFaults(runId, scenario.faults, specs.map((s) => s.startS), deps.faults, (line) => faultWarnings.push(line), reconnectForProxy)
   try {
     // A fault that cannot run here (no netem, no such container) fails the run before any load.
     await faults.prepare()
