@@ -1,9 +1,6 @@
 import { kernelSupport } from '@gauntlet/agent'
 import { randomUUID } from 'node:crypto'
 import { rmSync } from 'node:fs'
-import { once } from 'node:events'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { startChildServer } from '../helpers/child-server.js'
 import { tempDir as makeTempDir } from '../helpers/cli.js'
@@ -17,6 +14,7 @@ import {
   namespaceDump,
   noMarks,
   runScenario,
+  startCountingServer,
   splitByFault,
   step,
   tally,
@@ -221,17 +219,11 @@ gate.describe('faults measured through load on a real engine', () => {
     const dir = tempDir('gauntlet-netem-preflight-')
     const target = await httpd()
     // The load goes to a local server that counts requests; the fault names the container.
-    let requests = 0
-    const counter: Server = createServer((_req, res) => {
-      requests++
-      res.end('ok')
-    })
-    counter.listen(0, '127.0.0.1')
-    await once(counter, 'listening')
+    const counter = await startCountingServer()
     try {
       const result = await runScenario(dir, {
         name: 'netem-preflight',
-        target: { url: `http://127.0.0.1:${(counter.address() as AddressInfo).port}/`, timeout: '1s' },
+        target: { url: counter.url, timeout: '1s' },
         load: { steps: [{ rps: 20, duration: '2s' }] },
         faults: [{ type: 'delay', mode: 'netem', latency: '100ms', target: { container: target.name }, duration: '1s' }],
       })
@@ -243,7 +235,7 @@ gate.describe('faults measured through load on a real engine', () => {
       expect(result.stdout).not.toMatch(/internal error/)
       expect(result.summary).toMatchObject({ verdict: 'error', steps: [] })
       expect(result.summary!.faults![0]).toMatchObject({ appliedAt: null, revertedAt: null })
-      expect(requests).toBe(0)
+      expect(counter.requests()).toBe(0)
       expect(journal(dir).filter((l) => l.op === 'intent')).toEqual([])
       expect(await marksIn(target.pid)).toEqual(noMarks)
     } finally {

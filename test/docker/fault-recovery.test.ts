@@ -1,9 +1,6 @@
 import type { RunSummary } from '@gauntlet/contracts'
 import { randomUUID } from 'node:crypto'
-import { once } from 'node:events'
 import { readFileSync, rmSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import { tempDir as makeTempDir } from '../helpers/cli.js'
@@ -18,6 +15,7 @@ import {
   namespaceDump,
   noMarks,
   runScenario,
+  startCountingServer,
   running,
   spawnGauntlet,
   type GauntletProcess,
@@ -194,17 +192,11 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
   it('a fault on a container that does not exist: a clear error and exit 3 before any load, and nothing journaled as applied', async () => {
     const dir = tempDir('gauntlet-missing-')
     const missing = `gauntlet-test-missing-${run}`
-    let requests = 0
-    const counter: Server = createServer((_req, res) => {
-      requests++
-      res.end('ok')
-    })
-    counter.listen(0, '127.0.0.1')
-    await once(counter, 'listening')
+    const counter = await startCountingServer()
     try {
       const result = await runScenario(dir, {
         name: 'missing',
-        target: { url: `http://127.0.0.1:${(counter.address() as AddressInfo).port}/`, timeout: '1s' },
+        target: { url: counter.url, timeout: '1s' },
         load: { steps: [{ rps: 20, duration: '2s' }] },
         faults: [{ type: 'partition', target: { container: missing }, duration: '1s' }],
       })
@@ -214,7 +206,7 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
       expect(result.stdout).not.toMatch(/internal error/)
       expect(result.summary).toMatchObject({ verdict: 'error', steps: [] })
       expect(result.summary!.faults![0]).toMatchObject({ appliedAt: null, revertedAt: null, targets: [] })
-      expect(requests).toBe(0)
+      expect(counter.requests()).toBe(0)
       expect(journal(dir).filter((l) => l.op === 'intent')).toEqual([])
     } finally {
       counter.close()

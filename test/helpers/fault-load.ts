@@ -3,6 +3,9 @@ import type { RunSummary, StepSummary, WindowReport } from '@gauntlet/contracts'
 import { SqliteStore } from '@gauntlet/controller'
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { once } from 'node:events'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
@@ -295,4 +298,16 @@ export function gauntlet(dir: string, args: string[], env: NodeJS.ProcessEnv = {
 /** `gauntlet fault <action> ... --state-dir <dir>`: the same journal as the test's runs. */
 export function faultCli(dir: string, ...args: string[]): Promise<CliResult> {
   return gauntlet(dir, ['fault', ...args, '--state-dir', dir])
+}
+
+/** A local HTTP server that counts the requests it gets: proof that a run sent none. */
+export async function startCountingServer(): Promise<{ url: string; requests(): number; close(): void }> {
+  let requests = 0
+  const server = createServer((_req, res) => {
+    requests++
+    res.end('ok')
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, requests: () => requests, close: () => server.close() }
 }

@@ -4,15 +4,13 @@
  * fault outlasts its planned end by more than a moment. Usage: node deadman.js <json>
  * where json = { pid, at (epoch ms), commands: string[][] }. A normal revert kills it first.
  */
-import { execFile } from 'node:child_process'
+import { nsenter } from './netns.js'
 
 const { pid, at, commands } = JSON.parse(process.argv[2] ?? '{}') as { pid: number; at: number; commands: string[][] }
 
-function run(index: number): void {
-  const command = commands[index]
-  if (!command) return
+async function revert(): Promise<void> {
   // Failures are expected when the fault is already gone (reverted, or its container restarted).
-  execFile('nsenter', ['-t', String(pid), '-n', ...command], () => run(index + 1))
+  for (const command of commands) await nsenter.run(pid, command).catch(() => undefined)
 }
 
-setTimeout(() => run(0), Math.max(0, at - Date.now()))
+setTimeout(() => void revert(), Math.max(0, at - Date.now()))

@@ -154,7 +154,7 @@ export class FaultEngine {
       targets.push({ containerId: c.id, name: c.name, pid: c.pid, iface: await this.iface(c), plan: { apply: [], revert: [], marks: { qdisc: false, rules: false } } })
     }
     // The intent is on disk before the first command runs.
-    this.deps.journal.append({
+    const intent: Intent = {
       op: 'intent',
       id: spec.id,
       spec,
@@ -162,18 +162,9 @@ export class FaultEngine {
       untilEpochMs,
       at: Date.now(),
       owner: { pid: process.pid, detached: options.detached === true },
-    })
-    const report: FaultReport = {
-      id: spec.id,
-      type: spec.type,
-      mechanism: spec.mechanism,
-      targets: containers.map((c) => c.name),
-      appliedAt: new Date().toISOString(),
-      untilAt: new Date(untilEpochMs).toISOString(),
-      revertedAt: null,
-      revertVerified: false,
-      notes: [],
     }
+    this.deps.journal.append(intent)
+    const report = recordReport(intent)
     // A detached fault is left to its dead man's switch: this process is about to exit.
     const timer = setTimeout(() => void this.revert(spec.id, 'duration ended').catch(() => undefined), Math.max(0, untilEpochMs - Date.now()))
     if (options.detached) timer.unref()

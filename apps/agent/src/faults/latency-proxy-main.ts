@@ -12,15 +12,10 @@
  */
 import { execFile } from 'node:child_process'
 import { parseArgs } from 'node:util'
-import { startLatencyProxy, type LatencyProxy } from './latency-proxy.js'
+import { startLatencyProxy, type LatencyProxy, type LatencyProxyOptions } from './latency-proxy.js'
 
-interface LatencyProxyFlags {
-  listenHost: string
-  listenPort: number
-  upstreamHost: string
-  upstreamPort: number
-  latencyMs: number
-  jitterMs: number
+/** The proxy's own options (but its random source), and how it ends. */
+interface LatencyProxyFlags extends Omit<LatencyProxyOptions, 'random'> {
   /** Epoch ms at which the proxy ends itself. */
   untilMs: number
   /** argv arrays run in order, without a shell, when the proxy ends. */
