@@ -60,7 +60,7 @@ describe('remote agents (real processes)', () => {
     const agents = (await (await fetch(`${c.url}/api/agents`)).json()) as Array<{ name: string; state: string; capacityRps: number }>
     expect(agents.map((a) => [a.name, a.state, a.capacityRps])).toEqual([['a1', 'ready', 1000], ['a2', 'ready', 1000]])
 
-    const two = await run(c.url, yaml)
+    let two = await run(c.url, yaml)
     expect(two.summary.status).toBe('passed')
     expect(two.summary.agents?.map((a) => a.name)).toEqual(['a1', 'a2'])
     expect(two.summary.degraded).toBeUndefined()
@@ -82,17 +82,31 @@ describe('remote agents (real processes)', () => {
 
     // The same total from the controller's embedded agent alone.
     const solo = await controller(join(tempDir(), 'solo.db'), '--agents', 'local')
-    const one = await run(solo.url, yaml)
+    let one = await run(solo.url, yaml)
     expect(one.summary.agents).toBeUndefined()
+    // 20 ms target: merged histograms give the same median and p90 as one generator (within noise).
+    const latencyGaps = (twoSteps: RunSummary['steps'], oneSteps: RunSummary['steps']): string[] =>
+      twoSteps.flatMap((step, i) => {
+        const alone = oneSteps[i]!
+        const p50 = Math.abs(step.p50Ms! - alone.p50Ms!) <= Math.max(2, alone.p50Ms! * 0.1)
+        const p90 = Math.abs(step.p90Ms! - alone.p90Ms!) <= Math.max(4, alone.p90Ms! * 0.2)
+        return p50 && p90 ? [] : [`step ${i + 1}: two agents p50/p90 ${step.p50Ms}/${step.p90Ms} ms, one ${alone.p50Ms}/${alone.p90Ms} ms`]
+      })
     for (const [i, step] of two.summary.steps.entries()) {
-      const alone = one.summary.steps[i]!
-      expect(step.sent).toBe(alone.sent)
-      expect(step.achievedRps).toBeCloseTo(alone.achievedRps, -1)
-      // 20 ms target: merged histograms give the same median and p90 as one generator (within noise).
-      expect(Math.abs(step.p50Ms! - alone.p50Ms!)).toBeLessThanOrEqual(Math.max(2, alone.p50Ms! * 0.1))
-      expect(Math.abs(step.p90Ms! - alone.p90Ms!)).toBeLessThanOrEqual(Math.max(4, alone.p90Ms! * 0.2))
+      expect(step.sent).toBe(one.summary.steps[i]!.sent)
+      expect(step.achievedRps).toBeCloseTo(one.summary.steps[i]!.achievedRps, -1)
     }
-  }, 60_000)
+    // Three busy processes share two cores here: a tail spike in one round is re-measured once, both
+    // ways, and the second round must meet the same bounds (as the fidelity test does).
+    let gaps = latencyGaps(two.summary.steps, one.summary.steps)
+    if (gaps.length > 0) {
+      console.log(`latency round 1 outside the bounds, measuring again: ${gaps.join('; ')}`)
+      two = await run(c.url, yaml)
+      one = await run(solo.url, yaml)
+      gaps = latencyGaps(two.summary.steps, one.summary.steps)
+    }
+    expect(gaps).toEqual([])
+  }, 90_000)
 
   it('kill -9 of an agent mid-run: its share moves to the survivor, the gap is recorded, the run is degraded and ends', async () => {
     const c = await controller()
