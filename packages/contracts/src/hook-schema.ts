@@ -35,6 +35,9 @@ export interface HookPayload {
   step?: number
   /** The decisions behind an advance or a rollback, with their evidence. */
   decisions?: unknown[]
+  /** The guard that tripped (onRollback) and why, in words. */
+  guard?: string
+  reason?: string
   verdict?: string
   status?: string
 }

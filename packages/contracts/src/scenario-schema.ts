@@ -9,6 +9,7 @@ import { Type, type Static } from '@sinclair/typebox'
 
 export { DurationText, withHint } from './duration-text.js'
 import { DurationText, withHint } from './duration-text.js'
+import { DecisionSchema } from './decision-schema.js'
 import { FaultDocumentSchema } from './fault-schema.js'
 import { HooksSchema } from './hook-schema.js'
 
@@ -90,6 +91,7 @@ export const ScenarioSchema = Type.Object(
     faults: Type.Optional(
       Type.Array(FaultDocumentSchema, { maxItems: 50, description: 'Network faults injected into Docker containers during the run; each reverted at its end, whatever happens.' }),
     ),
+    decision: Type.Optional(DecisionSchema),
     hooks: Type.Optional(HooksSchema),
     onAgentLoss: Type.Optional(
       Type.Union([Type.Literal('redistribute'), Type.Literal('abort')], {

@@ -40,6 +40,8 @@ export interface StepSummary {
   generatorLimited: boolean
   /** Some of its judged seconds lack the share of an agent that was lost (see RunSummary.agentLosses). */
   degraded?: boolean
+  /** Seconds the step gate held the step past its planned end (durationS includes them). */
+  heldS?: number
   verdict: StepVerdict
   thresholds: ThresholdResult[]
 }
@@ -66,6 +68,8 @@ export interface RunSummary {
   agentLosses?: AgentLoss[]
   /** Every fault of the scenario, with planned and actual apply and revert times. */
   faults?: FaultRecord[]
+  /** The run rolled back: faults reverted first, then load stopped, then onRollback hooks fired. */
+  rollback?: { step: number; guard?: string; reason: string; at: string }
   /** Every decision taken, in order, with the evidence behind it. */
   decisions?: Decision[]
   /** Every hook delivery, with each attempt. */
@@ -73,20 +77,33 @@ export interface RunSummary {
 }
 
 /**
- * One guard's judgement of one step, and what the run did about it: the record a person reads to see
- * exactly why the run advanced or stopped.
+ * One guard's judgement and what the run did about it: the record a person reads to see exactly why
+ * the run advanced, held, rolled back or stopped. Two sources write them:
+ * - the spine's per-step `thresholds:` (one per threshold per judged step; action advance|continue|stop);
+ * - the `decision:` section's guards: one per guard per evaluation window (action none, or rollback
+ *   when the window trips the guard), and one per guard at each step gate (advance|hold|rollback).
  */
 export interface Decision {
   /** ISO time the decision was taken. */
   at: string
   /** 0-based step index. */
   step: number
-  /** The condition judged (a threshold's text, for the spine's per-step thresholds). */
+  /** The guard's name, or a threshold's text for the spine's per-step thresholds. */
   guard: string
-  /** The guard's verdict on the point estimate: pass or fail; insufficient when there was nothing to measure. */
+  /** A guard's healthy condition ("p99 < 800ms", "success_rate drop < 2pp"); the evidence is in its unit. */
+  condition?: string
+  /**
+   * Thresholds: pass or fail on the point estimate (insufficient when there was nothing to measure).
+   * Guards: the verdict of the 95% bounds (FAIL when even the favourable bound breaks the limit, PASS
+   * when even the unfavourable one meets it, otherwise insufficient).
+   */
   verdict: 'pass' | 'fail' | 'insufficient'
-  /** What the run did: advance to the next step, continue past a failure (onThresholdFail: continue), or stop. */
-  action: 'advance' | 'continue' | 'stop'
+  /** What the run did. `none`: a window was judged and changed nothing. */
+  action: 'advance' | 'continue' | 'stop' | 'hold' | 'rollback' | 'none'
+  /** A dry-run guard: `reason` says what it would have done; the run acted on nothing. */
+  dryRun?: boolean
+  /** Why, in words: "3 of the last 5 windows failed", "held 6m without evidence", "would have rolled back at 3m12s". */
+  reason?: string
   evidence: {
     n: number
     estimate: number | null
@@ -98,6 +115,8 @@ export interface Decision {
     /** Seconds of the run the evidence covers: [windowStart, windowEnd). */
     windowStart: number
     windowEnd: number
+    /** baseline guards: what the window was compared with (estimate in the metric's unit). */
+    baseline?: { source: string; n: number; estimate: number | null }
   }
 }
 

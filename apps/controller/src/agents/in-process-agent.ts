@@ -18,7 +18,7 @@ export class InProcessAgent implements LoadAgent {
       },
       options,
     )
-    options.onControl?.({ reconnect: () => run.reconnect() })
+    options.onControl?.({ reconnect: () => run.reconnect(), replan: (fromS, tail) => run.replan(fromS, tail) })
     return run.result
   }
 }

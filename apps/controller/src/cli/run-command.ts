@@ -6,7 +6,7 @@ import { assertTargetAllowed, localFaultEngine, targetAllowListFromEnv } from '@
 import { InProcessAgent } from '../agents/in-process-agent.js'
 import { tcpTargetProbe } from '../agents/tcp-target-probe.js'
 import { progressLine, stepTable, verdictLines } from '../report/text-report.js'
-import { executeRun, stepSpecs } from '../run/run-service.js'
+import { executeRun } from '../run/run-service.js'
 import { loadScenarioFile } from '../scenario/load-scenario.js'
 import type { Scenario } from '../scenario/scenario.js'
 import { overrideTarget } from '../scenario/target-override.js'
@@ -40,10 +40,13 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
   // The embedded agent's allow-list, checked before anything is stored (a controller checks its own).
   if (!values.controller) assertTargetAllowed(scenario.target.url, targetAllowListFromEnv())
 
-  const specs = stepSpecs(scenario)
+  const specs = scenario.steps
+  // A held step lasts longer than planned and moves later steps: warmup is counted from each step's first window.
+  const firstWindowOfStep = new Map<number, number>()
   const onWindow = (w: WindowReport): void => {
     const spec = specs[w.step]
-    if (!values.quiet && spec) out.stdout(progressLine(w, specs.length, spec.rps, w.index < spec.startS + spec.warmupS))
+    if (!firstWindowOfStep.has(w.step)) firstWindowOfStep.set(w.step, w.index)
+    if (!values.quiet && spec) out.stdout(progressLine(w, specs.length, spec.rps, w.index < firstWindowOfStep.get(w.step)! + scenario.warmupS))
     if (w.generatorLimited) out.stderr(`warning: window ${w.index + 1}s is generator-limited (dropped ${w.dropped}, late sends ${w.lateSends}, max send lag ${w.maxSendLagMs}ms)`)
   }
   const abort = new AbortController()

@@ -1,17 +1,11 @@
-import type { Histogram } from '@gauntlet/metrics'
 import { compare, type Threshold } from '../scenario/thresholds.js'
-import { quantileRanks, wilson } from './intervals.js'
+import { measure, type Measurement } from './measure.js'
+import type { SampleStats } from './sample-stats.js'
 
 /** What the data says about a condition: met for sure, broken for sure, or not enough to tell. */
 export type Confidence = 'pass' | 'fail' | 'insufficient'
 
-export interface Evidence {
-  /** Samples behind the estimate (requests with an outcome, or successful responses for latency). */
-  n: number
-  estimate: number | null
-  /** 95% bounds, in the threshold's unit; null where the data cannot bound that side. */
-  lower: number | null
-  upper: number | null
+export interface Evidence extends Measurement {
   limit: number
   confidence: Confidence
 }
@@ -29,27 +23,12 @@ export function judgeBounds(threshold: Pick<Threshold, 'operator' | 'limit'>, lo
   return 'insufficient'
 }
 
-/** Evidence for an error rate: errors of `completed`, as a fraction, with the Wilson interval. */
-export function rateEvidence(threshold: Threshold, errors: number, completed: number): Evidence {
-  const interval = wilson(errors, completed)
-  const lower = interval?.lower ?? null
-  const upper = interval?.upper ?? null
-  return { n: completed, estimate: completed > 0 ? errors / completed : null, lower, upper, limit: threshold.limit, confidence: judgeBounds(threshold, lower, upper) }
+/** A measurement held against a limit. */
+export function judged(condition: Pick<Threshold, 'operator' | 'limit'>, measurement: Measurement): Evidence {
+  return { ...measurement, limit: condition.limit, confidence: judgeBounds(condition, measurement.lower, measurement.upper) }
 }
 
-/** Evidence for a latency quantile (ms) from the merged histogram (µs), with the order-statistic interval. */
-export function quantileEvidence(threshold: Threshold, histogram: Histogram, q: number): Evidence {
-  const n = histogram.totalCount
-  const valueAtRank = (rank: number): number => Math.round(histogram.getValueAtPercentile((rank / n) * 100)) / 1000
-  const ranks = quantileRanks(n, q)
-  // Below the smallest sample the quantile is still at least 0 ms.
-  const lower = n === 0 ? null : ranks.lower === null ? 0 : valueAtRank(ranks.lower)
-  const upper = ranks.upper === null ? null : valueAtRank(ranks.upper)
-  const estimate = n === 0 ? null : Math.round(histogram.getValueAtPercentile(q * 100)) / 1000
-  return { n, estimate, lower, upper, limit: threshold.limit, confidence: judgeBounds(threshold, lower, upper) }
-}
-
-/** A measured value with no sampling error (achieved rate, maximum): its bounds are itself. */
-export function exactEvidence(threshold: Threshold, value: number | null, n: number): Evidence {
-  return { n, estimate: value, lower: value, upper: value, limit: threshold.limit, confidence: value === null ? 'insufficient' : judgeBounds(threshold, value, value) }
+/** How sure pooled data makes a threshold's outcome (95% bounds; see intervals.ts). */
+export function evidence(threshold: Threshold, stats: SampleStats): Evidence {
+  return judged(threshold, measure(threshold.metric, stats))
 }

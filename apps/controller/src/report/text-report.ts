@@ -49,7 +49,7 @@ export function stepTable(steps: readonly StepSummary[]): string {
 export function verdictLines(summary: RunSummary): string[] {
   const capacity = summary.capacityRps === null ? 'no step passed' : `capacity ${fmtRate(summary.capacityRps)} rps`
   return [
-    ...(summary.decisions ?? []).map(decisionLine),
+    ...decisionLines(summary.decisions ?? []),
     ...(summary.faults ?? []).map(faultLine),
     ...summary.warnings.map((w) => `warning: ${w}`),
     ...summary.reasons.map((r) => `reason: ${r}`),
@@ -69,10 +69,38 @@ export function faultLine(fault: NonNullable<RunSummary['faults']>[number]): str
   return `fault ${fault.id}: ${fault.type} via ${fault.mechanism} on ${fault.targets.join(', ') || '-'}; applied ${time(fault.appliedAt)}${lag(fault.appliedAt, fault.plannedApplyAt)}, reverted ${time(fault.revertedAt)}${lag(fault.revertedAt, fault.plannedRevertAt)}; ${outcome}`
 }
 
-/** One line per decision: the step, what the run did, the guard's verdict and the evidence behind it. */
+/**
+ * One line per decision that did something or says why: gates, trips, clears, dry-run verdicts and
+ * the spine's threshold decisions. Window verdicts that changed nothing are counted, not listed (they
+ * are all in the summary and at GET /api/runs/:id/decisions).
+ */
+export function decisionLines(decisions: NonNullable<RunSummary['decisions']>): string[] {
+  const shown = decisions.filter((d) => d.action !== 'none' || d.reason !== undefined)
+  const quiet = decisions.length - shown.length
+  return [...shown.map(decisionLine), ...(quiet > 0 ? [`decision: ${quiet} more window verdict(s) changed nothing (see the summary's decisions)`] : [])]
+}
+
+/** One decision: the step, what the run did, the guard's verdict, the evidence behind it and why. */
 export function decisionLine(decision: NonNullable<RunSummary['decisions']>[number]): string {
-  const metric = /^\s*([a-z_0-9]+)/i.exec(decision.guard)?.[1] ?? ''
-  const value = (v: number | null): string => (v === null ? '?' : formatObserved(metric, v))
-  const { n, estimate, lower, upper, confidence, windowStart, windowEnd } = decision.evidence
-  return `decision: step ${decision.step + 1} ${decision.action.toUpperCase()}: "${decision.guard}" ${decision.verdict.toUpperCase()} at ${value(estimate)} (95% ${value(lower)} to ${value(upper)}, n=${n}, ${confidence}; seconds ${windowStart}-${windowEnd})`
+  const condition = decision.condition ?? decision.guard
+  const value = valueFormat(condition)
+  const { n, estimate, lower, upper, confidence, windowStart, windowEnd, baseline } = decision.evidence
+  const name = decision.condition ? `${decision.guard} "${decision.condition}"` : `"${decision.guard}"`
+  const action = decision.dryRun ? 'DRY-RUN' : decision.action.toUpperCase()
+  const vs = baseline ? ` vs ${baseline.source}` : ''
+  const why = decision.reason ? ` - ${decision.reason}` : ''
+  return `decision: step ${decision.step + 1} ${action}: ${name} ${decision.verdict.toUpperCase()} at ${value(estimate)} (95% ${value(lower)} to ${value(upper)}, n=${n}, ${confidence}; seconds ${windowStart}-${windowEnd}${vs})${why}`
+}
+
+/** How a condition's evidence reads: a change from a baseline in pp or %, or the metric's own unit. */
+function valueFormat(condition: string): (v: number | null) => string {
+  const [, metric = '', change = ''] = /^\s*([a-z_0-9]+)(?:\s+(drop|rise))?/i.exec(condition) ?? []
+  const relative = change !== '' && /%\s*$/.test(condition)
+  const rate = metric === 'error_rate' || metric === 'success_rate'
+  return (v) => {
+    if (v === null) return '?'
+    if (relative) return formatPercent(v)
+    if (change && rate) return `${Math.round(v * 10_000) / 100}pp`
+    return formatObserved(metric, v)
+  }
 }

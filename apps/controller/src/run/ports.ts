@@ -1,3 +1,4 @@
+import type { PlannedStep } from '@gauntlet/agent'
 import type { AgentLoss, Decision, FaultSpec, StepSummary, WindowReport } from '@gauntlet/contracts'
 import type { Scenario } from '../scenario/scenario.js'
 
@@ -14,6 +15,11 @@ export interface LoadOutcome {
 export interface LoadControl {
   /** Move every connection to a new socket (so a fault on new connections reaches all of them). */
   reconnect(): void
+  /**
+   * Replace the plan from run second `fromS` on (a step gate's hold). Resolves false when refused (too
+   * late for that second, or the run has ended). Absent where the load cannot be replanned.
+   */
+  replan?(fromS: number, tail: PlannedStep[]): Promise<boolean>
 }
 
 /** What the run service needs from whatever generates the load: the embedded agent, or remote agents. */

@@ -1,15 +1,18 @@
-import { buildTimeline } from '@gauntlet/agent'
-import { GauntletError, type AgentLoss, type Decision, type FaultSpec, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
+import { GauntletError, type Decision, type FaultSpec, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
 import { randomBytes } from 'node:crypto'
 import type { Scenario } from '../scenario/scenario.js'
 import type { RunStatus, RunStore } from '../storage/run-store.js'
+import { RunDecisions } from '../decision/run-decisions.js'
 import { stepDecisions } from '../decision/step-decisions.js'
 import { RunFaults } from '../faults/run-faults.js'
 import { RunHooks } from '../hooks/run-hooks.js'
-import { formatObserved } from '../report/format-values.js'
+import { LiveTimeline } from './live-timeline.js'
+import { pastRunBaselines } from './past-run-baselines.js'
 import type { Clock, FaultInjector, LoadAgent, LoadControl, LoadOutcome, RunObserver, TargetProbe } from './ports.js'
+import { runWarnings } from './run-warnings.js'
+import { StepGating } from './step-gating.js'
 import { judgeStep, type StepSpec } from './step-judge.js'
-import { judgeRun } from './verdict.js'
+import { judgeGatedRun, judgeRun, type Rollback } from './verdict.js'
 
 export interface RunDependencies {
   store: RunStore
@@ -28,10 +31,14 @@ export interface RunRequest {
   signal?: AbortSignal
 }
 
+type SummaryBody = Omit<RunSummary, 'runId' | 'status' | 'scenario' | 'target' | 'startedAt' | 'finishedAt'>
+
 /**
  * One run from start to verdict: probe the target, drive the steps through the agent, store every
- * window as it arrives, judge each step once its windows are in, stop at the first failing step
- * (unless the scenario says continue), and store the summary.
+ * window as it arrives, judge each step once its windows are in (thresholds) and every evaluation
+ * window as it closes (the decision section's guards, with the step gate timing ADVANCE, HOLD and
+ * ROLLBACK), and store the summary. A rollback reverts faults first, then stops the load, then fires
+ * the onRollback hooks.
  */
 export async function executeRun(deps: RunDependencies, request: RunRequest): Promise<RunSummary> {
   const { scenario, observer } = request
@@ -40,7 +47,7 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
   deps.store.createRun({ id: runId, scenario: scenario.name, scenarioYaml: request.yaml, target: scenario.target.url, createdAt: startedAt })
   observer?.started?.({ runId, steps: scenario.steps.length })
 
-  const finish = (status: RunStatus, summary: Omit<RunSummary, 'runId' | 'status' | 'scenario' | 'target' | 'startedAt' | 'finishedAt'>): RunSummary => {
+  const finish = (status: RunStatus, summary: SummaryBody): RunSummary => {
     const full: RunSummary = { runId, status, scenario: scenario.name, target: scenario.target.url, startedAt, finishedAt: deps.clock.now().toISOString(), ...summary }
     deps.store.finishRun(runId, status, full)
     return full
@@ -51,15 +58,15 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
     return finish('error', { verdict: 'error', capacityRps: null, reasons: [`target unreachable before the first step: ${unreachable}`], warnings: [], steps: [] })
   }
 
-  const specs = stepSpecs(scenario)
-  const faultWarnings: string[] = []
+  const timeline = new LiveTimeline(scenario.steps, scenario.warmupS)
+  const faultLines: string[] = []
   let load: LoadControl | undefined
   // Proxy delay catches only new connections: the run's own connections move to new sockets when it
   // starts (onto the proxy) and when it drains (off it, before it ends connections).
   const reconnectForProxy = (spec: FaultSpec): void => {
     if (spec.mechanism === 'proxy') load?.reconnect()
   }
-  const faults = new RunFaults(runId, scenario.faults, specs.map((s) => s.startS), deps.faults, (line) => faultWarnings.push(line), reconnectForProxy)
+  const faults = new RunFaults(runId, scenario.faults, timeline.specs().map((s) => s.startS), deps.faults, (line) => faultLines.push(line), reconnectForProxy)
   try {
     // A fault that cannot run here (no netem, no such container) fails the run before any load.
     await faults.prepare()
@@ -80,26 +87,71 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
   if (request.signal?.aborted) onExternalAbort()
 
   const decisions: Decision[] = []
+  const record = (decision: Decision): void => {
+    decisions.push(decision)
+    deps.store.saveDecision(runId, decision)
+    observer?.decision?.(decision)
+  }
   const hooks = new RunHooks(scenario.hooks, { run: runId, scenario: scenario.name })
-  const stepTimers: NodeJS.Timeout[] = []
-  let rollback: { step: number; decisions: Decision[] } | undefined
+  let rollback: (Rollback & { decisions: Decision[] }) | undefined
+  let gating: StepGating | undefined
+  // Fail-safe order: faults are reverted before the load stops; the hooks fire once both are done (below).
+  const rollBack = async (step: number, reason: string, decided: Decision[], guard?: string): Promise<void> => {
+    if (rollback) return
+    rollback = { step, reason, at: deps.clock.now().toISOString(), decisions: decided, ...(guard ? { guard } : {}) }
+    gating?.stop()
+    await faults.stop(`rollback: ${reason}`)
+    stop.abort()
+  }
+
+  const guards = scenario.decision
+  const runDecisions = guards
+    ? new RunDecisions(guards, {
+        stepStartS: (step) => timeline.spec(step)?.startS ?? Number.POSITIVE_INFINITY,
+        now: () => deps.clock.now(),
+        ...(guards.guards.some((g) => g.vs === 'runs')
+          ? { pastRuns: pastRunBaselines(deps.store, scenario.name, Math.max(...guards.guards.filter((g) => g.vs === 'runs').map((g) => g.runs)), guards.warmupS) }
+          : {}),
+      })
+    : undefined
+  const advanced = new Set<number>()
+  if (guards && runDecisions) {
+    gating = new StepGating({
+      decisions: runDecisions,
+      timeline,
+      maxHoldS: guards.maxHoldS,
+      holdSliceS: Math.max(...guards.guards.map((g) => g.maxWindowS)),
+      replan: () => (load?.replan ? (fromS, tail) => load!.replan!(fromS, tail) : undefined),
+      onGate: (step, gate) => {
+        for (const decision of gate.decisions) record(decision)
+        if (gate.action === 'advance') {
+          advanced.add(step)
+          void hooks.fire('onAdvance', { step, decisions: gate.decisions })
+          if (step + 1 < timeline.stepCount) void hooks.fire('preStep', { step: step + 1 })
+        }
+        if (gate.action === 'hold') void hooks.fire('onHold', { step, reason: gate.reason, decisions: gate.decisions })
+      },
+      onRollback: (step, reason) => void rollBack(step, reason, decisions.filter((d) => d.step === step && d.action === 'rollback')),
+    })
+  }
+
   const judge = (spec: StepSpec): void => {
-    const step = judgeStep(spec, windowsByStep.get(spec.index) ?? [], scenario.thresholds)
+    const step = { ...judgeStep(spec, windowsByStep.get(spec.index) ?? [], scenario.thresholds), ...heldOf(spec) }
     steps.push(step)
     deps.store.saveStep(runId, step)
     observer?.step?.(step)
     const decided = stepDecisions(spec, step, scenario.onThresholdFail, deps.clock.now())
-    for (const decision of decided) {
-      decisions.push(decision)
-      deps.store.saveDecision(runId, decision)
-      observer?.decision?.(decision)
-    }
-    if (decided[0]?.action === 'advance') void hooks.fire('onAdvance', { step: spec.index, decisions: decided })
-    // A rollback hook fires once faults are reverted and load has stopped (below).
-    if (decided[0]?.action === 'stop') rollback ??= { step: spec.index, decisions: decided }
-    if (step.verdict === 'fail' && scenario.onThresholdFail === 'stop') stop.abort()
+    for (const decision of decided) record(decision)
+    // With a decision section the step gate promotes steps; thresholds can still stop the run.
+    if (!guards && decided[0]?.action === 'advance') void hooks.fire('onAdvance', { step: spec.index, decisions: decided })
+    if (step.verdict === 'fail' && scenario.onThresholdFail === 'stop') void rollBack(spec.index, `step ${spec.index + 1} failed its thresholds`, decided)
+  }
+  const heldOf = (spec: StepSpec): Partial<StepSummary> => {
+    const planned = scenario.steps[spec.index]?.durationS ?? spec.durationS
+    return spec.durationS > planned ? { heldS: spec.durationS - planned } : {}
   }
 
+  const stepTimers: NodeJS.Timeout[] = []
   let outcome: LoadOutcome
   try {
     outcome = await deps.agent.run(scenario, {
@@ -107,8 +159,10 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
       signal: stop.signal,
       onStart: (epochMs) => {
         faults.start(epochMs)
-        if (hooks.has('preStep')) {
-          for (const spec of specs) stepTimers.push(setTimeout(() => void hooks.fire('preStep', { step: spec.index }), Math.max(0, epochMs + spec.startS * 1000 - Date.now())))
+        gating?.start(epochMs)
+        if (guards) void hooks.fire('preStep', { step: 0 })
+        else if (hooks.has('preStep')) {
+          for (const spec of timeline.specs()) stepTimers.push(setTimeout(() => void hooks.fire('preStep', { step: spec.index }), Math.max(0, epochMs + spec.startS * 1000 - Date.now())))
         }
       },
       onControl: (control) => (load = control),
@@ -120,37 +174,46 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
         list.push(window)
         windowsByStep.set(window.step, list)
         observer?.window?.(window)
-        const spec = specs[window.step]
+        if (runDecisions && !rollback) {
+          const judged = runDecisions.onBucket(window)
+          for (const decision of judged.decisions) record(decision)
+          if (judged.rollback) void rollBack(window.step, `guard ${judged.rollback.guard}: ${judged.rollback.reason}`, judged.decisions.filter((d) => d.action === 'rollback'), judged.rollback.guard)
+        }
+        const spec = timeline.spec(window.step)
         if (spec && window.index === spec.startS + spec.durationS - 1 && !stop.signal.aborted) judge(spec)
       },
     })
   } catch (error) {
+    gating?.stop()
     await faults.stop('the load failed')
     // A known failure (agents refusing their orders, say) is the run's outcome; anything else is a bug.
     const failure = error instanceof GauntletError ? error.message : 'internal error in the load generator'
-    const summary = finish('error', { verdict: 'error', capacityRps: null, reasons: [failure], warnings: faultWarnings, steps, ...(faults.count > 0 ? { faults: faults.records() } : {}) })
+    const summary = finish('error', { verdict: 'error', capacityRps: null, reasons: [failure], warnings: faultLines, steps, ...(faults.count > 0 ? { faults: faults.records() } : {}) })
     if (error instanceof GauntletError && error.code !== 'target_not_allowed') return summary
     throw error
   } finally {
     request.signal?.removeEventListener('abort', onExternalAbort)
     for (const timer of stepTimers) clearTimeout(timer)
   }
+  gating?.stop()
 
   // Steps cut short by a stop are reported as aborted with what they measured.
-  for (const spec of specs) {
+  for (const spec of timeline.specs()) {
     if (!steps.some((s) => s.index === spec.index) && windowsByStep.has(spec.index)) {
-      const step = { ...judgeStep(spec, windowsByStep.get(spec.index) ?? [], scenario.thresholds), verdict: 'aborted' as const }
+      const step = { ...judgeStep(spec, windowsByStep.get(spec.index) ?? [], scenario.thresholds), ...heldOf(spec), verdict: 'aborted' as const }
       steps.push(step)
       deps.store.saveStep(runId, step)
       observer?.step?.(step)
     }
   }
 
-  // Every fault is reverted (and read back) before the run is judged and stored.
+  // Every fault is reverted (and read back) before the run is judged and stored (a rollback did it already).
   await faults.stop(stoppedBy ?? outcome.stoppedBy ?? 'run ended')
-  if (rollback) void hooks.fire('onRollback', rollback)
+  if (rollback) void hooks.fire('onRollback', { step: rollback.step, reason: rollback.reason, ...(rollback.guard ? { guard: rollback.guard } : {}), decisions: rollback.decisions })
   stoppedBy ??= outcome.stoppedBy
-  const judgement = judgeRun(steps, specs.length, stoppedBy)
+  const plannedSteps = scenario.steps.length
+  const thresholdJudgement = judgeRun(steps, plannedSteps, rollback && guards ? undefined : stoppedBy)
+  const judgement = guards ? judgeGatedRun(thresholdJudgement, { advanced, rollback, plannedSteps, rps: scenario.steps.map((s) => s.rps), stoppedBy }) : thresholdJudgement
   const status: RunStatus = judgement.verdict === 'pass' ? 'passed' : judgement.verdict === 'fail' ? 'failed' : stoppedBy ? 'aborted' : 'error'
   const losses = outcome.agentLosses ?? []
   if (hooks.any) {
@@ -158,52 +221,18 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
     void hooks.fire('postRun', { verdict: judgement.verdict, status })
   }
   const deliveries = await hooks.settled()
+  const faultRecords = faults.records()
   return finish(status, {
     ...(deliveries.length > 0 ? { hooks: deliveries } : {}),
     ...judgement,
-    warnings: [
-      ...deliveries.filter((d) => !d.delivered).map((d) => `hook ${d.event} to ${d.url} was not delivered (${d.attempts.length} attempt(s); last: ${d.attempts.at(-1)?.error ?? `status ${d.attempts.at(-1)?.status}`})`),
-      ...generatorWarnings(steps), ...evidenceWarnings(steps), ...losses.map(lossWarning), ...faultWarnings, ...faults.records().filter((f) => f.revertedAt !== null && !f.revertVerified).map((f) => `fault ${f.id} did not read back clean after its revert`)],
+    warnings: runWarnings({ deliveries, steps, losses, faultLines, faults: faultRecords }),
     steps,
-    ...(faults.count > 0 ? { faults: faults.records() } : {}),
+    ...(rollback && guards ? { rollback: { step: rollback.step, reason: rollback.reason, at: rollback.at, ...(rollback.guard ? { guard: rollback.guard } : {}) } } : {}),
+    ...(faults.count > 0 ? { faults: faultRecords } : {}),
     ...(decisions.length > 0 ? { decisions } : {}),
     ...(outcome.agents ? { agents: outcome.agents } : {}),
     ...(losses.length > 0 ? { degraded: true, agentLosses: losses } : {}),
   })
-}
-
-/** A threshold met by the point estimate but not by its 95% bound: passed, but the data cannot vouch for it. */
-function evidenceWarnings(steps: readonly StepSummary[]): string[] {
-  return steps.flatMap((step) =>
-    step.thresholds
-      .filter((t) => t.pass && t.evidence?.confidence === 'insufficient')
-      .map((t) => {
-        const bound = (value: number | null): string => (value === null ? '?' : formatObserved(t.metric, value))
-        return `step ${step.index + 1}: "${t.threshold}" passed on ${t.evidence!.n} samples, too few to be sure at 95% (bounds ${bound(t.evidence!.lower)} to ${bound(t.evidence!.upper)})`
-      }),
-  )
-}
-
-function lossWarning(loss: AgentLoss): string {
-  const moved =
-    loss.redistributedFrom === null
-      ? 'its share was not moved'
-      : `the other agents carried its share from second ${loss.redistributedFrom}${loss.notCarriedBy ? ` (except ${loss.notCarriedBy.join(', ')}, which could not take its part)` : ''}`
-  return `DEGRADED: agent ${loss.agent} was lost (${loss.reason}) after window ${loss.lastWindow}; ${moved}; ${loss.gapWindows} window(s) lack its share`
-}
-
-/** The agent's own timeline of the steps, with the warmup the judge applies to each. */
-export function stepSpecs(scenario: Scenario): StepSpec[] {
-  return buildTimeline(scenario.steps).map(({ index, rps, startS, durationS }) => ({ index, rps, startS, durationS, warmupS: scenario.warmupS }))
-}
-
-function generatorWarnings(steps: readonly StepSummary[]): string[] {
-  return steps
-    .filter((s) => s.generatorLimited)
-    .map(
-      (s) =>
-        `step ${s.index + 1} (${s.plannedRps} rps) was generator-limited: the load generator could not send on schedule (CPU, connections or event-loop lag), so its latency includes client-side queueing`,
-    )
 }
 
 function newRunId(now: Date): string {

@@ -38,3 +38,33 @@ export function judgeRun(steps: readonly StepSummary[], plannedSteps: number, st
   if (unjudged > 0) return { verdict: 'error', capacityRps, reasons: [`${unjudged} of ${plannedSteps} steps could not be judged`] }
   return { verdict: 'pass', capacityRps, reasons }
 }
+
+export interface Rollback {
+  step: number
+  reason: string
+  at: string
+  guard?: string
+}
+
+/**
+ * The verdict of a run with a decision section: a rollback fails it; otherwise it passes only when
+ * the thresholds passed and the gate promoted every step (a run stopped early is judged on what it saw,
+ * never passed by default). Capacity is the rate of the highest step the gate advanced.
+ */
+export function judgeGatedRun(
+  thresholds: RunJudgement,
+  gated: { advanced: ReadonlySet<number>; rollback: Rollback | undefined; plannedSteps: number; rps: readonly number[]; stoppedBy: string | undefined },
+): RunJudgement {
+  const promoted = [...gated.advanced].filter((i) => gated.rollback === undefined || i < gated.rollback.step)
+  const capacityRps = promoted.length > 0 ? gated.rps[Math.max(...promoted)]! : null
+  if (gated.rollback) {
+    return { verdict: 'fail', capacityRps, reasons: [`rolled back in step ${gated.rollback.step + 1} (${gated.rps[gated.rollback.step]} rps): ${gated.rollback.reason}`, ...thresholds.reasons] }
+  }
+  if (thresholds.verdict !== 'pass') return { ...thresholds, capacityRps }
+  const unpromoted = gated.plannedSteps - gated.advanced.size
+  if (unpromoted > 0) {
+    const why = gated.stoppedBy ? `${gated.stoppedBy}; ` : ''
+    return { verdict: 'error', capacityRps, reasons: [`${why}the step gate promoted ${gated.advanced.size} of ${gated.plannedSteps} steps`] }
+  }
+  return { ...thresholds, capacityRps }
+}

@@ -4,6 +4,7 @@ import { Value } from '@sinclair/typebox/value'
 import { readFile } from 'node:fs/promises'
 import { LineCounter, parseDocument } from 'yaml'
 import { buildFaults } from '../faults/fault-loader.js'
+import { buildDecision } from './decision-section.js'
 import { formatDuration, parseDurationMs, wholeSeconds } from './duration.js'
 import { planSteps } from './ramp-plan.js'
 import { defaults, type Scenario } from './scenario.js'
@@ -114,7 +115,13 @@ function buildScenario(doc: ScenarioDocument, add: Add, sound: (prefix: string) 
   const hooks = sound('/hooks') ? buildHooks(doc.hooks ?? {}, add) : undefined
   const faults = sound('/faults') ? buildFaults(doc.faults ?? [], '/faults', add, (i, fault) => `f${i + 1}-${fault.type}`, steps?.length) : undefined
 
+  const decision =
+    doc.decision && sound('/decision') && steps && warmupS !== undefined
+      ? buildDecision(doc.decision, { loadWarmupS: warmupS, stepDurationsS: steps.map((s) => s.durationS), faultCount: doc.faults?.length ?? 0 }, add)
+      : undefined
+
   if (!url || timeoutMs === undefined || !steps || warmupS === undefined || !faults || !hooks || !sound('/target') || !sound('/load') || !sound('/thresholds')) return undefined
+  if (doc.decision && !decision) return undefined
   return {
     name: doc.name,
     ...(doc.description !== undefined ? { description: doc.description } : {}),
@@ -134,6 +141,7 @@ function buildScenario(doc: ScenarioDocument, add: Add, sound: (prefix: string) 
     onAgentLoss: doc.onAgentLoss ?? 'redistribute',
     faults,
     hooks,
+    ...(decision ? { decision } : {}),
   }
 }
 

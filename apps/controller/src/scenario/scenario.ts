@@ -1,4 +1,5 @@
 import type { HookEvent } from '@gauntlet/contracts'
+import type { DecisionConfig } from '../decision/guard-config.js'
 import type { ScheduledFault } from '../faults/fault-loader.js'
 import type { Hook } from '../hooks/hook-sender.js'
 import type { Threshold } from './thresholds.js'
@@ -24,6 +25,8 @@ export interface Scenario {
   /** Ids are unique within the scenario; a run prefixes them with its own id. */
   faults: ScheduledFault[]
   hooks: Partial<Record<HookEvent, Hook[]>>
+  /** Windowed guards and step gating; absent: the spine's per-step thresholds decide alone. */
+  decision?: DecisionConfig
 }
 
 export const defaults = {

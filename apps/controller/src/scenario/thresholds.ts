@@ -3,15 +3,21 @@
  *
  *   threshold := metric operator number [unit]
  *   metric    := p50 | p90 | p95 | p99 | p999 | max      latency, unit ms or s (required)
- *              | error_rate                              unit % (or a bare fraction 0..1)
+ *              | error_rate | success_rate               unit % (or a bare fraction 0..1)
  *              | rps                                     achieved requests per second, unit rps optional
  *   operator  := < | <= | > | >=
+ *
+ * A baseline guard's condition compares a window with a baseline instead of a fixed limit:
+ *
+ *   change    := metric (drop | rise) (< | <=) number unit
+ *                success_rate, rps drop; error_rate, latency rise
+ *                unit pp (rates: percentage points) | % (relative to the baseline) | ms, s (latency) | rps
  *
  * Parsed when the scenario loads, so a typo fails `gauntlet validate`, not the end of a long run.
  */
 export const latencyMetrics = ['p50', 'p90', 'p95', 'p99', 'p999', 'max'] as const
 export type LatencyMetric = (typeof latencyMetrics)[number]
-export type ThresholdMetric = LatencyMetric | 'error_rate' | 'rps'
+export type ThresholdMetric = LatencyMetric | 'error_rate' | 'success_rate' | 'rps'
 export type ThresholdOperator = '<' | '<=' | '>' | '>='
 
 export interface Threshold {
@@ -44,16 +50,16 @@ export function parseThreshold(source: string): ParseResult {
     if (unit === 's') return value < 0 ? fail('a latency cannot be negative') : done(value * 1000)
     return fail(unit ? `unit "${unit}" is not a time unit; use ms or s` : 'a latency needs a unit (ms or s)')
   }
-  if (metric === 'error_rate') {
+  if (metric === 'error_rate' || metric === 'success_rate') {
     if (unit === '%') return value < 0 || value > 100 ? fail('a percentage must be between 0 and 100') : done(value / 100)
-    if (unit === '') return value < 0 || value > 1 ? fail('a bare error rate is a fraction between 0 and 1; write 0.5% for a percentage') : done(value)
-    return fail(`unit "${unit}" does not apply to error_rate; use % or a fraction`)
+    if (unit === '') return value < 0 || value > 1 ? fail(`a bare ${metric.replace('_', ' ')} is a fraction between 0 and 1; write 0.5% for a percentage`) : done(value)
+    return fail(`unit "${unit}" does not apply to ${metric}; use % or a fraction`)
   }
   if (metric === 'rps') {
     if (unit === '' || unit === 'rps') return value < 0 ? fail('a rate cannot be negative') : done(value)
     return fail(`unit "${unit}" does not apply to rps`)
   }
-  return fail(`unknown metric "${rawMetric}"; known: ${[...latencyMetrics, 'error_rate', 'rps'].join(', ')}`)
+  return fail(`unknown metric "${rawMetric}"; known: ${[...latencyMetrics, 'error_rate', 'success_rate', 'rps'].join(', ')}`)
 }
 
 export function compare(observed: number, operator: ThresholdOperator, limit: number): boolean {
@@ -67,4 +73,47 @@ export function compare(observed: number, operator: ThresholdOperator, limit: nu
     case '>=':
       return observed >= limit
   }
+}
+
+/** A baseline guard's condition: how far a window may move from its baseline. */
+export interface ChangeCondition {
+  source: string
+  metric: ThresholdMetric
+  /** drop: baseline minus window (success_rate, rps); rise: window minus baseline (error_rate, latency). */
+  direction: 'drop' | 'rise'
+  operator: '<' | '<='
+  /** Relative: a fraction of the baseline. Absolute: in the metric's unit (a fraction for rates, ms, rps). */
+  limit: number
+  relative: boolean
+}
+
+export type ChangeParseResult = { ok: true; condition: ChangeCondition } | { ok: false; message: string }
+
+const changeGrammar = /^\s*([a-z_0-9]+)\s+(drop|rise)\s*(<=|<)\s*(-?[0-9]+(?:\.[0-9]+)?)\s*([a-z%]*)\s*$/i
+const healthyDirection: Record<ThresholdMetric, 'drop' | 'rise'> = { p50: 'rise', p90: 'rise', p95: 'rise', p99: 'rise', p999: 'rise', max: 'rise', error_rate: 'rise', success_rate: 'drop', rps: 'drop' }
+
+export function parseChange(source: string): ChangeParseResult {
+  const match = changeGrammar.exec(source)
+  if (!match) return { ok: false, message: `cannot parse baseline condition "${source}": expected "<metric> drop|rise < <value><unit>", e.g. "success_rate drop < 2pp" or "p99 rise < 20%"` }
+  const [, rawMetric = '', direction = 'drop', operator = '<', rawValue = '0', rawUnit = ''] = match
+  const metric = rawMetric.toLowerCase() as ThresholdMetric
+  const unit = rawUnit.toLowerCase()
+  const value = Number(rawValue)
+  const fail = (message: string): ChangeParseResult => ({ ok: false, message: `baseline condition "${source}": ${message}` })
+  if (!(metric in healthyDirection)) return fail(`unknown metric "${rawMetric}"; known: ${Object.keys(healthyDirection).join(', ')}`)
+  if (direction.toLowerCase() !== healthyDirection[metric]) return fail(`${metric} gets worse as it ${healthyDirection[metric]}s; write "${metric} ${healthyDirection[metric]} < ..."`)
+  if (value < 0) return fail('a change limit cannot be negative')
+  const done = (limit: number, relative: boolean): ChangeParseResult => ({
+    ok: true,
+    condition: { source, metric, direction: healthyDirection[metric], operator: operator as '<' | '<=', limit, relative },
+  })
+  if (unit === '%') return done(value / 100, true)
+  if (metric === 'error_rate' || metric === 'success_rate') {
+    if (unit === 'pp') return value > 100 ? fail('at most 100pp') : done(value / 100, false)
+    return fail(`a rate changes in percentage points (pp) or relative percent (%), not "${unit || 'no unit'}"`)
+  }
+  if (metric === 'rps') return unit === '' || unit === 'rps' ? done(value, false) : fail(`unit "${unit}" does not apply to rps; use rps or %`)
+  if (unit === 'ms') return done(value, false)
+  if (unit === 's') return done(value * 1000, false)
+  return fail(unit === 'pp' ? 'pp (percentage points) applies to rates; a latency changes in ms, s or %' : `a latency changes in ms, s or %, not "${unit || 'no unit'}"`)
 }

@@ -83,4 +83,8 @@ export const migrations: readonly string[] = [
      evidence_json TEXT NOT NULL,
      PRIMARY KEY (run_id, seq)
    );`,
+  // Guards' decisions: the condition judged, dry run, and why in words.
+  `ALTER TABLE decisions ADD COLUMN condition TEXT;
+   ALTER TABLE decisions ADD COLUMN dry_run INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE decisions ADD COLUMN reason TEXT;`,
 ]

@@ -1,0 +1,48 @@
+import type { AgentLoss, FaultRecord, HookDelivery, StepSummary } from '@gauntlet/contracts'
+import { formatObserved } from '../report/format-values.js'
+
+/** Every warning a finished run carries, in the order a reader needs them. */
+export function runWarnings(parts: { deliveries: readonly HookDelivery[]; steps: readonly StepSummary[]; losses: readonly AgentLoss[]; faultLines: readonly string[]; faults: readonly FaultRecord[] }): string[] {
+  return [
+    ...parts.deliveries.filter((d) => !d.delivered).map(hookWarning),
+    ...generatorWarnings(parts.steps),
+    ...evidenceWarnings(parts.steps),
+    ...parts.losses.map(lossWarning),
+    ...parts.faultLines,
+    ...parts.faults.filter((f) => f.revertedAt !== null && !f.revertVerified).map((f) => `fault ${f.id} did not read back clean after its revert`),
+  ]
+}
+
+function hookWarning(d: HookDelivery): string {
+  const last = d.attempts.at(-1)
+  return `hook ${d.event} to ${d.url} was not delivered (${d.attempts.length} attempt(s); last: ${last?.error ?? `status ${last?.status}`})`
+}
+
+/** A threshold met by the point estimate but not by its 95% bound: passed, but the data cannot vouch for it. */
+function evidenceWarnings(steps: readonly StepSummary[]): string[] {
+  return steps.flatMap((step) =>
+    step.thresholds
+      .filter((t) => t.pass && t.evidence?.confidence === 'insufficient')
+      .map((t) => {
+        const bound = (value: number | null): string => (value === null ? '?' : formatObserved(t.metric, value))
+        return `step ${step.index + 1}: "${t.threshold}" passed on ${t.evidence!.n} samples, too few to be sure at 95% (bounds ${bound(t.evidence!.lower)} to ${bound(t.evidence!.upper)})`
+      }),
+  )
+}
+
+function lossWarning(loss: AgentLoss): string {
+  const moved =
+    loss.redistributedFrom === null
+      ? 'its share was not moved'
+      : `the other agents carried its share from second ${loss.redistributedFrom}${loss.notCarriedBy ? ` (except ${loss.notCarriedBy.join(', ')}, which could not take its part)` : ''}`
+  return `DEGRADED: agent ${loss.agent} was lost (${loss.reason}) after window ${loss.lastWindow}; ${moved}; ${loss.gapWindows} window(s) lack its share`
+}
+
+function generatorWarnings(steps: readonly StepSummary[]): string[] {
+  return steps
+    .filter((s) => s.generatorLimited)
+    .map(
+      (s) =>
+        `step ${s.index + 1} (${s.plannedRps} rps) was generator-limited: the load generator could not send on schedule (CPU, connections or event-loop lag), so its latency includes client-side queueing`,
+    )
+}

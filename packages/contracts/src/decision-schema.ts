@@ -1,0 +1,61 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { DurationText } from './duration-text.js'
+
+/**
+ * The `decision:` section of a scenario: windowed guards and the step machine that turns their
+ * verdicts into ADVANCE, HOLD or ROLLBACK. Semantics in docs/decisions.md.
+ */
+export const guardKinds = ['abort', 'slo', 'baseline'] as const
+export type GuardKind = (typeof guardKinds)[number]
+
+const Count = (description: string, maximum = 1000) => Type.Integer({ minimum: 1, maximum, description })
+
+export const GuardSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$', description: 'Unique within the scenario; decisions and hooks name it.' }),
+    kind: Type.Union(guardKinds.map((k) => Type.Literal(k)), {
+      description: 'abort: the first FAIL window rolls back. slo: M of the last N windows FAIL. baseline: compared with the pre-fault steady state or past passing runs.',
+    }),
+    require: Type.String({
+      minLength: 1,
+      description: 'The healthy condition, e.g. "p99 < 800ms", "error_rate < 0.5%", "success_rate > 99%"; for baseline "success_rate drop < 2pp", "p99 rise < 20%".',
+    }),
+    minSamples: Type.Optional(Count('Requests an evaluation window must hold (default 100).', 1_000_000)),
+    maxWindow: Type.Optional(DurationText),
+    trip: Type.Optional(
+      Type.Object({ m: Count('FAIL windows...'), n: Count('...of the last n windows trip the guard.') }, { additionalProperties: false }),
+    ),
+    clear: Type.Optional(
+      Type.Object(
+        {
+          k: Count('Consecutive PASS windows, at the tighter limit, that clear a tripped guard (default 2).'),
+          require: Type.Optional(Type.String({ minLength: 1, description: 'The tighter healthy condition (default: the limit moved 10% toward healthy).' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    vs: Type.Optional(Type.Union([Type.Literal('prefault'), Type.Literal('runs')], { description: 'baseline: the same run before its first fault, or the last passing runs of this scenario.' })),
+    runs: Type.Optional(Count('baseline vs runs: how many past passing runs (default 5).', 100)),
+    dryRun: Type.Optional(Type.Boolean({ description: 'Record what the guard would have done and act on nothing.' })),
+  },
+  { additionalProperties: false },
+)
+export type GuardDocument = Static<typeof GuardSchema>
+
+export const DecisionSchema = Type.Object(
+  {
+    guards: Type.Array(GuardSchema, { minItems: 1, maxItems: 20 }),
+    step: Type.Optional(
+      Type.Object(
+        {
+          warmup: Type.Optional(DurationText),
+          promoteAfter: Type.Optional(Count('Consecutive PASS windows every guard needs before a step advances (default 1).')),
+          maxHold: Type.Optional(DurationText),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false, description: 'Windowed guards and step gating: advance, hold or roll back, with the evidence recorded.' },
+)
+export type DecisionDocument = Static<typeof DecisionSchema>

@@ -1,0 +1,31 @@
+import { emptyErrorCounts, type WindowReport } from '@gauntlet/contracts'
+import { createLatencyHistogram, encodeHistogram, recordLatencyUs } from '@gauntlet/metrics'
+
+/** A synthetic merged 1 s bucket: `ok` responses at `latencyMs`, `errors` 500s. */
+export function bucket(index: number, opts: { step?: number; ok?: number; errors?: number; latencyMs?: number; faults?: string[]; missingAgents?: string[] } = {}): WindowReport {
+  const ok = opts.ok ?? 100
+  const failed = opts.errors ?? 0
+  const h = createLatencyHistogram()
+  for (let i = 0; i < ok; i++) recordLatencyUs(h, (opts.latencyMs ?? 5) * 1000)
+  const errors = emptyErrorCounts()
+  if (failed > 0) errors.status['500'] = failed
+  return {
+    index,
+    step: opts.step ?? 0,
+    startedAt: index * 1000,
+    planned: ok + failed,
+    sent: ok + failed,
+    dispatched: ok + failed,
+    dropped: 0,
+    ok,
+    errors,
+    latency: encodeHistogram(h),
+    lateSends: 0,
+    maxSendLagMs: 0,
+    generatorLimited: false,
+    complete: true,
+    openConnections: 1,
+    ...(opts.faults ? { faults: opts.faults } : {}),
+    ...(opts.missingAgents ? { missingAgents: opts.missingAgents } : {}),
+  }
+}

@@ -1,0 +1,183 @@
+import { describe, expect, it } from 'vitest'
+import { RunDecisions, clockText } from '../../apps/controller/src/decision/run-decisions.js'
+import { parseScenario } from '../../apps/controller/src/scenario/load-scenario.js'
+import { bucket } from '../helpers/buckets.js'
+
+const clock = { now: () => new Date('2026-11-27T10:00:00Z') }
+
+/** The decision section of a scenario, through the real loader (so defaults are the documented ones). */
+function decisions(section: string, extra = ''): RunDecisions {
+  const scenario = parseScenario(`name: t
+target: { url: http://127.0.0.1:9/ }
+load: { steps: [ { rps: 100, duration: 60s }, { rps: 200, duration: 60s } ] }
+${extra}
+decision:
+${section}`)
+  return new RunDecisions(scenario.decision!, { stepStartS: (step) => step * 60, ...clock })
+}
+
+const fault = `faults:
+  - { type: delay, target: { container: x }, latency: 100ms, at: 30s, duration: 10s }`
+
+describe('RunDecisions', () => {
+  it('abort: the first window whose lower bound breaks the limit rolls back, with its evidence and when', () => {
+    const d = decisions(`  guards:
+    - { name: errors-abort, kind: abort, require: "error_rate < 15%", minSamples: 200 }`)
+    expect(d.onBucket(bucket(0, { ok: 100 })).decisions).toEqual([])
+    const healthy = d.onBucket(bucket(1, { ok: 100 }))
+    expect(healthy.decisions[0]).toMatchObject({ guard: 'errors-abort', condition: 'error_rate < 15%', verdict: 'pass', action: 'none', evidence: { n: 200, estimate: 0, windowStart: 0, windowEnd: 2 } })
+    d.onBucket(bucket(2, { ok: 50, errors: 50 }))
+    const burst = d.onBucket(bucket(3, { ok: 50, errors: 50 }))
+    expect(burst.rollback).toEqual({ guard: 'errors-abort', reason: 'a window failed (at 4s)' })
+    expect(burst.decisions[0]).toMatchObject({ verdict: 'fail', action: 'rollback', evidence: { n: 200, estimate: 0.5, windowStart: 2, windowEnd: 4 } })
+    expect(burst.decisions[0]!.evidence.lower).toBeGreaterThan(0.15)
+  })
+
+  it('slo: trips only on the third failing window of five, not on one noisy window', () => {
+    const d = decisions(`  guards:
+    - { name: p99-slo, kind: slo, require: "p99 < 100ms", trip: { m: 3, n: 5 }, minSamples: 400 }`)
+    const outcomes = [500, 5, 500, 5, 500].map((ms, i) => d.onBucket(bucket(i, { ok: 400, latencyMs: ms })))
+    expect(outcomes.map((o) => o.decisions[0]!.verdict)).toEqual(['fail', 'pass', 'fail', 'pass', 'fail'])
+    expect(outcomes.map((o) => o.rollback !== undefined)).toEqual([false, false, false, false, true])
+    expect(outcomes[4]!.decisions[0]!.reason).toBe('3 of the last 5 windows failed (at 5s)')
+  })
+
+  it('a dry-run guard records what it would have done and acts on nothing', () => {
+    const d = decisions(`  guards:
+    - { name: shadow, kind: abort, require: "error_rate < 1%", dryRun: true, minSamples: 100 }`)
+    const burst = d.onBucket(bucket(191, { ok: 0, errors: 100 }))
+    expect(burst.rollback).toBeUndefined()
+    expect(burst.decisions[0]).toMatchObject({ dryRun: true, action: 'none', verdict: 'fail', reason: 'would have rolled back at 3m12s: a window failed' })
+    const gate = d.gateStep(3, 0)
+    expect(gate.action).toBe('advance')
+    expect(gate.decisions[0]).toMatchObject({ dryRun: true, action: 'none' })
+    expect(gate.decisions[0]!.reason).toMatch(/^would have rolled back: guard shadow tripped/)
+  })
+
+  it('lost agent data is INSUFFICIENT, never PASS, however healthy the seconds that arrived', () => {
+    const d = decisions(`  guards:
+    - { name: errors, kind: abort, require: "error_rate < 15%", minSamples: 100 }`)
+    const short = d.onBucket(bucket(0, { ok: 100, missingAgents: ['agent-2'] }))
+    expect(short.decisions[0]).toMatchObject({ verdict: 'insufficient', reason: 'a lost agent left this window short: it cannot pass' })
+    expect(d.gateStep(0, 0).action).toBe('hold')
+  })
+
+  it('the step gate: HOLD until every guard has passed promoteAfter windows, then ADVANCE; warmup seconds are not judged', () => {
+    const d = decisions(`  guards:
+    - { name: errors, kind: abort, require: "error_rate < 15%", minSamples: 100 }
+  step: { warmup: 2s, promoteAfter: 2 }`)
+    expect(d.onBucket(bucket(0)).decisions).toEqual([])
+    expect(d.onBucket(bucket(1)).decisions).toEqual([])
+    d.onBucket(bucket(2))
+    expect(d.gateStep(0, 0)).toMatchObject({ action: 'hold', reason: 'not enough passing windows yet: errors 1/2' })
+    d.onBucket(bucket(3))
+    const gate = d.gateStep(0, 10)
+    expect(gate.action).toBe('advance')
+    expect(gate.decisions[0]).toMatchObject({ step: 0, guard: 'errors', verdict: 'pass', action: 'advance', evidence: { windowStart: 3, windowEnd: 4 } })
+  })
+
+  it('a step that never gets evidence rolls back when its hold reaches maxHold (fail closed)', () => {
+    const d = decisions(`  guards:
+    - { name: p99, kind: slo, require: "p99 < 100ms" }
+  step: { maxHold: 30s }`)
+    d.onBucket(bucket(0, { ok: 10 })) // 10 samples cannot bound a p99
+    expect(d.gateStep(0, 0).action).toBe('hold')
+    expect(d.gateStep(0, 30)).toMatchObject({ action: 'rollback' })
+    expect(d.gateStep(0, 30).reason).toContain('held 30s (maxHold 30s)')
+  })
+
+  it('baseline vs prefault: the seconds before the first fault are the baseline; only windows under the fault are judged', () => {
+    const d = decisions(
+      `  guards:
+    - { name: chaos-success, kind: baseline, require: "success_rate drop < 2pp", vs: prefault, minSamples: 1000 }`,
+      fault,
+    )
+    for (let i = 0; i < 20; i++) expect(d.onBucket(bucket(i, { ok: 500 })).decisions).toEqual([])
+    d.onBucket(bucket(20, { ok: 450, errors: 50, faults: ['f1-delay'] }))
+    const judged = d.onBucket(bucket(21, { ok: 450, errors: 50, faults: ['f1-delay'] }))
+    expect(judged.decisions[0]).toMatchObject({ verdict: 'fail', action: 'rollback', evidence: { estimate: expect.closeTo(0.1, 6), limit: 0.02 } })
+    expect(judged.decisions[0]!.evidence.baseline).toEqual({ source: 'prefault: 20 judged second(s) before the first fault (seconds 0-19)', n: 10_000, estimate: 1 })
+  })
+
+  it('baseline vs runs with no past passing run is INSUFFICIENT and says so', () => {
+    const d = decisions(`  guards:
+    - { name: vs-last, kind: baseline, require: "p99 rise < 20%", vs: runs, minSamples: 100 }`)
+    const judged = d.onBucket(bucket(0))
+    expect(judged.decisions[0]).toMatchObject({ verdict: 'insufficient', evidence: { baseline: { source: 'runs: no passing run of this scenario reached step 1', n: 0 } } })
+  })
+
+  it('clock text', () => {
+    expect([0, 59, 60, 192, 3600].map(clockText)).toEqual(['0s', '59s', '1m00s', '3m12s', '60m00s'])
+  })
+})
+
+describe('the decision section in a scenario', () => {
+  it("parses the issue's canary and chaos spelling with the documented defaults", () => {
+    const scenario = parseScenario(`name: canary
+target: { url: http://127.0.0.1:9/ }
+load: { steps: [ { rps: 100, duration: 3m }, { rps: 200, duration: 3m } ] }
+${fault}
+decision:
+  guards:
+    - { name: errors-abort, kind: abort, require: "error_rate < 15%", minSamples: 200 }
+    - { name: p99-slo, kind: slo, require: "p99 < 800ms", trip: { m: 3, n: 5 }, clear: { k: 2 } }
+    - { name: chaos-success, kind: baseline, require: "success_rate drop < 2pp", vs: prefault }
+  step: { warmup: 20s, promoteAfter: 2, maxHold: 6m }
+hooks:
+  onRollback: [ { url: http://127.0.0.1:9000/rollback, secret: "\${ROLLBACK_SECRET}" } ]
+`)
+    expect(scenario.decision).toMatchObject({ warmupS: 20, promoteAfter: 2, maxHoldS: 360 })
+    const [abort, slo, baseline] = scenario.decision!.guards
+    expect(abort).toMatchObject({ kind: 'abort', minSamples: 200, maxWindowS: 10, trip: { m: 1, n: 1 }, clearK: null, dryRun: false, require: { metric: 'error_rate', limit: 0.15 } })
+    expect(slo).toMatchObject({ trip: { m: 3, n: 5 }, clearK: 2, minSamples: 100, clearRequire: { limit: 720 } })
+    expect(baseline).toMatchObject({ vs: 'prefault', require: { metric: 'success_rate', direction: 'drop', limit: 0.02, relative: false } })
+  })
+
+  it.each([
+    ['a fixed limit on a baseline guard', '{ name: b, kind: baseline, require: "p99 < 1s", vs: runs }', '/decision/guards/0/require', 'is a fixed limit'],
+    ['a change on an abort guard', '{ name: a, kind: abort, require: "p99 rise < 10%" }', '/decision/guards/0/require', 'needs kind: baseline'],
+    ['a baseline without vs', '{ name: b, kind: baseline, require: "p99 rise < 10%" }', '/decision/guards/0/vs', 'vs: prefault'],
+    ['vs prefault with no faults', '{ name: b, kind: baseline, require: "p99 rise < 10%", vs: prefault }', '/decision/guards/0/vs', 'the scenario has no faults'],
+    ['trip on an abort guard', '{ name: a, kind: abort, require: "p99 < 1s", trip: { m: 1, n: 2 } }', '/decision/guards/0/trip', 'use kind: slo'],
+    ['m greater than n', '{ name: s, kind: slo, require: "p99 < 1s", trip: { m: 4, n: 3 } }', '/decision/guards/0/trip/m', 'cannot exceed n'],
+    ['a looser clear condition', '{ name: s, kind: slo, require: "p99 < 1s", clear: { k: 2, require: "p99 < 2s" } }', '/decision/guards/0/clear/require', 'at least as strict'],
+    ['pp on a latency', '{ name: b, kind: baseline, require: "p99 rise < 2pp", vs: runs }', '/decision/guards/0/require', 'pp (percentage points) applies to rates'],
+    ['the wrong direction', '{ name: b, kind: baseline, require: "success_rate rise < 2pp", vs: runs }', '/decision/guards/0/require', 'write "success_rate drop < ..."'],
+    ['an unknown key', '{ name: s, kind: slo, require: "p99 < 1s", tirp: { m: 1, n: 2 } }', '/decision/guards/0/tirp', 'unknown key "tirp"'],
+    ['a fractional window', '{ name: s, kind: slo, require: "p99 < 1s", maxWindow: 1500ms }', '/decision/guards/0/maxWindow', 'whole number of seconds'],
+  ])('rejects %s, naming the field', (_name, guard, path, message) => {
+    let caught: unknown
+    try {
+      parseScenario(`name: t
+target: { url: http://127.0.0.1:9/ }
+load: { steps: [ { rps: 100, duration: 60s } ] }
+decision:
+  guards:
+    - ${guard}
+`)
+    } catch (error) {
+      caught = error
+    }
+    const problems = (caught as { problems?: Array<{ path: string; message: string }> }).problems ?? []
+    expect(problems.some((p) => p.path === path && p.message.includes(message)), JSON.stringify(problems)).toBe(true)
+  })
+
+  it('rejects two guards with one name, and a decision warmup as long as a step', () => {
+    let caught: unknown
+    try {
+      parseScenario(`name: t
+target: { url: http://127.0.0.1:9/ }
+load: { steps: [ { rps: 100, duration: 10s } ] }
+decision:
+  guards:
+    - { name: g, kind: abort, require: "p99 < 1s" }
+    - { name: g, kind: abort, require: "error_rate < 1%" }
+  step: { warmup: 10s }
+`)
+    } catch (error) {
+      caught = error
+    }
+    const problems = (caught as { problems: Array<{ path: string; message: string }> }).problems
+    expect(problems.map((p) => p.path)).toEqual(expect.arrayContaining(['/decision/guards/1/name', '/decision/step/warmup']))
+  })
+})
