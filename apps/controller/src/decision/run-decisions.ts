@@ -62,6 +62,7 @@ export class RunDecisions {
       for (const guard of this.guards) {
         guard.state = enterStep(guard.state)
         guard.windows.reset()
+        delete guard.last
       }
     }
     if (bucket.index < this.options.stepStartS(bucket.step) + this.config.warmupS) return outcome
