@@ -25,7 +25,7 @@ describe('gauntlet controller (real process)', () => {
     const controller = await startController(join(tempDir(), 'c.db'))
     try {
       const names = ((await (await fetch(`${controller.url}/api/scenarios`)).json()) as Array<{ name: string }>).map((s) => s.name)
-      expect(names).toEqual(['demo-knee', 'orders-ramp', 'release-gate', 'weekly-chaos'])
+      expect(names).toEqual(['canary', 'demo-knee', 'orders-ramp', 'release-gate', 'weekly-chaos'])
     } finally {
       await controller.stop()
     }
