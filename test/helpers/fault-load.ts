@@ -40,6 +40,8 @@ export interface ScenarioDoc {
   thresholds?: string[]
   onThresholdFail?: 'stop' | 'continue'
   faults?: Array<Record<string, unknown>>
+  decision?: Record<string, unknown>
+  hooks?: Record<string, Array<{ url: string }>>
 }
 
 export interface ScenarioRun extends CliResult {
