@@ -42,7 +42,7 @@ describe('decisions with evidence (demo target, embedded agent)', () => {
   })
 
   /** Runs `yaml` (the target URL filled in); `turn` may change the target's knobs when a window arrives. */
-  async function run(yaml: string, turn: (window: WindowReport, knobs: (body: object) => Promise<void>) => void | Promise<void> = () => {}): Promise<{ summary: RunSummary; windows: WindowReport[]; stored: Decision[] }> {
+  async function run(yaml: string, turn: (window: WindowReport, knobs: (body: object) => Promise<void>) => void | Promise<void> = () => {}): Promise<{ summary: RunSummary; windows: WindowReport[]; stored: Decision[]; series: Record<string, Array<{ atS: number; value: number }>> }> {
     target ??= await startDemoTarget('--latency', '2')
     const url = target.url
     const knobs = async (body: object): Promise<void> => {
@@ -61,7 +61,7 @@ describe('decisions with evidence (demo target, embedded agent)', () => {
         { store, agent: new InProcessAgent(), probe: tcpTargetProbe, clock: { now: () => new Date() } },
         { scenario, yaml, observer: { window: (w) => (windows.push(w), void turn(w, knobs)) } },
       )
-      return { summary, windows, stored: store.decisions(summary.runId) }
+      return { summary, windows, stored: store.decisions(summary.runId), series: store.targetSeries(summary.runId) }
     } finally {
       finished = true
       store.close()
@@ -210,5 +210,53 @@ decision:
     expect(summary).toMatchObject({ status: 'failed', verdict: 'fail', capacityRps: null })
     expect(summary.rollback!.reason).toContain('held 4s (maxHold 4s) without enough passing windows: p99 0/1')
     expect(summary.steps[0]!.heldS).toBe(4)
+  })
+
+  it('target health: a leak is flagged (series, growth, since when) and rolls back; the series are stored with the run', async () => {
+    const { summary, stored, series } = await run(
+      `name: leaky
+target: { url: "TARGET/orders" }
+load: { steps: [ { rps: 100, duration: 6s } ] }
+targetMetrics: { url: "TARGET/__metrics", series: [process_resident_memory_bytes, nodejs_heap_size_used_bytes], cooldown: 3s }
+decision:
+  guards:
+    - { name: rss-leak, kind: leak, require: "process_resident_memory_bytes growth < 50%" }
+hooks:
+  onRollback: [ { url: "HOOKS/rollback" } ]
+`,
+      async (w, knobs) => {
+        // 16 MB a second from the first window on: ~130 MB more by the end of the cooldown, never released.
+        if (w.index === 0) await knobs({ leakKbPerS: 16_384 })
+      },
+    )
+    expect(summary).toMatchObject({ status: 'failed', verdict: 'fail', rollback: { guard: 'rss-leak' } })
+    expect(summary.reasons[0]).toMatch(/^rolled back after the load: leak guard rss-leak: process_resident_memory_bytes grew \d+(\.\d)?% \(peak at second [\d.]+\) and was still \+\d+(\.\d)?% after the load; growing since second [\d.]+$/)
+    const rss = summary.targetMetrics!.find((m) => m.series === 'process_resident_memory_bytes')!
+    expect(rss.scrapes).toBeGreaterThanOrEqual(3 + 6 + 2)
+    expect(rss.endGrowth!).toBeGreaterThan(0.5)
+    expect(rss.growingSinceS!).toBeLessThan(3)
+    const leak = stored.find((d) => d.guard === 'rss-leak')!
+    expect(leak).toMatchObject({ verdict: 'fail', action: 'rollback', condition: 'process_resident_memory_bytes growth < 50%', evidence: { limit: 0.5, confidence: 'fail' } })
+    expect(received.filter((r) => r.event === 'onRollback')).toMatchObject([{ guard: 'rss-leak' }])
+    // Every scrape is stored: pre-load points at negative seconds, then the run and its cooldown.
+    expect(series.process_resident_memory_bytes).toHaveLength(rss.scrapes)
+    expect(series.process_resident_memory_bytes![0]!.atS).toBeLessThan(0)
+    expect(series.nodejs_heap_size_used_bytes!.length).toBeGreaterThan(10)
+  })
+
+  it('target health without a leak: the same guard passes, and the run passes', async () => {
+    const { summary } = await run(
+      `name: healthy
+target: { url: "TARGET/orders" }
+load: { steps: [ { rps: 100, duration: 6s } ] }
+targetMetrics: { url: "TARGET/__metrics", series: [process_resident_memory_bytes], cooldown: 2s }
+decision:
+  guards:
+    - { name: rss-leak, kind: leak, require: "process_resident_memory_bytes growth < 50%" }
+`,
+    )
+    expect(summary).toMatchObject({ status: 'passed', verdict: 'pass' })
+    expect(summary.decisions!.find((d) => d.guard === 'rss-leak')).toMatchObject({ verdict: 'pass', action: 'none' })
+    expect(summary.targetMetrics![0]!.peakGrowth!).toBeLessThan(0.5)
   })
 })

@@ -127,6 +127,11 @@ export function createDemoTarget(initial: Partial<Knobs> = {}): DemoTarget {
         if (!read) return methodNotAllowed(req, res, 'GET, HEAD')
         return sendJson(res, 200, stats)
       }
+      if (path === '/__metrics') {
+        if (!read) return methodNotAllowed(req, res, 'GET, HEAD')
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(prometheusText(stats))
+        return
+      }
       if (path === '/__knobs') {
         if (read) return sendJson(res, 200, knobs)
         if (method === 'PUT') return handleKnobUpdate(req, res)
@@ -144,6 +149,18 @@ export function createDemoTarget(initial: Partial<Knobs> = {}): DemoTarget {
   })
 
   return { server, knobs, stats }
+}
+
+/** The process's health in the Prometheus text format, as a service's /metrics would give it (for leak hunts). */
+function prometheusText(stats: DemoTargetStats): string {
+  const memory = process.memoryUsage()
+  const gauge = (name: string, help: string, value: number): string => `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${value}\n`
+  return [
+    gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', memory.rss),
+    gauge('nodejs_heap_size_used_bytes', 'Process heap size used in bytes.', memory.heapUsed),
+    gauge('demo_leaked_bytes', 'Memory the leak knob has retained.', stats.leakedKb * 1024),
+    `# HELP demo_requests_total Requests received.\n# TYPE demo_requests_total counter\ndemo_requests_total ${stats.requests}\n`,
+  ].join('')
 }
 
 function sendJson(res: http.ServerResponse, status: number, value: unknown): void {

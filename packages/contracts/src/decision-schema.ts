@@ -5,7 +5,7 @@ import { DurationText } from './duration-text.js'
  * The `decision:` section of a scenario: windowed guards and the step machine that turns their
  * verdicts into ADVANCE, HOLD or ROLLBACK. Semantics in docs/decisions.md.
  */
-export const guardKinds = ['abort', 'slo', 'baseline'] as const
+export const guardKinds = ['abort', 'slo', 'baseline', 'leak'] as const
 export type GuardKind = (typeof guardKinds)[number]
 
 const Count = (description: string, maximum = 1000) => Type.Integer({ minimum: 1, maximum, description })
@@ -14,11 +14,13 @@ export const GuardSchema = Type.Object(
   {
     name: Type.String({ pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$', description: 'Unique within the scenario; decisions and hooks name it.' }),
     kind: Type.Union(guardKinds.map((k) => Type.Literal(k)), {
-      description: 'abort: the first FAIL window rolls back. slo: M of the last N windows FAIL. baseline: compared with the pre-fault steady state or past passing runs.',
+      description:
+        'abort: the first FAIL window rolls back. slo: M of the last N windows FAIL. baseline: compared with the pre-fault steady state or past passing runs. leak: a target metric (targetMetrics) that grows and does not come back after the load.',
     }),
     require: Type.String({
       minLength: 1,
-      description: 'The healthy condition, e.g. "p99 < 800ms", "error_rate < 0.5%", "success_rate > 99%"; for baseline "success_rate drop < 2pp", "p99 rise < 20%".',
+      description:
+        'The healthy condition, e.g. "p99 < 800ms", "error_rate < 0.5%", "success_rate > 99%"; for baseline "success_rate drop < 2pp", "p99 rise < 20%"; for leak "process_resident_memory_bytes growth < 20%".',
     }),
     minSamples: Type.Optional(Count('Requests an evaluation window must hold (default 100).', 1_000_000)),
     maxWindow: Type.Optional(DurationText),
@@ -59,3 +61,17 @@ export const DecisionSchema = Type.Object(
   { additionalProperties: false, description: 'Windowed guards and step gating: advance, hold or roll back, with the evidence recorded.' },
 )
 export type DecisionDocument = Static<typeof DecisionSchema>
+
+export const TargetMetricsSchema = Type.Object(
+  {
+    url: Type.String({ minLength: 1, description: "The target's Prometheus text endpoint, scraped before the load, every second during it, and through the cooldown." }),
+    series: Type.Array(Type.String({ pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$' }), {
+      minItems: 1,
+      maxItems: 20,
+      description: 'Metric names to keep (summed over their label sets), e.g. process_resident_memory_bytes, go_goroutines.',
+    }),
+    cooldown: Type.Optional(DurationText),
+  },
+  { additionalProperties: false, description: "The target's own health, stored with the run; leak guards judge it." },
+)
+export type TargetMetricsDocument = Static<typeof TargetMetricsSchema>

@@ -9,7 +9,7 @@ import { Type, type Static } from '@sinclair/typebox'
 
 export { DurationText, withHint } from './duration-text.js'
 import { DurationText, withHint } from './duration-text.js'
-import { DecisionSchema } from './decision-schema.js'
+import { DecisionSchema, TargetMetricsSchema } from './decision-schema.js'
 import { FaultDocumentSchema } from './fault-schema.js'
 import { HooksSchema } from './hook-schema.js'
 
@@ -92,6 +92,7 @@ export const ScenarioSchema = Type.Object(
       Type.Array(FaultDocumentSchema, { maxItems: 50, description: 'Network faults injected into Docker containers during the run; each reverted at its end, whatever happens.' }),
     ),
     decision: Type.Optional(DecisionSchema),
+    targetMetrics: Type.Optional(TargetMetricsSchema),
     hooks: Type.Optional(HooksSchema),
     onAgentLoss: Type.Optional(
       Type.Union([Type.Literal('redistribute'), Type.Literal('abort')], {

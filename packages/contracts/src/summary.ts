@@ -72,6 +72,8 @@ export interface RunSummary {
   rollback?: { step: number; guard?: string; reason: string; at: string }
   /** Every decision taken, in order, with the evidence behind it. */
   decisions?: Decision[]
+  /** The target's own series (targetMetrics), summarised; every scrape is at GET /api/runs/:id/target-metrics. */
+  targetMetrics?: TargetSeriesSummary[]
   /** Every hook delivery, with each attempt. */
   hooks?: HookDelivery[]
 }
@@ -118,6 +120,21 @@ export interface Decision {
     /** baseline guards: what the window was compared with (estimate in the metric's unit). */
     baseline?: { source: string; n: number; estimate: number | null }
   }
+}
+
+export interface TargetSeriesSummary {
+  series: string
+  scrapes: number
+  /** Median before the load; peak (and when, in run seconds); median at the end of the cooldown. */
+  preLoad: number | null
+  peak: number | null
+  peakAtS: number | null
+  end: number | null
+  /** Growth over the pre-load level, as fractions. */
+  peakGrowth: number | null
+  endGrowth: number | null
+  /** The series stayed above its pre-load level from this second to the end: when a leak started. */
+  growingSinceS: number | null
 }
 
 export interface FaultRecord {

@@ -1,5 +1,5 @@
 import type { GuardKind } from '@gauntlet/contracts'
-import type { ChangeCondition, Threshold } from '../scenario/thresholds.js'
+import type { ChangeCondition, GrowthCondition, Threshold } from '../scenario/thresholds.js'
 
 /** A guard's healthy condition: a fixed limit, or (baseline guards) a bounded change from the baseline. */
 export type Condition = Threshold | ChangeCondition
@@ -27,8 +27,17 @@ export interface GuardConfig {
   dryRun: boolean
 }
 
+/** A leak guard: judged on the target's own series once the load is over (see leak.ts). */
+export interface LeakGuardConfig {
+  name: string
+  require: GrowthCondition
+  dryRun: boolean
+}
+
 export interface DecisionConfig {
+  /** The windowed guards (abort, slo, baseline). */
   guards: GuardConfig[]
+  leaks: LeakGuardConfig[]
   /** Seconds at the start of each step whose buckets no guard judges. */
   warmupS: number
   /** Consecutive PASS windows every acting guard needs before its step advances. */

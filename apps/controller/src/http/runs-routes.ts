@@ -75,6 +75,12 @@ export async function runsRoutes(app: FastifyInstance, { store, runs, targetAllo
     return store.decisions(request.params.id)
   })
 
+  // The target's own series (targetMetrics): every scrape, in run seconds (negative: before the load).
+  app.get<{ Params: Static<typeof RunParams> }>('/api/runs/:id/target-metrics', async (request) => {
+    if (!store.getRun(request.params.id)) throw notFound(request.params.id)
+    return store.targetSeries(request.params.id)
+  })
+
   app.post<{ Params: Static<typeof RunParams> }>('/api/runs/:id/abort', async (request, reply) => {
     if (!store.getRun(request.params.id)) throw notFound(request.params.id)
     runs.abort(request.params.id)

@@ -8,6 +8,7 @@ import { RunFaults } from '../faults/run-faults.js'
 import { RunHooks } from '../hooks/run-hooks.js'
 import { LiveTimeline } from './live-timeline.js'
 import { pastRunBaselines } from './past-run-baselines.js'
+import { RunTargetMetrics } from './run-target-metrics.js'
 import type { Clock, FaultInjector, LoadAgent, LoadControl, LoadOutcome, RunObserver, TargetProbe } from './ports.js'
 import { runWarnings } from './run-warnings.js'
 import { StepGating } from './step-gating.js'
@@ -74,6 +75,10 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
     if (!(error instanceof GauntletError)) throw error
     return finish('error', { verdict: 'error', capacityRps: null, reasons: [error.message], warnings: [], steps: [], faults: faults.records() })
   }
+
+  // The target's own series: its pre-load level first, then every second, then through the cooldown.
+  const targetMetrics = scenario.targetMetrics ? new RunTargetMetrics(scenario.targetMetrics, scenario.decision?.leaks ?? [], () => deps.clock.now()) : undefined
+  await targetMetrics?.preLoad()
 
   const windowsByStep = new Map<number, WindowReport[]>()
   const steps: StepSummary[] = []
@@ -160,6 +165,7 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
       onStart: (epochMs) => {
         faults.start(epochMs)
         gating?.start(epochMs)
+        targetMetrics?.start(epochMs)
         if (guards) void hooks.fire('preStep', { step: 0 })
         else if (hooks.has('preStep')) {
           for (const spec of timeline.specs()) stepTimers.push(setTimeout(() => void hooks.fire('preStep', { step: spec.index }), Math.max(0, epochMs + spec.startS * 1000 - Date.now())))
@@ -185,6 +191,7 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
     })
   } catch (error) {
     gating?.stop()
+    targetMetrics?.stop()
     await faults.stop('the load failed')
     // A known failure (agents refusing their orders, say) is the run's outcome; anything else is a bug.
     const failure = error instanceof GauntletError ? error.message : 'internal error in the load generator'
@@ -209,11 +216,23 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
 
   // Every fault is reverted (and read back) before the run is judged and stored (a rollback did it already).
   await faults.stop(stoppedBy ?? outcome.stoppedBy ?? 'run ended')
+  // Leak guards judge the target's series once the load is over and the cooldown has passed.
+  const measured = targetMetrics ? await targetMetrics.finish(Math.max(0, ...steps.map((s) => s.index))) : undefined
+  if (measured) {
+    for (const decision of measured.decisions) record(decision)
+    deps.store.saveTargetSeries(runId, targetMetrics!.seriesPoints)
+    if (measured.failed && !rollback) {
+      const decided = measured.decisions.filter((d) => d.action === 'rollback')
+      rollback = { step: decided[0]!.step, reason: measured.failed.reason, at: deps.clock.now().toISOString(), guard: measured.failed.guard, decisions: decided, afterLoad: true }
+    }
+  }
   if (rollback) void hooks.fire('onRollback', { step: rollback.step, reason: rollback.reason, ...(rollback.guard ? { guard: rollback.guard } : {}), decisions: rollback.decisions })
   stoppedBy ??= outcome.stoppedBy
   const plannedSteps = scenario.steps.length
   const thresholdJudgement = judgeRun(steps, plannedSteps, rollback && guards ? undefined : stoppedBy)
-  const judgement = guards ? judgeGatedRun(thresholdJudgement, { advanced, rollback, plannedSteps, rps: scenario.steps.map((s) => s.rps), stoppedBy }) : thresholdJudgement
+  const gated = guards ? judgeGatedRun(thresholdJudgement, { advanced, rollback, plannedSteps, rps: scenario.steps.map((s) => s.rps), stoppedBy }) : thresholdJudgement
+  // A leak guard that could not judge (no scrape before or after the load) leaves the run unproven.
+  const judgement = gated.verdict === 'pass' && measured && measured.unjudged.length > 0 ? { ...gated, verdict: 'error' as const, reasons: measured.unjudged } : gated
   const status: RunStatus = judgement.verdict === 'pass' ? 'passed' : judgement.verdict === 'fail' ? 'failed' : stoppedBy ? 'aborted' : 'error'
   const losses = outcome.agentLosses ?? []
   if (hooks.any) {
@@ -225,11 +244,12 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
   return finish(status, {
     ...(deliveries.length > 0 ? { hooks: deliveries } : {}),
     ...judgement,
-    warnings: runWarnings({ deliveries, steps, losses, faultLines, faults: faultRecords }),
+    warnings: [...runWarnings({ deliveries, steps, losses, faultLines, faults: faultRecords }), ...(measured?.warnings ?? [])],
     steps,
     ...(rollback && guards ? { rollback: { step: rollback.step, reason: rollback.reason, at: rollback.at, ...(rollback.guard ? { guard: rollback.guard } : {}) } } : {}),
     ...(faults.count > 0 ? { faults: faultRecords } : {}),
     ...(decisions.length > 0 ? { decisions } : {}),
+    ...(measured ? { targetMetrics: measured.summaries } : {}),
     ...(outcome.agents ? { agents: outcome.agents } : {}),
     ...(losses.length > 0 ? { degraded: true, agentLosses: losses } : {}),
   })

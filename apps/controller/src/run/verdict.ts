@@ -44,6 +44,8 @@ export interface Rollback {
   reason: string
   at: string
   guard?: string
+  /** Decided on the whole run once the load was over (a leak guard), not in a step. */
+  afterLoad?: boolean
 }
 
 /**
@@ -55,10 +57,12 @@ export function judgeGatedRun(
   thresholds: RunJudgement,
   gated: { advanced: ReadonlySet<number>; rollback: Rollback | undefined; plannedSteps: number; rps: readonly number[]; stoppedBy: string | undefined },
 ): RunJudgement {
-  const promoted = [...gated.advanced].filter((i) => gated.rollback === undefined || i < gated.rollback.step)
+  const rollback = gated.rollback
+  const promoted = [...gated.advanced].filter((i) => rollback === undefined || rollback.afterLoad || i < rollback.step)
   const capacityRps = promoted.length > 0 ? gated.rps[Math.max(...promoted)]! : null
-  if (gated.rollback) {
-    return { verdict: 'fail', capacityRps, reasons: [`rolled back in step ${gated.rollback.step + 1} (${gated.rps[gated.rollback.step]} rps): ${gated.rollback.reason}`, ...thresholds.reasons] }
+  if (rollback) {
+    const where = rollback.afterLoad ? 'after the load' : `in step ${rollback.step + 1} (${gated.rps[rollback.step]} rps)`
+    return { verdict: 'fail', capacityRps, reasons: [`rolled back ${where}: ${rollback.reason}`, ...thresholds.reasons] }
   }
   if (thresholds.verdict !== 'pass') return { ...thresholds, capacityRps }
   const unpromoted = gated.plannedSteps - gated.advanced.size

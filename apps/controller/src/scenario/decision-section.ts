@@ -1,7 +1,7 @@
 import type { DecisionDocument, GuardDocument } from '@gauntlet/contracts'
-import { decisionDefaults, tighter, type Condition, type DecisionConfig, type GuardConfig } from '../decision/guard-config.js'
+import { decisionDefaults, tighter, type Condition, type DecisionConfig, type GuardConfig, type LeakGuardConfig } from '../decision/guard-config.js'
 import { parseDurationMs, wholeSeconds } from './duration.js'
-import { parseChange, parseThreshold } from './thresholds.js'
+import { parseChange, parseGrowth, parseThreshold } from './thresholds.js'
 
 type Add = (path: string, message: string) => void
 
@@ -11,7 +11,7 @@ type Add = (path: string, message: string) => void
  */
 export function buildDecision(
   doc: DecisionDocument,
-  context: { loadWarmupS: number; stepDurationsS: readonly number[]; faultCount: number },
+  context: { loadWarmupS: number; stepDurationsS: readonly number[]; faultCount: number; targetSeries: readonly string[] | undefined },
   add: Add,
 ): DecisionConfig | undefined {
   let ok = true
@@ -25,19 +25,26 @@ export function buildDecision(
     return s ?? fallback
   }
   const names = new Set<string>()
-  const guards = doc.guards.flatMap((guard, i) => {
+  const guards: GuardConfig[] = []
+  const leaks: LeakGuardConfig[] = []
+  doc.guards.forEach((guard, i) => {
     const path = `/decision/guards/${i}`
     if (names.has(guard.name)) problem(`${path}/name`, `another guard is already named "${guard.name}"`)
     names.add(guard.name)
+    if (guard.kind === 'leak') {
+      const leak = buildLeakGuard(guard, path, context.targetSeries, problem)
+      if (leak) leaks.push(leak)
+      return
+    }
     const built = buildGuard(guard, path, context.faultCount, problem, seconds)
-    return built ? [built] : []
+    if (built) guards.push(built)
   })
   const warmupS = seconds(doc.step?.warmup, '/decision/step/warmup', context.loadWarmupS)
   const tooShort = context.stepDurationsS.findIndex((d) => warmupS >= d)
   if (tooShort >= 0) problem('/decision/step/warmup', `warmup (${warmupS}s) must be shorter than every step (step ${tooShort + 1} lasts ${context.stepDurationsS[tooShort]}s)`)
   const maxHoldS = seconds(doc.step?.maxHold, '/decision/step/maxHold', decisionDefaults.maxHoldS)
   if (!ok) return undefined
-  return { guards, warmupS, promoteAfter: doc.step?.promoteAfter ?? decisionDefaults.promoteAfter, maxHoldS }
+  return { guards, leaks, warmupS, promoteAfter: doc.step?.promoteAfter ?? decisionDefaults.promoteAfter, maxHoldS }
 }
 
 function buildGuard(guard: GuardDocument, path: string, faultCount: number, problem: Add, seconds: (text: string | undefined, path: string, fallback: number) => number): GuardConfig | undefined {
@@ -72,6 +79,27 @@ function buildGuard(guard: GuardDocument, path: string, faultCount: number, prob
     runs: guard.runs ?? decisionDefaults.runs,
     dryRun: guard.dryRun ?? false,
   }
+}
+
+/** A leak guard judges a series of targetMetrics once the load is over: windows, trips and baselines do not apply. */
+function buildLeakGuard(guard: GuardDocument, path: string, targetSeries: readonly string[] | undefined, problem: Add): LeakGuardConfig | undefined {
+  for (const key of ['minSamples', 'maxWindow', 'trip', 'clear', 'vs', 'runs'] as const) {
+    if (guard[key] !== undefined) problem(`${path}/${key}`, `${key} does not apply to a leak guard (it judges the whole run's series once the load is over)`)
+  }
+  const parsed = parseGrowth(guard.require)
+  if (!parsed.ok) {
+    problem(`${path}/require`, parsed.message)
+    return undefined
+  }
+  if (!targetSeries) {
+    problem(`${path}/require`, `a leak guard needs targetMetrics: { url, series: [${parsed.condition.series}] } to scrape`)
+    return undefined
+  }
+  if (!targetSeries.includes(parsed.condition.series)) {
+    problem(`${path}/require`, `${parsed.condition.series} is not scraped; add it to targetMetrics.series (${targetSeries.join(', ')})`)
+    return undefined
+  }
+  return { name: guard.name, require: parsed.condition, dryRun: guard.dryRun ?? false }
 }
 
 function parseCondition(text: string, baseline: boolean, path: string, problem: Add): Condition | undefined {

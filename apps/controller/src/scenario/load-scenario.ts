@@ -1,4 +1,4 @@
-import { GauntletError, hookEvents, ScenarioSchema, type HooksDocument, type Problem, type ScenarioDocument } from '@gauntlet/contracts'
+import { GauntletError, hookEvents, ScenarioSchema, type HooksDocument, type Problem, type ScenarioDocument, type TargetMetricsDocument } from '@gauntlet/contracts'
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
 import { Value } from '@sinclair/typebox/value'
 import { readFile } from 'node:fs/promises'
@@ -117,11 +117,13 @@ function buildScenario(doc: ScenarioDocument, add: Add, sound: (prefix: string) 
 
   const decision =
     doc.decision && sound('/decision') && steps && warmupS !== undefined
-      ? buildDecision(doc.decision, { loadWarmupS: warmupS, stepDurationsS: steps.map((s) => s.durationS), faultCount: doc.faults?.length ?? 0 }, add)
+      ? buildDecision(doc.decision, { loadWarmupS: warmupS, stepDurationsS: steps.map((s) => s.durationS), faultCount: doc.faults?.length ?? 0, targetSeries: doc.targetMetrics?.series }, add)
       : undefined
 
   if (!url || timeoutMs === undefined || !steps || warmupS === undefined || !faults || !hooks || !sound('/target') || !sound('/load') || !sound('/thresholds')) return undefined
   if (doc.decision && !decision) return undefined
+  const targetMetrics = doc.targetMetrics && sound('/targetMetrics') ? buildTargetMetrics(doc.targetMetrics, add) : undefined
+  if (doc.targetMetrics && !targetMetrics) return undefined
   return {
     name: doc.name,
     ...(doc.description !== undefined ? { description: doc.description } : {}),
@@ -142,7 +144,30 @@ function buildScenario(doc: ScenarioDocument, add: Add, sound: (prefix: string) 
     faults,
     hooks,
     ...(decision ? { decision } : {}),
+    ...(targetMetrics ? { targetMetrics } : {}),
   }
+}
+
+/** The target's Prometheus endpoint: an http(s) URL, and a cooldown after the load (default 10s, at most 10m). */
+function buildTargetMetrics(doc: TargetMetricsDocument, add: Add): Scenario['targetMetrics'] {
+  let url: URL | undefined
+  try {
+    url = new URL(doc.url)
+  } catch {
+    // reported below
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    add('/targetMetrics/url', `"${doc.url}" is not an http(s) URL`)
+    return undefined
+  }
+  const cooldownMs = doc.cooldown === undefined ? 10_000 : parseDurationMs(doc.cooldown)!
+  const cooldownS = wholeSeconds(cooldownMs, '/targetMetrics/cooldown', add)
+  if (cooldownS === undefined) return undefined
+  if (cooldownS > 600) {
+    add('/targetMetrics/cooldown', 'a cooldown lasts at most 10m')
+    return undefined
+  }
+  return { url: url.toString(), series: [...new Set(doc.series)], cooldownS }
 }
 
 /** Hooks with units resolved: http(s) URLs, a timeout up to 60s (default 5s), retries (default 3). */

@@ -27,6 +27,8 @@ export interface Scenario {
   hooks: Partial<Record<HookEvent, Hook[]>>
   /** Windowed guards and step gating; absent: the spine's per-step thresholds decide alone. */
   decision?: DecisionConfig
+  /** The target's Prometheus endpoint, scraped through the run and `cooldownS` after the load. */
+  targetMetrics?: { url: string; series: string[]; cooldownS: number }
 }
 
 export const defaults = {

@@ -13,6 +13,10 @@
  *                success_rate, rps drop; error_rate, latency rise
  *                unit pp (rates: percentage points) | % (relative to the baseline) | ms, s (latency) | rps
  *
+ * A leak guard's condition bounds how much a target series (targetMetrics) may grow and stay grown:
+ *
+ *   growth    := series growth (< | <=) number %        e.g. "process_resident_memory_bytes growth < 20%"
+ *
  * Parsed when the scenario loads, so a typo fails `gauntlet validate`, not the end of a long run.
  */
 export const latencyMetrics = ['p50', 'p90', 'p95', 'p99', 'p999', 'max'] as const
@@ -116,4 +120,22 @@ export function parseChange(source: string): ChangeParseResult {
   if (unit === 'ms') return done(value, false)
   if (unit === 's') return done(value * 1000, false)
   return fail(unit === 'pp' ? 'pp (percentage points) applies to rates; a latency changes in ms, s or %' : `a latency changes in ms, s or %, not "${unit || 'no unit'}"`)
+}
+
+/** A leak guard's condition: the series, and how far above its pre-load level it may stay (a fraction). */
+export interface GrowthCondition {
+  source: string
+  series: string
+  operator: '<' | '<='
+  limit: number
+}
+
+export type GrowthParseResult = { ok: true; condition: GrowthCondition } | { ok: false; message: string }
+
+export function parseGrowth(source: string): GrowthParseResult {
+  const match = /^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s+growth\s*(<=|<)\s*([0-9]+(?:\.[0-9]+)?)\s*(%?)\s*$/.exec(source)
+  if (!match) return { ok: false, message: `cannot parse leak condition "${source}": expected "<series> growth < <percent>%", e.g. "process_resident_memory_bytes growth < 20%"` }
+  const [, series = '', operator = '<', value = '0', unit = ''] = match
+  if (unit !== '%') return { ok: false, message: `leak condition "${source}": growth is relative to the pre-load level; give it in % (e.g. 20%)` }
+  return { ok: true, condition: { source, series, operator: operator as '<' | '<=', limit: Number(value) / 100 } }
 }

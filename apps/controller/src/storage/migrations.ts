@@ -87,4 +87,12 @@ export const migrations: readonly string[] = [
   `ALTER TABLE decisions ADD COLUMN condition TEXT;
    ALTER TABLE decisions ADD COLUMN dry_run INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE decisions ADD COLUMN reason TEXT;`,
+  // The target's own series (targetMetrics), one row per scrape.
+  `CREATE TABLE target_series (
+     run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+     series TEXT NOT NULL,
+     at_s REAL NOT NULL,
+     value REAL NOT NULL
+   );
+   CREATE INDEX target_series_run ON target_series (run_id, series, at_s);`,
 ]

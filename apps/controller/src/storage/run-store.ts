@@ -41,6 +41,9 @@ export interface RunStore {
   /** Appends a decision; `decisions` returns them in the order they were taken. */
   saveDecision(runId: string, decision: Decision): void
   decisions(runId: string): Decision[]
+  /** Every scrape of the target's series, in one transaction. */
+  saveTargetSeries(runId: string, series: ReadonlyMap<string, ReadonlyArray<{ atS: number; value: number }>>): void
+  targetSeries(runId: string): Record<string, Array<{ atS: number; value: number }>>
   finishRun(runId: string, status: RunStatus, summary: RunSummary): void
   getRun(runId: string): StoredRun | undefined
   listRuns(filter: RunFilter): StoredRun[]

@@ -86,6 +86,8 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
         `INSERT INTO decisions (run_id, seq, at, step, guard, condition, verdict, action, dry_run, reason, evidence_json)
          VALUES (?, (SELECT COALESCE(MAX(seq), -1) + 1 FROM decisions WHERE run_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
+      saveTargetPoint: this.db.prepare(`INSERT INTO target_series (run_id, series, at_s, value) VALUES (?, ?, ?, ?)`),
+      targetSeries: this.db.prepare(`SELECT series, at_s AS atS, value FROM target_series WHERE run_id = ? ORDER BY series, at_s`),
       decisions: this.db.prepare(`SELECT at, step, guard, condition, verdict, action, dry_run, reason, evidence_json FROM decisions WHERE run_id = ? ORDER BY seq`),
       saveAgentWindow: this.db.prepare(`INSERT OR IGNORE INTO agent_windows (run_id, agent, idx, report_json) VALUES (?, ?, ?, ?)`),
       agentWindows: this.db.prepare(`SELECT report_json FROM agent_windows WHERE run_id = ? AND agent = ? ORDER BY idx`),
@@ -135,6 +137,18 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
       ...(reason !== null ? { reason } : {}),
       evidence: JSON.parse(evidence_json) as Decision['evidence'],
     }))
+  }
+
+  saveTargetSeries(runId: string, series: ReadonlyMap<string, ReadonlyArray<{ atS: number; value: number }>>): void {
+    this.db.transaction(() => {
+      for (const [name, points] of series) for (const p of points) this.statements.saveTargetPoint.run(runId, name, p.atS, p.value)
+    })()
+  }
+
+  targetSeries(runId: string): Record<string, Array<{ atS: number; value: number }>> {
+    const out: Record<string, Array<{ atS: number; value: number }>> = {}
+    for (const row of this.statements.targetSeries.all(runId) as Array<{ series: string; atS: number; value: number }>) (out[row.series] ??= []).push({ atS: row.atS, value: row.value })
+    return out
   }
 
   saveStep(runId: string, step: StepSummary): void {

@@ -1,0 +1,57 @@
+/** One scrape of a target series: `atS` seconds from run second 0 (negative before the load). */
+export interface SeriesPoint {
+  atS: number
+  value: number
+}
+
+export interface LeakJudgement {
+  verdict: 'pass' | 'fail' | 'insufficient'
+  /** Median of the scrapes before the load. */
+  preLoad: number | null
+  peak: number | null
+  peakAtS: number | null
+  /** Median of the last scrapes of the cooldown, after the load ended. */
+  end: number | null
+  peakGrowth: number | null
+  endGrowth: number | null
+  /** From when the series stayed above its pre-load level (within 1%) until the end: when the growth started. */
+  growingSinceS: number | null
+  reason: string
+}
+
+/**
+ * A leak is growth that does not go away: FAIL when the series rose more than `limit` (a fraction of
+ * its pre-load level) and was still more than `limit` above it at the end of the cooldown after the
+ * load. Growth that comes back (a cache warming under load, a heap the GC returns) passes. No pre-load
+ * scrape, or none after the load, is INSUFFICIENT: a leak cannot be ruled out without both ends.
+ */
+export function judgeLeak(points: readonly SeriesPoint[], limit: number, loadEndS: number): LeakJudgement {
+  const before = points.filter((p) => p.atS < 0).map((p) => p.value)
+  const after = points.filter((p) => p.atS >= loadEndS)
+  const none = { preLoad: null, peak: null, peakAtS: null, end: null, peakGrowth: null, endGrowth: null, growingSinceS: null }
+  if (before.length === 0) return { ...none, verdict: 'insufficient', reason: 'no scrape before the load: no pre-load level to compare with' }
+  if (after.length === 0) return { ...none, preLoad: median(before), verdict: 'insufficient', reason: 'no scrape after the load: cannot tell whether it came back' }
+  const preLoad = median(before)
+  const end = median(after.slice(-3).map((p) => p.value))
+  let peak = points[0]!
+  for (const p of points) if (p.value > peak.value) peak = p
+  const growth = (value: number): number | null => (preLoad > 0 ? (value - preLoad) / preLoad : value > 0 ? Number.POSITIVE_INFINITY : 0)
+  const peakGrowth = growth(peak.value)!
+  const endGrowth = growth(end)!
+  let since = points.length
+  while (since > 0 && points[since - 1]!.value > preLoad * 1.01) since--
+  const growingSinceS = since < points.length ? points[since]!.atS : null
+  const percent = (g: number): string => `${Math.round(g * 1000) / 10}%`
+  const base = { preLoad, peak: peak.value, peakAtS: peak.atS, end, peakGrowth, endGrowth, growingSinceS }
+  if (peakGrowth > limit && endGrowth > limit) {
+    return { ...base, verdict: 'fail', reason: `grew ${percent(peakGrowth)} (peak at second ${peak.atS}) and was still +${percent(endGrowth)} after the load${growingSinceS === null ? '' : `; growing since second ${growingSinceS}`}` }
+  }
+  const reason = peakGrowth > limit ? `grew ${percent(peakGrowth)} under load and came back to +${percent(endGrowth)}` : `grew at most ${percent(peakGrowth)}`
+  return { ...base, verdict: 'pass', reason }
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}

@@ -1,0 +1,91 @@
+import type { Decision, TargetSeriesSummary } from '@gauntlet/contracts'
+import type { LeakGuardConfig } from '../decision/guard-config.js'
+import { judgeLeak } from '../decision/leak.js'
+import type { Scenario } from '../scenario/scenario.js'
+import { TargetMetricsScraper } from '../target-metrics/scraper.js'
+
+export interface TargetMetricsOutcome {
+  summaries: TargetSeriesSummary[]
+  decisions: Decision[]
+  /** An acting leak guard failed: the run fails and rolls back. */
+  failed?: { guard: string; reason: string }
+  /** An acting leak guard could not judge: the run cannot pass. */
+  unjudged: string[]
+  warnings: string[]
+}
+
+/** The target's own series through one run, and the leak guards judged on them once the load is over. */
+export class RunTargetMetrics {
+  private readonly scraper: TargetMetricsScraper
+  private epochMs: number | undefined
+
+  constructor(
+    private readonly config: NonNullable<Scenario['targetMetrics']>,
+    private readonly leaks: readonly LeakGuardConfig[],
+    private readonly now: () => Date,
+  ) {
+    this.scraper = new TargetMetricsScraper(config.url, config.series)
+  }
+
+  preLoad(): Promise<void> {
+    return this.scraper.preLoad()
+  }
+
+  start(epochMs: number): void {
+    this.epochMs = epochMs
+    this.scraper.start(epochMs)
+  }
+
+  /** The load has ended (and faults are reverted): scrape through the cooldown, then judge. */
+  async finish(lastStep: number): Promise<TargetMetricsOutcome> {
+    const loadEndS = this.epochMs === undefined ? 0 : (Date.now() - this.epochMs) / 1000
+    if (this.epochMs === undefined) this.scraper.stop()
+    else await this.scraper.cooldown(this.config.cooldownS)
+    const points = this.scraper.seriesPoints
+    const summaries: TargetSeriesSummary[] = this.config.series.map((series) => {
+      const judged = judgeLeak(points.get(series) ?? [], 0, loadEndS)
+      const { preLoad, peak, peakAtS, end, peakGrowth, endGrowth, growingSinceS } = judged
+      return { series, scrapes: points.get(series)?.length ?? 0, preLoad, peak, peakAtS, end, peakGrowth, endGrowth, growingSinceS }
+    })
+    const outcome: TargetMetricsOutcome = { summaries, decisions: [], unjudged: [], warnings: [] }
+    if (this.scraper.failed > 0) outcome.warnings.push(`${this.scraper.failed} scrape(s) of ${this.config.url} failed (last: ${this.scraper.lastError})`)
+    for (const leak of this.leaks) {
+      const series = points.get(leak.require.series) ?? []
+      const judged = judgeLeak(series, leak.require.limit, loadEndS)
+      const tripped = judged.verdict === 'fail'
+      const reason = `${leak.require.series} ${judged.reason}`
+      outcome.decisions.push({
+        at: this.now().toISOString(),
+        step: lastStep,
+        guard: leak.name,
+        condition: leak.require.source,
+        verdict: judged.verdict,
+        action: tripped && !leak.dryRun ? 'rollback' : 'none',
+        ...(leak.dryRun ? { dryRun: true } : {}),
+        reason: leak.dryRun && tripped ? `would have rolled back: ${reason}` : reason,
+        evidence: {
+          n: series.length,
+          estimate: judged.endGrowth,
+          lower: judged.endGrowth,
+          upper: judged.endGrowth,
+          limit: leak.require.limit,
+          confidence: judged.verdict,
+          windowStart: Math.floor(series[0]?.atS ?? 0),
+          windowEnd: Math.ceil(series.at(-1)?.atS ?? 0),
+        },
+      })
+      if (leak.dryRun) continue
+      if (tripped) outcome.failed ??= { guard: leak.name, reason: `leak guard ${leak.name}: ${reason}` }
+      if (judged.verdict === 'insufficient') outcome.unjudged.push(`leak guard ${leak.name} could not judge ${leak.require.series}: ${judged.reason}`)
+    }
+    return outcome
+  }
+
+  stop(): void {
+    this.scraper.stop()
+  }
+
+  get seriesPoints() {
+    return this.scraper.seriesPoints
+  }
+}
