@@ -181,3 +181,40 @@ decision:
     expect(problems.map((p) => p.path)).toEqual(expect.arrayContaining(['/decision/guards/1/name', '/decision/step/warmup']))
   })
 })
+
+describe('leak guards in a scenario', () => {
+  const scenario = (guard: string, metrics = 'targetMetrics: { url: "http://127.0.0.1:9/metrics", series: [go_goroutines] }') => `name: t
+target: { url: http://127.0.0.1:9/ }
+load: { steps: [ { rps: 100, duration: 60s } ] }
+${metrics}
+decision:
+  guards:
+    - ${guard}
+`
+  const problemsOf = (text: string): Array<{ path: string; message: string }> => {
+    try {
+      parseScenario(text)
+    } catch (error) {
+      return (error as { problems: Array<{ path: string; message: string }> }).problems
+    }
+    return []
+  }
+
+  it('parses a leak guard on a scraped series, with a 10s cooldown by default', () => {
+    const parsed = parseScenario(scenario('{ name: goroutines, kind: leak, require: "go_goroutines growth < 20%" }'))
+    expect(parsed.decision!.leaks).toEqual([{ name: 'goroutines', require: { source: 'go_goroutines growth < 20%', series: 'go_goroutines', operator: '<', limit: 0.2 }, dryRun: false }])
+    expect(parsed.decision!.guards).toEqual([])
+    expect(parsed.targetMetrics).toEqual({ url: 'http://127.0.0.1:9/metrics', series: ['go_goroutines'], cooldownS: 10 })
+  })
+
+  it.each([
+    ['a series that is not scraped', '{ name: l, kind: leak, require: "process_resident_memory_bytes growth < 20%" }', undefined, '/decision/guards/0/require', 'is not scraped'],
+    ['no targetMetrics at all', '{ name: l, kind: leak, require: "go_goroutines growth < 20%" }', '', '/decision/guards/0/require', 'needs targetMetrics'],
+    ['window settings on a leak guard', '{ name: l, kind: leak, require: "go_goroutines growth < 20%", minSamples: 10 }', undefined, '/decision/guards/0/minSamples', 'does not apply to a leak guard'],
+    ['a cooldown that is not whole seconds', '{ name: l, kind: leak, require: "go_goroutines growth < 20%" }', 'targetMetrics: { url: "http://127.0.0.1:9/m", series: [go_goroutines], cooldown: 1500ms }', '/targetMetrics/cooldown', 'whole number of seconds'],
+    ['a metrics URL that is not http', '{ name: l, kind: leak, require: "go_goroutines growth < 20%" }', 'targetMetrics: { url: "ftp://x/m", series: [go_goroutines] }', '/targetMetrics/url', 'is not an http(s) URL'],
+  ])('rejects %s, naming the field', (_name, guard, metrics, path, message) => {
+    const problems = problemsOf(metrics === undefined ? scenario(guard) : scenario(guard, metrics))
+    expect(problems.some((p) => p.path === path && p.message.includes(message)), JSON.stringify(problems)).toBe(true)
+  })
+})

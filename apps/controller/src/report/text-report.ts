@@ -94,7 +94,7 @@ export function decisionLine(decision: NonNullable<RunSummary['decisions']>[numb
 
 /** How a condition's evidence reads: a change from a baseline in pp or %, or the metric's own unit. */
 function valueFormat(condition: string): (v: number | null) => string {
-  const [, metric = '', change = ''] = /^\s*([a-z_0-9]+)(?:\s+(drop|rise))?/i.exec(condition) ?? []
+  const [, metric = '', change = ''] = /^\s*([a-z_0-9:]+)(?:\s+(drop|rise|growth))?/i.exec(condition) ?? []
   const relative = change !== '' && /%\s*$/.test(condition)
   const rate = metric === 'error_rate' || metric === 'success_rate'
   return (v) => {
