@@ -153,6 +153,32 @@ describe('remote agents (real processes)', () => {
     expect(summary.agentLosses?.[0]).toMatchObject({ agent: 'a2', redistributedFrom: null })
   }, 60_000)
 
+  it('a step gate HOLD on two agents: both are replanned, the step lasts longer, every merged second is whole, and the run advances', async () => {
+    const c = await controller(join(tempDir(), 'c.db'), '--agents', 'remote')
+    await agent(c.url, 'h1')
+    await agent(c.url, 'h2')
+    const yaml = `name: remote-hold
+target: { url: "${target.url}/orders" }
+load: { steps: [ { rps: 50, duration: 3s }, { rps: 100, duration: 3s } ] }
+decision:
+  guards:
+    - { name: median, kind: abort, require: "p50 < 1s", minSamples: 100, maxWindow: 2s }
+  step: { promoteAfter: 2, maxHold: 10s }
+`
+    const { summary, windows } = await run(c.url, yaml)
+    // Step 1 needs two 2 s windows at 50 rps (4 s) but plans 3 s: held 2 s on both agents.
+    expect(summary.steps[0]).toMatchObject({ durationS: 5, heldS: 2 })
+    expect(windows.filter((w) => w.step === 0).map((w) => w.index)).toEqual([0, 1, 2, 3, 4])
+    // Both agents carried every held second: planned and sent agree, nobody missing.
+    for (const w of windows.filter((x) => x.index >= 3 && x.step === 0)) {
+      expect(w.agents).toBe(2)
+      expect(w.missingAgents ?? []).toEqual([])
+      expect(w.sent).toBe(50)
+    }
+    expect(summary).toMatchObject({ status: 'passed', capacityRps: 100 })
+    expect((summary.decisions ?? []).filter((d) => d.action === 'hold').map((d) => d.step)).toEqual([0])
+  }, 60_000)
+
   it('kill -9 of the controller: the agent stops loading within 10 s; a restart shows the run interrupted with its windows', async () => {
     const db = join(tempDir(), 'c.db')
     const c = await controller(db)

@@ -1,6 +1,6 @@
-import { buildTimeline, plannedInWindow, type StepTimeline } from '@gauntlet/agent'
+import { buildTimeline, plannedInWindow, replanTimeline, type StepTimeline } from '@gauntlet/agent'
 import type { AgentLoss, AgentReport, AgentStep, WindowReport } from '@gauntlet/contracts'
-import { planFrom, splitPlan } from './rate-split.js'
+import { planBefore, planFrom, splitPlan } from './rate-split.js'
 import { mergeWindows } from './window-merge.js'
 
 export interface MemberSpec {
@@ -34,15 +34,15 @@ export interface Redistribution {
  */
 export class DistributedRun {
   private readonly members = new Map<string, Member>()
-  private readonly totalWindows: number
-  private readonly timeline: StepTimeline[]
+  private totalWindows: number
+  private timeline: StepTimeline[]
   private nextToEmit = 0
   private stopping = false
   readonly losses: AgentLoss[] = []
   duplicates = 0
 
   constructor(
-    private readonly plan: readonly AgentStep[],
+    private plan: readonly AgentStep[],
     specs: readonly MemberSpec[],
     /** Second 0 of the run, controller clock (epoch ms). */
     private readonly startAt: number,
@@ -137,6 +137,23 @@ export class DistributedRun {
     const tail = planFrom(this.plan, fromS)
     const shares = splitPlan(tail, survivors.map((s) => s.capacityRps))
     return { fromS, tails: survivors.map((s, i) => ({ agent: s.name, steps: shares[i]! })) }
+  }
+
+  /**
+   * The plan changes for everyone from `fromS` on (a step gate's hold lengthens a step): every agent
+   * still loading owes the new seconds, and gets its share of `tail` to deliver. Undefined once the
+   * run is stopping or nobody is left to load.
+   */
+  replan(fromS: number, tail: readonly AgentStep[]): Redistribution | undefined {
+    const active = [...this.members.values()].filter((m) => !m.lost && !m.done)
+    if (this.stopping || active.length === 0) return undefined
+    const oldTotal = this.totalWindows
+    this.plan = [...planBefore(this.plan, fromS), ...tail]
+    this.timeline = replanTimeline(this.timeline, fromS, tail)
+    this.totalWindows = this.timeline.reduce((sum, s) => sum + s.durationS, 0)
+    for (const m of active) if (m.owesUntil === oldTotal) m.owesUntil = this.totalWindows
+    const shares = splitPlan(tail, active.map((m) => m.capacityRps))
+    return { fromS, tails: active.map((m, i) => ({ agent: m.name, steps: shares[i]! })) }
   }
 
   /** A survivor could not take its part of `lost`'s share: the seconds from then on fall short (and say so). */

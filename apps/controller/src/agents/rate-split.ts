@@ -18,6 +18,18 @@ export function planFrom(plan: readonly AgentStep[], fromS: number): AgentStep[]
   return tail
 }
 
+/** The part of `plan` before run second `fromS` (a step under way keeps only its seconds before it). */
+export function planBefore(plan: readonly AgentStep[], fromS: number): AgentStep[] {
+  const head: AgentStep[] = []
+  let startS = 0
+  for (const entry of plan) {
+    if (startS >= fromS) break
+    head.push({ ...entry, durationS: Math.min(entry.durationS, fromS - startS) })
+    startS += entry.durationS
+  }
+  return head
+}
+
 /**
  * Each agent's share of `plan`, in proportion to its capacity. What is split is each step's planned
  * sends (whole requests, largest remainder first), and an agent's rate is its sends over the step's

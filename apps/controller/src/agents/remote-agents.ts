@@ -115,6 +115,17 @@ export class RemoteAgents implements LoadAgent {
         throw new GauntletError('conflict', `not every agent took its assignment, so the run did not start: ${refused.join('; ')}`)
       }
       if (signal.aborted) onAbort()
+      options.onControl?.({
+        // Proxy faults run on the controller's host only; remote agents' connections are their own.
+        reconnect: () => {},
+        // A step gate's hold: every agent gets its share of the new plan; any refusal fails the hold.
+        replan: async (fromS, tail) => {
+          const moves = session.replan(fromS, tail.map((entry, i) => ({ ...entry, step: entry.step ?? i })))
+          if (!moves) return false
+          const accepted = await Promise.all(moves.tails.map(({ agent, steps }) => this.client.replan(urls.get(agent)!, runId, { fromS, steps })))
+          return accepted.every(Boolean)
+        },
+      })
       options.onStart?.(startAt)
       // Every window merged, or after a stop every agent done or lost (waiting at most stopWaitMs).
       await settled

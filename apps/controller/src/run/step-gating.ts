@@ -53,7 +53,7 @@ export class StepGating {
     if (decision.action === 'advance') return this.schedule(step + 1, 0)
     if (decision.action === 'rollback') return this.options.onRollback(step, decision.reason)
     const replan = this.options.replan()
-    if (!replan) return this.options.onRollback(step, `${decision.reason}; the load cannot be held here (remote agents do not take holds yet), so the step fails closed`)
+    if (!replan) return this.options.onRollback(step, `${decision.reason}; this load cannot be replanned, so the step fails closed`)
     const sliceS = Math.max(1, Math.min(this.options.holdSliceS, this.options.maxHoldS - heldS))
     const { fromS, tail } = this.options.timeline.holdTail(step, sliceS)
     if (!(await replan(fromS, tail))) {
