@@ -565,3 +565,33 @@ describe('DistributedRun: a late loss', () => {
     expect(run.finished).toBe(true)
   })
 })
+
+describe('DistributedRun: a step gate hold', () => {
+  it('lengthens the plan for every agent still loading: each owes the new seconds and gets its share of the tail', () => {
+    const { run, emitted, indexes } = setup([
+      ['a', 1],
+      ['b', 3],
+    ])
+    // Hold step 0 for 2 s more from second 4; step 1 follows.
+    const tail: AgentStep[] = [{ rps: 10, durationS: 2, step: 0 }, ...planFrom(plan, 4)]
+    const moves = run.replan(4, tail)!
+    expect(moves.fromS).toBe(4)
+    expect(moves.tails.map((t) => t.agent)).toEqual(['a', 'b'])
+    // Each hold second's 10 sends split 1:3 by capacity (largest remainder): 2.5 + 7.5 rps over the 2 s.
+    expect(moves.tails.map((t) => sendsOf(t.steps[0]!))).toEqual([5, 15])
+    for (const agent of ['a', 'b']) run.ingest(agent, windows(0, 1, 2, 3, 4, 5, 6, 7))
+    // Window 7 was the last before; now 10 seconds are owed: nothing past 7 is merged until 8 and 9 come.
+    expect(indexes()).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
+    expect(run.finished).toBe(false)
+    expect(emitted[5]).toMatchObject({ step: 0, planned: 10 })
+    expect(emitted[6]).toMatchObject({ step: 1, planned: 30 })
+    for (const agent of ['a', 'b']) run.ingest(agent, windows(8, 9))
+    expect(run.finished).toBe(true)
+  })
+
+  it('is refused once the run is stopping', () => {
+    const { run } = setup([['a', 1]])
+    run.stop()
+    expect(run.replan(4, planFrom(plan, 4))).toBeUndefined()
+  })
+})
