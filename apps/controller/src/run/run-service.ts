@@ -2,16 +2,14 @@ import { GauntletError, type Decision, type FaultSpec, type RunSummary, type Ste
 import { randomBytes } from 'node:crypto'
 import type { Scenario } from '../scenario/scenario.js'
 import type { RunStatus, RunStore } from '../storage/run-store.js'
-import { RunDecisions } from '../decision/run-decisions.js'
 import { stepDecisions } from '../decision/step-decisions.js'
 import { RunFaults } from '../faults/run-faults.js'
 import { RunHooks } from '../hooks/run-hooks.js'
 import { LiveTimeline } from './live-timeline.js'
-import { pastRunBaselines } from './past-run-baselines.js'
+import { DecisionDriver } from './decision-driver.js'
 import { RunTargetMetrics } from './run-target-metrics.js'
 import type { Clock, FaultInjector, LoadAgent, LoadControl, LoadOutcome, RunObserver, TargetProbe } from './ports.js'
 import { runWarnings } from './run-warnings.js'
-import { StepGating } from './step-gating.js'
 import { judgeStep, type StepSpec } from './step-judge.js'
 import { judgeGatedRun, judgeRun, type Rollback } from './verdict.js'
 
@@ -99,46 +97,17 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
   }
   const hooks = new RunHooks(scenario.hooks, { run: runId, scenario: scenario.name })
   let rollback: (Rollback & { decisions: Decision[] }) | undefined
-  let gating: StepGating | undefined
   // Fail-safe order: faults are reverted before the load stops; the hooks fire once both are done (below).
   const rollBack = async (step: number, reason: string, decided: Decision[], guard?: string): Promise<void> => {
     if (rollback) return
     rollback = { step, reason, at: deps.clock.now().toISOString(), decisions: decided, ...(guard ? { guard } : {}) }
-    gating?.stop()
+    driver?.halt()
     await faults.stop(`rollback: ${reason}`)
     stop.abort()
   }
-
-  const guards = scenario.decision
-  const runDecisions = guards
-    ? new RunDecisions(guards, {
-        stepStartS: (step) => timeline.spec(step)?.startS ?? Number.POSITIVE_INFINITY,
-        now: () => deps.clock.now(),
-        ...(guards.guards.some((g) => g.vs === 'runs')
-          ? { pastRuns: pastRunBaselines(deps.store, scenario.name, Math.max(...guards.guards.filter((g) => g.vs === 'runs').map((g) => g.runs)), guards.warmupS) }
-          : {}),
-      })
+  const driver = scenario.decision
+    ? new DecisionDriver({ config: scenario.decision, scenario: scenario.name, timeline, store: deps.store, hooks, now: () => deps.clock.now(), load: () => load, record, rollBack: (...args) => void rollBack(...args) })
     : undefined
-  const advanced = new Set<number>()
-  if (guards && runDecisions) {
-    gating = new StepGating({
-      decisions: runDecisions,
-      timeline,
-      maxHoldS: guards.maxHoldS,
-      holdSliceS: Math.max(...guards.guards.map((g) => g.maxWindowS)),
-      replan: () => (load?.replan ? (fromS, tail) => load!.replan!(fromS, tail) : undefined),
-      onGate: (step, gate) => {
-        for (const decision of gate.decisions) record(decision)
-        if (gate.action === 'advance') {
-          advanced.add(step)
-          void hooks.fire('onAdvance', { step, decisions: gate.decisions })
-          if (step + 1 < timeline.stepCount) void hooks.fire('preStep', { step: step + 1 })
-        }
-        if (gate.action === 'hold') void hooks.fire('onHold', { step, reason: gate.reason, decisions: gate.decisions })
-      },
-      onRollback: (step, reason) => void rollBack(step, reason, decisions.filter((d) => d.step === step && d.action === 'rollback')),
-    })
-  }
 
   const judge = (spec: StepSpec): void => {
     const step = { ...judgeStep(spec, windowsByStep.get(spec.index) ?? [], scenario.thresholds), ...heldOf(spec) }
@@ -148,7 +117,7 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
     const decided = stepDecisions(spec, step, scenario.onThresholdFail, deps.clock.now())
     for (const decision of decided) record(decision)
     // With a decision section the step gate promotes steps; thresholds can still stop the run.
-    if (!guards && decided[0]?.action === 'advance') void hooks.fire('onAdvance', { step: spec.index, decisions: decided })
+    if (!driver && decided[0]?.action === 'advance') void hooks.fire('onAdvance', { step: spec.index, decisions: decided })
     if (step.verdict === 'fail' && scenario.onThresholdFail === 'stop') void rollBack(spec.index, `step ${spec.index + 1} failed its thresholds`, decided)
   }
   const heldOf = (spec: StepSpec): Partial<StepSummary> => {
@@ -164,10 +133,9 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
       signal: stop.signal,
       onStart: (epochMs) => {
         faults.start(epochMs)
-        gating?.start(epochMs)
+        driver?.start(epochMs)
         targetMetrics?.start(epochMs)
-        if (guards) void hooks.fire('preStep', { step: 0 })
-        else if (hooks.has('preStep')) {
+        if (!driver && hooks.has('preStep')) {
           for (const spec of timeline.specs()) stepTimers.push(setTimeout(() => void hooks.fire('preStep', { step: spec.index }), Math.max(0, epochMs + spec.startS * 1000 - Date.now())))
         }
       },
@@ -180,17 +148,13 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
         list.push(window)
         windowsByStep.set(window.step, list)
         observer?.window?.(window)
-        if (runDecisions && !rollback) {
-          const judged = runDecisions.onBucket(window)
-          for (const decision of judged.decisions) record(decision)
-          if (judged.rollback) void rollBack(window.step, `guard ${judged.rollback.guard}: ${judged.rollback.reason}`, judged.decisions.filter((d) => d.action === 'rollback'), judged.rollback.guard)
-        }
+        if (!rollback) driver?.onWindow(window)
         const spec = timeline.spec(window.step)
         if (spec && window.index === spec.startS + spec.durationS - 1 && !stop.signal.aborted) judge(spec)
       },
     })
   } catch (error) {
-    gating?.stop()
+    driver?.halt()
     targetMetrics?.stop()
     await faults.stop('the load failed')
     // A known failure (agents refusing their orders, say) is the run's outcome; anything else is a bug.
@@ -202,7 +166,7 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
     request.signal?.removeEventListener('abort', onExternalAbort)
     for (const timer of stepTimers) clearTimeout(timer)
   }
-  gating?.stop()
+  driver?.halt()
 
   // Steps cut short by a stop are reported as aborted with what they measured.
   for (const spec of timeline.specs()) {
@@ -229,8 +193,8 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
   if (rollback) void hooks.fire('onRollback', { step: rollback.step, reason: rollback.reason, ...(rollback.guard ? { guard: rollback.guard } : {}), decisions: rollback.decisions })
   stoppedBy ??= outcome.stoppedBy
   const plannedSteps = scenario.steps.length
-  const thresholdJudgement = judgeRun(steps, plannedSteps, rollback && guards ? undefined : stoppedBy)
-  const gated = guards ? judgeGatedRun(thresholdJudgement, { advanced, rollback, plannedSteps, rps: scenario.steps.map((s) => s.rps), stoppedBy }) : thresholdJudgement
+  const thresholdJudgement = judgeRun(steps, plannedSteps, rollback && driver ? undefined : stoppedBy)
+  const gated = driver ? judgeGatedRun(thresholdJudgement, { advanced: driver.advanced, rollback, plannedSteps, rps: scenario.steps.map((s) => s.rps), stoppedBy }) : thresholdJudgement
   // A leak guard that could not judge (no scrape before or after the load) leaves the run unproven.
   const judgement = gated.verdict === 'pass' && measured && measured.unjudged.length > 0 ? { ...gated, verdict: 'error' as const, reasons: measured.unjudged } : gated
   const status: RunStatus = judgement.verdict === 'pass' ? 'passed' : judgement.verdict === 'fail' ? 'failed' : stoppedBy ? 'aborted' : 'error'
@@ -246,7 +210,7 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
     ...judgement,
     warnings: [...runWarnings({ deliveries, steps, losses, faultLines, faults: faultRecords }), ...(measured?.warnings ?? [])],
     steps,
-    ...(rollback && guards ? { rollback: { step: rollback.step, reason: rollback.reason, at: rollback.at, ...(rollback.guard ? { guard: rollback.guard } : {}) } } : {}),
+    ...(rollback && driver ? { rollback: { step: rollback.step, reason: rollback.reason, at: rollback.at, ...(rollback.guard ? { guard: rollback.guard } : {}) } } : {}),
     ...(faults.count > 0 ? { faults: faultRecords } : {}),
     ...(decisions.length > 0 ? { decisions } : {}),
     ...(measured ? { targetMetrics: measured.summaries } : {}),

@@ -1,0 +1,94 @@
+import type { Decision, WindowReport } from '@gauntlet/contracts'
+import type { DecisionConfig } from '../decision/guard-config.js'
+import { RunDecisions } from '../decision/run-decisions.js'
+import type { RunHooks } from '../hooks/run-hooks.js'
+import type { RunStore } from '../storage/run-store.js'
+import type { LiveTimeline } from './live-timeline.js'
+import { pastRunBaselines } from './past-run-baselines.js'
+import type { LoadControl } from './ports.js'
+import { StepGating } from './step-gating.js'
+
+export interface DecisionDriverOptions {
+  config: DecisionConfig
+  scenario: string
+  timeline: LiveTimeline
+  store: RunStore
+  hooks: RunHooks
+  now: () => Date
+  /** The load's controls, once the load has handed them over. */
+  load: () => LoadControl | undefined
+  record: (decision: Decision) => void
+  /** A guard tripped or a gate rolled back: the run must roll back (faults, load, then hooks). */
+  rollBack: (step: number, reason: string, decided: Decision[], guard?: string) => void
+}
+
+/**
+ * The decision section wired to a run: windows go to the guards as they arrive, gates are timed
+ * against the run's clock, and what they decide is recorded and announced (onAdvance, preStep, onHold)
+ * or handed to the run as a rollback.
+ */
+export class DecisionDriver {
+  /** Steps the gate advanced: the run passes only when it advanced them all. */
+  readonly advanced = new Set<number>()
+  private readonly decisions: RunDecisions
+  private readonly gating: StepGating
+  private halted = false
+
+  constructor(private readonly options: DecisionDriverOptions) {
+    const { config, timeline } = options
+    const vsRuns = config.guards.filter((g) => g.vs === 'runs')
+    this.decisions = new RunDecisions(config, {
+      stepStartS: (step) => timeline.spec(step)?.startS ?? Number.POSITIVE_INFINITY,
+      now: options.now,
+      ...(vsRuns.length > 0 ? { pastRuns: pastRunBaselines(options.store, options.scenario, Math.max(...vsRuns.map((g) => g.runs)), config.warmupS) } : {}),
+    })
+    const gateDecisions: Decision[] = []
+    this.gating = new StepGating({
+      decisions: this.decisions,
+      timeline,
+      maxHoldS: config.maxHoldS,
+      holdSliceS: Math.max(1, ...config.guards.map((g) => g.maxWindowS)),
+      replan: () => {
+        const load = options.load()
+        return load?.replan ? (fromS, tail) => load.replan!(fromS, tail) : undefined
+      },
+      onGate: (step, gate) => {
+        gateDecisions.splice(0, gateDecisions.length, ...gate.decisions)
+        for (const decision of gate.decisions) options.record(decision)
+        if (gate.action === 'advance') {
+          this.advanced.add(step)
+          void options.hooks.fire('onAdvance', { step, decisions: gate.decisions })
+          if (step + 1 < timeline.stepCount) void options.hooks.fire('preStep', { step: step + 1 })
+        }
+        if (gate.action === 'hold') void options.hooks.fire('onHold', { step, reason: gate.reason, decisions: gate.decisions })
+      },
+      onRollback: (step, reason) => {
+        this.halt()
+        options.rollBack(step, reason, gateDecisions.filter((d) => d.action === 'rollback'))
+      },
+    })
+  }
+
+  /** Second 0 of the run. */
+  start(epochMs: number): void {
+    void this.options.hooks.fire('preStep', { step: 0 })
+    this.gating.start(epochMs)
+  }
+
+  /** The next merged window (in order). */
+  onWindow(window: WindowReport): void {
+    if (this.halted) return
+    const judged = this.decisions.onBucket(window)
+    for (const decision of judged.decisions) this.options.record(decision)
+    if (!judged.rollback) return
+    this.halt()
+    const decided = judged.decisions.filter((d) => d.action === 'rollback')
+    this.options.rollBack(window.step, `guard ${judged.rollback.guard}: ${judged.rollback.reason}`, decided, judged.rollback.guard)
+  }
+
+  /** No more gates or window verdicts (the run is rolling back or over). */
+  halt(): void {
+    this.halted = true
+    this.gating.stop()
+  }
+}
