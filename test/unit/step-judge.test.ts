@@ -2,7 +2,7 @@ import { emptyErrorCounts, type WindowReport } from '@gauntlet/contracts'
 import { createLatencyHistogram, encodeHistogram, recordLatencyUs } from '@gauntlet/metrics'
 import { describe, expect, it } from 'vitest'
 import { judgeStep } from '../../apps/controller/src/run/step-judge.js'
-import { judgeRun } from '../../apps/controller/src/run/verdict.js'
+import { judgeGatedRun, judgeRun } from '../../apps/controller/src/run/verdict.js'
 import { parseThreshold, type Threshold } from '../../apps/controller/src/scenario/thresholds.js'
 
 const thresholds = (...sources: string[]): Threshold[] =>
@@ -108,5 +108,24 @@ describe('run verdict', () => {
     expect(judgement.verdict).toBe(verdict)
     expect(judgement.capacityRps).toBe(capacity)
     if (verdict !== 'pass') expect(judgement.reasons.length).toBeGreaterThan(0)
+  })
+})
+
+describe('the verdict of a run with a decision section', () => {
+  const pass = { verdict: 'pass' as const, capacityRps: 300, reasons: [] }
+  const rps = [100, 200, 300]
+  it.each([
+    ['every step advanced: pass, capacity the highest advanced step', new Set([0, 1, 2]), undefined, undefined, 'pass', 300],
+    ['a rollback in step 2: fail, capacity the last step advanced before it', new Set([0]), { step: 1, reason: 'guard p99-slo: 3 of the last 5 windows failed', at: '' }, undefined, 'fail', 100],
+    ['stopped before the gate promoted every step: error, never pass', new Set([0, 1]), undefined, 'run stopped before it finished', 'error', 200],
+    ['a leak after the load: fail, capacity unchanged', new Set([0, 1, 2]), { step: 2, reason: 'leak guard rss: grew', at: '', afterLoad: true }, undefined, 'fail', 300],
+  ])('%s', (_name, advanced, rollback, stoppedBy, verdict, capacity) => {
+    const judged = judgeGatedRun(pass, { advanced, rollback, plannedSteps: 3, rps, stoppedBy })
+    expect(judged.verdict).toBe(verdict)
+    expect(judged.capacityRps).toBe(capacity)
+  })
+  it('says where and why it rolled back', () => {
+    const judged = judgeGatedRun(pass, { advanced: new Set([0]), rollback: { step: 1, reason: 'guard errors-abort: a window failed (at 9s)', at: '' }, plannedSteps: 3, rps, stoppedBy: undefined })
+    expect(judged.reasons[0]).toBe('rolled back in step 2 (200 rps): guard errors-abort: a window failed (at 9s)')
   })
 })

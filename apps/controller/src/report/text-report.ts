@@ -89,7 +89,7 @@ export function decisionLine(decision: NonNullable<RunSummary['decisions']>[numb
   const action = decision.dryRun ? 'DRY-RUN' : decision.action.toUpperCase()
   const vs = baseline ? ` vs ${baseline.source}` : ''
   const why = decision.reason ? ` - ${decision.reason}` : ''
-  return `decision: step ${decision.step + 1} ${action}: ${name} ${decision.verdict.toUpperCase()} at ${value(estimate)} (95% ${value(lower)} to ${value(upper)}, n=${n}, ${confidence}; seconds ${windowStart}-${windowEnd}${vs})${why}`
+  return `decision: step ${decision.step + 1} ${action}: ${name} ${decision.verdict.toUpperCase()} at ${value(estimate)} (95% ${value(lower)} to ${value(upper)}, n=${n}, ${confidence}; seconds ${windowStart < 0 ? `${windowStart} to ${windowEnd}` : `${windowStart}-${windowEnd}`}${vs})${why}`
 }
 
 /** How a condition's evidence reads: a change from a baseline in pp or %, or the metric's own unit. */
