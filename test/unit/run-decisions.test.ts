@@ -106,6 +106,32 @@ describe('RunDecisions', () => {
     expect(judged.decisions[0]).toMatchObject({ verdict: 'insufficient', evidence: { baseline: { source: 'runs: no passing run of this scenario reached step 1', n: 0 } } })
   })
 
+  it("a gate taken before any second of its step has arrived does not promote on the previous step's windows", () => {
+    const d = decisions(`  guards:
+    - { name: errors, kind: abort, require: "error_rate < 15%", minSamples: 100 }`)
+    d.onBucket(bucket(58))
+    d.onBucket(bucket(59))
+    expect(d.gateStep(0, 0).action).toBe('advance')
+    // Step 2's seconds are late (a slow request holds them back): its gate must not see step 1's passes.
+    const gate = d.gateStep(1, 0)
+    expect(gate.action).toBe('hold')
+    expect(gate.decisions[0]!.evidence.windowEnd).toBe(0)
+  })
+
+  it('a prefault baseline guard in a step with a fault but no closed window holds the step (it is asked, and has no answer)', () => {
+    const d = decisions(
+      `  guards:
+    - { name: chaos-success, kind: baseline, require: "success_rate drop < 2pp", vs: prefault, minSamples: 5000 }`,
+      fault,
+    )
+    for (let i = 0; i < 30; i++) d.onBucket(bucket(i, { ok: 100 }))
+    for (let i = 30; i < 38; i++) d.onBucket(bucket(i, { ok: 100, faults: ['f1-delay'] }))
+    expect(d.gateStep(0, 0).action).toBe('hold')
+    // Step 2 never sees a fault: the guard is not asked there.
+    d.onBucket(bucket(60, { step: 1 }))
+    expect(d.gateStep(1, 0).action).toBe('advance')
+  })
+
   it('clock text', () => {
     expect([0, 59, 60, 192, 3600].map(clockText)).toEqual(['0s', '59s', '1m00s', '3m12s', '60m00s'])
   })

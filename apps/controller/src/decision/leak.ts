@@ -25,7 +25,7 @@ export interface LeakJudgement {
  * load. Growth that comes back (a cache warming under load, a heap the GC returns) passes. No pre-load
  * scrape, or none after the load, is INSUFFICIENT: a leak cannot be ruled out without both ends.
  */
-export function judgeLeak(points: readonly SeriesPoint[], limit: number, loadEndS: number): LeakJudgement {
+export function judgeLeak(points: readonly SeriesPoint[], limit: number, loadEndS: number, operator: '<' | '<=' = '<='): LeakJudgement {
   const before = points.filter((p) => p.atS < 0).map((p) => p.value)
   const after = points.filter((p) => p.atS >= loadEndS)
   const none = { preLoad: null, peak: null, peakAtS: null, end: null, peakGrowth: null, endGrowth: null, growingSinceS: null }
@@ -43,10 +43,12 @@ export function judgeLeak(points: readonly SeriesPoint[], limit: number, loadEnd
   const growingSinceS = since < points.length ? points[since]!.atS : null
   const percent = (g: number): string => `${Math.round(g * 1000) / 10}%`
   const base = { preLoad, peak: peak.value, peakAtS: peak.atS, end, peakGrowth, endGrowth, growingSinceS }
-  if (peakGrowth > limit && endGrowth > limit) {
+  // Healthy is growth < limit (or <=): a leak is growth past it that stays past it.
+  const beyond = (g: number): boolean => (operator === '<' ? g >= limit : g > limit)
+  if (beyond(peakGrowth) && beyond(endGrowth)) {
     return { ...base, verdict: 'fail', reason: `grew ${percent(peakGrowth)} (peak at second ${peak.atS}) and was still +${percent(endGrowth)} after the load${growingSinceS === null ? '' : `; growing since second ${growingSinceS}`}` }
   }
-  const reason = peakGrowth > limit ? `grew ${percent(peakGrowth)} under load and came back to +${percent(endGrowth)}` : `grew at most ${percent(peakGrowth)}`
+  const reason = beyond(peakGrowth) ? `grew ${percent(peakGrowth)} under load and came back to +${percent(endGrowth)}` : `grew at most ${percent(peakGrowth)}`
   return { ...base, verdict: 'pass', reason }
 }
 

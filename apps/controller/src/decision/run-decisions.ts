@@ -11,8 +11,8 @@ import { sampleStats, type SampleStats } from './sample-stats.js'
 export interface RunDecisionsOptions {
   /** Run second at which a step starts on the live timeline (holds move later steps). */
   stepStartS: (step: number) => number
-  /** vs runs: the pooled windows of past passing runs, per step. */
-  pastRuns?: ReadonlyMap<number, Baseline>
+  /** vs runs: the pooled windows of the last `runs` passing runs, per step. */
+  pastRuns?: (runs: number) => ReadonlyMap<number, Baseline>
   now: () => Date
 }
 
@@ -43,6 +43,8 @@ interface LiveGuard {
 export class RunDecisions {
   private readonly guards: LiveGuard[]
   private step = -1
+  /** A judged second of the current step was under a fault (prefault baseline guards apply to it). */
+  private faultThisStep = false
   /** Judged buckets before the first fault: the prefault baseline. */
   private readonly prefault: WindowReport[] = []
   private prefaultBaseline: Baseline | undefined
@@ -59,19 +61,26 @@ export class RunDecisions {
     const outcome: BucketOutcome = { decisions: [] }
     if (bucket.step !== this.step) {
       this.step = bucket.step
+      this.faultThisStep = false
       for (const guard of this.guards) {
         guard.state = enterStep(guard.state)
         guard.windows.reset()
         delete guard.last
       }
     }
-    if (bucket.index < this.options.stepStartS(bucket.step) + this.config.warmupS) return outcome
     const underFault = (bucket.faults?.length ?? 0) > 0
-    if (!underFault && !this.prefaultBaseline) this.prefault.push(bucket)
+    // The baseline freezes at the first second under a fault, even one inside a warmup.
     if (underFault && !this.prefaultBaseline) this.prefaultBaseline = prefaultOf(this.prefault)
+    if (bucket.index < this.options.stepStartS(bucket.step) + this.config.warmupS) return outcome
+    if (!underFault && !this.prefaultBaseline) this.prefault.push(bucket)
+    if (underFault) this.faultThisStep = true
 
     for (const guard of this.guards) {
-      if (guard.config.vs === 'prefault' && !underFault) continue
+      if (guard.config.vs === 'prefault' && !underFault) {
+        // A window compares seconds under a fault only: one that was open when the fault ended is dropped.
+        guard.windows.reset()
+        continue
+      }
       const closed = guard.windows.add(bucket)
       if (!closed) continue
       const decision = this.judgeWindow(guard, closed)
@@ -83,16 +92,20 @@ export class RunDecisions {
 
   /** The step gate for `step`, `heldS` seconds past its planned end. */
   gateStep(step: number, heldS: number): GateDecision {
-    const input = { guards: this.guards, promoteAfter: this.config.promoteAfter, heldS, maxHoldS: this.config.maxHoldS }
+    // No second of this step has arrived yet (its buckets wait on slow requests): what the guards hold
+    // is the previous step's, so every guard waits, prefault ones included.
+    const current = this.step === step
+    const guards = current ? this.guards : this.guards.map((g) => ({ ...g, state: enterStep(g.state) }))
+    const input = { guards, promoteAfter: this.config.promoteAfter, heldS, maxHoldS: this.config.maxHoldS }
     const applies = (name: string): boolean => {
       const guard = this.guards.find((g) => g.config.name === name)!
-      return guard.config.vs !== 'prefault' || guard.state.judgedThisStep
+      return guard.config.vs !== 'prefault' || this.faultThisStep || !current
     }
     const outcome = gate(input, applies)
     // What the gate would have said had the dry-run guards acted too.
-    const would = gate({ ...input, guards: this.guards.map((g) => ({ ...g, config: { ...g.config, dryRun: false } })) }, applies)
+    const would = gate({ ...input, guards: guards.map((g) => ({ ...g, config: { ...g.config, dryRun: false } })) }, applies)
     const at = this.options.now().toISOString()
-    const decisions = this.guards.map((guard): Decision => {
+    const decisions = guards.map((guard): Decision => {
       const dry = guard.config.dryRun
       return {
         at,
@@ -102,7 +115,7 @@ export class RunDecisions {
         verdict: guard.state.tripped ? 'fail' : guard.state.passStreak >= this.config.promoteAfter ? 'pass' : 'insufficient',
         action: dry ? 'none' : outcome.action,
         ...(dry ? { dryRun: true, reason: would.action === outcome.action ? `would have agreed: ${outcome.action}` : `would have ${pastTense(would.action)}: ${would.reason}` } : { reason: outcome.reason }),
-        evidence: guard.last ?? emptyEvidence(guard.config.require),
+        evidence: (current ? guard.last : undefined) ?? emptyEvidence(guard.config.require),
       }
     })
     return { ...outcome, decisions }
@@ -114,7 +127,7 @@ export class RunDecisions {
     const end = buckets.at(-1)!.index + 1
     const verdictOf = (condition: Condition): { evidence: Evidence; baseline?: Decision['evidence']['baseline'] } => {
       if (!isChange(condition)) return { evidence: judged(condition, measure(condition.metric, stats)) }
-      const baseline = guard.config.vs === 'prefault' ? this.prefaultBaseline : this.options.pastRuns?.get(this.step)
+      const baseline = guard.config.vs === 'prefault' ? this.prefaultBaseline : this.options.pastRuns?.(guard.config.runs).get(this.step)
       if (!baseline || baseline.stats.completed === 0) {
         const source = guard.config.vs === 'prefault' ? 'prefault: no judged second before the first fault' : `runs: no passing run of this scenario reached step ${this.step + 1}`
         return { evidence: { n: stats.completed, estimate: null, lower: null, upper: null, limit: condition.limit, confidence: 'insufficient' }, baseline: { source, n: 0, estimate: null } }

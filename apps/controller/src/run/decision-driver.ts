@@ -36,11 +36,13 @@ export class DecisionDriver {
 
   constructor(private readonly options: DecisionDriverOptions) {
     const { config, timeline } = options
-    const vsRuns = config.guards.filter((g) => g.vs === 'runs')
+    // Read once per `runs` count, before the first window needs it.
+    const pastRuns = new Map<number, ReturnType<typeof pastRunBaselines>>()
+    for (const guard of config.guards) if (guard.vs === 'runs' && !pastRuns.has(guard.runs)) pastRuns.set(guard.runs, pastRunBaselines(options.store, options.scenario, guard.runs, config.warmupS))
     this.decisions = new RunDecisions(config, {
       stepStartS: (step) => timeline.spec(step)?.startS ?? Number.POSITIVE_INFINITY,
       now: options.now,
-      ...(vsRuns.length > 0 ? { pastRuns: pastRunBaselines(options.store, options.scenario, Math.max(...vsRuns.map((g) => g.runs)), config.warmupS) } : {}),
+      pastRuns: (runs) => pastRuns.get(runs) ?? new Map(),
     })
     const gateDecisions: Decision[] = []
     this.gating = new StepGating({
@@ -64,7 +66,8 @@ export class DecisionDriver {
       },
       onRollback: (step, reason) => {
         this.halt()
-        options.rollBack(step, reason, gateDecisions.filter((d) => d.action === 'rollback'))
+        // The gate's own records: a rollback, or the hold that the load refused.
+        options.rollBack(step, reason, gateDecisions.filter((d) => !d.dryRun))
       },
     })
   }

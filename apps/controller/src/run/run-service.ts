@@ -84,11 +84,10 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
   let stoppedBy: string | undefined
   const onExternalAbort = (): void => {
     stoppedBy = 'run stopped before it finished'
+    // No gate may hold, advance or roll back a run that is being stopped.
+    driver?.halt()
     stop.abort()
   }
-  request.signal?.addEventListener('abort', onExternalAbort, { once: true })
-  if (request.signal?.aborted) onExternalAbort()
-
   const decisions: Decision[] = []
   const record = (decision: Decision): void => {
     decisions.push(decision)
@@ -108,6 +107,8 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
   const driver = scenario.decision
     ? new DecisionDriver({ config: scenario.decision, scenario: scenario.name, timeline, store: deps.store, hooks, now: () => deps.clock.now(), load: () => load, record, rollBack: (...args) => void rollBack(...args) })
     : undefined
+  request.signal?.addEventListener('abort', onExternalAbort, { once: true })
+  if (request.signal?.aborted) onExternalAbort()
 
   const judge = (spec: StepSpec): void => {
     const step = { ...judgeStep(spec, windowsByStep.get(spec.index) ?? [], scenario.thresholds), ...heldOf(spec) }
@@ -180,6 +181,10 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
 
   // Every fault is reverted (and read back) before the run is judged and stored (a rollback did it already).
   await faults.stop(stoppedBy ?? outcome.stoppedBy ?? 'run ended')
+  // A rollback during the load is announced now: faults are reverted and the load has stopped.
+  const announce = (r: NonNullable<typeof rollback>): void =>
+    void hooks.fire('onRollback', { step: r.step, reason: r.reason, ...(r.guard ? { guard: r.guard } : {}), decisions: r.decisions })
+  if (rollback) announce(rollback)
   // Leak guards judge the target's series once the load is over and the cooldown has passed.
   const measured = targetMetrics ? await targetMetrics.finish(Math.max(0, ...steps.map((s) => s.index))) : undefined
   if (measured) {
@@ -188,9 +193,9 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
     if (measured.failed && !rollback) {
       const decided = measured.decisions.filter((d) => d.action === 'rollback')
       rollback = { step: decided[0]!.step, reason: measured.failed.reason, at: deps.clock.now().toISOString(), guard: measured.failed.guard, decisions: decided, afterLoad: true }
+      announce(rollback)
     }
   }
-  if (rollback) void hooks.fire('onRollback', { step: rollback.step, reason: rollback.reason, ...(rollback.guard ? { guard: rollback.guard } : {}), decisions: rollback.decisions })
   stoppedBy ??= outcome.stoppedBy
   const plannedSteps = scenario.steps.length
   const thresholdJudgement = judgeRun(steps, plannedSteps, rollback && driver ? undefined : stoppedBy)

@@ -51,7 +51,7 @@ export class RunTargetMetrics {
     if (this.scraper.failed > 0) outcome.warnings.push(`${this.scraper.failed} scrape(s) of ${this.config.url} failed (last: ${this.scraper.lastError})`)
     for (const leak of this.leaks) {
       const series = points.get(leak.require.series) ?? []
-      const judged = judgeLeak(series, leak.require.limit, loadEndS)
+      const judged = judgeLeak(series, leak.require.limit, loadEndS, leak.require.operator)
       const tripped = judged.verdict === 'fail'
       const reason = `${leak.require.series} ${judged.reason}`
       outcome.decisions.push({

@@ -60,7 +60,9 @@ function buildGuard(guard: GuardDocument, path: string, faultCount: number, prob
   const clearRequire = guard.clear?.require === undefined ? (require ? tighter(require) : undefined) : parseCondition(guard.clear.require, baseline, `${path}/clear/require`, problem)
   if (require && clearRequire && guard.clear?.require !== undefined) {
     const healthySmall = require.operator === '<' || require.operator === '<='
+    const relative = (c: Condition): boolean => 'relative' in c && c.relative
     if (clearRequire.metric !== require.metric) problem(`${path}/clear/require`, `clears on ${clearRequire.metric} but trips on ${require.metric}; use the same metric`)
+    else if (relative(clearRequire) !== relative(require)) problem(`${path}/clear/require`, `give the clear condition in the same unit as require ("${guard.require}"), so the two limits compare`)
     else if (healthySmall ? clearRequire.limit > require.limit : clearRequire.limit < require.limit) problem(`${path}/clear/require`, `the clear condition must be at least as strict as require ("${guard.require}"), so a guard cannot flap`)
   }
   const maxWindowS = seconds(guard.maxWindow, `${path}/maxWindow`, decisionDefaults.maxWindowS)
