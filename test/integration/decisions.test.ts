@@ -153,10 +153,10 @@ target: { url: "TARGET/orders" }
 load: { steps: [ { rps: 200, duration: 16s } ] }
 decision:
   guards:
-    - { name: p90-flap, kind: slo, require: "p90 < 50ms", trip: { m: 3, n: 5 }, clear: { k: 4 }, minSamples: 200, dryRun: true }
+    - { name: p90-flap, kind: slo, require: "p90 < 50ms", trip: { m: 3, n: 5 }, clear: { k: 6 }, minSamples: 200, dryRun: true }
 `,
       async (w, knobs) => {
-        // 3 s slow, 3 s fast, and so on: a fast stretch holds at most 3 passing windows, fewer than k.
+        // 3 s slow, 3 s fast, and so on: a fast stretch holds about 3 passing windows, far fewer than k.
         if (w.index % 3 !== 0) return
         slow = !slow
         await knobs({ latencyMs: slow ? 100 : 2 })
@@ -183,17 +183,20 @@ hooks:
   onHold: [ { url: "HOOKS/hold" } ]
 `,
     )
-    // Step 1 needs two 2 s windows (4 s) but plans 3 s: one 2 s hold, then it advances.
-    expect(summary.steps[0]).toMatchObject({ durationS: 5, heldS: 2, plannedRps: 50 })
-    expect(windows.filter((w) => w.step === 0).map((w) => w.index)).toEqual([0, 1, 2, 3, 4])
-    expect(windows.find((w) => w.step === 1)!.index).toBe(5)
+    // Step 1 needs two 2 s windows (4 s) but plans 3 s: held in 2 s slices (one here; another if a loaded
+    // machine delays the second window past its gate), then it advances.
+    const held = summary.steps[0]!.heldS!
+    expect(held % 2 === 0 && held >= 2 && held <= 4, `held ${held}s`).toBe(true)
+    expect(summary.steps[0]).toMatchObject({ durationS: 3 + held, plannedRps: 50 })
+    expect(windows.filter((w) => w.step === 0).map((w) => w.index)).toEqual([...Array(3 + held).keys()])
+    expect(windows.find((w) => w.step === 1)!.index).toBe(3 + held)
     const gates = (summary.decisions ?? []).filter((d) => d.guard === 'median' && d.action !== 'none')
     expect(gates.map((d) => `${d.step}:${d.action}`)).toEqual(expect.arrayContaining(['0:hold', '0:advance']))
     // Step 2 sends 100 a second: its 1 s windows give it its two passes in time, so it is not held.
     expect(summary.steps[1]).toMatchObject({ durationS: 4, plannedRps: 100 })
     expect(summary.steps[1]!.heldS).toBeUndefined()
     expect(summary).toMatchObject({ status: 'passed', capacityRps: 100 })
-    expect(received.filter((r) => r.event === 'onHold')).toMatchObject([{ step: 0, reason: 'not enough passing windows yet: median 1/2' }])
+    expect(received.filter((r) => r.event === 'onHold')[0]).toMatchObject({ step: 0, reason: expect.stringMatching(/^not enough passing windows yet: median [01]\/2$/) })
   })
 
   it('a step that never has evidence rolls back when its hold reaches maxHold (fail closed), never passes', async () => {
