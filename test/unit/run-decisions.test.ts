@@ -132,6 +132,25 @@ describe('RunDecisions', () => {
     expect(d.gateStep(1, 0).action).toBe('advance')
   })
 
+  it('property: windows that cannot bound their condition, or lack a lost agent\'s share, never PASS and never promote a step', () => {
+    let seed = 7
+    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+    for (let trial = 0; trial < 200; trial++) {
+      const maxWindow = 1 + Math.floor(random() * 10)
+      const d = decisions(`  guards:
+    - { name: p99, kind: slo, require: "p99 < 1s", minSamples: ${1 + Math.floor(random() * 400)}, maxWindow: ${maxWindow}s }
+    - { name: errors, kind: abort, require: "error_rate < 50%", minSamples: 50 }
+  step: { promoteAfter: ${1 + Math.floor(random() * 3)} }`)
+      for (let i = 0; i < 60; i++) {
+        // At most 36 samples a second: a p99 window (at most 10 s) never reaches the 368 it needs to be bounded;
+        // and every second lacks an agent's share, so the error guard cannot pass either.
+        const outcome = d.onBucket(bucket(i, { ok: Math.floor(random() * 37), missingAgents: ['lost'] }))
+        for (const decision of outcome.decisions) expect(decision.verdict, `trial ${trial} second ${i}`).not.toBe('pass')
+        if (i % 7 === 6) expect(d.gateStep(0, Math.floor(random() * 30)).action).not.toBe('advance')
+      }
+    }
+  })
+
   it('clock text', () => {
     expect([0, 59, 60, 192, 3600].map(clockText)).toEqual(['0s', '59s', '1m00s', '3m12s', '60m00s'])
   })
