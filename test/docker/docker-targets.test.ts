@@ -113,7 +113,8 @@ describe('DockerTargets without an engine', () => {
   it('gives up on an engine that accepts but never answers', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'gauntlet-silent-'))
     const socketPath = join(dir, 'docker.sock')
-    const silent = createServer(() => {})
+    const held = new Set<import('node:net').Socket>()
+    const silent = createServer((socket) => void held.add(socket))
     silent.listen(socketPath)
     await once(silent, 'listening')
     try {
@@ -121,7 +122,7 @@ describe('DockerTargets without an engine', () => {
       expect([error.code, error.message]).toEqual(['target_unreachable', `Docker engine not reachable at ${socketPath}: no answer within 0.2 s`])
     } finally {
       silent.close()
-      silent.closeAllConnections?.()
+      for (const socket of held) socket.destroy()
       await rm(dir, { recursive: true, force: true })
     }
   })

@@ -12,7 +12,7 @@ const slo = { trip: { m: 3, n: 5 }, clearK: 2 }
 const letters: Record<string, Confidence> = { P: 'pass', F: 'fail', I: 'insufficient' }
 
 /** Feeds a verdict string ("PFFI...") through a guard; the clear verdicts equal the main ones unless given. */
-function run(guard: typeof slo, verdicts: string, clearVerdicts = verdicts): { state: GuardState; events: string[] } {
+function run(guard: { trip: { m: number; n: number }; clearK: number | null }, verdicts: string, clearVerdicts = verdicts): { state: GuardState; events: string[] } {
   let state = initialGuardState
   const events: string[] = []
   ;[...verdicts].forEach((v, i) => {
