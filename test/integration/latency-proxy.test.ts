@@ -192,6 +192,39 @@ describe('latency proxy: streams (in process)', () => {
     expect((await secondUpstreamClosed)?.code).toBe('ECONNRESET')
   })
 
+  it('drain: during its grace the proxy ends nothing, so a client that sends on its idle keep-alive connection is served and then closes it itself', async () => {
+    const upstream = await upstreamServer()
+    const proxy = await proxyTo(upstream.port)
+    const client = await connect(proxy.port)
+    const server = await upstream.accepted()
+    // An idle connection: with idleMs 0, anything not carrying a request counts as between requests.
+    const drained = proxy.drain(0, 5_000, 1_000)
+    client.write('second request')
+    const [data] = await once(server, 'data')
+    expect(String(data)).toBe('second request')
+    server.write('answer')
+    const [reply] = await once(client, 'data')
+    expect(String(reply)).toBe('answer')
+    // The client moves away by closing its side: the drain is done without the proxy ending anything.
+    const serverEnded = once(server, 'end')
+    client.end()
+    await serverEnded
+    server.end()
+    await drained
+  })
+
+  it('drain: a client that does not close is ended between requests once the grace is over', async () => {
+    const upstream = await upstreamServer()
+    const proxy = await proxyTo(upstream.port)
+    const client = await connect(proxy.port)
+    await upstream.accepted()
+    const clientEnded = once(client.resume(), 'end')
+    const started = performance.now()
+    await proxy.drain(0, 5_000, 300)
+    await clientEnded
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290)
+  })
+
   it('close() stops listening and ends open connections', async () => {
     const upstream = await upstreamServer()
     const proxy = await proxyTo(upstream.port, { latencyMs: 10 })

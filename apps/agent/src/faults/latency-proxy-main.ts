@@ -26,6 +26,8 @@ interface LatencyProxyFlags extends Omit<LatencyProxyOptions, 'random'> {
 
 const drainIdleMs = 250
 const drainMaxMs = 5_000
+/** How long clients get to close their own connections (the run moves its pool off) before the proxy ends any. */
+const drainGraceMs = 1_000
 
 /** A hung cleanup command (iptables waiting on its lock, say) must not keep the others from running. */
 const cleanupTimeoutMs = 10_000
@@ -178,9 +180,11 @@ async function main(): Promise<void> {
     say(`stopping: ${reason}`)
     // Drain first: the bypass sends new connections straight to the service, the ones open through us
     // finish what they carry (deleting the redirect under them would break their address translation),
-    // then the redirect goes. A connection idle for 250 ms is ended; none survives 5 s.
+    // then the redirect goes. Clients get 1 s to close their own connections (the run moves its pool
+    // off: a client-side close races no request); then a connection idle for 250 ms is ended; none
+    // survives 5 s.
     const drained = await runCleanup(flags.drain, say)
-    await proxy?.drain(drainIdleMs, drainMaxMs)
+    await proxy?.drain(drainIdleMs, drainMaxMs, drainGraceMs)
     const cleaned = await runCleanup(flags.cleanup, say)
     await proxy?.close()
     process.exit(cleaned && drained && !failed ? 0 : 1)

@@ -33,11 +33,13 @@ export interface LatencyProxy {
   /** Stops listening, destroys open connections and clears their timers. */
   close(): Promise<void>
   /**
-   * Stops listening and lets open connections finish: each is ended gracefully between two requests
-   * (see Relay.betweenRequests), so keep-alive clients reconnect (straight to the service, past the
-   * bypass) instead of failing; whatever is still open after `maxMs` is destroyed.
+   * Stops listening and lets open connections finish. For the first `graceMs` it only waits: a client
+   * that was told to move (the run reconnects its own pool) closes its side itself, which races no
+   * request. After that, each connection still open is ended gracefully between two requests (see
+   * Relay.betweenRequests), so keep-alive clients reconnect (straight to the service, past the bypass)
+   * instead of failing; whatever is still open after `maxMs` is destroyed.
    */
-  drain(idleMs: number, maxMs: number): Promise<void>
+  drain(idleMs: number, maxMs: number, graceMs?: number): Promise<void>
   stats(): LatencyProxyStats
 }
 
@@ -81,12 +83,13 @@ export async function startLatencyProxy(options: LatencyProxyOptions): Promise<L
         for (const relay of relays) relay.destroy()
         relays.clear()
       }),
-    drain: (idleMs, maxMs) =>
+    drain: (idleMs, maxMs, graceMs = 0) =>
       new Promise<void>((resolve) => {
         server.close()
-        const until = performance.now() + maxMs
+        const started = performance.now()
+        const until = started + maxMs
         const check = (): void => {
-          for (const relay of relays) if (relay.betweenRequests(idleMs)) relay.end()
+          if (performance.now() - started >= graceMs) for (const relay of relays) if (relay.betweenRequests(idleMs)) relay.end()
           if (relays.size === 0) return resolve()
           if (performance.now() >= until) {
             for (const relay of relays) relay.destroy()
