@@ -79,6 +79,14 @@ describe('remote agents (real processes)', () => {
     expect(w1).toHaveLength(9)
     expect(stored.map((w, i) => w.dispatched - w1[i]!.dispatched - w2[i]!.dispatched)).toEqual(Array(9).fill(0))
     expect(w1.reduce((n, w) => n + w.dispatched, 0)).toBe(w2.reduce((n, w) => n + w.dispatched, 0))
+    // After a run's worth of heartbeats each agent reports its clock estimate: on one host the offset is
+    // ~0, and the uncertainty (half the best round trip) bounds how well seconds line up across hosts.
+    const clocks = ((await (await fetch(`${c.url}/api/agents`)).json()) as Array<{ clock?: { offsetMs: number; uncertaintyMs: number } }>).map((a) => a.clock)
+    for (const clock of clocks) {
+      expect(clock!.uncertaintyMs).toBeLessThanOrEqual(50)
+      expect(Math.abs(clock!.offsetMs)).toBeLessThanOrEqual(50)
+    }
+    console.log(`agent clocks: ${JSON.stringify(clocks)}`)
 
     // The same total from the controller's embedded agent alone.
     const solo = await controller(join(tempDir(), 'solo.db'), '--agents', 'local')

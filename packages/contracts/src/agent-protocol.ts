@@ -26,6 +26,15 @@ export const HeartbeatSchema = Type.Object(
     capacityRps: Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000, description: 'Requests per second this agent offers; rates are split in proportion.' }),
     runs: Type.Array(Type.String({ maxLength: 100 }), { maxItems: 1000, description: 'Runs this agent is loading now.' }),
     version: Type.String({ maxLength: 50 }),
+    clock: Type.Optional(
+      Type.Object(
+        {
+          offsetMs: Type.Number({ description: "Controller clock minus this agent's clock, from its best heartbeat round trip." }),
+          uncertaintyMs: Type.Number({ minimum: 0, description: 'Half that round trip: the offset is right to within this.' }),
+        },
+        { additionalProperties: false, description: "How well this agent knows the controller's clock (its windows are timed on it)." },
+      ),
+    ),
   },
   { additionalProperties: false },
 )

@@ -60,7 +60,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     controllerUrl: options.controllerUrl,
     name,
     ...(options.secret ? { secret: options.secret } : {}),
-    heartbeat: () => ({ url, capacityRps, runs: assignments.runIds, version }),
+    heartbeat: () => ({ url, capacityRps, runs: assignments.runIds, version, ...(clock.known ? { clock: { offsetMs: clock.offsetMs, uncertaintyMs: clock.uncertaintyMs } } : {}) }),
     onReply: (reply: HeartbeatReply, sentAt, receivedAt) => {
       if (!registered) options.log(`registered with ${options.controllerUrl} as ${name} (capacity ${capacityRps} rps)`)
       registered = true

@@ -14,6 +14,11 @@ export class ClockOffset {
     if (this.samples.length > this.keep) this.samples.shift()
   }
 
+  /** Whether any round trip has been measured yet. */
+  get known(): boolean {
+    return this.samples.length > 0
+  }
+
   /** Best estimate: controller clock = local clock + offsetMs (0 before any sample). */
   get offsetMs(): number {
     return this.best()?.offsetMs ?? 0

@@ -16,6 +16,8 @@ export interface AgentInfo {
   runs: string[]
   /** Runs the agent said it is loading in its last heartbeat. */
   reportedRuns: string[]
+  /** Its estimate of the controller's clock, and how sure it is (absent until it has measured one). */
+  clock?: { offsetMs: number; uncertaintyMs: number }
 }
 
 interface Entry extends Omit<AgentInfo, 'state' | 'runs' | 'lastHeartbeatAt'> {
@@ -67,6 +69,7 @@ export class AgentRegistry extends EventEmitter<{ lost: [name: string] }> {
       lost: false,
       runs: known?.runs ?? new Set(),
       reportedRuns: beat.runs,
+      ...(beat.clock ? { clock: beat.clock } : {}),
     }
     this.agents.set(name, entry)
     if (!known || known.lost || known.url !== beat.url || known.capacityRps !== beat.capacityRps) this.persist(entry)
@@ -131,6 +134,7 @@ export class AgentRegistry extends EventEmitter<{ lost: [name: string] }> {
       lastHeartbeatAt: new Date(entry.lastHeartbeatMs).toISOString(),
       runs: [...entry.runs],
       reportedRuns: entry.reportedRuns,
+      ...(entry.clock ? { clock: { offsetMs: round(entry.clock.offsetMs), uncertaintyMs: round(entry.clock.uncertaintyMs) } } : {}),
     }
   }
 
@@ -138,3 +142,5 @@ export class AgentRegistry extends EventEmitter<{ lost: [name: string] }> {
     this.store?.saveAgent({ ...this.info(entry) })
   }
 }
+
+const round = (ms: number): number => Math.round(ms * 10) / 10

@@ -16,6 +16,12 @@ const AgentView = Type.Object({
   lastHeartbeatAt: Type.String(),
   runs: Type.Array(Type.String(), { description: 'Runs assigned to it now.' }),
   reportedRuns: Type.Array(Type.String(), { description: 'Runs it said it was loading in its last heartbeat.' }),
+  clock: Type.Optional(
+    Type.Object({
+      offsetMs: Type.Number({ description: "Controller clock minus the agent's, as the agent estimates it." }),
+      uncertaintyMs: Type.Number({ description: 'The estimate is right to within this (half its best heartbeat round trip): the bound on cross-host window alignment.' }),
+    }),
+  ),
 })
 
 /** The agents' side of the API: heartbeats (which register), window reports, and the list for people. */
