@@ -161,6 +161,16 @@ describe('controller REST API', () => {
     expect(response.json()).toMatchObject({ status, code })
   })
 
+  it('refuses a run whose decision section is wrong with problem+json naming the field, and stores no run', async () => {
+    const before = store.listRuns({ limit: 1000 }).length
+    const text = 'name: gated\ntarget: { url: "http://127.0.0.1:1/" }\nload: { steps: [{ rps: 1, duration: 10s }] }\ndecision:\n  guards:\n    - { name: g, kind: slo, require: "p99 < 1s", trip: { m: 4, n: 3 } }\n'
+    const response = await app.inject({ method: 'POST', url: '/api/runs', headers: auth, payload: { yaml: text } })
+    expect(response.statusCode).toBe(400)
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/)
+    expect(response.json()).toMatchObject({ code: 'invalid_scenario', problems: [{ path: '/decision/guards/0/trip/m', message: 'm (4) cannot exceed n (3)', line: 6 }] })
+    expect(store.listRuns({ limit: 1000 })).toHaveLength(before)
+  })
+
   it('refuses targets outside GAUNTLET_TARGET_ALLOW (loopback only by default) with 403, before creating a run', async () => {
     const before = store.listRuns({ limit: 1000 }).length
     const response = await app.inject({ method: 'POST', url: '/api/runs', headers: auth, payload: { yaml: yaml('far'), target: 'http://10.0.0.1/' } })
