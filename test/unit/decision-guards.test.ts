@@ -154,3 +154,23 @@ describe('baseline change', () => {
     expect(change).toMatchObject({ estimate: null, lower: null, upper: null })
   })
 })
+
+describe('error rates by class', () => {
+  it('each class is its share of requests with an outcome, with its own Wilson interval', async () => {
+    const { emptyErrorCounts } = await import('@gauntlet/contracts')
+    const { measure } = await import('../../apps/controller/src/decision/measure.js')
+    const { parseThreshold } = await import('../../apps/controller/src/scenario/thresholds.js')
+    const b = bucket(0, { ok: 90 })
+    const errors = emptyErrorCounts()
+    Object.assign(errors, { timeout: 4, reset: 1, refused: 0, other: 0 })
+    errors.status['503'] = 3
+    errors.status['404'] = 2
+    const stats = sampleStats([{ ...b, errors }])
+    expect(stats.completed).toBe(100)
+    expect([measure('timeout_rate', stats).estimate, measure('reset_rate', stats).estimate, measure('refused_rate', stats).estimate]).toEqual([0.04, 0.01, 0])
+    expect([measure('http_5xx_rate', stats).estimate, measure('http_4xx_rate', stats).estimate, measure('error_rate', stats).estimate]).toEqual([0.03, 0.02, 0.1])
+    expect(parseThreshold('timeout_rate < 0.1%')).toMatchObject({ ok: true, threshold: { metric: 'timeout_rate', limit: 0.001 } })
+    expect(parseChange('http_5xx_rate rise < 1pp')).toMatchObject({ ok: true, condition: { direction: 'rise', limit: 0.01, relative: false } })
+    expect(parseThreshold('reset_rate < 2ms')).toMatchObject({ ok: false, message: expect.stringContaining('does not apply to reset_rate') })
+  })
+})

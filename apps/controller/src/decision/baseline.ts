@@ -1,4 +1,4 @@
-import type { ChangeCondition } from '../scenario/thresholds.js'
+import { isRateMetric, type ChangeCondition } from '../scenario/thresholds.js'
 import { measure, type Measurement } from './measure.js'
 import type { SampleStats } from './sample-stats.js'
 
@@ -31,7 +31,7 @@ export function measureChange(condition: ChangeCondition, window: SampleStats, b
   const estimate = worse.estimate! - better.estimate!
   let lower: number | null
   let upper: number | null
-  if (condition.metric === 'error_rate' || condition.metric === 'success_rate') {
+  if (isRateMetric(condition.metric)) {
     lower = worse.lower === null || better.upper === null ? null : estimate - Math.hypot(worse.estimate! - worse.lower, better.upper - better.estimate!)
     upper = worse.upper === null || better.lower === null ? null : estimate + Math.hypot(worse.upper - worse.estimate!, better.estimate! - better.lower)
   } else if (condition.direction === 'rise') {

@@ -1,5 +1,5 @@
 import type { GuardKind } from '@gauntlet/contracts'
-import type { ChangeCondition, GrowthCondition, Threshold } from '../scenario/thresholds.js'
+import { isRateMetric, type ChangeCondition, type GrowthCondition, type Threshold } from '../scenario/thresholds.js'
 
 /** A guard's healthy condition: a fixed limit, or (baseline guards) a bounded change from the baseline. */
 export type Condition = Threshold | ChangeCondition
@@ -52,6 +52,6 @@ export const decisionDefaults = { minSamples: 100, maxWindowS: 10, promoteAfter:
 export function tighter(condition: Condition): Condition {
   const healthySmall = condition.operator === '<' || condition.operator === '<='
   if (healthySmall) return { ...condition, limit: condition.limit * 0.9, source: `${condition.source} (tightened 10%)` }
-  const rate = condition.metric === 'success_rate' || condition.metric === 'error_rate'
+  const rate = isRateMetric(condition.metric)
   return { ...condition, limit: rate ? condition.limit + (1 - condition.limit) * 0.1 : condition.limit * 1.1, source: `${condition.source} (tightened 10%)` }
 }

@@ -21,6 +21,16 @@ export function measure(metric: ThresholdMetric, stats: SampleStats): Measuremen
       return rate(stats.errors, stats.completed)
     case 'success_rate':
       return rate(stats.ok, stats.completed)
+    case 'timeout_rate':
+      return rate(stats.errorsByClass.timeout, stats.completed)
+    case 'refused_rate':
+      return rate(stats.errorsByClass.refused, stats.completed)
+    case 'reset_rate':
+      return rate(stats.errorsByClass.reset, stats.completed)
+    case 'http_4xx_rate':
+      return rate(statusClass(stats, '4'), stats.completed)
+    case 'http_5xx_rate':
+      return rate(statusClass(stats, '5'), stats.completed)
     case 'rps':
       return exact(stats.buckets > 0 ? stats.achievedRps : null, stats.buckets)
     case 'max':
@@ -28,6 +38,13 @@ export function measure(metric: ThresholdMetric, stats: SampleStats): Measuremen
     default:
       return quantile(stats.histogram, quantileOf[metric]!)
   }
+}
+
+/** Responses whose status starts with `digit` (4xx, 5xx). */
+function statusClass(stats: SampleStats, digit: string): number {
+  let n = 0
+  for (const [status, count] of Object.entries(stats.errorsByClass.status)) if (status.startsWith(digit)) n += count
+  return n
 }
 
 /** A rate with the Wilson interval. */

@@ -1,7 +1,9 @@
+import { isRateMetric } from '../scenario/thresholds.js'
+
 /** Human renderings of metric values, shared by reasons and the CLI report. */
 export function formatObserved(metric: string, value: number | null): string {
   if (value === null) return 'no data'
-  if (metric === 'error_rate' || metric === 'success_rate') return formatPercent(value)
+  if (isRateMetric(metric)) return formatPercent(value)
   if (metric === 'rps') return `${round(value, 1)} rps`
   return formatMs(value)
 }

@@ -1,5 +1,6 @@
 import { totalErrors, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
 import { decodeHistogram, summarizeLatency } from '@gauntlet/metrics'
+import { isRateMetric } from '../scenario/thresholds.js'
 import { formatMs, formatObserved, formatPercent } from './format-values.js'
 
 /** One line per 1 s window: where the ramp is, planned vs achieved rate, p50, p99, errors. */
@@ -96,7 +97,7 @@ export function decisionLine(decision: NonNullable<RunSummary['decisions']>[numb
 function valueFormat(condition: string): (v: number | null) => string {
   const [, metric = '', change = ''] = /^\s*([a-z_0-9:]+)(?:\s+(drop|rise|growth))?/i.exec(condition) ?? []
   const relative = change !== '' && /%\s*$/.test(condition)
-  const rate = metric === 'error_rate' || metric === 'success_rate'
+  const rate = isRateMetric(metric)
   return (v) => {
     if (v === null) return '?'
     if (relative) return formatPercent(v)

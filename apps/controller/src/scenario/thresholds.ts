@@ -4,6 +4,8 @@
  *   threshold := metric operator number [unit]
  *   metric    := p50 | p90 | p95 | p99 | p999 | max      latency, unit ms or s (required)
  *              | error_rate | success_rate               unit % (or a bare fraction 0..1)
+ *              | timeout_rate | refused_rate | reset_rate | http_4xx_rate | http_5xx_rate
+ *                                                        one class of failure, same units
  *              | rps                                     achieved requests per second, unit rps optional
  *   operator  := < | <= | > | >=
  *
@@ -21,7 +23,12 @@
  */
 export const latencyMetrics = ['p50', 'p90', 'p95', 'p99', 'p999', 'max'] as const
 export type LatencyMetric = (typeof latencyMetrics)[number]
-export type ThresholdMetric = LatencyMetric | 'error_rate' | 'success_rate' | 'rps'
+/** Error rates of one class: the share of requests with an outcome that failed that way. */
+export const classRateMetrics = ['timeout_rate', 'refused_rate', 'reset_rate', 'http_4xx_rate', 'http_5xx_rate'] as const
+export type RateMetric = 'error_rate' | 'success_rate' | (typeof classRateMetrics)[number]
+export const rateMetrics: readonly RateMetric[] = ['error_rate', 'success_rate', ...classRateMetrics]
+export const isRateMetric = (metric: string): metric is RateMetric => (rateMetrics as readonly string[]).includes(metric)
+export type ThresholdMetric = LatencyMetric | RateMetric | 'rps'
 export type ThresholdOperator = '<' | '<=' | '>' | '>='
 
 export interface Threshold {
@@ -54,7 +61,7 @@ export function parseThreshold(source: string): ParseResult {
     if (unit === 's') return value < 0 ? fail('a latency cannot be negative') : done(value * 1000)
     return fail(unit ? `unit "${unit}" is not a time unit; use ms or s` : 'a latency needs a unit (ms or s)')
   }
-  if (metric === 'error_rate' || metric === 'success_rate') {
+  if (isRateMetric(metric)) {
     if (unit === '%') return value < 0 || value > 100 ? fail('a percentage must be between 0 and 100') : done(value / 100)
     if (unit === '') return value < 0 || value > 1 ? fail(`a bare ${metric.replace('_', ' ')} is a fraction between 0 and 1; write 0.5% for a percentage`) : done(value)
     return fail(`unit "${unit}" does not apply to ${metric}; use % or a fraction`)
@@ -63,7 +70,7 @@ export function parseThreshold(source: string): ParseResult {
     if (unit === '' || unit === 'rps') return value < 0 ? fail('a rate cannot be negative') : done(value)
     return fail(`unit "${unit}" does not apply to rps`)
   }
-  return fail(`unknown metric "${rawMetric}"; known: ${[...latencyMetrics, 'error_rate', 'success_rate', 'rps'].join(', ')}`)
+  return fail(`unknown metric "${rawMetric}"; known: ${[...latencyMetrics, ...rateMetrics, 'rps'].join(', ')}`)
 }
 
 export function compare(observed: number, operator: ThresholdOperator, limit: number): boolean {
@@ -94,7 +101,22 @@ export interface ChangeCondition {
 export type ChangeParseResult = { ok: true; condition: ChangeCondition } | { ok: false; message: string }
 
 const changeGrammar = /^\s*([a-z_0-9]+)\s+(drop|rise)\s*(<=|<)\s*(-?[0-9]+(?:\.[0-9]+)?)\s*([a-z%]*)\s*$/i
-const healthyDirection: Record<ThresholdMetric, 'drop' | 'rise'> = { p50: 'rise', p90: 'rise', p95: 'rise', p99: 'rise', p999: 'rise', max: 'rise', error_rate: 'rise', success_rate: 'drop', rps: 'drop' }
+const healthyDirection: Record<ThresholdMetric, 'drop' | 'rise'> = {
+  p50: 'rise',
+  p90: 'rise',
+  p95: 'rise',
+  p99: 'rise',
+  p999: 'rise',
+  max: 'rise',
+  error_rate: 'rise',
+  timeout_rate: 'rise',
+  refused_rate: 'rise',
+  reset_rate: 'rise',
+  http_4xx_rate: 'rise',
+  http_5xx_rate: 'rise',
+  success_rate: 'drop',
+  rps: 'drop',
+}
 
 export function parseChange(source: string): ChangeParseResult {
   const match = changeGrammar.exec(source)
@@ -112,7 +134,7 @@ export function parseChange(source: string): ChangeParseResult {
     condition: { source, metric, direction: healthyDirection[metric], operator: operator as '<' | '<=', limit, relative },
   })
   if (unit === '%') return done(value / 100, true)
-  if (metric === 'error_rate' || metric === 'success_rate') {
+  if (isRateMetric(metric)) {
     if (unit === 'pp') return value > 100 ? fail('at most 100pp') : done(value / 100, false)
     return fail(`a rate changes in percentage points (pp) or relative percent (%), not "${unit || 'no unit'}"`)
   }
