@@ -150,7 +150,7 @@ hooks:
     const { summary } = await run(
       `name: flap
 target: { url: "TARGET/orders" }
-load: { steps: [ { rps: 200, duration: 16s } ] }
+load: { steps: [ { rps: 200, duration: 13s } ] }
 decision:
   guards:
     - { name: p90-flap, kind: slo, require: "p90 < 50ms", trip: { m: 3, n: 5 }, clear: { k: 6 }, minSamples: 200, dryRun: true }
@@ -251,7 +251,7 @@ hooks:
     const { summary } = await run(
       `name: healthy
 target: { url: "TARGET/orders" }
-load: { steps: [ { rps: 100, duration: 6s } ] }
+load: { steps: [ { rps: 100, duration: 4s } ] }
 targetMetrics: { url: "TARGET/__metrics", series: [process_resident_memory_bytes], cooldown: 2s }
 decision:
   guards:
