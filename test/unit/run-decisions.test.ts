@@ -263,3 +263,26 @@ decision:
     expect(problems.some((p) => p.path === path && p.message.includes(message)), JSON.stringify(problems)).toBe(true)
   })
 })
+
+describe('live decision lines (what gauntlet run prints as it goes)', () => {
+  it('prints each gate once, trips and dry-run verdicts, and nothing for quiet windows or thresholds', async () => {
+    const { liveDecisionLine } = await import('../../apps/controller/src/report/text-report.js')
+    const d = decisions(`  guards:
+    - { name: errors, kind: abort, require: "error_rate < 15%", minSamples: 100 }
+    - { name: shadow, kind: abort, require: "error_rate < 1%", minSamples: 100, dryRun: true }
+  step: { promoteAfter: 2 }`)
+    const records = [...d.onBucket(bucket(0)).decisions, ...d.gateStep(0, 0).decisions, ...d.onBucket(bucket(1, { ok: 50, errors: 50 })).decisions]
+    const lines: string[] = []
+    let previous
+    for (const record of records) {
+      const line = liveDecisionLine(record, previous)
+      previous = record
+      if (line) lines.push(line)
+    }
+    expect(lines).toEqual([
+      '>> step 1 HOLD: not enough passing windows yet: errors 1/2',
+      '>> step 1 ROLLBACK: errors "error_rate < 15%" - a window failed (at 2s)',
+      '>> step 1 DRY-RUN: shadow "error_rate < 1%" - would have rolled back at 2s: a window failed',
+    ])
+  })
+})

@@ -90,6 +90,11 @@ export interface Decision {
   at: string
   /** 0-based step index. */
   step: number
+  /**
+   * What took it: an evaluation window's verdict, a step gate, a threshold at a step's end (the spine),
+   * or a leak guard after the load.
+   */
+  source?: 'window' | 'gate' | 'threshold' | 'leak'
   /** The guard's name, or a threshold's text for the spine's per-step thresholds. */
   guard: string
   /** A guard's healthy condition ("p99 < 800ms", "success_rate drop < 2pp"); the evidence is in its unit. */

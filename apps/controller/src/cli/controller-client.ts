@@ -1,8 +1,9 @@
-import { GauntletError, type ErrorCode, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
+import { GauntletError, type Decision, type ErrorCode, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
 
 export type FollowedEvent =
   | { event: 'window'; data: WindowReport }
   | { event: 'step'; data: StepSummary }
+  | { event: 'decision'; data: Decision }
   | { event: 'status'; data: { status: string; summary: RunSummary | null } }
 
 /** The CLI's client for a remote controller's REST API (`gauntlet run --controller <url>`). */

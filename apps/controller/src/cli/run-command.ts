@@ -1,11 +1,11 @@
-import { ExitCode, GauntletError, type RunSummary, type WindowReport } from '@gauntlet/contracts'
+import { ExitCode, GauntletError, type Decision, type RunSummary, type WindowReport } from '@gauntlet/contracts'
 import { constants } from 'node:fs'
 import { access, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { assertTargetAllowed, localFaultEngine, targetAllowListFromEnv } from '@gauntlet/agent'
 import { InProcessAgent } from '../agents/in-process-agent.js'
 import { tcpTargetProbe } from '../agents/tcp-target-probe.js'
-import { progressLine, stepTable, verdictLines } from '../report/text-report.js'
+import { liveDecisionLine, progressLine, stepTable, verdictLines } from '../report/text-report.js'
 import { executeRun } from '../run/run-service.js'
 import { loadScenarioFile } from '../scenario/load-scenario.js'
 import type { Scenario } from '../scenario/scenario.js'
@@ -49,6 +49,13 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
     if (!values.quiet && spec) out.stdout(progressLine(w, specs.length, spec.rps, w.index < firstWindowOfStep.get(w.step)! + scenario.warmupS))
     if (w.generatorLimited) out.stderr(`warning: window ${w.index + 1}s is generator-limited (dropped ${w.dropped}, late sends ${w.lateSends}, max send lag ${w.maxSendLagMs}ms)`)
   }
+  // The decision section's gates, trips and dry-run verdicts as they happen (all of them are in the report).
+  let previous: Decision | undefined
+  const onDecision = (decision: Decision): void => {
+    const line = liveDecisionLine(decision, previous)
+    previous = decision
+    if (line && !values.quiet) out.stdout(line)
+  }
   const abort = new AbortController()
   const onSignal = (): void => {
     if (abort.signal.aborted) process.exit(ExitCode.couldNotRun)
@@ -60,8 +67,8 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
   try {
     out.stdout(`gauntlet: ${scenario.name} -> ${scenario.target.method} ${scenario.target.url} (${specs.length} steps${values.controller ? ` on ${values.controller}` : ''})`)
     const summary = values.controller
-      ? await runOnController(new ControllerClient(values.controller, process.env.GAUNTLET_TOKEN || undefined), yaml, values.target, onWindow, abort.signal)
-      : await runEmbedded(values.db ?? defaultDbFile, scenario, yaml, onWindow, abort.signal, out)
+      ? await runOnController(new ControllerClient(values.controller, process.env.GAUNTLET_TOKEN || undefined), yaml, values.target, { window: onWindow, decision: onDecision }, abort.signal)
+      : await runEmbedded(values.db ?? defaultDbFile, scenario, yaml, { window: onWindow, decision: onDecision }, abort.signal, out)
     if (summary.steps.length > 0) out.stdout(`\n${stepTable(summary.steps)}\n`)
     for (const line of verdictLines(summary)) out.stdout(line)
     if (values.summary) await writeFile(values.summary, `${JSON.stringify(summary, null, 2)}\n`)
@@ -72,7 +79,13 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
   }
 }
 
-async function runEmbedded(db: string, scenario: Scenario, yaml: string, onWindow: (w: WindowReport) => void, signal: AbortSignal, out: Output): Promise<RunSummary> {
+/** What the CLI follows while a run goes on. */
+interface Progress {
+  window: (window: WindowReport) => void
+  decision: (decision: Decision) => void
+}
+
+async function runEmbedded(db: string, scenario: Scenario, yaml: string, progress: Progress, signal: AbortSignal, out: Output): Promise<RunSummary> {
   // Faults: the local Docker engine; whatever a crashed earlier run left behind is reverted first.
   const faults = scenario.faults.length > 0 ? localFaultEngine(undefined, (line) => out.stderr(line)) : undefined
   await faults?.recover()
@@ -80,21 +93,22 @@ async function runEmbedded(db: string, scenario: Scenario, yaml: string, onWindo
   try {
     return await executeRun(
       { store, agent: new InProcessAgent(), probe: tcpTargetProbe, clock: { now: () => new Date() }, ...(faults ? { faults } : {}) },
-      { scenario, yaml, signal, observer: { window: onWindow } },
+      { scenario, yaml, signal, observer: progress },
     )
   } finally {
     store.close()
   }
 }
 
-async function runOnController(client: ControllerClient, yaml: string, target: string | undefined, onWindow: (w: WindowReport) => void, signal: AbortSignal): Promise<RunSummary> {
+async function runOnController(client: ControllerClient, yaml: string, target: string | undefined, progress: Progress, signal: AbortSignal): Promise<RunSummary> {
   const id = await client.startRun(yaml, target)
   const onAbort = (): void => void client.abortRun(id).catch(() => undefined)
   signal.addEventListener('abort', onAbort, { once: true })
   const lost = `the controller closed run ${id}'s event stream before its verdict; its outcome is unknown (a restarted controller marks it interrupted)`
   try {
     for await (const message of client.follow(id)) {
-      if (message.event === 'window') onWindow(message.data)
+      if (message.event === 'window') progress.window(message.data)
+      if (message.event === 'decision') progress.decision(message.data)
       if (message.event === 'status' && message.data.status !== 'running') {
         if (message.data.summary) return message.data.summary
         throw new GauntletError('internal', `run ${id} ended ${message.data.status} without a summary`)

@@ -110,6 +110,7 @@ export class RunDecisions {
       return {
         at,
         step,
+        source: 'gate',
         guard: guard.config.name,
         condition: guard.config.require.source,
         verdict: guard.state.tripped ? 'fail' : guard.state.passStreak >= this.config.promoteAfter ? 'pass' : 'insufficient',
@@ -155,6 +156,7 @@ export class RunDecisions {
     return {
       at: this.options.now().toISOString(),
       step: this.step,
+      source: 'window',
       guard: guard.config.name,
       condition: guard.config.require.source,
       verdict,

@@ -13,6 +13,7 @@ export function stepDecisions(spec: StepSpec, step: StepSummary, onThresholdFail
   return step.thresholds.map((result) => ({
     at: at.toISOString(),
     step: step.index,
+    source: 'threshold' as const,
     guard: result.threshold,
     verdict: result.observed === null ? 'insufficient' : result.pass ? 'pass' : 'fail',
     action,

@@ -1,4 +1,4 @@
-import { totalErrors, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
+import { totalErrors, type Decision, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
 import { decodeHistogram, summarizeLatency } from '@gauntlet/metrics'
 import { isRateMetric } from '../scenario/thresholds.js'
 import { formatMs, formatObserved, formatPercent } from './format-values.js'
@@ -104,4 +104,19 @@ function valueFormat(condition: string): (v: number | null) => string {
     if (change && rate) return `${Math.round(v * 10_000) / 100}pp`
     return formatObserved(metric, v)
   }
+}
+
+/**
+ * The line printed while a run goes on when the decision section acts: each gate once (not once per
+ * guard), a trip, a clear, a dry-run guard's "would have". Undefined for everything else.
+ */
+export function liveDecisionLine(decision: Decision, previous: Decision | undefined): string | undefined {
+  if (decision.source !== 'gate' && decision.source !== 'window' && decision.source !== 'leak') return undefined
+  const gate = decision.source === 'gate'
+  const sameGate = previous !== undefined && previous.at === decision.at && previous.step === decision.step && previous.action === decision.action
+  if (gate && !decision.dryRun) return sameGate ? undefined : `>> step ${decision.step + 1} ${decision.action.toUpperCase()}: ${decision.reason ?? ''}`
+  if (decision.action === 'rollback' || (decision.reason !== undefined && /^(would have rolled back at|cleared)/.test(decision.reason))) {
+    return `>> step ${decision.step + 1} ${decision.dryRun ? 'DRY-RUN' : decision.action.toUpperCase()}: ${decision.guard} "${decision.condition}" - ${decision.reason ?? decision.verdict}`
+  }
+  return undefined
 }

@@ -57,6 +57,7 @@ export class RunTargetMetrics {
       outcome.decisions.push({
         at: this.now().toISOString(),
         step: lastStep,
+        source: 'leak',
         guard: leak.name,
         condition: leak.require.source,
         verdict: judged.verdict,

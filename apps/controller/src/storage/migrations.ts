@@ -95,4 +95,6 @@ export const migrations: readonly string[] = [
      value REAL NOT NULL
    );
    CREATE INDEX target_series_run ON target_series (run_id, series, at_s);`,
+  // What took each decision: window, gate, threshold or leak.
+  `ALTER TABLE decisions ADD COLUMN source TEXT;`,
 ]

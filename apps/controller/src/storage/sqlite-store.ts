@@ -83,12 +83,12 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
       ),
       windows: this.db.prepare(`SELECT report_json FROM windows WHERE run_id = ? ORDER BY idx`),
       saveDecision: this.db.prepare(
-        `INSERT INTO decisions (run_id, seq, at, step, guard, condition, verdict, action, dry_run, reason, evidence_json)
-         VALUES (?, (SELECT COALESCE(MAX(seq), -1) + 1 FROM decisions WHERE run_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO decisions (run_id, seq, at, step, source, guard, condition, verdict, action, dry_run, reason, evidence_json)
+         VALUES (?, (SELECT COALESCE(MAX(seq), -1) + 1 FROM decisions WHERE run_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       saveTargetPoint: this.db.prepare(`INSERT INTO target_series (run_id, series, at_s, value) VALUES (?, ?, ?, ?)`),
       targetSeries: this.db.prepare(`SELECT series, at_s AS atS, value FROM target_series WHERE run_id = ? ORDER BY series, at_s`),
-      decisions: this.db.prepare(`SELECT at, step, guard, condition, verdict, action, dry_run, reason, evidence_json FROM decisions WHERE run_id = ? ORDER BY seq`),
+      decisions: this.db.prepare(`SELECT at, step, source, guard, condition, verdict, action, dry_run, reason, evidence_json FROM decisions WHERE run_id = ? ORDER BY seq`),
       saveAgentWindow: this.db.prepare(`INSERT OR IGNORE INTO agent_windows (run_id, agent, idx, report_json) VALUES (?, ?, ?, ?)`),
       agentWindows: this.db.prepare(`SELECT report_json FROM agent_windows WHERE run_id = ? AND agent = ? ORDER BY idx`),
       saveAgent: this.db.prepare(
@@ -124,13 +124,14 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
   }
 
   saveDecision(runId: string, decision: Decision): void {
-    const { at, step, guard, condition, verdict, action, dryRun, reason, evidence } = decision
-    this.statements.saveDecision.run(runId, runId, at, step, guard, condition ?? null, verdict, action, dryRun ? 1 : 0, reason ?? null, JSON.stringify(evidence))
+    const { at, step, source, guard, condition, verdict, action, dryRun, reason, evidence } = decision
+    this.statements.saveDecision.run(runId, runId, at, step, source ?? null, guard, condition ?? null, verdict, action, dryRun ? 1 : 0, reason ?? null, JSON.stringify(evidence))
   }
 
   decisions(runId: string): Decision[] {
-    type Row = Pick<Decision, 'at' | 'step' | 'guard' | 'verdict' | 'action'> & { condition: string | null; dry_run: number; reason: string | null; evidence_json: string }
-    return (this.statements.decisions.all(runId) as Row[]).map(({ condition, dry_run, reason, evidence_json, ...rest }) => ({
+    type Row = Pick<Decision, 'at' | 'step' | 'guard' | 'verdict' | 'action'> & { source: Decision['source'] | null; condition: string | null; dry_run: number; reason: string | null; evidence_json: string }
+    return (this.statements.decisions.all(runId) as Row[]).map(({ source, condition, dry_run, reason, evidence_json, ...rest }) => ({
+      ...(source !== null ? { source } : {}),
       ...rest,
       ...(condition !== null ? { condition } : {}),
       ...(dry_run ? { dryRun: true } : {}),
