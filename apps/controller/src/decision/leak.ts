@@ -1,22 +1,40 @@
+import type { TargetSeriesSummary } from '@gauntlet/contracts'
+
 /** One scrape of a target series: `atS` seconds from run second 0 (negative before the load). */
 export interface SeriesPoint {
   atS: number
   value: number
 }
 
-export interface LeakJudgement {
+/**
+ * A series around the load (the summary's fields): pre-load median, peak and when, end median, growths,
+ * and when the growth that lasted to the end started. `missing` says why a leak cannot be judged.
+ */
+export interface SeriesShape extends Omit<TargetSeriesSummary, 'series' | 'scrapes'> {
+  missing?: string
+}
+
+export interface LeakJudgement extends SeriesShape {
   verdict: 'pass' | 'fail' | 'insufficient'
-  /** Median of the scrapes before the load. */
-  preLoad: number | null
-  peak: number | null
-  peakAtS: number | null
-  /** Median of the last scrapes of the cooldown, after the load ended. */
-  end: number | null
-  peakGrowth: number | null
-  endGrowth: number | null
-  /** From when the series stayed above its pre-load level (within 1%) until the end: when the growth started. */
-  growingSinceS: number | null
   reason: string
+}
+
+/** The shape of a series scraped before, during and after the load, which ended at `loadEndS`. */
+export function seriesShape(points: readonly SeriesPoint[], loadEndS: number): SeriesShape {
+  const before = points.filter((p) => p.atS < 0).map((p) => p.value)
+  const after = points.filter((p) => p.atS >= loadEndS)
+  const none = { preLoad: null, peak: null, peakAtS: null, end: null, peakGrowth: null, endGrowth: null, growingSinceS: null }
+  if (before.length === 0) return { ...none, missing: 'no scrape before the load: no pre-load level to compare with' }
+  if (after.length === 0) return { ...none, preLoad: median(before), missing: 'no scrape after the load: cannot tell whether it came back' }
+  const preLoad = median(before)
+  const end = median(after.slice(-3).map((p) => p.value))
+  let peak = points[0]!
+  for (const p of points) if (p.value > peak.value) peak = p
+  const growth = (value: number): number => (preLoad > 0 ? (value - preLoad) / preLoad : value > 0 ? Number.POSITIVE_INFINITY : 0)
+  let since = points.length
+  while (since > 0 && points[since - 1]!.value > preLoad * 1.01) since--
+  const growingSinceS = since < points.length ? points[since]!.atS : null
+  return { preLoad, peak: peak.value, peakAtS: peak.atS, end, peakGrowth: growth(peak.value), endGrowth: growth(end), growingSinceS }
 }
 
 /**
@@ -26,30 +44,21 @@ export interface LeakJudgement {
  * scrape, or none after the load, is INSUFFICIENT: a leak cannot be ruled out without both ends.
  */
 export function judgeLeak(points: readonly SeriesPoint[], limit: number, loadEndS: number, operator: '<' | '<=' = '<='): LeakJudgement {
-  const before = points.filter((p) => p.atS < 0).map((p) => p.value)
-  const after = points.filter((p) => p.atS >= loadEndS)
-  const none = { preLoad: null, peak: null, peakAtS: null, end: null, peakGrowth: null, endGrowth: null, growingSinceS: null }
-  if (before.length === 0) return { ...none, verdict: 'insufficient', reason: 'no scrape before the load: no pre-load level to compare with' }
-  if (after.length === 0) return { ...none, preLoad: median(before), verdict: 'insufficient', reason: 'no scrape after the load: cannot tell whether it came back' }
-  const preLoad = median(before)
-  const end = median(after.slice(-3).map((p) => p.value))
-  let peak = points[0]!
-  for (const p of points) if (p.value > peak.value) peak = p
-  const growth = (value: number): number | null => (preLoad > 0 ? (value - preLoad) / preLoad : value > 0 ? Number.POSITIVE_INFINITY : 0)
-  const peakGrowth = growth(peak.value)!
-  const endGrowth = growth(end)!
-  let since = points.length
-  while (since > 0 && points[since - 1]!.value > preLoad * 1.01) since--
-  const growingSinceS = since < points.length ? points[since]!.atS : null
+  return judgeShape(seriesShape(points, loadEndS), limit, operator)
+}
+
+/** judgeLeak on a shape already taken (one shape per series, however many guards watch it). */
+export function judgeShape(shape: SeriesShape, limit: number, operator: '<' | '<=' = '<='): LeakJudgement {
+  if (shape.missing !== undefined || shape.peakGrowth === null || shape.endGrowth === null) return { ...shape, verdict: 'insufficient', reason: shape.missing ?? 'no growth measured' }
+  const { peakGrowth, endGrowth, peakAtS, growingSinceS } = shape
   const percent = (g: number): string => `${Math.round(g * 1000) / 10}%`
-  const base = { preLoad, peak: peak.value, peakAtS: peak.atS, end, peakGrowth, endGrowth, growingSinceS }
   // Healthy is growth < limit (or <=): a leak is growth past it that stays past it.
   const beyond = (g: number): boolean => (operator === '<' ? g >= limit : g > limit)
   if (beyond(peakGrowth) && beyond(endGrowth)) {
-    return { ...base, verdict: 'fail', reason: `grew ${percent(peakGrowth)} (peak at second ${peak.atS}) and was still +${percent(endGrowth)} after the load${growingSinceS === null ? '' : `; growing since second ${growingSinceS}`}` }
+    return { ...shape, verdict: 'fail', reason: `grew ${percent(peakGrowth)} (peak at second ${peakAtS}) and was still +${percent(endGrowth)} after the load${growingSinceS === null ? '' : `; growing since second ${growingSinceS}`}` }
   }
   const reason = beyond(peakGrowth) ? `grew ${percent(peakGrowth)} under load and came back to +${percent(endGrowth)}` : `grew at most ${percent(peakGrowth)}`
-  return { ...base, verdict: 'pass', reason }
+  return { ...shape, verdict: 'pass', reason }
 }
 
 function median(values: readonly number[]): number {

@@ -12,7 +12,7 @@ export interface Measurement {
   upper: number | null
 }
 
-export const quantileOf: Record<string, number> = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99, p999: 0.999 }
+const quantileOf: Record<string, number> = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99, p999: 0.999 }
 
 /** The metric of a threshold or guard, measured on pooled buckets, in the grammar's units (fraction, ms, rps). */
 export function measure(metric: ThresholdMetric, stats: SampleStats): Measurement {

@@ -1,6 +1,6 @@
 import type { Decision, TargetSeriesSummary } from '@gauntlet/contracts'
 import type { LeakGuardConfig } from '../decision/guard-config.js'
-import { judgeLeak } from '../decision/leak.js'
+import { judgeShape, seriesShape } from '../decision/leak.js'
 import type { Scenario } from '../scenario/scenario.js'
 import { TargetMetricsScraper } from '../target-metrics/scraper.js'
 
@@ -42,16 +42,17 @@ export class RunTargetMetrics {
     if (this.epochMs === undefined) this.scraper.stop()
     else await this.scraper.cooldown(this.config.cooldownS)
     const points = this.scraper.seriesPoints
+    // One shape per series: the summary shows it, and every leak guard on that series judges it.
+    const shapes = new Map(this.config.series.map((series) => [series, seriesShape(points.get(series) ?? [], loadEndS)]))
     const summaries: TargetSeriesSummary[] = this.config.series.map((series) => {
-      const judged = judgeLeak(points.get(series) ?? [], 0, loadEndS)
-      const { preLoad, peak, peakAtS, end, peakGrowth, endGrowth, growingSinceS } = judged
-      return { series, scrapes: points.get(series)?.length ?? 0, preLoad, peak, peakAtS, end, peakGrowth, endGrowth, growingSinceS }
+      const { missing: _missing, ...shape } = shapes.get(series)!
+      return { series, scrapes: points.get(series)?.length ?? 0, ...shape }
     })
     const outcome: TargetMetricsOutcome = { summaries, decisions: [], unjudged: [], warnings: [] }
     if (this.scraper.failed > 0) outcome.warnings.push(`${this.scraper.failed} scrape(s) of ${this.config.url} failed (last: ${this.scraper.lastError})`)
     for (const leak of this.leaks) {
       const series = points.get(leak.require.series) ?? []
-      const judged = judgeLeak(series, leak.require.limit, loadEndS, leak.require.operator)
+      const judged = judgeShape(shapes.get(leak.require.series)!, leak.require.limit, leak.require.operator)
       const tripped = judged.verdict === 'fail'
       const reason = `${leak.require.series} ${judged.reason}`
       outcome.decisions.push({

@@ -71,10 +71,6 @@ export class TargetMetricsScraper {
     return this.points
   }
 
-  get scrapes(): number {
-    return Math.max(0, ...[...this.points.values()].map((p) => p.length))
-  }
-
   private async scrape(atS: number): Promise<void> {
     try {
       const text = await this.fetchText(this.url, AbortSignal.timeout(scrapeTimeoutMs))
