@@ -1,7 +1,41 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
+import type { Readable } from 'node:stream'
 import { gauntletBin } from './cli.js'
+
+export interface LineFollower {
+  /** Every line so far. */
+  lines: string[]
+  /** Resolves with the first line (already printed or still to come) that matches; rejects if `exited` settles first. */
+  waitForLine(pattern: RegExp): Promise<string>
+}
+
+/** Follows a process's output line by line, so a test awaits what it prints instead of sleeping. */
+export function followLines(output: Readable, exited: Promise<number | null>, failure: (code: number | null, pattern: RegExp) => Error): LineFollower {
+  const lines: string[] = []
+  const waiters = new Set<{ pattern: RegExp; resolve: (line: string) => void }>()
+  createInterface({ input: output }).on('line', (line) => {
+    lines.push(line)
+    for (const waiter of waiters) {
+      if (waiter.pattern.test(line)) {
+        waiters.delete(waiter)
+        waiter.resolve(line)
+      }
+    }
+  })
+  return {
+    lines,
+    waitForLine: (pattern) => {
+      const seen = lines.find((line) => pattern.test(line))
+      if (seen !== undefined) return Promise.resolve(seen)
+      return new Promise((resolve, reject) => {
+        waiters.add({ pattern, resolve })
+        void exited.then((code) => reject(failure(code, pattern)))
+      })
+    },
+  }
+}
 
 export interface ChildServer {
   url: string
@@ -21,25 +55,8 @@ export async function startChildServer(command: string, args: string[], env: Nod
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env })
   let stderr = ''
   child.stderr!.on('data', (chunk) => (stderr += chunk))
-  const lines: string[] = []
-  const waiters = new Set<{ pattern: RegExp; resolve: (line: string) => void }>()
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    lines.push(line)
-    for (const waiter of waiters) {
-      if (waiter.pattern.test(line)) {
-        waiters.delete(waiter)
-        waiter.resolve(line)
-      }
-    }
-  })
-  const waitForLine = (pattern: RegExp): Promise<string> => {
-    const seen = lines.find((line) => pattern.test(line))
-    if (seen !== undefined) return Promise.resolve(seen)
-    return new Promise((resolve, reject) => {
-      waiters.add({ pattern, resolve })
-      child.once('exit', (code) => reject(new Error(`${command} ${args.join(' ')} exited with ${code} before printing ${pattern}: ${stderr}`)))
-    })
-  }
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const { lines, waitForLine } = followLines(child.stdout!, exited, (code, pattern) => new Error(`${command} ${args.join(' ')} exited with ${code} before printing ${pattern}: ${stderr}`))
   const url = /listening (\S+)/.exec(await waitForLine(/listening (\S+)/))![1]!
   return {
     url,

@@ -4,10 +4,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { createInterface } from 'node:readline'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startLatencyProxy, type LatencyProxy, type LatencyProxyOptions } from '../../apps/agent/src/faults/latency-proxy.js'
-import { startChildServer, type ChildServer } from '../helpers/child-server.js'
+import { followLines, startChildServer, type ChildServer } from '../helpers/child-server.js'
 import { tempDir } from '../helpers/cli.js'
 import { openModelLatenciesMs, percentile } from '../helpers/open-model-client.js'
 
@@ -257,30 +256,13 @@ function spawnProxy(args: string[]): ProxyProcess {
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)))
   let stderr = ''
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-  const lines: string[] = []
-  const waiters = new Set<{ pattern: RegExp; resolve: (line: string) => void }>()
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    lines.push(line)
-    for (const waiter of waiters) {
-      if (waiter.pattern.test(line)) {
-        waiters.delete(waiter)
-        waiter.resolve(line)
-      }
-    }
-  })
+  const { lines, waitForLine } = followLines(child.stdout!, exited, (code, pattern) => new Error(`proxy exited with ${code} before printing ${pattern}; stdout ${JSON.stringify(lines)}, stderr ${stderr}`))
   return {
     child,
     lines,
     stderr: () => stderr,
     exited,
-    waitForLine: (pattern) => {
-      const seen = lines.find((line) => pattern.test(line))
-      if (seen !== undefined) return Promise.resolve(seen)
-      return new Promise((resolve, reject) => {
-        waiters.add({ pattern, resolve })
-        void exited.then((code) => reject(new Error(`proxy exited with ${code} before printing ${pattern}; stdout ${JSON.stringify(lines)}, stderr ${stderr}`)))
-      })
-    },
+    waitForLine,
   }
 }
 
