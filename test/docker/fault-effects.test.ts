@@ -1,10 +1,8 @@
 import { kernelSupport } from '@gauntlet/agent'
 import { randomUUID } from 'node:crypto'
-import { rmSync } from 'node:fs'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { startChildServer } from '../helpers/child-server.js'
-import { tempDir as makeTempDir } from '../helpers/cli.js'
-import { bigFileBytes, dockerGate, ensureBusyboxImage, removeTestContainers, startHttpdContainer, type HttpdContainer } from '../helpers/docker.js'
+import { bigFileBytes, dockerGate, faultSuite, startHttpdContainer, type HttpdContainer } from '../helpers/docker.js'
 import {
   download,
   execIn,
@@ -34,13 +32,6 @@ const gate = await dockerGate()
 const support = await kernelSupport()
 const run = randomUUID().slice(0, 8)
 
-/** Each test's directory (scenario, db, journal, summary), removed after the file. */
-const dirs: string[] = []
-function tempDir(prefix: string): string {
-  const dir = makeTempDir(prefix)
-  dirs.push(dir)
-  return dir
-}
 
 /** One step before the fault, one (3 s) with it, one after; 50 rps, 500 ms timeout. */
 function beforeDuringAfter(name: string, url: string, fault: Record<string, unknown>): ScenarioDoc {
@@ -63,15 +54,9 @@ function expectCleanRun(result: ScenarioRun, mechanism: string): void {
 }
 
 gate.describe('faults measured through load on a real engine', () => {
+  // Each test's directory (scenario, db, journal, summary), removed after the file.
+  const { tempDir } = faultSuite()
   const httpd = (): Promise<HttpdContainer> => startHttpdContainer({ labels: { app: `fault-effects-${run}` } })
-
-  beforeAll(async () => {
-    await ensureBusyboxImage()
-  }, 120_000)
-  afterAll(async () => {
-    await removeTestContainers()
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
-  })
 
   it('bandwidth: a 1 MiB download runs at the tbf rate while applied and at full speed after `fault revert`', async () => {
     const dir = tempDir('gauntlet-bw-')

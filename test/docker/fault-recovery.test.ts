@@ -1,10 +1,9 @@
 import type { RunSummary } from '@gauntlet/contracts'
 import { randomUUID } from 'node:crypto'
-import { readFileSync, rmSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
-import { tempDir as makeTempDir } from '../helpers/cli.js'
-import { dockerGate, ensureBusyboxImage, removeTestContainers, startHttpdContainer, type HttpdContainer } from '../helpers/docker.js'
+import { afterEach, expect, it } from 'vitest'
+import { dockerGate, faultSuite, startHttpdContainer, type HttpdContainer } from '../helpers/docker.js'
 import {
   download,
   faultCli,
@@ -35,13 +34,6 @@ import {
 const gate = await dockerGate()
 const run = randomUUID().slice(0, 8)
 
-/** Each test's directory (scenario, db, journal, summary), removed after the file. */
-const dirs: string[] = []
-function tempDir(prefix: string): string {
-  const dir = makeTempDir(prefix)
-  dirs.push(dir)
-  return dir
-}
 
 /** A line the fault engine prints (stderr) once a fault is in place. */
 const appliedLine = /^fault \S+: \w+ \(\w+\) on \S+ until /
@@ -55,6 +47,8 @@ async function expectNothingOfOurs(pid: number): Promise<void> {
 
 
 gate.describe('faults do not outlive their holder (real engine)', () => {
+  // Each test's directory (scenario, db, journal, summary), removed after the file.
+  const { tempDir } = faultSuite()
   const httpd = (): Promise<HttpdContainer> => startHttpdContainer({ labels: { app: `fault-recovery-${run}` } })
   // Long-running holders: a test that fails early must not leave one loading a container.
   const holders: GauntletProcess[] = []
@@ -67,13 +61,6 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
     for (const holder of holders.splice(0)) await holder.kill9()
   })
 
-  beforeAll(async () => {
-    await ensureBusyboxImage()
-  }, 120_000)
-  afterAll(async () => {
-    await removeTestContainers()
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
-  })
 
   it('kill -9 of `gauntlet run` mid-fault leaves tbf, proxy and iptables in place; `gauntlet fault list --state-dir` reverts them all', async () => {
     const dir = tempDir('gauntlet-kill9-')

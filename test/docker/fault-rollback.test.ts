@@ -1,11 +1,9 @@
 import { once } from 'node:events'
-import { rmSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { GauntletMarks } from '@gauntlet/agent'
-import { tempDir } from '../helpers/cli.js'
-import { dockerGate, ensureBusyboxImage, removeTestContainers, startHttpdContainer } from '../helpers/docker.js'
+import { dockerGate, faultSuite, startHttpdContainer } from '../helpers/docker.js'
 import { marksIn, noMarks, runScenario } from '../helpers/fault-load.js'
 
 /**
@@ -20,10 +18,9 @@ gate.describe('rollback order with a real fault (real engine)', () => {
   let receiver: Server
   const arrivals: Array<{ at: number; marks: GauntletMarks; body: Record<string, unknown> }> = []
   let targetPid = 0
-  const dirs: string[] = []
+  const { tempDir } = faultSuite()
 
   beforeAll(async () => {
-    await ensureBusyboxImage()
     receiver = createServer((request, response) => {
       let body = ''
       request.on('data', (chunk) => (body += chunk))
@@ -34,18 +31,13 @@ gate.describe('rollback order with a real fault (real engine)', () => {
       })
     }).listen(0, '127.0.0.1')
     await once(receiver, 'listening')
-  }, 120_000)
-  afterAll(async () => {
-    receiver.close()
-    await removeTestContainers()
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
   })
+  afterAll(() => void receiver.close())
 
   it('a partition trips the abort guard: the fault is reverted (and reads back clean) before onRollback arrives', async () => {
     const target = await startHttpdContainer()
     targetPid = target.pid
     const dir = tempDir('gauntlet-rollback-')
-    dirs.push(dir)
     const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/rollback`
     const run = await runScenario(dir, {
       name: 'rollback-order',

@@ -5,7 +5,9 @@ import { chmod, copyFile, mkdir, mkdtemp, open, rm, symlink, writeFile } from 'n
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
-import { describe, it } from 'vitest'
+import { rmSync } from 'node:fs'
+import { afterAll, beforeAll, describe, it } from 'vitest'
+import { tempDir as makeTempDir } from './cli.js'
 import { engineAddress } from '../../apps/agent/src/faults/docker-targets.js'
 
 /**
@@ -285,5 +287,27 @@ function processAlive(pid: number): boolean {
     return true
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * What every fault suite shares, registered inside its describe: the test image before its tests; its
+ * containers and every directory made with the returned `tempDir` removed after them.
+ */
+export function faultSuite(): { tempDir(prefix: string): string } {
+  const dirs: string[] = []
+  beforeAll(async () => {
+    await ensureBusyboxImage()
+  }, 120_000)
+  afterAll(async () => {
+    await removeTestContainers()
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+  })
+  return {
+    tempDir(prefix) {
+      const dir = makeTempDir(prefix)
+      dirs.push(dir)
+      return dir
+    },
   }
 }
