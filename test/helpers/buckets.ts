@@ -1,5 +1,6 @@
-import { emptyErrorCounts, type WindowReport } from '@gauntlet/contracts'
+import { emptyErrorCounts, type RunSummary, type WindowReport } from '@gauntlet/contracts'
 import { createLatencyHistogram, encodeHistogram, recordLatencyUs } from '@gauntlet/metrics'
+import { expect } from 'vitest'
 
 /** A synthetic merged 1 s bucket: `ok` responses at `latencyMs`, `errors` 500s. */
 export function bucket(index: number, opts: { step?: number; ok?: number; errors?: number; latencyMs?: number; faults?: string[]; missingAgents?: string[] } = {}): WindowReport {
@@ -28,4 +29,17 @@ export function bucket(index: number, opts: { step?: number; ok?: number; errors
     ...(opts.faults ? { faults: opts.faults } : {}),
     ...(opts.missingAgents ? { missingAgents: opts.missingAgents } : {}),
   }
+}
+
+/**
+ * The first step (planned `plannedS` s) was held in 2 s slices, one or two of them (a loaded machine
+ * can delay the second window past its gate): its summary and its windows span exactly the held length.
+ * Returns the seconds held.
+ */
+export function expectFirstStepHeld(summary: RunSummary, windows: readonly WindowReport[], plannedS: number): number {
+  const held = summary.steps[0]!.heldS!
+  expect(held % 2 === 0 && held >= 2 && held <= 4, `held ${held}s`).toBe(true)
+  expect(summary.steps[0]).toMatchObject({ durationS: plannedS + held })
+  expect(windows.filter((w) => w.step === 0).map((w) => w.index)).toEqual([...Array(plannedS + held).keys()])
+  return held
 }

@@ -16,6 +16,16 @@ ${section}`)
   return new RunDecisions(scenario.decision!, { stepStartS: (step) => step * 60, ...clock })
 }
 
+/** The problems the loader reports for `text` (none when it loads). */
+function problemsOf(text: string): Array<{ path: string; message: string }> {
+  try {
+    parseScenario(text)
+  } catch (error) {
+    return (error as { problems?: Array<{ path: string; message: string }> }).problems ?? []
+  }
+  return []
+}
+
 const fault = `faults:
   - { type: delay, target: { container: x }, latency: 100ms, at: 30s, duration: 10s }`
 
@@ -191,26 +201,18 @@ hooks:
     ['an unknown key', '{ name: s, kind: slo, require: "p99 < 1s", tirp: { m: 1, n: 2 } }', '/decision/guards/0/tirp', 'unknown key "tirp"'],
     ['a fractional window', '{ name: s, kind: slo, require: "p99 < 1s", maxWindow: 1500ms }', '/decision/guards/0/maxWindow', 'whole number of seconds'],
   ])('rejects %s, naming the field', (_name, guard, path, message) => {
-    let caught: unknown
-    try {
-      parseScenario(`name: t
+    const problems = problemsOf(`name: t
 target: { url: http://127.0.0.1:9/ }
 load: { steps: [ { rps: 100, duration: 60s } ] }
 decision:
   guards:
     - ${guard}
 `)
-    } catch (error) {
-      caught = error
-    }
-    const problems = (caught as { problems?: Array<{ path: string; message: string }> }).problems ?? []
     expect(problems.some((p) => p.path === path && p.message.includes(message)), JSON.stringify(problems)).toBe(true)
   })
 
   it('rejects two guards with one name, and a decision warmup as long as a step', () => {
-    let caught: unknown
-    try {
-      parseScenario(`name: t
+    const problems = problemsOf(`name: t
 target: { url: http://127.0.0.1:9/ }
 load: { steps: [ { rps: 100, duration: 10s } ] }
 decision:
@@ -219,10 +221,6 @@ decision:
     - { name: g, kind: abort, require: "error_rate < 1%" }
   step: { warmup: 10s }
 `)
-    } catch (error) {
-      caught = error
-    }
-    const problems = (caught as { problems: Array<{ path: string; message: string }> }).problems
     expect(problems.map((p) => p.path)).toEqual(expect.arrayContaining(['/decision/guards/1/name', '/decision/step/warmup']))
   })
 })
@@ -236,15 +234,6 @@ decision:
   guards:
     - ${guard}
 `
-  const problemsOf = (text: string): Array<{ path: string; message: string }> => {
-    try {
-      parseScenario(text)
-    } catch (error) {
-      return (error as { problems: Array<{ path: string; message: string }> }).problems
-    }
-    return []
-  }
-
   it('parses a leak guard on a scraped series, with a 10s cooldown by default', () => {
     const parsed = parseScenario(scenario('{ name: goroutines, kind: leak, require: "go_goroutines growth < 20%" }'))
     expect(parsed.decision!.leaks).toEqual([{ name: 'goroutines', require: { source: 'go_goroutines growth < 20%', series: 'go_goroutines', operator: '<', limit: 0.2 }, dryRun: false }])
