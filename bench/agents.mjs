@@ -30,8 +30,26 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { createLatencyHistogram, encodeHistogram, mergeEncoded, recordLatencyUs } from '@gauntlet/metrics'
+import { RequestVerifier, sha256Hex, signRequest } from '@gauntlet/http'
 
 const secret = 'bench-agent-secret'
+/** Windows per report the controller takes (AgentReportSchema's maxItems). */
+const maxWindowsPerReport = 20
+
+/** Whether a request was signed with `secret` over this body, as controller and agents check each other's. */
+function signedBy(verifier, req, body) {
+  try {
+    return verifier.verifyHeaders(req.method, req.url, req.headers) === sha256Hex(body)
+  } catch {
+    return false
+  }
+}
+
+/** node:http headers for a request signed with `secret` (the secret itself never travels). */
+function signedHeaders(method, url, body) {
+  const { pathname, search } = new URL(url)
+  return { 'content-type': 'application/json', ...signRequest(secret, method, pathname + search, body) }
+}
 const gauntletBin = fileURLToPath(new URL('../apps/controller/bin/gauntlet.js', import.meta.url))
 const thisFile = fileURLToPath(import.meta.url)
 
@@ -44,6 +62,7 @@ function bareServer() {
   let counts = new Map()
   let next = 0
   const clients = new Set()
+  const verifier = new RequestVerifier(secret)
   const server = createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/events') {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
@@ -56,8 +75,10 @@ function bareServer() {
     req.on('data', (c) => chunks.push(c))
     req.on('end', () => {
       let body
+      let raw
       try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+        raw = Buffer.concat(chunks)
+        body = JSON.parse(raw.toString('utf8'))
       } catch {
         res.writeHead(400).end()
         return
@@ -71,7 +92,7 @@ function bareServer() {
         return
       }
       if (req.method === 'POST' && /^\/api\/agents\/[^/]+\/reports$/.test(req.url)) {
-        if (req.headers.authorization !== `Bearer ${secret}`) {
+        if (!signedBy(verifier, req, raw)) {
           res.writeHead(401).end()
           return
         }
@@ -259,6 +280,7 @@ class SimAgent {
     this.active = new Set()
     this.beating = false
     this.onAssignment = undefined
+    this.verifier = new RequestVerifier(secret)
   }
 
   async listen() {
@@ -274,8 +296,9 @@ class SimAgent {
     req.on('data', (c) => chunks.push(c))
     req.on('end', () => {
       const reply = (code, body) => res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body ?? {}))
-      if (req.headers.authorization !== `Bearer ${secret}`) return reply(401, { detail: 'bad secret' })
-      const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined
+      const raw = Buffer.concat(chunks)
+      if (!signedBy(this.verifier, req, raw)) return reply(401, { detail: 'not signed with the agent secret' })
+      const body = chunks.length ? JSON.parse(raw.toString('utf8')) : undefined
       if (req.method === 'POST' && req.url === '/assignments') {
         this.active.add(body.runId)
         reply(202, { accepted: true })
@@ -305,7 +328,8 @@ class SimAgent {
       const sentAt = Date.now()
       try {
         const body = JSON.stringify({ url: this.url, capacityRps: perAgentRps * 2, runs: [...this.active], version: 'bench' })
-        const res = await send('PUT', `${controllerUrl}/api/agents/${this.name}`, { 'content-type': 'application/json', authorization: `Bearer ${secret}` }, body, 1000)
+        const url = `${controllerUrl}/api/agents/${this.name}`
+        const res = await send('PUT', url, signedHeaders('PUT', url, body), body, 1000)
         heartbeatRtts.push(Date.now() - sentAt)
         if (res.status !== 200) stats.heartbeatsFailed++
         else if (Date.now() - sentAt > 500) stats.heartbeatsSlow++
@@ -349,7 +373,8 @@ function send(method, url, headers, body, timeoutMs) {
 
 async function postReport(baseUrl, agent, body, outcome) {
   try {
-    const res = await send('POST', `${baseUrl}/api/agents/${agent.name}/reports`, { 'content-type': 'application/json', authorization: `Bearer ${secret}` }, body, 5000)
+    const url = `${baseUrl}/api/agents/${agent.name}/reports`
+    const res = await send('POST', url, signedHeaders('POST', url, body), body, 5000)
     outcome.statuses[res.status] = (outcome.statuses[res.status] ?? 0) + 1
     if (res.status !== 202 && outcome.samples.length < 3) outcome.samples.push(`${agent.name}: ${res.status} ${res.text.slice(0, 200)}`)
   } catch (error) {
@@ -477,7 +502,7 @@ async function measure(kind, against, agents, windows, targetUrl, batch = 1) {
         const flush = async () => {
           if (sending || pending.length === 0) return
           sending = true
-          const batch = pending.splice(0)
+          const batch = pending.splice(0, maxWindowsPerReport)
           const now = Date.now()
           for (const w of batch) sentAt.set(w.index, Math.max(sentAt.get(w.index) ?? 0, now))
           await postReport(against.url, agent, reportBody(runId, batch, batch.at(-1).index === windows - 1), outcome)
@@ -626,7 +651,7 @@ function sqliteFloor(dir, batch) {
 async function main() {
   const counts = (process.env.BENCH_AGENTS ?? '10,50,200').split(',').map(Number)
   // Enough agent-windows per ingest run (>= 3000) that the run's fixed costs do not dominate.
-  const batch = Number(process.env.BENCH_BATCH ?? 1)
+  const batch = Math.min(maxWindowsPerReport, Number(process.env.BENCH_BATCH ?? 1))
   const ingestWindowsFor = (n) => Number(process.env.BENCH_INGEST_WINDOWS ?? Math.max(30, Math.ceil(3000 / n)))
   const lagWindows = Number(process.env.BENCH_LAG_WINDOWS ?? 10)
   const maxAgents = Math.max(...counts)

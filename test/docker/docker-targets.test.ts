@@ -86,7 +86,8 @@ describe('targetSelector', () => {
     [{}, /exactly one of "container", "label" or "service"; none was given/],
     [{ container: 'a', label: 'app=b' }, /got container and label/],
     [{ container: 'a', label: 'app=b', service: 'c' }, /got container and label and service/],
-    [{ label: 'app' }, /label "app" is not key=value/],
+    [{ label: 'app' }, /label "app": expected a Docker label key=value/],
+    [{ container: '../images/x' }, /container "..\/images\/x": expected a Docker container name/],
   ] as Array<[FaultTarget, RegExp]>)('refuses %j', (target, message) => {
     let error: unknown
     try {

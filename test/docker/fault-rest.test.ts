@@ -40,17 +40,17 @@ gate.describe('POST/GET/DELETE /api/faults on a real controller and engine', () 
     expect(fault).toMatchObject({ mechanism: 'tbf', targets: [target.name] })
     expect((await marksIn(target.pid)).qdiscs).toEqual(['eth0'])
 
-    const listed = (await (await fetch(`${controller.url}/api/faults`)).json()) as Array<{ id: string }>
+    const listed = (await (await fetch(`${controller.url}/api/faults`, { headers: auth })).json()) as Array<{ id: string }>
     expect(listed.map((f) => f.id)).toEqual([fault.id])
     const during = await download(`${target.url}/big.bin`)
     console.log(`REST bandwidth 8mbit: ${before.mbitPerS.toFixed(0)} -> ${during.mbitPerS.toFixed(2)} Mbit/s`)
     expect(during.mbitPerS).toBeLessThan(10)
 
-    const deleted = await fetch(`${controller.url}/api/faults/${fault.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })
+    const deleted = await fetch(`${controller.url}/api/faults/${fault.id}`, { method: 'DELETE', headers: auth })
     expect(deleted.status).toBe(200)
     expect(await deleted.json()).toMatchObject({ id: fault.id, revertVerified: true })
     expect(await marksIn(target.pid)).toEqual(noMarks)
-    expect(await (await fetch(`${controller.url}/api/faults`)).json()).toEqual([])
+    expect(await (await fetch(`${controller.url}/api/faults`, { headers: auth })).json()).toEqual([])
   })
 
   it('refuses without the token, with located problems for a bad document, and 404 for a container that does not exist', async () => {
@@ -69,6 +69,6 @@ gate.describe('POST/GET/DELETE /api/faults on a real controller and engine', () 
     expect(((await missing.json()) as { detail: string }).detail).toMatch(/no container "no-such-container-xyz"/)
     expect(await marksIn(target.pid)).toEqual(noMarks)
 
-    expect((await fetch(`${controller.url}/api/faults/adhoc-nothere`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })).status).toBe(404)
+    expect((await fetch(`${controller.url}/api/faults/adhoc-nothere`, { method: 'DELETE', headers: auth })).status).toBe(404)
   })
 })

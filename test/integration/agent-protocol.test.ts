@@ -1,7 +1,8 @@
 // From the built package: an assignment starts a worker thread, which runs built JavaScript.
 import { Assignments, buildAgentApp, parseTargetAllowList, startAgent } from '@gauntlet/agent'
 import type { Assignment, RunSummary, WindowReport } from '@gauntlet/contracts'
-import type { FastifyInstance } from 'fastify'
+import { signRequest } from '@gauntlet/http'
+import type { FastifyInstance, InjectOptions } from 'fastify'
 import { once } from 'node:events'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -17,10 +18,22 @@ import { Scheduler } from '../../apps/controller/src/schedule/scheduler.js'
 import { SqliteStore } from '../../apps/controller/src/storage/sqlite-store.js'
 import { startGauntlet } from '../helpers/child-server.js'
 import { runCli, tempDir } from '../helpers/cli.js'
+import { readControllerSettings } from '../../apps/controller/src/config/controller-settings.js'
 
 const agentSecret = 'agent-secret-1'
 const token = 'api-token-1'
 const beat = { url: 'http://127.0.0.1:9/', capacityRps: 500, runs: [], version: 'test' }
+
+/** An injected request signed with `secret` as agents and controllers sign theirs. */
+function signed(method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string, payload?: unknown, secret = agentSecret): InjectOptions {
+  const body = payload === undefined ? undefined : JSON.stringify(payload)
+  return {
+    method,
+    url,
+    headers: { ...signRequest(secret, method, url, body), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { payload: body }),
+  }
+}
 
 /** Who may talk to whom, and what happens to malformed or unwanted messages, on both sides. */
 describe('controller side of the agent protocol', () => {
@@ -32,7 +45,7 @@ describe('controller side of the agent protocol', () => {
     registry = new AgentRegistry(Date.now, store)
     const runs = new RunManager({ store, agent: new InProcessAgent(), probe: tcpTargetProbe, clock: { now: () => new Date() } })
     const scheduler = new Scheduler({ store, runs, clock: { now: () => new Date() } })
-    app = buildApp({ store, runs, scheduler, token, agentSecret, targetAllow: parseTargetAllowList(undefined), agents: registry })
+    app = buildApp({ store, runs, scheduler, token, agentSecret, settings: readControllerSettings({ host: '127.0.0.1' }, { GAUNTLET_TOKEN: token, GAUNTLET_AGENT_SECRET: agentSecret }), targetAllow: parseTargetAllowList(undefined), agents: registry })
     await app.ready()
   })
   afterAll(async () => {
@@ -40,23 +53,25 @@ describe('controller side of the agent protocol', () => {
     store.close()
   })
 
-  it('refuses heartbeats without the agent secret, and the API token is not the agent secret', async () => {
-    for (const authorization of [undefined, `Bearer ${token}`, `Bearer ${agentSecret}x`]) {
+  it('refuses heartbeats not signed with the agent secret; neither the API token nor the secret itself is a credential', async () => {
+    for (const authorization of [undefined, `Bearer ${token}`, `Bearer ${agentSecret}`]) {
       const reply = await app.inject({ method: 'PUT', url: '/api/agents/a1', payload: beat, headers: authorization ? { authorization } : {} })
       expect(reply.statusCode).toBe(401)
       expect(reply.headers['content-type']).toMatch(/application\/problem\+json/)
-      expect(reply.json()).toMatchObject({ code: 'unauthorized', detail: expect.stringMatching(/GAUNTLET_AGENT_SECRET/) })
+      expect(reply.json()).toMatchObject({ code: 'unauthorized', detail: expect.stringMatching(/not signed/) })
     }
+    const forged = await app.inject(signed('PUT', '/api/agents/a1', beat, `${agentSecret}x`))
+    expect(forged.statusCode).toBe(401)
     expect(registry.list()).toEqual([])
   })
 
   it('registers an agent by its heartbeat, answers with its clock and expected runs, and stores it', async () => {
     const before = Date.now()
-    const reply = await app.inject({ method: 'PUT', url: '/api/agents/a1', payload: beat, headers: { authorization: `Bearer ${agentSecret}` } })
+    const reply = await app.inject(signed('PUT', '/api/agents/a1', beat))
     expect(reply.statusCode).toBe(200)
     expect(reply.json().runs).toEqual([])
     expect(reply.json().controllerTime).toBeGreaterThanOrEqual(before)
-    const listed = (await app.inject({ method: 'GET', url: '/api/agents' })).json()
+    const listed = (await app.inject({ method: 'GET', url: '/api/agents', headers: { authorization: `Bearer ${token}` } })).json()
     expect(listed).toMatchObject([{ name: 'a1', state: 'ready', capacityRps: 500, url: beat.url }])
     expect(store.listAgents()).toMatchObject([{ name: 'a1', state: 'ready', capacityRps: 500 }])
   })
@@ -67,22 +82,21 @@ describe('controller side of the agent protocol', () => {
   })
 
   it('rejects malformed heartbeats and reports with the field at fault', async () => {
-    const headers = { authorization: `Bearer ${agentSecret}` }
-    const bad = await app.inject({ method: 'PUT', url: '/api/agents/a1', payload: { ...beat, capacityRps: -5 }, headers })
+    const bad = await app.inject(signed('PUT', '/api/agents/a1', { ...beat, capacityRps: -5 }))
     expect(bad.statusCode).toBe(400)
     expect(bad.json().problems).toEqual(expect.arrayContaining([expect.objectContaining({ path: '/body/capacityRps' })]))
-    const unknownKey = await app.inject({ method: 'PUT', url: '/api/agents/a1', payload: { ...beat, shell: 'rm -rf /' }, headers })
+    const unknownKey = await app.inject(signed('PUT', '/api/agents/a1', { ...beat, shell: 'rm -rf /' }))
     expect(unknownKey.statusCode).toBe(400)
-    const badName = await app.inject({ method: 'PUT', url: '/api/agents/..%2Fetc', payload: beat, headers })
+    const badName = await app.inject(signed('PUT', '/api/agents/..%2Fetc', beat))
     expect(badName.statusCode).toBe(400)
     const window = { index: -1 } as unknown as WindowReport
-    const badWindow = await app.inject({ method: 'POST', url: '/api/agents/a1/reports', payload: { runId: 'r1', windows: [window] }, headers })
+    const badWindow = await app.inject(signed('POST', '/api/agents/a1/reports', { runId: 'r1', windows: [window] }))
     expect(badWindow.statusCode).toBe(400)
     expect(badWindow.json().problems[0].path).toMatch(/^\/body\/windows\/0/)
   })
 
   it('answers 404 to reports for a run it is not running, so the agent stops that load', async () => {
-    const reply = await app.inject({ method: 'POST', url: '/api/agents/a1/reports', payload: { runId: 'gone', windows: [] }, headers: { authorization: `Bearer ${agentSecret}` } })
+    const reply = await app.inject(signed('POST', '/api/agents/a1/reports', { runId: 'gone', windows: [] }))
     expect(reply.statusCode).toBe(404)
     expect(reply.json().detail).toMatch(/not in progress.*stop its load/)
   })
@@ -111,55 +125,57 @@ describe('agent side of the agent protocol', () => {
     startAt: Date.now() + 60_000,
     ...over,
   })
-  const headers = { authorization: `Bearer ${agentSecret}` }
-
-  it('takes orders only with the shared secret; /healthz is open', async () => {
+  it('takes orders only signed with the shared secret, each once; /healthz is open', async () => {
     expect((await app.inject({ method: 'POST', url: '/assignments', payload: assignment() })).statusCode).toBe(401)
-    expect((await app.inject({ method: 'DELETE', url: '/assignments/run-1', headers: { authorization: 'Bearer nope' } })).statusCode).toBe(401)
+    expect((await app.inject({ method: 'DELETE', url: '/assignments/run-1', headers: { authorization: `Bearer ${agentSecret}` } })).statusCode).toBe(401)
+    expect((await app.inject(signed('DELETE', '/assignments/run-1', undefined, 'nope'))).statusCode).toBe(401)
+    const order = signed('DELETE', '/assignments/run-1')
+    expect((await app.inject(order)).statusCode).toBe(404)
+    expect((await app.inject(order)).statusCode).toBe(401)
     expect((await app.inject({ method: 'GET', url: '/healthz' })).json()).toMatchObject({ status: 'ok', name: 'a1' })
   })
 
   it('refuses a target outside its own allow-list, whatever the controller says (403)', async () => {
-    const reply = await app.inject({ method: 'POST', url: '/assignments', headers, payload: assignment({ target: { url: 'http://93.184.216.34/', method: 'GET', headers: {}, timeoutMs: 1000 } }) })
+    const reply = await app.inject(signed('POST', '/assignments', assignment({ target: { url: 'http://93.184.216.34/', method: 'GET', headers: {}, timeoutMs: 1000 } })))
     expect(reply.statusCode).toBe(403)
     expect(reply.json()).toMatchObject({ code: 'target_not_allowed' })
     expect(assignments.runIds).toEqual([])
   })
 
   it('refuses an assignment that would start in the past, and malformed ones with their field', async () => {
-    const late = await app.inject({ method: 'POST', url: '/assignments', headers, payload: assignment({ startAt: Date.now() - 1000 }) })
+    const late = await app.inject(signed('POST', '/assignments', assignment({ startAt: Date.now() - 1000 })))
     expect(late.statusCode).toBe(409)
     expect(late.json().detail).toMatch(/too late to join on time/)
-    const malformed = await app.inject({ method: 'POST', url: '/assignments', headers, payload: { ...assignment(), steps: [{ rps: 'fast', durationS: 1, step: 0 }] } })
+    const malformed = await app.inject(signed('POST', '/assignments', { ...assignment(), steps: [{ rps: 'fast', durationS: 1, step: 0 }] }))
     expect(malformed.statusCode).toBe(400)
     expect(malformed.json().problems[0].path).toBe('/body/steps/0/rps')
   })
 
   it('accepts, lists, replans and stops an assignment; a second copy of a run is a conflict', async () => {
-    expect((await app.inject({ method: 'POST', url: '/assignments', headers, payload: assignment() })).statusCode).toBe(202)
-    expect((await app.inject({ method: 'POST', url: '/assignments', headers, payload: assignment() })).statusCode).toBe(409)
-    expect((await app.inject({ method: 'GET', url: '/assignments', headers })).json()).toMatchObject([{ runId: 'run-1' }])
-    const replan = await app.inject({ method: 'PUT', url: '/assignments/run-1/plan', headers, payload: { fromS: 0, steps: [{ rps: 2, durationS: 1, step: 0 }] } })
+    expect((await app.inject(signed('POST', '/assignments', assignment()))).statusCode).toBe(202)
+    expect((await app.inject(signed('POST', '/assignments', assignment()))).statusCode).toBe(409)
+    expect((await app.inject(signed('GET', '/assignments'))).json()).toMatchObject([{ runId: 'run-1' }])
+    const replan = await app.inject(signed('PUT', '/assignments/run-1/plan', { fromS: 0, steps: [{ rps: 2, durationS: 1, step: 0 }] }))
     expect(replan.json()).toEqual({ accepted: true })
-    expect((await app.inject({ method: 'PUT', url: '/assignments/nope/plan', headers, payload: { fromS: 0, steps: [] } })).statusCode).toBe(404)
-    expect((await app.inject({ method: 'DELETE', url: '/assignments/run-1', headers })).statusCode).toBe(202)
+    expect((await app.inject(signed('PUT', '/assignments/nope/plan', { fromS: 0, steps: [] }))).statusCode).toBe(404)
+    expect((await app.inject(signed('DELETE', '/assignments/run-1'))).statusCode).toBe(202)
     await assignments.drain()
     expect(assignments.runIds).toEqual([])
-    expect((await app.inject({ method: 'DELETE', url: '/assignments/run-1', headers })).statusCode).toBe(404)
+    expect((await app.inject(signed('DELETE', '/assignments/run-1'))).statusCode).toBe(404)
   })
 })
 
 describe('agent and controller processes refuse unsafe set-ups', () => {
-  it('an agent will not listen beyond loopback without GAUNTLET_AGENT_SECRET', async () => {
-    await expect(startAgent({ controllerUrl: 'http://127.0.0.1:9/', host: '0.0.0.0', port: 0, allow: parseTargetAllowList(undefined), log: () => {} })).rejects.toThrow(
-      /refusing to listen on 0\.0\.0\.0 without GAUNTLET_AGENT_SECRET/,
+  it('an agent will not start without GAUNTLET_AGENT_SECRET, even on loopback', async () => {
+    await expect(startAgent({ controllerUrl: 'http://127.0.0.1:9/', host: '127.0.0.1', port: 0, secret: '', allow: parseTargetAllowList(undefined), log: () => {} })).rejects.toThrow(
+      /refusing to start without GAUNTLET_AGENT_SECRET/,
     )
   })
 
-  it('a controller open to the network needs the agent secret too (exit 2); bad flags are usage errors', async () => {
-    const open = await runCli(['controller', '--host', '0.0.0.0', '--port', '0'], { env: { GAUNTLET_TOKEN: 't', GAUNTLET_AGENT_SECRET: '' } })
+  it('a controller for remote agents needs the agent secret (exit 2); bad flags are usage errors', async () => {
+    const open = await runCli(['controller', '--agents', 'remote', '--port', '0'], { env: { GAUNTLET_TOKEN: 't', GAUNTLET_AGENT_SECRET: '' } })
     expect(open.code).toBe(2)
-    expect(open.stderr).toMatch(/without GAUNTLET_AGENT_SECRET/)
+    expect(open.stderr).toMatch(/--agents remote needs GAUNTLET_AGENT_SECRET/)
     const mode = await runCli(['controller', '--agents', 'swarm'])
     expect(mode.code).toBe(2)
     expect(mode.stderr).toMatch(/--agents: "swarm" is not one of auto, remote, local/)
@@ -186,7 +202,7 @@ describe('agent and controller processes refuse unsafe set-ups', () => {
   it('with --agents remote and no agent connected, a run ends in error saying so', async () => {
     const target = createServer((_req, res) => res.end('ok')).listen(0, '127.0.0.1')
     await once(target, 'listening')
-    const controller = await startGauntlet(['controller', '--port', '0', '--agents', 'remote', '--db', join(tempDir(), 'c.db')])
+    const controller = await startGauntlet(['controller', '--port', '0', '--agents', 'remote', '--db', join(tempDir(), 'c.db')], { GAUNTLET_AGENT_SECRET: agentSecret })
     try {
       const { port } = target.address() as AddressInfo
       const yaml = `name: nobody\ntarget: { url: "http://127.0.0.1:${port}/" }\nload:\n  steps: [{ rps: 1, duration: 1s }]\n`

@@ -12,6 +12,7 @@ import { Scheduler } from '../../apps/controller/src/schedule/scheduler.js'
 import { SqliteStore } from '../../apps/controller/src/storage/sqlite-store.js'
 import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
 import { tempDir } from '../helpers/cli.js'
+import { readControllerSettings } from '../../apps/controller/src/config/controller-settings.js'
 
 /** The controller's REST API on a real SQLite file, running real load against the demo target. */
 describe('controller REST API', () => {
@@ -23,13 +24,15 @@ describe('controller REST API', () => {
   let base: string
   const token = 'test-token'
   const auth = { authorization: `Bearer ${token}` }
+  /** A bodiless mutation (DELETE, abort) still says it is JSON: mutations of another content type are refused (415). */
+  const authJson = { ...auth, 'content-type': 'application/json' }
 
   beforeAll(async () => {
     target = await startDemoTarget('--latency', '2')
     store = new SqliteStore(join(tempDir(), 'controller.db'))
     runs = new RunManager({ store, agent: new InProcessAgent(), probe: tcpTargetProbe, clock: { now: () => new Date() } })
     scheduler = new Scheduler({ store, runs, clock: { now: () => new Date() } })
-    app = buildApp({ store, runs, scheduler, token, targetAllow: parseTargetAllowList(undefined), agents: new AgentRegistry() })
+    app = buildApp({ store, runs, scheduler, token, settings: readControllerSettings({ host: '127.0.0.1', 'public-read': true }, { GAUNTLET_TOKEN: token }), targetAllow: parseTargetAllowList(undefined), agents: new AgentRegistry() })
     base = await app.listen({ port: 0, host: '127.0.0.1' })
   })
   afterAll(async () => {
@@ -91,8 +94,8 @@ describe('controller REST API', () => {
     expect(mismatch.statusCode).toBe(400)
     expect(mismatch.json().detail).toMatch(/named "orders" but was sent to \/api\/scenarios\/other/)
 
-    expect((await app.inject({ method: 'DELETE', url: '/api/scenarios/orders', headers: auth })).statusCode).toBe(204)
-    const gone = await app.inject({ method: 'DELETE', url: '/api/scenarios/orders', headers: auth })
+    expect((await app.inject({ method: 'DELETE', url: '/api/scenarios/orders', headers: authJson })).statusCode).toBe(204)
+    const gone = await app.inject({ method: 'DELETE', url: '/api/scenarios/orders', headers: authJson })
     expect(gone.statusCode).toBe(404)
     expect(gone.json()).toMatchObject({ code: 'not_found', title: 'Not Found' })
   })
@@ -136,13 +139,13 @@ describe('controller REST API', () => {
     const stream = events(id)
     // Abort once the first step has been judged (its windows are in).
     for (let i = 0; i < 100 && store.windows(id).length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 50))
-    const abort = await app.inject({ method: 'POST', url: `/api/runs/${id}/abort`, headers: auth })
+    const abort = await app.inject({ method: 'POST', url: `/api/runs/${id}/abort`, headers: authJson })
     expect(abort.statusCode).toBe(202)
     const last = (await stream).at(-1)!
     expect(last.data.status).toBe('aborted')
     expect(last.data.summary.verdict).toBe('error')
     expect((await app.inject(`/api/runs/${id}`)).json().status).toBe('aborted')
-    const again = await app.inject({ method: 'POST', url: `/api/runs/${id}/abort`, headers: auth })
+    const again = await app.inject({ method: 'POST', url: `/api/runs/${id}/abort`, headers: authJson })
     expect(again.statusCode).toBe(409)
     expect(again.json().code).toBe('conflict')
   })
@@ -179,7 +182,7 @@ describe('controller REST API', () => {
     expect(store.listRuns({ limit: 1000 })).toHaveLength(before)
   })
 
-  it('requires the bearer token for changes, not for reads', async () => {
+  it('requires the bearer token for changes, not for reads with --public-read', async () => {
     const denied = await app.inject({ method: 'POST', url: '/api/runs', payload: { scenario: 'x' } })
     expect(denied.statusCode).toBe(401)
     expect(denied.json()).toMatchObject({ code: 'unauthorized' })

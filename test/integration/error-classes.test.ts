@@ -24,6 +24,27 @@ describe('error classes (real sockets)', () => {
     expect(ok).toBe(100)
   })
 
+  it('counts a redirect as an error of its status (never followed), unless the plan expects that status', async () => {
+    let followed = 0
+    const port = await listen(createHttpServer((req, res) => {
+      if (req.url !== '/') followed++
+      res.writeHead(302, { location: '/elsewhere' }).end()
+    }))
+    const plain = await load(port, { rps: 50, durationS: 1 })
+    expect([plain.ok, plain.errors.status]).toEqual([0, { '302': 50 }])
+    const windows: WindowReport[] = []
+    await new LoadGenerator({
+      target: { protocol: 'http:', hostname: '127.0.0.1', port, path: '/', method: 'GET', headers: {} },
+      steps: [{ rps: 50, durationS: 1 }],
+      timeoutMs: 2000,
+      maxConnections: 100,
+      expectStatus: [302],
+    }).run({ onWindow: (w) => windows.push(w) })
+    expect(windows.reduce((n, w) => n + w.ok, 0)).toBe(50)
+    expect(windows.reduce((n, w) => n + totalErrors(w.errors), 0)).toBe(0)
+    expect(followed).toBe(0)
+  })
+
   it('counts requests the server never answers as timeouts, measured from the send', async () => {
     const port = await listen(createServer((socket) => socket.resume())) // reads, never answers
     const { errors, ok, sent } = await load(port, { rps: 20, durationS: 1, timeoutMs: 300 })

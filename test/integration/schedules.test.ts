@@ -1,4 +1,5 @@
 import { parseTargetAllowList } from '@gauntlet/agent'
+import { parseAllowList } from '@gauntlet/http'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { InProcessAgent } from '../../apps/controller/src/agents/in-process-agent.js'
@@ -6,6 +7,7 @@ import { tcpTargetProbe } from '../../apps/controller/src/agents/tcp-target-prob
 import { AgentRegistry } from '../../apps/controller/src/agents/agent-registry.js'
 import { buildApp } from '../../apps/controller/src/http/app.js'
 import type { Clock } from '../../apps/controller/src/run/ports.js'
+import { RunAdmission } from '../../apps/controller/src/run/run-admission.js'
 import { RunManager } from '../../apps/controller/src/run/run-manager.js'
 import type { Schedule } from '../../apps/controller/src/schedule/schedule.js'
 import { Scheduler } from '../../apps/controller/src/schedule/scheduler.js'
@@ -13,6 +15,7 @@ import type { ScheduleFire } from '../../apps/controller/src/storage/run-store.j
 import { SqliteStore } from '../../apps/controller/src/storage/sqlite-store.js'
 import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
 import { tempDir } from '../helpers/cli.js'
+import { defaultLimits, readControllerSettings } from '../../apps/controller/src/config/controller-settings.js'
 
 /** Schedules fire real runs on a real SQLite file; each fire time is handled once and recorded. */
 describe('schedules', () => {
@@ -39,7 +42,8 @@ describe('schedules', () => {
   })
 
   function scheduler(clock: Clock = realClock): Scheduler {
-    const s = new Scheduler({ store, runs, clock })
+    // Every-second crons make the concurrency policies quick to see: the 60 s minimum is lowered here.
+    const s = new Scheduler({ store, runs, clock, limits: { maxSchedules: 100, minScheduleIntervalS: 1 } })
     schedulers.push(s)
     return s
   }
@@ -86,6 +90,36 @@ describe('schedules', () => {
     expect(store.getRun(first!.runId!)!.status).toBe('aborted')
   })
 
+  describe('under --max-runs 1', () => {
+    let capped: RunManager
+    let s: Scheduler
+    beforeAll(() => {
+      const limits = { ...defaultLimits, maxRuns: 1 }
+      capped = new RunManager({ store, agent: new InProcessAgent(), probe: tcpTargetProbe, clock: realClock }, new RunAdmission({ targetAllow: parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW'), hookAllow: parseAllowList(undefined, 'GAUNTLET_HOOK_ALLOW'), limits }))
+    })
+    afterEach(async () => {
+      s.stop()
+      await capped.shutdown()
+    })
+    const cappedScheduler = () => (s = new Scheduler({ store, runs: capped, clock: realClock, limits: { maxSchedules: 100, minScheduleIntervalS: 1 } }))
+
+    it('allow: a fire beyond the cap is recorded as refused, with the reason, and starts nothing', async () => {
+      const schedule = cappedScheduler().create({ scenario: 'sched', cron: '* * * * * *', timezone: 'UTC', concurrency: 'allow', startingDeadlineS: 5 })
+      const [first, second] = await fires(s, schedule.id, 2)
+      expect(first!.outcome).toBe('started')
+      expect(second).toMatchObject({ outcome: 'refused', runId: null, detail: expect.stringMatching(/^refused: .*--max-runs 1/) })
+      expect(capped.activeCount).toBe(1)
+    })
+
+    it('replace: the replaced run ends before the new one is admitted, so the cap does not refuse it', async () => {
+      const schedule = cappedScheduler().create({ scenario: 'sched', cron: '* * * * * *', timezone: 'UTC', concurrency: 'replace', startingDeadlineS: 5 })
+      const [first, second] = await fires(s, schedule.id, 2)
+      expect([first!.outcome, second!.outcome]).toEqual(['started', 'replaced'])
+      expect(store.getRun(first!.runId!)!.status).toBe('aborted')
+      expect(capped.isActive(second!.runId!)).toBe(true)
+    })
+  })
+
   /** A clock frozen at a moment, for what happens when a controller starts late. */
   const frozenAt = (iso: string): Clock => ({ now: () => new Date(iso) })
   const hourly = (over: Partial<Schedule>): Schedule => ({
@@ -127,9 +161,21 @@ describe('schedules', () => {
     expect(store.scheduleHistory(schedule.id, 10)).toHaveLength(1)
   })
 
+  it('a stored schedule that breaks the cron rules (stored before them) is paused at start, never fired', async () => {
+    const everySecond = hourly({ cron: '* * * * * *' })
+    store.putSchedule(everySecond)
+    const s = new Scheduler({ store, runs, clock: realClock })
+    schedulers.push(s)
+    await s.start()
+    expect(store.getSchedule(everySecond.id)!.paused).toBe(true)
+    expect(s.nextFireTimes(store.getSchedule(everySecond.id)!, 3)).toEqual([])
+    expect(() => s.setPaused(everySecond.id, false)).toThrow(/fires 1s apart/)
+    expect(store.scheduleHistory(everySecond.id, 10)).toEqual([])
+  })
+
   it('REST: create, list with next fire times, pause, history, delete; bad input is problem+json', async () => {
     const s = scheduler()
-    const app = buildApp({ store, runs, scheduler: s, targetAllow: parseTargetAllowList(undefined), agents: new AgentRegistry() })
+    const app = buildApp({ store, runs, scheduler: s, settings: readControllerSettings({ host: '127.0.0.1' }, {}), targetAllow: parseTargetAllowList(undefined), agents: new AgentRegistry() })
     try {
       const created = await app.inject({ method: 'POST', url: '/api/schedules', payload: { scenario: 'sched', cron: '0 2 * * 3', timezone: 'Europe/Berlin', concurrency: 'forbid', startingDeadline: 600 } })
       expect(created.statusCode).toBe(201)
@@ -143,7 +189,7 @@ describe('schedules', () => {
       const paused = await app.inject({ method: 'PATCH', url: `/api/schedules/${schedule.id}`, payload: { paused: true } })
       expect(paused.json()).toMatchObject({ paused: true, nextFireTimes: [] })
       expect((await app.inject(`/api/schedules/${schedule.id}/history`)).json()).toEqual([])
-      expect((await app.inject({ method: 'DELETE', url: `/api/schedules/${schedule.id}` })).statusCode).toBe(204)
+      expect((await app.inject({ method: 'DELETE', url: `/api/schedules/${schedule.id}`, headers: { 'content-type': 'application/json' } })).statusCode).toBe(204)
       expect((await app.inject(`/api/schedules/${schedule.id}`)).statusCode).toBe(404)
 
       const badCron = await app.inject({ method: 'POST', url: '/api/schedules', payload: { scenario: 'sched', cron: '61 * * * *' } })

@@ -160,15 +160,17 @@ describe('error rates by class', () => {
     const { emptyErrorCounts } = await import('@gauntlet/contracts')
     const { measure } = await import('../../apps/controller/src/decision/measure.js')
     const { parseThreshold } = await import('../../apps/controller/src/scenario/thresholds.js')
-    const b = bucket(0, { ok: 90 })
+    const b = bucket(0, { ok: 85 })
     const errors = emptyErrorCounts()
     Object.assign(errors, { timeout: 4, reset: 1, refused: 0, other: 0 })
     errors.status['503'] = 3
     errors.status['404'] = 2
+    errors.status['302'] = 5
     const stats = sampleStats([{ ...b, errors }])
     expect(stats.completed).toBe(100)
+    expect(measure('http_3xx_rate', stats).estimate).toBe(0.05)
     expect([measure('timeout_rate', stats).estimate, measure('reset_rate', stats).estimate, measure('refused_rate', stats).estimate]).toEqual([0.04, 0.01, 0])
-    expect([measure('http_5xx_rate', stats).estimate, measure('http_4xx_rate', stats).estimate, measure('error_rate', stats).estimate]).toEqual([0.03, 0.02, 0.1])
+    expect([measure('http_5xx_rate', stats).estimate, measure('http_4xx_rate', stats).estimate, measure('error_rate', stats).estimate]).toEqual([0.03, 0.02, 0.15])
     expect(parseThreshold('timeout_rate < 0.1%')).toMatchObject({ ok: true, threshold: { metric: 'timeout_rate', limit: 0.001 } })
     expect(parseChange('http_5xx_rate rise < 1pp')).toMatchObject({ ok: true, condition: { direction: 'rise', limit: 0.01, relative: false } })
     expect(parseThreshold('reset_rate < 2ms')).toMatchObject({ ok: false, message: expect.stringContaining('does not apply to reset_rate') })

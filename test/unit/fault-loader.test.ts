@@ -101,8 +101,8 @@ describe('buildFault: problems', () => {
     ['reset without port', { type: 'reset', target: web, duration: '1s' }, ['/f: a reset fault needs port']],
     // Targets.
     ['no selector', { type: 'partition', target: {}, duration: '1s' }, ['/f/target: name exactly one of container, label or service']],
-    ['two selectors', { type: 'partition', target: { container: 'a', label: 'x=y' }, duration: '1s' }, ['/f/target: name exactly one of container, label or service (got container and label)']],
-    ['three selectors', { type: 'partition', target: { container: 'a', label: 'x=y', service: 's' }, duration: '1s' }, ['(got container and label and service)']],
+    ['two selectors', { type: 'partition', target: { container: 'api', label: 'x=y' }, duration: '1s' }, ['/f/target: name exactly one of container, label or service (got container and label)']],
+    ['three selectors', { type: 'partition', target: { container: 'api', label: 'x=y', service: 's' }, duration: '1s' }, ['(got container and label and service)']],
     ['mode percent without percent', { type: 'partition', target: { service: 's', mode: 'percent' }, duration: '1s' }, ['/f/target: percent goes with mode: percent']],
     ['percent without mode percent', { type: 'partition', target: { service: 's', percent: 50 }, duration: '1s' }, ['/f/target: percent goes with mode: percent']],
     ['percent with mode all', { type: 'partition', target: { service: 's', mode: 'all', percent: 50 }, duration: '1s' }, ['/f/target: percent goes with mode: percent']],
@@ -145,7 +145,7 @@ describe('buildFault: problems', () => {
   })
 
   it('reports every problem of a document at once', () => {
-    const { built, problems } = build({ type: 'delay', target: { container: 'a', service: 'b' }, mode: 'proxy', latency: '10ms', jitter: '20ms', rate: '1mbit', at: '1s', atStep: 1, duration: '500ms' })
+    const { built, problems } = build({ type: 'delay', target: { container: 'api', service: 'b' }, mode: 'proxy', latency: '10ms', jitter: '20ms', rate: '1mbit', at: '1s', atStep: 1, duration: '500ms' })
     expect(built).toBeUndefined()
     expect(problems.map((p) => p.split(':')[0])).toEqual(['/f/rate', '/f/target', '/f/port', '/f/atStep', '/f/duration', '/f/jitter'])
   })

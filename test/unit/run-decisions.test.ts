@@ -27,7 +27,7 @@ function problemsOf(text: string): Array<{ path: string; message: string }> {
 }
 
 const fault = `faults:
-  - { type: delay, target: { container: x }, latency: 100ms, at: 30s, duration: 10s }`
+  - { type: delay, target: { container: api }, latency: 100ms, at: 30s, duration: 10s }`
 
 describe('RunDecisions', () => {
   it('abort: the first window whose lower bound breaks the limit rolls back, with its evidence and when', () => {
@@ -179,7 +179,7 @@ decision:
     - { name: chaos-success, kind: baseline, require: "success_rate drop < 2pp", vs: prefault }
   step: { warmup: 20s, promoteAfter: 2, maxHold: 6m }
 hooks:
-  onRollback: [ { url: http://127.0.0.1:9000/rollback, secret: "\${ROLLBACK_SECRET}" } ]
+  onRollback: [ { url: http://127.0.0.1:9000/rollback, secret: "\${GAUNTLET_SECRET_ROLLBACK}" } ]
 `)
     expect(scenario.decision).toMatchObject({ warmupS: 20, promoteAfter: 2, maxHoldS: 360 })
     const [abort, slo, baseline] = scenario.decision!.guards

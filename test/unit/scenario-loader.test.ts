@@ -78,9 +78,21 @@ describe('scenario loader', () => {
     ['empty Host', valid.replace('content-type: application/json', 'host: ""'), ['/target/headers/host: an empty Host header']],
     ['alias bomb', 'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n', ['YAML: Excessive alias count']],
     ['zero connections', valid.replace('connections: 64', 'connections: 0'), ['/load/connections: expected integer to be greater or equal to 1']],
+    // Hook secrets are references to GAUNTLET_SECRET_* variables: a literal would be stored and shown, another variable could be the API token.
+    ['literal hook secret', valid + 'hooks:\n  postRun:\n    - { url: "http://127.0.0.1:9/", secret: "hunter2" }\n', ['17:45 /hooks/postRun/0/secret: a hook secret is a reference']],
+    ['hook secret naming another variable', valid + 'hooks:\n  onRollback: [{ url: "http://127.0.0.1:9/", secret: "${GAUNTLET_TOKEN}" }]\n', ['/hooks/onRollback/0/secret: a hook secret is a reference "${GAUNTLET_SECRET_NAME}"']],
   ])('%s', (_name, text, expected) => {
     const problems = problemsOf(text)
     for (const fragment of expected) expect(problems.join('\n')).toContain(fragment)
+  })
+
+  it('a hook secret problem never repeats the literal', () => {
+    expect(problemsOf(valid + 'hooks:\n  postRun: [{ url: "http://127.0.0.1:9/", secret: "hunter2" }]\n').join('\n')).not.toContain('hunter2')
+  })
+
+  it('accepts a hook secret that references a GAUNTLET_SECRET_ variable', () => {
+    const scenario = parseScenario(valid + 'hooks:\n  postRun: [{ url: "http://127.0.0.1:9/", secret: "${GAUNTLET_SECRET_DONE}" }]\n')
+    expect(scenario.hooks.postRun).toEqual([{ url: 'http://127.0.0.1:9/', secret: '${GAUNTLET_SECRET_DONE}', timeoutMs: 5000, retries: 3 }])
   })
 
   it('a ramp whose warmup is too long is one problem, not one per step', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { cronProblem, decideFire, dueFireTimes, nextFireTimes, type Schedule } from '../../apps/controller/src/schedule/schedule.js'
+import { cronProblem, decideFire, dueFireTimes, nextFireTimes, shortestGapS, type Schedule } from '../../apps/controller/src/schedule/schedule.js'
 
 const schedule = (over: Partial<Schedule> = {}): Schedule => ({
   id: 's1',
@@ -31,6 +31,39 @@ describe('schedule rules', () => {
   })
 
   it('accepts a valid cron', () => expect(cronProblem('*/5 * * * *', 'UTC')).toBeUndefined())
+
+  const after = new Date('2026-12-02T00:00:00Z')
+  it.each([
+    ['0 0 31 2 *', 60, /never fires/],
+    ['0 0 30 2 *', 60, /never fires/],
+    ['* * * * * * *', 60, /7 fields; use 5 .* or 6/],
+    ['0 0 1 1 * 2027 x', 0, /7 fields/],
+    ['* * * *', 0, /4 fields/],
+    ['* * * * * *', 60, /fires 1s apart; .* every 60s \(--min-schedule-interval\)/],
+    ['*/30 * * * * *', 60, /fires 30s apart/],
+    // Two fires a minute apart once a day are still two fires a minute apart.
+    ['0,1 3 * * *', 120, /fires 60s apart; .* every 120s/],
+    ['*/5 * * * *', 3600, /fires 300s apart/],
+  ])('refuses %j under a %is minimum: %s', (cron, minIntervalS, message) => {
+    expect(cronProblem(cron, 'UTC', minIntervalS, after)).toMatch(message)
+  })
+
+  it.each([
+    ['* * * * *', 60],
+    ['0 * * * * *', 60],
+    ['0 2 * * 3', 60],
+    ['0 0 29 2 *', 60],
+    ['@hourly', 3600],
+    ['*/10 * * * * *', 10],
+  ])('accepts %j under a %is minimum', (cron, minIntervalS) => {
+    expect(cronProblem(cron, 'UTC', minIntervalS, after)).toBeUndefined()
+  })
+
+  it('measures the shortest gap between consecutive fire times', () => {
+    const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s))
+    expect(shortestGapS([at(0), at(50), at(55), at(120)])).toBe(5)
+    expect(shortestGapS([at(0)])).toBeUndefined()
+  })
 
   it('lists the scheduled times that came since the last handled one', () => {
     const due = dueFireTimes(schedule({ cron: '0 * * * *', timezone: 'UTC', lastScheduledAt: '2026-11-27T01:00:00.000Z' }), new Date('2026-11-27T04:30:00Z'))

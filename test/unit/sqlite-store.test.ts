@@ -1,4 +1,5 @@
 import { emptyErrorCounts, type RunSummary, type WindowReport } from '@gauntlet/contracts'
+import { createLatencyHistogram, encodeHistogram, recordLatencyUs } from '@gauntlet/metrics'
 import Database from 'better-sqlite3'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -9,10 +10,19 @@ import { SqliteStore } from '../../apps/controller/src/storage/sqlite-store.js'
 
 const dbFile = () => join(mkdtempSync(join(tmpdir(), 'gauntlet-store-')), 'runs.db')
 const run = { id: 'r1', scenario: 'demo', scenarioYaml: 'name: demo', target: 'http://127.0.0.1/', createdAt: '2026-01-01T00:00:00.000Z' }
-const window = (index: number, ok: number): WindowReport => ({
-  index, step: 0, startedAt: 1000 * index, planned: ok, sent: ok, dispatched: ok, dropped: 0, ok, errors: emptyErrorCounts(), latency: 'x',
+/** A histogram of `count` responses of `ms` each. */
+const latencyOf = (count: number, ms = 5): string => {
+  const h = createLatencyHistogram()
+  for (let i = 0; i < count; i++) recordLatencyUs(h, ms * 1000)
+  return encodeHistogram(h)
+}
+const window = (index: number, ok: number, ms = 5): WindowReport => ({
+  index, step: 0, startedAt: 1000 * index, planned: ok, sent: ok, dispatched: ok, dropped: 0, ok, errors: emptyErrorCounts(), latency: latencyOf(ok, ms),
   lateSends: 0, maxSendLagMs: 0, generatorLimited: false, complete: true, openConnections: 1,
 })
+type PagedWindow = WindowReport & { latencyMs: { count: number; p50Ms: number | null } }
+const parsePage = (page: { windowsJson: Array<{ report: string; latencyMs: string }> }): PagedWindow[] =>
+  page.windowsJson.map(({ report, latencyMs }) => ({ ...(JSON.parse(report) as WindowReport), latencyMs: JSON.parse(latencyMs) as PagedWindow['latencyMs'] }))
 const summary = { runId: 'r1', verdict: 'pass', finishedAt: '2026-01-01T00:01:00.000Z' } as RunSummary
 
 describe('SQLite run store (real file)', () => {
@@ -86,6 +96,52 @@ describe('SQLite run store (real file)', () => {
     expect(second.windows('r1')).toHaveLength(1)
     expect(second.countRunsByStatus()).toEqual({ interrupted: 1, passed: 1 })
     second.close()
+  })
+
+  it('pages windows by index with the percentiles stored at ingest, and says where the next page starts', () => {
+    const store = new SqliteStore(dbFile())
+    store.createRun(run)
+    store.saveWindows('r1', [0, 1, 2, 3, 4].map((i) => window(i, i, 10 * (i + 1))))
+    const first = store.windowPage('r1', { from: 0, limit: 2 })
+    // HDR percentiles are bucket bounds: within 0.1% of the recorded value.
+    expect(parsePage(first).map((w) => [w.index, w.latencyMs.count, w.latencyMs.p50Ms && Math.round(w.latencyMs.p50Ms)])).toEqual([[0, 0, null], [1, 1, 20]])
+    expect(first.next).toBe(2)
+    const last = store.windowPage('r1', { from: 3, limit: 2 })
+    expect(parsePage(last).map((w) => w.index)).toEqual([3, 4])
+    expect(last.next).toBeNull()
+    expect(store.windowPage('r1', { from: 99, limit: 2 })).toEqual({ windowsJson: [], next: null })
+    store.close()
+  })
+
+  it('computes the percentiles of rows stored before they were kept on their first read, and keeps them', () => {
+    const file = dbFile()
+    const store = new SqliteStore(file)
+    store.createRun(run)
+    store.saveWindow('r1', window(0, 3, 7))
+    store.saveAgentWindows([{ runId: 'r1', agent: 'a', windows: [window(0, 2, 9)] }])
+    store.close()
+    const raw = new Database(file)
+    raw.exec('UPDATE windows SET latency_ms_json = NULL; UPDATE agent_windows SET latency_ms_json = NULL')
+    raw.close()
+    const reopened = new SqliteStore(file)
+    expect(parsePage(reopened.windowPage('r1', { from: 0, limit: 10 }))[0]!.latencyMs).toMatchObject({ count: 3, p50Ms: expect.closeTo(7, 1) })
+    expect(parsePage(reopened.windowPage('r1', { from: 0, limit: 10, agent: 'a' }))[0]!.latencyMs).toMatchObject({ count: 2, p50Ms: expect.closeTo(9, 1) })
+    reopened.close()
+    const check = new Database(file)
+    expect(check.prepare('SELECT count(*) AS n FROM windows WHERE latency_ms_json IS NULL').get()).toEqual({ n: 0 })
+    expect(check.prepare('SELECT count(*) AS n FROM agent_windows WHERE latency_ms_json IS NULL').get()).toEqual({ n: 0 })
+    check.close()
+  })
+
+  it('finds one agent window by index, keeping the first of a repeated one', () => {
+    const store = new SqliteStore(dbFile())
+    store.createRun(run)
+    store.saveAgentWindows([{ runId: 'r1', agent: 'a', windows: [window(4, 2)] }])
+    store.saveAgentWindows([{ runId: 'r1', agent: 'a', windows: [window(4, 3)] }])
+    expect(store.agentWindow('r1', 'a', 4)?.ok).toBe(2)
+    expect(store.agentWindow('r1', 'a', 5)).toBeUndefined()
+    expect(store.agentWindow('r1', 'b', 4)).toBeUndefined()
+    store.close()
   })
 
   it('keeps named scenarios: put replaces, delete says whether there was one', () => {

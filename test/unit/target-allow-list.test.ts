@@ -24,7 +24,7 @@ describe('GAUNTLET_TARGET_ALLOW', () => {
     ['orders.internal, 127.0.0.1', '127.0.0.2', false],
     ['fd00::1', '[fd00::1]', true],
   ])('%j allows %s: %s', (list, host, allowed) => {
-    expect(parseTargetAllowList(list).allows(host)).toBe(allowed)
+    expect(parseTargetAllowList(list).allowsHost(host)).toBe(allowed)
   })
 
   it.each([

@@ -12,6 +12,7 @@ describe('threshold grammar', () => {
     ['error_rate <= 0.01', 'error_rate', '<=', 0.01],
     ['rps >= 95', 'rps', '>=', 95],
     ['rps > 100rps', 'rps', '>', 100],
+    ['http_3xx_rate < 1%', 'http_3xx_rate', '<', 0.01],
   ])('parses %j', (source, metric, operator, limit) => {
     const result = parseThreshold(source)
     expect(result.ok).toBe(true)

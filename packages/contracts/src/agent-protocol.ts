@@ -2,8 +2,9 @@ import { Type, type Static } from '@sinclair/typebox'
 import { WindowReportSchema } from './window.js'
 
 /**
- * What controller and agents say to each other over HTTP. Both sides send
- * `Authorization: Bearer <GAUNTLET_AGENT_SECRET>` when the secret is set.
+ * What controller and agents say to each other over HTTP. Every request either way is signed with
+ * the shared GAUNTLET_AGENT_SECRET (HMAC headers, see @gauntlet/http signed-request.ts); the secret
+ * itself never travels.
  *
  *   agent -> controller  PUT  /api/agents/:name           Heartbeat (also registers) -> HeartbeatReply
  *   agent -> controller  POST /api/agents/:name/reports   AgentReport (windows, and the end of a run)
@@ -20,11 +21,16 @@ export const agentLostAfterMs = 3_000
 /** How long an agent keeps loading without hearing from its controller. */
 export const controllerLostAfterMs = 10_000
 
+/** Runs a heartbeat may list: far more than a controller's concurrent runs, far less than a flood. */
+export const maxHeartbeatRuns = 100
+/** Body limit of a heartbeat: its largest legal encoding is about 13 KB. */
+export const maxHeartbeatBytes = 64 * 1024
+
 export const HeartbeatSchema = Type.Object(
   {
     url: Type.String({ format: 'uri', maxLength: 2048, description: 'Where the controller reaches this agent.' }),
     capacityRps: Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000, description: 'Requests per second this agent offers; rates are split in proportion.' }),
-    runs: Type.Array(Type.String({ maxLength: 100 }), { maxItems: 1000, description: 'Runs this agent is loading now.' }),
+    runs: Type.Array(Type.String({ maxLength: 100 }), { maxItems: maxHeartbeatRuns, description: 'Runs this agent is loading now.' }),
     version: Type.String({ maxLength: 50 }),
     clock: Type.Optional(
       Type.Object(
@@ -69,6 +75,8 @@ export const AssignmentSchema = Type.Object(
         headers: Type.Record(Type.String(), Type.String()),
         body: Type.Optional(Type.String({ maxLength: 1_000_000 })),
         timeoutMs: Type.Integer({ minimum: 1 }),
+        /** The statuses that count as success (scenario target.expect.status); absent, any 2xx. */
+        expectStatus: Type.Optional(Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { minItems: 1, maxItems: 100 })),
       },
       { additionalProperties: false },
     ),
@@ -92,10 +100,37 @@ export const ReplanSchema = Type.Object(
 )
 export type Replan = Static<typeof ReplanSchema>
 
+/** Windows per report: a backlog goes out in several bounded requests. */
+export const maxWindowsPerReport = 20
+/**
+ * The longest encoded latency histogram (microseconds up to 1 h, 3 significant digits): 23,552
+ * buckets, each count at most 9 bytes in the encoding, that deflate cannot shrink when random,
+ * then base64 (4/3): about 283,000 characters. test/unit/agent-report-limit.test.ts checks it.
+ */
+export const maxEncodedHistogramChars = 290_000
+/**
+ * The largest legal report, as JSON: per window the histogram, every 3-digit status code with a
+ * 16-digit count, and the other fields; plus the envelope. The body limit of reports: a report
+ * cannot be larger, so nothing larger is ever read.
+ */
+export const maxAgentReportBytes = maxWindowsPerReport * (maxEncodedHistogramChars + 1000 * 24 + 2_000) + 2_000
+
+/**
+ * A window as an agent reports it: the merged-only fields (agents, missingAgents, faults, skewMs)
+ * are the controller's, and the histogram is bounded by its largest legal encoding.
+ */
+export const AgentWindowSchema = Type.Object(
+  {
+    ...Type.Omit(WindowReportSchema, ['agents', 'missingAgents', 'faults', 'skewMs', 'latency']).properties,
+    latency: Type.String({ maxLength: maxEncodedHistogramChars, description: WindowReportSchema.properties.latency.description }),
+  },
+  { additionalProperties: false },
+)
+
 export const AgentReportSchema = Type.Object(
   {
     runId: Type.String({ maxLength: 100 }),
-    windows: Type.Array(WindowReportSchema, { maxItems: 600 }),
+    windows: Type.Array(AgentWindowSchema, { maxItems: maxWindowsPerReport }),
     /** Present once the agent's load for the run has ended; no window follows it. */
     done: Type.Optional(Type.Object({ aborted: Type.Boolean(), peakConnections: Type.Integer({ minimum: 0 }) }, { additionalProperties: false })),
   },

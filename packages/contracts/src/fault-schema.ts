@@ -1,5 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { DurationText } from './duration-text.js'
+import { containerHint, containerNamePattern, composeServicePattern, labelHint, labelSelectorPattern, maxContainerRefLength, maxLabelLength, maxServiceLength, serviceHint } from './docker-names.js'
+import { DurationText, withHint } from './duration-text.js'
+
+export * from './docker-names.js'
 
 /**
  * Network faults, as written in a scenario's `faults:` or POSTed to /api/faults (the document form,
@@ -13,9 +16,14 @@ export type FaultType = (typeof faultTypes)[number]
 
 export const FaultTargetSchema = Type.Object(
   {
-    container: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Container name or id.' })),
-    label: Type.Optional(Type.String({ pattern: '^[^=\\s]+=[^\\s]*$', description: 'A Docker label, key=value.' })),
-    service: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'A docker compose service name.' })),
+    // Docker's grammar (docker-names.ts): a name like "../images/x" would otherwise reach other Docker API paths.
+    container: Type.Optional(
+      withHint(Type.String({ pattern: containerNamePattern, maxLength: maxContainerRefLength, description: 'Container name or id.' }), containerHint),
+    ),
+    label: Type.Optional(withHint(Type.String({ pattern: labelSelectorPattern, maxLength: maxLabelLength, description: 'A Docker label, key=value.' }), labelHint)),
+    service: Type.Optional(
+      withHint(Type.String({ pattern: composeServicePattern, maxLength: maxServiceLength, description: 'A docker compose service name.' }), serviceHint),
+    ),
     mode: Type.Optional(
       Type.Union([Type.Literal('all'), Type.Literal('one'), Type.Literal('percent')], {
         default: 'all',

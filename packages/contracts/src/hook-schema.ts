@@ -1,16 +1,27 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { DurationText } from './duration-text.js'
+import { DurationText, withHint } from './duration-text.js'
 
 /** Moments of a run that can notify another system (a deployment system expanding a canary, say). */
 export const hookEvents = ['preStep', 'onAdvance', 'onHold', 'onRollback', 'postRun'] as const
 export type HookEvent = (typeof hookEvents)[number]
 
+/** The environment variables a hook secret may name: a scenario must not be able to read any other (the API token, say). */
+export const hookSecretPrefix = 'GAUNTLET_SECRET_'
+
+/** A secret is never written into a scenario (scenarios are stored and shown); it is a reference read when the hook fires. */
+const HookSecretReference = withHint(
+  Type.String({
+    pattern: `^\\$\\{${hookSecretPrefix}[A-Za-z0-9_]+\\}$`,
+    description: `HMAC-SHA256 key for the X-Gauntlet-Signature header, as a reference "\${${hookSecretPrefix}NAME}" to an environment variable of the controller (or of \`gauntlet run\`), read when the hook fires. Literal secrets and other variables are refused.`,
+    examples: [`\${${hookSecretPrefix}ROLLBACK}`],
+  }),
+  `a hook secret is a reference "\${${hookSecretPrefix}NAME}" to an environment variable starting with ${hookSecretPrefix}; literal secrets and other variables are refused`,
+)
+
 export const HookSchema = Type.Object(
   {
     url: Type.String({ minLength: 1, maxLength: 2048, description: 'http(s) URL that receives a JSON POST.' }),
-    secret: Type.Optional(
-      Type.String({ minLength: 1, description: 'HMAC-SHA256 key for the X-Gauntlet-Signature header; "${ENV_VAR}" reads it from the environment when the hook fires.' }),
-    ),
+    secret: Type.Optional(HookSecretReference),
     timeout: Type.Optional(DurationText),
     retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 10, description: 'Further attempts after a failure (default 3), with backoff doubling from 250ms.' })),
   },

@@ -30,6 +30,19 @@ export const TargetSchema = Type.Object(
     headers: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Request headers.' })),
     body: Type.Optional(Type.String({ maxLength: 1_048_576, description: 'Request body, sent as is.' })),
     timeout: Type.Optional(DurationText),
+    expect: Type.Optional(
+      Type.Object(
+        {
+          status: Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), {
+            minItems: 1,
+            maxItems: 100,
+            uniqueItems: true,
+            description: 'The statuses that count as success, e.g. [200, 302]. Every other response, a 2xx included, is an error of its status.',
+          }),
+        },
+        { additionalProperties: false, description: 'What a successful response is. Without it: any 2xx; a 3xx, 4xx or 5xx is an error of its class.' },
+      ),
+    ),
   },
   { additionalProperties: false, description: 'The HTTP request every send makes.' },
 )

@@ -10,7 +10,7 @@ const Count = Type.Integer({ minimum: 0 })
 
 export const ErrorCountsSchema = Type.Object(
   {
-    status: Type.Record(Type.String({ pattern: '^[0-9]{3}$' }), Count, { description: 'Responses with a status >= 400, by status code.' }),
+    status: Type.Record(Type.String({ pattern: '^[0-9]{3}$' }), Count, { description: 'Responses with a status that is not a success (see isExpectedStatus), by status code.' }),
     timeout: Count,
     refused: Count,
     reset: Count,
@@ -29,7 +29,7 @@ export const WindowReportSchema = Type.Object(
     sent: Type.Integer({ minimum: 0, description: 'Sends that left during this wall-clock second (whichever window they were intended for): the achieved rate.' }),
     dispatched: Type.Integer({ minimum: 0, description: 'Requests intended in this window that left (late ones included): what a step "sent".' }),
     dropped: Type.Integer({ minimum: 0, description: 'Planned sends the generator gave up on (overdue by more than the request timeout).' }),
-    ok: Type.Integer({ minimum: 0, description: 'Requests with a response of status < 400.' }),
+    ok: Type.Integer({ minimum: 0, description: 'Requests with a successful response: a 2xx, or a status the scenario expects (target.expect.status).' }),
     errors: ErrorCountsSchema,
     latency: Type.String({ maxLength: 1_000_000, description: 'HDR histogram (microseconds, 3 significant digits) of successful responses, compressed base64.' }),
     lateSends: Type.Integer({ minimum: 0, description: 'Sends that left more than lateSendMs after their intended time.' }),
@@ -47,6 +47,15 @@ export const WindowReportSchema = Type.Object(
 export type WindowReport = Static<typeof WindowReportSchema>
 
 export const lateSendMs = 20
+
+/**
+ * Whether a response is a success. Without `expected` (the scenario's target.expect.status), any 2xx;
+ * with it, exactly the listed statuses (as k6's expectedStatuses). Every other response, a redirect
+ * included (the generator never follows one), is an error counted under its status code.
+ */
+export function isExpectedStatus(status: number, expected?: readonly number[]): boolean {
+  return expected === undefined ? status >= 200 && status <= 299 : expected.includes(status)
+}
 
 export function emptyErrorCounts(): ErrorCounts {
   return { status: {}, timeout: 0, refused: 0, reset: 0, other: 0 }

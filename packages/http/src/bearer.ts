@@ -10,11 +10,6 @@ export function bearerMatches(authorization: string | undefined, secret: string)
   return given.length === expected.length && timingSafeEqual(given, expected)
 }
 
-/** Headers that carry a secret, or none when there is no secret. */
-export function bearerHeaders(secret: string | undefined): Record<string, string> {
-  return secret ? { authorization: `Bearer ${secret}` } : {}
-}
-
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
 }

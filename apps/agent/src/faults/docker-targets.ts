@@ -1,4 +1,4 @@
-import { GauntletError, type FaultTarget } from '@gauntlet/contracts'
+import { dockerSelectorProblem, GauntletError, isContainerRef, type FaultTarget } from '@gauntlet/contracts'
 import Docker from 'dockerode'
 
 /** A running container a fault can act on: its network namespace is reached through `pid`. */
@@ -60,9 +60,9 @@ export function targetSelector(target: FaultTarget): { kind: 'container' | 'labe
   }
   const kind = given[0]!
   const value = target[kind]!
-  if (kind === 'label' && !/^[^=\s]+=\S*$/.test(value)) {
-    throw new GauntletError('usage', `target label "${value}" is not key=value`)
-  }
+  // Checked again here (the schemas check it first) so that no caller can put a path into a Docker API call.
+  const problem = dockerSelectorProblem(kind, value)
+  if (problem) throw new GauntletError('usage', `target ${kind} ${JSON.stringify(value)}: ${problem}`)
   return { kind, value }
 }
 
@@ -136,10 +136,11 @@ export class DockerTargets {
   }
 
   /** undefined when the engine has no such container. */
-  private inspectInfo(nameOrId: string): Promise<Docker.ContainerInspectInfo | undefined> {
+  private async inspectInfo(nameOrId: string): Promise<Docker.ContainerInspectInfo | undefined> {
+    const segment = containerPathSegment(nameOrId)
     return this.engine(`inspect container "${nameOrId}"`, (abortSignal) =>
       this.docker
-        .getContainer(nameOrId)
+        .getContainer(segment)
         .inspect({ abortSignal })
         .catch((error: { statusCode?: number }) => {
           if (error.statusCode === 404) return undefined
@@ -171,6 +172,16 @@ export function engineAddress(docker: Docker): string {
   if (modem.host) return `${modem.protocol ?? 'http'}://${modem.host}${modem.port ? `:${modem.port}` : ''}`
   // dockerode's default socket is a lookup: ~/.docker/run/docker.sock when that exists, else this.
   return '/var/run/docker.sock'
+}
+
+/**
+ * A container name or id as one segment of a Docker API path: in Docker's grammar (a leading "/", as
+ * the API writes names, is dropped) and percent-encoded, since dockerode puts it in the path as is.
+ */
+export function containerPathSegment(nameOrId: string): string {
+  const name = nameOrId.replace(/^\//, '')
+  if (!isContainerRef(name)) throw new GauntletError('usage', `container ${JSON.stringify(nameOrId)} is not a Docker container name or id`)
+  return encodeURIComponent(name)
 }
 
 function byName(a: Docker.ContainerInspectInfo, b: Docker.ContainerInspectInfo): number {

@@ -8,6 +8,8 @@ export interface LoadPlan {
   target: ConnectionTarget
   steps: PlannedStep[]
   timeoutMs: number
+  /** The statuses that count as success (scenario target.expect.status); absent: any 2xx. */
+  expectStatus?: number[]
   /** Fixed connection count; when absent, connections grow on demand up to `maxConnections`. */
   connections?: number
   maxConnections: number
@@ -122,7 +124,7 @@ export class LoadGenerator implements ConnectionOwner {
     const window = this.windows.get(connection.windowIndex)
     if (!window) return
     if (typeof outcome === 'number' && Number.isInteger(outcome)) {
-      window.recordResponse(outcome, (performance.now() - connection.intendedAt) * 1000)
+      window.recordResponse(outcome, (performance.now() - connection.intendedAt) * 1000, this.plan.expectStatus)
     } else {
       window.recordFailure(typeof outcome === 'string' ? outcome : 'other')
     }

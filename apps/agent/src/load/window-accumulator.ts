@@ -1,4 +1,4 @@
-import { emptyErrorCounts, lateSendMs, type ErrorCounts, type WindowReport } from '@gauntlet/contracts'
+import { emptyErrorCounts, isExpectedStatus, lateSendMs, type ErrorCounts, type WindowReport } from '@gauntlet/contracts'
 import { createLatencyHistogram, encodeHistogram, recordLatencyUs, type Histogram } from '@gauntlet/metrics'
 
 export type FailureKind = 'timeout' | 'refused' | 'reset' | 'other'
@@ -28,9 +28,10 @@ export class WindowAccumulator {
     if (lagMs > this.maxSendLagMs) this.maxSendLagMs = lagMs
   }
 
-  recordResponse(status: number, latencyUs: number): void {
+  /** `expected`: the scenario's expected statuses; without it a 2xx is a success and anything else an error. */
+  recordResponse(status: number, latencyUs: number, expected?: readonly number[]): void {
     this.resolved++
-    if (status < 400) {
+    if (isExpectedStatus(status, expected)) {
       this.ok++
       recordLatencyUs(this.latency, latencyUs)
     } else {

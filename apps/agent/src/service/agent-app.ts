@@ -1,5 +1,5 @@
 import { AssignmentSchema, GauntletError, ReplanSchema, type Assignment, type Replan } from '@gauntlet/contracts'
-import { bearerMatches, errorHandler, sendProblem } from '@gauntlet/http'
+import { errorHandler, RequestVerifier, sendProblem, signedRequestHooks } from '@gauntlet/http'
 import { Type } from '@sinclair/typebox'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Assignments } from './assignments.js'
@@ -7,23 +7,30 @@ import type { Assignments } from './assignments.js'
 const RunParams = Type.Object({ runId: Type.String({ maxLength: 100 }) })
 
 /**
- * The agent's HTTP API, called by its controller. Every route but /healthz needs the shared agent
- * secret when one is set: an agent must never take orders from anyone else.
+ * The agent's HTTP API, called by its controller. Every route but /healthz takes only requests its
+ * controller signed with the shared GAUNTLET_AGENT_SECRET: an agent must never take orders from
+ * anyone else, nor the same order twice.
  */
-export function buildAgentApp(deps: { name: string; secret?: string; assignments: Assignments }): FastifyInstance {
+export function buildAgentApp(deps: { name: string; secret: string; assignments: Assignments; now?: () => number }): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024, ajv: { customOptions: { removeAdditional: false } } })
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((request, reply) => sendProblem(reply, new GauntletError('not_found', `no route ${request.method} ${request.url}`)))
-  app.addHook('onRequest', async (request) => {
-    if (request.url === '/healthz' || !deps.secret) return
-    if (!bearerMatches(request.headers.authorization, deps.secret)) {
-      throw new GauntletError('unauthorized', 'this agent takes orders only with Authorization: Bearer <GAUNTLET_AGENT_SECRET>')
-    }
-  })
   const { assignments } = deps
 
   app.get('/healthz', async () => ({ status: 'ok', name: deps.name, runs: assignments.runIds }))
 
+  // Everything registered in here needs the controller's signature; /healthz above stays open.
+  app.register(async (orders) => {
+    const signed = signedRequestHooks(new RequestVerifier(deps.secret, deps.now), 'this agent takes orders only signed with GAUNTLET_AGENT_SECRET')
+    orders.addHook('onRequest', signed.onRequest)
+    orders.addHook('preParsing', signed.preParsing)
+    orders.addHook('preValidation', signed.preValidation)
+    orderRoutes(orders, assignments)
+  })
+  return app
+}
+
+function orderRoutes(app: FastifyInstance, assignments: Assignments): void {
   app.get('/assignments', async () => assignments.list())
 
   app.post<{ Body: Assignment }>('/assignments', { schema: { body: AssignmentSchema } }, async (request, reply) => {
@@ -41,6 +48,4 @@ export function buildAgentApp(deps: { name: string; secret?: string; assignments
     if (!assignments.stop(request.params.runId)) throw new GauntletError('not_found', `run ${request.params.runId} is not running here`)
     return reply.code(202).send({ runId: request.params.runId, stopping: true })
   })
-
-  return app
 }

@@ -1,6 +1,5 @@
 import { GauntletError, type HeartbeatReply } from '@gauntlet/contracts'
-import { isLoopbackHost } from '@gauntlet/http'
-import { availableParallelism, hostname } from 'node:os'
+import { availableParallelism, hostname, networkInterfaces } from 'node:os'
 import type { TargetAllowList } from '../safety/target-allow-list.js'
 import { buildAgentApp } from './agent-app.js'
 import { Assignments } from './assignments.js'
@@ -12,11 +11,12 @@ export interface AgentOptions {
   name?: string
   host: string
   port: number
-  /** URL the controller calls back; defaults to http://<host or hostname>:<port>. */
+  /** URL the controller calls back; defaults to http://<host>:<port>, or this host's external IPv4 address when listening on every interface. */
   advertiseUrl?: string
   /** Requests per second offered; default 1000 per CPU core. */
   capacityRps?: number
-  secret?: string
+  /** GAUNTLET_AGENT_SECRET: signs what the agent sends and checks what its controller orders. */
+  secret: string
   allow: TargetAllowList
   log(line: string): void
 }
@@ -35,8 +35,8 @@ const version = '0.1.0'
  * the controller goes silent, so no agent keeps loading a target nobody is watching.
  */
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
-  if (!isLoopbackHost(options.host) && !options.secret) {
-    throw new GauntletError('usage', `refusing to listen on ${options.host} without GAUNTLET_AGENT_SECRET: anyone who can reach it could start load`)
+  if (!options.secret) {
+    throw new GauntletError('usage', 'refusing to start without GAUNTLET_AGENT_SECRET: the controller and its agents sign every request with it')
   }
   const name = options.name ?? `${hostname()}-${process.pid}`
   const capacityRps = options.capacityRps ?? 1000 * availableParallelism()
@@ -51,7 +51,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     },
     () => clock.offsetMs,
   )
-  const app = buildAgentApp({ name, ...(options.secret ? { secret: options.secret } : {}), assignments })
+  const app = buildAgentApp({ name, secret: options.secret, assignments })
   const address = await app.listen({ port: options.port, host: options.host })
   const port = (app.server.address() as { port: number }).port
   const url = options.advertiseUrl ?? advertisedUrl(options.host, port, address)
@@ -59,7 +59,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   link = new ControllerLink({
     controllerUrl: options.controllerUrl,
     name,
-    ...(options.secret ? { secret: options.secret } : {}),
+    secret: options.secret,
     heartbeat: () => ({ url, capacityRps, runs: assignments.runIds, version, ...(clock.known ? { clock: { offsetMs: clock.offsetMs, uncertaintyMs: clock.uncertaintyMs } } : {}) }),
     onReply: (reply: HeartbeatReply, sentAt, receivedAt) => {
       if (!registered) options.log(`registered with ${options.controllerUrl} as ${name} (capacity ${capacityRps} rps)`)
@@ -97,7 +97,11 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 }
 
 function advertisedUrl(host: string, port: number, address: string): string {
-  // Listening on every interface: the host name is what others can resolve (a compose service, say).
-  if (host === '0.0.0.0' || host === '::') return `http://${hostname()}:${port}`
-  return address
+  if (host !== '0.0.0.0' && host !== '::') return address
+  // Listening on every interface: this host's first external IPv4 address (a compose replica's or a
+  // pod's), which the controller can check against GAUNTLET_AGENT_ALLOW as it is; else the host name.
+  const external = Object.values(networkInterfaces())
+    .flat()
+    .find((nic) => nic !== undefined && nic.family === 'IPv4' && !nic.internal)
+  return `http://${external?.address ?? hostname()}:${port}`
 }

@@ -50,6 +50,7 @@ export class Assignments {
         target,
         steps: assignment.steps,
         timeoutMs: assignment.target.timeoutMs,
+        ...(assignment.target.expectStatus !== undefined ? { expectStatus: assignment.target.expectStatus } : {}),
         ...(assignment.connections !== undefined ? { connections: assignment.connections } : {}),
         maxConnections: assignment.maxConnections,
         startAtEpochMs: startAtLocal,

@@ -1,11 +1,12 @@
-import { controllerLostAfterMs, heartbeatIntervalMs, type AgentReport, type Heartbeat, type HeartbeatReply, type WindowReport } from '@gauntlet/contracts'
-import { bearerHeaders } from '@gauntlet/http'
+import { controllerLostAfterMs, heartbeatIntervalMs, maxWindowsPerReport, type AgentReport, type Heartbeat, type HeartbeatReply, type WindowReport } from '@gauntlet/contracts'
+import { signRequest } from '@gauntlet/http'
 import type { LoadRunResult } from '../load/load-generator.js'
 
 export interface ControllerLinkOptions {
   controllerUrl: string
   name: string
-  secret?: string
+  /** GAUNTLET_AGENT_SECRET: signs every call (it is never sent). */
+  secret: string
   /** What to advertise in the next heartbeat. */
   heartbeat(): Heartbeat
   /** The controller answered a heartbeat sent at local time `sentAt`. */
@@ -26,8 +27,6 @@ interface PendingReport {
 
 /** At most this many windows wait per run while the controller is unreachable (10 minutes of them). */
 const maxQueuedWindows = 600
-/** Windows per report: a backlog goes out in bounded requests. */
-const maxWindowsPerReport = 60
 
 /**
  * The agent's side of the conversation with its controller: heartbeats every second, window reports
@@ -148,16 +147,22 @@ export class ControllerLink {
   }
 
   private async call(method: string, path: string, body: unknown, timeoutMs: number): Promise<Response> {
-    const response = await fetch(new URL(path, this.options.controllerUrl), {
+    const url = new URL(path, this.options.controllerUrl)
+    const text = JSON.stringify(body)
+    const response = await fetch(url, {
       method,
-      headers: { 'content-type': 'application/json', ...bearerHeaders(this.options.secret) },
-      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json', ...signRequest(this.options.secret, method, url.pathname + url.search, text) },
+      body: text,
       signal: AbortSignal.timeout(timeoutMs),
     })
     if (response.ok || response.status === 404) this.lastContact = Date.now()
     if (response.status === 401 && !this.refusedLogged) {
       this.refusedLogged = true
-      this.options.log('the controller refused this agent: GAUNTLET_AGENT_SECRET differs from the controller\u2019s')
+      this.options.log('the controller refused this agent: GAUNTLET_AGENT_SECRET differs from the controller\u2019s, the clocks differ by more than 30 s, or the controller takes no remote agents')
+    }
+    if ((response.status === 403 || response.status === 429) && !this.refusedLogged) {
+      this.refusedLogged = true
+      this.options.log(`the controller refused this agent (${response.status}): its URL is not in GAUNTLET_AGENT_ALLOW, or the controller has as many agents as it takes`)
     }
     if (!response.ok) await response.body?.cancel()
     return response

@@ -1,12 +1,21 @@
 import { GauntletError, type Assignment, type Replan } from '@gauntlet/contracts'
-import { bearerHeaders } from '@gauntlet/http'
+import { egressRequest, signRequest, type AllowList } from '@gauntlet/http'
 
 /** How long the controller waits for an agent to answer an order. */
 const orderTimeoutMs = 2_000
+/** What of an agent's refusal may reach a run's reason (readable by people): a problem's title or detail, this long. */
+const maxReasonChars = 200
 
-/** The controller's calls to an agent's API (see contracts/agent-protocol.ts). */
+/**
+ * The controller's calls to an agent's API (see contracts/agent-protocol.ts): each signed with
+ * GAUNTLET_AGENT_SECRET, sent only to hosts GAUNTLET_AGENT_ALLOW names (checked on the resolved
+ * address), never following a redirect.
+ */
 export class AgentClient {
-  constructor(private readonly secret?: string) {}
+  constructor(
+    private readonly secret: string,
+    private readonly allow: AllowList,
+  ) {}
 
   async assign(agentUrl: string, assignment: Assignment): Promise<void> {
     await this.call(agentUrl, 'POST', '/assignments', assignment)
@@ -28,25 +37,45 @@ export class AgentClient {
   }
 
   private async call(agentUrl: string, method: string, path: string, body?: unknown): Promise<void> {
-    let response: Response
+    const url = new URL(path, agentUrl)
+    const text = body === undefined ? undefined : JSON.stringify(body)
+    let response: Awaited<ReturnType<typeof egressRequest>>
     try {
-      response = await fetch(new URL(path, agentUrl), {
+      response = await egressRequest(url.toString(), {
+        allow: this.allow,
         method,
-        headers: { ...bearerHeaders(this.secret), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(orderTimeoutMs),
+        headers: { ...signRequest(this.secret, method, url.pathname + url.search, text), ...(text === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(text === undefined ? {} : { body: text }),
+        timeoutMs: orderTimeoutMs,
+        maxResponseBytes: 16 * 1024,
       })
     } catch (error) {
+      // Not allowed by GAUNTLET_AGENT_ALLOW: that message says so and names no more than the host.
+      if (error instanceof GauntletError) throw error
       throw new GauntletError('target_unreachable', `agent at ${agentUrl} did not answer: ${(error as Error).message}`)
     }
-    const text = await response.text()
-    if (response.ok) return
-    let detail = text.slice(0, 300)
-    try {
-      detail = (JSON.parse(text) as { detail?: string }).detail ?? detail
-    } catch {
-      // not problem+json: keep the raw text
-    }
-    throw new GauntletError('conflict', `agent at ${agentUrl} refused (${response.status}): ${detail}`)
+    if (response.status >= 200 && response.status < 300) return
+    const redirect = response.status >= 300 && response.status < 400 ? ' (a redirect, not followed)' : ''
+    throw new GauntletError('conflict', `agent at ${agentUrl} refused (${response.status})${redirect}${problemText(response)}`)
   }
+}
+
+/**
+ * ": <detail or title>" of a problem+json answer, cut to maxReasonChars; nothing for any other body,
+ * which could be anything the URL's owner serves (an internal page, a secret).
+ */
+function problemText(response: { headers: Record<string, string | string[] | undefined>; body: string }): string {
+  const type = String(response.headers['content-type'] ?? '').toLowerCase()
+  if (!type.startsWith('application/problem+json')) return ''
+  let problem: unknown
+  try {
+    problem = JSON.parse(response.body)
+  } catch {
+    return ''
+  }
+  if (typeof problem !== 'object' || problem === null) return ''
+  const { detail, title } = problem as { detail?: unknown; title?: unknown }
+  const text = typeof detail === 'string' && detail ? detail : typeof title === 'string' ? title : ''
+  const clean = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, maxReasonChars)
+  return clean ? `: ${clean}` : ''
 }

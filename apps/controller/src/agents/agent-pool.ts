@@ -5,16 +5,20 @@ import type { RemoteAgents } from './remote-agents.js'
 export type AgentMode = 'auto' | 'remote' | 'local'
 export const agentModes: readonly AgentMode[] = ['auto', 'remote', 'local']
 
-/** Chooses, per run, who generates the load. */
+/**
+ * Chooses, per run, who generates the load. Without `remote` (no GAUNTLET_AGENT_SECRET, so no agent
+ * can authenticate) every run goes to the embedded agent.
+ */
 export class AgentPool implements LoadAgent {
   constructor(
     private readonly local: LoadAgent,
-    private readonly remote: RemoteAgents,
+    private readonly remote: RemoteAgents | undefined,
     private readonly mode: AgentMode,
   ) {}
 
   run(...args: Parameters<LoadAgent['run']>): ReturnType<LoadAgent['run']> {
-    const useLocal = this.mode === 'local' || (this.mode === 'auto' && this.remote.available.length === 0)
-    return useLocal ? this.local.run(...args) : this.remote.run(...args)
+    const remote = this.mode === 'local' ? undefined : this.remote
+    const useLocal = !remote || (this.mode === 'auto' && remote.available.length === 0)
+    return useLocal ? this.local.run(...args) : remote.run(...args)
   }
 }

@@ -1,5 +1,6 @@
-import { agentLostAfterMs, type AgentReport, type Heartbeat, type HeartbeatReply } from '@gauntlet/contracts'
+import { agentLostAfterMs, GauntletError, maxHeartbeatRuns, type AgentReport, type Heartbeat, type HeartbeatReply } from '@gauntlet/contracts'
 import { EventEmitter } from 'node:events'
+import { defaultLimits } from '../config/controller-settings.js'
 import type { AgentStore } from '../storage/run-store.js'
 
 export type AgentState = 'ready' | 'busy' | 'lost'
@@ -28,9 +29,19 @@ interface Entry extends Omit<AgentInfo, 'state' | 'runs' | 'lastHeartbeatAt'> {
 
 type ReportSink = (agent: string, report: AgentReport) => Promise<void> | void
 
+export interface AgentRegistryOptions {
+  /** Silence after which an agent is lost. */
+  lostAfterMs?: number
+  /** Agents known at once, lost ones included (--max-agents): a new name beyond it is refused. */
+  maxAgents?: number
+  /** A lost agent is forgotten (here and in the store) after this much silence. */
+  expireAfterMs?: number
+}
+
 /**
- * The agents this controller knows: registered by their heartbeats, declared lost after
- * agentLostAfterMs of silence ('lost' event), and the route from an agent's reports to its run.
+ * The agents this controller knows: registered by their heartbeats (at most maxAgents of them),
+ * declared lost after agentLostAfterMs of silence ('lost' event), forgotten after expireAfterMs, and
+ * the route from an agent's reports to its run.
  */
 export class AgentRegistry extends EventEmitter<{ lost: [name: string] }> {
   private readonly agents = new Map<string, Entry>()
@@ -39,12 +50,19 @@ export class AgentRegistry extends EventEmitter<{ lost: [name: string] }> {
   /** Agent windows received since start (for /metrics). */
   windowsReceived = 0
 
+  private readonly lostAfterMs: number
+  private readonly maxAgents: number
+  private readonly expireAfterMs: number
+
   constructor(
     private readonly now: () => number = Date.now,
     private readonly store?: AgentStore,
-    private readonly lostAfterMs = agentLostAfterMs,
+    options: AgentRegistryOptions = {},
   ) {
     super()
+    this.lostAfterMs = options.lostAfterMs ?? agentLostAfterMs
+    this.maxAgents = options.maxAgents ?? defaultLimits.maxAgents
+    this.expireAfterMs = options.expireAfterMs ?? defaultLimits.agentExpiryS * 1000
   }
 
   startSweeping(intervalMs = 250): void {
@@ -56,9 +74,13 @@ export class AgentRegistry extends EventEmitter<{ lost: [name: string] }> {
     clearInterval(this.sweeper)
   }
 
+  /** Registers or refreshes an agent; throws 'too_many' for a new name when maxAgents are known. */
   heartbeat(name: string, beat: Heartbeat): HeartbeatReply {
     const nowMs = this.now()
     const known = this.agents.get(name)
+    if (!known && this.agents.size >= this.maxAgents) {
+      throw new GauntletError('too_many', `this controller already knows ${this.maxAgents} agents (--max-agents); lost ones are forgotten after ${Math.round(this.expireAfterMs / 3600_000)} h`)
+    }
     const entry: Entry = {
       name,
       url: beat.url,
@@ -68,7 +90,7 @@ export class AgentRegistry extends EventEmitter<{ lost: [name: string] }> {
       lastHeartbeatMs: nowMs,
       lost: false,
       runs: known?.runs ?? new Set(),
-      reportedRuns: beat.runs,
+      reportedRuns: beat.runs.slice(0, maxHeartbeatRuns),
       ...(beat.clock ? { clock: beat.clock } : {}),
     }
     this.agents.set(name, entry)
@@ -111,9 +133,15 @@ export class AgentRegistry extends EventEmitter<{ lost: [name: string] }> {
     return true
   }
 
-  private sweep(): void {
+  /** Declares silent agents lost, and forgets those lost for longer than expireAfterMs. Public for tests with a clock. */
+  sweep(): void {
     const nowMs = this.now()
     for (const entry of this.agents.values()) {
+      if (entry.lost && nowMs - entry.lastHeartbeatMs >= this.expireAfterMs) {
+        this.agents.delete(entry.name)
+        this.store?.forgetAgent(entry.name)
+        continue
+      }
       if (entry.lost || nowMs - entry.lastHeartbeatMs < this.lostAfterMs) continue
       entry.lost = true
       this.persist(entry)

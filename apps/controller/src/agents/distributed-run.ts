@@ -36,6 +36,8 @@ export class DistributedRun {
   private readonly members = new Map<string, Member>()
   private totalWindows: number
   private timeline: StepTimeline[]
+  /** Every timeline this run has had (holds replan it): an agent's window may follow any of them. */
+  private readonly timelines: StepTimeline[][] = []
   private nextToEmit = 0
   private stopping = false
   readonly losses: AgentLoss[] = []
@@ -49,6 +51,7 @@ export class DistributedRun {
     private readonly emit: (window: WindowReport) => void,
   ) {
     this.timeline = buildTimeline(plan)
+    this.timelines.push(this.timeline)
     this.totalWindows = this.timeline.reduce((sum, s) => sum + s.durationS, 0)
     for (const spec of specs) {
       this.members.set(spec.name, {
@@ -74,6 +77,26 @@ export class DistributedRun {
 
   get peakConnections(): number {
     return [...this.members.values()].reduce((sum, m) => sum + m.peakConnections, 0)
+  }
+
+  /** The steps run second `index` belongs to in any version of the plan; empty when no version has that second. */
+  stepsAt(index: number): number[] {
+    const steps = new Set<number>()
+    for (const timeline of this.timelines) {
+      const entry = timeline.find((s) => index >= s.startS && index < s.startS + s.durationS)
+      if (entry) steps.add(entry.step)
+    }
+    return [...steps]
+  }
+
+  /** A window `agent` delivered that is not merged yet. */
+  pending(agent: string, index: number): WindowReport | undefined {
+    return this.members.get(agent)?.delivered.get(index)
+  }
+
+  /** Whether `agent` takes part in this run (reports from any other agent are refused). */
+  has(agent: string): boolean {
+    return this.members.has(agent)
   }
 
   /**
@@ -150,6 +173,7 @@ export class DistributedRun {
     const oldTotal = this.totalWindows
     this.plan = [...planBefore(this.plan, fromS), ...tail]
     this.timeline = replanTimeline(this.timeline, fromS, tail)
+    this.timelines.push(this.timeline)
     this.totalWindows = this.timeline.reduce((sum, s) => sum + s.durationS, 0)
     for (const m of active) if (m.owesUntil === oldTotal) m.owesUntil = this.totalWindows
     const shares = splitPlan(tail, active.map((m) => m.capacityRps))

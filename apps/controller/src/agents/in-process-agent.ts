@@ -13,6 +13,7 @@ export class InProcessAgent implements LoadAgent {
         target: connectionTargetFor(scenario.target),
         steps: scenario.steps,
         timeoutMs: scenario.target.timeoutMs,
+        ...(scenario.target.expectStatus !== undefined ? { expectStatus: scenario.target.expectStatus } : {}),
         ...(scenario.connections !== undefined ? { connections: scenario.connections } : {}),
         maxConnections: scenario.maxConnections,
       },

@@ -6,6 +6,7 @@ import type { AgentClient } from './agent-client.js'
 import type { AgentInfo, AgentRegistry } from './agent-registry.js'
 import { DistributedRun, type Redistribution } from './distributed-run.js'
 import { scenarioPlan, splitPlan } from './rate-split.js'
+import { checkReport } from './report-check.js'
 
 /** Time from assignment to second 0: orders reach every agent and their connections warm up. */
 const startLeadMs = 1_500
@@ -57,6 +58,30 @@ export class RemoteAgents implements LoadAgent {
     const check = (): void => {
       if (session.finished) settle()
     }
+    // A throw in any timer, listener or report of this run ends this run as an error, never the process.
+    let failure: GauntletError | undefined
+    const failRun = (where: string, error: unknown): void => {
+      if (failure) return
+      failure = new GauntletError('internal', `the run failed while ${where}: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+      try {
+        session.stop()
+      } catch {
+        // Merging is what failed: the run ends with what it stored.
+      }
+      for (const name of session.agentNames) void this.client.stop(urls.get(name)!, runId)
+      settle()
+    }
+    const guarded =
+      <A extends unknown[]>(where: string, fn: (...args: A) => void) =>
+      (...args: A): void => {
+        try {
+          fn(...args)
+        } catch (error) {
+          failRun(where, error)
+        }
+      }
+    /** Agents' reports that were refused, one line each (the run is degraded by them). */
+    const refusals: string[] = []
 
     let stopDeadline: NodeJS.Timeout | undefined
     const stopAll = (reason?: string): void => {
@@ -80,29 +105,48 @@ export class RemoteAgents implements LoadAgent {
           setImmediate(() => {
             const batch = pending!
             pending = undefined
-            void this.redistribute(runId, batch.lost, urls, session, batch.moves)
+            this.redistribute(runId, batch.lost, urls, session, batch.moves).catch((error: unknown) => failRun('moving a lost agent\'s share', error))
           })
         }
         pending = { lost: [...(pending?.lost ?? []), name], moves: redistribution }
       }
       check()
     }
-    const onLost = (name: string): void => {
+    const onLost = guarded('handling a lost agent', (name: string): void => {
       if (urls.has(name)) lose(name, 'no heartbeat for 3 s')
-    }
+    })
 
     this.registry.attachRun(runId, async (agent, report) => {
+      if (!session.has(agent)) throw new GauntletError('conflict', `agent ${agent} has no part in run ${runId}`)
+      // Checked before anything is stored or merged: a window that fails is never counted.
+      const problems = checkReport(report.windows, {
+        stepsAt: (index) => session.stepsAt(index),
+        delivered: (index) => session.pending(agent, index) ?? this.commits.delivered(runId, agent, index),
+      })
+      if (problems.length > 0) {
+        const first = `${problems[0]!.path}: ${problems[0]!.message}`
+        refusals.push(`agent ${agent} sent an invalid report, refused (${first}${problems.length > 1 ? `, and ${problems.length - 1} more problem(s)` : ''})`)
+        // An agent that sends a window it cannot have measured is not trusted with the rest of the run.
+        guarded('refusing an agent\'s report', () => lose(agent, `it sent an invalid report: ${first}`))()
+        throw new GauntletError('usage', `report from agent ${agent} refused: ${first}`, { problems })
+      }
       if (report.windows.length > 0) await this.commits.save(runId, agent, report.windows)
-      if (session.ingest(agent, report) === 'ended-early') lose(agent, `its load ended early${report.done?.aborted ? ' (aborted)' : ''}`)
-      check()
+      guarded('merging an agent\'s report', () => {
+        if (session.ingest(agent, report) === 'ended-early') lose(agent, `its load ended early${report.done?.aborted ? ' (aborted)' : ''}`)
+        check()
+      })()
+      if (failure) throw failure
     })
     this.registry.on('lost', onLost)
     for (const agent of agents) this.registry.assign(agent.name, runId)
-    const watch = setInterval(() => {
-      for (const name of session.overdue(this.now(), scenario.target.timeoutMs + 5_000)) lose(name, 'stopped reporting windows')
-      check()
-    }, watchEveryMs)
-    const onAbort = (): void => stopAll()
+    const watch = setInterval(
+      guarded('watching for silent agents', () => {
+        for (const name of session.overdue(this.now(), scenario.target.timeoutMs + 5_000)) lose(name, 'stopped reporting windows')
+        check()
+      }),
+      watchEveryMs,
+    )
+    const onAbort = guarded('stopping the load', () => stopAll())
     signal.addEventListener('abort', onAbort, { once: true })
 
     try {
@@ -129,12 +173,14 @@ export class RemoteAgents implements LoadAgent {
       options.onStart?.(startAt)
       // Every window merged, or after a stop every agent done or lost (waiting at most stopWaitMs).
       await settled
+      if (failure) throw failure
       return {
         aborted: stoppedBy !== undefined || signal.aborted,
         peakConnections: session.peakConnections,
         agents: agents.map((a) => ({ name: a.name, capacityRps: a.capacityRps })),
         agentLosses: session.losses,
         ...(stoppedBy ? { stoppedBy } : {}),
+        ...(refusals.length > 0 ? { warnings: refusals } : {}),
       }
     } finally {
       clearInterval(watch)
@@ -156,10 +202,10 @@ export class RemoteAgents implements LoadAgent {
 }
 
 function assignmentFor(runId: string, scenario: Scenario, steps: Assignment['steps'], startAt: number): Assignment {
-  const { url, method, headers, body, timeoutMs } = scenario.target
+  const { url, method, headers, body, timeoutMs, expectStatus } = scenario.target
   return {
     runId,
-    target: { url, method, headers, ...(body !== undefined ? { body } : {}), timeoutMs },
+    target: { url, method, headers, ...(body !== undefined ? { body } : {}), timeoutMs, ...(expectStatus !== undefined ? { expectStatus } : {}) },
     steps,
     ...(scenario.connections !== undefined ? { connections: scenario.connections } : {}),
     maxConnections: scenario.maxConnections,

@@ -36,7 +36,8 @@ export async function agentCommand(argv: string[], out: Output): Promise<number>
   if (values.name !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$/.test(values.name)) {
     throw new GauntletError('usage', `--name: "${values.name}" must be letters, digits, dot, dash or underscore (at most 100)`)
   }
-  const secret = process.env.GAUNTLET_AGENT_SECRET || undefined
+  const secret = process.env.GAUNTLET_AGENT_SECRET
+  if (!secret) throw new GauntletError('usage', 'refusing to start without GAUNTLET_AGENT_SECRET: the controller and its agents sign every request with it (set the same value on both)')
   const agent = await startAgent({
     controllerUrl,
     host: values.host,
@@ -46,7 +47,7 @@ export async function agentCommand(argv: string[], out: Output): Promise<number>
     ...(values.name ? { name: values.name } : {}),
     ...(values.advertise ? { advertiseUrl: httpUrl('--advertise', values.advertise) } : {}),
     ...(capacityRps !== undefined ? { capacityRps } : {}),
-    ...(secret ? { secret } : {}),
+    secret,
   })
   out.stdout(`agent ${agent.name} listening ${agent.url} for controller ${controllerUrl}`)
   await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')])

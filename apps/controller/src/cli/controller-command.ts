@@ -3,7 +3,7 @@ import { once } from 'node:events'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { localFaultEngine, targetAllowListFromEnv, type FaultEngine } from '@gauntlet/agent'
+import { localFaultEngine, type FaultEngine } from '@gauntlet/agent'
 import { isLoopbackHost } from '@gauntlet/http'
 import { AgentClient } from '../agents/agent-client.js'
 import { AgentPool, agentModes, type AgentMode } from '../agents/agent-pool.js'
@@ -12,16 +12,20 @@ import { InProcessAgent } from '../agents/in-process-agent.js'
 import { RemoteAgents } from '../agents/remote-agents.js'
 import { tcpTargetProbe } from '../agents/tcp-target-probe.js'
 import { buildApp } from '../http/app.js'
+import { controllerLoggerOptions, logLevelFromEnv } from '../http/audit-log.js'
+import { RunAdmission } from '../run/run-admission.js'
 import { RunManager } from '../run/run-manager.js'
 import { Scheduler } from '../schedule/scheduler.js'
+import { assertScenarioEgress, type ScenarioEgressAllow } from '../scenario/egress-check.js'
 import { parseScenario } from '../scenario/load-scenario.js'
 import { AgentWindowCommits } from '../storage/group-commit.js'
 import { SqliteStore } from '../storage/sqlite-store.js'
+import { readControllerSettings, settingsUsage } from '../config/controller-settings.js'
 import { withUsage } from './args.js'
 import type { Output } from './output.js'
 import { defaultDbFile } from './run-command.js'
 
-const usage = 'gauntlet controller [--port 8080] [--host 127.0.0.1] [--db <file>] [--scenarios <dir>] [--agents auto|remote|local]'
+const usage = `gauntlet controller [--port 8080] [--host 127.0.0.1] [--db <file>] [--scenarios <dir>] [--agents auto|remote|local] ${settingsUsage}`
 
 /**
  * The long-running controller: REST API over runs, scenarios, schedules and agents. Runs go to the
@@ -37,6 +41,16 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
         db: { type: 'string' },
         scenarios: { type: 'string' },
         agents: { type: 'string', default: 'auto' },
+        'public-url': { type: 'string' },
+        'public-read': { type: 'boolean' },
+        'max-runs': { type: 'string' },
+        'max-run-rps': { type: 'string' },
+        'max-run-duration': { type: 'string' },
+        'max-schedules': { type: 'string' },
+        'min-schedule-interval': { type: 'string' },
+        'max-agents': { type: 'string' },
+        'max-streams': { type: 'string' },
+        'hook-grace': { type: 'string' },
       },
     }),
   )
@@ -44,17 +58,19 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new GauntletError('usage', `--port: "${values.port}" is not a port number`)
   const mode = values.agents as AgentMode
   if (!agentModes.includes(mode)) throw new GauntletError('usage', `--agents: "${values.agents}" is not one of ${agentModes.join(', ')}`)
-  const token = process.env.GAUNTLET_TOKEN || undefined
-  const agentSecret = process.env.GAUNTLET_AGENT_SECRET || undefined
+  const settings = withUsage(usage, () => readControllerSettings(values, process.env))
+  const { token, agentSecret } = settings
   if (!isLoopbackHost(values.host) && !token) {
     throw new GauntletError('usage', `refusing to listen on ${values.host} without GAUNTLET_TOKEN: anyone who can reach it could start load`)
   }
-  if (!isLoopbackHost(values.host) && mode !== 'local' && !agentSecret) {
-    throw new GauntletError('usage', `refusing to listen on ${values.host} without GAUNTLET_AGENT_SECRET: anyone who can reach it could pose as an agent and receive its orders`)
+  // Agents must sign every request with the shared secret; without one no agent can authenticate.
+  if (mode === 'remote' && !agentSecret) {
+    throw new GauntletError('usage', '--agents remote needs GAUNTLET_AGENT_SECRET: agents and controller sign every request with it')
   }
-  const targetAllow = withUsage(usage, () => targetAllowListFromEnv())
+  const { targetAllow } = settings
+  const logLevel = withUsage(usage, () => logLevelFromEnv())
   // Scenario files are validated before anything is stored or served.
-  const files = values.scenarios ? await readScenarioDir(values.scenarios) : []
+  const files = values.scenarios ? await readScenarioDir(values.scenarios, settings) : []
 
   const store = new SqliteStore(values.db ?? defaultDbFile)
   let scheduler: Scheduler | undefined
@@ -65,21 +81,29 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
     if (interrupted > 0) out.stdout(`marked ${interrupted} run(s) left running by a previous controller as interrupted`)
     for (const file of files) store.putScenario({ name: file.name, yaml: file.yaml, updatedAt: new Date().toISOString() })
     const clock = { now: () => new Date() }
-    agents = new AgentRegistry(Date.now, store)
+    agents = new AgentRegistry(Date.now, store, { maxAgents: settings.limits.maxAgents, expireAfterMs: settings.limits.agentExpiryS * 1000 })
     agents.startSweeping()
-    const remote = new RemoteAgents(agents, new AgentClient(agentSecret), new AgentWindowCommits(store))
+    if (!agentSecret && mode === 'auto') out.stdout('no GAUNTLET_AGENT_SECRET: runs go to the embedded agent only, and the agent routes refuse every request')
+    const remote = agentSecret ? new RemoteAgents(agents, new AgentClient(agentSecret, settings.agentAllow), new AgentWindowCommits(store)) : undefined
     // Faults go to this host's Docker engine; leftovers of a crashed controller are reverted first.
     faults = localFaultEngine(undefined, (line) => out.stdout(line))
     await faults.recover().catch((error: Error) => out.stdout(`faults unavailable until a Docker engine answers: ${error.message}`))
-    const runs = new RunManager({ store, agent: new AgentPool(new InProcessAgent(), remote, mode), probe: tcpTargetProbe, clock, faults })
-    scheduler = new Scheduler({ store, runs, clock })
-    await scheduler.start()
-    const app = buildApp({ store, runs, scheduler, targetAllow, agents, faults, ...(token ? { token } : {}), ...(agentSecret ? { agentSecret } : {}) })
+    const runs = new RunManager({ store, agent: new AgentPool(new InProcessAgent(), remote, mode), probe: tcpTargetProbe, clock, faults, hooks: { allow: settings.hookAllow, graceMs: settings.limits.hookGraceMs } }, new RunAdmission(settings))
+    scheduler = new Scheduler({ store, runs, clock, limits: settings.limits })
+    const app = buildApp({ store, runs, scheduler, settings, targetAllow, agents, faults, logger: controllerLoggerOptions(logLevel), ...(token ? { token } : {}), ...(agentSecret ? { agentSecret } : {}) })
     const address = await app.listen({ port, host: values.host })
-    out.stdout(`listening ${address} (${files.length} scenario file(s) loaded${token ? ', token required for changes' : ''})`)
+    // Only now is the port known (--port 0): runs targeting the controller itself are refused.
+    runs.setListenAddresses(app.addresses())
+    // After listen, so that its catch-up fires are admitted knowing the controller's own address.
+    await scheduler.start()
+    out.stdout(`listening ${address} (${files.length} scenario file(s) loaded${token ? (settings.publicRead ? ', token required for changes, reads public' : ', token required') : ''})`)
+    if (!isLoopbackHost(values.host)) out.stdout(hostNamesLine(settings.allowedHosts))
     await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')])
     out.stdout('stopping: aborting runs in progress and storing their summaries')
-    await runs.shutdown()
+    // Bounded: a stopped run's onRollback/postRun hooks get the hook grace in all, then it is stored.
+    if (!(await settlesWithin(runs.shutdown(), settings.limits.hookGraceMs + 1000))) {
+      out.stdout('stopping: a run did not finish within the hook grace; the next start marks it interrupted')
+    }
     await faults.revertAll('controller stopping')
     await app.close()
     return 0
@@ -90,7 +114,24 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
   }
 }
 
-async function readScenarioDir(dir: string): Promise<Array<{ name: string; yaml: string }>> {
+/** Beyond loopback, which names the controller answers to (browsers' DNS rebinding is refused by the Host check). */
+function hostNamesLine(names: readonly string[]): string {
+  const accepted = names.length > 0 ? `Host names accepted: ${names.join(', ')} (and IP addresses, localhost)` : 'Host names accepted: none, only IP addresses and localhost'
+  return `${accepted}; add names with --public-url or GAUNTLET_ALLOWED_HOSTS`
+}
+
+/** Whether `work` settled within `ms` (it goes on either way). */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)))
+  try {
+    return await Promise.race([work.then(() => true), timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+async function readScenarioDir(dir: string, allow: ScenarioEgressAllow): Promise<Array<{ name: string; yaml: string }>> {
   let names: string[]
   try {
     names = (await readdir(dir)).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml')).sort()
@@ -101,7 +142,9 @@ async function readScenarioDir(dir: string): Promise<Array<{ name: string; yaml:
   for (const name of names) {
     const file = join(dir, name)
     const yaml = await readFile(file, 'utf8')
-    loaded.push({ name: parseScenario(yaml, file).name, yaml })
+    const scenario = parseScenario(yaml, file)
+    assertScenarioEgress(scenario, allow, { yaml, file })
+    loaded.push({ name: scenario.name, yaml })
   }
   return loaded
 }

@@ -3,20 +3,25 @@ import { constants } from 'node:fs'
 import { access, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { assertTargetAllowed, localFaultEngine, targetAllowListFromEnv } from '@gauntlet/agent'
+import { parseAllowList, type AllowList } from '@gauntlet/http'
+import { defaultHookGraceMs } from '../hooks/run-hooks.js'
 import { InProcessAgent } from '../agents/in-process-agent.js'
 import { tcpTargetProbe } from '../agents/tcp-target-probe.js'
 import { liveDecisionLine, progressLine, stepTable, verdictLines } from '../report/text-report.js'
 import { executeRun } from '../run/run-service.js'
+import { parseDurationMs } from '../scenario/duration.js'
+import { assertScenarioEgress } from '../scenario/egress-check.js'
 import { loadScenarioFile } from '../scenario/load-scenario.js'
 import type { Scenario } from '../scenario/scenario.js'
 import { overrideTarget } from '../scenario/target-override.js'
+import { scenarioSecrets, scrubbedLines, scrubSecrets } from '../security/redact.js'
 import { SqliteStore } from '../storage/sqlite-store.js'
 import { parseArgs } from 'node:util'
 import { withUsage } from './args.js'
 import { ControllerClient } from './controller-client.js'
 import type { Output } from './output.js'
 
-const usage = 'gauntlet run <scenario.yaml> [--summary <out.json>] [--db <file>] [--target <url>] [--controller <url>] [--quiet]'
+const usage = 'gauntlet run <scenario.yaml> [--summary <out.json>] [--db <file>] [--target <url>] [--controller <url>] [--hook-grace 10s] [--quiet]'
 export const defaultDbFile = '.gauntlet/gauntlet.db'
 
 /**
@@ -28,17 +33,27 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
     parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { summary: { type: 'string' }, db: { type: 'string' }, target: { type: 'string' }, controller: { type: 'string' }, quiet: { type: 'boolean' } },
+      options: { summary: { type: 'string' }, db: { type: 'string' }, target: { type: 'string' }, controller: { type: 'string' }, 'hook-grace': { type: 'string' }, quiet: { type: 'boolean' } },
     }),
   )
   if (positionals.length !== 1) throw new GauntletError('usage', `expected one scenario file\nusage: ${usage}`)
   if (values.controller && values.db) throw new GauntletError('usage', '--db applies to the embedded run; a controller keeps its own database')
+  if (values.controller && values['hook-grace']) throw new GauntletError('usage', '--hook-grace applies to the embedded run; a controller has its own')
+  const hookGraceMs = hookGrace(values['hook-grace'])
   // Validate fully before anything else: an invalid scenario leaves no trace.
   const { scenario: loaded, yaml } = await loadScenarioFile(positionals[0]!)
   const scenario = values.target ? overrideTarget(loaded, values.target, '--target') : loaded
+  // The scenario's credentials (target headers) are sent, never printed nor written to the summary.
+  const secrets = scenarioSecrets(yaml)
+  out = scrubbedLines(out, secrets)
   if (values.summary) await assertWritable(values.summary)
-  // The embedded agent's allow-list, checked before anything is stored (a controller checks its own).
-  if (!values.controller) assertTargetAllowed(scenario.target.url, targetAllowListFromEnv())
+  // The embedded agent's allow-lists, checked before anything is stored (a controller checks its own).
+  const hookAllow = hookAllowListFromEnv()
+  if (!values.controller) {
+    const targetAllow = targetAllowListFromEnv()
+    assertTargetAllowed(scenario.target.url, targetAllow)
+    assertScenarioEgress(scenario, { targetAllow, hookAllow }, { yaml, file: positionals[0]! })
+  }
 
   const specs = scenario.steps
   // A held step lasts longer than planned and moves later steps: warmup is counted from each step's first window.
@@ -68,10 +83,10 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
     out.stdout(`gauntlet: ${scenario.name} -> ${scenario.target.method} ${scenario.target.url} (${specs.length} steps${values.controller ? ` on ${values.controller}` : ''})`)
     const summary = values.controller
       ? await runOnController(new ControllerClient(values.controller, process.env.GAUNTLET_TOKEN || undefined), yaml, values.target, { window: onWindow, decision: onDecision }, abort.signal)
-      : await runEmbedded(values.db ?? defaultDbFile, scenario, yaml, { window: onWindow, decision: onDecision }, abort.signal, out)
+      : await runEmbedded(values.db ?? defaultDbFile, scenario, yaml, { window: onWindow, decision: onDecision }, abort.signal, out, { allow: hookAllow, graceMs: hookGraceMs })
     if (summary.steps.length > 0) out.stdout(`\n${stepTable(summary.steps)}\n`)
     for (const line of verdictLines(summary)) out.stdout(line)
-    if (values.summary) await writeFile(values.summary, `${JSON.stringify(summary, null, 2)}\n`)
+    if (values.summary) await writeFile(values.summary, `${JSON.stringify(scrubSecrets(summary, secrets), null, 2)}\n`)
     return summary.verdict === 'pass' ? ExitCode.passed : summary.verdict === 'fail' ? ExitCode.thresholdFailed : ExitCode.couldNotRun
   } finally {
     process.off('SIGINT', onSignal)
@@ -85,14 +100,14 @@ interface Progress {
   decision: (decision: Decision) => void
 }
 
-async function runEmbedded(db: string, scenario: Scenario, yaml: string, progress: Progress, signal: AbortSignal, out: Output): Promise<RunSummary> {
+async function runEmbedded(db: string, scenario: Scenario, yaml: string, progress: Progress, signal: AbortSignal, out: Output, hooks: { allow: AllowList; graceMs: number }): Promise<RunSummary> {
   // Faults: the local Docker engine; whatever a crashed earlier run left behind is reverted first.
   const faults = scenario.faults.length > 0 ? localFaultEngine(undefined, (line) => out.stderr(line)) : undefined
   await faults?.recover()
   const store = new SqliteStore(db)
   try {
     return await executeRun(
-      { store, agent: new InProcessAgent(), probe: tcpTargetProbe, clock: { now: () => new Date() }, ...(faults ? { faults } : {}) },
+      { store, agent: new InProcessAgent(), probe: tcpTargetProbe, clock: { now: () => new Date() }, hooks, ...(faults ? { faults } : {}) },
       { scenario, yaml, signal, observer: progress },
     )
   } finally {
@@ -122,6 +137,19 @@ async function runOnController(client: ControllerClient, yaml: string, target: s
   } finally {
     signal.removeEventListener('abort', onAbort)
   }
+}
+
+/** GAUNTLET_HOOK_ALLOW: the hosts hooks may call (default loopback), as the controller reads it. */
+export function hookAllowListFromEnv(): AllowList {
+  return parseAllowList(process.env.GAUNTLET_HOOK_ALLOW, 'GAUNTLET_HOOK_ALLOW')
+}
+
+/** --hook-grace: how long onRollback and postRun may still take once Ctrl-C stops the run. */
+function hookGrace(text: string | undefined): number {
+  if (text === undefined) return defaultHookGraceMs
+  const ms = parseDurationMs(text)
+  if (ms === undefined || ms <= 0) throw new GauntletError('usage', `--hook-grace: "${text}" is not a duration with a unit, like 10s`)
+  return ms
 }
 
 /** Fails before the run, not after it: a finished run must not end in "cannot write the summary". */

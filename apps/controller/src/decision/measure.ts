@@ -27,6 +27,8 @@ export function measure(metric: ThresholdMetric, stats: SampleStats): Measuremen
       return rate(stats.errorsByClass.refused, stats.completed)
     case 'reset_rate':
       return rate(stats.errorsByClass.reset, stats.completed)
+    case 'http_3xx_rate':
+      return rate(statusClass(stats, '3'), stats.completed)
     case 'http_4xx_rate':
       return rate(statusClass(stats, '4'), stats.completed)
     case 'http_5xx_rate':
@@ -40,7 +42,7 @@ export function measure(metric: ThresholdMetric, stats: SampleStats): Measuremen
   }
 }
 
-/** Responses whose status starts with `digit` (4xx, 5xx). */
+/** Error responses whose status starts with `digit` (3xx, 4xx, 5xx); expected statuses are not errors. */
 function statusClass(stats: SampleStats, digit: string): number {
   let n = 0
   for (const [status, count] of Object.entries(stats.errorsByClass.status)) if (status.startsWith(digit)) n += count

@@ -10,7 +10,7 @@ import { buildFault } from './fault-loader.js'
 export function adhocFault(doc: unknown, pathPrefix = ''): FaultSpec {
   const problems: Problem[] = Value.Check(FaultDocumentSchema, doc)
     ? []
-    : [...Value.Errors(FaultDocumentSchema, doc)].map((e) => ({ path: `${pathPrefix}${e.path}`, message: e.message.toLowerCase() }))
+    : [...Value.Errors(FaultDocumentSchema, doc)].map((e) => ({ path: `${pathPrefix}${e.path}`, message: (e.schema as { errorMessage?: string }).errorMessage ?? e.message.toLowerCase() }))
   if (problems.length === 0) {
     const fault = doc as FaultDocument
     if (fault.at !== undefined || fault.atStep !== undefined) problems.push({ path: `${pathPrefix}/${fault.at !== undefined ? 'at' : 'atStep'}`, message: 'an ad hoc fault starts now; at and atStep belong in a scenario' })

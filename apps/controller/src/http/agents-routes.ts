@@ -1,8 +1,20 @@
-import { AgentReportSchema, agentNamePattern, GauntletError, HeartbeatReplySchema, HeartbeatSchema, type AgentReport, type Heartbeat } from '@gauntlet/contracts'
+import {
+  AgentReportSchema,
+  agentNamePattern,
+  GauntletError,
+  HeartbeatReplySchema,
+  HeartbeatSchema,
+  maxAgentReportBytes,
+  maxHeartbeatBytes,
+  type AgentReport,
+  type Heartbeat,
+} from '@gauntlet/contracts'
+import { assertUrlAllowed } from '@gauntlet/http'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { AgentRegistry } from '../agents/agent-registry.js'
-import { requireAgentSecret } from './auth.js'
+import type { ControllerSettings } from '../config/controller-settings.js'
+import { agentAuth } from './agent-auth.js'
 
 const NameParams = Type.Object({ name: Type.String({ pattern: agentNamePattern }) })
 
@@ -24,21 +36,33 @@ const AgentView = Type.Object({
   ),
 })
 
-/** The agents' side of the API: heartbeats (which register), window reports, and the list for people. */
-export async function agentsRoutes(app: FastifyInstance, deps: { agents: AgentRegistry; agentSecret?: string }): Promise<void> {
-  const agentOnly = { config: { agentRoute: true }, preHandler: requireAgentSecret(deps.agentSecret) }
+/**
+ * The agents' side of the API: heartbeats (which register), window reports, and the list for people.
+ * Agents' calls are signed with GAUNTLET_AGENT_SECRET (agent-auth.ts) instead of carrying the API token.
+ */
+export async function agentsRoutes(app: FastifyInstance, deps: { agents: AgentRegistry; settings: ControllerSettings }): Promise<void> {
+  const auth = agentAuth(deps.settings.agentSecret)
+  const agentOnly = { config: { agentRoute: true }, onRequest: auth.onRequest, preParsing: auth.preParsing, preValidation: auth.preValidation }
 
   app.get('/api/agents', { schema: { tags: ['agents'], response: { 200: Type.Array(AgentView) } } }, async () => deps.agents.list())
 
   app.put<{ Params: { name: string }; Body: Heartbeat }>(
     '/api/agents/:name',
-    { ...agentOnly, schema: { tags: ['agents'], summary: 'Agent heartbeat (registers the agent)', params: NameParams, body: HeartbeatSchema, response: { 200: HeartbeatReplySchema } } },
-    async (request) => deps.agents.heartbeat(request.params.name, request.body),
+    {
+      ...agentOnly,
+      bodyLimit: maxHeartbeatBytes,
+      schema: { tags: ['agents'], summary: 'Agent heartbeat (registers the agent)', params: NameParams, body: HeartbeatSchema, response: { 200: HeartbeatReplySchema } },
+    },
+    async (request) => {
+      // The controller will call this URL with orders: only hosts GAUNTLET_AGENT_ALLOW names (checked again at connect time).
+      assertUrlAllowed(request.body.url, deps.settings.agentAllow, `agent ${request.params.name}'s URL`)
+      return deps.agents.heartbeat(request.params.name, request.body)
+    },
   )
 
   app.post<{ Params: { name: string }; Body: AgentReport }>(
     '/api/agents/:name/reports',
-    { ...agentOnly, bodyLimit: 64 * 1024 * 1024, schema: { tags: ['agents'], summary: 'Windows (and the end of its load) from an agent', params: NameParams, body: AgentReportSchema } },
+    { ...agentOnly, bodyLimit: maxAgentReportBytes, schema: { tags: ['agents'], summary: 'Windows (and the end of its load) from an agent', params: NameParams, body: AgentReportSchema } },
     async (request, reply) => {
       if (!(await deps.agents.ingest(request.params.name, request.body))) {
         throw new GauntletError('not_found', `run ${request.body.runId} is not in progress on this controller: stop its load`)

@@ -1,13 +1,16 @@
 import type { FaultEngine, TargetAllowList } from '@gauntlet/agent'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { AgentRegistry } from '../agents/agent-registry.js'
+import type { ControllerSettings } from '../config/controller-settings.js'
 import type { RunManager } from '../run/run-manager.js'
 import { maxScenarioBytes } from '../scenario/load-scenario.js'
 import type { Scheduler } from '../schedule/scheduler.js'
 import type { RunStore, ScenarioStore, ScheduleStore } from '../storage/run-store.js'
+import { registerAuditLog, requestLogController } from './audit-log.js'
 import { requireToken } from './auth.js'
+import { acceptEmptyJsonBodies, requireAllowedHost, requireJsonMutations } from './browser-guards.js'
 import { errorHandler, sendProblem } from '@gauntlet/http'
 import { agentsRoutes } from './agents-routes.js'
 import { faultsRoutes } from './faults-routes.js'
@@ -15,10 +18,13 @@ import { opsRoutes } from './ops-routes.js'
 import { runsRoutes } from './runs-routes.js'
 import { scenariosRoutes } from './scenarios-routes.js'
 import { schedulesRoutes } from './schedules-routes.js'
+import { StreamSlots } from './stream-slots.js'
 import { GauntletError } from '@gauntlet/contracts'
 
 export interface AppDeps {
   store: RunStore & ScenarioStore & ScheduleStore
+  /** Flags and environment the controller's security depends on (config/controller-settings.ts). */
+  settings: ControllerSettings
   runs: RunManager
   scheduler: Scheduler
   /** GAUNTLET_TOKEN: when set, mutating endpoints require it as a bearer token. */
@@ -30,7 +36,27 @@ export interface AppDeps {
   agentSecret?: string
   /** Ad hoc faults (/api/faults); absent, those routes do not exist. */
   faults?: FaultEngine
-  logger?: boolean
+  /** fastify's logger: off by default (tests), the controller process passes controllerLoggerOptions (audit-log.ts). */
+  logger?: boolean | FastifyServerOptions['logger']
+}
+
+/**
+ * Every connection is bounded in time (Node's and fastify's defaults leave most of these off): a client
+ * that sends its headers or body slowly, or sits idle, cannot hold a socket. Event streams are long by
+ * design: requestTimeout covers receiving the request only, and their heartbeat keeps them from idling.
+ */
+const serverTimeouts = {
+  /** Idle socket (no byte either way) for this long: closed. */
+  connectionTimeout: 60_000,
+  /** The whole request, headers and body, must arrive within this. */
+  requestTimeout: 30_000,
+  /** Longer than common load balancers' 60 s idle timeout, so they never reuse a connection being closed. */
+  keepAliveTimeout: 72_000,
+  http: {
+    headersTimeout: 10_000,
+    /** How often the two limits above are enforced (Node's default is 30 s). */
+    connectionsCheckingInterval: 2_000,
+  },
 }
 
 /** The controller's HTTP API. Routes call services only; wiring happens in the controller command. */
@@ -38,26 +64,34 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // A scenario is at most 1 MiB of YAML; JSON escaping can grow it, hence the margin.
   const app = Fastify({
     logger: deps.logger ?? false,
+    logController: requestLogController(),
     bodyLimit: 2 * maxScenarioBytes,
     // Unknown keys are errors here as in scenarios, not silently dropped (fastify's default).
     ajv: { customOptions: { removeAdditional: false, keywords: ['errorMessage'] } },
+    ...serverTimeouts,
   })
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((request, reply) => sendProblem(reply, new GauntletError('not_found', `no route ${request.method} ${request.url}`)))
-  app.addHook('onRequest', requireToken(deps.token))
+  // In this order: a foreign Host learns nothing (403), then a stranger nothing (401), then 415.
+  app.addHook('onRequest', requireAllowedHost(deps.settings.allowedHosts))
+  app.addHook('onRequest', requireToken(deps.settings.token, deps.settings.publicRead))
+  app.addHook('onRequest', requireJsonMutations())
+  acceptEmptyJsonBodies(app)
+  registerAuditLog(app)
   // OpenAPI from the routes' own TypeBox schemas: /docs/json, and a browsable page at /docs.
   app.register(swagger, {
     openapi: {
       info: { title: 'Gauntlet controller', version: '0.1.0', description: 'Runs, scenarios and schedules. Errors are application/problem+json.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'GAUNTLET_TOKEN, for mutating endpoints' } } },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'GAUNTLET_TOKEN: every /api route (reads open only with --public-read); agents sign their requests instead' } } },
     },
   })
   app.register(swaggerUi, { routePrefix: '/docs' })
-  app.register(runsRoutes, deps)
+  const streams = new StreamSlots(deps.settings.limits.maxStreams)
+  app.register(runsRoutes, { ...deps, streams })
   app.register(scenariosRoutes, deps)
   app.register(schedulesRoutes, deps)
   app.register(agentsRoutes, deps)
   if (deps.faults) app.register(faultsRoutes, { faults: deps.faults })
-  app.register(opsRoutes, deps)
+  app.register(opsRoutes, { ...deps, streams })
   return app
 }

@@ -1,27 +1,31 @@
 import { GauntletError } from '@gauntlet/contracts'
 import { bearerMatches } from '@gauntlet/http'
 import type { FastifyRequest } from 'fastify'
+import { noteCaller } from './audit-log.js'
 
 const readOnly = new Set(['GET', 'HEAD', 'OPTIONS'])
+/** Open whatever the token: a load balancer's health check and a Prometheus scrape carry no credential. */
+const alwaysOpen = new Set(['/healthz', '/metrics'])
 
-/** With a token configured, every mutating request needs `Authorization: Bearer <token>`. */
-export function requireToken(token: string | undefined) {
+/**
+ * With a token configured, every request needs `Authorization: Bearer <token>`: reads too, since runs
+ * and scenarios describe targets and what was done to them. `publicRead` (--public-read) opens the
+ * reads (the API's and the /docs page); changes still need the token. Unknown paths need it as well,
+ * so a stranger cannot even learn which routes exist.
+ */
+export function requireToken(token: string | undefined, publicRead = false) {
   return async (request: FastifyRequest): Promise<void> => {
-    if (!token || readOnly.has(request.method)) return
-    // Agent calls carry the agent secret instead; their routes check it themselves.
+    if (!token) return
+    if (bearerMatches(request.headers.authorization, token)) {
+      noteCaller(request, 'token')
+      return
+    }
+    const route = request.routeOptions.url
+    if (route !== undefined && alwaysOpen.has(route)) return
+    if (publicRead && readOnly.has(request.method)) return
+    // Agent calls are signed with the agent secret instead; their routes check it themselves.
     if (request.routeOptions.config?.agentRoute) return
-    if (!bearerMatches(request.headers.authorization, token)) {
-      throw new GauntletError('unauthorized', 'this endpoint needs Authorization: Bearer <GAUNTLET_TOKEN>')
-    }
-  }
-}
-
-/** For the routes agents call: `Authorization: Bearer <GAUNTLET_AGENT_SECRET>` when a secret is set. */
-export function requireAgentSecret(secret: string | undefined) {
-  return async (request: FastifyRequest): Promise<void> => {
-    if (secret && !bearerMatches(request.headers.authorization, secret)) {
-      throw new GauntletError('unauthorized', 'agent calls need Authorization: Bearer <GAUNTLET_AGENT_SECRET>')
-    }
+    throw new GauntletError('unauthorized', 'this endpoint needs Authorization: Bearer <GAUNTLET_TOKEN>')
   }
 }
 

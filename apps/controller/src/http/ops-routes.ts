@@ -1,10 +1,20 @@
 import type { FastifyInstance } from 'fastify'
 import type { AgentRegistry } from '../agents/agent-registry.js'
+import type { ControllerSettings } from '../config/controller-settings.js'
 import type { RunManager } from '../run/run-manager.js'
 import { runStatuses, type RunStore } from '../storage/run-store.js'
+import type { StreamSlots } from './stream-slots.js'
+
+export interface OpsRoutesDeps {
+  store: RunStore
+  runs: RunManager
+  agents: AgentRegistry
+  streams: StreamSlots
+  settings: Pick<ControllerSettings, 'limits'>
+}
 
 /** /healthz and /metrics (Prometheus text format). */
-export async function opsRoutes(app: FastifyInstance, { store, runs, agents }: { store: RunStore; runs: RunManager; agents: AgentRegistry }): Promise<void> {
+export async function opsRoutes(app: FastifyInstance, { store, runs, agents, streams, settings }: OpsRoutesDeps): Promise<void> {
   app.get('/healthz', async () => ({ status: 'ok' }))
 
   app.get('/metrics', async (_request, reply) => {
@@ -26,8 +36,28 @@ export async function opsRoutes(app: FastifyInstance, { store, runs, agents }: {
       '# HELP gauntlet_agents Remote agents known to the controller, by state.',
       '# TYPE gauntlet_agents gauge',
       ...(['ready', 'busy', 'lost'] as const).map((state) => `gauntlet_agents{state="${state}"} ${known.filter((a) => a.state === state).length}`),
+      '# HELP gauntlet_event_streams_open Event streams (GET /api/runs/:id/events) open now.',
+      '# TYPE gauntlet_event_streams_open gauge',
+      `gauntlet_event_streams_open ${streams.open}`,
+      '# HELP gauntlet_limit The caps this controller runs with (flags --max-runs, --max-streams, ...).',
+      '# TYPE gauntlet_limit gauge',
+      ...capGauges(settings.limits),
       '',
     ]
     return reply.type('text/plain; version=0.0.4').send(lines.join('\n'))
   })
+}
+
+/** The count-like caps, one labelled sample each (durations in seconds). */
+function capGauges(limits: ControllerSettings['limits']): string[] {
+  const caps: Record<string, number> = {
+    max_runs: limits.maxRuns,
+    max_run_rps: limits.maxRunRps,
+    max_run_duration_seconds: limits.maxRunDurationS,
+    max_schedules: limits.maxSchedules,
+    min_schedule_interval_seconds: limits.minScheduleIntervalS,
+    max_agents: limits.maxAgents,
+    max_streams: limits.maxStreams,
+  }
+  return Object.entries(caps).map(([name, value]) => `gauntlet_limit{name="${name}"} ${value}`)
 }

@@ -1,11 +1,14 @@
-import { assertTargetAllowed, type TargetAllowList } from '@gauntlet/agent'
+import type { TargetAllowList } from '@gauntlet/agent'
 import { GauntletError } from '@gauntlet/contracts'
-import { decodeHistogram, summarizeLatency } from '@gauntlet/metrics'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { RunEvent, RunManager } from '../run/run-manager.js'
+import type { ControllerSettings } from '../config/controller-settings.js'
+import { assertScenarioEgress } from '../scenario/egress-check.js'
 import { parseScenario } from '../scenario/load-scenario.js'
+import { scenarioSecrets, scrubSecrets } from '../security/redact.js'
 import { overrideTarget } from '../scenario/target-override.js'
+import type { StreamSlots } from './stream-slots.js'
 import { runStatuses, type RunStatus, type RunStore, type ScenarioStore, type StoredRun } from '../storage/run-store.js'
 
 const StartRunBody = Type.Object(
@@ -26,25 +29,43 @@ const ListQuery = Type.Object(
   { additionalProperties: false },
 )
 
-const WindowsQuery = Type.Object({ agent: Type.Optional(Type.String({ maxLength: 100 })) }, { additionalProperties: false })
+/** Windows are read a page at a time: a 24 h run has 86,400 of them. */
+const defaultWindowPage = 600
+const maxWindowPage = 3600
+const WindowsQuery = Type.Object(
+  {
+    agent: Type.Optional(Type.String({ maxLength: 100 })),
+    from: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'Index of the first window of the page.' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: maxWindowPage, default: defaultWindowPage, description: 'Windows per page.' })),
+  },
+  { additionalProperties: false },
+)
 const RunParams = Type.Object({ id: Type.String() })
 
 export interface RunsRoutesDeps {
   store: RunStore & ScenarioStore
   runs: RunManager
   targetAllow: TargetAllowList
+  settings: Pick<ControllerSettings, 'hookAllow'>
+  /** The --max-streams cap on open event streams. */
+  streams: StreamSlots
 }
 
+/** How often a quiet event stream gets a comment line. */
+const sseHeartbeatMs = 15_000
+
 /** /api/runs: start, list, inspect, follow (SSE) and abort runs. */
-export async function runsRoutes(app: FastifyInstance, { store, runs, targetAllow }: RunsRoutesDeps): Promise<void> {
+export async function runsRoutes(app: FastifyInstance, { store, runs, targetAllow, settings, streams }: RunsRoutesDeps): Promise<void> {
   app.post<{ Body: Static<typeof StartRunBody> }>('/api/runs', { schema: { body: StartRunBody } }, async (request, reply) => {
     const { scenario: name, yaml: inline, target } = request.body
     if ((name === undefined) === (inline === undefined)) throw new GauntletError('usage', 'give either "scenario" (a stored name) or "yaml" (an inline scenario)')
     const yaml = inline ?? store.getScenario(name!)?.yaml
     if (yaml === undefined) throw new GauntletError('not_found', `no scenario named "${name}"`)
-    const loaded = parseScenario(yaml, inline !== undefined ? 'yaml' : `scenario ${name}`)
+    const source = inline !== undefined ? 'yaml' : `scenario ${name}`
+    const loaded = parseScenario(yaml, source)
     const scenario = target ? overrideTarget(loaded, target, 'target') : loaded
-    assertTargetAllowed(scenario.target.url, targetAllow)
+    assertScenarioEgress(scenario, { targetAllow, hookAllow: settings.hookAllow }, { yaml, file: source })
+    // The target allow-list, caps and the controller's own address: RunManager.start's admission.
     const id = await runs.start(scenario, yaml)
     return reply.code(201).header('location', `/api/runs/${id}`).send({ id, status: 'running' })
   })
@@ -59,15 +80,24 @@ export async function runsRoutes(app: FastifyInstance, { store, runs, targetAllo
     if (!run) throw notFound(request.params.id)
     // The agents that carried it (known once it ends; the embedded agent has no name).
     const agents = run.summary ? (run.summary.agents?.map((a) => a.name) ?? ['in-process']) : []
-    return { ...runListItem(run), agents, summary: run.summary }
+    // A credential of its scenario (a target header) never shows, even quoted in a reason.
+    return scrubSecrets({ ...runListItem(run), agents, summary: run.summary }, scenarioSecrets(run.scenarioYaml))
   })
 
-  app.get<{ Params: Static<typeof RunParams>; Querystring: Static<typeof WindowsQuery> }>('/api/runs/:id/windows', { schema: { querystring: WindowsQuery } }, async (request) => {
-    if (!store.getRun(request.params.id)) throw notFound(request.params.id)
-    const { agent } = request.query
-    // Merged windows by default; one remote agent's own windows with ?agent=<name>.
-    const windows = agent === undefined ? store.windows(request.params.id) : store.agentWindows(request.params.id, agent)
-    return windows.map((window) => ({ ...window, latencyMs: summarizeLatency(decodeHistogram(window.latency)) }))
+  app.get<{ Params: Static<typeof RunParams>; Querystring: Static<typeof WindowsQuery> }>('/api/runs/:id/windows', { schema: { querystring: WindowsQuery } }, async (request, reply) => {
+    const { id } = request.params
+    if (!store.getRun(id)) throw notFound(id)
+    const { agent, from = 0, limit = defaultWindowPage } = request.query
+    // Merged windows by default; one remote agent's own windows with ?agent=<name>. Percentiles were
+    // stored with each window, so a page costs a range read and no histogram decoding.
+    const page = store.windowPage(id, { from, limit, ...(agent !== undefined ? { agent } : {}) })
+    if (page.next !== null) {
+      const next = new URLSearchParams({ ...(agent !== undefined ? { agent } : {}), from: String(page.next), limit: String(limit) })
+      reply.header('link', `</api/runs/${encodeURIComponent(id)}/windows?${next}>; rel="next"`)
+    }
+    // Each stored window is JSON already: it is sent as it is, with its percentiles added.
+    const body = page.windowsJson.map(({ report, latencyMs }) => `${report.slice(0, -1)},"latencyMs":${latencyMs}}`)
+    return reply.type('application/json; charset=utf-8').send(`[${body.join(',')}]`)
   })
 
   app.get<{ Params: Static<typeof RunParams> }>('/api/runs/:id/decisions', async (request) => {
@@ -90,8 +120,12 @@ export async function runsRoutes(app: FastifyInstance, { store, runs, targetAllo
   app.get<{ Params: Static<typeof RunParams> }>('/api/runs/:id/events', async (request, reply) => {
     const run = store.getRun(request.params.id)
     if (!run) throw notFound(request.params.id)
+    // The cap is checked while a 429 problem+json can still be sent, before hijacking the response.
+    const release = streams.acquire()
     reply.hijack()
     const raw = reply.raw
+    // The response closes when it ends or the client goes away: either frees the slot.
+    raw.once('close', release)
     raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
     const send = (event: RunEvent): void => {
       const data = event.type === 'window' ? event.window : event.type === 'step' ? event.step : event.type === 'decision' ? event.decision : { status: event.status, summary: event.summary ?? null }
@@ -113,7 +147,12 @@ export async function runsRoutes(app: FastifyInstance, { store, runs, targetAllo
       return
     }
     send({ type: 'status', runId: run.id, status: 'running' })
-    request.raw.on('close', () => unsubscribe())
+    // A comment line now and then keeps a quiet stream's socket inside the server's idle timeout (and proxies').
+    const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), sseHeartbeatMs)
+    raw.once('close', () => {
+      clearInterval(heartbeat)
+      unsubscribe()
+    })
   })
 }
 

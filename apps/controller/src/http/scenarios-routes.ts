@@ -1,20 +1,24 @@
 import { GauntletError } from '@gauntlet/contracts'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
+import type { ControllerSettings } from '../config/controller-settings.js'
+import { assertScenarioEgress } from '../scenario/egress-check.js'
 import { parseScenario } from '../scenario/load-scenario.js'
+import { redactScenarioYaml } from '../security/redact.js'
 import type { ScenarioStore } from '../storage/run-store.js'
 
 const NameParams = Type.Object({ name: Type.String({ pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$' }) })
 const PutBody = Type.Object({ yaml: Type.String({ minLength: 1 }) }, { additionalProperties: false })
 
 /** /api/scenarios: named scenarios, validated on the way in with the loader `gauntlet validate` uses. */
-export async function scenariosRoutes(app: FastifyInstance, { store }: { store: ScenarioStore }): Promise<void> {
+export async function scenariosRoutes(app: FastifyInstance, { store, settings }: { store: ScenarioStore; settings: Pick<ControllerSettings, 'targetAllow' | 'hookAllow'> }): Promise<void> {
   app.get('/api/scenarios', async () => store.listScenarios().map(({ name, updatedAt }) => ({ name, updatedAt })))
 
   app.get<{ Params: Static<typeof NameParams> }>('/api/scenarios/:name', { schema: { params: NameParams } }, async (request) => {
     const scenario = store.getScenario(request.params.name)
     if (!scenario) throw new GauntletError('not_found', `no scenario named "${request.params.name}"`)
-    return scenario
+    // Stored as sent (runs need the credentials), shown without them.
+    return { ...scenario, yaml: redactScenarioYaml(scenario.yaml) }
   })
 
   app.put<{ Params: Static<typeof NameParams>; Body: Static<typeof PutBody> }>(
@@ -23,11 +27,13 @@ export async function scenariosRoutes(app: FastifyInstance, { store }: { store: 
     async (request, reply) => {
       const { name } = request.params
       const scenario = parseScenario(request.body.yaml, `scenario ${name}`)
+      // Its hooks and target-metrics URL must be callable, or it could never run: refused before it is stored.
+      assertScenarioEgress(scenario, settings, { yaml: request.body.yaml, file: `scenario ${name}` })
       if (scenario.name !== name) throw new GauntletError('usage', `the scenario is named "${scenario.name}" but was sent to /api/scenarios/${name}`)
       const existed = store.getScenario(name) !== undefined
       const stored = { name, yaml: request.body.yaml, updatedAt: new Date().toISOString() }
       store.putScenario(stored)
-      return reply.code(existed ? 200 : 201).send(stored)
+      return reply.code(existed ? 200 : 201).send({ ...stored, yaml: redactScenarioYaml(stored.yaml) })
     },
   )
 

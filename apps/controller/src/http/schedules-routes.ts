@@ -6,9 +6,9 @@ import type { ScheduleStore } from '../storage/run-store.js'
 
 const CreateBody = Type.Object(
   {
-    scenario: Type.String({ minLength: 1 }),
-    cron: Type.String({ minLength: 1, description: 'Five fields (minute precision) or six (seconds first).' }),
-    timezone: Type.Optional(Type.String({ default: 'UTC', description: 'IANA time zone, e.g. Europe/Berlin.' })),
+    scenario: Type.String({ minLength: 1, maxLength: 200 }),
+    cron: Type.String({ minLength: 1, maxLength: 200, description: 'Five fields (minute precision) or six (seconds first); its fires at least --min-schedule-interval apart (default 60 s).' }),
+    timezone: Type.Optional(Type.String({ maxLength: 100, default: 'UTC', description: 'IANA time zone, e.g. Europe/Berlin.' })),
     concurrency: Type.Optional(Type.Union(concurrencyPolicies.map((p) => Type.Literal(p)), { default: 'forbid' })),
     startingDeadline: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400, default: 300, description: 'Seconds.' })),
   },

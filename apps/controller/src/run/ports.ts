@@ -10,6 +10,8 @@ export interface LoadOutcome {
   agentLosses?: AgentLoss[]
   /** Why the load stopped itself before the plan ended (an agent lost under onAgentLoss: abort, say). */
   stoppedBy?: string
+  /** What went wrong without stopping the load (an agent's report refused, say): each degrades the run. */
+  warnings?: string[]
 }
 
 export interface LoadControl {

@@ -1,6 +1,9 @@
 import { GauntletError, type Decision, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
+import { parseAllowList } from '@gauntlet/http'
+import { defaultLimits } from '../config/controller-settings.js'
 import type { Scenario } from '../scenario/scenario.js'
 import type { RunStatus } from '../storage/run-store.js'
+import { RunAdmission, type ListenAddress } from './run-admission.js'
 import { executeRun, type RunDependencies } from './run-service.js'
 
 export type RunEvent =
@@ -19,17 +22,40 @@ interface ActiveRun {
 
 /**
  * Runs in the background for the controller: starts them, lets HTTP clients follow and abort them,
- * and stops them all on shutdown. The run itself is executeRun, as in `gauntlet run`.
+ * and stops them all on shutdown. The run itself is executeRun, as in `gauntlet run`. Every start,
+ * whatever its entry (REST, schedules), passes the run admission first.
  */
 export class RunManager {
   private readonly active = new Map<string, ActiveRun>()
+  /** Runs admitted and not yet finished, stored or still starting (the --max-runs count). */
+  private inFlight = 0
   /** Windows received from agents since start (for /metrics). */
   windowsIngested = 0
 
-  constructor(private readonly deps: RunDependencies) {}
+  /** Without an admission: loopback targets and hooks only, default caps (tests and embedding). */
+  constructor(
+    private readonly deps: RunDependencies,
+    private readonly admission: RunAdmission = new RunAdmission({
+      targetAllow: parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW'),
+      hookAllow: parseAllowList(undefined, 'GAUNTLET_HOOK_ALLOW'),
+      limits: defaultLimits,
+    }),
+  ) {}
 
-  /** Starts a run and resolves with its id as soon as it is stored; the run goes on in the background. */
-  start(scenario: Scenario, yaml: string): Promise<string> {
+  /** The addresses the controller's server listens on: a run may not target them. */
+  setListenAddresses(addresses: ReadonlyArray<ListenAddress | string>): void {
+    this.admission.setListenAddresses(addresses)
+  }
+
+  /**
+   * Admits a run, then starts it and resolves with its id as soon as it is stored; the run goes on in
+   * the background. A refused run is neither stored nor probed: the GauntletError says why.
+   */
+  async start(scenario: Scenario, yaml: string): Promise<string> {
+    await this.admission.check(scenario)
+    // After the last await, so that the count and the reservation cannot interleave with another start.
+    this.admission.assertRoom(this.inFlight)
+    this.inFlight++
     const abort = new AbortController()
     const listeners = new Set<Listener>()
     const entry: ActiveRun = { abort, listeners, finished: Promise.resolve() }
@@ -65,6 +91,7 @@ export class RunManager {
           publish({ type: 'status', runId, status: 'error' })
         },
       ).finally(() => {
+        this.inFlight--
         this.active.delete(runId)
         listeners.clear()
       })
@@ -84,6 +111,14 @@ export class RunManager {
     const run = this.active.get(runId)
     if (!run) throw new GauntletError('conflict', `run ${runId} is not running`)
     run.abort.abort()
+  }
+
+  /** Asks a run to stop and resolves once it has stored its summary (and freed its --max-runs slot). */
+  async abortAndWait(runId: string): Promise<void> {
+    const run = this.active.get(runId)
+    if (!run) return
+    run.abort.abort()
+    await run.finished
   }
 
   /** Follows a running run's events; returns the function that stops following, or undefined if not running. */

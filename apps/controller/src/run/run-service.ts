@@ -5,6 +5,7 @@ import type { RunStatus, RunStore } from '../storage/run-store.js'
 import { stepDecisions } from '../decision/step-decisions.js'
 import { RunFaults } from '../faults/run-faults.js'
 import { RunHooks } from '../hooks/run-hooks.js'
+import { parseAllowList, type AllowList } from '@gauntlet/http'
 import { LiveTimeline } from './live-timeline.js'
 import { DecisionDriver } from './decision-driver.js'
 import { RunTargetMetrics } from './run-target-metrics.js'
@@ -20,6 +21,8 @@ export interface RunDependencies {
   clock: Clock
   /** Needed only by scenarios with faults. */
   faults?: FaultInjector
+  /** GAUNTLET_HOOK_ALLOW and the grace onRollback/postRun get once a run is stopped (default: loopback, 10 s). */
+  hooks?: { allow?: AllowList; graceMs?: number }
 }
 
 export interface RunRequest {
@@ -94,7 +97,30 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
     deps.store.saveDecision(runId, decision)
     observer?.decision?.(decision)
   }
-  const hooks = new RunHooks(scenario.hooks, { run: runId, scenario: scenario.name })
+  const hooks = new RunHooks(scenario.hooks, { run: runId, scenario: scenario.name }, { allow: deps.hooks?.allow ?? parseAllowList(undefined, 'GAUNTLET_HOOK_ALLOW'), ...(deps.hooks?.graceMs !== undefined ? { graceMs: deps.hooks.graceMs } : {}) })
+  // Stopping the run cancels pending hooks at once, except onRollback and postRun (bounded by the grace).
+  const stopHooks = (): void => hooks.stop()
+  request.signal?.addEventListener('abort', stopHooks, { once: true })
+  if (request.signal?.aborted) stopHooks()
+  // A throw in any of this run's timers or callbacks ends this run as an error (with the reason), never the process.
+  let failure: string | undefined
+  const failRun = (where: string, error: unknown): void => {
+    if (failure) return
+    failure = `the run failed while ${where}: ${error instanceof Error ? error.message : String(error)}`
+    driver?.halt()
+    stop.abort()
+  }
+  const guarded =
+    <A extends unknown[]>(where: string, fn: (...args: A) => void) =>
+    (...args: A): void => {
+      try {
+        fn(...args)
+      } catch (error) {
+        failRun(where, error)
+      }
+    }
+  const fireHook = (...args: Parameters<typeof hooks.fire>): void =>
+    guarded(`firing the ${args[0]} hooks`, () => void hooks.fire(...args).catch((error: unknown) => failRun(`firing the ${args[0]} hooks`, error)))()
   let rollback: (Rollback & { decisions: Decision[] }) | undefined
   // Fail-safe order: faults are reverted before the load stops; the hooks fire once both are done (below).
   const rollBack = async (step: number, reason: string, decided: Decision[], guard?: string): Promise<void> => {
@@ -105,9 +131,21 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
     stop.abort()
   }
   const driver = scenario.decision
-    ? new DecisionDriver({ config: scenario.decision, scenario: scenario.name, timeline, store: deps.store, hooks, now: () => deps.clock.now(), load: () => load, record, rollBack: (...args) => void rollBack(...args) })
+    ? new DecisionDriver({
+        config: scenario.decision,
+        scenario: scenario.name,
+        timeline,
+        store: deps.store,
+        hooks,
+        now: () => deps.clock.now(),
+        load: () => load,
+        record,
+        rollBack: (...args) => void rollBack(...args).catch((error: unknown) => failRun('rolling back', error)),
+        fail: failRun,
+      })
     : undefined
-  request.signal?.addEventListener('abort', onExternalAbort, { once: true })
+  const onAbortSafely = guarded('stopping the run', onExternalAbort)
+  request.signal?.addEventListener('abort', onAbortSafely, { once: true })
   if (request.signal?.aborted) onExternalAbort()
 
   const judge = (spec: StepSpec): void => {
@@ -118,8 +156,8 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
     const decided = stepDecisions(spec, step, scenario.onThresholdFail, deps.clock.now())
     for (const decision of decided) record(decision)
     // With a decision section the step gate promotes steps; thresholds can still stop the run.
-    if (!driver && decided[0]?.action === 'advance') void hooks.fire('onAdvance', { step: spec.index, decisions: decided })
-    if (step.verdict === 'fail' && scenario.onThresholdFail === 'stop') void rollBack(spec.index, `step ${spec.index + 1} failed its thresholds`, decided)
+    if (!driver && decided[0]?.action === 'advance') fireHook('onAdvance', { step: spec.index, decisions: decided })
+    if (step.verdict === 'fail' && scenario.onThresholdFail === 'stop') rollBack(spec.index, `step ${spec.index + 1} failed its thresholds`, decided).catch((error: unknown) => failRun('rolling back', error))
   }
   const heldOf = (spec: StepSpec): Partial<StepSummary> => {
     const planned = scenario.steps[spec.index]?.durationS ?? spec.durationS
@@ -132,16 +170,16 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
     outcome = await deps.agent.run(scenario, {
       runId,
       signal: stop.signal,
-      onStart: (epochMs) => {
+      onStart: guarded('starting the run', (epochMs: number) => {
         faults.start(epochMs)
         driver?.start(epochMs)
         targetMetrics?.start(epochMs)
         if (!driver && hooks.has('preStep')) {
-          for (const spec of timeline.specs()) stepTimers.push(setTimeout(() => void hooks.fire('preStep', { step: spec.index }), Math.max(0, epochMs + spec.startS * 1000 - Date.now())))
+          for (const spec of timeline.specs()) stepTimers.push(setTimeout(() => fireHook('preStep', { step: spec.index }), Math.max(0, epochMs + spec.startS * 1000 - Date.now())))
         }
-      },
+      }),
       onControl: (control) => (load = control),
-      onWindow: (reported) => {
+      onWindow: guarded('storing a window', (reported: WindowReport) => {
         const active = faults.activeDuring(reported.startedAt, reported.startedAt + 1000)
         const window = active.length > 0 ? { ...reported, faults: active } : reported
         deps.store.saveWindow(runId, window)
@@ -152,19 +190,19 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
         if (!rollback) driver?.onWindow(window)
         const spec = timeline.spec(window.step)
         if (spec && window.index === spec.startS + spec.durationS - 1 && !stop.signal.aborted) judge(spec)
-      },
+      }),
     })
   } catch (error) {
     driver?.halt()
     targetMetrics?.stop()
     await faults.stop('the load failed')
     // A known failure (agents refusing their orders, say) is the run's outcome; anything else is a bug.
-    const failure = error instanceof GauntletError ? error.message : 'internal error in the load generator'
-    const summary = finish('error', { verdict: 'error', capacityRps: null, reasons: [failure], warnings: faultLines, steps, ...(faults.count > 0 ? { faults: faults.records() } : {}) })
+    const reason = failure ?? (error instanceof GauntletError ? error.message : 'internal error in the load generator')
+    const summary = finish('error', { verdict: 'error', capacityRps: null, reasons: [reason], warnings: faultLines, steps, ...(faults.count > 0 ? { faults: faults.records() } : {}) })
     if (error instanceof GauntletError && error.code !== 'target_not_allowed') return summary
     throw error
   } finally {
-    request.signal?.removeEventListener('abort', onExternalAbort)
+    request.signal?.removeEventListener('abort', onAbortSafely)
     for (const timer of stepTimers) clearTimeout(timer)
   }
   driver?.halt()
@@ -183,7 +221,7 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
   await faults.stop(stoppedBy ?? outcome.stoppedBy ?? 'run ended')
   // A rollback during the load is announced now: faults are reverted and the load has stopped.
   const announce = (r: NonNullable<typeof rollback>): void =>
-    void hooks.fire('onRollback', { step: r.step, reason: r.reason, ...(r.guard ? { guard: r.guard } : {}), decisions: r.decisions })
+    fireHook('onRollback', { step: r.step, reason: r.reason, ...(r.guard ? { guard: r.guard } : {}), decisions: r.decisions })
   if (rollback) announce(rollback)
   // Leak guards judge the target's series once the load is over and the cooldown has passed.
   const measured = targetMetrics ? await targetMetrics.finish(Math.max(0, ...steps.map((s) => s.index))) : undefined
@@ -201,26 +239,30 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
   const thresholdJudgement = judgeRun(steps, plannedSteps, rollback && driver ? undefined : stoppedBy)
   const gated = driver ? judgeGatedRun(thresholdJudgement, { advanced: driver.advanced, rollback, plannedSteps, rps: scenario.steps.map((s) => s.rps), stoppedBy }) : thresholdJudgement
   // A leak guard that could not judge (no scrape before or after the load) leaves the run unproven.
-  const judgement = gated.verdict === 'pass' && measured && measured.unjudged.length > 0 ? { ...gated, verdict: 'error' as const, reasons: measured.unjudged } : gated
-  const status: RunStatus = judgement.verdict === 'pass' ? 'passed' : judgement.verdict === 'fail' ? 'failed' : stoppedBy ? 'aborted' : 'error'
+  const unproven = gated.verdict === 'pass' && measured && measured.unjudged.length > 0 ? { ...gated, verdict: 'error' as const, reasons: measured.unjudged } : gated
+  // A run that failed inside (failRun) proves nothing, whatever it measured.
+  const judgement = failure ? { ...unproven, verdict: 'error' as const, reasons: [failure] } : unproven
+  const status: RunStatus = judgement.verdict === 'pass' ? 'passed' : judgement.verdict === 'fail' ? 'failed' : stoppedBy && !failure ? 'aborted' : 'error'
   const losses = outcome.agentLosses ?? []
   if (hooks.any) {
-    // postRun carries the verdict; the summary records every delivery, so it waits (bounded by each hook's timeout and retries).
-    void hooks.fire('postRun', { verdict: judgement.verdict, status })
+    // postRun carries the verdict; the summary records every delivery, so it waits (bounded by each hook's timeout and retries, and by the hook grace once the run is stopped).
+    fireHook('postRun', { verdict: judgement.verdict, status })
   }
   const deliveries = await hooks.settled()
+  request.signal?.removeEventListener('abort', stopHooks)
   const faultRecords = faults.records()
   return finish(status, {
     ...(deliveries.length > 0 ? { hooks: deliveries } : {}),
     ...judgement,
-    warnings: [...runWarnings({ deliveries, steps, losses, faultLines, faults: faultRecords }), ...(measured?.warnings ?? [])],
+    warnings: [...runWarnings({ deliveries, steps, losses, faultLines, faults: faultRecords }), ...(measured?.warnings ?? []), ...(outcome.warnings ?? []).map((w) => `DEGRADED: ${w}`)],
     steps,
     ...(rollback && driver ? { rollback: { step: rollback.step, reason: rollback.reason, at: rollback.at, ...(rollback.guard ? { guard: rollback.guard } : {}) } } : {}),
     ...(faults.count > 0 ? { faults: faultRecords } : {}),
     ...(decisions.length > 0 ? { decisions } : {}),
     ...(measured ? { targetMetrics: measured.summaries } : {}),
     ...(outcome.agents ? { agents: outcome.agents } : {}),
-    ...(losses.length > 0 ? { degraded: true, agentLosses: losses } : {}),
+    ...(losses.length > 0 || (outcome.warnings?.length ?? 0) > 0 ? { degraded: true } : {}),
+    ...(losses.length > 0 ? { agentLosses: losses } : {}),
   })
 }
 

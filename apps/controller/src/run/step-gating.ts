@@ -16,6 +16,8 @@ export interface StepGatingOptions {
   /** Every gate, after it is taken (the run records it and fires onAdvance / onHold). */
   onGate: (step: number, gate: GateDecision, heldS: number) => void
   onRollback: (step: number, reason: string) => void
+  /** The rollback itself threw: the run must end as an error (never an unhandled rejection). */
+  fail: (where: string, error: unknown) => void
 }
 
 /**
@@ -45,9 +47,11 @@ export class StepGating {
     const dueMs = this.startEpochMs + this.options.timeline.endS(step) * 1000 - gateLeadMs
     this.timer = setTimeout(() => {
       // A gate that throws (its record could not be stored, say) must not take the process down: the run rolls back.
-      this.gate(step, heldS).catch((error: unknown) => {
-        if (!this.stopped) this.options.onRollback(step, `the step gate failed: ${(error as Error).message}`)
-      })
+      this.gate(step, heldS)
+        .catch((error: unknown) => {
+          if (!this.stopped) this.options.onRollback(step, `the step gate failed: ${(error as Error).message}`)
+        })
+        .catch((error: unknown) => this.options.fail(`rolling back step ${step + 1} after its gate failed`, error))
     }, Math.max(0, dueMs - Date.now()))
   }
 

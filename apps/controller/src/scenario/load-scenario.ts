@@ -133,6 +133,7 @@ function buildScenario(doc: ScenarioDocument, add: Add, sound: (prefix: string) 
       headers: doc.target.headers ?? {},
       ...(doc.target.body !== undefined ? { body: doc.target.body } : {}),
       timeoutMs,
+      ...(doc.target.expect !== undefined ? { expectStatus: doc.target.expect.status } : {}),
     },
     steps,
     warmupS,

@@ -14,6 +14,8 @@ export interface Scenario {
     headers: Record<string, string>
     body?: string
     timeoutMs: number
+    /** target.expect.status: the statuses that count as success; absent, any 2xx. */
+    expectStatus?: number[]
   }
   steps: Array<{ rps: number; durationS: number }>
   warmupS: number

@@ -4,8 +4,9 @@
  *   threshold := metric operator number [unit]
  *   metric    := p50 | p90 | p95 | p99 | p999 | max      latency, unit ms or s (required)
  *              | error_rate | success_rate               unit % (or a bare fraction 0..1)
- *              | timeout_rate | refused_rate | reset_rate | http_4xx_rate | http_5xx_rate
- *                                                        one class of failure, same units
+ *              | timeout_rate | refused_rate | reset_rate | http_3xx_rate | http_4xx_rate | http_5xx_rate
+ *                                                        one class of failure, same units (a 3xx, 4xx or
+ *                                                        5xx not in target.expect.status is an error)
  *              | rps                                     achieved requests per second, unit rps optional
  *   operator  := < | <= | > | >=
  *
@@ -24,7 +25,7 @@
 export const latencyMetrics = ['p50', 'p90', 'p95', 'p99', 'p999', 'max'] as const
 export type LatencyMetric = (typeof latencyMetrics)[number]
 /** Error rates of one class: the share of requests with an outcome that failed that way. */
-export const classRateMetrics = ['timeout_rate', 'refused_rate', 'reset_rate', 'http_4xx_rate', 'http_5xx_rate'] as const
+export const classRateMetrics = ['timeout_rate', 'refused_rate', 'reset_rate', 'http_3xx_rate', 'http_4xx_rate', 'http_5xx_rate'] as const
 export type RateMetric = 'error_rate' | 'success_rate' | (typeof classRateMetrics)[number]
 export const rateMetrics: readonly RateMetric[] = ['error_rate', 'success_rate', ...classRateMetrics]
 export const isRateMetric = (metric: string): metric is RateMetric => (rateMetrics as readonly string[]).includes(metric)
@@ -112,6 +113,7 @@ const healthyDirection: Record<ThresholdMetric, 'drop' | 'rise'> = {
   timeout_rate: 'rise',
   refused_rate: 'rise',
   reset_rate: 'rise',
+  http_3xx_rate: 'rise',
   http_4xx_rate: 'rise',
   http_5xx_rate: 'rise',
   success_rate: 'drop',

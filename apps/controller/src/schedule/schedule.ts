@@ -25,7 +25,8 @@ export interface Schedule {
   lastScheduledAt: string | null
 }
 
-export type FireOutcome = 'started' | 'skipped' | 'replaced' | 'missed'
+/** refused: the run admission said no (allow-list, a cap, the controller's own address...). */
+export type FireOutcome = 'started' | 'skipped' | 'replaced' | 'missed' | 'refused'
 
 export type FireDecision =
   | { outcome: 'started' }
@@ -33,14 +34,41 @@ export type FireDecision =
   | { outcome: 'skipped'; reason: string }
   | { outcome: 'missed'; reason: string }
 
-/** Why a cron expression or time zone is unusable, or undefined when it is fine. */
-export function cronProblem(cron: string, timezone: string): string | undefined {
+/** Fire times looked at for a cron's shortest gap: its field pattern repeats, so the gap shows early. */
+const sampledFires = 100
+
+/**
+ * Why a cron expression or time zone is unusable, or undefined when it is fine. Beyond syntax: only
+ * 5 fields (minute precision) or 6 (seconds first) or a nickname (@hourly); it must fire at all
+ * (`0 0 31 2 *` never does); and no two of its next fires may be closer than `minIntervalS`.
+ */
+export function cronProblem(cron: string, timezone: string, minIntervalS = 0, after: Date = new Date()): string | undefined {
+  const fields = cron.trim().split(/\s+/)
+  if (!fields[0]?.startsWith('@') && fields.length !== 5 && fields.length !== 6) {
+    return `has ${fields.length} fields; use 5 (minute hour day-of-month month day-of-week) or 6 (seconds first)`
+  }
+  let next: Date[]
   try {
-    new Cron(cron, { timezone, paused: true }).nextRun()
-    return undefined
+    next = new Cron(cron, { timezone, paused: true }).nextRuns(sampledFires, after)
   } catch (error) {
     return (error as Error).message.split('. Original error')[0]
   }
+  if (next.length === 0) return 'never fires: no date matches it'
+  const gapS = shortestGapS(next)
+  if (gapS !== undefined && gapS < minIntervalS) {
+    return `fires ${gapS}s apart; schedules may fire at most every ${minIntervalS}s (--min-schedule-interval)`
+  }
+  return undefined
+}
+
+/** The shortest time between consecutive fire times, in seconds; undefined with fewer than two. */
+export function shortestGapS(times: Date[]): number | undefined {
+  let shortest: number | undefined
+  for (let i = 1; i < times.length; i++) {
+    const gap = (times[i]!.getTime() - times[i - 1]!.getTime()) / 1000
+    if (shortest === undefined || gap < shortest) shortest = gap
+  }
+  return shortest
 }
 
 export function nextFireTimes(schedule: Pick<Schedule, 'cron' | 'timezone'>, after: Date, count: number): Date[] {

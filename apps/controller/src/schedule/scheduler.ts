@@ -1,6 +1,7 @@
 import { GauntletError } from '@gauntlet/contracts'
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
+import { defaultLimits, type ControllerLimits } from '../config/controller-settings.js'
 import type { Clock } from '../run/ports.js'
 import type { RunManager } from '../run/run-manager.js'
 import { parseScenario } from '../scenario/load-scenario.js'
@@ -15,13 +16,18 @@ export interface NewSchedule {
   startingDeadlineS: number
 }
 
+/** The caps schedules are created under (--max-schedules, --min-schedule-interval). */
+export type ScheduleLimits = Pick<ControllerLimits, 'maxSchedules' | 'minScheduleIntervalS'>
+
 /** setTimeout's ceiling (~24.8 days): longer waits are taken in hops. */
 const maxTimerMs = 2 ** 31 - 1
 
 /**
  * Fires schedules: one timer per active schedule, armed for its next fire time. Every fire time is
- * handled exactly once (started, skipped, replaced or missed) and recorded; a controller that was down
- * catches up at start, where fire times older than their startingDeadline are recorded as missed.
+ * handled exactly once (started, skipped, replaced, missed or refused) and recorded; a controller that
+ * was down catches up at start, where fire times older than their startingDeadline are recorded as
+ * missed. Fires start runs through RunManager.start, so the run admission (allow-list, caps, the
+ * controller's own address) decides them as it decides REST runs; a fire it turns down is 'refused'.
  * Emits 'fire' with each recorded ScheduleFire (tests and /metrics follow it).
  */
 export class Scheduler extends EventEmitter {
@@ -29,15 +35,24 @@ export class Scheduler extends EventEmitter {
   private readonly runsBySchedule = new Map<string, Set<string>>()
 
   constructor(
-    private readonly deps: { store: ScheduleStore & ScenarioStore; runs: RunManager; clock: Clock },
+    private readonly deps: { store: ScheduleStore & ScenarioStore; runs: RunManager; clock: Clock; limits?: ScheduleLimits },
   ) {
     super()
+  }
+
+  private get limits(): ScheduleLimits {
+    return this.deps.limits ?? defaultLimits
   }
 
   /** At controller start: catch up on what was missed while down, then arm every schedule. */
   async start(): Promise<void> {
     for (const schedule of this.deps.store.listSchedules()) {
       if (schedule.paused) continue
+      // A schedule stored before these rules (or under looser flags) that breaks them is paused, not fired.
+      if (this.cronProblemOf(schedule)) {
+        this.deps.store.putSchedule({ ...schedule, paused: true })
+        continue
+      }
       const due = dueFireTimes(schedule, this.deps.clock.now())
       // Only the latest overdue time may still start (if within its deadline); older ones are missed.
       for (const time of due.slice(0, -1)) this.record(schedule, time, { outcome: 'missed', reason: 'controller was not running' }, null)
@@ -53,8 +68,11 @@ export class Scheduler extends EventEmitter {
   }
 
   create(input: NewSchedule): Schedule {
-    const problem = cronProblem(input.cron, input.timezone)
-    if (problem) throw new GauntletError('usage', `cron "${input.cron}" in ${input.timezone}: ${problem}`, { problems: [{ path: '/cron', message: problem }] })
+    const { maxSchedules } = this.limits
+    if (this.deps.store.listSchedules().length >= maxSchedules) {
+      throw new GauntletError('too_many', `${maxSchedules} schedules exist, the most this controller keeps (--max-schedules); delete one first`)
+    }
+    this.assertCronUsable(input)
     if (!this.deps.store.getScenario(input.scenario)) throw new GauntletError('not_found', `no scenario named "${input.scenario}"`)
     const schedule: Schedule = {
       id: `sch-${randomBytes(4).toString('hex')}`,
@@ -70,6 +88,7 @@ export class Scheduler extends EventEmitter {
 
   setPaused(id: string, paused: boolean): Schedule {
     const schedule = this.get(id)
+    if (!paused) this.assertCronUsable(schedule)
     // Resuming does not fire what was skipped while paused: it starts from now.
     const updated = { ...schedule, paused, lastScheduledAt: paused ? schedule.lastScheduledAt : this.deps.clock.now().toISOString() }
     this.deps.store.putSchedule(updated)
@@ -91,6 +110,15 @@ export class Scheduler extends EventEmitter {
 
   nextFireTimes(schedule: Schedule, count: number): string[] {
     return schedule.paused ? [] : nextFireTimes(schedule, this.deps.clock.now(), count).map((d) => d.toISOString())
+  }
+
+  private cronProblemOf(schedule: Pick<Schedule, 'cron' | 'timezone'>): string | undefined {
+    return cronProblem(schedule.cron, schedule.timezone, this.limits.minScheduleIntervalS, this.deps.clock.now())
+  }
+
+  private assertCronUsable(schedule: Pick<Schedule, 'cron' | 'timezone'>): void {
+    const problem = this.cronProblemOf(schedule)
+    if (problem) throw new GauntletError('usage', `cron "${schedule.cron}" in ${schedule.timezone}: ${problem}`, { problems: [{ path: '/cron', message: problem }] })
   }
 
   private arm(id: string): void {
@@ -123,7 +151,8 @@ export class Scheduler extends EventEmitter {
     const running = [...(this.runsBySchedule.get(id) ?? [])].filter((runId) => this.deps.runs.isActive(runId))
     const decision = decideFire(schedule, scheduledAt, this.deps.clock.now(), running.length)
     if (decision.outcome === 'missed' || decision.outcome === 'skipped') return this.record(schedule, scheduledAt, decision, null)
-    if (decision.outcome === 'replaced') for (const runId of running) this.deps.runs.abort(runId)
+    // The replaced runs end (and free their --max-runs slots) before the new one is admitted.
+    if (decision.outcome === 'replaced') await Promise.all(running.map((runId) => this.deps.runs.abortAndWait(runId)))
     try {
       const stored = this.deps.store.getScenario(schedule.scenario)
       if (!stored) throw new GauntletError('not_found', `scenario "${schedule.scenario}" no longer exists`)
@@ -134,7 +163,10 @@ export class Scheduler extends EventEmitter {
       this.runsBySchedule.set(id, mine)
       this.record(schedule, scheduledAt, decision, runId)
     } catch (error) {
-      this.record(schedule, scheduledAt, { outcome: 'missed', reason: `could not start: ${(error as Error).message}` }, null)
+      // A GauntletError is a stated refusal (run admission, a scenario no longer valid or gone);
+      // anything else is a failure to start.
+      if (error instanceof GauntletError) this.record(schedule, scheduledAt, { outcome: 'refused', reason: `refused: ${error.message}` }, null)
+      else this.record(schedule, scheduledAt, { outcome: 'missed', reason: `could not start: ${(error as Error).message}` }, null)
     }
   }
 

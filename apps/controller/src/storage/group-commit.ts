@@ -14,7 +14,17 @@ interface Pending {
 export class AgentWindowCommits {
   private queue: Pending[] = []
 
-  constructor(private readonly store: Pick<RunStore, 'saveAgentWindows'>) {}
+  constructor(private readonly store: Pick<RunStore, 'saveAgentWindows' | 'agentWindow'>) {}
+
+  /** The window `agent` delivered for `index`, committed or still waiting for its transaction. */
+  delivered(runId: string, agent: string, index: number): WindowReport | undefined {
+    for (const { report } of this.queue) {
+      if (report.runId !== runId || report.agent !== agent) continue
+      const window = report.windows.find((w) => w.index === index)
+      if (window) return window
+    }
+    return this.store.agentWindow(runId, agent, index)
+  }
 
   save(runId: string, agent: string, windows: readonly WindowReport[]): Promise<void> {
     return new Promise((resolve, reject) => {

@@ -26,6 +26,21 @@ export interface StoredRun extends NewRun {
   summary: RunSummary | null
 }
 
+export interface WindowPageQuery {
+  /** First window index of the page. */
+  from: number
+  limit: number
+  /** One remote agent's own windows instead of the merged ones. */
+  agent?: string
+}
+
+export interface WindowPage {
+  /** Each window's stored JSON and its latency percentiles' JSON (LatencySummaryMs), ready to send unparsed. */
+  windowsJson: Array<{ report: string; latencyMs: string }>
+  /** Index of the first window of the next page; null on the last page. */
+  next: number | null
+}
+
 /** Where runs, their per-second windows and their step judgements are kept. */
 export interface RunStore {
   createRun(run: NewRun): void
@@ -37,6 +52,12 @@ export interface RunStore {
    */
   saveAgentWindows(reports: ReadonlyArray<{ runId: string; agent: string; windows: readonly WindowReport[] }>): void
   agentWindows(runId: string, agent: string): WindowReport[]
+  /** One agent's stored window for run second `index`, if any. */
+  agentWindow(runId: string, agent: string, index: number): WindowReport | undefined
+  /** Many windows in one transaction (an import, or seeding a test). */
+  saveWindows(runId: string, windows: readonly WindowReport[]): void
+  /** A page of merged windows (or one agent's), from index `from`, with their latency percentiles as stored: no histogram is decoded. */
+  windowPage(runId: string, query: WindowPageQuery): WindowPage
   saveStep(runId: string, step: StepSummary): void
   /** Appends a decision; `decisions` returns them in the order they were taken. */
   saveDecision(runId: string, decision: Decision): void
@@ -102,4 +123,6 @@ export interface StoredAgent {
 export interface AgentStore {
   saveAgent(agent: StoredAgent): void
   listAgents(): StoredAgent[]
+  /** An agent lost for longer than the expiry is forgotten. */
+  forgetAgent(name: string): void
 }

@@ -1,10 +1,11 @@
 import { GauntletError, type Decision, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
+import { decodeHistogram, summarizeLatency } from '@gauntlet/metrics'
 import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { migrations } from './migrations.js'
 import type { Schedule } from '../schedule/schedule.js'
-import type { AgentStore, NewRun, RunFilter, RunStatus, RunStore, ScenarioStore, ScheduleFire, ScheduleStore, StoredAgent, StoredRun, StoredScenario } from './run-store.js'
+import type { AgentStore, NewRun, WindowPage, WindowPageQuery, RunFilter, RunStatus, RunStore, ScenarioStore, ScheduleFire, ScheduleStore, StoredAgent, StoredRun, StoredScenario } from './run-store.js'
 
 interface RunRow {
   id: string
@@ -40,9 +41,13 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
         `INSERT INTO runs (id, scenario, scenario_yaml, target, status, created_at) VALUES (@id, @scenario, @scenarioYaml, @target, 'running', @createdAt)`,
       ),
       saveWindow: this.db.prepare(
-        `INSERT INTO windows (run_id, idx, step, started_at, report_json) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (run_id, idx) DO UPDATE SET report_json = excluded.report_json`,
+        `INSERT INTO windows (run_id, idx, step, started_at, report_json, latency_ms_json) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (run_id, idx) DO UPDATE SET report_json = excluded.report_json, latency_ms_json = excluded.latency_ms_json`,
       ),
+      windowPage: this.db.prepare(`SELECT idx, report_json, latency_ms_json FROM windows WHERE run_id = ? AND idx >= ? ORDER BY idx LIMIT ?`),
+      agentWindowPage: this.db.prepare(`SELECT idx, report_json, latency_ms_json FROM agent_windows WHERE run_id = ? AND agent = ? AND idx >= ? ORDER BY idx LIMIT ?`),
+      fillWindowLatency: this.db.prepare(`UPDATE windows SET latency_ms_json = ? WHERE run_id = ? AND idx = ?`),
+      fillAgentWindowLatency: this.db.prepare(`UPDATE agent_windows SET latency_ms_json = ? WHERE run_id = ? AND agent = ? AND idx = ?`),
       saveStep: this.db.prepare(
         `INSERT INTO steps (run_id, idx, planned_rps, verdict, summary_json) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (run_id, idx) DO UPDATE SET verdict = excluded.verdict, summary_json = excluded.summary_json`,
@@ -89,7 +94,8 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
       saveTargetPoint: this.db.prepare(`INSERT INTO target_series (run_id, series, at_s, value) VALUES (?, ?, ?, ?)`),
       targetSeries: this.db.prepare(`SELECT series, at_s AS atS, value FROM target_series WHERE run_id = ? ORDER BY series, at_s`),
       decisions: this.db.prepare(`SELECT at, step, source, guard, condition, verdict, action, dry_run, reason, evidence_json FROM decisions WHERE run_id = ? ORDER BY seq`),
-      saveAgentWindow: this.db.prepare(`INSERT OR IGNORE INTO agent_windows (run_id, agent, idx, report_json) VALUES (?, ?, ?, ?)`),
+      saveAgentWindow: this.db.prepare(`INSERT OR IGNORE INTO agent_windows (run_id, agent, idx, report_json, latency_ms_json) VALUES (?, ?, ?, ?, ?)`),
+      agentWindow: this.db.prepare(`SELECT report_json FROM agent_windows WHERE run_id = ? AND agent = ? AND idx = ?`),
       agentWindows: this.db.prepare(`SELECT report_json FROM agent_windows WHERE run_id = ? AND agent = ? ORDER BY idx`),
       saveAgent: this.db.prepare(
         `INSERT INTO agents (name, url, capacity_rps, version, state, registered_at, last_heartbeat_at)
@@ -108,15 +114,51 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
   }
 
   saveWindow(runId: string, window: WindowReport): void {
-    this.statements.saveWindow.run(runId, window.index, window.step, window.startedAt, JSON.stringify(window))
+    this.statements.saveWindow.run(runId, window.index, window.step, window.startedAt, JSON.stringify(window), latencyJson(window.latency))
+  }
+
+  saveWindows(runId: string, windows: readonly WindowReport[]): void {
+    const summaries = new LatencyMemo()
+    this.db.transaction(() => {
+      for (const window of windows) this.statements.saveWindow.run(runId, window.index, window.step, window.startedAt, JSON.stringify(window), summaries.of(window.latency))
+    })()
   }
 
   saveAgentWindows(reports: ReadonlyArray<{ runId: string; agent: string; windows: readonly WindowReport[] }>): void {
+    const summaries = new LatencyMemo()
     this.db.transaction(() => {
       for (const { runId, agent, windows } of reports) {
-        for (const window of windows) this.statements.saveAgentWindow.run(runId, agent, window.index, JSON.stringify(window))
+        for (const window of windows) this.statements.saveAgentWindow.run(runId, agent, window.index, JSON.stringify(window), summaries.of(window.latency))
       }
     })()
+  }
+
+  agentWindow(runId: string, agent: string, index: number): WindowReport | undefined {
+    const row = this.statements.agentWindow.get(runId, agent, index) as { report_json: string } | undefined
+    return row && (JSON.parse(row.report_json) as WindowReport)
+  }
+
+  windowPage(runId: string, query: WindowPageQuery): WindowPage {
+    type Row = { idx: number; report_json: string; latency_ms_json: string | null }
+    const { agent, from, limit } = query
+    // One row more than asked says whether there is a next page.
+    const rows = (agent === undefined ? this.statements.windowPage.all(runId, from, limit + 1) : this.statements.agentWindowPage.all(runId, agent, from, limit + 1)) as Row[]
+    const page = rows.slice(0, limit)
+    const missing = page.filter((row) => row.latency_ms_json === null)
+    if (missing.length > 0) {
+      // Rows stored before percentiles were kept: computed once, on their first read, and kept.
+      this.db.transaction(() => {
+        for (const row of missing) {
+          row.latency_ms_json = latencyJson((JSON.parse(row.report_json) as WindowReport).latency)
+          if (agent === undefined) this.statements.fillWindowLatency.run(row.latency_ms_json, runId, row.idx)
+          else this.statements.fillAgentWindowLatency.run(row.latency_ms_json, runId, agent, row.idx)
+        }
+      })()
+    }
+    return {
+      windowsJson: page.map((row) => ({ report: row.report_json, latencyMs: row.latency_ms_json! })),
+      next: rows.length > limit ? rows[limit]!.idx : null,
+    }
   }
 
   agentWindows(runId: string, agent: string): WindowReport[] {
@@ -236,6 +278,10 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
     return this.statements.listAgents.all() as StoredAgent[]
   }
 
+  forgetAgent(name: string): void {
+    this.db.prepare('DELETE FROM agents WHERE name = ?').run(name)
+  }
+
   close(): void {
     this.db.close()
   }
@@ -251,6 +297,25 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
         this.db.pragma(`user_version = ${version + 1}`)
       })()
     }
+  }
+}
+
+/** A window's latency percentiles as stored with it (LatencySummaryMs as JSON). */
+function latencyJson(encoded: string): string {
+  return JSON.stringify(summarizeLatency(decodeHistogram(encoded)))
+}
+
+/** Identical histograms (empty seconds, most often) in one batch are decoded once. */
+class LatencyMemo {
+  private readonly seen = new Map<string, string>()
+
+  of(encoded: string): string {
+    let summary = this.seen.get(encoded)
+    if (summary === undefined) {
+      summary = latencyJson(encoded)
+      this.seen.set(encoded, summary)
+    }
+    return summary
   }
 }
 

@@ -1,9 +1,12 @@
+import { egressRequest, parseAllowList, type AllowList } from '@gauntlet/http'
 import type { SeriesPoint } from '../decision/leak.js'
 import { parsePrometheusText } from './prometheus-text.js'
 
 const scrapeTimeoutMs = 800
 const preLoadScrapes = 3
 const preLoadGapMs = 200
+/** A metrics page larger than this is refused, not parsed in part. */
+const maxScrapeBytes = 4 * 1024 * 1024
 
 /**
  * Scrapes the target's Prometheus endpoint: a few times before the load (its pre-load level), every
@@ -21,7 +24,7 @@ export class TargetMetricsScraper {
   constructor(
     private readonly url: string,
     private readonly series: readonly string[],
-    private readonly fetchText: (url: string, signal: AbortSignal) => Promise<string> = defaultFetchText,
+    private readonly fetchText: (url: string, signal: AbortSignal) => Promise<string> = scrapeThrough(targetAllowFromEnv()),
   ) {
     for (const name of series) this.points.set(name, [])
   }
@@ -88,8 +91,20 @@ export class TargetMetricsScraper {
   }
 }
 
-async function defaultFetchText(url: string, signal: AbortSignal): Promise<string> {
-  const response = await fetch(url, { signal, headers: { accept: 'text/plain' } })
-  if (!response.ok) throw new Error(`status ${response.status}`)
-  return response.text()
+/**
+ * GETs the metrics page through the egress allow-list (checked on the resolved address). A redirect is
+ * not followed: it is a failed scrape, and nothing from where it points is read.
+ */
+export function scrapeThrough(allow: AllowList): (url: string, signal: AbortSignal) => Promise<string> {
+  return async (url, signal) => {
+    const response = await egressRequest(url, { allow, headers: { accept: 'text/plain' }, timeoutMs: scrapeTimeoutMs, signal, maxResponseBytes: maxScrapeBytes })
+    if (response.status < 200 || response.status >= 300) throw new Error(`status ${response.status}`)
+    if (response.truncated) throw new Error(`metrics page larger than ${maxScrapeBytes} bytes`)
+    return response.body
+  }
+}
+
+/** GAUNTLET_TARGET_ALLOW, the list the run's target is checked against (the controller validated it at start). */
+function targetAllowFromEnv(): AllowList {
+  return parseAllowList(process.env.GAUNTLET_TARGET_ALLOW, 'GAUNTLET_TARGET_ALLOW')
 }

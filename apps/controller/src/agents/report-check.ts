@@ -1,0 +1,108 @@
+import { totalErrors, type Problem, type WindowReport } from '@gauntlet/contracts'
+import { decodeHistogram, type Histogram } from '@gauntlet/metrics'
+import { isDeepStrictEqual } from 'node:util'
+import { inflateSync } from 'node:zlib'
+
+/**
+ * Checks on an agent's windows before they are stored or merged. Pure: what the agent's assignment
+ * allows is passed in. Every invariant here holds for any window a real agent builds
+ * (apps/agent/src/load/window-accumulator.ts), so a window that breaks one is a bug or a lie.
+ */
+
+/** What the controller knows about the agent that sent a report. */
+export interface ReportExpectation {
+  /** The steps run second `index` may carry in this agent's plan (a hold's replan can change it); empty when the plan has no such second. */
+  stepsAt(index: number): readonly number[]
+  /** The window this agent already delivered for `index`, if any. */
+  delivered(index: number): WindowReport | undefined
+}
+
+/** The histogram an agent builds (packages/metrics createLatencyHistogram): anything larger is refused before it is allocated. */
+const maxSignificantDigits = 3
+const maxTrackableUs = 3_600_000_000n
+/** Decompressed size of the largest legal histogram (every bucket of the canonical shape non-zero), with room to spare. */
+const maxInflatedBytes = 1024 * 1024
+const compressedHeaderBytes = 8
+const v2HeaderBytes = 40
+
+/** Fields only the controller's merge sets. */
+const mergedOnly = ['agents', 'missingAgents', 'faults', 'skewMs'] as const
+
+/** Every problem with `windows`, each with its path; empty when they may be stored and merged. */
+export function checkReport(windows: readonly WindowReport[], expect: ReportExpectation): Problem[] {
+  const problems: Problem[] = []
+  const seen = new Map<number, WindowReport>()
+  windows.forEach((window, i) => {
+    const path = `/windows/${i}`
+    for (const message of windowProblems(window)) problems.push({ path, message })
+    if (!Number.isInteger(window.index) || window.index < 0) return
+    const steps = expect.stepsAt(window.index)
+    if (steps.length === 0) problems.push({ path: `${path}/index`, message: `window ${window.index} is outside this agent's assignment` })
+    else if (!steps.includes(window.step)) problems.push({ path: `${path}/step`, message: `window ${window.index} belongs to step ${steps.join(' or ')}, not ${window.step}` })
+    const earlier = seen.get(window.index) ?? expect.delivered(window.index)
+    if (earlier && !isDeepStrictEqual(earlier, window)) problems.push({ path, message: `window ${window.index} was already delivered with different content` })
+    seen.set(window.index, window)
+  })
+  return problems
+}
+
+/** What is wrong with one window on its own (its counters, and its histogram against them). */
+export function windowProblems(window: WindowReport): string[] {
+  const problems: string[] = []
+  const counters = { index: window.index, step: window.step, planned: window.planned, sent: window.sent, dispatched: window.dispatched, dropped: window.dropped, ok: window.ok, lateSends: window.lateSends, openConnections: window.openConnections }
+  const errors = { timeout: window.errors.timeout, refused: window.errors.refused, reset: window.errors.reset, other: window.errors.other, ...prefixed(window.errors.status) }
+  for (const [name, value] of Object.entries({ ...counters, ...errors })) if (!isCount(value)) problems.push(`${name} must be a non-negative integer (got ${String(value)})`)
+  if (!Number.isFinite(window.startedAt)) problems.push('startedAt must be a finite epoch time')
+  if (!Number.isFinite(window.maxSendLagMs) || window.maxSendLagMs < 0) problems.push('maxSendLagMs must be a non-negative number')
+  for (const field of mergedOnly) if (window[field] !== undefined) problems.push(`${field} is set by the controller's merge, not by an agent`)
+  if (problems.length > 0) return problems
+
+  // Every outcome (response or failure) is for a request that left; every request that left or was given up on was planned.
+  const outcomes = window.ok + totalErrors(window.errors)
+  if (outcomes > window.dispatched) problems.push(`${outcomes} outcomes (ok ${window.ok} + errors ${outcomes - window.ok}) exceed the ${window.dispatched} requests dispatched`)
+  if (window.dispatched + window.dropped > window.planned) problems.push(`dispatched ${window.dispatched} + dropped ${window.dropped} exceed the ${window.planned} planned`)
+  if (window.lateSends > window.dispatched) problems.push(`lateSends ${window.lateSends} exceed the ${window.dispatched} requests dispatched`)
+
+  let histogram: Histogram
+  try {
+    histogram = decodeLatency(window.latency)
+  } catch (error) {
+    problems.push(`latency is not a valid histogram: ${(error as Error).message}`)
+    return problems
+  }
+  // The histogram holds the latency of each successful response, and nothing else.
+  if (histogram.totalCount !== window.ok) problems.push(`latency histogram holds ${histogram.totalCount} values but ok is ${window.ok}`)
+  return problems
+}
+
+/**
+ * Decodes an agent's latency histogram, refusing one that would inflate or allocate beyond the
+ * largest legal histogram (a few bytes of base64 can otherwise declare gigabytes).
+ */
+export function decodeLatency(encoded: string): Histogram {
+  const compressed = Buffer.from(encoded, 'base64')
+  if (compressed.length <= compressedHeaderBytes) throw new Error('too short')
+  let inflated: Buffer
+  try {
+    inflated = inflateSync(compressed.subarray(compressedHeaderBytes), { maxOutputLength: maxInflatedBytes })
+  } catch {
+    throw new Error('not a compressed histogram, or larger than any agent sends')
+  }
+  if (inflated.length < v2HeaderBytes) throw new Error('truncated header')
+  const header = new DataView(inflated.buffer, inflated.byteOffset, inflated.length)
+  const digits = header.getInt32(12)
+  const lowest = header.getBigInt64(16)
+  const highest = header.getBigInt64(24)
+  if (digits < 0 || digits > maxSignificantDigits || lowest < 1n || highest > maxTrackableUs || highest < lowest) {
+    throw new Error('its range or precision is not that of a latency histogram')
+  }
+  return decodeHistogram(encoded)
+}
+
+function isCount(value: unknown): boolean {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+}
+
+function prefixed(status: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(status).map(([code, count]) => [`errors.status.${code}`, count]))
+}

@@ -1,0 +1,126 @@
+import { GauntletError } from '@gauntlet/contracts'
+import { assertTargetAllowed } from '@gauntlet/agent'
+import { normalizeHost, type AllowList } from '@gauntlet/http'
+import { lookup } from 'node:dns/promises'
+import { isIP } from 'node:net'
+import { networkInterfaces } from 'node:os'
+import type { ControllerLimits } from '../config/controller-settings.js'
+import { assertScenarioEgress } from '../scenario/egress-check.js'
+import type { Scenario } from '../scenario/scenario.js'
+
+/** What admission checks a run against (ControllerSettings gives all of it). */
+export interface AdmissionSettings {
+  /** GAUNTLET_TARGET_ALLOW: the target, and targetMetrics.url. */
+  targetAllow: AllowList
+  /** GAUNTLET_HOOK_ALLOW. */
+  hookAllow: AllowList
+  limits: Pick<ControllerLimits, 'maxRuns' | 'maxRunRps' | 'maxRunDurationS'>
+}
+
+/** An address the controller listens on, as server.address() gives it. */
+export interface ListenAddress {
+  address: string
+  port: number
+}
+
+/** Resolves a host name to its addresses; an unresolvable name gives none. */
+export type ResolveHost = (host: string) => Promise<string[]>
+
+const resolveHost: ResolveHost = async (host) => {
+  try {
+    return (await lookup(host, { all: true, verbatim: true })).map((entry) => entry.address)
+  } catch {
+    return [] // the run's own probe reports an unresolvable target
+  }
+}
+
+/**
+ * The one gate every run passes, whatever started it (REST, a schedule): before the run is stored and
+ * before any connection to its target. Refuses, as GauntletError:
+ *   target_not_allowed  the target host is not on GAUNTLET_TARGET_ALLOW
+ *   forbidden           a hook or targetMetrics URL outside its allow-list, or the target is the
+ *                       controller itself (a run could start runs: self-replicating load)
+ *   usage               the busiest step or the whole run plans more than --max-run-rps / --max-run-duration
+ *   too_many            --max-runs runs are already in progress (checked by RunManager with its count)
+ */
+export class RunAdmission {
+  private listening: ListenAddress[] = []
+
+  constructor(
+    private readonly settings: AdmissionSettings,
+    private readonly resolve: ResolveHost = resolveHost,
+  ) {}
+
+  /** Known once the server listens; until then no run can target it. */
+  setListenAddresses(addresses: ReadonlyArray<ListenAddress | string>): void {
+    // A string is a pipe or socket path: no TCP target reaches it.
+    this.listening = addresses.filter((address): address is ListenAddress => typeof address !== 'string')
+  }
+
+  /** Everything about the scenario itself; throws the first refusal. */
+  async check(scenario: Scenario): Promise<void> {
+    assertTargetAllowed(scenario.target.url, this.settings.targetAllow)
+    assertScenarioEgress(scenario, this.settings)
+    this.assertPlannedLoad(scenario)
+    if (await this.targetsController(scenario.target.url)) {
+      throw new GauntletError('forbidden', `target ${scenario.target.url} is this controller's own address; a run may not load the controller`)
+    }
+  }
+
+  /** The concurrency cap, given how many runs are in progress or starting. */
+  assertRoom(inProgress: number): void {
+    const { maxRuns } = this.settings.limits
+    if (inProgress >= maxRuns) {
+      throw new GauntletError('too_many', `${inProgress} runs are in progress, the most this controller runs at once (--max-runs ${maxRuns}); retry when one ends`)
+    }
+  }
+
+  private assertPlannedLoad(scenario: Scenario): void {
+    const { maxRunRps, maxRunDurationS } = this.settings.limits
+    const busiest = Math.max(0, ...scenario.steps.map((step) => step.rps))
+    if (busiest > maxRunRps) {
+      const message = `the busiest step plans ${busiest} rps; a run may plan at most ${maxRunRps} rps (--max-run-rps)`
+      throw new GauntletError('usage', `load: ${message}`, { problems: [{ path: '/load', message }] })
+    }
+    const durationS = scenario.steps.reduce((sum, step) => sum + step.durationS, 0)
+    if (durationS > maxRunDurationS) {
+      const message = `the steps last ${durationS}s in all; a run may last at most ${maxRunDurationS}s (--max-run-duration)`
+      throw new GauntletError('usage', `load: ${message}`, { problems: [{ path: '/load', message }] })
+    }
+  }
+
+  /** Whether the target's host and port reach a socket this controller listens on. */
+  private async targetsController(url: string): Promise<boolean> {
+    const parsed = new URL(url)
+    const port = parsed.port ? Number(parsed.port) : parsed.protocol === 'https:' ? 443 : 80
+    const sockets = this.listening.filter((socket) => socket.port === port)
+    if (sockets.length === 0) return false
+    const host = normalizeHost(parsed.hostname)
+    const addresses = (isIP(host) !== 0 ? [host] : await this.resolve(host)).map(plainAddress)
+    return addresses.some((address) => sockets.some((socket) => reaches(address, plainAddress(socket.address))))
+  }
+}
+
+/** Whether connecting to `target` lands on a socket bound to `bound`. */
+function reaches(target: string, bound: string): boolean {
+  // 0.0.0.0 and :: as a destination mean this host; as a bound address, every address of this host.
+  if (isUnspecified(target)) return true
+  if (isUnspecified(bound)) return isLocalAddress(target)
+  return target === bound
+}
+
+function isUnspecified(address: string): boolean {
+  return address === '0.0.0.0' || address === '::'
+}
+
+function isLocalAddress(address: string): boolean {
+  if (address === '::1' || /^127\./.test(address)) return true
+  return Object.values(networkInterfaces()).some((list) => list?.some((entry) => plainAddress(entry.address) === address))
+}
+
+/** Lower case, no zone id, and an IPv4-mapped IPv6 address as the IPv4 address it is. */
+function plainAddress(address: string): string {
+  return normalizeHost(address)
+    .replace(/%.*$/, '')
+    .replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1')
+}

@@ -1,0 +1,161 @@
+import { emptyErrorCounts, type Assignment, type RunSummary, type WindowReport } from '@gauntlet/contracts'
+import { signRequest } from '@gauntlet/http'
+import { createLatencyHistogram, encodeHistogram, recordLatencyUs } from '@gauntlet/metrics'
+import { once } from 'node:events'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
+import { startController, type ControllerUnderTest } from '../helpers/controller.js'
+
+/**
+ * C2: a report whose window histogram was garbage (`latency: "AAAA"`) got a 500, and ~3 s later the
+ * merge threw inside the lost-agent timer and the controller process exited. Every window is now
+ * checked on arrival: a bad report is refused with 400 problem+json naming the problem, the agent that
+ * sent it is named in the run's warnings, the run is degraded, and the process lives on.
+ */
+describe('C2: a report with a garbage window', () => {
+  const secret = 'c2-agent-secret-5d0a'
+  let target: ChildServer
+  let c: ControllerUnderTest
+  /** A server posing as the agent: it takes every order and keeps the assignments it was sent. */
+  let fake: Server
+  let fakeUrl: string
+  const assignments: Assignment[] = []
+
+  beforeAll(async () => {
+    target = await startDemoTarget()
+    fake = createServer((request, response) => {
+      const chunks: Buffer[] = []
+      request.on('data', (chunk: Buffer) => chunks.push(chunk))
+      request.on('end', () => {
+        if (request.method === 'POST' && request.url === '/assignments') {
+          assignments.push(JSON.parse(Buffer.concat(chunks).toString()) as Assignment)
+        }
+        response.writeHead(202, { 'content-type': 'application/json' }).end('{}')
+      })
+    })
+    fake.listen(0, '127.0.0.1')
+    await once(fake, 'listening')
+    fakeUrl = `http://127.0.0.1:${(fake.address() as AddressInfo).port}/`
+    c = await startController({ env: { GAUNTLET_AGENT_SECRET: secret }, args: ['--agents', 'remote'] })
+  })
+  afterAll(async () => {
+    await c?.stop()
+    await target?.stop()
+    fake?.close()
+  })
+
+  /** A call signed as the agent would sign it. */
+  const signed = (method: string, path: string, body: unknown): Promise<Response> => {
+    const text = JSON.stringify(body)
+    return fetch(`${c.url}${path}`, { method, headers: { 'content-type': 'application/json', ...signRequest(secret, method, path, text) }, body: text })
+  }
+  const heartbeat = (): Promise<Response> => signed('PUT', '/api/agents/forged', { url: fakeUrl, capacityRps: 1000, runs: [], version: 'forged' })
+  const report = (runId: string, windows: unknown[]): Promise<Response> => signed('POST', '/api/agents/forged/reports', { runId, windows })
+
+  const encodedOf = (count: number): string => {
+    const h = createLatencyHistogram()
+    for (let i = 0; i < count; i++) recordLatencyUs(h, 500)
+    return encodeHistogram(h)
+  }
+  /** Window 0 of step 0 as an agent builds it, 5 planned and answered. */
+  const window0 = (overrides: Partial<WindowReport>): WindowReport => ({
+    index: 0,
+    step: 0,
+    startedAt: Date.now(),
+    planned: 5,
+    sent: 5,
+    dispatched: 5,
+    dropped: 0,
+    ok: 5,
+    errors: emptyErrorCounts(),
+    latency: encodedOf(5),
+    lateSends: 0,
+    maxSendLagMs: 0,
+    generatorLimited: false,
+    complete: true,
+    openConnections: 1,
+    ...overrides,
+  })
+
+  async function expectRefused(response: Response, problem: RegExp): Promise<void> {
+    expect(response.status).toBe(400)
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/)
+    const body = (await response.json()) as { detail: string; code: string; problems?: Array<{ path: string; message: string }> }
+    expect(body.detail).toMatch(/report from agent forged refused/)
+    expect(body.problems?.map((p) => `${p.path}: ${p.message}`).join('; ')).toMatch(problem)
+  }
+
+  /** Starts a run on the forged agent and resolves once its assignment has reached it. */
+  async function startRun(): Promise<string> {
+    const started = await c.api('/api/runs', { body: { yaml: `name: c2\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: [{ rps: 5, duration: 5s }]\nthresholds: ["p99 < 1s"]\n` } })
+    expect(started.status).toBe(201)
+    const runId = ((await started.json()) as { id: string }).id
+    for (let i = 0; i < 100 && !assignments.some((a) => a.runId === runId); i++) await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(assignments.some((a) => a.runId === runId)).toBe(true)
+    return runId
+  }
+
+  /** Polls (bounded) until the run has ended; returns its summary. */
+  async function summaryOf(runId: string): Promise<RunSummary> {
+    for (let i = 0; i < 150; i++) {
+      const run = (await (await c.api(`/api/runs/${runId}`)).json()) as { status: string; summary: RunSummary | null }
+      if (run.status !== 'running') return run.summary!
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    throw new Error(`run ${runId} did not end within 15 s`)
+  }
+
+  const refusals: Array<[string, Partial<WindowReport>, RegExp]> = [
+    ['a histogram that does not decode', { latency: 'AAAA' }, /\/windows\/0: latency is not a valid histogram/],
+    ['a histogram whose count is not ok', { latency: encodedOf(2) }, /\/windows\/0: latency histogram holds 2 values but ok is 5/],
+    ['a window outside its assignment', { index: 99 }, /\/windows\/0\/index: window 99 is outside this agent's assignment/],
+    ['more outcomes than requests sent', { dispatched: 3 }, /\/windows\/0: 5 outcomes .* exceed the 3 requests dispatched/],
+  ]
+
+  it('refuses each kind of bad window with 400 naming the problem, degrades the run and names the agent in it', async () => {
+    expect((await heartbeat()).status).toBe(200)
+    // Heartbeats as an agent sends them (it is lost after 3 s of silence).
+    const beating = setInterval(() => void heartbeat(), 500)
+    try {
+      for (const [name, overrides, problem] of refusals) {
+        const runId = await startRun()
+        await expectRefused(await report(runId, [window0(overrides)]), problem)
+        // Its only agent refused, the run ends, degraded and never passed, with a warning naming the agent.
+        const summary = await summaryOf(runId)
+        expect(summary.status, name).not.toBe('passed')
+        expect(summary.degraded, name).toBe(true)
+        expect(summary.warnings.join('\n'), name).toMatch(/agent forged sent an invalid report, refused/)
+        expect(summary.agentLosses?.map((l) => [l.agent, l.reason])).toEqual([['forged', expect.stringMatching(/it sent an invalid report/)]])
+        // Nothing it sent was stored or merged.
+        expect(await (await c.api(`/api/runs/${runId}/windows?agent=forged`)).json()).toEqual([])
+        expect(await (await c.api(`/api/runs/${runId}/windows`)).json()).toEqual([])
+      }
+    } finally {
+      clearInterval(beating)
+    }
+    expect(await c.healthy()).toBe(true)
+  }, 60_000)
+
+  it('lives through the lost-agent timer after a garbage report (where the controller used to exit)', async () => {
+    expect((await heartbeat()).status).toBe(200)
+    const beating = setInterval(() => void heartbeat(), 500)
+    let runId: string
+    try {
+      runId = await startRun()
+      await expectRefused(await report(runId, [window0({ latency: 'AAAA' })]), /latency is not a valid histogram/)
+    } finally {
+      // The agent goes silent, as the one that crashed the controller did.
+      clearInterval(beating)
+    }
+    let state = ''
+    for (let i = 0; i < 100 && state !== 'lost'; i++) {
+      state = ((await (await c.api('/api/agents')).json()) as Array<{ name: string; state: string }>).find((a) => a.name === 'forged')?.state ?? ''
+      if (state !== 'lost') await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    expect(state).toBe('lost')
+    expect((await summaryOf(runId)).status).not.toBe('passed')
+    expect(await c.healthy()).toBe(true)
+  }, 60_000)
+})

@@ -1,0 +1,52 @@
+import { AssignmentSchema, isExpectedStatus } from '@gauntlet/contracts'
+import { Value } from '@sinclair/typebox/value'
+import { describe, expect, it } from 'vitest'
+import { WindowAccumulator } from '../../apps/agent/src/load/window-accumulator.js'
+
+/** L4: a response outside 2xx is an error of its class, unless the scenario lists its status as expected. */
+
+describe('isExpectedStatus', () => {
+  it.each<[number, number[] | undefined, boolean]>([
+    [200, undefined, true],
+    [204, undefined, true],
+    [299, undefined, true],
+    [101, undefined, false],
+    [301, undefined, false],
+    [302, undefined, false],
+    [304, undefined, false],
+    [404, undefined, false],
+    [503, undefined, false],
+    [302, [302], true],
+    [200, [302], false],
+    [404, [200, 404], true],
+    [201, [200, 404], false],
+  ])('%i with expect %j is a success: %s', (status, expected, success) => {
+    expect(isExpectedStatus(status, expected)).toBe(success)
+  })
+})
+
+describe('WindowAccumulator', () => {
+  it('counts a redirect as an error under its status, and an expected one as a success', () => {
+    const plain = new WindowAccumulator(0, 0, 4)
+    for (const status of [200, 302, 302, 500]) plain.recordResponse(status, 1000)
+    expect([plain.ok, plain.errors.status, plain.latency.totalCount]).toEqual([1, { '302': 2, '500': 1 }, 1])
+
+    const expecting = new WindowAccumulator(0, 0, 4)
+    for (const status of [200, 302, 302, 500]) expecting.recordResponse(status, 1000, [302])
+    expect([expecting.ok, expecting.errors.status, expecting.latency.totalCount]).toEqual([2, { '200': 1, '500': 1 }, 2])
+  })
+})
+
+describe('the assignment carries the expected statuses to remote agents', () => {
+  // The target's own schema: the whole assignment's url has format "uri", which only the HTTP layer (ajv) knows.
+  const expectStatus = AssignmentSchema.properties.target.properties.expectStatus
+  it.each<[number[], boolean]>([
+    [[302], true],
+    [[200, 404], true],
+    [[], false],
+    [[600], false],
+    [[99], false],
+  ])('expectStatus %j is valid: %s', (statuses, valid) => {
+    expect(Value.Check(expectStatus, statuses)).toBe(valid)
+  })
+})

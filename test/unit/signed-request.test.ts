@@ -1,0 +1,114 @@
+import { errorHandler, RequestVerifier, signatureWindowMs, signedRequestHooks, signRequest } from '@gauntlet/http'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+const secret = 'shared-agent-secret'
+const t0 = 1_800_000_000_000
+
+/** A server whose one route takes only requests signed with `secret`, on a clock the test moves. */
+async function signedServer(clock: { now: number }): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false })
+  app.setErrorHandler(errorHandler)
+  const hooks = signedRequestHooks(new RequestVerifier(secret, () => clock.now), 'no secret here')
+  app.post('/api/agents/:name/reports', { onRequest: hooks.onRequest, preParsing: hooks.preParsing, preValidation: hooks.preValidation }, async (request) => ({ got: request.body }))
+  app.delete('/assignments/:id', { onRequest: hooks.onRequest, preParsing: hooks.preParsing, preValidation: hooks.preValidation }, async () => ({ stopped: true }))
+  await app.ready()
+  return app
+}
+
+describe('signed requests between controller and agents', () => {
+  const clock = { now: t0 }
+  let app: FastifyInstance
+  beforeAll(async () => {
+    app = await signedServer(clock)
+  })
+  afterAll(async () => {
+    await app.close()
+  })
+
+  const path = '/api/agents/a1/reports?x=1'
+  const body = JSON.stringify({ runId: 'r1', windows: [] })
+  const send = (headers: Record<string, string>, options: { method?: 'POST' | 'DELETE'; url?: string; payload?: string } = {}) =>
+    app.inject({ method: options.method ?? 'POST', url: options.url ?? path, headers: { 'content-type': 'application/json', ...headers }, payload: options.payload ?? body })
+
+  it('takes a request signed with the secret over its method, path, time, nonce and body', async () => {
+    const response = await send(signRequest(secret, 'POST', path, body, t0))
+    expect(response.statusCode).toBe(200)
+    expect(response.json()).toEqual({ got: { runId: 'r1', windows: [] } })
+  })
+
+  it('takes a body-less request signed over the empty body', async () => {
+    const response = await app.inject({ method: 'DELETE', url: '/assignments/r1', headers: signRequest(secret, 'DELETE', '/assignments/r1', undefined, t0) })
+    expect(response.statusCode).toBe(200)
+  })
+
+  it.each<[string, () => Record<string, string>, { method?: 'POST' | 'DELETE'; url?: string; payload?: string }?]>([
+    ['no signature at all', () => ({})],
+    ['a signature made with another secret', () => signRequest('another-secret', 'POST', path, body, t0)],
+    ['a signature older than the window', () => signRequest(secret, 'POST', path, body, t0 - signatureWindowMs - 1_000)],
+    ['a signature from the future beyond the window', () => signRequest(secret, 'POST', path, body, t0 + signatureWindowMs + 1_000)],
+    ['a body other than the one signed', () => signRequest(secret, 'POST', path, body, t0), { payload: JSON.stringify({ runId: 'r2', windows: [] }) }],
+    ['another path than the one signed', () => signRequest(secret, 'POST', '/api/agents/a2/reports?x=1', body, t0)],
+    ['another query than the one signed', () => signRequest(secret, 'POST', '/api/agents/a1/reports', body, t0)],
+    ['another method than the one signed', () => signRequest(secret, 'PUT', '/assignments/r1', undefined, t0), { method: 'DELETE', url: '/assignments/r1' }],
+    ['a garbled signature', () => ({ ...signRequest(secret, 'POST', path, body, t0), 'x-gauntlet-signature': 'zz' })],
+  ])('refuses %s with 401 problem+json', async (_, headers, options) => {
+    const response = await send(headers(), options)
+    expect(response.statusCode).toBe(401)
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/)
+    expect(response.json()).toMatchObject({ status: 401, code: 'unauthorized' })
+  })
+
+  it('refuses a replay of a request it took', async () => {
+    const headers = signRequest(secret, 'POST', path, body, t0)
+    expect((await send(headers)).statusCode).toBe(200)
+    const replay = await send(headers)
+    expect(replay.statusCode).toBe(401)
+    expect(replay.json().detail).toMatch(/replayed/)
+  })
+
+  it('takes a signature within the window on either side', async () => {
+    expect((await send(signRequest(secret, 'POST', path, body, t0 - signatureWindowMs + 1_000))).statusCode).toBe(200)
+    expect((await send(signRequest(secret, 'POST', path, body, t0 + signatureWindowMs - 1_000))).statusCode).toBe(200)
+  })
+
+  it('refuses an unsigned request with an invalid body as 401, not 400', async () => {
+    const response = await send({}, { payload: '{not json' })
+    expect(response.statusCode).toBe(401)
+  })
+
+  it('refuses every request when there is no secret', async () => {
+    const closed = Fastify({ logger: false })
+    closed.setErrorHandler(errorHandler)
+    const hooks = signedRequestHooks(undefined, 'no secret configured')
+    closed.put('/x', { onRequest: hooks.onRequest, preParsing: hooks.preParsing, preValidation: hooks.preValidation }, async () => 'taken')
+    const response = await closed.inject({ method: 'PUT', url: '/x', headers: signRequest(secret, 'PUT', '/x', '{}', Date.now()), payload: '{}' })
+    expect(response.statusCode).toBe(401)
+    expect(response.json().detail).toBe('no secret configured')
+    await closed.close()
+  })
+})
+
+describe('RequestVerifier', () => {
+  it('names what was wrong without revealing the expected signature', () => {
+    const verifier = new RequestVerifier(secret, () => t0)
+    const headers = signRequest('wrong', 'GET', '/a', undefined, t0)
+    try {
+      verifier.verifyHeaders('GET', '/a', headers)
+      expect.unreachable()
+    } catch (error) {
+      const message = (error as Error).message
+      expect(message).toMatch(/does not match/)
+      expect(message).not.toMatch(/[0-9a-f]{64}/)
+    }
+  })
+
+  it('forgets nonces once their window has passed, and still refuses the old request as stale', () => {
+    const clock = { now: t0 }
+    const verifier = new RequestVerifier(secret, () => clock.now)
+    const headers = signRequest(secret, 'GET', '/a', undefined, t0)
+    verifier.verifyHeaders('GET', '/a', headers)
+    clock.now = t0 + 2 * signatureWindowMs + 1
+    expect(() => verifier.verifyHeaders('GET', '/a', headers)).toThrow(/more than 30 s/)
+  })
+})
