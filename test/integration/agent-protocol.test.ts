@@ -1,4 +1,5 @@
 // From the built package: an assignment starts a worker thread, which runs built JavaScript.
+import { parseAllowList } from '@gauntlet/http'
 import { Assignments, buildAgentApp, parseTargetAllowList, startAgent } from '@gauntlet/agent'
 import type { Assignment, RunSummary, WindowReport } from '@gauntlet/contracts'
 import { signRequest } from '@gauntlet/http'
@@ -43,9 +44,9 @@ describe('controller side of the agent protocol', () => {
   beforeAll(async () => {
     store = new SqliteStore(join(tempDir(), 'c.db'))
     registry = new AgentRegistry(Date.now, store)
-    const runs = new RunManager({ store, agent: new InProcessAgent(), probe: tcpTargetProbe, clock: { now: () => new Date() } })
+    const runs = new RunManager({ store, agent: new InProcessAgent(), probe: tcpTargetProbe(parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW')), clock: { now: () => new Date() } })
     const scheduler = new Scheduler({ store, runs, clock: { now: () => new Date() } })
-    app = buildApp({ store, runs, scheduler, token, agentSecret, settings: readControllerSettings({ host: '127.0.0.1' }, { GAUNTLET_TOKEN: token, GAUNTLET_AGENT_SECRET: agentSecret }), targetAllow: parseTargetAllowList(undefined), agents: registry })
+    app = buildApp({ store, runs, scheduler, settings: readControllerSettings({ host: '127.0.0.1' }, { GAUNTLET_TOKEN: token, GAUNTLET_AGENT_SECRET: agentSecret }), agents: registry })
     await app.ready()
   })
   afterAll(async () => {

@@ -1,5 +1,5 @@
+import { parseAllowList } from '@gauntlet/http'
 import type { RunSummary } from '@gauntlet/contracts'
-import { parseTargetAllowList } from '@gauntlet/agent'
 import type { FastifyInstance } from 'fastify'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -30,9 +30,9 @@ describe('controller REST API', () => {
   beforeAll(async () => {
     target = await startDemoTarget('--latency', '2')
     store = new SqliteStore(join(tempDir(), 'controller.db'))
-    runs = new RunManager({ store, agent: new InProcessAgent(), probe: tcpTargetProbe, clock: { now: () => new Date() } })
+    runs = new RunManager({ store, agent: new InProcessAgent(), probe: tcpTargetProbe(parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW')), clock: { now: () => new Date() } })
     scheduler = new Scheduler({ store, runs, clock: { now: () => new Date() } })
-    app = buildApp({ store, runs, scheduler, token, settings: readControllerSettings({ host: '127.0.0.1', 'public-read': true }, { GAUNTLET_TOKEN: token }), targetAllow: parseTargetAllowList(undefined), agents: new AgentRegistry() })
+    app = buildApp({ store, runs, scheduler, settings: readControllerSettings({ host: '127.0.0.1', 'public-read': true }, { GAUNTLET_TOKEN: token }), agents: new AgentRegistry() })
     base = await app.listen({ port: 0, host: '127.0.0.1' })
   })
   afterAll(async () => {

@@ -1,3 +1,4 @@
+import { parseAllowList } from '@gauntlet/http'
 import type { Decision, HookPayload, RunSummary, WindowReport } from '@gauntlet/contracts'
 import { executeRun, parseScenario, SqliteStore } from '@gauntlet/controller'
 import { once } from 'node:events'
@@ -59,7 +60,7 @@ describe('decisions with evidence (demo target, embedded agent)', () => {
     let finished = false
     try {
       const summary = await executeRun(
-        { store, agent: new InProcessAgent(), probe: tcpTargetProbe, clock: { now: () => new Date() } },
+        { store, agent: new InProcessAgent(), probe: tcpTargetProbe(parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW')), clock: { now: () => new Date() } },
         { scenario, yaml, observer: { window: (w) => (windows.push(w), void turn(w, knobs)) } },
       )
       return { summary, windows, stored: store.decisions(summary.runId), series: store.targetSeries(summary.runId) }

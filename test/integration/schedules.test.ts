@@ -1,4 +1,3 @@
-import { parseTargetAllowList } from '@gauntlet/agent'
 import { parseAllowList } from '@gauntlet/http'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -28,7 +27,7 @@ describe('schedules', () => {
   beforeAll(async () => {
     target = await startDemoTarget('--latency', '2')
     store = new SqliteStore(join(tempDir(), 'schedules.db'))
-    runs = new RunManager({ store, agent: new InProcessAgent(), probe: tcpTargetProbe, clock: realClock })
+    runs = new RunManager({ store, agent: new InProcessAgent(), probe: tcpTargetProbe(parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW')), clock: realClock })
     const yaml = `name: sched\ntarget: { url: "${target.url}/x" }\nload:\n  steps: [{ rps: 20, duration: 3s }]\n`
     store.putScenario({ name: 'sched', yaml, updatedAt: new Date().toISOString() })
   })
@@ -95,7 +94,7 @@ describe('schedules', () => {
     let s: Scheduler
     beforeAll(() => {
       const limits = { ...defaultLimits, maxRuns: 1 }
-      capped = new RunManager({ store, agent: new InProcessAgent(), probe: tcpTargetProbe, clock: realClock }, new RunAdmission({ targetAllow: parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW'), hookAllow: parseAllowList(undefined, 'GAUNTLET_HOOK_ALLOW'), limits }))
+      capped = new RunManager({ store, agent: new InProcessAgent(), probe: tcpTargetProbe(parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW')), clock: realClock }, new RunAdmission({ targetAllow: parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW'), hookAllow: parseAllowList(undefined, 'GAUNTLET_HOOK_ALLOW'), limits }))
     })
     afterEach(async () => {
       s.stop()
@@ -175,7 +174,7 @@ describe('schedules', () => {
 
   it('REST: create, list with next fire times, pause, history, delete; bad input is problem+json', async () => {
     const s = scheduler()
-    const app = buildApp({ store, runs, scheduler: s, settings: readControllerSettings({ host: '127.0.0.1' }, {}), targetAllow: parseTargetAllowList(undefined), agents: new AgentRegistry() })
+    const app = buildApp({ store, runs, scheduler: s, settings: readControllerSettings({ host: '127.0.0.1' }, {}), agents: new AgentRegistry() })
     try {
       const created = await app.inject({ method: 'POST', url: '/api/schedules', payload: { scenario: 'sched', cron: '0 2 * * 3', timezone: 'Europe/Berlin', concurrency: 'forbid', startingDeadline: 600 } })
       expect(created.statusCode).toBe(201)

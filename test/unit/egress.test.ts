@@ -66,11 +66,14 @@ describe('egressRequest', () => {
     ['localhost', '10.0.0.0/8', false],
     ['127.0.0.2', '127.0.0.1', false],
     ['127.0.0.1', '127.0.0.1', true],
-    ['nothing.invalid', '10.0.0.0/8', false],
   ])('assertResolvesAllowed(%s) with %s: allowed %s', async (host, list, allowed) => {
     const check = assertResolvesAllowed(host, parseAllowList(list, 'GAUNTLET_AGENT_ALLOW'))
     if (allowed) await expect(check).resolves.toBeUndefined()
     else await expect(check).rejects.toMatchObject({ code: 'forbidden' })
+  })
+
+  it('says a name that does not resolve is unreachable, not allowed', async () => {
+    await expect(assertResolvesAllowed('nothing.invalid', parseAllowList('10.0.0.0/8', 'GAUNTLET_AGENT_ALLOW'))).rejects.toMatchObject({ code: 'target_unreachable' })
   })
 
   it.each([

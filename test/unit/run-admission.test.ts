@@ -70,6 +70,16 @@ describe('run admission: the controller itself as a target', () => {
 })
 
 describe('run admission: allow-list and caps', () => {
+  it.each([
+    ['a listed name that resolves to loopback, with no loopback address pattern', 'localhost', 'http://localhost:3000/x', 'target_not_allowed'],
+    ['a listed name that resolves to an IPv4-mapped loopback address', 'self.example', 'http://self.example:3000/x', 'target_not_allowed'],
+    ['a listed name that resolves to an ordinary address', 'orders.internal', 'http://orders.internal:3000/x', undefined],
+    ['a listed name that resolves to loopback, allowed by an address pattern', 'localhost,127.0.0.0/8,::1', 'http://localhost:3000/x', undefined],
+  ])('judges the target on what it resolves to: %s', async (_case, list, target, code) => {
+    const error = await refusal(admission([], {}, list).check(scenario(target)))
+    expect(error?.code).toBe(code)
+  })
+
   it('refuses a target outside GAUNTLET_TARGET_ALLOW', async () => {
     const error = await refusal(admission([], {}, 'localhost').check(scenario('http://orders.internal/x')))
     expect(error?.code).toBe('target_not_allowed')

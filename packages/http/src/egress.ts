@@ -42,16 +42,7 @@ export async function egressRequest(url: string, options: EgressOptions): Promis
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new GauntletError('usage', `"${url}" is not an http(s) URL`)
   const host = normalizeHost(parsed.hostname)
   if (isIP(host) !== 0 ? !allow.allowsAddress(host) : !allow.allowsHost(host) && !allow.hasAddressPatterns) throw refused(host, host, allow)
-  const lookup: LookupFunction = (hostname, lookupOptions, callback) => {
-    dnsLookup(hostname, { ...lookupOptions, all: true }, (error, addresses: LookupAddress[]) => {
-      if (error) return callback(error, '', 4)
-      const denied = deniedAddress(hostname, addresses, allow)
-      if (denied !== undefined) return callback(refused(host, denied, allow), '', 4)
-      // Node asks for every address (all: true) when it races IPv4/IPv6, else for one.
-      if (lookupOptions.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses)
-      callback(null, addresses[0]!.address, addresses[0]!.family)
-    })
-  }
+  const lookup = allowListLookup(allow)
 
   const signals = [AbortSignal.timeout(options.timeoutMs), ...(options.signal ? [options.signal] : [])]
   const signal = AbortSignal.any(signals)
@@ -100,8 +91,27 @@ export function isSpecialAddress(address: string): boolean {
 }
 
 /**
+ * A DNS lookup for sockets (http.request's or net.connect's `lookup` option) that refuses, with
+ * GauntletError('forbidden'), a name resolving to addresses the list does not allow (deniedAddress):
+ * the check is made on the very addresses the socket then connects to.
+ */
+export function allowListLookup(allow: AllowList): LookupFunction {
+  return (hostname, lookupOptions, callback) => {
+    dnsLookup(hostname, { ...lookupOptions, all: true }, (error, addresses: LookupAddress[]) => {
+      if (error) return callback(error, '', 4)
+      const denied = deniedAddress(hostname, addresses.map((a) => a.address), allow)
+      if (denied !== undefined) return callback(refused(normalizeHost(hostname), denied, allow), '', 4)
+      // Node asks for every address (all: true) when it races IPv4/IPv6, else for one.
+      if (lookupOptions.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses)
+      callback(null, addresses[0]!.address, addresses[0]!.family)
+    })
+  }
+}
+
+/**
  * Resolves a host and applies the allow-list to what it resolves to; throws GauntletError('forbidden')
- * when refused. For callers that connect through another client (agents registering, load targets).
+ * when refused, 'target_unreachable' when the name does not resolve. For callers that connect through
+ * another client (agents registering, load targets).
  */
 export async function assertResolvesAllowed(host: string, allow: AllowList): Promise<void> {
   const name = normalizeHost(host)
@@ -111,9 +121,9 @@ export async function assertResolvesAllowed(host: string, allow: AllowList): Pro
   try {
     addresses = await dnsPromises.lookup(name, { all: true })
   } catch (error) {
-    throw new GauntletError('forbidden', `${name} does not resolve (${(error as NodeJS.ErrnoException).code ?? 'error'}), so ${allow.variable} cannot allow it`)
+    throw new GauntletError('target_unreachable', `${name} does not resolve (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
   }
-  const denied = deniedAddress(name, addresses, allow)
+  const denied = deniedAddress(name, addresses.map((a) => a.address), allow)
   if (denied !== undefined) throw refused(name, denied, allow)
 }
 
@@ -123,10 +133,10 @@ export async function assertResolvesAllowed(host: string, allow: AllowList): Pro
  * a DNS answer cannot turn an allowed name into this host or a metadata endpoint. A host no name
  * pattern names must resolve only to addresses that address patterns allow.
  */
-function deniedAddress(hostname: string, addresses: readonly LookupAddress[], allow: AllowList): string | undefined {
+export function deniedAddress(hostname: string, addresses: readonly string[], allow: AllowList): string | undefined {
   if (addresses.length === 0) return hostname
   const named = allow.allowsHost(normalizeHost(hostname))
-  return addresses.find((a) => !allow.allowsAddress(a.address) && (!named || isSpecialAddress(a.address)))?.address
+  return addresses.find((address) => !allow.allowsAddress(address) && (!named || isSpecialAddress(address)))
 }
 
 function refused(host: string, address: string, allow: AllowList): GauntletError {

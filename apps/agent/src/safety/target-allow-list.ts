@@ -1,5 +1,5 @@
 import { GauntletError } from '@gauntlet/contracts'
-import { loopbackAllow, normalizeHost, parseAllowList, type AllowList } from '@gauntlet/http'
+import { assertResolvesAllowed, loopbackAllow, normalizeHost, parseAllowList, type AllowList } from '@gauntlet/http'
 
 /**
  * Which targets an agent may load: GAUNTLET_TARGET_ALLOW (the pattern grammar is in
@@ -23,6 +23,19 @@ export function assertTargetAllowed(url: string, allow: TargetAllowList): void {
 export function assertHostAllowed(host: string, allow: TargetAllowList): void {
   if (!allow.allowsHost(host)) {
     throw new GauntletError('target_not_allowed', `target host ${normalizeHost(host)} is not allowed by GAUNTLET_TARGET_ALLOW (${allow.source}); agents only load hosts listed there`)
+  }
+}
+
+/**
+ * The connect-time check: what the target's name resolves to now is allowed (see assertResolvesAllowed).
+ * Throws GauntletError('target_not_allowed'), or 'target_unreachable' when the name does not resolve.
+ */
+export async function assertTargetResolvesAllowed(host: string, allow: TargetAllowList): Promise<void> {
+  try {
+    await assertResolvesAllowed(host, allow)
+  } catch (error) {
+    if (!(error instanceof GauntletError) || error.code !== 'forbidden') throw error
+    throw new GauntletError('target_not_allowed', `target ${error.message}; agents only load hosts GAUNTLET_TARGET_ALLOW allows`)
   }
 }
 

@@ -34,7 +34,7 @@ function orderRoutes(app: FastifyInstance, assignments: Assignments): void {
   app.get('/assignments', async () => assignments.list())
 
   app.post<{ Body: Assignment }>('/assignments', { schema: { body: AssignmentSchema } }, async (request, reply) => {
-    assignments.start(request.body)
+    await assignments.start(request.body)
     return reply.code(202).send({ runId: request.body.runId })
   })
 

@@ -3,7 +3,7 @@ import { connectionTargetFor } from '../load/connection-target.js'
 import type { LoadRunResult } from '../load/load-generator.js'
 import type { PlannedStep } from '../load/schedule.js'
 import { startLoadInWorker, type WorkerLoadRun } from '../load/worker-load-generator.js'
-import { assertHostAllowed, type TargetAllowList } from '../safety/target-allow-list.js'
+import { assertHostAllowed, assertTargetResolvesAllowed, type TargetAllowList } from '../safety/target-allow-list.js'
 
 export interface AssignmentEvents {
   /** A window closed; `startedAt` is already on the controller's clock. */
@@ -34,11 +34,17 @@ export class Assignments {
     private readonly clockOffsetMs: () => number,
   ) {}
 
-  start(assignment: Assignment): void {
-    if (this.running.has(assignment.runId)) throw new GauntletError('conflict', `run ${assignment.runId} is already running here`)
+  async start(assignment: Assignment): Promise<void> {
+    const alreadyRunning = (): void => {
+      if (this.running.has(assignment.runId)) throw new GauntletError('conflict', `run ${assignment.runId} is already running here`)
+    }
+    alreadyRunning()
     const target = connectionTargetFor(assignment.target)
-    // The agent's own check: a controller cannot make it load a host outside its allow-list.
+    // The agent's own check: a controller cannot make it load a host outside its allow-list, by name
+    // or by what the name resolves to now (a name may not point at loopback or metadata addresses).
     assertHostAllowed(target.hostname, this.allow)
+    await assertTargetResolvesAllowed(target.hostname, this.allow)
+    alreadyRunning()
     const offset = this.clockOffsetMs()
     const startAtLocal = assignment.startAt - offset
     if (startAtLocal - Date.now() < minLeadMs) {

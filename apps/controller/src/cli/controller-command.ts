@@ -67,7 +67,6 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
   if (mode === 'remote' && !agentSecret) {
     throw new GauntletError('usage', '--agents remote needs GAUNTLET_AGENT_SECRET: agents and controller sign every request with it')
   }
-  const { targetAllow } = settings
   const logLevel = withUsage(usage, () => logLevelFromEnv())
   // Scenario files are validated before anything is stored or served.
   const files = values.scenarios ? await readScenarioDir(values.scenarios, settings) : []
@@ -88,9 +87,9 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
     // Faults go to this host's Docker engine; leftovers of a crashed controller are reverted first.
     faults = localFaultEngine(undefined, (line) => out.stdout(line))
     await faults.recover().catch((error: Error) => out.stdout(`faults unavailable until a Docker engine answers: ${error.message}`))
-    const runs = new RunManager({ store, agent: new AgentPool(new InProcessAgent(), remote, mode), probe: tcpTargetProbe, clock, faults, hooks: { allow: settings.hookAllow, graceMs: settings.limits.hookGraceMs } }, new RunAdmission(settings))
+    const runs = new RunManager({ store, agent: new AgentPool(new InProcessAgent(), remote, mode), probe: tcpTargetProbe(settings.targetAllow), clock, faults, targetAllow: settings.targetAllow, hooks: { allow: settings.hookAllow, graceMs: settings.limits.hookGraceMs } }, new RunAdmission(settings))
     scheduler = new Scheduler({ store, runs, clock, limits: settings.limits })
-    const app = buildApp({ store, runs, scheduler, settings, targetAllow, agents, faults, logger: controllerLoggerOptions(logLevel), ...(token ? { token } : {}), ...(agentSecret ? { agentSecret } : {}) })
+    const app = buildApp({ store, runs, scheduler, settings, agents, faults, logger: controllerLoggerOptions(logLevel) })
     const address = await app.listen({ port, host: values.host })
     // Only now is the port known (--port 0): runs targeting the controller itself are refused.
     runs.setListenAddresses(app.addresses())

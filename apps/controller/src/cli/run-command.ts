@@ -8,7 +8,7 @@ import { defaultHookGraceMs } from '../hooks/run-hooks.js'
 import { InProcessAgent } from '../agents/in-process-agent.js'
 import { tcpTargetProbe } from '../agents/tcp-target-probe.js'
 import { liveDecisionLine, progressLine, stepTable, verdictLines } from '../report/text-report.js'
-import { executeRun } from '../run/run-service.js'
+import { executeRun, type RunDependencies } from '../run/run-service.js'
 import { parseDurationMs } from '../scenario/duration.js'
 import { assertScenarioEgress } from '../scenario/egress-check.js'
 import { loadScenarioFile } from '../scenario/load-scenario.js'
@@ -49,8 +49,8 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
   if (values.summary) await assertWritable(values.summary)
   // The embedded agent's allow-lists, checked before anything is stored (a controller checks its own).
   const hookAllow = hookAllowListFromEnv()
+  const targetAllow = targetAllowListFromEnv()
   if (!values.controller) {
-    const targetAllow = targetAllowListFromEnv()
     assertTargetAllowed(scenario.target.url, targetAllow)
     assertScenarioEgress(scenario, { targetAllow, hookAllow }, { yaml, file: positionals[0]! })
   }
@@ -83,7 +83,7 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
     out.stdout(`gauntlet: ${scenario.name} -> ${scenario.target.method} ${scenario.target.url} (${specs.length} steps${values.controller ? ` on ${values.controller}` : ''})`)
     const summary = values.controller
       ? await runOnController(new ControllerClient(values.controller, process.env.GAUNTLET_TOKEN || undefined), yaml, values.target, { window: onWindow, decision: onDecision }, abort.signal)
-      : await runEmbedded(values.db ?? defaultDbFile, scenario, yaml, { window: onWindow, decision: onDecision }, abort.signal, out, { allow: hookAllow, graceMs: hookGraceMs })
+      : await runEmbedded(values.db ?? defaultDbFile, scenario, yaml, { window: onWindow, decision: onDecision }, abort.signal, out, { targetAllow, hooks: { allow: hookAllow, graceMs: hookGraceMs } })
     if (summary.steps.length > 0) out.stdout(`\n${stepTable(summary.steps)}\n`)
     for (const line of verdictLines(summary)) out.stdout(line)
     if (values.summary) await writeFile(values.summary, `${JSON.stringify(scrubSecrets(summary, secrets), null, 2)}\n`)
@@ -100,14 +100,22 @@ interface Progress {
   decision: (decision: Decision) => void
 }
 
-async function runEmbedded(db: string, scenario: Scenario, yaml: string, progress: Progress, signal: AbortSignal, out: Output, hooks: { allow: AllowList; graceMs: number }): Promise<RunSummary> {
+async function runEmbedded(
+  db: string,
+  scenario: Scenario,
+  yaml: string,
+  progress: Progress,
+  signal: AbortSignal,
+  out: Output,
+  egress: { targetAllow: AllowList; hooks: NonNullable<RunDependencies['hooks']> },
+): Promise<RunSummary> {
   // Faults: the local Docker engine; whatever a crashed earlier run left behind is reverted first.
   const faults = scenario.faults.length > 0 ? localFaultEngine(undefined, (line) => out.stderr(line)) : undefined
   await faults?.recover()
   const store = new SqliteStore(db)
   try {
     return await executeRun(
-      { store, agent: new InProcessAgent(), probe: tcpTargetProbe, clock: { now: () => new Date() }, hooks, ...(faults ? { faults } : {}) },
+      { store, agent: new InProcessAgent(), probe: tcpTargetProbe(egress.targetAllow), clock: { now: () => new Date() }, ...egress, ...(faults ? { faults } : {}) },
       { scenario, yaml, signal, observer: progress },
     )
   } finally {

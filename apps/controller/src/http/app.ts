@@ -1,4 +1,4 @@
-import type { FaultEngine, TargetAllowList } from '@gauntlet/agent'
+import type { FaultEngine } from '@gauntlet/agent'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
@@ -27,13 +27,7 @@ export interface AppDeps {
   settings: ControllerSettings
   runs: RunManager
   scheduler: Scheduler
-  /** GAUNTLET_TOKEN: when set, mutating endpoints require it as a bearer token. */
-  token?: string
-  /** GAUNTLET_TARGET_ALLOW: hosts runs may load (refused with 403 before a run is created). */
-  targetAllow: TargetAllowList
   agents: AgentRegistry
-  /** GAUNTLET_AGENT_SECRET: when set, agents' calls must carry it (and the controller's calls to agents do). */
-  agentSecret?: string
   /** Ad hoc faults (/api/faults); absent, those routes do not exist. */
   faults?: FaultEngine
   /** fastify's logger: off by default (tests), the controller process passes controllerLoggerOptions (audit-log.ts). */

@@ -48,7 +48,8 @@ export function requireAllowedHost(allowedNames: readonly string[]) {
  */
 export function requireJsonMutations() {
   return async (request: FastifyRequest): Promise<void> => {
-    if (!mutatingMethods.has(request.method)) return
+    // Agent routes admit only signed requests (a browser cannot sign): their signature is checked first.
+    if (!mutatingMethods.has(request.method) || request.routeOptions.config?.agentRoute) return
     const mediaType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
     if (mediaType !== 'application/json') {
       throw new GauntletError('unsupported_media_type', `${request.method} needs content-type: application/json${mediaType ? `, not ${mediaType.slice(0, 100)}` : ''}`)

@@ -1,10 +1,7 @@
-import type { TargetAllowList } from '@gauntlet/agent'
 import { GauntletError } from '@gauntlet/contracts'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { RunEvent, RunManager } from '../run/run-manager.js'
-import type { ControllerSettings } from '../config/controller-settings.js'
-import { assertScenarioEgress } from '../scenario/egress-check.js'
 import { parseScenario } from '../scenario/load-scenario.js'
 import { scenarioSecrets, scrubSecrets } from '../security/redact.js'
 import { overrideTarget } from '../scenario/target-override.js'
@@ -45,8 +42,6 @@ const RunParams = Type.Object({ id: Type.String() })
 export interface RunsRoutesDeps {
   store: RunStore & ScenarioStore
   runs: RunManager
-  targetAllow: TargetAllowList
-  settings: Pick<ControllerSettings, 'hookAllow'>
   /** The --max-streams cap on open event streams. */
   streams: StreamSlots
 }
@@ -55,7 +50,7 @@ export interface RunsRoutesDeps {
 const sseHeartbeatMs = 15_000
 
 /** /api/runs: start, list, inspect, follow (SSE) and abort runs. */
-export async function runsRoutes(app: FastifyInstance, { store, runs, targetAllow, settings, streams }: RunsRoutesDeps): Promise<void> {
+export async function runsRoutes(app: FastifyInstance, { store, runs, streams }: RunsRoutesDeps): Promise<void> {
   app.post<{ Body: Static<typeof StartRunBody> }>('/api/runs', { schema: { body: StartRunBody } }, async (request, reply) => {
     const { scenario: name, yaml: inline, target } = request.body
     if ((name === undefined) === (inline === undefined)) throw new GauntletError('usage', 'give either "scenario" (a stored name) or "yaml" (an inline scenario)')
@@ -64,9 +59,8 @@ export async function runsRoutes(app: FastifyInstance, { store, runs, targetAllo
     const source = inline !== undefined ? 'yaml' : `scenario ${name}`
     const loaded = parseScenario(yaml, source)
     const scenario = target ? overrideTarget(loaded, target, 'target') : loaded
-    assertScenarioEgress(scenario, { targetAllow, hookAllow: settings.hookAllow }, { yaml, file: source })
-    // The target allow-list, caps and the controller's own address: RunManager.start's admission.
-    const id = await runs.start(scenario, yaml)
+    // Allow-lists, caps and the controller's own address: RunManager.start's admission, for every entry.
+    const id = await runs.start(scenario, yaml, source)
     return reply.code(201).header('location', `/api/runs/${id}`).send({ id, status: 'running' })
   })
 

@@ -1,6 +1,6 @@
 import { GauntletError } from '@gauntlet/contracts'
 import { assertTargetAllowed } from '@gauntlet/agent'
-import { normalizeHost, type AllowList } from '@gauntlet/http'
+import { deniedAddress, normalizeHost, type AllowList } from '@gauntlet/http'
 import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
 import { networkInterfaces } from 'node:os'
@@ -37,7 +37,8 @@ const resolveHost: ResolveHost = async (host) => {
 /**
  * The one gate every run passes, whatever started it (REST, a schedule): before the run is stored and
  * before any connection to its target. Refuses, as GauntletError:
- *   target_not_allowed  the target host is not on GAUNTLET_TARGET_ALLOW
+ *   target_not_allowed  the target host is not on GAUNTLET_TARGET_ALLOW, or its name resolves to
+ *                       addresses the list does not allow a name to lead to (loopback, link-local)
  *   forbidden           a hook or targetMetrics URL outside its allow-list, or the target is the
  *                       controller itself (a run could start runs: self-replicating load)
  *   usage               the busiest step or the whole run plans more than --max-run-rps / --max-run-duration
@@ -57,12 +58,21 @@ export class RunAdmission {
     this.listening = addresses.filter((address): address is ListenAddress => typeof address !== 'string')
   }
 
-  /** Everything about the scenario itself; throws the first refusal. */
-  async check(scenario: Scenario): Promise<void> {
-    assertTargetAllowed(scenario.target.url, this.settings.targetAllow)
-    assertScenarioEgress(scenario, this.settings)
+  /** Everything about the scenario itself; throws the first refusal. `source` locates problems in its YAML. */
+  async check(scenario: Scenario, source?: { yaml: string; file: string }): Promise<void> {
+    const { targetAllow } = this.settings
+    assertTargetAllowed(scenario.target.url, targetAllow)
+    assertScenarioEgress(scenario, this.settings, source)
     this.assertPlannedLoad(scenario)
-    if (await this.targetsController(scenario.target.url)) {
+    const target = new URL(scenario.target.url)
+    const host = normalizeHost(target.hostname)
+    // A name that does not resolve is left to the run's probe, which reports it unreachable.
+    const addresses = (isIP(host) !== 0 ? [host] : await this.resolve(host)).map(plainAddress)
+    const denied = addresses.length > 0 ? deniedAddress(host, addresses, targetAllow) : undefined
+    if (denied !== undefined) {
+      throw new GauntletError('target_not_allowed', `target host ${host} resolves to ${denied}, which GAUNTLET_TARGET_ALLOW (${targetAllow.source}) does not allow for a name`)
+    }
+    if (this.targetsController(target, addresses)) {
       throw new GauntletError('forbidden', `target ${scenario.target.url} is this controller's own address; a run may not load the controller`)
     }
   }
@@ -89,14 +99,10 @@ export class RunAdmission {
     }
   }
 
-  /** Whether the target's host and port reach a socket this controller listens on. */
-  private async targetsController(url: string): Promise<boolean> {
-    const parsed = new URL(url)
-    const port = parsed.port ? Number(parsed.port) : parsed.protocol === 'https:' ? 443 : 80
+  /** Whether the target's port and (resolved) addresses reach a socket this controller listens on. */
+  private targetsController(target: URL, addresses: readonly string[]): boolean {
+    const port = target.port ? Number(target.port) : target.protocol === 'https:' ? 443 : 80
     const sockets = this.listening.filter((socket) => socket.port === port)
-    if (sockets.length === 0) return false
-    const host = normalizeHost(parsed.hostname)
-    const addresses = (isIP(host) !== 0 ? [host] : await this.resolve(host)).map(plainAddress)
     return addresses.some((address) => sockets.some((socket) => reaches(address, plainAddress(socket.address))))
   }
 }

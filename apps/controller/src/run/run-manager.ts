@@ -49,10 +49,11 @@ export class RunManager {
 
   /**
    * Admits a run, then starts it and resolves with its id as soon as it is stored; the run goes on in
-   * the background. A refused run is neither stored nor probed: the GauntletError says why.
+   * the background. A refused run is neither stored nor probed: the GauntletError says why (located in
+   * the YAML, named `file` in messages).
    */
-  async start(scenario: Scenario, yaml: string): Promise<string> {
-    await this.admission.check(scenario)
+  async start(scenario: Scenario, yaml: string, file = `scenario ${scenario.name}`): Promise<string> {
+    await this.admission.check(scenario, { yaml, file })
     // After the last await, so that the count and the reservation cannot interleave with another start.
     this.admission.assertRoom(this.inFlight)
     this.inFlight++

@@ -23,6 +23,8 @@ export interface RunDependencies {
   faults?: FaultInjector
   /** GAUNTLET_HOOK_ALLOW and the grace onRollback/postRun get once a run is stopped (default: loopback, 10 s). */
   hooks?: { allow?: AllowList; graceMs?: number }
+  /** GAUNTLET_TARGET_ALLOW, for targetMetrics scrapes (default: loopback). */
+  targetAllow?: AllowList
 }
 
 export interface RunRequest {
@@ -78,7 +80,7 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
   }
 
   // The target's own series: its pre-load level first, then every second, then through the cooldown.
-  const targetMetrics = scenario.targetMetrics ? new RunTargetMetrics(scenario.targetMetrics, scenario.decision?.leaks ?? [], () => deps.clock.now()) : undefined
+  const targetMetrics = scenario.targetMetrics ? new RunTargetMetrics(scenario.targetMetrics, scenario.decision?.leaks ?? [], () => deps.clock.now(), deps.targetAllow ?? parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW')) : undefined
   await targetMetrics?.preLoad()
 
   const windowsByStep = new Map<number, WindowReport[]>()
@@ -224,7 +226,7 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
     fireHook('onRollback', { step: r.step, reason: r.reason, ...(r.guard ? { guard: r.guard } : {}), decisions: r.decisions })
   if (rollback) announce(rollback)
   // Leak guards judge the target's series once the load is over and the cooldown has passed.
-  const measured = targetMetrics ? await targetMetrics.finish(Math.max(0, ...steps.map((s) => s.index))) : undefined
+  const measured = targetMetrics ? await targetMetrics.finish(Math.max(0, ...steps.map((s) => s.index)), request.signal) : undefined
   if (measured) {
     for (const decision of measured.decisions) record(decision)
     deps.store.saveTargetSeries(runId, targetMetrics!.seriesPoints)

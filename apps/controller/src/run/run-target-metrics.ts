@@ -2,7 +2,8 @@ import type { Decision, TargetSeriesSummary } from '@gauntlet/contracts'
 import type { LeakGuardConfig } from '../decision/guard-config.js'
 import { judgeShape, seriesShape } from '../decision/leak.js'
 import type { Scenario } from '../scenario/scenario.js'
-import { TargetMetricsScraper } from '../target-metrics/scraper.js'
+import type { AllowList } from '@gauntlet/http'
+import { scrapeThrough, TargetMetricsScraper } from '../target-metrics/scraper.js'
 
 export interface TargetMetricsOutcome {
   summaries: TargetSeriesSummary[]
@@ -23,8 +24,10 @@ export class RunTargetMetrics {
     private readonly config: NonNullable<Scenario['targetMetrics']>,
     private readonly leaks: readonly LeakGuardConfig[],
     private readonly now: () => Date,
+    /** GAUNTLET_TARGET_ALLOW: scrapes are checked on the resolved address, like the target. */
+    allow: AllowList,
   ) {
-    this.scraper = new TargetMetricsScraper(config.url, config.series)
+    this.scraper = new TargetMetricsScraper(config.url, config.series, scrapeThrough(allow))
   }
 
   preLoad(): Promise<void> {
@@ -36,11 +39,11 @@ export class RunTargetMetrics {
     this.scraper.start(epochMs)
   }
 
-  /** The load has ended (and faults are reverted): scrape through the cooldown, then judge. */
-  async finish(lastStep: number): Promise<TargetMetricsOutcome> {
+  /** The load has ended (and faults are reverted): scrape through the cooldown (cut short once `stopped` aborts), then judge. */
+  async finish(lastStep: number, stopped?: AbortSignal): Promise<TargetMetricsOutcome> {
     const loadEndS = this.epochMs === undefined ? 0 : (Date.now() - this.epochMs) / 1000
     if (this.epochMs === undefined) this.scraper.stop()
-    else await this.scraper.cooldown(this.config.cooldownS)
+    else await this.scraper.cooldown(this.config.cooldownS, stopped)
     const points = this.scraper.seriesPoints
     // One shape per series: the summary shows it, and every leak guard on that series judges it.
     const shapes = new Map(this.config.series.map((series) => [series, seriesShape(points.get(series) ?? [], loadEndS)]))

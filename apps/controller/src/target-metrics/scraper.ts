@@ -1,4 +1,4 @@
-import { egressRequest, parseAllowList, type AllowList } from '@gauntlet/http'
+import { egressRequest, type AllowList } from '@gauntlet/http'
 import type { SeriesPoint } from '../decision/leak.js'
 import { parsePrometheusText } from './prometheus-text.js'
 
@@ -24,7 +24,7 @@ export class TargetMetricsScraper {
   constructor(
     private readonly url: string,
     private readonly series: readonly string[],
-    private readonly fetchText: (url: string, signal: AbortSignal) => Promise<string> = scrapeThrough(targetAllowFromEnv()),
+    private readonly fetchText: (url: string, signal: AbortSignal) => Promise<string>,
   ) {
     for (const name of series) this.points.set(name, [])
   }
@@ -47,13 +47,16 @@ export class TargetMetricsScraper {
     tick()
   }
 
-  /** The load ended: keep scraping through the cooldown, then stop. Bounded by `cooldownS`. */
-  async cooldown(cooldownS: number): Promise<void> {
+  /**
+   * The load ended: keep scraping through the cooldown, then stop. Bounded by `cooldownS`, and cut
+   * short when `signal` aborts (a stopped run is stored without waiting out a long cooldown).
+   */
+  async cooldown(cooldownS: number, signal?: AbortSignal): Promise<void> {
     const until = Date.now() + cooldownS * 1000
     if (this.epochMs === undefined) return
     await new Promise<void>((resolve) => {
       const wait = (): void => {
-        if (Date.now() >= until) return resolve()
+        if (Date.now() >= until || signal?.aborted) return resolve()
         setTimeout(wait, Math.min(250, until - Date.now()))
       }
       wait()
@@ -102,9 +105,4 @@ export function scrapeThrough(allow: AllowList): (url: string, signal: AbortSign
     if (response.truncated) throw new Error(`metrics page larger than ${maxScrapeBytes} bytes`)
     return response.body
   }
-}
-
-/** GAUNTLET_TARGET_ALLOW, the list the run's target is checked against (the controller validated it at start). */
-function targetAllowFromEnv(): AllowList {
-  return parseAllowList(process.env.GAUNTLET_TARGET_ALLOW, 'GAUNTLET_TARGET_ALLOW')
 }
