@@ -19,13 +19,16 @@ const commands: Record<string, (argv: string[], out: Output) => Promise<number>>
 const help = `gauntlet: step-ramped load tests with true percentiles
 
 usage:
-  gauntlet run <scenario.yaml> [--summary <out.json>] [--db <file>] [--target <url>] [--controller <url>] [--quiet]
+  gauntlet run <scenario.yaml> [--summary <out.json>] [--db <file>] [--target <url>] [--controller <url>] [--hook-grace 10s] [--quiet]
   gauntlet validate <scenario.yaml>
   gauntlet schema                      print the scenario JSON Schema
   gauntlet controller [--port 8080] [--host 127.0.0.1] [--db <file>] [--scenarios <dir>] [--agents auto|remote|local]
-                                       REST API over runs, scenarios, schedules and agents (GAUNTLET_TOKEN guards changes)
+                                       [--public-url <url>] [--public-read] [--max-runs 4] [--max-run-rps 50000] [--max-run-duration 24h]
+                                       [--max-schedules 100] [--min-schedule-interval 1m] [--max-agents 1000] [--max-streams 100] [--hook-grace 10s]
+                                       REST API over runs, scenarios, schedules and agents (GAUNTLET_TOKEN guards every /api route;
+                                       see docs/security.md)
   gauntlet agent --controller <url> [--port 0] [--host 127.0.0.1] [--name <id>] [--advertise <url>] [--capacity <rps>]
-                                       load agent for a controller (GAUNTLET_AGENT_SECRET authenticates both ways)
+                                       load agent for a controller (GAUNTLET_AGENT_SECRET, required, signs requests both ways)
   gauntlet fault apply <fault.yaml> | list | revert <id>|--all [--controller <url>]
                                        network faults by hand, on this host's Docker engine or a controller's
 
