@@ -1,4 +1,5 @@
 import { GauntletError, type Assignment } from '@gauntlet/contracts'
+import { callbackGuard } from '../run/callback-guard.js'
 import type { LoadAgent, LoadOutcome } from '../run/ports.js'
 import type { Scenario } from '../scenario/scenario.js'
 import type { AgentWindowCommits } from '../storage/group-commit.js'
@@ -71,15 +72,7 @@ export class RemoteAgents implements LoadAgent {
       for (const name of session.agentNames) void this.client.stop(urls.get(name)!, runId)
       settle()
     }
-    const guarded =
-      <A extends unknown[]>(where: string, fn: (...args: A) => void) =>
-      (...args: A): void => {
-        try {
-          fn(...args)
-        } catch (error) {
-          failRun(where, error)
-        }
-      }
+    const guarded = callbackGuard(failRun)
     /** Agents' reports that were refused, one line each (the run is degraded by them). */
     const refusals: string[] = []
 

@@ -2,7 +2,7 @@ import { GauntletError } from '@gauntlet/contracts'
 import { once } from 'node:events'
 import { parseArgs } from 'node:util'
 import { startAgent, targetAllowListFromEnv } from '@gauntlet/agent'
-import { withUsage } from './args.js'
+import { httpUrlFlag, withUsage } from './args.js'
 import type { Output } from './output.js'
 
 const usage = 'gauntlet agent --controller <url> [--port 0] [--host 127.0.0.1] [--name <id>] [--advertise <url>] [--capacity <rps>]'
@@ -26,7 +26,7 @@ export async function agentCommand(argv: string[], out: Output): Promise<number>
     }),
   )
   if (!values.controller) throw new GauntletError('usage', `--controller <url> is required\nusage: ${usage}`)
-  const controllerUrl = httpUrl('--controller', values.controller)
+  const controllerUrl = httpUrlFlag('--controller', values.controller)
   const port = Number(values.port)
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new GauntletError('usage', `--port: "${values.port}" is not a port number`)
   const capacityRps = values.capacity === undefined ? undefined : Number(values.capacity)
@@ -45,7 +45,7 @@ export async function agentCommand(argv: string[], out: Output): Promise<number>
     allow: withUsage(usage, () => targetAllowListFromEnv()),
     log: (line) => out.stdout(line),
     ...(values.name ? { name: values.name } : {}),
-    ...(values.advertise ? { advertiseUrl: httpUrl('--advertise', values.advertise) } : {}),
+    ...(values.advertise ? { advertiseUrl: httpUrlFlag('--advertise', values.advertise) } : {}),
     ...(capacityRps !== undefined ? { capacityRps } : {}),
     secret,
   })
@@ -54,15 +54,4 @@ export async function agentCommand(argv: string[], out: Output): Promise<number>
   out.stdout('stopping: ending load and reporting what was measured')
   await agent.close()
   return 0
-}
-
-function httpUrl(flag: string, value: string): string {
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw new GauntletError('usage', `${flag}: "${value}" is not a URL`)
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new GauntletError('usage', `${flag}: "${value}" must be an http(s) URL`)
-  return url.toString()
 }

@@ -8,3 +8,15 @@ export function withUsage<T>(usage: string, parse: () => T): T {
     throw new GauntletError('usage', `${(error as Error).message.split('\n')[0]}\nusage: ${usage}`)
   }
 }
+
+/** A flag whose value must be an http(s) URL; returns it normalised. */
+export function httpUrlFlag(flag: string, value: string): string {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new GauntletError('usage', `${flag}: "${value}" is not a URL`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new GauntletError('usage', `${flag}: "${value}" must be an http(s) URL`)
+  return url.toString()
+}

@@ -1,5 +1,6 @@
 import { GauntletError } from '@gauntlet/contracts'
 import { isLoopbackHost, normalizeHost, parseAllowList, type AllowList } from '@gauntlet/http'
+import { httpUrlFlag } from '../cli/args.js'
 import { parseDurationMs } from '../scenario/duration.js'
 
 /** The caps on what callers can make the controller hold or do. Each has a flag (README, docs/security.md). */
@@ -76,7 +77,7 @@ export const settingsUsage =
   '[--public-url <url>] [--public-read] [--max-runs 4] [--max-run-rps 50000] [--max-run-duration 24h] [--max-schedules 100] [--min-schedule-interval 1m] [--max-agents 1000] [--max-streams 100] [--hook-grace 10s]'
 
 export function readControllerSettings(flags: SettingsFlags, env: NodeJS.ProcessEnv): ControllerSettings {
-  const publicUrl = flags['public-url'] === undefined ? undefined : httpUrl('--public-url', flags['public-url'])
+  const publicUrl = flags['public-url'] === undefined ? undefined : httpUrlFlag('--public-url', flags['public-url'])
   const allowedHosts = new Set<string>()
   if (publicUrl) allowedHosts.add(normalizeHost(new URL(publicUrl).hostname))
   for (const name of (env.GAUNTLET_ALLOWED_HOSTS ?? '').split(',')) if (name.trim()) allowedHosts.add(normalizeHost(name.trim()))
@@ -119,15 +120,4 @@ function seconds(flag: string, text: string | undefined, fallbackS: number): num
   const ms = parseDurationMs(text)
   if (ms === undefined || ms <= 0) throw new GauntletError('usage', `${flag}: "${text}" is not a duration with a unit, like 10s or 1m`)
   return ms / 1000
-}
-
-function httpUrl(flag: string, value: string): string {
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw new GauntletError('usage', `${flag}: "${value}" is not a URL`)
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new GauntletError('usage', `${flag}: "${value}" must be an http(s) URL`)
-  return url.toString()
 }

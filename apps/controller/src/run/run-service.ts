@@ -10,6 +10,7 @@ import { LiveTimeline } from './live-timeline.js'
 import { DecisionDriver } from './decision-driver.js'
 import { RunTargetMetrics } from './run-target-metrics.js'
 import type { Clock, FaultInjector, LoadAgent, LoadControl, LoadOutcome, RunObserver, TargetProbe } from './ports.js'
+import { callbackGuard } from './callback-guard.js'
 import { runWarnings } from './run-warnings.js'
 import { judgeStep, type StepSpec } from './step-judge.js'
 import { judgeGatedRun, judgeRun, type Rollback } from './verdict.js'
@@ -112,15 +113,7 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
     driver?.halt()
     stop.abort()
   }
-  const guarded =
-    <A extends unknown[]>(where: string, fn: (...args: A) => void) =>
-    (...args: A): void => {
-      try {
-        fn(...args)
-      } catch (error) {
-        failRun(where, error)
-      }
-    }
+  const guarded = callbackGuard(failRun)
   const fireHook = (...args: Parameters<typeof hooks.fire>): void =>
     guarded(`firing the ${args[0]} hooks`, () => void hooks.fire(...args).catch((error: unknown) => failRun(`firing the ${args[0]} hooks`, error)))()
   let rollback: (Rollback & { decisions: Decision[] }) | undefined
