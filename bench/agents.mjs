@@ -39,7 +39,7 @@ const maxWindowsPerReport = 20
 /** Whether a request was signed with `secret` over this body, as controller and agents check each other's. */
 function signedBy(verifier, req, body) {
   try {
-    return verifier.verifyHeaders(req.method, req.url, req.headers) === sha256Hex(body)
+    return verifier.verifyHeaders(req.method, req.headers.host ?? '', req.url, req.headers) === sha256Hex(body)
   } catch {
     return false
   }
@@ -47,8 +47,7 @@ function signedBy(verifier, req, body) {
 
 /** node:http headers for a request signed with `secret` (the secret itself never travels). */
 function signedHeaders(method, url, body) {
-  const { pathname, search } = new URL(url)
-  return { 'content-type': 'application/json', ...signRequest(secret, method, pathname + search, body) }
+  return { 'content-type': 'application/json', ...signRequest(secret, method, url, body) }
 }
 const gauntletBin = fileURLToPath(new URL('../apps/controller/bin/gauntlet.js', import.meta.url))
 const thisFile = fileURLToPath(import.meta.url)

@@ -31,7 +31,7 @@ function signed(method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string, payload?
   return {
     method,
     url,
-    headers: { ...signRequest(secret, method, url, body), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: { ...signRequest(secret, method, `http://localhost${url}`, body), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(body === undefined ? {} : { payload: body }),
   }
 }

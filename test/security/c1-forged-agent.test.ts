@@ -69,8 +69,8 @@ describe('C1: a forged agent', () => {
     await expectRefused(await agentCall(c, '/api/agents/evil', heartbeat()))
     // Even a request signed with a guessed secret: there is no secret, so nothing can be signed right.
     const path = '/api/agents/evil'
-    await expectRefused(await agentCall(c, path, heartbeat(), signRequest('', 'PUT', path, heartbeat())))
-    await expectRefused(await agentCall(c, path, heartbeat(), signRequest('guess', 'PUT', path, heartbeat())))
+    await expectRefused(await agentCall(c, path, heartbeat(), signRequest('', 'PUT', `${c.url}${path}`, heartbeat())))
+    await expectRefused(await agentCall(c, path, heartbeat(), signRequest('guess', 'PUT', `${c.url}${path}`, heartbeat())))
     await expectRefused(await agentCall(c, '/api/agents/evil/reports', JSON.stringify({ runId: 'x', windows: [] }), {}, 'POST'))
     // The API token is not an agent credential either.
     await expectRefused(await agentCall(c, path, heartbeat(), { authorization: `Bearer ${testToken}` }))
@@ -102,15 +102,15 @@ describe('C1: a forged agent', () => {
 
     await expectRefused(await agentCall(c, path, body))
     await expectRefused(await agentCall(c, path, body, { authorization: `Bearer ${secret}` }))
-    await expectRefused(await agentCall(c, path, body, signRequest('not-the-secret', 'PUT', path, body)))
-    await expectRefused(await agentCall(c, path, body, signRequest(secret, 'PUT', path, body, Date.now() - 60_000)))
-    await expectRefused(await agentCall(c, path, body, signRequest(secret, 'PUT', path, body, Date.now() + 60_000)))
-    await expectRefused(await agentCall(c, path, JSON.stringify({ url: fakeUrl, capacityRps: 5, runs: [], version: 'evil' }), signRequest(secret, 'PUT', path, body)))
-    await expectRefused(await agentCall(c, '/api/agents/other', body, signRequest(secret, 'PUT', path, body)))
+    await expectRefused(await agentCall(c, path, body, signRequest('not-the-secret', 'PUT', `${c.url}${path}`, body)))
+    await expectRefused(await agentCall(c, path, body, signRequest(secret, 'PUT', `${c.url}${path}`, body, Date.now() - 60_000)))
+    await expectRefused(await agentCall(c, path, body, signRequest(secret, 'PUT', `${c.url}${path}`, body, Date.now() + 60_000)))
+    await expectRefused(await agentCall(c, path, JSON.stringify({ url: fakeUrl, capacityRps: 5, runs: [], version: 'evil' }), signRequest(secret, 'PUT', `${c.url}${path}`, body)))
+    await expectRefused(await agentCall(c, '/api/agents/other', body, signRequest(secret, 'PUT', `${c.url}${path}`, body)))
     expect(await agentNames(c)).toEqual([])
 
     // A request an agent really signed, captured on the wire, is taken once and never again.
-    const captured = signRequest(secret, 'PUT', '/api/agents/honest', body)
+    const captured = signRequest(secret, 'PUT', `${c.url}/api/agents/honest`, body)
     expect((await agentCall(c, '/api/agents/honest', body, captured)).status).toBe(200)
     await expectRefused(await agentCall(c, '/api/agents/honest', body, captured))
     expect(await agentNames(c)).toEqual(['honest'])

@@ -49,7 +49,7 @@ describe('C2: a report with a garbage window', () => {
   /** A call signed as the agent would sign it. */
   const signed = (method: string, path: string, body: unknown): Promise<Response> => {
     const text = JSON.stringify(body)
-    return fetch(`${c.url}${path}`, { method, headers: { 'content-type': 'application/json', ...signRequest(secret, method, path, text) }, body: text })
+    return fetch(`${c.url}${path}`, { method, headers: { 'content-type': 'application/json', ...signRequest(secret, method, `${c.url}${path}`, text) }, body: text })
   }
   const heartbeat = (): Promise<Response> => signed('PUT', '/api/agents/forged', { url: fakeUrl, capacityRps: 1000, runs: [], version: 'forged' })
   const report = (runId: string, windows: unknown[]): Promise<Response> => signed('POST', '/api/agents/forged/reports', { runId, windows })

@@ -55,7 +55,7 @@ describe('H2: what an agent URL answers never leaks into a run', () => {
   async function heartbeat(name: string, url: string): Promise<Response> {
     const path = `/api/agents/${name}`
     const body = JSON.stringify({ url, capacityRps: 10_000, runs: [], version: 't' })
-    return fetch(`${c.url}${path}`, { method: 'PUT', headers: { 'content-type': 'application/json', ...signRequest(secret, 'PUT', path, body) }, body })
+    return fetch(`${c.url}${path}`, { method: 'PUT', headers: { 'content-type': 'application/json', ...signRequest(secret, 'PUT', `${c.url}${path}`, body) }, body })
   }
 
   /** Starts a short run and returns its final summary. */

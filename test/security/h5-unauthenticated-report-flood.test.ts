@@ -100,14 +100,14 @@ describe('H5: unauthenticated report floods', () => {
       expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/)
     }
     // Signed by a real agent, the same invalid body is a 400: the order is authentication, then validation.
-    const signed = await post('{not json', signRequest(secret, 'POST', reportPath, '{not json'))
+    const signed = await post('{not json', signRequest(secret, 'POST', `${c.url}${reportPath}`, '{not json'))
     expect(signed.status).toBe(400)
     expect(await c.healthy()).toBe(true)
   })
 
   it('caps even a signed report at the largest legal report, far below 64 MiB', async () => {
     const bytes = maxAgentReportBytes + 1
-    const answer = await flood(c.url, bytes, signRequest(secret, 'POST', reportPath, 'a'.repeat(bytes)))
+    const answer = await flood(c.url, bytes, signRequest(secret, 'POST', `${c.url}${reportPath}`, 'a'.repeat(bytes)))
     expect(answer.status).toBe(413)
     expect(maxAgentReportBytes).toBeLessThan(8 * 1024 * 1024)
     expect(await c.healthy()).toBe(true)

@@ -24,7 +24,7 @@ describe('M2: agent caps', () => {
   const heartbeatBody = (runs: string[]) => JSON.stringify({ url: 'http://127.0.0.1:9/', capacityRps: 100, runs, version: 't' })
   async function heartbeat(name: string, body: string): Promise<Response> {
     const path = `/api/agents/${name}`
-    return fetch(`${c.url}${path}`, { method: 'PUT', headers: { 'content-type': 'application/json', ...signRequest(secret, 'PUT', path, body) }, body })
+    return fetch(`${c.url}${path}`, { method: 'PUT', headers: { 'content-type': 'application/json', ...signRequest(secret, 'PUT', `${c.url}${path}`, body) }, body })
   }
   const fullRuns = Array.from({ length: maxHeartbeatRuns }, (_, i) => `run-${i}-${'x'.repeat(90)}`)
 

@@ -2,6 +2,9 @@ import { errorHandler, RequestVerifier, signatureWindowMs, signedRequestHooks, s
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
+/** app.inject sends Host: localhost:80; a signature names its receiver's host. */
+const at = (path: string): string => `http://localhost${path}`
+
 const secret = 'shared-agent-secret'
 const t0 = 1_800_000_000_000
 
@@ -32,26 +35,27 @@ describe('signed requests between controller and agents', () => {
     app.inject({ method: options.method ?? 'POST', url: options.url ?? path, headers: { 'content-type': 'application/json', ...headers }, payload: options.payload ?? body })
 
   it('takes a request signed with the secret over its method, path, time, nonce and body', async () => {
-    const response = await send(signRequest(secret, 'POST', path, body, t0))
+    const response = await send(signRequest(secret, 'POST', at(path), body, t0))
     expect(response.statusCode).toBe(200)
     expect(response.json()).toEqual({ got: { runId: 'r1', windows: [] } })
   })
 
   it('takes a body-less request signed over the empty body', async () => {
-    const response = await app.inject({ method: 'DELETE', url: '/assignments/r1', headers: signRequest(secret, 'DELETE', '/assignments/r1', undefined, t0) })
+    const response = await app.inject({ method: 'DELETE', url: '/assignments/r1', headers: signRequest(secret, 'DELETE', at('/assignments/r1'), undefined, t0) })
     expect(response.statusCode).toBe(200)
   })
 
   it.each<[string, () => Record<string, string>, { method?: 'POST' | 'DELETE'; url?: string; payload?: string }?]>([
     ['no signature at all', () => ({})],
-    ['a signature made with another secret', () => signRequest('another-secret', 'POST', path, body, t0)],
-    ['a signature older than the window', () => signRequest(secret, 'POST', path, body, t0 - signatureWindowMs - 1_000)],
-    ['a signature from the future beyond the window', () => signRequest(secret, 'POST', path, body, t0 + signatureWindowMs + 1_000)],
-    ['a body other than the one signed', () => signRequest(secret, 'POST', path, body, t0), { payload: JSON.stringify({ runId: 'r2', windows: [] }) }],
-    ['another path than the one signed', () => signRequest(secret, 'POST', '/api/agents/a2/reports?x=1', body, t0)],
-    ['another query than the one signed', () => signRequest(secret, 'POST', '/api/agents/a1/reports', body, t0)],
-    ['another method than the one signed', () => signRequest(secret, 'PUT', '/assignments/r1', undefined, t0), { method: 'DELETE', url: '/assignments/r1' }],
-    ['a garbled signature', () => ({ ...signRequest(secret, 'POST', path, body, t0), 'x-gauntlet-signature': 'zz' })],
+    ['a signature made with another secret', () => signRequest('another-secret', 'POST', at(path), body, t0)],
+    ['a signature older than the window', () => signRequest(secret, 'POST', at(path), body, t0 - signatureWindowMs - 1_000)],
+    ['a signature from the future beyond the window', () => signRequest(secret, 'POST', at(path), body, t0 + signatureWindowMs + 1_000)],
+    ['a body other than the one signed', () => signRequest(secret, 'POST', at(path), body, t0), { payload: JSON.stringify({ runId: 'r2', windows: [] }) }],
+    ['another path than the one signed', () => signRequest(secret, 'POST', at('/api/agents/a2/reports?x=1'), body, t0)],
+    ['another query than the one signed', () => signRequest(secret, 'POST', at('/api/agents/a1/reports'), body, t0)],
+    ['another method than the one signed', () => signRequest(secret, 'PUT', at('/assignments/r1'), undefined, t0), { method: 'DELETE', url: '/assignments/r1' }],
+    ['a garbled signature', () => ({ ...signRequest(secret, 'POST', at(path), body, t0), 'x-gauntlet-signature': 'zz' })],
+    ['a request signed for another receiver (an order captured on its way to another agent)', () => signRequest(secret, 'POST', `http://10.1.2.3:7070${path}`, body, t0)],
   ])('refuses %s with 401 problem+json', async (_, headers, options) => {
     const response = await send(headers(), options)
     expect(response.statusCode).toBe(401)
@@ -60,7 +64,7 @@ describe('signed requests between controller and agents', () => {
   })
 
   it('refuses a replay of a request it took', async () => {
-    const headers = signRequest(secret, 'POST', path, body, t0)
+    const headers = signRequest(secret, 'POST', at(path), body, t0)
     expect((await send(headers)).statusCode).toBe(200)
     const replay = await send(headers)
     expect(replay.statusCode).toBe(401)
@@ -68,8 +72,8 @@ describe('signed requests between controller and agents', () => {
   })
 
   it('takes a signature within the window on either side', async () => {
-    expect((await send(signRequest(secret, 'POST', path, body, t0 - signatureWindowMs + 1_000))).statusCode).toBe(200)
-    expect((await send(signRequest(secret, 'POST', path, body, t0 + signatureWindowMs - 1_000))).statusCode).toBe(200)
+    expect((await send(signRequest(secret, 'POST', at(path), body, t0 - signatureWindowMs + 1_000))).statusCode).toBe(200)
+    expect((await send(signRequest(secret, 'POST', at(path), body, t0 + signatureWindowMs - 1_000))).statusCode).toBe(200)
   })
 
   it('refuses an unsigned request with an invalid body as 401, not 400', async () => {
@@ -82,7 +86,7 @@ describe('signed requests between controller and agents', () => {
     closed.setErrorHandler(errorHandler)
     const hooks = signedRequestHooks(undefined, 'no secret configured')
     closed.put('/x', { onRequest: hooks.onRequest, preParsing: hooks.preParsing, preValidation: hooks.preValidation }, async () => 'taken')
-    const response = await closed.inject({ method: 'PUT', url: '/x', headers: signRequest(secret, 'PUT', '/x', '{}', Date.now()), payload: '{}' })
+    const response = await closed.inject({ method: 'PUT', url: '/x', headers: signRequest(secret, 'PUT', at('/x'), '{}', Date.now()), payload: '{}' })
     expect(response.statusCode).toBe(401)
     expect(response.json().detail).toBe('no secret configured')
     await closed.close()
@@ -90,11 +94,24 @@ describe('signed requests between controller and agents', () => {
 })
 
 describe('RequestVerifier', () => {
+  it('binds a request to its receiver: a second agent with the same secret refuses an order signed for the first', () => {
+    const first = new RequestVerifier(secret, () => t0)
+    const second = new RequestVerifier(secret, () => t0)
+    const headers = signRequest(secret, 'POST', 'http://agent-a:7070/assignments', '{}', t0)
+    expect(first.verifyHeaders('POST', 'agent-a:7070', '/assignments', headers)).toMatch(/^[0-9a-f]{64}$/)
+    expect(() => second.verifyHeaders('POST', 'agent-b:7070', '/assignments', headers)).toThrow(/does not match/)
+  })
+
+  it('takes the host as the Host header carries it: any case, with or without a default port', () => {
+    const verifier = new RequestVerifier(secret, () => t0)
+    expect(() => verifier.verifyHeaders('GET', 'Controller.Example:443', '/a', signRequest(secret, 'GET', 'https://controller.example/a', undefined, t0))).not.toThrow()
+  })
+
   it('names what was wrong without revealing the expected signature', () => {
     const verifier = new RequestVerifier(secret, () => t0)
-    const headers = signRequest('wrong', 'GET', '/a', undefined, t0)
+    const headers = signRequest('wrong', 'GET', at('/a'), undefined, t0)
     try {
-      verifier.verifyHeaders('GET', '/a', headers)
+      verifier.verifyHeaders('GET', 'localhost', '/a', headers)
       expect.unreachable()
     } catch (error) {
       const message = (error as Error).message
@@ -106,9 +123,9 @@ describe('RequestVerifier', () => {
   it('forgets nonces once their window has passed, and still refuses the old request as stale', () => {
     const clock = { now: t0 }
     const verifier = new RequestVerifier(secret, () => clock.now)
-    const headers = signRequest(secret, 'GET', '/a', undefined, t0)
-    verifier.verifyHeaders('GET', '/a', headers)
+    const headers = signRequest(secret, 'GET', at('/a'), undefined, t0)
+    verifier.verifyHeaders('GET', 'localhost', '/a', headers)
     clock.now = t0 + 2 * signatureWindowMs + 1
-    expect(() => verifier.verifyHeaders('GET', '/a', headers)).toThrow(/more than 30 s/)
+    expect(() => verifier.verifyHeaders('GET', 'localhost', '/a', headers)).toThrow(/more than 30 s/)
   })
 })

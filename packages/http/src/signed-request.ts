@@ -1,7 +1,7 @@
 import { GauntletError } from '@gauntlet/contracts'
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Socket } from 'node:net'
-import { Transform } from 'node:stream'
+import { pipeline, Transform } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { sendProblem } from './problem-details.js'
 
@@ -9,7 +9,10 @@ import { sendProblem } from './problem-details.js'
  * Requests between a controller and its agents, signed both ways with the shared GAUNTLET_AGENT_SECRET.
  * The secret never travels: each request carries an HMAC-SHA256 of
  *
- *   METHOD \n path-with-query \n timestamp (epoch ms) \n nonce \n hex SHA-256 of the body
+ *   METHOD \n host \n path-with-query \n timestamp (epoch ms) \n nonce \n hex SHA-256 of the body
+ *
+ * The host (as in the Host header, lower case, without a default port) binds a request to its
+ * receiver: an order captured on its way to one agent is refused by every other.
  *
  * A receiver takes it within ±30 s of its own clock, once per nonce, and only with a body whose digest
  * is the one signed. The headers are checked before the body is read, so a stranger cannot make a
@@ -31,8 +34,9 @@ export function sha256Hex(body: string | Buffer): string {
   return createHash('sha256').update(body).digest('hex')
 }
 
-/** The headers that sign one request (add them to the request as they are). */
-export function signRequest(secret: string, method: string, path: string, body: string | undefined, now: number = Date.now()): Record<string, string> {
+/** The headers that sign one request to the absolute `url` (add them to the request as they are). */
+export function signRequest(secret: string, method: string, url: string, body: string | undefined, now: number = Date.now()): Record<string, string> {
+  const { host, pathname, search } = new URL(url)
   const timestamp = String(Math.round(now))
   const nonce = randomBytes(16).toString('hex')
   const digest = sha256Hex(body ?? '')
@@ -40,12 +44,18 @@ export function signRequest(secret: string, method: string, path: string, body: 
     [timestampHeader]: timestamp,
     [nonceHeader]: nonce,
     [digestHeader]: digest,
-    [signatureHeader]: signatureOf(secret, method, path, timestamp, nonce, digest),
+    [signatureHeader]: signatureOf(secret, method, host, pathname + search, timestamp, nonce, digest),
   }
 }
 
-function signatureOf(secret: string, method: string, path: string, timestamp: string, nonce: string, digest: string): string {
-  return createHmac('sha256', secret).update(`${method.toUpperCase()}\n${path}\n${timestamp}\n${nonce}\n${digest}`).digest('hex')
+function signatureOf(secret: string, method: string, host: string, path: string, timestamp: string, nonce: string, digest: string): string {
+  const canonical = [method.toUpperCase(), canonicalHost(host), path, timestamp, nonce, digest].join('\n')
+  return createHmac('sha256', secret).update(canonical).digest('hex')
+}
+
+/** "Example.com:80" and "example.com" are one receiver: lower case, no default port. */
+function canonicalHost(host: string): string {
+  return host.toLowerCase().replace(/:(80|443)$/, '')
 }
 
 /** Checks signed requests for one secret, remembering the nonces it has seen within the window. */
@@ -63,7 +73,7 @@ export class RequestVerifier {
    * the nonce. Returns the claimed digest, which the body must then match.
    * Throws GauntletError('unauthorized') saying what was wrong, never what was expected.
    */
-  verifyHeaders(method: string, path: string, headers: Record<string, string | string[] | undefined>): string {
+  verifyHeaders(method: string, host: string, path: string, headers: Record<string, string | string[] | undefined>): string {
     const timestamp = single(headers[timestampHeader])
     const nonce = single(headers[nonceHeader])
     const digest = single(headers[digestHeader])
@@ -72,7 +82,7 @@ export class RequestVerifier {
     if (!/^\d{1,15}$/.test(timestamp) || !/^[0-9a-f]{16,64}$/.test(nonce) || !/^[0-9a-f]{64}$/.test(digest) || !/^[0-9a-f]{64}$/.test(signature)) {
       throw unauthorized('the request signature is malformed')
     }
-    const expected = Buffer.from(signatureOf(this.secret, method, path, timestamp, nonce, digest), 'hex')
+    const expected = Buffer.from(signatureOf(this.secret, method, host, path, timestamp, nonce, digest), 'hex')
     if (!timingSafeEqual(expected, Buffer.from(signature, 'hex'))) throw unauthorized('the request signature does not match')
     const nowMs = this.now()
     if (Math.abs(nowMs - Number(timestamp)) > signatureWindowMs) throw unauthorized(`the request was signed more than ${signatureWindowMs / 1000} s from this server's clock`)
@@ -103,7 +113,7 @@ export function signedRequestHooks(verifier: RequestVerifier | undefined, noSecr
     onRequest: async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
       try {
         if (!verifier) throw unauthorized(noSecretMessage)
-        signedDigests.set(request, { claimed: verifier.verifyHeaders(request.method, request.url, request.headers) })
+        signedDigests.set(request, { claimed: verifier.verifyHeaders(request.method, request.headers.host ?? '', request.url, request.headers) })
         return undefined
       } catch (error) {
         if (!(error instanceof GauntletError)) throw error
@@ -132,7 +142,8 @@ export function signedRequestHooks(verifier: RequestVerifier | undefined, noSecr
           callback()
         },
       })
-      return payload.pipe(hashing)
+      // pipeline, not pipe: a client that goes away mid-body ends the hashing stream too.
+      return pipeline(payload, hashing, () => {})
     },
     preValidation: async (request: FastifyRequest): Promise<void> => {
       const state = signedDigests.get(request)

@@ -151,7 +151,7 @@ export class ControllerLink {
     const text = JSON.stringify(body)
     const response = await fetch(url, {
       method,
-      headers: { 'content-type': 'application/json', ...signRequest(this.options.secret, method, url.pathname + url.search, text) },
+      headers: { 'content-type': 'application/json', ...signRequest(this.options.secret, method, url.toString(), text) },
       body: text,
       signal: AbortSignal.timeout(timeoutMs),
     })

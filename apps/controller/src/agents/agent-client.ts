@@ -44,7 +44,7 @@ export class AgentClient {
       response = await egressRequest(url.toString(), {
         allow: this.allow,
         method,
-        headers: { ...signRequest(this.secret, method, url.pathname + url.search, text), ...(text === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: { ...signRequest(this.secret, method, url.toString(), text), ...(text === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(text === undefined ? {} : { body: text }),
         timeoutMs: orderTimeoutMs,
         maxResponseBytes: 16 * 1024,
