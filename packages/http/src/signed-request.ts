@@ -25,8 +25,8 @@ export const digestHeader = 'x-gauntlet-content-sha256'
 
 /** How far a request's timestamp may be from the receiver's clock. */
 export const signatureWindowMs = 30_000
-/** Nonces remembered at once; beyond it signed requests are refused until old ones expire (fail closed). */
-const maxRememberedNonces = 100_000
+/** Nonces remembered at once by default; beyond it signed requests are refused until old ones expire (fail closed). */
+const defaultMaxNonces = 100_000
 
 const emptyBodyDigest = sha256Hex('')
 
@@ -66,6 +66,8 @@ export class RequestVerifier {
   constructor(
     private readonly secret: string,
     private readonly now: () => number = Date.now,
+    /** Only signed requests are remembered, so only holders of the secret fill this: size it to them. */
+    private readonly maxNonces = defaultMaxNonces,
   ) {}
 
   /**
@@ -88,7 +90,7 @@ export class RequestVerifier {
     if (Math.abs(nowMs - Number(timestamp)) > signatureWindowMs) throw unauthorized(`the request was signed more than ${signatureWindowMs / 1000} s from this server's clock`)
     this.forgetExpired(nowMs)
     if (this.nonces.has(nonce)) throw unauthorized('the request was replayed')
-    if (this.nonces.size >= maxRememberedNonces) throw new GauntletError('too_many', 'too many signed requests within the signature window')
+    if (this.nonces.size >= this.maxNonces) throw new GauntletError('too_many', 'too many signed requests within the signature window')
     this.nonces.set(nonce, Number(timestamp) + signatureWindowMs)
     return digest
   }

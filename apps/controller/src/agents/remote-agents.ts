@@ -13,8 +13,8 @@ import { checkReport } from './report-check.js'
 const startLeadMs = 1_500
 /** How often the run checks for agents that heartbeat but stopped reporting. */
 const watchEveryMs = 250
-/** After asking agents to stop, how long to wait for their last windows. */
-const stopWaitMs = 8_000
+/** After asking agents to stop, how long to wait for their last windows (by default). */
+const defaultStopWaitMs = 8_000
 
 /**
  * Runs a scenario on the remote agents that heartbeat: splits every step's rate by capacity, starts
@@ -28,6 +28,8 @@ export class RemoteAgents implements LoadAgent {
     /** Agents' windows are stored before the report is acknowledged: nothing acknowledged is lost to a crash. */
     private readonly commits: AgentWindowCommits,
     private readonly now: () => number = Date.now,
+    /** After a stop, how long the run waits for agents' last windows: within the controller's --hook-grace. */
+    private readonly stopWaitMs = defaultStopWaitMs,
   ) {}
 
   get available(): AgentInfo[] {
@@ -63,7 +65,7 @@ export class RemoteAgents implements LoadAgent {
     let failure: GauntletError | undefined
     const failRun = (where: string, error: unknown): void => {
       if (failure) return
-      failure = new GauntletError('internal', `the run failed while ${where}: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+      failure = new GauntletError('internal', `the run failed while ${where}: ${error instanceof GauntletError ? error.message : 'internal error'}`, { cause: error })
       try {
         session.stop()
       } catch {
@@ -82,7 +84,7 @@ export class RemoteAgents implements LoadAgent {
       session.stop()
       for (const name of session.agentNames) void this.client.stop(urls.get(name)!, runId)
       // An agent that heartbeats but never reports its end must not hold the run open.
-      stopDeadline ??= setTimeout(settle, stopWaitMs)
+      stopDeadline ??= setTimeout(settle, this.stopWaitMs)
       check()
     }
     // Losses in the same turn of the event loop (a sweep finding several silent agents) are

@@ -83,7 +83,7 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
     agents = new AgentRegistry(Date.now, store, { maxAgents: settings.limits.maxAgents, expireAfterMs: settings.limits.agentExpiryS * 1000 })
     agents.startSweeping()
     if (!agentSecret && mode === 'auto') out.stdout('no GAUNTLET_AGENT_SECRET: runs go to the embedded agent only, and the agent routes refuse every request')
-    const remote = agentSecret ? new RemoteAgents(agents, new AgentClient(agentSecret, settings.agentAllow), new AgentWindowCommits(store)) : undefined
+    const remote = agentSecret ? new RemoteAgents(agents, new AgentClient(agentSecret, settings.agentAllow), new AgentWindowCommits(store), Date.now, Math.min(8_000, settings.limits.hookGraceMs)) : undefined
     // Faults go to this host's Docker engine; leftovers of a crashed controller are reverted first.
     faults = localFaultEngine(undefined, (line) => out.stdout(line))
     await faults.recover().catch((error: Error) => out.stdout(`faults unavailable until a Docker engine answers: ${error.message}`))
@@ -99,8 +99,16 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
     if (!isLoopbackHost(values.host)) out.stdout(hostNamesLine(settings.allowedHosts))
     await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')])
     out.stdout('stopping: aborting runs in progress and storing their summaries')
+    // The hard bound: whatever still holds the process (a hijacked stream, a hanging socket), it ends
+    // grace + 2 s after the signal. SQLite writes are synchronous, so none is cut in half.
+    const deadline = setTimeout(() => {
+      out.stdout('stopping: the hook grace is over; exiting')
+      store.close()
+      process.exit(0)
+    }, settings.limits.hookGraceMs + 1_800)
+    deadline.unref()
     // Bounded: a stopped run's onRollback/postRun hooks get the hook grace in all, then it is stored.
-    if (!(await settlesWithin(runs.shutdown(), settings.limits.hookGraceMs + 1000))) {
+    if (!(await settlesWithin(runs.close(), settings.limits.hookGraceMs + 1000))) {
       out.stdout('stopping: a run did not finish within the hook grace; the next start marks it interrupted')
     }
     await faults.revertAll('controller stopping')

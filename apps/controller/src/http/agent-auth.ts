@@ -1,4 +1,5 @@
 import { RequestVerifier, signedRequestHooks } from '@gauntlet/http'
+import { noteCaller } from './audit-log.js'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 
 export interface AgentAuthHooks {
@@ -14,9 +15,23 @@ export interface AgentAuthHooks {
  * stranger's body is never buffered); the body is then checked against the digest that was signed.
  * One verifier per controller: its nonce cache is what refuses a replay on any agent route.
  */
-export function agentAuth(secret: string | undefined, now?: () => number): AgentAuthHooks {
-  return signedRequestHooks(
-    secret ? new RequestVerifier(secret, now) : undefined,
-    'this controller takes no remote agents: GAUNTLET_AGENT_SECRET is not set (it runs on its embedded agent)',
-  )
+export function agentAuth(secret: string | undefined, maxAgents: number, now?: () => number): AgentAuthHooks {
+  // Each agent signs about two requests a second (heartbeat, report), each remembered for up to 60 s.
+  const verifier = secret ? new RequestVerifier(secret, now, Math.max(100_000, maxAgents * nonceBudgetPerAgent)) : undefined
+  const hooks = signedRequestHooks(verifier, 'this controller takes no remote agents: GAUNTLET_AGENT_SECRET is not set (it runs on its embedded agent)')
+  return {
+    ...hooks,
+    // Once the signature holds, the audit line names the agent (the route's :name) as the caller.
+    onRequest: async (request, reply) => {
+      // (A fastify reply is thenable: awaiting the hook's answer would wait for it to be sent.)
+      await hooks.onRequest(request, reply)
+      if (reply.sent) return reply
+      const name = (request.params as { name?: unknown } | undefined)?.name
+      if (typeof name === 'string') noteCaller(request, `agent:${name.slice(0, 100)}`)
+      return undefined
+    },
+  }
 }
+
+/** Nonces one agent can have in the verifier's memory at once: 2 requests a second for 60 s, with room for retries. */
+const nonceBudgetPerAgent = 240

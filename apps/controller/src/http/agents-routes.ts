@@ -41,7 +41,7 @@ const AgentView = Type.Object({
  * Agents' calls are signed with GAUNTLET_AGENT_SECRET (agent-auth.ts) instead of carrying the API token.
  */
 export async function agentsRoutes(app: FastifyInstance, deps: { agents: AgentRegistry; settings: ControllerSettings }): Promise<void> {
-  const auth = agentAuth(deps.settings.agentSecret)
+  const auth = agentAuth(deps.settings.agentSecret, deps.settings.limits.maxAgents)
   const agentOnly = { config: { agentRoute: true }, onRequest: auth.onRequest, preParsing: auth.preParsing, preValidation: auth.preValidation }
 
   app.get('/api/agents', { schema: { tags: ['agents'], response: { 200: Type.Array(AgentView) } } }, async () => deps.agents.list())

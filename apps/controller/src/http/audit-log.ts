@@ -45,12 +45,10 @@ export function requestLogController(): LogController {
 
 /** Refusals worth a line even when the method only reads. */
 const refusedStatuses = new Set([401, 403, 413, 415, 429])
-/** Refused before or while the caller proved who it is: the name it claims is not who it is. */
-const unauthenticatedStatuses = new Set([401, 403, 415])
 
 const callers = new WeakMap<FastifyRequest, string>()
 
-/** Records who a request proved to be (`token`); the audit line reads it. */
+/** Records who a request proved to be (`token`, `agent:<name>`); the audit line reads it. */
 export function noteCaller(request: FastifyRequest, who: string): void {
   callers.set(request, who)
 }
@@ -73,7 +71,7 @@ export function auditRecord(request: FastifyRequest, reply: FastifyReply): Audit
   // "*" is the not-found handler's catch-all, not an id.
   const ids = Object.fromEntries(Object.entries(params).filter(([k, v]) => k !== '*' && typeof v === 'string').map(([k, v]) => [k, (v as string).slice(0, 100)]))
   return {
-    who: whoOf(request, status),
+    who: whoOf(request),
     method: request.method,
     route,
     ...(Object.keys(ids).length > 0 ? { ids } : {}),
@@ -82,13 +80,9 @@ export function auditRecord(request: FastifyRequest, reply: FastifyReply): Audit
   }
 }
 
-function whoOf(request: FastifyRequest, status: number): string {
-  const noted = callers.get(request)
-  if (noted) return noted
-  // Agents' routes verify a signature (agent-auth.ts); past it, the caller holds the agent secret.
-  const name = (request.params as { name?: unknown } | undefined)?.name
-  if (request.routeOptions.config?.agentRoute && typeof name === 'string' && !unauthenticatedStatuses.has(status)) return `agent:${name.slice(0, 100)}`
-  return 'anonymous'
+/** Who the request proved to be: the token holder, a signed agent (agent-auth.ts), or nobody. */
+function whoOf(request: FastifyRequest): string {
+  return callers.get(request) ?? 'anonymous'
 }
 
 /** One `audit` line per mutation and per refused request, written once the response is sent. */

@@ -121,8 +121,11 @@ export async function runsRoutes(app: FastifyInstance, { store, runs, streams }:
     // The response closes when it ends or the client goes away: either frees the slot.
     raw.once('close', release)
     raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
+    // The scenario's credentials never leave in an event, as in GET /api/runs/:id (windows hold only numbers).
+    const secrets = scenarioSecrets(run.scenarioYaml)
     const send = (event: RunEvent): void => {
-      const data = event.type === 'window' ? event.window : event.type === 'step' ? event.step : event.type === 'decision' ? event.decision : { status: event.status, summary: event.summary ?? null }
+      const data =
+        event.type === 'window' ? event.window : scrubSecrets(event.type === 'step' ? event.step : event.type === 'decision' ? event.decision : { status: event.status, summary: event.summary ?? null }, secrets)
       raw.write(`event: ${event.type}\ndata: ${JSON.stringify(data)}\n\n`)
     }
     const unsubscribe = runs.subscribe(run.id, (event) => {

@@ -31,6 +31,8 @@ export class RunManager {
   private inFlight = 0
   /** Windows received from agents since start (for /metrics). */
   windowsIngested = 0
+  /** Set by close: no run starts after it. */
+  private closed = false
 
   /** Without an admission: loopback targets and hooks only, default caps (tests and embedding). */
   constructor(
@@ -54,7 +56,9 @@ export class RunManager {
    */
   async start(scenario: Scenario, yaml: string, file = `scenario ${scenario.name}`): Promise<string> {
     await this.admission.check(scenario, { yaml, file })
-    // After the last await, so that the count and the reservation cannot interleave with another start.
+    // After the last await, so that the count and the reservation cannot interleave with another start
+    // (nor with a shutdown that began while this run was being admitted).
+    if (this.closed) throw new GauntletError('conflict', 'the controller is stopping: no new run starts')
     this.admission.assertRoom(this.inFlight)
     this.inFlight++
     const abort = new AbortController()
@@ -131,6 +135,12 @@ export class RunManager {
   }
 
   /** Stops every run and waits until each has stored its summary. */
+  /** The controller is stopping: no run starts any more, and every run stops (see shutdown). */
+  close(): Promise<void> {
+    this.closed = true
+    return this.shutdown()
+  }
+
   async shutdown(): Promise<void> {
     const runs = [...this.active.values()]
     for (const run of runs) run.abort.abort()

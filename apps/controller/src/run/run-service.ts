@@ -109,7 +109,8 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
   let failure: string | undefined
   const failRun = (where: string, error: unknown): void => {
     if (failure) return
-    failure = `the run failed while ${where}: ${error instanceof Error ? error.message : String(error)}`
+    // A stated failure keeps its message; anything else is a bug whose text stays out of the stored run.
+    failure = `the run failed while ${where}: ${error instanceof GauntletError ? error.message : 'internal error'}`
     driver?.halt()
     stop.abort()
   }
@@ -191,9 +192,21 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
     driver?.halt()
     targetMetrics?.stop()
     await faults.stop('the load failed')
+    // No hook retries outlive the run: pending ones end now (onRollback/postRun within the grace).
+    hooks.stop()
+    const deliveries = await hooks.settled()
+    request.signal?.removeEventListener('abort', stopHooks)
     // A known failure (agents refusing their orders, say) is the run's outcome; anything else is a bug.
     const reason = failure ?? (error instanceof GauntletError ? error.message : 'internal error in the load generator')
-    const summary = finish('error', { verdict: 'error', capacityRps: null, reasons: [reason], warnings: faultLines, steps, ...(faults.count > 0 ? { faults: faults.records() } : {}) })
+    const summary = finish('error', {
+      verdict: 'error',
+      capacityRps: null,
+      reasons: [reason],
+      warnings: faultLines,
+      steps,
+      ...(deliveries.length > 0 ? { hooks: deliveries } : {}),
+      ...(faults.count > 0 ? { faults: faults.records() } : {}),
+    })
     if (error instanceof GauntletError && error.code !== 'target_not_allowed') return summary
     throw error
   } finally {

@@ -32,6 +32,7 @@ const maxTimerMs = 2 ** 31 - 1
  */
 export class Scheduler extends EventEmitter {
   private readonly timers = new Map<string, NodeJS.Timeout>()
+  private stopped = false
   private readonly runsBySchedule = new Map<string, Set<string>>()
 
   constructor(
@@ -63,6 +64,7 @@ export class Scheduler extends EventEmitter {
   }
 
   stop(): void {
+    this.stopped = true
     for (const timer of this.timers.values()) clearTimeout(timer)
     this.timers.clear()
   }
@@ -123,6 +125,8 @@ export class Scheduler extends EventEmitter {
 
   private arm(id: string): void {
     this.disarm(id)
+    // A fire still in flight when the controller stops must not arm a new timer (it would hold the process).
+    if (this.stopped) return
     const schedule = this.deps.store.getSchedule(id)
     if (!schedule || schedule.paused) return
     const now = this.deps.clock.now()
@@ -135,7 +139,17 @@ export class Scheduler extends EventEmitter {
       setTimeout(() => {
         this.timers.delete(id)
         if (delay > maxTimerMs) return this.arm(id) // a hop of a long wait
-        void this.fire(id, next).finally(() => this.arm(id))
+        // A fire that cannot even be recorded (storage failing, or closed at shutdown) must not end the
+        // process: the schedule is re-armed for its next time, or stays disarmed if that fails too.
+        void this.fire(id, next)
+          .catch(() => undefined)
+          .finally(() => {
+            try {
+              this.arm(id)
+            } catch {
+              // storage is gone: nothing to arm against
+            }
+          })
       }, Math.min(Math.max(0, delay), maxTimerMs)),
     )
   }
@@ -166,7 +180,7 @@ export class Scheduler extends EventEmitter {
       // A GauntletError is a stated refusal (run admission, a scenario no longer valid or gone);
       // anything else is a failure to start.
       if (error instanceof GauntletError) this.record(schedule, scheduledAt, { outcome: 'refused', reason: `refused: ${error.message}` }, null)
-      else this.record(schedule, scheduledAt, { outcome: 'missed', reason: `could not start: ${(error as Error).message}` }, null)
+      else this.record(schedule, scheduledAt, { outcome: 'missed', reason: 'could not start: internal error' }, null)
     }
   }
 

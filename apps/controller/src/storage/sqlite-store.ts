@@ -282,8 +282,9 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
     this.db.prepare('DELETE FROM agents WHERE name = ?').run(name)
   }
 
+  /** Idempotent: the controller's shutdown deadline may close it after its normal path did. */
   close(): void {
-    this.db.close()
+    if (this.db.open) this.db.close()
   }
 
   private migrate(): void {
