@@ -138,6 +138,26 @@ describe('C2: a report with a garbage window', () => {
     expect(await c.healthy()).toBe(true)
   }, 60_000)
 
+  it('counts a report the schema refuses (negative or fractional counters) against its run like any bad report', async () => {
+    expect((await heartbeat()).status).toBe(200)
+    const beating = setInterval(() => void heartbeat(), 500)
+    try {
+      for (const overrides of [{ ok: -1 }, { dispatched: 1.5 }] as Array<Partial<WindowReport>>) {
+        const runId = await startRun()
+        const response = await report(runId, [window0(overrides)])
+        expect(response.status).toBe(400)
+        expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/)
+        const summary = await summaryOf(runId)
+        expect(summary.status).not.toBe('passed')
+        expect(summary.degraded).toBe(true)
+        expect(summary.warnings.join('\n')).toMatch(/agent forged sent an invalid report, refused \(\/windows\/0\/(ok|dispatched)/)
+      }
+    } finally {
+      clearInterval(beating)
+    }
+    expect(await c.healthy()).toBe(true)
+  }, 60_000)
+
   it('lives through the lost-agent timer after a garbage report (where the controller used to exit)', async () => {
     expect((await heartbeat()).status).toBe(200)
     const beating = setInterval(() => void heartbeat(), 500)

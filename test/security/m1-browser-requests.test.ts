@@ -132,6 +132,23 @@ describe('M1: browsers cannot be used against the controller', () => {
     expect(accessControlHeaders(health.headers)).toEqual([])
   })
 
+  it('forbids framing and content-type sniffing on every answer, /docs and refusals included', async () => {
+    for (const response of [await raw(`${c.url}/docs`, { headers: bearer }), await raw(`${c.url}/healthz`), await raw(`${c.url}/api/runs`)]) {
+      expect(response.headers['x-frame-options']).toBe('DENY')
+      expect(response.headers['content-security-policy']).toBe("frame-ancestors 'none'")
+      expect(response.headers['x-content-type-options']).toBe('nosniff')
+    }
+  })
+
+  it('closes the connection of a refused request that has a body, instead of reading it', async () => {
+    const refused = await raw(`${c.url}/api/runs`, { method: 'POST', headers: { ...bearer, 'content-type': 'text/plain' }, body: 'x'.repeat(1000) })
+    expect(refused.status).toBe(415)
+    expect(refused.headers['connection']).toBe('close')
+    const stranger = await raw(`${c.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+    expect(stranger.status).toBe(401)
+    expect(stranger.headers['connection']).toBe('close')
+  })
+
   it('is still healthy', async () => {
     expect(await c.healthy()).toBe(true)
   })

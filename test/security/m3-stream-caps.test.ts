@@ -66,6 +66,27 @@ describe('M3: event stream cap and server timeouts', () => {
     expect(await controller.healthy()).toBe(true)
   })
 
+  it('with --public-read, keeps half the slots for token holders: anonymous readers cannot lock them out', async () => {
+    const open = await startController({ args: ['--max-streams', '4', '--public-read'] })
+    const held: AbortController[] = []
+    try {
+      const yaml = `name: quiet2\ntarget: { url: "http://127.0.0.1:${(target.address() as AddressInfo).port}/x" }\nload:\n  steps: [{ rps: 1, duration: 60s }]\n`
+      const id = ((await (await open.api('/api/runs', { body: { yaml } })).json()) as { id: string }).id
+      const stream = async (token: string | undefined): Promise<number> => {
+        const abort = new AbortController()
+        held.push(abort)
+        const response = await fetch(`${open.url}/api/runs/${id}/events`, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: abort.signal })
+        return response.status
+      }
+      expect([await stream(undefined), await stream(undefined), await stream(undefined)]).toEqual([200, 200, 429])
+      expect([await stream(open.token), await stream(open.token), await stream(open.token)]).toEqual([200, 200, 429])
+      expect(await open.healthy()).toBe(true)
+    } finally {
+      for (const abort of held) abort.abort()
+      await open.stop()
+    }
+  })
+
   it('cuts off a client that sends its headers slowly (headers timeout)', async () => {
     const socket = connect(Number(new URL(controller.url).port), '127.0.0.1')
     await once(socket, 'connect')

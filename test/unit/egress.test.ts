@@ -1,4 +1,4 @@
-import { assertResolvesAllowed, egressRequest, isSpecialAddress, parseAllowList } from '@gauntlet/http'
+import { assertResolvesAllowed, assertUrlAllowed, egressRequest, isSpecialAddress, parseAllowList } from '@gauntlet/http'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -72,6 +72,20 @@ describe('egressRequest', () => {
     else await expect(check).rejects.toMatchObject({ code: 'forbidden' })
   })
 
+  it.each([
+    ['[::ffff:7f00:2]', '127.0.0.1', false],
+    ['[::ffff:127.0.0.2]', '127.0.0.1', false],
+    ['[::ffff:7f00:1]', '127.0.0.1', true],
+    ['127.0.0.1', '::ffff:7f00:1', true],
+    ['[0:0:0:0:0:ffff:7f00:2]', '127.0.0.0/8', true],
+  ])('judges an IPv4-mapped IPv6 host %s by the IPv4 patterns (list %s): allowed %s', (host, list, allowed) => {
+    expect(parseAllowList(list, 'GAUNTLET_TARGET_ALLOW').allowsHost(host)).toBe(allowed)
+  })
+
+  it('refuses a URL with credentials in it (it would be stored and listed)', () => {
+    expect(() => assertUrlAllowed('http://u:p@127.0.0.1:7070/', loopback, 'agent URL')).toThrow(/must not carry credentials/)
+  })
+
   it('says a name that does not resolve is unreachable, not allowed', async () => {
     await expect(assertResolvesAllowed('nothing.invalid', parseAllowList('10.0.0.0/8', 'GAUNTLET_AGENT_ALLOW'))).rejects.toMatchObject({ code: 'target_unreachable' })
   })
@@ -82,6 +96,8 @@ describe('egressRequest', () => {
     ['169.254.169.254', true],
     ['::1', true],
     ['::ffff:127.0.0.1', true],
+    ['::ffff:7f00:1', true],
+    ['0:0:0:0:0:ffff:a9fe:a9fe', true],
     ['fe80::1', true],
     ['10.0.0.1', false],
     ['192.168.1.1', false],

@@ -17,7 +17,19 @@ describe('isCredentialHeader', () => {
     ['x-client-secret', true],
     ['x-db-password', true],
     ['x-apikey', true],
+    ['Ocp-Apim-Subscription-Key', true],
+    ['x-functions-key', true],
+    ['x-access-key', true],
+    ['x-jwt', true],
+    ['x-hub-signature-256', true],
+    ['x-csrf', true],
+    ['x-pwd', true],
+    ['bearer', true],
+    ['x-hmac', true],
     ['accept', false],
+    ['accept-language', false],
+    ['cache-control', false],
+    ['if-none-match', false],
     ['content-type', false],
     ['x-request-id', false],
     ['user-agent', false],
@@ -118,5 +130,15 @@ describe('scrubSecrets', () => {
   it('leaves text alone when there is nothing (or nothing long enough) to hide', () => {
     expect(scrubSecrets('a b c', [])).toBe('a b c')
     expect(scrubSecrets('a b c', ['b'])).toBe('a b c')
+  })
+})
+
+describe('credentials in the target URL\'s query', () => {
+  it('are secrets of the scenario, hidden wherever the URL is shown', () => {
+    const yaml = 'name: q\ntarget: { url: "http://127.0.0.1:9/x?api_key=QUERYSECRET1&page=2" }\nload: { steps: [{ rps: 1, duration: 1s }] }\n'
+    expect(scenarioSecrets(yaml)).toContain('QUERYSECRET1')
+    expect(scenarioSecrets(yaml)).not.toContain('2')
+    expect(redactScenarioYaml(yaml)).not.toContain('QUERYSECRET1')
+    expect(scrubSecrets({ target: 'http://127.0.0.1:9/x?api_key=QUERYSECRET1&page=2' }, scenarioSecrets(yaml))).toEqual({ target: `http://127.0.0.1:9/x?api_key=${redacted}&page=2` })
   })
 })

@@ -45,6 +45,7 @@ describe('run admission: the controller itself as a target', () => {
     ['a name that resolves to it', 'http://localhost:8080/x', [{ address: '127.0.0.1', port: 8080 }]],
     ['an IPv4-mapped address of it', 'http://self.example:8080/x', [{ address: '127.0.0.1', port: 8080 }]],
     ['0.0.0.0 (this host)', 'http://0.0.0.0:8080/x', [{ address: '127.0.0.1', port: 8080 }]],
+    ['an IPv4-mapped address of it in hex, as URL writes it', 'http://[::ffff:7f00:1]:8080/x', [{ address: '0.0.0.0', port: 8080 }]],
     ['any loopback address when it listens on 0.0.0.0', 'http://127.0.0.9:8080/x', [{ address: '0.0.0.0', port: 8080 }]],
     ['::1 when it listens on ::', 'http://[::1]:8080/x', [{ address: '::', port: 8080 }]],
     ['the default port of the scheme', 'http://localhost/x', [{ address: '127.0.0.1', port: 80 }]],

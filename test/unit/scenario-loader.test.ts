@@ -79,6 +79,8 @@ describe('scenario loader', () => {
     ['alias bomb', 'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n', ['YAML: Excessive alias count']],
     ['zero connections', valid.replace('connections: 64', 'connections: 0'), ['/load/connections: expected integer to be greater or equal to 1']],
     // Hook secrets are references to GAUNTLET_SECRET_* variables: a literal would be stored and shown, another variable could be the API token.
+    ['credentials in a hook URL', valid + 'hooks:\n  postRun: [{ url: "http://u:pw@127.0.0.1:9/" }]\n', ['/hooks/postRun/0/url: credentials (user:password@) in the URL']],
+    ['credentials in the target metrics URL', valid + 'targetMetrics: { url: "http://u:pw@127.0.0.1:9/metrics", series: [rss] }\n', ['/targetMetrics/url: credentials (user:password@) in the URL']],
     ['literal hook secret', valid + 'hooks:\n  postRun:\n    - { url: "http://127.0.0.1:9/", secret: "hunter2" }\n', ['17:45 /hooks/postRun/0/secret: a hook secret is a reference']],
     ['hook secret naming another variable', valid + 'hooks:\n  onRollback: [{ url: "http://127.0.0.1:9/", secret: "${GAUNTLET_TOKEN}" }]\n', ['/hooks/onRollback/0/secret: a hook secret is a reference "${GAUNTLET_SECRET_NAME}"']],
   ])('%s', (_name, text, expected) => {
@@ -93,6 +95,23 @@ describe('scenario loader', () => {
   it('accepts a hook secret that references a GAUNTLET_SECRET_ variable', () => {
     const scenario = parseScenario(valid + 'hooks:\n  postRun: [{ url: "http://127.0.0.1:9/", secret: "${GAUNTLET_SECRET_DONE}" }]\n')
     expect(scenario.hooks.postRun).toEqual([{ url: 'http://127.0.0.1:9/', secret: '${GAUNTLET_SECRET_DONE}', timeoutMs: 5000, retries: 3 }])
+  })
+
+  it('reports at most 100 problems and says there are more, however many the document has', () => {
+    const text = 'name: x\ntarget: { url: "http://127.0.0.1:1/" }\nload: { steps: [{ rps: 1, duration: 1s }] }\n' + Array.from({ length: 5000 }, (_, i) => `k${i}: 1\n`).join('')
+    const problems = problemsOf(text)
+    expect(problems).toHaveLength(101)
+    expect(problems.at(-1)).toMatch(/and more problems not shown/)
+  })
+
+  it('refuses flow collections nested deeper than 64 levels before parsing them, with where', () => {
+    expect(problemsOf(`name: x\nlabels: ${'['.repeat(65)}${']'.repeat(65)}\n`)).toEqual([expect.stringMatching(/^2:73 : YAML: collections nested deeper than 64 levels/)])
+    // Brackets in quoted text and in words do not count.
+    expect(problemsOf(`name: x\ndescription: "${'['.repeat(100)}" it's ${'{'.repeat(3)}\n`).join('\n')).not.toMatch(/nested deeper/)
+  })
+
+  it('finds a repeated key anywhere, with its position', () => {
+    expect(problemsOf('name: x\ntarget:\n  url: a\n  url: b\n')).toEqual([expect.stringMatching(/^4:3 : YAML: Map keys must be unique/)])
   })
 
   it('a ramp whose warmup is too long is one problem, not one per step', () => {

@@ -43,6 +43,7 @@ export function parseAllowList(text: string | undefined, variable: string, defau
     else names.push(nameMatcher(pattern, variable))
   }
   const allowsAddress = (address: string): boolean => {
+    // normalizeHost unmaps IPv4-mapped IPv6 addresses, so they meet the IPv4 patterns.
     const normalized = normalizeHost(address)
     return isIP(normalized) !== 0 && addresses.some((match) => match(normalized))
   }
@@ -58,9 +59,25 @@ export function parseAllowList(text: string | undefined, variable: string, defau
   }
 }
 
-/** Lower case, without IPv6 brackets or a trailing dot. */
+/** Lower case, without IPv6 brackets or a trailing dot; an IPv4-mapped IPv6 address as its IPv4 address. */
 export function normalizeHost(host: string): string {
-  return host.toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '')
+  return unmapIPv4(host.toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, ''))
+}
+
+/**
+ * "::ffff:127.0.0.1", "::ffff:7f00:1" (how URL writes it) and "0:0:0:0:0:ffff:7f00:1" are all
+ * 127.0.0.1: one address, judged by the IPv4 patterns. Anything else is returned as it is.
+ */
+export function unmapIPv4(address: string): string {
+  const mapped = /^(?:(?:0{1,4}:){5}|::)ffff:(.+)$/i.exec(address)
+  if (!mapped) return address
+  const tail = mapped[1]!
+  if (isIP(tail) === 4) return tail
+  const words = /^([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(tail)
+  if (!words) return address
+  const high = parseInt(words[1]!, 16)
+  const low = parseInt(words[2]!, 16)
+  return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`
 }
 
 /**
@@ -77,6 +94,8 @@ export function assertUrlAllowed(url: string, allow: AllowList, what: string): v
     throw new GauntletError('usage', `${what} "${url}" is not a URL`)
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new GauntletError('usage', `${what} "${url}" must be an http(s) URL`)
+  // A URL is stored and shown (agents' addresses are listed): credentials have no place in it.
+  if (parsed.username || parsed.password) throw new GauntletError('usage', `${what} must not carry credentials (user:password@)`)
   if (!allow.allowsHost(parsed.hostname)) {
     const code = allow.variable === 'GAUNTLET_TARGET_ALLOW' ? 'target_not_allowed' : 'forbidden'
     throw new GauntletError(code, `${what}: host ${normalizeHost(parsed.hostname)} is not allowed by ${allow.variable} (${allow.source})`)
@@ -92,7 +111,10 @@ function addressMatcher(pattern: string, variable: string): ((address: string) =
     const network = (ipv4ToInt(cidr[1]!) & mask) >>> 0
     return (address) => isIP(address) === 4 && ((ipv4ToInt(address) & mask) >>> 0) === network
   }
-  if (isIP(pattern) !== 0) return (address) => address === pattern
+  if (isIP(pattern) !== 0) {
+    const exact = unmapIPv4(pattern)
+    return (address) => address === exact
+  }
   return undefined
 }
 

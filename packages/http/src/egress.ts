@@ -85,7 +85,7 @@ export async function egressRequest(url: string, options: EgressOptions): Promis
 
 /** Loopback, link-local and unspecified addresses (IPv4, IPv6 and IPv4-mapped IPv6). */
 export function isSpecialAddress(address: string): boolean {
-  const ip = address.toLowerCase().replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1')
+  const ip = normalizeHost(address)
   if (isIP(ip) === 4) return /^(127|0)\./.test(ip) || ip.startsWith('169.254.')
   return ip === '::1' || ip === '::' || /^fe[89ab][0-9a-f]:/.test(ip)
 }

@@ -27,7 +27,12 @@ interface Entry extends Omit<AgentInfo, 'state' | 'runs' | 'lastHeartbeatAt'> {
   runs: Set<string>
 }
 
-type ReportSink = (agent: string, report: AgentReport) => Promise<void> | void
+/** Where a run in progress takes its agents' reports: the well-formed ones, and word of malformed ones. */
+export interface ReportSink {
+  report(agent: string, report: AgentReport): Promise<void> | void
+  /** An agent sent this run a report the schema refuses: the run treats it like a report that fails its checks. */
+  refuse(agent: string, problem: string): void
+}
 
 export interface AgentRegistryOptions {
   /** Silence after which an agent is lost. */
@@ -129,7 +134,15 @@ export class AgentRegistry extends EventEmitter<{ lost: [name: string] }> {
     const sink = this.sinks.get(report.runId)
     if (!sink) return false
     this.windowsReceived += report.windows.length
-    await sink(name, report)
+    await sink.report(name, report)
+    return true
+  }
+
+  /** A report for `runId` that the schema refused; false when no run in progress takes reports under that id. */
+  refuse(name: string, runId: string, problem: string): boolean {
+    const sink = this.sinks.get(runId)
+    if (!sink) return false
+    sink.refuse(name, problem)
     return true
   }
 

@@ -1,4 +1,4 @@
-import { GauntletError, type Assignment } from '@gauntlet/contracts'
+import { GauntletError, type AgentReport, type Assignment } from '@gauntlet/contracts'
 import { callbackGuard } from '../run/callback-guard.js'
 import type { LoadAgent, LoadOutcome } from '../run/ports.js'
 import type { Scenario } from '../scenario/scenario.js'
@@ -111,7 +111,15 @@ export class RemoteAgents implements LoadAgent {
       if (urls.has(name)) lose(name, 'no heartbeat for 3 s')
     })
 
-    this.registry.attachRun(runId, async (agent, report) => {
+    // A refused report: counted against the run (once per agent), and the agent is not trusted with the rest of it.
+    const refusedAgents = new Set<string>()
+    const refuse = (agent: string, problem: string): void => {
+      if (refusedAgents.has(agent)) return
+      refusedAgents.add(agent)
+      refusals.push(`agent ${agent} sent an invalid report, refused (${problem})`)
+      guarded('refusing an agent\'s report', () => lose(agent, `it sent an invalid report: ${problem}`))()
+    }
+    const receive = async (agent: string, report: AgentReport): Promise<void> => {
       if (!session.has(agent)) throw new GauntletError('conflict', `agent ${agent} has no part in run ${runId}`)
       // Checked before anything is stored or merged: a window that fails is never counted.
       const problems = checkReport(report.windows, {
@@ -120,9 +128,7 @@ export class RemoteAgents implements LoadAgent {
       })
       if (problems.length > 0) {
         const first = `${problems[0]!.path}: ${problems[0]!.message}`
-        refusals.push(`agent ${agent} sent an invalid report, refused (${first}${problems.length > 1 ? `, and ${problems.length - 1} more problem(s)` : ''})`)
-        // An agent that sends a window it cannot have measured is not trusted with the rest of the run.
-        guarded('refusing an agent\'s report', () => lose(agent, `it sent an invalid report: ${first}`))()
+        refuse(agent, `${first}${problems.length > 1 ? `, and ${problems.length - 1} more problem(s)` : ''}`)
         throw new GauntletError('usage', `report from agent ${agent} refused: ${first}`, { problems })
       }
       if (report.windows.length > 0) await this.commits.save(runId, agent, report.windows)
@@ -131,6 +137,12 @@ export class RemoteAgents implements LoadAgent {
         check()
       })()
       if (failure) throw failure
+    }
+    this.registry.attachRun(runId, {
+      report: receive,
+      refuse: (agent, problem) => {
+        if (session.has(agent)) refuse(agent, problem)
+      },
     })
     this.registry.on('lost', onLost)
     for (const agent of agents) this.registry.assign(agent.name, runId)

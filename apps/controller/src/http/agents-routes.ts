@@ -11,7 +11,7 @@ import {
 } from '@gauntlet/contracts'
 import { assertUrlAllowed } from '@gauntlet/http'
 import { Type } from '@sinclair/typebox'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance } from 'fastify'
 import type { AgentRegistry } from '../agents/agent-registry.js'
 import type { ControllerSettings } from '../config/controller-settings.js'
 import { agentAuth } from './agent-auth.js'
@@ -62,8 +62,23 @@ export async function agentsRoutes(app: FastifyInstance, deps: { agents: AgentRe
 
   app.post<{ Params: { name: string }; Body: AgentReport }>(
     '/api/agents/:name/reports',
-    { ...agentOnly, bodyLimit: maxAgentReportBytes, schema: { tags: ['agents'], summary: 'Windows (and the end of its load) from an agent', params: NameParams, body: AgentReportSchema } },
+    {
+      ...agentOnly,
+      bodyLimit: maxAgentReportBytes,
+      // A report the schema refuses still counts against its run (below), then gets fastify's 400.
+      attachValidation: true,
+      schema: { tags: ['agents'], summary: 'Windows (and the end of its load) from an agent', params: NameParams, body: AgentReportSchema },
+    },
     async (request, reply) => {
+      if (request.validationError) {
+        const runId = (request.body as { runId?: unknown } | undefined)?.runId
+        const { validation, validationContext } = request.validationError as FastifyError
+        const first = validation?.[0]
+        if (validationContext === 'body' && typeof runId === 'string') {
+          deps.agents.refuse(request.params.name, runId, `${first?.instancePath || '/'}: ${first?.message ?? 'does not match the report schema'}`)
+        }
+        throw request.validationError
+      }
       if (!(await deps.agents.ingest(request.params.name, request.body))) {
         throw new GauntletError('not_found', `run ${request.body.runId} is not in progress on this controller: stop its load`)
       }

@@ -10,7 +10,7 @@ import type { Scheduler } from '../schedule/scheduler.js'
 import type { RunStore, ScenarioStore, ScheduleStore } from '../storage/run-store.js'
 import { registerAuditLog, requestLogController } from './audit-log.js'
 import { requireToken } from './auth.js'
-import { acceptEmptyJsonBodies, requireAllowedHost, requireJsonMutations } from './browser-guards.js'
+import { acceptEmptyJsonBodies, requireAllowedHost, requireJsonMutations, securityHeaders } from './browser-guards.js'
 import { errorHandler, sendProblem } from '@gauntlet/http'
 import { agentsRoutes } from './agents-routes.js'
 import { faultsRoutes } from './faults-routes.js'
@@ -66,6 +66,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   })
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((request, reply) => sendProblem(reply, new GauntletError('not_found', `no route ${request.method} ${request.url}`)))
+  app.addHook('onRequest', securityHeaders())
   // In this order: a foreign Host learns nothing (403), then a stranger nothing (401), then 415.
   app.addHook('onRequest', requireAllowedHost(deps.settings.allowedHosts))
   app.addHook('onRequest', requireToken(deps.settings.token, deps.settings.publicRead))
@@ -80,7 +81,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     },
   })
   app.register(swaggerUi, { routePrefix: '/docs' })
-  const streams = new StreamSlots(deps.settings.limits.maxStreams)
+  const { maxStreams } = deps.settings.limits
+  const streams = new StreamSlots(maxStreams, deps.settings.token && deps.settings.publicRead ? Math.max(1, Math.floor(maxStreams / 2)) : maxStreams)
   app.register(runsRoutes, { ...deps, streams })
   app.register(scenariosRoutes, deps)
   app.register(schedulesRoutes, deps)

@@ -71,7 +71,7 @@ export function auditRecord(request: FastifyRequest, reply: FastifyReply): Audit
   // "*" is the not-found handler's catch-all, not an id.
   const ids = Object.fromEntries(Object.entries(params).filter(([k, v]) => k !== '*' && typeof v === 'string').map(([k, v]) => [k, (v as string).slice(0, 100)]))
   return {
-    who: whoOf(request),
+    who: callerOf(request),
     method: request.method,
     route,
     ...(Object.keys(ids).length > 0 ? { ids } : {}),
@@ -80,8 +80,8 @@ export function auditRecord(request: FastifyRequest, reply: FastifyReply): Audit
   }
 }
 
-/** Who the request proved to be: the token holder, a signed agent (agent-auth.ts), or nobody. */
-function whoOf(request: FastifyRequest): string {
+/** Who the request proved to be: the token holder, a signed agent (agent-auth.ts), or nobody ('anonymous'). */
+export function callerOf(request: FastifyRequest): string {
   return callers.get(request) ?? 'anonymous'
 }
 

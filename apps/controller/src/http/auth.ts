@@ -1,6 +1,7 @@
 import { GauntletError } from '@gauntlet/contracts'
 import { bearerMatches } from '@gauntlet/http'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { closeIfBodyPending } from './browser-guards.js'
 import { noteCaller } from './audit-log.js'
 
 const readOnly = new Set(['GET', 'HEAD', 'OPTIONS'])
@@ -14,7 +15,7 @@ const alwaysOpen = new Set(['/healthz', '/metrics'])
  * so a stranger cannot even learn which routes exist.
  */
 export function requireToken(token: string | undefined, publicRead = false) {
-  return async (request: FastifyRequest): Promise<void> => {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (!token) return
     if (bearerMatches(request.headers.authorization, token)) {
       noteCaller(request, 'token')
@@ -25,6 +26,7 @@ export function requireToken(token: string | undefined, publicRead = false) {
     if (publicRead && readOnly.has(request.method)) return
     // Agent calls are signed with the agent secret instead; their routes check it themselves.
     if (request.routeOptions.config?.agentRoute) return
+    closeIfBodyPending(request, reply)
     throw new GauntletError('unauthorized', 'this endpoint needs Authorization: Bearer <GAUNTLET_TOKEN>')
   }
 }

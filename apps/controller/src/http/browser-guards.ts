@@ -1,6 +1,6 @@
 import { GauntletError } from '@gauntlet/contracts'
 import { normalizeHost } from '@gauntlet/http'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isIP } from 'node:net'
 
 /**
@@ -33,8 +33,9 @@ function hostnameOf(hostHeader: string | undefined): string | undefined {
 }
 
 export function requireAllowedHost(allowedNames: readonly string[]) {
-  return async (request: FastifyRequest): Promise<void> => {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (!hostAllowed(request.headers.host, allowedNames)) {
+      closeIfBodyPending(request, reply)
       // The header is the caller's text: shown cut and as JSON, never trusted.
       throw new GauntletError('forbidden', `Host ${JSON.stringify((request.headers.host ?? '').slice(0, 100))} is not a name of this controller (set --public-url or GAUNTLET_ALLOWED_HOSTS to add one)`)
     }
@@ -47,11 +48,12 @@ export function requireAllowedHost(allowedNames: readonly string[]) {
  * whatever the route carries in its body.
  */
 export function requireJsonMutations() {
-  return async (request: FastifyRequest): Promise<void> => {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     // Agent routes admit only signed requests (a browser cannot sign): their signature is checked first.
     if (!mutatingMethods.has(request.method) || request.routeOptions.config?.agentRoute) return
     const mediaType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
     if (mediaType !== 'application/json') {
+      closeIfBodyPending(request, reply)
       throw new GauntletError('unsupported_media_type', `${request.method} needs content-type: application/json${mediaType ? `, not ${mediaType.slice(0, 100)}` : ''}`)
     }
   }
@@ -70,4 +72,24 @@ export function acceptEmptyJsonBodies(app: FastifyInstance): void {
     if (text.trim() === '') return done(null, undefined)
     return parseJson(request, text, done)
   })
+}
+
+/**
+ * A refused request's body is not wanted: answering with `Connection: close` ends the connection with
+ * the answer, instead of reading (and discarding) a slow or large body until the request timeout.
+ */
+export function closeIfBodyPending(request: FastifyRequest, reply: FastifyReply): void {
+  if (request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined) reply.header('connection', 'close')
+}
+
+/**
+ * On every answer: no page may frame the controller's (the /docs page: a framed "Execute" would be a
+ * same-origin request), and no browser may guess a content type.
+ */
+export function securityHeaders() {
+  return async (_request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    reply.header('x-frame-options', 'DENY')
+    reply.header('content-security-policy', "frame-ancestors 'none'")
+    reply.header('x-content-type-options', 'nosniff')
+  }
 }

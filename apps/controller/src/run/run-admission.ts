@@ -124,9 +124,7 @@ function isLocalAddress(address: string): boolean {
   return Object.values(networkInterfaces()).some((list) => list?.some((entry) => plainAddress(entry.address) === address))
 }
 
-/** Lower case, no zone id, and an IPv4-mapped IPv6 address as the IPv4 address it is. */
+/** Lower case, no zone id, and an IPv4-mapped IPv6 address (either way of writing it) as the IPv4 address it is. */
 function plainAddress(address: string): string {
-  return normalizeHost(address)
-    .replace(/%.*$/, '')
-    .replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1')
+  return normalizeHost(address.replace(/%.*$/, ''))
 }

@@ -2,7 +2,7 @@ import { GauntletError, hookEvents, ScenarioSchema, type HooksDocument, type Pro
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
 import { Value } from '@sinclair/typebox/value'
 import { readFile } from 'node:fs/promises'
-import { LineCounter, parseDocument } from 'yaml'
+import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml'
 import { buildFaults } from '../faults/fault-loader.js'
 import { buildDecision } from './decision-section.js'
 import { formatDuration, parseDurationMs, wholeSeconds } from './duration.js'
@@ -13,6 +13,12 @@ import { SourceLocator } from './source-locator.js'
 
 /** Scenario files larger than this are refused before parsing. */
 export const maxScenarioBytes = 1_048_576
+/** Problems reported at most: beyond it one line says how many more (the answer stays small, the work linear). */
+const maxProblems = 100
+/** Flow collections nested deeper than this are refused before parsing (the parser recurses on them). */
+const maxFlowDepth = 64
+/** A message quotes at most this much of the input. */
+const maxMessageChars = 300
 
 export async function loadScenarioFile(file: string): Promise<{ scenario: Scenario; yaml: string }> {
   let text: string
@@ -33,14 +39,22 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
   if (Buffer.byteLength(text) > maxScenarioBytes) {
     throw invalid(file, [{ path: '', message: `scenario is larger than ${maxScenarioBytes} bytes`, line: 1, column: 1 }])
   }
+  const deep = flowDepthExceeded(text)
+  if (deep) throw invalid(file, [{ path: '', message: `YAML: collections nested deeper than ${maxFlowDepth} levels`, ...deep }])
   const lines = new LineCounter()
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
-  if (doc.errors.length > 0) {
+  // Duplicate keys are found below in one pass: the parser's own check compares every key of a map
+  // with every other (30,000 keys took 4 s).
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false })
+  const yamlProblems = [
+    ...doc.errors.map((error) => ({ offset: error.pos[0], message: `YAML: ${firstLine(error.message)}` })),
+    ...duplicateKeyOffsets(doc).map((offset) => ({ offset, message: 'YAML: Map keys must be unique' })),
+  ]
+  if (yamlProblems.length > 0) {
     throw invalid(
       file,
-      doc.errors.map((error) => {
-        const { line, col } = lines.linePos(error.pos[0])
-        return { path: '', message: `YAML: ${firstLine(error.message)}`, line, column: col }
+      yamlProblems.slice(0, maxProblems).map(({ offset, message }) => {
+        const { line, col } = lines.linePos(offset)
+        return { path: '', message, line, column: col }
       }),
     )
   }
@@ -53,8 +67,14 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
   }
   const locator = new SourceLocator(doc, lines)
   const problems: Problem[] = []
+  let unreported = 0
   const add = (path: string, message: string, at?: { line: number; column: number }): void => {
-    problems.push({ path, message, ...(at ?? locator.locate(path)) })
+    if (problems.length >= maxProblems) {
+      unreported++
+      return
+    }
+    const shown = message.length > maxMessageChars ? `${message.slice(0, maxMessageChars)}…` : message
+    problems.push({ path, message: shown, ...(at ?? locator.locate(path)) })
   }
 
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
@@ -62,20 +82,78 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
     throw invalid(file, problems)
   }
 
-  const seen = new Set<string>()
+  // One problem per path (the schema can report several for one value); the errors are read lazily, so
+  // a document with thousands of mistakes costs no more than its first maxProblems.
+  const reportedPaths = new Set<string>()
   for (const error of Value.Errors(ScenarioSchema, raw)) {
+    if (problems.length >= maxProblems) {
+      unreported++
+      break
+    }
     const problem = describeSchemaError(error)
-    const key = `${problem.path}\u0000${problem.message}`
-    if (seen.has(key) || [...seen].some((k) => k.startsWith(`${problem.path}\u0000`))) continue
-    seen.add(key)
+    if (reportedPaths.has(problem.path)) continue
+    reportedPaths.add(problem.path)
     add(problem.path, problem.message, problem.unknownKey ? locator.locateKey(problem.parent, problem.unknownKey) : undefined)
   }
   // Semantic checks run on every section the schema found sound, so one pass reports everything.
   const schemaPaths = problems.map((p) => p.path)
   const sound = (prefix: string): boolean => !schemaPaths.some((path) => path === prefix || path.startsWith(`${prefix}/`) || prefix.startsWith(`${path}/`) || path === '')
   const scenario = buildScenario(raw as ScenarioDocument, add, sound)
-  if (problems.length > 0 || !scenario) throw invalid(file, sortByPosition(problems))
+  if (problems.length > 0 || !scenario) {
+    const sorted = sortByPosition(problems)
+    if (unreported > 0) sorted.push({ path: '', message: `and more problems not shown (the first ${maxProblems} are): fix these and validate again`, line: 1, column: 1 })
+    throw invalid(file, sorted)
+  }
   return scenario
+}
+
+/** Where each repeated key of a mapping is written (a Set per mapping: linear in the document). */
+function duplicateKeyOffsets(doc: Document.Parsed): number[] {
+  const offsets: number[] = []
+  visit(doc, {
+    Map(_key, map) {
+      const keys = new Set<unknown>()
+      for (const pair of map.items) {
+        const key = isScalar(pair.key) ? pair.key.value : pair.key
+        if (keys.has(key)) offsets.push((pair.key as { range?: number[] } | null)?.range?.[0] ?? 0)
+        keys.add(key)
+      }
+    },
+  })
+  return offsets
+}
+
+/**
+ * Where flow collections ("[", "{") first nest deeper than maxFlowDepth, outside quoted text and
+ * comments; undefined when they never do. A cheap linear scan, before the recursive parser sees it.
+ */
+function flowDepthExceeded(text: string): { line: number; column: number } | undefined {
+  let depth = 0
+  let line = 1
+  let lineStart = 0
+  let quote: string | undefined
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]
+    if (c === '\n') {
+      line++
+      lineStart = i + 1
+      if (quote === undefined) continue
+    }
+    if (quote !== undefined) {
+      if (c === '\\' && quote === '"') i++
+      else if (c === quote) quote = undefined
+      continue
+    }
+    // A quote opens a quoted scalar only where one can start (not the apostrophe inside "it's").
+    if ((c === '"' || c === "'") && (i === lineStart || /[\s[{,:]/.test(text[i - 1]!))) quote = c
+    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+      const end = text.indexOf('\n', i)
+      i = end === -1 ? text.length : end - 1
+    } else if (c === '[' || c === '{') {
+      if (++depth > maxFlowDepth) return { line, column: i - lineStart + 1 }
+    } else if (c === ']' || c === '}') depth = Math.max(0, depth - 1)
+  }
+  return undefined
 }
 
 type Add = (path: string, message: string) => void
@@ -151,14 +229,9 @@ function buildScenario(doc: ScenarioDocument, add: Add, sound: (prefix: string) 
 
 /** The target's Prometheus endpoint: an http(s) URL, and a cooldown after the load (default 10s, at most 10m). */
 function buildTargetMetrics(doc: TargetMetricsDocument, add: Add): Scenario['targetMetrics'] {
-  let url: URL | undefined
-  try {
-    url = new URL(doc.url)
-  } catch {
-    // reported below
-  }
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    add('/targetMetrics/url', `"${doc.url}" is not an http(s) URL`)
+  const problem = outboundUrlProblem(doc.url)
+  if (problem) {
+    add('/targetMetrics/url', problem)
     return undefined
   }
   const cooldownMs = doc.cooldown === undefined ? 10_000 : parseDurationMs(doc.cooldown)!
@@ -168,7 +241,21 @@ function buildTargetMetrics(doc: TargetMetricsDocument, add: Add): Scenario['tar
     add('/targetMetrics/cooldown', 'a cooldown lasts at most 10m')
     return undefined
   }
-  return { url: url.toString(), series: [...new Set(doc.series)], cooldownS }
+  return { url: new URL(doc.url).toString(), series: [...new Set(doc.series)], cooldownS }
+}
+
+/** Why a URL Gauntlet will call (a hook, a metrics endpoint) cannot be one, if it cannot. */
+function outboundUrlProblem(text: string): string | undefined {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    return `"${text}" is not an http(s) URL`
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `"${text}" is not an http(s) URL`
+  // Stored with the scenario and shown with every run: a credential has no place in it.
+  if (url.username || url.password) return 'credentials (user:password@) in the URL would be stored and shown with every run'
+  return undefined
 }
 
 /** Hooks with units resolved: http(s) URLs, a timeout up to 60s (default 5s), retries (default 3). */
@@ -178,15 +265,10 @@ function buildHooks(doc: HooksDocument, add: Add): Scenario['hooks'] | undefined
   for (const event of hookEvents) {
     hooks[event] = (doc[event] ?? []).map((hook, i) => {
       const path = `/hooks/${event}/${i}`
-      let url: URL | undefined
-      try {
-        url = new URL(hook.url)
-      } catch {
-        // reported below
-      }
-      if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      const problem = outboundUrlProblem(hook.url)
+      if (problem) {
         ok = false
-        add(`${path}/url`, `"${hook.url}" is not an http(s) URL`)
+        add(`${path}/url`, problem)
       }
       const timeoutMs = hook.timeout === undefined ? 5000 : parseDurationMs(hook.timeout)!
       if (timeoutMs < 1 || timeoutMs > 60_000) {

@@ -7,8 +7,12 @@ import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Nod
 export const redacted = '«redacted»'
 
 const credentialHeaderNames = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token', 'api-key'])
-/** Any name with one of these parts looks like a credential ("x-vault-token", "x-client-secret", "x-apikey"). */
-const credentialNameParts = /token|secret|passw|api[-_]?key|auth|cookie|session|credential/i
+/**
+ * Any name with one of these parts looks like a credential ("x-vault-token", "x-client-secret",
+ * "Ocp-Apim-Subscription-Key", "x-functions-key", "x-hub-signature-256", "x-jwt", "x-csrf-token").
+ * Hiding a harmless value costs nothing; showing a credential is the failure to avoid.
+ */
+const credentialNameParts = /token|secret|pass|pwd|key|auth|cookie|session|credential|sig|jwt|csrf|xsrf|hmac|bearer|private/i
 
 export function isCredentialHeader(name: string): boolean {
   return credentialHeaderNames.has(name.toLowerCase()) || credentialNameParts.test(name)
@@ -27,9 +31,10 @@ export function credentialValues(headers: Readonly<Record<string, unknown>> | un
 }
 
 /**
- * The credential values written in a scenario's YAML: its target's credential headers and any literal
- * hook secret (scenarios stored before literal secrets were refused). Read without validating, so an
- * old stored scenario the current schema refuses is still covered.
+ * The credential values written in a scenario's YAML: its target's credential headers, the values of
+ * credential-looking query parameters of its URL, and any literal hook secret (scenarios stored before
+ * literal secrets were refused). Read without validating, so an old stored scenario the current schema
+ * refuses is still covered.
  */
 export function scenarioSecrets(yaml: string): string[] {
   const doc = parseDocument(yaml, { uniqueKeys: false })
@@ -39,6 +44,7 @@ export function scenarioSecrets(yaml: string): string[] {
     if (typeof value === 'string' && value !== '') found.push(value)
     else if (typeof value === 'number' || typeof value === 'boolean') found.push(String(value))
   })
+  found.push(...queryCredentials(doc.getIn(['target', 'url'])))
   return [...new Set(found)]
 }
 
@@ -80,6 +86,16 @@ function scrub(value: unknown, secrets: readonly string[]): unknown {
   if (Array.isArray(value)) return value.map((item) => scrub(item, secrets))
   if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrub(v, secrets)]))
   return value
+}
+
+/** Values of credential-looking query parameters of the target URL (`?api_key=...`, `?token=...`). */
+function queryCredentials(url: unknown): string[] {
+  if (typeof url !== 'string') return []
+  try {
+    return [...new URL(url).searchParams].filter(([name, value]) => value !== '' && isCredentialHeader(name)).flatMap(([, value]) => [value, encodeURIComponent(value)])
+  } catch {
+    return []
+  }
 }
 
 const hookSecretReference = /^\$\{GAUNTLET_SECRET_[A-Za-z0-9_]+\}$/
