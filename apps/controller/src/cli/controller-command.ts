@@ -17,6 +17,7 @@ import { RunAdmission } from '../run/run-admission.js'
 import { RunManager } from '../run/run-manager.js'
 import { Scheduler } from '../schedule/scheduler.js'
 import { assertScenarioEgress, type ScenarioEgressAllow } from '../scenario/egress-check.js'
+import { closeYamlPool, yamlPool } from '../scenario/yaml-pool.js'
 import { parseScenario } from '../scenario/load-scenario.js'
 import { AgentWindowCommits } from '../storage/group-commit.js'
 import { SqliteStore } from '../storage/sqlite-store.js'
@@ -87,7 +88,7 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
     // Faults go to this host's Docker engine; leftovers of a crashed controller are reverted first.
     faults = localFaultEngine(undefined, (line) => out.stdout(line))
     await faults.recover().catch((error: Error) => out.stdout(`faults unavailable until a Docker engine answers: ${error.message}`))
-    const runs = new RunManager({ store, agent: new AgentPool(new InProcessAgent(), remote, mode), probe: tcpTargetProbe(settings.targetAllow), clock, faults, targetAllow: settings.targetAllow, hooks: { allow: settings.hookAllow, graceMs: settings.limits.hookGraceMs } }, new RunAdmission(settings))
+    const runs = new RunManager({ store, agent: new AgentPool(new InProcessAgent(), remote, mode), probe: tcpTargetProbe(settings.targetAllow), clock, faults, targetAllow: settings.targetAllow, hooks: { allow: settings.hookAllow, graceMs: settings.limits.hookGraceMs } }, new RunAdmission(settings, undefined, (yaml, problems) => yamlPool().locate(yaml, problems)))
     scheduler = new Scheduler({ store, runs, clock, limits: settings.limits })
     const app = buildApp({ store, runs, scheduler, settings, agents, faults, logger: controllerLoggerOptions(logLevel) })
     const address = await app.listen({ port, host: values.host })
@@ -118,6 +119,7 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
     scheduler?.stop()
     agents?.stop()
     store.close()
+    await closeYamlPool()
   }
 }
 

@@ -2,8 +2,9 @@ import { GauntletError } from '@gauntlet/contracts'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { RunEvent, RunManager } from '../run/run-manager.js'
-import { parseScenario } from '../scenario/load-scenario.js'
-import { scenarioSecrets, scrubSecrets } from '../security/redact.js'
+import { yamlPool } from '../scenario/yaml-pool.js'
+import { scrubSecrets } from '../security/redact.js'
+import { callerOf } from './audit-log.js'
 import { overrideTarget } from '../scenario/target-override.js'
 import type { StreamSlots } from './stream-slots.js'
 import { runStatuses, type RunStatus, type RunStore, type ScenarioStore, type StoredRun } from '../storage/run-store.js'
@@ -57,7 +58,8 @@ export async function runsRoutes(app: FastifyInstance, { store, runs, streams }:
     const yaml = inline ?? store.getScenario(name!)?.yaml
     if (yaml === undefined) throw new GauntletError('not_found', `no scenario named "${name}"`)
     const source = inline !== undefined ? 'yaml' : `scenario ${name}`
-    const loaded = parseScenario(yaml, source)
+    // On a YAML thread: a heavy document never stalls the event loop (nor other runs' agents).
+    const loaded = await yamlPool().parse(yaml, source)
     const scenario = target ? overrideTarget(loaded, target, 'target') : loaded
     // Allow-lists, caps and the controller's own address: RunManager.start's admission, for every entry.
     const id = await runs.start(scenario, yaml, source)
@@ -75,7 +77,7 @@ export async function runsRoutes(app: FastifyInstance, { store, runs, streams }:
     // The agents that carried it (known once it ends; the embedded agent has no name).
     const agents = run.summary ? (run.summary.agents?.map((a) => a.name) ?? ['in-process']) : []
     // A credential of its scenario (a target header) never shows, even quoted in a reason.
-    return scrubSecrets({ ...runListItem(run), agents, summary: run.summary }, scenarioSecrets(run.scenarioYaml))
+    return scrubSecrets({ ...runListItem(run), agents, summary: run.summary }, await yamlPool().secrets(run.scenarioYaml))
   })
 
   app.get<{ Params: Static<typeof RunParams>; Querystring: Static<typeof WindowsQuery> }>('/api/runs/:id/windows', { schema: { querystring: WindowsQuery } }, async (request, reply) => {
@@ -114,15 +116,16 @@ export async function runsRoutes(app: FastifyInstance, { store, runs, streams }:
   app.get<{ Params: Static<typeof RunParams> }>('/api/runs/:id/events', async (request, reply) => {
     const run = store.getRun(request.params.id)
     if (!run) throw notFound(request.params.id)
+    // The scenario's credentials never leave in an event, as in GET /api/runs/:id (windows hold only
+    // numbers). Read while a problem+json can still be sent, before a stream slot is taken.
+    const secrets = await yamlPool().secrets(run.scenarioYaml)
     // The cap is checked while a 429 problem+json can still be sent, before hijacking the response.
-    const release = streams.acquire()
+    const release = streams.acquire(callerOf(request) === 'anonymous')
     reply.hijack()
     const raw = reply.raw
     // The response closes when it ends or the client goes away: either frees the slot.
     raw.once('close', release)
     raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
-    // The scenario's credentials never leave in an event, as in GET /api/runs/:id (windows hold only numbers).
-    const secrets = scenarioSecrets(run.scenarioYaml)
     const send = (event: RunEvent): void => {
       const data =
         event.type === 'window' ? event.window : scrubSecrets(event.type === 'step' ? event.step : event.type === 'decision' ? event.decision : { status: event.status, summary: event.summary ?? null }, secrets)

@@ -2,9 +2,8 @@ import { GauntletError } from '@gauntlet/contracts'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { ControllerSettings } from '../config/controller-settings.js'
-import { assertScenarioEgress } from '../scenario/egress-check.js'
-import { parseScenario } from '../scenario/load-scenario.js'
-import { redactScenarioYaml } from '../security/redact.js'
+import { assertScenarioEgressLocated } from '../scenario/egress-check.js'
+import { yamlPool } from '../scenario/yaml-pool.js'
 import type { ScenarioStore } from '../storage/run-store.js'
 
 const NameParams = Type.Object({ name: Type.String({ pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$' }) })
@@ -18,7 +17,7 @@ export async function scenariosRoutes(app: FastifyInstance, { store, settings }:
     const scenario = store.getScenario(request.params.name)
     if (!scenario) throw new GauntletError('not_found', `no scenario named "${request.params.name}"`)
     // Stored as sent (runs need the credentials), shown without them.
-    return { ...scenario, yaml: redactScenarioYaml(scenario.yaml) }
+    return { ...scenario, yaml: await yamlPool().redact(scenario.yaml) }
   })
 
   app.put<{ Params: Static<typeof NameParams>; Body: Static<typeof PutBody> }>(
@@ -26,14 +25,16 @@ export async function scenariosRoutes(app: FastifyInstance, { store, settings }:
     { schema: { params: NameParams, body: PutBody } },
     async (request, reply) => {
       const { name } = request.params
-      const scenario = parseScenario(request.body.yaml, `scenario ${name}`)
+      const file = `scenario ${name}`
+      // Parsed, located and redacted on the YAML threads: a heavy document never stalls the event loop.
+      const scenario = await yamlPool().parse(request.body.yaml, file)
       // Its hooks and target-metrics URL must be callable, or it could never run: refused before it is stored.
-      assertScenarioEgress(scenario, settings, { yaml: request.body.yaml, file: `scenario ${name}` })
+      await assertScenarioEgressLocated(scenario, settings, { yaml: request.body.yaml, file }, (yaml, problems) => yamlPool().locate(yaml, problems))
       if (scenario.name !== name) throw new GauntletError('usage', `the scenario is named "${scenario.name}" but was sent to /api/scenarios/${name}`)
       const existed = store.getScenario(name) !== undefined
       const stored = { name, yaml: request.body.yaml, updatedAt: new Date().toISOString() }
       store.putScenario(stored)
-      return reply.code(existed ? 200 : 201).send({ ...stored, yaml: redactScenarioYaml(stored.yaml) })
+      return reply.code(existed ? 200 : 201).send({ ...stored, yaml: await yamlPool().redact(stored.yaml) })
     },
   )
 

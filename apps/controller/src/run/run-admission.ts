@@ -5,7 +5,7 @@ import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import type { ControllerLimits } from '../config/controller-settings.js'
-import { assertScenarioEgress } from '../scenario/egress-check.js'
+import { assertScenarioEgress, assertScenarioEgressLocated, locateProblems, type LocateProblems } from '../scenario/egress-check.js'
 import type { Scenario } from '../scenario/scenario.js'
 
 /** What admission checks a run against (ControllerSettings gives all of it). */
@@ -50,6 +50,8 @@ export class RunAdmission {
   constructor(
     private readonly settings: AdmissionSettings,
     private readonly resolve: ResolveHost = resolveHost,
+    /** Locates refused URLs in the YAML; the controller does it on a YAML thread (a big document takes seconds). */
+    private readonly locate: LocateProblems = async (yaml, problems) => locateProblems(problems, yaml),
   ) {}
 
   /** Known once the server listens; until then no run can target it. */
@@ -62,7 +64,8 @@ export class RunAdmission {
   async check(scenario: Scenario, source?: { yaml: string; file: string }): Promise<void> {
     const { targetAllow } = this.settings
     assertTargetAllowed(scenario.target.url, targetAllow)
-    assertScenarioEgress(scenario, this.settings, source)
+    if (source) await assertScenarioEgressLocated(scenario, this.settings, source, this.locate)
+    else assertScenarioEgress(scenario, this.settings)
     this.assertPlannedLoad(scenario)
     const target = new URL(scenario.target.url)
     const host = normalizeHost(target.hostname)

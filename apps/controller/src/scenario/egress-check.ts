@@ -32,12 +32,25 @@ export function assertScenarioEgress(scenario: Scenario, allow: ScenarioEgressAl
     problems.push({ path, message: `host ${host ?? url} is not allowed by ${list.variable} (${list.source})` })
   }
   if (problems.length === 0) return
-  const located = source ? locate(problems, source.yaml) : problems
+  const located = source ? locateProblems(problems, source.yaml) : problems
   const where = source ? `${source.file}: ` : ''
   throw new GauntletError('forbidden', `${where}${problems.length} URL${problems.length === 1 ? '' : 's'} outside the egress allow-lists`, {
     problems: located,
     ...(source ? { source: source.file } : {}),
   })
+}
+
+/** Adds line:column to problems from the YAML they are about (it parses the YAML: the controller does it off its event loop). */
+export type LocateProblems = (yaml: string, problems: Problem[]) => Promise<Problem[]>
+
+/** assertScenarioEgress, with refused URLs located by `locate` instead of a parse on this thread. */
+export async function assertScenarioEgressLocated(scenario: Scenario, allow: ScenarioEgressAllow, source: { yaml: string; file: string }, locate: LocateProblems): Promise<void> {
+  try {
+    assertScenarioEgress(scenario, allow)
+  } catch (error) {
+    if (!(error instanceof GauntletError) || error.problems.length === 0) throw error
+    throw new GauntletError(error.code, `${source.file}: ${error.message}`, { problems: await locate(source.yaml, error.problems), source: source.file })
+  }
 }
 
 function hostOf(url: string): string | undefined {
@@ -49,7 +62,7 @@ function hostOf(url: string): string | undefined {
 }
 
 /** Adds each problem's line:column, as the parser's own problems have. */
-function locate(problems: Problem[], yaml: string): Problem[] {
+export function locateProblems(problems: Problem[], yaml: string): Problem[] {
   const lines = new LineCounter()
   const doc = parseDocument(yaml, { lineCounter: lines, prettyErrors: false })
   const locator = new SourceLocator(doc, lines)

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events'
 import { defaultLimits, type ControllerLimits } from '../config/controller-settings.js'
 import type { Clock } from '../run/ports.js'
 import type { RunManager } from '../run/run-manager.js'
-import { parseScenario } from '../scenario/load-scenario.js'
+import { yamlPool } from '../scenario/yaml-pool.js'
 import type { ScenarioStore, ScheduleFire, ScheduleStore } from '../storage/run-store.js'
 import { cronProblem, decideFire, dueFireTimes, nextFireTimes, type ConcurrencyPolicy, type Schedule } from './schedule.js'
 
@@ -170,7 +170,9 @@ export class Scheduler extends EventEmitter {
     try {
       const stored = this.deps.store.getScenario(schedule.scenario)
       if (!stored) throw new GauntletError('not_found', `scenario "${schedule.scenario}" no longer exists`)
-      const runId = await this.deps.runs.start(parseScenario(stored.yaml, `scenario ${stored.name}`), stored.yaml)
+      // On a YAML thread: a stored heavy scenario must not stall the event loop at each fire.
+      const scenario = await yamlPool().parse(stored.yaml, `scenario ${stored.name}`)
+      const runId = await this.deps.runs.start(scenario, stored.yaml)
       const mine = this.runsBySchedule.get(id) ?? new Set<string>()
       for (const old of mine) if (!this.deps.runs.isActive(old)) mine.delete(old)
       mine.add(runId)
