@@ -3,3 +3,4 @@ export { errorHandler, problemOf, sendProblem, type ProblemDetails } from './pro
 export { assertUrlAllowed, loopbackAllow, normalizeHost, parseAllowList, unmapIPv4, type AllowList } from './allow-list.js'
 export { allowListLookup, assertResolvesAllowed, deniedAddress, egressRequest, isSpecialAddress, type EgressOptions, type EgressResponse } from './egress.js'
 export { RequestVerifier, sha256Hex, signatureWindowMs, signedRequestHooks, signRequest } from './signed-request.js'
+export { serverTimeouts } from './server-timeouts.js'

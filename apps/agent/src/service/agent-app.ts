@@ -1,5 +1,5 @@
 import { AssignmentSchema, GauntletError, ReplanSchema, type Assignment, type Replan } from '@gauntlet/contracts'
-import { errorHandler, RequestVerifier, sendProblem, signedRequestHooks } from '@gauntlet/http'
+import { errorHandler, RequestVerifier, sendProblem, serverTimeouts, signedRequestHooks } from '@gauntlet/http'
 import { Type } from '@sinclair/typebox'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Assignments } from './assignments.js'
@@ -12,7 +12,7 @@ const RunParams = Type.Object({ runId: Type.String({ maxLength: 100 }) })
  * anyone else, nor the same order twice.
  */
 export function buildAgentApp(deps: { name: string; secret: string; assignments: Assignments; now?: () => number }): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024, ajv: { customOptions: { removeAdditional: false } } })
+  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024, ajv: { customOptions: { removeAdditional: false } }, ...serverTimeouts })
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((request, reply) => sendProblem(reply, new GauntletError('not_found', `no route ${request.method} ${request.url}`)))
   const { assignments } = deps

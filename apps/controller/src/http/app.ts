@@ -11,7 +11,7 @@ import type { RunStore, ScenarioStore, ScheduleStore } from '../storage/run-stor
 import { registerAuditLog, requestLogController } from './audit-log.js'
 import { requireToken } from './auth.js'
 import { acceptEmptyJsonBodies, requireAllowedHost, requireJsonMutations, securityHeaders } from './browser-guards.js'
-import { errorHandler, sendProblem } from '@gauntlet/http'
+import { errorHandler, sendProblem, serverTimeouts } from '@gauntlet/http'
 import { agentsRoutes } from './agents-routes.js'
 import { faultsRoutes } from './faults-routes.js'
 import { opsRoutes } from './ops-routes.js'
@@ -32,25 +32,6 @@ export interface AppDeps {
   faults?: FaultEngine
   /** fastify's logger: off by default (tests), the controller process passes controllerLoggerOptions (audit-log.ts). */
   logger?: boolean | FastifyServerOptions['logger']
-}
-
-/**
- * Every connection is bounded in time (Node's and fastify's defaults leave most of these off): a client
- * that sends its headers or body slowly, or sits idle, cannot hold a socket. Event streams are long by
- * design: requestTimeout covers receiving the request only, and their heartbeat keeps them from idling.
- */
-const serverTimeouts = {
-  /** Idle socket (no byte either way) for this long: closed. */
-  connectionTimeout: 60_000,
-  /** The whole request, headers and body, must arrive within this. */
-  requestTimeout: 30_000,
-  /** Longer than common load balancers' 60 s idle timeout, so they never reuse a connection being closed. */
-  keepAliveTimeout: 72_000,
-  http: {
-    headersTimeout: 10_000,
-    /** How often the two limits above are enforced (Node's default is 30 s). */
-    connectionsCheckingInterval: 2_000,
-  },
 }
 
 /** The controller's HTTP API. Routes call services only; wiring happens in the controller command. */
