@@ -64,3 +64,26 @@ export async function startController(options: { args?: string[]; env?: NodeJS.P
     },
   }
 }
+
+/** The p-quantile (0..1) of ascending `sorted` values: the smallest value with at least p of them at or below it. */
+export const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * p) - 1)]!
+
+/**
+ * Polls the controller's /healthz every `everyMs` (a monitor, not a flood) until `work` settles or
+ * `limitMs` passes; returns the latencies, ascending. Every answer must be 200.
+ */
+export async function healthzDuring(c: ControllerUnderTest, work: Promise<unknown>, everyMs = 20, limitMs = 60_000): Promise<number[]> {
+  let done = false
+  void work.finally(() => (done = true)).catch(() => undefined)
+  const latenciesMs: number[] = []
+  const deadline = Date.now() + limitMs
+  while (!done && Date.now() < deadline) {
+    const start = performance.now()
+    const response = await fetch(`${c.url}/healthz`)
+    await response.arrayBuffer()
+    latenciesMs.push(performance.now() - start)
+    if (response.status !== 200) throw new Error(`/healthz answered ${response.status}`)
+    await new Promise((resolve) => setTimeout(resolve, everyMs))
+  }
+  return latenciesMs.sort((a, b) => a - b)
+}

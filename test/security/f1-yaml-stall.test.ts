@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SqliteStore } from '../../apps/controller/src/storage/sqlite-store.js'
 import { tempDir } from '../helpers/cli.js'
-import { startController, type ControllerUnderTest } from '../helpers/controller.js'
+import { healthzDuring, percentile, startController, type ControllerUnderTest } from '../helpers/controller.js'
 
 /**
  * F1: the controller parsed scenario YAML on its main thread. One ~1 MiB flow sequence sent to
@@ -19,25 +19,6 @@ const flowSequence = `${head}x: [${'1,'.repeat(520_000)}1]\n`
 const commas = `name: slow\nx: [${','.repeat(1_048_000)}]\n`
 /** Valid and heavy: ~1 s to parse, ~3 s to redact (500,000 comment lines), with a credential to hide. */
 const heavyValid = `name: stored-heavy\ntarget:\n  url: http://127.0.0.1:9/\n  headers:\n    authorization: Bearer f1-secret-value\nload:\n  steps:\n    - { rps: 10, duration: 10s }\n${'#\n'.repeat(500_000)}`
-
-const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * p) - 1)]!
-
-/** Polls /healthz every 20 ms (a monitor, not a flood) until `work` settles; returns its latencies sorted. */
-async function healthzDuring(c: ControllerUnderTest, work: Promise<unknown>): Promise<number[]> {
-  let done = false
-  void work.finally(() => (done = true)).catch(() => undefined)
-  const latenciesMs: number[] = []
-  const deadline = Date.now() + 60_000
-  while (!done && Date.now() < deadline) {
-    const start = performance.now()
-    const response = await fetch(`${c.url}/healthz`)
-    await response.arrayBuffer()
-    latenciesMs.push(performance.now() - start)
-    expect(response.status).toBe(200)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  return latenciesMs.sort((a, b) => a - b)
-}
 
 describe('F1: heavy YAML never stalls the controller', () => {
   let c: ControllerUnderTest

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SqliteStore } from '../../apps/controller/src/storage/sqlite-store.js'
 import { tempDir } from '../helpers/cli.js'
-import { startController, type ControllerUnderTest } from '../helpers/controller.js'
+import { healthzDuring, percentile, startController, type ControllerUnderTest } from '../helpers/controller.js'
 
 /**
  * H4: `GET /api/runs/:id/windows` of a 24 h run returned all 86,400 windows at once, decoding every
@@ -99,24 +99,14 @@ describe('H4: reading the windows of a 24 h run', () => {
     const clients = spawn('nice', ['-n', '19', process.execPath, script], { env: { ...process.env, PAGING: JSON.stringify({ url: c.url, token: c.token, runId, clients: 5 }) }, stdio: ['ignore', 'pipe', 'inherit'] })
     let output = ''
     clients.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    let pagingDone = false
     const paged = new Promise<{ results?: Array<{ windows: number; pages: number; maxPage: number; maxBytes: number; inOrder: boolean }>; error?: string }>((resolve, reject) => {
       clients.once('error', reject)
       clients.once('close', () => resolve(JSON.parse(output || '{"error":"no output"}')))
-    }).finally(() => (pagingDone = true))
+    })
 
     // A sixth client measures /healthz every 10 ms (as a monitor would poll, not a flood) for as long as the paging lasts (bounded).
-    const latenciesMs: number[] = []
-    const deadline = Date.now() + 120_000
-    while (!pagingDone && Date.now() < deadline) {
-      const start = performance.now()
-      const response = await fetch(`${c.url}/healthz`)
-      await response.arrayBuffer()
-      latenciesMs.push(performance.now() - start)
-      expect(response.status).toBe(200)
-      await new Promise((resolve) => setTimeout(resolve, 10))
-    }
-    if (!pagingDone) clients.kill()
+    const sorted = await healthzDuring(c, paged, 10, 120_000)
+    clients.kill()
     const outcome = await paged
 
     expect(outcome.error).toBeUndefined()
@@ -125,9 +115,8 @@ describe('H4: reading the windows of a 24 h run', () => {
       // A page is bounded: 600 windows of a few hundred bytes each, never the whole day.
       expect(result.maxBytes).toBeLessThan(1_000_000)
     }
-    const sorted = [...latenciesMs].sort((a, b) => a - b)
-    const p99 = sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)]!
-    console.log(`/healthz while paging: ${sorted.length} requests, p50 ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms`)
+    const p99 = percentile(sorted, 0.99)
+    console.log(`/healthz while paging: ${sorted.length} requests, p50 ${percentile(sorted, 0.5).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms`)
     expect(sorted.length).toBeGreaterThanOrEqual(50)
     expect(p99).toBeLessThan(50)
     expect(await c.healthy()).toBe(true)
