@@ -13,8 +13,6 @@ import { checkReport } from './report-check.js'
 const startLeadMs = 1_500
 /** How often the run checks for agents that heartbeat but stopped reporting. */
 const watchEveryMs = 250
-/** How far ahead of the controller's clock an agent's second may end (its clock estimate's uncertainty, with margin). */
-const clockToleranceMs = 2_000
 /** After asking agents to stop, how long to wait for their last windows (by default). */
 const defaultStopWaitMs = 8_000
 
@@ -127,8 +125,6 @@ export class RemoteAgents implements LoadAgent {
       const problems = checkReport(report.windows, {
         stepsAt: (index) => session.stepsAt(index),
         delivered: (index) => session.pending(agent, index) ?? this.commits.delivered(runId, agent, index),
-        // Second `index` ends at startAt + (index + 1) s; agents' clocks may be ahead by their uncertainty, so allow 2 s.
-        hasEnded: (index) => startAt + (index + 1) * 1000 <= this.now() + clockToleranceMs,
       })
       if (problems.length > 0) {
         const first = `${problems[0]!.path}: ${problems[0]!.message}`
