@@ -666,7 +666,7 @@ async function main() {
 
   // e.g. BENCH_CONTROLLER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to see where the controller spends its time.
   const controllerNodeArgs = (process.env.BENCH_CONTROLLER_NODE_ARGS ?? '').split(' ').filter(Boolean)
-  const controller = await startChild([...controllerNodeArgs, gauntletBin, 'controller', '--port', '0', '--agents', 'remote', '--db', join(dir, 'controller.db')], { GAUNTLET_AGENT_SECRET: secret, GAUNTLET_TOKEN: '' })
+  const controller = await startChild([...controllerNodeArgs, gauntletBin, 'controller', '--port', '0', '--agents', 'remote', '--db', join(dir, 'controller.db'), '--max-run-rps', '1000000'], { GAUNTLET_AGENT_SECRET: secret, GAUNTLET_TOKEN: '' })
   cleanups.push(() => controller.stop())
   let stopping = false
   cleanups.push(() => (stopping = true))
