@@ -13,14 +13,15 @@ export interface DecisionDriverOptions {
   scenario: string
   timeline: LiveTimeline
   store: RunStore
-  hooks: RunHooks
+  /** Fires a run's hooks without waiting (the run's own: a failure to fire fails the run). */
+  fireHook: (...args: Parameters<RunHooks['fire']>) => void
   now: () => Date
   /** The load's controls, once the load has handed them over. */
   load: () => LoadControl | undefined
   record: (decision: Decision) => void
   /** A guard tripped or a gate rolled back: the run must roll back (faults, load, then hooks). */
   rollBack: (step: number, reason: string, decided: Decision[], guard?: string) => void
-  /** Something threw in a gate's timer or a hook's delivery: the run ends as an error. */
+  /** Something threw in a gate's timer: the run ends as an error. */
   fail: (where: string, error: unknown) => void
 }
 
@@ -62,10 +63,10 @@ export class DecisionDriver {
         for (const decision of gate.decisions) options.record(decision)
         if (gate.action === 'advance') {
           this.advanced.add(step)
-          this.fire('onAdvance', { step, decisions: gate.decisions })
-          if (step + 1 < timeline.stepCount) this.fire('preStep', { step: step + 1 })
+          this.options.fireHook('onAdvance', { step, decisions: gate.decisions })
+          if (step + 1 < timeline.stepCount) this.options.fireHook('preStep', { step: step + 1 })
         }
-        if (gate.action === 'hold') this.fire('onHold', { step, reason: gate.reason, decisions: gate.decisions })
+        if (gate.action === 'hold') this.options.fireHook('onHold', { step, reason: gate.reason, decisions: gate.decisions })
       },
       onRollback: (step, reason) => {
         this.halt()
@@ -77,7 +78,7 @@ export class DecisionDriver {
 
   /** Second 0 of the run. */
   start(epochMs: number): void {
-    this.fire('preStep', { step: 0 })
+    this.options.fireHook('preStep', { step: 0 })
     this.gating.start(epochMs)
   }
 
@@ -90,15 +91,6 @@ export class DecisionDriver {
     this.halt()
     const decided = judged.decisions.filter((d) => d.action === 'rollback')
     this.options.rollBack(window.step, `guard ${judged.rollback.guard}: ${judged.rollback.reason}`, decided, judged.rollback.guard)
-  }
-
-  /** Fires hooks without waiting; a failure to fire fails the run instead of escaping as an unhandled rejection. */
-  private fire(...args: Parameters<RunHooks['fire']>): void {
-    try {
-      this.options.hooks.fire(...args).catch((error: unknown) => this.options.fail(`firing the ${args[0]} hooks`, error))
-    } catch (error) {
-      this.options.fail(`firing the ${args[0]} hooks`, error)
-    }
   }
 
   /** No more gates or window verdicts (the run is rolling back or over). */

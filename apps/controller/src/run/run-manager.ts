@@ -134,13 +134,13 @@ export class RunManager {
     return () => run.listeners.delete(listener)
   }
 
-  /** Stops every run and waits until each has stored its summary. */
   /** The controller is stopping: no run starts any more, and every run stops (see shutdown). */
   close(): Promise<void> {
     this.closed = true
     return this.shutdown()
   }
 
+  /** Stops every run and waits until each has stored its summary. */
   async shutdown(): Promise<void> {
     const runs = [...this.active.values()]
     for (const run of runs) run.abort.abort()

@@ -132,7 +132,7 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
         scenario: scenario.name,
         timeline,
         store: deps.store,
-        hooks,
+        fireHook,
         now: () => deps.clock.now(),
         load: () => load,
         record,
