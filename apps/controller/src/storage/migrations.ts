@@ -97,8 +97,9 @@ export const migrations: readonly string[] = [
    CREATE INDEX target_series_run ON target_series (run_id, series, at_s);`,
   // What took each decision: window, gate, threshold or leak.
   `ALTER TABLE decisions ADD COLUMN source TEXT;`,
-  // Each window's latency percentiles (LatencySummaryMs as JSON), computed once when it is stored, so
-  // reading windows never decodes histograms. NULL in rows stored before: computed on first read.
+  // Each window's latency percentiles (LatencySummaryMs as JSON), computed once when a merged window is
+  // stored, so reading windows never decodes histograms. NULL in agents' own windows and in rows stored
+  // before: computed on their first read, and kept.
   `ALTER TABLE windows ADD COLUMN latency_ms_json TEXT;
    ALTER TABLE agent_windows ADD COLUMN latency_ms_json TEXT;`,
 ]

@@ -94,8 +94,9 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
       saveTargetPoint: this.db.prepare(`INSERT INTO target_series (run_id, series, at_s, value) VALUES (?, ?, ?, ?)`),
       targetSeries: this.db.prepare(`SELECT series, at_s AS atS, value FROM target_series WHERE run_id = ? ORDER BY series, at_s`),
       decisions: this.db.prepare(`SELECT at, step, source, guard, condition, verdict, action, dry_run, reason, evidence_json FROM decisions WHERE run_id = ? ORDER BY seq`),
-      saveAgentWindow: this.db.prepare(`INSERT OR IGNORE INTO agent_windows (run_id, agent, idx, report_json, latency_ms_json) VALUES (?, ?, ?, ?, ?)`),
+      saveAgentWindow: this.db.prepare(`INSERT OR IGNORE INTO agent_windows (run_id, agent, idx, report_json) VALUES (?, ?, ?, ?)`),
       agentWindow: this.db.prepare(`SELECT report_json FROM agent_windows WHERE run_id = ? AND agent = ? AND idx = ?`),
+      forgetAgent: this.db.prepare(`DELETE FROM agents WHERE name = ?`),
       agentWindows: this.db.prepare(`SELECT report_json FROM agent_windows WHERE run_id = ? AND agent = ? ORDER BY idx`),
       saveAgent: this.db.prepare(
         `INSERT INTO agents (name, url, capacity_rps, version, state, registered_at, last_heartbeat_at)
@@ -124,11 +125,14 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
     })()
   }
 
+  /**
+   * An agent's own windows are read only to inspect that agent (`?agent=`): their percentiles are left
+   * to the first such read (windowPage fills them), keeping a histogram decode off the ingest path.
+   */
   saveAgentWindows(reports: ReadonlyArray<{ runId: string; agent: string; windows: readonly WindowReport[] }>): void {
-    const summaries = new LatencyMemo()
     this.db.transaction(() => {
       for (const { runId, agent, windows } of reports) {
-        for (const window of windows) this.statements.saveAgentWindow.run(runId, agent, window.index, JSON.stringify(window), summaries.of(window.latency))
+        for (const window of windows) this.statements.saveAgentWindow.run(runId, agent, window.index, JSON.stringify(window))
       }
     })()
   }
@@ -279,7 +283,7 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
   }
 
   forgetAgent(name: string): void {
-    this.db.prepare('DELETE FROM agents WHERE name = ?').run(name)
+    this.statements.forgetAgent.run(name)
   }
 
   /** Idempotent: the controller's shutdown deadline may close it after its normal path did. */
