@@ -1,3 +1,4 @@
+import { agentNamePattern } from '@gauntlet/contracts'
 import { RequestVerifier, signedRequestHooks } from '@gauntlet/http'
 import { noteCaller } from './audit-log.js'
 import type { FastifyReply, FastifyRequest } from 'fastify'
@@ -26,12 +27,15 @@ export function agentAuth(secret: string | undefined, maxAgents: number, now?: (
       // (A fastify reply is thenable: awaiting the hook's answer would wait for it to be sent.)
       await hooks.onRequest(request, reply)
       if (reply.sent) return reply
+      // The route's params are validated only later: a name outside the agents' grammar is not recorded as one.
       const name = (request.params as { name?: unknown } | undefined)?.name
-      if (typeof name === 'string') noteCaller(request, `agent:${name.slice(0, 100)}`)
+      if (typeof name === 'string' && agentName.test(name)) noteCaller(request, `agent:${name}`)
       return undefined
     },
   }
 }
+
+const agentName = new RegExp(agentNamePattern)
 
 /** Nonces one agent can have in the verifier's memory at once: 2 requests a second for 60 s, with room for retries. */
 const nonceBudgetPerAgent = 240

@@ -1,6 +1,6 @@
 import { GauntletError } from '@gauntlet/contracts'
 import { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
-import { redacted } from '../security/redact.js'
+import { credentialHeaderNames, redacted } from '../security/redact.js'
 import { mutatingMethods } from './browser-guards.js'
 
 /**
@@ -22,13 +22,7 @@ export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): LogLevel 
 
 /** Whatever a serializer might add later, these never reach a line. */
 const redactPaths = [
-  'req.headers.authorization',
-  'req.headers["proxy-authorization"]',
-  'req.headers.cookie',
-  'req.headers["x-api-key"]',
-  'req.headers["x-auth-token"]',
-  'req.headers["x-gauntlet-signature"]',
-  'res.headers["set-cookie"]',
+  ...[...credentialHeaderNames, 'x-gauntlet-signature'].flatMap((name) => [`req.headers["${name}"]`, `res.headers["${name}"]`]),
   'req.body',
   'body',
 ]

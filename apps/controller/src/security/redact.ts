@@ -6,7 +6,8 @@ import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Nod
  */
 export const redacted = '«redacted»'
 
-const credentialHeaderNames = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token', 'api-key'])
+/** Headers that are credentials by name (and what the controller's log never writes). */
+export const credentialHeaderNames: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token', 'api-key'])
 /**
  * Any name with one of these parts looks like a credential ("x-vault-token", "x-client-secret",
  * "Ocp-Apim-Subscription-Key", "x-functions-key", "x-hub-signature-256", "x-jwt", "x-csrf-token").
