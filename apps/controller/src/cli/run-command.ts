@@ -9,7 +9,6 @@ import { InProcessAgent } from '../agents/in-process-agent.js'
 import { tcpTargetProbe } from '../agents/tcp-target-probe.js'
 import { liveDecisionLine, progressLine, stepTable, verdictLines } from '../report/text-report.js'
 import { executeRun, type RunDependencies } from '../run/run-service.js'
-import { parseDurationMs } from '../scenario/duration.js'
 import { assertScenarioEgress } from '../scenario/egress-check.js'
 import { loadScenarioFile } from '../scenario/load-scenario.js'
 import type { Scenario } from '../scenario/scenario.js'
@@ -17,7 +16,7 @@ import { overrideTarget } from '../scenario/target-override.js'
 import { scenarioSecrets, scrubbedLines, scrubSecrets } from '../security/redact.js'
 import { SqliteStore } from '../storage/sqlite-store.js'
 import { parseArgs } from 'node:util'
-import { withUsage } from './args.js'
+import { durationFlagMs, withUsage } from './args.js'
 import { ControllerClient } from './controller-client.js'
 import type { Output } from './output.js'
 
@@ -39,7 +38,8 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
   if (positionals.length !== 1) throw new GauntletError('usage', `expected one scenario file\nusage: ${usage}`)
   if (values.controller && values.db) throw new GauntletError('usage', '--db applies to the embedded run; a controller keeps its own database')
   if (values.controller && values['hook-grace']) throw new GauntletError('usage', '--hook-grace applies to the embedded run; a controller has its own')
-  const hookGraceMs = hookGrace(values['hook-grace'])
+  // How long onRollback and postRun may still take once Ctrl-C stops the run.
+  const hookGraceMs = durationFlagMs('--hook-grace', values['hook-grace'], defaultHookGraceMs)
   // Validate fully before anything else: an invalid scenario leaves no trace.
   const { scenario: loaded, yaml } = await loadScenarioFile(positionals[0]!)
   const scenario = values.target ? overrideTarget(loaded, values.target, '--target') : loaded
@@ -150,14 +150,6 @@ async function runOnController(client: ControllerClient, yaml: string, target: s
 /** GAUNTLET_HOOK_ALLOW: the hosts hooks may call (default loopback), as the controller reads it. */
 export function hookAllowListFromEnv(): AllowList {
   return parseAllowList(process.env.GAUNTLET_HOOK_ALLOW, 'GAUNTLET_HOOK_ALLOW')
-}
-
-/** --hook-grace: how long onRollback and postRun may still take once Ctrl-C stops the run. */
-function hookGrace(text: string | undefined): number {
-  if (text === undefined) return defaultHookGraceMs
-  const ms = parseDurationMs(text)
-  if (ms === undefined || ms <= 0) throw new GauntletError('usage', `--hook-grace: "${text}" is not a duration with a unit, like 10s`)
-  return ms
 }
 
 /** Fails before the run, not after it: a finished run must not end in "cannot write the summary". */

@@ -1,7 +1,6 @@
 import { GauntletError } from '@gauntlet/contracts'
 import { isLoopbackHost, normalizeHost, parseAllowList, type AllowList } from '@gauntlet/http'
-import { httpUrlFlag } from '../cli/args.js'
-import { parseDurationMs } from '../scenario/duration.js'
+import { durationFlagMs, httpUrlFlag } from '../cli/args.js'
 
 /** The caps on what callers can make the controller hold or do. Each has a flag (README, docs/security.md). */
 export interface ControllerLimits {
@@ -96,13 +95,13 @@ export function readControllerSettings(flags: SettingsFlags, env: NodeJS.Process
     limits: {
       maxRuns: count('--max-runs', flags['max-runs'], defaultLimits.maxRuns),
       maxRunRps: count('--max-run-rps', flags['max-run-rps'], defaultLimits.maxRunRps),
-      maxRunDurationS: seconds('--max-run-duration', flags['max-run-duration'], defaultLimits.maxRunDurationS),
+      maxRunDurationS: durationFlagMs('--max-run-duration', flags['max-run-duration'], defaultLimits.maxRunDurationS * 1000) / 1000,
       maxSchedules: count('--max-schedules', flags['max-schedules'], defaultLimits.maxSchedules),
-      minScheduleIntervalS: seconds('--min-schedule-interval', flags['min-schedule-interval'], defaultLimits.minScheduleIntervalS),
+      minScheduleIntervalS: durationFlagMs('--min-schedule-interval', flags['min-schedule-interval'], defaultLimits.minScheduleIntervalS * 1000) / 1000,
       maxAgents: count('--max-agents', flags['max-agents'], defaultLimits.maxAgents),
       agentExpiryS: defaultLimits.agentExpiryS,
       maxStreams: count('--max-streams', flags['max-streams'], defaultLimits.maxStreams),
-      hookGraceMs: seconds('--hook-grace', flags['hook-grace'], defaultLimits.hookGraceMs / 1000) * 1000,
+      hookGraceMs: durationFlagMs('--hook-grace', flags['hook-grace'], defaultLimits.hookGraceMs),
     },
   }
 }
@@ -114,10 +113,3 @@ function count(flag: string, text: string | undefined, fallback: number): number
   return value
 }
 
-/** A duration flag ("90s", "1m"), in seconds. */
-function seconds(flag: string, text: string | undefined, fallbackS: number): number {
-  if (text === undefined) return fallbackS
-  const ms = parseDurationMs(text)
-  if (ms === undefined || ms <= 0) throw new GauntletError('usage', `${flag}: "${text}" is not a duration with a unit, like 10s or 1m`)
-  return ms / 1000
-}
