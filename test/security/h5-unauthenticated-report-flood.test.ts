@@ -98,6 +98,8 @@ describe('H5: unauthenticated report floods', () => {
       const response = await post(body)
       expect(response.status).toBe(401)
       expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/)
+      // The refusal closes the connection and says so: a keep-alive client must not reuse that socket.
+      expect(response.headers.get('connection')).toBe('close')
     }
     // Signed by a real agent, the same invalid body is a 400: the order is authentication, then validation.
     const signed = await post('{not json', signRequest(secret, 'POST', `${c.url}${reportPath}`, '{not json'))

@@ -4,3 +4,4 @@ export { assertUrlAllowed, loopbackAllow, normalizeHost, parseAllowList, unmapIP
 export { allowListLookup, assertResolvesAllowed, deniedAddress, egressRequest, isSpecialAddress, type EgressOptions, type EgressResponse } from './egress.js'
 export { RequestVerifier, sha256Hex, signatureWindowMs, signedRequestHooks, signRequest } from './signed-request.js'
 export { serverTimeouts } from './server-timeouts.js'
+export { closeAfterAnswer } from './close-after-answer.js'

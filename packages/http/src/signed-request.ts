@@ -1,8 +1,8 @@
 import { GauntletError } from '@gauntlet/contracts'
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
-import type { Socket } from 'node:net'
 import { pipeline, Transform } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { closeAfterAnswer } from './close-after-answer.js'
 import { sendProblem } from './problem-details.js'
 
 /**
@@ -154,25 +154,6 @@ export function signedRequestHooks(verifier: RequestVerifier | undefined, noSecr
       if ((state.actual ?? emptyBodyDigest) !== state.claimed) throw unauthorized('the request body is not the one signed')
     },
   }
-}
-
-/** How long a refused connection may go on sending (discarded, never buffered) after its answer. */
-const lingerMs = 2_000
-
-/**
- * Closes the connection once the answer is out: our side at once (FIN after the answer), theirs after
- * at most lingerMs. Meanwhile node reads and discards what is still in flight: closing a socket with
- * unread data would reset it, and a client still writing would lose the answer it was sent.
- */
-function closeAfterAnswer(request: FastifyRequest, reply: FastifyReply): void {
-  const socket = request.raw.socket as Socket | undefined
-  if (typeof socket?.end !== 'function') return
-  reply.raw.once('finish', () => {
-    socket.end()
-    const timer = setTimeout(() => socket.destroy(), lingerMs)
-    timer.unref()
-    socket.once('close', () => clearTimeout(timer))
-  })
 }
 
 const signedDigests = new WeakMap<FastifyRequest, { claimed: string; actual?: string }>()

@@ -1,5 +1,5 @@
 import { GauntletError } from '@gauntlet/contracts'
-import { normalizeHost } from '@gauntlet/http'
+import { closeAfterAnswer, normalizeHost } from '@gauntlet/http'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isIP } from 'node:net'
 
@@ -75,11 +75,11 @@ export function acceptEmptyJsonBodies(app: FastifyInstance): void {
 }
 
 /**
- * A refused request's body is not wanted: answering with `Connection: close` ends the connection with
- * the answer, instead of reading (and discarding) a slow or large body until the request timeout.
+ * A refused request's body is not wanted: the connection ends with the answer (`Connection: close`),
+ * instead of reading a slow or large body until the request timeout.
  */
 export function closeIfBodyPending(request: FastifyRequest, reply: FastifyReply): void {
-  if (request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined) reply.header('connection', 'close')
+  if (request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined) closeAfterAnswer(request, reply)
 }
 
 /**
