@@ -102,7 +102,9 @@ function bareServer() {
           counts.delete(next)
           next++
         }
-        res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ accepted: body.windows.length }))
+        res
+          .writeHead(202, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ accepted: body.windows.length }))
         return
       }
       res.writeHead(404).end()
@@ -131,7 +133,10 @@ async function startChild(args, env, limitMs = 15_000) {
   child.stderr.on('data', (c) => (stderr += c))
   const lines = []
   const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args.join(' ')}: no "listening" line within ${limitMs} ms: ${stderr}`)), limitMs)
+    const timer = setTimeout(
+      () => reject(new Error(`${args.join(' ')}: no "listening" line within ${limitMs} ms: ${stderr}`)),
+      limitMs,
+    )
     createInterface({ input: child.stdout }).on('line', (line) => {
       lines.push(line)
       const m = /listening (\S+)/.exec(line)
@@ -216,7 +221,8 @@ function openSse(url, onEvent) {
   return { first, done, close: () => abort.abort() }
 }
 
-const quantile = (sorted, q) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)])
+const quantile = (sorted, q) =>
+  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a')
 const row = (cells, widths) => cells.map((c, i) => String(c).padEnd(widths[i])).join('  ')
 
@@ -226,7 +232,7 @@ const row = (cells, widths) => cells.map((c, i) => String(c).padEnd(widths[i])).
 const perAgentRps = 500
 const histogramPool = (() => {
   let seed = 42
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
   const gauss = () => Math.sqrt(-2 * Math.log(random() || 1e-9)) * Math.cos(2 * Math.PI * random())
   const pool = []
   for (let k = 0; k < 32; k++) {
@@ -234,7 +240,8 @@ const histogramPool = (() => {
     const ok = perAgentRps - errors
     const medianUs = 1500 + k * 400
     const h = createLatencyHistogram()
-    for (let i = 0; i < ok; i++) recordLatencyUs(h, random() < 0.01 ? medianUs * (5 + 20 * random()) : medianUs * Math.exp(0.4 * gauss()))
+    for (let i = 0; i < ok; i++)
+      recordLatencyUs(h, random() < 0.01 ? medianUs * (5 + 20 * random()) : medianUs * Math.exp(0.4 * gauss()))
     pool.push({ latency: encodeHistogram(h), ok, errors })
   }
   return pool
@@ -261,7 +268,8 @@ function windowOf(agentIndex, index, startAt) {
   }
 }
 
-const reportBody = (runId, windows, done) => JSON.stringify({ runId, windows, ...(done ? { done: { aborted: false, peakConnections: 20 } } : {}) })
+const reportBody = (runId, windows, done) =>
+  JSON.stringify({ runId, windows, ...(done ? { done: { aborted: false, peakConnections: 20 } } : {}) })
 
 // ---------------------------------------------------------------------------------------------
 // Simulated agents
@@ -294,7 +302,8 @@ class SimAgent {
     const chunks = []
     req.on('data', (c) => chunks.push(c))
     req.on('end', () => {
-      const reply = (code, body) => res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body ?? {}))
+      const reply = (code, body) =>
+        res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body ?? {}))
       const raw = Buffer.concat(chunks)
       if (!signedBy(this.verifier, req, raw)) return reply(401, { detail: 'not signed with the agent secret' })
       const body = chunks.length ? JSON.parse(raw.toString('utf8')) : undefined
@@ -326,7 +335,12 @@ class SimAgent {
       if (!this.beating) return
       const sentAt = Date.now()
       try {
-        const body = JSON.stringify({ url: this.url, capacityRps: perAgentRps * 2, runs: [...this.active], version: 'bench' })
+        const body = JSON.stringify({
+          url: this.url,
+          capacityRps: perAgentRps * 2,
+          runs: [...this.active],
+          version: 'bench',
+        })
         const url = `${controllerUrl}/api/agents/${this.name}`
         const res = await send('PUT', url, signedHeaders('PUT', url, body), body, 1000)
         heartbeatRtts.push(Date.now() - sentAt)
@@ -358,12 +372,21 @@ const keepAlive = new HttpAgent({ keepAlive: true, maxSockets: Infinity })
 
 function send(method, url, headers, body, timeoutMs) {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method, agent: keepAlive, headers: { ...headers, 'content-length': Buffer.byteLength(body) }, timeout: timeoutMs }, (res) => {
-      const chunks = []
-      res.on('data', (c) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') }))
-      res.on('error', reject)
-    })
+    const req = httpRequest(
+      url,
+      {
+        method,
+        agent: keepAlive,
+        headers: { ...headers, 'content-length': Buffer.byteLength(body) },
+        timeout: timeoutMs,
+      },
+      (res) => {
+        const chunks = []
+        res.on('data', (c) => chunks.push(c))
+        res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') }))
+        res.on('error', reject)
+      },
+    )
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)))
     req.on('error', reject)
     req.end(body)
@@ -375,7 +398,8 @@ async function postReport(baseUrl, agent, body, outcome) {
     const url = `${baseUrl}/api/agents/${agent.name}/reports`
     const res = await send('POST', url, signedHeaders('POST', url, body), body, 5000)
     outcome.statuses[res.status] = (outcome.statuses[res.status] ?? 0) + 1
-    if (res.status !== 202 && outcome.samples.length < 3) outcome.samples.push(`${agent.name}: ${res.status} ${res.text.slice(0, 200)}`)
+    if (res.status !== 202 && outcome.samples.length < 3)
+      outcome.samples.push(`${agent.name}: ${res.status} ${res.text.slice(0, 200)}`)
   } catch (error) {
     outcome.statuses.failed = (outcome.statuses.failed ?? 0) + 1
     if (outcome.samples.length < 3) outcome.samples.push(`${agent.name}: ${error.message}`)
@@ -406,7 +430,12 @@ async function measure(kind, against, agents, windows, targetUrl, batch = 1) {
   const onEvent = (event, data, at) => {
     if (event === 'window') {
       if (arrivals.has(data.index)) problems.push(`window ${data.index} arrived twice on the stream`)
-      arrivals.set(data.index, { at, agents: data.agents, missing: data.missingAgents, json: data.latency !== undefined ? JSON.stringify(data) : undefined })
+      arrivals.set(data.index, {
+        at,
+        agents: data.agents,
+        missing: data.missingAgents,
+        json: data.latency !== undefined ? JSON.stringify(data) : undefined,
+      })
       lastArrival = at
     } else if (event === 'status' && data.status !== 'running') finalStatus = data
   }
@@ -424,7 +453,11 @@ async function measure(kind, against, agents, windows, targetUrl, batch = 1) {
       `  steps: [{ rps: ${perAgentRps * n}, duration: ${windows}s }]`,
       '',
     ].join('\n')
-    const res = await fetch(`${against.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ yaml }) })
+    const res = await fetch(`${against.url}/api/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ yaml }),
+    })
     if (res.status !== 201) throw new Error(`POST /api/runs: ${res.status} ${await res.text()}`)
     runId = (await res.json()).id
     sse = openSse(`${against.url}/api/runs/${runId}/events`, onEvent)
@@ -448,7 +481,9 @@ async function measure(kind, against, agents, windows, targetUrl, batch = 1) {
   const trace = process.env.BENCH_TRACE
     ? setInterval(() => {
         const t = Date.now() - (firstSent ?? Date.now())
-        console.log(`    trace ${kind} ${against.kind} +${fmt(t / 1000, 1)}s merged ${arrivals.size} answers ${statusText(outcome.statuses)} hb-failed ${stats.heartbeatsFailed - statsBefore.heartbeatsFailed} hb-max ${Math.max(0, ...heartbeatRtts.slice(-n))} replans ${stats.replans - statsBefore.replans}`)
+        console.log(
+          `    trace ${kind} ${against.kind} +${fmt(t / 1000, 1)}s merged ${arrivals.size} answers ${statusText(outcome.statuses)} hb-failed ${stats.heartbeatsFailed - statsBefore.heartbeatsFailed} hb-max ${Math.max(0, ...heartbeatRtts.slice(-n))} replans ${stats.replans - statsBefore.replans}`,
+        )
       }, 1000)
     : undefined
   const sentAt = new Map() // window index -> latest send time of a request carrying it
@@ -470,7 +505,13 @@ async function measure(kind, against, agents, windows, targetUrl, batch = 1) {
       const list = []
       for (let i = 0; i < windows; i += batch) {
         const last = Math.min(windows, i + batch)
-        list.push(reportBody(runId, Array.from({ length: last - i }, (_, k) => windowOf(agent.index, i + k, startAt)), last === windows))
+        list.push(
+          reportBody(
+            runId,
+            Array.from({ length: last - i }, (_, k) => windowOf(agent.index, i + k, startAt)),
+            last === windows,
+          ),
+        )
       }
       bodies.push(list)
       await new Promise((resolve) => setImmediate(resolve))
@@ -511,11 +552,14 @@ async function measure(kind, against, agents, windows, targetUrl, batch = 1) {
         }
         for (let i = 0; i < windows; i++) {
           timers.push(
-            setTimeout(() => {
-              pending.push(windowOf(agent.index, i, startAt))
-              closed++
-              void flush()
-            }, startAt + (i + 1) * 1000 - Date.now()),
+            setTimeout(
+              () => {
+                pending.push(windowOf(agent.index, i, startAt))
+                closed++
+                void flush()
+              },
+              startAt + (i + 1) * 1000 - Date.now(),
+            ),
           )
         }
       }
@@ -527,7 +571,12 @@ async function measure(kind, against, agents, windows, targetUrl, batch = 1) {
   // Every report is answered; now wait (bounded) for the merged windows and the run's end.
   const limitMs = 30_000
   try {
-    await until('the last merged window', () => arrivals.size >= windows || (finalStatus && against.kind === 'controller'), limitMs, 5)
+    await until(
+      'the last merged window',
+      () => arrivals.size >= windows || (finalStatus && against.kind === 'controller'),
+      limitMs,
+      5,
+    )
     if (against.kind === 'controller') await until('the run\u2019s final status', () => finalStatus, 10_000, 20)
   } catch (error) {
     problems.push(`${error.message}: ${arrivals.size}/${windows} merged windows seen`)
@@ -545,11 +594,16 @@ async function measure(kind, against, agents, windows, targetUrl, batch = 1) {
     problems.push(`report answers: ${statusText(outcome.statuses)}; e.g. ${outcome.samples.join(' | ')}`)
   }
   const short = [...arrivals.entries()].filter(([, w]) => w.agents !== n)
-  if (short.length > 0) problems.push(`${short.length} merged window(s) with fewer than ${n} agents, e.g. index ${short[0][0]}: ${short[0][1].agents} agents, missing ${JSON.stringify(short[0][1].missing ?? [])}`)
+  if (short.length > 0)
+    problems.push(
+      `${short.length} merged window(s) with fewer than ${n} agents, e.g. index ${short[0][0]}: ${short[0][1].agents} agents, missing ${JSON.stringify(short[0][1].missing ?? [])}`,
+    )
   let stored
   if (against.kind === 'controller') {
-    if (finalStatus && finalStatus.status !== 'passed') problems.push(`run ended ${finalStatus.status}: ${JSON.stringify(finalStatus.summary?.reasons ?? [])}`)
-    if (finalStatus?.summary?.degraded) problems.push(`run degraded: ${JSON.stringify(finalStatus.summary.agentLosses).slice(0, 400)}`)
+    if (finalStatus && finalStatus.status !== 'passed')
+      problems.push(`run ended ${finalStatus.status}: ${JSON.stringify(finalStatus.summary?.reasons ?? [])}`)
+    if (finalStatus?.summary?.degraded)
+      problems.push(`run degraded: ${JSON.stringify(finalStatus.summary.agentLosses).slice(0, 400)}`)
     try {
       const res = await fetch(`${against.url}/api/runs/${runId}/windows`, { signal: AbortSignal.timeout(10_000) })
       stored = res.ok ? (await res.json()).length : NaN
@@ -627,7 +681,9 @@ function sqliteFloor(dir, batch) {
   try {
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = FULL')
-    db.exec('CREATE TABLE agent_windows (run_id TEXT NOT NULL, agent TEXT NOT NULL, idx INTEGER NOT NULL, report_json TEXT NOT NULL, PRIMARY KEY (run_id, agent, idx))')
+    db.exec(
+      'CREATE TABLE agent_windows (run_id TEXT NOT NULL, agent TEXT NOT NULL, idx INTEGER NOT NULL, report_json TEXT NOT NULL, PRIMARY KEY (run_id, agent, idx))',
+    )
     const insert = db.prepare('INSERT INTO agent_windows (run_id, agent, idx, report_json) VALUES (?, ?, ?, ?)')
     const report = db.transaction((agent, from) => {
       for (let i = from; i < from + batch; i++) insert.run('floor', agent, i, JSON.stringify(windowOf(0, i, 0)))
@@ -666,12 +722,30 @@ async function main() {
 
   // e.g. BENCH_CONTROLLER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to see where the controller spends its time.
   const controllerNodeArgs = (process.env.BENCH_CONTROLLER_NODE_ARGS ?? '').split(' ').filter(Boolean)
-  const controller = await startChild([...controllerNodeArgs, gauntletBin, 'controller', '--port', '0', '--agents', 'remote', '--db', join(dir, 'controller.db'), '--max-run-rps', '1000000'], { GAUNTLET_AGENT_SECRET: secret, GAUNTLET_TOKEN: '' })
+  const controller = await startChild(
+    [
+      ...controllerNodeArgs,
+      gauntletBin,
+      'controller',
+      '--port',
+      '0',
+      '--agents',
+      'remote',
+      '--db',
+      join(dir, 'controller.db'),
+      '--max-run-rps',
+      '1000000',
+    ],
+    { GAUNTLET_AGENT_SECRET: secret, GAUNTLET_TOKEN: '' },
+  )
   cleanups.push(() => controller.stop())
   let stopping = false
   cleanups.push(() => (stopping = true))
   controller.child.once('exit', (code, signal) => {
-    if (!stopping) console.error(`\nthe controller exited during the bench (code ${code}, signal ${signal}); its stderr:\n${controller.stderr().slice(-3000)}\nits last stdout lines:\n${controller.lines.slice(-10).join('\n')}`)
+    if (!stopping)
+      console.error(
+        `\nthe controller exited during the bench (code ${code}, signal ${signal}); its stderr:\n${controller.stderr().slice(-3000)}\nits last stdout lines:\n${controller.lines.slice(-10).join('\n')}`,
+      )
   })
   const bare = await startChild([thisFile, '--bare-peer'], {})
   cleanups.push(() => bare.stop())
@@ -680,8 +754,12 @@ async function main() {
   const controllerSide = { kind: 'controller', url: controller.url, pid: controller.child.pid }
   const bareSide = { kind: 'bare', url: bare.url, pid: bare.child.pid }
 
-  console.log(`\ngauntlet controller bench: simulated agents ${counts.join('/')}, ${perAgentRps} rps and ~${perAgentRps} latencies per agent-window, node ${process.version}, ${cpus().length} cores`)
-  console.log(`ingest runs: ${counts.map((n) => ingestWindowsFor(n)).join('/')} windows per agent, pushed at once (${batch} window(s) per report, 1 report in flight per agent); lag runs: ${lagWindows} s in real time`)
+  console.log(
+    `\ngauntlet controller bench: simulated agents ${counts.join('/')}, ${perAgentRps} rps and ~${perAgentRps} latencies per agent-window, node ${process.version}, ${cpus().length} cores`,
+  )
+  console.log(
+    `ingest runs: ${counts.map((n) => ingestWindowsFor(n)).join('/')} windows per agent, pushed at once (${batch} window(s) per report, 1 report in flight per agent); lag runs: ${lagWindows} s in real time`,
+  )
 
   const results = []
   const ready = (n, limitMs) =>
@@ -689,7 +767,10 @@ async function main() {
       `${n} ready agents on the controller`,
       async () => {
         const listed = await (await fetch(`${controller.url}/api/agents`, { signal: AbortSignal.timeout(5000) })).json()
-        return listed.filter((a) => a.state === 'ready').length === n && listed.filter((a) => a.state !== 'lost').length === n
+        return (
+          listed.filter((a) => a.state === 'ready').length === n &&
+          listed.filter((a) => a.state !== 'lost').length === n
+        )
       },
       limitMs,
       100,
@@ -740,11 +821,34 @@ async function main() {
     process.exitCode = 1
     return
   }
-  console.log(`\nIngest: agent-windows/s, from the first report sent to the last merged window on the SSE stream (merged windows/s = that / agents).`)
-  console.log('Floors, in this process once the runs are over: merging N encoded histograms (the controller\u2019s mergeEncoded) caps agent-windows/s at')
-  console.log(`N/merge time; one SQLite transaction per report (WAL, synchronous=FULL, ${batch} agent window(s) each) at its rows/s.`)
+  console.log(
+    `\nIngest: agent-windows/s, from the first report sent to the last merged window on the SSE stream (merged windows/s = that / agents).`,
+  )
+  console.log(
+    'Floors, in this process once the runs are over: merging N encoded histograms (the controller\u2019s mergeEncoded) caps agent-windows/s at',
+  )
+  console.log(
+    `N/merge time; one SQLite transaction per report (WAL, synchronous=FULL, ${batch} agent window(s) each) at its rows/s.`,
+  )
   const w1 = [6, 19, 18, 5, 9, 15, 14, 14, 18, 20, 12]
-  console.log(row(['agents', 'controller win/s', 'bare http win/s', 'ratio', 'merged/s', 'CPU s/s ctl|us', 'bare|us', 'heartbeat p99', 'our loop p99 ctl|bare', 'merge floor (win/s)', 'sqlite floor'], w1))
+  console.log(
+    row(
+      [
+        'agents',
+        'controller win/s',
+        'bare http win/s',
+        'ratio',
+        'merged/s',
+        'CPU s/s ctl|us',
+        'bare|us',
+        'heartbeat p99',
+        'our loop p99 ctl|bare',
+        'merge floor (win/s)',
+        'sqlite floor',
+      ],
+      w1,
+    ),
+  )
   for (const r of results) {
     const c = r.ingestCtl
     const b = r.ingestBare
@@ -768,20 +872,42 @@ async function main() {
     )
   }
 
-  console.log(`\nLag (ms): merged window on the SSE stream after the last agent's POST of that second | after the second's nominal end; ${lagWindows} samples per cell (p99 of ${lagWindows} = max)`)
+  console.log(
+    `\nLag (ms): merged window on the SSE stream after the last agent's POST of that second | after the second's nominal end; ${lagWindows} samples per cell (p99 of ${lagWindows} = max)`,
+  )
   const w2 = [6, 22, 22, 11, 22]
-  console.log(row(['agents', 'controller p50/p99/max', 'bare http p50/p99/max', 'ratio p50', 'controller from end'], w2))
+  console.log(
+    row(['agents', 'controller p50/p99/max', 'bare http p50/p99/max', 'ratio p50', 'controller from end'], w2),
+  )
   const three = (xs) => `${fmt(quantile(xs, 0.5), 1)}/${fmt(quantile(xs, 0.99), 1)}/${fmt(xs.at(-1), 1)}`
   for (const r of results) {
     const c = r.lagCtl.lags
     const b = r.lagBare.lags
-    console.log(row([r.n, three(c.fromLastPost), three(b.fromLastPost), fmt(quantile(c.fromLastPost, 0.5) / quantile(b.fromLastPost, 0.5), 2), three(c.fromWindowEnd)], w2))
+    console.log(
+      row(
+        [
+          r.n,
+          three(c.fromLastPost),
+          three(b.fromLastPost),
+          fmt(quantile(c.fromLastPost, 0.5) / quantile(b.fromLastPost, 0.5), 2),
+          three(c.fromWindowEnd),
+        ],
+        w2,
+      ),
+    )
   }
 
-  console.log('\nProblems seen (reports not answered 202, windows missing or short of agents, runs not passed, heartbeats failing, agent losses):')
+  console.log(
+    '\nProblems seen (reports not answered 202, windows missing or short of agents, runs not passed, heartbeats failing, agent losses):',
+  )
   let any = false
   for (const r of results) {
-    for (const [what, m] of [['ingest/controller', r.ingestCtl], ['ingest/bare', r.ingestBare], ['lag/controller', r.lagCtl], ['lag/bare', r.lagBare]]) {
+    for (const [what, m] of [
+      ['ingest/controller', r.ingestCtl],
+      ['ingest/bare', r.ingestBare],
+      ['lag/controller', r.lagCtl],
+      ['lag/bare', r.lagBare],
+    ]) {
       for (const p of m.problems) {
         any = true
         console.log(`  ${r.n} agents, ${what}: ${p}`)

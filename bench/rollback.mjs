@@ -60,7 +60,12 @@ async function faultContainer() {
   } catch {
     return { skip: `no Docker engine, or no ${busyboxImage} image (run the Docker tests once)` }
   }
-  const container = await docker.createContainer({ Image: busyboxImage, Cmd: ['/bin/httpd', '-f', '-p', '8080', '-h', '/www'], Labels: { 'gauntlet.bench': '1' }, HostConfig: { NetworkMode: 'bridge' } })
+  const container = await docker.createContainer({
+    Image: busyboxImage,
+    Cmd: ['/bin/httpd', '-f', '-p', '8080', '-h', '/www'],
+    Labels: { 'gauntlet.bench': '1' },
+    HostConfig: { NetworkMode: 'bridge' },
+  })
   await container.start()
   const name = (await container.inspect()).Name.replace(/^\//, '')
   return { name, remove: () => container.remove({ force: true }) }
@@ -72,7 +77,9 @@ async function round(kind, targetUrl, hookUrl, hookArrivals, fault) {
     kind === 'guard'
       ? `decision:\n  guards:\n    - { name: errors-abort, kind: abort, require: "error_rate < 15%", minSamples: 200 }\n`
       : `thresholds: ["error_rate < 15%"]\n`
-  const faults = fault.name ? `faults:\n  - { type: partition, target: { container: ${fault.name} }, at: 1s, duration: 60s }\n` : ''
+  const faults = fault.name
+    ? `faults:\n  - { type: partition, target: { container: ${fault.name} }, at: 1s, duration: 60s }\n`
+    : ''
   const scenario = `name: bench-rollback-${kind}
 target: { url: "${targetUrl}/orders", timeout: 2s }
 load: { steps: [ { rps: 200, duration: 30s } ] }
@@ -99,7 +106,11 @@ ${judge}${faults}hooks:
     const summary = JSON.parse(readFileSync(summaryFile, 'utf8'))
     const hookAt = hookArrivals[0]
     const revertedAt = summary.faults?.[0]?.revertedAt ? Date.parse(summary.faults[0].revertedAt) : undefined
-    return { hookMs: hookAt === undefined ? undefined : hookAt - breachAt, revertMs: revertedAt === undefined ? undefined : revertedAt - breachAt, verdict: summary.verdict }
+    return {
+      hookMs: hookAt === undefined ? undefined : hookAt - breachAt,
+      revertMs: revertedAt === undefined ? undefined : revertedAt - breachAt,
+      verdict: summary.verdict,
+    }
   } finally {
     await fetch(`${targetUrl}/__knobs`, { method: 'PUT', body: JSON.stringify({ errorRate: 0 }) }).catch(() => {})
     rmSync(dir, { recursive: true, force: true })
@@ -127,7 +138,8 @@ const fault = await faultContainer()
 try {
   const results = { guard: [], thresholds: [] }
   for (let i = 0; i < rounds; i++) {
-    for (const kind of ['guard', 'thresholds']) results[kind].push(await round(kind, targetUrl, hookUrl, hookArrivals, fault))
+    for (const kind of ['guard', 'thresholds'])
+      results[kind].push(await round(kind, targetUrl, hookUrl, hookArrivals, fault))
   }
   console.log(`rollback latency: 200 rps, one 30 s step, 50% errors from second 5 (${rounds} round(s) each; median)`)
   console.log(`fault to revert: ${fault.name ? `partition on container ${fault.name}` : `none (${fault.skip})`}`)
@@ -137,7 +149,9 @@ try {
     ['thresholds', 'per-step threshold (peer: the spine)'],
   ]) {
     const r = results[kind]
-    console.log(`${label.padEnd(39)}${ms(median(r.map((x) => x.hookMs))).padEnd(28)}${ms(median(r.map((x) => x.revertMs))).padEnd(27)}${r.map((x) => x.verdict).join(',')}`)
+    console.log(
+      `${label.padEnd(39)}${ms(median(r.map((x) => x.hookMs))).padEnd(28)}${ms(median(r.map((x) => x.revertMs))).padEnd(27)}${r.map((x) => x.verdict).join(',')}`,
+    )
   }
   const ratio = median(results.thresholds.map((x) => x.hookMs)) / median(results.guard.map((x) => x.hookMs))
   console.log(`the windowed guard reaches the rollback hook ${ratio.toFixed(1)}x sooner than the per-step threshold`)

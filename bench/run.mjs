@@ -30,10 +30,19 @@ async function gauntletMax(url) {
   const abort = new AbortController()
   const started = performance.now()
   const timer = setTimeout(() => abort.abort(), seconds * 1000)
-  await runLoadInWorker({ target: targetOf(url), steps: [{ rps: 1_000_000, durationS: seconds + 5 }], timeoutMs: 600_000, connections, maxConnections: connections }, {
-    signal: abort.signal,
-    onWindow: (w) => (ok += w.ok),
-  })
+  await runLoadInWorker(
+    {
+      target: targetOf(url),
+      steps: [{ rps: 1_000_000, durationS: seconds + 5 }],
+      timeoutMs: 600_000,
+      connections,
+      maxConnections: connections,
+    },
+    {
+      signal: abort.signal,
+      onWindow: (w) => (ok += w.ok),
+    },
+  )
   clearTimeout(timer)
   return ok / ((performance.now() - started) / 1000)
 }
@@ -51,7 +60,10 @@ function wrkMax(url) {
 
 async function gauntletPaced(url, rps) {
   const windows = []
-  await runLoadInWorker({ target: targetOf(url), steps: [{ rps, durationS: seconds }], timeoutMs: 5000, maxConnections: 2000 }, { onWindow: (w) => windows.push(w) })
+  await runLoadInWorker(
+    { target: targetOf(url), steps: [{ rps, durationS: seconds }], timeoutMs: 5000, maxConnections: 2000 },
+    { onWindow: (w) => windows.push(w) },
+  )
   const sent = windows.reduce((n, w) => n + w.sent, 0)
   const worstDeviation = Math.max(...windows.slice(1).map((w) => Math.abs(w.sent - w.planned) / w.planned))
   return { sent, worstDeviation, limited: windows.filter((w) => w.generatorLimited).length }
@@ -74,7 +86,9 @@ function sliceCounts(arrivalsMs) {
 const row = (cells, widths) => cells.map((c, i) => String(c).padEnd(widths[i])).join('  ')
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a')
 
-console.log(`gauntlet bench: ${seconds}s per measurement, node ${process.version}, ${(await import('node:os')).cpus().length} cores\n`)
+console.log(
+  `gauntlet bench: ${seconds}s per measurement, node ${process.version}, ${(await import('node:os')).cpus().length} cores\n`,
+)
 
 // 1. Maximum throughput with the same connections against the same target.
 if (!nginxBinary) {
@@ -101,9 +115,13 @@ console.log(row(['rps', 'tool', 'sent', 'worst window after 1st s', '100ms slice
 for (const rps of [1000, 10000]) {
   for (const tool of ['gauntlet', 'autocannon']) {
     const recorder = await startNginx({ logArrivals: true })
-    const result = tool === 'gauntlet' ? await gauntletPaced(recorder.url, rps) : await autocannonPaced(recorder.url, rps)
+    const result =
+      tool === 'gauntlet' ? await gauntletPaced(recorder.url, rps) : await autocannonPaced(recorder.url, rps)
     const slices = sliceCounts(await recorder.arrivals())
-    const accuracy = tool === 'gauntlet' ? `${fmt(result.worstDeviation * 100, 2)}%${result.limited ? ` (${result.limited} window limited)` : ''}` : 'n/a (no windows)'
+    const accuracy =
+      tool === 'gauntlet'
+        ? `${fmt(result.worstDeviation * 100, 2)}%${result.limited ? ` (${result.limited} window limited)` : ''}`
+        : 'n/a (no windows)'
     console.log(row([rps, tool, `${result.sent}/${rps * seconds}`, accuracy, `${slices} (share ${rps / 10})`], w2))
   }
 }

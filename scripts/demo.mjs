@@ -9,7 +9,17 @@ const root = new URL('..', import.meta.url).pathname
 mkdirSync('.gauntlet', { recursive: true })
 const target = spawn(
   process.execPath,
-  [`${root}apps/demo-target/bin/demo-target.js`, '--latency', '15', '--jitter', '5', '--capacity', '300', '--overload', 'shed'],
+  [
+    `${root}apps/demo-target/bin/demo-target.js`,
+    '--latency',
+    '15',
+    '--jitter',
+    '5',
+    '--capacity',
+    '300',
+    '--overload',
+    'shed',
+  ],
   { stdio: ['ignore', 'pipe', 'inherit'] },
 )
 const url = await new Promise((resolve, reject) => {
@@ -23,7 +33,16 @@ console.log(`demo target: ${url} (capacity 300 rps, sheds with 503 above it)`)
 
 const run = spawn(
   process.execPath,
-  [`${root}apps/controller/bin/gauntlet.js`, 'run', `${root}scenarios/demo.yaml`, '--target', `${url}/api/orders`, '--summary', '.gauntlet/demo-summary.json', ...process.argv.slice(2)],
+  [
+    `${root}apps/controller/bin/gauntlet.js`,
+    'run',
+    `${root}scenarios/demo.yaml`,
+    '--target',
+    `${url}/api/orders`,
+    '--summary',
+    '.gauntlet/demo-summary.json',
+    ...process.argv.slice(2),
+  ],
   { stdio: 'inherit' },
 )
 const forward = (signal) => run.kill(signal)

@@ -77,7 +77,10 @@ describe('targetSelector', () => {
   it.each([
     [{ container: 'orders' }, { kind: 'container', value: 'orders' }],
     [{ label: 'app=orders' }, { kind: 'label', value: 'app=orders' }],
-    [{ service: 'orders', mode: 'one' }, { kind: 'service', value: 'orders' }],
+    [
+      { service: 'orders', mode: 'one' },
+      { kind: 'service', value: 'orders' },
+    ],
   ] as Array<[FaultTarget, unknown]>)('%j', (target, expected) => {
     expect(targetSelector(target)).toEqual(expected)
   })
@@ -119,8 +122,13 @@ describe('DockerTargets without an engine', () => {
     silent.listen(socketPath)
     await once(silent, 'listening')
     try {
-      const error = await rejection(new DockerTargets(new Docker({ socketPath }), { timeoutMs: 200 }).resolve({ container: 'orders' }))
-      expect([error.code, error.message]).toEqual(['target_unreachable', `Docker engine not reachable at ${socketPath}: no answer within 0.2 s`])
+      const error = await rejection(
+        new DockerTargets(new Docker({ socketPath }), { timeoutMs: 200 }).resolve({ container: 'orders' }),
+      )
+      expect([error.code, error.message]).toEqual([
+        'target_unreachable',
+        `Docker engine not reachable at ${socketPath}: no answer within 0.2 s`,
+      ])
     } finally {
       silent.close()
       for (const socket of held) socket.destroy()
@@ -130,8 +138,12 @@ describe('DockerTargets without an engine', () => {
 
   it('reports a bad target before asking the engine', async () => {
     expect((await rejection(targets.resolve({ container: 'a', service: 'b' }))).code).toBe('usage')
-    expect((await rejection(targets.resolve({ label: 'app=orders', mode: 'percent' }))).message).toMatch(/needs "percent"/)
-    expect((await rejection(targets.resolve({ label: 'app=orders', mode: 'one', percent: 50 }))).message).toMatch(/only with mode: percent/)
+    expect((await rejection(targets.resolve({ label: 'app=orders', mode: 'percent' }))).message).toMatch(
+      /needs "percent"/,
+    )
+    expect((await rejection(targets.resolve({ label: 'app=orders', mode: 'one', percent: 50 }))).message).toMatch(
+      /only with mode: percent/,
+    )
   })
 })
 
@@ -150,7 +162,9 @@ gate.describe('DockerTargets on a real engine', () => {
     ;[a, b, svc] = await Promise.all([
       startHttpdContainer({ name: `gauntlet-test-${app}-a`, labels: { app } }),
       startHttpdContainer({ name: `gauntlet-test-${app}-b`, labels: { app } }),
-      startHttpdContainer({ labels: { 'com.docker.compose.service': service, 'com.docker.compose.project': `gauntlet-test-${run}` } }),
+      startHttpdContainer({
+        labels: { 'com.docker.compose.service': service, 'com.docker.compose.project': `gauntlet-test-${run}` },
+      }),
     ])
   }, 120_000)
   afterAll(() => removeTestContainers())
@@ -158,12 +172,23 @@ gate.describe('DockerTargets on a real engine', () => {
   it('resolves a container by name', async () => {
     const [found, ...rest] = await targets.resolve({ container: a.name })
     expect(rest).toEqual([])
-    expect(found).toEqual({ id: a.id, name: a.name, pid: a.pid, ip: a.ip, labels: expect.objectContaining({ app, 'gauntlet-test': '1' }) })
+    expect(found).toEqual({
+      id: a.id,
+      name: a.name,
+      pid: a.pid,
+      ip: a.ip,
+      labels: expect.objectContaining({ app, 'gauntlet-test': '1' }),
+    })
   })
 
   it('lists every running container for recovery', async () => {
     const running = await targets.running()
-    expect(running.filter((c) => [a.id, b.id, svc.id].includes(c.id)).map((c) => c.id).sort()).toEqual([a.id, b.id, svc.id].sort())
+    expect(
+      running
+        .filter((c) => [a.id, b.id, svc.id].includes(c.id))
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual([a.id, b.id, svc.id].sort())
     expect(running.find((c) => c.id === a.id)).toEqual((await targets.resolve({ container: a.id }))[0])
   })
 
@@ -174,7 +199,8 @@ gate.describe('DockerTargets on a real engine', () => {
 
   it('resolves a label to the running containers that carry it, by mode', async () => {
     const label = `app=${app}`
-    const names = async (target: FaultTarget, random?: () => number) => (await targets.resolve(target, random)).map((c) => c.name)
+    const names = async (target: FaultTarget, random?: () => number) =>
+      (await targets.resolve(target, random)).map((c) => c.name)
     expect(await names({ label })).toEqual([a.name, b.name])
     expect(await names({ label, mode: 'all' })).toEqual([a.name, b.name])
     expect(await names({ label, mode: 'one' }, () => 0)).toEqual([a.name])
@@ -226,7 +252,12 @@ gate.describe('DockerTargets on a real engine', () => {
 
   it('gives the PID and address that docker inspect gives, and they are the real container', async () => {
     const [found] = await targets.resolve({ container: a.name })
-    const { stdout } = await promisify(execFile)('docker', ['inspect', '-f', '{{.State.Pid}} {{.NetworkSettings.IPAddress}}', a.name])
+    const { stdout } = await promisify(execFile)('docker', [
+      'inspect',
+      '-f',
+      '{{.State.Pid}} {{.NetworkSettings.IPAddress}}',
+      a.name,
+    ])
     expect(`${found!.pid} ${found!.ip}`).toBe(stdout.trim())
     // The PID is httpd on this host (what nsenter will use), the address serves the image's /www.
     expect((await readFile(`/proc/${found!.pid}/cmdline`, 'utf8')).split('\0')[0]).toBe('/bin/httpd')

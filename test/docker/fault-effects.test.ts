@@ -32,17 +32,21 @@ const gate = await dockerGate()
 const support = await kernelSupport()
 const run = randomUUID().slice(0, 8)
 
-
 /** One step before the fault, one (3 s) with it, one after; 50 rps, 500 ms timeout. */
 function beforeDuringAfter(name: string, url: string, fault: Record<string, unknown>): ScenarioDoc {
   return {
     name,
     target: { url, timeout: '500ms' },
-    load: { steps: [{ rps: 50, duration: '2s' }, { rps: 50, duration: '3s' }, { rps: 50, duration: '2s' }] },
+    load: {
+      steps: [
+        { rps: 50, duration: '2s' },
+        { rps: 50, duration: '3s' },
+        { rps: 50, duration: '2s' },
+      ],
+    },
     faults: [{ ...fault, atStep: 2, duration: '3s' }],
   }
 }
-
 
 /** The run ended normally and its fault was applied, reverted and read back clean. */
 function expectCleanRun(result: ScenarioRun, mechanism: string): void {
@@ -64,7 +68,12 @@ gate.describe('faults measured through load on a real engine', () => {
     const big = `${target.url}/big.bin`
     const before = await download(big)
 
-    const faultFile = writeFault(dir, 'bw', { type: 'bandwidth', rate: '8mbit', target: { container: target.name }, duration: '30s' })
+    const faultFile = writeFault(dir, 'bw', {
+      type: 'bandwidth',
+      rate: '8mbit',
+      target: { container: target.name },
+      duration: '30s',
+    })
     const applied = await faultCli(dir, 'apply', faultFile)
     expect(applied.code, applied.stderr).toBe(0)
     const id = /^(adhoc-[0-9a-f]+)\s+bandwidth via tbf on /.exec(applied.stdout)?.[1]
@@ -77,7 +86,9 @@ gate.describe('faults measured through load on a real engine', () => {
     expect(reverted.stdout).toMatch(/read back clean/)
     const after = await download(big)
 
-    console.log(`bandwidth 8mbit: before ${before.mbitPerS.toFixed(0)} Mbit/s (${before.ms.toFixed(0)} ms), during ${during.mbitPerS.toFixed(2)} Mbit/s (${during.ms.toFixed(0)} ms), after ${after.mbitPerS.toFixed(0)} Mbit/s`)
+    console.log(
+      `bandwidth 8mbit: before ${before.mbitPerS.toFixed(0)} Mbit/s (${before.ms.toFixed(0)} ms), during ${during.mbitPerS.toFixed(2)} Mbit/s (${during.ms.toFixed(0)} ms), after ${after.mbitPerS.toFixed(0)} Mbit/s`,
+    )
     expect(during.bytes).toBe(bigFileBytes)
     // TCP over a drop-tail token bucket gets a little under the rate, never much over it.
     expect(during.mbitPerS).toBeGreaterThan(8 * 0.75)
@@ -94,9 +105,23 @@ gate.describe('faults measured through load on a real engine', () => {
     const second = await execIn(target.id, ['/bin/httpd', '-p', '8081', '-h', '/www'])
     expect(second.code, second.output).toBe(0)
     const other = `http://${target.ip}:8081/big.bin`
-    await waitUntil(() => fetch(other).then((r) => r.arrayBuffer().then(() => r.ok), () => false), 'the second httpd on 8081', 5_000)
+    await waitUntil(
+      () =>
+        fetch(other).then(
+          (r) => r.arrayBuffer().then(() => r.ok),
+          () => false,
+        ),
+      'the second httpd on 8081',
+      5_000,
+    )
 
-    const faultFile = writeFault(dir, 'bw-port', { type: 'bandwidth', rate: '8mbit', port: 8080, target: { container: target.name }, duration: '30s' })
+    const faultFile = writeFault(dir, 'bw-port', {
+      type: 'bandwidth',
+      rate: '8mbit',
+      port: 8080,
+      target: { container: target.name },
+      duration: '30s',
+    })
     const applied = await faultCli(dir, 'apply', faultFile)
     expect(applied.code, applied.stderr).toBe(0)
     try {
@@ -104,7 +129,9 @@ gate.describe('faults measured through load on a real engine', () => {
       expect(await namespaceDump(target.pid)).toMatch(/match 1f90\d{4}\/ffff0000 at 20/)
       const shaped = await download(`${target.url}/big.bin`)
       const untouched = await download(other)
-      console.log(`bandwidth 8mbit on port 8080: port 8080 ${shaped.mbitPerS.toFixed(2)} Mbit/s, port 8081 ${untouched.mbitPerS.toFixed(0)} Mbit/s`)
+      console.log(
+        `bandwidth 8mbit on port 8080: port 8080 ${shaped.mbitPerS.toFixed(2)} Mbit/s, port 8081 ${untouched.mbitPerS.toFixed(0)} Mbit/s`,
+      )
       expect(shaped.mbitPerS).toBeGreaterThan(8 * 0.75)
       expect(shaped.mbitPerS).toBeLessThan(8 * 1.05)
       expect(untouched.mbitPerS).toBeGreaterThan(80)
@@ -118,11 +145,20 @@ gate.describe('faults measured through load on a real engine', () => {
   it('loss 30%: while applied a share of requests time out (and only time out); before and after, none fail', async () => {
     const dir = tempDir('gauntlet-loss-')
     const target = await httpd()
-    const result = await runScenario(dir, beforeDuringAfter('loss', `${target.url}/index.html`, { type: 'loss', percent: 30, target: { container: target.name } }))
+    const result = await runScenario(
+      dir,
+      beforeDuringAfter('loss', `${target.url}/index.html`, {
+        type: 'loss',
+        percent: 30,
+        target: { container: target.name },
+      }),
+    )
     expectCleanRun(result, support.netem ? 'netem' : 'iptables')
     const { during, before, after } = splitByFault(result)
     const hit = tally(during)
-    console.log(`loss 30%: during ${JSON.stringify(hit)}, before ${JSON.stringify(tally(before))}, after ${JSON.stringify(tally(after))}`)
+    console.log(
+      `loss 30%: during ${JSON.stringify(hit)}, before ${JSON.stringify(tally(before))}, after ${JSON.stringify(tally(after))}`,
+    )
     expect(hit.windows).toBeGreaterThanOrEqual(1)
     // A dropped SYN waits 1 s for its retransmission and a twice-dropped segment 600 ms: past the 500 ms
     // timeout. About a third of the requests; the bounds allow for the sample size (50 per window).
@@ -139,11 +175,19 @@ gate.describe('faults measured through load on a real engine', () => {
   it('partition: while applied every request times out; after the revert every one succeeds', async () => {
     const dir = tempDir('gauntlet-partition-')
     const target = await httpd()
-    const result = await runScenario(dir, beforeDuringAfter('partition', `${target.url}/index.html`, { type: 'partition', target: { container: target.name } }))
+    const result = await runScenario(
+      dir,
+      beforeDuringAfter('partition', `${target.url}/index.html`, {
+        type: 'partition',
+        target: { container: target.name },
+      }),
+    )
     expectCleanRun(result, 'iptables')
     const { during, before, after } = splitByFault(result)
     const hit = tally(during)
-    console.log(`partition: during ${JSON.stringify(hit)}, after ${JSON.stringify(tally(after))}; steps achieved ${result.summary!.steps.map((s) => s.achievedRps).join('/')} rps`)
+    console.log(
+      `partition: during ${JSON.stringify(hit)}, after ${JSON.stringify(tally(after))}; steps achieved ${result.summary!.steps.map((s) => s.achievedRps).join('/')} rps`,
+    )
     expect(hit.windows).toBeGreaterThanOrEqual(1)
     expect(hit).toMatchObject({ ok: 0, errors: 50 * hit.windows, timeout: 50 * hit.windows })
     expect(tally(before).errors).toBe(0)
@@ -159,10 +203,21 @@ gate.describe('faults measured through load on a real engine', () => {
     const [target, peer] = await Promise.all([httpd(), httpd()])
     // busybox-static's wget crashes resolving even a literal address; nc speaks HTTP/1.0 well enough.
     const fromPeer = async (): Promise<string> =>
-      (await execIn(peer.id, ['/bin/sh', '-c', `printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${target.ip} 8080 | head -1`])).output.trim()
+      (
+        await execIn(peer.id, [
+          '/bin/sh',
+          '-c',
+          `printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${target.ip} 8080 | head -1`,
+        ])
+      ).output.trim()
     expect(await fromPeer()).toMatch(/^HTTP\/1\.[01] 200/)
 
-    const faultFile = writeFault(dir, 'peers', { type: 'partition', peers: [peer.ip], target: { container: target.name }, duration: '30s' })
+    const faultFile = writeFault(dir, 'peers', {
+      type: 'partition',
+      peers: [peer.ip],
+      target: { container: target.name },
+      duration: '30s',
+    })
     const applied = await faultCli(dir, 'apply', faultFile)
     expect(applied.code, applied.stderr).toBe(0)
     let peerSaw: string
@@ -173,7 +228,9 @@ gate.describe('faults measured through load on a real engine', () => {
     } finally {
       expect((await faultCli(dir, 'revert', '--all')).code).toBe(0)
     }
-    console.log(`partition peers [${peer.ip}]: the peer got ${JSON.stringify(peerSaw)} (nc -w 2), the host got ${hostSaw}`)
+    console.log(
+      `partition peers [${peer.ip}]: the peer got ${JSON.stringify(peerSaw)} (nc -w 2), the host got ${hostSaw}`,
+    )
     expect(peerSaw).toMatch(/timed out/)
     expect(hostSaw).toBe(200)
     expect(await fromPeer()).toMatch(/^HTTP\/1\.[01] 200/)
@@ -183,7 +240,14 @@ gate.describe('faults measured through load on a real engine', () => {
   it('reset on port 8080: while applied every connection is answered with a reset (refused at connect); after, all succeed', async () => {
     const dir = tempDir('gauntlet-reset-')
     const target = await httpd()
-    const result = await runScenario(dir, beforeDuringAfter('reset', `${target.url}/index.html`, { type: 'reset', port: 8080, target: { container: target.name } }))
+    const result = await runScenario(
+      dir,
+      beforeDuringAfter('reset', `${target.url}/index.html`, {
+        type: 'reset',
+        port: 8080,
+        target: { container: target.name },
+      }),
+    )
     expectCleanRun(result, 'iptables')
     const { during, before, after } = splitByFault(result)
     const hit = tally(during)
@@ -200,56 +264,85 @@ gate.describe('faults measured through load on a real engine', () => {
 
   proxyDelayTests()
 
-  it.skipIf(support.netem)('netem on a kernel without sch_netem: the run fails before any load (exit 3), names the module and mode: proxy, and stores nothing as applied', async () => {
-    const dir = tempDir('gauntlet-netem-preflight-')
-    const target = await httpd()
-    // The load goes to a local server that counts requests; the fault names the container.
-    const counter = await startCountingServer()
-    try {
-      const result = await runScenario(dir, {
-        name: 'netem-preflight',
-        target: { url: counter.url, timeout: '1s' },
-        load: { steps: [{ rps: 20, duration: '2s' }] },
-        faults: [{ type: 'delay', mode: 'netem', latency: '100ms', target: { container: target.name }, duration: '1s' }],
-      })
-      console.log(`netem preflight: exit ${result.code} in ${result.elapsedMs.toFixed(0)} ms; ${result.summary?.reasons.join('; ')}`)
-      expect(result.code, result.stderr).toBe(3)
-      expect(result.stdout).toMatch(/sch_netem/)
-      expect(result.stdout).toMatch(/CONFIG_NET_SCH_NETEM/)
-      expect(result.stdout).toMatch(/mode: proxy/)
-      expect(result.stdout).not.toMatch(/internal error/)
-      expect(result.summary).toMatchObject({ verdict: 'error', steps: [] })
-      expect(result.summary!.faults![0]).toMatchObject({ appliedAt: null, revertedAt: null })
-      expect(counter.requests()).toBe(0)
-      expect(journal(dir).filter((l) => l.op === 'intent')).toEqual([])
-      expect(await marksIn(target.pid)).toEqual(noMarks)
-    } finally {
-      counter.close()
-    }
-  })
+  it.skipIf(support.netem)(
+    'netem on a kernel without sch_netem: the run fails before any load (exit 3), names the module and mode: proxy, and stores nothing as applied',
+    async () => {
+      const dir = tempDir('gauntlet-netem-preflight-')
+      const target = await httpd()
+      // The load goes to a local server that counts requests; the fault names the container.
+      const counter = await startCountingServer()
+      try {
+        const result = await runScenario(dir, {
+          name: 'netem-preflight',
+          target: { url: counter.url, timeout: '1s' },
+          load: { steps: [{ rps: 20, duration: '2s' }] },
+          faults: [
+            { type: 'delay', mode: 'netem', latency: '100ms', target: { container: target.name }, duration: '1s' },
+          ],
+        })
+        console.log(
+          `netem preflight: exit ${result.code} in ${result.elapsedMs.toFixed(0)} ms; ${result.summary?.reasons.join('; ')}`,
+        )
+        expect(result.code, result.stderr).toBe(3)
+        expect(result.stdout).toMatch(/sch_netem/)
+        expect(result.stdout).toMatch(/CONFIG_NET_SCH_NETEM/)
+        expect(result.stdout).toMatch(/mode: proxy/)
+        expect(result.stdout).not.toMatch(/internal error/)
+        expect(result.summary).toMatchObject({ verdict: 'error', steps: [] })
+        expect(result.summary!.faults![0]).toMatchObject({ appliedAt: null, revertedAt: null })
+        expect(counter.requests()).toBe(0)
+        expect(journal(dir).filter((l) => l.op === 'intent')).toEqual([])
+        expect(await marksIn(target.pid)).toEqual(noMarks)
+      } finally {
+        counter.close()
+      }
+    },
+  )
 
   if (!support.netem) {
-    console.warn(`netem delay measurement SKIPPED: this kernel has no sch_netem (tc: "${support.errors.netem ?? 'unknown'}"); it runs where the kernel has CONFIG_NET_SCH_NETEM`)
+    console.warn(
+      `netem delay measurement SKIPPED: this kernel has no sch_netem (tc: "${support.errors.netem ?? 'unknown'}"); it runs where the kernel has CONFIG_NET_SCH_NETEM`,
+    )
   }
-  it.skipIf(!support.netem)('netem delay 100 ms: each request pays it twice (SYN-ACK and response are delayed), so p50 shifts by 200 ms ±10%', async () => {
-    const dir = tempDir('gauntlet-netem-')
-    const target = await httpd()
-    const result = await runScenario(dir, threeStepDelay('netem-delay', `${target.url}/index.html`, { type: 'delay', mode: 'netem', latency: '100ms', target: { container: target.name } }))
-    expectCleanRun(result, 'netem')
-    const shift = step(result, 1).p50Ms! - step(result, 0).p50Ms!
-    console.log(`netem delay 100ms: p50 ${step(result, 0).p50Ms} -> ${step(result, 1).p50Ms} -> ${step(result, 2).p50Ms} ms (shift ${shift.toFixed(1)} ms)`)
-    // busybox httpd closes every connection, so each request pays the handshake's round trip too.
-    expect(Math.abs(shift - 200)).toBeLessThanOrEqual(20)
-    expect(step(result, 2).p50Ms! - step(result, 0).p50Ms!).toBeLessThan(10)
-    expect(await marksIn(target.pid)).toEqual(noMarks)
-  })
+  it.skipIf(!support.netem)(
+    'netem delay 100 ms: each request pays it twice (SYN-ACK and response are delayed), so p50 shifts by 200 ms ±10%',
+    async () => {
+      const dir = tempDir('gauntlet-netem-')
+      const target = await httpd()
+      const result = await runScenario(
+        dir,
+        threeStepDelay('netem-delay', `${target.url}/index.html`, {
+          type: 'delay',
+          mode: 'netem',
+          latency: '100ms',
+          target: { container: target.name },
+        }),
+      )
+      expectCleanRun(result, 'netem')
+      const shift = step(result, 1).p50Ms! - step(result, 0).p50Ms!
+      console.log(
+        `netem delay 100ms: p50 ${step(result, 0).p50Ms} -> ${step(result, 1).p50Ms} -> ${step(result, 2).p50Ms} ms (shift ${shift.toFixed(1)} ms)`,
+      )
+      // busybox httpd closes every connection, so each request pays the handshake's round trip too.
+      expect(Math.abs(shift - 200)).toBeLessThanOrEqual(20)
+      expect(step(result, 2).p50Ms! - step(result, 0).p50Ms!).toBeLessThan(10)
+      expect(await marksIn(target.pid)).toEqual(noMarks)
+    },
+  )
 
   /** Three 3 s steps at 50 rps with 1 s warmup: the fault covers the whole of step 2. */
   function threeStepDelay(name: string, url: string, fault: Record<string, unknown>): ScenarioDoc {
     return {
       name,
       target: { url, timeout: '2s' },
-      load: { steps: [{ rps: 50, duration: '3s' }, { rps: 50, duration: '3s' }, { rps: 50, duration: '3s' }], warmup: '1s' },
+      load: {
+        steps: [
+          { rps: 50, duration: '3s' },
+          { rps: 50, duration: '3s' },
+          { rps: 50, duration: '3s' },
+        ],
+        warmup: '1s',
+      },
       faults: [{ ...fault, atStep: 2, duration: '3s' }],
     }
   }
@@ -260,7 +353,16 @@ gate.describe('faults measured through load on a real engine', () => {
     const runProxyDelay = (): Promise<{ result: ScenarioRun; target: HttpdContainer }> =>
       (proxyRun ??= (async () => {
         const target = await httpd()
-        const result = await runScenario(tempDir('gauntlet-proxy-'), threeStepDelay('proxy-delay', `${target.url}/index.html`, { type: 'delay', mode: 'proxy', port: 8080, latency: '100ms', target: { container: target.name } }))
+        const result = await runScenario(
+          tempDir('gauntlet-proxy-'),
+          threeStepDelay('proxy-delay', `${target.url}/index.html`, {
+            type: 'delay',
+            mode: 'proxy',
+            port: 8080,
+            latency: '100ms',
+            target: { container: target.name },
+          }),
+        )
         return { result, target }
       })())
 
@@ -270,7 +372,9 @@ gate.describe('faults measured through load on a real engine', () => {
       expect(result.summary!.faults![0]).toMatchObject({ mechanism: 'proxy', revertVerified: true })
       const [s1, s2, s3] = [step(result, 0), step(result, 1), step(result, 2)]
       const shift = s2.p50Ms! - s1.p50Ms!
-      console.log(`proxy delay 100ms: p50 ${s1.p50Ms} -> ${s2.p50Ms} -> ${s3.p50Ms} ms (shift ${shift.toFixed(1)} ms); p99 ${s1.p99Ms} -> ${s2.p99Ms} -> ${s3.p99Ms} ms`)
+      console.log(
+        `proxy delay 100ms: p50 ${s1.p50Ms} -> ${s2.p50Ms} -> ${s3.p50Ms} ms (shift ${shift.toFixed(1)} ms); p99 ${s1.p99Ms} -> ${s2.p99Ms} -> ${s3.p99Ms} ms`,
+      )
       expect(Math.abs(shift - 100)).toBeLessThanOrEqual(10)
       expect(s3.p50Ms! - s1.p50Ms!).toBeLessThan(10)
       expect(await marksIn(target.pid)).toEqual(noMarks)
@@ -281,7 +385,9 @@ gate.describe('faults measured through load on a real engine', () => {
       const failed = result.windows
         .filter((w) => tally([w]).errors > 0)
         .map((w) => `window ${w.index} (faults: ${w.faults?.join(',') ?? '-'}): ${JSON.stringify(w.errors)}`)
-      console.log(`proxy delay errors: ${failed.join('; ') || 'none'}; fault applied ${result.summary!.faults![0]!.appliedAt}, reverted ${result.summary!.faults![0]!.revertedAt}`)
+      console.log(
+        `proxy delay errors: ${failed.join('; ') || 'none'}; fault applied ${result.summary!.faults![0]!.appliedAt}, reverted ${result.summary!.faults![0]!.revertedAt}`,
+      )
       expect(failed, 'requests failed around the proxy delay fault').toEqual([])
     })
 
@@ -290,17 +396,38 @@ gate.describe('faults measured through load on a real engine', () => {
       // busybox httpd closes every connection; a keep-alive service (node, in the container's own
       // network namespace) shows what the redirect does to connections that outlive a request.
       const script = `require('http').createServer((q, s) => s.end('ok')).listen(9090, '0.0.0.0', () => console.log('listening http://${target.ip}:9090'))`
-      const service = await startChildServer('nsenter', ['-t', String(target.pid), '-n', process.execPath, '-e', script])
+      const service = await startChildServer('nsenter', [
+        '-t',
+        String(target.pid),
+        '-n',
+        process.execPath,
+        '-e',
+        script,
+      ])
       try {
-        const doc = threeStepDelay('proxy-keepalive', `${service.url}/`, { type: 'delay', mode: 'proxy', port: 9090, latency: '100ms', target: { container: target.name } })
-        const result = await runScenario(tempDir('gauntlet-proxy-ka-'), { ...doc, load: { ...doc.load, connections: 10 } })
+        const doc = threeStepDelay('proxy-keepalive', `${service.url}/`, {
+          type: 'delay',
+          mode: 'proxy',
+          port: 9090,
+          latency: '100ms',
+          target: { container: target.name },
+        })
+        const result = await runScenario(tempDir('gauntlet-proxy-ka-'), {
+          ...doc,
+          load: { ...doc.load, connections: 10 },
+        })
         expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0)
         const [s1, s2, s3] = [step(result, 0), step(result, 1), step(result, 2)]
         const fault = result.summary!.faults![0]!
         const failed = result.windows
           .filter((w) => tally([w]).errors > 0)
-          .map((w) => `window ${w.index} (${w.startedAt - Date.parse(fault.appliedAt!)} ms after apply, ${w.startedAt - Date.parse(fault.revertedAt!)} ms after revert): ${JSON.stringify(w.errors)}`)
-        console.log(`proxy delay, keep-alive (10 connections): p50 ${s1.p50Ms} -> ${s2.p50Ms} -> ${s3.p50Ms} ms; failed: ${failed.join('; ') || 'none'}`)
+          .map(
+            (w) =>
+              `window ${w.index} (${w.startedAt - Date.parse(fault.appliedAt!)} ms after apply, ${w.startedAt - Date.parse(fault.revertedAt!)} ms after revert): ${JSON.stringify(w.errors)}`,
+          )
+        console.log(
+          `proxy delay, keep-alive (10 connections): p50 ${s1.p50Ms} -> ${s2.p50Ms} -> ${s3.p50Ms} ms; failed: ${failed.join('; ') || 'none'}`,
+        )
         // Only new connections are redirected (a mid-stream pickup would be reset), so the run moves its
         // 10 pooled connections to new sockets when the fault is in place. As it ends, the run moves them
         // off again and the proxy gives clients 1 s to close their own side before it ends anything: a

@@ -34,7 +34,6 @@ import {
 const gate = await dockerGate()
 const run = randomUUID().slice(0, 8)
 
-
 /** A line the fault engine prints (stderr) once a fault is in place. */
 const appliedLine = /^fault \S+: \w+ \(\w+\) on \S+ until /
 
@@ -44,7 +43,6 @@ async function expectNothingOfOurs(pid: number): Promise<void> {
   const dump = await namespaceDump(pid)
   expect(dump).not.toMatch(/7a47:|GNT-|gauntlet:/)
 }
-
 
 gate.describe('faults do not outlive their holder (real engine)', () => {
   // Each test's directory (scenario, db, journal, summary), removed after the file.
@@ -60,7 +58,6 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
   afterEach(async () => {
     for (const holder of holders.splice(0)) await holder.kill9()
   })
-
 
   it('kill -9 of `gauntlet run` mid-fault leaves tbf, proxy and iptables in place; `gauntlet fault list --state-dir` reverts them all', async () => {
     const dir = tempDir('gauntlet-kill9-')
@@ -102,10 +99,20 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
     expect(restart.stderr).toContain(`reverted faults left by a previous process in: ${target.name}`)
     await expectNothingOfOurs(target.pid)
     // The helpers were told to stop (SIGTERM): the proxy deletes its redirect and exits, the switch just exits.
-    await waitUntil(() => [...helpers.proxy.map((p) => running(p, 'latency-proxy-main')), ...helpers.deadman.map((p) => running(p, 'deadman'))].every((alive) => !alive), 'the proxy and dead man switches to exit', 5_000)
+    await waitUntil(
+      () =>
+        [
+          ...helpers.proxy.map((p) => running(p, 'latency-proxy-main')),
+          ...helpers.deadman.map((p) => running(p, 'deadman')),
+        ].every((alive) => !alive),
+      'the proxy and dead man switches to exit',
+      5_000,
+    )
     const page = await download(`${target.url}/index.html`)
     const big = await download(`${target.url}/big.bin`)
-    console.log(`kill -9: before recovery GET took ${delayed.ms.toFixed(0)} ms; after, ${page.ms.toFixed(1)} ms, big.bin at ${big.mbitPerS.toFixed(0)} Mbit/s`)
+    console.log(
+      `kill -9: before recovery GET took ${delayed.ms.toFixed(0)} ms; after, ${page.ms.toFixed(1)} ms, big.bin at ${big.mbitPerS.toFixed(0)} Mbit/s`,
+    )
     expect(page.ms).toBeLessThan(50)
     expect(big.mbitPerS).toBeGreaterThan(80)
   })
@@ -157,7 +164,15 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
       ],
     })
     const summaryFile = join(dir, 'summary.json')
-    const holder = hold(dir, ['run', join(dir, 'restarted.yaml'), '--db', join(dir, 'gauntlet.db'), '--summary', summaryFile, '--quiet'])
+    const holder = hold(dir, [
+      'run',
+      join(dir, 'restarted.yaml'),
+      '--db',
+      join(dir, 'gauntlet.db'),
+      '--summary',
+      summaryFile,
+      '--quiet',
+    ])
     await holder.lines('stderr', appliedLine, 2)
     expect((await marksIn(oldPid)).qdiscs).toEqual(['eth0'])
     await target.restart()
@@ -167,7 +182,9 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
     expect(context).not.toMatch(/internal error/)
     expect([0, 1], context).toContain(code)
     const summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as RunSummary
-    console.log(`restart mid-fault: exit ${code}; faults ${JSON.stringify(summary.faults!.map((f) => ({ id: f.id, notes: f.notes, revertVerified: f.revertVerified })))}`)
+    console.log(
+      `restart mid-fault: exit ${code}; faults ${JSON.stringify(summary.faults!.map((f) => ({ id: f.id, notes: f.notes, revertVerified: f.revertVerified })))}`,
+    )
     for (const fault of summary.faults!) {
       expect(fault.error, context).toBeUndefined()
       expect(fault.revertVerified).toBe(true)
@@ -204,7 +221,11 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
     const dir = tempDir('gauntlet-deadman-')
     const target = await httpd()
     const applyOne = async (doc: Record<string, unknown>): Promise<number> => {
-      const result = await faultCli(dir, 'apply', writeFault(dir, String(doc.type), { ...doc, target: { container: target.name }, duration: '3s' }))
+      const result = await faultCli(
+        dir,
+        'apply',
+        writeFault(dir, String(doc.type), { ...doc, target: { container: target.name }, duration: '3s' }),
+      )
       expect(result.code, result.stderr).toBe(0)
       return Date.parse(/ until (\S+)$/.exec(result.stdout.trim())![1]!)
     }
@@ -219,16 +240,34 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
     expect(applied.rules.filter((r) => r.table === 'nat')).toHaveLength(1)
     expect((await download(`${target.url}/index.html`)).ms).toBeGreaterThan(90)
 
-    const redirectGone = await waitUntil(async () => (await marksIn(target.pid)).rules.length === 0, 'the proxy to delete its redirect', 10_000)
-    const qdiscGone = await waitUntil(async () => (await marksIn(target.pid)).qdiscs.length === 0, 'the dead man switch to delete the tbf qdisc', 10_000)
-    console.log(`detached faults: redirect gone ${redirectGone - delayUntil} ms after its end, tbf qdisc gone ${qdiscGone - bwUntil} ms after its end`)
+    const redirectGone = await waitUntil(
+      async () => (await marksIn(target.pid)).rules.length === 0,
+      'the proxy to delete its redirect',
+      10_000,
+    )
+    const qdiscGone = await waitUntil(
+      async () => (await marksIn(target.pid)).qdiscs.length === 0,
+      'the dead man switch to delete the tbf qdisc',
+      10_000,
+    )
+    console.log(
+      `detached faults: redirect gone ${redirectGone - delayUntil} ms after its end, tbf qdisc gone ${qdiscGone - bwUntil} ms after its end`,
+    )
     // The proxy ends at the fault's end; the switch fires one second after it (a margin for the owner's
     // own revert). The rest allows for exec and read-back on a busy two-core machine.
     expect(redirectGone - delayUntil).toBeGreaterThanOrEqual(0)
     expect(redirectGone - delayUntil).toBeLessThan(1_000)
     expect(qdiscGone - bwUntil).toBeGreaterThanOrEqual(1_000)
     expect(qdiscGone - bwUntil).toBeLessThan(3_000)
-    await waitUntil(() => [...helpers.proxy.map((p) => running(p, 'latency-proxy-main')), ...helpers.deadman.map((p) => running(p, 'deadman'))].every((alive) => !alive), 'the helpers to exit', 5_000)
+    await waitUntil(
+      () =>
+        [
+          ...helpers.proxy.map((p) => running(p, 'latency-proxy-main')),
+          ...helpers.deadman.map((p) => running(p, 'deadman')),
+        ].every((alive) => !alive),
+      'the helpers to exit',
+      5_000,
+    )
     await expectNothingOfOurs(target.pid)
     expect((await download(`${target.url}/index.html`)).ms).toBeLessThan(50)
 
@@ -241,7 +280,11 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
   it('`gauntlet fault revert <id>` ends a detached fault early, stops its dead man switch, and `fault list` no longer shows it', async () => {
     const dir = tempDir('gauntlet-revert-')
     const target = await httpd()
-    const applied = await faultCli(dir, 'apply', writeFault(dir, 'bw', { type: 'bandwidth', rate: '8mbit', target: { container: target.name }, duration: '60s' }))
+    const applied = await faultCli(
+      dir,
+      'apply',
+      writeFault(dir, 'bw', { type: 'bandwidth', rate: '8mbit', target: { container: target.name }, duration: '60s' }),
+    )
     expect(applied.code, applied.stderr).toBe(0)
     const id = applied.stdout.split(/\s+/)[0]!
     const listed = await faultCli(dir, 'list')
@@ -251,7 +294,9 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
 
     const reverted = await faultCli(dir, 'revert', id)
     expect(reverted.code, reverted.stderr).toBe(0)
-    expect(reverted.stdout).toMatch(new RegExp(`^${id}  bandwidth via tbf on ${target.name}  reverted \\S+, read back clean$`, 'm'))
+    expect(reverted.stdout).toMatch(
+      new RegExp(`^${id}  bandwidth via tbf on ${target.name}  reverted \\S+, read back clean$`, 'm'),
+    )
     await expectNothingOfOurs(target.pid)
     await waitUntil(() => !running(deadman!, 'deadman'), 'the dead man switch to exit', 2_000)
     expect((await faultCli(dir, 'list')).stdout.trim()).toBe('no active faults')
@@ -260,7 +305,7 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
     expect(again.stderr).toMatch(new RegExp(`no active fault ${id}`))
   })
 
-  it('two runs from different directories (different --db) on one host: the second one\'s recovery leaves the first one\'s live fault alone', async () => {
+  it("two runs from different directories (different --db) on one host: the second one's recovery leaves the first one's live fault alone", async () => {
     // One host, so one host journal for both (what GAUNTLET_FAULT_JOURNAL names; the default is per host too).
     const host = tempDir('gauntlet-host-')
     const [dirA, dirB] = [tempDir('gauntlet-run-a-'), tempDir('gauntlet-run-b-')]
@@ -271,7 +316,11 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
       load: { steps: [{ rps: 20, duration: '30s' }] },
       faults: [{ type: 'bandwidth', rate: '8mbit', target: { container: x.name }, at: '0s', duration: '30s' }],
     })
-    const first = hold(dirA, ['run', join(dirA, 'first.yaml'), '--db', join(dirA, 'gauntlet.db'), '--quiet'], journalEnv(host))
+    const first = hold(
+      dirA,
+      ['run', join(dirA, 'first.yaml'), '--db', join(dirA, 'gauntlet.db'), '--quiet'],
+      journalEnv(host),
+    )
     await first.lines('stderr', appliedLine)
     try {
       const second = await runScenario(
@@ -286,9 +335,13 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
       )
       expect(second.code, `${second.stdout}\n${second.stderr}`).toBe(0)
       const left = await marksIn(x.pid)
-      console.log(`two runs: after the second run, the first run's fault shows ${JSON.stringify(left)}; second run stderr: ${second.stderr.trim().split('\n').join(' | ')}`)
+      console.log(
+        `two runs: after the second run, the first run's fault shows ${JSON.stringify(left)}; second run stderr: ${second.stderr.trim().split('\n').join(' | ')}`,
+      )
       expect(second.stderr).not.toMatch(/reverted faults left by a previous process/)
-      expect(left.qdiscs, "the first run's live bandwidth fault was removed by the second run's recovery").toEqual(['eth0'])
+      expect(left.qdiscs, "the first run's live bandwidth fault was removed by the second run's recovery").toEqual([
+        'eth0',
+      ])
     } finally {
       // A stopped run reverts what it applied before it exits.
       first.child.kill('SIGTERM')

@@ -44,7 +44,9 @@ gate.describe('rollback order with a real fault (real engine)', () => {
       target: { url: `${target.url}/index.html`, timeout: '500ms' },
       load: { steps: [{ rps: 50, duration: '30s' }] },
       faults: [{ type: 'partition', target: { container: target.name }, at: '3s', duration: '25s' }],
-      decision: { guards: [{ name: 'errors-abort', kind: 'abort', require: 'error_rate < 15%', minSamples: 50, maxWindow: '2s' }] },
+      decision: {
+        guards: [{ name: 'errors-abort', kind: 'abort', require: 'error_rate < 15%', minSamples: 50, maxWindow: '2s' }],
+      },
       hooks: { onRollback: [{ url: hook }] },
     })
     expect(run.code, run.stderr).toBe(1)
@@ -64,6 +66,8 @@ gate.describe('rollback order with a real fault (real engine)', () => {
     // Order: revert, then (load stopped, then) the hook; and nothing of the fault left when it arrived.
     expect(Date.parse(fault!.revertedAt!)).toBeLessThanOrEqual(arrival!.at)
     expect(arrival!.marks).toEqual(noMarks)
-    console.log(`rollback: tripped at second ${trip.evidence.windowEnd}; fault reverted ${arrival!.at - Date.parse(fault!.revertedAt!)} ms before the hook arrived`)
+    console.log(
+      `rollback: tripped at second ${trip.evidence.windowEnd}; fault reverted ${arrival!.at - Date.parse(fault!.revertedAt!)} ms before the hook arrived`,
+    )
   })
 })

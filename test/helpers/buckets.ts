@@ -3,7 +3,17 @@ import { createLatencyHistogram, encodeHistogram, recordLatencyUs } from '@gaunt
 import { expect } from 'vitest'
 
 /** A synthetic merged 1 s bucket: `ok` responses at `latencyMs`, `errors` 500s. */
-export function bucket(index: number, opts: { step?: number; ok?: number; errors?: number; latencyMs?: number; faults?: string[]; missingAgents?: string[] } = {}): WindowReport {
+export function bucket(
+  index: number,
+  opts: {
+    step?: number
+    ok?: number
+    errors?: number
+    latencyMs?: number
+    faults?: string[]
+    missingAgents?: string[]
+  } = {},
+): WindowReport {
   const ok = opts.ok ?? 100
   const failed = opts.errors ?? 0
   const h = createLatencyHistogram()

@@ -12,7 +12,11 @@ export interface LineFollower {
 }
 
 /** Follows a process's output line by line, so a test awaits what it prints instead of sleeping. */
-export function followLines(output: Readable, exited: Promise<number | null>, failure: (code: number | null, pattern: RegExp) => Error): LineFollower {
+export function followLines(
+  output: Readable,
+  exited: Promise<number | null>,
+  failure: (code: number | null, pattern: RegExp) => Error,
+): LineFollower {
   const lines: string[] = []
   const waiters = new Set<{ pattern: RegExp; resolve: (line: string) => void }>()
   createInterface({ input: output }).on('line', (line) => {
@@ -51,12 +55,21 @@ export interface ChildServer {
  * Starts a server in its own process (so its event loop is not ours) and resolves once it prints
  * `listening <url>`: readiness is awaited, never slept for.
  */
-export async function startChildServer(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ChildServer> {
+export async function startChildServer(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ChildServer> {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env })
   let stderr = ''
   child.stderr!.on('data', (chunk) => (stderr += chunk))
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  const { lines, waitForLine } = followLines(child.stdout!, exited, (code, pattern) => new Error(`${command} ${args.join(' ')} exited with ${code} before printing ${pattern}: ${stderr}`))
+  const { lines, waitForLine } = followLines(
+    child.stdout!,
+    exited,
+    (code, pattern) =>
+      new Error(`${command} ${args.join(' ')} exited with ${code} before printing ${pattern}: ${stderr}`),
+  )
   const url = /listening (\S+)/.exec(await waitForLine(/listening (\S+)/))![1]!
   return {
     url,

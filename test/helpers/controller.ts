@@ -28,7 +28,9 @@ export interface ControllerUnderTest extends ChildServer {
  * A real `gauntlet controller` process on port 0 with its own SQLite file, GAUNTLET_TOKEN set to
  * testToken unless `token: null`. Readiness is its `listening <url>` line.
  */
-export async function startController(options: { args?: string[]; env?: NodeJS.ProcessEnv; token?: string | null; db?: string } = {}): Promise<ControllerUnderTest> {
+export async function startController(
+  options: { args?: string[]; env?: NodeJS.ProcessEnv; token?: string | null; db?: string } = {},
+): Promise<ControllerUnderTest> {
   const token = options.token === null ? undefined : (options.token ?? testToken)
   const db = options.db ?? join(tempDir(), 'controller.db')
   const server = await startGauntlet(['controller', '--port', '0', '--db', db, ...(options.args ?? [])], {
@@ -37,7 +39,8 @@ export async function startController(options: { args?: string[]; env?: NodeJS.P
   })
   const api = (path: string, init: ApiInit = {}): Promise<Response> => {
     const bearer = init.token === null ? undefined : (init.token ?? token)
-    const body = init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body)
+    const body =
+      init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body)
     return fetch(`${server.url}${path}`, {
       method: init.method ?? (body === undefined ? 'GET' : 'POST'),
       headers: {
@@ -66,13 +69,19 @@ export async function startController(options: { args?: string[]; env?: NodeJS.P
 }
 
 /** The p-quantile (0..1) of ascending `sorted` values: the smallest value with at least p of them at or below it. */
-export const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * p) - 1)]!
+export const percentile = (sorted: readonly number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * p) - 1)]!
 
 /**
  * Polls the controller's /healthz every `everyMs` (a monitor, not a flood) until `work` settles or
  * `limitMs` passes; returns the latencies, ascending. Every answer must be 200.
  */
-export async function healthzDuring(c: ControllerUnderTest, work: Promise<unknown>, everyMs = 20, limitMs = 60_000): Promise<number[]> {
+export async function healthzDuring(
+  c: ControllerUnderTest,
+  work: Promise<unknown>,
+  everyMs = 20,
+  limitMs = 60_000,
+): Promise<number[]> {
   let done = false
   void work.finally(() => (done = true)).catch(() => undefined)
   const latenciesMs: number[] = []

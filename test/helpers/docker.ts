@@ -66,7 +66,9 @@ export async function dockerGate(): Promise<DockerGate> {
   const ci = Boolean(process.env.CI)
   if (!available && !ci) {
     const line = '='.repeat(78)
-    console.warn(`\n${line}\nDOCKER TESTS SKIPPED: no Docker engine answers at ${where}\n(start dockerd, or run .ci/run; with CI set these tests fail instead)\n${line}\n`)
+    console.warn(
+      `\n${line}\nDOCKER TESTS SKIPPED: no Docker engine answers at ${where}\n(start dockerd, or run .ci/run; with CI set these tests fail instead)\n${line}\n`,
+    )
   }
   return {
     available,
@@ -75,7 +77,9 @@ export async function dockerGate(): Promise<DockerGate> {
         // Skipped suites still collect their tests, so the skip count shows what did not run.
         if (available || !ci) return body()
         it('has a Docker engine to run on', () => {
-          throw new Error(`Docker tests need a Docker engine but none answers at ${where} (CI is set, so they fail instead of skipping; .ci/run installs docker.io and starts dockerd)`)
+          throw new Error(
+            `Docker tests need a Docker engine but none answers at ${where} (CI is set, so they fail instead of skipping; .ci/run installs docker.io and starts dockerd)`,
+          )
         })
       })
     },
@@ -115,16 +119,22 @@ async function importBusyboxImage(): Promise<string> {
     await writeFile(join(root, 'www/index.html'), '<!doctype html><title>gauntlet test</title>gauntlet test httpd\n')
     await writeFile(join(root, 'www/big.bin'), incompressible(bigFileBytes))
 
-    const tar = spawn('tar', ['-C', root, '--owner=0', '--group=0', '--numeric-owner', '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const tar = spawn('tar', ['-C', root, '--owner=0', '--group=0', '--numeric-owner', '-cf', '-', '.'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let tarErr = ''
     tar.stderr.on('data', (chunk) => (tarErr += chunk))
     const tarDone = new Promise<void>((resolve, reject) => {
       tar.on('error', reject)
-      tar.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`tar of the test rootfs exited with ${code}: ${tarErr}`))))
+      tar.on('close', (code) =>
+        code === 0 ? resolve() : reject(new Error(`tar of the test rootfs exited with ${code}: ${tarErr}`)),
+      )
     })
     const [repo, tag] = busyboxImage.split(':') as [string, string]
     const progress = await docker.importImage(tar.stdout, { repo, tag, changes: [`LABEL ${testLabel}=1`] })
-    await new Promise<void>((resolve, reject) => docker.modem.followProgress(progress, (error) => (error ? reject(error) : resolve())))
+    await new Promise<void>((resolve, reject) =>
+      docker.modem.followProgress(progress, (error) => (error ? reject(error) : resolve())),
+    )
     await tarDone
     return busyboxImage
   } finally {
@@ -144,7 +154,8 @@ async function checkStaticBusybox(): Promise<void> {
   try {
     const elf = Buffer.alloc(64)
     await file.read(elf, 0, 64, 0)
-    if (elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 2) throw new Error(`${busyboxPath} is not a 64-bit ELF executable: ${advice}`)
+    if (elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 2)
+      throw new Error(`${busyboxPath} is not a 64-bit ELF executable: ${advice}`)
     const phoff = Number(elf.readBigUInt64LE(0x20))
     const phentsize = elf.readUInt16LE(0x36)
     const phnum = elf.readUInt16LE(0x38)
@@ -184,7 +195,9 @@ export interface HttpdContainer {
 }
 
 /** busybox httpd serving /www (index.html, big.bin) on the default bridge, answering when returned. */
-export async function startHttpdContainer(opts: { name?: string; labels?: Record<string, string>; port?: number } = {}): Promise<HttpdContainer> {
+export async function startHttpdContainer(
+  opts: { name?: string; labels?: Record<string, string>; port?: number } = {},
+): Promise<HttpdContainer> {
   const docker = dockerClient()
   const port = opts.port ?? 8080
   const name = opts.name ?? `gauntlet-test-${randomUUID().slice(0, 8)}`
@@ -214,11 +227,18 @@ export async function startHttpdContainer(opts: { name?: string; labels?: Record
   }
   const settle = async () => {
     const info = await container.inspect()
-    handle.ip = info.NetworkSettings.Networks['bridge']?.IPAddress || (info.NetworkSettings as { IPAddress?: string }).IPAddress || ''
+    handle.ip =
+      info.NetworkSettings.Networks['bridge']?.IPAddress ||
+      (info.NetworkSettings as { IPAddress?: string }).IPAddress ||
+      ''
     handle.pid = info.State.Pid
     handle.url = `http://${handle.ip}:${port}`
-    if (!info.State.Running || handle.ip === '') throw new Error(`container ${name} is ${info.State.Status} with address "${handle.ip}"`)
-    await waitForHttp(handle.url, async () => `container ${name}: ${(await container.inspect()).State.Status}; logs: ${await logsOf(container)}`)
+    if (!info.State.Running || handle.ip === '')
+      throw new Error(`container ${name} is ${info.State.Status} with address "${handle.ip}"`)
+    await waitForHttp(
+      handle.url,
+      async () => `container ${name}: ${(await container.inspect()).State.Status}; logs: ${await logsOf(container)}`,
+    )
   }
   try {
     await container.start()
@@ -244,7 +264,9 @@ async function waitForHttp(url: string, describe: () => Promise<string>, timeout
       await delay(50)
     }
   }
-  throw new Error(`${url} did not answer within ${timeoutMs} ms (${(last as Error | undefined)?.message}); ${await describe()}`)
+  throw new Error(
+    `${url} did not answer within ${timeoutMs} ms (${(last as Error | undefined)?.message}); ${await describe()}`,
+  )
 }
 
 async function logsOf(container: Docker.Container): Promise<string> {

@@ -58,7 +58,10 @@ export async function runScenario(dir: string, doc: ScenarioDoc, env: NodeJS.Pro
   const db = join(dir, 'gauntlet.db')
   const summaryFile = join(dir, `${doc.name}-summary.json`)
   const started = performance.now()
-  const result = await runCli(['run', file, '--db', db, '--summary', summaryFile, '--quiet'], { cwd: dir, env: { ...containerAllow, ...journalEnv(dir), ...env } })
+  const result = await runCli(['run', file, '--db', db, '--summary', summaryFile, '--quiet'], {
+    cwd: dir,
+    env: { ...containerAllow, ...journalEnv(dir), ...env },
+  })
   const elapsedMs = performance.now() - started
   const summary = existsSync(summaryFile) ? (JSON.parse(readFileSync(summaryFile, 'utf8')) as RunSummary) : undefined
   return { ...result, summary, windows: summary ? storedWindows(db, summary.runId) : [], elapsedMs }
@@ -89,11 +92,26 @@ export function storedWindows(db: string, runId: string): WindowReport[] {
 
 /** Failed sends of a window, whatever their class. */
 export function windowErrors(w: WindowReport): number {
-  return w.errors.timeout + w.errors.refused + w.errors.reset + w.errors.other + Object.values(w.errors.status).reduce((a, b) => a + b, 0)
+  return (
+    w.errors.timeout +
+    w.errors.refused +
+    w.errors.reset +
+    w.errors.other +
+    Object.values(w.errors.status).reduce((a, b) => a + b, 0)
+  )
 }
 
 /** What a set of windows adds up to: answered, failed, and the failures by class. */
-export function tally(windows: readonly WindowReport[]): { windows: number; ok: number; errors: number; timeout: number; refused: number; reset: number; other: number; status: number } {
+export function tally(windows: readonly WindowReport[]): {
+  windows: number
+  ok: number
+  errors: number
+  timeout: number
+  refused: number
+  reset: number
+  other: number
+  status: number
+} {
   const t = { windows: windows.length, ok: 0, errors: 0, timeout: 0, refused: 0, reset: 0, other: 0, status: 0 }
   for (const w of windows) {
     t.ok += w.ok
@@ -111,15 +129,31 @@ export function tally(windows: readonly WindowReport[]): { windows: number; ok: 
  * The windows of a run split by one fault's recorded times: `during` lies wholly inside
  * [appliedAt, revertedAt], `clean` has no fault at all (window.faults absent), `edge` is the rest.
  */
-export function splitByFault(run: ScenarioRun, faultIndex = 0): { during: WindowReport[]; clean: WindowReport[]; edge: WindowReport[]; before: WindowReport[]; after: WindowReport[] } {
+export function splitByFault(
+  run: ScenarioRun,
+  faultIndex = 0,
+): {
+  during: WindowReport[]
+  clean: WindowReport[]
+  edge: WindowReport[]
+  before: WindowReport[]
+  after: WindowReport[]
+} {
   const record = run.summary?.faults?.[faultIndex]
-  if (!record?.appliedAt || !record.revertedAt) throw new Error(`fault ${faultIndex} was not applied and reverted: ${JSON.stringify(record)}`)
+  if (!record?.appliedAt || !record.revertedAt)
+    throw new Error(`fault ${faultIndex} was not applied and reverted: ${JSON.stringify(record)}`)
   const on = Date.parse(record.appliedAt)
   const off = Date.parse(record.revertedAt)
   const during = run.windows.filter((w) => w.startedAt >= on && w.startedAt + 1000 <= off)
   const clean = run.windows.filter((w) => !w.faults || w.faults.length === 0)
   const edge = run.windows.filter((w) => !during.includes(w) && !clean.includes(w))
-  return { during, clean, edge, before: clean.filter((w) => w.startedAt + 1000 <= on), after: clean.filter((w) => w.startedAt >= off) }
+  return {
+    during,
+    clean,
+    edge,
+    before: clean.filter((w) => w.startedAt + 1000 <= on),
+    after: clean.filter((w) => w.startedAt >= off),
+  }
 }
 
 export function step(run: ScenarioRun, index: number): StepSummary {
@@ -143,7 +177,11 @@ export interface GauntletProcess {
 
 /** `gauntlet <args>` as a long-running process in `dir`, with the test's journal. */
 export function spawnGauntlet(dir: string, args: string[], env: NodeJS.ProcessEnv = {}): GauntletProcess {
-  const child = spawn(process.execPath, [gauntletBin, ...args], { cwd: dir, env: { ...process.env, ...containerAllow, ...journalEnv(dir), ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [gauntletBin, ...args], {
+    cwd: dir,
+    env: { ...process.env, ...containerAllow, ...journalEnv(dir), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   const out = { stdout: [] as string[], stderr: [] as string[] }
   const waiters = new Set<() => void>()
   for (const stream of ['stdout', 'stderr'] as const) {
@@ -152,7 +190,9 @@ export function spawnGauntlet(dir: string, args: string[], env: NodeJS.ProcessEn
       for (const wake of waiters) wake()
     })
   }
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  )
   let gone = false
   void exited.then(() => {
     gone = true
@@ -171,7 +211,11 @@ export function spawnGauntlet(dir: string, args: string[], env: NodeJS.ProcessEn
             resolve(matched)
           } else if (gone) {
             waiters.delete(check)
-            reject(new Error(`gauntlet ${args.join(' ')} exited before printing ${count}× ${pattern} on ${stream}\nstdout:\n${out.stdout.join('\n')}\nstderr:\n${out.stderr.join('\n')}`))
+            reject(
+              new Error(
+                `gauntlet ${args.join(' ')} exited before printing ${count}× ${pattern} on ${stream}\nstdout:\n${out.stdout.join('\n')}\nstderr:\n${out.stderr.join('\n')}`,
+              ),
+            )
           }
         }
         waiters.add(check)
@@ -221,7 +265,12 @@ export function helperPids(dir: string): { deadman: number[]; proxy: number[] } 
   const deadman = new Set<number>()
   const proxy = new Set<number>()
   for (const line of journal(dir)) {
-    const targets = line.op === 'intent' ? (line.targets as Array<{ deadmanPid?: number; proxyPid?: number }>) : line.op === 'helpers' ? [line as { deadmanPid?: number; proxyPid?: number }] : []
+    const targets =
+      line.op === 'intent'
+        ? (line.targets as Array<{ deadmanPid?: number; proxyPid?: number }>)
+        : line.op === 'helpers'
+          ? [line as { deadmanPid?: number; proxyPid?: number }]
+          : []
     for (const t of targets) {
       if (t.deadmanPid !== undefined) deadman.add(t.deadmanPid)
       if (t.proxyPid !== undefined) proxy.add(t.proxyPid)
@@ -243,7 +292,12 @@ export function running(pid: number, script: string): boolean {
  * Bounded wait for a condition that a deadline or another process brings about (a dead man's switch
  * firing, a helper exiting after SIGTERM). Returns when it first held, or throws naming `what`.
  */
-export async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs: number, intervalMs = 50): Promise<number> {
+export async function waitUntil(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs: number,
+  intervalMs = 50,
+): Promise<number> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     if (await condition()) return Date.now()
@@ -269,7 +323,11 @@ export async function download(url: string, timeoutMs = 10_000): Promise<Downloa
 }
 
 /** Runs a command in a container (docker exec) and gives its exit code and output. */
-export async function execIn(containerId: string, cmd: string[], timeoutMs = 10_000): Promise<{ code: number | null; output: string }> {
+export async function execIn(
+  containerId: string,
+  cmd: string[],
+  timeoutMs = 10_000,
+): Promise<{ code: number | null; output: string }> {
   const exec = await dockerClient().getContainer(containerId).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true })
   const stream = await exec.start({ hijack: true, stdin: false })
   // Without a TTY the engine multiplexes stdout and stderr with 8-byte frame headers.
@@ -311,5 +369,9 @@ export async function startCountingServer(): Promise<{ url: string; requests(): 
   })
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, requests: () => requests, close: () => server.close() }
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    requests: () => requests,
+    close: () => server.close(),
+  }
 }

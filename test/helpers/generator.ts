@@ -35,7 +35,14 @@ export interface Generated {
 /** Runs the real LoadGenerator (in this thread) against a URL or a loopback port, and totals its windows. */
 export async function generate(target: string | number, opts: GenerateOptions): Promise<Generated> {
   const url = new URL(typeof target === 'number' ? `http://127.0.0.1:${target}/` : target)
-  const connectionTarget: ConnectionTarget = { protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: url.pathname, method: opts.method ?? 'GET', headers: {} }
+  const connectionTarget: ConnectionTarget = {
+    protocol: 'http:',
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: url.pathname,
+    method: opts.method ?? 'GET',
+    headers: {},
+  }
   const windows: WindowReport[] = []
   await new LoadGenerator({
     target: connectionTarget,

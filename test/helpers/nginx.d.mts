@@ -8,4 +8,7 @@ export interface RunningNginx {
   stop(): Promise<void>
 }
 
-export function startNginx(options?: { limitReq?: { rate: number; burst: number }; logArrivals?: boolean }): Promise<RunningNginx>
+export function startNginx(options?: {
+  limitReq?: { rate: number; burst: number }
+  logArrivals?: boolean
+}): Promise<RunningNginx>

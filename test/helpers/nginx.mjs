@@ -11,7 +11,11 @@ import { setTimeout as delay } from 'node:timers/promises'
 /** The nginx binary, or undefined when it is not installed. */
 export const nginxBinary = (() => {
   try {
-    return execFileSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx'], { encoding: 'utf8' }).trim().split('\n')[0] || undefined
+    return (
+      execFileSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx'], { encoding: 'utf8' })
+        .trim()
+        .split('\n')[0] || undefined
+    )
   } catch {
     return undefined
   }
@@ -53,7 +57,16 @@ http {
   const url = `http://127.0.0.1:${port}/index.html`
   // nginx cannot report a port-0 bind, so poll until it answers (bounded), instead of sleeping blind.
   // The readiness probe goes to another path so it never counts as an arrival.
-  for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/ready`).then(() => true, () => false)); i++) await delay(50)
+  for (
+    let i = 0;
+    i < 100 &&
+    !(await fetch(`http://127.0.0.1:${port}/ready`).then(
+      () => true,
+      () => false,
+    ));
+    i++
+  )
+    await delay(50)
   return {
     url,
     /** Arrival times in ms since the first arrival of /index.html (stops nginx first, to flush its log). */

@@ -22,7 +22,10 @@ export interface RecordingServer {
  * An HTTP server on `host`:0 that records every request, then answers as `answer` says (an answer
  * that never ends the response is a receiver that hangs).
  */
-export async function startRecordingServer(host: string, answer: (request: RecordedRequest, response: ServerResponse) => void): Promise<RecordingServer> {
+export async function startRecordingServer(
+  host: string,
+  answer: (request: RecordedRequest, response: ServerResponse) => void,
+): Promise<RecordingServer> {
   const requests: RecordedRequest[] = []
   const arrivals = new EventEmitter()
   const server = createServer((request, response) => {
@@ -59,7 +62,12 @@ export async function startRecordingServer(host: string, answer: (request: Recor
 }
 
 /** Polls `read` until `done` holds, at most `timeoutMs`; returns the last value read. */
-export async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number, everyMs = 50): Promise<T> {
+export async function pollUntil<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs: number,
+  everyMs = 50,
+): Promise<T> {
   const until = Date.now() + timeoutMs
   for (;;) {
     const value = await read()

@@ -26,12 +26,20 @@ const token = 'api-token-1'
 const beat = { url: 'http://127.0.0.1:9/', capacityRps: 500, runs: [], version: 'test' }
 
 /** An injected request signed with `secret` as agents and controllers sign theirs. */
-function signed(method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string, payload?: unknown, secret = agentSecret): InjectOptions {
+function signed(
+  method: 'GET' | 'PUT' | 'POST' | 'DELETE',
+  url: string,
+  payload?: unknown,
+  secret = agentSecret,
+): InjectOptions {
   const body = payload === undefined ? undefined : JSON.stringify(payload)
   return {
     method,
     url,
-    headers: { ...signRequest(secret, method, `http://localhost${url}`, body), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      ...signRequest(secret, method, `http://localhost${url}`, body),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     ...(body === undefined ? {} : { payload: body }),
   }
 }
@@ -44,9 +52,23 @@ describe('controller side of the agent protocol', () => {
   beforeAll(async () => {
     store = new SqliteStore(join(tempDir(), 'c.db'))
     registry = new AgentRegistry(Date.now, store)
-    const runs = new RunManager({ store, agent: new InProcessAgent(), probe: tcpTargetProbe(parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW')), clock: { now: () => new Date() } })
+    const runs = new RunManager({
+      store,
+      agent: new InProcessAgent(),
+      probe: tcpTargetProbe(parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW')),
+      clock: { now: () => new Date() },
+    })
     const scheduler = new Scheduler({ store, runs, clock: { now: () => new Date() } })
-    app = buildApp({ store, runs, scheduler, settings: readControllerSettings({ host: '127.0.0.1' }, { GAUNTLET_TOKEN: token, GAUNTLET_AGENT_SECRET: agentSecret }), agents: registry })
+    app = buildApp({
+      store,
+      runs,
+      scheduler,
+      settings: readControllerSettings(
+        { host: '127.0.0.1' },
+        { GAUNTLET_TOKEN: token, GAUNTLET_AGENT_SECRET: agentSecret },
+      ),
+      agents: registry,
+    })
     await app.ready()
   })
   afterAll(async () => {
@@ -56,7 +78,12 @@ describe('controller side of the agent protocol', () => {
 
   it('refuses heartbeats not signed with the agent secret; neither the API token nor the secret itself is a credential', async () => {
     for (const authorization of [undefined, `Bearer ${token}`, `Bearer ${agentSecret}`]) {
-      const reply = await app.inject({ method: 'PUT', url: '/api/agents/a1', payload: beat, headers: authorization ? { authorization } : {} })
+      const reply = await app.inject({
+        method: 'PUT',
+        url: '/api/agents/a1',
+        payload: beat,
+        headers: authorization ? { authorization } : {},
+      })
       expect(reply.statusCode).toBe(401)
       expect(reply.headers['content-type']).toMatch(/application\/problem\+json/)
       expect(reply.json()).toMatchObject({ code: 'unauthorized', detail: expect.stringMatching(/not signed/) })
@@ -72,20 +99,29 @@ describe('controller side of the agent protocol', () => {
     expect(reply.statusCode).toBe(200)
     expect(reply.json().runs).toEqual([])
     expect(reply.json().controllerTime).toBeGreaterThanOrEqual(before)
-    const listed = (await app.inject({ method: 'GET', url: '/api/agents', headers: { authorization: `Bearer ${token}` } })).json()
+    const listed = (
+      await app.inject({ method: 'GET', url: '/api/agents', headers: { authorization: `Bearer ${token}` } })
+    ).json()
     expect(listed).toMatchObject([{ name: 'a1', state: 'ready', capacityRps: 500, url: beat.url }])
     expect(store.listAgents()).toMatchObject([{ name: 'a1', state: 'ready', capacityRps: 500 }])
   })
 
   it('the agent secret does not open the people API', async () => {
-    const reply = await app.inject({ method: 'POST', url: '/api/runs', payload: { scenario: 'x' }, headers: { authorization: `Bearer ${agentSecret}` } })
+    const reply = await app.inject({
+      method: 'POST',
+      url: '/api/runs',
+      payload: { scenario: 'x' },
+      headers: { authorization: `Bearer ${agentSecret}` },
+    })
     expect(reply.statusCode).toBe(401)
   })
 
   it('rejects malformed heartbeats and reports with the field at fault', async () => {
     const bad = await app.inject(signed('PUT', '/api/agents/a1', { ...beat, capacityRps: -5 }))
     expect(bad.statusCode).toBe(400)
-    expect(bad.json().problems).toEqual(expect.arrayContaining([expect.objectContaining({ path: '/body/capacityRps' })]))
+    expect(bad.json().problems).toEqual(
+      expect.arrayContaining([expect.objectContaining({ path: '/body/capacityRps' })]),
+    )
     const unknownKey = await app.inject(signed('PUT', '/api/agents/a1', { ...beat, shell: 'rm -rf /' }))
     expect(unknownKey.statusCode).toBe(400)
     const badName = await app.inject(signed('PUT', '/api/agents/..%2Fetc', beat))
@@ -108,7 +144,11 @@ describe('agent side of the agent protocol', () => {
   const windows: WindowReport[] = []
   let assignments: Assignments
   beforeAll(async () => {
-    assignments = new Assignments(parseTargetAllowList(undefined), { window: (_run, w) => windows.push(w), done: () => {} }, () => 0)
+    assignments = new Assignments(
+      parseTargetAllowList(undefined),
+      { window: (_run, w) => windows.push(w), done: () => {} },
+      () => 0,
+    )
     app = buildAgentApp({ name: 'a1', secret: agentSecret, assignments })
     await app.ready()
   })
@@ -128,7 +168,15 @@ describe('agent side of the agent protocol', () => {
   })
   it('takes orders only signed with the shared secret, each once; /healthz is open', async () => {
     expect((await app.inject({ method: 'POST', url: '/assignments', payload: assignment() })).statusCode).toBe(401)
-    expect((await app.inject({ method: 'DELETE', url: '/assignments/run-1', headers: { authorization: `Bearer ${agentSecret}` } })).statusCode).toBe(401)
+    expect(
+      (
+        await app.inject({
+          method: 'DELETE',
+          url: '/assignments/run-1',
+          headers: { authorization: `Bearer ${agentSecret}` },
+        })
+      ).statusCode,
+    ).toBe(401)
     expect((await app.inject(signed('DELETE', '/assignments/run-1', undefined, 'nope'))).statusCode).toBe(401)
     const order = signed('DELETE', '/assignments/run-1')
     expect((await app.inject(order)).statusCode).toBe(404)
@@ -137,7 +185,13 @@ describe('agent side of the agent protocol', () => {
   })
 
   it('refuses a target outside its own allow-list, whatever the controller says (403)', async () => {
-    const reply = await app.inject(signed('POST', '/assignments', assignment({ target: { url: 'http://93.184.216.34/', method: 'GET', headers: {}, timeoutMs: 1000 } })))
+    const reply = await app.inject(
+      signed(
+        'POST',
+        '/assignments',
+        assignment({ target: { url: 'http://93.184.216.34/', method: 'GET', headers: {}, timeoutMs: 1000 } }),
+      ),
+    )
     expect(reply.statusCode).toBe(403)
     expect(reply.json()).toMatchObject({ code: 'target_not_allowed' })
     expect(assignments.runIds).toEqual([])
@@ -147,7 +201,9 @@ describe('agent side of the agent protocol', () => {
     const late = await app.inject(signed('POST', '/assignments', assignment({ startAt: Date.now() - 1000 })))
     expect(late.statusCode).toBe(409)
     expect(late.json().detail).toMatch(/too late to join on time/)
-    const malformed = await app.inject(signed('POST', '/assignments', { ...assignment(), steps: [{ rps: 'fast', durationS: 1, step: 0 }] }))
+    const malformed = await app.inject(
+      signed('POST', '/assignments', { ...assignment(), steps: [{ rps: 'fast', durationS: 1, step: 0 }] }),
+    )
     expect(malformed.statusCode).toBe(400)
     expect(malformed.json().problems[0].path).toBe('/body/steps/0/rps')
   })
@@ -156,7 +212,9 @@ describe('agent side of the agent protocol', () => {
     expect((await app.inject(signed('POST', '/assignments', assignment()))).statusCode).toBe(202)
     expect((await app.inject(signed('POST', '/assignments', assignment()))).statusCode).toBe(409)
     expect((await app.inject(signed('GET', '/assignments'))).json()).toMatchObject([{ runId: 'run-1' }])
-    const replan = await app.inject(signed('PUT', '/assignments/run-1/plan', { fromS: 0, steps: [{ rps: 2, durationS: 1, step: 0 }] }))
+    const replan = await app.inject(
+      signed('PUT', '/assignments/run-1/plan', { fromS: 0, steps: [{ rps: 2, durationS: 1, step: 0 }] }),
+    )
     expect(replan.json()).toEqual({ accepted: true })
     expect((await app.inject(signed('PUT', '/assignments/nope/plan', { fromS: 0, steps: [] }))).statusCode).toBe(404)
     expect((await app.inject(signed('DELETE', '/assignments/run-1'))).statusCode).toBe(202)
@@ -168,13 +226,22 @@ describe('agent side of the agent protocol', () => {
 
 describe('agent and controller processes refuse unsafe set-ups', () => {
   it('an agent will not start without GAUNTLET_AGENT_SECRET, even on loopback', async () => {
-    await expect(startAgent({ controllerUrl: 'http://127.0.0.1:9/', host: '127.0.0.1', port: 0, secret: '', allow: parseTargetAllowList(undefined), log: () => {} })).rejects.toThrow(
-      /refusing to start without GAUNTLET_AGENT_SECRET/,
-    )
+    await expect(
+      startAgent({
+        controllerUrl: 'http://127.0.0.1:9/',
+        host: '127.0.0.1',
+        port: 0,
+        secret: '',
+        allow: parseTargetAllowList(undefined),
+        log: () => {},
+      }),
+    ).rejects.toThrow(/refusing to start without GAUNTLET_AGENT_SECRET/)
   })
 
   it('a controller for remote agents needs the agent secret (exit 2); bad flags are usage errors', async () => {
-    const open = await runCli(['controller', '--agents', 'remote', '--port', '0'], { env: { GAUNTLET_TOKEN: 't', GAUNTLET_AGENT_SECRET: '' } })
+    const open = await runCli(['controller', '--agents', 'remote', '--port', '0'], {
+      env: { GAUNTLET_TOKEN: 't', GAUNTLET_AGENT_SECRET: '' },
+    })
     expect(open.code).toBe(2)
     expect(open.stderr).toMatch(/--agents remote needs GAUNTLET_AGENT_SECRET/)
     const mode = await runCli(['controller', '--agents', 'swarm'])
@@ -189,8 +256,12 @@ describe('agent and controller processes refuse unsafe set-ups', () => {
   })
 
   it('an agent with the wrong secret is refused and says so; it never registers', async () => {
-    const controller = await startGauntlet(['controller', '--port', '0', '--db', join(tempDir(), 'c.db')], { GAUNTLET_AGENT_SECRET: 'right' })
-    const agent = await startGauntlet(['agent', '--controller', controller.url, '--name', 'intruder'], { GAUNTLET_AGENT_SECRET: 'wrong' })
+    const controller = await startGauntlet(['controller', '--port', '0', '--db', join(tempDir(), 'c.db')], {
+      GAUNTLET_AGENT_SECRET: 'right',
+    })
+    const agent = await startGauntlet(['agent', '--controller', controller.url, '--name', 'intruder'], {
+      GAUNTLET_AGENT_SECRET: 'wrong',
+    })
     try {
       await agent.waitForLine(/the controller refused this agent: GAUNTLET_AGENT_SECRET differs/)
       expect(await (await fetch(`${controller.url}/api/agents`)).json()).toEqual([])
@@ -203,15 +274,23 @@ describe('agent and controller processes refuse unsafe set-ups', () => {
   it('with --agents remote and no agent connected, a run ends in error saying so', async () => {
     const target = createServer((_req, res) => res.end('ok')).listen(0, '127.0.0.1')
     await once(target, 'listening')
-    const controller = await startGauntlet(['controller', '--port', '0', '--agents', 'remote', '--db', join(tempDir(), 'c.db')], { GAUNTLET_AGENT_SECRET: agentSecret })
+    const controller = await startGauntlet(
+      ['controller', '--port', '0', '--agents', 'remote', '--db', join(tempDir(), 'c.db')],
+      { GAUNTLET_AGENT_SECRET: agentSecret },
+    )
     try {
       const { port } = target.address() as AddressInfo
       const yaml = `name: nobody\ntarget: { url: "http://127.0.0.1:${port}/" }\nload:\n  steps: [{ rps: 1, duration: 1s }]\n`
       const client = new ControllerClient(controller.url, undefined)
       const id = await client.startRun(yaml, undefined)
       let summary: RunSummary | null = null
-      for await (const event of client.follow(id)) if (event.event === 'status' && event.data.status !== 'running') summary = event.data.summary
-      expect(summary).toMatchObject({ status: 'error', verdict: 'error', reasons: [expect.stringMatching(/no agent is connected/)] })
+      for await (const event of client.follow(id))
+        if (event.event === 'status' && event.data.status !== 'running') summary = event.data.summary
+      expect(summary).toMatchObject({
+        status: 'error',
+        verdict: 'error',
+        reasons: [expect.stringMatching(/no agent is connected/)],
+      })
     } finally {
       await controller.stop()
       target.close()

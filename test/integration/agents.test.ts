@@ -38,7 +38,11 @@ describe('remote agents (real processes)', () => {
     return a
   }
   /** Starts a run over REST and follows its events to the end; `onWindow` sees each merged window as it comes. */
-  async function run(controllerUrl: string, yaml: string, onWindow: (w: WindowReport) => void = () => {}): Promise<{ summary: RunSummary; windows: WindowReport[] }> {
+  async function run(
+    controllerUrl: string,
+    yaml: string,
+    onWindow: (w: WindowReport) => void = () => {},
+  ): Promise<{ summary: RunSummary; windows: WindowReport[] }> {
     const client = new ControllerClient(controllerUrl, undefined)
     const id = await client.startRun(yaml, undefined)
     const windows: WindowReport[] = []
@@ -51,15 +55,26 @@ describe('remote agents (real processes)', () => {
     }
     throw new Error('event stream ended without a final status')
   }
-  const scenario = (name: string, steps: string, extra = '') => `name: ${name}\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: ${steps}\nthresholds: ["p99 < 1s"]\n${extra}`
+  const scenario = (name: string, steps: string, extra = '') =>
+    `name: ${name}\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: ${steps}\nthresholds: ["p99 < 1s"]\n${extra}`
 
   it('two agents share a ramp on one timeline and measure what one agent measures alone', async () => {
-    const yaml = scenario('ramp', '[{ rps: 100, duration: 3s }, { rps: 200, duration: 3s }, { rps: 300, duration: 3s }]')
+    const yaml = scenario(
+      'ramp',
+      '[{ rps: 100, duration: 3s }, { rps: 200, duration: 3s }, { rps: 300, duration: 3s }]',
+    )
     const c = await controller()
     await agent(c.url, 'a1', '--capacity', '1000')
     await agent(c.url, 'a2', '--capacity', '1000')
-    const agents = (await (await fetch(`${c.url}/api/agents`)).json()) as Array<{ name: string; state: string; capacityRps: number }>
-    expect(agents.map((a) => [a.name, a.state, a.capacityRps])).toEqual([['a1', 'ready', 1000], ['a2', 'ready', 1000]])
+    const agents = (await (await fetch(`${c.url}/api/agents`)).json()) as Array<{
+      name: string
+      state: string
+      capacityRps: number
+    }>
+    expect(agents.map((a) => [a.name, a.state, a.capacityRps])).toEqual([
+      ['a1', 'ready', 1000],
+      ['a2', 'ready', 1000],
+    ])
 
     let two = await run(c.url, yaml)
     expect(two.summary.status).toBe('passed')
@@ -75,14 +90,19 @@ describe('remote agents (real processes)', () => {
     const stored = (await (await fetch(`${c.url}/api/runs/${two.summary.runId}/windows`)).json()) as WindowReport[]
     expect(stored.map((w) => w.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8])
     // Each agent's own windows are kept too, and add up to the merged ones.
-    const own = async (name: string) => (await (await fetch(`${c.url}/api/runs/${two.summary.runId}/windows?agent=${name}`)).json()) as WindowReport[]
+    const own = async (name: string) =>
+      (await (await fetch(`${c.url}/api/runs/${two.summary.runId}/windows?agent=${name}`)).json()) as WindowReport[]
     const [w1, w2] = [await own('a1'), await own('a2')]
     expect(w1).toHaveLength(9)
     expect(stored.map((w, i) => w.dispatched - w1[i]!.dispatched - w2[i]!.dispatched)).toEqual(Array(9).fill(0))
     expect(w1.reduce((n, w) => n + w.dispatched, 0)).toBe(w2.reduce((n, w) => n + w.dispatched, 0))
     // After a run's worth of heartbeats each agent reports its clock estimate: on one host the offset is
     // ~0, and the uncertainty (half the best round trip) bounds how well seconds line up across hosts.
-    const clocks = ((await (await fetch(`${c.url}/api/agents`)).json()) as Array<{ clock?: { offsetMs: number; uncertaintyMs: number } }>).map((a) => a.clock)
+    const clocks = (
+      (await (await fetch(`${c.url}/api/agents`)).json()) as Array<{
+        clock?: { offsetMs: number; uncertaintyMs: number }
+      }>
+    ).map((a) => a.clock)
     for (const clock of clocks) {
       expect(clock!.uncertaintyMs).toBeLessThanOrEqual(50)
       expect(Math.abs(clock!.offsetMs)).toBeLessThanOrEqual(50)
@@ -99,7 +119,9 @@ describe('remote agents (real processes)', () => {
         const alone = oneSteps[i]!
         const p50 = Math.abs(step.p50Ms! - alone.p50Ms!) <= Math.max(2, alone.p50Ms! * 0.1)
         const p90 = Math.abs(step.p90Ms! - alone.p90Ms!) <= Math.max(4, alone.p90Ms! * 0.2)
-        return p50 && p90 ? [] : [`step ${i + 1}: two agents p50/p90 ${step.p50Ms}/${step.p90Ms} ms, one ${alone.p50Ms}/${alone.p90Ms} ms`]
+        return p50 && p90
+          ? []
+          : [`step ${i + 1}: two agents p50/p90 ${step.p50Ms}/${step.p90Ms} ms, one ${alone.p50Ms}/${alone.p90Ms} ms`]
       })
     for (const [i, step] of two.summary.steps.entries()) {
       expect(step.sent).toBe(one.summary.steps[i]!.sent)
@@ -153,9 +175,13 @@ describe('remote agents (real processes)', () => {
     const c = await controller()
     await agent(c.url, 'a1')
     const doomed = await agent(c.url, 'a2')
-    const { summary } = await run(c.url, scenario('loss-abort', '[{ rps: 100, duration: 30s }]', 'onAgentLoss: abort\n'), (w) => {
-      if (w.index === 1) doomed.process.kill('SIGKILL')
-    })
+    const { summary } = await run(
+      c.url,
+      scenario('loss-abort', '[{ rps: 100, duration: 30s }]', 'onAgentLoss: abort\n'),
+      (w) => {
+        if (w.index === 1) doomed.process.kill('SIGKILL')
+      },
+    )
     expect(summary.status).toBe('aborted')
     expect(summary.verdict).toBe('error')
     expect(summary.reasons.join(' ')).toMatch(/agent a2 was lost .*onAgentLoss: abort/)
@@ -201,7 +227,8 @@ decision:
     await a.waitForLine(/controller silent for \d+ s: stopping all load/)
     expect(Date.now() - killedAt).toBeLessThanOrEqual(10_500)
     // Measured at the target: nothing arrives once the in-flight requests (20 ms) are answered.
-    const requests = async () => ((await (await fetch(`${target.url}/__stats`)).json()) as { requests: number }).requests
+    const requests = async () =>
+      ((await (await fetch(`${target.url}/__stats`)).json()) as { requests: number }).requests
     await delay(300) // let in-flight requests land before the first reading
     const after = await requests()
     await delay(1_500) // a window in which a live generator at 50 rps would send 75 requests

@@ -46,14 +46,30 @@ ${extra}`
     const result = await run(scenario(target.url, 'thresholds: [p99 < 500ms, error_rate < 1%]\n'))
     expect(result.code).toBe(0)
     expect(result.stdout.match(/step \d\/2 +planned/g)).toHaveLength(4)
-    expect(result.stdout).toMatch(/step\s+planned\s+achieved\s+sent\s+completed\s+errors\s+err%\s+p50\s+p90\s+p99\s+max\s+verdict/)
+    expect(result.stdout).toMatch(
+      /step\s+planned\s+achieved\s+sent\s+completed\s+errors\s+err%\s+p50\s+p90\s+p99\s+max\s+verdict/,
+    )
     expect(result.stdout).toMatch(/verdict: PASS \(capacity 100 rps/)
     const summary = result.summary!
     expect(summary).toMatchObject({ verdict: 'pass', capacityRps: 100, reasons: [] })
     expect(summary.steps).toHaveLength(2)
     for (const step of summary.steps) {
       expect(Object.keys(step)).toEqual(
-        expect.arrayContaining(['index', 'plannedRps', 'achievedRps', 'sent', 'completed', 'errors', 'errorRate', 'p50Ms', 'p90Ms', 'p99Ms', 'maxMs', 'generatorLimited', 'verdict']),
+        expect.arrayContaining([
+          'index',
+          'plannedRps',
+          'achievedRps',
+          'sent',
+          'completed',
+          'errors',
+          'errorRate',
+          'p50Ms',
+          'p90Ms',
+          'p99Ms',
+          'maxMs',
+          'generatorLimited',
+          'verdict',
+        ]),
       )
       expect(step).toMatchObject({ verdict: 'pass', errors: 0, errorRate: 0, generatorLimited: false })
       expect(step.sent).toBe(step.plannedRps) // one judged second per step
@@ -75,7 +91,9 @@ ${extra}`
       expect(result.summary!.steps[0]).toMatchObject({ verdict: 'fail' })
       expect(result.summary!.steps[0]!.errorsByClass.status['500']).toBeGreaterThan(0)
       expect(result.summary!.steps.filter((s) => s.verdict === 'pass')).toHaveLength(0)
-      expect(result.summary!.reasons[0]).toMatch(/^step 1 \(50 rps\): error_rate \d+(\.\d+)?% does not meet "error_rate < 1%"/)
+      expect(result.summary!.reasons[0]).toMatch(
+        /^step 1 \(50 rps\): error_rate \d+(\.\d+)?% does not meet "error_rate < 1%"/,
+      )
       expect(result.stdout).toMatch(/verdict: FAIL/)
       // Stopped after step 1: step 2 never ran to the end.
       expect(result.summary!.steps.length).toBeLessThanOrEqual(2)
@@ -92,14 +110,19 @@ ${extra}`
   })
 
   it('exit 2 for an invalid scenario: one line per problem with file:line:col, no stack, nothing stored', async () => {
-    const yaml = scenario(target.url, 'thresholds: [p99 < 500, error_rate < 1%]\ncolour: blue\n').replace('rps: 50', 'rps: -5')
+    const yaml = scenario(target.url, 'thresholds: [p99 < 500, error_rate < 1%]\ncolour: blue\n').replace(
+      'rps: 50',
+      'rps: -5',
+    )
     const result = await run(yaml)
     expect(result.code).toBe(2)
     expect(result.stdout).toBe('')
     const lines = result.stderr.trim().split('\n')
     expect(lines).toEqual([
       expect.stringMatching(/scenario\.yaml:9:18 \/load\/steps\/0\/rps: expected number to be greater than 0$/),
-      expect.stringMatching(/scenario\.yaml:11:14 \/thresholds\/0: threshold "p99 < 500": a latency needs a unit \(ms or s\)$/),
+      expect.stringMatching(
+        /scenario\.yaml:11:14 \/thresholds\/0: threshold "p99 < 500": a latency needs a unit \(ms or s\)$/,
+      ),
       expect.stringMatching(/scenario\.yaml:12:1 \/colour: unknown key "colour"/),
     ])
     expect(result.stderr).not.toMatch(/\bat .*\.js:\d+/)
@@ -112,7 +135,9 @@ ${extra}`
     const result = await run(scenario(`http://127.0.0.1:${closedPort}`))
     expect(result.code).toBe(3)
     expect(result.summary).toMatchObject({ verdict: 'error', capacityRps: null, steps: [] })
-    expect(result.summary!.reasons[0]).toMatch(/target unreachable before the first step: ECONNREFUSED connecting to 127\.0\.0\.1:\d+/)
+    expect(result.summary!.reasons[0]).toMatch(
+      /target unreachable before the first step: ECONNREFUSED connecting to 127\.0\.0\.1:\d+/,
+    )
     const db = new Database(result.db, { readonly: true })
     expect(db.prepare('SELECT status FROM runs').all()).toEqual([{ status: 'error' }])
     db.close()
@@ -120,10 +145,18 @@ ${extra}`
 
   it('SIGINT stops the run, judges what it saw, never passes it (exit 3), and keeps every window', async () => {
     const dir = tempDir()
-    const file = writeScenario(dir, scenario(target.url, 'thresholds: [p99 < 500ms]\n').replace('steps: [{ rps: 50, duration: 2s }, { rps: 100, duration: 2s }]', 'steps: [{ rps: 50, duration: 2s }, { rps: 100, duration: 60s }]'))
+    const file = writeScenario(
+      dir,
+      scenario(target.url, 'thresholds: [p99 < 500ms]\n').replace(
+        'steps: [{ rps: 50, duration: 2s }, { rps: 100, duration: 2s }]',
+        'steps: [{ rps: 50, duration: 2s }, { rps: 100, duration: 60s }]',
+      ),
+    )
     const db = join(dir, 'runs.db')
     const summaryFile = join(dir, 'summary.json')
-    const child = spawn(process.execPath, [gauntletBin, 'run', file, '--db', db, '--summary', summaryFile], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [gauntletBin, 'run', file, '--db', db, '--summary', summaryFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let stdout = ''
     const lines = createInterface({ input: child.stdout })
     await new Promise<void>((resolve) =>
@@ -155,7 +188,9 @@ ${extra}`
   it('refuses a target outside GAUNTLET_TARGET_ALLOW before anything is stored or sent (exit 2)', async () => {
     const result = await run(scenario('http://10.0.0.1:8080'))
     expect(result.code).toBe(2)
-    expect(result.stderr).toMatch(/target host 10\.0\.0\.1 is not allowed by GAUNTLET_TARGET_ALLOW \(localhost,127\.0\.0\.0\/8,::1\)/)
+    expect(result.stderr).toMatch(
+      /target host 10\.0\.0\.1 is not allowed by GAUNTLET_TARGET_ALLOW \(localhost,127\.0\.0\.0\/8,::1\)/,
+    )
     expect(existsSync(result.db)).toBe(false)
   })
 
@@ -172,7 +207,11 @@ ${extra}`
   })
 
   it('--target overrides the scenario URL (the same scenario against another environment)', async () => {
-    const result = await run(scenario('http://127.0.0.1:9', 'thresholds: [p99 < 500ms]\n'), '--target', `${target.url}/orders`)
+    const result = await run(
+      scenario('http://127.0.0.1:9', 'thresholds: [p99 < 500ms]\n'),
+      '--target',
+      `${target.url}/orders`,
+    )
     expect(result.code).toBe(0)
     expect(result.summary!.target).toBe(`${target.url}/orders`)
   })
@@ -182,7 +221,14 @@ ${extra}`
     const good = await runCli(['validate', writeScenario(dir, scenario(target.url), 'good.yaml')])
     expect(good.code).toBe(0)
     expect(good.stdout).toMatch(/good\.yaml: ok \(cli-test: 2 steps, 4s, 0 thresholds\)/)
-    const bad = await runCli(['validate', writeScenario(dir, 'name: x\ntarget: { url: "gopher://x" }\nload: { ramp: { from: 1, to: 2, step: 1, every: 1 } }\n', 'bad.yaml')])
+    const bad = await runCli([
+      'validate',
+      writeScenario(
+        dir,
+        'name: x\ntarget: { url: "gopher://x" }\nload: { ramp: { from: 1, to: 2, step: 1, every: 1 } }\n',
+        'bad.yaml',
+      ),
+    ])
     expect(bad.code).toBe(2)
     expect(bad.stderr.trim().split('\n')).toHaveLength(2)
   })

@@ -30,9 +30,20 @@ describe('controller REST API', () => {
   beforeAll(async () => {
     target = await startDemoTarget('--latency', '2')
     store = new SqliteStore(join(tempDir(), 'controller.db'))
-    runs = new RunManager({ store, agent: new InProcessAgent(), probe: tcpTargetProbe(parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW')), clock: { now: () => new Date() } })
+    runs = new RunManager({
+      store,
+      agent: new InProcessAgent(),
+      probe: tcpTargetProbe(parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW')),
+      clock: { now: () => new Date() },
+    })
     scheduler = new Scheduler({ store, runs, clock: { now: () => new Date() } })
-    app = buildApp({ store, runs, scheduler, settings: readControllerSettings({ host: '127.0.0.1', 'public-read': true }, { GAUNTLET_TOKEN: token }), agents: new AgentRegistry() })
+    app = buildApp({
+      store,
+      runs,
+      scheduler,
+      settings: readControllerSettings({ host: '127.0.0.1', 'public-read': true }, { GAUNTLET_TOKEN: token }),
+      agents: new AgentRegistry(),
+    })
     base = await app.listen({ port: 0, host: '127.0.0.1' })
   })
   afterAll(async () => {
@@ -63,7 +74,16 @@ describe('controller REST API', () => {
   it('publishes its OpenAPI document at /docs/json and a browsable page at /docs', async () => {
     const doc = (await app.inject('/docs/json')).json()
     expect(doc.openapi).toMatch(/^3\./)
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/runs', '/api/runs/{id}', '/api/runs/{id}/events', '/api/scenarios/{name}', '/api/schedules', '/metrics']))
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/runs',
+        '/api/runs/{id}',
+        '/api/runs/{id}/events',
+        '/api/scenarios/{name}',
+        '/api/schedules',
+        '/metrics',
+      ]),
+    )
     expect(doc.paths['/api/runs'].post.requestBody.content['application/json'].schema.properties).toHaveProperty('yaml')
     const page = await app.inject('/docs')
     expect(page.statusCode).toBe(200)
@@ -79,22 +99,52 @@ describe('controller REST API', () => {
   })
 
   it('stores scenarios validated, with problems located in the YAML', async () => {
-    const put = await app.inject({ method: 'PUT', url: '/api/scenarios/orders', headers: auth, payload: { yaml: yaml('orders') } })
+    const put = await app.inject({
+      method: 'PUT',
+      url: '/api/scenarios/orders',
+      headers: auth,
+      payload: { yaml: yaml('orders') },
+    })
     expect(put.statusCode).toBe(201)
-    expect((await app.inject({ method: 'PUT', url: '/api/scenarios/orders', headers: auth, payload: { yaml: yaml('orders') } })).statusCode).toBe(200)
+    expect(
+      (
+        await app.inject({
+          method: 'PUT',
+          url: '/api/scenarios/orders',
+          headers: auth,
+          payload: { yaml: yaml('orders') },
+        })
+      ).statusCode,
+    ).toBe(200)
     expect((await app.inject('/api/scenarios')).json()).toEqual([{ name: 'orders', updatedAt: expect.any(String) }])
     expect((await app.inject('/api/scenarios/orders')).json().yaml).toBe(yaml('orders'))
 
-    const bad = await app.inject({ method: 'PUT', url: '/api/scenarios/bad', headers: auth, payload: { yaml: yaml('bad').replace('p99 < 500ms', 'p99 < 500') } })
+    const bad = await app.inject({
+      method: 'PUT',
+      url: '/api/scenarios/bad',
+      headers: auth,
+      payload: { yaml: yaml('bad').replace('p99 < 500ms', 'p99 < 500') },
+    })
     expect(bad.statusCode).toBe(400)
     expect(bad.headers['content-type']).toBe('application/problem+json; charset=utf-8')
-    expect(bad.json()).toMatchObject({ status: 400, code: 'invalid_scenario', problems: [{ path: '/thresholds/0', line: 5, column: 14 }] })
+    expect(bad.json()).toMatchObject({
+      status: 400,
+      code: 'invalid_scenario',
+      problems: [{ path: '/thresholds/0', line: 5, column: 14 }],
+    })
 
-    const mismatch = await app.inject({ method: 'PUT', url: '/api/scenarios/other', headers: auth, payload: { yaml: yaml('orders') } })
+    const mismatch = await app.inject({
+      method: 'PUT',
+      url: '/api/scenarios/other',
+      headers: auth,
+      payload: { yaml: yaml('orders') },
+    })
     expect(mismatch.statusCode).toBe(400)
     expect(mismatch.json().detail).toMatch(/named "orders" but was sent to \/api\/scenarios\/other/)
 
-    expect((await app.inject({ method: 'DELETE', url: '/api/scenarios/orders', headers: authJson })).statusCode).toBe(204)
+    expect((await app.inject({ method: 'DELETE', url: '/api/scenarios/orders', headers: authJson })).statusCode).toBe(
+      204,
+    )
     const gone = await app.inject({ method: 'DELETE', url: '/api/scenarios/orders', headers: authJson })
     expect(gone.statusCode).toBe(404)
     expect(gone.json()).toMatchObject({ code: 'not_found', title: 'Not Found' })
@@ -102,7 +152,12 @@ describe('controller REST API', () => {
 
   it('runs a stored scenario: 201 with an id, live events until the verdict, then the summary, windows and list', async () => {
     await app.inject({ method: 'PUT', url: '/api/scenarios/quick', headers: auth, payload: { yaml: yaml('quick') } })
-    const started = await app.inject({ method: 'POST', url: '/api/runs', headers: auth, payload: { scenario: 'quick' } })
+    const started = await app.inject({
+      method: 'POST',
+      url: '/api/runs',
+      headers: auth,
+      payload: { scenario: 'quick' },
+    })
     expect(started.statusCode).toBe(201)
     const { id, status } = started.json()
     expect(status).toBe('running')
@@ -114,7 +169,15 @@ describe('controller REST API', () => {
     expect(stream.filter((e) => e.event === 'step').map((e) => e.data.verdict)).toEqual(['pass'])
     // The step's decision, with its evidence, live and stored.
     const decided = stream.filter((e) => e.event === 'decision').map((e) => e.data)
-    expect(decided).toMatchObject([{ step: 0, guard: 'p99 < 500ms', verdict: 'pass', action: 'advance', evidence: { n: 100, limit: 500, windowStart: 0, windowEnd: 2 } }])
+    expect(decided).toMatchObject([
+      {
+        step: 0,
+        guard: 'p99 < 500ms',
+        verdict: 'pass',
+        action: 'advance',
+        evidence: { n: 100, limit: 500, windowStart: 0, windowEnd: 2 },
+      },
+    ])
     expect((await app.inject(`/api/runs/${id}/decisions`)).json()).toEqual(decided)
     const last = stream[stream.length - 1]!
     expect(last.event).toBe('status')
@@ -126,7 +189,9 @@ describe('controller REST API', () => {
     const windows = (await app.inject(`/api/runs/${id}/windows`)).json()
     expect(windows.map((w: { index: number }) => w.index)).toEqual([0, 1])
     expect(windows[0].latencyMs.p99Ms).toBeGreaterThan(0)
-    expect((await app.inject(`/api/runs?status=passed&scenario=quick`)).json().map((r: { id: string }) => r.id)).toContain(id)
+    expect(
+      (await app.inject(`/api/runs?status=passed&scenario=quick`)).json().map((r: { id: string }) => r.id),
+    ).toContain(id)
     expect((await app.inject(`/api/runs?status=failed&scenario=quick`)).json()).toEqual([])
 
     // A finished run's event stream is its final status.
@@ -134,11 +199,17 @@ describe('controller REST API', () => {
   })
 
   it('aborts a running run: 202, then the run is judged on what it saw and never passed', async () => {
-    const started = await app.inject({ method: 'POST', url: '/api/runs', headers: auth, payload: { yaml: yaml('long', '[{ rps: 20, duration: 2s }, { rps: 20, duration: 60s }]') } })
+    const started = await app.inject({
+      method: 'POST',
+      url: '/api/runs',
+      headers: auth,
+      payload: { yaml: yaml('long', '[{ rps: 20, duration: 2s }, { rps: 20, duration: 60s }]') },
+    })
     const { id } = started.json()
     const stream = events(id)
     // Abort once the first step has been judged (its windows are in).
-    for (let i = 0; i < 100 && store.windows(id).length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 50))
+    for (let i = 0; i < 100 && store.windows(id).length < 2; i++)
+      await new Promise((resolve) => setTimeout(resolve, 50))
     const abort = await app.inject({ method: 'POST', url: `/api/runs/${id}/abort`, headers: authJson })
     expect(abort.statusCode).toBe(202)
     const last = (await stream).at(-1)!
@@ -156,7 +227,15 @@ describe('controller REST API', () => {
     ['an unknown scenario', { scenario: 'nope' }, 404, 'not_found'],
     ['an invalid inline scenario', { yaml: 'name: x\n' }, 400, 'invalid_scenario'],
     ['an unknown field', { yaml: 'name: x', colour: 'blue' }, 400, 'usage'],
-    ['a bad target override', { yaml: 'name: x\ntarget: { url: "http://127.0.0.1:1/" }\nload: { steps: [{ rps: 1, duration: 1s }] }\n', target: 'ftp://x' }, 400, 'usage'],
+    [
+      'a bad target override',
+      {
+        yaml: 'name: x\ntarget: { url: "http://127.0.0.1:1/" }\nload: { steps: [{ rps: 1, duration: 1s }] }\n',
+        target: 'ftp://x',
+      },
+      400,
+      'usage',
+    ],
   ])('refuses to start a run with %s (problem+json)', async (_name, payload, status, code) => {
     const response = await app.inject({ method: 'POST', url: '/api/runs', headers: auth, payload })
     expect(response.statusCode).toBe(status)
@@ -166,19 +245,31 @@ describe('controller REST API', () => {
 
   it('refuses a run whose decision section is wrong with problem+json naming the field, and stores no run', async () => {
     const before = store.listRuns({ limit: 1000 }).length
-    const text = 'name: gated\ntarget: { url: "http://127.0.0.1:1/" }\nload: { steps: [{ rps: 1, duration: 10s }] }\ndecision:\n  guards:\n    - { name: g, kind: slo, require: "p99 < 1s", trip: { m: 4, n: 3 } }\n'
+    const text =
+      'name: gated\ntarget: { url: "http://127.0.0.1:1/" }\nload: { steps: [{ rps: 1, duration: 10s }] }\ndecision:\n  guards:\n    - { name: g, kind: slo, require: "p99 < 1s", trip: { m: 4, n: 3 } }\n'
     const response = await app.inject({ method: 'POST', url: '/api/runs', headers: auth, payload: { yaml: text } })
     expect(response.statusCode).toBe(400)
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/)
-    expect(response.json()).toMatchObject({ code: 'invalid_scenario', problems: [{ path: '/decision/guards/0/trip/m', message: 'm (4) cannot exceed n (3)', line: 6 }] })
+    expect(response.json()).toMatchObject({
+      code: 'invalid_scenario',
+      problems: [{ path: '/decision/guards/0/trip/m', message: 'm (4) cannot exceed n (3)', line: 6 }],
+    })
     expect(store.listRuns({ limit: 1000 })).toHaveLength(before)
   })
 
   it('refuses targets outside GAUNTLET_TARGET_ALLOW (loopback only by default) with 403, before creating a run', async () => {
     const before = store.listRuns({ limit: 1000 }).length
-    const response = await app.inject({ method: 'POST', url: '/api/runs', headers: auth, payload: { yaml: yaml('far'), target: 'http://10.0.0.1/' } })
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/runs',
+      headers: auth,
+      payload: { yaml: yaml('far'), target: 'http://10.0.0.1/' },
+    })
     expect(response.statusCode).toBe(403)
-    expect(response.json()).toMatchObject({ code: 'target_not_allowed', detail: expect.stringMatching(/target host 10\.0\.0\.1 is not allowed by GAUNTLET_TARGET_ALLOW/) })
+    expect(response.json()).toMatchObject({
+      code: 'target_not_allowed',
+      detail: expect.stringMatching(/target host 10\.0\.0\.1 is not allowed by GAUNTLET_TARGET_ALLOW/),
+    })
     expect(store.listRuns({ limit: 1000 })).toHaveLength(before)
   })
 
@@ -186,15 +277,34 @@ describe('controller REST API', () => {
     const denied = await app.inject({ method: 'POST', url: '/api/runs', payload: { scenario: 'x' } })
     expect(denied.statusCode).toBe(401)
     expect(denied.json()).toMatchObject({ code: 'unauthorized' })
-    expect((await app.inject({ method: 'PUT', url: '/api/scenarios/x', headers: { authorization: 'Bearer wrong' }, payload: { yaml: 'x' } })).statusCode).toBe(401)
+    expect(
+      (
+        await app.inject({
+          method: 'PUT',
+          url: '/api/scenarios/x',
+          headers: { authorization: 'Bearer wrong' },
+          payload: { yaml: 'x' },
+        })
+      ).statusCode,
+    ).toBe(401)
     expect((await app.inject('/api/runs')).statusCode).toBe(200)
   })
 
   it('answers malformed bodies, oversized bodies and unknown routes with problem+json', async () => {
-    const malformed = await app.inject({ method: 'POST', url: '/api/runs', headers: { ...auth, 'content-type': 'application/json' }, payload: '{"yaml":' })
+    const malformed = await app.inject({
+      method: 'POST',
+      url: '/api/runs',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: '{"yaml":',
+    })
     expect(malformed.statusCode).toBe(400)
     expect(malformed.headers['content-type']).toMatch(/^application\/problem\+json/)
-    const huge = await app.inject({ method: 'POST', url: '/api/runs', headers: auth, payload: { yaml: 'x'.repeat(3 * 1024 * 1024) } })
+    const huge = await app.inject({
+      method: 'POST',
+      url: '/api/runs',
+      headers: auth,
+      payload: { yaml: 'x'.repeat(3 * 1024 * 1024) },
+    })
     expect(huge.statusCode).toBe(413)
     const unknown = await app.inject('/api/nothing-here')
     expect(unknown.statusCode).toBe(404)

@@ -44,14 +44,24 @@ describe('decisions with evidence (demo target, embedded agent)', () => {
   })
 
   /** Runs `yaml` (the target URL filled in); `turn` may change the target's knobs when a window arrives. */
-  async function run(yaml: string, turn: (window: WindowReport, knobs: (body: object) => Promise<void>) => void | Promise<void> = () => {}): Promise<{ summary: RunSummary; windows: WindowReport[]; stored: Decision[]; series: Record<string, Array<{ atS: number; value: number }>> }> {
+  async function run(
+    yaml: string,
+    turn: (window: WindowReport, knobs: (body: object) => Promise<void>) => void | Promise<void> = () => {},
+  ): Promise<{
+    summary: RunSummary
+    windows: WindowReport[]
+    stored: Decision[]
+    series: Record<string, Array<{ atS: number; value: number }>>
+  }> {
     target ??= await startDemoTarget('--latency', '2')
     const url = target.url
     const knobs = async (body: object): Promise<void> => {
       // A window observed as the run ends may turn a knob on a target that is already gone.
-      const response = await fetch(`${url}/__knobs`, { method: 'PUT', body: JSON.stringify(body) }).catch((error: unknown) => {
-        if (!finished) throw error
-      })
+      const response = await fetch(`${url}/__knobs`, { method: 'PUT', body: JSON.stringify(body) }).catch(
+        (error: unknown) => {
+          if (!finished) throw error
+        },
+      )
       if (response) expect(response.status).toBe(200)
     }
     const scenario = parseScenario(yaml.replaceAll('TARGET', url).replaceAll('HOOKS', hookBase))
@@ -60,7 +70,12 @@ describe('decisions with evidence (demo target, embedded agent)', () => {
     let finished = false
     try {
       const summary = await executeRun(
-        { store, agent: new InProcessAgent(), probe: tcpTargetProbe(parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW')), clock: { now: () => new Date() } },
+        {
+          store,
+          agent: new InProcessAgent(),
+          probe: tcpTargetProbe(parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW')),
+          clock: { now: () => new Date() },
+        },
         { scenario, yaml, observer: { window: (w) => (windows.push(w), void turn(w, knobs)) } },
       )
       return { summary, windows, stored: store.decisions(summary.runId), series: store.targetSeries(summary.runId) }
@@ -70,7 +85,8 @@ describe('decisions with evidence (demo target, embedded agent)', () => {
     }
   }
 
-  const guardDecisions = (decisions: readonly Decision[] | undefined, guard: string): Decision[] => (decisions ?? []).filter((d) => d.guard === guard && d.evidence.windowEnd > 0)
+  const guardDecisions = (decisions: readonly Decision[] | undefined, guard: string): Decision[] =>
+    (decisions ?? []).filter((d) => d.guard === guard && d.evidence.windowEnd > 0)
 
   it('an error burst trips the abort guard: the run rolls back within two windows, and the onRollback hook carries the guard and its evidence', async () => {
     const { summary, windows, stored } = await run(
@@ -98,7 +114,9 @@ hooks:
     // The load stopped: far fewer than the 20 planned seconds ran.
     expect(windows.length).toBeLessThan(12)
     expect(summary.reasons[0]).toMatch(/^rolled back in step 1 \(200 rps\): guard errors-abort: a window failed/)
-    expect(received.filter((r) => r.event === 'onRollback')).toMatchObject([{ step: 0, guard: 'errors-abort', decisions: [{ guard: 'errors-abort', action: 'rollback' }] }])
+    expect(received.filter((r) => r.event === 'onRollback')).toMatchObject([
+      { step: 0, guard: 'errors-abort', decisions: [{ guard: 'errors-abort', action: 'rollback' }] },
+    ])
     // Stored, with the condition and reason, exactly as in the summary.
     expect(stored).toEqual(summary.decisions)
   })
@@ -142,7 +160,9 @@ hooks:
     expect(summary).toMatchObject({ status: 'passed', verdict: 'pass', capacityRps: 200 })
     expect(summary.rollback).toBeUndefined()
     expect(summary.steps[0]).toMatchObject({ durationS: 6, verdict: 'pass' })
-    const trip = guardDecisions(summary.decisions, 'errors-shadow').find((d) => d.reason?.startsWith('would have rolled back'))
+    const trip = guardDecisions(summary.decisions, 'errors-shadow').find((d) =>
+      d.reason?.startsWith('would have rolled back'),
+    )
     expect(trip).toMatchObject({ dryRun: true, action: 'none', verdict: 'fail' })
     expect(received.some((r) => r.event === 'onRollback')).toBe(false)
   })
@@ -196,7 +216,10 @@ hooks:
     expect(summary.steps[1]).toMatchObject({ durationS: 4, plannedRps: 100 })
     expect(summary.steps[1]!.heldS).toBeUndefined()
     expect(summary).toMatchObject({ status: 'passed', capacityRps: 100 })
-    expect(received.filter((r) => r.event === 'onHold')[0]).toMatchObject({ step: 0, reason: expect.stringMatching(/^not enough passing windows yet: median [01]\/2$/) })
+    expect(received.filter((r) => r.event === 'onHold')[0]).toMatchObject({
+      step: 0,
+      reason: expect.stringMatching(/^not enough passing windows yet: median [01]\/2$/),
+    })
   })
 
   it('a step that never has evidence rolls back when its hold reaches maxHold (fail closed), never passes', async () => {
@@ -233,13 +256,20 @@ hooks:
       },
     )
     expect(summary).toMatchObject({ status: 'failed', verdict: 'fail', rollback: { guard: 'rss-leak' } })
-    expect(summary.reasons[0]).toMatch(/^rolled back after the load: leak guard rss-leak: process_resident_memory_bytes grew \d+(\.\d)?% \(peak at second [\d.]+\) and was still \+\d+(\.\d)?% after the load; growing since second [\d.]+$/)
+    expect(summary.reasons[0]).toMatch(
+      /^rolled back after the load: leak guard rss-leak: process_resident_memory_bytes grew \d+(\.\d)?% \(peak at second [\d.]+\) and was still \+\d+(\.\d)?% after the load; growing since second [\d.]+$/,
+    )
     const rss = summary.targetMetrics!.find((m) => m.series === 'process_resident_memory_bytes')!
     expect(rss.scrapes).toBeGreaterThanOrEqual(3 + 6 + 2)
     expect(rss.endGrowth!).toBeGreaterThan(0.5)
     expect(rss.growingSinceS!).toBeLessThan(3)
     const leak = stored.find((d) => d.guard === 'rss-leak')!
-    expect(leak).toMatchObject({ verdict: 'fail', action: 'rollback', condition: 'process_resident_memory_bytes growth < 50%', evidence: { limit: 0.5, confidence: 'fail' } })
+    expect(leak).toMatchObject({
+      verdict: 'fail',
+      action: 'rollback',
+      condition: 'process_resident_memory_bytes growth < 50%',
+      evidence: { limit: 0.5, confidence: 'fail' },
+    })
     expect(received.filter((r) => r.event === 'onRollback')).toMatchObject([{ guard: 'rss-leak' }])
     // Every scrape is stored: pre-load points at negative seconds, then the run and its cooldown.
     expect(series.process_resident_memory_bytes).toHaveLength(rss.scrapes)

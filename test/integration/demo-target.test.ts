@@ -21,13 +21,20 @@ function send(agent: http.Agent, url: string, init: { method?: string; body?: st
   return new Promise((resolve, reject) => {
     const started = performance.now()
     const headers: http.OutgoingHttpHeaders =
-      init.body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(init.body) }
+      init.body === undefined
+        ? {}
+        : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(init.body) }
     const req = http.request(url, { method: init.method ?? 'GET', agent, headers }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (chunk: Buffer) => chunks.push(chunk))
       res.on('error', reject)
       res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started }),
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+          ms: performance.now() - started,
+        }),
       )
     })
     req.on('error', reject)
@@ -78,7 +85,8 @@ async function start(knobs: Partial<Knobs> = {}): Promise<Started> {
       // Let the agent put the sockets back into its free pool before the next burst.
       await new Promise((resolve) => setImmediate(resolve))
     },
-    putKnobs: (body) => get('/__knobs', { method: 'PUT', body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    putKnobs: (body) =>
+      get('/__knobs', { method: 'PUT', body: typeof body === 'string' ? body : JSON.stringify(body) }),
     async getStats() {
       const r = await get('/__stats')
       expect(r.status).toBe(200)
@@ -92,7 +100,8 @@ afterEach(async () => {
     agent.destroy()
     // Keep-alive and queued requests would otherwise hold close() open.
     server.closeAllConnections()
-    if (server.listening) await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())))
+    if (server.listening)
+      await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())))
   }
   await child?.stop()
   child = undefined
@@ -145,7 +154,12 @@ describe('demo target (in-process servers, real HTTP)', () => {
     for (let round = 0; round < 5; round++) replies.push(...(await t.burst(10, `/orders/${round}`)))
     expect(countStatuses(replies)).toEqual({ [status]: 50 })
     expect(JSON.parse(replies[0]!.body)).toEqual(status === 200 ? { ok: true } : { ok: false, error: 'injected error' })
-    expect(await t.getStats()).toMatchObject({ requests: 50, ok: status === 200 ? 50 : 0, errors5xx: status === 500 ? 50 : 0, shed: 0 })
+    expect(await t.getStats()).toMatchObject({
+      requests: 50,
+      ok: status === 200 ? 50 : 0,
+      errors5xx: status === 500 ? 50 : 0,
+      shed: 0,
+    })
   })
 
   it('error rate 0.5 fails roughly half of the requests', async () => {
@@ -185,7 +199,12 @@ describe('demo target (in-process servers, real HTTP)', () => {
     expect(second[200]).toBeLessThanOrEqual(1 + (secondElapsed * 10) / 1000)
 
     const stats = await t.getStats()
-    expect(stats).toMatchObject({ requests: 60, ok: passed + (second[200] ?? 0), shed: shed + (second[503] ?? 0), errors5xx: 0 })
+    expect(stats).toMatchObject({
+      requests: 60,
+      ok: passed + (second[200] ?? 0),
+      shed: shed + (second[503] ?? 0),
+      errors5xx: 0,
+    })
   })
 
   it('queue mode with capacity 20: all of 30 concurrent requests get 200, the last ones only after ~1.4 s', async () => {
@@ -297,7 +316,16 @@ describe('demo target (in-process servers, real HTTP)', () => {
     sent.push(...(await t.burst(7)))
     await t.get('/__health')
     await t.get('/__knobs')
-    expect(await t.getStats()).toEqual({ requests: 7, ok: 7, errors5xx: 0, shed: 0, maxQueue: 0, queued: 0, stallsDone: 0, leakedKb: 0 })
+    expect(await t.getStats()).toEqual({
+      requests: 7,
+      ok: 7,
+      errors5xx: 0,
+      shed: 0,
+      maxQueue: 0,
+      queued: 0,
+      stallsDone: 0,
+      leakedKb: 0,
+    })
 
     await t.putKnobs({ errorRate: 1 })
     sent.push(...(await t.burst(4)))
@@ -306,7 +334,12 @@ describe('demo target (in-process servers, real HTTP)', () => {
 
     const counts = countStatuses(sent)
     const stats = await t.getStats()
-    expect(stats).toMatchObject({ requests: 23, ok: counts[200] ?? 0, errors5xx: counts[500] ?? 0, shed: counts[503] ?? 0 })
+    expect(stats).toMatchObject({
+      requests: 23,
+      ok: counts[200] ?? 0,
+      errors5xx: counts[500] ?? 0,
+      shed: counts[503] ?? 0,
+    })
     expect(counts[500]).toBeGreaterThanOrEqual(4)
     expect(counts[503]).toBeGreaterThanOrEqual(1)
     // The endpoint and the in-process object report the same numbers.
@@ -371,6 +404,8 @@ describe('demo target binary (child process)', () => {
     })
     expect(result.code).toBe(2)
     expect(result.stdout).toBe('')
-    expect(result.stderr).toMatch(/^demo-target: --capacity must be a positive number of requests per second \(got "0"\)\n$/)
+    expect(result.stderr).toMatch(
+      /^demo-target: --capacity must be a positive number of requests per second \(got "0"\)\n$/,
+    )
   })
 })

@@ -15,10 +15,12 @@ describe('error classes (real sockets)', () => {
 
   it('counts HTTP error statuses by code and keeps them out of the latency histogram', async () => {
     let n = 0
-    const port = await listen(createHttpServer((_req, res) => {
-      res.statusCode = ++n % 4 === 0 ? 503 : n % 4 === 1 ? 404 : 200
-      res.end()
-    }))
+    const port = await listen(
+      createHttpServer((_req, res) => {
+        res.statusCode = ++n % 4 === 0 ? 503 : n % 4 === 1 ? 404 : 200
+        res.end()
+      }),
+    )
     const { errors, ok } = await load(port, { rps: 100, durationS: 2 })
     expect(errors.status).toEqual({ '503': 50, '404': 50 })
     expect(ok).toBe(100)
@@ -26,10 +28,12 @@ describe('error classes (real sockets)', () => {
 
   it('counts a redirect as an error of its status (never followed), unless the plan expects that status', async () => {
     let followed = 0
-    const port = await listen(createHttpServer((req, res) => {
-      if (req.url !== '/') followed++
-      res.writeHead(302, { location: '/elsewhere' }).end()
-    }))
+    const port = await listen(
+      createHttpServer((req, res) => {
+        if (req.url !== '/') followed++
+        res.writeHead(302, { location: '/elsewhere' }).end()
+      }),
+    )
     const plain = await load(port, { rps: 50, durationS: 1 })
     expect([plain.ok, plain.errors.status]).toEqual([0, { '302': 50 }])
     const windows: WindowReport[] = []

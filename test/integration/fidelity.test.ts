@@ -30,7 +30,10 @@ describe('latency fidelity (real demo target process)', () => {
 
   it('reports a fixed 20 ms service time as p50 in [20, 23] ms and p99 in [20, 30] ms at 200 and 400 rps', async () => {
     target = await startChildServer(process.execPath, [fixedLatencyServer, '20'])
-    const summary = await run(target.url, '  steps: [{ rps: 200, duration: 4s }, { rps: 400, duration: 4s }]\n  warmup: 1s')
+    const summary = await run(
+      target.url,
+      '  steps: [{ rps: 200, duration: 4s }, { rps: 400, duration: 4s }]\n  warmup: 1s',
+    )
     for (const step of summary.steps) {
       expect(step.sent).toBe(step.planned)
       expect(step.p50Ms).toBeGreaterThanOrEqual(20)
@@ -44,12 +47,20 @@ describe('latency fidelity (real demo target process)', () => {
         const ours: number[] = []
         const theirs: number[] = []
         for (let round = 0; round < 3; round++) {
-          ours.push((await run(target.url, `  steps: [{ rps: ${step.plannedRps}, duration: 4s }]\n  warmup: 1s`)).steps[0]!.p99Ms!)
+          ours.push(
+            (await run(target.url, `  steps: [{ rps: ${step.plannedRps}, duration: 4s }]\n  warmup: 1s`)).steps[0]!
+              .p99Ms!,
+          )
           theirs.push(percentile(await openModelLatenciesMs(`${target.url}/work`, step.plannedRps, 3), 99))
         }
         const median = (values: number[]) => [...values].sort((a, b) => a - b)[1]!
-        console.log(`step ${step.index + 1}: gauntlet p99 ${step.p99Ms} ms > 30 ms; rounds: gauntlet ${ours.join(', ')}; plain client ${theirs.map((v) => v.toFixed(1)).join(', ')}`)
-        expect(median(ours) <= 30 || median(ours) <= median(theirs) * 1.1 + 1, `median p99 ${median(ours)} ms vs plain client ${median(theirs).toFixed(1)} ms`).toBe(true)
+        console.log(
+          `step ${step.index + 1}: gauntlet p99 ${step.p99Ms} ms > 30 ms; rounds: gauntlet ${ours.join(', ')}; plain client ${theirs.map((v) => v.toFixed(1)).join(', ')}`,
+        )
+        expect(
+          median(ours) <= 30 || median(ours) <= median(theirs) * 1.1 + 1,
+          `median p99 ${median(ours)} ms vs plain client ${median(theirs).toFixed(1)} ms`,
+        ).toBe(true)
       }
     }
   })
@@ -71,9 +82,15 @@ describe('latency fidelity (real demo target process)', () => {
       target = undefined
     }
     const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length
-    const gauntlet = { p50: mean(ours.map((s) => s.p50Ms!)), p90: mean(ours.map((s) => s.p90Ms!)), p99: mean(ours.map((s) => s.p99Ms!)) }
+    const gauntlet = {
+      p50: mean(ours.map((s) => s.p50Ms!)),
+      p90: mean(ours.map((s) => s.p90Ms!)),
+      p99: mean(ours.map((s) => s.p99Ms!)),
+    }
     const expected = { p90: mean(reference.map((r) => r.p90)), p99: mean(reference.map((r) => r.p99)) }
-    console.log(`stall: gauntlet p50 ${gauntlet.p50.toFixed(1)} p90 ${gauntlet.p90.toFixed(1)} p99 ${gauntlet.p99.toFixed(1)}; open-model reference p50 ${mean(reference.map((r) => r.p50)).toFixed(1)} p90 ${expected.p90.toFixed(1)} p99 ${expected.p99.toFixed(1)}`)
+    console.log(
+      `stall: gauntlet p50 ${gauntlet.p50.toFixed(1)} p90 ${gauntlet.p90.toFixed(1)} p99 ${gauntlet.p99.toFixed(1)}; open-model reference p50 ${mean(reference.map((r) => r.p50)).toFixed(1)} p90 ${expected.p90.toFixed(1)} p99 ${expected.p99.toFixed(1)}`,
+    )
 
     for (const step of ours) {
       expect(step.sent).toBe(3000)

@@ -34,7 +34,10 @@ describe('load generator lifecycle (real HTTP server)', () => {
     const abort = new AbortController()
     abort.abort()
     const windows: WindowReport[] = []
-    const result = await new LoadGenerator(plan(port, 5)).run({ signal: abort.signal, onWindow: (w) => windows.push(w) })
+    const result = await new LoadGenerator(plan(port, 5)).run({
+      signal: abort.signal,
+      onWindow: (w) => windows.push(w),
+    })
     expect(result.aborted).toBe(true)
     expect(windows).toEqual([])
   })

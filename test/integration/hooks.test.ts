@@ -32,7 +32,13 @@ describe('run hooks (real receiver)', () => {
       let body = ''
       request.on('data', (chunk) => (body += chunk))
       request.on('end', () => {
-        received.push({ path: request.url!, event: request.headers['x-gauntlet-event'] as string, signature: request.headers['x-gauntlet-signature'] as string, body, payload: JSON.parse(body) })
+        received.push({
+          path: request.url!,
+          event: request.headers['x-gauntlet-event'] as string,
+          signature: request.headers['x-gauntlet-signature'] as string,
+          body,
+          payload: JSON.parse(body),
+        })
         const left = failuresLeft.get(request.url!) ?? 0
         failuresLeft.set(request.url!, left - 1)
         response.statusCode = left > 0 ? 503 : 204
@@ -64,7 +70,9 @@ hooks:
 `,
     )
     const summaryFile = join(dir, 'summary.json')
-    const result = await runCli(['run', file, '--db', join(dir, 'g.db'), '--summary', summaryFile], { env: { GAUNTLET_SECRET_HOOK: 's3cret', GAUNTLET_SECRET_MISSING: '' } })
+    const result = await runCli(['run', file, '--db', join(dir, 'g.db'), '--summary', summaryFile], {
+      env: { GAUNTLET_SECRET_HOOK: 's3cret', GAUNTLET_SECRET_MISSING: '' },
+    })
     expect(result.code, result.stderr).toBe(1)
     const summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as RunSummary
 
@@ -72,20 +80,35 @@ hooks:
     expect(by('/pre').map((r) => r.payload.step)).toEqual([0, 1])
     const [advance] = by('/advance')
     expect(advance!.payload).toMatchObject({ event: 'onAdvance', run: summary.runId, scenario: 'hooked', step: 0 })
-    expect(advance!.payload.decisions).toMatchObject([{ guard: 'error_rate < 5%', verdict: 'pass', action: 'advance', evidence: { n: 200 } }])
+    expect(advance!.payload.decisions).toMatchObject([
+      { guard: 'error_rate < 5%', verdict: 'pass', action: 'advance', evidence: { n: 200 } },
+    ])
     // The signature is the HMAC-SHA256 of the exact body with the shared secret.
     expect(advance!.signature).toBe(`sha256=${createHmac('sha256', 's3cret').update(advance!.body).digest('hex')}`)
     const [rollback] = by('/rollback')
-    expect(rollback!.payload).toMatchObject({ event: 'onRollback', step: 1, decisions: [{ verdict: 'fail', action: 'stop' }] })
+    expect(rollback!.payload).toMatchObject({
+      event: 'onRollback',
+      step: 1,
+      decisions: [{ verdict: 'fail', action: 'stop' }],
+    })
     expect(rollback!.signature).toBe(`sha256=${createHmac('sha256', 's3cret').update(rollback!.body).digest('hex')}`)
     // postRun: the flaky receiver answered 503 once, the retry got through.
-    expect(by('/flaky').map((r) => r.payload)).toMatchObject([{ event: 'postRun', verdict: 'fail', status: 'failed' }, { event: 'postRun' }])
+    expect(by('/flaky').map((r) => r.payload)).toMatchObject([
+      { event: 'postRun', verdict: 'fail', status: 'failed' },
+      { event: 'postRun' },
+    ])
     expect(by('/unsigned')).toEqual([])
 
     const deliveries = summary.hooks!
-    expect(deliveries.find((d) => d.url.endsWith('/flaky'))).toMatchObject({ delivered: true, attempts: [{ status: 503 }, { status: 204 }] })
+    expect(deliveries.find((d) => d.url.endsWith('/flaky'))).toMatchObject({
+      delivered: true,
+      attempts: [{ status: 503 }, { status: 204 }],
+    })
     // A missing reference is reported without its name (records are read by more people than the environment).
-    expect(deliveries.find((d) => d.url.endsWith('/unsigned'))).toMatchObject({ delivered: false, attempts: [{ error: expect.stringMatching(/secret reference is not set/) }] })
+    expect(deliveries.find((d) => d.url.endsWith('/unsigned'))).toMatchObject({
+      delivered: false,
+      attempts: [{ error: expect.stringMatching(/secret reference is not set/) }],
+    })
     expect(JSON.stringify(summary)).not.toContain('GAUNTLET_SECRET_MISSING')
     expect(summary.warnings.join('\n')).toMatch(/hook postRun to .*\/unsigned was not delivered/)
     expect(deliveries.filter((d) => d.delivered)).toHaveLength(5)

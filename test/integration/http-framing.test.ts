@@ -38,10 +38,12 @@ describe('HTTP response framing (real sockets)', () => {
     ['GET', 204, 20],
     ['GET', 304, 0],
   ])('%s answered %i has no body: no timeout waiting for one', async (method, status, expectedOk) => {
-    const port = await listen(createHttpServer((_req, res) => {
-      res.statusCode = status
-      res.end(status === 200 ? 'hello world' : undefined)
-    }))
+    const port = await listen(
+      createHttpServer((_req, res) => {
+        res.statusCode = status
+        res.end(status === 200 ? 'hello world' : undefined)
+      }),
+    )
     const { ok, errors } = await load(port, { rps: 20, durationS: 1, method, timeoutMs: 500 })
     expect(errors.timeout).toBe(0)
     expect(ok).toBe(expectedOk)
@@ -49,10 +51,12 @@ describe('HTTP response framing (real sockets)', () => {
   })
 
   it('opens a new connection after "Connection: close" instead of blaming the target', async () => {
-    const port = await listen(createHttpServer((_req, res) => {
-      res.setHeader('connection', 'close')
-      res.end('hello')
-    }))
+    const port = await listen(
+      createHttpServer((_req, res) => {
+        res.setHeader('connection', 'close')
+        res.end('hello')
+      }),
+    )
     const { ok, errors } = await load(port, { rps: 500, durationS: 1, connections: 4 })
     expect(errors).toEqual(emptyErrorCounts())
     expect(ok).toBe(500)
@@ -68,15 +72,30 @@ describe('HTTP response framing (real sockets)', () => {
   })
 
   it('completes a body that runs until the server closes', async () => {
-    const port = await listen(rawServer((n, socket) => (n === 1 ? socket.end('HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nbody until eof') : socket.write(hello))))
+    const port = await listen(
+      rawServer((n, socket) =>
+        n === 1 ? socket.end('HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nbody until eof') : socket.write(hello),
+      ),
+    )
     const { ok, errors } = await load(port, { rps: 10, durationS: 2, connections: 1, timeoutMs: 300 })
     expect(errors).toEqual(emptyErrorCounts())
     expect(ok).toBe(20)
   })
 
   it.each([
-    ['a response that stalls mid-body times out', (socket: Socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789'), 'timeout'],
-    ['a response cut by a reset counts as reset', (socket: Socket) => (socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123'), socket.resetAndDestroy()), 'reset'],
+    [
+      'a response that stalls mid-body times out',
+      (socket: Socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789'),
+      'timeout',
+    ],
+    [
+      'a response cut by a reset counts as reset',
+      (socket: Socket) => (
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123'),
+        socket.resetAndDestroy()
+      ),
+      'reset',
+    ],
   ] as const)('%s, and the next socket starts with a clean parser', async (_name, first, kind) => {
     const port = await listen(rawServer((n, socket) => (n === 1 ? first(socket) : socket.write(hello))))
     const { ok, errors } = await load(port, { rps: 10, durationS: 2, connections: 1, timeoutMs: 300 })

@@ -5,7 +5,11 @@ import net from 'node:net'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { afterEach, describe, expect, it } from 'vitest'
-import { startLatencyProxy, type LatencyProxy, type LatencyProxyOptions } from '../../apps/agent/src/faults/latency-proxy.js'
+import {
+  startLatencyProxy,
+  type LatencyProxy,
+  type LatencyProxyOptions,
+} from '../../apps/agent/src/faults/latency-proxy.js'
 import { followLines, startChildServer, type ChildServer } from '../helpers/child-server.js'
 import { tempDir } from '../helpers/cli.js'
 import { openModelLatenciesMs, percentile } from '../helpers/open-model-client.js'
@@ -64,7 +68,15 @@ async function closedPort(): Promise<number> {
 }
 
 async function proxyTo(upstreamPort: number, options: Partial<LatencyProxyOptions> = {}): Promise<LatencyProxy> {
-  const proxy = await startLatencyProxy({ listenHost: '127.0.0.1', listenPort: 0, upstreamHost: '127.0.0.1', upstreamPort, latencyMs: 0, jitterMs: 0, ...options })
+  const proxy = await startLatencyProxy({
+    listenHost: '127.0.0.1',
+    listenPort: 0,
+    upstreamHost: '127.0.0.1',
+    upstreamPort,
+    latencyMs: 0,
+    jitterMs: 0,
+    ...options,
+  })
   cleanups.push(() => proxy.close())
   return proxy
 }
@@ -128,7 +140,11 @@ describe('latency proxy: streams (in process)', () => {
     // Alternately the longest and the shortest delay of 20 ± 30 ms (clamped at 0): without the
     // ordering rule every second chunk would overtake the one before it.
     let draws = 0
-    const proxy = await proxyTo(upstream.port, { latencyMs: 20, jitterMs: 30, random: () => (draws++ % 2 === 0 ? 0.999 : 0) })
+    const proxy = await proxyTo(upstream.port, {
+      latencyMs: 20,
+      jitterMs: 30,
+      random: () => (draws++ % 2 === 0 ? 0.999 : 0),
+    })
 
     const client = await connect(proxy.port)
     client.setNoDelay(true)
@@ -256,7 +272,14 @@ function spawnProxy(args: string[]): ProxyProcess {
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)))
   let stderr = ''
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-  const { lines, waitForLine } = followLines(child.stdout!, exited, (code, pattern) => new Error(`proxy exited with ${code} before printing ${pattern}; stdout ${JSON.stringify(lines)}, stderr ${stderr}`))
+  const { lines, waitForLine } = followLines(
+    child.stdout!,
+    exited,
+    (code, pattern) =>
+      new Error(
+        `proxy exited with ${code} before printing ${pattern}; stdout ${JSON.stringify(lines)}, stderr ${stderr}`,
+      ),
+  )
   return {
     child,
     lines,
@@ -268,7 +291,12 @@ function spawnProxy(args: string[]): ProxyProcess {
 
 const node = process.execPath
 /** A cleanup command that appends a line to `file`, so a test can count how often cleanup ran. */
-const appendTo = (file: string): string[] => [node, '-e', "require('fs').appendFileSync(process.argv[1], 'ran\\n')", file]
+const appendTo = (file: string): string[] => [
+  node,
+  '-e',
+  "require('fs').appendFileSync(process.argv[1], 'ran\\n')",
+  file,
+]
 /** Like appendTo, then blocks until `release` exists (at most 5 s): a cleanup still in progress. */
 const appendThenAwait = (file: string, release: string): string[] => [
   node,
@@ -282,7 +310,16 @@ const fails = [node, '-e', 'process.exit(3)']
 describe("latency proxy process: the dead man's switch", () => {
   async function flags(cleanup: string[][], untilMs: number): Promise<string[]> {
     return [
-      ...['--listen-host', '127.0.0.1', '--upstream-host', '127.0.0.1', '--upstream-port', String(await closedPort()), '--latency-ms', '10'],
+      ...[
+        '--listen-host',
+        '127.0.0.1',
+        '--upstream-host',
+        '127.0.0.1',
+        '--upstream-port',
+        String(await closedPort()),
+        '--latency-ms',
+        '10',
+      ],
       ...['--until', String(untilMs), '--cleanup', JSON.stringify(cleanup)],
     ]
   }
@@ -297,7 +334,10 @@ describe("latency proxy process: the dead man's switch", () => {
     expect(await proxy.exited).toBe(0)
     expect(Date.now()).toBeGreaterThanOrEqual(untilMs)
     expect(readFileSync(marker, 'utf8')).toBe('ran\n')
-    expect(proxy.lines.slice(1)).toEqual(['stopping: until reached', `cleanup exit 0: ${JSON.stringify(appendTo(marker))}`])
+    expect(proxy.lines.slice(1)).toEqual([
+      'stopping: until reached',
+      `cleanup exit 0: ${JSON.stringify(appendTo(marker))}`,
+    ])
   })
 
   it('on SIGTERM runs the cleanup exactly once, even when signalled again during it', async () => {
@@ -344,18 +384,65 @@ describe("latency proxy process: the dead man's switch", () => {
   })
 
   it.each([
-    ['--until', ['--upstream-host', '127.0.0.1', '--upstream-port', '80', '--latency-ms', '10'], /^latency-proxy: --until is required$/m],
-    ['--until', ['--upstream-host', '127.0.0.1', '--upstream-port', '80', '--latency-ms', '10', '--until', '1000'], /--until 1000 is in the past/],
-    ['--latency-ms', ['--upstream-host', '127.0.0.1', '--upstream-port', '80', '--latency-ms', 'abc', '--until', '9999999999999'], /--latency-ms must be a number/],
-    ['--upstream-port', ['--upstream-host', '127.0.0.1', '--upstream-port', '70000', '--latency-ms', '1', '--until', '9999999999999'], /--upstream-port must be an integer in 1\.\.65535/],
-    ['--cleanup', ['--upstream-host', 'h', '--upstream-port', '80', '--latency-ms', '1', '--until', '9999999999999', '--cleanup', 'iptables -D'], /--cleanup must be a JSON array/],
-    ['--cleanup', ['--upstream-host', 'h', '--upstream-port', '80', '--latency-ms', '1', '--until', '9999999999999', '--cleanup', '[[]]'], /--cleanup must be a JSON array/],
+    [
+      '--until',
+      ['--upstream-host', '127.0.0.1', '--upstream-port', '80', '--latency-ms', '10'],
+      /^latency-proxy: --until is required$/m,
+    ],
+    [
+      '--until',
+      ['--upstream-host', '127.0.0.1', '--upstream-port', '80', '--latency-ms', '10', '--until', '1000'],
+      /--until 1000 is in the past/,
+    ],
+    [
+      '--latency-ms',
+      ['--upstream-host', '127.0.0.1', '--upstream-port', '80', '--latency-ms', 'abc', '--until', '9999999999999'],
+      /--latency-ms must be a number/,
+    ],
+    [
+      '--upstream-port',
+      ['--upstream-host', '127.0.0.1', '--upstream-port', '70000', '--latency-ms', '1', '--until', '9999999999999'],
+      /--upstream-port must be an integer in 1\.\.65535/,
+    ],
+    [
+      '--cleanup',
+      [
+        '--upstream-host',
+        'h',
+        '--upstream-port',
+        '80',
+        '--latency-ms',
+        '1',
+        '--until',
+        '9999999999999',
+        '--cleanup',
+        'iptables -D',
+      ],
+      /--cleanup must be a JSON array/,
+    ],
+    [
+      '--cleanup',
+      [
+        '--upstream-host',
+        'h',
+        '--upstream-port',
+        '80',
+        '--latency-ms',
+        '1',
+        '--until',
+        '9999999999999',
+        '--cleanup',
+        '[[]]',
+      ],
+      /--cleanup must be a JSON array/,
+    ],
     ['--bogus', ['--bogus', '1'], /--bogus/],
   ])('exits 2 naming %s when flags are bad', async (_flag, args, message) => {
     const proxy = spawnProxy(args)
     expect(await proxy.exited).toBe(2)
     expect(proxy.lines).toEqual([])
     expect(proxy.stderr()).toMatch(message)
-    for (const line of proxy.stderr().trim().split('\n')) expect(line).toMatch(/^latency-proxy: --?\w|^latency-proxy: (Unknown|Option)/)
+    for (const line of proxy.stderr().trim().split('\n'))
+      expect(line).toMatch(/^latency-proxy: --?\w|^latency-proxy: (Unknown|Option)/)
   })
 })

@@ -12,7 +12,9 @@ function targetOf(url: string): ConnectionTarget {
 
 async function generate(url: string, steps: Array<{ rps: number; durationS: number }>): Promise<WindowReport[]> {
   const windows: WindowReport[] = []
-  await new LoadGenerator({ target: targetOf(url), steps, timeoutMs: 5000, maxConnections: 1000 }).run({ onWindow: (w) => windows.push(w) })
+  await new LoadGenerator({ target: targetOf(url), steps, timeoutMs: 5000, maxConnections: 1000 }).run({
+    onWindow: (w) => windows.push(w),
+  })
   return windows
 }
 
@@ -56,40 +58,49 @@ describe('pacing: sends spread over each second', () => {
   })
 })
 
-if (!nginxBinary && process.env.CI) throw new Error('nginx is required in CI (the limit_req tests must run): .ci/run installs nginx-light')
-if (!nginxBinary) console.warn('SKIPPING nginx limit_req tests: nginx is not installed (apt-get install nginx-light); .ci/run installs it')
+if (!nginxBinary && process.env.CI)
+  throw new Error('nginx is required in CI (the limit_req tests must run): .ci/run installs nginx-light')
+if (!nginxBinary)
+  console.warn(
+    'SKIPPING nginx limit_req tests: nginx is not installed (apt-get install nginx-light); .ci/run installs it',
+  )
 
-describe.skipIf(!nginxBinary)('a token-bucket rate limiter in front of the target (nginx limit_req 200 r/s, burst 20)', () => {
-  let nginx: Awaited<ReturnType<typeof startNginx>> | undefined
-  afterEach(async () => {
-    await nginx?.stop()
-    nginx = undefined
-  })
+describe.skipIf(!nginxBinary)(
+  'a token-bucket rate limiter in front of the target (nginx limit_req 200 r/s, burst 20)',
+  () => {
+    let nginx: Awaited<ReturnType<typeof startNginx>> | undefined
+    afterEach(async () => {
+      await nginx?.stop()
+      nginx = undefined
+    })
 
-  const rejected = (windows: WindowReport[]) => windows.reduce((sum, w) => sum + (w.errors.status['503'] ?? 0), 0)
+    const rejected = (windows: WindowReport[]) => windows.reduce((sum, w) => sum + (w.errors.status['503'] ?? 0), 0)
 
-  it('rejects none of an evenly paced 150 rps from Gauntlet, but a large share of autocannon at overallRate 150', async () => {
-    nginx = await startNginx({ limitReq: { rate: 200, burst: 20 } })
-    const windows = await generate(nginx.url, [{ rps: 150, durationS: 4 }])
-    expect(windows.reduce((sum, w) => sum + w.sent, 0)).toBe(600)
-    expect(rejected(windows)).toBe(0)
-    expect(windows.reduce((sum, w) => sum + w.ok, 0)).toBe(600)
+    it('rejects none of an evenly paced 150 rps from Gauntlet, but a large share of autocannon at overallRate 150', async () => {
+      nginx = await startNginx({ limitReq: { rate: 200, burst: 20 } })
+      const windows = await generate(nginx.url, [{ rps: 150, durationS: 4 }])
+      expect(windows.reduce((sum, w) => sum + w.sent, 0)).toBe(600)
+      expect(rejected(windows)).toBe(0)
+      expect(windows.reduce((sum, w) => sum + w.ok, 0)).toBe(600)
 
-    // One connection per request per second, as autocannon caps connections at overallRate: each
-    // connection's per-second budget leaves at the second boundary, all 150 together.
-    const peer = await autocannon({ url: nginx.url, connections: 150, overallRate: 150, amount: 600 })
-    console.log(`limit_req at 150 rps: gauntlet rejected 0 of 600; autocannon rejected ${peer.non2xx} of ${peer.requests.total}`)
-    expect(peer.statusCodeStats?.['503']?.count ?? 0).toBeGreaterThan(600 * 0.25)
-    expect(peer.non2xx).toBe(peer.statusCodeStats?.['503']?.count)
-  })
+      // One connection per request per second, as autocannon caps connections at overallRate: each
+      // connection's per-second budget leaves at the second boundary, all 150 together.
+      const peer = await autocannon({ url: nginx.url, connections: 150, overallRate: 150, amount: 600 })
+      console.log(
+        `limit_req at 150 rps: gauntlet rejected 0 of 600; autocannon rejected ${peer.non2xx} of ${peer.requests.total}`,
+      )
+      expect(peer.statusCodeStats?.['503']?.count ?? 0).toBeGreaterThan(600 * 0.25)
+      expect(peer.non2xx).toBe(peer.statusCodeStats?.['503']?.count)
+    })
 
-  it('rejects roughly the excess of an evenly paced 250 rps (about 18%)', async () => {
-    nginx = await startNginx({ limitReq: { rate: 200, burst: 20 } })
-    const windows = await generate(nginx.url, [{ rps: 250, durationS: 4 }])
-    expect(windows.reduce((sum, w) => sum + w.ok + (w.errors.status['503'] ?? 0), 0)).toBe(1000)
-    const share = rejected(windows) / 1000
-    console.log(`limit_req at 250 rps: gauntlet rejected ${(share * 100).toFixed(1)}%`)
-    expect(share).toBeGreaterThan(0.1)
-    expect(share).toBeLessThan(0.25)
-  })
-})
+    it('rejects roughly the excess of an evenly paced 250 rps (about 18%)', async () => {
+      nginx = await startNginx({ limitReq: { rate: 200, burst: 20 } })
+      const windows = await generate(nginx.url, [{ rps: 250, durationS: 4 }])
+      expect(windows.reduce((sum, w) => sum + w.ok + (w.errors.status['503'] ?? 0), 0)).toBe(1000)
+      const share = rejected(windows) / 1000
+      console.log(`limit_req at 250 rps: gauntlet rejected ${(share * 100).toFixed(1)}%`)
+      expect(share).toBeGreaterThan(0.1)
+      expect(share).toBeLessThan(0.25)
+    })
+  },
+)

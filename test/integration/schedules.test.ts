@@ -27,7 +27,12 @@ describe('schedules', () => {
   beforeAll(async () => {
     target = await startDemoTarget('--latency', '2')
     store = new SqliteStore(join(tempDir(), 'schedules.db'))
-    runs = new RunManager({ store, agent: new InProcessAgent(), probe: tcpTargetProbe(parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW')), clock: realClock })
+    runs = new RunManager({
+      store,
+      agent: new InProcessAgent(),
+      probe: tcpTargetProbe(parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW')),
+      clock: realClock,
+    })
     const yaml = `name: sched\ntarget: { url: "${target.url}/x" }\nload:\n  steps: [{ rps: 20, duration: 3s }]\n`
     store.putScenario({ name: 'sched', yaml, updatedAt: new Date().toISOString() })
   })
@@ -61,7 +66,13 @@ describe('schedules', () => {
 
   it('forbid: fires while its run is in progress are skipped, and recorded', async () => {
     const s = scheduler()
-    const schedule = s.create({ scenario: 'sched', cron: '* * * * * *', timezone: 'UTC', concurrency: 'forbid', startingDeadlineS: 5 })
+    const schedule = s.create({
+      scenario: 'sched',
+      cron: '* * * * * *',
+      timezone: 'UTC',
+      concurrency: 'forbid',
+      startingDeadlineS: 5,
+    })
     const [first, second, third] = await fires(s, schedule.id, 3)
     expect(first!.outcome).toBe('started')
     expect(runs.isActive(first!.runId!)).toBe(true) // a 3 s run outlives the next two fires
@@ -72,7 +83,13 @@ describe('schedules', () => {
 
   it('allow: runs overlap', async () => {
     const s = scheduler()
-    const schedule = s.create({ scenario: 'sched', cron: '* * * * * *', timezone: 'UTC', concurrency: 'allow', startingDeadlineS: 5 })
+    const schedule = s.create({
+      scenario: 'sched',
+      cron: '* * * * * *',
+      timezone: 'UTC',
+      concurrency: 'allow',
+      startingDeadlineS: 5,
+    })
     const [first, second] = await fires(s, schedule.id, 2)
     expect([first!.outcome, second!.outcome]).toEqual(['started', 'started'])
     expect(first!.runId).not.toBe(second!.runId)
@@ -81,7 +98,13 @@ describe('schedules', () => {
 
   it('replace: the run in progress is aborted for the new one', async () => {
     const s = scheduler()
-    const schedule = s.create({ scenario: 'sched', cron: '* * * * * *', timezone: 'UTC', concurrency: 'replace', startingDeadlineS: 5 })
+    const schedule = s.create({
+      scenario: 'sched',
+      cron: '* * * * * *',
+      timezone: 'UTC',
+      concurrency: 'replace',
+      startingDeadlineS: 5,
+    })
     const [first, second] = await fires(s, schedule.id, 2)
     expect([first!.outcome, second!.outcome]).toEqual(['started', 'replaced'])
     s.stop()
@@ -94,24 +117,58 @@ describe('schedules', () => {
     let s: Scheduler
     beforeAll(() => {
       const limits = { ...defaultLimits, maxRuns: 1 }
-      capped = new RunManager({ store, agent: new InProcessAgent(), probe: tcpTargetProbe(parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW')), clock: realClock }, new RunAdmission({ targetAllow: parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW'), hookAllow: parseAllowList(undefined, 'GAUNTLET_HOOK_ALLOW'), limits }))
+      capped = new RunManager(
+        {
+          store,
+          agent: new InProcessAgent(),
+          probe: tcpTargetProbe(parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW')),
+          clock: realClock,
+        },
+        new RunAdmission({
+          targetAllow: parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW'),
+          hookAllow: parseAllowList(undefined, 'GAUNTLET_HOOK_ALLOW'),
+          limits,
+        }),
+      )
     })
     afterEach(async () => {
       s.stop()
       await capped.shutdown()
     })
-    const cappedScheduler = () => (s = new Scheduler({ store, runs: capped, clock: realClock, limits: { maxSchedules: 100, minScheduleIntervalS: 1 } }))
+    const cappedScheduler = () =>
+      (s = new Scheduler({
+        store,
+        runs: capped,
+        clock: realClock,
+        limits: { maxSchedules: 100, minScheduleIntervalS: 1 },
+      }))
 
     it('allow: a fire beyond the cap is recorded as refused, with the reason, and starts nothing', async () => {
-      const schedule = cappedScheduler().create({ scenario: 'sched', cron: '* * * * * *', timezone: 'UTC', concurrency: 'allow', startingDeadlineS: 5 })
+      const schedule = cappedScheduler().create({
+        scenario: 'sched',
+        cron: '* * * * * *',
+        timezone: 'UTC',
+        concurrency: 'allow',
+        startingDeadlineS: 5,
+      })
       const [first, second] = await fires(s, schedule.id, 2)
       expect(first!.outcome).toBe('started')
-      expect(second).toMatchObject({ outcome: 'refused', runId: null, detail: expect.stringMatching(/^refused: .*--max-runs 1/) })
+      expect(second).toMatchObject({
+        outcome: 'refused',
+        runId: null,
+        detail: expect.stringMatching(/^refused: .*--max-runs 1/),
+      })
       expect(capped.activeCount).toBe(1)
     })
 
     it('replace: the replaced run ends before the new one is admitted, so the cap does not refuse it', async () => {
-      const schedule = cappedScheduler().create({ scenario: 'sched', cron: '* * * * * *', timezone: 'UTC', concurrency: 'replace', startingDeadlineS: 5 })
+      const schedule = cappedScheduler().create({
+        scenario: 'sched',
+        cron: '* * * * * *',
+        timezone: 'UTC',
+        concurrency: 'replace',
+        startingDeadlineS: 5,
+      })
       const [first, second] = await fires(s, schedule.id, 2)
       expect([first!.outcome, second!.outcome]).toEqual(['started', 'replaced'])
       expect(store.getRun(first!.runId!)!.status).toBe('aborted')
@@ -174,29 +231,90 @@ describe('schedules', () => {
 
   it('REST: create, list with next fire times, pause, history, delete; bad input is problem+json', async () => {
     const s = scheduler()
-    const app = buildApp({ store, runs, scheduler: s, settings: readControllerSettings({ host: '127.0.0.1' }, {}), agents: new AgentRegistry() })
+    const app = buildApp({
+      store,
+      runs,
+      scheduler: s,
+      settings: readControllerSettings({ host: '127.0.0.1' }, {}),
+      agents: new AgentRegistry(),
+    })
     try {
-      const created = await app.inject({ method: 'POST', url: '/api/schedules', payload: { scenario: 'sched', cron: '0 2 * * 3', timezone: 'Europe/Berlin', concurrency: 'forbid', startingDeadline: 600 } })
+      const created = await app.inject({
+        method: 'POST',
+        url: '/api/schedules',
+        payload: {
+          scenario: 'sched',
+          cron: '0 2 * * 3',
+          timezone: 'Europe/Berlin',
+          concurrency: 'forbid',
+          startingDeadline: 600,
+        },
+      })
       expect(created.statusCode).toBe(201)
       const schedule = created.json()
-      expect(schedule).toMatchObject({ scenario: 'sched', cron: '0 2 * * 3', timezone: 'Europe/Berlin', concurrency: 'forbid', startingDeadlineS: 600, paused: false })
+      expect(schedule).toMatchObject({
+        scenario: 'sched',
+        cron: '0 2 * * 3',
+        timezone: 'Europe/Berlin',
+        concurrency: 'forbid',
+        startingDeadlineS: 600,
+        paused: false,
+      })
       expect(schedule.nextFireTimes).toHaveLength(3)
       expect(new Date(schedule.nextFireTimes[0]).getUTCDay()).toBe(3)
 
       const listed = (await app.inject('/api/schedules')).json() as Array<{ id: string }>
       expect(listed.map((x) => x.id)).toContain(schedule.id)
-      const paused = await app.inject({ method: 'PATCH', url: `/api/schedules/${schedule.id}`, payload: { paused: true } })
+      const paused = await app.inject({
+        method: 'PATCH',
+        url: `/api/schedules/${schedule.id}`,
+        payload: { paused: true },
+      })
       expect(paused.json()).toMatchObject({ paused: true, nextFireTimes: [] })
       expect((await app.inject(`/api/schedules/${schedule.id}/history`)).json()).toEqual([])
-      expect((await app.inject({ method: 'DELETE', url: `/api/schedules/${schedule.id}`, headers: { 'content-type': 'application/json' } })).statusCode).toBe(204)
+      expect(
+        (
+          await app.inject({
+            method: 'DELETE',
+            url: `/api/schedules/${schedule.id}`,
+            headers: { 'content-type': 'application/json' },
+          })
+        ).statusCode,
+      ).toBe(204)
       expect((await app.inject(`/api/schedules/${schedule.id}`)).statusCode).toBe(404)
 
-      const badCron = await app.inject({ method: 'POST', url: '/api/schedules', payload: { scenario: 'sched', cron: '61 * * * *' } })
+      const badCron = await app.inject({
+        method: 'POST',
+        url: '/api/schedules',
+        payload: { scenario: 'sched', cron: '61 * * * *' },
+      })
       expect(badCron.statusCode).toBe(400)
-      expect(badCron.json()).toMatchObject({ code: 'usage', problems: [{ path: '/cron', message: expect.stringMatching(/minute/) }] })
-      expect((await app.inject({ method: 'POST', url: '/api/schedules', payload: { scenario: 'sched', cron: '* * * * *', timezone: 'Mars/Base' } })).statusCode).toBe(400)
-      expect((await app.inject({ method: 'POST', url: '/api/schedules', payload: { scenario: 'nope', cron: '* * * * *' } })).statusCode).toBe(404)
-      expect((await app.inject({ method: 'POST', url: '/api/schedules', payload: { scenario: 'sched', cron: '* * * * *', concurrency: 'sometimes' } })).statusCode).toBe(400)
+      expect(badCron.json()).toMatchObject({
+        code: 'usage',
+        problems: [{ path: '/cron', message: expect.stringMatching(/minute/) }],
+      })
+      expect(
+        (
+          await app.inject({
+            method: 'POST',
+            url: '/api/schedules',
+            payload: { scenario: 'sched', cron: '* * * * *', timezone: 'Mars/Base' },
+          })
+        ).statusCode,
+      ).toBe(400)
+      expect(
+        (await app.inject({ method: 'POST', url: '/api/schedules', payload: { scenario: 'nope', cron: '* * * * *' } }))
+          .statusCode,
+      ).toBe(404)
+      expect(
+        (
+          await app.inject({
+            method: 'POST',
+            url: '/api/schedules',
+            payload: { scenario: 'sched', cron: '* * * * *', concurrency: 'sometimes' },
+          })
+        ).statusCode,
+      ).toBe(400)
     } finally {
       await app.close()
     }

@@ -31,7 +31,11 @@ describe('audit log', () => {
   beforeAll(async () => {
     c = await startController()
     const exited = new Promise<number | null>((resolve) => c.process.once('exit', (code) => resolve(code)))
-    stderr = followLines(c.process.stderr!, exited, (code, pattern) => new Error(`controller exited with ${code} before logging ${pattern}`))
+    stderr = followLines(
+      c.process.stderr!,
+      exited,
+      (code, pattern) => new Error(`controller exited with ${code} before logging ${pattern}`),
+    )
   })
   afterAll(async () => {
     await c?.stop()
@@ -41,7 +45,9 @@ describe('audit log', () => {
   async function auditLineOf(method: string, route: string, status: number): Promise<AuditLine> {
     // pino writes the record's keys in the order audit-log.ts builds it: who, method, route, ids, remote, status.
     const escapedRoute = route.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
-    const pattern = new RegExp(`"audit":\\{"who":"[^"]*","method":"${method}","route":"${escapedRoute}",(?:"ids":\\{[^}]*\\},)?"remote":"[^"]*","status":${status}\\}`)
+    const pattern = new RegExp(
+      `"audit":\\{"who":"[^"]*","method":"${method}","route":"${escapedRoute}",(?:"ids":\\{[^}]*\\},)?"remote":"[^"]*","status":${status}\\}`,
+    )
     const line = await stderr.waitForLine(pattern)
     expect(stderr.lines.filter((l) => pattern.test(l))).toHaveLength(1)
     return JSON.parse(line) as AuditLine
@@ -51,7 +57,14 @@ describe('audit log', () => {
     const put = await c.api('/api/scenarios/audited', { method: 'PUT', body: { yaml: scenarioYaml } })
     expect(put.status).toBe(201)
     const line = await auditLineOf('PUT', '/api/scenarios/:name', 201)
-    expect(line.audit).toEqual({ who: 'token', method: 'PUT', route: '/api/scenarios/:name', ids: { name: 'audited' }, remote: '127.0.0.1', status: 201 })
+    expect(line.audit).toEqual({
+      who: 'token',
+      method: 'PUT',
+      route: '/api/scenarios/:name',
+      ids: { name: 'audited' },
+      remote: '127.0.0.1',
+      status: 201,
+    })
     expect(line.level).toBe(30)
   })
 
@@ -59,15 +72,31 @@ describe('audit log', () => {
     expect((await c.api('/api/runs', { token: null })).status).toBe(401)
     expect((await auditLineOf('GET', '/api/runs', 401)).audit).toMatchObject({ who: 'anonymous', remote: '127.0.0.1' })
 
-    expect((await c.api('/api/runs/r-1/abort', { method: 'POST', body: '{}', token: 'wrong-token', headers: { 'content-type': 'text/plain' } })).status).toBe(401)
-    expect((await auditLineOf('POST', '/api/runs/:id/abort', 401)).audit).toMatchObject({ who: 'anonymous', ids: { id: 'r-1' } })
+    expect(
+      (
+        await c.api('/api/runs/r-1/abort', {
+          method: 'POST',
+          body: '{}',
+          token: 'wrong-token',
+          headers: { 'content-type': 'text/plain' },
+        })
+      ).status,
+    ).toBe(401)
+    expect((await auditLineOf('POST', '/api/runs/:id/abort', 401)).audit).toMatchObject({
+      who: 'anonymous',
+      ids: { id: 'r-1' },
+    })
 
     const foreign = await new Promise<number>((resolve, reject) => {
       const port = new URL(c.url).port
-      httpRequest(`${c.url}/api/scenarios/audited`, { method: 'DELETE', headers: { host: `evil.example:${port}`, authorization: `Bearer ${testToken}` } }, (response) => {
-        response.resume()
-        resolve(response.statusCode!)
-      })
+      httpRequest(
+        `${c.url}/api/scenarios/audited`,
+        { method: 'DELETE', headers: { host: `evil.example:${port}`, authorization: `Bearer ${testToken}` } },
+        (response) => {
+          response.resume()
+          resolve(response.statusCode!)
+        },
+      )
         .on('error', reject)
         .end()
     })
@@ -77,11 +106,26 @@ describe('audit log', () => {
     expect(forbidden.level).toBe(40)
 
     // An unsigned "agent" is not who it claims: anonymous, with the name it claimed as the id.
-    const beat = await c.api('/api/agents/evil', { method: 'PUT', token: null, body: { url: 'http://127.0.0.1:9/', capacityRps: 1000, version: '0.1.0', runs: [] } })
+    const beat = await c.api('/api/agents/evil', {
+      method: 'PUT',
+      token: null,
+      body: { url: 'http://127.0.0.1:9/', capacityRps: 1000, version: '0.1.0', runs: [] },
+    })
     expect(beat.status).toBe(401)
-    expect((await auditLineOf('PUT', '/api/agents/:name', 401)).audit).toMatchObject({ who: 'anonymous', ids: { name: 'evil' } })
+    expect((await auditLineOf('PUT', '/api/agents/:name', 401)).audit).toMatchObject({
+      who: 'anonymous',
+      ids: { name: 'evil' },
+    })
 
-    expect((await c.api('/api/runs', { method: 'POST', body: JSON.stringify({ scenario: 'audited' }), headers: { 'content-type': 'text/plain' } })).status).toBe(415)
+    expect(
+      (
+        await c.api('/api/runs', {
+          method: 'POST',
+          body: JSON.stringify({ scenario: 'audited' }),
+          headers: { 'content-type': 'text/plain' },
+        })
+      ).status,
+    ).toBe(415)
     expect((await auditLineOf('POST', '/api/runs', 415)).audit).toMatchObject({ who: 'token' })
   })
 

@@ -51,10 +51,17 @@ describe('C1: a forged agent', () => {
   }
 
   const heartbeat = () => JSON.stringify({ url: fakeUrl, capacityRps: 1_000_000, runs: [], version: 'evil' })
-  const agentCall = (c: ControllerUnderTest, path: string, body: string, headers: Record<string, string> = {}, method = 'PUT') =>
-    fetch(`${c.url}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, body })
-  const targetRequests = async (): Promise<number> => ((await (await fetch(`${target.url}/__stats`)).json()) as { requests: number }).requests
-  const agentNames = async (c: ControllerUnderTest): Promise<string[]> => ((await (await c.api('/api/agents')).json()) as Array<{ name: string }>).map((a) => a.name)
+  const agentCall = (
+    c: ControllerUnderTest,
+    path: string,
+    body: string,
+    headers: Record<string, string> = {},
+    method = 'PUT',
+  ) => fetch(`${c.url}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, body })
+  const targetRequests = async (): Promise<number> =>
+    ((await (await fetch(`${target.url}/__stats`)).json()) as { requests: number }).requests
+  const agentNames = async (c: ControllerUnderTest): Promise<string[]> =>
+    ((await (await c.api('/api/agents')).json()) as Array<{ name: string }>).map((a) => a.name)
 
   async function expectRefused(response: Response): Promise<void> {
     expect(response.status).toBe(401)
@@ -70,15 +77,22 @@ describe('C1: a forged agent', () => {
     // Even a request signed with a guessed secret: there is no secret, so nothing can be signed right.
     const path = '/api/agents/evil'
     await expectRefused(await agentCall(c, path, heartbeat(), signRequest('', 'PUT', `${c.url}${path}`, heartbeat())))
-    await expectRefused(await agentCall(c, path, heartbeat(), signRequest('guess', 'PUT', `${c.url}${path}`, heartbeat())))
-    await expectRefused(await agentCall(c, '/api/agents/evil/reports', JSON.stringify({ runId: 'x', windows: [] }), {}, 'POST'))
+    await expectRefused(
+      await agentCall(c, path, heartbeat(), signRequest('guess', 'PUT', `${c.url}${path}`, heartbeat())),
+    )
+    await expectRefused(
+      await agentCall(c, '/api/agents/evil/reports', JSON.stringify({ runId: 'x', windows: [] }), {}, 'POST'),
+    )
     // The API token is not an agent credential either.
     await expectRefused(await agentCall(c, path, heartbeat(), { authorization: `Bearer ${testToken}` }))
     expect(await agentNames(c)).toEqual([])
 
     const before = await targetRequests()
     const client = new ControllerClient(c.url, testToken)
-    const id = await client.startRun(`name: c1\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: [{ rps: 50, duration: 2s }]\nthresholds: ["p99 < 2ms"]\n`, undefined)
+    const id = await client.startRun(
+      `name: c1\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: [{ rps: 50, duration: 2s }]\nthresholds: ["p99 < 2ms"]\n`,
+      undefined,
+    )
     let summary: RunSummary | null = null
     for await (const event of client.follow(id)) {
       if (event.event === 'status' && event.data.status !== 'running') {
@@ -103,10 +117,23 @@ describe('C1: a forged agent', () => {
     await expectRefused(await agentCall(c, path, body))
     await expectRefused(await agentCall(c, path, body, { authorization: `Bearer ${secret}` }))
     await expectRefused(await agentCall(c, path, body, signRequest('not-the-secret', 'PUT', `${c.url}${path}`, body)))
-    await expectRefused(await agentCall(c, path, body, signRequest(secret, 'PUT', `${c.url}${path}`, body, Date.now() - 60_000)))
-    await expectRefused(await agentCall(c, path, body, signRequest(secret, 'PUT', `${c.url}${path}`, body, Date.now() + 60_000)))
-    await expectRefused(await agentCall(c, path, JSON.stringify({ url: fakeUrl, capacityRps: 5, runs: [], version: 'evil' }), signRequest(secret, 'PUT', `${c.url}${path}`, body)))
-    await expectRefused(await agentCall(c, '/api/agents/other', body, signRequest(secret, 'PUT', `${c.url}${path}`, body)))
+    await expectRefused(
+      await agentCall(c, path, body, signRequest(secret, 'PUT', `${c.url}${path}`, body, Date.now() - 60_000)),
+    )
+    await expectRefused(
+      await agentCall(c, path, body, signRequest(secret, 'PUT', `${c.url}${path}`, body, Date.now() + 60_000)),
+    )
+    await expectRefused(
+      await agentCall(
+        c,
+        path,
+        JSON.stringify({ url: fakeUrl, capacityRps: 5, runs: [], version: 'evil' }),
+        signRequest(secret, 'PUT', `${c.url}${path}`, body),
+      ),
+    )
+    await expectRefused(
+      await agentCall(c, '/api/agents/other', body, signRequest(secret, 'PUT', `${c.url}${path}`, body)),
+    )
     expect(await agentNames(c)).toEqual([])
 
     // A request an agent really signed, captured on the wire, is taken once and never again.
@@ -118,13 +145,19 @@ describe('C1: a forged agent', () => {
   })
 
   it('--agents remote without GAUNTLET_AGENT_SECRET refuses to start, with one clear line and exit 2', async () => {
-    const result = await runCli(['controller', '--port', '0', '--agents', 'remote', '--db', join(tempDir(), 'c.db')], { env: { GAUNTLET_AGENT_SECRET: '', GAUNTLET_TOKEN: testToken } })
+    const result = await runCli(['controller', '--port', '0', '--agents', 'remote', '--db', join(tempDir(), 'c.db')], {
+      env: { GAUNTLET_AGENT_SECRET: '', GAUNTLET_TOKEN: testToken },
+    })
     expect(result.code).toBe(2)
-    expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/--agents remote needs GAUNTLET_AGENT_SECRET/)])
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/--agents remote needs GAUNTLET_AGENT_SECRET/),
+    ])
   })
 
   it('an agent without GAUNTLET_AGENT_SECRET refuses to start (exit 2)', async () => {
-    const result = await runCli(['agent', '--controller', 'http://127.0.0.1:9/'], { env: { GAUNTLET_AGENT_SECRET: '' } })
+    const result = await runCli(['agent', '--controller', 'http://127.0.0.1:9/'], {
+      env: { GAUNTLET_AGENT_SECRET: '' },
+    })
     expect(result.code).toBe(2)
     expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/GAUNTLET_AGENT_SECRET/)])
   })

@@ -49,10 +49,16 @@ describe('C2: a report with a garbage window', () => {
   /** A call signed as the agent would sign it. */
   const signed = (method: string, path: string, body: unknown): Promise<Response> => {
     const text = JSON.stringify(body)
-    return fetch(`${c.url}${path}`, { method, headers: { 'content-type': 'application/json', ...signRequest(secret, method, `${c.url}${path}`, text) }, body: text })
+    return fetch(`${c.url}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...signRequest(secret, method, `${c.url}${path}`, text) },
+      body: text,
+    })
   }
-  const heartbeat = (): Promise<Response> => signed('PUT', '/api/agents/forged', { url: fakeUrl, capacityRps: 1000, runs: [], version: 'forged' })
-  const report = (runId: string, windows: unknown[]): Promise<Response> => signed('POST', '/api/agents/forged/reports', { runId, windows })
+  const heartbeat = (): Promise<Response> =>
+    signed('PUT', '/api/agents/forged', { url: fakeUrl, capacityRps: 1000, runs: [], version: 'forged' })
+  const report = (runId: string, windows: unknown[]): Promise<Response> =>
+    signed('POST', '/api/agents/forged/reports', { runId, windows })
 
   const encodedOf = (count: number): string => {
     const h = createLatencyHistogram()
@@ -82,17 +88,26 @@ describe('C2: a report with a garbage window', () => {
   async function expectRefused(response: Response, problem: RegExp): Promise<void> {
     expect(response.status).toBe(400)
     expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/)
-    const body = (await response.json()) as { detail: string; code: string; problems?: Array<{ path: string; message: string }> }
+    const body = (await response.json()) as {
+      detail: string
+      code: string
+      problems?: Array<{ path: string; message: string }>
+    }
     expect(body.detail).toMatch(/report from agent forged refused/)
     expect(body.problems?.map((p) => `${p.path}: ${p.message}`).join('; ')).toMatch(problem)
   }
 
   /** Starts a run on the forged agent and resolves once its assignment has reached it. */
   async function startRun(): Promise<string> {
-    const started = await c.api('/api/runs', { body: { yaml: `name: c2\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: [{ rps: 5, duration: 5s }]\nthresholds: ["p99 < 1s"]\n` } })
+    const started = await c.api('/api/runs', {
+      body: {
+        yaml: `name: c2\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: [{ rps: 5, duration: 5s }]\nthresholds: ["p99 < 1s"]\n`,
+      },
+    })
     expect(started.status).toBe(201)
     const runId = ((await started.json()) as { id: string }).id
-    for (let i = 0; i < 100 && !assignments.some((a) => a.runId === runId); i++) await new Promise((resolve) => setTimeout(resolve, 50))
+    for (let i = 0; i < 100 && !assignments.some((a) => a.runId === runId); i++)
+      await new Promise((resolve) => setTimeout(resolve, 50))
     expect(assignments.some((a) => a.runId === runId)).toBe(true)
     return runId
   }
@@ -109,9 +124,21 @@ describe('C2: a report with a garbage window', () => {
 
   const refusals: Array<[string, Partial<WindowReport>, RegExp]> = [
     ['a histogram that does not decode', { latency: 'AAAA' }, /\/windows\/0: latency is not a valid histogram/],
-    ['a histogram whose count is not ok', { latency: encodedOf(2) }, /\/windows\/0: latency histogram holds 2 values but ok is 5/],
-    ['a window outside its assignment', { index: 99 }, /\/windows\/0\/index: window 99 is outside this agent's assignment/],
-    ['more outcomes than requests sent', { dispatched: 3 }, /\/windows\/0: 5 outcomes .* exceed the 3 requests dispatched/],
+    [
+      'a histogram whose count is not ok',
+      { latency: encodedOf(2) },
+      /\/windows\/0: latency histogram holds 2 values but ok is 5/,
+    ],
+    [
+      'a window outside its assignment',
+      { index: 99 },
+      /\/windows\/0\/index: window 99 is outside this agent's assignment/,
+    ],
+    [
+      'more outcomes than requests sent',
+      { dispatched: 3 },
+      /\/windows\/0: 5 outcomes .* exceed the 3 requests dispatched/,
+    ],
   ]
 
   it('refuses each kind of bad window with 400 naming the problem, degrades the run and names the agent in it', async () => {
@@ -127,7 +154,9 @@ describe('C2: a report with a garbage window', () => {
         expect(summary.status, name).not.toBe('passed')
         expect(summary.degraded, name).toBe(true)
         expect(summary.warnings.join('\n'), name).toMatch(/agent forged sent an invalid report, refused/)
-        expect(summary.agentLosses?.map((l) => [l.agent, l.reason])).toEqual([['forged', expect.stringMatching(/it sent an invalid report/)]])
+        expect(summary.agentLosses?.map((l) => [l.agent, l.reason])).toEqual([
+          ['forged', expect.stringMatching(/it sent an invalid report/)],
+        ])
         // Nothing it sent was stored or merged.
         expect(await (await c.api(`/api/runs/${runId}/windows?agent=forged`)).json()).toEqual([])
         expect(await (await c.api(`/api/runs/${runId}/windows`)).json()).toEqual([])
@@ -150,7 +179,9 @@ describe('C2: a report with a garbage window', () => {
         const summary = await summaryOf(runId)
         expect(summary.status).not.toBe('passed')
         expect(summary.degraded).toBe(true)
-        expect(summary.warnings.join('\n')).toMatch(/agent forged sent an invalid report, refused \(\/windows\/0\/(ok|dispatched)/)
+        expect(summary.warnings.join('\n')).toMatch(
+          /agent forged sent an invalid report, refused \(\/windows\/0\/(ok|dispatched)/,
+        )
       }
     } finally {
       clearInterval(beating)
@@ -171,7 +202,10 @@ describe('C2: a report with a garbage window', () => {
     }
     let state = ''
     for (let i = 0; i < 100 && state !== 'lost'; i++) {
-      state = ((await (await c.api('/api/agents')).json()) as Array<{ name: string; state: string }>).find((a) => a.name === 'forged')?.state ?? ''
+      state =
+        ((await (await c.api('/api/agents')).json()) as Array<{ name: string; state: string }>).find(
+          (a) => a.name === 'forged',
+        )?.state ?? ''
       if (state !== 'lost') await new Promise((resolve) => setTimeout(resolve, 100))
     }
     expect(state).toBe('lost')

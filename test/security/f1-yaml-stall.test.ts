@@ -29,7 +29,13 @@ describe('F1: heavy YAML never stalls the controller', () => {
     const db = join(tempDir(), 'f1.db')
     const store = new SqliteStore(db)
     store.putScenario({ name: 'stored-heavy', yaml: heavyValid, updatedAt: new Date().toISOString() })
-    store.createRun({ id: runId, scenario: 'stored-heavy', scenarioYaml: heavyValid, target: 'http://127.0.0.1:9/', createdAt: new Date().toISOString() })
+    store.createRun({
+      id: runId,
+      scenario: 'stored-heavy',
+      scenarioYaml: heavyValid,
+      target: 'http://127.0.0.1:9/',
+      createdAt: new Date().toISOString(),
+    })
     store.close()
     c = await startController({ db })
   })
@@ -38,14 +44,17 @@ describe('F1: heavy YAML never stalls the controller', () => {
   })
 
   it('keeps /healthz under 50 ms (p99) while three 1 MiB scenarios and an inline run are parsed at once', async () => {
-    const put = (i: number): Promise<Response> => c.api(`/api/scenarios/heavy-${i}`, { method: 'PUT', body: { yaml: flowSequence } })
+    const put = (i: number): Promise<Response> =>
+      c.api(`/api/scenarios/heavy-${i}`, { method: 'PUT', body: { yaml: flowSequence } })
     const attack = Promise.all([put(1), put(2), put(3), c.api('/api/runs', { body: { yaml: flowSequence } })])
     const started = performance.now()
     const sorted = await healthzDuring(c, attack)
     const responses = await attack
     const elapsedMs = performance.now() - started
     const p99 = percentile(sorted, 0.99)
-    console.log(`/healthz during 4 x 1 MiB YAML (${(elapsedMs / 1000).toFixed(1)} s): ${sorted.length} requests, p50 ${percentile(sorted, 0.5).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms`)
+    console.log(
+      `/healthz during 4 x 1 MiB YAML (${(elapsedMs / 1000).toFixed(1)} s): ${sorted.length} requests, p50 ${percentile(sorted, 0.5).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms`,
+    )
     // Each is refused as a scenario: for its unknown key x once parsed, or, when the parses share this
     // 2-core machine, for going over the 5 s budget. Either way the work was done elsewhere.
     for (const response of responses) {
@@ -65,7 +74,9 @@ describe('F1: heavy YAML never stalls the controller', () => {
     expect(response.status).toBe(400)
     expect(response.headers.get('content-type')).toContain('application/problem+json')
     const problem = (await response.json()) as { detail: string; problems: Array<{ message: string }> }
-    expect(problem.detail).toBe('scenario slow: scenario took longer than 5s to parse: simplify it (fewer YAML nodes, aliases and nesting levels)')
+    expect(problem.detail).toBe(
+      'scenario slow: scenario took longer than 5s to parse: simplify it (fewer YAML nodes, aliases and nesting levels)',
+    )
     expect(problem.problems[0]!.message).toMatch(/took longer than 5s/)
     expect(elapsedMs).toBeLessThan(8_000)
     // The terminated thread was replaced: the next scenario is parsed and stored.
@@ -82,9 +93,14 @@ describe('F1: heavy YAML never stalls the controller', () => {
       return { ms: performance.now() - started, text, status: response.status }
     }
     let first: { ms: number; text: string; status: number } | undefined
-    const sorted = await healthzDuring(c, timed('/api/scenarios/stored-heavy').then((r) => (first = r)))
+    const sorted = await healthzDuring(
+      c,
+      timed('/api/scenarios/stored-heavy').then((r) => (first = r)),
+    )
     const second = await timed('/api/scenarios/stored-heavy')
-    console.log(`GET stored heavy scenario: first ${first!.ms.toFixed(0)} ms, second ${second.ms.toFixed(0)} ms; /healthz meanwhile p99 ${percentile(sorted, 0.99).toFixed(1)} ms`)
+    console.log(
+      `GET stored heavy scenario: first ${first!.ms.toFixed(0)} ms, second ${second.ms.toFixed(0)} ms; /healthz meanwhile p99 ${percentile(sorted, 0.99).toFixed(1)} ms`,
+    )
     expect(first!.status).toBe(200)
     expect(second.text).toBe(first!.text)
     expect(first!.text).not.toContain('f1-secret-value')

@@ -22,8 +22,12 @@ describe('H1: egress allow-lists for hooks and targetMetrics', () => {
   let redirector: RecordingServer
 
   beforeAll(async () => {
-    internal = await startRecordingServer('127.0.0.2', (_, response) => response.writeHead(200, { 'content-type': 'text/plain' }).end('leak_bytes 4242\n'))
-    redirector = await startRecordingServer('127.0.0.1', (_, response) => response.writeHead(302, { location: `${internal.url}/` }).end('moved'))
+    internal = await startRecordingServer('127.0.0.2', (_, response) =>
+      response.writeHead(200, { 'content-type': 'text/plain' }).end('leak_bytes 4242\n'),
+    )
+    redirector = await startRecordingServer('127.0.0.1', (_, response) =>
+      response.writeHead(302, { location: `${internal.url}/` }).end('moved'),
+    )
     target = await startDemoTarget('--latency', '1')
     controller = await startController({ env: allow })
   })
@@ -42,31 +46,56 @@ ${extra}
 
   it.each([
     ['a hook', `hooks:\n  postRun: [ { url: "INTERNAL/hook" } ]`, '/hooks/postRun/0/url', 'GAUNTLET_HOOK_ALLOW'],
-    ['targetMetrics', `targetMetrics: { url: "INTERNAL/metrics", series: [leak_bytes], cooldown: 0s }`, '/targetMetrics/url', 'GAUNTLET_TARGET_ALLOW'],
-  ])('%s on a host outside its list is refused 403 before a run or scenario is stored', async (_what, section, path, variable) => {
-    const yaml = scenario(section.replace('INTERNAL', internal.url))
-    const runs = await controller.api('/api/runs', { body: { yaml } })
-    expect(runs.status).toBe(403)
-    expect(runs.headers.get('content-type')).toMatch(/^application\/problem\+json/)
-    const problem = (await runs.json()) as { code: string; problems: Array<{ path: string; message: string; line: number; column: number }> }
-    expect(problem.code).toBe('forbidden')
-    expect(problem.problems).toEqual([{ path, message: expect.stringContaining(`not allowed by ${variable}`), line: expect.any(Number), column: expect.any(Number) }])
-    expect(await (await controller.api('/api/runs')).json()).toEqual([])
+    [
+      'targetMetrics',
+      `targetMetrics: { url: "INTERNAL/metrics", series: [leak_bytes], cooldown: 0s }`,
+      '/targetMetrics/url',
+      'GAUNTLET_TARGET_ALLOW',
+    ],
+  ])(
+    '%s on a host outside its list is refused 403 before a run or scenario is stored',
+    async (_what, section, path, variable) => {
+      const yaml = scenario(section.replace('INTERNAL', internal.url))
+      const runs = await controller.api('/api/runs', { body: { yaml } })
+      expect(runs.status).toBe(403)
+      expect(runs.headers.get('content-type')).toMatch(/^application\/problem\+json/)
+      const problem = (await runs.json()) as {
+        code: string
+        problems: Array<{ path: string; message: string; line: number; column: number }>
+      }
+      expect(problem.code).toBe('forbidden')
+      expect(problem.problems).toEqual([
+        {
+          path,
+          message: expect.stringContaining(`not allowed by ${variable}`),
+          line: expect.any(Number),
+          column: expect.any(Number),
+        },
+      ])
+      expect(await (await controller.api('/api/runs')).json()).toEqual([])
 
-    const put = await controller.api('/api/scenarios/egress', { method: 'PUT', body: { yaml } })
-    expect(put.status).toBe(403)
-    expect((await controller.api('/api/scenarios/egress')).status).toBe(404)
-    expect(internal.requests).toEqual([])
-    expect(await controller.healthy()).toBe(true)
-  })
+      const put = await controller.api('/api/scenarios/egress', { method: 'PUT', body: { yaml } })
+      expect(put.status).toBe(403)
+      expect((await controller.api('/api/scenarios/egress')).status).toBe(404)
+      expect(internal.requests).toEqual([])
+      expect(await controller.healthy()).toBe(true)
+    },
+  )
 
   it('gauntlet validate and gauntlet run refuse it too (exit 2), storing nothing', async () => {
     const dir = tempDir()
-    const file = writeScenario(dir, scenario(`hooks:\n  onRollback: [ { url: "${internal.url}/hook" } ]\ntargetMetrics: { url: "${internal.url}/metrics", series: [leak_bytes] }`))
+    const file = writeScenario(
+      dir,
+      scenario(
+        `hooks:\n  onRollback: [ { url: "${internal.url}/hook" } ]\ntargetMetrics: { url: "${internal.url}/metrics", series: [leak_bytes] }`,
+      ),
+    )
     const validate = await runCli(['validate', file], { env: allow })
     expect(validate.code).toBe(2)
     expect(validate.stderr).toMatch(/\/targetMetrics\/url: host 127\.0\.0\.2 is not allowed by GAUNTLET_TARGET_ALLOW/)
-    expect(validate.stderr).toMatch(/:\d+:\d+ \/hooks\/onRollback\/0\/url: host 127\.0\.0\.2 is not allowed by GAUNTLET_HOOK_ALLOW/)
+    expect(validate.stderr).toMatch(
+      /:\d+:\d+ \/hooks\/onRollback\/0\/url: host 127\.0\.0\.2 is not allowed by GAUNTLET_HOOK_ALLOW/,
+    )
     const db = join(dir, 'g.db')
     const run = await runCli(['run', file, '--db', db], { env: allow })
     expect(run.code).toBe(2)
@@ -82,14 +111,21 @@ targetMetrics: { url: "${redirector.url}/metrics", series: [leak_bytes], cooldow
     expect(started.status).toBe(201)
     const { id } = (await started.json()) as { id: string }
     const run = await pollUntil(
-      async () => (await (await controller.api(`/api/runs/${id}`)).json()) as { status: string; summary: RunSummary | null },
+      async () =>
+        (await (await controller.api(`/api/runs/${id}`)).json()) as { status: string; summary: RunSummary | null },
       (r) => r.status !== 'running',
       20_000,
     )
     expect(run.status).not.toBe('running')
     const summary = run.summary!
     // The hook: one attempt, status 302, not retried (a redirect will redirect again), not delivered.
-    expect(summary.hooks).toEqual([expect.objectContaining({ event: 'postRun', delivered: false, attempts: [expect.objectContaining({ status: 302 })] })])
+    expect(summary.hooks).toEqual([
+      expect.objectContaining({
+        event: 'postRun',
+        delivered: false,
+        attempts: [expect.objectContaining({ status: 302 })],
+      }),
+    ])
     expect(JSON.stringify(summary.hooks)).not.toContain('moved')
     // The scraper: every scrape failed on the 302, so no value was stored.
     expect(redirector.requests.filter((r) => r.path === '/metrics').length).toBeGreaterThanOrEqual(3)

@@ -55,13 +55,20 @@ describe('H2: what an agent URL answers never leaks into a run', () => {
   async function heartbeat(name: string, url: string): Promise<Response> {
     const path = `/api/agents/${name}`
     const body = JSON.stringify({ url, capacityRps: 10_000, runs: [], version: 't' })
-    return fetch(`${c.url}${path}`, { method: 'PUT', headers: { 'content-type': 'application/json', ...signRequest(secret, 'PUT', `${c.url}${path}`, body) }, body })
+    return fetch(`${c.url}${path}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', ...signRequest(secret, 'PUT', `${c.url}${path}`, body) },
+      body,
+    })
   }
 
   /** Starts a short run and returns its final summary. */
   async function run(): Promise<RunSummary> {
     const client = new ControllerClient(c.url, testToken)
-    const id = await client.startRun(`name: h2\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: [{ rps: 10, duration: 1s }]\nthresholds: ["p99 < 1s"]\n`, undefined)
+    const id = await client.startRun(
+      `name: h2\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: [{ rps: 10, duration: 1s }]\nthresholds: ["p99 < 1s"]\n`,
+      undefined,
+    )
     for await (const event of client.follow(id)) {
       if (event.event === 'status' && event.data.status !== 'running') return event.data.summary!
     }
@@ -70,7 +77,9 @@ describe('H2: what an agent URL answers never leaks into a run', () => {
 
   it('keeps a non-problem 403 body out of the reason entirely', async () => {
     c = await startController({ env: { GAUNTLET_AGENT_SECRET: secret }, args: ['--agents', 'remote'] })
-    const internal = await agentAt((_, response) => response.writeHead(403, { 'content-type': 'text/html' }).end(internalPage))
+    const internal = await agentAt((_, response) =>
+      response.writeHead(403, { 'content-type': 'text/html' }).end(internalPage),
+    )
     expect((await heartbeat('a1', internal.url)).status).toBe(200)
     const summary = await run()
     expect(summary.status).toBe('error')
@@ -84,7 +93,9 @@ describe('H2: what an agent URL answers never leaks into a run', () => {
     c = await startController({ env: { GAUNTLET_AGENT_SECRET: secret }, args: ['--agents', 'remote'] })
     const detail = `${'d'.repeat(200)}${'LEAKED-TAIL'.repeat(30)}`
     const agent = await agentAt((_, response) =>
-      response.writeHead(409, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ title: 'Conflict', status: 409, detail, extra: 'EXTRA-FIELD' })),
+      response
+        .writeHead(409, { 'content-type': 'application/problem+json' })
+        .end(JSON.stringify({ title: 'Conflict', status: 409, detail, extra: 'EXTRA-FIELD' })),
     )
     expect((await heartbeat('a1', agent.url)).status).toBe(200)
     const summary = await run()
@@ -108,7 +119,10 @@ describe('H2: what an agent URL answers never leaks into a run', () => {
 
   it('checks the resolved address when it connects: an allowed name that resolves to a refused address gets no order', async () => {
     // "localhost" is allowed by name, but it resolves to loopback, which no address pattern allows here.
-    c = await startController({ env: { GAUNTLET_AGENT_SECRET: secret, GAUNTLET_AGENT_ALLOW: 'localhost' }, args: ['--agents', 'remote'] })
+    c = await startController({
+      env: { GAUNTLET_AGENT_SECRET: secret, GAUNTLET_AGENT_ALLOW: 'localhost' },
+      args: ['--agents', 'remote'],
+    })
     const agent = await agentAt((_, response) => response.writeHead(202).end('{}'))
     expect((await heartbeat('a1', agent.url.replace('127.0.0.1', 'localhost'))).status).toBe(200)
     const summary = await run()
@@ -121,7 +135,9 @@ describe('H2: what an agent URL answers never leaks into a run', () => {
   it('never follows an agent redirect: a 3xx is a refusal and its Location gets nothing', async () => {
     c = await startController({ env: { GAUNTLET_AGENT_SECRET: secret }, args: ['--agents', 'remote'] })
     const elsewhere = await agentAt((_, response) => response.writeHead(202).end('{}'))
-    const redirecting = await agentAt((request, response) => response.writeHead(307, { location: `${elsewhere.url.slice(0, -1)}${request.url}` }).end())
+    const redirecting = await agentAt((request, response) =>
+      response.writeHead(307, { location: `${elsewhere.url.slice(0, -1)}${request.url}` }).end(),
+    )
     expect((await heartbeat('a1', redirecting.url)).status).toBe(200)
     const summary = await run()
     expect(summary.status).toBe('error')

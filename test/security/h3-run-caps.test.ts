@@ -21,7 +21,9 @@ describe('H3: run caps', () => {
     target.listen(0, '127.0.0.1')
     await once(target, 'listening')
     targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}/x`
-    controller = await startController({ args: ['--max-runs', '2', '--max-run-rps', '1000', '--max-run-duration', '10m'] })
+    controller = await startController({
+      args: ['--max-runs', '2', '--max-run-rps', '1000', '--max-run-duration', '10m'],
+    })
   })
   afterAll(async () => {
     await controller?.stop()
@@ -29,10 +31,16 @@ describe('H3: run caps', () => {
     target?.close()
   })
 
-  const scenario = (url: string, steps = '[{ rps: 2, duration: 60s }]') => `name: capped\ntarget: { url: "${url}" }\nload:\n  steps: ${steps}\n`
-  const startRun = (url: string, steps?: string) => controller.api('/api/runs', { body: { yaml: scenario(url, steps) } })
-  const storedRuns = async (): Promise<Array<{ id: string; status: string; target: string }>> => (await controller.api('/api/runs?limit=1000')).json() as Promise<Array<{ id: string; status: string; target: string }>>
-  const rssMb = (): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${controller.process.pid}/status`, 'utf8'))![1]) / 1024
+  const scenario = (url: string, steps = '[{ rps: 2, duration: 60s }]') =>
+    `name: capped\ntarget: { url: "${url}" }\nload:\n  steps: ${steps}\n`
+  const startRun = (url: string, steps?: string) =>
+    controller.api('/api/runs', { body: { yaml: scenario(url, steps) } })
+  const storedRuns = async (): Promise<Array<{ id: string; status: string; target: string }>> =>
+    (await controller.api('/api/runs?limit=1000')).json() as Promise<
+      Array<{ id: string; status: string; target: string }>
+    >
+  const rssMb = (): number =>
+    Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${controller.process.pid}/status`, 'utf8'))![1]) / 1024
 
   async function expectProblem(response: Response, status: number, code: string, detail: RegExp): Promise<void> {
     expect(response.status).toBe(status)
@@ -52,7 +60,12 @@ describe('H3: run caps', () => {
     // Memory is measured once what legitimately grows has grown: both runs are loading (their load
     // threads are up) and the two YAML threads exist (two refusals at once parse on both).
     for (const id of running) {
-      for (let i = 0; i < 100 && ((await (await controller.api(`/api/runs/${id}/windows`)).json()) as unknown[]).length === 0; i++) await new Promise((r) => setTimeout(r, 100))
+      for (
+        let i = 0;
+        i < 100 && ((await (await controller.api(`/api/runs/${id}/windows`)).json()) as unknown[]).length === 0;
+        i++
+      )
+        await new Promise((r) => setTimeout(r, 100))
     }
     expect((await Promise.all([startRun(targetUrl), startRun(targetUrl)])).map((r) => r.status)).toEqual([429, 429])
     const rssBefore = rssMb()
@@ -61,13 +74,17 @@ describe('H3: run caps', () => {
     expect(flood.map((r) => r.status)).toEqual(Array(30).fill(429))
     expect((await storedRuns()).map((r) => r.id).sort()).toEqual([...running].sort())
     const grownMb = rssMb() - rssBefore
-    console.log(`controller RSS across 30 refused starts: ${grownMb >= 0 ? '+' : ''}${grownMb.toFixed(1)} MB (the observed 30 admitted runs: +607 MB)`)
+    console.log(
+      `controller RSS across 30 refused starts: ${grownMb >= 0 ? '+' : ''}${grownMb.toFixed(1)} MB (the observed 30 admitted runs: +607 MB)`,
+    )
     // An admitted run costs ~20 MB; 30 refused starts must cost less than five of them (GC timing makes the rest noise).
     expect(grownMb).toBeLessThan(100)
 
-    for (const id of running) expect((await controller.api(`/api/runs/${id}/abort`, { method: 'POST', body: {} })).status).toBe(202)
+    for (const id of running)
+      expect((await controller.api(`/api/runs/${id}/abort`, { method: 'POST', body: {} })).status).toBe(202)
     // Bounded poll: aborted runs store their summary within seconds.
-    for (let i = 0; i < 100 && (await storedRuns()).some((r) => r.status === 'running'); i++) await new Promise((r) => setTimeout(r, 100))
+    for (let i = 0; i < 100 && (await storedRuns()).some((r) => r.status === 'running'); i++)
+      await new Promise((r) => setTimeout(r, 100))
     expect((await storedRuns()).every((r) => r.status === 'aborted')).toBe(true)
     const again = await startRun(targetUrl, '[{ rps: 2, duration: 1s }]')
     expect(again.status).toBe(201)
@@ -79,18 +96,41 @@ describe('H3: run caps', () => {
     ['its own port under the name localhost', (url: string) => `${url.replace('127.0.0.1', 'localhost')}/api/runs`],
   ])('refuses a run whose target is the controller itself (%s) with 403, storing nothing', async (_name, targetOf) => {
     const before = (await storedRuns()).length
-    await expectProblem(await startRun(targetOf(controller.url), '[{ rps: 1, duration: 1s }]'), 403, 'forbidden', /this controller's own address/)
+    await expectProblem(
+      await startRun(targetOf(controller.url), '[{ rps: 1, duration: 1s }]'),
+      403,
+      'forbidden',
+      /this controller's own address/,
+    )
     // By a stored scenario with a target override too.
-    await controller.api('/api/scenarios/quiet', { method: 'PUT', body: { yaml: scenario(targetUrl).replace('capped', 'quiet') } })
-    await expectProblem(await controller.api('/api/runs', { body: { scenario: 'quiet', target: targetOf(controller.url) } }), 403, 'forbidden', /own address/)
+    await controller.api('/api/scenarios/quiet', {
+      method: 'PUT',
+      body: { yaml: scenario(targetUrl).replace('capped', 'quiet') },
+    })
+    await expectProblem(
+      await controller.api('/api/runs', { body: { scenario: 'quiet', target: targetOf(controller.url) } }),
+      403,
+      'forbidden',
+      /own address/,
+    )
     expect((await storedRuns()).length).toBe(before)
     expect(await controller.healthy()).toBe(true)
   })
 
   it('refuses a plan above --max-run-rps or --max-run-duration with 400 naming the flag, storing nothing', async () => {
     const before = (await storedRuns()).length
-    await expectProblem(await startRun(targetUrl, '[{ rps: 10, duration: 5s }, { rps: 1001, duration: 5s }]'), 400, 'usage', /1001 rps; a run may plan at most 1000 rps \(--max-run-rps\)/)
-    await expectProblem(await startRun(targetUrl, '[{ rps: 1, duration: 6m }, { rps: 1, duration: 5m }]'), 400, 'usage', /660s in all; a run may last at most 600s \(--max-run-duration\)/)
+    await expectProblem(
+      await startRun(targetUrl, '[{ rps: 10, duration: 5s }, { rps: 1001, duration: 5s }]'),
+      400,
+      'usage',
+      /1001 rps; a run may plan at most 1000 rps \(--max-run-rps\)/,
+    )
+    await expectProblem(
+      await startRun(targetUrl, '[{ rps: 1, duration: 6m }, { rps: 1, duration: 5m }]'),
+      400,
+      'usage',
+      /660s in all; a run may last at most 600s \(--max-run-duration\)/,
+    )
     expect((await storedRuns()).length).toBe(before)
     expect(await controller.healthy()).toBe(true)
   })

@@ -55,15 +55,34 @@ describe('H4: reading the windows of a 24 h run', () => {
     // A real db file with a 24 h run, written with the store's own API in one transaction.
     const db = join(tempDir(), 'day.db')
     const store = new SqliteStore(db)
-    store.createRun({ id: runId, scenario: 'day', scenarioYaml: 'name: day', target: 'http://127.0.0.1:9/', createdAt: new Date().toISOString() })
+    store.createRun({
+      id: runId,
+      scenario: 'day',
+      scenarioYaml: 'name: day',
+      target: 'http://127.0.0.1:9/',
+      createdAt: new Date().toISOString(),
+    })
     const histograms = Array.from({ length: 16 }, (_, k) => {
       const h = createLatencyHistogram()
       for (let i = 0; i < 50; i++) recordLatencyUs(h, 2_000 + k * 300 + i * 40)
       return encodeHistogram(h)
     })
     const windows: WindowReport[] = Array.from({ length: day }, (_, index) => ({
-      index, step: 0, startedAt: 1_700_000_000_000 + index * 1000, planned: 50, sent: 50, dispatched: 50, dropped: 0, ok: 50, errors: emptyErrorCounts(),
-      latency: histograms[index % histograms.length]!, lateSends: 0, maxSendLagMs: 1, generatorLimited: false, complete: true, openConnections: 4,
+      index,
+      step: 0,
+      startedAt: 1_700_000_000_000 + index * 1000,
+      planned: 50,
+      sent: 50,
+      dispatched: 50,
+      dropped: 0,
+      ok: 50,
+      errors: emptyErrorCounts(),
+      latency: histograms[index % histograms.length]!,
+      lateSends: 0,
+      maxSendLagMs: 1,
+      generatorLimited: false,
+      complete: true,
+      openConnections: 4,
     }))
     store.saveWindows(runId, windows)
     store.close()
@@ -96,10 +115,16 @@ describe('H4: reading the windows of a 24 h run', () => {
   it('keeps /healthz under 50 ms (p99) while five clients page through the whole day', async () => {
     const script = join(tempDir(), 'paging-clients.cjs')
     writeFileSync(script, pagingClients)
-    const clients = spawn('nice', ['-n', '19', process.execPath, script], { env: { ...process.env, PAGING: JSON.stringify({ url: c.url, token: c.token, runId, clients: 5 }) }, stdio: ['ignore', 'pipe', 'inherit'] })
+    const clients = spawn('nice', ['-n', '19', process.execPath, script], {
+      env: { ...process.env, PAGING: JSON.stringify({ url: c.url, token: c.token, runId, clients: 5 }) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
     let output = ''
     clients.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    const paged = new Promise<{ results?: Array<{ windows: number; pages: number; maxPage: number; maxBytes: number; inOrder: boolean }>; error?: string }>((resolve, reject) => {
+    const paged = new Promise<{
+      results?: Array<{ windows: number; pages: number; maxPage: number; maxBytes: number; inOrder: boolean }>
+      error?: string
+    }>((resolve, reject) => {
       clients.once('error', reject)
       clients.once('close', () => resolve(JSON.parse(output || '{"error":"no output"}')))
     })
@@ -116,7 +141,9 @@ describe('H4: reading the windows of a 24 h run', () => {
       expect(result.maxBytes).toBeLessThan(1_000_000)
     }
     const p99 = percentile(sorted, 0.99)
-    console.log(`/healthz while paging: ${sorted.length} requests, p50 ${percentile(sorted, 0.5).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms`)
+    console.log(
+      `/healthz while paging: ${sorted.length} requests, p50 ${percentile(sorted, 0.5).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms`,
+    )
     expect(sorted.length).toBeGreaterThanOrEqual(50)
     expect(p99).toBeLessThan(50)
     expect(await c.healthy()).toBe(true)

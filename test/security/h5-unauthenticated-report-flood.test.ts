@@ -27,7 +27,11 @@ function memoryKb(pid: number): { rss: number; peak: number } {
  * socket takes it, and resolves with how long after the headers went out the response's status line
  * arrived, and how much of the body had been written by then.
  */
-function flood(url: string, bytes = floodBytes, headers: Record<string, string> = {}): Promise<{ status: number; ms: number; writtenBeforeAnswer: number }> {
+function flood(
+  url: string,
+  bytes = floodBytes,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; ms: number; writtenBeforeAnswer: number }> {
   const { hostname, port } = new URL(url)
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), hostname)
@@ -43,8 +47,12 @@ function flood(url: string, bytes = floodBytes, headers: Record<string, string> 
       }
     }
     socket.once('connect', () => {
-      const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')
-      socket.write(`POST ${reportPath} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nContent-Length: ${bytes}\r\n${extra}\r\n`)
+      const extra = Object.entries(headers)
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('')
+      socket.write(
+        `POST ${reportPath} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nContent-Length: ${bytes}\r\n${extra}\r\n`,
+      )
       sentAt = performance.now()
       pump()
     })
@@ -59,7 +67,9 @@ function flood(url: string, bytes = floodBytes, headers: Record<string, string> 
     })
     // The server closing mid-body is what should happen; only a close without an answer is a failure.
     socket.on('error', () => undefined)
-    socket.on('close', () => (answered ? undefined : reject(new Error(`connection closed without an answer after ${written} bytes`))))
+    socket.on('close', () =>
+      answered ? undefined : reject(new Error(`connection closed without an answer after ${written} bytes`)),
+    )
   })
 }
 
@@ -74,7 +84,15 @@ describe('H5: unauthenticated report floods', () => {
 
   it('refuses a 60 MB unauthenticated report within 50 ms, before its body is read, and three at once leave memory bounded', async () => {
     // Warm the route once (first-request compilation is not what this measures).
-    expect((await fetch(`${c.url}${reportPath}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(401)
+    expect(
+      (
+        await fetch(`${c.url}${reportPath}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+        })
+      ).status,
+    ).toBe(401)
     const before = memoryKb(c.process.pid!)
 
     const one = await flood(c.url)
@@ -93,7 +111,11 @@ describe('H5: unauthenticated report floods', () => {
 
   it('answers 401 before 400: an unsigned invalid body is refused as unauthenticated', async () => {
     const post = (body: string, headers: Record<string, string> = {}) =>
-      fetch(`${c.url}${reportPath}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body })
+      fetch(`${c.url}${reportPath}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+      })
     for (const body of ['{not json', JSON.stringify({ runId: 'r', windows: [{ latency: 'AAAA' }] })]) {
       const response = await post(body)
       expect(response.status).toBe(401)

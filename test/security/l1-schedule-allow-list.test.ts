@@ -28,12 +28,19 @@ describe('L1: schedules check the target allow-list before any TCP probe', () =>
     // The scenario was stored while the controller allowed all of 127.0.0.0/8; it now allows 127.0.0.1 only.
     const wide = await startController({ env: { GAUNTLET_TARGET_ALLOW: '127.0.0.0/8' } })
     try {
-      const put = await wide.api('/api/scenarios/outside', { method: 'PUT', body: { yaml: `name: outside\ntarget: { url: "${outsideUrl}" }\nload:\n  steps: [{ rps: 1, duration: 1s }]\n` } })
+      const put = await wide.api('/api/scenarios/outside', {
+        method: 'PUT',
+        body: { yaml: `name: outside\ntarget: { url: "${outsideUrl}" }\nload:\n  steps: [{ rps: 1, duration: 1s }]\n` },
+      })
       expect(put.status).toBe(201)
     } finally {
       await wide.stop()
     }
-    controller = await startController({ db: wide.db, env: { GAUNTLET_TARGET_ALLOW: '127.0.0.1' }, args: ['--min-schedule-interval', '1s'] })
+    controller = await startController({
+      db: wide.db,
+      env: { GAUNTLET_TARGET_ALLOW: '127.0.0.1' },
+      args: ['--min-schedule-interval', '1s'],
+    })
   })
   afterAll(async () => {
     await controller?.stop()
@@ -42,7 +49,9 @@ describe('L1: schedules check the target allow-list before any TCP probe', () =>
 
   it('records each fire of a schedule of that scenario as refused, stores no run, and never connects to the host', async () => {
     const c = controller!
-    const created = await c.api('/api/schedules', { body: { scenario: 'outside', cron: '* * * * * *', concurrency: 'allow' } })
+    const created = await c.api('/api/schedules', {
+      body: { scenario: 'outside', cron: '* * * * * *', concurrency: 'allow' },
+    })
     expect(created.status).toBe(201)
     const { id } = (await created.json()) as { id: string }
 

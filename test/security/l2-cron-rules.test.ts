@@ -24,7 +24,11 @@ describe('L2: cron rules and the schedule cap', () => {
   it.each([
     ['never fires', '0 0 31 2 *', /never fires/],
     ['has 7 fields', '* * * * * * *', /7 fields; use 5 .* or 6/],
-    ['fires every second, under the default 60 s minimum', '* * * * * *', /fires 1s apart; .* every 60s \(--min-schedule-interval\)/],
+    [
+      'fires every second, under the default 60 s minimum',
+      '* * * * * *',
+      /fires 1s apart; .* every 60s \(--min-schedule-interval\)/,
+    ],
     ['fires every 30 s', '*/30 * * * * *', /fires 30s apart/],
   ])('refuses a cron that %s: 400 problem+json at /cron, nothing stored', async (_name, cron, message) => {
     const response = await create(cron)
@@ -45,7 +49,11 @@ describe('L2: cron rules and the schedule cap', () => {
     const third = await create('30 4 * * *')
     expect(third.status).toBe(429)
     expect(third.headers.get('content-type')).toMatch(/^application\/problem\+json/)
-    expect(await third.json()).toMatchObject({ status: 429, code: 'too_many', detail: expect.stringMatching(/2 schedules .*--max-schedules/) })
+    expect(await third.json()).toMatchObject({
+      status: 429,
+      code: 'too_many',
+      detail: expect.stringMatching(/2 schedules .*--max-schedules/),
+    })
     expect(await stored()).toHaveLength(2)
     expect(await controller.healthy()).toBe(true)
   })

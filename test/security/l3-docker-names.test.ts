@@ -36,7 +36,9 @@ describe('L3: Docker names are checked before any Docker API call', () => {
 
   beforeAll(async () => {
     engine = await recordingDockerEngine()
-    controller = await startController({ env: { DOCKER_HOST: `unix://${engine.socketPath}`, GAUNTLET_FAULT_JOURNAL: join(tempDir(), 'faults.jsonl') } })
+    controller = await startController({
+      env: { DOCKER_HOST: `unix://${engine.socketPath}`, GAUNTLET_FAULT_JOURNAL: join(tempDir(), 'faults.jsonl') },
+    })
   })
   afterAll(async () => {
     await controller?.stop()
@@ -49,41 +51,57 @@ describe('L3: Docker names are checked before any Docker API call', () => {
 
   it.each(hostile)('POST /api/faults with container %j: 400 naming the field, no Docker call', async (container) => {
     const before = engine.requests.length
-    const response = await controller.api('/api/faults', { body: { type: 'reset', port: 80, duration: '5s', target: { container } } })
+    const response = await controller.api('/api/faults', {
+      body: { type: 'reset', port: 80, duration: '5s', target: { container } },
+    })
     expect(response.status).toBe(400)
     expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/)
     expect(JSON.stringify(await response.json())).toContain('/body/target/container')
     expect(engine.requests.slice(before)).toEqual([])
   })
 
-  it.each(hostile)('POST /api/runs with a scenario whose fault container is %j: 400 at the field with line:column, no Docker call', async (container) => {
-    const before = engine.requests.length
-    const yaml = [
-      'name: l3-hostile',
-      'target:',
-      '  url: http://127.0.0.1:9/',
-      'load:',
-      '  steps: [{ rps: 1, duration: 2s }]',
-      'faults:',
-      '  - type: reset',
-      '    port: 80',
-      '    duration: 1s',
-      '    target:',
-      `      container: ${JSON.stringify(container)}`,
-      '',
-    ].join('\n')
-    const response = await controller.api('/api/runs', { body: { yaml } })
-    expect(response.status).toBe(400)
-    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/)
-    const problem = (await response.json()) as { problems?: Array<{ path: string; line?: number; column?: number; message: string }> }
-    expect(problem.problems).toContainEqual(expect.objectContaining({ path: '/faults/0/target/container', line: 11, column: 18, message: expect.stringMatching(/Docker container name/) }))
-    expect(engine.requests.slice(before)).toEqual([])
-  })
+  it.each(hostile)(
+    'POST /api/runs with a scenario whose fault container is %j: 400 at the field with line:column, no Docker call',
+    async (container) => {
+      const before = engine.requests.length
+      const yaml = [
+        'name: l3-hostile',
+        'target:',
+        '  url: http://127.0.0.1:9/',
+        'load:',
+        '  steps: [{ rps: 1, duration: 2s }]',
+        'faults:',
+        '  - type: reset',
+        '    port: 80',
+        '    duration: 1s',
+        '    target:',
+        `      container: ${JSON.stringify(container)}`,
+        '',
+      ].join('\n')
+      const response = await controller.api('/api/runs', { body: { yaml } })
+      expect(response.status).toBe(400)
+      expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/)
+      const problem = (await response.json()) as {
+        problems?: Array<{ path: string; line?: number; column?: number; message: string }>
+      }
+      expect(problem.problems).toContainEqual(
+        expect.objectContaining({
+          path: '/faults/0/target/container',
+          line: 11,
+          column: 18,
+          message: expect.stringMatching(/Docker container name/),
+        }),
+      )
+      expect(engine.requests.slice(before)).toEqual([])
+    },
+  )
 
   it('POST /api/faults with a hostile label or compose service: 400, no Docker call', async () => {
     const before = engine.requests.length
     for (const target of [{ label: 'app=a b' }, { label: '../x=y' }, { service: '../images' }]) {
-      const response = await controller.api('/api/faults', { body: { type: 'reset', port: 80, duration: '5s', target } })
+      const response = await controller.api('/api/faults', {
+        body: { type: 'reset', port: 80, duration: '5s', target },
+      })
       expect(response.status).toBe(400)
       expect(JSON.stringify(await response.json())).toContain(`/body/target/${Object.keys(target)[0]}`)
     }

@@ -75,7 +75,11 @@ describe('L4: a redirect is an error unless the scenario expects it', () => {
   it('measures http_3xx_rate in thresholds', async () => {
     const run = await runToEnd([], ['http_3xx_rate < 1%'])
     expect(run.status).toBe('failed')
-    expect(run.summary!.steps[0]!.thresholds[0]).toMatchObject({ threshold: 'http_3xx_rate < 1%', pass: false, observed: 1 })
+    expect(run.summary!.steps[0]!.thresholds[0]).toMatchObject({
+      threshold: 'http_3xx_rate < 1%',
+      pass: false,
+      observed: 1,
+    })
   })
 
   it('passes the same run when the scenario expects 302', async () => {

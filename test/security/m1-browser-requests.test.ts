@@ -17,14 +17,21 @@ interface RawResponse {
 }
 
 /** node:http, not fetch: fetch will not send a Host header other than the URL's. */
-function raw(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<RawResponse> {
+function raw(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const request = httpRequest(url, { method: init.method ?? 'GET', headers: init.headers ?? {}, timeout: 10_000 }, (response) => {
-      let body = ''
-      response.setEncoding('utf8')
-      response.on('data', (chunk: string) => (body += chunk))
-      response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers, body }))
-    })
+    const request = httpRequest(
+      url,
+      { method: init.method ?? 'GET', headers: init.headers ?? {}, timeout: 10_000 },
+      (response) => {
+        let body = ''
+        response.setEncoding('utf8')
+        response.on('data', (chunk: string) => (body += chunk))
+        response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers, body }))
+      },
+    )
     request.on('timeout', () => request.destroy(new Error(`${url}: no answer within 10 s`)))
     request.on('error', reject)
     request.end(init.body)
@@ -58,7 +65,12 @@ describe('M1: browsers cannot be used against the controller', () => {
   const runCount = async (): Promise<number> => ((await (await c.api('/api/runs')).json()) as unknown[]).length
 
   it('refuses a foreign Host (DNS rebinding) with 403 before anything happens, even with a valid token', async () => {
-    for (const host of [`evil.example:${port}`, 'evil.example', `EVIL.example.:${port}`, `localhost.evil.example:${port}`]) {
+    for (const host of [
+      `evil.example:${port}`,
+      'evil.example',
+      `EVIL.example.:${port}`,
+      `localhost.evil.example:${port}`,
+    ]) {
       const read = await raw(`${c.url}/api/runs`, { headers: { ...bearer, host } })
       expect(read.status, host).toBe(403)
       expect(read.headers['content-type']).toMatch(/^application\/problem\+json/)
@@ -83,10 +95,18 @@ describe('M1: browsers cannot be used against the controller', () => {
   })
 
   it('refuses mutations that are not application/json with 415, the abort included, and does nothing', async () => {
-    const plain = await raw(`${c.url}/api/runs`, { method: 'POST', headers: { ...bearer, 'content-type': 'text/plain' }, body: JSON.stringify({ yaml: longYaml }) })
+    const plain = await raw(`${c.url}/api/runs`, {
+      method: 'POST',
+      headers: { ...bearer, 'content-type': 'text/plain' },
+      body: JSON.stringify({ yaml: longYaml }),
+    })
     expect(plain.status).toBe(415)
     expect(JSON.parse(plain.body)).toMatchObject({ status: 415, code: 'unsupported_media_type' })
-    const form = await raw(`${c.url}/api/runs`, { method: 'POST', headers: { ...bearer, 'content-type': 'application/x-www-form-urlencoded' }, body: 'yaml=x' })
+    const form = await raw(`${c.url}/api/runs`, {
+      method: 'POST',
+      headers: { ...bearer, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'yaml=x',
+    })
     expect(form.status).toBe(415)
     expect(await runCount()).toBe(0)
 
@@ -95,7 +115,11 @@ describe('M1: browsers cannot be used against the controller', () => {
     const { id } = (await started.json()) as { id: string }
     try {
       for (const headers of [{ 'content-type': 'text/plain' }, {}] as Array<Record<string, string>>) {
-        const abort = await raw(`${c.url}/api/runs/${id}/abort`, { method: 'POST', headers: { ...bearer, ...headers }, body: '{}' })
+        const abort = await raw(`${c.url}/api/runs/${id}/abort`, {
+          method: 'POST',
+          headers: { ...bearer, ...headers },
+          body: '{}',
+        })
         expect(abort.status).toBe(415)
       }
       const deleted = await raw(`${c.url}/api/scenarios/long`, { method: 'DELETE', headers: bearer })
@@ -103,7 +127,10 @@ describe('M1: browsers cannot be used against the controller', () => {
       expect(((await (await c.api(`/api/runs/${id}`)).json()) as { status: string }).status).toBe('running')
     } finally {
       // application/json with an empty body is the bodiless abort; it works.
-      const abort = await raw(`${c.url}/api/runs/${id}/abort`, { method: 'POST', headers: { ...bearer, 'content-type': 'application/json' } })
+      const abort = await raw(`${c.url}/api/runs/${id}/abort`, {
+        method: 'POST',
+        headers: { ...bearer, 'content-type': 'application/json' },
+      })
       expect(abort.status).toBe(202)
     }
     let status = 'running'
@@ -113,7 +140,11 @@ describe('M1: browsers cannot be used against the controller', () => {
     }
     expect(status).toBe('aborted')
     // `{}` is as good as no body: the handler answers (the run has ended), not the content-type check.
-    const again = await raw(`${c.url}/api/runs/${id}/abort`, { method: 'POST', headers: { ...bearer, 'content-type': 'application/json; charset=utf-8' }, body: '{}' })
+    const again = await raw(`${c.url}/api/runs/${id}/abort`, {
+      method: 'POST',
+      headers: { ...bearer, 'content-type': 'application/json; charset=utf-8' },
+      body: '{}',
+    })
     expect([202, 409]).toContain(again.status)
   })
 
@@ -124,7 +155,11 @@ describe('M1: browsers cannot be used against the controller', () => {
     expect(accessControlHeaders(read.headers)).toEqual([])
     const preflight = await raw(`${c.url}/api/runs`, {
       method: 'OPTIONS',
-      headers: { ...origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' },
+      headers: {
+        ...origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type, authorization',
+      },
     })
     expect(preflight.status).toBeGreaterThanOrEqual(400)
     expect(accessControlHeaders(preflight.headers)).toEqual([])
@@ -133,7 +168,11 @@ describe('M1: browsers cannot be used against the controller', () => {
   })
 
   it('forbids framing and content-type sniffing on every answer, /docs and refusals included', async () => {
-    for (const response of [await raw(`${c.url}/docs`, { headers: bearer }), await raw(`${c.url}/healthz`), await raw(`${c.url}/api/runs`)]) {
+    for (const response of [
+      await raw(`${c.url}/docs`, { headers: bearer }),
+      await raw(`${c.url}/healthz`),
+      await raw(`${c.url}/api/runs`),
+    ]) {
       expect(response.headers['x-frame-options']).toBe('DENY')
       expect(response.headers['content-security-policy']).toBe("frame-ancestors 'none'")
       expect(response.headers['x-content-type-options']).toBe('nosniff')
@@ -141,10 +180,18 @@ describe('M1: browsers cannot be used against the controller', () => {
   })
 
   it('closes the connection of a refused request that has a body, instead of reading it', async () => {
-    const refused = await raw(`${c.url}/api/runs`, { method: 'POST', headers: { ...bearer, 'content-type': 'text/plain' }, body: 'x'.repeat(1000) })
+    const refused = await raw(`${c.url}/api/runs`, {
+      method: 'POST',
+      headers: { ...bearer, 'content-type': 'text/plain' },
+      body: 'x'.repeat(1000),
+    })
     expect(refused.status).toBe(415)
     expect(refused.headers['connection']).toBe('close')
-    const stranger = await raw(`${c.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+    const stranger = await raw(`${c.url}/api/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    })
     expect(stranger.status).toBe(401)
     expect(stranger.headers['connection']).toBe('close')
   })
@@ -156,10 +203,19 @@ describe('M1: browsers cannot be used against the controller', () => {
 
 describe('M1: a controller reached by name', () => {
   it('answers the names of --public-url and GAUNTLET_ALLOWED_HOSTS, and no other', async () => {
-    const c = await startController({ args: ['--public-url', 'https://gauntlet.example.com/'], env: { GAUNTLET_ALLOWED_HOSTS: 'ctl.internal, other.internal' } })
+    const c = await startController({
+      args: ['--public-url', 'https://gauntlet.example.com/'],
+      env: { GAUNTLET_ALLOWED_HOSTS: 'ctl.internal, other.internal' },
+    })
     try {
       const port = new URL(c.url).port
-      for (const host of ['gauntlet.example.com', `gauntlet.example.com:${port}`, `CTL.internal:${port}`, 'other.internal', `10.1.2.3:${port}`]) {
+      for (const host of [
+        'gauntlet.example.com',
+        `gauntlet.example.com:${port}`,
+        `CTL.internal:${port}`,
+        'other.internal',
+        `10.1.2.3:${port}`,
+      ]) {
         expect((await raw(`${c.url}/api/runs`, { headers: { ...bearer, host } })).status, host).toBe(200)
       }
       for (const host of ['example.com', `evil.gauntlet.example.com:${port}`, `ctl.internal.evil.example:${port}`]) {

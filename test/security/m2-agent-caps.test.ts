@@ -21,15 +21,21 @@ describe('M2: agent caps', () => {
     await c.stop()
   })
 
-  const heartbeatBody = (runs: string[]) => JSON.stringify({ url: 'http://127.0.0.1:9/', capacityRps: 100, runs, version: 't' })
+  const heartbeatBody = (runs: string[]) =>
+    JSON.stringify({ url: 'http://127.0.0.1:9/', capacityRps: 100, runs, version: 't' })
   async function heartbeat(name: string, body: string): Promise<Response> {
     const path = `/api/agents/${name}`
-    return fetch(`${c.url}${path}`, { method: 'PUT', headers: { 'content-type': 'application/json', ...signRequest(secret, 'PUT', `${c.url}${path}`, body) }, body })
+    return fetch(`${c.url}${path}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', ...signRequest(secret, 'PUT', `${c.url}${path}`, body) },
+      body,
+    })
   }
   const fullRuns = Array.from({ length: maxHeartbeatRuns }, (_, i) => `run-${i}-${'x'.repeat(90)}`)
 
   it(`takes ${maxAgents} agents, then refuses a new name with 429 problem+json (too_many) while known ones go on`, async () => {
-    for (let i = 0; i < maxAgents; i++) expect((await heartbeat(`agent-${i}`, heartbeatBody(fullRuns))).status).toBe(200)
+    for (let i = 0; i < maxAgents; i++)
+      expect((await heartbeat(`agent-${i}`, heartbeatBody(fullRuns))).status).toBe(200)
     const refused = await heartbeat('one-too-many', heartbeatBody([]))
     expect(refused.status).toBe(429)
     expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/)
@@ -45,9 +51,18 @@ describe('M2: agent caps', () => {
   })
 
   it('refuses a heartbeat listing more than the cap of runs (400), and one larger than its body limit (413)', async () => {
-    const tooManyRuns = await heartbeat('agent-1', heartbeatBody(Array.from({ length: maxHeartbeatRuns + 1 }, (_, i) => `r${i}`)))
+    const tooManyRuns = await heartbeat(
+      'agent-1',
+      heartbeatBody(Array.from({ length: maxHeartbeatRuns + 1 }, (_, i) => `r${i}`)),
+    )
     expect(tooManyRuns.status).toBe(400)
-    const huge = JSON.stringify({ url: 'http://127.0.0.1:9/', capacityRps: 100, runs: [], version: 't', pad: 'p'.repeat(maxHeartbeatBytes) })
+    const huge = JSON.stringify({
+      url: 'http://127.0.0.1:9/',
+      capacityRps: 100,
+      runs: [],
+      version: 't',
+      pad: 'p'.repeat(maxHeartbeatBytes),
+    })
     const tooLarge = await heartbeat('agent-1', huge)
     expect(tooLarge.status).toBe(413)
     expect(maxHeartbeatBytes).toBeLessThanOrEqual(64 * 1024)

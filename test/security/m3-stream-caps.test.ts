@@ -37,7 +37,10 @@ describe('M3: event stream cap and server timeouts', () => {
   async function follow(): Promise<{ response: Response; close: () => void }> {
     const abort = new AbortController()
     streams.push(abort)
-    const response = await fetch(`${controller.url}/api/runs/${runId}/events`, { headers: { authorization: `Bearer ${controller.token}` }, signal: abort.signal })
+    const response = await fetch(`${controller.url}/api/runs/${runId}/events`, {
+      headers: { authorization: `Bearer ${controller.token}` },
+      signal: abort.signal,
+    })
     if (response.status === 200) {
       const first = await response.body!.getReader().read()
       expect(new TextDecoder().decode(first.value)).toMatch(/^event: status\ndata: \{"status":"running"/)
@@ -45,7 +48,8 @@ describe('M3: event stream cap and server timeouts', () => {
     return { response, close: () => abort.abort() }
   }
 
-  const openGauge = async (): Promise<number> => Number(/^gauntlet_event_streams_open (\d+)$/m.exec(await (await fetch(`${controller.url}/metrics`)).text())![1])
+  const openGauge = async (): Promise<number> =>
+    Number(/^gauntlet_event_streams_open (\d+)$/m.exec(await (await fetch(`${controller.url}/metrics`)).text())![1])
 
   it('serves --max-streams idle streams, answers the next with 429 problem+json, and frees a slot when a client goes away', async () => {
     const open = await Promise.all(Array.from({ length: 5 }, () => follow()))
@@ -55,7 +59,11 @@ describe('M3: event stream cap and server timeouts', () => {
     const refused = await follow()
     expect(refused.response.status).toBe(429)
     expect(refused.response.headers.get('content-type')).toMatch(/^application\/problem\+json/)
-    expect(await refused.response.json()).toMatchObject({ status: 429, code: 'too_many', detail: expect.stringMatching(/--max-streams 5/) })
+    expect(await refused.response.json()).toMatchObject({
+      status: 429,
+      code: 'too_many',
+      detail: expect.stringMatching(/--max-streams 5/),
+    })
 
     open[0]!.close()
     // Bounded poll: the server sees the client go away within moments.
@@ -75,7 +83,10 @@ describe('M3: event stream cap and server timeouts', () => {
       const stream = async (token: string | undefined): Promise<number> => {
         const abort = new AbortController()
         held.push(abort)
-        const response = await fetch(`${open.url}/api/runs/${id}/events`, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: abort.signal })
+        const response = await fetch(`${open.url}/api/runs/${id}/events`, {
+          headers: token ? { authorization: `Bearer ${token}` } : {},
+          signal: abort.signal,
+        })
         return response.status
       }
       expect([await stream(undefined), await stream(undefined), await stream(undefined)]).toEqual([200, 200, 429])

@@ -14,7 +14,11 @@ import { startController, testToken, type ControllerUnderTest } from '../helpers
  * and printed line, while runs still send them.
  */
 
-const secrets = { authorization: 'Bearer target-secret-4b1e9a', apiKey: 'api-key-secret-7c2d55', cookie: 'session=cookie-secret-93af01' }
+const secrets = {
+  authorization: 'Bearer target-secret-4b1e9a',
+  apiKey: 'api-key-secret-7c2d55',
+  cookie: 'session=cookie-secret-93af01',
+}
 
 function scenarioYaml(name: string, targetUrl: string, duration = '1s'): string {
   return `# a scenario with credentials for its target
@@ -37,7 +41,8 @@ async function credentialTarget(): Promise<{ url: string; authorized: () => numb
   let authorized = 0
   const server: Server = createServer((request, response) => {
     const h = request.headers
-    if (h.authorization === secrets.authorization && h['x-api-key'] === secrets.apiKey && h.cookie === secrets.cookie) authorized++
+    if (h.authorization === secrets.authorization && h['x-api-key'] === secrets.apiKey && h.cookie === secrets.cookie)
+      authorized++
     request.resume()
     response.end('ok')
   })
@@ -61,7 +66,10 @@ describe('M4: secrets are not shown', () => {
   beforeAll(async () => {
     target = await credentialTarget()
     c = await startController()
-    expect((await c.api('/api/scenarios/orders', { method: 'PUT', body: { yaml: scenarioYaml('orders', target.url) } })).status).toBe(201)
+    expect(
+      (await c.api('/api/scenarios/orders', { method: 'PUT', body: { yaml: scenarioYaml('orders', target.url) } }))
+        .status,
+    ).toBe(201)
   })
   afterAll(async () => {
     await c?.stop()
@@ -69,7 +77,15 @@ describe('M4: secrets are not shown', () => {
   })
 
   it('refuses every /api read without the token (401), and unknown paths too', async () => {
-    for (const path of ['/api/scenarios/orders', '/api/scenarios', '/api/runs', '/api/agents', '/api/schedules', '/api/nothing-here', '/docs/json']) {
+    for (const path of [
+      '/api/scenarios/orders',
+      '/api/scenarios',
+      '/api/runs',
+      '/api/agents',
+      '/api/schedules',
+      '/api/nothing-here',
+      '/docs/json',
+    ]) {
       const response = await c.api(path, { token: null })
       expect(response.status, path).toBe(401)
       const text = await response.text()
@@ -98,7 +114,10 @@ describe('M4: secrets are not shown', () => {
     expect(yaml).toContain('cookie: "«redacted»"')
     expect(yaml).toContain('accept: application/json')
     // The PUT's answer shows the same.
-    const put = await c.api('/api/scenarios/orders', { method: 'PUT', body: { yaml: scenarioYaml('orders', target.url) } })
+    const put = await c.api('/api/scenarios/orders', {
+      method: 'PUT',
+      body: { yaml: scenarioYaml('orders', target.url) },
+    })
     expect(put.status).toBe(200)
     expectNoSecret(await put.text())
   })
@@ -130,14 +149,26 @@ describe('M4: --public-read', () => {
   it('opens the reads, still redacted, and still needs the token for changes', async () => {
     const c = await startController({ args: ['--public-read'] })
     try {
-      expect((await c.api('/api/scenarios/orders', { method: 'PUT', body: { yaml: scenarioYaml('orders', 'http://127.0.0.1:9') } })).status).toBe(201)
+      expect(
+        (
+          await c.api('/api/scenarios/orders', {
+            method: 'PUT',
+            body: { yaml: scenarioYaml('orders', 'http://127.0.0.1:9') },
+          })
+        ).status,
+      ).toBe(201)
       const read = await c.api('/api/scenarios/orders', { token: null })
       expect(read.status).toBe(200)
       const text = await read.text()
       expectNoSecret(text)
       expect(text).toContain('«redacted»')
-      for (const path of ['/api/runs', '/api/agents', '/docs/json']) expect((await c.api(path, { token: null })).status, path).toBe(200)
-      const put = await c.api('/api/scenarios/other', { method: 'PUT', token: null, body: { yaml: scenarioYaml('other', 'http://127.0.0.1:9') } })
+      for (const path of ['/api/runs', '/api/agents', '/docs/json'])
+        expect((await c.api(path, { token: null })).status, path).toBe(200)
+      const put = await c.api('/api/scenarios/other', {
+        method: 'PUT',
+        token: null,
+        body: { yaml: scenarioYaml('other', 'http://127.0.0.1:9') },
+      })
       expect(put.status).toBe(401)
       expect((await c.api('/api/scenarios/orders', { method: 'DELETE', token: null, body: {} })).status).toBe(401)
       expect((await c.api('/api/scenarios/other', { token: null })).status).toBe(404)
@@ -161,7 +192,9 @@ describe('M4: the CLI', () => {
     const dir = tempDir()
     const file = writeScenario(dir, scenarioYaml('cli', target.url))
     const summaryFile = join(dir, 'summary.json')
-    const result = await runCli(['run', file, '--summary', summaryFile, '--db', join(dir, 'g.db')], { env: { GAUNTLET_TOKEN: testToken } })
+    const result = await runCli(['run', file, '--summary', summaryFile, '--db', join(dir, 'g.db')], {
+      env: { GAUNTLET_TOKEN: testToken },
+    })
     expect(result.code, result.stderr).toBe(0)
     expectNoSecret(result.stdout)
     expectNoSecret(result.stderr)

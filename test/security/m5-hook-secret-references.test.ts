@@ -47,9 +47,19 @@ hooks:
       expect(response.status).toBe(400)
       const text = await response.text()
       expect(text).not.toContain('hunter2')
-      const problem = JSON.parse(text) as { code: string; problems: Array<{ path: string; message: string; line: number; column: number }> }
+      const problem = JSON.parse(text) as {
+        code: string
+        problems: Array<{ path: string; message: string; line: number; column: number }>
+      }
       expect(problem.code).toBe('invalid_scenario')
-      expect(problem.problems).toEqual([{ path: '/hooks/postRun/0/secret', message: expect.stringContaining('GAUNTLET_SECRET_'), line: 6, column: expect.any(Number) }])
+      expect(problem.problems).toEqual([
+        {
+          path: '/hooks/postRun/0/secret',
+          message: expect.stringContaining('GAUNTLET_SECRET_'),
+          line: 6,
+          column: expect.any(Number),
+        },
+      ])
     }
     expect(await (await controller.api('/api/runs')).json()).toEqual([])
     expect((await controller.api('/api/scenarios/hooked')).status).toBe(404)
@@ -62,20 +72,26 @@ hooks:
     expect(started.status).toBe(201)
     const { id } = (await started.json()) as { id: string }
     const run = await pollUntil(
-      async () => (await (await controller.api(`/api/runs/${id}`)).json()) as { status: string; summary: RunSummary | null },
+      async () =>
+        (await (await controller.api(`/api/runs/${id}`)).json()) as { status: string; summary: RunSummary | null },
       (r) => r.status !== 'running',
       20_000,
     )
     const hooks = run.summary!.hooks!
     const unset = hooks.find((h) => h.url.endsWith('/done'))!
-    expect(unset).toMatchObject({ delivered: false, attempts: [{ error: expect.stringMatching(/secret reference is not set; not sent unsigned/) }] })
+    expect(unset).toMatchObject({
+      delivered: false,
+      attempts: [{ error: expect.stringMatching(/secret reference is not set; not sent unsigned/) }],
+    })
     // Neither the record nor anything else the API answers names the variable.
     expect(JSON.stringify(run)).not.toContain('NEVER_SET')
     expect(receiver.requests.filter((r) => r.path === '/done')).toEqual([])
 
     expect(hooks.find((h) => h.url.endsWith('/signed'))).toMatchObject({ delivered: true, attempts: [{ status: 204 }] })
     const [signed] = receiver.requests.filter((r) => r.path === '/signed')
-    expect(signed!.headers['x-gauntlet-signature']).toBe(`sha256=${createHmac('sha256', 'hook-key-91c2').update(signed!.body).digest('hex')}`)
+    expect(signed!.headers['x-gauntlet-signature']).toBe(
+      `sha256=${createHmac('sha256', 'hook-key-91c2').update(signed!.body).digest('hex')}`,
+    )
     expect(await controller.healthy()).toBe(true)
   }, 30_000)
 })

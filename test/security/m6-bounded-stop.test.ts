@@ -67,9 +67,15 @@ hooks:
     expect(run.status).toBe('aborted')
     expect(elapsedMs).toBeLessThan((graceS + 2) * 1000)
     const hooks = run.summary!.hooks!
-    expect(hooks.find((h) => h.event === 'preStep')).toMatchObject({ delivered: false, attempts: [{ error: 'cancelled: the run was stopped' }] })
+    expect(hooks.find((h) => h.event === 'preStep')).toMatchObject({
+      delivered: false,
+      attempts: [{ error: 'cancelled: the run was stopped' }],
+    })
     // postRun was sent (the receiver got it) and given the grace, then cancelled; its retries never happened.
-    expect(hooks.find((h) => h.event === 'postRun')).toMatchObject({ delivered: false, attempts: [{ error: 'cancelled: the run was stopped' }] })
+    expect(hooks.find((h) => h.event === 'postRun')).toMatchObject({
+      delivered: false,
+      attempts: [{ error: 'cancelled: the run was stopped' }],
+    })
     expect(hanging.requests.filter((r) => r.path === '/aborted/post')).toHaveLength(1)
     expect(await c.healthy()).toBe(true)
   }, 30_000)
@@ -87,7 +93,10 @@ hooks:
 
     const restarted = await startController({ db: c.db })
     controllers.push(restarted)
-    const run = (await (await restarted.api(`/api/runs/${id}`)).json()) as { status: string; summary: RunSummary | null }
+    const run = (await (await restarted.api(`/api/runs/${id}`)).json()) as {
+      status: string
+      summary: RunSummary | null
+    }
     expect(run.status).toBe('aborted')
     expect(run.summary!.hooks!.find((h) => h.event === 'postRun')).toMatchObject({ delivered: false })
     expect(await restarted.healthy()).toBe(true)
@@ -97,7 +106,22 @@ hooks:
     const dir = tempDir()
     const file = writeScenario(dir, scenario('interrupted'))
     const summaryFile = join(dir, 'summary.json')
-    const child = spawn(process.execPath, [gauntletBin, 'run', file, '--db', join(dir, 'g.db'), '--summary', summaryFile, '--hook-grace', `${graceS}s`, '--quiet'], { stdio: 'ignore' })
+    const child = spawn(
+      process.execPath,
+      [
+        gauntletBin,
+        'run',
+        file,
+        '--db',
+        join(dir, 'g.db'),
+        '--summary',
+        summaryFile,
+        '--hook-grace',
+        `${graceS}s`,
+        '--quiet',
+      ],
+      { stdio: 'ignore' },
+    )
     const exited = once(child, 'exit')
     await hanging.waitForRequest(/^\/interrupted\/pre$/)
     const signalledAt = Date.now()
@@ -107,6 +131,9 @@ hooks:
     expect(code).toBe(3)
     const summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as RunSummary
     expect(summary.status).toBe('aborted')
-    expect(summary.hooks!.find((h) => h.event === 'postRun')).toMatchObject({ delivered: false, attempts: [{ error: 'cancelled: the run was stopped' }] })
+    expect(summary.hooks!.find((h) => h.event === 'postRun')).toMatchObject({
+      delivered: false,
+      attempts: [{ error: 'cancelled: the run was stopped' }],
+    })
   }, 30_000)
 })

@@ -3,12 +3,22 @@ import { describe, expect, it } from 'vitest'
 import { AgentRegistry } from '../../apps/controller/src/agents/agent-registry.js'
 import type { AgentStore, StoredAgent } from '../../apps/controller/src/storage/run-store.js'
 
-const beat = (runs: string[] = []): Heartbeat => ({ url: 'http://127.0.0.1:9001/', capacityRps: 100, runs, version: 't' })
+const beat = (runs: string[] = []): Heartbeat => ({
+  url: 'http://127.0.0.1:9001/',
+  capacityRps: 100,
+  runs,
+  version: 't',
+})
 
 /** A store that remembers agents as the SQLite store does (one row per name). */
 function memoryStore(): AgentStore & { rows: Map<string, StoredAgent> } {
   const rows = new Map<string, StoredAgent>()
-  return { rows, saveAgent: (agent) => void rows.set(agent.name, agent), listAgents: () => [...rows.values()], forgetAgent: (name) => void rows.delete(name) }
+  return {
+    rows,
+    saveAgent: (agent) => void rows.set(agent.name, agent),
+    listAgents: () => [...rows.values()],
+    forgetAgent: (name) => void rows.delete(name),
+  }
 }
 
 describe('agent registry caps', () => {
@@ -24,7 +34,11 @@ describe('agent registry caps', () => {
   it('forgets an agent lost for longer than the expiry, here and in the store, which frees its place', () => {
     const clock = { now: 0 }
     const store = memoryStore()
-    const registry = new AgentRegistry(() => clock.now, store, { maxAgents: 1, lostAfterMs: 3_000, expireAfterMs: 86_400_000 })
+    const registry = new AgentRegistry(() => clock.now, store, {
+      maxAgents: 1,
+      lostAfterMs: 3_000,
+      expireAfterMs: 86_400_000,
+    })
     registry.heartbeat('old', beat())
     clock.now = 5_000
     registry.sweep()

@@ -17,6 +17,8 @@ describe('bundled scenarios', () => {
 
   it('the published JSON Schema is generated from the current source (run `npm run schema`)', () => {
     const published = JSON.parse(readFileSync(join(dir, 'scenario.schema.json'), 'utf8'))
-    expect(published).toEqual(JSON.parse(JSON.stringify({ $schema: 'http://json-schema.org/draft-07/schema#', ...ScenarioSchema })))
+    expect(published).toEqual(
+      JSON.parse(JSON.stringify({ $schema: 'http://json-schema.org/draft-07/schema#', ...ScenarioSchema })),
+    )
   })
 })

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest'
 import { measureChange } from '../../apps/controller/src/decision/baseline.js'
 import { EvaluationWindows } from '../../apps/controller/src/decision/evaluation-window.js'
 import type { Confidence } from '../../apps/controller/src/decision/evidence.js'
-import { enterStep, gate, initialGuardState, observeWindow, type GuardState } from '../../apps/controller/src/decision/guard-state.js'
+import {
+  enterStep,
+  gate,
+  initialGuardState,
+  observeWindow,
+  type GuardState,
+} from '../../apps/controller/src/decision/guard-state.js'
 import { sampleStats } from '../../apps/controller/src/decision/sample-stats.js'
 import { parseChange } from '../../apps/controller/src/scenario/thresholds.js'
 import { bucket } from '../helpers/buckets.js'
@@ -12,7 +18,11 @@ const slo = { trip: { m: 3, n: 5 }, clearK: 2 }
 const letters: Record<string, Confidence> = { P: 'pass', F: 'fail', I: 'insufficient' }
 
 /** Feeds a verdict string ("PFFI...") through a guard; the clear verdicts equal the main ones unless given. */
-function run(guard: { trip: { m: number; n: number }; clearK: number | null }, verdicts: string, clearVerdicts = verdicts): { state: GuardState; events: string[] } {
+function run(
+  guard: { trip: { m: number; n: number }; clearK: number | null },
+  verdicts: string,
+  clearVerdicts = verdicts,
+): { state: GuardState; events: string[] } {
   let state = initialGuardState
   const events: string[] = []
   ;[...verdicts].forEach((v, i) => {
@@ -61,33 +71,51 @@ describe('guard state machines', () => {
 })
 
 describe('step gate', () => {
-  const guard = (name: string, passStreak: number, extra: Partial<GuardState> = {}, dryRun = false) => ({ config: { name, dryRun }, state: { ...initialGuardState, passStreak, ...extra } })
+  const guard = (name: string, passStreak: number, extra: Partial<GuardState> = {}, dryRun = false) => ({
+    config: { name, dryRun },
+    state: { ...initialGuardState, passStreak, ...extra },
+  })
   it.each([
     ['every guard passed promoteAfter windows', [guard('a', 2), guard('b', 3)], 0, 'advance'],
     ['one guard short of promoteAfter: hold', [guard('a', 2), guard('b', 1)], 0, 'hold'],
     ['still short when maxHold is spent: roll back (fail closed)', [guard('a', 2), guard('b', 1)], 60, 'rollback'],
     ['a tripped guard rolls back at once', [guard('a', 5, { tripped: true })], 0, 'rollback'],
-    ['a dry-run guard neither holds nor rolls back', [guard('a', 2), guard('dry', 0, { tripped: true }, true)], 0, 'advance'],
+    [
+      'a dry-run guard neither holds nor rolls back',
+      [guard('a', 2), guard('dry', 0, { tripped: true }, true)],
+      0,
+      'advance',
+    ],
   ])('%s', (_name, guards, heldS, action) => {
     expect(gate({ guards, promoteAfter: 2, heldS: heldS as number, maxHoldS: 60 }).action).toBe(action)
   })
 
   it('the hold names who is short, and the rollback after maxHold says how long it held', () => {
-    expect(gate({ guards: [guard('p99-slo', 1)], promoteAfter: 2, heldS: 0, maxHoldS: 60 }).reason).toBe('not enough passing windows yet: p99-slo 1/2')
-    expect(gate({ guards: [guard('p99-slo', 1)], promoteAfter: 2, heldS: 60, maxHoldS: 60 }).reason).toContain('held 60s (maxHold 60s)')
+    expect(gate({ guards: [guard('p99-slo', 1)], promoteAfter: 2, heldS: 0, maxHoldS: 60 }).reason).toBe(
+      'not enough passing windows yet: p99-slo 1/2',
+    )
+    expect(gate({ guards: [guard('p99-slo', 1)], promoteAfter: 2, heldS: 60, maxHoldS: 60 }).reason).toContain(
+      'held 60s (maxHold 60s)',
+    )
   })
 
   it('property: no sequence of INSUFFICIENT windows, however long or mixed with FAILs, ever advances a step', () => {
     let seed = 42
-    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+    const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
     for (let trial = 0; trial < 2000; trial++) {
       let state = initialGuardState
       const length = 1 + Math.floor(random() * 40)
-      const guardConfig = random() < 0.5 ? slo : { trip: { m: 1 + Math.floor(random() * 3), n: 5 }, clearK: 1 + Math.floor(random() * 3) }
+      const guardConfig =
+        random() < 0.5 ? slo : { trip: { m: 1 + Math.floor(random() * 3), n: 5 }, clearK: 1 + Math.floor(random() * 3) }
       for (let i = 0; i < length; i++) {
         const v: Confidence = random() < 0.8 ? 'insufficient' : 'fail'
         state = observeWindow(guardConfig, state, v, random() < 0.5 ? 'insufficient' : 'fail').state
-        const outcome = gate({ guards: [{ config: { name: 'g', dryRun: false }, state }], promoteAfter: 1 + Math.floor(random() * 3), heldS: Math.floor(random() * 120), maxHoldS: 60 })
+        const outcome = gate({
+          guards: [{ config: { name: 'g', dryRun: false }, state }],
+          promoteAfter: 1 + Math.floor(random() * 3),
+          heldS: Math.floor(random() * 120),
+          maxHoldS: 60,
+        })
         expect(outcome.action, `trial ${trial} window ${i}`).not.toBe('advance')
         expect(state.passStreak).toBe(0)
       }
@@ -144,13 +172,20 @@ describe('baseline change', () => {
   it('latency rise is the window interval against the baseline estimate, absolute or relative', () => {
     const base = { source: 'test', stats: sampleStats([bucket(0, { ok: 1000, latencyMs: 10 })]) }
     const window = sampleStats([bucket(1, { ok: 1000, latencyMs: 15 })])
-    expect(measureChange(condition('p50 rise < 2ms'), window, base)).toMatchObject({ estimate: expect.closeTo(5, 1), lower: expect.closeTo(5, 1), upper: expect.closeTo(5, 1) })
+    expect(measureChange(condition('p50 rise < 2ms'), window, base)).toMatchObject({
+      estimate: expect.closeTo(5, 1),
+      lower: expect.closeTo(5, 1),
+      upper: expect.closeTo(5, 1),
+    })
     // Histogram buckets put 15 ms at 14.99 ms: relative to 10 ms that is +49.9%.
     expect(measureChange(condition('p50 rise < 20%'), window, base).estimate).toBeCloseTo(0.5, 2)
   })
 
   it('no baseline data: no estimate and no bounds (INSUFFICIENT), never a pass', () => {
-    const change = measureChange(condition('success_rate drop < 2pp'), sampleStats([bucket(1)]), { source: 'none', stats: sampleStats([]) })
+    const change = measureChange(condition('success_rate drop < 2pp'), sampleStats([bucket(1)]), {
+      source: 'none',
+      stats: sampleStats([]),
+    })
     expect(change).toMatchObject({ estimate: null, lower: null, upper: null })
   })
 })
@@ -169,10 +204,27 @@ describe('error rates by class', () => {
     const stats = sampleStats([{ ...b, errors }])
     expect(stats.completed).toBe(100)
     expect(measure('http_3xx_rate', stats).estimate).toBe(0.05)
-    expect([measure('timeout_rate', stats).estimate, measure('reset_rate', stats).estimate, measure('refused_rate', stats).estimate]).toEqual([0.04, 0.01, 0])
-    expect([measure('http_5xx_rate', stats).estimate, measure('http_4xx_rate', stats).estimate, measure('error_rate', stats).estimate]).toEqual([0.03, 0.02, 0.15])
-    expect(parseThreshold('timeout_rate < 0.1%')).toMatchObject({ ok: true, threshold: { metric: 'timeout_rate', limit: 0.001 } })
-    expect(parseChange('http_5xx_rate rise < 1pp')).toMatchObject({ ok: true, condition: { direction: 'rise', limit: 0.01, relative: false } })
-    expect(parseThreshold('reset_rate < 2ms')).toMatchObject({ ok: false, message: expect.stringContaining('does not apply to reset_rate') })
+    expect([
+      measure('timeout_rate', stats).estimate,
+      measure('reset_rate', stats).estimate,
+      measure('refused_rate', stats).estimate,
+    ]).toEqual([0.04, 0.01, 0])
+    expect([
+      measure('http_5xx_rate', stats).estimate,
+      measure('http_4xx_rate', stats).estimate,
+      measure('error_rate', stats).estimate,
+    ]).toEqual([0.03, 0.02, 0.15])
+    expect(parseThreshold('timeout_rate < 0.1%')).toMatchObject({
+      ok: true,
+      threshold: { metric: 'timeout_rate', limit: 0.001 },
+    })
+    expect(parseChange('http_5xx_rate rise < 1pp')).toMatchObject({
+      ok: true,
+      condition: { direction: 'rise', limit: 0.01, relative: false },
+    })
+    expect(parseThreshold('reset_rate < 2ms')).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('does not apply to reset_rate'),
+    })
   })
 })

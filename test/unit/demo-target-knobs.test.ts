@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { defaultKnobs, KnobError, parseKnobs, updateKnobs, type Env, type Knobs } from '../../apps/demo-target/src/index.js'
+import {
+  defaultKnobs,
+  KnobError,
+  parseKnobs,
+  updateKnobs,
+  type Env,
+  type Knobs,
+} from '../../apps/demo-target/src/index.js'
 
 /** Runs `fn`, requires it to throw a KnobError, and returns the message. */
 function knobError(fn: () => unknown): string {
@@ -16,7 +23,14 @@ function knobError(fn: () => unknown): string {
 describe('demo-target parseKnobs (CLI flags and DEMO_TARGET_* env)', () => {
   it('with no flags returns exactly the defaults', () => {
     expect(parseKnobs([])).toEqual(defaultKnobs)
-    expect(defaultKnobs).toMatchObject({ latencyMs: 0, errorRate: 0, capacityRps: null, overload: 'shed', stallForMs: 0, leakKbPerS: 0 })
+    expect(defaultKnobs).toMatchObject({
+      latencyMs: 0,
+      errorRate: 0,
+      capacityRps: null,
+      overload: 'shed',
+      stallForMs: 0,
+      leakKbPerS: 0,
+    })
   })
 
   it.each<[string[], Partial<Knobs>]>([
@@ -152,9 +166,15 @@ describe('demo-target updateKnobs (runtime patches from PUT /__knobs)', () => {
   })
 
   it('accepts startup knobs only when allowed (createDemoTarget uses this)', () => {
-    expect(updateKnobs(defaultKnobs, { port: 8080, host: 'localhost' }, { allowStartupKnobs: true }).knobs).toMatchObject({ port: 8080, host: 'localhost' })
-    expect(knobError(() => updateKnobs(defaultKnobs, { port: -1 }, { allowStartupKnobs: true }))).toMatch(/--port must be an integer port/)
-    expect(knobError(() => updateKnobs(defaultKnobs, { host: ' ' }, { allowStartupKnobs: true }))).toMatch(/--host must be a non-empty/)
+    expect(
+      updateKnobs(defaultKnobs, { port: 8080, host: 'localhost' }, { allowStartupKnobs: true }).knobs,
+    ).toMatchObject({ port: 8080, host: 'localhost' })
+    expect(knobError(() => updateKnobs(defaultKnobs, { port: -1 }, { allowStartupKnobs: true }))).toMatch(
+      /--port must be an integer port/,
+    )
+    expect(knobError(() => updateKnobs(defaultKnobs, { host: ' ' }, { allowStartupKnobs: true }))).toMatch(
+      /--host must be a non-empty/,
+    )
   })
 
   it('skips undefined values (a Partial<Knobs> from code)', () => {

@@ -40,10 +40,16 @@ function win(index: number, opts: Partial<WindowReport> = {}): WindowReport {
   }
 }
 const windows = (...indexes: number[]): Pick<AgentReport, 'windows'> => ({ windows: indexes.map((i) => win(i)) })
-const done = (peakConnections = 0): Pick<AgentReport, 'windows' | 'done'> => ({ windows: [], done: { aborted: false, peakConnections } })
+const done = (peakConnections = 0): Pick<AgentReport, 'windows' | 'done'> => ({
+  windows: [],
+  done: { aborted: false, peakConnections },
+})
 
 function setup(agents: Array<[string, number]>, runPlan: AgentStep[] = plan) {
-  const shares = splitPlan(runPlan, agents.map(([, capacity]) => capacity))
+  const shares = splitPlan(
+    runPlan,
+    agents.map(([, capacity]) => capacity),
+  )
   const emitted: WindowReport[] = []
   const run = new DistributedRun(
     runPlan,
@@ -70,7 +76,14 @@ describe('DistributedRun: merging in order', () => {
     expect(indexes()).toEqual([])
     run.ingest('b', windows(0))
     expect(indexes()).toEqual([0])
-    expect(emitted[0]).toMatchObject({ index: 0, step: 0, agents: 2, sent: 2, startedAt: T0 + 2, planned: plannedAt(0) })
+    expect(emitted[0]).toMatchObject({
+      index: 0,
+      step: 0,
+      agents: 2,
+      sent: 2,
+      startedAt: T0 + 2,
+      planned: plannedAt(0),
+    })
     expect(emitted[0]!.missingAgents).toBeUndefined()
     run.ingest('b', windows(1, 2))
     expect(indexes()).toEqual([0])
@@ -187,7 +200,13 @@ describe('DistributedRun: losing an agent and redistributing', () => {
     expect(fromS * 1000 - elapsedMs).toBeGreaterThanOrEqual(250)
     if (fromS > 0) expect((fromS - 1) * 1000 - elapsedMs).toBeLessThan(250)
     // Gaps are counted as the windows lacking it are merged; none is yet.
-    expect(run.losses[0]).toMatchObject({ agent: 'a', reason: 'no heartbeat for 3 s', redistributedFrom: fromS, lastWindow: -1, gapWindows: 0 })
+    expect(run.losses[0]).toMatchObject({
+      agent: 'a',
+      reason: 'no heartbeat for 3 s',
+      redistributedFrom: fromS,
+      lastWindow: -1,
+      gapWindows: 0,
+    })
     expect(run.losses[0]!.lostAt).toBe(new Date(T0 + elapsedMs).toISOString())
   })
 
@@ -201,25 +220,73 @@ describe('DistributedRun: losing an agent and redistributing', () => {
   })
 
   it.each<[string, AgentStep[], Array<[string, number]>, number]>([
-    ['integer rates, 3 agents', plan, [['a', 1], ['b', 2], ['c', 3]], 2100],
-    ['fractional rates, 3 agents', fractionalPlan, [['a', 1], ['b', 1], ['c', 1]], 1500],
-    ['fractional rates, 7 unequal agents', fractionalPlan, [['a', 10], ['b', 1], ['c', 250], ['d', 3], ['e', 0.5], ['f', 77], ['g', 12]], 5300],
-    ['losing the first agent of 2 mid-step', fractionalPlan, [['a', 2], ['b', 1]], 2600],
-  ])('%s: the survivors\u2019 tails add up to the plan\u2019s rate from fromS, in proportion to capacity', (_name, runPlan, agents, elapsedMs) => {
-    const { run } = setup(agents, runPlan)
-    const moves = run.lose('a', 'gone', T0 + elapsedMs, true)!
-    const survivors = agents.slice(1)
-    expect(moves.tails.map((t) => t.agent)).toEqual(survivors.map(([name]) => name))
-    const expectedTail = planFrom(runPlan, moves.fromS)
-    expect(expectedTail.length).toBeGreaterThan(0)
-    const capacity = survivors.reduce((sum, [, c]) => sum + c, 0)
-    expectedTail.forEach((entry, k) => {
-      for (const { steps } of moves.tails) expect({ durationS: steps[k]!.durationS, step: steps[k]!.step }).toEqual({ durationS: entry.durationS, step: entry.step })
-      expect(moves.tails.reduce((sum, t) => sum + sendsOf(t.steps[k]!), 0)).toBe(sendsOf(entry))
-      moves.tails.forEach((t, i) => expect(Math.abs(sendsOf(t.steps[k]!) - (sendsOf(entry) * survivors[i]![1]) / capacity)).toBeLessThan(1))
-    })
-    for (const { steps } of moves.tails) expect(steps).toHaveLength(expectedTail.length)
-  })
+    [
+      'integer rates, 3 agents',
+      plan,
+      [
+        ['a', 1],
+        ['b', 2],
+        ['c', 3],
+      ],
+      2100,
+    ],
+    [
+      'fractional rates, 3 agents',
+      fractionalPlan,
+      [
+        ['a', 1],
+        ['b', 1],
+        ['c', 1],
+      ],
+      1500,
+    ],
+    [
+      'fractional rates, 7 unequal agents',
+      fractionalPlan,
+      [
+        ['a', 10],
+        ['b', 1],
+        ['c', 250],
+        ['d', 3],
+        ['e', 0.5],
+        ['f', 77],
+        ['g', 12],
+      ],
+      5300,
+    ],
+    [
+      'losing the first agent of 2 mid-step',
+      fractionalPlan,
+      [
+        ['a', 2],
+        ['b', 1],
+      ],
+      2600,
+    ],
+  ])(
+    '%s: the survivors\u2019 tails add up to the plan\u2019s rate from fromS, in proportion to capacity',
+    (_name, runPlan, agents, elapsedMs) => {
+      const { run } = setup(agents, runPlan)
+      const moves = run.lose('a', 'gone', T0 + elapsedMs, true)!
+      const survivors = agents.slice(1)
+      expect(moves.tails.map((t) => t.agent)).toEqual(survivors.map(([name]) => name))
+      const expectedTail = planFrom(runPlan, moves.fromS)
+      expect(expectedTail.length).toBeGreaterThan(0)
+      const capacity = survivors.reduce((sum, [, c]) => sum + c, 0)
+      expectedTail.forEach((entry, k) => {
+        for (const { steps } of moves.tails)
+          expect({ durationS: steps[k]!.durationS, step: steps[k]!.step }).toEqual({
+            durationS: entry.durationS,
+            step: entry.step,
+          })
+        expect(moves.tails.reduce((sum, t) => sum + sendsOf(t.steps[k]!), 0)).toBe(sendsOf(entry))
+        moves.tails.forEach((t, i) =>
+          expect(Math.abs(sendsOf(t.steps[k]!) - (sendsOf(entry) * survivors[i]![1]) / capacity)).toBeLessThan(1),
+        )
+      })
+      for (const { steps } of moves.tails) expect(steps).toHaveLength(expectedTail.length)
+    },
+  )
 
   it('two agents: windows up to fromS miss the lost agent but plan its share; from fromS the survivor carries the whole rate', () => {
     const { run, emitted, indexes, plannedAt } = setup([
@@ -232,7 +299,16 @@ describe('DistributedRun: losing an agent and redistributing', () => {
 
     const moves = run.lose('a', 'no heartbeat for 3 s', T0 + 2100, true)
     expect(moves).toEqual<Redistribution>({ fromS: 3, tails: [{ agent: 'b', steps: planFrom(plan, 3) }] })
-    expect(run.losses).toEqual([{ agent: 'a', lostAt: new Date(T0 + 2100).toISOString(), reason: 'no heartbeat for 3 s', lastWindow: 1, redistributedFrom: 3, gapWindows: 0 }])
+    expect(run.losses).toEqual([
+      {
+        agent: 'a',
+        lostAt: new Date(T0 + 2100).toISOString(),
+        reason: 'no heartbeat for 3 s',
+        lastWindow: 1,
+        redistributedFrom: 3,
+        gapWindows: 0,
+      },
+    ])
     expect(indexes()).toEqual([0, 1]) // b has not delivered window 2 yet
 
     run.ingest('b', windows(2))
@@ -345,7 +421,16 @@ describe('DistributedRun: abort, losing everyone, stopping', () => {
     run.ingest('a', windows(0, 1))
     run.ingest('b', windows(0, 1))
     expect(run.lose('a', 'gone', T0 + 2100, false)).toBeUndefined()
-    expect(run.losses).toEqual([{ agent: 'a', lostAt: new Date(T0 + 2100).toISOString(), reason: 'gone', lastWindow: 1, redistributedFrom: null, gapWindows: 0 }])
+    expect(run.losses).toEqual([
+      {
+        agent: 'a',
+        lostAt: new Date(T0 + 2100).toISOString(),
+        reason: 'gone',
+        lastWindow: 1,
+        redistributedFrom: null,
+        gapWindows: 0,
+      },
+    ])
     run.ingest('b', windows(2, 3, 4))
     expect(run.losses[0]!.gapWindows).toBe(3)
     expect(emitted.map((w) => w.index)).toEqual([0, 1, 2, 3, 4])
@@ -380,7 +465,10 @@ describe('DistributedRun: abort, losing everyone, stopping', () => {
     run.ingest('a', windows(0, 1))
     run.ingest('b', windows(0))
     expect(indexes()).toEqual([0])
-    expect(run.lose('b', 'gone', T0 + 1900, true)).toEqual({ fromS: 3, tails: [{ agent: 'a', steps: planFrom(plan, 3) }] })
+    expect(run.lose('b', 'gone', T0 + 1900, true)).toEqual({
+      fromS: 3,
+      tails: [{ agent: 'a', steps: planFrom(plan, 3) }],
+    })
     // Window 1 no longer waits for b.
     expect(indexes()).toEqual([0, 1])
     expect(emitted[1]!.missingAgents).toEqual(['b'])
@@ -434,7 +522,10 @@ describe('DistributedRun: abort, losing everyone, stopping', () => {
     run.ingest('a', windows(0))
     run.ingest('b', windows(0))
     run.stop()
-    run.ingest('a', { windows: [win(1, { complete: false }), win(2, { complete: false })], done: { aborted: true, peakConnections: 1 } })
+    run.ingest('a', {
+      windows: [win(1, { complete: false }), win(2, { complete: false })],
+      done: { aborted: true, peakConnections: 1 },
+    })
     run.ingest('b', { windows: [win(1, { complete: false })], done: { aborted: true, peakConnections: 1 } })
     expect(indexes()).toEqual([0, 1, 2])
     expect(run.finished).toBe(true)

@@ -1,4 +1,10 @@
-import { assertResolvesAllowed, assertUrlAllowed, egressRequest, isSpecialAddress, parseAllowList } from '@gauntlet/http'
+import {
+  assertResolvesAllowed,
+  assertUrlAllowed,
+  egressRequest,
+  isSpecialAddress,
+  parseAllowList,
+} from '@gauntlet/http'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -11,7 +17,8 @@ describe('egressRequest', () => {
   beforeAll(async () => {
     server = createServer((request, response) => {
       seen.push(request.url ?? '')
-      if (request.url === '/redirect') return response.writeHead(302, { location: 'http://127.0.0.2:1/elsewhere' }).end()
+      if (request.url === '/redirect')
+        return response.writeHead(302, { location: 'http://127.0.0.2:1/elsewhere' }).end()
       if (request.url === '/big') return response.end('x'.repeat(100_000))
       response.end('ok')
     })
@@ -34,7 +41,11 @@ describe('egressRequest', () => {
   })
 
   it('reads at most maxResponseBytes of the body', async () => {
-    const response = await egressRequest(`http://127.0.0.1:${port}/big`, { allow: loopback, timeoutMs: 2000, maxResponseBytes: 1000 })
+    const response = await egressRequest(`http://127.0.0.1:${port}/big`, {
+      allow: loopback,
+      timeoutMs: 2000,
+      maxResponseBytes: 1000,
+    })
     expect(response.body.length).toBe(1000)
     expect(response.truncated).toBe(true)
   })
@@ -42,11 +53,18 @@ describe('egressRequest', () => {
   it.each([
     ['an address outside the list', '127.0.0.1', `http://127.0.0.2:${1}/`],
     ['a name outside a list of names', 'hooks.example', 'http://example.invalid/'],
-    ['an allowed name that resolves to loopback when no address pattern allows loopback', 'localhost', 'http://localhost:1/'],
+    [
+      'an allowed name that resolves to loopback when no address pattern allows loopback',
+      'localhost',
+      'http://localhost:1/',
+    ],
     ['a name no pattern names that resolves outside the address patterns', '10.0.0.0/8', 'http://localhost:1/'],
   ])('refuses %s before connecting', async (_case, list, url) => {
     const allow = parseAllowList(list, 'GAUNTLET_HOOK_ALLOW')
-    await expect(egressRequest(url, { allow, timeoutMs: 2000 })).rejects.toMatchObject({ code: 'forbidden', message: expect.stringContaining('GAUNTLET_HOOK_ALLOW') })
+    await expect(egressRequest(url, { allow, timeoutMs: 2000 })).rejects.toMatchObject({
+      code: 'forbidden',
+      message: expect.stringContaining('GAUNTLET_HOOK_ALLOW'),
+    })
   })
 
   it('lets an allowed name reach loopback when an address pattern allows it', async () => {
@@ -55,7 +73,10 @@ describe('egressRequest', () => {
   })
 
   it('lets a name no pattern names through when it resolves inside an address pattern', async () => {
-    const response = await egressRequest(`http://localhost:${port}/c`, { allow: parseAllowList('127.0.0.0/8,::1', 'GAUNTLET_AGENT_ALLOW'), timeoutMs: 2000 })
+    const response = await egressRequest(`http://localhost:${port}/c`, {
+      allow: parseAllowList('127.0.0.0/8,::1', 'GAUNTLET_AGENT_ALLOW'),
+      timeoutMs: 2000,
+    })
     expect(response.status).toBe(200)
   })
 
@@ -83,11 +104,15 @@ describe('egressRequest', () => {
   })
 
   it('refuses a URL with credentials in it (it would be stored and listed)', () => {
-    expect(() => assertUrlAllowed('http://u:p@127.0.0.1:7070/', loopback, 'agent URL')).toThrow(/must not carry credentials/)
+    expect(() => assertUrlAllowed('http://u:p@127.0.0.1:7070/', loopback, 'agent URL')).toThrow(
+      /must not carry credentials/,
+    )
   })
 
   it('says a name that does not resolve is unreachable, not allowed', async () => {
-    await expect(assertResolvesAllowed('nothing.invalid', parseAllowList('10.0.0.0/8', 'GAUNTLET_AGENT_ALLOW'))).rejects.toMatchObject({ code: 'target_unreachable' })
+    await expect(
+      assertResolvesAllowed('nothing.invalid', parseAllowList('10.0.0.0/8', 'GAUNTLET_AGENT_ALLOW')),
+    ).rejects.toMatchObject({ code: 'target_unreachable' })
   })
 
   it.each([

@@ -1,7 +1,14 @@
 import { GauntletError } from '@gauntlet/contracts'
 import { describe, expect, it } from 'vitest'
 import { chainStem, type Command } from '../../apps/agent/src/faults/fault-plan.js'
-import { interfaceOf, isClean, marksOf, readMarks, removeMarks, type GauntletMarks } from '../../apps/agent/src/faults/namespace-state.js'
+import {
+  interfaceOf,
+  isClean,
+  marksOf,
+  readMarks,
+  removeMarks,
+  type GauntletMarks,
+} from '../../apps/agent/src/faults/namespace-state.js'
 import type { CommandResult, Netns } from '../../apps/agent/src/faults/netns.js'
 
 /** A namespace that answers reads from canned outputs and records every command it is given. */
@@ -80,8 +87,12 @@ const reads = (tc: string, filter: string, nat: string): Record<string, string> 
 
 const platformOnly = {
   tc: 'qdisc noqueue 0: dev lo root refcnt 2 \nqdisc htb 1: dev eth0 root refcnt 2 r2q 10 default 0x30\nqdisc fq_codel 0: dev eth1 root refcnt 2 limit 10240p\n',
-  filter: '-P INPUT ACCEPT\n-P FORWARD DROP\n-P OUTPUT ACCEPT\n-N PLATFORM-FW\n-A INPUT -m comment --comment "platform: allow all" -j ACCEPT\n-A INPUT -j PLATFORM-FW\n',
-  nat: natS.split('\n').filter((l) => !l.includes('gauntlet')).join('\n'),
+  filter:
+    '-P INPUT ACCEPT\n-P FORWARD DROP\n-P OUTPUT ACCEPT\n-N PLATFORM-FW\n-A INPUT -m comment --comment "platform: allow all" -j ACCEPT\n-A INPUT -j PLATFORM-FW\n',
+  nat: natS
+    .split('\n')
+    .filter((l) => !l.includes('gauntlet'))
+    .join('\n'),
 }
 
 describe('readMarks', () => {
@@ -91,28 +102,53 @@ describe('readMarks', () => {
     expect(marks).toEqual({
       qdiscs: ['eth0'],
       rules: [
-        { table: 'filter', rule: `-A INPUT -m time --datestop 2030-01-02T03:04:06 -m comment --comment "gauntlet:${partitionId}" -j ${IN}` },
-        { table: 'filter', rule: `-A OUTPUT -m time --datestop 2030-01-02T03:04:06 -m comment --comment gauntlet:${partitionId} -j ${OUT}` },
-        { table: 'nat', rule: `-A PREROUTING -p tcp -m tcp --dport 8080 -m time --datestop 2030-01-02T03:04:06 -m comment --comment "gauntlet:${proxyId}" -j REDIRECT --to-ports 45000` },
+        {
+          table: 'filter',
+          rule: `-A INPUT -m time --datestop 2030-01-02T03:04:06 -m comment --comment "gauntlet:${partitionId}" -j ${IN}`,
+        },
+        {
+          table: 'filter',
+          rule: `-A OUTPUT -m time --datestop 2030-01-02T03:04:06 -m comment --comment gauntlet:${partitionId} -j ${OUT}`,
+        },
+        {
+          table: 'nat',
+          rule: `-A PREROUTING -p tcp -m tcp --dport 8080 -m time --datestop 2030-01-02T03:04:06 -m comment --comment "gauntlet:${proxyId}" -j REDIRECT --to-ports 45000`,
+        },
       ],
       chains: [IN, OUT],
     })
     expect(netns.log).toEqual(['4242: tc qdisc show', '4242: iptables -w -t filter -S', '4242: iptables -w -t nat -S'])
   })
 
-  it('a namespace with only the platform\'s qdiscs, rules and chains is clean', async () => {
+  it("a namespace with only the platform's qdiscs, rules and chains is clean", async () => {
     const marks = await readMarks(scriptedNetns(reads(platformOnly.tc, platformOnly.filter, platformOnly.nat)), 1)
     expect(marks).toEqual({ qdiscs: [], rules: [], chains: [] })
     expect(isClean(marks)).toBe(true)
   })
 
   it('an empty namespace (fresh container) is clean', async () => {
-    const marks = await readMarks(scriptedNetns(reads('qdisc noqueue 0: dev lo root refcnt 2 \nqdisc noqueue 0: dev eth0 root refcnt 2 \n', '-P INPUT ACCEPT\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT\n', '')), 1)
+    const marks = await readMarks(
+      scriptedNetns(
+        reads(
+          'qdisc noqueue 0: dev lo root refcnt 2 \nqdisc noqueue 0: dev eth0 root refcnt 2 \n',
+          '-P INPUT ACCEPT\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT\n',
+          '',
+        ),
+      ),
+      1,
+    )
     expect(isClean(marks)).toBe(true)
   })
 
   it('a read that fails is an error naming the command, never "clean"', async () => {
-    const netns = scriptedNetns({ ...reads(tcShow, filterS, natS), 'iptables -w -t nat -S': { code: 3, stdout: '', stderr: "iptables v1.8.9 (legacy): can't initialize iptables table `nat': Permission denied" } })
+    const netns = scriptedNetns({
+      ...reads(tcShow, filterS, natS),
+      'iptables -w -t nat -S': {
+        code: 3,
+        stdout: '',
+        stderr: "iptables v1.8.9 (legacy): can't initialize iptables table `nat': Permission denied",
+      },
+    })
     const error = await readMarks(netns, 7).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(GauntletError)
     expect((error as GauntletError).code).toBe('fault_failed')
@@ -126,14 +162,21 @@ describe('marksOf and isClean', () => {
     qdiscs: ['eth0'],
     rules: [
       { table: 'filter', rule: `-A INPUT -m comment --comment "gauntlet:${partitionId}" -j ${IN}` },
-      { table: 'nat', rule: `-A PREROUTING -p tcp -m tcp --dport 8080 -m comment --comment "gauntlet:${proxyId}" -j REDIRECT --to-ports 45000` },
+      {
+        table: 'nat',
+        rule: `-A PREROUTING -p tcp -m tcp --dport 8080 -m comment --comment "gauntlet:${proxyId}" -j REDIRECT --to-ports 45000`,
+      },
     ],
     chains: [IN, OUT],
   }
 
   it.each<[string, string | undefined, GauntletMarks]>([
     ['every mark when no id is given', undefined, all],
-    ['the partition: its rule and both its chains', partitionId, { qdiscs: ['eth0'], rules: [all.rules[0]!], chains: [IN, OUT] }],
+    [
+      'the partition: its rule and both its chains',
+      partitionId,
+      { qdiscs: ['eth0'], rules: [all.rules[0]!], chains: [IN, OUT] },
+    ],
     ['the proxy delay: its nat rule, no chains', proxyId, { qdiscs: ['eth0'], rules: [all.rules[1]!], chains: [] }],
     ['an unknown fault: rules and chains empty', 'adhoc-0badf00d', { qdiscs: ['eth0'], rules: [], chains: [] }],
   ])('%s', (_name, id, expected) => {
@@ -169,11 +212,35 @@ describe('removeMarks', () => {
     ])
   })
 
-  it('the delete argv is the rule\'s own argv: no empty or quoted arguments', async () => {
+  it("the delete argv is the rule's own argv: no empty or quoted arguments", async () => {
     const commands: Command[] = []
     const netns: Netns = { run: async (_pid, command) => (commands.push(command), { code: 0, stdout: '', stderr: '' }) }
-    await removeMarks(netns, 1, { qdiscs: [], rules: [{ table: 'filter', rule: `-A INPUT -m comment --comment "gauntlet:${partitionId}" -j ${IN}` }], chains: [] }, false)
-    expect(commands).toEqual([['iptables', '-w', '-t', 'filter', '-D', 'INPUT', '-m', 'comment', '--comment', `gauntlet:${partitionId}`, '-j', IN]])
+    await removeMarks(
+      netns,
+      1,
+      {
+        qdiscs: [],
+        rules: [{ table: 'filter', rule: `-A INPUT -m comment --comment "gauntlet:${partitionId}" -j ${IN}` }],
+        chains: [],
+      },
+      false,
+    )
+    expect(commands).toEqual([
+      [
+        'iptables',
+        '-w',
+        '-t',
+        'filter',
+        '-D',
+        'INPUT',
+        '-m',
+        'comment',
+        '--comment',
+        `gauntlet:${partitionId}`,
+        '-j',
+        IN,
+      ],
+    ])
   })
 
   it('leaves qdiscs alone when asked to (a restarted container, an iptables-only fault)', async () => {
@@ -185,11 +252,16 @@ describe('removeMarks', () => {
   it('deletes our qdisc by our handle on every interface that has one', async () => {
     const netns = scriptedNetns({})
     await removeMarks(netns, 9, { qdiscs: ['eth0', 'eth1'], rules: [], chains: [] }, true)
-    expect(netns.log).toEqual(['9: tc qdisc del dev eth0 root handle 7a47:', '9: tc qdisc del dev eth1 root handle 7a47:'])
+    expect(netns.log).toEqual([
+      '9: tc qdisc del dev eth0 root handle 7a47:',
+      '9: tc qdisc del dev eth1 root handle 7a47:',
+    ])
   })
 
   it('a delete that fails (already gone) does not stop the others', async () => {
-    const netns = scriptedNetns({ [`iptables -w -F ${IN}`]: { code: 1, stdout: '', stderr: 'iptables: No chain/target/match by that name.' } })
+    const netns = scriptedNetns({
+      [`iptables -w -F ${IN}`]: { code: 1, stdout: '', stderr: 'iptables: No chain/target/match by that name.' },
+    })
     await removeMarks(netns, 9, { qdiscs: ['eth0'], rules: [], chains: [IN, OUT] }, true)
     expect(netns.log).toHaveLength(5)
   })
@@ -211,8 +283,8 @@ describe('interfaceOf', () => {
   ].join('\n')
 
   it.each([
-    ['the second network\'s address is on eth1', twoNetworks, '172.19.0.2', 'eth1'],
-    ['the first network\'s address is on eth0', twoNetworks, '172.18.0.20', 'eth0'],
+    ["the second network's address is on eth1", twoNetworks, '172.19.0.2', 'eth1'],
+    ["the first network's address is on eth0", twoNetworks, '172.18.0.20', 'eth0'],
     ['loopback', twoNetworks, '127.0.0.1', 'lo'],
     ['a veth name loses its @ifN suffix', veth, '10.201.0.2', 'veth-gnt7'],
     ['eth0@if13 is eth0', veth, '10.200.0.2', 'eth0'],
@@ -233,7 +305,9 @@ describe('interfaceOf', () => {
   })
 
   it('a failing `ip` is reported as such', async () => {
-    const netns = scriptedNetns({ 'ip -o -4 addr show': { code: 1, stdout: '', stderr: 'Cannot open network namespace: No such file or directory' } })
+    const netns = scriptedNetns({
+      'ip -o -4 addr show': { code: 1, stdout: '', stderr: 'Cannot open network namespace: No such file or directory' },
+    })
     await expect(interfaceOf(netns, 3, '172.19.0.2')).rejects.toThrow(/`ip -o -4 addr show` failed .*No such file/)
   })
 })

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { createLatencyHistogram, decodeHistogram, encodeHistogram, mergeEncoded, recordLatencyUs, summarizeLatency } from '../../packages/metrics/src/index.js'
+import {
+  createLatencyHistogram,
+  decodeHistogram,
+  encodeHistogram,
+  mergeEncoded,
+  recordLatencyUs,
+  summarizeLatency,
+} from '../../packages/metrics/src/index.js'
 
 const histogramOf = (valuesUs: number[]) => {
   const h = createLatencyHistogram()
@@ -37,6 +44,9 @@ describe('latency histograms', () => {
   })
 
   it('an empty histogram has no percentiles', () => {
-    expect(summarizeLatency(decodeHistogram(encodeHistogram(createLatencyHistogram())))).toMatchObject({ count: 0, p99Ms: null })
+    expect(summarizeLatency(decodeHistogram(encodeHistogram(createLatencyHistogram())))).toMatchObject({
+      count: 0,
+      p99Ms: null,
+    })
   })
 })

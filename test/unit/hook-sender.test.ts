@@ -5,7 +5,13 @@ import { once } from 'node:events'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { deliverHook, resolveSecret, secretNotSet, sign, stoppedInFlight } from '../../apps/controller/src/hooks/hook-sender.js'
+import {
+  deliverHook,
+  resolveSecret,
+  secretNotSet,
+  sign,
+  stoppedInFlight,
+} from '../../apps/controller/src/hooks/hook-sender.js'
 import { RunHooks } from '../../apps/controller/src/hooks/run-hooks.js'
 
 describe('hook signing', () => {
@@ -40,7 +46,11 @@ async function receiver(answer: (request: IncomingMessage, response: ServerRespo
     let body = ''
     request.on('data', (chunk) => (body += chunk))
     request.on('end', () => {
-      requests.push({ url: request.url!, signature: request.headers['x-gauntlet-signature'] as string | undefined, body })
+      requests.push({
+        url: request.url!,
+        signature: request.headers['x-gauntlet-signature'] as string | undefined,
+        body,
+      })
       answer(request, response)
     })
   }).listen(0, '127.0.0.1')
@@ -50,35 +60,54 @@ async function receiver(answer: (request: IncomingMessage, response: ServerRespo
 }
 const servers: Array<ReturnType<typeof createServer>> = []
 afterEach(() => {
-  for (const server of servers.splice(0)) server.close(), server.closeAllConnections()
+  for (const server of servers.splice(0)) (server.close(), server.closeAllConnections())
 })
 
 describe('hook delivery', () => {
   it('signs with the referenced GAUNTLET_SECRET_ variable', async () => {
     const r = await receiver((_, response) => response.writeHead(204).end())
-    const delivery = await deliverHook('postRun', { url: `${r.url}/done`, secret: '${GAUNTLET_SECRET_X}', timeoutMs: 2000, retries: 0 }, payload, { allow: loopback, env: { GAUNTLET_SECRET_X: 'k' } })
+    const delivery = await deliverHook(
+      'postRun',
+      { url: `${r.url}/done`, secret: '${GAUNTLET_SECRET_X}', timeoutMs: 2000, retries: 0 },
+      payload,
+      { allow: loopback, env: { GAUNTLET_SECRET_X: 'k' } },
+    )
     expect(delivery).toMatchObject({ delivered: true, attempts: [{ status: 204 }] })
     expect(r.requests[0]!.signature).toBe(sign(r.requests[0]!.body, 'k'))
   })
 
   it('an unset reference is not sent and is reported without its name', async () => {
     const r = await receiver((_, response) => response.writeHead(204).end())
-    const delivery = await deliverHook('postRun', { url: r.url, secret: '${GAUNTLET_SECRET_GONE}', timeoutMs: 2000, retries: 2 }, payload, { allow: loopback, env: {} })
+    const delivery = await deliverHook(
+      'postRun',
+      { url: r.url, secret: '${GAUNTLET_SECRET_GONE}', timeoutMs: 2000, retries: 2 },
+      payload,
+      { allow: loopback, env: {} },
+    )
     expect(delivery).toMatchObject({ delivered: false, attempts: [{ error: secretNotSet }] })
     expect(JSON.stringify(delivery)).not.toContain('GAUNTLET_SECRET_GONE')
     expect(r.requests).toHaveLength(0)
   })
 
   it('a 3xx is a failed attempt with its status: not followed, not retried, its body never recorded', async () => {
-    const r = await receiver((_, response) => response.writeHead(302, { location: 'http://127.0.0.2:9/' }).end('secret-body-from-receiver'))
-    const delivery = await deliverHook('postRun', { url: r.url, timeoutMs: 2000, retries: 3 }, payload, { allow: loopback })
+    const r = await receiver((_, response) =>
+      response.writeHead(302, { location: 'http://127.0.0.2:9/' }).end('secret-body-from-receiver'),
+    )
+    const delivery = await deliverHook('postRun', { url: r.url, timeoutMs: 2000, retries: 3 }, payload, {
+      allow: loopback,
+    })
     expect(delivery).toMatchObject({ delivered: false, attempts: [{ status: 302 }] })
     expect(delivery.attempts).toHaveLength(1)
     expect(JSON.stringify(delivery)).not.toContain('secret-body')
   })
 
   it('a host outside the allow-list is refused before connecting, and not retried', async () => {
-    const delivery = await deliverHook('postRun', { url: 'http://127.0.0.2:9/', timeoutMs: 2000, retries: 3 }, payload, { allow: loopback })
+    const delivery = await deliverHook(
+      'postRun',
+      { url: 'http://127.0.0.2:9/', timeoutMs: 2000, retries: 3 },
+      payload,
+      { allow: loopback },
+    )
     expect(delivery.delivered).toBe(false)
     expect(delivery.attempts).toHaveLength(1)
     expect(delivery.attempts[0]!.error).toMatch(/not allowed by GAUNTLET_HOOK_ALLOW/)
@@ -87,7 +116,10 @@ describe('hook delivery', () => {
   it('aborting cancels an attempt in flight and the retries after it', async () => {
     const r = await receiver(() => undefined) // never answers
     const stop = new AbortController()
-    const delivering = deliverHook('onHold', { url: r.url, timeoutMs: 60_000, retries: 5 }, payload, { allow: loopback, signal: stop.signal })
+    const delivering = deliverHook('onHold', { url: r.url, timeoutMs: 60_000, retries: 5 }, payload, {
+      allow: loopback,
+      signal: stop.signal,
+    })
     while (r.requests.length === 0) await new Promise((resolve) => setImmediate(resolve))
     const stoppedAt = performance.now()
     stop.abort()
@@ -101,7 +133,10 @@ describe('run hooks on stop', () => {
   it('cancels other events at once; onRollback and postRun get the grace, then are cancelled', async () => {
     const r = await receiver(() => undefined) // never answers
     const hooks = new RunHooks(
-      { onHold: [{ url: `${r.url}/hold`, timeoutMs: 60_000, retries: 5 }], postRun: [{ url: `${r.url}/post`, timeoutMs: 60_000, retries: 5 }] },
+      {
+        onHold: [{ url: `${r.url}/hold`, timeoutMs: 60_000, retries: 5 }],
+        postRun: [{ url: `${r.url}/post`, timeoutMs: 60_000, retries: 5 }],
+      },
       { run: 'r1', scenario: 's' },
       { allow: loopback, graceMs: 300 },
     )

@@ -72,8 +72,10 @@ describe('order-statistic interval for quantiles (95%)', () => {
         // P(x_(l) <= quantile <= x_(u)) = P(l <= B + ... ) = P(B <= u - 1) - P(B <= l - 1), open sides counting as 1 and 0.
         const coverage = (upper === null ? 1 : below(upper)) - (lower === null ? 0 : below(lower))
         expect(coverage, `n=${n} q=${q}`).toBeGreaterThanOrEqual(0.95 - 1e-9)
-        if (lower !== null) expect(below(lower + 1), `lower rank of n=${n} q=${q} is the largest`).toBeGreaterThan(0.025)
-        if (upper !== null && upper > 1) expect(below(upper - 1), `upper rank of n=${n} q=${q} is the smallest`).toBeLessThan(0.975)
+        if (lower !== null)
+          expect(below(lower + 1), `lower rank of n=${n} q=${q} is the largest`).toBeGreaterThan(0.025)
+        if (upper !== null && upper > 1)
+          expect(below(upper - 1), `upper rank of n=${n} q=${q} is the smallest`).toBeLessThan(0.975)
       }
     }
   })
@@ -115,7 +117,13 @@ describe('evidence for thresholds', () => {
     expect(judged(limit, rate(3, 10)).confidence).toBe('insufficient') // 30% of 10: [10.8%, 60.3%]
     expect(judged(limit, rate(30, 100)).confidence).toBe('fail') // [22%, 39%]
     expect(judged(limit, rate(5, 200)).confidence).toBe('pass') // [1%, 5.7%]
-    expect(judged(limit, rate(0, 0))).toMatchObject({ n: 0, estimate: null, lower: null, upper: null, confidence: 'insufficient' })
+    expect(judged(limit, rate(0, 0))).toMatchObject({
+      n: 0,
+      estimate: null,
+      lower: null,
+      upper: null,
+      confidence: 'insufficient',
+    })
   })
 
   it('exact measurements are their own bounds; nothing measured is insufficient', () => {

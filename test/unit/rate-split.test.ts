@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest'
 import { buildTimeline } from '../../apps/agent/src/load/schedule.js'
 import { apportion, planFrom, scenarioPlan, splitPlan } from '../../apps/controller/src/agents/rate-split.js'
 
-
 describe('scenarioPlan', () => {
   it('tags each step with its scenario index and keeps rate and duration', () => {
     const steps = [
@@ -32,10 +31,40 @@ describe('planFrom', () => {
 
   it.each<[string, number, AgentStep[]]>([
     ['from 0: the whole plan', 0, plan],
-    ['cut mid first step', 2, [{ rps: 10, durationS: 3, step: 0 }, { rps: 20, durationS: 3, step: 1 }, { rps: 5, durationS: 2, step: 2 }]],
-    ['one second before a boundary', 4, [{ rps: 10, durationS: 1, step: 0 }, { rps: 20, durationS: 3, step: 1 }, { rps: 5, durationS: 2, step: 2 }]],
-    ['at a step boundary', 5, [{ rps: 20, durationS: 3, step: 1 }, { rps: 5, durationS: 2, step: 2 }]],
-    ['cut mid second step', 6, [{ rps: 20, durationS: 2, step: 1 }, { rps: 5, durationS: 2, step: 2 }]],
+    [
+      'cut mid first step',
+      2,
+      [
+        { rps: 10, durationS: 3, step: 0 },
+        { rps: 20, durationS: 3, step: 1 },
+        { rps: 5, durationS: 2, step: 2 },
+      ],
+    ],
+    [
+      'one second before a boundary',
+      4,
+      [
+        { rps: 10, durationS: 1, step: 0 },
+        { rps: 20, durationS: 3, step: 1 },
+        { rps: 5, durationS: 2, step: 2 },
+      ],
+    ],
+    [
+      'at a step boundary',
+      5,
+      [
+        { rps: 20, durationS: 3, step: 1 },
+        { rps: 5, durationS: 2, step: 2 },
+      ],
+    ],
+    [
+      'cut mid second step',
+      6,
+      [
+        { rps: 20, durationS: 2, step: 1 },
+        { rps: 5, durationS: 2, step: 2 },
+      ],
+    ],
     ['at the last boundary', 8, [{ rps: 5, durationS: 2, step: 2 }]],
     ['in the last second', 9, [{ rps: 5, durationS: 1, step: 2 }]],
     ['at the end', 10, []],
@@ -62,7 +91,9 @@ describe('planFrom', () => {
 })
 
 describe('splitPlan', () => {
-  const rates = [0, 0.001, 0.002, 0.5, 1, 2, 3, 3.3, 7, 10, 33.333, 66.667, 99.999, 100, 1000, 12_345.678, 999_999.999, 1_000_000]
+  const rates = [
+    0, 0.001, 0.002, 0.5, 1, 2, 3, 3.3, 7, 10, 33.333, 66.667, 99.999, 100, 1000, 12_345.678, 999_999.999, 1_000_000,
+  ]
   const capacityVectors: Array<[string, number[]]> = [
     ['1 agent', [500]],
     ['3 equal agents', [1, 1, 1]],
@@ -86,20 +117,26 @@ describe('splitPlan', () => {
     plan.forEach((entry, k) => {
       const parts = shares.map((agentPlan) => agentPlan[k]!)
       for (const part of parts) expect(part.rps).toBeGreaterThanOrEqual(0)
-      expect(parts.reduce((sum, p) => sum + sendsOf(p), 0), `step ${k} (${entry.rps} rps)`).toBe(sendsOf(entry))
+      expect(
+        parts.reduce((sum, p) => sum + sendsOf(p), 0),
+        `step ${k} (${entry.rps} rps)`,
+      ).toBe(sendsOf(entry))
     })
   })
 
-  it.each(capacityVectors)('%s: each agent plans its capacity share of the sends, within one request', (_name, capacities) => {
-    const total = capacities.reduce((sum, c) => sum + c, 0)
-    const shares = splitPlan(plan, capacities)
-    plan.forEach((entry, k) => {
-      capacities.forEach((capacity, agent) => {
-        const exact = (sendsOf(entry) * capacity) / total
-        expect(Math.abs(sendsOf(shares[agent]![k]!) - exact), `agent ${agent}, step ${k}`).toBeLessThan(1)
+  it.each(capacityVectors)(
+    '%s: each agent plans its capacity share of the sends, within one request',
+    (_name, capacities) => {
+      const total = capacities.reduce((sum, c) => sum + c, 0)
+      const shares = splitPlan(plan, capacities)
+      plan.forEach((entry, k) => {
+        capacities.forEach((capacity, agent) => {
+          const exact = (sendsOf(entry) * capacity) / total
+          expect(Math.abs(sendsOf(shares[agent]![k]!) - exact), `agent ${agent}, step ${k}`).toBeLessThan(1)
+        })
       })
-    })
-  })
+    },
+  )
 
   it.each(capacityVectors)('%s: every share keeps the step tags and durations', (_name, capacities) => {
     for (const agentPlan of splitPlan(plan, capacities)) {

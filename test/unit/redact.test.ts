@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { parseScenario } from '../../apps/controller/src/scenario/load-scenario.js'
-import { isCredentialHeader, redactHeaders, redactScenarioYaml, redacted, scenarioSecrets, scrubSecrets } from '../../apps/controller/src/security/redact.js'
+import {
+  isCredentialHeader,
+  redactHeaders,
+  redactScenarioYaml,
+  redacted,
+  scenarioSecrets,
+  scrubSecrets,
+} from '../../apps/controller/src/security/redact.js'
 
 describe('isCredentialHeader', () => {
   it.each([
@@ -38,7 +45,10 @@ describe('isCredentialHeader', () => {
   })
 
   it('redactHeaders keeps the names and the harmless values', () => {
-    expect(redactHeaders({ Authorization: 'Bearer abc', accept: 'application/json' })).toEqual({ Authorization: redacted, accept: 'application/json' })
+    expect(redactHeaders({ Authorization: 'Bearer abc', accept: 'application/json' })).toEqual({
+      Authorization: redacted,
+      accept: 'application/json',
+    })
   })
 })
 
@@ -71,9 +81,19 @@ describe('redactScenarioYaml', () => {
     const after = shown.split('\n')
     // The block scalar (two lines) became one line; everything else is identical.
     expect(after).toHaveLength(before.length - 1)
-    expect(after.filter((line) => !before.includes(line))).toEqual([`    Authorization: "${redacted}"`, `    cookie: "${redacted}"`, `    'X-Api-Key': "${redacted}"`])
+    expect(after.filter((line) => !before.includes(line))).toEqual([
+      `    Authorization: "${redacted}"`,
+      `    cookie: "${redacted}"`,
+      `    'X-Api-Key': "${redacted}"`,
+    ])
     const headers = (parse(shown) as { target: { headers: Record<string, string> } }).target.headers
-    expect(headers).toEqual({ Authorization: redacted, accept: 'application/json', cookie: redacted, 'X-Api-Key': redacted, 'x-trace': 'trace-1' })
+    expect(headers).toEqual({
+      Authorization: redacted,
+      accept: 'application/json',
+      cookie: redacted,
+      'X-Api-Key': redacted,
+      'x-trace': 'trace-1',
+    })
     // Still a valid scenario: redaction never makes a stored scenario unreadable.
     expect(parseScenario(shown, 'shown').target.headers.accept).toBe('application/json')
   })
@@ -117,7 +137,13 @@ hooks:
 
 describe('scrubSecrets', () => {
   it('replaces secrets inside every string of a nested value, longest first', () => {
-    const summary = { reasons: ['target said: bad token Bearer s3cr3t-value'], steps: [{ note: 'Bearer s3cr3t-value' }], count: 3, ok: true, none: null }
+    const summary = {
+      reasons: ['target said: bad token Bearer s3cr3t-value'],
+      steps: [{ note: 'Bearer s3cr3t-value' }],
+      count: 3,
+      ok: true,
+      none: null,
+    }
     expect(scrubSecrets(summary, ['s3cr3t', 'Bearer s3cr3t-value'])).toEqual({
       reasons: [`target said: bad token ${redacted}`],
       steps: [{ note: redacted }],
@@ -133,12 +159,15 @@ describe('scrubSecrets', () => {
   })
 })
 
-describe('credentials in the target URL\'s query', () => {
+describe("credentials in the target URL's query", () => {
   it('are secrets of the scenario, hidden wherever the URL is shown', () => {
-    const yaml = 'name: q\ntarget: { url: "http://127.0.0.1:9/x?api_key=QUERYSECRET1&page=2" }\nload: { steps: [{ rps: 1, duration: 1s }] }\n'
+    const yaml =
+      'name: q\ntarget: { url: "http://127.0.0.1:9/x?api_key=QUERYSECRET1&page=2" }\nload: { steps: [{ rps: 1, duration: 1s }] }\n'
     expect(scenarioSecrets(yaml)).toContain('QUERYSECRET1')
     expect(scenarioSecrets(yaml)).not.toContain('2')
     expect(redactScenarioYaml(yaml)).not.toContain('QUERYSECRET1')
-    expect(scrubSecrets({ target: 'http://127.0.0.1:9/x?api_key=QUERYSECRET1&page=2' }, scenarioSecrets(yaml))).toEqual({ target: `http://127.0.0.1:9/x?api_key=${redacted}&page=2` })
+    expect(scrubSecrets({ target: 'http://127.0.0.1:9/x?api_key=QUERYSECRET1&page=2' }, scenarioSecrets(yaml))).toEqual(
+      { target: `http://127.0.0.1:9/x?api_key=${redacted}&page=2` },
+    )
   })
 })

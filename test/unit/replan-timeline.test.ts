@@ -13,7 +13,8 @@ import {
 import { planFrom } from '../../apps/controller/src/agents/rate-split.js'
 
 const round3 = (n: number): number => Math.round(n * 1000) / 1000
-const scaled = (plan: readonly AgentStep[], factor: number): AgentStep[] => plan.map((s) => ({ ...s, rps: round3(s.rps * factor) }))
+const scaled = (plan: readonly AgentStep[], factor: number): AgentStep[] =>
+  plan.map((s) => ({ ...s, rps: round3(s.rps * factor) }))
 
 const plans: Array<[string, AgentStep[]]> = [
   ['one 33.333 rps step', [{ rps: 33.333, durationS: 6, step: 0 }]],
@@ -54,13 +55,19 @@ const plans: Array<[string, AgentStep[]]> = [
 /** Tail rates relative to the plan: a survivor taking over (1.5x, 2x, 3x), a smaller share, or none. */
 const factors = [0, 0.333, 1, 1.5, 2, 3]
 
-const windows = (timeline: readonly StepTimeline[]): number[] => Array.from({ length: totalDurationS(timeline) }, (_, w) => plannedInWindow(timeline, w))
+const windows = (timeline: readonly StepTimeline[]): number[] =>
+  Array.from({ length: totalDurationS(timeline) }, (_, w) => plannedInWindow(timeline, w))
 const sumSends = (timeline: readonly StepTimeline[]): number => timeline.reduce((sum, s) => sum + s.sends, 0)
 
 /** Every (plan, factor, fromS) combination, fromS from 0 to one past the end. */
 const cases = plans.flatMap(([name, plan]) => {
   const total = plan.reduce((sum, s) => sum + s.durationS, 0)
-  return factors.flatMap((factor) => Array.from({ length: total + 2 }, (_, fromS) => [`${name}, tail x${factor}, fromS ${fromS}`, plan, factor, fromS] as const))
+  return factors.flatMap((factor) =>
+    Array.from(
+      { length: total + 2 },
+      (_, fromS) => [`${name}, tail x${factor}, fromS ${fromS}`, plan, factor, fromS] as const,
+    ),
+  )
 })
 
 describe('replanTimeline', () => {
@@ -71,15 +78,18 @@ describe('replanTimeline', () => {
     const total = totalDurationS(before)
 
     // Windows before fromS plan exactly what they planned before.
-    for (let w = 0; w < Math.min(fromS, total); w++) expect(plannedInWindow(after, w), `window ${w}`).toBe(plannedInWindow(before, w))
+    for (let w = 0; w < Math.min(fromS, total); w++)
+      expect(plannedInWindow(after, w), `window ${w}`).toBe(plannedInWindow(before, w))
 
     // The tail covers the rest, so the run keeps its length.
     expect(totalDurationS(after)).toBe(total)
 
     // From fromS on, windows follow the tail's rate, as if the tail were a timeline starting at fromS.
     const tailTimeline = buildTimeline(tail)
-    for (let w = fromS; w < total; w++) expect(plannedInWindow(after, w), `window ${w}`).toBe(plannedInWindow(tailTimeline, w - fromS))
-    for (const entry of after.filter((s) => s.startS >= fromS)) expect(entry.rps).toBe(tail[entry.index - (after.length - tail.length)]!.rps)
+    for (let w = fromS; w < total; w++)
+      expect(plannedInWindow(after, w), `window ${w}`).toBe(plannedInWindow(tailTimeline, w - fromS))
+    for (const entry of after.filter((s) => s.startS >= fromS))
+      expect(entry.rps).toBe(tail[entry.index - (after.length - tail.length)]!.rps)
 
     // Every window keeps its scenario step, including both halves of a step cut at fromS.
     for (let w = 0; w < total; w++) expect(stepAt(after, w)?.step, `window ${w}`).toBe(stepAt(before, w)?.step)
@@ -115,7 +125,9 @@ describe('replanTimeline', () => {
       { rps: 66.667, durationS: 4, step: 1 },
     ])
     const after = replanTimeline(before, 5, [{ rps: 100, durationS: 2, step: 1 }])
-    expect(after.map((s) => ({ step: s.step, rps: s.rps, startS: s.startS, durationS: s.durationS, sends: s.sends }))).toEqual([
+    expect(
+      after.map((s) => ({ step: s.step, rps: s.rps, startS: s.startS, durationS: s.durationS, sends: s.sends })),
+    ).toEqual([
       { step: 0, rps: 33.333, startS: 0, durationS: 3, sends: 100 },
       { step: 1, rps: 66.667, startS: 3, durationS: 2, sends: sendsBefore(before[1]!, 5) },
       { step: 1, rps: 100, startS: 5, durationS: 2, sends: 200 },
@@ -152,7 +164,8 @@ describe('replanTimeline', () => {
     for (let w = 0; w < 3; w++) expect(plannedInWindow(twice, w)).toBe(plannedInWindow(original, w))
     for (let w = 3; w < 6; w++) expect(plannedInWindow(twice, w)).toBe(plannedInWindow(once, w))
     expect(secondTail).toEqual([{ rps: 200.001, durationS: 2, step: 1 }])
-    for (let w = 6; w < 8; w++) expect(plannedInWindow(twice, w)).toBe(plannedInWindow(buildTimeline(secondTail), w - 6))
+    for (let w = 6; w < 8; w++)
+      expect(plannedInWindow(twice, w)).toBe(plannedInWindow(buildTimeline(secondTail), w - 6))
     expect(plannedInWindow(twice, 6) + plannedInWindow(twice, 7)).toBe(400)
     expect(twice.map((s) => s.step)).toEqual([0, 0, 1, 1])
     expect(totalDurationS(twice)).toBe(8)

@@ -3,7 +3,12 @@ import { createLatencyHistogram, encodeHistogram, recordLatencyUs } from '@gaunt
 import * as hdr from 'hdr-histogram-js'
 import { deflateSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
-import { checkReport, decodeLatency, windowProblems, type ReportExpectation } from '../../apps/controller/src/agents/report-check.js'
+import {
+  checkReport,
+  decodeLatency,
+  windowProblems,
+  type ReportExpectation,
+} from '../../apps/controller/src/agents/report-check.js'
 
 const encodedOf = (count: number): string => {
   const h = createLatencyHistogram()
@@ -42,26 +47,47 @@ const inflatingTo = (bytes: number): string => {
 
 /** A well-formed histogram of a shape no agent builds (range to 2^50 at 5 digits: a large allocation). */
 const oversized = (() => {
-  const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 2 ** 50, numberOfSignificantValueDigits: 5, bitBucketSize: 64 })
+  const h = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 2 ** 50,
+    numberOfSignificantValueDigits: 5,
+    bitBucketSize: 64,
+  })
   return hdr.encodeIntoCompressedBase64(h)
 })()
 
 describe('windowProblems', () => {
   it('finds nothing wrong with a window as an agent builds it', () => {
     expect(windowProblems(valid())).toEqual([])
-    expect(windowProblems(valid({ ok: 0, errors: emptyErrorCounts(), latency: encodedOf(0), dispatched: 0, lateSends: 0, dropped: 10 }))).toEqual([])
+    expect(
+      windowProblems(
+        valid({ ok: 0, errors: emptyErrorCounts(), latency: encodedOf(0), dispatched: 0, lateSends: 0, dropped: 10 }),
+      ),
+    ).toEqual([])
   })
 
   const cases: Array<[string, Partial<WindowReport>, RegExp]> = [
     ['a histogram that does not decode', { latency: 'AAAA' }, /latency is not a valid histogram/],
     ['an empty histogram string', { latency: '' }, /latency is not a valid histogram/],
-    ['a histogram that inflates beyond any legal one', { latency: inflatingTo(4 * 1024 * 1024) }, /larger than any agent sends/],
+    [
+      'a histogram that inflates beyond any legal one',
+      { latency: inflatingTo(4 * 1024 * 1024) },
+      /larger than any agent sends/,
+    ],
     ['a histogram of another shape', { latency: oversized }, /range or precision/],
     ['a histogram count different from ok', { latency: encodedOf(7) }, /holds 7 values but ok is 8/],
     ['a negative counter', { sent: -1 }, /sent must be a non-negative integer/],
     ['a fractional counter', { ok: 1.5 }, /ok must be a non-negative integer/],
-    ['a negative error count', { errors: { ...emptyErrorCounts(), other: -2 } }, /other must be a non-negative integer/],
-    ['a negative status count', { errors: { ...emptyErrorCounts(), status: { '500': -1 } } }, /errors\.status\.500 must be a non-negative integer/],
+    [
+      'a negative error count',
+      { errors: { ...emptyErrorCounts(), other: -2 } },
+      /other must be a non-negative integer/,
+    ],
+    [
+      'a negative status count',
+      { errors: { ...emptyErrorCounts(), status: { '500': -1 } } },
+      /errors\.status\.500 must be a non-negative integer/,
+    ],
     ['a non-finite start', { startedAt: Number.NaN }, /startedAt/],
     ['a negative send lag', { maxSendLagMs: -1 }, /maxSendLagMs/],
     ['more outcomes than requests dispatched', { dispatched: 9 }, /10 outcomes .* exceed the 9 requests dispatched/],
@@ -82,21 +108,54 @@ describe('decodeLatency', () => {
 
 describe('checkReport', () => {
   /** A plan of 4 s of step 0 then 4 s of step 1 (a replan may give a second two possible steps). */
-  const expectation = (delivered: Record<number, WindowReport> = {}, stepsAt: Record<number, number[]> = {}): ReportExpectation => ({
+  const expectation = (
+    delivered: Record<number, WindowReport> = {},
+    stepsAt: Record<number, number[]> = {},
+  ): ReportExpectation => ({
     stepsAt: (index) => stepsAt[index] ?? (index < 4 ? [0] : index < 8 ? [1] : []),
     delivered: (index) => delivered[index],
   })
 
   const cases: Array<[string, WindowReport[], ReportExpectation, RegExp | null]> = [
     ['a window of the plan', [valid()], expectation(), null],
-    ['a window after the end of the plan', [valid({ index: 8 })], expectation(), /\/windows\/0\/index: window 8 is outside this agent's assignment/],
-    ['a window with the wrong step', [valid({ step: 0 })], expectation(), /\/windows\/0\/step: window 5 belongs to step 1, not 0/],
-    ['a step of either version of a replanned second', [valid({ index: 7, step: 2 })], expectation({}, { 7: [1, 2] }), null],
+    [
+      'a window after the end of the plan',
+      [valid({ index: 8 })],
+      expectation(),
+      /\/windows\/0\/index: window 8 is outside this agent's assignment/,
+    ],
+    [
+      'a window with the wrong step',
+      [valid({ step: 0 })],
+      expectation(),
+      /\/windows\/0\/step: window 5 belongs to step 1, not 0/,
+    ],
+    [
+      'a step of either version of a replanned second',
+      [valid({ index: 7, step: 2 })],
+      expectation({}, { 7: [1, 2] }),
+      null,
+    ],
     ['a re-sent window equal to the stored one', [valid()], expectation({ 5: valid() }), null],
-    ['a re-sent window that differs from the stored one', [valid({ ok: 7, latency: encodedOf(7) })], expectation({ 5: valid() }), /\/windows\/0: window 5 was already delivered with different content/],
-    ['the same index twice in one report, different', [valid(), valid({ sent: 9 })], expectation(), /\/windows\/1: window 5 was already delivered/],
+    [
+      'a re-sent window that differs from the stored one',
+      [valid({ ok: 7, latency: encodedOf(7) })],
+      expectation({ 5: valid() }),
+      /\/windows\/0: window 5 was already delivered with different content/,
+    ],
+    [
+      'the same index twice in one report, different',
+      [valid(), valid({ sent: 9 })],
+      expectation(),
+      /\/windows\/1: window 5 was already delivered/,
+    ],
     ['the same index twice in one report, equal', [valid(), valid()], expectation(), null],
-    ['a bad window after good ones (its path says which)', [valid({ index: 2, step: 0 }), valid({ latency: 'AAAA' })], expectation(), /\/windows\/1: latency is not a valid histogram/],
+    [
+      'a bad window after good ones (its path says which)',
+      [valid({ index: 2, step: 0 }), valid({ latency: 'AAAA' })],
+      expectation(),
+      /\/windows\/1: latency is not a valid histogram/,
+    ],
   ]
   it.each(cases)('%s', (_name, windows, expect_, problem) => {
     const problems = checkReport(windows, expect_).map((p) => `${p.path}: ${p.message}`)

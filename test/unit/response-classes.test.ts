@@ -33,7 +33,11 @@ describe('WindowAccumulator', () => {
 
     const expecting = new WindowAccumulator(0, 0, 4)
     for (const status of [200, 302, 302, 500]) expecting.recordResponse(status, 1000, [302])
-    expect([expecting.ok, expecting.errors.status, expecting.latency.totalCount]).toEqual([2, { '200': 1, '500': 1 }, 2])
+    expect([expecting.ok, expecting.errors.status, expecting.latency.totalCount]).toEqual([
+      2,
+      { '200': 1, '500': 1 },
+      2,
+    ])
   })
 })
 

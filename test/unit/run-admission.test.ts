@@ -10,9 +10,17 @@ const scenario = (target: string, steps = '[{ rps: 10, duration: 5s }]', extra =
   parseScenario(`name: s\ntarget: { url: "${target}" }\nload:\n  steps: ${steps}\n${extra}`, 'test')
 
 /** Names resolve as this table says, never through DNS. */
-const names: Record<string, string[]> = { localhost: ['127.0.0.1', '::1'], 'orders.internal': ['10.9.9.9'], 'self.example': ['::ffff:127.0.0.1'] }
+const names: Record<string, string[]> = {
+  localhost: ['127.0.0.1', '::1'],
+  'orders.internal': ['10.9.9.9'],
+  'self.example': ['::ffff:127.0.0.1'],
+}
 
-function admission(listening: ListenAddress[], limits: Partial<typeof defaultLimits> = {}, targetAllow = 'localhost,127.0.0.0/8,::1,0.0.0.0,::,orders.internal,self.example'): RunAdmission {
+function admission(
+  listening: ListenAddress[],
+  limits: Partial<typeof defaultLimits> = {},
+  targetAllow = 'localhost,127.0.0.0/8,::1,0.0.0.0,::,orders.internal,self.example',
+): RunAdmission {
   const a = new RunAdmission(
     {
       targetAllow: parseAllowList(targetAllow, 'GAUNTLET_TARGET_ALLOW'),
@@ -45,8 +53,16 @@ describe('run admission: the controller itself as a target', () => {
     ['a name that resolves to it', 'http://localhost:8080/x', [{ address: '127.0.0.1', port: 8080 }]],
     ['an IPv4-mapped address of it', 'http://self.example:8080/x', [{ address: '127.0.0.1', port: 8080 }]],
     ['0.0.0.0 (this host)', 'http://0.0.0.0:8080/x', [{ address: '127.0.0.1', port: 8080 }]],
-    ['an IPv4-mapped address of it in hex, as URL writes it', 'http://[::ffff:7f00:1]:8080/x', [{ address: '0.0.0.0', port: 8080 }]],
-    ['any loopback address when it listens on 0.0.0.0', 'http://127.0.0.9:8080/x', [{ address: '0.0.0.0', port: 8080 }]],
+    [
+      'an IPv4-mapped address of it in hex, as URL writes it',
+      'http://[::ffff:7f00:1]:8080/x',
+      [{ address: '0.0.0.0', port: 8080 }],
+    ],
+    [
+      'any loopback address when it listens on 0.0.0.0',
+      'http://127.0.0.9:8080/x',
+      [{ address: '0.0.0.0', port: 8080 }],
+    ],
     ['::1 when it listens on ::', 'http://[::1]:8080/x', [{ address: '::', port: 8080 }]],
     ['the default port of the scheme', 'http://localhost/x', [{ address: '127.0.0.1', port: 80 }]],
   ])('refuses %s', async (_name, target, listening) => {
@@ -56,13 +72,21 @@ describe('run admission: the controller itself as a target', () => {
   })
 
   it.runIf(anExternalAddress)('refuses an address of a network interface when it listens on 0.0.0.0', async () => {
-    const error = await refusal(admission([{ address: '0.0.0.0', port: 8080 }], {}, `${anExternalAddress},localhost`).check(scenario(`http://${anExternalAddress}:8080/`)))
+    const error = await refusal(
+      admission([{ address: '0.0.0.0', port: 8080 }], {}, `${anExternalAddress},localhost`).check(
+        scenario(`http://${anExternalAddress}:8080/`),
+      ),
+    )
     expect(error?.code).toBe('forbidden')
   })
 
   it.each([
     ['another port', 'http://127.0.0.1:8081/x', [{ address: '127.0.0.1', port: 8080 }]],
-    ['another loopback address than the one it is bound to', 'http://127.0.0.2:8080/x', [{ address: '127.0.0.1', port: 8080 }]],
+    [
+      'another loopback address than the one it is bound to',
+      'http://127.0.0.2:8080/x',
+      [{ address: '127.0.0.1', port: 8080 }],
+    ],
     ['a remote host on the same port', 'http://orders.internal:8080/x', [{ address: '0.0.0.0', port: 8080 }]],
     ['a name that does not resolve', 'http://localhost:9/x', []],
   ])('admits %s', async (_name, target, listening) => {
@@ -72,10 +96,30 @@ describe('run admission: the controller itself as a target', () => {
 
 describe('run admission: allow-list and caps', () => {
   it.each([
-    ['a listed name that resolves to loopback, with no loopback address pattern', 'localhost', 'http://localhost:3000/x', 'target_not_allowed'],
-    ['a listed name that resolves to an IPv4-mapped loopback address', 'self.example', 'http://self.example:3000/x', 'target_not_allowed'],
-    ['a listed name that resolves to an ordinary address', 'orders.internal', 'http://orders.internal:3000/x', undefined],
-    ['a listed name that resolves to loopback, allowed by an address pattern', 'localhost,127.0.0.0/8,::1', 'http://localhost:3000/x', undefined],
+    [
+      'a listed name that resolves to loopback, with no loopback address pattern',
+      'localhost',
+      'http://localhost:3000/x',
+      'target_not_allowed',
+    ],
+    [
+      'a listed name that resolves to an IPv4-mapped loopback address',
+      'self.example',
+      'http://self.example:3000/x',
+      'target_not_allowed',
+    ],
+    [
+      'a listed name that resolves to an ordinary address',
+      'orders.internal',
+      'http://orders.internal:3000/x',
+      undefined,
+    ],
+    [
+      'a listed name that resolves to loopback, allowed by an address pattern',
+      'localhost,127.0.0.0/8,::1',
+      'http://localhost:3000/x',
+      undefined,
+    ],
   ])('judges the target on what it resolves to: %s', async (_case, list, target, code) => {
     const error = await refusal(admission([], {}, list).check(scenario(target)))
     expect(error?.code).toBe(code)
@@ -95,19 +139,33 @@ describe('run admission: allow-list and caps', () => {
   })
 
   it('refuses a busiest step above --max-run-rps, naming the flag', async () => {
-    const error = await refusal(admission([], { maxRunRps: 100 }).check(scenario('http://localhost:3000/x', '[{ rps: 50, duration: 5s }, { rps: 101, duration: 5s }]')))
+    const error = await refusal(
+      admission([], { maxRunRps: 100 }).check(
+        scenario('http://localhost:3000/x', '[{ rps: 50, duration: 5s }, { rps: 101, duration: 5s }]'),
+      ),
+    )
     expect(error?.code).toBe('usage')
     expect(error?.message).toMatch(/101 rps; a run may plan at most 100 rps \(--max-run-rps\)/)
   })
 
   it('refuses a planned duration above --max-run-duration, naming the flag', async () => {
-    const error = await refusal(admission([], { maxRunDurationS: 60 }).check(scenario('http://localhost:3000/x', '[{ rps: 5, duration: 40s }, { rps: 5, duration: 30s }]')))
+    const error = await refusal(
+      admission([], { maxRunDurationS: 60 }).check(
+        scenario('http://localhost:3000/x', '[{ rps: 5, duration: 40s }, { rps: 5, duration: 30s }]'),
+      ),
+    )
     expect(error?.code).toBe('usage')
     expect(error?.message).toMatch(/70s in all; a run may last at most 60s \(--max-run-duration\)/)
   })
 
   it('admits what is within every cap', async () => {
-    expect(await refusal(admission([], { maxRunRps: 100, maxRunDurationS: 60 }).check(scenario('http://localhost:3000/x', '[{ rps: 100, duration: 60s }]')))).toBeUndefined()
+    expect(
+      await refusal(
+        admission([], { maxRunRps: 100, maxRunDurationS: 60 }).check(
+          scenario('http://localhost:3000/x', '[{ rps: 100, duration: 60s }]'),
+        ),
+      ),
+    ).toBeUndefined()
   })
 
   it('refuses a start beyond --max-runs', () => {

@@ -35,11 +35,21 @@ describe('RunDecisions', () => {
     - { name: errors-abort, kind: abort, require: "error_rate < 15%", minSamples: 200 }`)
     expect(d.onBucket(bucket(0, { ok: 100 })).decisions).toEqual([])
     const healthy = d.onBucket(bucket(1, { ok: 100 }))
-    expect(healthy.decisions[0]).toMatchObject({ guard: 'errors-abort', condition: 'error_rate < 15%', verdict: 'pass', action: 'none', evidence: { n: 200, estimate: 0, windowStart: 0, windowEnd: 2 } })
+    expect(healthy.decisions[0]).toMatchObject({
+      guard: 'errors-abort',
+      condition: 'error_rate < 15%',
+      verdict: 'pass',
+      action: 'none',
+      evidence: { n: 200, estimate: 0, windowStart: 0, windowEnd: 2 },
+    })
     d.onBucket(bucket(2, { ok: 50, errors: 50 }))
     const burst = d.onBucket(bucket(3, { ok: 50, errors: 50 }))
     expect(burst.rollback).toEqual({ guard: 'errors-abort', reason: 'a window failed (at 4s)' })
-    expect(burst.decisions[0]).toMatchObject({ verdict: 'fail', action: 'rollback', evidence: { n: 200, estimate: 0.5, windowStart: 2, windowEnd: 4 } })
+    expect(burst.decisions[0]).toMatchObject({
+      verdict: 'fail',
+      action: 'rollback',
+      evidence: { n: 200, estimate: 0.5, windowStart: 2, windowEnd: 4 },
+    })
     expect(burst.decisions[0]!.evidence.lower).toBeGreaterThan(0.15)
   })
 
@@ -57,7 +67,12 @@ describe('RunDecisions', () => {
     - { name: shadow, kind: abort, require: "error_rate < 1%", dryRun: true, minSamples: 100 }`)
     const burst = d.onBucket(bucket(191, { ok: 0, errors: 100 }))
     expect(burst.rollback).toBeUndefined()
-    expect(burst.decisions[0]).toMatchObject({ dryRun: true, action: 'none', verdict: 'fail', reason: 'would have rolled back at 3m12s: a window failed' })
+    expect(burst.decisions[0]).toMatchObject({
+      dryRun: true,
+      action: 'none',
+      verdict: 'fail',
+      reason: 'would have rolled back at 3m12s: a window failed',
+    })
     const gate = d.gateStep(3, 0)
     expect(gate.action).toBe('advance')
     expect(gate.decisions[0]).toMatchObject({ dryRun: true, action: 'none' })
@@ -68,7 +83,10 @@ describe('RunDecisions', () => {
     const d = decisions(`  guards:
     - { name: errors, kind: abort, require: "error_rate < 15%", minSamples: 100 }`)
     const short = d.onBucket(bucket(0, { ok: 100, missingAgents: ['agent-2'] }))
-    expect(short.decisions[0]).toMatchObject({ verdict: 'insufficient', reason: 'a lost agent left this window short: it cannot pass' })
+    expect(short.decisions[0]).toMatchObject({
+      verdict: 'insufficient',
+      reason: 'a lost agent left this window short: it cannot pass',
+    })
     expect(d.gateStep(0, 0).action).toBe('hold')
   })
 
@@ -83,7 +101,13 @@ describe('RunDecisions', () => {
     d.onBucket(bucket(3))
     const gate = d.gateStep(0, 10)
     expect(gate.action).toBe('advance')
-    expect(gate.decisions[0]).toMatchObject({ step: 0, guard: 'errors', verdict: 'pass', action: 'advance', evidence: { windowStart: 3, windowEnd: 4 } })
+    expect(gate.decisions[0]).toMatchObject({
+      step: 0,
+      guard: 'errors',
+      verdict: 'pass',
+      action: 'advance',
+      evidence: { windowStart: 3, windowEnd: 4 },
+    })
   })
 
   it('a step that never gets evidence rolls back when its hold reaches maxHold (fail closed)', () => {
@@ -105,15 +129,26 @@ describe('RunDecisions', () => {
     for (let i = 0; i < 20; i++) expect(d.onBucket(bucket(i, { ok: 500 })).decisions).toEqual([])
     d.onBucket(bucket(20, { ok: 450, errors: 50, faults: ['f1-delay'] }))
     const judged = d.onBucket(bucket(21, { ok: 450, errors: 50, faults: ['f1-delay'] }))
-    expect(judged.decisions[0]).toMatchObject({ verdict: 'fail', action: 'rollback', evidence: { estimate: expect.closeTo(0.1, 6), limit: 0.02 } })
-    expect(judged.decisions[0]!.evidence.baseline).toEqual({ source: 'prefault: 20 judged second(s) before the first fault (seconds 0-19)', n: 10_000, estimate: 1 })
+    expect(judged.decisions[0]).toMatchObject({
+      verdict: 'fail',
+      action: 'rollback',
+      evidence: { estimate: expect.closeTo(0.1, 6), limit: 0.02 },
+    })
+    expect(judged.decisions[0]!.evidence.baseline).toEqual({
+      source: 'prefault: 20 judged second(s) before the first fault (seconds 0-19)',
+      n: 10_000,
+      estimate: 1,
+    })
   })
 
   it('baseline vs runs with no past passing run is INSUFFICIENT and says so', () => {
     const d = decisions(`  guards:
     - { name: vs-last, kind: baseline, require: "p99 rise < 20%", vs: runs, minSamples: 100 }`)
     const judged = d.onBucket(bucket(0))
-    expect(judged.decisions[0]).toMatchObject({ verdict: 'insufficient', evidence: { baseline: { source: 'runs: no passing run of this scenario reached step 1', n: 0 } } })
+    expect(judged.decisions[0]).toMatchObject({
+      verdict: 'insufficient',
+      evidence: { baseline: { source: 'runs: no passing run of this scenario reached step 1', n: 0 } },
+    })
   })
 
   it("a gate taken before any second of its step has arrived does not promote on the previous step's windows", () => {
@@ -142,9 +177,9 @@ describe('RunDecisions', () => {
     expect(d.gateStep(1, 0).action).toBe('advance')
   })
 
-  it('property: windows that cannot bound their condition, or lack a lost agent\'s share, never PASS and never promote a step', () => {
+  it("property: windows that cannot bound their condition, or lack a lost agent's share, never PASS and never promote a step", () => {
     let seed = 7
-    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+    const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
     for (let trial = 0; trial < 80; trial++) {
       const maxWindow = 1 + Math.floor(random() * 10)
       const d = decisions(`  guards:
@@ -155,7 +190,8 @@ describe('RunDecisions', () => {
         // At most 36 samples a second: a p99 window (at most 10 s) never reaches the 368 it needs to be bounded;
         // and every second lacks an agent's share, so the error guard cannot pass either.
         const outcome = d.onBucket(bucket(i, { ok: Math.floor(random() * 37), missingAgents: ['lost'] }))
-        for (const decision of outcome.decisions) expect(decision.verdict, `trial ${trial} second ${i}`).not.toBe('pass')
+        for (const decision of outcome.decisions)
+          expect(decision.verdict, `trial ${trial} second ${i}`).not.toBe('pass')
         if (i % 7 === 6) expect(d.gateStep(0, Math.floor(random() * 30)).action).not.toBe('advance')
       }
     }
@@ -183,23 +219,89 @@ hooks:
 `)
     expect(scenario.decision).toMatchObject({ warmupS: 20, promoteAfter: 2, maxHoldS: 360 })
     const [abort, slo, baseline] = scenario.decision!.guards
-    expect(abort).toMatchObject({ kind: 'abort', minSamples: 200, maxWindowS: 10, trip: { m: 1, n: 1 }, clearK: null, dryRun: false, require: { metric: 'error_rate', limit: 0.15 } })
+    expect(abort).toMatchObject({
+      kind: 'abort',
+      minSamples: 200,
+      maxWindowS: 10,
+      trip: { m: 1, n: 1 },
+      clearK: null,
+      dryRun: false,
+      require: { metric: 'error_rate', limit: 0.15 },
+    })
     expect(slo).toMatchObject({ trip: { m: 3, n: 5 }, clearK: 2, minSamples: 100, clearRequire: { limit: 720 } })
-    expect(baseline).toMatchObject({ vs: 'prefault', require: { metric: 'success_rate', direction: 'drop', limit: 0.02, relative: false } })
+    expect(baseline).toMatchObject({
+      vs: 'prefault',
+      require: { metric: 'success_rate', direction: 'drop', limit: 0.02, relative: false },
+    })
   })
 
   it.each([
-    ['a fixed limit on a baseline guard', '{ name: b, kind: baseline, require: "p99 < 1s", vs: runs }', '/decision/guards/0/require', 'is a fixed limit'],
-    ['a change on an abort guard', '{ name: a, kind: abort, require: "p99 rise < 10%" }', '/decision/guards/0/require', 'needs kind: baseline'],
-    ['a baseline without vs', '{ name: b, kind: baseline, require: "p99 rise < 10%" }', '/decision/guards/0/vs', 'vs: prefault'],
-    ['vs prefault with no faults', '{ name: b, kind: baseline, require: "p99 rise < 10%", vs: prefault }', '/decision/guards/0/vs', 'the scenario has no faults'],
-    ['trip on an abort guard', '{ name: a, kind: abort, require: "p99 < 1s", trip: { m: 1, n: 2 } }', '/decision/guards/0/trip', 'use kind: slo'],
-    ['m greater than n', '{ name: s, kind: slo, require: "p99 < 1s", trip: { m: 4, n: 3 } }', '/decision/guards/0/trip/m', 'cannot exceed n'],
-    ['a looser clear condition', '{ name: s, kind: slo, require: "p99 < 1s", clear: { k: 2, require: "p99 < 2s" } }', '/decision/guards/0/clear/require', 'at least as strict'],
-    ['pp on a latency', '{ name: b, kind: baseline, require: "p99 rise < 2pp", vs: runs }', '/decision/guards/0/require', 'pp (percentage points) applies to rates'],
-    ['the wrong direction', '{ name: b, kind: baseline, require: "success_rate rise < 2pp", vs: runs }', '/decision/guards/0/require', 'write "success_rate drop < ..."'],
-    ['an unknown key', '{ name: s, kind: slo, require: "p99 < 1s", tirp: { m: 1, n: 2 } }', '/decision/guards/0/tirp', 'unknown key "tirp"'],
-    ['a fractional window', '{ name: s, kind: slo, require: "p99 < 1s", maxWindow: 1500ms }', '/decision/guards/0/maxWindow', 'whole number of seconds'],
+    [
+      'a fixed limit on a baseline guard',
+      '{ name: b, kind: baseline, require: "p99 < 1s", vs: runs }',
+      '/decision/guards/0/require',
+      'is a fixed limit',
+    ],
+    [
+      'a change on an abort guard',
+      '{ name: a, kind: abort, require: "p99 rise < 10%" }',
+      '/decision/guards/0/require',
+      'needs kind: baseline',
+    ],
+    [
+      'a baseline without vs',
+      '{ name: b, kind: baseline, require: "p99 rise < 10%" }',
+      '/decision/guards/0/vs',
+      'vs: prefault',
+    ],
+    [
+      'vs prefault with no faults',
+      '{ name: b, kind: baseline, require: "p99 rise < 10%", vs: prefault }',
+      '/decision/guards/0/vs',
+      'the scenario has no faults',
+    ],
+    [
+      'trip on an abort guard',
+      '{ name: a, kind: abort, require: "p99 < 1s", trip: { m: 1, n: 2 } }',
+      '/decision/guards/0/trip',
+      'use kind: slo',
+    ],
+    [
+      'm greater than n',
+      '{ name: s, kind: slo, require: "p99 < 1s", trip: { m: 4, n: 3 } }',
+      '/decision/guards/0/trip/m',
+      'cannot exceed n',
+    ],
+    [
+      'a looser clear condition',
+      '{ name: s, kind: slo, require: "p99 < 1s", clear: { k: 2, require: "p99 < 2s" } }',
+      '/decision/guards/0/clear/require',
+      'at least as strict',
+    ],
+    [
+      'pp on a latency',
+      '{ name: b, kind: baseline, require: "p99 rise < 2pp", vs: runs }',
+      '/decision/guards/0/require',
+      'pp (percentage points) applies to rates',
+    ],
+    [
+      'the wrong direction',
+      '{ name: b, kind: baseline, require: "success_rate rise < 2pp", vs: runs }',
+      '/decision/guards/0/require',
+      'write "success_rate drop < ..."',
+    ],
+    [
+      'an unknown key',
+      '{ name: s, kind: slo, require: "p99 < 1s", tirp: { m: 1, n: 2 } }',
+      '/decision/guards/0/tirp',
+      'unknown key "tirp"',
+    ],
+    [
+      'a fractional window',
+      '{ name: s, kind: slo, require: "p99 < 1s", maxWindow: 1500ms }',
+      '/decision/guards/0/maxWindow',
+      'whole number of seconds',
+    ],
   ])('rejects %s, naming the field', (_name, guard, path, message) => {
     const problems = problemsOf(`name: t
 target: { url: http://127.0.0.1:9/ }
@@ -208,7 +310,10 @@ decision:
   guards:
     - ${guard}
 `)
-    expect(problems.some((p) => p.path === path && p.message.includes(message)), JSON.stringify(problems)).toBe(true)
+    expect(
+      problems.some((p) => p.path === path && p.message.includes(message)),
+      JSON.stringify(problems),
+    ).toBe(true)
   })
 
   it('rejects two guards with one name, and a decision warmup as long as a step', () => {
@@ -221,12 +326,17 @@ decision:
     - { name: g, kind: abort, require: "error_rate < 1%" }
   step: { warmup: 10s }
 `)
-    expect(problems.map((p) => p.path)).toEqual(expect.arrayContaining(['/decision/guards/1/name', '/decision/step/warmup']))
+    expect(problems.map((p) => p.path)).toEqual(
+      expect.arrayContaining(['/decision/guards/1/name', '/decision/step/warmup']),
+    )
   })
 })
 
 describe('leak guards in a scenario', () => {
-  const scenario = (guard: string, metrics = 'targetMetrics: { url: "http://127.0.0.1:9/metrics", series: [go_goroutines] }') => `name: t
+  const scenario = (
+    guard: string,
+    metrics = 'targetMetrics: { url: "http://127.0.0.1:9/metrics", series: [go_goroutines] }',
+  ) => `name: t
 target: { url: http://127.0.0.1:9/ }
 load: { steps: [ { rps: 100, duration: 60s } ] }
 ${metrics}
@@ -236,20 +346,63 @@ decision:
 `
   it('parses a leak guard on a scraped series, with a 10s cooldown by default', () => {
     const parsed = parseScenario(scenario('{ name: goroutines, kind: leak, require: "go_goroutines growth < 20%" }'))
-    expect(parsed.decision!.leaks).toEqual([{ name: 'goroutines', require: { source: 'go_goroutines growth < 20%', series: 'go_goroutines', operator: '<', limit: 0.2 }, dryRun: false }])
+    expect(parsed.decision!.leaks).toEqual([
+      {
+        name: 'goroutines',
+        require: { source: 'go_goroutines growth < 20%', series: 'go_goroutines', operator: '<', limit: 0.2 },
+        dryRun: false,
+      },
+    ])
     expect(parsed.decision!.guards).toEqual([])
-    expect(parsed.targetMetrics).toEqual({ url: 'http://127.0.0.1:9/metrics', series: ['go_goroutines'], cooldownS: 10 })
+    expect(parsed.targetMetrics).toEqual({
+      url: 'http://127.0.0.1:9/metrics',
+      series: ['go_goroutines'],
+      cooldownS: 10,
+    })
   })
 
   it.each([
-    ['a series that is not scraped', '{ name: l, kind: leak, require: "process_resident_memory_bytes growth < 20%" }', undefined, '/decision/guards/0/require', 'is not scraped'],
-    ['no targetMetrics at all', '{ name: l, kind: leak, require: "go_goroutines growth < 20%" }', '', '/decision/guards/0/require', 'needs targetMetrics'],
-    ['window settings on a leak guard', '{ name: l, kind: leak, require: "go_goroutines growth < 20%", minSamples: 10 }', undefined, '/decision/guards/0/minSamples', 'does not apply to a leak guard'],
-    ['a cooldown that is not whole seconds', '{ name: l, kind: leak, require: "go_goroutines growth < 20%" }', 'targetMetrics: { url: "http://127.0.0.1:9/m", series: [go_goroutines], cooldown: 1500ms }', '/targetMetrics/cooldown', 'whole number of seconds'],
-    ['a metrics URL that is not http', '{ name: l, kind: leak, require: "go_goroutines growth < 20%" }', 'targetMetrics: { url: "ftp://x/m", series: [go_goroutines] }', '/targetMetrics/url', 'is not an http(s) URL'],
+    [
+      'a series that is not scraped',
+      '{ name: l, kind: leak, require: "process_resident_memory_bytes growth < 20%" }',
+      undefined,
+      '/decision/guards/0/require',
+      'is not scraped',
+    ],
+    [
+      'no targetMetrics at all',
+      '{ name: l, kind: leak, require: "go_goroutines growth < 20%" }',
+      '',
+      '/decision/guards/0/require',
+      'needs targetMetrics',
+    ],
+    [
+      'window settings on a leak guard',
+      '{ name: l, kind: leak, require: "go_goroutines growth < 20%", minSamples: 10 }',
+      undefined,
+      '/decision/guards/0/minSamples',
+      'does not apply to a leak guard',
+    ],
+    [
+      'a cooldown that is not whole seconds',
+      '{ name: l, kind: leak, require: "go_goroutines growth < 20%" }',
+      'targetMetrics: { url: "http://127.0.0.1:9/m", series: [go_goroutines], cooldown: 1500ms }',
+      '/targetMetrics/cooldown',
+      'whole number of seconds',
+    ],
+    [
+      'a metrics URL that is not http',
+      '{ name: l, kind: leak, require: "go_goroutines growth < 20%" }',
+      'targetMetrics: { url: "ftp://x/m", series: [go_goroutines] }',
+      '/targetMetrics/url',
+      'is not an http(s) URL',
+    ],
   ])('rejects %s, naming the field', (_name, guard, metrics, path, message) => {
     const problems = problemsOf(metrics === undefined ? scenario(guard) : scenario(guard, metrics))
-    expect(problems.some((p) => p.path === path && p.message.includes(message)), JSON.stringify(problems)).toBe(true)
+    expect(
+      problems.some((p) => p.path === path && p.message.includes(message)),
+      JSON.stringify(problems),
+    ).toBe(true)
   })
 })
 
@@ -260,7 +413,11 @@ describe('live decision lines (what gauntlet run prints as it goes)', () => {
     - { name: errors, kind: abort, require: "error_rate < 15%", minSamples: 100 }
     - { name: shadow, kind: abort, require: "error_rate < 1%", minSamples: 100, dryRun: true }
   step: { promoteAfter: 2 }`)
-    const records = [...d.onBucket(bucket(0)).decisions, ...d.gateStep(0, 0).decisions, ...d.onBucket(bucket(1, { ok: 50, errors: 50 })).decisions]
+    const records = [
+      ...d.onBucket(bucket(0)).decisions,
+      ...d.gateStep(0, 0).decisions,
+      ...d.onBucket(bucket(1, { ok: 50, errors: 50 })).decisions,
+    ]
     const lines: string[] = []
     let previous
     for (const record of records) {

@@ -15,7 +15,9 @@ import { SqliteStore } from '../../apps/controller/src/storage/sqlite-store.js'
  * or callbacks ends the run as `error` with a reason. (Were one to escape, vitest would report it as
  * an unhandled error and the run's promise would never settle.)
  */
-const scenario = parseScenario('name: bug\ntarget: { url: "http://127.0.0.1:9/" }\nload:\n  steps: [{ rps: 2, duration: 3s }]\n')
+const scenario = parseScenario(
+  'name: bug\ntarget: { url: "http://127.0.0.1:9/" }\nload:\n  steps: [{ rps: 2, duration: 3s }]\n',
+)
 
 const latency = (count: number): string => {
   const h = createLatencyHistogram()
@@ -23,8 +25,21 @@ const latency = (count: number): string => {
   return encodeHistogram(h)
 }
 const window = (index: number, ok: number): WindowReport => ({
-  index, step: 0, startedAt: Date.now(), planned: ok, sent: ok, dispatched: ok, dropped: 0, ok, errors: emptyErrorCounts(), latency: latency(ok),
-  lateSends: 0, maxSendLagMs: 0, generatorLimited: false, complete: true, openConnections: 1,
+  index,
+  step: 0,
+  startedAt: Date.now(),
+  planned: ok,
+  sent: ok,
+  dispatched: ok,
+  dropped: 0,
+  ok,
+  errors: emptyErrorCounts(),
+  latency: latency(ok),
+  lateSends: 0,
+  maxSendLagMs: 0,
+  generatorLimited: false,
+  complete: true,
+  openConnections: 1,
 })
 
 describe('a throw inside a run', () => {
@@ -77,7 +92,9 @@ describe('a throw inside a run', () => {
       },
     })
     await onStart
-    await expect(registry.ingest('a', { runId: 'r2', windows: [window(0, 1)] })).rejects.toThrow(/the run failed while merging an agent's report/)
+    await expect(registry.ingest('a', { runId: 'r2', windows: [window(0, 1)] })).rejects.toThrow(
+      /the run failed while merging an agent's report/,
+    )
     // The bug's own words stay out of the stored reason.
     await expect(outcome).rejects.toThrow(/^the run failed while merging an agent's report: internal error$/)
   })
@@ -96,7 +113,10 @@ describe('a throw inside a run', () => {
           options.signal.addEventListener('abort', () => resolve({ aborted: true, peakConnections: 1 }), { once: true })
         }),
     }
-    const summary = await executeRun({ store, agent, probe: async () => undefined, clock: { now: () => new Date() } }, { scenario, yaml: '' })
+    const summary = await executeRun(
+      { store, agent, probe: async () => undefined, clock: { now: () => new Date() } },
+      { scenario, yaml: '' },
+    )
     expect(summary.status).toBe('error')
     expect(summary.verdict).toBe('error')
     expect(summary.reasons).toEqual(['the run failed while storing a window: internal error'])

@@ -31,19 +31,33 @@ class FakeInjector implements FaultInjector {
   async apply(spec: FaultSpec, untilEpochMs: number): Promise<AppliedFault> {
     this.calls.push(`apply ${spec.id} ${spec.mechanism} until ${iso(untilEpochMs)} at ${iso(Date.now())}`)
     await sleep(this.latencyMs.apply)
-    if (this.failApply.has(spec.id)) throw new GauntletError('fault_failed', `\`tc qdisc replace\` failed for ${spec.id}`)
-    return { targets: ['web-1', 'web-2'], appliedAt: iso(Date.now()), revertedAt: null, revertVerified: false, notes: [] }
+    if (this.failApply.has(spec.id))
+      throw new GauntletError('fault_failed', `\`tc qdisc replace\` failed for ${spec.id}`)
+    return {
+      targets: ['web-1', 'web-2'],
+      appliedAt: iso(Date.now()),
+      revertedAt: null,
+      revertVerified: false,
+      notes: [],
+    }
   }
 
   async revert(id: string, reason: string): Promise<AppliedFault> {
     this.calls.push(`revert ${id} (${reason}) at ${iso(Date.now())}`)
     await sleep(this.latencyMs.revert)
     if (this.failRevert.has(id)) throw new GauntletError('fault_failed', `fault ${id} did not read back clean`)
-    return { targets: ['web-1', 'web-2'], appliedAt: '', revertedAt: iso(Date.now()), revertVerified: true, notes: [`reverted: ${reason}`] }
+    return {
+      targets: ['web-1', 'web-2'],
+      appliedAt: '',
+      revertedAt: iso(Date.now()),
+      revertVerified: true,
+      notes: [`reverted: ${reason}`],
+    }
   }
 }
 
-const sleep = (ms: number): Promise<void> => (ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve())
+const sleep = (ms: number): Promise<void> =>
+  ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve()
 const fid = (id: string): string => `${runId}-${id}`
 
 let injector: FakeInjector
@@ -64,7 +78,8 @@ afterEach(() => {
 /** Steps start at 0 s, 60 s and 120 s. */
 const stepStartS = [0, 60, 120]
 /** `null`: no injector configured. */
-const runFaults = (faults: ScheduledFault[], inj: FaultInjector | null = injector): RunFaults => new RunFaults(runId, faults, stepStartS, inj ?? undefined, (line) => warnings.push(line))
+const runFaults = (faults: ScheduledFault[], inj: FaultInjector | null = injector): RunFaults =>
+  new RunFaults(runId, faults, stepStartS, inj ?? undefined, (line) => warnings.push(line))
 
 describe('prepare', () => {
   it('with no faults needs no injector', async () => {
@@ -84,8 +99,15 @@ describe('prepare', () => {
   })
 
   it('throws on the first bad fault with its id, keeping its code; later faults are not asked', async () => {
-    injector.failPrepare.set(fid('f2-delay'), new GauntletError('unsupported', 'delay with mode: netem needs sch_netem'))
-    const rf = runFaults([fault('f1-loss', {}, { atS: 0 }), fault('f2-delay', { type: 'delay', mechanism: 'netem', latencyMs: 100 }, { atS: 5 }), fault('f3-reset', { type: 'reset', port: 80 }, { atS: 9 })])
+    injector.failPrepare.set(
+      fid('f2-delay'),
+      new GauntletError('unsupported', 'delay with mode: netem needs sch_netem'),
+    )
+    const rf = runFaults([
+      fault('f1-loss', {}, { atS: 0 }),
+      fault('f2-delay', { type: 'delay', mechanism: 'netem', latencyMs: 100 }, { atS: 5 }),
+      fault('f3-reset', { type: 'reset', port: 80 }, { atS: 9 }),
+    ])
     const error = (await rf.prepare().catch((e: unknown) => e)) as GauntletError
     expect(error).toBeInstanceOf(GauntletError)
     expect(error.code).toBe('unsupported')
@@ -101,7 +123,10 @@ describe('prepare', () => {
   })
 
   it('gives each fault a run-unique id for the injector, and keeps the scenario id in records', async () => {
-    const rf = runFaults([fault('f1-loss', {}, { atS: 0 }), fault('f12-bandwidth', { type: 'bandwidth', mechanism: 'tbf', rateBitsPerS: 1e6 }, { atS: 0 })])
+    const rf = runFaults([
+      fault('f1-loss', {}, { atS: 0 }),
+      fault('f12-bandwidth', { type: 'bandwidth', mechanism: 'tbf', rateBitsPerS: 1e6 }, { atS: 0 }),
+    ])
     await rf.prepare()
     expect(injector.calls).toEqual([`prepare ${runId}-f1-loss`, `prepare ${runId}-f12-bandwidth`])
     expect(rf.records().map((r) => r.id)).toEqual(['f1-loss', 'f12-bandwidth'])
@@ -112,7 +137,11 @@ describe('prepare', () => {
 describe('schedule', () => {
   const faults = (): ScheduledFault[] => [
     fault('f1-loss', { durationMs: 30_000 }, { atS: 10 }),
-    fault('f2-partition', { type: 'partition', mechanism: 'iptables', direction: 'both', durationMs: 20_000 }, { atStep: 2 }),
+    fault(
+      'f2-partition',
+      { type: 'partition', mechanism: 'iptables', direction: 'both', durationMs: 20_000 },
+      { atStep: 2 },
+    ),
     fault('f3-reset', { type: 'reset', mechanism: 'iptables', port: 80, durationMs: 5_000 }, { atStep: 3 }),
   ]
 
@@ -124,11 +153,15 @@ describe('schedule', () => {
     await vi.advanceTimersByTimeAsync(9_999)
     expect(injector.calls).toEqual([])
     await vi.advanceTimersByTimeAsync(1)
-    expect(injector.calls).toEqual([`apply ${fid('f1-loss')} iptables until ${iso(T0 + 40_000)} at ${iso(T0 + 10_000)}`])
+    expect(injector.calls).toEqual([
+      `apply ${fid('f1-loss')} iptables until ${iso(T0 + 40_000)} at ${iso(T0 + 10_000)}`,
+    ])
     await vi.advanceTimersByTimeAsync(30_000)
     expect(injector.calls.at(-1)).toBe(`revert ${fid('f1-loss')} (duration ended) at ${iso(T0 + 40_000)}`)
     await vi.advanceTimersByTimeAsync(20_000)
-    expect(injector.calls.at(-1)).toBe(`apply ${fid('f2-partition')} iptables until ${iso(T0 + 80_000)} at ${iso(T0 + 60_000)}`)
+    expect(injector.calls.at(-1)).toBe(
+      `apply ${fid('f2-partition')} iptables until ${iso(T0 + 80_000)} at ${iso(T0 + 60_000)}`,
+    )
     await vi.advanceTimersByTimeAsync(100_000)
     expect(injector.calls.slice(2)).toEqual([
       `apply ${fid('f2-partition')} iptables until ${iso(T0 + 80_000)} at ${iso(T0 + 60_000)}`,
@@ -140,7 +173,7 @@ describe('schedule', () => {
     expect(injector.calls.filter((c) => c.startsWith('revert'))).toHaveLength(3)
   })
 
-  it('schedules from the run\'s start even when start() is called late', async () => {
+  it("schedules from the run's start even when start() is called late", async () => {
     const rf = runFaults(faults())
     await rf.prepare()
     injector.calls = []
@@ -148,7 +181,9 @@ describe('schedule', () => {
     rf.start(T0)
     await vi.advanceTimersByTimeAsync(0)
     // f1 was due at 10 s: applied at once, still ending at 40 s.
-    expect(injector.calls).toEqual([`apply ${fid('f1-loss')} iptables until ${iso(T0 + 40_000)} at ${iso(T0 + 12_000)}`])
+    expect(injector.calls).toEqual([
+      `apply ${fid('f1-loss')} iptables until ${iso(T0 + 40_000)} at ${iso(T0 + 12_000)}`,
+    ])
     await vi.advanceTimersByTimeAsync(28_000)
     expect(injector.calls.at(-1)).toBe(`revert ${fid('f1-loss')} (duration ended) at ${iso(T0 + 40_000)}`)
     await rf.stop('test over')
@@ -187,7 +222,10 @@ describe('schedule', () => {
 
 describe('activeDuring', () => {
   it('reports the faults in effect during any part of a window', async () => {
-    const rf = runFaults([fault('f1-loss', { durationMs: 30_000 }, { atS: 10 }), fault('f2-partition', { type: 'partition', mechanism: 'iptables', durationMs: 100_000 }, { atS: 20 })])
+    const rf = runFaults([
+      fault('f1-loss', { durationMs: 30_000 }, { atS: 10 }),
+      fault('f2-partition', { type: 'partition', mechanism: 'iptables', durationMs: 100_000 }, { atS: 20 }),
+    ])
     await rf.prepare()
     rf.start(T0)
     expect(rf.activeDuring(T0, T0 + 60_000)).toEqual([]) // nothing applied yet
@@ -207,13 +245,19 @@ describe('activeDuring', () => {
 
 describe('stop', () => {
   it('cancels pending applies and reverts applied faults exactly once', async () => {
-    const rf = runFaults([fault('f1-loss', { durationMs: 30_000 }, { atS: 10 }), fault('f2-partition', { type: 'partition', mechanism: 'iptables' }, { atStep: 2 })])
+    const rf = runFaults([
+      fault('f1-loss', { durationMs: 30_000 }, { atS: 10 }),
+      fault('f2-partition', { type: 'partition', mechanism: 'iptables' }, { atStep: 2 }),
+    ])
     await rf.prepare()
     injector.calls = []
     rf.start(T0)
     await vi.advanceTimersByTimeAsync(20_000)
     await rf.stop('rolled back')
-    expect(injector.calls).toEqual([`apply ${fid('f1-loss')} iptables until ${iso(T0 + 40_000)} at ${iso(T0 + 10_000)}`, `revert ${fid('f1-loss')} (rolled back) at ${iso(T0 + 20_000)}`])
+    expect(injector.calls).toEqual([
+      `apply ${fid('f1-loss')} iptables until ${iso(T0 + 40_000)} at ${iso(T0 + 10_000)}`,
+      `revert ${fid('f1-loss')} (rolled back) at ${iso(T0 + 20_000)}`,
+    ])
     // Neither f2's apply nor f1's own end timer fire afterwards; a second stop changes nothing.
     await vi.advanceTimersByTimeAsync(300_000)
     await rf.stop('again')
@@ -234,12 +278,15 @@ describe('stop', () => {
     const stopped = rf.stop('aborted')
     await vi.advanceTimersByTimeAsync(2_000)
     await stopped
-    expect(injector.calls).toEqual([`apply ${fid('f1-loss')} iptables until ${iso(T0 + 40_000)} at ${iso(T0 + 10_000)}`, `revert ${fid('f1-loss')} (aborted) at ${iso(T0 + 12_000)}`])
+    expect(injector.calls).toEqual([
+      `apply ${fid('f1-loss')} iptables until ${iso(T0 + 40_000)} at ${iso(T0 + 10_000)}`,
+      `revert ${fid('f1-loss')} (aborted) at ${iso(T0 + 12_000)}`,
+    ])
     await vi.advanceTimersByTimeAsync(100_000)
     expect(injector.calls).toHaveLength(2)
   })
 
-  it('a revert already running at the fault\'s end is not repeated by stop', async () => {
+  it("a revert already running at the fault's end is not repeated by stop", async () => {
     injector.latencyMs.revert = 3_000
     const rf = runFaults([fault('f1-loss', { durationMs: 5_000 }, { atS: 0 })])
     await rf.prepare()
@@ -249,24 +296,41 @@ describe('stop', () => {
     const stopped = rf.stop('run ended')
     await vi.advanceTimersByTimeAsync(3_000)
     await stopped
-    expect(injector.calls.filter((c) => c.startsWith('revert'))).toEqual([`revert ${fid('f1-loss')} (duration ended) at ${iso(T0 + 5_000)}`])
+    expect(injector.calls.filter((c) => c.startsWith('revert'))).toEqual([
+      `revert ${fid('f1-loss')} (duration ended) at ${iso(T0 + 5_000)}`,
+    ])
     expect(rf.records()[0]!.revertedAt).toBe(iso(T0 + 8_000))
   })
 
   it('a failed apply is recorded with its error and a warning, and is not reverted', async () => {
     injector.failApply.add(fid('f1-loss'))
-    const rf = runFaults([fault('f1-loss', {}, { atS: 1 }), fault('f2-reset', { type: 'reset', mechanism: 'iptables', port: 80 }, { atS: 2 })])
+    const rf = runFaults([
+      fault('f1-loss', {}, { atS: 1 }),
+      fault('f2-reset', { type: 'reset', mechanism: 'iptables', port: 80 }, { atS: 2 }),
+    ])
     await rf.prepare()
     injector.calls = []
     rf.start(T0)
     await vi.advanceTimersByTimeAsync(5_000)
     await rf.stop('run ended')
     const [f1, f2] = rf.records()
-    expect(f1).toMatchObject({ id: 'f1-loss', appliedAt: null, revertedAt: null, error: `not applied: \`tc qdisc replace\` failed for ${fid('f1-loss')}` })
-    expect(f2).toMatchObject({ id: 'f2-reset', appliedAt: iso(T0 + 2_000), revertedAt: iso(T0 + 5_000), revertVerified: true })
+    expect(f1).toMatchObject({
+      id: 'f1-loss',
+      appliedAt: null,
+      revertedAt: null,
+      error: `not applied: \`tc qdisc replace\` failed for ${fid('f1-loss')}`,
+    })
+    expect(f2).toMatchObject({
+      id: 'f2-reset',
+      appliedAt: iso(T0 + 2_000),
+      revertedAt: iso(T0 + 5_000),
+      revertVerified: true,
+    })
     expect(f2!.error).toBeUndefined()
     expect(warnings).toEqual([`fault f1-loss was not applied: \`tc qdisc replace\` failed for ${fid('f1-loss')}`])
-    expect(injector.calls.filter((c) => c.startsWith('revert'))).toEqual([`revert ${fid('f2-reset')} (run ended) at ${iso(T0 + 5_000)}`])
+    expect(injector.calls.filter((c) => c.startsWith('revert'))).toEqual([
+      `revert ${fid('f2-reset')} (run ended) at ${iso(T0 + 5_000)}`,
+    ])
     expect(rf.activeDuring(T0, T0 + 60_000)).toEqual(['f2-reset'])
   })
 
@@ -279,7 +343,12 @@ describe('stop', () => {
     await vi.advanceTimersByTimeAsync(10_000)
     await rf.stop('run ended')
     expect(injector.calls.filter((c) => c.startsWith('revert'))).toHaveLength(1)
-    expect(rf.records()[0]).toMatchObject({ appliedAt: iso(T0), revertedAt: null, revertVerified: false, error: `revert: fault ${fid('f1-loss')} did not read back clean` })
+    expect(rf.records()[0]).toMatchObject({
+      appliedAt: iso(T0),
+      revertedAt: null,
+      revertVerified: false,
+      error: `revert: fault ${fid('f1-loss')} did not read back clean`,
+    })
     expect(warnings).toEqual([`fault f1-loss: fault ${fid('f1-loss')} did not read back clean`])
   })
 

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { cronProblem, decideFire, dueFireTimes, nextFireTimes, shortestGapS, type Schedule } from '../../apps/controller/src/schedule/schedule.js'
+import {
+  cronProblem,
+  decideFire,
+  dueFireTimes,
+  nextFireTimes,
+  shortestGapS,
+  type Schedule,
+} from '../../apps/controller/src/schedule/schedule.js'
 
 const schedule = (over: Partial<Schedule> = {}): Schedule => ({
   id: 's1',
@@ -66,8 +73,15 @@ describe('schedule rules', () => {
   })
 
   it('lists the scheduled times that came since the last handled one', () => {
-    const due = dueFireTimes(schedule({ cron: '0 * * * *', timezone: 'UTC', lastScheduledAt: '2026-11-27T01:00:00.000Z' }), new Date('2026-11-27T04:30:00Z'))
-    expect(due.map((d) => d.toISOString())).toEqual(['2026-11-27T02:00:00.000Z', '2026-11-27T03:00:00.000Z', '2026-11-27T04:00:00.000Z'])
+    const due = dueFireTimes(
+      schedule({ cron: '0 * * * *', timezone: 'UTC', lastScheduledAt: '2026-11-27T01:00:00.000Z' }),
+      new Date('2026-11-27T04:30:00Z'),
+    )
+    expect(due.map((d) => d.toISOString())).toEqual([
+      '2026-11-27T02:00:00.000Z',
+      '2026-11-27T03:00:00.000Z',
+      '2026-11-27T04:00:00.000Z',
+    ])
   })
 
   it.each([
@@ -80,6 +94,8 @@ describe('schedule rules', () => {
     ['replace with nothing running', 'replace', 0, 0, 'started'],
   ] as const)('%s -> %s', (_name, concurrency, lateS, running, outcome) => {
     const at = new Date('2026-12-02T01:00:00Z')
-    expect(decideFire(schedule({ concurrency }), at, new Date(at.getTime() + lateS * 1000), running).outcome).toBe(outcome)
+    expect(decideFire(schedule({ concurrency }), at, new Date(at.getTime() + lateS * 1000), running).outcome).toBe(
+      outcome,
+    )
   })
 })

@@ -38,17 +38,20 @@ describe('pacing schedule', () => {
     }
   })
 
-  it.each([1, 3, 7, 200, 333.3, 1000, 0.5, 9999])('assigns every send of a %s rps step to the window that plans it', (rps) => {
-    const [step] = buildTimeline([{ rps, durationS: 4 }])
-    const counts = new Map<number, number>()
-    for (let j = 0; j < step!.sends; j++) {
-      const w = windowOfSend(step!, j)
-      counts.set(w, (counts.get(w) ?? 0) + 1)
-      // and that window really contains its intended time
-      expect(Math.floor(intendedOffsetMs(step!, j) / 1000 + 1e-9)).toBe(w)
-    }
-    for (let w = 0; w < 4; w++) expect(counts.get(w) ?? 0).toBe(plannedInWindow([step!], w))
-  })
+  it.each([1, 3, 7, 200, 333.3, 1000, 0.5, 9999])(
+    'assigns every send of a %s rps step to the window that plans it',
+    (rps) => {
+      const [step] = buildTimeline([{ rps, durationS: 4 }])
+      const counts = new Map<number, number>()
+      for (let j = 0; j < step!.sends; j++) {
+        const w = windowOfSend(step!, j)
+        counts.set(w, (counts.get(w) ?? 0) + 1)
+        // and that window really contains its intended time
+        expect(Math.floor(intendedOffsetMs(step!, j) / 1000 + 1e-9)).toBe(w)
+      }
+      for (let w = 0; w < 4; w++) expect(counts.get(w) ?? 0).toBe(plannedInWindow([step!], w))
+    },
+  )
 
   it('spreads sends evenly: every 100 ms slice carries its share', () => {
     const step = timeline[0]!

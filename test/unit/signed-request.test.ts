@@ -13,8 +13,16 @@ async function signedServer(clock: { now: number }): Promise<FastifyInstance> {
   const app = Fastify({ logger: false })
   app.setErrorHandler(errorHandler)
   const hooks = signedRequestHooks(new RequestVerifier(secret, () => clock.now), 'no secret here')
-  app.post('/api/agents/:name/reports', { onRequest: hooks.onRequest, preParsing: hooks.preParsing, preValidation: hooks.preValidation }, async (request) => ({ got: request.body }))
-  app.delete('/assignments/:id', { onRequest: hooks.onRequest, preParsing: hooks.preParsing, preValidation: hooks.preValidation }, async () => ({ stopped: true }))
+  app.post(
+    '/api/agents/:name/reports',
+    { onRequest: hooks.onRequest, preParsing: hooks.preParsing, preValidation: hooks.preValidation },
+    async (request) => ({ got: request.body }),
+  )
+  app.delete(
+    '/assignments/:id',
+    { onRequest: hooks.onRequest, preParsing: hooks.preParsing, preValidation: hooks.preValidation },
+    async () => ({ stopped: true }),
+  )
   await app.ready()
   return app
 }
@@ -31,8 +39,16 @@ describe('signed requests between controller and agents', () => {
 
   const path = '/api/agents/a1/reports?x=1'
   const body = JSON.stringify({ runId: 'r1', windows: [] })
-  const send = (headers: Record<string, string>, options: { method?: 'POST' | 'DELETE'; url?: string; payload?: string } = {}) =>
-    app.inject({ method: options.method ?? 'POST', url: options.url ?? path, headers: { 'content-type': 'application/json', ...headers }, payload: options.payload ?? body })
+  const send = (
+    headers: Record<string, string>,
+    options: { method?: 'POST' | 'DELETE'; url?: string; payload?: string } = {},
+  ) =>
+    app.inject({
+      method: options.method ?? 'POST',
+      url: options.url ?? path,
+      headers: { 'content-type': 'application/json', ...headers },
+      payload: options.payload ?? body,
+    })
 
   it('takes a request signed with the secret over its method, path, time, nonce and body', async () => {
     const response = await send(signRequest(secret, 'POST', at(path), body, t0))
@@ -41,21 +57,45 @@ describe('signed requests between controller and agents', () => {
   })
 
   it('takes a body-less request signed over the empty body', async () => {
-    const response = await app.inject({ method: 'DELETE', url: '/assignments/r1', headers: signRequest(secret, 'DELETE', at('/assignments/r1'), undefined, t0) })
+    const response = await app.inject({
+      method: 'DELETE',
+      url: '/assignments/r1',
+      headers: signRequest(secret, 'DELETE', at('/assignments/r1'), undefined, t0),
+    })
     expect(response.statusCode).toBe(200)
   })
 
   it.each<[string, () => Record<string, string>, { method?: 'POST' | 'DELETE'; url?: string; payload?: string }?]>([
     ['no signature at all', () => ({})],
     ['a signature made with another secret', () => signRequest('another-secret', 'POST', at(path), body, t0)],
-    ['a signature older than the window', () => signRequest(secret, 'POST', at(path), body, t0 - signatureWindowMs - 1_000)],
-    ['a signature from the future beyond the window', () => signRequest(secret, 'POST', at(path), body, t0 + signatureWindowMs + 1_000)],
-    ['a body other than the one signed', () => signRequest(secret, 'POST', at(path), body, t0), { payload: JSON.stringify({ runId: 'r2', windows: [] }) }],
+    [
+      'a signature older than the window',
+      () => signRequest(secret, 'POST', at(path), body, t0 - signatureWindowMs - 1_000),
+    ],
+    [
+      'a signature from the future beyond the window',
+      () => signRequest(secret, 'POST', at(path), body, t0 + signatureWindowMs + 1_000),
+    ],
+    [
+      'a body other than the one signed',
+      () => signRequest(secret, 'POST', at(path), body, t0),
+      { payload: JSON.stringify({ runId: 'r2', windows: [] }) },
+    ],
     ['another path than the one signed', () => signRequest(secret, 'POST', at('/api/agents/a2/reports?x=1'), body, t0)],
     ['another query than the one signed', () => signRequest(secret, 'POST', at('/api/agents/a1/reports'), body, t0)],
-    ['another method than the one signed', () => signRequest(secret, 'PUT', at('/assignments/r1'), undefined, t0), { method: 'DELETE', url: '/assignments/r1' }],
-    ['a garbled signature', () => ({ ...signRequest(secret, 'POST', at(path), body, t0), 'x-gauntlet-signature': 'zz' })],
-    ['a request signed for another receiver (an order captured on its way to another agent)', () => signRequest(secret, 'POST', `http://10.1.2.3:7070${path}`, body, t0)],
+    [
+      'another method than the one signed',
+      () => signRequest(secret, 'PUT', at('/assignments/r1'), undefined, t0),
+      { method: 'DELETE', url: '/assignments/r1' },
+    ],
+    [
+      'a garbled signature',
+      () => ({ ...signRequest(secret, 'POST', at(path), body, t0), 'x-gauntlet-signature': 'zz' }),
+    ],
+    [
+      'a request signed for another receiver (an order captured on its way to another agent)',
+      () => signRequest(secret, 'POST', `http://10.1.2.3:7070${path}`, body, t0),
+    ],
   ])('refuses %s with 401 problem+json', async (_, headers, options) => {
     const response = await send(headers(), options)
     expect(response.statusCode).toBe(401)
@@ -72,8 +112,12 @@ describe('signed requests between controller and agents', () => {
   })
 
   it('takes a signature within the window on either side', async () => {
-    expect((await send(signRequest(secret, 'POST', at(path), body, t0 - signatureWindowMs + 1_000))).statusCode).toBe(200)
-    expect((await send(signRequest(secret, 'POST', at(path), body, t0 + signatureWindowMs - 1_000))).statusCode).toBe(200)
+    expect((await send(signRequest(secret, 'POST', at(path), body, t0 - signatureWindowMs + 1_000))).statusCode).toBe(
+      200,
+    )
+    expect((await send(signRequest(secret, 'POST', at(path), body, t0 + signatureWindowMs - 1_000))).statusCode).toBe(
+      200,
+    )
   })
 
   it('refuses an unsigned request with an invalid body as 401, not 400', async () => {
@@ -85,8 +129,17 @@ describe('signed requests between controller and agents', () => {
     const closed = Fastify({ logger: false })
     closed.setErrorHandler(errorHandler)
     const hooks = signedRequestHooks(undefined, 'no secret configured')
-    closed.put('/x', { onRequest: hooks.onRequest, preParsing: hooks.preParsing, preValidation: hooks.preValidation }, async () => 'taken')
-    const response = await closed.inject({ method: 'PUT', url: '/x', headers: signRequest(secret, 'PUT', at('/x'), '{}', Date.now()), payload: '{}' })
+    closed.put(
+      '/x',
+      { onRequest: hooks.onRequest, preParsing: hooks.preParsing, preValidation: hooks.preValidation },
+      async () => 'taken',
+    )
+    const response = await closed.inject({
+      method: 'PUT',
+      url: '/x',
+      headers: signRequest(secret, 'PUT', at('/x'), '{}', Date.now()),
+      payload: '{}',
+    })
     expect(response.statusCode).toBe(401)
     expect(response.json().detail).toBe('no secret configured')
     await closed.close()
@@ -104,7 +157,14 @@ describe('RequestVerifier', () => {
 
   it('takes the host as the Host header carries it: any case, with or without a default port', () => {
     const verifier = new RequestVerifier(secret, () => t0)
-    expect(() => verifier.verifyHeaders('GET', 'Controller.Example:443', '/a', signRequest(secret, 'GET', 'https://controller.example/a', undefined, t0))).not.toThrow()
+    expect(() =>
+      verifier.verifyHeaders(
+        'GET',
+        'Controller.Example:443',
+        '/a',
+        signRequest(secret, 'GET', 'https://controller.example/a', undefined, t0),
+      ),
+    ).not.toThrow()
   })
 
   it('names what was wrong without revealing the expected signature', () => {

@@ -9,7 +9,13 @@ import { migrations } from '../../apps/controller/src/storage/migrations.js'
 import { SqliteStore } from '../../apps/controller/src/storage/sqlite-store.js'
 
 const dbFile = () => join(mkdtempSync(join(tmpdir(), 'gauntlet-store-')), 'runs.db')
-const run = { id: 'r1', scenario: 'demo', scenarioYaml: 'name: demo', target: 'http://127.0.0.1/', createdAt: '2026-01-01T00:00:00.000Z' }
+const run = {
+  id: 'r1',
+  scenario: 'demo',
+  scenarioYaml: 'name: demo',
+  target: 'http://127.0.0.1/',
+  createdAt: '2026-01-01T00:00:00.000Z',
+}
 /** A histogram of `count` responses of `ms` each. */
 const latencyOf = (count: number, ms = 5): string => {
   const h = createLatencyHistogram()
@@ -17,12 +23,28 @@ const latencyOf = (count: number, ms = 5): string => {
   return encodeHistogram(h)
 }
 const window = (index: number, ok: number, ms = 5): WindowReport => ({
-  index, step: 0, startedAt: 1000 * index, planned: ok, sent: ok, dispatched: ok, dropped: 0, ok, errors: emptyErrorCounts(), latency: latencyOf(ok, ms),
-  lateSends: 0, maxSendLagMs: 0, generatorLimited: false, complete: true, openConnections: 1,
+  index,
+  step: 0,
+  startedAt: 1000 * index,
+  planned: ok,
+  sent: ok,
+  dispatched: ok,
+  dropped: 0,
+  ok,
+  errors: emptyErrorCounts(),
+  latency: latencyOf(ok, ms),
+  lateSends: 0,
+  maxSendLagMs: 0,
+  generatorLimited: false,
+  complete: true,
+  openConnections: 1,
 })
 type PagedWindow = WindowReport & { latencyMs: { count: number; p50Ms: number | null } }
 const parsePage = (page: { windowsJson: Array<{ report: string; latencyMs: string }> }): PagedWindow[] =>
-  page.windowsJson.map(({ report, latencyMs }) => ({ ...(JSON.parse(report) as WindowReport), latencyMs: JSON.parse(latencyMs) as PagedWindow['latencyMs'] }))
+  page.windowsJson.map(({ report, latencyMs }) => ({
+    ...(JSON.parse(report) as WindowReport),
+    latencyMs: JSON.parse(latencyMs) as PagedWindow['latencyMs'],
+  }))
 const summary = { runId: 'r1', verdict: 'pass', finishedAt: '2026-01-01T00:01:00.000Z' } as RunSummary
 
 describe('SQLite run store (real file)', () => {
@@ -101,10 +123,18 @@ describe('SQLite run store (real file)', () => {
   it('pages windows by index with the percentiles stored at ingest, and says where the next page starts', () => {
     const store = new SqliteStore(dbFile())
     store.createRun(run)
-    store.saveWindows('r1', [0, 1, 2, 3, 4].map((i) => window(i, i, 10 * (i + 1))))
+    store.saveWindows(
+      'r1',
+      [0, 1, 2, 3, 4].map((i) => window(i, i, 10 * (i + 1))),
+    )
     const first = store.windowPage('r1', { from: 0, limit: 2 })
     // HDR percentiles are bucket bounds: within 0.1% of the recorded value.
-    expect(parsePage(first).map((w) => [w.index, w.latencyMs.count, w.latencyMs.p50Ms && Math.round(w.latencyMs.p50Ms)])).toEqual([[0, 0, null], [1, 1, 20]])
+    expect(
+      parsePage(first).map((w) => [w.index, w.latencyMs.count, w.latencyMs.p50Ms && Math.round(w.latencyMs.p50Ms)]),
+    ).toEqual([
+      [0, 0, null],
+      [1, 1, 20],
+    ])
     expect(first.next).toBe(2)
     const last = store.windowPage('r1', { from: 3, limit: 2 })
     expect(parsePage(last).map((w) => w.index)).toEqual([3, 4])
@@ -124,12 +154,20 @@ describe('SQLite run store (real file)', () => {
     raw.exec('UPDATE windows SET latency_ms_json = NULL; UPDATE agent_windows SET latency_ms_json = NULL')
     raw.close()
     const reopened = new SqliteStore(file)
-    expect(parsePage(reopened.windowPage('r1', { from: 0, limit: 10 }))[0]!.latencyMs).toMatchObject({ count: 3, p50Ms: expect.closeTo(7, 1) })
-    expect(parsePage(reopened.windowPage('r1', { from: 0, limit: 10, agent: 'a' }))[0]!.latencyMs).toMatchObject({ count: 2, p50Ms: expect.closeTo(9, 1) })
+    expect(parsePage(reopened.windowPage('r1', { from: 0, limit: 10 }))[0]!.latencyMs).toMatchObject({
+      count: 3,
+      p50Ms: expect.closeTo(7, 1),
+    })
+    expect(parsePage(reopened.windowPage('r1', { from: 0, limit: 10, agent: 'a' }))[0]!.latencyMs).toMatchObject({
+      count: 2,
+      p50Ms: expect.closeTo(9, 1),
+    })
     reopened.close()
     const check = new Database(file)
     expect(check.prepare('SELECT count(*) AS n FROM windows WHERE latency_ms_json IS NULL').get()).toEqual({ n: 0 })
-    expect(check.prepare('SELECT count(*) AS n FROM agent_windows WHERE latency_ms_json IS NULL').get()).toEqual({ n: 0 })
+    expect(check.prepare('SELECT count(*) AS n FROM agent_windows WHERE latency_ms_json IS NULL').get()).toEqual({
+      n: 0,
+    })
     check.close()
   })
 
@@ -149,7 +187,10 @@ describe('SQLite run store (real file)', () => {
     store.putScenario({ name: 'b', yaml: 'v1', updatedAt: '2026-01-01T00:00:00.000Z' })
     store.putScenario({ name: 'a', yaml: 'v1', updatedAt: '2026-01-01T00:00:00.000Z' })
     store.putScenario({ name: 'b', yaml: 'v2', updatedAt: '2026-01-02T00:00:00.000Z' })
-    expect(store.listScenarios().map((s) => [s.name, s.yaml])).toEqual([['a', 'v1'], ['b', 'v2']])
+    expect(store.listScenarios().map((s) => [s.name, s.yaml])).toEqual([
+      ['a', 'v1'],
+      ['b', 'v2'],
+    ])
     expect(store.getScenario('b')).toEqual({ name: 'b', yaml: 'v2', updatedAt: '2026-01-02T00:00:00.000Z' })
     expect(store.deleteScenario('b')).toBe(true)
     expect(store.deleteScenario('b')).toBe(false)

@@ -1,5 +1,11 @@
 import { emptyErrorCounts, type ErrorCounts, type WindowReport } from '@gauntlet/contracts'
-import { createLatencyHistogram, decodeHistogram, encodeHistogram, recordLatencyUs, summarizeLatency } from '@gauntlet/metrics'
+import {
+  createLatencyHistogram,
+  decodeHistogram,
+  encodeHistogram,
+  recordLatencyUs,
+  summarizeLatency,
+} from '@gauntlet/metrics'
 import { describe, expect, it } from 'vitest'
 import { mergeWindows, type MergeFrame } from '../../apps/controller/src/agents/window-merge.js'
 
@@ -31,7 +37,11 @@ const part = (overrides: Partial<WindowReport> & { latenciesMs?: number[] } = {}
   }
 }
 
-const errors = (e: Partial<ErrorCounts>): ErrorCounts => ({ ...emptyErrorCounts(), ...e, status: { ...(e.status ?? {}) } })
+const errors = (e: Partial<ErrorCounts>): ErrorCounts => ({
+  ...emptyErrorCounts(),
+  ...e,
+  status: { ...(e.status ?? {}) },
+})
 
 const frame: MergeFrame = { index: 7, step: 2, planned: 123, startedAt: 1_700_000_007_000 }
 
@@ -43,10 +53,27 @@ describe('mergeWindows', () => {
 
   it('adds the counters and keeps the worst lag', () => {
     const a = part({ sent: 10, dispatched: 9, dropped: 1, ok: 7, lateSends: 2, maxSendLagMs: 35, openConnections: 4 })
-    const b = part({ sent: 20, dispatched: 21, dropped: 0, ok: 18, lateSends: 0, maxSendLagMs: 12.5, openConnections: 6 })
+    const b = part({
+      sent: 20,
+      dispatched: 21,
+      dropped: 0,
+      ok: 18,
+      lateSends: 0,
+      maxSendLagMs: 12.5,
+      openConnections: 6,
+    })
     const c = part({ sent: 5, dispatched: 5, dropped: 3, ok: 1, lateSends: 5, maxSendLagMs: 80, openConnections: 1 })
     const merged = mergeWindows(frame, [a, b, c], [])
-    expect(merged).toMatchObject({ sent: 35, dispatched: 35, dropped: 4, ok: 26, lateSends: 7, maxSendLagMs: 80, openConnections: 11, agents: 3 })
+    expect(merged).toMatchObject({
+      sent: 35,
+      dispatched: 35,
+      dropped: 4,
+      ok: 26,
+      lateSends: 7,
+      maxSendLagMs: 80,
+      openConnections: 11,
+      agents: 3,
+    })
   })
 
   it.each<[string, boolean[], boolean]>([
@@ -54,14 +81,26 @@ describe('mergeWindows', () => {
     ['one limited', [false, true], true],
     ['all limited', [true, true], true],
   ])('generatorLimited: %s', (_name, limited, expected) => {
-    expect(mergeWindows(frame, limited.map((generatorLimited) => part({ generatorLimited })), []).generatorLimited).toBe(expected)
+    expect(
+      mergeWindows(
+        frame,
+        limited.map((generatorLimited) => part({ generatorLimited })),
+        [],
+      ).generatorLimited,
+    ).toBe(expected)
   })
 
   it('adds error counts by class and by status', () => {
     const a = part({ errors: errors({ status: { '503': 4, '404': 1 }, timeout: 2, refused: 0, reset: 1, other: 0 }) })
     const b = part({ errors: errors({ status: { '503': 6, '500': 3 }, timeout: 1, refused: 5, reset: 0, other: 2 }) })
     const c = part({ errors: emptyErrorCounts() })
-    expect(mergeWindows(frame, [a, b, c], []).errors).toEqual({ status: { '503': 10, '404': 1, '500': 3 }, timeout: 3, refused: 5, reset: 1, other: 2 })
+    expect(mergeWindows(frame, [a, b, c], []).errors).toEqual({
+      status: { '503': 10, '404': 1, '500': 3 },
+      timeout: 3,
+      refused: 5,
+      reset: 1,
+      other: 2,
+    })
   })
 
   it('does not modify the windows it merges', () => {
@@ -90,13 +129,21 @@ describe('mergeWindows', () => {
   it('merged percentiles equal those of one histogram holding every agent\u2019s samples', () => {
     // A deterministic spread of latencies over three agents with very different counts.
     let seed = 12345
-    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+    const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
     const samples = [
       Array.from({ length: 1000 }, () => 1 + random() * 20),
       Array.from({ length: 37 }, () => 200 + random() * 800),
       Array.from({ length: 300 }, () => 5 + random() * random() * 3000),
     ]
-    const merged = summarizeLatency(decodeHistogram(mergeWindows(frame, samples.map((latenciesMs) => part({ latenciesMs })), []).latency))
+    const merged = summarizeLatency(
+      decodeHistogram(
+        mergeWindows(
+          frame,
+          samples.map((latenciesMs) => part({ latenciesMs })),
+          [],
+        ).latency,
+      ),
+    )
     expect(merged).toEqual(summarizeLatency(decodeHistogram(encodedOf(samples.flat()))))
     expect(merged.count).toBe(1337)
   })
@@ -109,10 +156,19 @@ describe('mergeWindows', () => {
   it.each<[string, number[], number, number]>([
     ['one agent', [1_700_000_007_010], 1_700_000_007_010, 0],
     ['two agents 3 ms apart', [1_700_000_007_004, 1_700_000_007_001], 1_700_000_007_001, 3],
-    ['three agents, spread 42.5 ms', [1_700_000_007_020, 1_699_999_999_990 + 7_000, 1_700_000_007_032.5], 1_700_000_006_990, 42.5],
+    [
+      'three agents, spread 42.5 ms',
+      [1_700_000_007_020, 1_699_999_999_990 + 7_000, 1_700_000_007_032.5],
+      1_700_000_006_990,
+      42.5,
+    ],
     ['all at the same time', [1_700_000_007_000, 1_700_000_007_000], 1_700_000_007_000, 0],
   ])('%s: startedAt is the earliest start and skewMs the spread', (_name, starts, startedAt, skewMs) => {
-    const merged = mergeWindows({ ...frame, startedAt: 1 }, starts.map((s) => part({ startedAt: s })), [])
+    const merged = mergeWindows(
+      { ...frame, startedAt: 1 },
+      starts.map((s) => part({ startedAt: s })),
+      [],
+    )
     expect(merged.startedAt).toBe(startedAt)
     expect(merged.skewMs).toBeCloseTo(skewMs, 6)
   })
@@ -123,7 +179,13 @@ describe('mergeWindows', () => {
     ['none complete', [false, false], false],
     ['no parts', [], false],
   ])('complete: %s', (_name, complete, expected) => {
-    expect(mergeWindows(frame, complete.map((c) => part({ complete: c })), []).complete).toBe(expected)
+    expect(
+      mergeWindows(
+        frame,
+        complete.map((c) => part({ complete: c })),
+        [],
+      ).complete,
+    ).toBe(expected)
   })
 
   it('lists missing agents, and omits the field when none is missing', () => {

@@ -48,7 +48,8 @@ describe('YAML worker pool', () => {
 
   it('carries a refusal back as the GauntletError the loader threw: code, message, source, problems with line:column', async () => {
     pool = new YamlPool()
-    const invalid = 'name: bad\ntarget:\n  url: ftp://x\nload:\n  steps:\n    - { rps: -1, duration: 1s }\nthresholds: [p99 < banana]\n'
+    const invalid =
+      'name: bad\ntarget:\n  url: ftp://x\nload:\n  steps:\n    - { rps: -1, duration: 1s }\nthresholds: [p99 < banana]\n'
     let expected: GauntletError | undefined
     try {
       parseScenario(invalid, 'bad.yaml')
@@ -78,7 +79,9 @@ describe('YAML worker pool', () => {
     const refused = await rejection(pool.parse(slow, 'slow.yaml'))
     expect(performance.now() - started).toBeLessThan(2_000)
     expect(refused.code).toBe('invalid_scenario')
-    expect(refused.message).toBe('slow.yaml: scenario took longer than 0.3s to parse: simplify it (fewer YAML nodes, aliases and nesting levels)')
+    expect(refused.message).toBe(
+      'slow.yaml: scenario took longer than 0.3s to parse: simplify it (fewer YAML nodes, aliases and nesting levels)',
+    )
     expect(refused.problems).toHaveLength(1)
     expect((await pool.parse(bundled('demo.yaml'), 'demo.yaml')).name).toBeTypeOf('string')
     // A stored text too slow to redact is not shown at all; asking again costs nothing (remembered).

@@ -83,7 +83,8 @@ const specs: readonly KnobSpec[] = [
     runtime: false,
     parse: (raw, label) => {
       const n = toNumber(raw, label, 'an integer port 0..65535')
-      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new KnobError(`${label} must be an integer port 0..65535 (got ${show(raw)})`)
+      if (!Number.isInteger(n) || n < 0 || n > 65535)
+        throw new KnobError(`${label} must be an integer port 0..65535 (got ${show(raw)})`)
       return n
     },
   },
@@ -92,7 +93,8 @@ const specs: readonly KnobSpec[] = [
     key: 'host',
     runtime: false,
     parse: (raw, label) => {
-      if (typeof raw !== 'string' || raw.trim() === '') throw new KnobError(`${label} must be a non-empty host name or address (got ${show(raw)})`)
+      if (typeof raw !== 'string' || raw.trim() === '')
+        throw new KnobError(`${label} must be a non-empty host name or address (got ${show(raw)})`)
       return raw.trim()
     },
   },
@@ -125,13 +127,19 @@ const specs: readonly KnobSpec[] = [
     key: 'overload',
     runtime: true,
     parse: (raw, label) => {
-      if (raw !== 'shed' && raw !== 'queue') throw new KnobError(`${label} must be "shed" or "queue" (got ${show(raw)})`)
+      if (raw !== 'shed' && raw !== 'queue')
+        throw new KnobError(`${label} must be "shed" or "queue" (got ${show(raw)})`)
       return raw
     },
   },
   { flag: 'stall-after', key: 'stallAfterMs', runtime: true, parse: milliseconds },
   { flag: 'stall-for', key: 'stallForMs', runtime: true, parse: milliseconds },
-  { flag: 'leak-kb-per-s', key: 'leakKbPerS', runtime: true, parse: nonNegative('a non-negative number of KB per second') },
+  {
+    flag: 'leak-kb-per-s',
+    key: 'leakKbPerS',
+    runtime: true,
+    parse: nonNegative('a non-negative number of KB per second'),
+  },
 ]
 
 /** PUT /__knobs accepts both the flag spelling ("error-rate") and the property name ("errorRate"). */
@@ -165,7 +173,8 @@ export function parseKnobs(argv: readonly string[], env: Env = {}): Knobs {
     const fromArg = values[spec.flag]
     const fromEnv = env[envName(spec.flag)]
     if (fromArg !== undefined) assign(knobs, spec, fromArg, `--${spec.flag}`)
-    else if (fromEnv !== undefined && fromEnv.trim() !== '') assign(knobs, spec, fromEnv, `${envName(spec.flag)} (--${spec.flag})`)
+    else if (fromEnv !== undefined && fromEnv.trim() !== '')
+      assign(knobs, spec, fromEnv, `${envName(spec.flag)} (--${spec.flag})`)
   }
   return knobs
 }
@@ -208,8 +217,13 @@ export interface KnobUpdate {
  * Validates a runtime patch (parsed JSON) against `current` and returns the merged knobs; nothing
  * is applied unless every entry is valid. Throws KnobError on any bad or unknown entry.
  */
-export function updateKnobs(current: Readonly<Knobs>, patch: unknown, options: { allowStartupKnobs?: boolean } = {}): KnobUpdate {
-  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) throw new KnobError('knob update must be a JSON object')
+export function updateKnobs(
+  current: Readonly<Knobs>,
+  patch: unknown,
+  options: { allowStartupKnobs?: boolean } = {},
+): KnobUpdate {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch))
+    throw new KnobError('knob update must be a JSON object')
   const knobs: Knobs = { ...current }
   const touched: (keyof Knobs)[] = []
   for (const [name, raw] of Object.entries(patch)) {

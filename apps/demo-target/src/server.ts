@@ -52,7 +52,16 @@ const maxKnobBodyBytes = 64 * 1024
 /** Accepts a partial set of knobs (missing ones take the CLI defaults) and validates them like the CLI does. */
 export function createDemoTarget(initial: Partial<Knobs> = {}): DemoTarget {
   const knobs: Knobs = updateKnobs(defaultKnobs, initial, { allowStartupKnobs: true }).knobs
-  const stats: DemoTargetStats = { requests: 0, ok: 0, errors5xx: 0, shed: 0, maxQueue: 0, queued: 0, stallsDone: 0, leakedKb: 0 }
+  const stats: DemoTargetStats = {
+    requests: 0,
+    ok: 0,
+    errors5xx: 0,
+    shed: 0,
+    maxQueue: 0,
+    queued: 0,
+    stallsDone: 0,
+    leakedKb: 0,
+  }
 
   const respond = (res: Res): void => {
     if (knobs.errorRate > 0 && Math.random() < knobs.errorRate) {
@@ -100,7 +109,8 @@ export function createDemoTarget(initial: Partial<Knobs> = {}): DemoTarget {
       try {
         update = updateKnobs(knobs, JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null'))
       } catch (err) {
-        if (err instanceof KnobError || err instanceof SyntaxError) return sendJson(res, 400, { ok: false, error: err.message })
+        if (err instanceof KnobError || err instanceof SyntaxError)
+          return sendJson(res, 400, { ok: false, error: err.message })
         throw err
       }
       Object.assign(knobs, update.knobs)
@@ -154,7 +164,8 @@ export function createDemoTarget(initial: Partial<Knobs> = {}): DemoTarget {
 /** The process's health in the Prometheus text format, as a service's /metrics would give it (for leak hunts). */
 function prometheusText(stats: DemoTargetStats): string {
   const memory = process.memoryUsage()
-  const gauge = (name: string, help: string, value: number): string => `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${value}\n`
+  const gauge = (name: string, help: string, value: number): string =>
+    `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${value}\n`
   return [
     gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', memory.rss),
     gauge('nodejs_heap_size_used_bytes', 'Process heap size used in bytes.', memory.heapUsed),

@@ -29,16 +29,31 @@ export const maxHeartbeatBytes = 64 * 1024
 export const HeartbeatSchema = Type.Object(
   {
     url: Type.String({ format: 'uri', maxLength: 2048, description: 'Where the controller reaches this agent.' }),
-    capacityRps: Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000, description: 'Requests per second this agent offers; rates are split in proportion.' }),
-    runs: Type.Array(Type.String({ maxLength: 100 }), { maxItems: maxHeartbeatRuns, description: 'Runs this agent is loading now.' }),
+    capacityRps: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 1_000_000,
+      description: 'Requests per second this agent offers; rates are split in proportion.',
+    }),
+    runs: Type.Array(Type.String({ maxLength: 100 }), {
+      maxItems: maxHeartbeatRuns,
+      description: 'Runs this agent is loading now.',
+    }),
     version: Type.String({ maxLength: 50 }),
     clock: Type.Optional(
       Type.Object(
         {
-          offsetMs: Type.Number({ description: "Controller clock minus this agent's clock, from its best heartbeat round trip." }),
-          uncertaintyMs: Type.Number({ minimum: 0, description: 'Half that round trip: the offset is right to within this.' }),
+          offsetMs: Type.Number({
+            description: "Controller clock minus this agent's clock, from its best heartbeat round trip.",
+          }),
+          uncertaintyMs: Type.Number({
+            minimum: 0,
+            description: 'Half that round trip: the offset is right to within this.',
+          }),
         },
-        { additionalProperties: false, description: "How well this agent knows the controller's clock (its windows are timed on it)." },
+        {
+          additionalProperties: false,
+          description: "How well this agent knows the controller's clock (its windows are timed on it).",
+        },
       ),
     ),
   },
@@ -76,7 +91,9 @@ export const AssignmentSchema = Type.Object(
         body: Type.Optional(Type.String({ maxLength: 1_000_000 })),
         timeoutMs: Type.Integer({ minimum: 1 }),
         /** The statuses that count as success (scenario target.expect.status); absent, any 2xx. */
-        expectStatus: Type.Optional(Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { minItems: 1, maxItems: 100 })),
+        expectStatus: Type.Optional(
+          Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { minItems: 1, maxItems: 100 }),
+        ),
       },
       { additionalProperties: false },
     ),
@@ -122,7 +139,10 @@ export const maxAgentReportBytes = maxWindowsPerReport * (maxEncodedHistogramCha
 export const AgentWindowSchema = Type.Object(
   {
     ...Type.Omit(WindowReportSchema, ['agents', 'missingAgents', 'faults', 'skewMs', 'latency']).properties,
-    latency: Type.String({ maxLength: maxEncodedHistogramChars, description: WindowReportSchema.properties.latency.description }),
+    latency: Type.String({
+      maxLength: maxEncodedHistogramChars,
+      description: WindowReportSchema.properties.latency.description,
+    }),
   },
   { additionalProperties: false },
 )
@@ -132,7 +152,12 @@ export const AgentReportSchema = Type.Object(
     runId: Type.String({ maxLength: 100 }),
     windows: Type.Array(AgentWindowSchema, { maxItems: maxWindowsPerReport }),
     /** Present once the agent's load for the run has ended; no window follows it. */
-    done: Type.Optional(Type.Object({ aborted: Type.Boolean(), peakConnections: Type.Integer({ minimum: 0 }) }, { additionalProperties: false })),
+    done: Type.Optional(
+      Type.Object(
+        { aborted: Type.Boolean(), peakConnections: Type.Integer({ minimum: 0 }) },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 )

@@ -12,11 +12,17 @@ const Count = (description: string, maximum = 1000) => Type.Integer({ minimum: 1
 
 export const GuardSchema = Type.Object(
   {
-    name: Type.String({ pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$', description: 'Unique within the scenario; decisions and hooks name it.' }),
-    kind: Type.Union(guardKinds.map((k) => Type.Literal(k)), {
-      description:
-        'abort: the first FAIL window rolls back. slo: M of the last N windows FAIL. baseline: compared with the pre-fault steady state or past passing runs. leak: a target metric (targetMetrics) that grows and does not come back after the load.',
+    name: Type.String({
+      pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$',
+      description: 'Unique within the scenario; decisions and hooks name it.',
     }),
+    kind: Type.Union(
+      guardKinds.map((k) => Type.Literal(k)),
+      {
+        description:
+          'abort: the first FAIL window rolls back. slo: M of the last N windows FAIL. baseline: compared with the pre-fault steady state or past passing runs. leak: a target metric (targetMetrics) that grows and does not come back after the load.',
+      },
+    ),
     require: Type.String({
       minLength: 1,
       description:
@@ -25,18 +31,30 @@ export const GuardSchema = Type.Object(
     minSamples: Type.Optional(Count('Requests an evaluation window must hold (default 100).', 1_000_000)),
     maxWindow: Type.Optional(DurationText),
     trip: Type.Optional(
-      Type.Object({ m: Count('FAIL windows...'), n: Count('...of the last n windows trip the guard.') }, { additionalProperties: false }),
+      Type.Object(
+        { m: Count('FAIL windows...'), n: Count('...of the last n windows trip the guard.') },
+        { additionalProperties: false },
+      ),
     ),
     clear: Type.Optional(
       Type.Object(
         {
           k: Count('Consecutive PASS windows, at the tighter limit, that clear a tripped guard (default 2).'),
-          require: Type.Optional(Type.String({ minLength: 1, description: 'The tighter healthy condition (default: the limit moved 10% toward healthy).' })),
+          require: Type.Optional(
+            Type.String({
+              minLength: 1,
+              description: 'The tighter healthy condition (default: the limit moved 10% toward healthy).',
+            }),
+          ),
         },
         { additionalProperties: false },
       ),
     ),
-    vs: Type.Optional(Type.Union([Type.Literal('prefault'), Type.Literal('runs')], { description: 'baseline: the same run before its first fault, or the last passing runs of this scenario.' })),
+    vs: Type.Optional(
+      Type.Union([Type.Literal('prefault'), Type.Literal('runs')], {
+        description: 'baseline: the same run before its first fault, or the last passing runs of this scenario.',
+      }),
+    ),
     runs: Type.Optional(Count('baseline vs runs: how many past passing runs (default 5).', 100)),
     dryRun: Type.Optional(Type.Boolean({ description: 'Record what the guard would have done and act on nothing.' })),
   },
@@ -51,24 +69,34 @@ export const DecisionSchema = Type.Object(
       Type.Object(
         {
           warmup: Type.Optional(DurationText),
-          promoteAfter: Type.Optional(Count('Consecutive PASS windows every guard needs before a step advances (default 1).')),
+          promoteAfter: Type.Optional(
+            Count('Consecutive PASS windows every guard needs before a step advances (default 1).'),
+          ),
           maxHold: Type.Optional(DurationText),
         },
         { additionalProperties: false },
       ),
     ),
   },
-  { additionalProperties: false, description: 'Windowed guards and step gating: advance, hold or roll back, with the evidence recorded.' },
+  {
+    additionalProperties: false,
+    description: 'Windowed guards and step gating: advance, hold or roll back, with the evidence recorded.',
+  },
 )
 export type DecisionDocument = Static<typeof DecisionSchema>
 
 export const TargetMetricsSchema = Type.Object(
   {
-    url: Type.String({ minLength: 1, description: "The target's Prometheus text endpoint, scraped before the load, every second during it, and through the cooldown." }),
+    url: Type.String({
+      minLength: 1,
+      description:
+        "The target's Prometheus text endpoint, scraped before the load, every second during it, and through the cooldown.",
+    }),
     series: Type.Array(Type.String({ pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$' }), {
       minItems: 1,
       maxItems: 20,
-      description: 'Metric names to keep (summed over their label sets), e.g. process_resident_memory_bytes, go_goroutines.',
+      description:
+        'Metric names to keep (summed over their label sets), e.g. process_resident_memory_bytes, go_goroutines.',
     }),
     cooldown: Type.Optional(DurationText),
   },

@@ -1,7 +1,8 @@
 import { Type, type TSchema } from '@sinclair/typebox'
 
 // `errorMessage` replaces TypeBox's generic wording where a pattern alone would be cryptic.
-export const withHint = <T extends TSchema>(schema: T, errorMessage: string): T => Object.assign(schema, { errorMessage })
+export const withHint = <T extends TSchema>(schema: T, errorMessage: string): T =>
+  Object.assign(schema, { errorMessage })
 
 export const DurationText = withHint(
   Type.String({

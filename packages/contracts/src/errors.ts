@@ -85,7 +85,11 @@ export class GauntletError extends Error {
   /** The file the problems are in, when they come from one. */
   readonly source: string | undefined
 
-  constructor(code: ErrorCode, message: string, options: { problems?: Problem[]; source?: string; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { problems?: Problem[]; source?: string; cause?: unknown } = {},
+  ) {
     super(message, { cause: options.cause })
     this.name = 'GauntletError'
     this.code = code

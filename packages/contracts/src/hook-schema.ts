@@ -23,7 +23,13 @@ export const HookSchema = Type.Object(
     url: Type.String({ minLength: 1, maxLength: 2048, description: 'http(s) URL that receives a JSON POST.' }),
     secret: Type.Optional(HookSecretReference),
     timeout: Type.Optional(DurationText),
-    retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 10, description: 'Further attempts after a failure (default 3), with backoff doubling from 250ms.' })),
+    retries: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 10,
+        description: 'Further attempts after a failure (default 3), with backoff doubling from 250ms.',
+      }),
+    ),
   },
   { additionalProperties: false },
 )

@@ -26,7 +26,12 @@ export const HttpMethods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OP
 export const TargetSchema = Type.Object(
   {
     url: Type.String({ minLength: 1, description: 'http:// or https:// URL of the endpoint under load.' }),
-    method: Type.Optional(Type.Union(HttpMethods.map((m) => Type.Literal(m)), { default: 'GET' })),
+    method: Type.Optional(
+      Type.Union(
+        HttpMethods.map((m) => Type.Literal(m)),
+        { default: 'GET' },
+      ),
+    ),
     headers: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Request headers.' })),
     body: Type.Optional(Type.String({ maxLength: 1_048_576, description: 'Request body, sent as is.' })),
     timeout: Type.Optional(DurationText),
@@ -37,10 +42,15 @@ export const TargetSchema = Type.Object(
             minItems: 1,
             maxItems: 100,
             uniqueItems: true,
-            description: 'The statuses that count as success, e.g. [200, 302]. Every other response, a 2xx included, is an error of its status.',
+            description:
+              'The statuses that count as success, e.g. [200, 302]. Every other response, a 2xx included, is an error of its status.',
           }),
         },
-        { additionalProperties: false, description: 'What a successful response is. Without it: any 2xx; a 3xx, 4xx or 5xx is an error of its class.' },
+        {
+          additionalProperties: false,
+          description:
+            'What a successful response is. Without it: any 2xx; a 3xx, 4xx or 5xx is an error of its class.',
+        },
       ),
     ),
   },
@@ -57,10 +67,7 @@ export const RampSchema = Type.Object(
   { additionalProperties: false, description: 'Steps from `from` to `to` rps, `step` apart, each lasting `every`.' },
 )
 
-export const StepSchema = Type.Object(
-  { rps: Rate, duration: DurationText },
-  { additionalProperties: false },
-)
+export const StepSchema = Type.Object({ rps: Rate, duration: DurationText }, { additionalProperties: false })
 
 export const LoadSchema = Type.Object(
   {
@@ -102,7 +109,11 @@ export const ScenarioSchema = Type.Object(
       }),
     ),
     faults: Type.Optional(
-      Type.Array(FaultDocumentSchema, { maxItems: 50, description: 'Network faults injected into Docker containers during the run; each reverted at its end, whatever happens.' }),
+      Type.Array(FaultDocumentSchema, {
+        maxItems: 50,
+        description:
+          'Network faults injected into Docker containers during the run; each reverted at its end, whatever happens.',
+      }),
     ),
     decision: Type.Optional(DecisionSchema),
     targetMetrics: Type.Optional(TargetMetricsSchema),

@@ -10,7 +10,9 @@ const Count = Type.Integer({ minimum: 0 })
 
 export const ErrorCountsSchema = Type.Object(
   {
-    status: Type.Record(Type.String({ pattern: '^[0-9]{3}$' }), Count, { description: 'Responses with a status that is not a success (see isExpectedStatus), by status code.' }),
+    status: Type.Record(Type.String({ pattern: '^[0-9]{3}$' }), Count, {
+      description: 'Responses with a status that is not a success (see isExpectedStatus), by status code.',
+    }),
     timeout: Count,
     refused: Count,
     reset: Count,
@@ -24,23 +26,58 @@ export const WindowReportSchema = Type.Object(
   {
     index: Type.Integer({ minimum: 0, description: "Seconds since the run's start; window i covers [i, i+1) s." }),
     step: Type.Integer({ minimum: 0 }),
-    startedAt: Type.Number({ description: "Epoch milliseconds of the window's start (the controller's clock for remote agents)." }),
+    startedAt: Type.Number({
+      description: "Epoch milliseconds of the window's start (the controller's clock for remote agents).",
+    }),
     planned: Count,
-    sent: Type.Integer({ minimum: 0, description: 'Sends that left during this wall-clock second (whichever window they were intended for): the achieved rate.' }),
-    dispatched: Type.Integer({ minimum: 0, description: 'Requests intended in this window that left (late ones included): what a step "sent".' }),
-    dropped: Type.Integer({ minimum: 0, description: 'Planned sends the generator gave up on (overdue by more than the request timeout).' }),
-    ok: Type.Integer({ minimum: 0, description: 'Requests with a successful response: a 2xx, or a status the scenario expects (target.expect.status).' }),
+    sent: Type.Integer({
+      minimum: 0,
+      description:
+        'Sends that left during this wall-clock second (whichever window they were intended for): the achieved rate.',
+    }),
+    dispatched: Type.Integer({
+      minimum: 0,
+      description: 'Requests intended in this window that left (late ones included): what a step "sent".',
+    }),
+    dropped: Type.Integer({
+      minimum: 0,
+      description: 'Planned sends the generator gave up on (overdue by more than the request timeout).',
+    }),
+    ok: Type.Integer({
+      minimum: 0,
+      description:
+        'Requests with a successful response: a 2xx, or a status the scenario expects (target.expect.status).',
+    }),
     errors: ErrorCountsSchema,
-    latency: Type.String({ maxLength: 1_000_000, description: 'HDR histogram (microseconds, 3 significant digits) of successful responses, compressed base64.' }),
-    lateSends: Type.Integer({ minimum: 0, description: 'Sends that left more than lateSendMs after their intended time.' }),
+    latency: Type.String({
+      maxLength: 1_000_000,
+      description: 'HDR histogram (microseconds, 3 significant digits) of successful responses, compressed base64.',
+    }),
+    lateSends: Type.Integer({
+      minimum: 0,
+      description: 'Sends that left more than lateSendMs after their intended time.',
+    }),
     maxSendLagMs: Type.Number({ minimum: 0 }),
     generatorLimited: Type.Boolean(),
-    complete: Type.Boolean({ description: 'False when the run was stopped before every request of this window was answered.' }),
+    complete: Type.Boolean({
+      description: 'False when the run was stopped before every request of this window was answered.',
+    }),
     openConnections: Count,
-    agents: Type.Optional(Type.Integer({ minimum: 0, description: 'Merged windows: how many agents delivered this window.' })),
-    missingAgents: Type.Optional(Type.Array(Type.String(), { description: 'Merged windows: agents that had a share of this second but were lost before delivering it.' })),
+    agents: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Merged windows: how many agents delivered this window.' }),
+    ),
+    missingAgents: Type.Optional(
+      Type.Array(Type.String(), {
+        description: 'Merged windows: agents that had a share of this second but were lost before delivering it.',
+      }),
+    ),
     faults: Type.Optional(Type.Array(Type.String(), { description: 'Faults active during any part of this second.' })),
-    skewMs: Type.Optional(Type.Number({ minimum: 0, description: 'Merged windows: spread of the agents\u2019 start times for this second.' })),
+    skewMs: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        description: 'Merged windows: spread of the agents\u2019 start times for this second.',
+      }),
+    ),
   },
   { additionalProperties: false },
 )

@@ -61,7 +61,12 @@ export function parseAllowList(text: string | undefined, variable: string, defau
 
 /** Lower case, without IPv6 brackets or a trailing dot; an IPv4-mapped IPv6 address as its IPv4 address. */
 export function normalizeHost(host: string): string {
-  return unmapIPv4(host.toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, ''))
+  return unmapIPv4(
+    host
+      .toLowerCase()
+      .replace(/^\[(.*)\]$/, '$1')
+      .replace(/\.$/, ''),
+  )
 }
 
 /**
@@ -93,12 +98,17 @@ export function assertUrlAllowed(url: string, allow: AllowList, what: string): v
   } catch {
     throw new GauntletError('usage', `${what} "${url}" is not a URL`)
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new GauntletError('usage', `${what} "${url}" must be an http(s) URL`)
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new GauntletError('usage', `${what} "${url}" must be an http(s) URL`)
   // A URL is stored and shown (agents' addresses are listed): credentials have no place in it.
-  if (parsed.username || parsed.password) throw new GauntletError('usage', `${what} must not carry credentials (user:password@)`)
+  if (parsed.username || parsed.password)
+    throw new GauntletError('usage', `${what} must not carry credentials (user:password@)`)
   if (!allow.allowsHost(parsed.hostname)) {
     const code = allow.variable === 'GAUNTLET_TARGET_ALLOW' ? 'target_not_allowed' : 'forbidden'
-    throw new GauntletError(code, `${what}: host ${normalizeHost(parsed.hostname)} is not allowed by ${allow.variable} (${allow.source})`)
+    throw new GauntletError(
+      code,
+      `${what}: host ${normalizeHost(parsed.hostname)} is not allowed by ${allow.variable} (${allow.source})`,
+    )
   }
 }
 
@@ -106,10 +116,11 @@ function addressMatcher(pattern: string, variable: string): ((address: string) =
   const cidr = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(pattern)
   if (cidr) {
     const bits = Number(cidr[2])
-    if (isIP(cidr[1]!) !== 4 || bits > 32) throw new GauntletError('usage', `${variable}: "${pattern}" is not an IPv4 CIDR`)
+    if (isIP(cidr[1]!) !== 4 || bits > 32)
+      throw new GauntletError('usage', `${variable}: "${pattern}" is not an IPv4 CIDR`)
     const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0
     const network = (ipv4ToInt(cidr[1]!) & mask) >>> 0
-    return (address) => isIP(address) === 4 && ((ipv4ToInt(address) & mask) >>> 0) === network
+    return (address) => isIP(address) === 4 && (ipv4ToInt(address) & mask) >>> 0 === network
   }
   if (isIP(pattern) !== 0) {
     const exact = unmapIPv4(pattern)
@@ -121,10 +132,12 @@ function addressMatcher(pattern: string, variable: string): ((address: string) =
 function nameMatcher(pattern: string, variable: string): (host: string) => boolean {
   if (pattern.startsWith('*.')) {
     const domain = pattern.slice(1) // ".staging.example.com"
-    if (!/^(\.[a-z0-9-]+)+$/.test(domain)) throw new GauntletError('usage', `${variable}: "${pattern}" is not a valid wildcard`)
+    if (!/^(\.[a-z0-9-]+)+$/.test(domain))
+      throw new GauntletError('usage', `${variable}: "${pattern}" is not a valid wildcard`)
     return (host) => host.endsWith(domain) && host.length > domain.length
   }
-  if (!/^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(pattern)) throw new GauntletError('usage', `${variable}: "${pattern}" is not a host name, address, CIDR or *.domain`)
+  if (!/^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(pattern))
+    throw new GauntletError('usage', `${variable}: "${pattern}" is not a host name, address, CIDR or *.domain`)
   return (host) => host === pattern
 }
 

@@ -39,9 +39,11 @@ export async function egressRequest(url: string, options: EgressOptions): Promis
   } catch {
     throw new GauntletError('usage', `"${url}" is not a URL`)
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new GauntletError('usage', `"${url}" is not an http(s) URL`)
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new GauntletError('usage', `"${url}" is not an http(s) URL`)
   const host = normalizeHost(parsed.hostname)
-  if (isIP(host) !== 0 ? !allow.allowsAddress(host) : !allow.allowsHost(host) && !allow.hasAddressPatterns) throw refused(host, host, allow)
+  if (isIP(host) !== 0 ? !allow.allowsAddress(host) : !allow.allowsHost(host) && !allow.hasAddressPatterns)
+    throw refused(host, host, allow)
   const lookup = allowListLookup(allow)
 
   const signals = [AbortSignal.timeout(options.timeoutMs), ...(options.signal ? [options.signal] : [])]
@@ -53,7 +55,10 @@ export async function egressRequest(url: string, options: EgressOptions): Promis
       parsed,
       {
         method: options.method ?? 'GET',
-        headers: { ...options.headers, ...(options.body !== undefined ? { 'content-length': String(Buffer.byteLength(options.body)) } : {}) },
+        headers: {
+          ...options.headers,
+          ...(options.body !== undefined ? { 'content-length': String(Buffer.byteLength(options.body)) } : {}),
+        },
         lookup,
         signal,
       },
@@ -61,7 +66,13 @@ export async function egressRequest(url: string, options: EgressOptions): Promis
         const chunks: Buffer[] = []
         let size = 0
         let truncated = false
-        const finish = (): void => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8'), truncated })
+        const finish = (): void =>
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+            truncated,
+          })
         response.on('data', (chunk: Buffer) => {
           if (size + chunk.length > limit) {
             chunks.push(chunk.subarray(0, limit - size))
@@ -78,7 +89,13 @@ export async function egressRequest(url: string, options: EgressOptions): Promis
         response.once('error', (error) => (truncated ? undefined : reject(error)))
       },
     )
-    request.once('error', (error) => reject(signal.aborted && !(error instanceof GauntletError) ? new Error(`no answer within ${options.timeoutMs}ms`, { cause: error }) : error))
+    request.once('error', (error) =>
+      reject(
+        signal.aborted && !(error instanceof GauntletError)
+          ? new Error(`no answer within ${options.timeoutMs}ms`, { cause: error })
+          : error,
+      ),
+    )
     request.end(options.body)
   })
 }
@@ -99,7 +116,11 @@ export function allowListLookup(allow: AllowList): LookupFunction {
   return (hostname, lookupOptions, callback) => {
     dnsLookup(hostname, { ...lookupOptions, all: true }, (error, addresses: LookupAddress[]) => {
       if (error) return callback(error, '', 4)
-      const denied = deniedAddress(hostname, addresses.map((a) => a.address), allow)
+      const denied = deniedAddress(
+        hostname,
+        addresses.map((a) => a.address),
+        allow,
+      )
       if (denied !== undefined) return callback(refused(normalizeHost(hostname), denied, allow), '', 4)
       // Node asks for every address (all: true) when it races IPv4/IPv6, else for one.
       if (lookupOptions.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses)
@@ -115,15 +136,23 @@ export function allowListLookup(allow: AllowList): LookupFunction {
  */
 export async function assertResolvesAllowed(host: string, allow: AllowList): Promise<void> {
   const name = normalizeHost(host)
-  if (isIP(name) !== 0 ? !allow.allowsAddress(name) : !allow.allowsHost(name) && !allow.hasAddressPatterns) throw refused(name, name, allow)
+  if (isIP(name) !== 0 ? !allow.allowsAddress(name) : !allow.allowsHost(name) && !allow.hasAddressPatterns)
+    throw refused(name, name, allow)
   if (isIP(name) !== 0) return
   let addresses: LookupAddress[]
   try {
     addresses = await dnsPromises.lookup(name, { all: true })
   } catch (error) {
-    throw new GauntletError('target_unreachable', `${name} does not resolve (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
+    throw new GauntletError(
+      'target_unreachable',
+      `${name} does not resolve (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    )
   }
-  const denied = deniedAddress(name, addresses.map((a) => a.address), allow)
+  const denied = deniedAddress(
+    name,
+    addresses.map((a) => a.address),
+    allow,
+  )
   if (denied !== undefined) throw refused(name, denied, allow)
 }
 
@@ -140,5 +169,8 @@ export function deniedAddress(hostname: string, addresses: readonly string[], al
 }
 
 function refused(host: string, address: string, allow: AllowList): GauntletError {
-  return new GauntletError('forbidden', `${host === address ? host : `${host} (${address})`} is not allowed by ${allow.variable} (${allow.source})`)
+  return new GauntletError(
+    'forbidden',
+    `${host === address ? host : `${host} (${address})`} is not allowed by ${allow.variable} (${allow.source})`,
+  )
 }

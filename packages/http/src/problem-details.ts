@@ -48,7 +48,10 @@ export function sendProblem(reply: FastifyReply, error: GauntletError): FastifyR
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (error instanceof GauntletError) return sendProblem(reply, error)
   if (typeof error.statusCode === 'number' && error.statusCode < 500) {
-    const problems = error.validation?.map((v) => ({ path: `/${error.validationContext ?? 'body'}${v.instancePath}`, message: v.message ?? 'is invalid' }))
+    const problems = error.validation?.map((v) => ({
+      path: `/${error.validationContext ?? 'body'}${v.instancePath}`,
+      message: v.message ?? 'is invalid',
+    }))
     const problem: ProblemDetails = {
       type: 'https://gauntlet.dev/problems/usage',
       title: titles[error.statusCode] ?? 'Bad Request',

@@ -17,4 +17,3 @@ export const serverTimeouts = {
     connectionsCheckingInterval: 2_000,
   },
 }
-

@@ -35,7 +35,13 @@ export function sha256Hex(body: string | Buffer): string {
 }
 
 /** The headers that sign one request to the absolute `url` (add them to the request as they are). */
-export function signRequest(secret: string, method: string, url: string, body: string | undefined, now: number = Date.now()): Record<string, string> {
+export function signRequest(
+  secret: string,
+  method: string,
+  url: string,
+  body: string | undefined,
+  now: number = Date.now(),
+): Record<string, string> {
   const { host, pathname, search } = new URL(url)
   const timestamp = String(Math.round(now))
   const nonce = randomBytes(16).toString('hex')
@@ -48,7 +54,15 @@ export function signRequest(secret: string, method: string, url: string, body: s
   }
 }
 
-function signatureOf(secret: string, method: string, host: string, path: string, timestamp: string, nonce: string, digest: string): string {
+function signatureOf(
+  secret: string,
+  method: string,
+  host: string,
+  path: string,
+  timestamp: string,
+  nonce: string,
+  digest: string,
+): string {
   const canonical = [method.toUpperCase(), canonicalHost(host), path, timestamp, nonce, digest].join('\n')
   return createHmac('sha256', secret).update(canonical).digest('hex')
 }
@@ -75,22 +89,35 @@ export class RequestVerifier {
    * the nonce. Returns the claimed digest, which the body must then match.
    * Throws GauntletError('unauthorized') saying what was wrong, never what was expected.
    */
-  verifyHeaders(method: string, host: string, path: string, headers: Record<string, string | string[] | undefined>): string {
+  verifyHeaders(
+    method: string,
+    host: string,
+    path: string,
+    headers: Record<string, string | string[] | undefined>,
+  ): string {
     const timestamp = single(headers[timestampHeader])
     const nonce = single(headers[nonceHeader])
     const digest = single(headers[digestHeader])
     const signature = single(headers[signatureHeader])
     if (!timestamp || !nonce || !digest || !signature) throw unauthorized('the request is not signed')
-    if (!/^\d{1,15}$/.test(timestamp) || !/^[0-9a-f]{16,64}$/.test(nonce) || !/^[0-9a-f]{64}$/.test(digest) || !/^[0-9a-f]{64}$/.test(signature)) {
+    if (
+      !/^\d{1,15}$/.test(timestamp) ||
+      !/^[0-9a-f]{16,64}$/.test(nonce) ||
+      !/^[0-9a-f]{64}$/.test(digest) ||
+      !/^[0-9a-f]{64}$/.test(signature)
+    ) {
       throw unauthorized('the request signature is malformed')
     }
     const expected = Buffer.from(signatureOf(this.secret, method, host, path, timestamp, nonce, digest), 'hex')
-    if (!timingSafeEqual(expected, Buffer.from(signature, 'hex'))) throw unauthorized('the request signature does not match')
+    if (!timingSafeEqual(expected, Buffer.from(signature, 'hex')))
+      throw unauthorized('the request signature does not match')
     const nowMs = this.now()
-    if (Math.abs(nowMs - Number(timestamp)) > signatureWindowMs) throw unauthorized(`the request was signed more than ${signatureWindowMs / 1000} s from this server's clock`)
+    if (Math.abs(nowMs - Number(timestamp)) > signatureWindowMs)
+      throw unauthorized(`the request was signed more than ${signatureWindowMs / 1000} s from this server's clock`)
     this.forgetExpired(nowMs)
     if (this.nonces.has(nonce)) throw unauthorized('the request was replayed')
-    if (this.nonces.size >= this.maxNonces) throw new GauntletError('too_many', 'too many signed requests within the signature window')
+    if (this.nonces.size >= this.maxNonces)
+      throw new GauntletError('too_many', 'too many signed requests within the signature window')
     this.nonces.set(nonce, Number(timestamp) + signatureWindowMs)
     return digest
   }
@@ -115,7 +142,9 @@ export function signedRequestHooks(verifier: RequestVerifier | undefined, noSecr
     onRequest: async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
       try {
         if (!verifier) throw unauthorized(noSecretMessage)
-        signedDigests.set(request, { claimed: verifier.verifyHeaders(request.method, request.headers.host ?? '', request.url, request.headers) })
+        signedDigests.set(request, {
+          claimed: verifier.verifyHeaders(request.method, request.headers.host ?? '', request.url, request.headers),
+        })
         return undefined
       } catch (error) {
         if (!(error instanceof GauntletError)) throw error
@@ -124,7 +153,11 @@ export function signedRequestHooks(verifier: RequestVerifier | undefined, noSecr
         return sendProblem(reply, error)
       }
     },
-    preParsing: async (request: FastifyRequest, reply: FastifyReply, payload: NodeJS.ReadableStream): Promise<NodeJS.ReadableStream> => {
+    preParsing: async (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      payload: NodeJS.ReadableStream,
+    ): Promise<NodeJS.ReadableStream> => {
       const state = signedDigests.get(request)
       if (!state) return payload
       // Declared too large: refused unread, with an answer the sender can still read (fastify's own check resets).
@@ -151,7 +184,8 @@ export function signedRequestHooks(verifier: RequestVerifier | undefined, noSecr
       const state = signedDigests.get(request)
       if (!state) throw unauthorized(noSecretMessage)
       // No body was read (none was sent): the signature must be over the empty body.
-      if ((state.actual ?? emptyBodyDigest) !== state.claimed) throw unauthorized('the request body is not the one signed')
+      if ((state.actual ?? emptyBodyDigest) !== state.claimed)
+        throw unauthorized('the request body is not the one signed')
     },
   }
 }

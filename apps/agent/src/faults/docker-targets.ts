@@ -27,7 +27,12 @@ export const composeServiceLabel = 'com.docker.compose.service'
  * (at least one) at random, without repeats. Pure: `random` is the only source of chance, and the
  * picks keep the candidates' order.
  */
-export function chooseTargets<T>(candidates: readonly T[], mode: Mode, percent: number | undefined, random: () => number): T[] {
+export function chooseTargets<T>(
+  candidates: readonly T[],
+  mode: Mode,
+  percent: number | undefined,
+  random: () => number,
+): T[] {
   const n = candidates.length
   let count: number
   if (mode === 'all') count = n
@@ -91,12 +96,16 @@ export class DockerTargets {
       const info = await this.inspectInfo(selector.value)
       if (info === undefined) throw new GauntletError('not_found', `no container "${selector.value}"`)
       if (!info.State.Running) {
-        throw new GauntletError('conflict', `container "${selector.value}" is not running (${info.State.Status}); faults need a running container`)
+        throw new GauntletError(
+          'conflict',
+          `container "${selector.value}" is not running (${info.State.Status}); faults need a running container`,
+        )
       }
       candidates = [info]
     } else {
       const label = selector.kind === 'label' ? selector.value : `${composeServiceLabel}=${selector.value}`
-      const described = selector.kind === 'label' ? `label ${label}` : `compose service "${selector.value}" (label ${label})`
+      const described =
+        selector.kind === 'label' ? `label ${label}` : `compose service "${selector.value}" (label ${label})`
       const listed = await this.engine(`list containers with ${described}`, (abortSignal) =>
         this.docker.listContainers({ filters: { label: [label], status: ['running'] }, abortSignal }),
       )
@@ -110,7 +119,10 @@ export class DockerTargets {
     for (const info of candidates) {
       if (info.HostConfig.NetworkMode === 'host') {
         // tc/iptables in this container's namespace would act on the host's own network.
-        throw new GauntletError('target_not_allowed', `container "${containerName(info)}" uses the host's network (network mode host): a fault there would hit the host itself`)
+        throw new GauntletError(
+          'target_not_allowed',
+          `container "${containerName(info)}" uses the host's network (network mode host): a fault there would hit the host itself`,
+        )
       }
     }
     return chooseTargets(candidates, mode, target.percent, random).map(toTarget)
@@ -121,10 +133,15 @@ export class DockerTargets {
    * host-network ones are left out, since resolve() never targets them.
    */
   async running(): Promise<TargetContainer[]> {
-    const listed = await this.engine('list running containers', (abortSignal) => this.docker.listContainers({ filters: { status: ['running'] }, abortSignal }))
+    const listed = await this.engine('list running containers', (abortSignal) =>
+      this.docker.listContainers({ filters: { status: ['running'] }, abortSignal }),
+    )
     const inspected = await Promise.all(listed.map((c) => this.inspectInfo(c.Id)))
     return inspected
-      .filter((info): info is Docker.ContainerInspectInfo => info?.State.Running === true && info.HostConfig.NetworkMode !== 'host')
+      .filter(
+        (info): info is Docker.ContainerInspectInfo =>
+          info?.State.Running === true && info.HostConfig.NetworkMode !== 'host',
+      )
       .sort(byName)
       .map(toTarget)
   }
@@ -157,10 +174,19 @@ export class DockerTargets {
       const e = error as { statusCode?: number; message?: string; name?: string }
       const where = engineAddress(this.docker)
       if (typeof e.statusCode === 'number') {
-        throw new GauntletError('target_unreachable', `Docker engine at ${where} answered ${e.statusCode} to ${what}: ${e.message}`, { cause: error })
+        throw new GauntletError(
+          'target_unreachable',
+          `Docker engine at ${where} answered ${e.statusCode} to ${what}: ${e.message}`,
+          { cause: error },
+        )
       }
-      const reason = e.name === 'TimeoutError' || e.name === 'AbortError' ? `no answer within ${this.options.timeoutMs / 1000} s` : (e.message ?? String(error))
-      throw new GauntletError('target_unreachable', `Docker engine not reachable at ${where}: ${reason}`, { cause: error })
+      const reason =
+        e.name === 'TimeoutError' || e.name === 'AbortError'
+          ? `no answer within ${this.options.timeoutMs / 1000} s`
+          : (e.message ?? String(error))
+      throw new GauntletError('target_unreachable', `Docker engine not reachable at ${where}: ${reason}`, {
+        cause: error,
+      })
     }
   }
 }
@@ -180,7 +206,8 @@ export function engineAddress(docker: Docker): string {
  */
 export function containerPathSegment(nameOrId: string): string {
   const name = nameOrId.replace(/^\//, '')
-  if (!isContainerRef(name)) throw new GauntletError('usage', `container ${JSON.stringify(nameOrId)} is not a Docker container name or id`)
+  if (!isContainerRef(name))
+    throw new GauntletError('usage', `container ${JSON.stringify(nameOrId)} is not a Docker container name or id`)
   return encodeURIComponent(name)
 }
 

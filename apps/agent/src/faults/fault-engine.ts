@@ -92,14 +92,20 @@ export class FaultEngine {
     }
     const claimed = new Set(live.map((i) => i.id))
     const claimedQdiscs = new Set(
-      live.filter((i) => i.spec.mechanism === 'netem' || i.spec.mechanism === 'tbf').flatMap((i) => i.targets.map((t) => `${t.containerId}/${t.iface}`)),
+      live
+        .filter((i) => i.spec.mechanism === 'netem' || i.spec.mechanism === 'tbf')
+        .flatMap((i) => i.targets.map((t) => `${t.containerId}/${t.iface}`)),
     )
     for (const container of await this.deps.containers.running()) {
       const marks = await readMarks(this.deps.netns, container.pid)
       const orphan = {
         qdiscs: marks.qdiscs.filter((iface) => !claimedQdiscs.has(`${container.id}/${iface}`)),
-        rules: marks.rules.filter((r) => ![...claimed].some((id) => marksOf({ ...marks, rules: [r] }, id).rules.length > 0)),
-        chains: marks.chains.filter((c) => ![...claimed].some((id) => marksOf({ ...marks, chains: [c] }, id).chains.length > 0)),
+        rules: marks.rules.filter(
+          (r) => ![...claimed].some((id) => marksOf({ ...marks, rules: [r] }, id).rules.length > 0),
+        ),
+        chains: marks.chains.filter(
+          (c) => ![...claimed].some((id) => marksOf({ ...marks, chains: [c] }, id).chains.length > 0),
+        ),
       }
       if (isClean(orphan)) continue
       await removeMarks(this.deps.netns, container.pid, orphan, true)
@@ -123,35 +129,60 @@ export class FaultEngine {
     if (spec.type === 'loss' && mechanism === 'auto') mechanism = support.netem ? 'netem' : 'iptables'
     if (mechanism === 'netem' && !support.netem) throw netemMissing()
     if (mechanism === 'proxy' && spec.port === undefined) {
-      throw new GauntletError('invalid_scenario', `delay through the proxy needs \`port\`, the service port whose inbound TCP it delays${spec.mechanism === 'auto' ? ' (mode: auto chose proxy because this kernel lacks sch_netem)' : ''}`)
+      throw new GauntletError(
+        'invalid_scenario',
+        `delay through the proxy needs \`port\`, the service port whose inbound TCP it delays${spec.mechanism === 'auto' ? ' (mode: auto chose proxy because this kernel lacks sch_netem)' : ''}`,
+      )
     }
     const scoped = spec.port !== undefined || spec.peer !== undefined
     if (mechanism === 'tbf' && (!support.tbf || (scoped && !support.htb))) {
-      throw new GauntletError('unsupported', `bandwidth needs the kernel's tbf${scoped ? ' and htb' : ''} qdisc: ${support.errors.tbf ?? support.errors.htb ?? 'missing'}`)
+      throw new GauntletError(
+        'unsupported',
+        `bandwidth needs the kernel's tbf${scoped ? ' and htb' : ''} qdisc: ${support.errors.tbf ?? support.errors.htb ?? 'missing'}`,
+      )
     }
-    const needs: Array<keyof KernelSupport['iptables']> = mechanism === 'iptables' || mechanism === 'proxy' ? ['comment', 'time'] : []
+    const needs: Array<keyof KernelSupport['iptables']> =
+      mechanism === 'iptables' || mechanism === 'proxy' ? ['comment', 'time'] : []
     if (mechanism === 'iptables' && spec.type === 'loss') needs.push('statistic')
     if (spec.type === 'reset') needs.push('reject')
     if (mechanism === 'proxy') needs.push('redirect')
     for (const need of needs) {
-      if (!support.iptables[need]) throw new GauntletError('unsupported', `${spec.type} needs the iptables ${need} extension, which this kernel lacks: ${support.errors[need] ?? ''}`)
+      if (!support.iptables[need])
+        throw new GauntletError(
+          'unsupported',
+          `${spec.type} needs the iptables ${need} extension, which this kernel lacks: ${support.errors[need] ?? ''}`,
+        )
     }
     return { ...spec, mechanism }
   }
 
   /** Applies a fault to its targets until `untilEpochMs` (default: now + its duration). */
-  apply(requested: FaultSpec, untilEpochMs = Date.now() + requested.durationMs, options: { detached?: boolean } = {}): Promise<FaultReport> {
+  apply(
+    requested: FaultSpec,
+    untilEpochMs = Date.now() + requested.durationMs,
+    options: { detached?: boolean } = {},
+  ): Promise<FaultReport> {
     // Under the journal lock: another process's recovery must not take a fault half applied for an orphan.
     return this.deps.journal.withLock(() => this.applyLocked(requested, untilEpochMs, options))
   }
 
-  private async applyLocked(requested: FaultSpec, untilEpochMs: number, options: { detached?: boolean }): Promise<FaultReport> {
+  private async applyLocked(
+    requested: FaultSpec,
+    untilEpochMs: number,
+    options: { detached?: boolean },
+  ): Promise<FaultReport> {
     if (this.active.has(requested.id)) throw new GauntletError('conflict', `fault ${requested.id} is already active`)
     const spec = await this.preflight(requested)
     const containers = await this.deps.containers.resolve(spec.target)
     const targets: AppliedTarget[] = []
     for (const c of containers) {
-      targets.push({ containerId: c.id, name: c.name, pid: c.pid, iface: await this.iface(c), plan: { apply: [], revert: [], marks: { qdisc: false, rules: false } } })
+      targets.push({
+        containerId: c.id,
+        name: c.name,
+        pid: c.pid,
+        iface: await this.iface(c),
+        plan: { apply: [], revert: [], marks: { qdisc: false, rules: false } },
+      })
     }
     // The intent is on disk before the first command runs.
     const intent: Intent = {
@@ -166,7 +197,10 @@ export class FaultEngine {
     this.deps.journal.append(intent)
     const report = recordReport(intent)
     // A detached fault is left to its dead man's switch: this process is about to exit.
-    const timer = setTimeout(() => void this.revert(spec.id, 'duration ended').catch(() => undefined), Math.max(0, untilEpochMs - Date.now()))
+    const timer = setTimeout(
+      () => void this.revert(spec.id, 'duration ended').catch(() => undefined),
+      Math.max(0, untilEpochMs - Date.now()),
+    )
     if (options.detached) timer.unref()
     const fault: ActiveFault = { spec, targets, report, timer }
     this.active.set(spec.id, fault)
@@ -177,7 +211,9 @@ export class FaultEngine {
       throw error
     }
     report.appliedAt = new Date().toISOString()
-    this.deps.log?.(`fault ${spec.id}: ${spec.type} (${spec.mechanism}) on ${report.targets.join(', ')} until ${report.untilAt}`)
+    this.deps.log?.(
+      `fault ${spec.id}: ${spec.type} (${spec.mechanism}) on ${report.targets.join(', ')} until ${report.untilAt}`,
+    )
     return report
   }
 
@@ -207,7 +243,11 @@ export class FaultEngine {
       const intent = this.deps.journal.unreverted().find((i) => i.id === id)
       if (!intent) throw new GauntletError('not_found', `no active fault ${id}`)
       const report = await this.revertRecorded(intent, reason)
-      if (!report.revertVerified) throw new GauntletError('fault_failed', `fault ${id} did not read back clean after its revert: ${report.notes.join('; ')}`)
+      if (!report.revertVerified)
+        throw new GauntletError(
+          'fault_failed',
+          `fault ${id} did not read back clean after its revert: ${report.notes.join('; ')}`,
+        )
       return report
     }
     clearTimeout(fault.timer)
@@ -227,7 +267,9 @@ export class FaultEngine {
       const now = await this.deps.containers.inspect(target.containerId)
       if (!now || now.pid !== target.pid) {
         // Its network namespace is gone, and the fault with it; a restarted container starts clean.
-        fault.report.notes.push(`${target.name} ${now ? 'restarted' : 'disappeared'} during the fault: its old network namespace went with it`)
+        fault.report.notes.push(
+          `${target.name} ${now ? 'restarted' : 'disappeared'} during the fault: its old network namespace went with it`,
+        )
         if (now && !isClean(marksOf(await readMarks(this.deps.netns, now.pid), id), false)) verified = false
         continue
       }
@@ -250,7 +292,11 @@ export class FaultEngine {
     fault.report.revertVerified = verified
     fault.report.notes.push(`reverted: ${reason}`)
     this.deps.log?.(`fault ${id}: reverted (${reason})${verified ? ', read back clean' : ', NOT clean'}`)
-    if (!verified) throw new GauntletError('fault_failed', `fault ${id} did not read back clean after its revert: ${fault.report.notes.join('; ')}`)
+    if (!verified)
+      throw new GauntletError(
+        'fault_failed',
+        `fault ${id} did not read back clean after its revert: ${fault.report.notes.join('; ')}`,
+      )
     return fault.report
   }
 
@@ -312,39 +358,78 @@ export class FaultEngine {
     try {
       return await interfaceOf(this.deps.netns, container.pid, container.ip)
     } catch (error) {
-      throw new GauntletError('fault_failed', `container ${container.name}: cannot find the interface carrying ${container.ip}: ${(error as Error).message}`)
+      throw new GauntletError(
+        'fault_failed',
+        `container ${container.name}: cannot find the interface carrying ${container.ip}: ${(error as Error).message}`,
+      )
     }
   }
 
-  private async applyTo(spec: FaultSpec, target: AppliedTarget, container: TargetContainer, untilEpochMs: number): Promise<void> {
+  private async applyTo(
+    spec: FaultSpec,
+    target: AppliedTarget,
+    container: TargetContainer,
+    untilEpochMs: number,
+  ): Promise<void> {
     if (spec.mechanism === 'netem' || spec.mechanism === 'tbf') await this.refuseForeignQdisc(target)
     // The proxy's port is chosen here so the plan (and the proxy's own cleanup) is known in advance.
     const proxyPort = spec.mechanism === 'proxy' ? 40_000 + Math.floor(Math.random() * 20_000) : undefined
-    target.plan = planFault(spec, { iface: target.iface, untilEpochMs, ...(proxyPort !== undefined ? { proxyPort } : {}) })
+    target.plan = planFault(spec, {
+      iface: target.iface,
+      untilEpochMs,
+      ...(proxyPort !== undefined ? { proxyPort } : {}),
+    })
     if (proxyPort !== undefined) {
       target.proxyPid = await this.startProxy(spec, target, container, proxyPort, untilEpochMs)
-      this.deps.journal.append({ op: 'helpers', id: spec.id, containerId: target.containerId, proxyPid: target.proxyPid })
+      this.deps.journal.append({
+        op: 'helpers',
+        id: spec.id,
+        containerId: target.containerId,
+        proxyPid: target.proxyPid,
+      })
     }
     for (const command of target.plan.apply) await mustRun(this.deps.netns, target.pid, command)
     const marks = marksOf(await readMarks(this.deps.netns, target.pid), spec.id)
-    if ((target.plan.marks.qdisc && !marks.qdiscs.includes(target.iface)) || (target.plan.marks.rules && marks.rules.length === 0)) {
-      throw new GauntletError('fault_failed', `fault ${spec.id} on ${target.name}: the commands succeeded but the namespace does not show the fault`)
+    if (
+      (target.plan.marks.qdisc && !marks.qdiscs.includes(target.iface)) ||
+      (target.plan.marks.rules && marks.rules.length === 0)
+    ) {
+      throw new GauntletError(
+        'fault_failed',
+        `fault ${spec.id} on ${target.name}: the commands succeeded but the namespace does not show the fault`,
+      )
     }
     target.deadmanPid = startDeadman(target.pid, untilEpochMs + 1000, target.plan.revert)
-    if (target.deadmanPid !== undefined) this.deps.journal.append({ op: 'helpers', id: spec.id, containerId: target.containerId, deadmanPid: target.deadmanPid })
+    if (target.deadmanPid !== undefined)
+      this.deps.journal.append({
+        op: 'helpers',
+        id: spec.id,
+        containerId: target.containerId,
+        deadmanPid: target.deadmanPid,
+      })
   }
 
   /** Never replace a root qdisc the platform set up (only the kernel's default, handle 0:, or ours). */
   private async refuseForeignQdisc(target: AppliedTarget): Promise<void> {
-    const root = (await mustRun(this.deps.netns, target.pid, ['tc', 'qdisc', 'show', 'dev', target.iface, 'root'])).trim()
+    const root = (
+      await mustRun(this.deps.netns, target.pid, ['tc', 'qdisc', 'show', 'dev', target.iface, 'root'])
+    ).trim()
     const handle = /^qdisc \S+ (\S+) root/.exec(root)?.[1]
     if (handle === qdiscHandle) {
       // One qdisc fault per interface: a second would silently replace the first (and die with its revert).
-      const holder = [...this.active.values()].find((f) => f.targets.some((t) => t.containerId === target.containerId && t.iface === target.iface && t.plan.marks.qdisc))
-      throw new GauntletError('conflict', `container ${target.name}: ${target.iface} already carries ${holder ? `fault ${holder.spec.id}` : 'a Gauntlet qdisc fault'}; one delay, loss or bandwidth fault per interface at a time`)
+      const holder = [...this.active.values()].find((f) =>
+        f.targets.some((t) => t.containerId === target.containerId && t.iface === target.iface && t.plan.marks.qdisc),
+      )
+      throw new GauntletError(
+        'conflict',
+        `container ${target.name}: ${target.iface} already carries ${holder ? `fault ${holder.spec.id}` : 'a Gauntlet qdisc fault'}; one delay, loss or bandwidth fault per interface at a time`,
+      )
     }
     if (handle && handle !== '0:') {
-      throw new GauntletError('fault_failed', `container ${target.name}: ${target.iface} already has a root qdisc Gauntlet did not create (${root}); refusing to replace it`)
+      throw new GauntletError(
+        'fault_failed',
+        `container ${target.name}: ${target.iface} already has a root qdisc Gauntlet did not create (${root}); refusing to replace it`,
+      )
     }
   }
 
@@ -352,7 +437,13 @@ export class FaultEngine {
    * The latency proxy runs as its own process inside the target's network namespace and ends by itself
    * at `untilEpochMs`, deleting its REDIRECT rule first (the plan's revert), even if we are gone by then.
    */
-  private startProxy(spec: FaultSpec, target: AppliedTarget, container: TargetContainer, port: number, untilEpochMs: number): Promise<number> {
+  private startProxy(
+    spec: FaultSpec,
+    target: AppliedTarget,
+    container: TargetContainer,
+    port: number,
+    untilEpochMs: number,
+  ): Promise<number> {
     const child = spawn(
       'nsenter',
       [
@@ -360,7 +451,14 @@ export class FaultEngine {
         ...['--listen-host', '0.0.0.0', '--listen-port', String(port)],
         ...['--upstream-host', container.ip, '--upstream-port', String(spec.port)],
         ...['--latency-ms', String(spec.latencyMs ?? 0), '--jitter-ms', String(spec.jitterMs ?? 0)],
-        ...['--until', String(untilEpochMs), '--cleanup', JSON.stringify(target.plan.revert), '--drain', JSON.stringify(target.plan.drain ?? [])],
+        ...[
+          '--until',
+          String(untilEpochMs),
+          '--cleanup',
+          JSON.stringify(target.plan.revert),
+          '--drain',
+          JSON.stringify(target.plan.drain ?? []),
+        ],
       ],
       { detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
     )
@@ -377,7 +475,14 @@ export class FaultEngine {
         child.unref()
         resolve(child.pid!)
       })
-      child.once('exit', (code) => reject(new GauntletError('fault_failed', `the latency proxy for ${target.name} exited (${code}) before listening: ${stderr.trim()}`)))
+      child.once('exit', (code) =>
+        reject(
+          new GauntletError(
+            'fault_failed',
+            `the latency proxy for ${target.name} exited (${code}) before listening: ${stderr.trim()}`,
+          ),
+        ),
+      )
     })
   }
 }
@@ -410,7 +515,10 @@ function recordReport(intent: Intent): FaultReport {
 }
 
 function startDeadman(pid: number, at: number, commands: readonly (readonly string[])[]): number | undefined {
-  const child = spawn(process.execPath, [dist('deadman.js'), JSON.stringify({ pid, at, commands })], { detached: true, stdio: 'ignore' })
+  const child = spawn(process.execPath, [dist('deadman.js'), JSON.stringify({ pid, at, commands })], {
+    detached: true,
+    stdio: 'ignore',
+  })
   child.unref()
   return child.pid
 }

@@ -21,7 +21,15 @@ export interface FaultOwner {
 }
 
 export type JournalEntry =
-  | { op: 'intent'; id: string; spec: FaultSpec; targets: JournalTarget[]; untilEpochMs: number; at: number; owner: FaultOwner }
+  | {
+      op: 'intent'
+      id: string
+      spec: FaultSpec
+      targets: JournalTarget[]
+      untilEpochMs: number
+      at: number
+      owner: FaultOwner
+    }
   | { op: 'helpers'; id: string; containerId: string; proxyPid?: number; deadmanPid?: number }
   | { op: 'reverted'; id: string; at: number }
 

@@ -33,7 +33,8 @@ export const ruleMark = (id: string): string => `gauntlet:${id}`
 export const isGauntletRule = (line: string): boolean => /--comment "?gauntlet:/.test(line)
 export const chainPrefix = 'GNT-'
 /** Our chains: GNT-<hash of the fault id>-IN/OUT (iptables allows 28 characters). */
-export const chainStem = (id: string): string => `${chainPrefix}${createHash('sha1').update(id).digest('hex').slice(0, 12)}-`
+export const chainStem = (id: string): string =>
+  `${chainPrefix}${createHash('sha1').update(id).digest('hex').slice(0, 12)}-`
 const chain = (id: string, dir: 'IN' | 'OUT'): string => `${chainStem(id)}${dir}`
 
 export function planFault(spec: FaultSpec, ctx: PlanContext): FaultPlan {
@@ -41,13 +42,24 @@ export function planFault(spec: FaultSpec, ctx: PlanContext): FaultPlan {
     case 'delay':
       return spec.mechanism === 'proxy' ? proxyPlan(spec, ctx) : qdiscPlan(spec, ctx, netemArgs(spec))
     case 'loss':
-      return spec.mechanism === 'iptables' ? filterPlan(spec, ctx, 'IN', [...statistic(spec.percent ?? 0), '-j', 'DROP']) : qdiscPlan(spec, ctx, netemArgs(spec))
+      return spec.mechanism === 'iptables'
+        ? filterPlan(spec, ctx, 'IN', [...statistic(spec.percent ?? 0), '-j', 'DROP'])
+        : qdiscPlan(spec, ctx, netemArgs(spec))
     case 'bandwidth':
       return qdiscPlan(spec, ctx, tbfArgs(spec))
     case 'partition':
       return partitionPlan(spec, ctx)
     case 'reset':
-      return filterPlan(spec, ctx, 'IN', ['-p', 'tcp', '--dport', String(spec.port), '-j', 'REJECT', '--reject-with', 'tcp-reset'])
+      return filterPlan(spec, ctx, 'IN', [
+        '-p',
+        'tcp',
+        '--dport',
+        String(spec.port),
+        '-j',
+        'REJECT',
+        '--reject-with',
+        'tcp-reset',
+      ])
   }
 }
 
@@ -72,7 +84,14 @@ export function netemArgs(spec: FaultSpec): string[] {
 export function tbfArgs(spec: FaultSpec): string[] {
   const rate = spec.rateBitsPerS ?? 1
   const burst = spec.burstBytes ?? Math.max(3200, Math.ceil(rate / 8 / 100))
-  return ['tbf', 'rate', `${rate}bit`, 'burst', String(burst), ...(spec.limitBytes ? ['limit', String(spec.limitBytes)] : ['latency', '200ms'])]
+  return [
+    'tbf',
+    'rate',
+    `${rate}bit`,
+    'burst',
+    String(burst),
+    ...(spec.limitBytes ? ['limit', String(spec.limitBytes)] : ['latency', '200ms']),
+  ]
 }
 
 /**
@@ -86,15 +105,49 @@ function qdiscPlan(spec: FaultSpec, ctx: PlanContext, leaf: string[]): FaultPlan
     return { apply: [[...tc, 'root', 'handle', qdiscHandle, ...leaf]], revert, marks: { qdisc: true, rules: false } }
   }
   // Egress of the container: replies from the service port, or packets to the peer.
-  const match = [...(spec.port !== undefined ? ['match', 'ip', 'sport', String(spec.port), '0xffff'] : []), ...(spec.peer !== undefined ? ['match', 'ip', 'dst', spec.peer] : [])]
-  const cls = (minor: number): Command => ['tc', 'class', 'replace', 'dev', ctx.iface, 'parent', qdiscHandle, 'classid', `${qdiscHandle}${minor}`, 'htb', 'rate', '100gbit', 'quantum', '60000']
+  const match = [
+    ...(spec.port !== undefined ? ['match', 'ip', 'sport', String(spec.port), '0xffff'] : []),
+    ...(spec.peer !== undefined ? ['match', 'ip', 'dst', spec.peer] : []),
+  ]
+  const cls = (minor: number): Command => [
+    'tc',
+    'class',
+    'replace',
+    'dev',
+    ctx.iface,
+    'parent',
+    qdiscHandle,
+    'classid',
+    `${qdiscHandle}${minor}`,
+    'htb',
+    'rate',
+    '100gbit',
+    'quantum',
+    '60000',
+  ]
   return {
     apply: [
       [...tc, 'root', 'handle', qdiscHandle, 'htb', 'default', '1', 'r2q', '1000'],
       cls(1),
       cls(2),
       [...tc, 'parent', `${qdiscHandle}2`, 'handle', leafHandle, ...leaf],
-      ['tc', 'filter', 'replace', 'dev', ctx.iface, 'parent', qdiscHandle, 'protocol', 'ip', 'prio', '1', 'u32', ...match, 'flowid', `${qdiscHandle}2`],
+      [
+        'tc',
+        'filter',
+        'replace',
+        'dev',
+        ctx.iface,
+        'parent',
+        qdiscHandle,
+        'protocol',
+        'ip',
+        'prio',
+        '1',
+        'u32',
+        ...match,
+        'flowid',
+        `${qdiscHandle}2`,
+      ],
     ],
     revert,
     marks: { qdisc: true, rules: false },
@@ -107,7 +160,8 @@ function filterPlan(spec: FaultSpec, ctx: PlanContext, dir: 'IN' | 'OUT', ruleTa
 }
 
 function partitionPlan(spec: FaultSpec, ctx: PlanContext): FaultPlan {
-  const dirs: Array<'IN' | 'OUT'> = spec.direction === 'ingress' ? ['IN'] : spec.direction === 'egress' ? ['OUT'] : ['IN', 'OUT']
+  const dirs: Array<'IN' | 'OUT'> =
+    spec.direction === 'ingress' ? ['IN'] : spec.direction === 'egress' ? ['OUT'] : ['IN', 'OUT']
   const peers = spec.peers && spec.peers.length > 0 ? spec.peers : [undefined]
   return chainsPlan(
     spec,
@@ -119,7 +173,11 @@ function partitionPlan(spec: FaultSpec, ctx: PlanContext): FaultPlan {
   )
 }
 
-function chainsPlan(spec: FaultSpec, ctx: PlanContext, parts: Array<{ dir: 'IN' | 'OUT'; rules: string[][] }>): FaultPlan {
+function chainsPlan(
+  spec: FaultSpec,
+  ctx: PlanContext,
+  parts: Array<{ dir: 'IN' | 'OUT'; rules: string[][] }>,
+): FaultPlan {
   const apply: Command[] = []
   const revert: Command[] = []
   for (const { dir, rules } of parts) {
@@ -141,7 +199,17 @@ function chainsPlan(spec: FaultSpec, ctx: PlanContext, parts: Array<{ dir: 'IN' 
  * the service while those through the proxy drain.
  */
 function proxyPlan(spec: FaultSpec, ctx: PlanContext): FaultPlan {
-  const match = ['PREROUTING', '-p', 'tcp', '--dport', String(spec.port), '--syn', ...(spec.peer ? ['-s', spec.peer] : []), ...expiry(ctx), ...mark(spec)]
+  const match = [
+    'PREROUTING',
+    '-p',
+    'tcp',
+    '--dport',
+    String(spec.port),
+    '--syn',
+    ...(spec.peer ? ['-s', spec.peer] : []),
+    ...expiry(ctx),
+    ...mark(spec),
+  ]
   const redirect = [...match, '-j', 'REDIRECT', '--to-ports', String(ctx.proxyPort)]
   const bypass = [...match, '-j', 'ACCEPT']
   return {
@@ -158,7 +226,8 @@ function proxyPlan(spec: FaultSpec, ctx: PlanContext): FaultPlan {
 function scope(spec: FaultSpec, dir: 'IN' | 'OUT'): string[] {
   const args: string[] = []
   if (spec.peer !== undefined) args.push(dir === 'IN' ? '-s' : '-d', spec.peer)
-  if (spec.port !== undefined && spec.type !== 'reset') args.push('-p', 'tcp', dir === 'IN' ? '--dport' : '--sport', String(spec.port))
+  if (spec.port !== undefined && spec.type !== 'reset')
+    args.push('-p', 'tcp', dir === 'IN' ? '--dport' : '--sport', String(spec.port))
   return args
 }
 

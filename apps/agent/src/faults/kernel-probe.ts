@@ -37,23 +37,52 @@ async function probe(): Promise<KernelSupport> {
   if (created.code !== 0) {
     const reason = created.stderr.trim() || `exit ${created.code}`
     for (const name of ['netns']) errors[name] = reason
-    return { netem: false, tbf: false, htb: false, iptables: { statistic: false, reject: false, redirect: false, time: false, comment: false }, errors }
+    return {
+      netem: false,
+      tbf: false,
+      htb: false,
+      iptables: { statistic: false, reject: false, redirect: false, time: false, comment: false },
+      errors,
+    }
   }
   try {
     // A veth pair: this kernel has no dummy interfaces, and every container has veth.
     await inNs(['ip', 'link', 'add', 'gnt0', 'type', 'veth', 'peer', 'name', 'gnt1'])
     await inNs(['ip', 'link', 'set', 'gnt0', 'up'])
-    const qdisc = (name: string, args: string[]) => check(name, ['tc', 'qdisc', 'add', 'dev', 'gnt0', 'root', 'handle', '1:', ...args], ['tc', 'qdisc', 'del', 'dev', 'gnt0', 'root'])
+    const qdisc = (name: string, args: string[]) =>
+      check(
+        name,
+        ['tc', 'qdisc', 'add', 'dev', 'gnt0', 'root', 'handle', '1:', ...args],
+        ['tc', 'qdisc', 'del', 'dev', 'gnt0', 'root'],
+      )
     const rule = (name: string, args: string[], table = 'filter', chainName = 'INPUT') =>
-      check(name, ['iptables', '-w', '-t', table, '-A', chainName, ...args], ['iptables', '-w', '-t', table, '-D', chainName, ...args])
+      check(
+        name,
+        ['iptables', '-w', '-t', table, '-A', chainName, ...args],
+        ['iptables', '-w', '-t', table, '-D', chainName, ...args],
+      )
     return {
       netem: await qdisc('netem', ['netem', 'delay', '1ms']),
       tbf: await qdisc('tbf', ['tbf', 'rate', '1mbit', 'burst', '32kbit', 'latency', '100ms']),
       htb: await qdisc('htb', ['htb', 'default', '1']),
       iptables: {
-        statistic: await rule('statistic', ['-m', 'statistic', '--mode', 'random', '--probability', '0.5', '-j', 'DROP']),
+        statistic: await rule('statistic', [
+          '-m',
+          'statistic',
+          '--mode',
+          'random',
+          '--probability',
+          '0.5',
+          '-j',
+          'DROP',
+        ]),
         reject: await rule('reject', ['-p', 'tcp', '--dport', '9', '-j', 'REJECT', '--reject-with', 'tcp-reset']),
-        redirect: await rule('redirect', ['-p', 'tcp', '--dport', '9', '-j', 'REDIRECT', '--to-ports', '10'], 'nat', 'PREROUTING'),
+        redirect: await rule(
+          'redirect',
+          ['-p', 'tcp', '--dport', '9', '-j', 'REDIRECT', '--to-ports', '10'],
+          'nat',
+          'PREROUTING',
+        ),
         time: await rule('time', ['-m', 'time', '--datestop', '2038-01-01T00:00:00', '-j', 'ACCEPT']),
         comment: await rule('comment', ['-m', 'comment', '--comment', 'gauntlet:probe', '-j', 'ACCEPT']),
       },

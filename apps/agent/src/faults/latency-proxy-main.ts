@@ -72,14 +72,16 @@ function parseLatencyProxyFlags(argv: string[], nowMs: number): { flags: Latency
     const raw = flag(name, fallback)
     if (raw === undefined) return 0
     const value = Number(raw)
-    if (!/^\d+$/.test(raw) || value < min || value > max) problems.push(`--${name} must be an integer in ${min}..${max}, got ${show(raw)}`)
+    if (!/^\d+$/.test(raw) || value < min || value > max)
+      problems.push(`--${name} must be an integer in ${min}..${max}, got ${show(raw)}`)
     return value
   }
   const millis = (name: string, fallback?: string): number => {
     const raw = flag(name, fallback)
     if (raw === undefined) return 0
     const value = Number(raw)
-    if (!Number.isFinite(value) || value < 0) problems.push(`--${name} must be a number of milliseconds ≥ 0, got ${show(raw)}`)
+    if (!Number.isFinite(value) || value < 0)
+      problems.push(`--${name} must be a number of milliseconds ≥ 0, got ${show(raw)}`)
     return value
   }
 
@@ -110,7 +112,8 @@ function parseCleanup(raw: string, problems: string[]): string[][] {
     problems.push(`${expected}: ${err instanceof Error ? err.message : String(err)}`)
     return []
   }
-  const isArgv = (value: unknown): value is string[] => Array.isArray(value) && value.length > 0 && value.every((arg) => typeof arg === 'string')
+  const isArgv = (value: unknown): value is string[] =>
+    Array.isArray(value) && value.length > 0 && value.every((arg) => typeof arg === 'string')
   if (!Array.isArray(parsed) || !parsed.every(isArgv)) {
     problems.push(`${expected}, got ${raw}`)
     return []
@@ -211,7 +214,9 @@ async function main(): Promise<void> {
       jitterMs: flags.jitterMs,
     })
   } catch (err) {
-    process.stderr.write(`latency-proxy: cannot listen on ${flags.listenHost}:${flags.listenPort}: ${err instanceof Error ? err.message : String(err)}\n`)
+    process.stderr.write(
+      `latency-proxy: cannot listen on ${flags.listenHost}:${flags.listenPort}: ${err instanceof Error ? err.message : String(err)}\n`,
+    )
     return end('could not listen', true)
   }
   // Announcing readiness after cleanup began would make the agent add a redirect nobody removes.

@@ -61,7 +61,13 @@ export async function startLatencyProxy(options: LatencyProxyOptions): Promise<L
   // Half-open on both sides: a client that ends its requests still reads the responses.
   const server = net.createServer({ allowHalfOpen: true }, (client) => {
     totals.connections++
-    const relay = new Relay(client, options, delayMs, (bytes) => (totals.bytesDelayed += bytes), () => relays.delete(relay))
+    const relay = new Relay(
+      client,
+      options,
+      delayMs,
+      (bytes) => (totals.bytesDelayed += bytes),
+      () => relays.delete(relay),
+    )
     relays.add(relay)
   })
   await new Promise<void>((resolve, reject) => {
@@ -89,7 +95,8 @@ export async function startLatencyProxy(options: LatencyProxyOptions): Promise<L
         const started = performance.now()
         const until = started + maxMs
         const check = (): void => {
-          if (performance.now() - started >= graceMs) for (const relay of relays) if (relay.betweenRequests(idleMs)) relay.end()
+          if (performance.now() - started >= graceMs)
+            for (const relay of relays) if (relay.betweenRequests(idleMs)) relay.end()
           if (relays.size === 0) return resolve()
           if (performance.now() >= until) {
             for (const relay of relays) relay.destroy()
@@ -105,10 +112,13 @@ export async function startLatencyProxy(options: LatencyProxyOptions): Promise<L
 
 function checkOptions(options: LatencyProxyOptions): void {
   const port = (value: number, min: number): boolean => Number.isInteger(value) && value >= min && value <= 65535
-  if (!port(options.listenPort, 0)) throw new RangeError(`listenPort must be an integer in 0..65535, got ${options.listenPort}`)
-  if (!port(options.upstreamPort, 1)) throw new RangeError(`upstreamPort must be an integer in 1..65535, got ${options.upstreamPort}`)
+  if (!port(options.listenPort, 0))
+    throw new RangeError(`listenPort must be an integer in 0..65535, got ${options.listenPort}`)
+  if (!port(options.upstreamPort, 1))
+    throw new RangeError(`upstreamPort must be an integer in 1..65535, got ${options.upstreamPort}`)
   for (const key of ['latencyMs', 'jitterMs'] as const) {
-    if (!Number.isFinite(options[key]) || options[key] < 0) throw new RangeError(`${key} must be a number ≥ 0, got ${options[key]}`)
+    if (!Number.isFinite(options[key]) || options[key] < 0)
+      throw new RangeError(`${key} must be a number ≥ 0, got ${options[key]}`)
   }
 }
 

@@ -16,5 +16,10 @@ export function defaultFaultJournal(): string {
 
 /** The fault engine on this host's Docker engine. */
 export function localFaultEngine(journalFile = defaultFaultJournal(), log?: (line: string) => void): FaultEngine {
-  return new FaultEngine({ containers: new DockerTargets(), netns: nsenter, journal: new FaultJournal(journalFile), ...(log ? { log } : {}) })
+  return new FaultEngine({
+    containers: new DockerTargets(),
+    netns: nsenter,
+    journal: new FaultJournal(journalFile),
+    ...(log ? { log } : {}),
+  })
 }

@@ -55,7 +55,9 @@ export async function removeMarks(netns: Netns, pid: number, marks: GauntletMark
     await netns.run(pid, ['iptables', '-w', '-F', chain])
     await netns.run(pid, ['iptables', '-w', '-X', chain])
   }
-  if (qdiscsToo) for (const iface of marks.qdiscs) await netns.run(pid, ['tc', 'qdisc', 'del', 'dev', iface, 'root', 'handle', qdiscHandle])
+  if (qdiscsToo)
+    for (const iface of marks.qdiscs)
+      await netns.run(pid, ['tc', 'qdisc', 'del', 'dev', iface, 'root', 'handle', qdiscHandle])
 }
 
 /** The interface carrying `ip` in the namespace (never assume eth0). */

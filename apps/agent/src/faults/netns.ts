@@ -35,7 +35,10 @@ export function exec(file: string, args: readonly string[], timeoutMs = 10_000):
 export async function mustRun(netns: Netns, pid: number, command: Command): Promise<string> {
   const result = await netns.run(pid, command)
   if (result.code !== 0) {
-    throw new GauntletError('fault_failed', `\`${command.join(' ')}\` failed in the network namespace of pid ${pid} (exit ${result.code}): ${result.stderr.trim() || result.stdout.trim()}`)
+    throw new GauntletError(
+      'fault_failed',
+      `\`${command.join(' ')}\` failed in the network namespace of pid ${pid} (exit ${result.code}): ${result.stderr.trim() || result.stdout.trim()}`,
+    )
   }
   return result.stdout
 }

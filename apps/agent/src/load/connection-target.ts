@@ -19,7 +19,9 @@ export function connectionTargetFor(target: HttpTarget): ConnectionTarget {
     path: `${url.pathname}${url.search}`,
     method: target.method,
     // url.host keeps IPv6 brackets and the port; a Host the scenario sets wins (checked case-insensitively).
-    headers: Object.keys(target.headers).some((name) => name.toLowerCase() === 'host') ? target.headers : { host: url.host, ...target.headers },
+    headers: Object.keys(target.headers).some((name) => name.toLowerCase() === 'host')
+      ? target.headers
+      : { host: url.host, ...target.headers },
     ...(target.body !== undefined ? { body: target.body } : {}),
   }
 }

@@ -1,7 +1,17 @@
 import type { WindowReport } from '@gauntlet/contracts'
 import { performance } from 'node:perf_hooks'
 import { AutocannonConnection, type ConnectionOwner, type ConnectionTarget } from './autocannon-connection.js'
-import { buildTimeline, intendedOffsetMs, plannedInWindow, replanTimeline, stepAt, totalDurationS, windowOfSend, type PlannedStep, type StepTimeline } from './schedule.js'
+import {
+  buildTimeline,
+  intendedOffsetMs,
+  plannedInWindow,
+  replanTimeline,
+  stepAt,
+  totalDurationS,
+  windowOfSend,
+  type PlannedStep,
+  type StepTimeline,
+} from './schedule.js'
 import { WindowAccumulator, type FailureKind } from './window-accumulator.js'
 
 export interface LoadPlan {
@@ -75,11 +85,14 @@ export class LoadGenerator implements ConnectionOwner {
       this.done = resolve
       if (options.signal?.aborted) return this.finish(true)
       options.signal?.addEventListener('abort', () => this.finish(true), { once: true })
-      this.openInitialConnections().then(() => {
-        if (this.stopped) return
-        const waitMs = this.plan.startAtEpochMs === undefined ? 0 : this.plan.startAtEpochMs - Date.now()
-        this.timer = setTimeout(() => this.startClock(), Math.max(0, waitMs))
-      }, () => this.finish(true))
+      this.openInitialConnections().then(
+        () => {
+          if (this.stopped) return
+          const waitMs = this.plan.startAtEpochMs === undefined ? 0 : this.plan.startAtEpochMs - Date.now()
+          this.timer = setTimeout(() => this.startClock(), Math.max(0, waitMs))
+        },
+        () => this.finish(true),
+      )
     })
   }
 
@@ -104,7 +117,9 @@ export class LoadGenerator implements ConnectionOwner {
     if (this.stopped) return
     this.startEpochMs = Date.now()
     // Second 0 is the planned start when there is one, even if this timer fired a little late.
-    this.startAt = performance.now() - (this.plan.startAtEpochMs === undefined ? 0 : Math.max(0, this.startEpochMs - this.plan.startAtEpochMs))
+    this.startAt =
+      performance.now() -
+      (this.plan.startAtEpochMs === undefined ? 0 : Math.max(0, this.startEpochMs - this.plan.startAtEpochMs))
     this.sweeper = setInterval(() => this.sweepTimeouts(), timeoutSweepMs)
     this.options.onStart?.(this.plan.startAtEpochMs ?? this.startEpochMs)
     this.dispatchDue()
@@ -141,7 +156,8 @@ export class LoadGenerator implements ConnectionOwner {
   private async openInitialConnections(): Promise<void> {
     const first = this.timeline[0]
     // Without a fixed count, start with what 20 ms of latency would need at the first rate, and grow.
-    const initial = this.plan.connections ?? Math.min(this.plan.maxConnections, Math.max(1, Math.ceil((first?.rps ?? 1) * 0.02)))
+    const initial =
+      this.plan.connections ?? Math.min(this.plan.maxConnections, Math.max(1, Math.ceil((first?.rps ?? 1) * 0.02)))
     const connected: Array<Promise<void>> = []
     for (let i = 0; i < initial; i++) {
       const connection = this.addConnection()
@@ -238,7 +254,11 @@ export class LoadGenerator implements ConnectionOwner {
   private windowAt(index: number): WindowAccumulator {
     let window = this.windows.get(index)
     if (!window) {
-      window = new WindowAccumulator(index, stepAt(this.timeline, index)?.step ?? this.timeline[this.timeline.length - 1]?.step ?? 0, plannedInWindow(this.timeline, index))
+      window = new WindowAccumulator(
+        index,
+        stepAt(this.timeline, index)?.step ?? this.timeline[this.timeline.length - 1]?.step ?? 0,
+        plannedInWindow(this.timeline, index),
+      )
       this.windows.set(index, window)
     }
     return window
@@ -263,7 +283,10 @@ export class LoadGenerator implements ConnectionOwner {
     else if (this.finishedScheduling && this.busy.size === 0) {
       // Nothing in flight and nothing left to send: the remaining windows only wait for their second to end.
       clearTimeout(this.timer)
-      this.timer = setTimeout(() => this.emitSettledWindows(), Math.max(1, (this.nextWindowToEmit + 1 - elapsedS) * 1000))
+      this.timer = setTimeout(
+        () => this.emitSettledWindows(),
+        Math.max(1, (this.nextWindowToEmit + 1 - elapsedS) * 1000),
+      )
     }
   }
 

@@ -6,7 +6,8 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { LoadGenerator, type LoadPlan } from './load-generator.js'
 import type { PlannedStep } from './schedule.js'
 
-export type ToWorker = { type: 'abort' } | { type: 'reconnect' } | { type: 'replan'; id: number; fromS: number; tail: PlannedStep[] }
+export type ToWorker =
+  { type: 'abort' } | { type: 'reconnect' } | { type: 'replan'; id: number; fromS: number; tail: PlannedStep[] }
 
 const port = parentPort!
 const abort = new AbortController()

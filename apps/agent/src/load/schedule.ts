@@ -24,7 +24,14 @@ export interface StepTimeline {
 export function buildTimeline(steps: readonly PlannedStep[]): StepTimeline[] {
   let startS = 0
   return steps.map((step, index) => {
-    const entry = { index, step: step.step ?? index, rps: step.rps, startS, durationS: step.durationS, sends: Math.round(step.rps * step.durationS) }
+    const entry = {
+      index,
+      step: step.step ?? index,
+      rps: step.rps,
+      startS,
+      durationS: step.durationS,
+      sends: Math.round(step.rps * step.durationS),
+    }
     startS += step.durationS
     return entry
   })
@@ -74,7 +81,11 @@ export function windowOfSend(step: StepTimeline, j: number): number {
  * exactly the sends it had (a step cut at `fromS` keeps the sends intended before it), so windows
  * already under way add up the same. Used when an agent's share of the rate changes mid-run.
  */
-export function replanTimeline(timeline: readonly StepTimeline[], fromS: number, tail: readonly PlannedStep[]): StepTimeline[] {
+export function replanTimeline(
+  timeline: readonly StepTimeline[],
+  fromS: number,
+  tail: readonly PlannedStep[],
+): StepTimeline[] {
   const head: PlannedStep[] = []
   const cutSends: number[] = []
   for (const entry of timeline) {

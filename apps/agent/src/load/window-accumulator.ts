@@ -1,4 +1,10 @@
-import { emptyErrorCounts, isExpectedStatus, lateSendMs, type ErrorCounts, type WindowReport } from '@gauntlet/contracts'
+import {
+  emptyErrorCounts,
+  isExpectedStatus,
+  lateSendMs,
+  type ErrorCounts,
+  type WindowReport,
+} from '@gauntlet/contracts'
 import { createLatencyHistogram, encodeHistogram, recordLatencyUs, type Histogram } from '@gauntlet/metrics'
 
 export type FailureKind = 'timeout' | 'refused' | 'reset' | 'other'

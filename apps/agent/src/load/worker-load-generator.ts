@@ -24,7 +24,11 @@ export interface WorkerLoadRun {
  * Same contract as LoadGenerator.run, with the generator on its own thread (see load-worker.ts).
  * Refuses targets outside GAUNTLET_TARGET_ALLOW whoever the caller is.
  */
-export function startLoadInWorker(plan: LoadPlan, options: LoadRunOptions, allow: TargetAllowList = targetAllowListFromEnv()): WorkerLoadRun {
+export function startLoadInWorker(
+  plan: LoadPlan,
+  options: LoadRunOptions,
+  allow: TargetAllowList = targetAllowListFromEnv(),
+): WorkerLoadRun {
   assertHostAllowed(plan.target.hostname, allow)
   // execArgv: [] - the worker runs the built JavaScript as is; a parent's flags (a test runner's
   // --conditions, say) must not change how it resolves its modules.
@@ -83,6 +87,10 @@ export function startLoadInWorker(plan: LoadPlan, options: LoadRunOptions, allow
   }
 }
 
-export function runLoadInWorker(plan: LoadPlan, options: LoadRunOptions, allow?: TargetAllowList): Promise<LoadRunResult> {
+export function runLoadInWorker(
+  plan: LoadPlan,
+  options: LoadRunOptions,
+  allow?: TargetAllowList,
+): Promise<LoadRunResult> {
   return startLoadInWorker(plan, options, allow).result
 }

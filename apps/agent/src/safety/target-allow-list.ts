@@ -22,7 +22,10 @@ export function assertTargetAllowed(url: string, allow: TargetAllowList): void {
 
 export function assertHostAllowed(host: string, allow: TargetAllowList): void {
   if (!allow.allowsHost(host)) {
-    throw new GauntletError('target_not_allowed', `target host ${normalizeHost(host)} is not allowed by GAUNTLET_TARGET_ALLOW (${allow.source}); agents only load hosts listed there`)
+    throw new GauntletError(
+      'target_not_allowed',
+      `target host ${normalizeHost(host)} is not allowed by GAUNTLET_TARGET_ALLOW (${allow.source}); agents only load hosts listed there`,
+    )
   }
 }
 
@@ -35,7 +38,10 @@ export async function assertTargetResolvesAllowed(host: string, allow: TargetAll
     await assertResolvesAllowed(host, allow)
   } catch (error) {
     if (!(error instanceof GauntletError) || error.code !== 'forbidden') throw error
-    throw new GauntletError('target_not_allowed', `target ${error.message}; agents only load hosts GAUNTLET_TARGET_ALLOW allows`)
+    throw new GauntletError(
+      'target_not_allowed',
+      `target ${error.message}; agents only load hosts GAUNTLET_TARGET_ALLOW allows`,
+    )
   }
 }
 

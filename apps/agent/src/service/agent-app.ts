@@ -11,17 +11,32 @@ const RunParams = Type.Object({ runId: Type.String({ maxLength: 100 }) })
  * controller signed with the shared GAUNTLET_AGENT_SECRET: an agent must never take orders from
  * anyone else, nor the same order twice.
  */
-export function buildAgentApp(deps: { name: string; secret: string; assignments: Assignments; now?: () => number }): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024, ajv: { customOptions: { removeAdditional: false } }, ...serverTimeouts })
+export function buildAgentApp(deps: {
+  name: string
+  secret: string
+  assignments: Assignments
+  now?: () => number
+}): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 4 * 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false } },
+    ...serverTimeouts,
+  })
   app.setErrorHandler(errorHandler)
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, new GauntletError('not_found', `no route ${request.method} ${request.url}`)))
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, new GauntletError('not_found', `no route ${request.method} ${request.url}`)),
+  )
   const { assignments } = deps
 
   app.get('/healthz', async () => ({ status: 'ok', name: deps.name, runs: assignments.runIds }))
 
   // Everything registered in here needs the controller's signature; /healthz above stays open.
   app.register(async (orders) => {
-    const signed = signedRequestHooks(new RequestVerifier(deps.secret, deps.now), 'this agent takes orders only signed with GAUNTLET_AGENT_SECRET')
+    const signed = signedRequestHooks(
+      new RequestVerifier(deps.secret, deps.now),
+      'this agent takes orders only signed with GAUNTLET_AGENT_SECRET',
+    )
     orders.addHook('onRequest', signed.onRequest)
     orders.addHook('preParsing', signed.preParsing)
     orders.addHook('preValidation', signed.preValidation)
@@ -38,14 +53,27 @@ function orderRoutes(app: FastifyInstance, assignments: Assignments): void {
     return reply.code(202).send({ runId: request.body.runId })
   })
 
-  app.put<{ Params: { runId: string }; Body: Replan }>('/assignments/:runId/plan', { schema: { params: RunParams, body: ReplanSchema } }, async (request) => {
-    const accepted = await assignments.replan(request.params.runId, request.body.fromS, request.body.steps)
-    if (!accepted) throw new GauntletError('conflict', `second ${request.body.fromS} of run ${request.params.runId} is already under way: too late to replan from it`)
-    return { accepted }
-  })
+  app.put<{ Params: { runId: string }; Body: Replan }>(
+    '/assignments/:runId/plan',
+    { schema: { params: RunParams, body: ReplanSchema } },
+    async (request) => {
+      const accepted = await assignments.replan(request.params.runId, request.body.fromS, request.body.steps)
+      if (!accepted)
+        throw new GauntletError(
+          'conflict',
+          `second ${request.body.fromS} of run ${request.params.runId} is already under way: too late to replan from it`,
+        )
+      return { accepted }
+    },
+  )
 
-  app.delete<{ Params: { runId: string } }>('/assignments/:runId', { schema: { params: RunParams } }, async (request, reply) => {
-    if (!assignments.stop(request.params.runId)) throw new GauntletError('not_found', `run ${request.params.runId} is not running here`)
-    return reply.code(202).send({ runId: request.params.runId, stopping: true })
-  })
+  app.delete<{ Params: { runId: string } }>(
+    '/assignments/:runId',
+    { schema: { params: RunParams } },
+    async (request, reply) => {
+      if (!assignments.stop(request.params.runId))
+        throw new GauntletError('not_found', `run ${request.params.runId} is not running here`)
+      return reply.code(202).send({ runId: request.params.runId, stopping: true })
+    },
+  )
 }

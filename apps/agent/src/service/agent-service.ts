@@ -36,7 +36,10 @@ const version = '0.1.0'
  */
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   if (!options.secret) {
-    throw new GauntletError('usage', 'refusing to start without GAUNTLET_AGENT_SECRET: the controller and its agents sign every request with it')
+    throw new GauntletError(
+      'usage',
+      'refusing to start without GAUNTLET_AGENT_SECRET: the controller and its agents sign every request with it',
+    )
   }
   const name = options.name ?? `${hostname()}-${process.pid}`
   const capacityRps = options.capacityRps ?? 1000 * availableParallelism()
@@ -60,7 +63,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     controllerUrl: options.controllerUrl,
     name,
     secret: options.secret,
-    heartbeat: () => ({ url, capacityRps, runs: assignments.runIds, version, ...(clock.known ? { clock: { offsetMs: clock.offsetMs, uncertaintyMs: clock.uncertaintyMs } } : {}) }),
+    heartbeat: () => ({
+      url,
+      capacityRps,
+      runs: assignments.runIds,
+      version,
+      ...(clock.known ? { clock: { offsetMs: clock.offsetMs, uncertaintyMs: clock.uncertaintyMs } } : {}),
+    }),
     onReply: (reply: HeartbeatReply, sentAt, receivedAt) => {
       if (!registered) options.log(`registered with ${options.controllerUrl} as ${name} (capacity ${capacityRps} rps)`)
       registered = true

@@ -36,7 +36,8 @@ export class Assignments {
 
   async start(assignment: Assignment): Promise<void> {
     const alreadyRunning = (): void => {
-      if (this.running.has(assignment.runId)) throw new GauntletError('conflict', `run ${assignment.runId} is already running here`)
+      if (this.running.has(assignment.runId))
+        throw new GauntletError('conflict', `run ${assignment.runId} is already running here`)
     }
     alreadyRunning()
     const target = connectionTargetFor(assignment.target)
@@ -48,7 +49,10 @@ export class Assignments {
     const offset = this.clockOffsetMs()
     const startAtLocal = assignment.startAt - offset
     if (startAtLocal - Date.now() < minLeadMs) {
-      throw new GauntletError('conflict', `run ${assignment.runId} starts in ${Math.round(startAtLocal - Date.now())} ms (this agent's clock): too late to join on time`)
+      throw new GauntletError(
+        'conflict',
+        `run ${assignment.runId} starts in ${Math.round(startAtLocal - Date.now())} ms (this agent's clock): too late to join on time`,
+      )
     }
     const stop = new AbortController()
     const load = startLoadInWorker(
@@ -98,7 +102,11 @@ export class Assignments {
   }
 
   list(): Array<{ runId: string; target: string; startAt: number }> {
-    return [...this.running.values()].map(({ assignment }) => ({ runId: assignment.runId, target: assignment.target.url, startAt: assignment.startAt }))
+    return [...this.running.values()].map(({ assignment }) => ({
+      runId: assignment.runId,
+      target: assignment.target.url,
+      startAt: assignment.startAt,
+    }))
   }
 
   get runIds(): string[] {

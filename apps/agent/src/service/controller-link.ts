@@ -1,4 +1,12 @@
-import { controllerLostAfterMs, heartbeatIntervalMs, maxWindowsPerReport, type AgentReport, type Heartbeat, type HeartbeatReply, type WindowReport } from '@gauntlet/contracts'
+import {
+  controllerLostAfterMs,
+  heartbeatIntervalMs,
+  maxWindowsPerReport,
+  type AgentReport,
+  type Heartbeat,
+  type HeartbeatReply,
+  type WindowReport,
+} from '@gauntlet/contracts'
 import { signRequest } from '@gauntlet/http'
 import type { LoadRunResult } from '../load/load-generator.js'
 
@@ -95,7 +103,12 @@ export class ControllerLink {
     if (this.stopped) return
     const sentAt = Date.now()
     try {
-      const response = await this.call('PUT', `/api/agents/${encodeURIComponent(this.options.name)}`, this.options.heartbeat(), heartbeatIntervalMs)
+      const response = await this.call(
+        'PUT',
+        `/api/agents/${encodeURIComponent(this.options.name)}`,
+        this.options.heartbeat(),
+        heartbeatIntervalMs,
+      )
       if (response.ok) {
         const receivedAt = Date.now()
         this.options.onReply((await response.json()) as HeartbeatReply, sentAt, receivedAt)
@@ -103,7 +116,8 @@ export class ControllerLink {
     } catch {
       // Unreachable: the watchdog decides when that matters.
     }
-    if (!this.stopped) this.heartbeatTimer = setTimeout(() => void this.beat(), Math.max(0, sentAt + heartbeatIntervalMs - Date.now()))
+    if (!this.stopped)
+      this.heartbeatTimer = setTimeout(() => void this.beat(), Math.max(0, sentAt + heartbeatIntervalMs - Date.now()))
   }
 
   private async flush(runId: string): Promise<void> {
@@ -115,7 +129,12 @@ export class ControllerLink {
     const body: AgentReport = { runId, windows, ...(done ? { done } : {}) }
     let retry = false
     try {
-      const response = await this.call('POST', `/api/agents/${encodeURIComponent(this.options.name)}/reports`, body, 5_000)
+      const response = await this.call(
+        'POST',
+        `/api/agents/${encodeURIComponent(this.options.name)}/reports`,
+        body,
+        5_000,
+      )
       await response.body?.cancel()
       if (response.ok || response.status === 404) {
         pending.windows.splice(0, windows.length)
@@ -126,9 +145,16 @@ export class ControllerLink {
         } else if (done && pending.windows.length === 0) {
           this.reports.delete(runId)
         }
-      } else if (response.status >= 400 && response.status < 500 && response.status !== 401 && response.status !== 429) {
+      } else if (
+        response.status >= 400 &&
+        response.status < 500 &&
+        response.status !== 401 &&
+        response.status !== 429
+      ) {
         // The controller will never take these (malformed, too large): drop them rather than jam the queue.
-        this.options.log(`the controller rejected ${windows.length} window(s) of run ${runId} with status ${response.status}: dropped`)
+        this.options.log(
+          `the controller rejected ${windows.length} window(s) of run ${runId} with status ${response.status}: dropped`,
+        )
         pending.windows.splice(0, windows.length)
       } else {
         retry = true
@@ -151,18 +177,25 @@ export class ControllerLink {
     const text = JSON.stringify(body)
     const response = await fetch(url, {
       method,
-      headers: { 'content-type': 'application/json', ...signRequest(this.options.secret, method, url.toString(), text) },
+      headers: {
+        'content-type': 'application/json',
+        ...signRequest(this.options.secret, method, url.toString(), text),
+      },
       body: text,
       signal: AbortSignal.timeout(timeoutMs),
     })
     if (response.ok || response.status === 404) this.lastContact = Date.now()
     if (response.status === 401 && !this.refusedLogged) {
       this.refusedLogged = true
-      this.options.log('the controller refused this agent: GAUNTLET_AGENT_SECRET differs from the controller\u2019s, the clocks differ by more than 30 s, or the controller takes no remote agents')
+      this.options.log(
+        'the controller refused this agent: GAUNTLET_AGENT_SECRET differs from the controller\u2019s, the clocks differ by more than 30 s, or the controller takes no remote agents',
+      )
     }
     if ((response.status === 403 || response.status === 429) && !this.refusedLogged) {
       this.refusedLogged = true
-      this.options.log(`the controller refused this agent (${response.status}): its URL is not in GAUNTLET_AGENT_ALLOW, or the controller has as many agents as it takes`)
+      this.options.log(
+        `the controller refused this agent (${response.status}): its URL is not in GAUNTLET_AGENT_ALLOW, or the controller has as many agents as it takes`,
+      )
     }
     if (!response.ok) await response.body?.cancel()
     return response

@@ -44,7 +44,10 @@ export class AgentClient {
       response = await egressRequest(url.toString(), {
         allow: this.allow,
         method,
-        headers: { ...signRequest(this.secret, method, url.toString(), text), ...(text === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          ...signRequest(this.secret, method, url.toString(), text),
+          ...(text === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         ...(text === undefined ? {} : { body: text }),
         timeoutMs: orderTimeoutMs,
         maxResponseBytes: 16 * 1024,
@@ -56,7 +59,10 @@ export class AgentClient {
     }
     if (response.status >= 200 && response.status < 300) return
     const redirect = response.status >= 300 && response.status < 400 ? ' (a redirect, not followed)' : ''
-    throw new GauntletError('conflict', `agent at ${agentUrl} refused (${response.status})${redirect}${problemText(response)}`)
+    throw new GauntletError(
+      'conflict',
+      `agent at ${agentUrl} refused (${response.status})${redirect}${problemText(response)}`,
+    )
   }
 }
 
@@ -76,6 +82,9 @@ function problemText(response: { headers: Record<string, string | string[] | und
   if (typeof problem !== 'object' || problem === null) return ''
   const { detail, title } = problem as { detail?: unknown; title?: unknown }
   const text = typeof detail === 'string' && detail ? detail : typeof title === 'string' ? title : ''
-  const clean = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, maxReasonChars)
+  const clean = text
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .trim()
+    .slice(0, maxReasonChars)
   return clean ? `: ${clean}` : ''
 }

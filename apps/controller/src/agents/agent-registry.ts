@@ -1,4 +1,11 @@
-import { agentLostAfterMs, GauntletError, maxHeartbeatRuns, type AgentReport, type Heartbeat, type HeartbeatReply } from '@gauntlet/contracts'
+import {
+  agentLostAfterMs,
+  GauntletError,
+  maxHeartbeatRuns,
+  type AgentReport,
+  type Heartbeat,
+  type HeartbeatReply,
+} from '@gauntlet/contracts'
 import { EventEmitter } from 'node:events'
 import { defaultLimits } from '../config/controller-settings.js'
 import type { AgentStore } from '../storage/run-store.js'
@@ -84,7 +91,10 @@ export class AgentRegistry extends EventEmitter<{ lost: [name: string] }> {
     const nowMs = this.now()
     const known = this.agents.get(name)
     if (!known && this.agents.size >= this.maxAgents) {
-      throw new GauntletError('too_many', `this controller already knows ${this.maxAgents} agents (--max-agents); lost ones are forgotten after ${Math.round(this.expireAfterMs / 3600_000)} h`)
+      throw new GauntletError(
+        'too_many',
+        `this controller already knows ${this.maxAgents} agents (--max-agents); lost ones are forgotten after ${Math.round(this.expireAfterMs / 3600_000)} h`,
+      )
     }
     const entry: Entry = {
       name,
@@ -175,7 +185,9 @@ export class AgentRegistry extends EventEmitter<{ lost: [name: string] }> {
       lastHeartbeatAt: new Date(entry.lastHeartbeatMs).toISOString(),
       runs: [...entry.runs],
       reportedRuns: entry.reportedRuns,
-      ...(entry.clock ? { clock: { offsetMs: round(entry.clock.offsetMs), uncertaintyMs: round(entry.clock.uncertaintyMs) } } : {}),
+      ...(entry.clock
+        ? { clock: { offsetMs: round(entry.clock.offsetMs), uncertaintyMs: round(entry.clock.uncertaintyMs) } }
+        : {}),
     }
   }
 

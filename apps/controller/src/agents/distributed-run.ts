@@ -20,7 +20,6 @@ interface Member {
   peakConnections: number
 }
 
-
 /** A redistribution the controller must deliver: each survivor's new plan from `fromS`. */
 export interface Redistribution {
   fromS: number
@@ -68,7 +67,10 @@ export class DistributedRun {
   }
 
   get finished(): boolean {
-    return this.nextToEmit >= this.totalWindows || (this.stopping && [...this.members.values()].every((m) => m.lost || m.done))
+    return (
+      this.nextToEmit >= this.totalWindows ||
+      (this.stopping && [...this.members.values()].every((m) => m.lost || m.done))
+    )
   }
 
   get agentNames(): string[] {
@@ -158,7 +160,10 @@ export class DistributedRun {
     this.emitReady()
     if (!moves) return undefined
     const tail = planFrom(this.plan, fromS)
-    const shares = splitPlan(tail, survivors.map((s) => s.capacityRps))
+    const shares = splitPlan(
+      tail,
+      survivors.map((s) => s.capacityRps),
+    )
     return { fromS, tails: survivors.map((s, i) => ({ agent: s.name, steps: shares[i]! })) }
   }
 
@@ -176,7 +181,10 @@ export class DistributedRun {
     this.timelines.push(this.timeline)
     this.totalWindows = this.timeline.reduce((sum, s) => sum + s.durationS, 0)
     for (const m of active) if (m.owesUntil === oldTotal) m.owesUntil = this.totalWindows
-    const shares = splitPlan(tail, active.map((m) => m.capacityRps))
+    const shares = splitPlan(
+      tail,
+      active.map((m) => m.capacityRps),
+    )
     return { fromS, tails: active.map((m, i) => ({ agent: m.name, steps: shares[i]! })) }
   }
 
@@ -199,7 +207,9 @@ export class DistributedRun {
   overdue(nowMs: number, graceMs: number): string[] {
     const index = this.nextToEmit
     if (index >= this.totalWindows || nowMs < this.startAt + (index + 1) * 1000 + graceMs) return []
-    return [...this.members.values()].filter((m) => this.owes(m, index) && !m.lost && !m.done && !m.delivered.has(index)).map((m) => m.name)
+    return [...this.members.values()]
+      .filter((m) => this.owes(m, index) && !m.lost && !m.done && !m.delivered.has(index))
+      .map((m) => m.name)
   }
 
   private owes(member: Member, index: number): boolean {

@@ -39,7 +39,10 @@ export function planBefore(plan: readonly AgentStep[], fromS: number): AgentStep
 export function splitPlan(plan: readonly AgentStep[], capacities: readonly number[]): AgentStep[][] {
   if (capacities.length === 1) return [plan.map((entry) => ({ ...entry }))]
   const perEntry = plan.map((entry) =>
-    apportion(Math.round(entry.rps * entry.durationS), capacities).map((sends) => ({ ...entry, rps: sends / entry.durationS })),
+    apportion(Math.round(entry.rps * entry.durationS), capacities).map((sends) => ({
+      ...entry,
+      rps: sends / entry.durationS,
+    })),
   )
   return capacities.map((_, agent) => perEntry.map((parts) => parts[agent]!))
 }
@@ -50,7 +53,9 @@ export function apportion(total: number, weights: readonly number[]): number[] {
   const exact = weights.map((w) => (total * w) / sum)
   const parts = exact.map(Math.floor)
   let left = total - parts.reduce((acc, p) => acc + p, 0)
-  const byRemainder = exact.map((x, i) => ({ remainder: x - parts[i]!, i })).sort((a, b) => b.remainder - a.remainder || a.i - b.i)
+  const byRemainder = exact
+    .map((x, i) => ({ remainder: x - parts[i]!, i }))
+    .sort((a, b) => b.remainder - a.remainder || a.i - b.i)
   for (const { i } of byRemainder) {
     if (left <= 0) break
     parts[i]!++

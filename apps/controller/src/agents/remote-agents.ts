@@ -43,10 +43,16 @@ export class RemoteAgents implements LoadAgent {
     const capacity = agents.reduce((sum, a) => sum + a.capacityRps, 0)
     const busiest = Math.max(...scenario.steps.map((s) => s.rps))
     if (busiest > capacity) {
-      throw new GauntletError('conflict', `the busiest step asks ${busiest} rps but the ${agents.length} agent(s) offer ${capacity} rps in total (raise --capacity or add agents)`)
+      throw new GauntletError(
+        'conflict',
+        `the busiest step asks ${busiest} rps but the ${agents.length} agent(s) offer ${capacity} rps in total (raise --capacity or add agents)`,
+      )
     }
     const plan = scenarioPlan(scenario)
-    const shares = splitPlan(plan, agents.map((a) => a.capacityRps))
+    const shares = splitPlan(
+      plan,
+      agents.map((a) => a.capacityRps),
+    )
     const startAt = this.now() + startLeadMs
     const urls = new Map(agents.map((a) => [a.name, a.url]))
     let stoppedBy: string | undefined
@@ -65,7 +71,11 @@ export class RemoteAgents implements LoadAgent {
     let failure: GauntletError | undefined
     const failRun = (where: string, error: unknown): void => {
       if (failure) return
-      failure = new GauntletError('internal', `the run failed while ${where}: ${error instanceof GauntletError ? error.message : 'internal error'}`, { cause: error })
+      failure = new GauntletError(
+        'internal',
+        `the run failed while ${where}: ${error instanceof GauntletError ? error.message : 'internal error'}`,
+        { cause: error },
+      )
       try {
         session.stop()
       } catch {
@@ -94,13 +104,16 @@ export class RemoteAgents implements LoadAgent {
       const redistribution = session.lose(name, reason, this.now(), scenario.onAgentLoss === 'redistribute')
       this.registry.release(name, runId)
       void this.client.stop(urls.get(name)!, runId)
-      if (scenario.onAgentLoss === 'abort') stopAll(`agent ${name} was lost (${reason}) and the scenario says onAgentLoss: abort`)
+      if (scenario.onAgentLoss === 'abort')
+        stopAll(`agent ${name} was lost (${reason}) and the scenario says onAgentLoss: abort`)
       else if (redistribution) {
         if (!pending) {
           setImmediate(() => {
             const batch = pending!
             pending = undefined
-            this.redistribute(runId, batch.lost, urls, session, batch.moves).catch((error: unknown) => failRun('moving a lost agent\'s share', error))
+            this.redistribute(runId, batch.lost, urls, session, batch.moves).catch((error: unknown) =>
+              failRun("moving a lost agent's share", error),
+            )
           })
         }
         pending = { lost: [...(pending?.lost ?? []), name], moves: redistribution }
@@ -117,7 +130,7 @@ export class RemoteAgents implements LoadAgent {
       if (refusedAgents.has(agent)) return
       refusedAgents.add(agent)
       refusals.push(`agent ${agent} sent an invalid report, refused (${problem})`)
-      guarded('refusing an agent\'s report', () => lose(agent, `it sent an invalid report: ${problem}`))()
+      guarded("refusing an agent's report", () => lose(agent, `it sent an invalid report: ${problem}`))()
     }
     const receive = async (agent: string, report: AgentReport): Promise<void> => {
       if (!session.has(agent)) throw new GauntletError('conflict', `agent ${agent} has no part in run ${runId}`)
@@ -132,8 +145,9 @@ export class RemoteAgents implements LoadAgent {
         throw new GauntletError('usage', `report from agent ${agent} refused: ${first}`, { problems })
       }
       if (report.windows.length > 0) await this.commits.save(runId, agent, report.windows)
-      guarded('merging an agent\'s report', () => {
-        if (session.ingest(agent, report) === 'ended-early') lose(agent, `its load ended early${report.done?.aborted ? ' (aborted)' : ''}`)
+      guarded("merging an agent's report", () => {
+        if (session.ingest(agent, report) === 'ended-early')
+          lose(agent, `its load ended early${report.done?.aborted ? ' (aborted)' : ''}`)
         check()
       })()
       if (failure) throw failure
@@ -148,7 +162,8 @@ export class RemoteAgents implements LoadAgent {
     for (const agent of agents) this.registry.assign(agent.name, runId)
     const watch = setInterval(
       guarded('watching for silent agents', () => {
-        for (const name of session.overdue(this.now(), scenario.target.timeoutMs + 5_000)) lose(name, 'stopped reporting windows')
+        for (const name of session.overdue(this.now(), scenario.target.timeoutMs + 5_000))
+          lose(name, 'stopped reporting windows')
         check()
       }),
       watchEveryMs,
@@ -160,10 +175,15 @@ export class RemoteAgents implements LoadAgent {
       const orders = await Promise.allSettled(
         agents.map((agent, i) => this.client.assign(agent.url, assignmentFor(runId, scenario, shares[i]!, startAt))),
       )
-      const refused = orders.flatMap((o, i) => (o.status === 'rejected' ? [`${agents[i]!.name}: ${(o.reason as Error).message}`] : []))
+      const refused = orders.flatMap((o, i) =>
+        o.status === 'rejected' ? [`${agents[i]!.name}: ${(o.reason as Error).message}`] : [],
+      )
       if (refused.length > 0) {
         stopAll()
-        throw new GauntletError('conflict', `not every agent took its assignment, so the run did not start: ${refused.join('; ')}`)
+        throw new GauntletError(
+          'conflict',
+          `not every agent took its assignment, so the run did not start: ${refused.join('; ')}`,
+        )
       }
       if (signal.aborted) onAbort()
       options.onControl?.({
@@ -171,9 +191,14 @@ export class RemoteAgents implements LoadAgent {
         reconnect: () => {},
         // A step gate's hold: every agent gets its share of the new plan; any refusal fails the hold.
         replan: async (fromS, tail) => {
-          const moves = session.replan(fromS, tail.map((entry, i) => ({ ...entry, step: entry.step ?? i })))
+          const moves = session.replan(
+            fromS,
+            tail.map((entry, i) => ({ ...entry, step: entry.step ?? i })),
+          )
           if (!moves) return false
-          const accepted = await Promise.all(moves.tails.map(({ agent, steps }) => this.client.replan(urls.get(agent)!, runId, { fromS, steps })))
+          const accepted = await Promise.all(
+            moves.tails.map(({ agent, steps }) => this.client.replan(urls.get(agent)!, runId, { fromS, steps })),
+          )
           return accepted.every(Boolean)
         },
       })
@@ -199,10 +224,17 @@ export class RemoteAgents implements LoadAgent {
     }
   }
 
-  private async redistribute(runId: string, lost: readonly string[], urls: Map<string, string>, session: DistributedRun, moves: Redistribution): Promise<void> {
+  private async redistribute(
+    runId: string,
+    lost: readonly string[],
+    urls: Map<string, string>,
+    session: DistributedRun,
+    moves: Redistribution,
+  ): Promise<void> {
     await Promise.all(
       moves.tails.map(async ({ agent, steps }) => {
-        if (!(await this.client.replan(urls.get(agent)!, runId, { fromS: moves.fromS, steps }))) for (const name of lost) session.notCarried(name, agent)
+        if (!(await this.client.replan(urls.get(agent)!, runId, { fromS: moves.fromS, steps })))
+          for (const name of lost) session.notCarried(name, agent)
       }),
     )
   }
@@ -212,7 +244,14 @@ function assignmentFor(runId: string, scenario: Scenario, steps: Assignment['ste
   const { url, method, headers, body, timeoutMs, expectStatus } = scenario.target
   return {
     runId,
-    target: { url, method, headers, ...(body !== undefined ? { body } : {}), timeoutMs, ...(expectStatus !== undefined ? { expectStatus } : {}) },
+    target: {
+      url,
+      method,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+      timeoutMs,
+      ...(expectStatus !== undefined ? { expectStatus } : {}),
+    },
     steps,
     ...(scenario.connections !== undefined ? { connections: scenario.connections } : {}),
     maxConnections: scenario.maxConnections,

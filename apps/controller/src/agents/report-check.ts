@@ -37,10 +37,16 @@ export function checkReport(windows: readonly WindowReport[], expect: ReportExpe
     for (const message of windowProblems(window)) problems.push({ path, message })
     if (!Number.isInteger(window.index) || window.index < 0) return
     const steps = expect.stepsAt(window.index)
-    if (steps.length === 0) problems.push({ path: `${path}/index`, message: `window ${window.index} is outside this agent's assignment` })
-    else if (!steps.includes(window.step)) problems.push({ path: `${path}/step`, message: `window ${window.index} belongs to step ${steps.join(' or ')}, not ${window.step}` })
+    if (steps.length === 0)
+      problems.push({ path: `${path}/index`, message: `window ${window.index} is outside this agent's assignment` })
+    else if (!steps.includes(window.step))
+      problems.push({
+        path: `${path}/step`,
+        message: `window ${window.index} belongs to step ${steps.join(' or ')}, not ${window.step}`,
+      })
     const earlier = seen.get(window.index) ?? expect.delivered(window.index)
-    if (earlier && !isDeepStrictEqual(earlier, window)) problems.push({ path, message: `window ${window.index} was already delivered with different content` })
+    if (earlier && !isDeepStrictEqual(earlier, window))
+      problems.push({ path, message: `window ${window.index} was already delivered with different content` })
     seen.set(window.index, window)
   })
   return problems
@@ -49,19 +55,43 @@ export function checkReport(windows: readonly WindowReport[], expect: ReportExpe
 /** What is wrong with one window on its own (its counters, and its histogram against them). */
 export function windowProblems(window: WindowReport): string[] {
   const problems: string[] = []
-  const counters = { index: window.index, step: window.step, planned: window.planned, sent: window.sent, dispatched: window.dispatched, dropped: window.dropped, ok: window.ok, lateSends: window.lateSends, openConnections: window.openConnections }
-  const errors = { timeout: window.errors.timeout, refused: window.errors.refused, reset: window.errors.reset, other: window.errors.other, ...prefixed(window.errors.status) }
-  for (const [name, value] of Object.entries({ ...counters, ...errors })) if (!isCount(value)) problems.push(`${name} must be a non-negative integer (got ${String(value)})`)
+  const counters = {
+    index: window.index,
+    step: window.step,
+    planned: window.planned,
+    sent: window.sent,
+    dispatched: window.dispatched,
+    dropped: window.dropped,
+    ok: window.ok,
+    lateSends: window.lateSends,
+    openConnections: window.openConnections,
+  }
+  const errors = {
+    timeout: window.errors.timeout,
+    refused: window.errors.refused,
+    reset: window.errors.reset,
+    other: window.errors.other,
+    ...prefixed(window.errors.status),
+  }
+  for (const [name, value] of Object.entries({ ...counters, ...errors }))
+    if (!isCount(value)) problems.push(`${name} must be a non-negative integer (got ${String(value)})`)
   if (!Number.isFinite(window.startedAt)) problems.push('startedAt must be a finite epoch time')
-  if (!Number.isFinite(window.maxSendLagMs) || window.maxSendLagMs < 0) problems.push('maxSendLagMs must be a non-negative number')
-  for (const field of mergedOnly) if (window[field] !== undefined) problems.push(`${field} is set by the controller's merge, not by an agent`)
+  if (!Number.isFinite(window.maxSendLagMs) || window.maxSendLagMs < 0)
+    problems.push('maxSendLagMs must be a non-negative number')
+  for (const field of mergedOnly)
+    if (window[field] !== undefined) problems.push(`${field} is set by the controller's merge, not by an agent`)
   if (problems.length > 0) return problems
 
   // Every outcome (response or failure) is for a request that left; every request that left or was given up on was planned.
   const outcomes = window.ok + totalErrors(window.errors)
-  if (outcomes > window.dispatched) problems.push(`${outcomes} outcomes (ok ${window.ok} + errors ${outcomes - window.ok}) exceed the ${window.dispatched} requests dispatched`)
-  if (window.dispatched + window.dropped > window.planned) problems.push(`dispatched ${window.dispatched} + dropped ${window.dropped} exceed the ${window.planned} planned`)
-  if (window.lateSends > window.dispatched) problems.push(`lateSends ${window.lateSends} exceed the ${window.dispatched} requests dispatched`)
+  if (outcomes > window.dispatched)
+    problems.push(
+      `${outcomes} outcomes (ok ${window.ok} + errors ${outcomes - window.ok}) exceed the ${window.dispatched} requests dispatched`,
+    )
+  if (window.dispatched + window.dropped > window.planned)
+    problems.push(`dispatched ${window.dispatched} + dropped ${window.dropped} exceed the ${window.planned} planned`)
+  if (window.lateSends > window.dispatched)
+    problems.push(`lateSends ${window.lateSends} exceed the ${window.dispatched} requests dispatched`)
 
   let histogram: Histogram
   try {
@@ -71,7 +101,8 @@ export function windowProblems(window: WindowReport): string[] {
     return problems
   }
   // The histogram holds the latency of each successful response, and nothing else.
-  if (histogram.totalCount !== window.ok) problems.push(`latency histogram holds ${histogram.totalCount} values but ok is ${window.ok}`)
+  if (histogram.totalCount !== window.ok)
+    problems.push(`latency histogram holds ${histogram.totalCount} values but ok is ${window.ok}`)
   return problems
 }
 

@@ -14,7 +14,8 @@ export function tcpTargetProbe(allow: AllowList): TargetProbe {
     const parsed = new URL(url)
     const host = normalizeHost(parsed.hostname)
     const port = parsed.port ? Number(parsed.port) : parsed.protocol === 'https:' ? 443 : 80
-    if (isIP(host) !== 0 && !allow.allowsAddress(host)) return Promise.resolve(`${host} is not allowed by ${allow.variable} (${allow.source})`)
+    if (isIP(host) !== 0 && !allow.allowsAddress(host))
+      return Promise.resolve(`${host} is not allowed by ${allow.variable} (${allow.source})`)
     return new Promise((resolve) => {
       const socket = connect({ host, port, lookup: allowListLookup(allow) })
       const done = (reason: string | undefined): void => {

@@ -16,7 +16,11 @@ export interface MergeFrame {
  * this second and was lost is listed in `missingAgents` (its planned sends stay in `planned`, so the
  * shortfall shows), and the run is marked degraded.
  */
-export function mergeWindows(frame: MergeFrame, parts: readonly WindowReport[], missingAgents: readonly string[]): WindowReport {
+export function mergeWindows(
+  frame: MergeFrame,
+  parts: readonly WindowReport[],
+  missingAgents: readonly string[],
+): WindowReport {
   const errors = emptyErrorCounts()
   const merged: WindowReport = {
     index: frame.index,
@@ -35,7 +39,8 @@ export function mergeWindows(frame: MergeFrame, parts: readonly WindowReport[], 
     complete: parts.length > 0 && parts.every((p) => p.complete),
     openConnections: 0,
     agents: parts.length,
-    skewMs: parts.length > 0 ? Math.max(...parts.map((p) => p.startedAt)) - Math.min(...parts.map((p) => p.startedAt)) : 0,
+    skewMs:
+      parts.length > 0 ? Math.max(...parts.map((p) => p.startedAt)) - Math.min(...parts.map((p) => p.startedAt)) : 0,
     ...(missingAgents.length > 0 ? { missingAgents: [...missingAgents] } : {}),
   }
   for (const part of parts) {

@@ -18,7 +18,8 @@ export function httpUrlFlag(flag: string, value: string): string {
   } catch {
     throw new GauntletError('usage', `${flag}: "${value}" is not a URL`)
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new GauntletError('usage', `${flag}: "${value}" must be an http(s) URL`)
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new GauntletError('usage', `${flag}: "${value}" must be an http(s) URL`)
   return url.toString()
 }
 
@@ -26,6 +27,7 @@ export function httpUrlFlag(flag: string, value: string): string {
 export function durationFlagMs(flag: string, text: string | undefined, fallbackMs: number): number {
   if (text === undefined) return fallbackMs
   const ms = parseDurationMs(text)
-  if (ms === undefined || ms <= 0) throw new GauntletError('usage', `${flag}: "${text}" is not a duration with a unit, like 10s or 1m`)
+  if (ms === undefined || ms <= 0)
+    throw new GauntletError('usage', `${flag}: "${text}" is not a duration with a unit, like 10s or 1m`)
   return ms
 }

@@ -1,4 +1,11 @@
-import { GauntletError, type Decision, type ErrorCode, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
+import {
+  GauntletError,
+  type Decision,
+  type ErrorCode,
+  type RunSummary,
+  type StepSummary,
+  type WindowReport,
+} from '@gauntlet/contracts'
 
 export type FollowedEvent =
   | { event: 'window'; data: WindowReport }
@@ -17,7 +24,10 @@ export class ControllerClient {
   }
 
   async startRun(yaml: string, target: string | undefined): Promise<string> {
-    const response = await this.request('/api/runs', { method: 'POST', body: JSON.stringify({ yaml, ...(target ? { target } : {}) }) })
+    const response = await this.request('/api/runs', {
+      method: 'POST',
+      body: JSON.stringify({ yaml, ...(target ? { target } : {}) }),
+    })
     return ((await response.json()) as { id: string }).id
   }
 
@@ -25,7 +35,10 @@ export class ControllerClient {
   async faults(method: 'GET' | 'POST' | 'DELETE', suffix: string, body?: unknown): Promise<unknown> {
     // A JSON content type needs a body, even an empty object, for DELETE.
     const payload = body !== undefined ? JSON.stringify(body) : method === 'DELETE' ? '{}' : undefined
-    const response = await this.request(`/api/faults${suffix}`, { method, ...(payload === undefined ? {} : { body: payload }) })
+    const response = await this.request(`/api/faults${suffix}`, {
+      method,
+      ...(payload === undefined ? {} : { body: payload }),
+    })
     return response.json()
   }
 
@@ -64,8 +77,12 @@ export class ControllerClient {
     // A problem+json answer keeps its code and located problems, so the CLI prints them as for a local run.
     const problem = (await response.json().catch(() => ({}))) as { code?: ErrorCode; detail?: string; problems?: [] }
     const code: ErrorCode = problem.code ?? 'internal'
-    throw new GauntletError(code === 'internal' ? 'target_unreachable' : code, `controller: ${problem.detail ?? response.statusText}`, {
-      ...(problem.problems ? { problems: problem.problems } : {}),
-    })
+    throw new GauntletError(
+      code === 'internal' ? 'target_unreachable' : code,
+      `controller: ${problem.detail ?? response.statusText}`,
+      {
+        ...(problem.problems ? { problems: problem.problems } : {}),
+      },
+    )
   }
 }

@@ -56,17 +56,25 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
     }),
   )
   const port = Number(values.port)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new GauntletError('usage', `--port: "${values.port}" is not a port number`)
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new GauntletError('usage', `--port: "${values.port}" is not a port number`)
   const mode = values.agents as AgentMode
-  if (!agentModes.includes(mode)) throw new GauntletError('usage', `--agents: "${values.agents}" is not one of ${agentModes.join(', ')}`)
+  if (!agentModes.includes(mode))
+    throw new GauntletError('usage', `--agents: "${values.agents}" is not one of ${agentModes.join(', ')}`)
   const settings = withUsage(usage, () => readControllerSettings(values, process.env))
   const { token, agentSecret } = settings
   if (!isLoopbackHost(values.host) && !token) {
-    throw new GauntletError('usage', `refusing to listen on ${values.host} without GAUNTLET_TOKEN: anyone who can reach it could start load`)
+    throw new GauntletError(
+      'usage',
+      `refusing to listen on ${values.host} without GAUNTLET_TOKEN: anyone who can reach it could start load`,
+    )
   }
   // Agents must sign every request with the shared secret; without one no agent can authenticate.
   if (mode === 'remote' && !agentSecret) {
-    throw new GauntletError('usage', '--agents remote needs GAUNTLET_AGENT_SECRET: agents and controller sign every request with it')
+    throw new GauntletError(
+      'usage',
+      '--agents remote needs GAUNTLET_AGENT_SECRET: agents and controller sign every request with it',
+    )
   }
   const logLevel = withUsage(usage, () => logLevelFromEnv())
   // Scenario files are validated before anything is stored or served.
@@ -79,24 +87,62 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
   try {
     const interrupted = store.interruptRunning()
     if (interrupted > 0) out.stdout(`marked ${interrupted} run(s) left running by a previous controller as interrupted`)
-    for (const file of files) store.putScenario({ name: file.name, yaml: file.yaml, updatedAt: new Date().toISOString() })
+    for (const file of files)
+      store.putScenario({ name: file.name, yaml: file.yaml, updatedAt: new Date().toISOString() })
     const clock = { now: () => new Date() }
-    agents = new AgentRegistry(Date.now, store, { maxAgents: settings.limits.maxAgents, expireAfterMs: settings.limits.agentExpiryS * 1000 })
+    agents = new AgentRegistry(Date.now, store, {
+      maxAgents: settings.limits.maxAgents,
+      expireAfterMs: settings.limits.agentExpiryS * 1000,
+    })
     agents.startSweeping()
-    if (!agentSecret && mode === 'auto') out.stdout('no GAUNTLET_AGENT_SECRET: runs go to the embedded agent only, and the agent routes refuse every request')
-    const remote = agentSecret ? new RemoteAgents(agents, new AgentClient(agentSecret, settings.agentAllow), new AgentWindowCommits(store), Date.now, Math.min(8_000, settings.limits.hookGraceMs)) : undefined
+    if (!agentSecret && mode === 'auto')
+      out.stdout(
+        'no GAUNTLET_AGENT_SECRET: runs go to the embedded agent only, and the agent routes refuse every request',
+      )
+    const remote = agentSecret
+      ? new RemoteAgents(
+          agents,
+          new AgentClient(agentSecret, settings.agentAllow),
+          new AgentWindowCommits(store),
+          Date.now,
+          Math.min(8_000, settings.limits.hookGraceMs),
+        )
+      : undefined
     // Faults go to this host's Docker engine; leftovers of a crashed controller are reverted first.
     faults = localFaultEngine(undefined, (line) => out.stdout(line))
-    await faults.recover().catch((error: Error) => out.stdout(`faults unavailable until a Docker engine answers: ${error.message}`))
-    const runs = new RunManager({ store, agent: new AgentPool(new InProcessAgent(), remote, mode), probe: tcpTargetProbe(settings.targetAllow), clock, faults, targetAllow: settings.targetAllow, hooks: { allow: settings.hookAllow, graceMs: settings.limits.hookGraceMs } }, new RunAdmission(settings, undefined, (yaml, problems) => yamlPool().locate(yaml, problems)))
+    await faults
+      .recover()
+      .catch((error: Error) => out.stdout(`faults unavailable until a Docker engine answers: ${error.message}`))
+    const runs = new RunManager(
+      {
+        store,
+        agent: new AgentPool(new InProcessAgent(), remote, mode),
+        probe: tcpTargetProbe(settings.targetAllow),
+        clock,
+        faults,
+        targetAllow: settings.targetAllow,
+        hooks: { allow: settings.hookAllow, graceMs: settings.limits.hookGraceMs },
+      },
+      new RunAdmission(settings, undefined, (yaml, problems) => yamlPool().locate(yaml, problems)),
+    )
     scheduler = new Scheduler({ store, runs, clock, limits: settings.limits })
-    const app = buildApp({ store, runs, scheduler, settings, agents, faults, logger: controllerLoggerOptions(logLevel) })
+    const app = buildApp({
+      store,
+      runs,
+      scheduler,
+      settings,
+      agents,
+      faults,
+      logger: controllerLoggerOptions(logLevel),
+    })
     const address = await app.listen({ port, host: values.host })
     // Only now is the port known (--port 0): runs targeting the controller itself are refused.
     runs.setListenAddresses(app.addresses())
     // After listen, so that its catch-up fires are admitted knowing the controller's own address.
     await scheduler.start()
-    out.stdout(`listening ${address} (${files.length} scenario file(s) loaded${token ? (settings.publicRead ? ', token required for changes, reads public' : ', token required') : ''})`)
+    out.stdout(
+      `listening ${address} (${files.length} scenario file(s) loaded${token ? (settings.publicRead ? ', token required for changes, reads public' : ', token required') : ''})`,
+    )
     if (!isLoopbackHost(values.host)) out.stdout(hostNamesLine(settings.allowedHosts))
     await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')])
     out.stdout('stopping: aborting runs in progress and storing their summaries')
@@ -125,7 +171,10 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
 
 /** Beyond loopback, which names the controller answers to (browsers' DNS rebinding is refused by the Host check). */
 function hostNamesLine(names: readonly string[]): string {
-  const accepted = names.length > 0 ? `Host names accepted: ${names.join(', ')} (and IP addresses, localhost)` : 'Host names accepted: none, only IP addresses and localhost'
+  const accepted =
+    names.length > 0
+      ? `Host names accepted: ${names.join(', ')} (and IP addresses, localhost)`
+      : 'Host names accepted: none, only IP addresses and localhost'
   return `${accepted}; add names with --public-url or GAUNTLET_ALLOWED_HOSTS`
 }
 
@@ -140,7 +189,10 @@ async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolea
   }
 }
 
-async function readScenarioDir(dir: string, allow: ScenarioEgressAllow): Promise<Array<{ name: string; yaml: string }>> {
+async function readScenarioDir(
+  dir: string,
+  allow: ScenarioEgressAllow,
+): Promise<Array<{ name: string; yaml: string }>> {
   let names: string[]
   try {
     names = (await readdir(dir)).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml')).sort()

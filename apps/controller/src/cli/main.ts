@@ -54,7 +54,8 @@ export async function main(argv: string[], out: Output = processOutput): Promise
   } catch (thrown) {
     const error = toGauntletError(thrown)
     if (error.problems.length > 0) {
-      for (const p of error.problems) out.stderr(`${error.source ?? '<input>'}:${p.line ?? 1}:${p.column ?? 1} ${p.path || '/'}: ${p.message}`)
+      for (const p of error.problems)
+        out.stderr(`${error.source ?? '<input>'}:${p.line ?? 1}:${p.column ?? 1} ${p.path || '/'}: ${p.message}`)
     } else {
       out.stderr(`gauntlet: ${error.message}`)
     }

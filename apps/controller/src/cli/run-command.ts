@@ -20,7 +20,8 @@ import { durationFlagMs, withUsage } from './args.js'
 import { ControllerClient } from './controller-client.js'
 import type { Output } from './output.js'
 
-const usage = 'gauntlet run <scenario.yaml> [--summary <out.json>] [--db <file>] [--target <url>] [--controller <url>] [--hook-grace 10s] [--quiet]'
+const usage =
+  'gauntlet run <scenario.yaml> [--summary <out.json>] [--db <file>] [--target <url>] [--controller <url>] [--hook-grace 10s] [--quiet]'
 export const defaultDbFile = '.gauntlet/gauntlet.db'
 
 /**
@@ -32,12 +33,21 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
     parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { summary: { type: 'string' }, db: { type: 'string' }, target: { type: 'string' }, controller: { type: 'string' }, 'hook-grace': { type: 'string' }, quiet: { type: 'boolean' } },
+      options: {
+        summary: { type: 'string' },
+        db: { type: 'string' },
+        target: { type: 'string' },
+        controller: { type: 'string' },
+        'hook-grace': { type: 'string' },
+        quiet: { type: 'boolean' },
+      },
     }),
   )
   if (positionals.length !== 1) throw new GauntletError('usage', `expected one scenario file\nusage: ${usage}`)
-  if (values.controller && values.db) throw new GauntletError('usage', '--db applies to the embedded run; a controller keeps its own database')
-  if (values.controller && values['hook-grace']) throw new GauntletError('usage', '--hook-grace applies to the embedded run; a controller has its own')
+  if (values.controller && values.db)
+    throw new GauntletError('usage', '--db applies to the embedded run; a controller keeps its own database')
+  if (values.controller && values['hook-grace'])
+    throw new GauntletError('usage', '--hook-grace applies to the embedded run; a controller has its own')
   // How long onRollback and postRun may still take once Ctrl-C stops the run.
   const hookGraceMs = durationFlagMs('--hook-grace', values['hook-grace'], defaultHookGraceMs)
   // Validate fully before anything else: an invalid scenario leaves no trace.
@@ -61,8 +71,12 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
   const onWindow = (w: WindowReport): void => {
     const spec = specs[w.step]
     if (!firstWindowOfStep.has(w.step)) firstWindowOfStep.set(w.step, w.index)
-    if (!values.quiet && spec) out.stdout(progressLine(w, specs.length, spec.rps, w.index < firstWindowOfStep.get(w.step)! + scenario.warmupS))
-    if (w.generatorLimited) out.stderr(`warning: window ${w.index + 1}s is generator-limited (dropped ${w.dropped}, late sends ${w.lateSends}, max send lag ${w.maxSendLagMs}ms)`)
+    if (!values.quiet && spec)
+      out.stdout(progressLine(w, specs.length, spec.rps, w.index < firstWindowOfStep.get(w.step)! + scenario.warmupS))
+    if (w.generatorLimited)
+      out.stderr(
+        `warning: window ${w.index + 1}s is generator-limited (dropped ${w.dropped}, late sends ${w.lateSends}, max send lag ${w.maxSendLagMs}ms)`,
+      )
   }
   // The decision section's gates, trips and dry-run verdicts as they happen (all of them are in the report).
   let previous: Decision | undefined
@@ -80,14 +94,34 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   try {
-    out.stdout(`gauntlet: ${scenario.name} -> ${scenario.target.method} ${scenario.target.url} (${specs.length} steps${values.controller ? ` on ${values.controller}` : ''})`)
+    out.stdout(
+      `gauntlet: ${scenario.name} -> ${scenario.target.method} ${scenario.target.url} (${specs.length} steps${values.controller ? ` on ${values.controller}` : ''})`,
+    )
     const summary = values.controller
-      ? await runOnController(new ControllerClient(values.controller, process.env.GAUNTLET_TOKEN || undefined), yaml, values.target, { window: onWindow, decision: onDecision }, abort.signal)
-      : await runEmbedded(values.db ?? defaultDbFile, scenario, yaml, { window: onWindow, decision: onDecision }, abort.signal, out, { targetAllow, hooks: { allow: hookAllow, graceMs: hookGraceMs } })
+      ? await runOnController(
+          new ControllerClient(values.controller, process.env.GAUNTLET_TOKEN || undefined),
+          yaml,
+          values.target,
+          { window: onWindow, decision: onDecision },
+          abort.signal,
+        )
+      : await runEmbedded(
+          values.db ?? defaultDbFile,
+          scenario,
+          yaml,
+          { window: onWindow, decision: onDecision },
+          abort.signal,
+          out,
+          { targetAllow, hooks: { allow: hookAllow, graceMs: hookGraceMs } },
+        )
     if (summary.steps.length > 0) out.stdout(`\n${stepTable(summary.steps)}\n`)
     for (const line of verdictLines(summary)) out.stdout(line)
     if (values.summary) await writeFile(values.summary, `${JSON.stringify(scrubSecrets(summary, secrets), null, 2)}\n`)
-    return summary.verdict === 'pass' ? ExitCode.passed : summary.verdict === 'fail' ? ExitCode.thresholdFailed : ExitCode.couldNotRun
+    return summary.verdict === 'pass'
+      ? ExitCode.passed
+      : summary.verdict === 'fail'
+        ? ExitCode.thresholdFailed
+        : ExitCode.couldNotRun
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
@@ -115,7 +149,14 @@ async function runEmbedded(
   const store = new SqliteStore(db)
   try {
     return await executeRun(
-      { store, agent: new InProcessAgent(), probe: tcpTargetProbe(egress.targetAllow), clock: { now: () => new Date() }, ...egress, ...(faults ? { faults } : {}) },
+      {
+        store,
+        agent: new InProcessAgent(),
+        probe: tcpTargetProbe(egress.targetAllow),
+        clock: { now: () => new Date() },
+        ...egress,
+        ...(faults ? { faults } : {}),
+      },
       { scenario, yaml, signal, observer: progress },
     )
   } finally {
@@ -123,7 +164,13 @@ async function runEmbedded(
   }
 }
 
-async function runOnController(client: ControllerClient, yaml: string, target: string | undefined, progress: Progress, signal: AbortSignal): Promise<RunSummary> {
+async function runOnController(
+  client: ControllerClient,
+  yaml: string,
+  target: string | undefined,
+  progress: Progress,
+  signal: AbortSignal,
+): Promise<RunSummary> {
   const id = await client.startRun(yaml, target)
   const onAbort = (): void => void client.abortRun(id).catch(() => undefined)
   signal.addEventListener('abort', onAbort, { once: true })
@@ -157,6 +204,9 @@ async function assertWritable(file: string): Promise<void> {
   try {
     await access(dirname(resolve(file)), constants.W_OK)
   } catch (error) {
-    throw new GauntletError('usage', `--summary: cannot write ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (error as Error).message}`)
+    throw new GauntletError(
+      'usage',
+      `--summary: cannot write ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (error as Error).message}`,
+    )
   }
 }

@@ -14,8 +14,14 @@ export async function validateCommand(argv: string[], out: Output): Promise<numb
   if (positionals.length !== 1) throw new GauntletError('usage', `expected one scenario file\nusage: ${usage}`)
   const { scenario, yaml } = await loadScenarioFile(positionals[0]!)
   // The allow-lists of this environment (GAUNTLET_TARGET_ALLOW, GAUNTLET_HOOK_ALLOW), as `gauntlet run` applies them.
-  assertScenarioEgress(scenario, { targetAllow: targetAllowListFromEnv(), hookAllow: hookAllowListFromEnv() }, { yaml, file: positionals[0]! })
+  assertScenarioEgress(
+    scenario,
+    { targetAllow: targetAllowListFromEnv(), hookAllow: hookAllowListFromEnv() },
+    { yaml, file: positionals[0]! },
+  )
   const totalS = scenario.steps.reduce((sum, s) => sum + s.durationS, 0)
-  out.stdout(`${positionals[0]}: ok (${scenario.name}: ${scenario.steps.length} steps, ${totalS}s, ${scenario.thresholds.length} thresholds)`)
+  out.stdout(
+    `${positionals[0]}: ok (${scenario.name}: ${scenario.steps.length} steps, ${totalS}s, ${scenario.thresholds.length} thresholds)`,
+  )
   return 0
 }

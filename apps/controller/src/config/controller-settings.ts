@@ -79,9 +79,11 @@ export function readControllerSettings(flags: SettingsFlags, env: NodeJS.Process
   const publicUrl = flags['public-url'] === undefined ? undefined : httpUrlFlag('--public-url', flags['public-url'])
   const allowedHosts = new Set<string>()
   if (publicUrl) allowedHosts.add(normalizeHost(new URL(publicUrl).hostname))
-  for (const name of (env.GAUNTLET_ALLOWED_HOSTS ?? '').split(',')) if (name.trim()) allowedHosts.add(normalizeHost(name.trim()))
+  for (const name of (env.GAUNTLET_ALLOWED_HOSTS ?? '').split(','))
+    if (name.trim()) allowedHosts.add(normalizeHost(name.trim()))
   // Listening on loopback, the loopback names are the controller's own; a wildcard listen names nothing.
-  if (isLoopbackHost(normalizeHost(flags.host))) for (const name of ['127.0.0.1', 'localhost', '::1']) allowedHosts.add(name)
+  if (isLoopbackHost(normalizeHost(flags.host)))
+    for (const name of ['127.0.0.1', 'localhost', '::1']) allowedHosts.add(name)
   else if (!['0.0.0.0', '::'].includes(normalizeHost(flags.host))) allowedHosts.add(normalizeHost(flags.host))
   return {
     ...(env.GAUNTLET_TOKEN ? { token: env.GAUNTLET_TOKEN } : {}),
@@ -95,9 +97,15 @@ export function readControllerSettings(flags: SettingsFlags, env: NodeJS.Process
     limits: {
       maxRuns: count('--max-runs', flags['max-runs'], defaultLimits.maxRuns),
       maxRunRps: count('--max-run-rps', flags['max-run-rps'], defaultLimits.maxRunRps),
-      maxRunDurationS: durationFlagMs('--max-run-duration', flags['max-run-duration'], defaultLimits.maxRunDurationS * 1000) / 1000,
+      maxRunDurationS:
+        durationFlagMs('--max-run-duration', flags['max-run-duration'], defaultLimits.maxRunDurationS * 1000) / 1000,
       maxSchedules: count('--max-schedules', flags['max-schedules'], defaultLimits.maxSchedules),
-      minScheduleIntervalS: durationFlagMs('--min-schedule-interval', flags['min-schedule-interval'], defaultLimits.minScheduleIntervalS * 1000) / 1000,
+      minScheduleIntervalS:
+        durationFlagMs(
+          '--min-schedule-interval',
+          flags['min-schedule-interval'],
+          defaultLimits.minScheduleIntervalS * 1000,
+        ) / 1000,
       maxAgents: count('--max-agents', flags['max-agents'], defaultLimits.maxAgents),
       agentExpiryS: defaultLimits.agentExpiryS,
       maxStreams: count('--max-streams', flags['max-streams'], defaultLimits.maxStreams),
@@ -109,7 +117,7 @@ export function readControllerSettings(flags: SettingsFlags, env: NodeJS.Process
 function count(flag: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback
   const value = Number(text)
-  if (!Number.isInteger(value) || value < 1) throw new GauntletError('usage', `${flag}: "${text}" is not a whole number of at least 1`)
+  if (!Number.isInteger(value) || value < 1)
+    throw new GauntletError('usage', `${flag}: "${text}" is not a whole number of at least 1`)
   return value
 }
-

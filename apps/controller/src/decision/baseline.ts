@@ -32,8 +32,14 @@ export function measureChange(condition: ChangeCondition, window: SampleStats, b
   let lower: number | null
   let upper: number | null
   if (isRateMetric(condition.metric)) {
-    lower = worse.lower === null || better.upper === null ? null : estimate - Math.hypot(worse.estimate! - worse.lower, better.upper - better.estimate!)
-    upper = worse.upper === null || better.lower === null ? null : estimate + Math.hypot(worse.upper - worse.estimate!, better.estimate! - better.lower)
+    lower =
+      worse.lower === null || better.upper === null
+        ? null
+        : estimate - Math.hypot(worse.estimate! - worse.lower, better.upper - better.estimate!)
+    upper =
+      worse.upper === null || better.lower === null
+        ? null
+        : estimate + Math.hypot(worse.upper - worse.estimate!, better.estimate! - better.lower)
   } else if (condition.direction === 'rise') {
     lower = w.lower === null ? null : w.lower - b.estimate
     upper = w.upper === null ? null : w.upper - b.estimate

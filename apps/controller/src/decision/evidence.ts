@@ -14,7 +14,11 @@ export interface Evidence extends Measurement {
  * PASS when even the unfavourable bound meets the limit, FAIL when even the favourable bound breaks it,
  * otherwise INSUFFICIENT. A side the data cannot bound can never prove a PASS.
  */
-export function judgeBounds(threshold: Pick<Threshold, 'operator' | 'limit'>, lower: number | null, upper: number | null): Confidence {
+export function judgeBounds(
+  threshold: Pick<Threshold, 'operator' | 'limit'>,
+  lower: number | null,
+  upper: number | null,
+): Confidence {
   const upward = threshold.operator === '<' || threshold.operator === '<=' // healthy when small
   const worst = upward ? upper : lower
   const best = upward ? lower : upper
@@ -25,7 +29,11 @@ export function judgeBounds(threshold: Pick<Threshold, 'operator' | 'limit'>, lo
 
 /** A measurement held against a limit. */
 export function judged(condition: Pick<Threshold, 'operator' | 'limit'>, measurement: Measurement): Evidence {
-  return { ...measurement, limit: condition.limit, confidence: judgeBounds(condition, measurement.lower, measurement.upper) }
+  return {
+    ...measurement,
+    limit: condition.limit,
+    confidence: judgeBounds(condition, measurement.lower, measurement.upper),
+  }
 }
 
 /** How sure pooled data makes a threshold's outcome (95% bounds; see intervals.ts). */

@@ -46,12 +46,24 @@ export interface DecisionConfig {
   maxHoldS: number
 }
 
-export const decisionDefaults = { minSamples: 100, maxWindowS: 10, promoteAfter: 1, maxHoldS: 60, sloTrip: { m: 3, n: 5 }, clearK: 2, runs: 5 } as const
+export const decisionDefaults = {
+  minSamples: 100,
+  maxWindowS: 10,
+  promoteAfter: 1,
+  maxHoldS: 60,
+  sloTrip: { m: 3, n: 5 },
+  clearK: 2,
+  runs: 5,
+} as const
 
 /** The default clear condition: the limit moved 10% toward healthy. */
 export function tighter(condition: Condition): Condition {
   const healthySmall = condition.operator === '<' || condition.operator === '<='
   if (healthySmall) return { ...condition, limit: condition.limit * 0.9, source: `${condition.source} (tightened 10%)` }
   const rate = isRateMetric(condition.metric)
-  return { ...condition, limit: rate ? condition.limit + (1 - condition.limit) * 0.1 : condition.limit * 1.1, source: `${condition.source} (tightened 10%)` }
+  return {
+    ...condition,
+    limit: rate ? condition.limit + (1 - condition.limit) * 0.1 : condition.limit * 1.1,
+    source: `${condition.source} (tightened 10%)`,
+  }
 }

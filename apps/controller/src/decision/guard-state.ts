@@ -16,7 +16,13 @@ export interface GuardState {
 
 export type GuardEvent = 'trip' | 'clear'
 
-export const initialGuardState: GuardState = { recent: [], passStreak: 0, tripped: false, clearStreak: 0, judgedThisStep: false }
+export const initialGuardState: GuardState = {
+  recent: [],
+  passStreak: 0,
+  tripped: false,
+  clearStreak: 0,
+  judgedThisStep: false,
+}
 
 /**
  * One window's verdicts (at `require` and at the tighter clear condition) into the guard's next state.
@@ -24,16 +30,24 @@ export const initialGuardState: GuardState = { recent: [], passStreak: 0, trippe
  * windows at the clear condition (hysteresis: a target hovering at the limit cannot flap it).
  * INSUFFICIENT is neither: it breaks a pass streak and never counts toward clearing.
  */
-export function observeWindow(guard: Pick<GuardConfig, 'trip' | 'clearK'>, state: GuardState, verdict: Confidence, clearVerdict: Confidence): { state: GuardState; event?: GuardEvent } {
+export function observeWindow(
+  guard: Pick<GuardConfig, 'trip' | 'clearK'>,
+  state: GuardState,
+  verdict: Confidence,
+  clearVerdict: Confidence,
+): { state: GuardState; event?: GuardEvent } {
   const recent = [...state.recent, verdict].slice(-guard.trip.n)
   const passStreak = verdict === 'pass' ? state.passStreak + 1 : 0
   const next: GuardState = { ...state, recent, passStreak, judgedThisStep: true }
   if (!state.tripped) {
     const fails = recent.filter((v) => v === 'fail').length
-    return fails >= guard.trip.m ? { state: { ...next, tripped: true, clearStreak: 0 }, event: 'trip' } : { state: next }
+    return fails >= guard.trip.m
+      ? { state: { ...next, tripped: true, clearStreak: 0 }, event: 'trip' }
+      : { state: next }
   }
   const clearStreak = clearVerdict === 'pass' ? state.clearStreak + 1 : 0
-  if (guard.clearK !== null && clearStreak >= guard.clearK) return { state: { ...next, tripped: false, clearStreak: 0, recent: [] }, event: 'clear' }
+  if (guard.clearK !== null && clearStreak >= guard.clearK)
+    return { state: { ...next, tripped: false, clearStreak: 0, recent: [] }, event: 'clear' }
   return { state: { ...next, clearStreak } }
 }
 
@@ -64,10 +78,16 @@ export interface GateOutcome {
 export function gate(input: GateInput, applies: (name: string) => boolean = () => true): GateOutcome {
   const acting = input.guards.filter((g) => !g.config.dryRun)
   const tripped = acting.filter((g) => g.state.tripped)
-  if (tripped.length > 0) return { action: 'rollback', reason: `guard ${tripped.map((g) => g.config.name).join(', ')} tripped` }
+  if (tripped.length > 0)
+    return { action: 'rollback', reason: `guard ${tripped.map((g) => g.config.name).join(', ')} tripped` }
   const waiting = acting.filter((g) => applies(g.config.name) && g.state.passStreak < input.promoteAfter)
-  if (waiting.length === 0) return { action: 'advance', reason: `every guard passed ${input.promoteAfter} window(s) in a row` }
+  if (waiting.length === 0)
+    return { action: 'advance', reason: `every guard passed ${input.promoteAfter} window(s) in a row` }
   const why = waiting.map((g) => `${g.config.name} ${g.state.passStreak}/${input.promoteAfter}`).join(', ')
-  if (input.heldS >= input.maxHoldS) return { action: 'rollback', reason: `held ${input.heldS}s (maxHold ${input.maxHoldS}s) without enough passing windows: ${why}` }
+  if (input.heldS >= input.maxHoldS)
+    return {
+      action: 'rollback',
+      reason: `held ${input.heldS}s (maxHold ${input.maxHoldS}s) without enough passing windows: ${why}`,
+    }
   return { action: 'hold', reason: `not enough passing windows yet: ${why}` }
 }

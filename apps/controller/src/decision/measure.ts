@@ -60,7 +60,8 @@ export function quantile(histogram: Histogram, q: number): Measurement {
   const n = histogram.totalCount
   // The value of the rank-th smallest sample: aiming half a rank low keeps floating-point error in
   // rank/n from landing on the next sample (HDR rounds the count up). Values are at HDR's resolution.
-  const valueAtRank = (rank: number): number => Math.round(histogram.getValueAtPercentile(((rank - 0.5) / n) * 100)) / 1000
+  const valueAtRank = (rank: number): number =>
+    Math.round(histogram.getValueAtPercentile(((rank - 0.5) / n) * 100)) / 1000
   const ranks = quantileRanks(n, q)
   // Below the smallest sample the quantile is still at least 0 ms.
   const lower = n === 0 ? null : ranks.lower === null ? 0 : valueAtRank(ranks.lower)

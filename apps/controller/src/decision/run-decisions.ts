@@ -53,7 +53,11 @@ export class RunDecisions {
     private readonly config: DecisionConfig,
     private readonly options: RunDecisionsOptions,
   ) {
-    this.guards = config.guards.map((g) => ({ config: g, state: initialGuardState, windows: new EvaluationWindows(g.minSamples, g.maxWindowS) }))
+    this.guards = config.guards.map((g) => ({
+      config: g,
+      state: initialGuardState,
+      windows: new EvaluationWindows(g.minSamples, g.maxWindowS),
+    }))
   }
 
   /** The next merged bucket (in order). */
@@ -85,7 +89,8 @@ export class RunDecisions {
       if (!closed) continue
       const decision = this.judgeWindow(guard, closed)
       outcome.decisions.push(decision)
-      if (decision.action === 'rollback') outcome.rollback ??= { guard: guard.config.name, reason: decision.reason ?? 'tripped' }
+      if (decision.action === 'rollback')
+        outcome.rollback ??= { guard: guard.config.name, reason: decision.reason ?? 'tripped' }
     }
     return outcome
   }
@@ -103,7 +108,10 @@ export class RunDecisions {
     }
     const outcome = gate(input, applies)
     // What the gate would have said had the dry-run guards acted too.
-    const would = gate({ ...input, guards: guards.map((g) => ({ ...g, config: { ...g.config, dryRun: false } })) }, applies)
+    const would = gate(
+      { ...input, guards: guards.map((g) => ({ ...g, config: { ...g.config, dryRun: false } })) },
+      applies,
+    )
     const at = this.options.now().toISOString()
     const decisions = guards.map((guard): Decision => {
       const dry = guard.config.dryRun
@@ -113,9 +121,21 @@ export class RunDecisions {
         source: 'gate',
         guard: guard.config.name,
         condition: guard.config.require.source,
-        verdict: guard.state.tripped ? 'fail' : guard.state.passStreak >= this.config.promoteAfter ? 'pass' : 'insufficient',
+        verdict: guard.state.tripped
+          ? 'fail'
+          : guard.state.passStreak >= this.config.promoteAfter
+            ? 'pass'
+            : 'insufficient',
         action: dry ? 'none' : outcome.action,
-        ...(dry ? { dryRun: true, reason: would.action === outcome.action ? `would have agreed: ${outcome.action}` : `would have ${pastTense(would.action)}: ${would.reason}` } : { reason: outcome.reason }),
+        ...(dry
+          ? {
+              dryRun: true,
+              reason:
+                would.action === outcome.action
+                  ? `would have agreed: ${outcome.action}`
+                  : `would have ${pastTense(would.action)}: ${would.reason}`,
+            }
+          : { reason: outcome.reason }),
         evidence: (current ? guard.last : undefined) ?? emptyEvidence(guard.config.require),
       }
     })
@@ -128,10 +148,26 @@ export class RunDecisions {
     const end = buckets.at(-1)!.index + 1
     const verdictOf = (condition: Condition): { evidence: Evidence; baseline?: Decision['evidence']['baseline'] } => {
       if (!isChange(condition)) return { evidence: judged(condition, measure(condition.metric, stats)) }
-      const baseline = guard.config.vs === 'prefault' ? this.prefaultBaseline : this.options.pastRuns?.(guard.config.runs).get(this.step)
+      const baseline =
+        guard.config.vs === 'prefault'
+          ? this.prefaultBaseline
+          : this.options.pastRuns?.(guard.config.runs).get(this.step)
       if (!baseline || baseline.stats.completed === 0) {
-        const source = guard.config.vs === 'prefault' ? 'prefault: no judged second before the first fault' : `runs: no passing run of this scenario reached step ${this.step + 1}`
-        return { evidence: { n: stats.completed, estimate: null, lower: null, upper: null, limit: condition.limit, confidence: 'insufficient' }, baseline: { source, n: 0, estimate: null } }
+        const source =
+          guard.config.vs === 'prefault'
+            ? 'prefault: no judged second before the first fault'
+            : `runs: no passing run of this scenario reached step ${this.step + 1}`
+        return {
+          evidence: {
+            n: stats.completed,
+            estimate: null,
+            lower: null,
+            upper: null,
+            limit: condition.limit,
+            confidence: 'insufficient',
+          },
+          baseline: { source, n: 0, estimate: null },
+        }
       }
       const change = measureChange(condition, stats, baseline)
       return { evidence: judged(condition, change), baseline: change.baseline }
@@ -141,17 +177,34 @@ export class RunDecisions {
     const lostData = stats.degraded
     const verdict = lostData && main.evidence.confidence === 'pass' ? 'insufficient' : main.evidence.confidence
     const clearVerdict = guard.state.tripped ? verdictOf(guard.config.clearRequire).evidence.confidence : 'insufficient'
-    const { state, event } = observeWindow(guard.config, guard.state, verdict, lostData && clearVerdict === 'pass' ? 'insufficient' : clearVerdict)
+    const { state, event } = observeWindow(
+      guard.config,
+      guard.state,
+      verdict,
+      lostData && clearVerdict === 'pass' ? 'insufficient' : clearVerdict,
+    )
     guard.state = state
     const { n, estimate, lower, upper, limit, confidence } = main.evidence
-    guard.last = { n, estimate, lower, upper, limit, confidence, windowStart: first, windowEnd: end, ...(main.baseline ? { baseline: main.baseline } : {}) }
+    guard.last = {
+      n,
+      estimate,
+      lower,
+      upper,
+      limit,
+      confidence,
+      windowStart: first,
+      windowEnd: end,
+      ...(main.baseline ? { baseline: main.baseline } : {}),
+    }
     const dry = guard.config.dryRun
     let reason: string | undefined
     if (event === 'trip') {
       const fails = state.recent.filter((v) => v === 'fail').length
-      const why = guard.config.kind === 'abort' ? 'a window failed' : `${fails} of the last ${state.recent.length} windows failed`
+      const why =
+        guard.config.kind === 'abort' ? 'a window failed' : `${fails} of the last ${state.recent.length} windows failed`
       reason = dry ? `would have rolled back at ${clockText(end)}: ${why}` : `${why} (at ${clockText(end)})`
-    } else if (event === 'clear') reason = `cleared after ${guard.config.clearK} passing windows at "${guard.config.clearRequire.source}"`
+    } else if (event === 'clear')
+      reason = `cleared after ${guard.config.clearK} passing windows at "${guard.config.clearRequire.source}"`
     else if (lostData) reason = 'a lost agent left this window short: it cannot pass'
     return {
       at: this.options.now().toISOString(),
@@ -175,10 +228,20 @@ function prefaultOf(buckets: readonly WindowReport[]): Baseline {
 }
 
 function emptyEvidence(condition: Condition): Decision['evidence'] {
-  return { n: 0, estimate: null, lower: null, upper: null, limit: condition.limit, confidence: 'insufficient', windowStart: 0, windowEnd: 0 }
+  return {
+    n: 0,
+    estimate: null,
+    lower: null,
+    upper: null,
+    limit: condition.limit,
+    confidence: 'insufficient',
+    windowStart: 0,
+    windowEnd: 0,
+  }
 }
 
-const pastTense = (action: GateOutcome['action']): string => ({ advance: 'advanced', hold: 'held', rollback: 'rolled back' })[action]
+const pastTense = (action: GateOutcome['action']): string =>
+  ({ advance: 'advanced', hold: 'held', rollback: 'rolled back' })[action]
 
 /** Run seconds as a clock: 192 -> 3m12s. */
 export function clockText(seconds: number): string {

@@ -6,7 +6,12 @@ import type { StepSpec } from '../run/step-judge.js'
  * its evidence, and the action the run takes (advance; stop at a failure; or continue past it when the
  * scenario says onThresholdFail: continue). Pure: the run service stores and publishes them.
  */
-export function stepDecisions(spec: StepSpec, step: StepSummary, onThresholdFail: 'stop' | 'continue', at: Date): Decision[] {
+export function stepDecisions(
+  spec: StepSpec,
+  step: StepSummary,
+  onThresholdFail: 'stop' | 'continue',
+  at: Date,
+): Decision[] {
   if (step.verdict === 'aborted') return []
   const failed = step.verdict === 'fail'
   const action: Decision['action'] = !failed ? 'advance' : onThresholdFail === 'stop' ? 'stop' : 'continue'

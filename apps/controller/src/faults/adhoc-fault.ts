@@ -1,4 +1,10 @@
-import { FaultDocumentSchema, GauntletError, type FaultDocument, type FaultSpec, type Problem } from '@gauntlet/contracts'
+import {
+  FaultDocumentSchema,
+  GauntletError,
+  type FaultDocument,
+  type FaultSpec,
+  type Problem,
+} from '@gauntlet/contracts'
 import { Value } from '@sinclair/typebox/value'
 import { randomBytes } from 'node:crypto'
 import { buildFault } from './fault-loader.js'
@@ -10,12 +16,28 @@ import { buildFault } from './fault-loader.js'
 export function adhocFault(doc: unknown, pathPrefix = ''): FaultSpec {
   const problems: Problem[] = Value.Check(FaultDocumentSchema, doc)
     ? []
-    : [...Value.Errors(FaultDocumentSchema, doc)].map((e) => ({ path: `${pathPrefix}${e.path}`, message: (e.schema as { errorMessage?: string }).errorMessage ?? e.message.toLowerCase() }))
+    : [...Value.Errors(FaultDocumentSchema, doc)].map((e) => ({
+        path: `${pathPrefix}${e.path}`,
+        message: (e.schema as { errorMessage?: string }).errorMessage ?? e.message.toLowerCase(),
+      }))
   if (problems.length === 0) {
     const fault = doc as FaultDocument
-    if (fault.at !== undefined || fault.atStep !== undefined) problems.push({ path: `${pathPrefix}/${fault.at !== undefined ? 'at' : 'atStep'}`, message: 'an ad hoc fault starts now; at and atStep belong in a scenario' })
-    const built = buildFault(fault, pathPrefix, (path, message) => problems.push({ path, message }), `adhoc-${randomBytes(4).toString('hex')}`)
+    if (fault.at !== undefined || fault.atStep !== undefined)
+      problems.push({
+        path: `${pathPrefix}/${fault.at !== undefined ? 'at' : 'atStep'}`,
+        message: 'an ad hoc fault starts now; at and atStep belong in a scenario',
+      })
+    const built = buildFault(
+      fault,
+      pathPrefix,
+      (path, message) => problems.push({ path, message }),
+      `adhoc-${randomBytes(4).toString('hex')}`,
+    )
     if (built && problems.length === 0) return built.spec
   }
-  throw new GauntletError('invalid_scenario', `invalid fault: ${problems.map((p) => `${p.path || '/'}: ${p.message}`).join('; ')}`, { problems })
+  throw new GauntletError(
+    'invalid_scenario',
+    `invalid fault: ${problems.map((p) => `${p.path || '/'}: ${p.message}`).join('; ')}`,
+    { problems },
+  )
 }

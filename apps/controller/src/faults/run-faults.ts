@@ -41,7 +41,18 @@ export class RunFaults {
         // Unique per run, so concurrent runs of one scenario never share a fault id.
         spec: { ...spec, id: `${runId}-${spec.id}`.toLowerCase().slice(0, 40) },
         offsetMs,
-        record: { id: spec.id, type: spec.type, mechanism: spec.mechanism, targets: [], plannedApplyAt: '', appliedAt: null, plannedRevertAt: '', revertedAt: null, revertVerified: false, notes: [] },
+        record: {
+          id: spec.id,
+          type: spec.type,
+          mechanism: spec.mechanism,
+          targets: [],
+          plannedApplyAt: '',
+          appliedAt: null,
+          plannedRevertAt: '',
+          revertedAt: null,
+          revertVerified: false,
+          notes: [],
+        },
         work: Promise.resolve(),
         applied: false,
       }
@@ -55,12 +66,17 @@ export class RunFaults {
   /** Before any load: every fault can run here and hits something. Throws the first problem. */
   async prepare(): Promise<void> {
     if (this.entries.length === 0) return
-    if (!this.injector) throw new GauntletError('unsupported', 'this scenario has faults, but no fault injector is configured here (a Docker engine is needed)')
+    if (!this.injector)
+      throw new GauntletError(
+        'unsupported',
+        'this scenario has faults, but no fault injector is configured here (a Docker engine is needed)',
+      )
     for (const entry of this.entries) {
       try {
         entry.spec = await this.injector.prepare(entry.spec)
       } catch (error) {
-        if (error instanceof GauntletError) throw new GauntletError(error.code, `fault ${entry.record.id}: ${error.message}`, { cause: error })
+        if (error instanceof GauntletError)
+          throw new GauntletError(error.code, `fault ${entry.record.id}: ${error.message}`, { cause: error })
         throw error
       }
       entry.record.mechanism = entry.spec.mechanism
@@ -74,16 +90,24 @@ export class RunFaults {
       const revertAt = applyAt + entry.spec.durationMs
       entry.record.plannedApplyAt = new Date(applyAt).toISOString()
       entry.record.plannedRevertAt = new Date(revertAt).toISOString()
-      entry.applyTimer = setTimeout(() => {
-        entry.work = this.apply(entry, revertAt)
-      }, Math.max(0, applyAt - Date.now()))
+      entry.applyTimer = setTimeout(
+        () => {
+          entry.work = this.apply(entry, revertAt)
+        },
+        Math.max(0, applyAt - Date.now()),
+      )
     }
   }
 
   /** Ids of the faults in effect during any part of [startMs, endMs). */
   activeDuring(startMs: number, endMs: number): string[] {
     return this.entries
-      .filter(({ record }) => record.appliedAt !== null && Date.parse(record.appliedAt) < endMs && (record.revertedAt === null || Date.parse(record.revertedAt) > startMs))
+      .filter(
+        ({ record }) =>
+          record.appliedAt !== null &&
+          Date.parse(record.appliedAt) < endMs &&
+          (record.revertedAt === null || Date.parse(record.revertedAt) > startMs),
+      )
       .map(({ record }) => record.id)
   }
 
@@ -92,7 +116,9 @@ export class RunFaults {
     this.stopped = true
     for (const entry of this.entries) clearTimeout(entry.applyTimer)
     await Promise.all(this.entries.map((e) => e.work))
-    await Promise.all(this.entries.filter((e) => e.applied && e.record.revertedAt === null).map((e) => this.revert(e, reason)))
+    await Promise.all(
+      this.entries.filter((e) => e.applied && e.record.revertedAt === null).map((e) => this.revert(e, reason)),
+    )
   }
 
   records(): FaultRecord[] {
@@ -106,9 +132,12 @@ export class RunFaults {
       entry.applied = true
       Object.assign(entry.record, { targets: applied.targets, appliedAt: applied.appliedAt })
       this.reconnect(entry.spec)
-      entry.revertTimer = setTimeout(() => {
-        entry.work = this.revert(entry, 'duration ended')
-      }, Math.max(0, revertAt - Date.now()))
+      entry.revertTimer = setTimeout(
+        () => {
+          entry.work = this.revert(entry, 'duration ended')
+        },
+        Math.max(0, revertAt - Date.now()),
+      )
     } catch (error) {
       entry.record.error = `not applied: ${(error as Error).message}`
       this.warn(`fault ${entry.record.id} was not applied: ${(error as Error).message}`)
@@ -124,8 +153,14 @@ export class RunFaults {
   private async revertOnce(entry: Entry, reason: string): Promise<void> {
     if (!this.injector) return
     try {
-      const reverted = await this.injector.revert(entry.spec.id, reason, { beforeDrain: () => this.reconnect(entry.spec) })
-      Object.assign(entry.record, { revertedAt: reverted.revertedAt, revertVerified: reverted.revertVerified, notes: reverted.notes })
+      const reverted = await this.injector.revert(entry.spec.id, reason, {
+        beforeDrain: () => this.reconnect(entry.spec),
+      })
+      Object.assign(entry.record, {
+        revertedAt: reverted.revertedAt,
+        revertVerified: reverted.revertVerified,
+        notes: reverted.notes,
+      })
     } catch (error) {
       entry.record.error = `revert: ${(error as Error).message}`
       this.warn(`fault ${entry.record.id}: ${(error as Error).message}`)

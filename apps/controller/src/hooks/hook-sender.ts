@@ -1,4 +1,10 @@
-import { GauntletError, hookSecretPrefix, type HookDelivery, type HookEvent, type HookPayload } from '@gauntlet/contracts'
+import {
+  GauntletError,
+  hookSecretPrefix,
+  type HookDelivery,
+  type HookEvent,
+  type HookPayload,
+} from '@gauntlet/contracts'
 import { egressRequest, type AllowList } from '@gauntlet/http'
 import { createHmac } from 'node:crypto'
 
@@ -47,9 +53,20 @@ export function resolveSecret(secret: string, env: NodeJS.ProcessEnv): string | 
  * and 429. Redirects are not followed: a 3xx is a failed attempt. Every attempt is recorded with its
  * status or the class of its error, never the receiver's body.
  */
-export async function deliverHook(event: HookEvent, hook: Hook, payload: HookPayload, options: HookDeliveryOptions): Promise<HookDelivery> {
+export async function deliverHook(
+  event: HookEvent,
+  hook: Hook,
+  payload: HookPayload,
+  options: HookDeliveryOptions,
+): Promise<HookDelivery> {
   const { allow, env = process.env, signal } = options
-  const delivery: HookDelivery = { event, url: hook.url, ...(payload.step !== undefined ? { step: payload.step } : {}), delivered: false, attempts: [] }
+  const delivery: HookDelivery = {
+    event,
+    url: hook.url,
+    ...(payload.step !== undefined ? { step: payload.step } : {}),
+    delivered: false,
+    attempts: [],
+  }
   const body = JSON.stringify(payload)
   const headers: Record<string, string> = { 'content-type': 'application/json', 'x-gauntlet-event': event }
   if (hook.secret !== undefined) {
@@ -72,7 +89,15 @@ export async function deliverHook(event: HookEvent, hook: Hook, payload: HookPay
     const elapsed = (): number => Math.round(performance.now() - started)
     try {
       // The receiver's body is never read: nothing it says can reach a stored record.
-      const response = await egressRequest(hook.url, { allow, method: 'POST', headers, body, timeoutMs: hook.timeoutMs, maxResponseBytes: 0, ...(signal ? { signal } : {}) })
+      const response = await egressRequest(hook.url, {
+        allow,
+        method: 'POST',
+        headers,
+        body,
+        timeoutMs: hook.timeoutMs,
+        maxResponseBytes: 0,
+        ...(signal ? { signal } : {}),
+      })
       delivery.attempts.push({ at, ms: elapsed(), status: response.status })
       if (response.status >= 200 && response.status < 300) {
         delivery.delivered = true
@@ -81,7 +106,11 @@ export async function deliverHook(event: HookEvent, hook: Hook, payload: HookPay
       // A redirect or a refusal (4xx) will be the same next time.
       if (response.status < 500 && response.status !== 408 && response.status !== 429) return delivery
     } catch (error) {
-      delivery.attempts.push({ at, ms: elapsed(), error: signal?.aborted ? stoppedInFlight : errorClass(error, hook.timeoutMs) })
+      delivery.attempts.push({
+        at,
+        ms: elapsed(),
+        error: signal?.aborted ? stoppedInFlight : errorClass(error, hook.timeoutMs),
+      })
       if (signal?.aborted || error instanceof GauntletError) return delivery
     }
   }
@@ -91,8 +120,10 @@ export async function deliverHook(event: HookEvent, hook: Hook, payload: HookPay
 /** What went wrong, in a few words of our own (the allow-list refusal, a timeout, a socket error code). */
 function errorClass(error: unknown, timeoutMs: number): string {
   if (error instanceof GauntletError) return error.message
-  const code = ((error as NodeJS.ErrnoException).code ?? ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code) as string | undefined
-  if (code === 'ABORT_ERR' || /no answer within/.test((error as Error).message)) return `no answer within ${timeoutMs}ms`
+  const code = ((error as NodeJS.ErrnoException).code ??
+    ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code) as string | undefined
+  if (code === 'ABORT_ERR' || /no answer within/.test((error as Error).message))
+    return `no answer within ${timeoutMs}ms`
   return code ? `network error ${code}` : 'network error'
 }
 

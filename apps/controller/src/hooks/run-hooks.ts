@@ -47,7 +47,13 @@ export class RunHooks {
   fire(event: HookEvent, extra: Omit<HookPayload, 'event' | 'run' | 'scenario' | 'at'> = {}): Promise<HookDelivery[]> {
     const payload: HookPayload = { event, ...this.base, at: new Date().toISOString(), ...extra }
     const signal = owedOnStop.has(event) ? this.graceOver.signal : this.stopped.signal
-    const deliveries = (this.hooks[event] ?? []).map((hook) => deliverHook(event, hook, payload, { allow: this.options.allow, signal, ...(this.options.env ? { env: this.options.env } : {}) }))
+    const deliveries = (this.hooks[event] ?? []).map((hook) =>
+      deliverHook(event, hook, payload, {
+        allow: this.options.allow,
+        signal,
+        ...(this.options.env ? { env: this.options.env } : {}),
+      }),
+    )
     this.pending.push(...deliveries)
     return Promise.all(deliveries)
   }

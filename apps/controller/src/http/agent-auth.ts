@@ -5,7 +5,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 
 export interface AgentAuthHooks {
   onRequest(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined>
-  preParsing(request: FastifyRequest, reply: FastifyReply, payload: NodeJS.ReadableStream): Promise<NodeJS.ReadableStream>
+  preParsing(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    payload: NodeJS.ReadableStream,
+  ): Promise<NodeJS.ReadableStream>
   preValidation(request: FastifyRequest): Promise<void>
 }
 
@@ -18,8 +22,13 @@ export interface AgentAuthHooks {
  */
 export function agentAuth(secret: string | undefined, maxAgents: number, now?: () => number): AgentAuthHooks {
   // Each agent signs about two requests a second (heartbeat, report), each remembered for up to 60 s.
-  const verifier = secret ? new RequestVerifier(secret, now, Math.max(100_000, maxAgents * nonceBudgetPerAgent)) : undefined
-  const hooks = signedRequestHooks(verifier, 'this controller takes no remote agents: GAUNTLET_AGENT_SECRET is not set (it runs on its embedded agent)')
+  const verifier = secret
+    ? new RequestVerifier(secret, now, Math.max(100_000, maxAgents * nonceBudgetPerAgent))
+    : undefined
+  const hooks = signedRequestHooks(
+    verifier,
+    'this controller takes no remote agents: GAUNTLET_AGENT_SECRET is not set (it runs on its embedded agent)',
+  )
   return {
     ...hooks,
     // Once the signature holds, the audit line names the agent (the route's :name) as the caller.

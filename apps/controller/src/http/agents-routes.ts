@@ -31,7 +31,10 @@ const AgentView = Type.Object({
   clock: Type.Optional(
     Type.Object({
       offsetMs: Type.Number({ description: "Controller clock minus the agent's, as the agent estimates it." }),
-      uncertaintyMs: Type.Number({ description: 'The estimate is right to within this (half its best heartbeat round trip): the bound on cross-host window alignment.' }),
+      uncertaintyMs: Type.Number({
+        description:
+          'The estimate is right to within this (half its best heartbeat round trip): the bound on cross-host window alignment.',
+      }),
     }),
   ),
 })
@@ -40,18 +43,34 @@ const AgentView = Type.Object({
  * The agents' side of the API: heartbeats (which register), window reports, and the list for people.
  * Agents' calls are signed with GAUNTLET_AGENT_SECRET (agent-auth.ts) instead of carrying the API token.
  */
-export async function agentsRoutes(app: FastifyInstance, deps: { agents: AgentRegistry; settings: ControllerSettings }): Promise<void> {
+export async function agentsRoutes(
+  app: FastifyInstance,
+  deps: { agents: AgentRegistry; settings: ControllerSettings },
+): Promise<void> {
   const auth = agentAuth(deps.settings.agentSecret, deps.settings.limits.maxAgents)
-  const agentOnly = { config: { agentRoute: true }, onRequest: auth.onRequest, preParsing: auth.preParsing, preValidation: auth.preValidation }
+  const agentOnly = {
+    config: { agentRoute: true },
+    onRequest: auth.onRequest,
+    preParsing: auth.preParsing,
+    preValidation: auth.preValidation,
+  }
 
-  app.get('/api/agents', { schema: { tags: ['agents'], response: { 200: Type.Array(AgentView) } } }, async () => deps.agents.list())
+  app.get('/api/agents', { schema: { tags: ['agents'], response: { 200: Type.Array(AgentView) } } }, async () =>
+    deps.agents.list(),
+  )
 
   app.put<{ Params: { name: string }; Body: Heartbeat }>(
     '/api/agents/:name',
     {
       ...agentOnly,
       bodyLimit: maxHeartbeatBytes,
-      schema: { tags: ['agents'], summary: 'Agent heartbeat (registers the agent)', params: NameParams, body: HeartbeatSchema, response: { 200: HeartbeatReplySchema } },
+      schema: {
+        tags: ['agents'],
+        summary: 'Agent heartbeat (registers the agent)',
+        params: NameParams,
+        body: HeartbeatSchema,
+        response: { 200: HeartbeatReplySchema },
+      },
     },
     async (request) => {
       // The controller will call this URL with orders: only hosts GAUNTLET_AGENT_ALLOW names (checked again at connect time).
@@ -67,7 +86,12 @@ export async function agentsRoutes(app: FastifyInstance, deps: { agents: AgentRe
       bodyLimit: maxAgentReportBytes,
       // A report the schema refuses still counts against its run (below), then gets fastify's 400.
       attachValidation: true,
-      schema: { tags: ['agents'], summary: 'Windows (and the end of its load) from an agent', params: NameParams, body: AgentReportSchema },
+      schema: {
+        tags: ['agents'],
+        summary: 'Windows (and the end of its load) from an agent',
+        params: NameParams,
+        body: AgentReportSchema,
+      },
     },
     async (request, reply) => {
       if (request.validationError) {
@@ -75,12 +99,19 @@ export async function agentsRoutes(app: FastifyInstance, deps: { agents: AgentRe
         const { validation, validationContext } = request.validationError as FastifyError
         const first = validation?.[0]
         if (validationContext === 'body' && typeof runId === 'string') {
-          deps.agents.refuse(request.params.name, runId, `${first?.instancePath || '/'}: ${first?.message ?? 'does not match the report schema'}`)
+          deps.agents.refuse(
+            request.params.name,
+            runId,
+            `${first?.instancePath || '/'}: ${first?.message ?? 'does not match the report schema'}`,
+          )
         }
         throw request.validationError
       }
       if (!(await deps.agents.ingest(request.params.name, request.body))) {
-        throw new GauntletError('not_found', `run ${request.body.runId} is not in progress on this controller: stop its load`)
+        throw new GauntletError(
+          'not_found',
+          `run ${request.body.runId} is not in progress on this controller: stop its load`,
+        )
       }
       return reply.code(202).send({ accepted: request.body.windows.length })
     },

@@ -46,7 +46,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     ...serverTimeouts,
   })
   app.setErrorHandler(errorHandler)
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, new GauntletError('not_found', `no route ${request.method} ${request.url}`)))
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, new GauntletError('not_found', `no route ${request.method} ${request.url}`)),
+  )
   app.addHook('onRequest', securityHeaders())
   // In this order: a foreign Host learns nothing (403), then a stranger nothing (401), then 415.
   app.addHook('onRequest', requireAllowedHost(deps.settings.allowedHosts))
@@ -57,13 +59,29 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // OpenAPI from the routes' own TypeBox schemas: /docs/json, and a browsable page at /docs.
   app.register(swagger, {
     openapi: {
-      info: { title: 'Gauntlet controller', version: '0.1.0', description: 'Runs, scenarios and schedules. Errors are application/problem+json.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'GAUNTLET_TOKEN: every /api route (reads open only with --public-read); agents sign their requests instead' } } },
+      info: {
+        title: 'Gauntlet controller',
+        version: '0.1.0',
+        description: 'Runs, scenarios and schedules. Errors are application/problem+json.',
+      },
+      components: {
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              'GAUNTLET_TOKEN: every /api route (reads open only with --public-read); agents sign their requests instead',
+          },
+        },
+      },
     },
   })
   app.register(swaggerUi, { routePrefix: '/docs' })
   const { maxStreams } = deps.settings.limits
-  const streams = new StreamSlots(maxStreams, deps.settings.token && deps.settings.publicRead ? Math.max(1, Math.floor(maxStreams / 2)) : maxStreams)
+  const streams = new StreamSlots(
+    maxStreams,
+    deps.settings.token && deps.settings.publicRead ? Math.max(1, Math.floor(maxStreams / 2)) : maxStreams,
+  )
   app.register(runsRoutes, { ...deps, streams })
   app.register(scenariosRoutes, deps)
   app.register(schedulesRoutes, deps)

@@ -1,5 +1,11 @@
 import { GauntletError } from '@gauntlet/contracts'
-import { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
+import {
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify'
 import { credentialHeaderNames, redacted } from '../security/redact.js'
 import { mutatingMethods } from './browser-guards.js'
 
@@ -16,13 +22,17 @@ export type LogLevel = (typeof logLevels)[number]
 /** GAUNTLET_LOG_LEVEL (default info). Audit lines of mutations are info (agents' heartbeats and reports: debug), of refusals warn. */
 export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): LogLevel {
   const text = env.GAUNTLET_LOG_LEVEL?.trim().toLowerCase() || 'info'
-  if (!(logLevels as readonly string[]).includes(text)) throw new GauntletError('usage', `GAUNTLET_LOG_LEVEL: "${text}" is not one of ${logLevels.join(', ')}`)
+  if (!(logLevels as readonly string[]).includes(text))
+    throw new GauntletError('usage', `GAUNTLET_LOG_LEVEL: "${text}" is not one of ${logLevels.join(', ')}`)
   return text as LogLevel
 }
 
 /** Whatever a serializer might add later, these never reach a line. */
 const redactPaths = [
-  ...[...credentialHeaderNames, 'x-gauntlet-signature'].flatMap((name) => [`req.headers["${name}"]`, `res.headers["${name}"]`]),
+  ...[...credentialHeaderNames, 'x-gauntlet-signature'].flatMap((name) => [
+    `req.headers["${name}"]`,
+    `res.headers["${name}"]`,
+  ]),
   'req.body',
   'body',
 ]
@@ -63,7 +73,11 @@ export function auditRecord(request: FastifyRequest, reply: FastifyReply): Audit
   const route = request.routeOptions.url ?? request.url.split('?')[0]!.slice(0, 200)
   const params = (request.params ?? {}) as Record<string, unknown>
   // "*" is the not-found handler's catch-all, not an id.
-  const ids = Object.fromEntries(Object.entries(params).filter(([k, v]) => k !== '*' && typeof v === 'string').map(([k, v]) => [k, (v as string).slice(0, 100)]))
+  const ids = Object.fromEntries(
+    Object.entries(params)
+      .filter(([k, v]) => k !== '*' && typeof v === 'string')
+      .map(([k, v]) => [k, (v as string).slice(0, 100)]),
+  )
   return {
     who: callerOf(request),
     method: request.method,

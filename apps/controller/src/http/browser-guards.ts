@@ -37,7 +37,10 @@ export function requireAllowedHost(allowedNames: readonly string[]) {
     if (!hostAllowed(request.headers.host, allowedNames)) {
       closeIfBodyPending(request, reply)
       // The header is the caller's text: shown cut and as JSON, never trusted.
-      throw new GauntletError('forbidden', `Host ${JSON.stringify((request.headers.host ?? '').slice(0, 100))} is not a name of this controller (set --public-url or GAUNTLET_ALLOWED_HOSTS to add one)`)
+      throw new GauntletError(
+        'forbidden',
+        `Host ${JSON.stringify((request.headers.host ?? '').slice(0, 100))} is not a name of this controller (set --public-url or GAUNTLET_ALLOWED_HOSTS to add one)`,
+      )
     }
   }
 }
@@ -54,7 +57,10 @@ export function requireJsonMutations() {
     const mediaType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
     if (mediaType !== 'application/json') {
       closeIfBodyPending(request, reply)
-      throw new GauntletError('unsupported_media_type', `${request.method} needs content-type: application/json${mediaType ? `, not ${mediaType.slice(0, 100)}` : ''}`)
+      throw new GauntletError(
+        'unsupported_media_type',
+        `${request.method} needs content-type: application/json${mediaType ? `, not ${mediaType.slice(0, 100)}` : ''}`,
+      )
     }
   }
 }
@@ -79,7 +85,8 @@ export function acceptEmptyJsonBodies(app: FastifyInstance): void {
  * instead of reading a slow or large body until the request timeout.
  */
 export function closeIfBodyPending(request: FastifyRequest, reply: FastifyReply): void {
-  if (request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined) closeAfterAnswer(request, reply)
+  if (request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined)
+    closeAfterAnswer(request, reply)
 }
 
 /**

@@ -16,8 +16,12 @@ export async function faultsRoutes(app: FastifyInstance, { faults }: { faults: F
       return reply.code(201).send(await faults.apply(spec))
     },
   )
-  app.get('/api/faults', { schema: { tags: ['faults'], summary: 'Active faults: where, and until when' } }, async () => faults.list())
-  app.delete<{ Params: { id: string } }>('/api/faults/:id', { schema: { tags: ['faults'], params: FaultParams } }, async (request) =>
-    faults.revert(request.params.id, 'deleted over REST'),
+  app.get('/api/faults', { schema: { tags: ['faults'], summary: 'Active faults: where, and until when' } }, async () =>
+    faults.list(),
+  )
+  app.delete<{ Params: { id: string } }>(
+    '/api/faults/:id',
+    { schema: { tags: ['faults'], params: FaultParams } },
+    async (request) => faults.revert(request.params.id, 'deleted over REST'),
   )
 }

@@ -14,7 +14,10 @@ export interface OpsRoutesDeps {
 }
 
 /** /healthz and /metrics (Prometheus text format). */
-export async function opsRoutes(app: FastifyInstance, { store, runs, agents, streams, settings }: OpsRoutesDeps): Promise<void> {
+export async function opsRoutes(
+  app: FastifyInstance,
+  { store, runs, agents, streams, settings }: OpsRoutesDeps,
+): Promise<void> {
   app.get('/healthz', async () => ({ status: 'ok' }))
 
   app.get('/metrics', async (_request, reply) => {
@@ -35,7 +38,9 @@ export async function opsRoutes(app: FastifyInstance, { store, runs, agents, str
       `gauntlet_agent_windows_received_total ${agents.windowsReceived}`,
       '# HELP gauntlet_agents Remote agents known to the controller, by state.',
       '# TYPE gauntlet_agents gauge',
-      ...(['ready', 'busy', 'lost'] as const).map((state) => `gauntlet_agents{state="${state}"} ${known.filter((a) => a.state === state).length}`),
+      ...(['ready', 'busy', 'lost'] as const).map(
+        (state) => `gauntlet_agents{state="${state}"} ${known.filter((a) => a.state === state).length}`,
+      ),
       '# HELP gauntlet_event_streams_open Event streams (GET /api/runs/:id/events) open now.',
       '# TYPE gauntlet_event_streams_open gauge',
       `gauntlet_event_streams_open ${streams.open}`,

@@ -33,8 +33,17 @@ const maxWindowPage = 3600
 const WindowsQuery = Type.Object(
   {
     agent: Type.Optional(Type.String({ maxLength: 100 })),
-    from: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'Index of the first window of the page.' })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: maxWindowPage, default: defaultWindowPage, description: 'Windows per page.' })),
+    from: Type.Optional(
+      Type.Integer({ minimum: 0, default: 0, description: 'Index of the first window of the page.' }),
+    ),
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: maxWindowPage,
+        default: defaultWindowPage,
+        description: 'Windows per page.',
+      }),
+    ),
   },
   { additionalProperties: false },
 )
@@ -52,24 +61,35 @@ const sseHeartbeatMs = 15_000
 
 /** /api/runs: start, list, inspect, follow (SSE) and abort runs. */
 export async function runsRoutes(app: FastifyInstance, { store, runs, streams }: RunsRoutesDeps): Promise<void> {
-  app.post<{ Body: Static<typeof StartRunBody> }>('/api/runs', { schema: { body: StartRunBody } }, async (request, reply) => {
-    const { scenario: name, yaml: inline, target } = request.body
-    if ((name === undefined) === (inline === undefined)) throw new GauntletError('usage', 'give either "scenario" (a stored name) or "yaml" (an inline scenario)')
-    const yaml = inline ?? store.getScenario(name!)?.yaml
-    if (yaml === undefined) throw new GauntletError('not_found', `no scenario named "${name}"`)
-    const source = inline !== undefined ? 'yaml' : `scenario ${name}`
-    // On a YAML thread: a heavy document never stalls the event loop (nor other runs' agents).
-    const loaded = await yamlPool().parse(yaml, source)
-    const scenario = target ? overrideTarget(loaded, target, 'target') : loaded
-    // Allow-lists, caps and the controller's own address: RunManager.start's admission, for every entry.
-    const id = await runs.start(scenario, yaml, source)
-    return reply.code(201).header('location', `/api/runs/${id}`).send({ id, status: 'running' })
-  })
+  app.post<{ Body: Static<typeof StartRunBody> }>(
+    '/api/runs',
+    { schema: { body: StartRunBody } },
+    async (request, reply) => {
+      const { scenario: name, yaml: inline, target } = request.body
+      if ((name === undefined) === (inline === undefined))
+        throw new GauntletError('usage', 'give either "scenario" (a stored name) or "yaml" (an inline scenario)')
+      const yaml = inline ?? store.getScenario(name!)?.yaml
+      if (yaml === undefined) throw new GauntletError('not_found', `no scenario named "${name}"`)
+      const source = inline !== undefined ? 'yaml' : `scenario ${name}`
+      // On a YAML thread: a heavy document never stalls the event loop (nor other runs' agents).
+      const loaded = await yamlPool().parse(yaml, source)
+      const scenario = target ? overrideTarget(loaded, target, 'target') : loaded
+      // Allow-lists, caps and the controller's own address: RunManager.start's admission, for every entry.
+      const id = await runs.start(scenario, yaml, source)
+      return reply.code(201).header('location', `/api/runs/${id}`).send({ id, status: 'running' })
+    },
+  )
 
-  app.get<{ Querystring: Static<typeof ListQuery> }>('/api/runs', { schema: { querystring: ListQuery } }, async (request) => {
-    const { status, scenario, limit = 50 } = request.query
-    return store.listRuns({ ...(status ? { status: status as RunStatus } : {}), ...(scenario ? { scenario } : {}), limit }).map(runListItem)
-  })
+  app.get<{ Querystring: Static<typeof ListQuery> }>(
+    '/api/runs',
+    { schema: { querystring: ListQuery } },
+    async (request) => {
+      const { status, scenario, limit = 50 } = request.query
+      return store
+        .listRuns({ ...(status ? { status: status as RunStatus } : {}), ...(scenario ? { scenario } : {}), limit })
+        .map(runListItem)
+    },
+  )
 
   app.get<{ Params: Static<typeof RunParams> }>('/api/runs/:id', async (request) => {
     const run = store.getRun(request.params.id)
@@ -77,24 +97,35 @@ export async function runsRoutes(app: FastifyInstance, { store, runs, streams }:
     // The agents that carried it (known once it ends; the embedded agent has no name).
     const agents = run.summary ? (run.summary.agents?.map((a) => a.name) ?? ['in-process']) : []
     // A credential of its scenario (a target header) never shows, even quoted in a reason.
-    return scrubSecrets({ ...runListItem(run), agents, summary: run.summary }, await yamlPool().secrets(run.scenarioYaml))
+    return scrubSecrets(
+      { ...runListItem(run), agents, summary: run.summary },
+      await yamlPool().secrets(run.scenarioYaml),
+    )
   })
 
-  app.get<{ Params: Static<typeof RunParams>; Querystring: Static<typeof WindowsQuery> }>('/api/runs/:id/windows', { schema: { querystring: WindowsQuery } }, async (request, reply) => {
-    const { id } = request.params
-    if (!store.getRun(id)) throw notFound(id)
-    const { agent, from = 0, limit = defaultWindowPage } = request.query
-    // Merged windows by default; one remote agent's own windows with ?agent=<name>. Percentiles were
-    // stored with each window, so a page costs a range read and no histogram decoding.
-    const page = store.windowPage(id, { from, limit, ...(agent !== undefined ? { agent } : {}) })
-    if (page.next !== null) {
-      const next = new URLSearchParams({ ...(agent !== undefined ? { agent } : {}), from: String(page.next), limit: String(limit) })
-      reply.header('link', `</api/runs/${encodeURIComponent(id)}/windows?${next}>; rel="next"`)
-    }
-    // Each stored window is JSON already: it is sent as it is, with its percentiles added.
-    const body = page.windowsJson.map(({ report, latencyMs }) => `${report.slice(0, -1)},"latencyMs":${latencyMs}}`)
-    return reply.type('application/json; charset=utf-8').send(`[${body.join(',')}]`)
-  })
+  app.get<{ Params: Static<typeof RunParams>; Querystring: Static<typeof WindowsQuery> }>(
+    '/api/runs/:id/windows',
+    { schema: { querystring: WindowsQuery } },
+    async (request, reply) => {
+      const { id } = request.params
+      if (!store.getRun(id)) throw notFound(id)
+      const { agent, from = 0, limit = defaultWindowPage } = request.query
+      // Merged windows by default; one remote agent's own windows with ?agent=<name>. Percentiles were
+      // stored with each window, so a page costs a range read and no histogram decoding.
+      const page = store.windowPage(id, { from, limit, ...(agent !== undefined ? { agent } : {}) })
+      if (page.next !== null) {
+        const next = new URLSearchParams({
+          ...(agent !== undefined ? { agent } : {}),
+          from: String(page.next),
+          limit: String(limit),
+        })
+        reply.header('link', `</api/runs/${encodeURIComponent(id)}/windows?${next}>; rel="next"`)
+      }
+      // Each stored window is JSON already: it is sent as it is, with its percentiles added.
+      const body = page.windowsJson.map(({ report, latencyMs }) => `${report.slice(0, -1)},"latencyMs":${latencyMs}}`)
+      return reply.type('application/json; charset=utf-8').send(`[${body.join(',')}]`)
+    },
+  )
 
   app.get<{ Params: Static<typeof RunParams> }>('/api/runs/:id/decisions', async (request) => {
     if (!store.getRun(request.params.id)) throw notFound(request.params.id)
@@ -128,7 +159,16 @@ export async function runsRoutes(app: FastifyInstance, { store, runs, streams }:
     raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
     const send = (event: RunEvent): void => {
       const data =
-        event.type === 'window' ? event.window : scrubSecrets(event.type === 'step' ? event.step : event.type === 'decision' ? event.decision : { status: event.status, summary: event.summary ?? null }, secrets)
+        event.type === 'window'
+          ? event.window
+          : scrubSecrets(
+              event.type === 'step'
+                ? event.step
+                : event.type === 'decision'
+                  ? event.decision
+                  : { status: event.status, summary: event.summary ?? null },
+              secrets,
+            )
       raw.write(`event: ${event.type}\ndata: ${JSON.stringify(data)}\n\n`)
     }
     const unsubscribe = runs.subscribe(run.id, (event) => {
@@ -142,7 +182,12 @@ export async function runsRoutes(app: FastifyInstance, { store, runs, streams }:
       // Not running (finished, or interrupted by a restart): its final status is the whole stream.
       // Read again: the run may have finished between the first read and the subscription.
       const final = store.getRun(run.id) ?? run
-      send({ type: 'status', runId: run.id, status: final.status, ...(final.summary ? { summary: final.summary } : {}) })
+      send({
+        type: 'status',
+        runId: run.id,
+        status: final.status,
+        ...(final.summary ? { summary: final.summary } : {}),
+      })
       raw.end()
       return
     }

@@ -7,10 +7,24 @@ import type { ScheduleStore } from '../storage/run-store.js'
 const CreateBody = Type.Object(
   {
     scenario: Type.String({ minLength: 1, maxLength: 200 }),
-    cron: Type.String({ minLength: 1, maxLength: 200, description: 'Five fields (minute precision) or six (seconds first); its fires at least --min-schedule-interval apart (default 60 s).' }),
-    timezone: Type.Optional(Type.String({ maxLength: 100, default: 'UTC', description: 'IANA time zone, e.g. Europe/Berlin.' })),
-    concurrency: Type.Optional(Type.Union(concurrencyPolicies.map((p) => Type.Literal(p)), { default: 'forbid' })),
-    startingDeadline: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400, default: 300, description: 'Seconds.' })),
+    cron: Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description:
+        'Five fields (minute precision) or six (seconds first); its fires at least --min-schedule-interval apart (default 60 s).',
+    }),
+    timezone: Type.Optional(
+      Type.String({ maxLength: 100, default: 'UTC', description: 'IANA time zone, e.g. Europe/Berlin.' }),
+    ),
+    concurrency: Type.Optional(
+      Type.Union(
+        concurrencyPolicies.map((p) => Type.Literal(p)),
+        { default: 'forbid' },
+      ),
+    ),
+    startingDeadline: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 86_400, default: 300, description: 'Seconds.' }),
+    ),
   },
   { additionalProperties: false },
 )
@@ -18,27 +32,38 @@ const PatchBody = Type.Object({ paused: Type.Boolean() }, { additionalProperties
 const IdParams = Type.Object({ id: Type.String() })
 
 /** /api/schedules: cron-fired runs of stored scenarios. */
-export async function schedulesRoutes(app: FastifyInstance, { scheduler, store }: { scheduler: Scheduler; store: ScheduleStore }): Promise<void> {
+export async function schedulesRoutes(
+  app: FastifyInstance,
+  { scheduler, store }: { scheduler: Scheduler; store: ScheduleStore },
+): Promise<void> {
   const view = (schedule: Schedule) => ({ ...schedule, nextFireTimes: scheduler.nextFireTimes(schedule, 3) })
 
-  app.post<{ Body: Static<typeof CreateBody> }>('/api/schedules', { schema: { body: CreateBody } }, async (request, reply) => {
-    const body = request.body
-    const schedule = scheduler.create({
-      scenario: body.scenario,
-      cron: body.cron,
-      timezone: body.timezone ?? 'UTC',
-      concurrency: body.concurrency ?? 'forbid',
-      startingDeadlineS: body.startingDeadline ?? 300,
-    })
-    return reply.code(201).header('location', `/api/schedules/${schedule.id}`).send(view(schedule))
-  })
+  app.post<{ Body: Static<typeof CreateBody> }>(
+    '/api/schedules',
+    { schema: { body: CreateBody } },
+    async (request, reply) => {
+      const body = request.body
+      const schedule = scheduler.create({
+        scenario: body.scenario,
+        cron: body.cron,
+        timezone: body.timezone ?? 'UTC',
+        concurrency: body.concurrency ?? 'forbid',
+        startingDeadlineS: body.startingDeadline ?? 300,
+      })
+      return reply.code(201).header('location', `/api/schedules/${schedule.id}`).send(view(schedule))
+    },
+  )
 
   app.get('/api/schedules', async () => store.listSchedules().map(view))
 
-  app.get<{ Params: Static<typeof IdParams> }>('/api/schedules/:id', async (request) => view(scheduler.get(request.params.id)))
+  app.get<{ Params: Static<typeof IdParams> }>('/api/schedules/:id', async (request) =>
+    view(scheduler.get(request.params.id)),
+  )
 
-  app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof PatchBody> }>('/api/schedules/:id', { schema: { body: PatchBody } }, async (request) =>
-    view(scheduler.setPaused(request.params.id, request.body.paused)),
+  app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof PatchBody> }>(
+    '/api/schedules/:id',
+    { schema: { body: PatchBody } },
+    async (request) => view(scheduler.setPaused(request.params.id, request.body.paused)),
   )
 
   app.delete<{ Params: Static<typeof IdParams> }>('/api/schedules/:id', async (request, reply) => {

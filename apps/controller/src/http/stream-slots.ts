@@ -21,10 +21,16 @@ export class StreamSlots {
   /** Takes a slot, or throws GauntletError('too_many'); the returned release may be called any number of times. */
   acquire(anonymous = false): () => void {
     if (this.taken >= this.max) {
-      throw new GauntletError('too_many', `${this.taken} event streams are open, the most this controller serves (--max-streams ${this.max}); close one or retry later`)
+      throw new GauntletError(
+        'too_many',
+        `${this.taken} event streams are open, the most this controller serves (--max-streams ${this.max}); close one or retry later`,
+      )
     }
     if (anonymous && this.anonymous >= this.anonymousMax) {
-      throw new GauntletError('too_many', `${this.anonymous} event streams without the token are open, the most this controller serves them; retry later or send the token`)
+      throw new GauntletError(
+        'too_many',
+        `${this.anonymous} event streams without the token are open, the most this controller serves them; retry later or send the token`,
+      )
     }
     this.taken++
     if (anonymous) this.anonymous++

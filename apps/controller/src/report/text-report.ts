@@ -8,7 +8,11 @@ export function progressLine(window: WindowReport, stepCount: number, plannedRps
   const latency = summarizeLatency(decodeHistogram(window.latency))
   const errors = totalErrors(window.errors)
   const answered = window.ok + errors
-  const flags = [warmup ? 'warmup' : '', window.generatorLimited ? 'GENERATOR-LIMITED' : '', window.complete ? '' : 'incomplete']
+  const flags = [
+    warmup ? 'warmup' : '',
+    window.generatorLimited ? 'GENERATOR-LIMITED' : '',
+    window.complete ? '' : 'incomplete',
+  ]
     .filter(Boolean)
     .join(' ')
   return [
@@ -25,7 +29,20 @@ export function progressLine(window: WindowReport, stepCount: number, plannedRps
     .trimEnd()
 }
 
-const columns = ['step', 'planned', 'achieved', 'sent', 'completed', 'errors', 'err%', 'p50', 'p90', 'p99', 'max', 'verdict'] as const
+const columns = [
+  'step',
+  'planned',
+  'achieved',
+  'sent',
+  'completed',
+  'errors',
+  'err%',
+  'p50',
+  'p90',
+  'p99',
+  'max',
+  'verdict',
+] as const
 
 export function stepTable(steps: readonly StepSummary[]): string {
   const rows = steps.map((s) => [
@@ -43,7 +60,8 @@ export function stepTable(steps: readonly StepSummary[]): string {
     s.verdict.toUpperCase() + (s.generatorLimited ? ' (generator-limited)' : ''),
   ])
   const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)))
-  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padStart(widths[i]!))).join('  ')
+  const line = (cells: readonly string[]): string =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : c.padStart(widths[i]!))).join('  ')
   return [line(columns), ...rows.map(line)].join('\n')
 }
 
@@ -65,8 +83,15 @@ function fmtRate(rps: number): string {
 /** One line per fault: what ran where, planned and actual times, and whether the revert read back clean. */
 export function faultLine(fault: NonNullable<RunSummary['faults']>[number]): string {
   const time = (iso: string | null): string => (iso ? iso.slice(11, 23) : '-')
-  const lag = (actual: string | null, planned: string): string => (actual && planned ? ` (${Date.parse(actual) - Date.parse(planned)} ms late)` : '')
-  const outcome = fault.error ? `FAILED: ${fault.error}` : fault.revertedAt ? (fault.revertVerified ? 'read back clean' : 'NOT clean after revert') : 'not reverted'
+  const lag = (actual: string | null, planned: string): string =>
+    actual && planned ? ` (${Date.parse(actual) - Date.parse(planned)} ms late)` : ''
+  const outcome = fault.error
+    ? `FAILED: ${fault.error}`
+    : fault.revertedAt
+      ? fault.revertVerified
+        ? 'read back clean'
+        : 'NOT clean after revert'
+      : 'not reverted'
   return `fault ${fault.id}: ${fault.type} via ${fault.mechanism} on ${fault.targets.join(', ') || '-'}; applied ${time(fault.appliedAt)}${lag(fault.appliedAt, fault.plannedApplyAt)}, reverted ${time(fault.revertedAt)}${lag(fault.revertedAt, fault.plannedRevertAt)}; ${outcome}`
 }
 
@@ -78,7 +103,10 @@ export function faultLine(fault: NonNullable<RunSummary['faults']>[number]): str
 export function decisionLines(decisions: NonNullable<RunSummary['decisions']>): string[] {
   const shown = decisions.filter((d) => d.action !== 'none' || d.reason !== undefined)
   const quiet = decisions.length - shown.length
-  return [...shown.map(decisionLine), ...(quiet > 0 ? [`decision: ${quiet} more window verdict(s) changed nothing (see the summary's decisions)`] : [])]
+  return [
+    ...shown.map(decisionLine),
+    ...(quiet > 0 ? [`decision: ${quiet} more window verdict(s) changed nothing (see the summary's decisions)`] : []),
+  ]
 }
 
 /** One decision: the step, what the run did, the guard's verdict, the evidence behind it and why. */
@@ -113,9 +141,19 @@ function valueFormat(condition: string): (v: number | null) => string {
 export function liveDecisionLine(decision: Decision, previous: Decision | undefined): string | undefined {
   if (decision.source !== 'gate' && decision.source !== 'window' && decision.source !== 'leak') return undefined
   const gate = decision.source === 'gate'
-  const sameGate = previous !== undefined && previous.at === decision.at && previous.step === decision.step && previous.action === decision.action
-  if (gate && !decision.dryRun) return sameGate ? undefined : `>> step ${decision.step + 1} ${decision.action.toUpperCase()}: ${decision.reason ?? ''}`
-  if (decision.action === 'rollback' || (decision.reason !== undefined && /^(would have rolled back at|cleared)/.test(decision.reason))) {
+  const sameGate =
+    previous !== undefined &&
+    previous.at === decision.at &&
+    previous.step === decision.step &&
+    previous.action === decision.action
+  if (gate && !decision.dryRun)
+    return sameGate
+      ? undefined
+      : `>> step ${decision.step + 1} ${decision.action.toUpperCase()}: ${decision.reason ?? ''}`
+  if (
+    decision.action === 'rollback' ||
+    (decision.reason !== undefined && /^(would have rolled back at|cleared)/.test(decision.reason))
+  ) {
     return `>> step ${decision.step + 1} ${decision.dryRun ? 'DRY-RUN' : decision.action.toUpperCase()}: ${decision.guard} "${decision.condition}" - ${decision.reason ?? decision.verdict}`
   }
   return undefined

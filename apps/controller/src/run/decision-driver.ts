@@ -41,7 +41,9 @@ export class DecisionDriver {
     const { config, timeline } = options
     // Read once per `runs` count, before the first window needs it.
     const pastRuns = new Map<number, ReturnType<typeof pastRunBaselines>>()
-    for (const guard of config.guards) if (guard.vs === 'runs' && !pastRuns.has(guard.runs)) pastRuns.set(guard.runs, pastRunBaselines(options.store, options.scenario, guard.runs, config.warmupS))
+    for (const guard of config.guards)
+      if (guard.vs === 'runs' && !pastRuns.has(guard.runs))
+        pastRuns.set(guard.runs, pastRunBaselines(options.store, options.scenario, guard.runs, config.warmupS))
     this.decisions = new RunDecisions(config, {
       stepStartS: (step) => timeline.spec(step)?.startS ?? Number.POSITIVE_INFINITY,
       now: options.now,
@@ -66,12 +68,17 @@ export class DecisionDriver {
           this.options.fireHook('onAdvance', { step, decisions: gate.decisions })
           if (step + 1 < timeline.stepCount) this.options.fireHook('preStep', { step: step + 1 })
         }
-        if (gate.action === 'hold') this.options.fireHook('onHold', { step, reason: gate.reason, decisions: gate.decisions })
+        if (gate.action === 'hold')
+          this.options.fireHook('onHold', { step, reason: gate.reason, decisions: gate.decisions })
       },
       onRollback: (step, reason) => {
         this.halt()
         // The gate's own records: a rollback, or the hold that the load refused.
-        options.rollBack(step, reason, gateDecisions.filter((d) => !d.dryRun))
+        options.rollBack(
+          step,
+          reason,
+          gateDecisions.filter((d) => !d.dryRun),
+        )
       },
     })
   }
@@ -90,7 +97,12 @@ export class DecisionDriver {
     if (!judged.rollback) return
     this.halt()
     const decided = judged.decisions.filter((d) => d.action === 'rollback')
-    this.options.rollBack(window.step, `guard ${judged.rollback.guard}: ${judged.rollback.reason}`, decided, judged.rollback.guard)
+    this.options.rollBack(
+      window.step,
+      `guard ${judged.rollback.guard}: ${judged.rollback.reason}`,
+      decided,
+      judged.rollback.guard,
+    )
   }
 
   /** No more gates or window verdicts (the run is rolling back or over). */

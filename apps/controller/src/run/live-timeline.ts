@@ -41,7 +41,9 @@ export class LiveTimeline {
   /** The plan from `step`'s end on, with the step lengthened by `extraS` seconds at its rate. */
   holdTail(step: number, extraS: number): { fromS: number; tail: PlannedStep[] } {
     const fromS = this.endS(step)
-    const later = this.entries.filter((e) => e.startS >= fromS).map(({ rps, durationS, step: s }) => ({ rps, durationS, step: s }))
+    const later = this.entries
+      .filter((e) => e.startS >= fromS)
+      .map(({ rps, durationS, step: s }) => ({ rps, durationS, step: s }))
     return { fromS, tail: [{ rps: this.spec(step)!.rps, durationS: extraS, step }, ...later] }
   }
 

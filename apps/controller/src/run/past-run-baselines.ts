@@ -7,7 +7,12 @@ import type { RunStore } from '../storage/run-store.js'
  * The `vs: runs` baseline: for each step, the judged seconds (after `warmupS` into the step) of the last
  * `count` passed runs of the same scenario, pooled. Read once, before the run starts.
  */
-export function pastRunBaselines(store: RunStore, scenario: string, count: number, warmupS: number): Map<number, Baseline> {
+export function pastRunBaselines(
+  store: RunStore,
+  scenario: string,
+  count: number,
+  warmupS: number,
+): Map<number, Baseline> {
   const runs = store.listRuns({ scenario, status: 'passed', limit: count })
   const byStep = new Map<number, WindowReport[]>()
   for (const run of runs) {
@@ -22,5 +27,13 @@ export function pastRunBaselines(store: RunStore, scenario: string, count: numbe
     }
   }
   const ids = runs.map((r) => r.id).join(', ')
-  return new Map([...byStep].map(([step, windows]) => [step, { source: `runs: step ${step + 1} of the last ${runs.length} passed run(s) (${ids})`, stats: sampleStats(windows) }]))
+  return new Map(
+    [...byStep].map(([step, windows]) => [
+      step,
+      {
+        source: `runs: step ${step + 1} of the last ${runs.length} passed run(s) (${ids})`,
+        stats: sampleStats(windows),
+      },
+    ]),
+  )
 }

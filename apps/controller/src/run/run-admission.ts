@@ -5,7 +5,12 @@ import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import type { ControllerLimits } from '../config/controller-settings.js'
-import { assertScenarioEgress, assertScenarioEgressLocated, locateProblems, type LocateProblems } from '../scenario/egress-check.js'
+import {
+  assertScenarioEgress,
+  assertScenarioEgressLocated,
+  locateProblems,
+  type LocateProblems,
+} from '../scenario/egress-check.js'
 import type { Scenario } from '../scenario/scenario.js'
 
 /** What admission checks a run against (ControllerSettings gives all of it). */
@@ -73,10 +78,16 @@ export class RunAdmission {
     const addresses = (isIP(host) !== 0 ? [host] : await this.resolve(host)).map(plainAddress)
     const denied = addresses.length > 0 ? deniedAddress(host, addresses, targetAllow) : undefined
     if (denied !== undefined) {
-      throw new GauntletError('target_not_allowed', `target host ${host} resolves to ${denied}, which GAUNTLET_TARGET_ALLOW (${targetAllow.source}) does not allow for a name`)
+      throw new GauntletError(
+        'target_not_allowed',
+        `target host ${host} resolves to ${denied}, which GAUNTLET_TARGET_ALLOW (${targetAllow.source}) does not allow for a name`,
+      )
     }
     if (this.targetsController(target, addresses)) {
-      throw new GauntletError('forbidden', `target ${scenario.target.url} is this controller's own address; a run may not load the controller`)
+      throw new GauntletError(
+        'forbidden',
+        `target ${scenario.target.url} is this controller's own address; a run may not load the controller`,
+      )
     }
   }
 
@@ -84,7 +95,10 @@ export class RunAdmission {
   assertRoom(inProgress: number): void {
     const { maxRuns } = this.settings.limits
     if (inProgress >= maxRuns) {
-      throw new GauntletError('too_many', `${inProgress} runs are in progress, the most this controller runs at once (--max-runs ${maxRuns}); retry when one ends`)
+      throw new GauntletError(
+        'too_many',
+        `${inProgress} runs are in progress, the most this controller runs at once (--max-runs ${maxRuns}); retry when one ends`,
+      )
     }
   }
 
@@ -124,7 +138,9 @@ function isUnspecified(address: string): boolean {
 
 function isLocalAddress(address: string): boolean {
   if (address === '::1' || /^127\./.test(address)) return true
-  return Object.values(networkInterfaces()).some((list) => list?.some((entry) => plainAddress(entry.address) === address))
+  return Object.values(networkInterfaces()).some((list) =>
+    list?.some((entry) => plainAddress(entry.address) === address),
+  )
 }
 
 /** Lower case, no zone id, and an IPv4-mapped IPv6 address (either way of writing it) as the IPv4 address it is. */

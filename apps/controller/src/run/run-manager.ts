@@ -87,19 +87,21 @@ export class RunManager {
           step: (step) => publish({ type: 'step', runId, step }),
           decision: (decision) => publish({ type: 'decision', runId, decision }),
         },
-      }).then(
-        (summary) => {
-          publish({ type: 'status', runId, status: summary.status, summary })
-        },
-        (error: unknown) => {
-          if (!runId) return reject(error)
-          publish({ type: 'status', runId, status: 'error' })
-        },
-      ).finally(() => {
-        this.inFlight--
-        this.active.delete(runId)
-        listeners.clear()
       })
+        .then(
+          (summary) => {
+            publish({ type: 'status', runId, status: summary.status, summary })
+          },
+          (error: unknown) => {
+            if (!runId) return reject(error)
+            publish({ type: 'status', runId, status: 'error' })
+          },
+        )
+        .finally(() => {
+          this.inFlight--
+          this.active.delete(runId)
+          listeners.clear()
+        })
     })
   }
 

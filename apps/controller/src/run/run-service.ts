@@ -1,4 +1,11 @@
-import { GauntletError, type Decision, type FaultSpec, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
+import {
+  GauntletError,
+  type Decision,
+  type FaultSpec,
+  type RunSummary,
+  type StepSummary,
+  type WindowReport,
+} from '@gauntlet/contracts'
 import { randomBytes } from 'node:crypto'
 import type { Scenario } from '../scenario/scenario.js'
 import type { RunStatus, RunStore } from '../storage/run-store.js'
@@ -49,18 +56,38 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
   const { scenario, observer } = request
   const runId = newRunId(deps.clock.now())
   const startedAt = deps.clock.now().toISOString()
-  deps.store.createRun({ id: runId, scenario: scenario.name, scenarioYaml: request.yaml, target: scenario.target.url, createdAt: startedAt })
+  deps.store.createRun({
+    id: runId,
+    scenario: scenario.name,
+    scenarioYaml: request.yaml,
+    target: scenario.target.url,
+    createdAt: startedAt,
+  })
   observer?.started?.({ runId, steps: scenario.steps.length })
 
   const finish = (status: RunStatus, summary: SummaryBody): RunSummary => {
-    const full: RunSummary = { runId, status, scenario: scenario.name, target: scenario.target.url, startedAt, finishedAt: deps.clock.now().toISOString(), ...summary }
+    const full: RunSummary = {
+      runId,
+      status,
+      scenario: scenario.name,
+      target: scenario.target.url,
+      startedAt,
+      finishedAt: deps.clock.now().toISOString(),
+      ...summary,
+    }
     deps.store.finishRun(runId, status, full)
     return full
   }
 
   const unreachable = await deps.probe(scenario.target.url, scenario.target.timeoutMs)
   if (unreachable) {
-    return finish('error', { verdict: 'error', capacityRps: null, reasons: [`target unreachable before the first step: ${unreachable}`], warnings: [], steps: [] })
+    return finish('error', {
+      verdict: 'error',
+      capacityRps: null,
+      reasons: [`target unreachable before the first step: ${unreachable}`],
+      warnings: [],
+      steps: [],
+    })
   }
 
   const timeline = new LiveTimeline(scenario.steps, scenario.warmupS)
@@ -71,17 +98,38 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
   const reconnectForProxy = (spec: FaultSpec): void => {
     if (spec.mechanism === 'proxy') load?.reconnect()
   }
-  const faults = new RunFaults(runId, scenario.faults, timeline.specs().map((s) => s.startS), deps.faults, (line) => faultLines.push(line), reconnectForProxy)
+  const faults = new RunFaults(
+    runId,
+    scenario.faults,
+    timeline.specs().map((s) => s.startS),
+    deps.faults,
+    (line) => faultLines.push(line),
+    reconnectForProxy,
+  )
   try {
     // A fault that cannot run here (no netem, no such container) fails the run before any load.
     await faults.prepare()
   } catch (error) {
     if (!(error instanceof GauntletError)) throw error
-    return finish('error', { verdict: 'error', capacityRps: null, reasons: [error.message], warnings: [], steps: [], faults: faults.records() })
+    return finish('error', {
+      verdict: 'error',
+      capacityRps: null,
+      reasons: [error.message],
+      warnings: [],
+      steps: [],
+      faults: faults.records(),
+    })
   }
 
   // The target's own series: its pre-load level first, then every second, then through the cooldown.
-  const targetMetrics = scenario.targetMetrics ? new RunTargetMetrics(scenario.targetMetrics, scenario.decision?.leaks ?? [], () => deps.clock.now(), deps.targetAllow ?? parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW')) : undefined
+  const targetMetrics = scenario.targetMetrics
+    ? new RunTargetMetrics(
+        scenario.targetMetrics,
+        scenario.decision?.leaks ?? [],
+        () => deps.clock.now(),
+        deps.targetAllow ?? parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW'),
+      )
+    : undefined
   await targetMetrics?.preLoad()
 
   const windowsByStep = new Map<number, WindowReport[]>()
@@ -100,7 +148,14 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
     deps.store.saveDecision(runId, decision)
     observer?.decision?.(decision)
   }
-  const hooks = new RunHooks(scenario.hooks, { run: runId, scenario: scenario.name }, { allow: deps.hooks?.allow ?? parseAllowList(undefined, 'GAUNTLET_HOOK_ALLOW'), ...(deps.hooks?.graceMs !== undefined ? { graceMs: deps.hooks.graceMs } : {}) })
+  const hooks = new RunHooks(
+    scenario.hooks,
+    { run: runId, scenario: scenario.name },
+    {
+      allow: deps.hooks?.allow ?? parseAllowList(undefined, 'GAUNTLET_HOOK_ALLOW'),
+      ...(deps.hooks?.graceMs !== undefined ? { graceMs: deps.hooks.graceMs } : {}),
+    },
+  )
   // Stopping the run cancels pending hooks at once, except onRollback and postRun (bounded by the grace).
   const stopHooks = (): void => hooks.stop()
   request.signal?.addEventListener('abort', stopHooks, { once: true })
@@ -116,7 +171,10 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
   }
   const guarded = callbackGuard(failRun)
   const fireHook = (...args: Parameters<typeof hooks.fire>): void =>
-    guarded(`firing the ${args[0]} hooks`, () => void hooks.fire(...args).catch((error: unknown) => failRun(`firing the ${args[0]} hooks`, error)))()
+    guarded(
+      `firing the ${args[0]} hooks`,
+      () => void hooks.fire(...args).catch((error: unknown) => failRun(`firing the ${args[0]} hooks`, error)),
+    )()
   let rollback: (Rollback & { decisions: Decision[] }) | undefined
   // Fail-safe order: faults are reverted before the load stops; the hooks fire once both are done (below).
   const rollBack = async (step: number, reason: string, decided: Decision[], guard?: string): Promise<void> => {
@@ -153,7 +211,10 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
     for (const decision of decided) record(decision)
     // With a decision section the step gate promotes steps; thresholds can still stop the run.
     if (!driver && decided[0]?.action === 'advance') fireHook('onAdvance', { step: spec.index, decisions: decided })
-    if (step.verdict === 'fail' && scenario.onThresholdFail === 'stop') rollBack(spec.index, `step ${spec.index + 1} failed its thresholds`, decided).catch((error: unknown) => failRun('rolling back', error))
+    if (step.verdict === 'fail' && scenario.onThresholdFail === 'stop')
+      rollBack(spec.index, `step ${spec.index + 1} failed its thresholds`, decided).catch((error: unknown) =>
+        failRun('rolling back', error),
+      )
   }
   const heldOf = (spec: StepSpec): Partial<StepSummary> => {
     const planned = scenario.steps[spec.index]?.durationS ?? spec.durationS
@@ -171,7 +232,13 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
         driver?.start(epochMs)
         targetMetrics?.start(epochMs)
         if (!driver && hooks.has('preStep')) {
-          for (const spec of timeline.specs()) stepTimers.push(setTimeout(() => fireHook('preStep', { step: spec.index }), Math.max(0, epochMs + spec.startS * 1000 - Date.now())))
+          for (const spec of timeline.specs())
+            stepTimers.push(
+              setTimeout(
+                () => fireHook('preStep', { step: spec.index }),
+                Math.max(0, epochMs + spec.startS * 1000 - Date.now()),
+              ),
+            )
         }
       }),
       onControl: (control) => (load = control),
@@ -218,7 +285,11 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
   // Steps cut short by a stop are reported as aborted with what they measured.
   for (const spec of timeline.specs()) {
     if (!steps.some((s) => s.index === spec.index) && windowsByStep.has(spec.index)) {
-      const step = { ...judgeStep(spec, windowsByStep.get(spec.index) ?? [], scenario.thresholds), ...heldOf(spec), verdict: 'aborted' as const }
+      const step = {
+        ...judgeStep(spec, windowsByStep.get(spec.index) ?? [], scenario.thresholds),
+        ...heldOf(spec),
+        verdict: 'aborted' as const,
+      }
       steps.push(step)
       deps.store.saveStep(runId, step)
       observer?.step?.(step)
@@ -229,28 +300,60 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
   await faults.stop(stoppedBy ?? outcome.stoppedBy ?? 'run ended')
   // A rollback during the load is announced now: faults are reverted and the load has stopped.
   const announce = (r: NonNullable<typeof rollback>): void =>
-    fireHook('onRollback', { step: r.step, reason: r.reason, ...(r.guard ? { guard: r.guard } : {}), decisions: r.decisions })
+    fireHook('onRollback', {
+      step: r.step,
+      reason: r.reason,
+      ...(r.guard ? { guard: r.guard } : {}),
+      decisions: r.decisions,
+    })
   if (rollback) announce(rollback)
   // Leak guards judge the target's series once the load is over and the cooldown has passed.
-  const measured = targetMetrics ? await targetMetrics.finish(Math.max(0, ...steps.map((s) => s.index)), request.signal) : undefined
+  const measured = targetMetrics
+    ? await targetMetrics.finish(Math.max(0, ...steps.map((s) => s.index)), request.signal)
+    : undefined
   if (measured) {
     for (const decision of measured.decisions) record(decision)
     deps.store.saveTargetSeries(runId, targetMetrics!.seriesPoints)
     if (measured.failed && !rollback) {
       const decided = measured.decisions.filter((d) => d.action === 'rollback')
-      rollback = { step: decided[0]!.step, reason: measured.failed.reason, at: deps.clock.now().toISOString(), guard: measured.failed.guard, decisions: decided, afterLoad: true }
+      rollback = {
+        step: decided[0]!.step,
+        reason: measured.failed.reason,
+        at: deps.clock.now().toISOString(),
+        guard: measured.failed.guard,
+        decisions: decided,
+        afterLoad: true,
+      }
       announce(rollback)
     }
   }
   stoppedBy ??= outcome.stoppedBy
   const plannedSteps = scenario.steps.length
   const thresholdJudgement = judgeRun(steps, plannedSteps, rollback && driver ? undefined : stoppedBy)
-  const gated = driver ? judgeGatedRun(thresholdJudgement, { advanced: driver.advanced, rollback, plannedSteps, rps: scenario.steps.map((s) => s.rps), stoppedBy }) : thresholdJudgement
+  const gated = driver
+    ? judgeGatedRun(thresholdJudgement, {
+        advanced: driver.advanced,
+        rollback,
+        plannedSteps,
+        rps: scenario.steps.map((s) => s.rps),
+        stoppedBy,
+      })
+    : thresholdJudgement
   // A leak guard that could not judge (no scrape before or after the load) leaves the run unproven.
-  const unproven = gated.verdict === 'pass' && measured && measured.unjudged.length > 0 ? { ...gated, verdict: 'error' as const, reasons: measured.unjudged } : gated
+  const unproven =
+    gated.verdict === 'pass' && measured && measured.unjudged.length > 0
+      ? { ...gated, verdict: 'error' as const, reasons: measured.unjudged }
+      : gated
   // A run that failed inside (failRun) proves nothing, whatever it measured.
   const judgement = failure ? { ...unproven, verdict: 'error' as const, reasons: [failure] } : unproven
-  const status: RunStatus = judgement.verdict === 'pass' ? 'passed' : judgement.verdict === 'fail' ? 'failed' : stoppedBy && !failure ? 'aborted' : 'error'
+  const status: RunStatus =
+    judgement.verdict === 'pass'
+      ? 'passed'
+      : judgement.verdict === 'fail'
+        ? 'failed'
+        : stoppedBy && !failure
+          ? 'aborted'
+          : 'error'
   const losses = outcome.agentLosses ?? []
   if (hooks.any) {
     // postRun carries the verdict; the summary records every delivery, so it waits (bounded by each hook's timeout and retries, and by the hook grace once the run is stopped).
@@ -262,9 +365,22 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
   return finish(status, {
     ...(deliveries.length > 0 ? { hooks: deliveries } : {}),
     ...judgement,
-    warnings: [...runWarnings({ deliveries, steps, losses, faultLines, faults: faultRecords }), ...(measured?.warnings ?? []), ...(outcome.warnings ?? []).map((w) => `DEGRADED: ${w}`)],
+    warnings: [
+      ...runWarnings({ deliveries, steps, losses, faultLines, faults: faultRecords }),
+      ...(measured?.warnings ?? []),
+      ...(outcome.warnings ?? []).map((w) => `DEGRADED: ${w}`),
+    ],
     steps,
-    ...(rollback && driver ? { rollback: { step: rollback.step, reason: rollback.reason, at: rollback.at, ...(rollback.guard ? { guard: rollback.guard } : {}) } } : {}),
+    ...(rollback && driver
+      ? {
+          rollback: {
+            step: rollback.step,
+            reason: rollback.reason,
+            at: rollback.at,
+            ...(rollback.guard ? { guard: rollback.guard } : {}),
+          },
+        }
+      : {}),
     ...(faults.count > 0 ? { faults: faultRecords } : {}),
     ...(decisions.length > 0 ? { decisions } : {}),
     ...(measured ? { targetMetrics: measured.summaries } : {}),

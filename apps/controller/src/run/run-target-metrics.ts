@@ -46,13 +46,18 @@ export class RunTargetMetrics {
     else await this.scraper.cooldown(this.config.cooldownS, stopped)
     const points = this.scraper.seriesPoints
     // One shape per series: the summary shows it, and every leak guard on that series judges it.
-    const shapes = new Map(this.config.series.map((series) => [series, seriesShape(points.get(series) ?? [], loadEndS)]))
+    const shapes = new Map(
+      this.config.series.map((series) => [series, seriesShape(points.get(series) ?? [], loadEndS)]),
+    )
     const summaries: TargetSeriesSummary[] = this.config.series.map((series) => {
       const { missing: _missing, ...shape } = shapes.get(series)!
       return { series, scrapes: points.get(series)?.length ?? 0, ...shape }
     })
     const outcome: TargetMetricsOutcome = { summaries, decisions: [], unjudged: [], warnings: [] }
-    if (this.scraper.failed > 0) outcome.warnings.push(`${this.scraper.failed} scrape(s) of ${this.config.url} failed (last: ${this.scraper.lastError})`)
+    if (this.scraper.failed > 0)
+      outcome.warnings.push(
+        `${this.scraper.failed} scrape(s) of ${this.config.url} failed (last: ${this.scraper.lastError})`,
+      )
     for (const leak of this.leaks) {
       const series = points.get(leak.require.series) ?? []
       const judged = judgeShape(shapes.get(leak.require.series)!, leak.require.limit, leak.require.operator)
@@ -81,7 +86,8 @@ export class RunTargetMetrics {
       })
       if (leak.dryRun) continue
       if (tripped) outcome.failed ??= { guard: leak.name, reason: `leak guard ${leak.name}: ${reason}` }
-      if (judged.verdict === 'insufficient') outcome.unjudged.push(`leak guard ${leak.name} could not judge ${leak.require.series}: ${judged.reason}`)
+      if (judged.verdict === 'insufficient')
+        outcome.unjudged.push(`leak guard ${leak.name} could not judge ${leak.require.series}: ${judged.reason}`)
     }
     return outcome
   }

@@ -2,14 +2,22 @@ import type { AgentLoss, FaultRecord, HookDelivery, StepSummary } from '@gauntle
 import { formatObserved } from '../report/format-values.js'
 
 /** Every warning a finished run carries, in the order a reader needs them. */
-export function runWarnings(parts: { deliveries: readonly HookDelivery[]; steps: readonly StepSummary[]; losses: readonly AgentLoss[]; faultLines: readonly string[]; faults: readonly FaultRecord[] }): string[] {
+export function runWarnings(parts: {
+  deliveries: readonly HookDelivery[]
+  steps: readonly StepSummary[]
+  losses: readonly AgentLoss[]
+  faultLines: readonly string[]
+  faults: readonly FaultRecord[]
+}): string[] {
   return [
     ...parts.deliveries.filter((d) => !d.delivered).map(hookWarning),
     ...generatorWarnings(parts.steps),
     ...evidenceWarnings(parts.steps),
     ...parts.losses.map(lossWarning),
     ...parts.faultLines,
-    ...parts.faults.filter((f) => f.revertedAt !== null && !f.revertVerified).map((f) => `fault ${f.id} did not read back clean after its revert`),
+    ...parts.faults
+      .filter((f) => f.revertedAt !== null && !f.revertVerified)
+      .map((f) => `fault ${f.id} did not read back clean after its revert`),
   ]
 }
 

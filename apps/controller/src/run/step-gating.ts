@@ -45,14 +45,17 @@ export class StepGating {
   private schedule(step: number, heldS: number): void {
     if (this.stopped || step >= this.options.timeline.stepCount) return
     const dueMs = this.startEpochMs + this.options.timeline.endS(step) * 1000 - gateLeadMs
-    this.timer = setTimeout(() => {
-      // A gate that throws (its record could not be stored, say) must not take the process down: the run rolls back.
-      this.gate(step, heldS)
-        .catch((error: unknown) => {
-          if (!this.stopped) this.options.onRollback(step, `the step gate failed: ${(error as Error).message}`)
-        })
-        .catch((error: unknown) => this.options.fail(`rolling back step ${step + 1} after its gate failed`, error))
-    }, Math.max(0, dueMs - Date.now()))
+    this.timer = setTimeout(
+      () => {
+        // A gate that throws (its record could not be stored, say) must not take the process down: the run rolls back.
+        this.gate(step, heldS)
+          .catch((error: unknown) => {
+            if (!this.stopped) this.options.onRollback(step, `the step gate failed: ${(error as Error).message}`)
+          })
+          .catch((error: unknown) => this.options.fail(`rolling back step ${step + 1} after its gate failed`, error))
+      },
+      Math.max(0, dueMs - Date.now()),
+    )
   }
 
   private async gate(step: number, heldS: number): Promise<void> {
@@ -62,14 +65,22 @@ export class StepGating {
     if (decision.action === 'advance') return this.schedule(step + 1, 0)
     if (decision.action === 'rollback') return this.options.onRollback(step, decision.reason)
     const replan = this.options.replan()
-    if (!replan) return this.options.onRollback(step, `${decision.reason}; this load cannot be replanned, so the step fails closed`)
+    if (!replan)
+      return this.options.onRollback(
+        step,
+        `${decision.reason}; this load cannot be replanned, so the step fails closed`,
+      )
     const sliceS = Math.max(1, Math.min(this.options.holdSliceS, this.options.maxHoldS - heldS))
     const { fromS, tail } = this.options.timeline.holdTail(step, sliceS)
     // The run's own view moves first, so a window that arrives while the load is being replanned is
     // already counted in the lengthened step (a refusal rolls the run back, so it is never undone).
     this.options.timeline.replan(fromS, tail)
     if (!(await replan(fromS, tail))) {
-      if (!this.stopped) this.options.onRollback(step, `${decision.reason}; the load refused the hold (it came too late to change second ${fromS}), so the step fails closed`)
+      if (!this.stopped)
+        this.options.onRollback(
+          step,
+          `${decision.reason}; the load refused the hold (it came too late to change second ${fromS}), so the step fails closed`,
+        )
       return
     }
     this.schedule(step, heldS + sliceS)

@@ -21,7 +21,11 @@ export interface StepStats extends SampleStats {
 export function stepStats(spec: StepSpec, windows: readonly WindowReport[]): StepStats {
   const judged = windows.filter((w) => w.step === spec.index && w.index >= spec.startS + spec.warmupS)
   const expectedWindows = spec.durationS - spec.warmupS
-  return { ...sampleStats(judged), windows: judged.length, complete: judged.length === expectedWindows && judged.every((w) => w.complete) }
+  return {
+    ...sampleStats(judged),
+    windows: judged.length,
+    complete: judged.length === expectedWindows && judged.every((w) => w.complete),
+  }
 }
 
 /** A threshold with nothing to observe fails: missing data is never evidence of health. */
@@ -39,7 +43,11 @@ export function evaluateThresholds(thresholds: readonly Threshold[], stats: Samp
   })
 }
 
-export function judgeStep(spec: StepSpec, windows: readonly WindowReport[], thresholds: readonly Threshold[]): StepSummary {
+export function judgeStep(
+  spec: StepSpec,
+  windows: readonly WindowReport[],
+  thresholds: readonly Threshold[],
+): StepSummary {
   const stats = stepStats(spec, windows)
   const results = evaluateThresholds(thresholds, stats)
   const verdict = !stats.complete ? 'aborted' : results.every((r) => r.pass) ? 'pass' : 'fail'

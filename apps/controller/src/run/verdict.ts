@@ -11,7 +11,11 @@ export interface RunJudgement {
  * The run's verdict from its judged steps. Fail closed: a run that was stopped or ran no step to the
  * end is an error unless a threshold already failed, never a pass by default.
  */
-export function judgeRun(steps: readonly StepSummary[], plannedSteps: number, stoppedEarly: string | undefined): RunJudgement {
+export function judgeRun(
+  steps: readonly StepSummary[],
+  plannedSteps: number,
+  stoppedEarly: string | undefined,
+): RunJudgement {
   const reasons: string[] = []
   const firstFail = steps.findIndex((s) => s.verdict === 'fail')
   for (const step of steps) {
@@ -32,10 +36,15 @@ export function judgeRun(steps: readonly StepSummary[], plannedSteps: number, st
   // A stop that came after every step was judged took nothing away from the evidence.
   if (stoppedEarly && !allPassed) {
     const judged = steps.filter((s) => s.verdict === 'pass').length
-    return { verdict: 'error', capacityRps, reasons: [`${stoppedEarly}; ${judged} of ${plannedSteps} steps were judged, all passed`] }
+    return {
+      verdict: 'error',
+      capacityRps,
+      reasons: [`${stoppedEarly}; ${judged} of ${plannedSteps} steps were judged, all passed`],
+    }
   }
   const unjudged = steps.filter((s) => s.verdict !== 'pass').length + (plannedSteps - steps.length)
-  if (unjudged > 0) return { verdict: 'error', capacityRps, reasons: [`${unjudged} of ${plannedSteps} steps could not be judged`] }
+  if (unjudged > 0)
+    return { verdict: 'error', capacityRps, reasons: [`${unjudged} of ${plannedSteps} steps could not be judged`] }
   return { verdict: 'pass', capacityRps, reasons }
 }
 
@@ -55,20 +64,36 @@ export interface Rollback {
  */
 export function judgeGatedRun(
   thresholds: RunJudgement,
-  gated: { advanced: ReadonlySet<number>; rollback: Rollback | undefined; plannedSteps: number; rps: readonly number[]; stoppedBy: string | undefined },
+  gated: {
+    advanced: ReadonlySet<number>
+    rollback: Rollback | undefined
+    plannedSteps: number
+    rps: readonly number[]
+    stoppedBy: string | undefined
+  },
 ): RunJudgement {
   const rollback = gated.rollback
   const promoted = [...gated.advanced].filter((i) => rollback === undefined || rollback.afterLoad || i < rollback.step)
   const capacityRps = promoted.length > 0 ? gated.rps[Math.max(...promoted)]! : null
   if (rollback) {
-    const where = rollback.afterLoad ? 'after the load' : `in step ${rollback.step + 1} (${gated.rps[rollback.step]} rps)`
-    return { verdict: 'fail', capacityRps, reasons: [`rolled back ${where}: ${rollback.reason}`, ...thresholds.reasons] }
+    const where = rollback.afterLoad
+      ? 'after the load'
+      : `in step ${rollback.step + 1} (${gated.rps[rollback.step]} rps)`
+    return {
+      verdict: 'fail',
+      capacityRps,
+      reasons: [`rolled back ${where}: ${rollback.reason}`, ...thresholds.reasons],
+    }
   }
   if (thresholds.verdict !== 'pass') return { ...thresholds, capacityRps }
   const unpromoted = gated.plannedSteps - gated.advanced.size
   if (unpromoted > 0) {
     const why = gated.stoppedBy ? `${gated.stoppedBy}; ` : ''
-    return { verdict: 'error', capacityRps, reasons: [`${why}the step gate promoted ${gated.advanced.size} of ${gated.plannedSteps} steps`] }
+    return {
+      verdict: 'error',
+      capacityRps,
+      reasons: [`${why}the step gate promoted ${gated.advanced.size} of ${gated.plannedSteps} steps`],
+    }
   }
   return { ...thresholds, capacityRps }
 }

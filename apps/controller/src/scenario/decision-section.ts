@@ -1,5 +1,12 @@
 import type { DecisionDocument, GuardDocument } from '@gauntlet/contracts'
-import { decisionDefaults, tighter, type Condition, type DecisionConfig, type GuardConfig, type LeakGuardConfig } from '../decision/guard-config.js'
+import {
+  decisionDefaults,
+  tighter,
+  type Condition,
+  type DecisionConfig,
+  type GuardConfig,
+  type LeakGuardConfig,
+} from '../decision/guard-config.js'
 import { parseDurationMs, wholeSeconds } from './duration.js'
 import { parseChange, parseGrowth, parseThreshold } from './thresholds.js'
 
@@ -11,7 +18,12 @@ type Add = (path: string, message: string) => void
  */
 export function buildDecision(
   doc: DecisionDocument,
-  context: { loadWarmupS: number; stepDurationsS: readonly number[]; faultCount: number; targetSeries: readonly string[] | undefined },
+  context: {
+    loadWarmupS: number
+    stepDurationsS: readonly number[]
+    faultCount: number
+    targetSeries: readonly string[] | undefined
+  },
   add: Add,
 ): DecisionConfig | undefined {
   let ok = true
@@ -41,29 +53,64 @@ export function buildDecision(
   })
   const warmupS = seconds(doc.step?.warmup, '/decision/step/warmup', context.loadWarmupS)
   const tooShort = context.stepDurationsS.findIndex((d) => warmupS >= d)
-  if (tooShort >= 0) problem('/decision/step/warmup', `warmup (${warmupS}s) must be shorter than every step (step ${tooShort + 1} lasts ${context.stepDurationsS[tooShort]}s)`)
+  if (tooShort >= 0)
+    problem(
+      '/decision/step/warmup',
+      `warmup (${warmupS}s) must be shorter than every step (step ${tooShort + 1} lasts ${context.stepDurationsS[tooShort]}s)`,
+    )
   const maxHoldS = seconds(doc.step?.maxHold, '/decision/step/maxHold', decisionDefaults.maxHoldS)
   if (!ok) return undefined
   return { guards, leaks, warmupS, promoteAfter: doc.step?.promoteAfter ?? decisionDefaults.promoteAfter, maxHoldS }
 }
 
-function buildGuard(guard: GuardDocument, path: string, faultCount: number, problem: Add, seconds: (text: string | undefined, path: string, fallback: number) => number): GuardConfig | undefined {
+function buildGuard(
+  guard: GuardDocument,
+  path: string,
+  faultCount: number,
+  problem: Add,
+  seconds: (text: string | undefined, path: string, fallback: number) => number,
+): GuardConfig | undefined {
   const baseline = guard.kind === 'baseline'
   const require = parseCondition(guard.require, baseline, `${path}/require`, problem)
-  if (baseline && guard.vs === undefined) problem(`${path}/vs`, 'a baseline guard says what it compares with: vs: prefault (this run before its first fault) or vs: runs (past passing runs)')
+  if (baseline && guard.vs === undefined)
+    problem(
+      `${path}/vs`,
+      'a baseline guard says what it compares with: vs: prefault (this run before its first fault) or vs: runs (past passing runs)',
+    )
   if (!baseline && guard.vs !== undefined) problem(`${path}/vs`, 'vs applies to kind: baseline only')
-  if (guard.vs === 'prefault' && faultCount === 0) problem(`${path}/vs`, 'vs: prefault compares with this run before its first fault, but the scenario has no faults')
+  if (guard.vs === 'prefault' && faultCount === 0)
+    problem(`${path}/vs`, 'vs: prefault compares with this run before its first fault, but the scenario has no faults')
   if (guard.runs !== undefined && guard.vs !== 'runs') problem(`${path}/runs`, 'runs applies to vs: runs only')
-  if (guard.kind === 'abort' && guard.trip) problem(`${path}/trip`, 'an abort guard trips on its first FAIL window; use kind: slo for m of n')
-  if (guard.kind === 'abort' && guard.clear) problem(`${path}/clear`, 'an abort guard never clears; use kind: slo for hysteresis')
-  if (guard.trip && guard.trip.m > guard.trip.n) problem(`${path}/trip/m`, `m (${guard.trip.m}) cannot exceed n (${guard.trip.n})`)
-  const clearRequire = guard.clear?.require === undefined ? (require ? tighter(require) : undefined) : parseCondition(guard.clear.require, baseline, `${path}/clear/require`, problem)
+  if (guard.kind === 'abort' && guard.trip)
+    problem(`${path}/trip`, 'an abort guard trips on its first FAIL window; use kind: slo for m of n')
+  if (guard.kind === 'abort' && guard.clear)
+    problem(`${path}/clear`, 'an abort guard never clears; use kind: slo for hysteresis')
+  if (guard.trip && guard.trip.m > guard.trip.n)
+    problem(`${path}/trip/m`, `m (${guard.trip.m}) cannot exceed n (${guard.trip.n})`)
+  const clearRequire =
+    guard.clear?.require === undefined
+      ? require
+        ? tighter(require)
+        : undefined
+      : parseCondition(guard.clear.require, baseline, `${path}/clear/require`, problem)
   if (require && clearRequire && guard.clear?.require !== undefined) {
     const healthySmall = require.operator === '<' || require.operator === '<='
     const relative = (c: Condition): boolean => 'relative' in c && c.relative
-    if (clearRequire.metric !== require.metric) problem(`${path}/clear/require`, `clears on ${clearRequire.metric} but trips on ${require.metric}; use the same metric`)
-    else if (relative(clearRequire) !== relative(require)) problem(`${path}/clear/require`, `give the clear condition in the same unit as require ("${guard.require}"), so the two limits compare`)
-    else if (healthySmall ? clearRequire.limit > require.limit : clearRequire.limit < require.limit) problem(`${path}/clear/require`, `the clear condition must be at least as strict as require ("${guard.require}"), so a guard cannot flap`)
+    if (clearRequire.metric !== require.metric)
+      problem(
+        `${path}/clear/require`,
+        `clears on ${clearRequire.metric} but trips on ${require.metric}; use the same metric`,
+      )
+    else if (relative(clearRequire) !== relative(require))
+      problem(
+        `${path}/clear/require`,
+        `give the clear condition in the same unit as require ("${guard.require}"), so the two limits compare`,
+      )
+    else if (healthySmall ? clearRequire.limit > require.limit : clearRequire.limit < require.limit)
+      problem(
+        `${path}/clear/require`,
+        `the clear condition must be at least as strict as require ("${guard.require}"), so a guard cannot flap`,
+      )
   }
   const maxWindowS = seconds(guard.maxWindow, `${path}/maxWindow`, decisionDefaults.maxWindowS)
   if (maxWindowS < 1) problem(`${path}/maxWindow`, 'an evaluation window lasts at least 1s')
@@ -75,8 +122,11 @@ function buildGuard(guard: GuardDocument, path: string, faultCount: number, prob
     clearRequire,
     minSamples: guard.minSamples ?? decisionDefaults.minSamples,
     maxWindowS,
-    trip: guard.kind === 'abort' ? { m: 1, n: 1 } : guard.trip ?? (guard.kind === 'slo' ? { ...decisionDefaults.sloTrip } : { m: 1, n: 1 }),
-    clearK: guard.kind === 'abort' ? null : guard.clear?.k ?? decisionDefaults.clearK,
+    trip:
+      guard.kind === 'abort'
+        ? { m: 1, n: 1 }
+        : (guard.trip ?? (guard.kind === 'slo' ? { ...decisionDefaults.sloTrip } : { m: 1, n: 1 })),
+    clearK: guard.kind === 'abort' ? null : (guard.clear?.k ?? decisionDefaults.clearK),
     ...(guard.vs ? { vs: guard.vs } : {}),
     runs: guard.runs ?? decisionDefaults.runs,
     dryRun: guard.dryRun ?? false,
@@ -84,9 +134,18 @@ function buildGuard(guard: GuardDocument, path: string, faultCount: number, prob
 }
 
 /** A leak guard judges a series of targetMetrics once the load is over: windows, trips and baselines do not apply. */
-function buildLeakGuard(guard: GuardDocument, path: string, targetSeries: readonly string[] | undefined, problem: Add): LeakGuardConfig | undefined {
+function buildLeakGuard(
+  guard: GuardDocument,
+  path: string,
+  targetSeries: readonly string[] | undefined,
+  problem: Add,
+): LeakGuardConfig | undefined {
   for (const key of ['minSamples', 'maxWindow', 'trip', 'clear', 'vs', 'runs'] as const) {
-    if (guard[key] !== undefined) problem(`${path}/${key}`, `${key} does not apply to a leak guard (it judges the whole run's series once the load is over)`)
+    if (guard[key] !== undefined)
+      problem(
+        `${path}/${key}`,
+        `${key} does not apply to a leak guard (it judges the whole run's series once the load is over)`,
+      )
   }
   const parsed = parseGrowth(guard.require)
   if (!parsed.ok) {
@@ -94,11 +153,17 @@ function buildLeakGuard(guard: GuardDocument, path: string, targetSeries: readon
     return undefined
   }
   if (!targetSeries) {
-    problem(`${path}/require`, `a leak guard needs targetMetrics: { url, series: [${parsed.condition.series}] } to scrape`)
+    problem(
+      `${path}/require`,
+      `a leak guard needs targetMetrics: { url, series: [${parsed.condition.series}] } to scrape`,
+    )
     return undefined
   }
   if (!targetSeries.includes(parsed.condition.series)) {
-    problem(`${path}/require`, `${parsed.condition.series} is not scraped; add it to targetMetrics.series (${targetSeries.join(', ')})`)
+    problem(
+      `${path}/require`,
+      `${parsed.condition.series} is not scraped; add it to targetMetrics.series (${targetSeries.join(', ')})`,
+    )
     return undefined
   }
   return { name: guard.name, require: parsed.condition, dryRun: guard.dryRun ?? false }
@@ -112,7 +177,10 @@ function parseCondition(text: string, baseline: boolean, path: string, problem: 
   }
   if (baseline) {
     if (!change) {
-      problem(path, `a baseline guard bounds a change, e.g. "success_rate drop < 2pp" or "p99 rise < 20%"; "${text}" is a fixed limit (use kind: abort or slo)`)
+      problem(
+        path,
+        `a baseline guard bounds a change, e.g. "success_rate drop < 2pp" or "p99 rise < 20%"; "${text}" is a fixed limit (use kind: abort or slo)`,
+      )
       return undefined
     }
     const parsed = parseChange(text)

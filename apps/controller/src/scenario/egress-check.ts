@@ -19,11 +19,18 @@ export interface ScenarioEgressAllow {
  * admits a scenario calls this with the lists it was configured with. The connect-time check on the
  * resolved address is egressRequest's.
  */
-export function assertScenarioEgress(scenario: Scenario, allow: ScenarioEgressAllow, source?: { yaml: string; file: string }): void {
+export function assertScenarioEgress(
+  scenario: Scenario,
+  allow: ScenarioEgressAllow,
+  source?: { yaml: string; file: string },
+): void {
   const offending: Array<{ path: string; url: string; list: AllowList }> = []
-  if (scenario.targetMetrics) offending.push({ path: '/targetMetrics/url', url: scenario.targetMetrics.url, list: allow.targetAllow })
+  if (scenario.targetMetrics)
+    offending.push({ path: '/targetMetrics/url', url: scenario.targetMetrics.url, list: allow.targetAllow })
   for (const event of hookEvents) {
-    scenario.hooks[event]?.forEach((hook, i) => offending.push({ path: `/hooks/${event}/${i}/url`, url: hook.url, list: allow.hookAllow }))
+    scenario.hooks[event]?.forEach((hook, i) =>
+      offending.push({ path: `/hooks/${event}/${i}/url`, url: hook.url, list: allow.hookAllow }),
+    )
   }
   const problems: Problem[] = []
   for (const { path, url, list } of offending) {
@@ -34,22 +41,34 @@ export function assertScenarioEgress(scenario: Scenario, allow: ScenarioEgressAl
   if (problems.length === 0) return
   const located = source ? locateProblems(problems, source.yaml) : problems
   const where = source ? `${source.file}: ` : ''
-  throw new GauntletError('forbidden', `${where}${problems.length} URL${problems.length === 1 ? '' : 's'} outside the egress allow-lists`, {
-    problems: located,
-    ...(source ? { source: source.file } : {}),
-  })
+  throw new GauntletError(
+    'forbidden',
+    `${where}${problems.length} URL${problems.length === 1 ? '' : 's'} outside the egress allow-lists`,
+    {
+      problems: located,
+      ...(source ? { source: source.file } : {}),
+    },
+  )
 }
 
 /** Adds line:column to problems from the YAML they are about (it parses the YAML: the controller does it off its event loop). */
 export type LocateProblems = (yaml: string, problems: Problem[]) => Promise<Problem[]>
 
 /** assertScenarioEgress, with refused URLs located by `locate` instead of a parse on this thread. */
-export async function assertScenarioEgressLocated(scenario: Scenario, allow: ScenarioEgressAllow, source: { yaml: string; file: string }, locate: LocateProblems): Promise<void> {
+export async function assertScenarioEgressLocated(
+  scenario: Scenario,
+  allow: ScenarioEgressAllow,
+  source: { yaml: string; file: string },
+  locate: LocateProblems,
+): Promise<void> {
   try {
     assertScenarioEgress(scenario, allow)
   } catch (error) {
     if (!(error instanceof GauntletError) || error.problems.length === 0) throw error
-    throw new GauntletError(error.code, `${source.file}: ${error.message}`, { problems: await locate(source.yaml, error.problems), source: source.file })
+    throw new GauntletError(error.code, `${source.file}: ${error.message}`, {
+      problems: await locate(source.yaml, error.problems),
+      source: source.file,
+    })
   }
 }
 

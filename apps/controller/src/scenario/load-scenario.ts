@@ -1,4 +1,12 @@
-import { GauntletError, hookEvents, ScenarioSchema, type HooksDocument, type Problem, type ScenarioDocument, type TargetMetricsDocument } from '@gauntlet/contracts'
+import {
+  GauntletError,
+  hookEvents,
+  ScenarioSchema,
+  type HooksDocument,
+  type Problem,
+  type ScenarioDocument,
+  type TargetMetricsDocument,
+} from '@gauntlet/contracts'
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
 import { Value } from '@sinclair/typebox/value'
 import { readFile } from 'node:fs/promises'
@@ -37,10 +45,13 @@ export async function loadScenarioFile(file: string): Promise<{ scenario: Scenar
  */
 export function parseScenario(text: string, file = '<scenario>'): Scenario {
   if (Buffer.byteLength(text) > maxScenarioBytes) {
-    throw invalid(file, [{ path: '', message: `scenario is larger than ${maxScenarioBytes} bytes`, line: 1, column: 1 }])
+    throw invalid(file, [
+      { path: '', message: `scenario is larger than ${maxScenarioBytes} bytes`, line: 1, column: 1 },
+    ])
   }
   const deep = flowDepthExceeded(text)
-  if (deep) throw invalid(file, [{ path: '', message: `YAML: collections nested deeper than ${maxFlowDepth} levels`, ...deep }])
+  if (deep)
+    throw invalid(file, [{ path: '', message: `YAML: collections nested deeper than ${maxFlowDepth} levels`, ...deep }])
   const lines = new LineCounter()
   // Duplicate keys are found below in one pass: the parser's own check compares every key of a map
   // with every other (30,000 keys took 4 s).
@@ -93,15 +104,28 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
     const problem = describeSchemaError(error)
     if (reportedPaths.has(problem.path)) continue
     reportedPaths.add(problem.path)
-    add(problem.path, problem.message, problem.unknownKey ? locator.locateKey(problem.parent, problem.unknownKey) : undefined)
+    add(
+      problem.path,
+      problem.message,
+      problem.unknownKey ? locator.locateKey(problem.parent, problem.unknownKey) : undefined,
+    )
   }
   // Semantic checks run on every section the schema found sound, so one pass reports everything.
   const schemaPaths = problems.map((p) => p.path)
-  const sound = (prefix: string): boolean => !schemaPaths.some((path) => path === prefix || path.startsWith(`${prefix}/`) || prefix.startsWith(`${path}/`) || path === '')
+  const sound = (prefix: string): boolean =>
+    !schemaPaths.some(
+      (path) => path === prefix || path.startsWith(`${prefix}/`) || prefix.startsWith(`${path}/`) || path === '',
+    )
   const scenario = buildScenario(raw as ScenarioDocument, add, sound)
   if (problems.length > 0 || !scenario) {
     const sorted = sortByPosition(problems)
-    if (unreported > 0) sorted.push({ path: '', message: `and more problems not shown (the first ${maxProblems} are): fix these and validate again`, line: 1, column: 1 })
+    if (unreported > 0)
+      sorted.push({
+        path: '',
+        message: `and more problems not shown (the first ${maxProblems} are): fix these and validate again`,
+        line: 1,
+        column: 1,
+      })
     throw invalid(file, sorted)
   }
   return scenario
@@ -161,7 +185,9 @@ type Add = (path: string, message: string) => void
 /** Rules JSON Schema cannot state: units, ramp arithmetic, whole seconds, the threshold grammar. */
 function buildScenario(doc: ScenarioDocument, add: Add, sound: (prefix: string) => boolean): Scenario | undefined {
   const steps = sound('/load') ? planSteps(doc.load, add) : undefined
-  const warmupS = sound('/load/warmup') ? wholeSeconds(doc.load?.warmup === undefined ? 0 : parseDurationMs(doc.load.warmup)!, '/load/warmup', add) : undefined
+  const warmupS = sound('/load/warmup')
+    ? wholeSeconds(doc.load?.warmup === undefined ? 0 : parseDurationMs(doc.load.warmup)!, '/load/warmup', add)
+    : undefined
   const thresholds: Threshold[] = []
   if (Array.isArray(doc.thresholds)) {
     doc.thresholds.forEach((source, i) => {
@@ -176,7 +202,10 @@ function buildScenario(doc: ScenarioDocument, add: Add, sound: (prefix: string) 
     const tooShort = (steps ?? []).filter((step) => warmupS >= step.durationS)
     for (const step of doc.load.ramp ? tooShort.slice(0, 1) : tooShort) {
       const i = steps!.indexOf(step)
-      add(doc.load.ramp ? '/load/warmup' : `/load/steps/${i}/duration`, `warmup (${warmupS}s) must be shorter than every step (step ${i + 1} lasts ${step.durationS}s)`)
+      add(
+        doc.load.ramp ? '/load/warmup' : `/load/steps/${i}/duration`,
+        `warmup (${warmupS}s) must be shorter than every step (step ${i + 1} lasts ${step.durationS}s)`,
+      )
     }
   }
   if (sound('/load') && doc.load.connections !== undefined && doc.load.maxConnections !== undefined) {
@@ -191,16 +220,39 @@ function buildScenario(doc: ScenarioDocument, add: Add, sound: (prefix: string) 
   }
 
   const hooks = sound('/hooks') ? buildHooks(doc.hooks ?? {}, add) : undefined
-  const faults = sound('/faults') ? buildFaults(doc.faults ?? [], '/faults', add, (i, fault) => `f${i + 1}-${fault.type}`, steps?.length) : undefined
+  const faults = sound('/faults')
+    ? buildFaults(doc.faults ?? [], '/faults', add, (i, fault) => `f${i + 1}-${fault.type}`, steps?.length)
+    : undefined
 
   const decision =
     doc.decision && sound('/decision') && steps && warmupS !== undefined
-      ? buildDecision(doc.decision, { loadWarmupS: warmupS, stepDurationsS: steps.map((s) => s.durationS), faultCount: doc.faults?.length ?? 0, targetSeries: doc.targetMetrics?.series }, add)
+      ? buildDecision(
+          doc.decision,
+          {
+            loadWarmupS: warmupS,
+            stepDurationsS: steps.map((s) => s.durationS),
+            faultCount: doc.faults?.length ?? 0,
+            targetSeries: doc.targetMetrics?.series,
+          },
+          add,
+        )
       : undefined
 
-  if (!url || timeoutMs === undefined || !steps || warmupS === undefined || !faults || !hooks || !sound('/target') || !sound('/load') || !sound('/thresholds')) return undefined
+  if (
+    !url ||
+    timeoutMs === undefined ||
+    !steps ||
+    warmupS === undefined ||
+    !faults ||
+    !hooks ||
+    !sound('/target') ||
+    !sound('/load') ||
+    !sound('/thresholds')
+  )
+    return undefined
   if (doc.decision && !decision) return undefined
-  const targetMetrics = doc.targetMetrics && sound('/targetMetrics') ? buildTargetMetrics(doc.targetMetrics, add) : undefined
+  const targetMetrics =
+    doc.targetMetrics && sound('/targetMetrics') ? buildTargetMetrics(doc.targetMetrics, add) : undefined
   if (doc.targetMetrics && !targetMetrics) return undefined
   return {
     name: doc.name,
@@ -254,7 +306,8 @@ function outboundUrlProblem(text: string): string | undefined {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return `"${text}" is not an http(s) URL`
   // Stored with the scenario and shown with every run: a credential has no place in it.
-  if (url.username || url.password) return 'credentials (user:password@) in the URL would be stored and shown with every run'
+  if (url.username || url.password)
+    return 'credentials (user:password@) in the URL would be stored and shown with every run'
   return undefined
 }
 
@@ -275,7 +328,12 @@ function buildHooks(doc: HooksDocument, add: Add): Scenario['hooks'] | undefined
         ok = false
         add(`${path}/timeout`, 'a hook timeout is between 1ms and 60s')
       }
-      return { url: hook.url, timeoutMs, retries: hook.retries ?? 3, ...(hook.secret !== undefined ? { secret: hook.secret } : {}) }
+      return {
+        url: hook.url,
+        timeoutMs,
+        retries: hook.retries ?? 3,
+        ...(hook.secret !== undefined ? { secret: hook.secret } : {}),
+      }
     })
   }
   return ok ? hooks : undefined
@@ -285,7 +343,10 @@ function parseTargetUrl(text: string, add: Add): URL | undefined {
   try {
     const url = new URL(text)
     if (url.username || url.password) {
-      add('/target/url', 'credentials in the URL are not sent (and would be stored with the run); use headers: { authorization: ... }')
+      add(
+        '/target/url',
+        'credentials in the URL are not sent (and would be stored with the run); use headers: { authorization: ... }',
+      )
     } else if (url.protocol === 'http:' || url.protocol === 'https:') return url
     else add('/target/url', `only http:// and https:// URLs can be loaded, not ${url.protocol}//`)
   } catch {
@@ -303,9 +364,11 @@ function checkHeaders(headers: Record<string, string>, add: Add): void {
   for (const [name, value] of Object.entries(headers)) {
     const path = `/target/headers/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`
     if (!headerName.test(name)) add(path, `"${name}" is not a valid header name`)
-    else if (ownedHeaders.has(name.toLowerCase())) add(path, `${name} is set by Gauntlet (framing and keep-alive are its job); remove it`)
+    else if (ownedHeaders.has(name.toLowerCase()))
+      add(path, `${name} is set by Gauntlet (framing and keep-alive are its job); remove it`)
     else if (/[\r\n\0]/.test(value)) add(path, 'a header value cannot contain CR, LF or NUL')
-    else if (name.toLowerCase() === 'host' && value.trim() === '') add(path, 'an empty Host header would be rejected by the target')
+    else if (name.toLowerCase() === 'host' && value.trim() === '')
+      add(path, 'an empty Host header would be rejected by the target')
   }
 }
 
@@ -325,18 +388,33 @@ function describeSchemaError(error: ValueError): SchemaProblem {
       const parent = error.path.slice(0, slash)
       const key = error.path.slice(slash + 1)
       const known = Object.keys((error.schema as { properties?: object }).properties ?? {})
-      return { path: error.path, parent, unknownKey: key, message: `unknown key "${key}"${known.length ? `; expected one of: ${known.join(', ')}` : ''}` }
+      return {
+        path: error.path,
+        parent,
+        unknownKey: key,
+        message: `unknown key "${key}"${known.length ? `; expected one of: ${known.join(', ')}` : ''}`,
+      }
     }
     case ValueErrorType.ObjectRequiredProperty:
       return { path: error.path, parent: error.path, message: `missing required key "${error.path.split('/').pop()}"` }
     case ValueErrorType.Union: {
-      const options = (error.schema as { anyOf?: Array<{ const?: unknown }> }).anyOf?.map((s) => s.const).filter((v) => v !== undefined)
-      return { path: error.path, parent: error.path, message: options?.length ? `expected one of: ${options.join(', ')}` : error.message.toLowerCase() }
+      const options = (error.schema as { anyOf?: Array<{ const?: unknown }> }).anyOf
+        ?.map((s) => s.const)
+        .filter((v) => v !== undefined)
+      return {
+        path: error.path,
+        parent: error.path,
+        message: options?.length ? `expected one of: ${options.join(', ')}` : error.message.toLowerCase(),
+      }
     }
     case ValueErrorType.StringPattern:
       return { path: error.path, parent: error.path, message: hint ?? error.message.toLowerCase() }
     default:
-      return { path: error.path, parent: error.path, message: hint && error.type === ValueErrorType.String ? hint : error.message.toLowerCase() }
+      return {
+        path: error.path,
+        parent: error.path,
+        message: hint && error.type === ValueErrorType.String ? hint : error.message.toLowerCase(),
+      }
   }
 }
 
@@ -345,7 +423,11 @@ function sortByPosition(problems: Problem[]): Problem[] {
 }
 
 function invalid(file: string, problems: Problem[]): GauntletError {
-  return new GauntletError('invalid_scenario', `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, { problems, source: file })
+  return new GauntletError(
+    'invalid_scenario',
+    `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`,
+    { problems, source: file },
+  )
 }
 
 function firstLine(message: string): string {

@@ -9,13 +9,19 @@ type Add = (path: string, message: string) => void
  * when `to` is not on that grid it is added as the last step, so the ramp always ends where it says.
  * Descending ramps (from > to) step down. Returns undefined after reporting problems through `add`.
  */
-export function planSteps(load: ScenarioDocument['load'], add: Add): Array<{ rps: number; durationS: number }> | undefined {
+export function planSteps(
+  load: ScenarioDocument['load'],
+  add: Add,
+): Array<{ rps: number; durationS: number }> | undefined {
   if (load.ramp && load.steps) {
     add('/load', 'give either ramp or steps, not both')
     return undefined
   }
   if (!load.ramp && !load.steps) {
-    add('/load', 'missing ramp or steps: say how the rate changes, e.g. ramp: { from: 100, to: 800, step: 100, every: 30s }')
+    add(
+      '/load',
+      'missing ramp or steps: say how the rate changes, e.g. ramp: { from: 100, to: 800, step: 100, every: 30s }',
+    )
     return undefined
   }
   let steps: Array<{ rps: number; durationS: number }> | undefined
@@ -54,7 +60,10 @@ export function planSteps(load: ScenarioDocument['load'], add: Add): Array<{ rps
   }
   const tooSparse = steps.findIndex((s) => s.rps * s.durationS < 1)
   if (tooSparse >= 0) {
-    add(load.ramp ? '/load/ramp' : `/load/steps/${tooSparse}`, `step ${tooSparse + 1} would send no request (${steps[tooSparse]!.rps} rps for ${steps[tooSparse]!.durationS}s)`)
+    add(
+      load.ramp ? '/load/ramp' : `/load/steps/${tooSparse}`,
+      `step ${tooSparse + 1} would send no request (${steps[tooSparse]!.rps} rps for ${steps[tooSparse]!.durationS}s)`,
+    )
     return undefined
   }
   if (steps.some((s) => s.rps > MaxRps)) return undefined

@@ -12,7 +12,10 @@ export class SourceLocator {
    * When the path does not exist (a missing key), the nearest existing parent.
    */
   locate(pointer: string): { line: number; column: number } {
-    const segments = pointer.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    const segments = pointer
+      .split('/')
+      .slice(1)
+      .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
     let node: unknown = this.doc.contents
     let offset = (this.doc.contents as Node | null)?.range?.[0] ?? 0
     for (const segment of segments) {

@@ -25,10 +25,18 @@
 export const latencyMetrics = ['p50', 'p90', 'p95', 'p99', 'p999', 'max'] as const
 export type LatencyMetric = (typeof latencyMetrics)[number]
 /** Error rates of one class: the share of requests with an outcome that failed that way. */
-export const classRateMetrics = ['timeout_rate', 'refused_rate', 'reset_rate', 'http_3xx_rate', 'http_4xx_rate', 'http_5xx_rate'] as const
+export const classRateMetrics = [
+  'timeout_rate',
+  'refused_rate',
+  'reset_rate',
+  'http_3xx_rate',
+  'http_4xx_rate',
+  'http_5xx_rate',
+] as const
 export type RateMetric = 'error_rate' | 'success_rate' | (typeof classRateMetrics)[number]
 export const rateMetrics: readonly RateMetric[] = ['error_rate', 'success_rate', ...classRateMetrics]
-export const isRateMetric = (metric: string): metric is RateMetric => (rateMetrics as readonly string[]).includes(metric)
+export const isRateMetric = (metric: string): metric is RateMetric =>
+  (rateMetrics as readonly string[]).includes(metric)
 export type ThresholdMetric = LatencyMetric | RateMetric | 'rps'
 export type ThresholdOperator = '<' | '<=' | '>' | '>='
 
@@ -46,7 +54,11 @@ const grammar = /^\s*([a-z_0-9]+)\s*(<=|>=|<|>)\s*(-?[0-9]+(?:\.[0-9]+)?)\s*([a-
 
 export function parseThreshold(source: string): ParseResult {
   const match = grammar.exec(source)
-  if (!match) return { ok: false, message: `cannot parse threshold "${source}": expected "<metric> <operator> <value>[unit]", e.g. "p99 < 800ms"` }
+  if (!match)
+    return {
+      ok: false,
+      message: `cannot parse threshold "${source}": expected "<metric> <operator> <value>[unit]", e.g. "p99 < 800ms"`,
+    }
   const [, rawMetric = '', operator = '<', rawValue = '0', rawUnit = ''] = match
   const metric = rawMetric.toLowerCase()
   const unit = rawUnit.toLowerCase()
@@ -63,8 +75,12 @@ export function parseThreshold(source: string): ParseResult {
     return fail(unit ? `unit "${unit}" is not a time unit; use ms or s` : 'a latency needs a unit (ms or s)')
   }
   if (isRateMetric(metric)) {
-    if (unit === '%') return value < 0 || value > 100 ? fail('a percentage must be between 0 and 100') : done(value / 100)
-    if (unit === '') return value < 0 || value > 1 ? fail(`a bare ${metric.replace('_', ' ')} is a fraction between 0 and 1; write 0.5% for a percentage`) : done(value)
+    if (unit === '%')
+      return value < 0 || value > 100 ? fail('a percentage must be between 0 and 100') : done(value / 100)
+    if (unit === '')
+      return value < 0 || value > 1
+        ? fail(`a bare ${metric.replace('_', ' ')} is a fraction between 0 and 1; write 0.5% for a percentage`)
+        : done(value)
     return fail(`unit "${unit}" does not apply to ${metric}; use % or a fraction`)
   }
   if (metric === 'rps') {
@@ -122,28 +138,53 @@ const healthyDirection: Record<ThresholdMetric, 'drop' | 'rise'> = {
 
 export function parseChange(source: string): ChangeParseResult {
   const match = changeGrammar.exec(source)
-  if (!match) return { ok: false, message: `cannot parse baseline condition "${source}": expected "<metric> drop|rise < <value><unit>", e.g. "success_rate drop < 2pp" or "p99 rise < 20%"` }
+  if (!match)
+    return {
+      ok: false,
+      message: `cannot parse baseline condition "${source}": expected "<metric> drop|rise < <value><unit>", e.g. "success_rate drop < 2pp" or "p99 rise < 20%"`,
+    }
   const [, rawMetric = '', direction = 'drop', operator = '<', rawValue = '0', rawUnit = ''] = match
   const metric = rawMetric.toLowerCase() as ThresholdMetric
   const unit = rawUnit.toLowerCase()
   const value = Number(rawValue)
-  const fail = (message: string): ChangeParseResult => ({ ok: false, message: `baseline condition "${source}": ${message}` })
-  if (!(metric in healthyDirection)) return fail(`unknown metric "${rawMetric}"; known: ${Object.keys(healthyDirection).join(', ')}`)
-  if (direction.toLowerCase() !== healthyDirection[metric]) return fail(`${metric} gets worse as it ${healthyDirection[metric]}s; write "${metric} ${healthyDirection[metric]} < ..."`)
+  const fail = (message: string): ChangeParseResult => ({
+    ok: false,
+    message: `baseline condition "${source}": ${message}`,
+  })
+  if (!(metric in healthyDirection))
+    return fail(`unknown metric "${rawMetric}"; known: ${Object.keys(healthyDirection).join(', ')}`)
+  if (direction.toLowerCase() !== healthyDirection[metric])
+    return fail(
+      `${metric} gets worse as it ${healthyDirection[metric]}s; write "${metric} ${healthyDirection[metric]} < ..."`,
+    )
   if (value < 0) return fail('a change limit cannot be negative')
   const done = (limit: number, relative: boolean): ChangeParseResult => ({
     ok: true,
-    condition: { source, metric, direction: healthyDirection[metric], operator: operator as '<' | '<=', limit, relative },
+    condition: {
+      source,
+      metric,
+      direction: healthyDirection[metric],
+      operator: operator as '<' | '<=',
+      limit,
+      relative,
+    },
   })
   if (unit === '%') return done(value / 100, true)
   if (isRateMetric(metric)) {
     if (unit === 'pp') return value > 100 ? fail('at most 100pp') : done(value / 100, false)
     return fail(`a rate changes in percentage points (pp) or relative percent (%), not "${unit || 'no unit'}"`)
   }
-  if (metric === 'rps') return unit === '' || unit === 'rps' ? done(value, false) : fail(`unit "${unit}" does not apply to rps; use rps or %`)
+  if (metric === 'rps')
+    return unit === '' || unit === 'rps'
+      ? done(value, false)
+      : fail(`unit "${unit}" does not apply to rps; use rps or %`)
   if (unit === 'ms') return done(value, false)
   if (unit === 's') return done(value * 1000, false)
-  return fail(unit === 'pp' ? 'pp (percentage points) applies to rates; a latency changes in ms, s or %' : `a latency changes in ms, s or %, not "${unit || 'no unit'}"`)
+  return fail(
+    unit === 'pp'
+      ? 'pp (percentage points) applies to rates; a latency changes in ms, s or %'
+      : `a latency changes in ms, s or %, not "${unit || 'no unit'}"`,
+  )
 }
 
 /** A leak guard's condition: the series, and how far above its pre-load level it may stay (a fraction). */
@@ -158,8 +199,16 @@ export type GrowthParseResult = { ok: true; condition: GrowthCondition } | { ok:
 
 export function parseGrowth(source: string): GrowthParseResult {
   const match = /^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s+growth\s*(<=|<)\s*([0-9]+(?:\.[0-9]+)?)\s*(%?)\s*$/.exec(source)
-  if (!match) return { ok: false, message: `cannot parse leak condition "${source}": expected "<series> growth < <percent>%", e.g. "process_resident_memory_bytes growth < 20%"` }
+  if (!match)
+    return {
+      ok: false,
+      message: `cannot parse leak condition "${source}": expected "<series> growth < <percent>%", e.g. "process_resident_memory_bytes growth < 20%"`,
+    }
   const [, series = '', operator = '<', value = '0', unit = ''] = match
-  if (unit !== '%') return { ok: false, message: `leak condition "${source}": growth is relative to the pre-load level; give it in % (e.g. 20%)` }
+  if (unit !== '%')
+    return {
+      ok: false,
+      message: `leak condition "${source}": growth is relative to the pre-load level; give it in % (e.g. 20%)`,
+    }
   return { ok: true, condition: { source, series, operator: operator as '<' | '<=', limit: Number(value) / 100 } }
 }

@@ -26,7 +26,9 @@ export const yamlPoolDefaults = { threads: 2, queue: 8, budgetMs: 5_000, memoEnt
 
 // The thread runs built JavaScript (as the agent's load worker): beside this file in dist, and when
 // this file is the TypeScript source (tests import the sources), the built copy of it.
-const workerFile = import.meta.url.endsWith('.ts') ? new URL('../../dist/scenario/yaml-worker.js', import.meta.url) : new URL('./yaml-worker.js', import.meta.url)
+const workerFile = import.meta.url.endsWith('.ts')
+  ? new URL('../../dist/scenario/yaml-worker.js', import.meta.url)
+  : new URL('./yaml-worker.js', import.meta.url)
 
 interface Waiting {
   job: YamlJob
@@ -63,7 +65,8 @@ export class YamlPool {
     try {
       return (await this.memoized({ task: 'redact', yaml })) as string
     } catch (error) {
-      if (error instanceof GauntletError && error.code === 'invalid_scenario') return `# ${redacted}: this stored scenario took too long to read to hide its credentials\n`
+      if (error instanceof GauntletError && error.code === 'invalid_scenario')
+        return `# ${redacted}: this stored scenario took too long to read to hide its credentials\n`
       throw error
     }
   }
@@ -101,7 +104,8 @@ export class YamlPool {
       (error: unknown) => {
         // A text over budget is over budget every time: remembered, so asking again costs nothing.
         // A full queue or a stopping controller is not the text's doing.
-        if (error instanceof GauntletError && error.code === 'invalid_scenario') this.remember(key, { ok: false, error })
+        if (error instanceof GauntletError && error.code === 'invalid_scenario')
+          this.remember(key, { ok: false, error })
         throw error
       },
     )
@@ -123,7 +127,9 @@ export class YamlPool {
   private run(job: YamlJob): Promise<unknown> {
     if (this.closed) return Promise.reject(new GauntletError('internal', 'the controller is stopping'))
     if (this.busy >= this.settings.threads && this.waiting.length >= this.settings.queue) {
-      return Promise.reject(new GauntletError('too_many', 'too many scenarios are being read at once; retry in a few seconds'))
+      return Promise.reject(
+        new GauntletError('too_many', 'too many scenarios are being read at once; retry in a few seconds'),
+      )
     }
     return new Promise((resolve, reject) => {
       this.waiting.push({ job, resolve, reject })
@@ -141,7 +147,10 @@ export class YamlPool {
 
   private spawn(): Worker {
     // execArgv: [] - a parent's flags (a test runner's --conditions) must not change how it resolves modules.
-    const worker = new Worker(workerFile, { execArgv: [], resourceLimits: { maxOldGenerationSizeMb: this.settings.heapMb } })
+    const worker = new Worker(workerFile, {
+      execArgv: [],
+      resourceLimits: { maxOldGenerationSizeMb: this.settings.heapMb },
+    })
     // Idle threads must not keep a stopping process alive.
     worker.unref()
     this.all.add(worker)
@@ -171,11 +180,23 @@ export class YamlPool {
       if (reply.id !== id) return
       finish(true)
       if (reply.ok) resolve(reply.value)
-      else reject(reply.error ? new GauntletError(reply.error.code, reply.error.message, { problems: reply.error.problems, ...(reply.error.source !== undefined ? { source: reply.error.source } : {}) }) : new GauntletError('internal', 'internal error'))
+      else
+        reject(
+          reply.error
+            ? new GauntletError(reply.error.code, reply.error.message, {
+                problems: reply.error.problems,
+                ...(reply.error.source !== undefined ? { source: reply.error.source } : {}),
+              })
+            : new GauntletError('internal', 'internal error'),
+        )
     }
     const onError = (error: Error & { code?: string }): void => {
       finish(false)
-      reject(error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? refused(job, 'needed too much memory') : new GauntletError('internal', 'internal error', { cause: error }))
+      reject(
+        error.code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? refused(job, 'needed too much memory')
+          : new GauntletError('internal', 'internal error', { cause: error }),
+      )
     }
     const onExit = (): void => {
       finish(false)
@@ -197,7 +218,10 @@ export class YamlPool {
 function refused(job: YamlJob, what: string): GauntletError {
   const file = job.task === 'parse' ? job.file : 'scenario'
   const message = `scenario ${what} to ${job.task === 'parse' ? 'parse' : 'read'}: simplify it (fewer YAML nodes, aliases and nesting levels)`
-  return new GauntletError('invalid_scenario', `${file}: ${message}`, { problems: [{ path: '', message, line: 1, column: 1 }], source: file })
+  return new GauntletError('invalid_scenario', `${file}: ${message}`, {
+    problems: [{ path: '', message, line: 1, column: 1 }],
+    source: file,
+  })
 }
 
 let shared: YamlPool | undefined

@@ -52,7 +52,10 @@ parentPort?.on('message', (message: YamlJob & { id: number }) => {
     reply = {
       id: message.id,
       ok: false,
-      error: error instanceof GauntletError ? { code: error.code, message: error.message, problems: error.problems, source: error.source } : null,
+      error:
+        error instanceof GauntletError
+          ? { code: error.code, message: error.message, problems: error.problems, source: error.source }
+          : null,
     }
   }
   parentPort!.postMessage(reply)

@@ -42,7 +42,12 @@ const sampledFires = 100
  * 5 fields (minute precision) or 6 (seconds first) or a nickname (@hourly); it must fire at all
  * (`0 0 31 2 *` never does); and no two of its next fires may be closer than `minIntervalS`.
  */
-export function cronProblem(cron: string, timezone: string, minIntervalS = 0, after: Date = new Date()): string | undefined {
+export function cronProblem(
+  cron: string,
+  timezone: string,
+  minIntervalS = 0,
+  after: Date = new Date(),
+): string | undefined {
   const fields = cron.trim().split(/\s+/)
   if (!fields[0]?.startsWith('@') && fields.length !== 5 && fields.length !== 6) {
     return `has ${fields.length} fields; use 5 (minute hour day-of-month month day-of-week) or 6 (seconds first)`
@@ -92,7 +97,10 @@ export function dueFireTimes(schedule: Schedule, now: Date, limit = 100): Date[]
 export function decideFire(schedule: Schedule, scheduledAt: Date, now: Date, runsInProgress: number): FireDecision {
   const lateS = (now.getTime() - scheduledAt.getTime()) / 1000
   if (lateS > schedule.startingDeadlineS) {
-    return { outcome: 'missed', reason: `could not start within startingDeadline ${schedule.startingDeadlineS}s (${Math.round(lateS)}s late)` }
+    return {
+      outcome: 'missed',
+      reason: `could not start within startingDeadline ${schedule.startingDeadlineS}s (${Math.round(lateS)}s late)`,
+    }
   }
   if (runsInProgress === 0 || schedule.concurrency === 'allow') return { outcome: 'started' }
   if (schedule.concurrency === 'replace') return { outcome: 'replaced' }

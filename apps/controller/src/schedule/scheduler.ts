@@ -6,7 +6,14 @@ import type { Clock } from '../run/ports.js'
 import type { RunManager } from '../run/run-manager.js'
 import { yamlPool } from '../scenario/yaml-pool.js'
 import type { ScenarioStore, ScheduleFire, ScheduleStore } from '../storage/run-store.js'
-import { cronProblem, decideFire, dueFireTimes, nextFireTimes, type ConcurrencyPolicy, type Schedule } from './schedule.js'
+import {
+  cronProblem,
+  decideFire,
+  dueFireTimes,
+  nextFireTimes,
+  type ConcurrencyPolicy,
+  type Schedule,
+} from './schedule.js'
 
 export interface NewSchedule {
   scenario: string
@@ -36,7 +43,12 @@ export class Scheduler extends EventEmitter {
   private readonly runsBySchedule = new Map<string, Set<string>>()
 
   constructor(
-    private readonly deps: { store: ScheduleStore & ScenarioStore; runs: RunManager; clock: Clock; limits?: ScheduleLimits },
+    private readonly deps: {
+      store: ScheduleStore & ScenarioStore
+      runs: RunManager
+      clock: Clock
+      limits?: ScheduleLimits
+    },
   ) {
     super()
   }
@@ -56,7 +68,8 @@ export class Scheduler extends EventEmitter {
       }
       const due = dueFireTimes(schedule, this.deps.clock.now())
       // Only the latest overdue time may still start (if within its deadline); older ones are missed.
-      for (const time of due.slice(0, -1)) this.record(schedule, time, { outcome: 'missed', reason: 'controller was not running' }, null)
+      for (const time of due.slice(0, -1))
+        this.record(schedule, time, { outcome: 'missed', reason: 'controller was not running' }, null)
       const latest = due.at(-1)
       if (latest) await this.fire(schedule.id, latest)
       this.arm(schedule.id)
@@ -72,10 +85,14 @@ export class Scheduler extends EventEmitter {
   create(input: NewSchedule): Schedule {
     const { maxSchedules } = this.limits
     if (this.deps.store.listSchedules().length >= maxSchedules) {
-      throw new GauntletError('too_many', `${maxSchedules} schedules exist, the most this controller keeps (--max-schedules); delete one first`)
+      throw new GauntletError(
+        'too_many',
+        `${maxSchedules} schedules exist, the most this controller keeps (--max-schedules); delete one first`,
+      )
     }
     this.assertCronUsable(input)
-    if (!this.deps.store.getScenario(input.scenario)) throw new GauntletError('not_found', `no scenario named "${input.scenario}"`)
+    if (!this.deps.store.getScenario(input.scenario))
+      throw new GauntletError('not_found', `no scenario named "${input.scenario}"`)
     const schedule: Schedule = {
       id: `sch-${randomBytes(4).toString('hex')}`,
       ...input,
@@ -92,7 +109,11 @@ export class Scheduler extends EventEmitter {
     const schedule = this.get(id)
     if (!paused) this.assertCronUsable(schedule)
     // Resuming does not fire what was skipped while paused: it starts from now.
-    const updated = { ...schedule, paused, lastScheduledAt: paused ? schedule.lastScheduledAt : this.deps.clock.now().toISOString() }
+    const updated = {
+      ...schedule,
+      paused,
+      lastScheduledAt: paused ? schedule.lastScheduledAt : this.deps.clock.now().toISOString(),
+    }
     this.deps.store.putSchedule(updated)
     if (paused) this.disarm(id)
     else this.arm(id)
@@ -120,7 +141,10 @@ export class Scheduler extends EventEmitter {
 
   private assertCronUsable(schedule: Pick<Schedule, 'cron' | 'timezone'>): void {
     const problem = this.cronProblemOf(schedule)
-    if (problem) throw new GauntletError('usage', `cron "${schedule.cron}" in ${schedule.timezone}: ${problem}`, { problems: [{ path: '/cron', message: problem }] })
+    if (problem)
+      throw new GauntletError('usage', `cron "${schedule.cron}" in ${schedule.timezone}: ${problem}`, {
+        problems: [{ path: '/cron', message: problem }],
+      })
   }
 
   private arm(id: string): void {
@@ -130,27 +154,31 @@ export class Scheduler extends EventEmitter {
     const schedule = this.deps.store.getSchedule(id)
     if (!schedule || schedule.paused) return
     const now = this.deps.clock.now()
-    const after = schedule.lastScheduledAt && new Date(schedule.lastScheduledAt) > now ? new Date(schedule.lastScheduledAt) : now
+    const after =
+      schedule.lastScheduledAt && new Date(schedule.lastScheduledAt) > now ? new Date(schedule.lastScheduledAt) : now
     const [next] = nextFireTimes(schedule, after, 1)
     if (!next) return
     const delay = next.getTime() - now.getTime()
     this.timers.set(
       id,
-      setTimeout(() => {
-        this.timers.delete(id)
-        if (delay > maxTimerMs) return this.arm(id) // a hop of a long wait
-        // A fire that cannot even be recorded (storage failing, or closed at shutdown) must not end the
-        // process: the schedule is re-armed for its next time, or stays disarmed if that fails too.
-        void this.fire(id, next)
-          .catch(() => undefined)
-          .finally(() => {
-            try {
-              this.arm(id)
-            } catch {
-              // storage is gone: nothing to arm against
-            }
-          })
-      }, Math.min(Math.max(0, delay), maxTimerMs)),
+      setTimeout(
+        () => {
+          this.timers.delete(id)
+          if (delay > maxTimerMs) return this.arm(id) // a hop of a long wait
+          // A fire that cannot even be recorded (storage failing, or closed at shutdown) must not end the
+          // process: the schedule is re-armed for its next time, or stays disarmed if that fails too.
+          void this.fire(id, next)
+            .catch(() => undefined)
+            .finally(() => {
+              try {
+                this.arm(id)
+              } catch {
+                // storage is gone: nothing to arm against
+              }
+            })
+        },
+        Math.min(Math.max(0, delay), maxTimerMs),
+      ),
     )
   }
 
@@ -164,7 +192,8 @@ export class Scheduler extends EventEmitter {
     if (!schedule || schedule.paused) return
     const running = [...(this.runsBySchedule.get(id) ?? [])].filter((runId) => this.deps.runs.isActive(runId))
     const decision = decideFire(schedule, scheduledAt, this.deps.clock.now(), running.length)
-    if (decision.outcome === 'missed' || decision.outcome === 'skipped') return this.record(schedule, scheduledAt, decision, null)
+    if (decision.outcome === 'missed' || decision.outcome === 'skipped')
+      return this.record(schedule, scheduledAt, decision, null)
     // The replaced runs end (and free their --max-runs slots) before the new one is admitted.
     if (decision.outcome === 'replaced') await Promise.all(running.map((runId) => this.deps.runs.abortAndWait(runId)))
     try {
@@ -181,12 +210,18 @@ export class Scheduler extends EventEmitter {
     } catch (error) {
       // A GauntletError is a stated refusal (run admission, a scenario no longer valid or gone);
       // anything else is a failure to start.
-      if (error instanceof GauntletError) this.record(schedule, scheduledAt, { outcome: 'refused', reason: `refused: ${error.message}` }, null)
+      if (error instanceof GauntletError)
+        this.record(schedule, scheduledAt, { outcome: 'refused', reason: `refused: ${error.message}` }, null)
       else this.record(schedule, scheduledAt, { outcome: 'missed', reason: 'could not start: internal error' }, null)
     }
   }
 
-  private record(schedule: Schedule, scheduledAt: Date, decision: { outcome: ScheduleFire['outcome']; reason?: string }, runId: string | null): void {
+  private record(
+    schedule: Schedule,
+    scheduledAt: Date,
+    decision: { outcome: ScheduleFire['outcome']; reason?: string },
+    runId: string | null,
+  ): void {
     const fire: ScheduleFire = {
       scheduleId: schedule.id,
       scheduledAt: scheduledAt.toISOString(),

@@ -7,13 +7,22 @@ import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Nod
 export const redacted = '«redacted»'
 
 /** Headers that are credentials by name (and what the controller's log never writes). */
-export const credentialHeaderNames: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token', 'api-key'])
+export const credentialHeaderNames: ReadonlySet<string> = new Set([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'x-api-key',
+  'x-auth-token',
+  'api-key',
+])
 /**
  * Any name with one of these parts looks like a credential ("x-vault-token", "x-client-secret",
  * "Ocp-Apim-Subscription-Key", "x-functions-key", "x-hub-signature-256", "x-jwt", "x-csrf-token").
  * Hiding a harmless value costs nothing; showing a credential is the failure to avoid.
  */
-const credentialNameParts = /token|secret|pass|pwd|key|auth|cookie|session|credential|sig|jwt|csrf|xsrf|hmac|bearer|private/i
+const credentialNameParts =
+  /token|secret|pass|pwd|key|auth|cookie|session|credential|sig|jwt|csrf|xsrf|hmac|bearer|private/i
 
 export function isCredentialHeader(name: string): boolean {
   return credentialHeaderNames.has(name.toLowerCase()) || credentialNameParts.test(name)
@@ -21,7 +30,9 @@ export function isCredentialHeader(name: string): boolean {
 
 /** A copy of the headers with every credential value replaced. */
 export function redactHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, isCredentialHeader(name) ? redacted : value]))
+  return Object.fromEntries(
+    Object.entries(headers).map(([name, value]) => [name, isCredentialHeader(name) ? redacted : value]),
+  )
 }
 
 /** The credential header values of these headers: what must not appear anywhere else either. */
@@ -85,7 +96,8 @@ export function scrubSecrets<T>(value: T, secrets: readonly string[]): T {
 function scrub(value: unknown, secrets: readonly string[]): unknown {
   if (typeof value === 'string') return secrets.reduce((text, secret) => text.split(secret).join(redacted), value)
   if (Array.isArray(value)) return value.map((item) => scrub(item, secrets))
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrub(v, secrets)]))
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrub(v, secrets)]))
   return value
 }
 
@@ -93,7 +105,9 @@ function scrub(value: unknown, secrets: readonly string[]): unknown {
 function queryCredentials(url: unknown): string[] {
   if (typeof url !== 'string') return []
   try {
-    return [...new URL(url).searchParams].filter(([name, value]) => value !== '' && isCredentialHeader(name)).flatMap(([, value]) => [value, encodeURIComponent(value)])
+    return [...new URL(url).searchParams]
+      .filter(([name, value]) => value !== '' && isCredentialHeader(name))
+      .flatMap(([, value]) => [value, encodeURIComponent(value)])
   } catch {
     return []
   }
@@ -124,12 +138,19 @@ function collectSecretNodes(doc: Document, visit: (node: Node) => void): void {
       const hook = resolved(item)
       if (!isMap(hook)) continue
       const secret = resolved(hook.get('secret', true))
-      if (isScalar(secret) && !(typeof secret.value === 'string' && hookSecretReference.test(secret.value))) visit(secret)
+      if (isScalar(secret) && !(typeof secret.value === 'string' && hookSecretReference.test(secret.value)))
+        visit(secret)
     }
   }
 }
 
 /** Where lines are printed (the CLI's Output): every line goes through scrubSecrets first. */
-export function scrubbedLines(out: { stdout(line: string): void; stderr(line: string): void }, secrets: readonly string[]): { stdout(line: string): void; stderr(line: string): void } {
-  return { stdout: (line) => out.stdout(scrubSecrets(line, secrets)), stderr: (line) => out.stderr(scrubSecrets(line, secrets)) }
+export function scrubbedLines(
+  out: { stdout(line: string): void; stderr(line: string): void },
+  secrets: readonly string[],
+): { stdout(line: string): void; stderr(line: string): void } {
+  return {
+    stdout: (line) => out.stdout(scrubSecrets(line, secrets)),
+    stderr: (line) => out.stderr(scrubSecrets(line, secrets)),
+  }
 }

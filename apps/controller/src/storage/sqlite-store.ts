@@ -5,7 +5,21 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { migrations } from './migrations.js'
 import type { Schedule } from '../schedule/schedule.js'
-import type { AgentStore, NewRun, WindowPage, WindowPageQuery, RunFilter, RunStatus, RunStore, ScenarioStore, ScheduleFire, ScheduleStore, StoredAgent, StoredRun, StoredScenario } from './run-store.js'
+import type {
+  AgentStore,
+  NewRun,
+  WindowPage,
+  WindowPageQuery,
+  RunFilter,
+  RunStatus,
+  RunStore,
+  ScenarioStore,
+  ScheduleFire,
+  ScheduleStore,
+  StoredAgent,
+  StoredRun,
+  StoredScenario,
+} from './run-store.js'
 
 interface RunRow {
   id: string
@@ -44,10 +58,16 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
         `INSERT INTO windows (run_id, idx, step, started_at, report_json, latency_ms_json) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (run_id, idx) DO UPDATE SET report_json = excluded.report_json, latency_ms_json = excluded.latency_ms_json`,
       ),
-      windowPage: this.db.prepare(`SELECT idx, report_json, latency_ms_json FROM windows WHERE run_id = ? AND idx >= ? ORDER BY idx LIMIT ?`),
-      agentWindowPage: this.db.prepare(`SELECT idx, report_json, latency_ms_json FROM agent_windows WHERE run_id = ? AND agent = ? AND idx >= ? ORDER BY idx LIMIT ?`),
+      windowPage: this.db.prepare(
+        `SELECT idx, report_json, latency_ms_json FROM windows WHERE run_id = ? AND idx >= ? ORDER BY idx LIMIT ?`,
+      ),
+      agentWindowPage: this.db.prepare(
+        `SELECT idx, report_json, latency_ms_json FROM agent_windows WHERE run_id = ? AND agent = ? AND idx >= ? ORDER BY idx LIMIT ?`,
+      ),
       fillWindowLatency: this.db.prepare(`UPDATE windows SET latency_ms_json = ? WHERE run_id = ? AND idx = ?`),
-      fillAgentWindowLatency: this.db.prepare(`UPDATE agent_windows SET latency_ms_json = ? WHERE run_id = ? AND agent = ? AND idx = ?`),
+      fillAgentWindowLatency: this.db.prepare(
+        `UPDATE agent_windows SET latency_ms_json = ? WHERE run_id = ? AND agent = ? AND idx = ?`,
+      ),
       saveStep: this.db.prepare(
         `INSERT INTO steps (run_id, idx, planned_rps, verdict, summary_json) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (run_id, idx) DO UPDATE SET verdict = excluded.verdict, summary_json = excluded.summary_json`,
@@ -58,7 +78,9 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
         `SELECT * FROM runs WHERE (@status IS NULL OR status = @status) AND (@scenario IS NULL OR scenario = @scenario)
          ORDER BY created_at DESC, id DESC LIMIT @limit`,
       ),
-      interruptRunning: this.db.prepare(`UPDATE runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'`),
+      interruptRunning: this.db.prepare(
+        `UPDATE runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'`,
+      ),
       countByStatus: this.db.prepare(`SELECT status, count(*) AS n FROM runs GROUP BY status`),
       putScenario: this.db.prepare(
         `INSERT INTO scenarios (name, yaml, updated_at) VALUES (@name, @yaml, @updatedAt)
@@ -81,7 +103,9 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
         `INSERT INTO schedule_history (schedule_id, scheduled_at, handled_at, outcome, run_id, detail)
          VALUES (@scheduleId, @scheduledAt, @handledAt, @outcome, @runId, @detail)`,
       ),
-      moveLastScheduled: this.db.prepare(`UPDATE schedules SET last_scheduled_at = ? WHERE id = ? AND (last_scheduled_at IS NULL OR last_scheduled_at < ?)`),
+      moveLastScheduled: this.db.prepare(
+        `UPDATE schedules SET last_scheduled_at = ? WHERE id = ? AND (last_scheduled_at IS NULL OR last_scheduled_at < ?)`,
+      ),
       scheduleHistory: this.db.prepare(
         `SELECT schedule_id AS scheduleId, scheduled_at AS scheduledAt, handled_at AS handledAt, outcome, run_id AS runId, detail
          FROM schedule_history WHERE schedule_id = ? ORDER BY scheduled_at DESC, rowid DESC LIMIT ?`,
@@ -92,12 +116,20 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
          VALUES (?, (SELECT COALESCE(MAX(seq), -1) + 1 FROM decisions WHERE run_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       saveTargetPoint: this.db.prepare(`INSERT INTO target_series (run_id, series, at_s, value) VALUES (?, ?, ?, ?)`),
-      targetSeries: this.db.prepare(`SELECT series, at_s AS atS, value FROM target_series WHERE run_id = ? ORDER BY series, at_s`),
-      decisions: this.db.prepare(`SELECT at, step, source, guard, condition, verdict, action, dry_run, reason, evidence_json FROM decisions WHERE run_id = ? ORDER BY seq`),
-      saveAgentWindow: this.db.prepare(`INSERT OR IGNORE INTO agent_windows (run_id, agent, idx, report_json) VALUES (?, ?, ?, ?)`),
+      targetSeries: this.db.prepare(
+        `SELECT series, at_s AS atS, value FROM target_series WHERE run_id = ? ORDER BY series, at_s`,
+      ),
+      decisions: this.db.prepare(
+        `SELECT at, step, source, guard, condition, verdict, action, dry_run, reason, evidence_json FROM decisions WHERE run_id = ? ORDER BY seq`,
+      ),
+      saveAgentWindow: this.db.prepare(
+        `INSERT OR IGNORE INTO agent_windows (run_id, agent, idx, report_json) VALUES (?, ?, ?, ?)`,
+      ),
       agentWindow: this.db.prepare(`SELECT report_json FROM agent_windows WHERE run_id = ? AND agent = ? AND idx = ?`),
       forgetAgent: this.db.prepare(`DELETE FROM agents WHERE name = ?`),
-      agentWindows: this.db.prepare(`SELECT report_json FROM agent_windows WHERE run_id = ? AND agent = ? ORDER BY idx`),
+      agentWindows: this.db.prepare(
+        `SELECT report_json FROM agent_windows WHERE run_id = ? AND agent = ? ORDER BY idx`,
+      ),
       saveAgent: this.db.prepare(
         `INSERT INTO agents (name, url, capacity_rps, version, state, registered_at, last_heartbeat_at)
          VALUES (@name, @url, @capacityRps, @version, @state, @registeredAt, @lastHeartbeatAt)
@@ -115,13 +147,28 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
   }
 
   saveWindow(runId: string, window: WindowReport): void {
-    this.statements.saveWindow.run(runId, window.index, window.step, window.startedAt, JSON.stringify(window), latencyJson(window.latency))
+    this.statements.saveWindow.run(
+      runId,
+      window.index,
+      window.step,
+      window.startedAt,
+      JSON.stringify(window),
+      latencyJson(window.latency),
+    )
   }
 
   saveWindows(runId: string, windows: readonly WindowReport[]): void {
     const summaries = new LatencyMemo()
     this.db.transaction(() => {
-      for (const window of windows) this.statements.saveWindow.run(runId, window.index, window.step, window.startedAt, JSON.stringify(window), summaries.of(window.latency))
+      for (const window of windows)
+        this.statements.saveWindow.run(
+          runId,
+          window.index,
+          window.step,
+          window.startedAt,
+          JSON.stringify(window),
+          summaries.of(window.latency),
+        )
     })()
   }
 
@@ -132,7 +179,8 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
   saveAgentWindows(reports: ReadonlyArray<{ runId: string; agent: string; windows: readonly WindowReport[] }>): void {
     this.db.transaction(() => {
       for (const { runId, agent, windows } of reports) {
-        for (const window of windows) this.statements.saveAgentWindow.run(runId, agent, window.index, JSON.stringify(window))
+        for (const window of windows)
+          this.statements.saveAgentWindow.run(runId, agent, window.index, JSON.stringify(window))
       }
     })()
   }
@@ -146,7 +194,11 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
     type Row = { idx: number; report_json: string; latency_ms_json: string | null }
     const { agent, from, limit } = query
     // One row more than asked says whether there is a next page.
-    const rows = (agent === undefined ? this.statements.windowPage.all(runId, from, limit + 1) : this.statements.agentWindowPage.all(runId, agent, from, limit + 1)) as Row[]
+    const rows = (
+      agent === undefined
+        ? this.statements.windowPage.all(runId, from, limit + 1)
+        : this.statements.agentWindowPage.all(runId, agent, from, limit + 1)
+    ) as Row[]
     const page = rows.slice(0, limit)
     const missing = page.filter((row) => row.latency_ms_json === null)
     if (missing.length > 0) {
@@ -166,35 +218,60 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
   }
 
   agentWindows(runId: string, agent: string): WindowReport[] {
-    return (this.statements.agentWindows.all(runId, agent) as Array<{ report_json: string }>).map((row) => JSON.parse(row.report_json) as WindowReport)
+    return (this.statements.agentWindows.all(runId, agent) as Array<{ report_json: string }>).map(
+      (row) => JSON.parse(row.report_json) as WindowReport,
+    )
   }
 
   saveDecision(runId: string, decision: Decision): void {
     const { at, step, source, guard, condition, verdict, action, dryRun, reason, evidence } = decision
-    this.statements.saveDecision.run(runId, runId, at, step, source ?? null, guard, condition ?? null, verdict, action, dryRun ? 1 : 0, reason ?? null, JSON.stringify(evidence))
+    this.statements.saveDecision.run(
+      runId,
+      runId,
+      at,
+      step,
+      source ?? null,
+      guard,
+      condition ?? null,
+      verdict,
+      action,
+      dryRun ? 1 : 0,
+      reason ?? null,
+      JSON.stringify(evidence),
+    )
   }
 
   decisions(runId: string): Decision[] {
-    type Row = Pick<Decision, 'at' | 'step' | 'guard' | 'verdict' | 'action'> & { source: Decision['source'] | null; condition: string | null; dry_run: number; reason: string | null; evidence_json: string }
-    return (this.statements.decisions.all(runId) as Row[]).map(({ source, condition, dry_run, reason, evidence_json, ...rest }) => ({
-      ...(source !== null ? { source } : {}),
-      ...rest,
-      ...(condition !== null ? { condition } : {}),
-      ...(dry_run ? { dryRun: true } : {}),
-      ...(reason !== null ? { reason } : {}),
-      evidence: JSON.parse(evidence_json) as Decision['evidence'],
-    }))
+    type Row = Pick<Decision, 'at' | 'step' | 'guard' | 'verdict' | 'action'> & {
+      source: Decision['source'] | null
+      condition: string | null
+      dry_run: number
+      reason: string | null
+      evidence_json: string
+    }
+    return (this.statements.decisions.all(runId) as Row[]).map(
+      ({ source, condition, dry_run, reason, evidence_json, ...rest }) => ({
+        ...(source !== null ? { source } : {}),
+        ...rest,
+        ...(condition !== null ? { condition } : {}),
+        ...(dry_run ? { dryRun: true } : {}),
+        ...(reason !== null ? { reason } : {}),
+        evidence: JSON.parse(evidence_json) as Decision['evidence'],
+      }),
+    )
   }
 
   saveTargetSeries(runId: string, series: ReadonlyMap<string, ReadonlyArray<{ atS: number; value: number }>>): void {
     this.db.transaction(() => {
-      for (const [name, points] of series) for (const p of points) this.statements.saveTargetPoint.run(runId, name, p.atS, p.value)
+      for (const [name, points] of series)
+        for (const p of points) this.statements.saveTargetPoint.run(runId, name, p.atS, p.value)
     })()
   }
 
   targetSeries(runId: string): Record<string, Array<{ atS: number; value: number }>> {
     const out: Record<string, Array<{ atS: number; value: number }>> = {}
-    for (const row of this.statements.targetSeries.all(runId) as Array<{ series: string; atS: number; value: number }>) (out[row.series] ??= []).push({ atS: row.atS, value: row.value })
+    for (const row of this.statements.targetSeries.all(runId) as Array<{ series: string; atS: number; value: number }>)
+      (out[row.series] ??= []).push({ atS: row.atS, value: row.value })
     return out
   }
 
@@ -212,7 +289,11 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
   }
 
   listRuns(filter: RunFilter): StoredRun[] {
-    const rows = this.statements.listRuns.all({ status: filter.status ?? null, scenario: filter.scenario ?? null, limit: filter.limit })
+    const rows = this.statements.listRuns.all({
+      status: filter.status ?? null,
+      scenario: filter.scenario ?? null,
+      limit: filter.limit,
+    })
     return (rows as RunRow[]).map(toStoredRun)
   }
 
@@ -242,7 +323,9 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
   }
 
   windows(runId: string): WindowReport[] {
-    return (this.statements.windows.all(runId) as Array<{ report_json: string }>).map((row) => JSON.parse(row.report_json) as WindowReport)
+    return (this.statements.windows.all(runId) as Array<{ report_json: string }>).map(
+      (row) => JSON.parse(row.report_json) as WindowReport,
+    )
   }
 
   putSchedule(schedule: Schedule): void {
@@ -294,7 +377,9 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
   private migrate(): void {
     const applied = this.db.pragma('user_version', { simple: true }) as number
     if (applied > migrations.length) {
-      throw new Error(`database schema version ${applied} is newer than this Gauntlet (${migrations.length}); upgrade Gauntlet`)
+      throw new Error(
+        `database schema version ${applied} is newer than this Gauntlet (${migrations.length}); upgrade Gauntlet`,
+      )
     }
     for (let version = applied; version < migrations.length; version++) {
       this.db.transaction(() => {

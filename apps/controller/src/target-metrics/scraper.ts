@@ -100,7 +100,13 @@ export class TargetMetricsScraper {
  */
 export function scrapeThrough(allow: AllowList): (url: string, signal: AbortSignal) => Promise<string> {
   return async (url, signal) => {
-    const response = await egressRequest(url, { allow, headers: { accept: 'text/plain' }, timeoutMs: scrapeTimeoutMs, signal, maxResponseBytes: maxScrapeBytes })
+    const response = await egressRequest(url, {
+      allow,
+      headers: { accept: 'text/plain' },
+      timeoutMs: scrapeTimeoutMs,
+      signal,
+      maxResponseBytes: maxScrapeBytes,
+    })
     if (response.status < 200 || response.status >= 300) throw new Error(`status ${response.status}`)
     if (response.truncated) throw new Error(`metrics page larger than ${maxScrapeBytes} bytes`)
     return response.body
