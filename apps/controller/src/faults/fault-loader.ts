@@ -1,5 +1,4 @@
-import type { FaultDocument, FaultSpec, FaultType } from '@gauntlet/contracts'
-import { parseDurationMs } from '../scenario/duration.js'
+import { parseDurationMs, type FaultDocument, type FaultSpec, type FaultType } from '@gauntlet/contracts'
 
 /** A fault of a scenario: what to apply, and when, relative to the run. */
 export interface ScheduledFault {

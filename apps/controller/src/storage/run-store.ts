@@ -1,7 +1,12 @@
-import type { Decision, RunSummary, StepSummary, WindowReport } from '@gauntlet/contracts'
-
-import type { RunStatus } from '@gauntlet/contracts'
-import type { FireOutcome, Schedule } from '../schedule/schedule.js'
+import type {
+  Decision,
+  FireOutcome,
+  RunStatus,
+  RunSummary,
+  Schedule,
+  StepSummary,
+  WindowReport,
+} from '@gauntlet/contracts'
 
 export type { RunStatus }
 export const runStatuses: readonly RunStatus[] = ['running', 'passed', 'failed', 'aborted', 'interrupted', 'error']

@@ -1,10 +1,16 @@
-import { GauntletError, type Decision, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
+import {
+  GauntletError,
+  type Decision,
+  type RunSummary,
+  type Schedule,
+  type StepSummary,
+  type WindowReport,
+} from '@gauntlet/contracts'
 import { decodeHistogram, summarizeLatency } from '@gauntlet/metrics'
 import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { migrations } from './migrations.js'
-import type { Schedule } from '../schedule/schedule.js'
 import type {
   AgentStore,
   NewRun,
