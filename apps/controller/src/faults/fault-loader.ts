@@ -40,7 +40,7 @@ export function buildFaults(
   stepCount?: number,
 ): ScheduledFault[] | undefined {
   const built = docs.map((doc, i) => buildFault(doc, `${prefix}/${i}`, add, ids(i, doc), stepCount))
-  return built.every((f) => f !== undefined) ? (built as ScheduledFault[]) : undefined
+  return built.every((f) => f !== undefined) ? built : undefined
 }
 
 /** One fault document (schema-valid) at `path`; undefined when it has problems (each reported). */

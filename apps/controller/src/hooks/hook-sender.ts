@@ -120,8 +120,8 @@ export async function deliverHook(
 /** What went wrong, in a few words of our own (the allow-list refusal, a timeout, a socket error code). */
 function errorClass(error: unknown, timeoutMs: number): string {
   if (error instanceof GauntletError) return error.message
-  const code = ((error as NodeJS.ErrnoException).code ??
-    ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code) as string | undefined
+  const code =
+    (error as NodeJS.ErrnoException).code ?? ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code
   if (code === 'ABORT_ERR' || /no answer within/.test((error as Error).message))
     return `no answer within ${timeoutMs}ms`
   return code ? `network error ${code}` : 'network error'

@@ -400,7 +400,7 @@ function describeSchemaError(error: ValueError): SchemaProblem {
     case ValueErrorType.ObjectRequiredProperty:
       return { path: error.path, parent: error.path, message: `missing required key "${error.path.split('/').pop()}"` }
     case ValueErrorType.Union: {
-      const options = (error.schema as { anyOf?: Array<{ const?: unknown }> }).anyOf
+      const options = (error.schema as { anyOf?: Array<{ const?: string | number | boolean }> }).anyOf
         ?.map((s) => s.const)
         .filter((v) => v !== undefined)
       return {
