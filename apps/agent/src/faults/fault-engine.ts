@@ -30,7 +30,7 @@ export interface FaultReport {
   notes: string[]
 }
 
-export interface RevertOptions {
+interface RevertOptions {
   /** Proxy delay: called once new connections bypass the proxy and before it ends the open ones. */
   beforeDrain?: () => void | Promise<void>
 }

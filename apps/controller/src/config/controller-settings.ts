@@ -58,7 +58,7 @@ export interface ControllerSettings {
 }
 
 /** The flags of `gauntlet controller` that settings are read from (strings as parseArgs gives them). */
-export interface SettingsFlags {
+interface SettingsFlags {
   host: string
   'public-url'?: string | undefined
   'public-read'?: boolean | undefined

@@ -26,7 +26,7 @@ const required: Partial<Record<FaultType, keyof FaultDocument>> = {
 const common = new Set<keyof FaultDocument>(['type', 'target', 'at', 'atStep', 'duration'])
 
 /** Longest fault: a forgotten one must still end. */
-export const maxFaultMs = 24 * 3_600_000
+const maxFaultMs = 24 * 3_600_000
 
 /**
  * Fault documents (schema-valid) into specs with units resolved, reporting every problem through

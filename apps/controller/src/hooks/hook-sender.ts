@@ -17,7 +17,7 @@ export interface Hook {
 }
 
 /** What a delivery needs besides the hook: the egress allow-list, the environment, and the run's stop. */
-export interface HookDeliveryOptions {
+interface HookDeliveryOptions {
   /** GAUNTLET_HOOK_ALLOW: checked again on the address actually connected to. */
   allow: AllowList
   env?: NodeJS.ProcessEnv
@@ -25,10 +25,10 @@ export interface HookDeliveryOptions {
   signal?: AbortSignal
 }
 
-export const signatureHeader = 'x-gauntlet-signature'
+const signatureHeader = 'x-gauntlet-signature'
 
 export const secretNotSet = "the hook's secret reference is not set; not sent unsigned"
-export const stoppedBeforeSent = 'not sent: the run was stopped'
+const stoppedBeforeSent = 'not sent: the run was stopped'
 export const stoppedInFlight = 'cancelled: the run was stopped'
 
 /** `sha256=<hex HMAC-SHA256 of the body>`: what a receiver recomputes with the shared secret. */

@@ -12,7 +12,7 @@ import { Cron } from 'croner'
  */
 
 /** What the rules decide for one fire time (the Scheduler records it as a FireOutcome). */
-export type FireDecision =
+type FireDecision =
   | { outcome: 'started' }
   | { outcome: 'replaced' }
   | { outcome: 'skipped'; reason: string }

@@ -8,7 +8,7 @@ import { yamlPool } from '../scenario/yaml-pool.js'
 import type { ScenarioStore, ScheduleFire, ScheduleStore } from '../storage/run-store.js'
 import { cronProblem, decideFire, dueFireTimes, nextFireTimes } from './schedule.js'
 
-export interface NewSchedule {
+interface NewSchedule {
   scenario: string
   cron: string
   timezone: string
@@ -17,7 +17,7 @@ export interface NewSchedule {
 }
 
 /** The caps schedules are created under (--max-schedules, --min-schedule-interval). */
-export type ScheduleLimits = Pick<ControllerLimits, 'maxSchedules' | 'minScheduleIntervalS'>
+type ScheduleLimits = Pick<ControllerLimits, 'maxSchedules' | 'minScheduleIntervalS'>
 
 /** setTimeout's ceiling (~24.8 days): longer waits are taken in hops. */
 const maxTimerMs = 2 ** 31 - 1
