@@ -96,10 +96,12 @@ export default {
     },
     {
       name: 'routes-call-services',
-      comment: 'An http route calls a service; it does not open the store or parse a scenario itself.',
+      comment: 'An http route calls a service (a *-service.ts); it does not open the store or parse a scenario itself.',
       severity: 'warn',
       from: { path: '^apps/controller/src/http/[^/]+-routes\\.ts$' },
-      to: { path: [controllerFolder('storage'), `${controllerFolder('scenario')}(?!scenario\\.ts$)`] },
+      to: {
+        path: [controllerFolder('storage'), `${controllerFolder('scenario')}(?!scenario\\.ts$|[^/]+-service\\.ts$)`],
+      },
     },
 
     // ── the graph itself ────────────────────────────────────────────────────────────────────────
