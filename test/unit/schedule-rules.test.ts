@@ -1,3 +1,4 @@
+import type { Schedule } from '@gauntlet/contracts'
 import { describe, expect, it } from 'vitest'
 import {
   cronProblem,
@@ -5,7 +6,6 @@ import {
   dueFireTimes,
   nextFireTimes,
   shortestGapS,
-  type Schedule,
 } from '../../apps/controller/src/schedule/schedule.js'
 
 const schedule = (over: Partial<Schedule> = {}): Schedule => ({

@@ -68,6 +68,31 @@ describe('SQLite run store (real file)', () => {
     raw.close()
   })
 
+  it('drops the steps table of an older database (written, never read: steps are in the summary)', () => {
+    const file = dbFile()
+    const old = new Database(file)
+    const before = migrations.length - 1
+    for (const migration of migrations.slice(0, before)) old.exec(migration)
+    old.pragma(`user_version = ${before}`)
+    old
+      .prepare(
+        `INSERT INTO runs (id, scenario, scenario_yaml, target, status, created_at) VALUES ('r1', 'demo', '', '', 'passed', '')`,
+      )
+      .run()
+    old
+      .prepare(`INSERT INTO steps (run_id, idx, planned_rps, verdict, summary_json) VALUES ('r1', 0, 10, 'pass', '{}')`)
+      .run()
+    old.close()
+
+    new SqliteStore(file).close()
+    const raw = new Database(file)
+    const tables = raw.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all()
+    expect(tables).not.toContain('steps')
+    expect(tables).toContain('runs')
+    expect(raw.prepare(`SELECT id FROM runs`).pluck().all()).toEqual(['r1'])
+    raw.close()
+  })
+
   it('stores a window delivered twice once (idempotent), keeping the latest copy', () => {
     const store = new SqliteStore(dbFile())
     store.createRun(run)

@@ -10,22 +10,12 @@ export {
   type StepTimeline,
 } from './load/schedule.js'
 export { runLoadInWorker, startLoadInWorker, type WorkerLoadRun } from './load/worker-load-generator.js'
-export {
-  assertHostAllowed,
-  assertTargetAllowed,
-  assertTargetResolvesAllowed,
-  defaultTargetAllow,
-  parseTargetAllowList,
-  targetAllowListFromEnv,
-  type TargetAllowList,
-} from './safety/target-allow-list.js'
+export { assertTargetAllowed, parseTargetAllowList, targetAllowListFromEnv } from './safety/target-allow-list.js'
 export { startAgent, type AgentOptions, type RunningAgent } from './service/agent-service.js'
 export { buildAgentApp } from './service/agent-app.js'
 export { Assignments, type AssignmentEvents } from './service/assignments.js'
-export { FaultEngine, type FaultReport, type ContainerFinder } from './faults/fault-engine.js'
-export { defaultFaultJournal, localFaultEngine } from './faults/local-fault-engine.js'
-export { kernelSupport, type KernelSupport } from './faults/kernel-probe.js'
-export { DockerTargets, type TargetContainer } from './faults/docker-targets.js'
-export { planFault, type FaultPlan } from './faults/fault-plan.js'
-export { readMarks, isClean, type GauntletMarks } from './faults/namespace-state.js'
-export { nsenter, type Netns } from './faults/netns.js'
+export { FaultEngine, type FaultReport } from './faults/fault-engine.js'
+export { localFaultEngine } from './faults/local-fault-engine.js'
+export { kernelSupport } from './faults/kernel-probe.js'
+export { readMarks, type GauntletMarks } from './faults/namespace-state.js'
+export { nsenter } from './faults/netns.js'

@@ -12,9 +12,8 @@
  */
 
 export const containerNamePattern = '^[a-zA-Z0-9][a-zA-Z0-9_.-]+$'
-export const containerIdPattern = '^[a-f0-9]{12,64}$'
-export const labelKeyPattern = '^[a-zA-Z0-9](?:[a-zA-Z0-9._/-]*[a-zA-Z0-9])?$'
-export const labelValuePattern = '^[^\\s\\x00-\\x1f\\x7f]*$'
+const labelKeyPattern = '^[a-zA-Z0-9](?:[a-zA-Z0-9._/-]*[a-zA-Z0-9])?$'
+const labelValuePattern = '^[^\\s\\x00-\\x1f\\x7f]*$'
 /** A label selector as a fault target writes it: key=value. */
 export const labelSelectorPattern = `^${labelKeyPattern.slice(1, -1)}=${labelValuePattern.slice(1, -1)}$`
 export const composeServicePattern = '^[a-zA-Z0-9._-]+$'

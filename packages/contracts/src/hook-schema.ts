@@ -18,7 +18,7 @@ const HookSecretReference = withHint(
   `a hook secret is a reference "\${${hookSecretPrefix}NAME}" to an environment variable starting with ${hookSecretPrefix}; literal secrets and other variables are refused`,
 )
 
-export const HookSchema = Type.Object(
+const HookSchema = Type.Object(
   {
     url: Type.String({ minLength: 1, maxLength: 2048, description: 'http(s) URL that receives a JSON POST.' }),
     secret: Type.Optional(HookSecretReference),
@@ -33,7 +33,6 @@ export const HookSchema = Type.Object(
   },
   { additionalProperties: false },
 )
-export type HookDocument = Static<typeof HookSchema>
 
 const HookList = Type.Optional(Type.Array(HookSchema, { maxItems: 10 }))
 

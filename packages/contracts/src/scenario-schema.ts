@@ -7,7 +7,6 @@ import { Type, type Static } from '@sinclair/typebox'
  * scenario loader and are reported in the same problem format.
  */
 
-export { DurationText, withHint } from './duration-text.js'
 import { DurationText, withHint } from './duration-text.js'
 import { DecisionSchema, TargetMetricsSchema } from './decision-schema.js'
 import { FaultDocumentSchema } from './fault-schema.js'

@@ -20,7 +20,7 @@ export interface TargetContainer {
 type Mode = NonNullable<FaultTarget['mode']>
 
 /** The compose label `service:` selects on. */
-export const composeServiceLabel = 'com.docker.compose.service'
+const composeServiceLabel = 'com.docker.compose.service'
 
 /**
  * Which of `candidates` a target's mode picks: all of them, one at random, or ceil(n·percent/100)

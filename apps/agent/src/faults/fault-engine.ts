@@ -30,7 +30,7 @@ export interface FaultReport {
   notes: string[]
 }
 
-export interface RevertOptions {
+interface RevertOptions {
   /** Proxy delay: called once new connections bypass the proxy and before it ends the open ones. */
   beforeDrain?: () => void | Promise<void>
 }
@@ -38,6 +38,12 @@ export interface RevertOptions {
 interface AppliedTarget extends JournalTarget {
   plan: FaultPlan
   deadmanPid?: number
+}
+
+/** A target as the journal keeps it: its plan is derived again from the intent's spec. */
+function journalTarget({ plan, ...target }: AppliedTarget): JournalTarget {
+  void plan
+  return target
 }
 
 interface ActiveFault {
@@ -189,7 +195,7 @@ export class FaultEngine {
       op: 'intent',
       id: spec.id,
       spec,
-      targets: targets.map(({ plan: _plan, ...t }) => t),
+      targets: targets.map(journalTarget),
       untilEpochMs,
       at: Date.now(),
       owner: { pid: process.pid, detached: options.detached === true },
@@ -464,14 +470,14 @@ export class FaultEngine {
     )
     return new Promise((resolve, reject) => {
       let stderr = ''
-      child.stderr!.on('data', (chunk) => (stderr += chunk))
-      const lines = createInterface({ input: child.stdout! })
+      child.stderr.on('data', (chunk) => (stderr += chunk))
+      const lines = createInterface({ input: child.stdout })
       lines.on('line', (line) => {
         if (!/^listening /.test(line)) return
         lines.close()
         // Let go of it entirely (it ignores write errors on a closed pipe), so it never holds this process open.
-        child.stdout!.destroy()
-        child.stderr!.destroy()
+        child.stdout.destroy()
+        child.stderr.destroy()
         child.unref()
         resolve(child.pid!)
       })

@@ -18,7 +18,7 @@ export interface FaultPlan {
   marks: { qdisc: boolean; rules: boolean }
 }
 
-export interface PlanContext {
+interface PlanContext {
   /** The interface that carries the container's address. */
   iface: string
   /** Epoch ms when the fault ends: iptables rules stop matching then even if nobody reverts them. */

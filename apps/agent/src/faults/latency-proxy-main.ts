@@ -132,7 +132,7 @@ function runCommand([file, ...args]: string[]): Promise<CleanupResult> {
     execFile(file!, args, { timeout: cleanupTimeoutMs, killSignal: 'SIGKILL' }, (error, _stdout, stderr) => {
       const text = String(stderr).trim()
       if (!error) return resolve({ ok: true, status: 'exit 0', stderr: text })
-      const failure = error as NodeJS.ErrnoException & { killed?: boolean; signal?: NodeJS.Signals | null }
+      const failure = error
       let status: string
       if (failure.killed) status = `killed after ${cleanupTimeoutMs} ms`
       else if (typeof failure.code === 'number') status = `exit ${failure.code}`

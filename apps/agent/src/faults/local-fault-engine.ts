@@ -9,7 +9,7 @@ import { nsenter } from './netns.js'
  * The journal is per host, not per run directory: faults act on host-wide things (containers), and
  * recovery must know every live fault on the host to leave them alone. GAUNTLET_FAULT_JOURNAL overrides.
  */
-export function defaultFaultJournal(): string {
+function defaultFaultJournal(): string {
   if (process.env.GAUNTLET_FAULT_JOURNAL) return process.env.GAUNTLET_FAULT_JOURNAL
   return process.getuid?.() === 0 ? '/var/lib/gauntlet/faults.jsonl' : join(homedir(), '.gauntlet', 'faults.jsonl')
 }

@@ -6,7 +6,7 @@ import { assertResolvesAllowed, loopbackAllow, normalizeHost, parseAllowList, ty
  * packages/http/src/allow-list.ts). A load agent must never be an open traffic cannon, so the default
  * is loopback only.
  */
-export const defaultTargetAllow = loopbackAllow
+const defaultTargetAllow = loopbackAllow
 
 export type TargetAllowList = AllowList
 

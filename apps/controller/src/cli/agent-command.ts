@@ -2,7 +2,8 @@ import { GauntletError } from '@gauntlet/contracts'
 import { once } from 'node:events'
 import { parseArgs } from 'node:util'
 import { startAgent, targetAllowListFromEnv } from '@gauntlet/agent'
-import { httpUrlFlag, withUsage } from './args.js'
+import { httpUrlFlag } from '../config/flag-values.js'
+import { withUsage } from './args.js'
 import type { Output } from './output.js'
 
 const usage =

@@ -1,5 +1,4 @@
 import { GauntletError } from '@gauntlet/contracts'
-import { parseDurationMs } from '../scenario/duration.js'
 
 /** Runs node's parseArgs (passed in as `parse`) and turns its errors into GauntletError('usage'): exit 2, one line. */
 export function withUsage<T>(usage: string, parse: () => T): T {
@@ -8,26 +7,4 @@ export function withUsage<T>(usage: string, parse: () => T): T {
   } catch (error) {
     throw new GauntletError('usage', `${(error as Error).message.split('\n')[0]}\nusage: ${usage}`)
   }
-}
-
-/** A flag whose value must be an http(s) URL; returns it normalised. */
-export function httpUrlFlag(flag: string, value: string): string {
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw new GauntletError('usage', `${flag}: "${value}" is not a URL`)
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new GauntletError('usage', `${flag}: "${value}" must be an http(s) URL`)
-  return url.toString()
-}
-
-/** A flag whose value is a positive duration with a unit ("10s", "1m"), in ms; `fallbackMs` when absent. */
-export function durationFlagMs(flag: string, text: string | undefined, fallbackMs: number): number {
-  if (text === undefined) return fallbackMs
-  const ms = parseDurationMs(text)
-  if (ms === undefined || ms <= 0)
-    throw new GauntletError('usage', `${flag}: "${text}" is not a duration with a unit, like 10s or 1m`)
-  return ms
 }

@@ -1,6 +1,6 @@
 import { GauntletError } from '@gauntlet/contracts'
 import { isLoopbackHost, normalizeHost, parseAllowList, type AllowList } from '@gauntlet/http'
-import { durationFlagMs, httpUrlFlag } from '../cli/args.js'
+import { durationFlagMs, httpUrlFlag } from './flag-values.js'
 
 /** The caps on what callers can make the controller hold or do. Each has a flag (README, docs/security.md). */
 export interface ControllerLimits {
@@ -58,7 +58,7 @@ export interface ControllerSettings {
 }
 
 /** The flags of `gauntlet controller` that settings are read from (strings as parseArgs gives them). */
-export interface SettingsFlags {
+interface SettingsFlags {
   host: string
   'public-url'?: string | undefined
   'public-read'?: boolean | undefined

@@ -1,5 +1,4 @@
-import type { FaultDocument, FaultSpec, FaultType } from '@gauntlet/contracts'
-import { parseDurationMs } from '../scenario/duration.js'
+import { parseDurationMs, type FaultDocument, type FaultSpec, type FaultType } from '@gauntlet/contracts'
 
 /** A fault of a scenario: what to apply, and when, relative to the run. */
 export interface ScheduledFault {
@@ -27,7 +26,7 @@ const required: Partial<Record<FaultType, keyof FaultDocument>> = {
 const common = new Set<keyof FaultDocument>(['type', 'target', 'at', 'atStep', 'duration'])
 
 /** Longest fault: a forgotten one must still end. */
-export const maxFaultMs = 24 * 3_600_000
+const maxFaultMs = 24 * 3_600_000
 
 /**
  * Fault documents (schema-valid) into specs with units resolved, reporting every problem through
@@ -41,7 +40,7 @@ export function buildFaults(
   stepCount?: number,
 ): ScheduledFault[] | undefined {
   const built = docs.map((doc, i) => buildFault(doc, `${prefix}/${i}`, add, ids(i, doc), stepCount))
-  return built.every((f) => f !== undefined) ? (built as ScheduledFault[]) : undefined
+  return built.every((f) => f !== undefined) ? built : undefined
 }
 
 /** One fault document (schema-valid) at `path`; undefined when it has problems (each reported). */

@@ -1,5 +1,5 @@
 import { GauntletError, type FaultRecord, type FaultSpec } from '@gauntlet/contracts'
-import type { FaultInjector } from '../run/ports.js'
+import type { FaultInjector } from './fault-injector.js'
 import type { ScheduledFault } from './fault-loader.js'
 
 interface Entry {

@@ -17,7 +17,7 @@ export interface Hook {
 }
 
 /** What a delivery needs besides the hook: the egress allow-list, the environment, and the run's stop. */
-export interface HookDeliveryOptions {
+interface HookDeliveryOptions {
   /** GAUNTLET_HOOK_ALLOW: checked again on the address actually connected to. */
   allow: AllowList
   env?: NodeJS.ProcessEnv
@@ -25,10 +25,10 @@ export interface HookDeliveryOptions {
   signal?: AbortSignal
 }
 
-export const signatureHeader = 'x-gauntlet-signature'
+const signatureHeader = 'x-gauntlet-signature'
 
 export const secretNotSet = "the hook's secret reference is not set; not sent unsigned"
-export const stoppedBeforeSent = 'not sent: the run was stopped'
+const stoppedBeforeSent = 'not sent: the run was stopped'
 export const stoppedInFlight = 'cancelled: the run was stopped'
 
 /** `sha256=<hex HMAC-SHA256 of the body>`: what a receiver recomputes with the shared secret. */
@@ -120,8 +120,8 @@ export async function deliverHook(
 /** What went wrong, in a few words of our own (the allow-list refusal, a timeout, a socket error code). */
 function errorClass(error: unknown, timeoutMs: number): string {
   if (error instanceof GauntletError) return error.message
-  const code = ((error as NodeJS.ErrnoException).code ??
-    ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code) as string | undefined
+  const code =
+    (error as NodeJS.ErrnoException).code ?? ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code
   if (code === 'ABORT_ERR' || /no answer within/.test((error as Error).message))
     return `no answer within ${timeoutMs}ms`
   return code ? `network error ${code}` : 'network error'

@@ -8,7 +8,7 @@ export const defaultHookGraceMs = 10_000
 /** The events a stopping run still owes its receivers: a rollback to announce, a verdict to report. */
 const owedOnStop: ReadonlySet<HookEvent> = new Set(['onRollback', 'postRun'])
 
-export interface RunHooksOptions {
+interface RunHooksOptions {
   /** GAUNTLET_HOOK_ALLOW. */
   allow: AllowList
   env?: NodeJS.ProcessEnv

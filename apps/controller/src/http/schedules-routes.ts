@@ -1,6 +1,6 @@
+import { concurrencyPolicies, type Schedule } from '@gauntlet/contracts'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
-import { concurrencyPolicies, type Schedule } from '../schedule/schedule.js'
 import type { Scheduler } from '../schedule/scheduler.js'
 import type { ScheduleStore } from '../storage/run-store.js'
 

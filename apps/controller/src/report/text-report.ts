@@ -81,7 +81,7 @@ function fmtRate(rps: number): string {
 }
 
 /** One line per fault: what ran where, planned and actual times, and whether the revert read back clean. */
-export function faultLine(fault: NonNullable<RunSummary['faults']>[number]): string {
+function faultLine(fault: NonNullable<RunSummary['faults']>[number]): string {
   const time = (iso: string | null): string => (iso ? iso.slice(11, 23) : '-')
   const lag = (actual: string | null, planned: string): string =>
     actual && planned ? ` (${Date.parse(actual) - Date.parse(planned)} ms late)` : ''
@@ -97,10 +97,10 @@ export function faultLine(fault: NonNullable<RunSummary['faults']>[number]): str
 
 /**
  * One line per decision that did something or says why: gates, trips, clears, dry-run verdicts and
- * the spine's threshold decisions. Window verdicts that changed nothing are counted, not listed (they
+ * the per-step thresholds' decisions. Window verdicts that changed nothing are counted, not listed (they
  * are all in the summary and at GET /api/runs/:id/decisions).
  */
-export function decisionLines(decisions: NonNullable<RunSummary['decisions']>): string[] {
+function decisionLines(decisions: NonNullable<RunSummary['decisions']>): string[] {
   const shown = decisions.filter((d) => d.action !== 'none' || d.reason !== undefined)
   const quiet = decisions.length - shown.length
   return [
@@ -110,7 +110,7 @@ export function decisionLines(decisions: NonNullable<RunSummary['decisions']>): 
 }
 
 /** One decision: the step, what the run did, the guard's verdict, the evidence behind it and why. */
-export function decisionLine(decision: NonNullable<RunSummary['decisions']>[number]): string {
+function decisionLine(decision: NonNullable<RunSummary['decisions']>[number]): string {
   const condition = decision.condition ?? decision.guard
   const value = valueFormat(condition)
   const { n, estimate, lower, upper, confidence, windowStart, windowEnd, baseline } = decision.evidence

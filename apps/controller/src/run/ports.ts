@@ -1,5 +1,5 @@
 import type { PlannedStep } from '@gauntlet/agent'
-import type { AgentLoss, Decision, FaultSpec, StepSummary, WindowReport } from '@gauntlet/contracts'
+import type { AgentLoss, Decision, StepSummary, WindowReport } from '@gauntlet/contracts'
 import type { Scenario } from '../scenario/scenario.js'
 
 export interface LoadOutcome {
@@ -55,19 +55,5 @@ export interface RunObserver {
   decision?(decision: Decision): void
 }
 
-/** What a run needs from whatever injects faults (the fault engine on the local Docker engine). */
-export interface FaultInjector {
-  /** Before any load: the kernel can carry it, and its targets exist. Returns the spec with `auto` decided. */
-  prepare(spec: FaultSpec): Promise<FaultSpec>
-  apply(spec: FaultSpec, untilEpochMs: number): Promise<AppliedFault>
-  /** `beforeDrain`: proxy delay only, once new connections bypass the proxy and before it ends open ones. */
-  revert(id: string, reason: string, options?: { beforeDrain?: () => void | Promise<void> }): Promise<AppliedFault>
-}
-
-export interface AppliedFault {
-  targets: string[]
-  appliedAt: string
-  revertedAt: string | null
-  revertVerified: boolean
-  notes: string[]
-}
+// The fault port is declared by its consumer, faults/RunFaults, so faults/ needs nothing from run/.
+export type { AppliedFault, FaultInjector } from '../faults/fault-injector.js'

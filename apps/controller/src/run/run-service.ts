@@ -205,7 +205,6 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
   const judge = (spec: StepSpec): void => {
     const step = { ...judgeStep(spec, windowsByStep.get(spec.index) ?? [], scenario.thresholds), ...heldOf(spec) }
     steps.push(step)
-    deps.store.saveStep(runId, step)
     observer?.step?.(step)
     const decided = stepDecisions(spec, step, scenario.onThresholdFail, deps.clock.now())
     for (const decision of decided) record(decision)
@@ -291,7 +290,6 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
         verdict: 'aborted' as const,
       }
       steps.push(step)
-      deps.store.saveStep(runId, step)
       observer?.step?.(step)
     }
   }

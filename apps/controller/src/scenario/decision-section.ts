@@ -1,4 +1,4 @@
-import type { DecisionDocument, GuardDocument } from '@gauntlet/contracts'
+import { parseDurationMs, type DecisionDocument, type GuardDocument } from '@gauntlet/contracts'
 import {
   decisionDefaults,
   tighter,
@@ -7,7 +7,7 @@ import {
   type GuardConfig,
   type LeakGuardConfig,
 } from '../decision/guard-config.js'
-import { parseDurationMs, wholeSeconds } from './duration.js'
+import { wholeSeconds } from './duration.js'
 import { parseChange, parseGrowth, parseThreshold } from './thresholds.js'
 
 type Add = (path: string, message: string) => void

@@ -1,6 +1,8 @@
 import {
+  formatDuration,
   GauntletError,
   hookEvents,
+  parseDurationMs,
   ScenarioSchema,
   type HooksDocument,
   type Problem,
@@ -13,7 +15,7 @@ import { readFile } from 'node:fs/promises'
 import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml'
 import { buildFaults } from '../faults/fault-loader.js'
 import { buildDecision } from './decision-section.js'
-import { formatDuration, parseDurationMs, wholeSeconds } from './duration.js'
+import { wholeSeconds } from './duration.js'
 import { planSteps } from './ramp-plan.js'
 import { defaults, type Scenario } from './scenario.js'
 import { parseThreshold, type Threshold } from './thresholds.js'
@@ -398,7 +400,7 @@ function describeSchemaError(error: ValueError): SchemaProblem {
     case ValueErrorType.ObjectRequiredProperty:
       return { path: error.path, parent: error.path, message: `missing required key "${error.path.split('/').pop()}"` }
     case ValueErrorType.Union: {
-      const options = (error.schema as { anyOf?: Array<{ const?: unknown }> }).anyOf
+      const options = (error.schema as { anyOf?: Array<{ const?: string | number | boolean }> }).anyOf
         ?.map((s) => s.const)
         .filter((v) => v !== undefined)
       return {

@@ -1,5 +1,5 @@
-import { MaxRps, type ScenarioDocument } from '@gauntlet/contracts'
-import { parseDurationMs, wholeSeconds } from './duration.js'
+import { MaxRps, parseDurationMs, type ScenarioDocument } from '@gauntlet/contracts'
+import { wholeSeconds } from './duration.js'
 import { defaults } from './scenario.js'
 
 type Add = (path: string, message: string) => void

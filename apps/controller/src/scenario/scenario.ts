@@ -27,7 +27,7 @@ export interface Scenario {
   /** Ids are unique within the scenario; a run prefixes them with its own id. */
   faults: ScheduledFault[]
   hooks: Partial<Record<HookEvent, Hook[]>>
-  /** Windowed guards and step gating; absent: the spine's per-step thresholds decide alone. */
+  /** Windowed guards and step gating; absent: the per-step `thresholds` decide alone. */
   decision?: DecisionConfig
   /** The target's Prometheus endpoint, scraped through the run and `cooldownS` after the load. */
   targetMetrics?: { url: string; series: string[]; cooldownS: number }

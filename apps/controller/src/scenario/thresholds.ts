@@ -48,7 +48,7 @@ export interface Threshold {
   limit: number
 }
 
-export type ParseResult = { ok: true; threshold: Threshold } | { ok: false; message: string }
+type ParseResult = { ok: true; threshold: Threshold } | { ok: false; message: string }
 
 const grammar = /^\s*([a-z_0-9]+)\s*(<=|>=|<|>)\s*(-?[0-9]+(?:\.[0-9]+)?)\s*([a-z%]*)\s*$/i
 
@@ -115,7 +115,7 @@ export interface ChangeCondition {
   relative: boolean
 }
 
-export type ChangeParseResult = { ok: true; condition: ChangeCondition } | { ok: false; message: string }
+type ChangeParseResult = { ok: true; condition: ChangeCondition } | { ok: false; message: string }
 
 const changeGrammar = /^\s*([a-z_0-9]+)\s+(drop|rise)\s*(<=|<)\s*(-?[0-9]+(?:\.[0-9]+)?)\s*([a-z%]*)\s*$/i
 const healthyDirection: Record<ThresholdMetric, 'drop' | 'rise'> = {
@@ -195,7 +195,7 @@ export interface GrowthCondition {
   limit: number
 }
 
-export type GrowthParseResult = { ok: true; condition: GrowthCondition } | { ok: false; message: string }
+type GrowthParseResult = { ok: true; condition: GrowthCondition } | { ok: false; message: string }
 
 export function parseGrowth(source: string): GrowthParseResult {
   const match = /^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s+growth\s*(<=|<)\s*([0-9]+(?:\.[0-9]+)?)\s*(%?)\s*$/.exec(source)

@@ -13,7 +13,7 @@ import type { YamlJob, YamlReply } from './yaml-worker.js'
  * 429 too_many), and redact/secrets results are memoized by a hash of the text, so repeated reads of
  * one stored scenario or run cost one task. The CLI parses on its own thread: it is one user's process.
  */
-export interface YamlPoolOptions {
+interface YamlPoolOptions {
   threads?: number
   queue?: number
   budgetMs?: number
@@ -22,7 +22,7 @@ export interface YamlPoolOptions {
   heapMb?: number
 }
 
-export const yamlPoolDefaults = { threads: 2, queue: 8, budgetMs: 5_000, memoEntries: 200, heapMb: 512 } as const
+const yamlPoolDefaults = { threads: 2, queue: 8, budgetMs: 5_000, memoEntries: 200, heapMb: 512 } as const
 
 // The thread runs built JavaScript (as the agent's load worker): beside this file in dist, and when
 // this file is the TypeScript source (tests import the sources), the built copy of it.

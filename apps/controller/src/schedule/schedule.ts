@@ -1,3 +1,4 @@
+import type { Schedule } from '@gauntlet/contracts'
 import { Cron } from 'croner'
 
 /**
@@ -9,26 +10,9 @@ import { Cron } from 'croner'
  *   startingDeadline    - a fire that cannot start within this long of its time is recorded as missed,
  *                         never run late (after a controller restart, say)
  */
-export const concurrencyPolicies = ['forbid', 'allow', 'replace'] as const
-export type ConcurrencyPolicy = (typeof concurrencyPolicies)[number]
 
-export interface Schedule {
-  id: string
-  scenario: string
-  cron: string
-  timezone: string
-  concurrency: ConcurrencyPolicy
-  startingDeadlineS: number
-  paused: boolean
-  createdAt: string
-  /** The last scheduled time that was handled (started, skipped or missed). */
-  lastScheduledAt: string | null
-}
-
-/** refused: the run admission said no (allow-list, a cap, the controller's own address...). */
-export type FireOutcome = 'started' | 'skipped' | 'replaced' | 'missed' | 'refused'
-
-export type FireDecision =
+/** What the rules decide for one fire time (the Scheduler records it as a FireOutcome). */
+type FireDecision =
   | { outcome: 'started' }
   | { outcome: 'replaced' }
   | { outcome: 'skipped'; reason: string }

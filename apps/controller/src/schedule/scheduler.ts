@@ -1,4 +1,4 @@
-import { GauntletError } from '@gauntlet/contracts'
+import { GauntletError, type ConcurrencyPolicy, type Schedule } from '@gauntlet/contracts'
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { defaultLimits, type ControllerLimits } from '../config/controller-settings.js'
@@ -6,16 +6,9 @@ import type { Clock } from '../run/ports.js'
 import type { RunManager } from '../run/run-manager.js'
 import { yamlPool } from '../scenario/yaml-pool.js'
 import type { ScenarioStore, ScheduleFire, ScheduleStore } from '../storage/run-store.js'
-import {
-  cronProblem,
-  decideFire,
-  dueFireTimes,
-  nextFireTimes,
-  type ConcurrencyPolicy,
-  type Schedule,
-} from './schedule.js'
+import { cronProblem, decideFire, dueFireTimes, nextFireTimes } from './schedule.js'
 
-export interface NewSchedule {
+interface NewSchedule {
   scenario: string
   cron: string
   timezone: string
@@ -24,7 +17,7 @@ export interface NewSchedule {
 }
 
 /** The caps schedules are created under (--max-schedules, --min-schedule-interval). */
-export type ScheduleLimits = Pick<ControllerLimits, 'maxSchedules' | 'minScheduleIntervalS'>
+type ScheduleLimits = Pick<ControllerLimits, 'maxSchedules' | 'minScheduleIntervalS'>
 
 /** setTimeout's ceiling (~24.8 days): longer waits are taken in hops. */
 const maxTimerMs = 2 ** 31 - 1

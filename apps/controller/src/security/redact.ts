@@ -35,13 +35,6 @@ export function redactHeaders(headers: Readonly<Record<string, string>>): Record
   )
 }
 
-/** The credential header values of these headers: what must not appear anywhere else either. */
-export function credentialValues(headers: Readonly<Record<string, unknown>> | undefined): string[] {
-  return Object.entries(headers ?? {})
-    .filter(([name, value]) => isCredentialHeader(name) && typeof value === 'string' && value !== '')
-    .map(([, value]) => value as string)
-}
-
 /**
  * The credential values written in a scenario's YAML: its target's credential headers, the values of
  * credential-looking query parameters of its URL, and any literal hook secret (scenarios stored before

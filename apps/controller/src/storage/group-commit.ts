@@ -3,7 +3,7 @@ import type { RunStore } from './run-store.js'
 
 interface Pending {
   report: { runId: string; agent: string; windows: readonly WindowReport[] }
-  done: (error?: unknown) => void
+  done: (error?: Error) => void
 }
 
 /**
@@ -40,7 +40,8 @@ export class AgentWindowCommits {
       this.store.saveAgentWindows(batch.map((p) => p.report))
       for (const pending of batch) pending.done()
     } catch (error) {
-      for (const pending of batch) pending.done(error)
+      const failure = error instanceof Error ? error : new Error(String(error))
+      for (const pending of batch) pending.done(failure)
     }
   }
 }

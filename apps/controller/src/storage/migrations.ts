@@ -102,4 +102,6 @@ export const migrations: readonly string[] = [
   // before: computed on their first read, and kept.
   `ALTER TABLE windows ADD COLUMN latency_ms_json TEXT;
    ALTER TABLE agent_windows ADD COLUMN latency_ms_json TEXT;`,
+  // Steps were written here and never read: a run's steps are in its summary.
+  `DROP TABLE steps;`,
 ]

@@ -1,7 +1,4 @@
-import type { Decision, RunSummary, StepSummary, WindowReport } from '@gauntlet/contracts'
-
-import type { RunStatus } from '@gauntlet/contracts'
-import type { FireOutcome, Schedule } from '../schedule/schedule.js'
+import type { Decision, FireOutcome, RunStatus, RunSummary, Schedule, WindowReport } from '@gauntlet/contracts'
 
 export type { RunStatus }
 export const runStatuses: readonly RunStatus[] = ['running', 'passed', 'failed', 'aborted', 'interrupted', 'error']
@@ -41,7 +38,7 @@ export interface WindowPage {
   next: number | null
 }
 
-/** Where runs, their per-second windows and their step judgements are kept. */
+/** Where runs, their per-second windows and their decisions are kept (a run's steps are in its summary). */
 export interface RunStore {
   createRun(run: NewRun): void
   /** Idempotent: storing the same window twice keeps one copy. */
@@ -58,7 +55,6 @@ export interface RunStore {
   saveWindows(runId: string, windows: readonly WindowReport[]): void
   /** A page of merged windows (or one agent's), from index `from`, with their latency percentiles as stored: no histogram is decoded. */
   windowPage(runId: string, query: WindowPageQuery): WindowPage
-  saveStep(runId: string, step: StepSummary): void
   /** Appends a decision; `decisions` returns them in the order they were taken. */
   saveDecision(runId: string, decision: Decision): void
   decisions(runId: string): Decision[]

@@ -1,10 +1,9 @@
-import { GauntletError, type Decision, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
+import { GauntletError, type Decision, type RunSummary, type Schedule, type WindowReport } from '@gauntlet/contracts'
 import { decodeHistogram, summarizeLatency } from '@gauntlet/metrics'
 import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { migrations } from './migrations.js'
-import type { Schedule } from '../schedule/schedule.js'
 import type {
   AgentStore,
   NewRun,
@@ -67,10 +66,6 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
       fillWindowLatency: this.db.prepare(`UPDATE windows SET latency_ms_json = ? WHERE run_id = ? AND idx = ?`),
       fillAgentWindowLatency: this.db.prepare(
         `UPDATE agent_windows SET latency_ms_json = ? WHERE run_id = ? AND agent = ? AND idx = ?`,
-      ),
-      saveStep: this.db.prepare(
-        `INSERT INTO steps (run_id, idx, planned_rps, verdict, summary_json) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (run_id, idx) DO UPDATE SET verdict = excluded.verdict, summary_json = excluded.summary_json`,
       ),
       finishRun: this.db.prepare(`UPDATE runs SET status = ?, finished_at = ?, summary_json = ? WHERE id = ?`),
       getRun: this.db.prepare(`SELECT * FROM runs WHERE id = ?`),
@@ -273,10 +268,6 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
     for (const row of this.statements.targetSeries.all(runId) as Array<{ series: string; atS: number; value: number }>)
       (out[row.series] ??= []).push({ atS: row.atS, value: row.value })
     return out
-  }
-
-  saveStep(runId: string, step: StepSummary): void {
-    this.statements.saveStep.run(runId, step.index, step.plannedRps, step.verdict, JSON.stringify(step))
   }
 
   finishRun(runId: string, status: RunStatus, summary: RunSummary): void {
