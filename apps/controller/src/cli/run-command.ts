@@ -136,6 +136,7 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
           values.target,
           { window: onWindow, decision: onDecision },
           abort.signal,
+          out,
         )
       : await runEmbedded(
           values.db ?? defaultDbFile,
@@ -202,13 +203,16 @@ async function runOnController(
   target: string | undefined,
   progress: Progress,
   signal: AbortSignal,
+  out: Output,
 ): Promise<RunSummary> {
   const id = await client.startRun(yaml, target)
   const onAbort = (): void => void client.abortRun(id).catch(() => undefined)
   signal.addEventListener('abort', onAbort, { once: true })
-  const lost = `the controller closed run ${id}'s event stream before its verdict; its outcome is unknown (a restarted controller marks it interrupted)`
+  // A dropped stream is reopened and caught up; each window and the verdict still print once.
+  const onReconnect = ({ attempt, delayMs, reason }: { attempt: number; delayMs: number; reason: string }): void =>
+    out.stderr(`the event stream of run ${id} dropped (${reason}); reconnecting in ${delayMs}ms (attempt ${attempt})`)
   try {
-    for await (const message of client.follow(id)) {
+    for await (const message of client.follow(id, { onReconnect })) {
       if (message.event === 'window') progress.window(message.data)
       if (message.event === 'decision') progress.decision(message.data)
       if (message.event === 'status' && message.data.status !== 'running') {
@@ -216,11 +220,14 @@ async function runOnController(
         throw new GauntletError('internal', `run ${id} ended ${message.data.status} without a summary`)
       }
     }
-    throw new GauntletError('target_unreachable', lost)
+    throw new GauntletError('internal', `run ${id}'s event stream ended without a final status`)
   } catch (error) {
-    if (error instanceof GauntletError) throw error
-    // The stream broke (the controller died or the network went): not a bug of ours, and not a verdict.
-    throw new GauntletError('target_unreachable', `${lost}: ${(error as Error).message}`)
+    if (!(error instanceof GauntletError) || error.code !== 'target_unreachable') throw error
+    // The controller stayed out of reach: not a bug of ours, and not a verdict.
+    throw new GauntletError(
+      'target_unreachable',
+      `${error.message}; run ${id}'s outcome is unknown (GET /api/runs/${id} shows it once the controller answers)`,
+    )
   } finally {
     signal.removeEventListener('abort', onAbort)
   }
