@@ -12,7 +12,7 @@ export interface SseMessage {
  * a blank line ends a message, `:` lines are comments). A trailing message without its blank line is
  * incomplete and dropped, as a browser drops it.
  */
-export async function* sseMessages(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseMessage> {
+export async function* sseMessages(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<SseMessage> {
   const decoder = new TextDecoder()
   let buffer = ''
   let message: SseMessage = {}
