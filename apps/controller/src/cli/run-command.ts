@@ -217,7 +217,8 @@ async function runOnController(
       if (message.event === 'decision') progress.decision(message.data)
       if (message.event === 'status' && message.data.status !== 'running') {
         if (message.data.summary) return message.data.summary
-        throw new GauntletError('internal', `run ${id} ended ${message.data.status} without a summary`)
+        // Interrupted by a controller restart, say: the run ended without a verdict.
+        throw new GauntletError('conflict', `run ${id} ended ${message.data.status} without a verdict`)
       }
     }
     throw new GauntletError('internal', `run ${id}'s event stream ended without a final status`)
