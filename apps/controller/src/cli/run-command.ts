@@ -39,7 +39,8 @@ export const runSpec = defineCommand({
     controller: {
       type: 'string',
       value: '<url>',
-      description: 'run on this controller instead of the embedded agent, following its event stream',
+      description:
+        'run on this controller instead of the embedded agent, following its events (a dropped stream is reopened and caught up)',
     },
     'hook-grace': {
       type: 'string',

@@ -102,6 +102,7 @@ class RunEventStream {
     }
     this.live = true
     for (const event of this.pending.splice(0)) this.deliver(event)
+    if (this.raw.writableEnded) return
     // A comment line now and then keeps a quiet stream's socket inside the server's idle timeout (and proxies').
     const heartbeat = setInterval(() => this.raw.write(': heartbeat\n\n'), sseHeartbeatMs)
     this.raw.once('close', () => clearInterval(heartbeat))
