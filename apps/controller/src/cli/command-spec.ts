@@ -22,7 +22,7 @@ export interface CommandSpec<F extends Record<string, FlagSpec> = Record<string,
   summary: string
   /** The arguments after the command name, e.g. `<scenario.yaml>`; each string is one usage line. */
   synopsis: string[]
-  /** Whether positionals are accepted at all (and how many are checked by the command). */
+  /** Whether positional arguments are accepted at all (the command checks how many). */
   positionals?: boolean
   flags: F
   /** Environment variables the command reads, with what they mean. */
@@ -62,7 +62,12 @@ export function parseCommand<F extends Record<string, FlagSpec>>(
   spec: CommandSpec<F>,
   argv: string[],
 ): ParsedCommand<F> {
-  const loose = parseArgs({ args: argv, options: { help: helpFlag }, strict: false, allowPositionals: true })
+  const loose = parseArgs({
+    args: argv,
+    options: { help: { type: 'boolean', short: 'h' } },
+    strict: false,
+    allowPositionals: true,
+  })
   if (loose.values.help === true) return { help: true }
   const options = Object.fromEntries(
     Object.entries(spec.flags).map(([name, flag]) => [
