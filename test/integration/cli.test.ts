@@ -156,16 +156,14 @@ ${extra}`
     const child = spawn(process.execPath, [gauntletBin, 'run', file, '--db', db, '--summary', summaryFile], {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
-    let stdout = ''
     const lines = createInterface({ input: child.stdout })
     await new Promise<void>((resolve) =>
       lines.on('line', (line) => {
-        stdout += `${line}\n`
         if (/^ +3s step 2\/2/.test(line)) resolve() // step 1 judged, step 2 under way
       }),
     )
     child.kill('SIGINT')
-    const [code] = await once(child, 'exit')
+    const [code] = (await once(child, 'exit')) as [number | null]
     expect(code).toBe(3)
     const summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as RunSummary
     expect(summary.verdict).toBe('error')
@@ -205,6 +203,46 @@ ${extra}`
     expect(result.stderr + result.stdout).toMatch(message)
   })
 
+  it.each(['run', 'validate', 'schema', 'controller', 'agent', 'fault'])(
+    '%s --help (and -h, and gauntlet help <command>) prints its usage, every flag, an example and the exit codes; exit 0',
+    async (command) => {
+      const help = await runCli([command, '--help'])
+      expect(help.code).toBe(0)
+      expect(help.stderr).toBe('')
+      expect(help.stdout).toMatch(new RegExp(`^gauntlet ${command}: `))
+      expect(help.stdout).toMatch(new RegExp(`usage: gauntlet ${command}\\b`))
+      expect(help.stdout).toMatch(/-h, --help +print this help/)
+      expect(help.stdout).toMatch(new RegExp(`examples?:\\n  (\\S+=\\S+ )?gauntlet ${command}\\b`))
+      expect(help.stdout).toMatch(/exit codes:\n {2}0 {2}/)
+      expect(help.stdout).toMatch(/\n {2}2 {2}/)
+      // The same text whichever way it is asked for, even next to other arguments.
+      expect((await runCli([command, 'x.yaml', '-h'])).stdout).toBe(help.stdout)
+      expect((await runCli(['help', command])).stdout).toBe(help.stdout)
+    },
+  )
+
+  it('run --help lists every flag the parser accepts, with its value and default', async () => {
+    const help = (await runCli(['run', '--help'])).stdout
+    for (const flag of ['--summary <file>', '--db <file>', '--target <url>', '--controller <url>', '--quiet'])
+      expect(help).toContain(flag)
+    expect(help).toMatch(/--hook-grace <duration> .*\(default: 10s\)/)
+    expect(help).toMatch(/--db <file> .*\(default: \.gauntlet\/gauntlet\.db\)/)
+    const controller = (await runCli(['controller', '--help'])).stdout
+    expect(controller).toMatch(/--port <port> .*\(default: 8080\)/)
+    expect(controller).toMatch(/--max-run-duration <duration> .*\(default: 24h\)/)
+  })
+
+  it('gauntlet --help lists every command and exits 0; an unknown option names itself and points at --help', async () => {
+    const help = await runCli(['--help'])
+    expect(help.code).toBe(0)
+    for (const command of ['run', 'validate', 'schema', 'controller', 'agent', 'fault'])
+      expect(help.stdout).toMatch(new RegExp(`^  gauntlet ${command}\\b`, 'm'))
+    const unknown = await runCli(['controller', '--prot', '80'])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toMatch(/Unknown option '--prot'/)
+    expect(unknown.stderr).toMatch(/see: gauntlet controller --help/)
+  })
+
   it('--target overrides the scenario URL (the same scenario against another environment)', async () => {
     const result = await run(
       scenario('http://127.0.0.1:9', 'thresholds: [p99 < 500ms]\n'),
@@ -235,7 +273,7 @@ ${extra}`
   it('schema: prints the JSON Schema generated from the same source as the loader', async () => {
     const result = await runCli(['schema'])
     expect(result.code).toBe(0)
-    const schema = JSON.parse(result.stdout)
+    const schema = JSON.parse(result.stdout) as { additionalProperties: unknown; properties: Record<string, unknown> }
     expect(schema.additionalProperties).toBe(false)
     expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['name', 'target', 'load', 'thresholds']))
   })

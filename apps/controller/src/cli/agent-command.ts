@@ -1,33 +1,62 @@
-import { GauntletError } from '@gauntlet/contracts'
+import { ExitCode, GauntletError } from '@gauntlet/contracts'
 import { once } from 'node:events'
-import { parseArgs } from 'node:util'
 import { startAgent, targetAllowListFromEnv } from '@gauntlet/agent'
 import { httpUrlFlag } from '../config/flag-values.js'
 import { withUsage } from './args.js'
+import { defineCommand, parseCommand, printHelp, usageError } from './command-spec.js'
 import type { Output } from './output.js'
 
-const usage =
-  'gauntlet agent --controller <url> [--port 0] [--host 127.0.0.1] [--name <id>] [--advertise <url>] [--capacity <rps>]'
+export const agentSpec = defineCommand({
+  name: 'agent',
+  summary: 'a load agent for a controller: it registers, heartbeats and runs the load it is assigned',
+  synopsis: ['--controller <url> [options]'],
+  flags: {
+    controller: { type: 'string', value: '<url>', description: 'the controller to register with (required)' },
+    port: { type: 'string', value: '<port>', default: '0', description: 'port to listen on (0: any free port)' },
+    host: { type: 'string', value: '<address>', default: '127.0.0.1', description: 'address to listen on' },
+    name: {
+      type: 'string',
+      value: '<id>',
+      defaultText: '<hostname>-<pid>',
+      description: 'name shown by the controller (letters, digits, . _ -; at most 100)',
+    },
+    advertise: {
+      type: 'string',
+      value: '<url>',
+      defaultText: 'the listen URL; on 0.0.0.0 the first external IPv4',
+      description: 'URL the controller reaches this agent at',
+    },
+    capacity: {
+      type: 'string',
+      value: '<rps>',
+      defaultText: '1000 × CPU cores',
+      description: 'requests per second this agent offers (0 < rps <= 1000000)',
+    },
+  },
+  env: {
+    GAUNTLET_AGENT_SECRET: 'required: the key agent and controller sign every request with (the same on both)',
+    GAUNTLET_TARGET_ALLOW: 'hosts this agent may load (default: loopback)',
+  },
+  examples: [
+    'GAUNTLET_AGENT_SECRET=... gauntlet agent --controller http://10.0.0.5:8080 --host 0.0.0.0 --capacity 20000',
+  ],
+  exitCodes: {
+    [ExitCode.passed]: 'stopped by SIGINT or SIGTERM after reporting what was measured',
+    [ExitCode.invalidInput]: 'usage (a missing or wrong flag, no GAUNTLET_AGENT_SECRET)',
+    [ExitCode.couldNotRun]: 'could not start (the port is taken, the controller is unreachable)',
+  },
+  notes: 'The agent stops its load when the controller has been silent for 10 s.',
+})
 
 /**
  * A load agent: registers with the controller, heartbeats every second, runs the load it is assigned,
  * and stops it when the controller has been silent for 10 s.
  */
 export async function agentCommand(argv: string[], out: Output): Promise<number> {
-  const { values } = withUsage(usage, () =>
-    parseArgs({
-      args: argv,
-      options: {
-        controller: { type: 'string' },
-        port: { type: 'string', default: '0' },
-        host: { type: 'string', default: '127.0.0.1' },
-        name: { type: 'string' },
-        advertise: { type: 'string' },
-        capacity: { type: 'string' },
-      },
-    }),
-  )
-  if (!values.controller) throw new GauntletError('usage', `--controller <url> is required\nusage: ${usage}`)
+  const parsed = parseCommand(agentSpec, argv)
+  if (parsed.help) return printHelp(agentSpec, out)
+  const { values } = parsed
+  if (!values.controller) throw usageError(agentSpec, '--controller <url> is required')
   const controllerUrl = httpUrlFlag('--controller', values.controller)
   const port = Number(values.port)
   if (!Number.isInteger(port) || port < 0 || port > 65535)
@@ -55,7 +84,7 @@ export async function agentCommand(argv: string[], out: Output): Promise<number>
     controllerUrl,
     host: values.host,
     port,
-    allow: withUsage(usage, () => targetAllowListFromEnv()),
+    allow: withUsage(agentSpec, () => targetAllowListFromEnv()),
     log: (line) => out.stdout(line),
     ...(values.name ? { name: values.name } : {}),
     ...(values.advertise ? { advertiseUrl: httpUrlFlag('--advertise', values.advertise) } : {}),

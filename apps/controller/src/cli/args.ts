@@ -1,10 +1,10 @@
-import { GauntletError } from '@gauntlet/contracts'
+import { usageError, type CommandSpec } from './command-spec.js'
 
-/** Runs node's parseArgs (passed in as `parse`) and turns its errors into GauntletError('usage'): exit 2, one line. */
-export function withUsage<T>(usage: string, parse: () => T): T {
+/** Runs `read` (of flags or environment) and turns its errors into a usage problem of `spec`'s command: exit 2. */
+export function withUsage<T>(spec: CommandSpec, read: () => T): T {
   try {
-    return parse()
+    return read()
   } catch (error) {
-    throw new GauntletError('usage', `${(error as Error).message.split('\n')[0]}\nusage: ${usage}`)
+    throw usageError(spec, (error as Error).message.split('\n')[0]!)
   }
 }

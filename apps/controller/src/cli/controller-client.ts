@@ -6,12 +6,28 @@ import {
   type StepSummary,
   type WindowReport,
 } from '@gauntlet/contracts'
+import { streamStart } from '../http/run-event-stream.js'
+import { sseMessages, type SseMessage } from './sse-messages.js'
 
 export type FollowedEvent =
   | { event: 'window'; data: WindowReport }
   | { event: 'step'; data: StepSummary }
   | { event: 'decision'; data: Decision }
   | { event: 'status'; data: { status: string; summary: RunSummary | null } }
+
+export interface FollowOptions {
+  /** Told each time the stream dropped, before waiting `delayMs` to reopen it. */
+  onReconnect?: (attempt: { attempt: number; delayMs: number; reason: string }) => void
+  /** Attempts in a row that bring no event before giving up (default 8, about a minute in all). */
+  maxAttempts?: number
+  /** Longest wait between two attempts, ms (default 10 000). */
+  maxDelayMs?: number
+  /** Silence (no event, no heartbeat) after which a connection counts as dropped, ms (default 45 000: 3 heartbeats). */
+  idleTimeoutMs?: number
+}
+
+/** Errors worth another attempt: the controller or the network, not a refusal. */
+const retryable = new Set<ErrorCode>(['target_unreachable', 'too_many'])
 
 /** The CLI's client for a remote controller's REST API (`gauntlet run --controller <url>`). */
 export class ControllerClient {
@@ -46,28 +62,87 @@ export class ControllerClient {
     await this.request(`/api/runs/${encodeURIComponent(id)}/abort`, { method: 'POST', body: '{}' })
   }
 
-  /** Yields the run's server-sent events until its final status. */
-  async *follow(id: string): AsyncGenerator<FollowedEvent> {
-    const response = await this.request(`/api/runs/${encodeURIComponent(id)}/events`, { method: 'GET' })
-    const decoder = new TextDecoder()
-    let buffer = ''
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true })
-      let end: number
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end)
-        buffer = buffer.slice(end + 2)
-        const event = /^event: (.*)$/m.exec(block)?.[1]
-        const data = /^data: (.*)$/m.exec(block)?.[1]
-        if (event && data) yield { event, data: JSON.parse(data) } as FollowedEvent
+  /**
+   * Yields the run's events from its start until its final status, each once. A stream that drops
+   * (or stays silent past `idleTimeoutMs`) is reopened with the last event id, after the server's
+   * `retry:` doubled at each failed attempt up to `maxDelayMs`; the server replays what was missed.
+   * Gives up after `maxAttempts` attempts in a row that bring nothing.
+   */
+  async *follow(id: string, options: FollowOptions = {}): AsyncGenerator<FollowedEvent> {
+    const { maxAttempts = 8, maxDelayMs = 10_000, idleTimeoutMs = 45_000 } = options
+    let lastEventId = streamStart
+    let retryMs = 1_000
+    let failures = 0
+    let nextWindow = 0
+    for (;;) {
+      let reason = "the stream ended before the run's final status"
+      try {
+        for await (const message of this.eventStream(id, lastEventId, idleTimeoutMs)) {
+          if (message.retry !== undefined) retryMs = message.retry
+          // Progress (a new position) makes the next drop a first one again.
+          if (message.id !== undefined && message.id !== lastEventId) failures = 0
+          if (message.id !== undefined) lastEventId = message.id
+          if (message.event === undefined || message.data === undefined) continue
+          const event = { event: message.event, data: JSON.parse(message.data) as unknown } as FollowedEvent
+          // The server replays from the last id; a window seen already is never passed on twice.
+          if (event.event === 'window') {
+            if (event.data.index < nextWindow) continue
+            nextWindow = event.data.index + 1
+          }
+          yield event
+          if (event.event === 'status' && event.data.status !== 'running') return
+        }
+      } catch (error) {
+        if (error instanceof GauntletError && !retryable.has(error.code)) throw error
+        reason = error instanceof Error ? error.message : String(error)
       }
+      if (++failures > maxAttempts)
+        throw new GauntletError(
+          'target_unreachable',
+          `run ${id}'s event stream dropped and ${maxAttempts} attempts to reopen it failed: ${reason}`,
+        )
+      const delayMs = Math.min(retryMs * 2 ** (failures - 1), maxDelayMs)
+      options.onReconnect?.({ attempt: failures, delayMs, reason })
+      await new Promise((resolve) => setTimeout(resolve, delayMs))
+    }
+  }
+
+  /** One connection to the run's event stream, from `lastEventId` on; cut when silent for `idleTimeoutMs`. */
+  private async *eventStream(id: string, lastEventId: string, idleTimeoutMs: number): AsyncGenerator<SseMessage> {
+    const abort = new AbortController()
+    let idle = setTimeout(() => abort.abort(), idleTimeoutMs)
+    try {
+      const response = await this.request(`/api/runs/${encodeURIComponent(id)}/events`, {
+        method: 'GET',
+        headers: { accept: 'text/event-stream', 'last-event-id': lastEventId },
+        signal: abort.signal,
+      })
+      // The server's heartbeat comments count: a quiet run is not a dead connection.
+      const body = response.body as unknown as AsyncIterable<Uint8Array>
+      const watched = async function* (): AsyncGenerator<Uint8Array> {
+        for await (const chunk of body) {
+          clearTimeout(idle)
+          idle = setTimeout(() => abort.abort(), idleTimeoutMs)
+          yield chunk
+        }
+      }
+      yield* sseMessages(watched())
+    } catch (error) {
+      if (abort.signal.aborted) throw new Error(`no event nor heartbeat for ${idleTimeoutMs / 1000}s`)
+      throw error
+    } finally {
+      clearTimeout(idle)
+      abort.abort()
     }
   }
 
   private async request(path: string, init: RequestInit): Promise<Response> {
     let response: Response
     try {
-      response = await fetch(`${this.base}${path}`, { ...init, headers: this.headers })
+      response = await fetch(`${this.base}${path}`, {
+        ...init,
+        headers: { ...this.headers, ...(init.headers as Record<string, string> | undefined) },
+      })
     } catch (error) {
       // fetch reports "fetch failed" and keeps the real reason (ECONNREFUSED ...) in `cause`.
       const reason = ((error as Error).cause as Error | undefined)?.message ?? (error as Error).message

@@ -1,8 +1,7 @@
-import { GauntletError } from '@gauntlet/contracts'
+import { ExitCode, GauntletError } from '@gauntlet/contracts'
 import { once } from 'node:events'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { localFaultEngine, type FaultEngine } from '@gauntlet/agent'
 import { isLoopbackHost } from '@gauntlet/http'
 import { AgentClient } from '../agents/agent-client.js'
@@ -21,47 +20,130 @@ import { closeYamlPool, yamlPool } from '../scenario/yaml-pool.js'
 import { parseScenario } from '../scenario/load-scenario.js'
 import { AgentWindowCommits } from '../storage/group-commit.js'
 import { SqliteStore } from '../storage/sqlite-store.js'
-import { readControllerSettings, settingsUsage } from '../config/controller-settings.js'
+import { defaultLimits, readControllerSettings } from '../config/controller-settings.js'
 import { withUsage } from './args.js'
+import { defineCommand, durationText, parseCommand, printHelp } from './command-spec.js'
 import type { Output } from './output.js'
 import { defaultDbFile } from './run-command.js'
 
-const usage = `gauntlet controller [--port 8080] [--host 127.0.0.1] [--db <file>] [--scenarios <dir>] [--agents auto|remote|local] ${settingsUsage}`
+export const controllerSpec = defineCommand({
+  name: 'controller',
+  summary: 'the long-running controller: a REST API over runs, scenarios, schedules and agents',
+  synopsis: ['[options]'],
+  flags: {
+    port: { type: 'string', value: '<port>', default: '8080', description: 'port to listen on (0: any free port)' },
+    host: {
+      type: 'string',
+      value: '<address>',
+      default: '127.0.0.1',
+      description: 'address to listen on (beyond loopback GAUNTLET_TOKEN is required)',
+    },
+    db: {
+      type: 'string',
+      value: '<file>',
+      defaultText: defaultDbFile,
+      description: 'SQLite file of runs and schedules',
+    },
+    scenarios: {
+      type: 'string',
+      value: '<dir>',
+      description: 'load every *.yaml / *.yml of <dir> as a stored scenario (each validated first)',
+    },
+    agents: {
+      type: 'string',
+      value: agentModes.join('|'),
+      default: 'auto',
+      description: 'where runs go: remote agents, the embedded agent, or remote when any is connected',
+    },
+    'public-url': {
+      type: 'string',
+      value: '<url>',
+      description: 'the URL users reach the controller at (its host name is accepted in Host headers)',
+    },
+    'public-read': { type: 'boolean', description: 'let reads (GET) through without the token' },
+    'max-runs': {
+      type: 'string',
+      value: '<count>',
+      defaultText: String(defaultLimits.maxRuns),
+      description: 'runs at the same time',
+    },
+    'max-run-rps': {
+      type: 'string',
+      value: '<rps>',
+      defaultText: String(defaultLimits.maxRunRps),
+      description: "a run's busiest step, in requests per second",
+    },
+    'max-run-duration': {
+      type: 'string',
+      value: '<duration>',
+      defaultText: durationText(defaultLimits.maxRunDurationS),
+      description: "a run's planned length",
+    },
+    'max-schedules': {
+      type: 'string',
+      value: '<count>',
+      defaultText: String(defaultLimits.maxSchedules),
+      description: 'stored schedules',
+    },
+    'min-schedule-interval': {
+      type: 'string',
+      value: '<duration>',
+      defaultText: durationText(defaultLimits.minScheduleIntervalS),
+      description: 'shortest time between two fires of a schedule',
+    },
+    'max-agents': {
+      type: 'string',
+      value: '<count>',
+      defaultText: String(defaultLimits.maxAgents),
+      description: 'registered agents',
+    },
+    'max-streams': {
+      type: 'string',
+      value: '<count>',
+      defaultText: String(defaultLimits.maxStreams),
+      description: 'open event streams (GET /api/runs/:id/events)',
+    },
+    'hook-grace': {
+      type: 'string',
+      value: '<duration>',
+      defaultText: durationText(defaultLimits.hookGraceMs / 1000),
+      description: 'how long onRollback and postRun hooks may still take once a run is stopped',
+    },
+  },
+  env: {
+    GAUNTLET_TOKEN: 'bearer token every /api route requires (see docs/security.md)',
+    GAUNTLET_AGENT_SECRET: 'key remote agents sign requests with (without it, the embedded agent only)',
+    GAUNTLET_ALLOWED_HOSTS: 'more host names accepted in Host headers, comma-separated',
+    GAUNTLET_TARGET_ALLOW: 'hosts runs may load (default: loopback)',
+    GAUNTLET_HOOK_ALLOW: 'hosts hooks may call (default: loopback)',
+    GAUNTLET_AGENT_ALLOW: 'addresses agents may register with (default: loopback)',
+  },
+  examples: [
+    'gauntlet controller --port 8080 --scenarios ./scenarios',
+    'GAUNTLET_TOKEN=... GAUNTLET_AGENT_SECRET=... gauntlet controller --host 0.0.0.0 --agents remote',
+  ],
+  exitCodes: {
+    [ExitCode.passed]: 'stopped by SIGINT or SIGTERM (running runs judged, faults reverted)',
+    [ExitCode.invalidInput]: 'usage, or an invalid scenario in --scenarios',
+    [ExitCode.couldNotRun]: 'could not start (the port is taken, the database cannot be opened)',
+  },
+})
 
 /**
  * The long-running controller: REST API over runs, scenarios, schedules and agents. Runs go to the
  * remote agents that heartbeat, or to the embedded agent (--agents).
  */
 export async function controllerCommand(argv: string[], out: Output): Promise<number> {
-  const { values } = withUsage(usage, () =>
-    parseArgs({
-      args: argv,
-      options: {
-        port: { type: 'string', default: '8080' },
-        host: { type: 'string', default: '127.0.0.1' },
-        db: { type: 'string' },
-        scenarios: { type: 'string' },
-        agents: { type: 'string', default: 'auto' },
-        'public-url': { type: 'string' },
-        'public-read': { type: 'boolean' },
-        'max-runs': { type: 'string' },
-        'max-run-rps': { type: 'string' },
-        'max-run-duration': { type: 'string' },
-        'max-schedules': { type: 'string' },
-        'min-schedule-interval': { type: 'string' },
-        'max-agents': { type: 'string' },
-        'max-streams': { type: 'string' },
-        'hook-grace': { type: 'string' },
-      },
-    }),
-  )
+  const parsed = parseCommand(controllerSpec, argv)
+  if (parsed.help) return printHelp(controllerSpec, out)
+  const { values } = parsed
   const port = Number(values.port)
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new GauntletError('usage', `--port: "${values.port}" is not a port number`)
   const mode = values.agents as AgentMode
   if (!agentModes.includes(mode))
     throw new GauntletError('usage', `--agents: "${values.agents}" is not one of ${agentModes.join(', ')}`)
-  const settings = withUsage(usage, () => readControllerSettings(values, process.env))
+  const settings = withUsage(controllerSpec, () => readControllerSettings(values, process.env))
   const { token, agentSecret } = settings
   if (!isLoopbackHost(values.host) && !token) {
     throw new GauntletError(
@@ -76,7 +158,7 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
       '--agents remote needs GAUNTLET_AGENT_SECRET: agents and controller sign every request with it',
     )
   }
-  const logLevel = withUsage(usage, () => logLevelFromEnv())
+  const logLevel = withUsage(controllerSpec, () => logLevelFromEnv())
   // Scenario files are validated before anything is stored or served.
   const files = values.scenarios ? await readScenarioDir(values.scenarios, settings) : []
 

@@ -1,17 +1,50 @@
 import { localFaultEngine, type FaultReport } from '@gauntlet/agent'
-import { GauntletError } from '@gauntlet/contracts'
+import { ExitCode, GauntletError } from '@gauntlet/contracts'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { parse } from 'yaml'
 import { adhocFault } from '../faults/adhoc-fault.js'
-import { withUsage } from './args.js'
+import { defineCommand, parseCommand, printHelp, usageError } from './command-spec.js'
 import { ControllerClient } from './controller-client.js'
 import type { Output } from './output.js'
 
-const usage = `gauntlet fault apply <fault.yaml> [--controller <url>]
-       gauntlet fault list [--controller <url>]
-       gauntlet fault revert <id> | --all [--controller <url>]`
+export const faultSpec = defineCommand({
+  name: 'fault',
+  summary: "network faults by hand, on this host's Docker engine or a controller's",
+  synopsis: [
+    'apply <fault.yaml> [--controller <url>]',
+    'list [--controller <url>]',
+    'revert <id> | --all [--controller <url>]',
+  ],
+  positionals: true,
+  flags: {
+    controller: {
+      type: 'string',
+      value: '<url>',
+      defaultText: "this host's Docker engine",
+      description: "act on this controller's Docker host (GAUNTLET_TOKEN as its bearer token)",
+    },
+    all: { type: 'boolean', description: 'revert: every active fault' },
+    'state-dir': {
+      type: 'string',
+      value: '<dir>',
+      defaultText: '~/.gauntlet, or /var/lib/gauntlet as root',
+      description: 'keep the local fault journal in <dir>/faults.jsonl',
+    },
+  },
+  env: {
+    GAUNTLET_TOKEN: "the controller's bearer token (with --controller)",
+    GAUNTLET_FAULT_JOURNAL: "this host's journal of applied faults (a file; --state-dir wins)",
+  },
+  examples: ['gauntlet fault apply latency.yaml', 'gauntlet fault list', 'gauntlet fault revert --all'],
+  exitCodes: {
+    [ExitCode.passed]: 'done',
+    [ExitCode.invalidInput]: 'usage, or an invalid fault file',
+    [ExitCode.couldNotRun]: 'the fault could not be applied or reverted (no Docker engine, controller unreachable)',
+  },
+  notes:
+    'apply returns once the fault is in place and leaves it to its own expiry, which holds after this command exits.',
+})
 
 /**
  * Faults by hand. With --controller, on that controller's Docker host; without, on this host's Docker
@@ -19,13 +52,9 @@ const usage = `gauntlet fault apply <fault.yaml> [--controller <url>]
  * match, a detached dead man's switch), so it ends on time even though this command has exited.
  */
 export async function faultCommand(argv: string[], out: Output): Promise<number> {
-  const { values, positionals } = withUsage(usage, () =>
-    parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { controller: { type: 'string' }, all: { type: 'boolean' }, 'state-dir': { type: 'string' } },
-    }),
-  )
+  const parsed = parseCommand(faultSpec, argv)
+  if (parsed.help) return printHelp(faultSpec, out)
+  const { values, positionals } = parsed
   const [action, arg] = positionals
   const client = values.controller
     ? new ControllerClient(values.controller, process.env.GAUNTLET_TOKEN || undefined)
@@ -40,7 +69,7 @@ export async function faultCommand(argv: string[], out: Output): Promise<number>
   await engine?.recover()
   switch (action) {
     case 'apply': {
-      if (!arg) throw new GauntletError('usage', `fault apply needs a fault file\nusage: ${usage}`)
+      if (!arg) throw usageError(faultSpec, 'fault apply needs a fault file')
       const doc: unknown = parse(
         await readFile(arg, 'utf8').catch(() => Promise.reject(new GauntletError('usage', `cannot read ${arg}`))),
       )
@@ -57,7 +86,7 @@ export async function faultCommand(argv: string[], out: Output): Promise<number>
       return 0
     }
     case 'revert': {
-      if (!arg && !values.all) throw new GauntletError('usage', `fault revert needs an id or --all\nusage: ${usage}`)
+      if (!arg && !values.all) throw usageError(faultSpec, 'fault revert needs an id or --all')
       const ids = arg
         ? [arg]
         : ((client ? await client.faults('GET', '') : engine!.list()) as FaultReport[]).map((r) => r.id)
@@ -73,7 +102,7 @@ export async function faultCommand(argv: string[], out: Output): Promise<number>
       return 0
     }
     default:
-      throw new GauntletError('usage', `unknown fault action "${action ?? ''}"\nusage: ${usage}`)
+      throw usageError(faultSpec, `unknown fault action "${action ?? ''}"`)
   }
 }
 

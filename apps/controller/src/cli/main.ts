@@ -1,56 +1,75 @@
-import { toGauntletError } from '@gauntlet/contracts'
-import { agentCommand } from './agent-command.js'
-import { controllerCommand } from './controller-command.js'
-import { faultCommand } from './fault-command.js'
+import { ExitCode, toGauntletError } from '@gauntlet/contracts'
+import { agentCommand, agentSpec } from './agent-command.js'
+import type { CommandSpec } from './command-spec.js'
+import { controllerCommand, controllerSpec } from './controller-command.js'
+import { faultCommand, faultSpec } from './fault-command.js'
 import { processOutput, type Output } from './output.js'
-import { runCommand } from './run-command.js'
-import { schemaCommand } from './schema-command.js'
-import { validateCommand } from './validate-command.js'
+import { runCommand, runSpec } from './run-command.js'
+import { schemaCommand, schemaSpec } from './schema-command.js'
+import { validateCommand, validateSpec } from './validate-command.js'
 
-const commands: Record<string, (argv: string[], out: Output) => Promise<number>> = {
-  run: runCommand,
-  validate: validateCommand,
-  schema: schemaCommand,
-  controller: controllerCommand,
-  agent: agentCommand,
-  fault: faultCommand,
+interface Command {
+  spec: CommandSpec
+  execute: (argv: string[], out: Output) => Promise<number>
 }
 
-const help = `gauntlet: step-ramped load tests with true percentiles
+/** Every subcommand, in the order `gauntlet --help` lists them. */
+const commands: readonly Command[] = [
+  { spec: runSpec, execute: runCommand },
+  { spec: validateSpec, execute: validateCommand },
+  { spec: schemaSpec, execute: schemaCommand },
+  { spec: controllerSpec, execute: controllerCommand },
+  { spec: agentSpec, execute: agentCommand },
+  { spec: faultSpec, execute: faultCommand },
+]
+
+/** `gauntlet --help`: each command's synopsis and summary, from the specs its parser reads. */
+function overview(): string {
+  const lines = commands.flatMap(({ spec }) => [
+    ...spec.synopsis.map((line) => `  gauntlet ${spec.name}${line ? ` ${line}` : ''}`),
+    `      ${spec.summary}`,
+  ])
+  return `gauntlet: step-ramped load tests with true percentiles
 
 usage:
-  gauntlet run <scenario.yaml> [--summary <out.json>] [--db <file>] [--target <url>] [--controller <url>] [--hook-grace 10s] [--quiet]
-  gauntlet validate <scenario.yaml>
-  gauntlet schema                      print the scenario JSON Schema
-  gauntlet controller [--port 8080] [--host 127.0.0.1] [--db <file>] [--scenarios <dir>] [--agents auto|remote|local]
-                                       [--public-url <url>] [--public-read] [--max-runs 4] [--max-run-rps 50000] [--max-run-duration 24h]
-                                       [--max-schedules 100] [--min-schedule-interval 1m] [--max-agents 1000] [--max-streams 100] [--hook-grace 10s]
-                                       REST API over runs, scenarios, schedules and agents (GAUNTLET_TOKEN guards every /api route;
-                                       see docs/security.md)
-  gauntlet agent --controller <url> [--port 0] [--host 127.0.0.1] [--name <id>] [--advertise <url>] [--capacity <rps>]
-                                       load agent for a controller (GAUNTLET_AGENT_SECRET, required, signs requests both ways)
-  gauntlet fault apply <fault.yaml> | list | revert <id>|--all [--controller <url>]
-                                       network faults by hand, on this host's Docker engine or a controller's
+${lines.join('\n')}
 
-exit codes: 0 passed, 1 a threshold failed, 2 invalid scenario or usage, 3 the run could not be carried out
-add --verbose to any command to see stack traces of internal errors`
+  gauntlet <command> --help (or gauntlet help <command>) shows a command's options, defaults and examples.
+  Add --verbose to any command to see stack traces of internal errors.
+
+exit codes:
+  ${ExitCode.passed}  passed
+  ${ExitCode.thresholdFailed}  a threshold failed
+  ${ExitCode.invalidInput}  invalid scenario or usage
+  ${ExitCode.couldNotRun}  the run could not be carried out`
+}
 
 /** Runs a command and returns its exit code. Problems print one line each; stacks only with --verbose. */
 export async function main(argv: string[], out: Output = processOutput): Promise<number> {
   const verbose = argv.includes('--verbose')
   const args = argv.filter((a) => a !== '--verbose')
   const [name, ...rest] = args
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    out.stdout(help)
-    return name ? 0 : 2
+  if (name === '--help' || name === '-h') {
+    out.stdout(overview())
+    return ExitCode.passed
   }
-  const command = commands[name]
+  if (name === 'help' && rest.length === 0) {
+    out.stdout(overview())
+    return ExitCode.passed
+  }
+  // `gauntlet help run` is `gauntlet run --help`.
+  const [commandName, commandArgs] = name === 'help' ? [rest[0], ['--help']] : [name, rest]
+  if (!commandName) {
+    out.stderr(overview())
+    return ExitCode.invalidInput
+  }
+  const command = commands.find(({ spec }) => spec.name === commandName)
   if (!command) {
-    out.stderr(`gauntlet: unknown command "${name}"\n\n${help}`)
-    return 2
+    out.stderr(`gauntlet: unknown command "${commandName}" (gauntlet --help lists them)`)
+    return ExitCode.invalidInput
   }
   try {
-    return await command(rest, out)
+    return await command.execute(commandArgs, out)
   } catch (thrown) {
     const error = toGauntletError(thrown)
     if (error.problems.length > 0) {

@@ -15,36 +15,68 @@ import type { Scenario } from '../scenario/scenario.js'
 import { overrideTarget } from '../scenario/target-override.js'
 import { scenarioSecrets, scrubbedLines, scrubSecrets } from '../security/redact.js'
 import { SqliteStore } from '../storage/sqlite-store.js'
-import { parseArgs } from 'node:util'
 import { durationFlagMs } from '../config/flag-values.js'
-import { withUsage } from './args.js'
+import { defineCommand, durationText, parseCommand, printHelp, usageError } from './command-spec.js'
 import { ControllerClient } from './controller-client.js'
 import type { Output } from './output.js'
 
-const usage =
-  'gauntlet run <scenario.yaml> [--summary <out.json>] [--db <file>] [--target <url>] [--controller <url>] [--hook-grace 10s] [--quiet]'
 export const defaultDbFile = '.gauntlet/gauntlet.db'
+
+export const runSpec = defineCommand({
+  name: 'run',
+  summary: 'runs a scenario step by step and exits with its verdict',
+  synopsis: ['<scenario.yaml> [options]'],
+  positionals: true,
+  flags: {
+    summary: { type: 'string', value: '<file>', description: 'write the run summary as JSON to <file>' },
+    db: {
+      type: 'string',
+      value: '<file>',
+      defaultText: defaultDbFile,
+      description: 'SQLite file the embedded run stores its windows and verdict in',
+    },
+    target: { type: 'string', value: '<url>', description: "replace the scenario's target URL" },
+    controller: {
+      type: 'string',
+      value: '<url>',
+      description:
+        'run on this controller instead of the embedded agent, following its events (a dropped stream is reopened and caught up)',
+    },
+    'hook-grace': {
+      type: 'string',
+      value: '<duration>',
+      defaultText: durationText(defaultHookGraceMs / 1000),
+      description: 'how long onRollback and postRun hooks may still take once Ctrl-C stops the run',
+    },
+    quiet: { type: 'boolean', description: 'print no per-second progress, only the step table and the verdict' },
+  },
+  env: {
+    GAUNTLET_TOKEN: "the controller's bearer token (with --controller)",
+    GAUNTLET_TARGET_ALLOW: 'hosts the embedded run may load (default: loopback)',
+    GAUNTLET_HOOK_ALLOW: 'hosts hooks may call (default: loopback)',
+  },
+  examples: [
+    'gauntlet run checkout.yaml --summary summary.json',
+    'gauntlet run checkout.yaml --controller http://127.0.0.1:8080 --target http://staging:3000/orders',
+  ],
+  exitCodes: {
+    [ExitCode.passed]: 'the run passed',
+    [ExitCode.thresholdFailed]: 'a threshold failed',
+    [ExitCode.invalidInput]: 'invalid scenario or usage (nothing was sent)',
+    [ExitCode.couldNotRun]: 'the run could not be carried out, or was stopped (no verdict)',
+  },
+  notes: 'Ctrl-C stops the run, reverts its faults and judges what was measured (a second Ctrl-C quits at once).',
+})
 
 /**
  * Runs a scenario and exits with its verdict: on the embedded agent by default, or on a controller
  * (`--controller <url>`, GAUNTLET_TOKEN as its bearer token) with the same output and exit codes.
  */
 export async function runCommand(argv: string[], out: Output): Promise<number> {
-  const { values, positionals } = withUsage(usage, () =>
-    parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        summary: { type: 'string' },
-        db: { type: 'string' },
-        target: { type: 'string' },
-        controller: { type: 'string' },
-        'hook-grace': { type: 'string' },
-        quiet: { type: 'boolean' },
-      },
-    }),
-  )
-  if (positionals.length !== 1) throw new GauntletError('usage', `expected one scenario file\nusage: ${usage}`)
+  const parsed = parseCommand(runSpec, argv)
+  if (parsed.help) return printHelp(runSpec, out)
+  const { values, positionals } = parsed
+  if (positionals.length !== 1) throw usageError(runSpec, 'expected one scenario file')
   if (values.controller && values.db)
     throw new GauntletError('usage', '--db applies to the embedded run; a controller keeps its own database')
   if (values.controller && values['hook-grace'])
@@ -105,6 +137,7 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
           values.target,
           { window: onWindow, decision: onDecision },
           abort.signal,
+          out,
         )
       : await runEmbedded(
           values.db ?? defaultDbFile,
@@ -171,25 +204,32 @@ async function runOnController(
   target: string | undefined,
   progress: Progress,
   signal: AbortSignal,
+  out: Output,
 ): Promise<RunSummary> {
   const id = await client.startRun(yaml, target)
   const onAbort = (): void => void client.abortRun(id).catch(() => undefined)
   signal.addEventListener('abort', onAbort, { once: true })
-  const lost = `the controller closed run ${id}'s event stream before its verdict; its outcome is unknown (a restarted controller marks it interrupted)`
+  // A dropped stream is reopened and caught up; each window and the verdict still print once.
+  const onReconnect = ({ attempt, delayMs, reason }: { attempt: number; delayMs: number; reason: string }): void =>
+    out.stderr(`the event stream of run ${id} dropped (${reason}); reconnecting in ${delayMs}ms (attempt ${attempt})`)
   try {
-    for await (const message of client.follow(id)) {
+    for await (const message of client.follow(id, { onReconnect })) {
       if (message.event === 'window') progress.window(message.data)
       if (message.event === 'decision') progress.decision(message.data)
       if (message.event === 'status' && message.data.status !== 'running') {
         if (message.data.summary) return message.data.summary
-        throw new GauntletError('internal', `run ${id} ended ${message.data.status} without a summary`)
+        // Interrupted by a controller restart, say: the run ended without a verdict.
+        throw new GauntletError('conflict', `run ${id} ended ${message.data.status} without a verdict`)
       }
     }
-    throw new GauntletError('target_unreachable', lost)
+    throw new GauntletError('internal', `run ${id}'s event stream ended without a final status`)
   } catch (error) {
-    if (error instanceof GauntletError) throw error
-    // The stream broke (the controller died or the network went): not a bug of ours, and not a verdict.
-    throw new GauntletError('target_unreachable', `${lost}: ${(error as Error).message}`)
+    if (!(error instanceof GauntletError) || error.code !== 'target_unreachable') throw error
+    // The controller stayed out of reach: not a bug of ours, and not a verdict.
+    throw new GauntletError(
+      'target_unreachable',
+      `${error.message}; run ${id}'s outcome is unknown (GET /api/runs/${id} shows it once the controller answers)`,
+    )
   } finally {
     signal.removeEventListener('abort', onAbort)
   }

@@ -1,17 +1,33 @@
-import { GauntletError } from '@gauntlet/contracts'
+import { ExitCode } from '@gauntlet/contracts'
 import { targetAllowListFromEnv } from '@gauntlet/agent'
 import { assertScenarioEgress } from '../scenario/egress-check.js'
 import { loadScenarioFile } from '../scenario/load-scenario.js'
 import { hookAllowListFromEnv } from './run-command.js'
-import { parseArgs } from 'node:util'
-import { withUsage } from './args.js'
+import { defineCommand, parseCommand, printHelp, usageError } from './command-spec.js'
 import type { Output } from './output.js'
 
-const usage = 'gauntlet validate <scenario.yaml>'
+export const validateSpec = defineCommand({
+  name: 'validate',
+  summary: 'checks a scenario as `gauntlet run` would, without sending anything',
+  synopsis: ['<scenario.yaml>'],
+  positionals: true,
+  flags: {},
+  env: {
+    GAUNTLET_TARGET_ALLOW: 'hosts a run may load (default: loopback)',
+    GAUNTLET_HOOK_ALLOW: 'hosts hooks may call (default: loopback)',
+  },
+  examples: ['gauntlet validate checkout.yaml'],
+  exitCodes: {
+    [ExitCode.passed]: 'the scenario is valid',
+    [ExitCode.invalidInput]: 'invalid scenario (one line per problem, file:line:column) or usage',
+  },
+})
 
 export async function validateCommand(argv: string[], out: Output): Promise<number> {
-  const { positionals } = withUsage(usage, () => parseArgs({ args: argv, allowPositionals: true, options: {} }))
-  if (positionals.length !== 1) throw new GauntletError('usage', `expected one scenario file\nusage: ${usage}`)
+  const parsed = parseCommand(validateSpec, argv)
+  if (parsed.help) return printHelp(validateSpec, out)
+  const { positionals } = parsed
+  if (positionals.length !== 1) throw usageError(validateSpec, 'expected one scenario file')
   const { scenario, yaml } = await loadScenarioFile(positionals[0]!)
   // The allow-lists of this environment (GAUNTLET_TARGET_ALLOW, GAUNTLET_HOOK_ALLOW), as `gauntlet run` applies them.
   assertScenarioEgress(

@@ -72,9 +72,6 @@ interface SettingsFlags {
   'hook-grace'?: string | undefined
 }
 
-export const settingsUsage =
-  '[--public-url <url>] [--public-read] [--max-runs 4] [--max-run-rps 50000] [--max-run-duration 24h] [--max-schedules 100] [--min-schedule-interval 1m] [--max-agents 1000] [--max-streams 100] [--hook-grace 10s]'
-
 export function readControllerSettings(flags: SettingsFlags, env: NodeJS.ProcessEnv): ControllerSettings {
   const publicUrl = flags['public-url'] === undefined ? undefined : httpUrlFlag('--public-url', flags['public-url'])
   const allowedHosts = new Set<string>()

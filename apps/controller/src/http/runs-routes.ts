@@ -1,11 +1,12 @@
 import { GauntletError } from '@gauntlet/contracts'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
-import type { RunEvent, RunManager } from '../run/run-manager.js'
+import type { RunManager } from '../run/run-manager.js'
 import { yamlPool } from '../scenario/yaml-pool.js'
 import { scrubSecrets } from '../security/redact.js'
 import { callerOf } from './audit-log.js'
 import { overrideTarget } from '../scenario/target-override.js'
+import { parseLastEventId, streamRunEvents } from './run-event-stream.js'
 import type { StreamSlots } from './stream-slots.js'
 import { runStatuses, type RunStatus, type RunStore, type ScenarioStore, type StoredRun } from '../storage/run-store.js'
 
@@ -55,9 +56,6 @@ export interface RunsRoutesDeps {
   /** The --max-streams cap on open event streams. */
   streams: StreamSlots
 }
-
-/** How often a quiet event stream gets a comment line. */
-const sseHeartbeatMs = 15_000
 
 /** /api/runs: start, list, inspect, follow (SSE) and abort runs. */
 export async function runsRoutes(app: FastifyInstance, { store, runs, streams }: RunsRoutesDeps): Promise<void> {
@@ -150,6 +148,8 @@ export async function runsRoutes(app: FastifyInstance, { store, runs, streams }:
     // The scenario's credentials never leave in an event, as in GET /api/runs/:id (windows hold only
     // numbers). Read while a problem+json can still be sent, before a stream slot is taken.
     const secrets = await yamlPool().secrets(run.scenarioYaml)
+    // A client catching up says where it stands; a malformed id is refused while a 400 can still be sent.
+    const from = parseLastEventId(request.headers['last-event-id'])
     // The cap is checked while a 429 problem+json can still be sent, before hijacking the response.
     const release = streams.acquire(callerOf(request) === 'anonymous')
     reply.hijack()
@@ -157,47 +157,7 @@ export async function runsRoutes(app: FastifyInstance, { store, runs, streams }:
     // The response closes when it ends or the client goes away: either frees the slot.
     raw.once('close', release)
     raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
-    const send = (event: RunEvent): void => {
-      const data =
-        event.type === 'window'
-          ? event.window
-          : scrubSecrets(
-              event.type === 'step'
-                ? event.step
-                : event.type === 'decision'
-                  ? event.decision
-                  : { status: event.status, summary: event.summary ?? null },
-              secrets,
-            )
-      raw.write(`event: ${event.type}\ndata: ${JSON.stringify(data)}\n\n`)
-    }
-    const unsubscribe = runs.subscribe(run.id, (event) => {
-      send(event)
-      if (event.type === 'status' && event.status !== 'running') {
-        unsubscribe?.()
-        raw.end()
-      }
-    })
-    if (!unsubscribe) {
-      // Not running (finished, or interrupted by a restart): its final status is the whole stream.
-      // Read again: the run may have finished between the first read and the subscription.
-      const final = store.getRun(run.id) ?? run
-      send({
-        type: 'status',
-        runId: run.id,
-        status: final.status,
-        ...(final.summary ? { summary: final.summary } : {}),
-      })
-      raw.end()
-      return
-    }
-    send({ type: 'status', runId: run.id, status: 'running' })
-    // A comment line now and then keeps a quiet stream's socket inside the server's idle timeout (and proxies').
-    const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), sseHeartbeatMs)
-    raw.once('close', () => {
-      clearInterval(heartbeat)
-      unsubscribe()
-    })
+    await streamRunEvents(raw, { store, runs }, run, from, secrets)
   })
 }
 
