@@ -1,4 +1,4 @@
-import { isRateMetric, type ChangeCondition } from '../scenario/thresholds.js'
+import { isRateMetric, type ChangeCondition } from './condition.js'
 import { measure, type Measurement } from './measure.js'
 import type { SampleStats } from './sample-stats.js'
 

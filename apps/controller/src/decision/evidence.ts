@@ -1,4 +1,4 @@
-import { compare, type Threshold } from '../scenario/thresholds.js'
+import { compare, type Threshold } from './condition.js'
 import { measure, type Measurement } from './measure.js'
 import type { SampleStats } from './sample-stats.js'
 

@@ -1,5 +1,5 @@
 import type { GuardKind } from '@gauntlet/contracts'
-import { isRateMetric, type ChangeCondition, type GrowthCondition, type Threshold } from '../scenario/thresholds.js'
+import { isRateMetric, type ChangeCondition, type GrowthCondition, type Threshold } from './condition.js'
 
 /** A guard's healthy condition: a fixed limit, or (baseline guards) a bounded change from the baseline. */
 export type Condition = Threshold | ChangeCondition

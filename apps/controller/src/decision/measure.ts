@@ -1,5 +1,5 @@
 import type { Histogram } from '@gauntlet/metrics'
-import type { ThresholdMetric } from '../scenario/thresholds.js'
+import type { ThresholdMetric } from './condition.js'
 import { quantileRanks, wilson } from './intervals.js'
 import type { SampleStats } from './sample-stats.js'
 
