@@ -1,6 +1,6 @@
 import { createLatencyHistogram, recordLatencyUs } from '@gauntlet/metrics'
 import { describe, expect, it } from 'vitest'
-import { judgeBounds, judged } from '../../apps/controller/src/decision/evidence.js'
+import { judgeBounds, judgeMeasurement } from '../../apps/controller/src/decision/evidence.js'
 import { exact, quantile, rate } from '../../apps/controller/src/decision/measure.js'
 import { normalQuantile, quantileRanks, wilson } from '../../apps/controller/src/decision/intervals.js'
 import { parseThreshold, type Threshold } from '../../apps/controller/src/scenario/thresholds.js'
@@ -107,17 +107,17 @@ describe('evidence for thresholds', () => {
     const histogram = createLatencyHistogram()
     for (let n = 1; n <= 368; n++) {
       recordLatencyUs(histogram, 1000) // 1 ms, far below the limit
-      const evidence = judged(limit, quantile(histogram, 0.99))
+      const evidence = judgeMeasurement(limit, quantile(histogram, 0.99))
       expect(evidence.confidence, `n=${n}`).toBe(n < 368 ? 'insufficient' : 'pass')
     }
   })
 
   it('an error rate is shown to break its limit only when even the lower bound does', () => {
     const limit = threshold('error_rate < 15%')
-    expect(judged(limit, rate(3, 10)).confidence).toBe('insufficient') // 30% of 10: [10.8%, 60.3%]
-    expect(judged(limit, rate(30, 100)).confidence).toBe('fail') // [22%, 39%]
-    expect(judged(limit, rate(5, 200)).confidence).toBe('pass') // [1%, 5.7%]
-    expect(judged(limit, rate(0, 0))).toMatchObject({
+    expect(judgeMeasurement(limit, rate(3, 10)).confidence).toBe('insufficient') // 30% of 10: [10.8%, 60.3%]
+    expect(judgeMeasurement(limit, rate(30, 100)).confidence).toBe('fail') // [22%, 39%]
+    expect(judgeMeasurement(limit, rate(5, 200)).confidence).toBe('pass') // [1%, 5.7%]
+    expect(judgeMeasurement(limit, rate(0, 0))).toMatchObject({
       n: 0,
       estimate: null,
       lower: null,
@@ -127,7 +127,7 @@ describe('evidence for thresholds', () => {
   })
 
   it('exact measurements are their own bounds; nothing measured is insufficient', () => {
-    expect(judged(threshold('rps >= 100'), exact(100, 5)).confidence).toBe('pass')
-    expect(judged(threshold('max < 1s'), exact(null, 0)).confidence).toBe('insufficient')
+    expect(judgeMeasurement(threshold('rps >= 100'), exact(100, 5)).confidence).toBe('pass')
+    expect(judgeMeasurement(threshold('max < 1s'), exact(null, 0)).confidence).toBe('insufficient')
   })
 })

@@ -21,7 +21,7 @@ import { ControllerClient } from './controller-client.js'
 import type { Output } from './output.js'
 
 const usage =
-  'gauntlet run <scenario.yaml> [--summary <out.json>] [--db <file>] [--target <url>] [--controller <url>] [--hook-grace 10s] [--quiet]'
+  'gauntlet run <scenario.yaml> [--summary <out.json>] [--db <file>] [--target <url>] [--controller <url>] [--hook-grace 10s] [--strict] [--quiet]'
 export const defaultDbFile = '.gauntlet/gauntlet.db'
 
 /**
@@ -40,6 +40,7 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
         controller: { type: 'string' },
         'hook-grace': { type: 'string' },
         quiet: { type: 'boolean' },
+        strict: { type: 'boolean' },
       },
     }),
   )
@@ -48,6 +49,12 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
     throw new GauntletError('usage', '--db applies to the embedded run; a controller keeps its own database')
   if (values.controller && values['hook-grace'])
     throw new GauntletError('usage', '--hook-grace applies to the embedded run; a controller has its own')
+  // An insufficient result fails the run; a controller's runs take it from the scenario.
+  if (values.controller && values.strict)
+    throw new GauntletError(
+      'usage',
+      '--strict applies to the embedded run; on a controller, set decision.insufficient: fail',
+    )
   // How long onRollback and postRun may still take once Ctrl-C stops the run.
   const hookGraceMs = durationFlagMs('--hook-grace', values['hook-grace'], defaultHookGraceMs)
   // Validate fully before anything else: an invalid scenario leaves no trace.
@@ -113,6 +120,7 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
           abort.signal,
           out,
           { targetAllow, hooks: { allow: hookAllow, graceMs: hookGraceMs } },
+          values.strict === true,
         )
     if (summary.steps.length > 0) out.stdout(`\n${stepTable(summary.steps)}\n`)
     for (const line of verdictLines(summary)) out.stdout(line)
@@ -142,6 +150,7 @@ async function runEmbedded(
   signal: AbortSignal,
   out: Output,
   egress: { targetAllow: AllowList; hooks: NonNullable<RunDependencies['hooks']> },
+  strict: boolean,
 ): Promise<RunSummary> {
   // Faults: the local Docker engine; whatever a crashed earlier run left behind is reverted first.
   const faults = scenario.faults.length > 0 ? localFaultEngine(undefined, (line) => out.stderr(line)) : undefined
@@ -157,7 +166,7 @@ async function runEmbedded(
         ...egress,
         ...(faults ? { faults } : {}),
       },
-      { scenario, yaml, signal, observer: progress },
+      { scenario, yaml, signal, observer: progress, strict },
     )
   } finally {
     store.close()

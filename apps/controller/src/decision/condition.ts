@@ -41,11 +41,11 @@ export function compare(observed: number, operator: ThresholdOperator, limit: nu
   }
 }
 
-/** A baseline guard's condition: how far a window may move from its baseline. */
+/** A baseline guard's condition: how far an evaluation span may move from its baseline. */
 export interface ChangeCondition {
   source: string
   metric: ThresholdMetric
-  /** drop: baseline minus window (success_rate, rps); rise: window minus baseline (error_rate, latency). */
+  /** drop: baseline minus span (success_rate, rps); rise: span minus baseline (error_rate, latency). */
   direction: 'drop' | 'rise'
   operator: '<' | '<='
   /** Relative: a fraction of the baseline. Absolute: in the metric's unit (a fraction for rates, ms, rps). */

@@ -1,5 +1,5 @@
 /**
- * Confidence intervals for what a window measured (pure math, no I/O):
+ * Confidence intervals for what pooled windows measured (pure math, no I/O):
  * - rates (error rate, success rate): the Wilson score interval;
  * - latency quantiles: the distribution-free interval between two order statistics, with the ranks
  *   taken from the binomial distribution of "samples below the true quantile".

@@ -97,11 +97,11 @@ export function faultLine(fault: NonNullable<RunSummary['faults']>[number]): str
 
 /**
  * One line per decision that did something or says why: gates, trips, clears, dry-run verdicts and
- * the spine's threshold decisions. Window verdicts that changed nothing are counted, not listed (they
+ * the per-step threshold decisions. Window verdicts that changed nothing are counted, not listed (they
  * are all in the summary and at GET /api/runs/:id/decisions).
  */
 export function decisionLines(decisions: NonNullable<RunSummary['decisions']>): string[] {
-  const shown = decisions.filter((d) => d.action !== 'none' || d.reason !== undefined)
+  const shown = decisions.filter((d) => d.source !== 'window' || d.action !== 'continue' || d.reason !== undefined)
   const quiet = decisions.length - shown.length
   return [
     ...shown.map(decisionLine),

@@ -45,7 +45,7 @@ export class DecisionDriver {
       if (guard.vs === 'runs' && !pastRuns.has(guard.runs))
         pastRuns.set(guard.runs, pastRunBaselines(options.store, options.scenario, guard.runs, config.warmupS))
     this.decisions = new RunDecisions(config, {
-      stepStartS: (step) => timeline.spec(step)?.startS ?? Number.POSITIVE_INFINITY,
+      stepStartS: (step) => timeline.schedule(step)?.startS ?? Number.POSITIVE_INFINITY,
       now: options.now,
       pastRuns: (runs) => pastRuns.get(runs) ?? new Map(),
     })
@@ -55,7 +55,7 @@ export class DecisionDriver {
       timeline,
       maxHoldS: config.maxHoldS,
       fail: options.fail,
-      holdSliceS: Math.max(1, ...config.guards.map((g) => g.maxWindowS)),
+      holdSliceS: Math.max(1, ...config.guards.map((g) => g.maxSpanS)),
       replan: () => {
         const load = options.load()
         return load?.replan ? (fromS, tail) => load.replan!(fromS, tail) : undefined
@@ -92,20 +92,20 @@ export class DecisionDriver {
   /** The next merged window (in order). */
   onWindow(window: WindowReport): void {
     if (this.halted) return
-    const judged = this.decisions.onBucket(window)
-    for (const decision of judged.decisions) this.options.record(decision)
-    if (!judged.rollback) return
+    const outcome = this.decisions.onWindow(window)
+    for (const decision of outcome.decisions) this.options.record(decision)
+    if (!outcome.rollback) return
     this.halt()
-    const decided = judged.decisions.filter((d) => d.action === 'rollback')
+    const decided = outcome.decisions.filter((d) => d.action === 'rollback')
     this.options.rollBack(
       window.step,
-      `guard ${judged.rollback.guard}: ${judged.rollback.reason}`,
+      `guard ${outcome.rollback.guard}: ${outcome.rollback.reason}`,
       decided,
-      judged.rollback.guard,
+      outcome.rollback.guard,
     )
   }
 
-  /** No more gates or window verdicts (the run is rolling back or over). */
+  /** No more gates or span verdicts (the run is rolling back or over). */
   halt(): void {
     this.halted = true
     this.gating.stop()

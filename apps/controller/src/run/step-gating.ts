@@ -9,7 +9,7 @@ export interface StepGatingOptions {
   decisions: RunDecisions
   timeline: LiveTimeline
   maxHoldS: number
-  /** A hold lengthens the step by this much at a time (the longest evaluation window), then gates again. */
+  /** A hold lengthens the step by this much at a time (the longest evaluation span), then gates again. */
   holdSliceS: number
   /** The load's replan (absent: the load cannot be held, so a hold fails closed into a rollback). */
   replan: () => ((fromS: number, tail: PlannedStep[]) => Promise<boolean>) | undefined
