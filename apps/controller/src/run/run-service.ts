@@ -459,10 +459,12 @@ class Run {
     )
   }
 
+  /** The step gate, for a decision section with guards (one that only sets `insufficient` has nothing to gate). */
   private decisionDriver(): DecisionDriver | undefined {
-    if (!this.scenario.decision) return undefined
+    const decision = this.scenario.decision
+    if (!decision || (decision.guards.length === 0 && decision.leaks.length === 0)) return undefined
     return new DecisionDriver({
-      config: this.scenario.decision,
+      config: decision,
       scenario: this.scenario.name,
       timeline: this.timeline,
       store: this.deps.store,
