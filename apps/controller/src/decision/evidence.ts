@@ -14,7 +14,7 @@ export interface Evidence extends Measurement {
  * PASS when even the unfavourable bound meets the limit, FAIL when even the favourable bound breaks it,
  * otherwise INSUFFICIENT. A side the data cannot bound can never prove a PASS.
  */
-export function judgeBounds(
+function judgeBounds(
   threshold: Pick<Threshold, 'operator' | 'limit'>,
   lower: number | null,
   upper: number | null,

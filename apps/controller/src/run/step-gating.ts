@@ -3,7 +3,7 @@ import type { GateDecision, RunDecisions } from '../decision/run-decisions.js'
 import type { LiveTimeline } from './live-timeline.js'
 
 /** The gate is taken this long before a step's planned end: time for a hold's replan to reach the load. */
-export const gateLeadMs = 500
+const gateLeadMs = 500
 
 export interface StepGatingOptions {
   decisions: RunDecisions
