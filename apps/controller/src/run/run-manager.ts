@@ -99,7 +99,7 @@ export class RunManager {
             publish({ type: 'status', runId, status: summary.status, summary })
           },
           (error: unknown) => {
-            if (!runId) return reject(error)
+            if (!runId) return reject(error instanceof Error ? error : new Error(String(error)))
             publish({ type: 'status', runId, status: 'error' })
           },
         )
