@@ -57,7 +57,7 @@ export function stepTable(steps: readonly StepSummary[]): string {
     formatMs(s.p90Ms),
     formatMs(s.p99Ms),
     formatMs(s.maxMs),
-    s.verdict.toUpperCase() + (s.generatorLimited ? ' (generator-limited)' : ''),
+    s.verdict.toUpperCase() + (s.generatorLimited && s.verdict !== 'generator-limited' ? ' (generator-limited)' : ''),
   ])
   const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)))
   const line = (cells: readonly string[]): string =>
