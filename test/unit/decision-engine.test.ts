@@ -100,7 +100,7 @@ describe('a generator-limited step', () => {
     expect(summary).toMatchObject({ verdict: 'error', capacityRps: null })
   })
 
-  it('cannot pass a guard: a span with a generator-limited second is insufficient, and the gate holds', () => {
+  it('cannot pass a guard: a span with a generator-limited second is insufficient, and the gate stops', () => {
     const scenario = parseScenario(`name: g
 target: { url: "http://127.0.0.1:9/" }
 load: { steps: [ { rps: 200, duration: 10s } ] }
@@ -111,7 +111,45 @@ decision:
     const [span] = decisions.onWindow(window(0, 0, 200, true)).decisions
     expect(span).toMatchObject({ verdict: 'insufficient', action: 'continue', evidence: { confidence: 'pass' } })
     expect(span!.reason).toMatch(/load generator could not send on schedule/)
-    expect(decisions.gateStep(0, 0).action).toBe('hold')
+    const gate = decisions.gateStep(0, 0)
+    expect(gate).toMatchObject({
+      action: 'stop',
+      reason: expect.stringMatching(/^the load generator, not the target/) as unknown,
+    })
+    expect(gate.decisions[0]).toMatchObject({ source: 'gate', verdict: 'insufficient', action: 'stop' })
+  })
+
+  it('stops a gated run at its gate: no pass, no rollback, and the verdict says the client was the limit', async () => {
+    // One limited second, then the load waits for the run to stop it (the gate comes 0.5 s before the step's end).
+    const agent: LoadAgent = {
+      run: async (_scenario, options) => {
+        options.onStart?.(Date.now())
+        options.onWindow(window(0, 0, 200, true))
+        await new Promise((resolve) => {
+          const timer = setTimeout(resolve, 5_000)
+          options.signal.addEventListener('abort', () => resolve(clearTimeout(timer)), { once: true })
+        })
+        return { aborted: true, peakConnections: 1 }
+      },
+    }
+    const summary = await run(
+      `name: gated
+target: { url: "http://127.0.0.1:9/" }
+load: { steps: [ { rps: 200, duration: 2s }, { rps: 400, duration: 2s } ] }
+decision:
+  guards: [ { name: fast, kind: abort, require: "p90 < 800ms", minSamples: 100 } ]
+`,
+      agent,
+    )
+    expect(summary).toMatchObject({ verdict: 'error', status: 'error', capacityRps: null })
+    expect(summary.rollback).toBeUndefined()
+    expect(summary.steps).toHaveLength(1)
+    expect(summary.steps[0]!.verdict).toBe('generator-limited')
+    expect(summary.reasons.join('\n')).toContain('step 1 (200 rps): the load generator, not the target, was the limit')
+    expect(summary.decisions!.find((d) => d.source === 'gate')).toMatchObject({
+      action: 'stop',
+      verdict: 'insufficient',
+    })
   })
 })
 

@@ -48,6 +48,8 @@ export class RunDecisions {
   private step = -1
   /** A judged second of the current step was under a fault (prefault baseline guards apply to it). */
   private faultThisStep = false
+  /** Judged seconds of the current step the load generator could not send on schedule. */
+  private generatorLimitedS = 0
   /** Judged windows before the first fault: the prefault baseline. */
   private readonly prefault: WindowReport[] = []
   private prefaultBaseline: Baseline | undefined
@@ -73,6 +75,7 @@ export class RunDecisions {
     if (window.index < this.options.stepStartS(window.step) + this.config.warmupS) return outcome
     if (!underFault && !this.prefaultBaseline) this.prefault.push(window)
     if (underFault) this.faultThisStep = true
+    if (window.generatorLimited) this.generatorLimitedS++
 
     for (const guard of this.guards) {
       if (guard.config.vs === 'prefault' && !underFault) {
@@ -96,7 +99,13 @@ export class RunDecisions {
     // is the previous step's, so every guard waits, prefault ones included.
     const current = this.step === step
     const guards = current ? this.guards : this.guards.map((g) => ({ ...g, state: enterStep(g.state) }))
-    const input = { guards, promoteAfter: this.config.promoteAfter, heldS, maxHoldS: this.config.maxHoldS }
+    const input = {
+      guards,
+      promoteAfter: this.config.promoteAfter,
+      heldS,
+      maxHoldS: this.config.maxHoldS,
+      generatorLimitedS: current ? this.generatorLimitedS : 0,
+    }
     const applies = (name: string): boolean => {
       const guard = this.guards.find((g) => g.config.name === name)!
       return guard.config.vs !== 'prefault' || this.faultThisStep || !current
@@ -140,6 +149,7 @@ export class RunDecisions {
   private enterStep(step: number): void {
     this.step = step
     this.faultThisStep = false
+    this.generatorLimitedS = 0
     for (const guard of this.guards) {
       guard.state = enterStep(guard.state)
       guard.spans.reset()
@@ -220,7 +230,7 @@ function prefaultOf(windows: readonly WindowReport[]): Baseline {
 }
 
 const pastTense = (action: GateOutcome['action']): string =>
-  ({ advance: 'advanced', hold: 'held', rollback: 'rolled back' })[action]
+  ({ advance: 'advanced', hold: 'held', rollback: 'rolled back', stop: 'stopped' })[action]
 
 /** Run seconds as a clock: 192 -> 3m12s. */
 function clockText(seconds: number): string {

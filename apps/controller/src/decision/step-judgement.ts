@@ -23,9 +23,9 @@ export interface StepJudgementOptions {
 /**
  * A step judged at its end: its thresholds are a guard kind judged once, over the windows after its
  * warmup, with the same 95%-bound machinery as the decision section's guards. The verdict:
- * - aborted: a judged second is missing or was cut short;
  * - generator-limited: the load generator could not send on schedule, so the client, not the target,
- *   was the limit; never a pass, whatever the thresholds say;
+ *   was the limit; never a pass, whatever the thresholds say (even in a step cut short);
+ * - aborted: a judged second is missing or was cut short;
  * - fail: a threshold's point estimate breaks its limit (nothing measured breaks it too); in a strict
  *   run, also a threshold whose 95% bound cannot vouch for it;
  * - pass otherwise (an insufficient threshold passes with a warning unless strict).
@@ -44,11 +44,12 @@ export function judgeStep(
   const limitedSeconds = judged.filter((w) => w.generatorLimited).length
   let verdict: ObservedStep['verdict'] = 'pass'
   let reason: string | undefined
-  if (!complete) verdict = 'aborted'
-  else if (limitedSeconds > 0) {
+  // Seconds the client could not send on schedule settle it, even in a step cut short.
+  if (limitedSeconds > 0) {
     verdict = 'generator-limited'
     reason = `the load generator, not the target, was the limit: ${limitedSeconds} of ${judged.length} judged seconds were generator-limited (${round(stats.achievedRps, 0)} of ${schedule.rps} rps sent), so its latency includes the client's own queueing`
-  } else if (results.some((r) => !r.pass)) verdict = 'fail'
+  } else if (!complete) verdict = 'aborted'
+  else if (results.some((r) => !r.pass)) verdict = 'fail'
   else if (options.strict && unproven.length > 0) {
     verdict = 'fail'
     reason = `strict: ${unproven.map((r) => `"${r.threshold}"`).join(', ')} met on the point estimate, but the data cannot vouch for it at 95%`

@@ -21,6 +21,8 @@ export interface DecisionDriverOptions {
   record: (decision: Decision) => void
   /** A guard tripped or a gate rolled back: the run must roll back (faults, load, then hooks). */
   rollBack: (step: number, reason: string, decided: Decision[], guard?: string) => void
+  /** The gate found the load generator, not the target, was the limit: the run stops (faults, then load). */
+  stop: (step: number, reason: string) => void
   /** Something threw in a gate's timer: the run ends as an error. */
   fail: (where: string, error: unknown) => void
 }
@@ -70,6 +72,10 @@ export class DecisionDriver {
         }
         if (gate.action === 'hold')
           this.options.fireHook('onHold', { step, reason: gate.reason, decisions: gate.decisions })
+      },
+      onStop: (step, reason) => {
+        this.halt()
+        options.stop(step, reason)
       },
       onRollback: (step, reason) => {
         this.halt()

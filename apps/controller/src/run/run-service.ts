@@ -284,8 +284,9 @@ class Run {
     // With a decision section the step gate promotes steps; thresholds can still stop the run.
     if (!this.driver && decisions[0]?.action === 'advance') this.fireHook('onAdvance', { step: step.index, decisions })
     if (decisions[0]?.action !== 'stop') return
-    const why = step.verdict === 'fail' ? 'failed its thresholds' : `did not pass: ${step.reason ?? step.verdict}`
-    this.startRollback(step.index, `step ${step.index + 1} ${why}`, decisions)
+    // The client was the limit: nothing to roll back, but nothing more to learn from a higher step.
+    if (step.verdict === 'generator-limited') this.stopAtClientLimit(step.index, step.reason ?? step.verdict)
+    else this.startRollback(step.index, `step ${step.index + 1} failed its thresholds`, decisions)
   }
 
   private keepStep(step: RunSteps['observed'][number]): void {
@@ -328,6 +329,18 @@ class Run {
       .stop(`rollback: ${reason}`)
       .then(() => this.stopLoad.abort())
       .catch((error: unknown) => this.fail('rolling back', error))
+  }
+
+  /**
+   * The step gate found the load generator could not keep the plan: the run stops there, faults first,
+   * and the step is judged generator-limited on what it saw (the verdict says why; no onRollback).
+   */
+  private readonly stopAtClientLimit = (step: number, reason: string): void => {
+    this.driver?.halt()
+    this.faults
+      .stop(`step ${step + 1}: ${reason}`)
+      .then(() => this.stopLoad.abort())
+      .catch((error: unknown) => this.fail("stopping at the load generator's limit", error))
   }
 
   private announceRollback(rollback: RollbackRecord): void {
@@ -473,6 +486,7 @@ class Run {
       load: () => this.load,
       record: this.record,
       rollBack: this.startRollback,
+      stop: this.stopAtClientLimit,
       fail: this.fail,
     })
   }

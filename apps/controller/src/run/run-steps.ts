@@ -44,16 +44,21 @@ export class RunSteps {
     return { step, decisions: thresholdDecisions(schedule, step, this.options.onThresholdFail, this.options.now()) }
   }
 
-  /** Once the load is over: the steps a stop cut short, reported as aborted with what they measured. */
+  /**
+   * Once the load is over: the steps a stop cut short, reported as aborted with what they measured
+   * (generator-limited when the load generator could not keep their plan).
+   */
   cutShort(): ObservedStep[] {
     return this.options.timeline
       .schedules()
       .filter((s) => !this.observed.some((o) => o.index === s.index) && this.windowsByStep.has(s.index))
       .map((schedule) => {
-        // Whatever its windows said, a step cut short is judged on nothing.
-        const step: ObservedStep = { ...this.judge(schedule), verdict: 'aborted' }
-        delete step.reason
-        return step
+        const step = this.judge(schedule)
+        // A step cut short passes and fails nothing; that the client was the limit stays said.
+        if (step.verdict === 'generator-limited') return step
+        const cut: ObservedStep = { ...step, verdict: 'aborted' }
+        delete cut.reason
+        return cut
       })
   }
 

@@ -16,14 +16,16 @@ export interface StepGatingOptions {
   /** Every gate, after it is taken (the run records it and fires onAdvance / onHold). */
   onGate: (step: number, gate: GateDecision, heldS: number) => void
   onRollback: (step: number, reason: string) => void
+  /** The load generator could not send the step on schedule: the run stops there (no pass, no rollback). */
+  onStop: (step: number, reason: string) => void
   /** The rollback itself threw: the run must end as an error (never an unhandled rejection). */
   fail: (where: string, error: unknown) => void
 }
 
 /**
  * Times the step gates against the run's clock: before each step's planned end, ADVANCE lets the plan
- * go on, HOLD lengthens the step (a replan of the load) and gates again at the new end, ROLLBACK hands
- * over to the run. Timers only; the judgement itself is RunDecisions'.
+ * go on, HOLD lengthens the step (a replan of the load) and gates again at the new end, ROLLBACK and
+ * STOP hand over to the run. Timers only; the judgement itself is RunDecisions'.
  */
 export class StepGating {
   private timer: NodeJS.Timeout | undefined
@@ -64,6 +66,7 @@ export class StepGating {
     this.options.onGate(step, decision, heldS)
     if (decision.action === 'advance') return this.schedule(step + 1, 0)
     if (decision.action === 'rollback') return this.options.onRollback(step, decision.reason)
+    if (decision.action === 'stop') return this.options.onStop(step, decision.reason)
     const replan = this.options.replan()
     if (!replan)
       return this.options.onRollback(
