@@ -138,7 +138,7 @@ decision:
     const verdicts = guardDecisions(summary.decisions, 'p99-slo')
     const fails = verdicts.filter((d) => d.verdict === 'fail')
     expect(fails.length).toBe(3)
-    expect(fails.map((d) => d.action)).toEqual(['none', 'none', 'rollback'])
+    expect(fails.map((d) => d.action)).toEqual(['continue', 'continue', 'rollback'])
     expect(fails[2]!.reason).toMatch(/^3 of the last \d windows failed/)
   })
 
@@ -163,7 +163,7 @@ hooks:
     const trip = guardDecisions(summary.decisions, 'errors-shadow').find((d) =>
       d.reason?.startsWith('would have rolled back'),
     )
-    expect(trip).toMatchObject({ dryRun: true, action: 'none', verdict: 'fail' })
+    expect(trip).toMatchObject({ dryRun: true, action: 'continue', verdict: 'fail' })
     expect(received.some((r) => r.event === 'onRollback')).toBe(false)
   })
 
@@ -210,7 +210,7 @@ hooks:
     const held = expectFirstStepHeld(summary, windows, 3)
     expect(summary.steps[0]!.plannedRps).toBe(50)
     expect(windows.find((w) => w.step === 1)!.index).toBe(3 + held)
-    const gates = (summary.decisions ?? []).filter((d) => d.guard === 'median' && d.action !== 'none')
+    const gates = (summary.decisions ?? []).filter((d) => d.guard === 'median' && d.action !== 'continue')
     expect(gates.map((d) => `${d.step}:${d.action}`)).toEqual(expect.arrayContaining(['0:hold', '0:advance']))
     // Step 2 sends 100 a second: its 1 s windows give it its two passes in time, so it is not held.
     expect(summary.steps[1]).toMatchObject({ durationS: 4, plannedRps: 100 })
@@ -289,7 +289,10 @@ decision:
 `,
     )
     expect(summary).toMatchObject({ status: 'passed', verdict: 'pass' })
-    expect(summary.decisions!.find((d) => d.guard === 'rss-leak')).toMatchObject({ verdict: 'pass', action: 'none' })
+    expect(summary.decisions!.find((d) => d.guard === 'rss-leak')).toMatchObject({
+      verdict: 'pass',
+      action: 'continue',
+    })
     expect(summary.targetMetrics![0]!.peakGrowth!).toBeLessThan(0.5)
   })
 })

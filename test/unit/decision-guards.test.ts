@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { measureChange } from '../../apps/controller/src/decision/baseline.js'
-import { EvaluationWindows } from '../../apps/controller/src/decision/evaluation-window.js'
+import { EvaluationSpans } from '../../apps/controller/src/decision/evaluation-span.js'
 import type { Confidence } from '../../apps/controller/src/decision/evidence.js'
 import {
   enterStep,
   gate,
   initialGuardState,
-  observeWindow,
+  observeSpan,
   type GuardState,
 } from '../../apps/controller/src/decision/guard-state.js'
 import { sampleStats } from '../../apps/controller/src/decision/sample-stats.js'
@@ -26,7 +26,7 @@ function run(
   let state = initialGuardState
   const events: string[] = []
   ;[...verdicts].forEach((v, i) => {
-    const next = observeWindow(guard, state, letters[v]!, letters[clearVerdicts[i]!]!)
+    const next = observeSpan(guard, state, letters[v]!, letters[clearVerdicts[i]!]!)
     state = next.state
     events.push(next.event ?? '-')
   })
@@ -109,7 +109,7 @@ describe('step gate', () => {
         random() < 0.5 ? slo : { trip: { m: 1 + Math.floor(random() * 3), n: 5 }, clearK: 1 + Math.floor(random() * 3) }
       for (let i = 0; i < length; i++) {
         const v: Confidence = random() < 0.8 ? 'insufficient' : 'fail'
-        state = observeWindow(guardConfig, state, v, random() < 0.5 ? 'insufficient' : 'fail').state
+        state = observeSpan(guardConfig, state, v, random() < 0.5 ? 'insufficient' : 'fail').state
         const outcome = gate({
           guards: [{ config: { name: 'g', dryRun: false }, state }],
           promoteAfter: 1 + Math.floor(random() * 3),
@@ -125,7 +125,7 @@ describe('step gate', () => {
 
 describe('evaluation windows', () => {
   it('closes at minSamples requests, at the shortest run of buckets that holds them', () => {
-    const windows = new EvaluationWindows(250, 10)
+    const windows = new EvaluationSpans(250, 10)
     expect(windows.add(bucket(0, { ok: 100 }))).toBeUndefined()
     expect(windows.add(bucket(1, { ok: 100 }))).toBeUndefined()
     expect(windows.add(bucket(2, { ok: 40, errors: 10 }))?.map((b) => b.index)).toEqual([0, 1, 2])
@@ -133,20 +133,20 @@ describe('evaluation windows', () => {
   })
 
   it('closes at maxWindow seconds when traffic is too thin, so a quiet target is judged on what it sent', () => {
-    const windows = new EvaluationWindows(1000, 3)
+    const windows = new EvaluationSpans(1000, 3)
     expect(windows.add(bucket(0, { ok: 10 }))).toBeUndefined()
     expect(windows.add(bucket(1, { ok: 10 }))).toBeUndefined()
     expect(windows.add(bucket(2, { ok: 10 }))?.length).toBe(3)
   })
 
   it('counts the span in run seconds, so a gap in the buckets does not stretch a window', () => {
-    const windows = new EvaluationWindows(1000, 3)
+    const windows = new EvaluationSpans(1000, 3)
     windows.add(bucket(0, { ok: 10 }))
     expect(windows.add(bucket(2, { ok: 10 }))?.map((b) => b.index)).toEqual([0, 2])
   })
 
   it('a reset (new step) drops the open window', () => {
-    const windows = new EvaluationWindows(150, 10)
+    const windows = new EvaluationSpans(150, 10)
     windows.add(bucket(0, { ok: 100 }))
     windows.reset()
     expect(windows.add(bucket(1, { ok: 100 }))).toBeUndefined()

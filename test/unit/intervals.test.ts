@@ -1,8 +1,8 @@
 import { createLatencyHistogram, recordLatencyUs } from '@gauntlet/metrics'
 import { describe, expect, it } from 'vitest'
-import { judgeBounds, judged } from '../../apps/controller/src/decision/evidence.js'
+import { judgeMeasurement } from '../../apps/controller/src/decision/evidence.js'
 import { exact, quantile, rate } from '../../apps/controller/src/decision/measure.js'
-import { normalQuantile, quantileRanks, wilson } from '../../apps/controller/src/decision/intervals.js'
+import { quantileRanks, wilson } from '../../apps/controller/src/decision/intervals.js'
 import { parseThreshold, type Threshold } from '../../apps/controller/src/scenario/thresholds.js'
 
 const threshold = (source: string): Threshold => {
@@ -84,8 +84,11 @@ describe('order-statistic interval for quantiles (95%)', () => {
     const approx = quantileRanks(300_000, 0.99)
     expect(approx.lower).toBeGreaterThan(296_800)
     expect(approx.upper).toBeLessThan(297_200)
-    expect(normalQuantile(0.975)).toBeCloseTo(1.959964, 5)
-    expect(normalQuantile(0.5)).toBeCloseTo(0, 9)
+    // The ranks sit z = 1.959964 standard deviations either side of n*q (the normal quantile of 97.5%).
+    const { lower, upper } = quantileRanks(300_000, 0.5)
+    const sd = Math.sqrt(300_000 * 0.25)
+    expect(lower).toBe(Math.floor(150_000 - 1.959964 * sd))
+    expect(upper).toBe(Math.ceil(150_000 + 1.959964 * sd) + 1)
   })
 })
 
@@ -99,7 +102,8 @@ describe('evidence for thresholds', () => {
     ['rps > 100', 80, 99, 'fail'],
     ['rps >= 100', null, 100, 'insufficient'],
   ])('%s with bounds [%s, %s] -> %s', (source, lower, upper, expected) => {
-    expect(judgeBounds(threshold(source), lower, upper)).toBe(expected)
+    const measured = { n: 1000, estimate: null, lower, upper }
+    expect(judgeMeasurement(threshold(source), measured).confidence).toBe(expected)
   })
 
   it('p99 can never be shown below a limit with fewer than 368 samples (0.99^n must fall under 2.5%), however fast they all were', () => {
@@ -107,17 +111,17 @@ describe('evidence for thresholds', () => {
     const histogram = createLatencyHistogram()
     for (let n = 1; n <= 368; n++) {
       recordLatencyUs(histogram, 1000) // 1 ms, far below the limit
-      const evidence = judged(limit, quantile(histogram, 0.99))
+      const evidence = judgeMeasurement(limit, quantile(histogram, 0.99))
       expect(evidence.confidence, `n=${n}`).toBe(n < 368 ? 'insufficient' : 'pass')
     }
   })
 
   it('an error rate is shown to break its limit only when even the lower bound does', () => {
     const limit = threshold('error_rate < 15%')
-    expect(judged(limit, rate(3, 10)).confidence).toBe('insufficient') // 30% of 10: [10.8%, 60.3%]
-    expect(judged(limit, rate(30, 100)).confidence).toBe('fail') // [22%, 39%]
-    expect(judged(limit, rate(5, 200)).confidence).toBe('pass') // [1%, 5.7%]
-    expect(judged(limit, rate(0, 0))).toMatchObject({
+    expect(judgeMeasurement(limit, rate(3, 10)).confidence).toBe('insufficient') // 30% of 10: [10.8%, 60.3%]
+    expect(judgeMeasurement(limit, rate(30, 100)).confidence).toBe('fail') // [22%, 39%]
+    expect(judgeMeasurement(limit, rate(5, 200)).confidence).toBe('pass') // [1%, 5.7%]
+    expect(judgeMeasurement(limit, rate(0, 0))).toMatchObject({
       n: 0,
       estimate: null,
       lower: null,
@@ -127,7 +131,7 @@ describe('evidence for thresholds', () => {
   })
 
   it('exact measurements are their own bounds; nothing measured is insufficient', () => {
-    expect(judged(threshold('rps >= 100'), exact(100, 5)).confidence).toBe('pass')
-    expect(judged(threshold('max < 1s'), exact(null, 0)).confidence).toBe('insufficient')
+    expect(judgeMeasurement(threshold('rps >= 100'), exact(100, 5)).confidence).toBe('pass')
+    expect(judgeMeasurement(threshold('max < 1s'), exact(null, 0)).confidence).toBe('insufficient')
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { RunDecisions, clockText } from '../../apps/controller/src/decision/run-decisions.js'
+import { RunDecisions } from '../../apps/controller/src/decision/run-decisions.js'
 import { parseScenario } from '../../apps/controller/src/scenario/load-scenario.js'
 import { bucket } from '../helpers/buckets.js'
 
@@ -33,17 +33,17 @@ describe('RunDecisions', () => {
   it('abort: the first window whose lower bound breaks the limit rolls back, with its evidence and when', () => {
     const d = decisions(`  guards:
     - { name: errors-abort, kind: abort, require: "error_rate < 15%", minSamples: 200 }`)
-    expect(d.onBucket(bucket(0, { ok: 100 })).decisions).toEqual([])
-    const healthy = d.onBucket(bucket(1, { ok: 100 }))
+    expect(d.onWindow(bucket(0, { ok: 100 })).decisions).toEqual([])
+    const healthy = d.onWindow(bucket(1, { ok: 100 }))
     expect(healthy.decisions[0]).toMatchObject({
       guard: 'errors-abort',
       condition: 'error_rate < 15%',
       verdict: 'pass',
-      action: 'none',
+      action: 'continue',
       evidence: { n: 200, estimate: 0, windowStart: 0, windowEnd: 2 },
     })
-    d.onBucket(bucket(2, { ok: 50, errors: 50 }))
-    const burst = d.onBucket(bucket(3, { ok: 50, errors: 50 }))
+    d.onWindow(bucket(2, { ok: 50, errors: 50 }))
+    const burst = d.onWindow(bucket(3, { ok: 50, errors: 50 }))
     expect(burst.rollback).toEqual({ guard: 'errors-abort', reason: 'a window failed (at 4s)' })
     expect(burst.decisions[0]).toMatchObject({
       verdict: 'fail',
@@ -56,7 +56,7 @@ describe('RunDecisions', () => {
   it('slo: trips only on the third failing window of five, not on one noisy window', () => {
     const d = decisions(`  guards:
     - { name: p99-slo, kind: slo, require: "p99 < 100ms", trip: { m: 3, n: 5 }, minSamples: 400 }`)
-    const outcomes = [500, 5, 500, 5, 500].map((ms, i) => d.onBucket(bucket(i, { ok: 400, latencyMs: ms })))
+    const outcomes = [500, 5, 500, 5, 500].map((ms, i) => d.onWindow(bucket(i, { ok: 400, latencyMs: ms })))
     expect(outcomes.map((o) => o.decisions[0]!.verdict)).toEqual(['fail', 'pass', 'fail', 'pass', 'fail'])
     expect(outcomes.map((o) => o.rollback !== undefined)).toEqual([false, false, false, false, true])
     expect(outcomes[4]!.decisions[0]!.reason).toBe('3 of the last 5 windows failed (at 5s)')
@@ -65,24 +65,24 @@ describe('RunDecisions', () => {
   it('a dry-run guard records what it would have done and acts on nothing', () => {
     const d = decisions(`  guards:
     - { name: shadow, kind: abort, require: "error_rate < 1%", dryRun: true, minSamples: 100 }`)
-    const burst = d.onBucket(bucket(191, { ok: 0, errors: 100 }))
+    const burst = d.onWindow(bucket(191, { ok: 0, errors: 100 }))
     expect(burst.rollback).toBeUndefined()
     expect(burst.decisions[0]).toMatchObject({
       dryRun: true,
-      action: 'none',
+      action: 'continue',
       verdict: 'fail',
       reason: 'would have rolled back at 3m12s: a window failed',
     })
     const gate = d.gateStep(3, 0)
     expect(gate.action).toBe('advance')
-    expect(gate.decisions[0]).toMatchObject({ dryRun: true, action: 'none' })
+    expect(gate.decisions[0]).toMatchObject({ dryRun: true, action: 'continue' })
     expect(gate.decisions[0]!.reason).toMatch(/^would have rolled back: guard shadow tripped/)
   })
 
   it('lost agent data is INSUFFICIENT, never PASS, however healthy the seconds that arrived', () => {
     const d = decisions(`  guards:
     - { name: errors, kind: abort, require: "error_rate < 15%", minSamples: 100 }`)
-    const short = d.onBucket(bucket(0, { ok: 100, missingAgents: ['agent-2'] }))
+    const short = d.onWindow(bucket(0, { ok: 100, missingAgents: ['agent-2'] }))
     expect(short.decisions[0]).toMatchObject({
       verdict: 'insufficient',
       reason: 'a lost agent left this window short: it cannot pass',
@@ -94,11 +94,11 @@ describe('RunDecisions', () => {
     const d = decisions(`  guards:
     - { name: errors, kind: abort, require: "error_rate < 15%", minSamples: 100 }
   step: { warmup: 2s, promoteAfter: 2 }`)
-    expect(d.onBucket(bucket(0)).decisions).toEqual([])
-    expect(d.onBucket(bucket(1)).decisions).toEqual([])
-    d.onBucket(bucket(2))
+    expect(d.onWindow(bucket(0)).decisions).toEqual([])
+    expect(d.onWindow(bucket(1)).decisions).toEqual([])
+    d.onWindow(bucket(2))
     expect(d.gateStep(0, 0)).toMatchObject({ action: 'hold', reason: 'not enough passing windows yet: errors 1/2' })
-    d.onBucket(bucket(3))
+    d.onWindow(bucket(3))
     const gate = d.gateStep(0, 10)
     expect(gate.action).toBe('advance')
     expect(gate.decisions[0]).toMatchObject({
@@ -114,7 +114,7 @@ describe('RunDecisions', () => {
     const d = decisions(`  guards:
     - { name: p99, kind: slo, require: "p99 < 100ms" }
   step: { maxHold: 30s }`)
-    d.onBucket(bucket(0, { ok: 10 })) // 10 samples cannot bound a p99
+    d.onWindow(bucket(0, { ok: 10 })) // 10 samples cannot bound a p99
     expect(d.gateStep(0, 0).action).toBe('hold')
     expect(d.gateStep(0, 30)).toMatchObject({ action: 'rollback' })
     expect(d.gateStep(0, 30).reason).toContain('held 30s (maxHold 30s)')
@@ -126,9 +126,9 @@ describe('RunDecisions', () => {
     - { name: chaos-success, kind: baseline, require: "success_rate drop < 2pp", vs: prefault, minSamples: 1000 }`,
       fault,
     )
-    for (let i = 0; i < 20; i++) expect(d.onBucket(bucket(i, { ok: 500 })).decisions).toEqual([])
-    d.onBucket(bucket(20, { ok: 450, errors: 50, faults: ['f1-delay'] }))
-    const judged = d.onBucket(bucket(21, { ok: 450, errors: 50, faults: ['f1-delay'] }))
+    for (let i = 0; i < 20; i++) expect(d.onWindow(bucket(i, { ok: 500 })).decisions).toEqual([])
+    d.onWindow(bucket(20, { ok: 450, errors: 50, faults: ['f1-delay'] }))
+    const judged = d.onWindow(bucket(21, { ok: 450, errors: 50, faults: ['f1-delay'] }))
     expect(judged.decisions[0]).toMatchObject({
       verdict: 'fail',
       action: 'rollback',
@@ -144,7 +144,7 @@ describe('RunDecisions', () => {
   it('baseline vs runs with no past passing run is INSUFFICIENT and says so', () => {
     const d = decisions(`  guards:
     - { name: vs-last, kind: baseline, require: "p99 rise < 20%", vs: runs, minSamples: 100 }`)
-    const judged = d.onBucket(bucket(0))
+    const judged = d.onWindow(bucket(0))
     expect(judged.decisions[0]).toMatchObject({
       verdict: 'insufficient',
       evidence: { baseline: { source: 'runs: no passing run of this scenario reached step 1', n: 0 } },
@@ -154,8 +154,8 @@ describe('RunDecisions', () => {
   it("a gate taken before any second of its step has arrived does not promote on the previous step's windows", () => {
     const d = decisions(`  guards:
     - { name: errors, kind: abort, require: "error_rate < 15%", minSamples: 100 }`)
-    d.onBucket(bucket(58))
-    d.onBucket(bucket(59))
+    d.onWindow(bucket(58))
+    d.onWindow(bucket(59))
     expect(d.gateStep(0, 0).action).toBe('advance')
     // Step 2's seconds are late (a slow request holds them back): its gate must not see step 1's passes.
     const gate = d.gateStep(1, 0)
@@ -169,11 +169,11 @@ describe('RunDecisions', () => {
     - { name: chaos-success, kind: baseline, require: "success_rate drop < 2pp", vs: prefault, minSamples: 5000 }`,
       fault,
     )
-    for (let i = 0; i < 30; i++) d.onBucket(bucket(i, { ok: 100 }))
-    for (let i = 30; i < 38; i++) d.onBucket(bucket(i, { ok: 100, faults: ['f1-delay'] }))
+    for (let i = 0; i < 30; i++) d.onWindow(bucket(i, { ok: 100 }))
+    for (let i = 30; i < 38; i++) d.onWindow(bucket(i, { ok: 100, faults: ['f1-delay'] }))
     expect(d.gateStep(0, 0).action).toBe('hold')
     // Step 2 never sees a fault: the guard is not asked there.
-    d.onBucket(bucket(60, { step: 1 }))
+    d.onWindow(bucket(60, { step: 1 }))
     expect(d.gateStep(1, 0).action).toBe('advance')
   })
 
@@ -189,7 +189,7 @@ describe('RunDecisions', () => {
       for (let i = 0; i < 60; i++) {
         // At most 36 samples a second: a p99 window (at most 10 s) never reaches the 368 it needs to be bounded;
         // and every second lacks an agent's share, so the error guard cannot pass either.
-        const outcome = d.onBucket(bucket(i, { ok: Math.floor(random() * 37), missingAgents: ['lost'] }))
+        const outcome = d.onWindow(bucket(i, { ok: Math.floor(random() * 37), missingAgents: ['lost'] }))
         for (const decision of outcome.decisions)
           expect(decision.verdict, `trial ${trial} second ${i}`).not.toBe('pass')
         if (i % 7 === 6) expect(d.gateStep(0, Math.floor(random() * 30)).action).not.toBe('advance')
@@ -197,8 +197,16 @@ describe('RunDecisions', () => {
     }
   })
 
-  it('clock text', () => {
-    expect([0, 59, 60, 192, 3600].map(clockText)).toEqual(['0s', '59s', '1m00s', '3m12s', '60m00s'])
+  it.each([
+    [8, 0, '9s'],
+    [59, 0, '1m00s'],
+    [191, 1, '3m12s'],
+  ])('says when a guard tripped as a run clock: second %i ends at %s', (index, step, clock) => {
+    const d = decisions(`  guards:
+    - { name: errors-abort, kind: abort, require: "error_rate < 15%", minSamples: 100 }`)
+    expect(d.onWindow(bucket(index, { step, ok: 0, errors: 100 })).rollback?.reason).toBe(
+      `a window failed (at ${clock})`,
+    )
   })
 })
 
@@ -222,7 +230,7 @@ hooks:
     expect(abort).toMatchObject({
       kind: 'abort',
       minSamples: 200,
-      maxWindowS: 10,
+      maxSpanS: 10,
       trip: { m: 1, n: 1 },
       clearK: null,
       dryRun: false,
@@ -414,9 +422,9 @@ describe('live decision lines (what gauntlet run prints as it goes)', () => {
     - { name: shadow, kind: abort, require: "error_rate < 1%", minSamples: 100, dryRun: true }
   step: { promoteAfter: 2 }`)
     const records = [
-      ...d.onBucket(bucket(0)).decisions,
+      ...d.onWindow(bucket(0)).decisions,
       ...d.gateStep(0, 0).decisions,
-      ...d.onBucket(bucket(1, { ok: 50, errors: 50 })).decisions,
+      ...d.onWindow(bucket(1, { ok: 50, errors: 50 })).decisions,
     ]
     const lines: string[] = []
     let previous

@@ -1,8 +1,8 @@
 import { emptyErrorCounts, type WindowReport } from '@gauntlet/contracts'
 import { createLatencyHistogram, encodeHistogram, recordLatencyUs } from '@gauntlet/metrics'
 import { describe, expect, it } from 'vitest'
-import { judgeStep } from '../../apps/controller/src/run/step-judge.js'
-import { judgeGatedRun, judgeRun } from '../../apps/controller/src/run/verdict.js'
+import { judgeStep } from '../../apps/controller/src/decision/step-judgement.js'
+import { judgeRun } from '../../apps/controller/src/run/verdict.js'
 import { parseThreshold, type Threshold } from '../../apps/controller/src/scenario/thresholds.js'
 
 const thresholds = (...sources: string[]): Threshold[] =>
@@ -178,7 +178,8 @@ describe('run verdict', () => {
     ['missing steps are never a pass', [step(0, 'pass')], 2, undefined, 'error', 100],
     ['nothing passed', [step(0, 'fail')], 2, undefined, 'fail', null],
   ] as const)('%s', (_name, steps, planned, stopped, verdict, capacity) => {
-    const judgement = judgeRun([...steps], planned, stopped)
+    const plannedRps = Array.from({ length: planned }, (_, i) => (i + 1) * 100)
+    const judgement = judgeRun({ steps: [...steps], plannedRps, ...(stopped ? { stoppedBy: stopped } : {}) })
     expect(judgement.verdict).toBe(verdict)
     expect(judgement.capacityRps).toBe(capacity)
     if (verdict !== 'pass') expect(judgement.reasons.length).toBeGreaterThan(0)
@@ -186,8 +187,15 @@ describe('run verdict', () => {
 })
 
 describe('the verdict of a run with a decision section', () => {
-  const pass = { verdict: 'pass' as const, capacityRps: 300, reasons: [] }
   const rps = [100, 200, 300]
+  const passed = (count: number) => rps.slice(0, count).map((_, i) => step(i))
+  const step = (index: number) => ({
+    ...judgeStep(
+      { ...spec, index, rps: rps[index]! },
+      [window(1, index, { latenciesMs: fast }), window(2, index, { latenciesMs: fast })],
+      thresholds('p99 < 800ms'),
+    ),
+  })
   it.each([
     [
       'every step advanced: pass, capacity the highest advanced step',
@@ -222,17 +230,24 @@ describe('the verdict of a run with a decision section', () => {
       300,
     ],
   ])('%s', (_name, advanced, rollback, stoppedBy, verdict, capacity) => {
-    const judged = judgeGatedRun(pass, { advanced, rollback, plannedSteps: 3, rps, stoppedBy })
+    // The steps the run judged: all three, except those a rollback or a stop cut off.
+    const steps = passed(rollback && !('afterLoad' in rollback) ? rollback.step : stoppedBy ? 2 : 3)
+    const judged = judgeRun({
+      steps,
+      plannedRps: rps,
+      advanced,
+      ...(rollback ? { rollback } : {}),
+      ...(stoppedBy ? { stoppedBy } : {}),
+    })
     expect(judged.verdict).toBe(verdict)
     expect(judged.capacityRps).toBe(capacity)
   })
   it('says where and why it rolled back', () => {
-    const judged = judgeGatedRun(pass, {
+    const judged = judgeRun({
+      steps: passed(1),
+      plannedRps: rps,
       advanced: new Set([0]),
       rollback: { step: 1, reason: 'guard errors-abort: a window failed (at 9s)', at: '' },
-      plannedSteps: 3,
-      rps,
-      stoppedBy: undefined,
     })
     expect(judged.reasons[0]).toBe('rolled back in step 2 (200 rps): guard errors-abort: a window failed (at 9s)')
   })

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { judgeLeak, type SeriesPoint } from '../../apps/controller/src/decision/leak.js'
+import { judgeShape, seriesShape, type SeriesPoint } from '../../apps/controller/src/decision/leak.js'
+
+/** A series judged as a run judges it: its shape around the load, then the leak rule on that shape. */
+const judgeLeak = (points: readonly SeriesPoint[], limit: number, loadEndS: number) =>
+  judgeShape(seriesShape(points, loadEndS), limit)
 import { parsePrometheusText } from '../../apps/controller/src/target-metrics/prometheus-text.js'
 import { parseGrowth } from '../../apps/controller/src/scenario/thresholds.js'
 

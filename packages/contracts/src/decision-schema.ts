@@ -64,7 +64,13 @@ export type GuardDocument = Static<typeof GuardSchema>
 
 export const DecisionSchema = Type.Object(
   {
-    guards: Type.Array(GuardSchema, { minItems: 1, maxItems: 20 }),
+    guards: Type.Optional(Type.Array(GuardSchema, { minItems: 1, maxItems: 20 })),
+    insufficient: Type.Optional(
+      Type.Union([Type.Literal('pass'), Type.Literal('fail')], {
+        description:
+          'What a threshold whose point estimate meets its limit but whose 95% bound cannot vouch for it does to the run: pass (default, with a warning) or fail (as `gauntlet run --strict`), so a CI gate can refuse an unproven pass.',
+      }),
+    ),
     step: Type.Optional(
       Type.Object(
         {
@@ -80,7 +86,8 @@ export const DecisionSchema = Type.Object(
   },
   {
     additionalProperties: false,
-    description: 'Windowed guards and step gating: advance, hold or roll back, with the evidence recorded.',
+    description:
+      'Windowed guards and step gating (advance, hold or roll back, with the evidence recorded), and what an insufficient result does.',
   },
 )
 export type DecisionDocument = Static<typeof DecisionSchema>

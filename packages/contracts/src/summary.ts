@@ -2,7 +2,11 @@ import type { HookDelivery } from './hook-schema.js'
 import type { ErrorCounts } from './window.js'
 
 export type RunVerdict = 'pass' | 'fail' | 'error'
-export type StepVerdict = 'pass' | 'fail' | 'aborted'
+/**
+ * pass | fail; aborted: the step was cut short; generator-limited: the load generator could not send
+ * the plan on schedule, so the client, not the target, was the limit (never a pass, never capacity).
+ */
+export type StepVerdict = 'pass' | 'fail' | 'aborted' | 'generator-limited'
 
 export interface ThresholdResult {
   threshold: string
@@ -14,14 +18,17 @@ export interface ThresholdResult {
   /**
    * How sure the data makes it: 95% bounds of the metric (null where the sample cannot bound that
    * side) and pass (even the worst bound meets the limit), fail (even the best bound breaks it) or
-   * insufficient. Reported beside `pass`; the verdict still follows `pass`.
+   * insufficient. Reported beside `pass`; the step's verdict follows `pass`, except in a strict run
+   * (`--strict`, or `decision.insufficient: fail`), where only a bound that meets the limit passes.
    */
   evidence?: { n: number; lower: number | null; upper: number | null; confidence: 'pass' | 'fail' | 'insufficient' }
 }
 
-export interface StepSummary {
+/** A step as the run observed it: what it planned, what was measured after its warmup, and its verdict. */
+export interface ObservedStep {
   index: number
   plannedRps: number
+  /** Sends per wall-clock second over its judged seconds (each window's `sent`: what left in that second). */
   achievedRps: number
   durationS: number
   /** Seconds at the start of the step excluded from its verdict and statistics. */
@@ -43,8 +50,13 @@ export interface StepSummary {
   /** Seconds the step gate held the step past its planned end (durationS includes them). */
   heldS?: number
   verdict: StepVerdict
+  /** Why a step did not pass when its thresholds do not say it (generator-limited, strict). */
+  reason?: string
   thresholds: ThresholdResult[]
 }
+
+/** @deprecated The former name of ObservedStep (same JSON shape); remove once every caller uses ObservedStep. */
+export type StepSummary = ObservedStep
 
 export type RunStatus = 'running' | 'passed' | 'failed' | 'aborted' | 'interrupted' | 'error'
 
@@ -60,7 +72,7 @@ export interface RunSummary {
   warnings: string[]
   startedAt: string
   finishedAt: string
-  steps: StepSummary[]
+  steps: ObservedStep[]
   /** Remote agents that carried the load (absent for the embedded agent). */
   agents?: Array<{ name: string; capacityRps: number }>
   /** An agent was lost mid-run: some seconds lack its share. Never a silent pass. */
@@ -79,34 +91,39 @@ export interface RunSummary {
 }
 
 /**
- * One guard's judgement and what the run did about it: the record a person reads to see exactly why
- * the run advanced, held, rolled back or stopped. Two sources write them:
- * - the spine's per-step `thresholds:` (one per threshold per judged step; action advance|continue|stop);
- * - the `decision:` section's guards: one per guard per evaluation window (action none, or rollback
- *   when the window trips the guard), and one per guard at each step gate (advance|hold|rollback).
+ * One judgement and what the run did about it: the record a person reads to see exactly why the run
+ * advanced, held, rolled back or stopped. Every source is judged the same way (95% bounds, see
+ * `evidence`) and built by one builder:
+ * - a scenario's per-step `thresholds:`: one per threshold at each judged step's end (advance, stop, continue);
+ * - the `decision:` section's guards: one per guard per evaluation span (continue, or rollback when the
+ *   span trips the guard), one per guard at each step gate (advance, hold, rollback), and one per leak
+ *   guard after the load (continue or rollback).
  */
+export type DecisionVerdict = 'pass' | 'fail' | 'insufficient'
+export type DecisionAction = 'advance' | 'hold' | 'rollback' | 'stop' | 'continue'
+
 export interface Decision {
   /** ISO time the decision was taken. */
   at: string
   /** 0-based step index. */
   step: number
   /**
-   * What took it: an evaluation window's verdict, a step gate, a threshold at a step's end (the spine),
+   * What took it: an evaluation span's verdict (`window`), a step gate, a threshold at its step's end,
    * or a leak guard after the load.
    */
   source?: 'window' | 'gate' | 'threshold' | 'leak'
-  /** The guard's name, or a threshold's text for the spine's per-step thresholds. */
+  /** The guard's name, or a threshold's text for a per-step threshold. */
   guard: string
   /** A guard's healthy condition ("p99 < 800ms", "success_rate drop < 2pp"); the evidence is in its unit. */
   condition?: string
   /**
-   * Thresholds: pass or fail on the point estimate (insufficient when there was nothing to measure).
-   * Guards: the verdict of the 95% bounds (FAIL when even the favourable bound breaks the limit, PASS
-   * when even the unfavourable one meets it, otherwise insufficient).
+   * The verdict of the 95% bounds: FAIL when even the favourable bound breaks the limit (a threshold:
+   * when its point estimate does), PASS when even the unfavourable one meets it, otherwise insufficient.
+   * Data a lost agent or a generator-limited second left short can fail, never pass.
    */
-  verdict: 'pass' | 'fail' | 'insufficient'
-  /** What the run did. `none`: a window was judged and changed nothing. */
-  action: 'advance' | 'continue' | 'stop' | 'hold' | 'rollback' | 'none'
+  verdict: DecisionVerdict
+  /** What the run did. `continue`: the run went on as planned (a judged span, or a dry-run guard, changed nothing). */
+  action: DecisionAction
   /** A dry-run guard: `reason` says what it would have done; the run acted on nothing. */
   dryRun?: boolean
   /** Why, in words: "3 of the last 5 windows failed", "held 6m without evidence", "would have rolled back at 3m12s". */
@@ -119,7 +136,7 @@ export interface Decision {
     limit: number
     /** How sure the 95% bounds make the verdict. */
     confidence: 'pass' | 'fail' | 'insufficient'
-    /** Seconds of the run the evidence covers: [windowStart, windowEnd). */
+    /** Seconds of the run the evidence covers: [windowStart, windowEnd) (an evaluation span, or a step's judged seconds). */
     windowStart: number
     windowEnd: number
     /** baseline guards: what the window was compared with (estimate in the metric's unit). */

@@ -49,6 +49,11 @@ export const runSpec = defineCommand({
       description: 'how long onRollback and postRun hooks may still take once Ctrl-C stops the run',
     },
     quiet: { type: 'boolean', description: 'print no per-second progress, only the step table and the verdict' },
+    strict: {
+      type: 'boolean',
+      description:
+        'fail the run when a threshold passes only on its point estimate (as decision.insufficient: fail in the scenario)',
+    },
   },
   env: {
     GAUNTLET_TOKEN: "the controller's bearer token (with --controller)",
@@ -81,6 +86,12 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
     throw new GauntletError('usage', '--db applies to the embedded run; a controller keeps its own database')
   if (values.controller && values['hook-grace'])
     throw new GauntletError('usage', '--hook-grace applies to the embedded run; a controller has its own')
+  // An insufficient result fails the run; a controller's runs take it from the scenario.
+  if (values.controller && values.strict)
+    throw new GauntletError(
+      'usage',
+      '--strict applies to the embedded run; on a controller, set decision.insufficient: fail',
+    )
   // How long onRollback and postRun may still take once Ctrl-C stops the run.
   const hookGraceMs = durationFlagMs('--hook-grace', values['hook-grace'], defaultHookGraceMs)
   // Validate fully before anything else: an invalid scenario leaves no trace.
@@ -147,6 +158,7 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
           abort.signal,
           out,
           { targetAllow, hooks: { allow: hookAllow, graceMs: hookGraceMs } },
+          values.strict === true,
         )
     if (summary.steps.length > 0) out.stdout(`\n${stepTable(summary.steps)}\n`)
     for (const line of verdictLines(summary)) out.stdout(line)
@@ -176,6 +188,7 @@ async function runEmbedded(
   signal: AbortSignal,
   out: Output,
   egress: { targetAllow: AllowList; hooks: NonNullable<RunDependencies['hooks']> },
+  strict: boolean,
 ): Promise<RunSummary> {
   // Faults: the local Docker engine; whatever a crashed earlier run left behind is reverted first.
   const faults = scenario.faults.length > 0 ? localFaultEngine(undefined, (line) => out.stderr(line)) : undefined
@@ -191,7 +204,7 @@ async function runEmbedded(
         ...egress,
         ...(faults ? { faults } : {}),
       },
-      { scenario, yaml, signal, observer: progress },
+      { scenario, yaml, signal, observer: progress, strict },
     )
   } finally {
     store.close()

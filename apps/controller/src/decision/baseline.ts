@@ -1,4 +1,4 @@
-import { isRateMetric, type ChangeCondition } from '../scenario/thresholds.js'
+import { isRateMetric, type ChangeCondition } from './condition.js'
 import { measure, type Measurement } from './measure.js'
 import type { SampleStats } from './sample-stats.js'
 
@@ -13,20 +13,20 @@ export interface ChangeMeasurement extends Measurement {
 }
 
 /**
- * How far a window moved from its baseline, in the condition's unit, with 95% bounds:
+ * How far an evaluation span moved from its baseline, in the condition's unit, with 95% bounds:
  * - rates: the difference of two proportions with Newcombe's hybrid score interval (both sides'
  *   Wilson intervals, so a small baseline widens the interval too);
- * - latency quantiles and rps: the window's interval against the baseline's estimate (the baseline
- *   pools far more samples than one window, so its own error is left out; see docs/decisions.md).
+ * - latency quantiles and rps: the span's interval against the baseline's estimate (the baseline
+ *   pools far more samples than one span, so its own error is left out; see docs/decisions.md).
  * Relative changes divide by the baseline's estimate.
  */
-export function measureChange(condition: ChangeCondition, window: SampleStats, baseline: Baseline): ChangeMeasurement {
-  const w = measure(condition.metric, window)
+export function measureChange(condition: ChangeCondition, span: SampleStats, baseline: Baseline): ChangeMeasurement {
+  const w = measure(condition.metric, span)
   const b = measure(condition.metric, baseline.stats)
   const base = { source: baseline.source, n: b.n, estimate: b.estimate }
   const none: ChangeMeasurement = { n: w.n, estimate: null, lower: null, upper: null, baseline: base }
   if (w.estimate === null || b.estimate === null) return none
-  // Oriented so that a larger change is always worse: drop = baseline - window, rise = window - baseline.
+  // Oriented so that a larger change is always worse: drop = baseline - span, rise = span - baseline.
   const [worse, better] = condition.direction === 'rise' ? [w, b] : [b, w]
   const estimate = worse.estimate! - better.estimate!
   let lower: number | null

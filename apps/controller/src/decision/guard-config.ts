@@ -1,5 +1,5 @@
 import type { GuardKind } from '@gauntlet/contracts'
-import { isRateMetric, type ChangeCondition, type GrowthCondition, type Threshold } from '../scenario/thresholds.js'
+import { isRateMetric, type ChangeCondition, type GrowthCondition, type Threshold } from './condition.js'
 
 /** A guard's healthy condition: a fixed limit, or (baseline guards) a bounded change from the baseline. */
 export type Condition = Threshold | ChangeCondition
@@ -13,13 +13,13 @@ export interface GuardConfig {
   require: Condition
   /** The tighter condition that clears a tripped guard (hysteresis). */
   clearRequire: Condition
-  /** Requests that close an evaluation window... */
+  /** Requests that close an evaluation span... */
   minSamples: number
-  /** ...or this many seconds, whichever comes first. */
-  maxWindowS: number
-  /** Trips when m of the last n windows FAIL (abort: 1 of 1). */
+  /** ...or this many seconds, whichever comes first (YAML `maxWindow`). */
+  maxSpanS: number
+  /** Trips when m of the last n evaluation spans FAIL (abort: 1 of 1). */
   trip: { m: number; n: number }
-  /** Consecutive PASS windows at clearRequire that clear it; null: it never clears (abort). */
+  /** Consecutive PASS spans at clearRequire that clear it; null: it never clears (abort). */
   clearK: number | null
   vs?: 'prefault' | 'runs'
   /** vs runs: how many past passing runs make the baseline. */
@@ -35,20 +35,22 @@ export interface LeakGuardConfig {
 }
 
 export interface DecisionConfig {
-  /** The windowed guards (abort, slo, baseline). */
+  /** The guards judged on evaluation spans (abort, slo, baseline). */
   guards: GuardConfig[]
   leaks: LeakGuardConfig[]
-  /** Seconds at the start of each step whose buckets no guard judges. */
+  /** Seconds at the start of each step whose windows no guard judges. */
   warmupS: number
-  /** Consecutive PASS windows every acting guard needs before its step advances. */
+  /** Consecutive PASS spans every acting guard needs before its step advances. */
   promoteAfter: number
   /** Longest a step may be held for want of evidence before it rolls back (fail closed). */
   maxHoldS: number
+  /** What an insufficient threshold does to the run: pass with a warning, or fail (as a strict run). */
+  insufficient: 'pass' | 'fail'
 }
 
 export const decisionDefaults = {
   minSamples: 100,
-  maxWindowS: 10,
+  maxSpanS: 10,
   promoteAfter: 1,
   maxHoldS: 60,
   sloTrip: { m: 3, n: 5 },

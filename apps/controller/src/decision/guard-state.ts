@@ -1,17 +1,15 @@
 import type { Confidence } from './evidence.js'
 import type { GuardConfig } from './guard-config.js'
 
-/** A guard's memory of its windows. Immutable: each window gives a new state. */
+/** A guard's memory of its evaluation spans. Immutable: each span gives a new state. */
 export interface GuardState {
-  /** Verdicts of this step's last n windows, oldest first. */
+  /** Verdicts of this step's last n spans, oldest first. */
   recent: readonly Confidence[]
-  /** Consecutive PASS windows in this step (what promotion counts). */
+  /** Consecutive PASS spans in this step (what promotion counts). */
   passStreak: number
   tripped: boolean
-  /** Consecutive PASS windows at the tighter clear condition since the trip. */
+  /** Consecutive PASS spans at the tighter clear condition since the trip. */
   clearStreak: number
-  /** The step had a window this guard judges (a prefault baseline judges only windows under a fault). */
-  judgedThisStep: boolean
 }
 
 export type GuardEvent = 'trip' | 'clear'
@@ -21,16 +19,15 @@ export const initialGuardState: GuardState = {
   passStreak: 0,
   tripped: false,
   clearStreak: 0,
-  judgedThisStep: false,
 }
 
 /**
- * One window's verdicts (at `require` and at the tighter clear condition) into the guard's next state.
- * Trips when m of the last n windows FAIL; a tripped guard clears only after k consecutive PASS
- * windows at the clear condition (hysteresis: a target hovering at the limit cannot flap it).
+ * One evaluation span's verdicts (at `require` and at the tighter clear condition) into the guard's
+ * next state. Trips when m of the last n spans FAIL; a tripped guard clears only after k consecutive
+ * PASS spans at the clear condition (hysteresis: a target hovering at the limit cannot flap it).
  * INSUFFICIENT is neither: it breaks a pass streak and never counts toward clearing.
  */
-export function observeWindow(
+export function observeSpan(
   guard: Pick<GuardConfig, 'trip' | 'clearK'>,
   state: GuardState,
   verdict: Confidence,
@@ -38,7 +35,7 @@ export function observeWindow(
 ): { state: GuardState; event?: GuardEvent } {
   const recent = [...state.recent, verdict].slice(-guard.trip.n)
   const passStreak = verdict === 'pass' ? state.passStreak + 1 : 0
-  const next: GuardState = { ...state, recent, passStreak, judgedThisStep: true }
+  const next: GuardState = { ...state, recent, passStreak }
   if (!state.tripped) {
     const fails = recent.filter((v) => v === 'fail').length
     return fails >= guard.trip.m
@@ -53,7 +50,7 @@ export function observeWindow(
 
 /** A new step: promotion is earned again and the m-of-n memory starts over; a trip persists. */
 export function enterStep(state: GuardState): GuardState {
-  return { ...state, recent: [], passStreak: 0, judgedThisStep: false }
+  return { ...state, recent: [], passStreak: 0 }
 }
 
 export interface GateInput {
@@ -62,17 +59,20 @@ export interface GateInput {
   /** Seconds the step has been held past its planned end. */
   heldS: number
   maxHoldS: number
+  /** Judged seconds of this step the load generator could not send on schedule. */
+  generatorLimitedS?: number
 }
 
 export interface GateOutcome {
-  action: 'advance' | 'hold' | 'rollback'
+  action: 'advance' | 'hold' | 'rollback' | 'stop'
   reason: string
 }
 
 /**
  * The step gate, fail closed: ROLLBACK when an acting guard is tripped or a hold has lasted maxHold;
- * ADVANCE when every acting guard that judged this step has passed `promoteAfter` windows in a row;
- * otherwise HOLD. A guard that judged nothing in the step (no window closed) blocks promotion, except a
+ * STOP when the load generator could not send this step on schedule (the client, not the target, was
+ * the limit: the step can never pass, and a longer or higher step would not help); ADVANCE when every acting guard that judged this step has passed `promoteAfter` spans in a row;
+ * otherwise HOLD. A guard that judged nothing in the step (no span closed) blocks promotion, except a
  * prefault baseline guard in a step without a fault, which had nothing to compare (`applies: false`).
  */
 export function gate(input: GateInput, applies: (name: string) => boolean = () => true): GateOutcome {
@@ -80,6 +80,11 @@ export function gate(input: GateInput, applies: (name: string) => boolean = () =
   const tripped = acting.filter((g) => g.state.tripped)
   if (tripped.length > 0)
     return { action: 'rollback', reason: `guard ${tripped.map((g) => g.config.name).join(', ')} tripped` }
+  if ((input.generatorLimitedS ?? 0) > 0)
+    return {
+      action: 'stop',
+      reason: `the load generator, not the target, was the limit: ${input.generatorLimitedS} judged second(s) of this step were generator-limited`,
+    }
   const waiting = acting.filter((g) => applies(g.config.name) && g.state.passStreak < input.promoteAfter)
   if (waiting.length === 0)
     return { action: 'advance', reason: `every guard passed ${input.promoteAfter} window(s) in a row` }

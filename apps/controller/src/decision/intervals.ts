@@ -1,5 +1,5 @@
 /**
- * Confidence intervals for what a window measured (pure math, no I/O):
+ * Confidence intervals for what pooled windows measured (pure math, no I/O):
  * - rates (error rate, success rate): the Wilson score interval;
  * - latency quantiles: the distribution-free interval between two order statistics, with the ranks
  *   taken from the binomial distribution of "samples below the true quantile".
@@ -13,7 +13,7 @@ export interface Interval {
 }
 
 /** z for a two-sided 95% interval. */
-export const z95 = 1.959963984540054
+const z95 = 1.959963984540054
 
 /** Wilson score interval for `successes` of `n` (undefined when n is 0: no evidence at all). */
 export function wilson(successes: number, n: number, z = z95): Interval | undefined {
@@ -69,7 +69,7 @@ export function quantileRanks(n: number, q: number, confidence = 0.95): { lower:
 }
 
 /** Inverse of the standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9). */
-export function normalQuantile(p: number): number {
+function normalQuantile(p: number): number {
   const a = [
     -39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239,
   ]

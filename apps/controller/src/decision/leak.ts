@@ -60,17 +60,8 @@ export function seriesShape(points: readonly SeriesPoint[], loadEndS: number): S
  * its pre-load level) and was still more than `limit` above it at the end of the cooldown after the
  * load. Growth that comes back (a cache warming under load, a heap the GC returns) passes. No pre-load
  * scrape, or none after the load, is INSUFFICIENT: a leak cannot be ruled out without both ends.
+ * One shape per series, however many guards watch it.
  */
-export function judgeLeak(
-  points: readonly SeriesPoint[],
-  limit: number,
-  loadEndS: number,
-  operator: '<' | '<=' = '<=',
-): LeakJudgement {
-  return judgeShape(seriesShape(points, loadEndS), limit, operator)
-}
-
-/** judgeLeak on a shape already taken (one shape per series, however many guards watch it). */
 export function judgeShape(shape: SeriesShape, limit: number, operator: '<' | '<=' = '<='): LeakJudgement {
   if (shape.missing !== undefined || shape.peakGrowth === null || shape.endGrowth === null)
     return { ...shape, verdict: 'insufficient', reason: shape.missing ?? 'no growth measured' }

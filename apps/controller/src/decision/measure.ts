@@ -1,11 +1,11 @@
 import type { Histogram } from '@gauntlet/metrics'
-import type { ThresholdMetric } from '../scenario/thresholds.js'
+import type { ThresholdMetric } from './condition.js'
 import { quantileRanks, wilson } from './intervals.js'
 import type { SampleStats } from './sample-stats.js'
 
 /** A metric as the data gives it: the estimate and its 95% bounds (null where the data cannot bound a side). */
 export interface Measurement {
-  /** Samples behind it: requests with an outcome for rates, successful responses for latency, buckets for rps. */
+  /** Samples behind it: requests with an outcome for rates, successful responses for latency, windows for rps. */
   n: number
   estimate: number | null
   lower: number | null
@@ -14,7 +14,7 @@ export interface Measurement {
 
 const quantileOf: Record<string, number> = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99, p999: 0.999 }
 
-/** The metric of a threshold or guard, measured on pooled buckets, in the grammar's units (fraction, ms, rps). */
+/** The metric of a threshold or guard, measured on pooled windows, in the grammar's units (fraction, ms, rps). */
 export function measure(metric: ThresholdMetric, stats: SampleStats): Measurement {
   switch (metric) {
     case 'error_rate':
@@ -34,7 +34,7 @@ export function measure(metric: ThresholdMetric, stats: SampleStats): Measuremen
     case 'http_5xx_rate':
       return rate(statusClass(stats, '5'), stats.completed)
     case 'rps':
-      return exact(stats.buckets > 0 ? stats.achievedRps : null, stats.buckets)
+      return exact(stats.windows > 0 ? stats.achievedRps : null, stats.windows)
     case 'max':
       return exact(stats.latency.maxMs, stats.latency.count)
     default:

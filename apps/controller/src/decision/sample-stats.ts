@@ -1,7 +1,7 @@
 import { addErrorCounts, emptyErrorCounts, totalErrors, type WindowReport } from '@gauntlet/contracts'
 import { mergeEncoded, summarizeLatency, type Histogram, type LatencySummaryMs } from '@gauntlet/metrics'
 
-/** What a run of 1 s buckets measured, pooled: the input of every threshold and guard. */
+/** What a run of 1 s windows measured, pooled: the input of every threshold and guard. */
 export interface SampleStats {
   planned: number
   /** Requests dispatched (sent, whatever happened to them). */
@@ -11,26 +11,30 @@ export interface SampleStats {
   ok: number
   errors: number
   errorRate: number | null
-  /** Mean sends per second over the buckets. */
+  /**
+   * Sends per wall-clock second: each window's `sent` is what left during its second, so this is the
+   * sends divided by the seconds they actually took (not the intended sends over the planned seconds).
+   */
   achievedRps: number
   latency: LatencySummaryMs
   /** The merged histogram (µs), for confidence intervals. */
   histogram: Histogram
   generatorLimited: boolean
-  /** Some bucket lacks the share of a lost agent. */
+  /** Some window lacks the share of a lost agent. */
   degraded: boolean
   errorsByClass: ReturnType<typeof emptyErrorCounts>
-  buckets: number
+  /** How many 1 s windows were pooled. */
+  windows: number
 }
 
-/** Pools the buckets: counts add up, histograms merge (percentiles are never averaged). */
-export function sampleStats(buckets: readonly WindowReport[]): SampleStats {
+/** Pools the windows: counts add up, histograms merge (percentiles are never averaged). */
+export function sampleStats(windows: readonly WindowReport[]): SampleStats {
   const errorsByClass = emptyErrorCounts()
   let planned = 0
   let sent = 0
   let sentThisSecond = 0
   let ok = 0
-  for (const w of buckets) {
+  for (const w of windows) {
     planned += w.planned
     sent += w.dispatched
     sentThisSecond += w.sent
@@ -39,7 +43,7 @@ export function sampleStats(buckets: readonly WindowReport[]): SampleStats {
   }
   const errors = totalErrors(errorsByClass)
   const completed = ok + errors
-  const histogram = mergeEncoded(buckets.map((w) => w.latency))
+  const histogram = mergeEncoded(windows.map((w) => w.latency))
   return {
     planned,
     sent,
@@ -47,12 +51,12 @@ export function sampleStats(buckets: readonly WindowReport[]): SampleStats {
     ok,
     errors,
     errorRate: completed > 0 ? errors / completed : null,
-    achievedRps: buckets.length > 0 ? sentThisSecond / buckets.length : 0,
+    achievedRps: windows.length > 0 ? sentThisSecond / windows.length : 0,
     latency: summarizeLatency(histogram),
     histogram,
-    generatorLimited: buckets.some((w) => w.generatorLimited),
-    degraded: buckets.some((w) => (w.missingAgents?.length ?? 0) > 0),
+    generatorLimited: windows.some((w) => w.generatorLimited),
+    degraded: windows.some((w) => (w.missingAgents?.length ?? 0) > 0),
     errorsByClass,
-    buckets: buckets.length,
+    windows: windows.length,
   }
 }

@@ -57,7 +57,7 @@ export function stepTable(steps: readonly StepSummary[]): string {
     formatMs(s.p90Ms),
     formatMs(s.p99Ms),
     formatMs(s.maxMs),
-    s.verdict.toUpperCase() + (s.generatorLimited ? ' (generator-limited)' : ''),
+    s.verdict.toUpperCase() + (s.generatorLimited && s.verdict !== 'generator-limited' ? ' (generator-limited)' : ''),
   ])
   const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)))
   const line = (cells: readonly string[]): string =>
@@ -97,11 +97,11 @@ function faultLine(fault: NonNullable<RunSummary['faults']>[number]): string {
 
 /**
  * One line per decision that did something or says why: gates, trips, clears, dry-run verdicts and
- * the per-step thresholds' decisions. Window verdicts that changed nothing are counted, not listed (they
+ * the per-step threshold decisions. Window verdicts that changed nothing are counted, not listed (they
  * are all in the summary and at GET /api/runs/:id/decisions).
  */
-function decisionLines(decisions: NonNullable<RunSummary['decisions']>): string[] {
-  const shown = decisions.filter((d) => d.action !== 'none' || d.reason !== undefined)
+export function decisionLines(decisions: NonNullable<RunSummary['decisions']>): string[] {
+  const shown = decisions.filter((d) => d.source !== 'window' || d.action !== 'continue' || d.reason !== undefined)
   const quiet = decisions.length - shown.length
   return [
     ...shown.map(decisionLine),

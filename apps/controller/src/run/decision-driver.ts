@@ -21,6 +21,8 @@ export interface DecisionDriverOptions {
   record: (decision: Decision) => void
   /** A guard tripped or a gate rolled back: the run must roll back (faults, load, then hooks). */
   rollBack: (step: number, reason: string, decided: Decision[], guard?: string) => void
+  /** The gate found the load generator, not the target, was the limit: the run stops (faults, then load). */
+  stop: (step: number, reason: string) => void
   /** Something threw in a gate's timer: the run ends as an error. */
   fail: (where: string, error: unknown) => void
 }
@@ -45,7 +47,7 @@ export class DecisionDriver {
       if (guard.vs === 'runs' && !pastRuns.has(guard.runs))
         pastRuns.set(guard.runs, pastRunBaselines(options.store, options.scenario, guard.runs, config.warmupS))
     this.decisions = new RunDecisions(config, {
-      stepStartS: (step) => timeline.spec(step)?.startS ?? Number.POSITIVE_INFINITY,
+      stepStartS: (step) => timeline.schedule(step)?.startS ?? Number.POSITIVE_INFINITY,
       now: options.now,
       pastRuns: (runs) => pastRuns.get(runs) ?? new Map(),
     })
@@ -55,7 +57,7 @@ export class DecisionDriver {
       timeline,
       maxHoldS: config.maxHoldS,
       fail: options.fail,
-      holdSliceS: Math.max(1, ...config.guards.map((g) => g.maxWindowS)),
+      holdSliceS: Math.max(1, ...config.guards.map((g) => g.maxSpanS)),
       replan: () => {
         const load = options.load()
         return load?.replan ? (fromS, tail) => load.replan!(fromS, tail) : undefined
@@ -70,6 +72,10 @@ export class DecisionDriver {
         }
         if (gate.action === 'hold')
           this.options.fireHook('onHold', { step, reason: gate.reason, decisions: gate.decisions })
+      },
+      onStop: (step, reason) => {
+        this.halt()
+        options.stop(step, reason)
       },
       onRollback: (step, reason) => {
         this.halt()
@@ -92,20 +98,20 @@ export class DecisionDriver {
   /** The next merged window (in order). */
   onWindow(window: WindowReport): void {
     if (this.halted) return
-    const judged = this.decisions.onBucket(window)
-    for (const decision of judged.decisions) this.options.record(decision)
-    if (!judged.rollback) return
+    const outcome = this.decisions.onWindow(window)
+    for (const decision of outcome.decisions) this.options.record(decision)
+    if (!outcome.rollback) return
     this.halt()
-    const decided = judged.decisions.filter((d) => d.action === 'rollback')
+    const decided = outcome.decisions.filter((d) => d.action === 'rollback')
     this.options.rollBack(
       window.step,
-      `guard ${judged.rollback.guard}: ${judged.rollback.reason}`,
+      `guard ${outcome.rollback.guard}: ${outcome.rollback.reason}`,
       decided,
-      judged.rollback.guard,
+      outcome.rollback.guard,
     )
   }
 
-  /** No more gates or window verdicts (the run is rolling back or over). */
+  /** No more gates or span verdicts (the run is rolling back or over). */
   halt(): void {
     this.halted = true
     this.gating.stop()

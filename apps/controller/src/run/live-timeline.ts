@@ -1,16 +1,16 @@
 import { buildTimeline, replanTimeline, type PlannedStep, type StepTimeline } from '@gauntlet/agent'
-import type { StepSpec } from './step-judge.js'
+import type { StepSchedule } from '../decision/step-judgement.js'
 
 /**
  * The run's plan as it stands: the scenario's steps, lengthened where the step gate held one. A held
- * step is several timeline entries carrying the same step index; its spec spans them all.
+ * step is several timeline entries carrying the same step index; its schedule covers them all.
  */
 export class LiveTimeline {
   private entries: StepTimeline[]
 
   constructor(
     steps: readonly PlannedStep[],
-    /** The spine's per-step warmup, applied by the threshold judge. */
+    /** The scenario's per-step warmup (`load.warmup`), which the step's thresholds do not judge. */
     private readonly warmupS: number,
   ) {
     this.entries = buildTimeline(steps)
@@ -20,7 +20,7 @@ export class LiveTimeline {
     return new Set(this.entries.map((e) => e.step)).size
   }
 
-  spec(step: number): StepSpec | undefined {
+  schedule(step: number): StepSchedule | undefined {
     const parts = this.entries.filter((e) => e.step === step)
     if (parts.length === 0) return undefined
     const startS = parts[0]!.startS
@@ -28,14 +28,14 @@ export class LiveTimeline {
     return { index: step, rps: parts[0]!.rps, startS, durationS, warmupS: this.warmupS }
   }
 
-  specs(): StepSpec[] {
-    return [...new Set(this.entries.map((e) => e.step))].map((step) => this.spec(step)!)
+  schedules(): StepSchedule[] {
+    return [...new Set(this.entries.map((e) => e.step))].map((step) => this.schedule(step)!)
   }
 
   /** Run second at which `step` ends as planned now. */
   endS(step: number): number {
-    const spec = this.spec(step)!
-    return spec.startS + spec.durationS
+    const schedule = this.schedule(step)!
+    return schedule.startS + schedule.durationS
   }
 
   /** The plan from `step`'s end on, with the step lengthened by `extraS` seconds at its rate. */
@@ -44,7 +44,7 @@ export class LiveTimeline {
     const later = this.entries
       .filter((e) => e.startS >= fromS)
       .map(({ rps, durationS, step: s }) => ({ rps, durationS, step: s }))
-    return { fromS, tail: [{ rps: this.spec(step)!.rps, durationS: extraS, step }, ...later] }
+    return { fromS, tail: [{ rps: this.schedule(step)!.rps, durationS: extraS, step }, ...later] }
   }
 
   /** The load accepted the change: the same replan, applied here. */

@@ -1,5 +1,5 @@
 import type { PlannedStep } from '@gauntlet/agent'
-import type { AgentLoss, Decision, StepSummary, WindowReport } from '@gauntlet/contracts'
+import type { AgentLoss, Decision, ObservedStep, WindowReport } from '@gauntlet/contracts'
 import type { Scenario } from '../scenario/scenario.js'
 
 export interface LoadOutcome {
@@ -51,7 +51,7 @@ export interface Clock {
 export interface RunObserver {
   started?(info: { runId: string; steps: number }): void
   window?(window: WindowReport): void
-  step?(step: StepSummary): void
+  step?(step: ObservedStep): void
   decision?(decision: Decision): void
 }
 

@@ -56,7 +56,7 @@ export class RunAdmission {
     private readonly settings: AdmissionSettings,
     private readonly resolve: ResolveHost = resolveHost,
     /** Locates refused URLs in the YAML; the controller does it on a YAML thread (a big document takes seconds). */
-    private readonly locate: LocateProblems = async (yaml, problems) => locateProblems(problems, yaml),
+    private readonly locate: LocateProblems = (yaml, problems) => Promise.resolve(locateProblems(problems, yaml)),
   ) {}
 
   /** Known once the server listens; until then no run can target it. */

@@ -1,4 +1,10 @@
-import { GauntletError, type Decision, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
+import {
+  GauntletError,
+  type Decision,
+  type RunSummary,
+  type ObservedStep,
+  type WindowReport,
+} from '@gauntlet/contracts'
 import { parseAllowList } from '@gauntlet/http'
 import { defaultLimits } from '../config/controller-settings.js'
 import type { Scenario } from '../scenario/scenario.js'
@@ -8,7 +14,7 @@ import { executeRun, type RunDependencies } from './run-service.js'
 
 export type RunEvent =
   | { type: 'window'; runId: string; window: WindowReport }
-  | { type: 'step'; runId: string; step: StepSummary }
+  | { type: 'step'; runId: string; step: ObservedStep }
   | { type: 'decision'; runId: string; decision: Decision }
   | { type: 'status'; runId: string; status: RunStatus; summary?: RunSummary }
 
@@ -93,7 +99,7 @@ export class RunManager {
             publish({ type: 'status', runId, status: summary.status, summary })
           },
           (error: unknown) => {
-            if (!runId) return reject(error)
+            if (!runId) return reject(error instanceof Error ? error : new Error(String(error)))
             publish({ type: 'status', runId, status: 'error' })
           },
         )

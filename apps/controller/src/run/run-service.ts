@@ -2,25 +2,24 @@ import {
   GauntletError,
   type Decision,
   type FaultSpec,
+  type HookDelivery,
   type RunSummary,
-  type StepSummary,
   type WindowReport,
 } from '@gauntlet/contracts'
+import { parseAllowList, type AllowList } from '@gauntlet/http'
 import { randomBytes } from 'node:crypto'
-import type { Scenario } from '../scenario/scenario.js'
-import type { RunStatus, RunStore } from '../storage/run-store.js'
-import { stepDecisions } from '../decision/step-decisions.js'
 import { RunFaults } from '../faults/run-faults.js'
 import { RunHooks } from '../hooks/run-hooks.js'
-import { parseAllowList, type AllowList } from '@gauntlet/http'
-import { LiveTimeline } from './live-timeline.js'
-import { DecisionDriver } from './decision-driver.js'
-import { RunTargetMetrics } from './run-target-metrics.js'
-import type { Clock, FaultInjector, LoadAgent, LoadControl, LoadOutcome, RunObserver, TargetProbe } from './ports.js'
+import { runWarnings } from '../report/run-warnings.js'
+import type { Scenario } from '../scenario/scenario.js'
+import type { RunStatus, RunStore } from '../storage/run-store.js'
 import { callbackGuard } from './callback-guard.js'
-import { runWarnings } from './run-warnings.js'
-import { judgeStep, type StepSpec } from './step-judge.js'
-import { judgeGatedRun, judgeRun, type Rollback } from './verdict.js'
+import { DecisionDriver } from './decision-driver.js'
+import { LiveTimeline } from './live-timeline.js'
+import type { Clock, FaultInjector, LoadAgent, LoadControl, LoadOutcome, RunObserver, TargetProbe } from './ports.js'
+import { RunSteps, type JudgedStep } from './run-steps.js'
+import { RunTargetMetrics, type TargetMetricsOutcome } from './run-target-metrics.js'
+import { judgeRun, type Rollback, type RunJudgement } from './verdict.js'
 
 export interface RunDependencies {
   store: RunStore
@@ -41,351 +40,462 @@ export interface RunRequest {
   observer?: RunObserver
   /** Aborting stops the run; it is then judged on what it saw. */
   signal?: AbortSignal
+  /** An insufficient result fails the run (as the scenario's `decision.insufficient: fail`). */
+  strict?: boolean
+}
+
+/** One run from start to verdict (see Run). */
+export function executeRun(deps: RunDependencies, request: RunRequest): Promise<RunSummary> {
+  return new Run(deps, request).execute()
 }
 
 type SummaryBody = Omit<RunSummary, 'runId' | 'status' | 'scenario' | 'target' | 'startedAt' | 'finishedAt'>
+type RollbackRecord = Rollback & { decisions: Decision[] }
 
 /**
- * One run from start to verdict: probe the target, drive the steps through the agent, store every
- * window as it arrives, judge each step once its windows are in (thresholds) and every evaluation
- * window as it closes (the decision section's guards, with the step gate timing ADVANCE, HOLD and
- * ROLLBACK), and store the summary. A rollback reverts faults first, then stops the load, then fires
- * the onRollback hooks.
+ * One run, in phases: open (record it), probe the target, prepare the faults, load and judge (every
+ * window stored as it arrives, each step judged at its end by its thresholds, every evaluation span by
+ * the decision section's guards, with the step gate timing ADVANCE, HOLD and ROLLBACK), revert the
+ * faults, judge the target's series (leak guards), notify (hooks), store the summary. A rollback
+ * reverts faults first, then stops the load, then fires the onRollback hooks. A throw in any of the
+ * run's timers or callbacks ends this run as an error (with the reason), never the process.
  */
-export async function executeRun(deps: RunDependencies, request: RunRequest): Promise<RunSummary> {
-  const { scenario, observer } = request
-  const runId = newRunId(deps.clock.now())
-  const startedAt = deps.clock.now().toISOString()
-  deps.store.createRun({
-    id: runId,
-    scenario: scenario.name,
-    scenarioYaml: request.yaml,
-    target: scenario.target.url,
-    createdAt: startedAt,
-  })
-  observer?.started?.({ runId, steps: scenario.steps.length })
+class Run {
+  private readonly id: string
+  private readonly startedAt: string
+  private readonly scenario: Scenario
+  private readonly timeline: LiveTimeline
+  private readonly steps: RunSteps
+  private readonly faults: RunFaults
+  /** What the faults had to say while they ran (warnings of the summary). */
+  private readonly faultLines: string[] = []
+  private readonly hooks: RunHooks
+  private readonly targetMetrics: RunTargetMetrics | undefined
+  private readonly driver: DecisionDriver | undefined
+  private readonly decisions: Decision[] = []
+  /** Stops the load: a stop, a rollback or a failure aborts it. */
+  private readonly stopLoad = new AbortController()
+  private readonly guarded: ReturnType<typeof callbackGuard>
+  private readonly preStepTimers: NodeJS.Timeout[] = []
+  private load: LoadControl | undefined
+  private stoppedBy: string | undefined
+  private failure: string | undefined
+  private rollback: RollbackRecord | undefined
 
-  const finish = (status: RunStatus, summary: SummaryBody): RunSummary => {
-    const full: RunSummary = {
-      runId,
-      status,
-      scenario: scenario.name,
-      target: scenario.target.url,
-      startedAt,
-      finishedAt: deps.clock.now().toISOString(),
-      ...summary,
+  constructor(
+    private readonly deps: RunDependencies,
+    private readonly request: RunRequest,
+  ) {
+    const { scenario } = request
+    this.scenario = scenario
+    this.id = newRunId(deps.clock.now())
+    this.startedAt = deps.clock.now().toISOString()
+    this.timeline = new LiveTimeline(scenario.steps, scenario.warmupS)
+    this.steps = new RunSteps({
+      timeline: this.timeline,
+      plannedDurationsS: scenario.steps.map((s) => s.durationS),
+      thresholds: scenario.thresholds,
+      onThresholdFail: scenario.onThresholdFail,
+      strict: request.strict === true || scenario.decision?.insufficient === 'fail',
+      now: () => deps.clock.now(),
+    })
+    this.guarded = callbackGuard(this.fail)
+    this.faults = this.runFaults()
+    this.hooks = this.runHooks()
+    this.targetMetrics = this.runTargetMetrics()
+    this.driver = this.decisionDriver()
+  }
+
+  async execute(): Promise<RunSummary> {
+    this.open()
+    const unreachable = await this.probe()
+    if (unreachable) return this.store('error', refused(`target unreachable before the first step: ${unreachable}`))
+    const notReady = await this.prepareFaults()
+    if (notReady) return this.store('error', { ...refused(notReady), faults: this.faults.records() })
+    const loaded = await this.loadAndJudge()
+    if ('error' in loaded) return this.loadFailed(loaded.error)
+    await this.revert(loaded.outcome)
+    const measured = await this.judgeTargetSeries()
+    const judgement = this.verdict(loaded.outcome, measured)
+    const deliveries = await this.notify(judgement)
+    return this.store(judgement.status, this.summary(judgement, loaded.outcome, measured, deliveries))
+  }
+
+  // ---- phases, in order
+
+  private open(): void {
+    this.deps.store.createRun({
+      id: this.id,
+      scenario: this.scenario.name,
+      scenarioYaml: this.request.yaml,
+      target: this.scenario.target.url,
+      createdAt: this.startedAt,
+    })
+    this.request.observer?.started?.({ runId: this.id, steps: this.scenario.steps.length })
+  }
+
+  /** A reason when the target does not accept connections. */
+  private probe(): Promise<string | undefined> {
+    return this.deps.probe(this.scenario.target.url, this.scenario.target.timeoutMs)
+  }
+
+  /** A fault that cannot run here (no netem, no such container) fails the run before any load: its reason. */
+  private async prepareFaults(): Promise<string | undefined> {
+    try {
+      await this.faults.prepare()
+      return undefined
+    } catch (error) {
+      if (!(error instanceof GauntletError)) throw error
+      return error.message
     }
-    deps.store.finishRun(runId, status, full)
-    return full
   }
 
-  const unreachable = await deps.probe(scenario.target.url, scenario.target.timeoutMs)
-  if (unreachable) {
-    return finish('error', {
-      verdict: 'error',
-      capacityRps: null,
-      reasons: [`target unreachable before the first step: ${unreachable}`],
-      warnings: [],
-      steps: [],
-    })
-  }
-
-  const timeline = new LiveTimeline(scenario.steps, scenario.warmupS)
-  const faultLines: string[] = []
-  let load: LoadControl | undefined
-  // Proxy delay catches only new connections: the run's own connections move to new sockets when it
-  // starts (onto the proxy) and when it drains (off it, before it ends connections).
-  const reconnectForProxy = (spec: FaultSpec): void => {
-    if (spec.mechanism === 'proxy') load?.reconnect()
-  }
-  const faults = new RunFaults(
-    runId,
-    scenario.faults,
-    timeline.specs().map((s) => s.startS),
-    deps.faults,
-    (line) => faultLines.push(line),
-    reconnectForProxy,
-  )
-  try {
-    // A fault that cannot run here (no netem, no such container) fails the run before any load.
-    await faults.prepare()
-  } catch (error) {
-    if (!(error instanceof GauntletError)) throw error
-    return finish('error', {
-      verdict: 'error',
-      capacityRps: null,
-      reasons: [error.message],
-      warnings: [],
-      steps: [],
-      faults: faults.records(),
-    })
-  }
-
-  // The target's own series: its pre-load level first, then every second, then through the cooldown.
-  const targetMetrics = scenario.targetMetrics
-    ? new RunTargetMetrics(
-        scenario.targetMetrics,
-        scenario.decision?.leaks ?? [],
-        () => deps.clock.now(),
-        deps.targetAllow ?? parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW'),
-      )
-    : undefined
-  await targetMetrics?.preLoad()
-
-  const windowsByStep = new Map<number, WindowReport[]>()
-  const steps: StepSummary[] = []
-  const stop = new AbortController()
-  let stoppedBy: string | undefined
-  const onExternalAbort = (): void => {
-    stoppedBy = 'run stopped before it finished'
-    // No gate may hold, advance or roll back a run that is being stopped.
-    driver?.halt()
-    stop.abort()
-  }
-  const decisions: Decision[] = []
-  const record = (decision: Decision): void => {
-    decisions.push(decision)
-    deps.store.saveDecision(runId, decision)
-    observer?.decision?.(decision)
-  }
-  const hooks = new RunHooks(
-    scenario.hooks,
-    { run: runId, scenario: scenario.name },
-    {
-      allow: deps.hooks?.allow ?? parseAllowList(undefined, 'GAUNTLET_HOOK_ALLOW'),
-      ...(deps.hooks?.graceMs !== undefined ? { graceMs: deps.hooks.graceMs } : {}),
-    },
-  )
-  // Stopping the run cancels pending hooks at once, except onRollback and postRun (bounded by the grace).
-  const stopHooks = (): void => hooks.stop()
-  request.signal?.addEventListener('abort', stopHooks, { once: true })
-  if (request.signal?.aborted) stopHooks()
-  // A throw in any of this run's timers or callbacks ends this run as an error (with the reason), never the process.
-  let failure: string | undefined
-  const failRun = (where: string, error: unknown): void => {
-    if (failure) return
-    // A stated failure keeps its message; anything else is a bug whose text stays out of the stored run.
-    failure = `the run failed while ${where}: ${error instanceof GauntletError ? error.message : 'internal error'}`
-    driver?.halt()
-    stop.abort()
-  }
-  const guarded = callbackGuard(failRun)
-  const fireHook = (...args: Parameters<typeof hooks.fire>): void =>
-    guarded(
-      `firing the ${args[0]} hooks`,
-      () => void hooks.fire(...args).catch((error: unknown) => failRun(`firing the ${args[0]} hooks`, error)),
-    )()
-  let rollback: (Rollback & { decisions: Decision[] }) | undefined
-  // Fail-safe order: faults are reverted before the load stops; the hooks fire once both are done (below).
-  const rollBack = async (step: number, reason: string, decided: Decision[], guard?: string): Promise<void> => {
-    if (rollback) return
-    rollback = { step, reason, at: deps.clock.now().toISOString(), decisions: decided, ...(guard ? { guard } : {}) }
-    driver?.halt()
-    await faults.stop(`rollback: ${reason}`)
-    stop.abort()
-  }
-  const driver = scenario.decision
-    ? new DecisionDriver({
-        config: scenario.decision,
-        scenario: scenario.name,
-        timeline,
-        store: deps.store,
-        fireHook,
-        now: () => deps.clock.now(),
-        load: () => load,
-        record,
-        rollBack: (...args) => void rollBack(...args).catch((error: unknown) => failRun('rolling back', error)),
-        fail: failRun,
+  /** The load from the first step to the last (or to a stop), every window judged as it arrives. */
+  private async loadAndJudge(): Promise<{ outcome: LoadOutcome } | { error: unknown }> {
+    // The target's own series: its pre-load level first, then every second, then through the cooldown.
+    await this.targetMetrics?.preLoad()
+    this.request.signal?.addEventListener('abort', this.stopHooks, { once: true })
+    this.request.signal?.addEventListener('abort', this.onStopRequested, { once: true })
+    if (this.request.signal?.aborted) {
+      this.stopHooks()
+      this.onStopRequested()
+    }
+    try {
+      const outcome = await this.deps.agent.run(this.scenario, {
+        runId: this.id,
+        signal: this.stopLoad.signal,
+        onStart: this.guarded('starting the run', (epochMs: number) => this.onLoadStart(epochMs)),
+        onControl: (control) => (this.load = control),
+        onWindow: this.guarded('storing a window', (window: WindowReport) => this.onWindow(window)),
       })
-    : undefined
-  const onAbortSafely = guarded('stopping the run', onExternalAbort)
-  request.signal?.addEventListener('abort', onAbortSafely, { once: true })
-  if (request.signal?.aborted) onExternalAbort()
-
-  const judge = (spec: StepSpec): void => {
-    const step = { ...judgeStep(spec, windowsByStep.get(spec.index) ?? [], scenario.thresholds), ...heldOf(spec) }
-    steps.push(step)
-    observer?.step?.(step)
-    const decided = stepDecisions(spec, step, scenario.onThresholdFail, deps.clock.now())
-    for (const decision of decided) record(decision)
-    // With a decision section the step gate promotes steps; thresholds can still stop the run.
-    if (!driver && decided[0]?.action === 'advance') fireHook('onAdvance', { step: spec.index, decisions: decided })
-    if (step.verdict === 'fail' && scenario.onThresholdFail === 'stop')
-      rollBack(spec.index, `step ${spec.index + 1} failed its thresholds`, decided).catch((error: unknown) =>
-        failRun('rolling back', error),
-      )
-  }
-  const heldOf = (spec: StepSpec): Partial<StepSummary> => {
-    const planned = scenario.steps[spec.index]?.durationS ?? spec.durationS
-    return spec.durationS > planned ? { heldS: spec.durationS - planned } : {}
-  }
-
-  const stepTimers: NodeJS.Timeout[] = []
-  let outcome: LoadOutcome
-  try {
-    outcome = await deps.agent.run(scenario, {
-      runId,
-      signal: stop.signal,
-      onStart: guarded('starting the run', (epochMs: number) => {
-        faults.start(epochMs)
-        driver?.start(epochMs)
-        targetMetrics?.start(epochMs)
-        if (!driver && hooks.has('preStep')) {
-          for (const spec of timeline.specs())
-            stepTimers.push(
-              setTimeout(
-                () => fireHook('preStep', { step: spec.index }),
-                Math.max(0, epochMs + spec.startS * 1000 - Date.now()),
-              ),
-            )
-        }
-      }),
-      onControl: (control) => (load = control),
-      onWindow: guarded('storing a window', (reported: WindowReport) => {
-        const active = faults.activeDuring(reported.startedAt, reported.startedAt + 1000)
-        const window = active.length > 0 ? { ...reported, faults: active } : reported
-        deps.store.saveWindow(runId, window)
-        const list = windowsByStep.get(window.step) ?? []
-        list.push(window)
-        windowsByStep.set(window.step, list)
-        observer?.window?.(window)
-        if (!rollback) driver?.onWindow(window)
-        const spec = timeline.spec(window.step)
-        if (spec && window.index === spec.startS + spec.durationS - 1 && !stop.signal.aborted) judge(spec)
-      }),
-    })
-  } catch (error) {
-    driver?.halt()
-    targetMetrics?.stop()
-    await faults.stop('the load failed')
-    // No hook retries outlive the run: pending ones end now (onRollback/postRun within the grace).
-    hooks.stop()
-    const deliveries = await hooks.settled()
-    request.signal?.removeEventListener('abort', stopHooks)
-    // A known failure (agents refusing their orders, say) is the run's outcome; anything else is a bug.
-    const reason = failure ?? (error instanceof GauntletError ? error.message : 'internal error in the load generator')
-    const summary = finish('error', {
-      verdict: 'error',
-      capacityRps: null,
-      reasons: [reason],
-      warnings: faultLines,
-      steps,
-      ...(deliveries.length > 0 ? { hooks: deliveries } : {}),
-      ...(faults.count > 0 ? { faults: faults.records() } : {}),
-    })
-    if (error instanceof GauntletError && error.code !== 'target_not_allowed') return summary
-    throw error
-  } finally {
-    request.signal?.removeEventListener('abort', onAbortSafely)
-    for (const timer of stepTimers) clearTimeout(timer)
-  }
-  driver?.halt()
-
-  // Steps cut short by a stop are reported as aborted with what they measured.
-  for (const spec of timeline.specs()) {
-    if (!steps.some((s) => s.index === spec.index) && windowsByStep.has(spec.index)) {
-      const step = {
-        ...judgeStep(spec, windowsByStep.get(spec.index) ?? [], scenario.thresholds),
-        ...heldOf(spec),
-        verdict: 'aborted' as const,
-      }
-      steps.push(step)
-      observer?.step?.(step)
+      this.driver?.halt()
+      for (const step of this.steps.cutShort()) this.keepStep(step)
+      return { outcome }
+    } catch (error) {
+      return { error }
+    } finally {
+      this.request.signal?.removeEventListener('abort', this.onStopRequested)
+      for (const timer of this.preStepTimers) clearTimeout(timer)
     }
   }
 
-  // Every fault is reverted (and read back) before the run is judged and stored (a rollback did it already).
-  await faults.stop(stoppedBy ?? outcome.stoppedBy ?? 'run ended')
-  // A rollback during the load is announced now: faults are reverted and the load has stopped.
-  const announce = (r: NonNullable<typeof rollback>): void =>
-    fireHook('onRollback', {
-      step: r.step,
-      reason: r.reason,
-      ...(r.guard ? { guard: r.guard } : {}),
-      decisions: r.decisions,
-    })
-  if (rollback) announce(rollback)
-  // Leak guards judge the target's series once the load is over and the cooldown has passed.
-  const measured = targetMetrics
-    ? await targetMetrics.finish(Math.max(0, ...steps.map((s) => s.index)), request.signal)
-    : undefined
-  if (measured) {
-    for (const decision of measured.decisions) record(decision)
-    deps.store.saveTargetSeries(runId, targetMetrics!.seriesPoints)
-    if (measured.failed && !rollback) {
+  /** Every fault is reverted (and read back) before the run is judged; then a rollback is announced. */
+  private async revert(outcome: LoadOutcome): Promise<void> {
+    await this.faults.stop(this.stoppedBy ?? outcome.stoppedBy ?? 'run ended')
+    // A rollback during the load is announced now: faults are reverted and the load has stopped.
+    if (this.rollback) this.announceRollback(this.rollback)
+  }
+
+  /** Leak guards judge the target's series once the load is over and the cooldown has passed. */
+  private async judgeTargetSeries(): Promise<TargetMetricsOutcome | undefined> {
+    if (!this.targetMetrics) return undefined
+    const lastStep = Math.max(0, ...this.steps.observed.map((s) => s.index))
+    const measured = await this.targetMetrics.finish(lastStep, this.request.signal)
+    for (const decision of measured.decisions) this.record(decision)
+    this.deps.store.saveTargetSeries(this.id, this.targetMetrics.seriesPoints)
+    if (measured.failed && !this.rollback) {
       const decided = measured.decisions.filter((d) => d.action === 'rollback')
-      rollback = {
+      this.rollback = {
         step: decided[0]!.step,
         reason: measured.failed.reason,
-        at: deps.clock.now().toISOString(),
+        at: this.deps.clock.now().toISOString(),
         guard: measured.failed.guard,
         decisions: decided,
         afterLoad: true,
       }
-      announce(rollback)
+      this.announceRollback(this.rollback)
+    }
+    return measured
+  }
+
+  /** The verdict, in one place, and the status it gives the run. */
+  private verdict(outcome: LoadOutcome, measured: TargetMetricsOutcome | undefined): Verdict {
+    this.stoppedBy ??= outcome.stoppedBy
+    const judgement = judgeRun({
+      steps: this.steps.observed,
+      plannedRps: this.scenario.steps.map((s) => s.rps),
+      ...(this.stoppedBy ? { stoppedBy: this.stoppedBy } : {}),
+      ...(this.driver ? { advanced: this.driver.advanced } : {}),
+      ...(this.rollback ? { rollback: this.rollback } : {}),
+      ...(measured ? { unjudged: measured.unjudged } : {}),
+      ...(this.failure ? { failure: this.failure } : {}),
+    })
+    const status: RunStatus =
+      judgement.verdict === 'pass'
+        ? 'passed'
+        : judgement.verdict === 'fail'
+          ? 'failed'
+          : this.stoppedBy && !this.failure
+            ? 'aborted'
+            : 'error'
+    return { ...judgement, status }
+  }
+
+  /** postRun carries the verdict; the summary records every delivery, so it waits for them (bounded by the hooks' timeouts and retries, and by the hook grace once the run is stopped). */
+  private async notify(judgement: Verdict): Promise<HookDelivery[]> {
+    if (this.hooks.any) this.fireHook('postRun', { verdict: judgement.verdict, status: judgement.status })
+    const deliveries = await this.hooks.settled()
+    this.request.signal?.removeEventListener('abort', this.stopHooks)
+    return deliveries
+  }
+
+  private store(status: RunStatus, body: SummaryBody): RunSummary {
+    const summary: RunSummary = {
+      runId: this.id,
+      status,
+      scenario: this.scenario.name,
+      target: this.scenario.target.url,
+      startedAt: this.startedAt,
+      finishedAt: this.deps.clock.now().toISOString(),
+      ...body,
+    }
+    this.deps.store.finishRun(this.id, status, summary)
+    return summary
+  }
+
+  // ---- the load's events
+
+  private onLoadStart(epochMs: number): void {
+    this.faults.start(epochMs)
+    this.driver?.start(epochMs)
+    this.targetMetrics?.start(epochMs)
+    // With a decision section the step gate announces each step; without, the plan does.
+    if (this.driver || !this.hooks.has('preStep')) return
+    for (const schedule of this.timeline.schedules()) {
+      const dueMs = epochMs + schedule.startS * 1000 - Date.now()
+      this.preStepTimers.push(setTimeout(() => this.fireHook('preStep', { step: schedule.index }), Math.max(0, dueMs)))
     }
   }
-  stoppedBy ??= outcome.stoppedBy
-  const plannedSteps = scenario.steps.length
-  const thresholdJudgement = judgeRun(steps, plannedSteps, rollback && driver ? undefined : stoppedBy)
-  const gated = driver
-    ? judgeGatedRun(thresholdJudgement, {
-        advanced: driver.advanced,
-        rollback,
-        plannedSteps,
-        rps: scenario.steps.map((s) => s.rps),
-        stoppedBy,
-      })
-    : thresholdJudgement
-  // A leak guard that could not judge (no scrape before or after the load) leaves the run unproven.
-  const unproven =
-    gated.verdict === 'pass' && measured && measured.unjudged.length > 0
-      ? { ...gated, verdict: 'error' as const, reasons: measured.unjudged }
-      : gated
-  // A run that failed inside (failRun) proves nothing, whatever it measured.
-  const judgement = failure ? { ...unproven, verdict: 'error' as const, reasons: [failure] } : unproven
-  const status: RunStatus =
-    judgement.verdict === 'pass'
-      ? 'passed'
-      : judgement.verdict === 'fail'
-        ? 'failed'
-        : stoppedBy && !failure
-          ? 'aborted'
-          : 'error'
-  const losses = outcome.agentLosses ?? []
-  if (hooks.any) {
-    // postRun carries the verdict; the summary records every delivery, so it waits (bounded by each hook's timeout and retries, and by the hook grace once the run is stopped).
-    fireHook('postRun', { verdict: judgement.verdict, status })
+
+  private onWindow(reported: WindowReport): void {
+    const active = this.faults.activeDuring(reported.startedAt, reported.startedAt + 1000)
+    const window = active.length > 0 ? { ...reported, faults: active } : reported
+    this.deps.store.saveWindow(this.id, window)
+    this.steps.add(window)
+    this.request.observer?.window?.(window)
+    if (!this.rollback) this.driver?.onWindow(window)
+    const ended = this.stopLoad.signal.aborted ? undefined : this.steps.endOf(window)
+    if (ended) this.onStepJudged(ended)
   }
-  const deliveries = await hooks.settled()
-  request.signal?.removeEventListener('abort', stopHooks)
-  const faultRecords = faults.records()
-  return finish(status, {
-    ...(deliveries.length > 0 ? { hooks: deliveries } : {}),
-    ...judgement,
-    warnings: [
-      ...runWarnings({ deliveries, steps, losses, faultLines, faults: faultRecords }),
-      ...(measured?.warnings ?? []),
-      ...(outcome.warnings ?? []).map((w) => `DEGRADED: ${w}`),
-    ],
-    steps,
-    ...(rollback && driver
-      ? {
-          rollback: {
-            step: rollback.step,
-            reason: rollback.reason,
-            at: rollback.at,
-            ...(rollback.guard ? { guard: rollback.guard } : {}),
-          },
-        }
-      : {}),
-    ...(faults.count > 0 ? { faults: faultRecords } : {}),
-    ...(decisions.length > 0 ? { decisions } : {}),
-    ...(measured ? { targetMetrics: measured.summaries } : {}),
-    ...(outcome.agents ? { agents: outcome.agents } : {}),
-    ...(losses.length > 0 || (outcome.warnings?.length ?? 0) > 0 ? { degraded: true } : {}),
-    ...(losses.length > 0 ? { agentLosses: losses } : {}),
-  })
+
+  private onStepJudged({ step, decisions }: JudgedStep): void {
+    this.keepStep(step)
+    for (const decision of decisions) this.record(decision)
+    // With a decision section the step gate promotes steps; thresholds can still stop the run.
+    if (!this.driver && decisions[0]?.action === 'advance') this.fireHook('onAdvance', { step: step.index, decisions })
+    if (decisions[0]?.action !== 'stop') return
+    // The client was the limit: nothing to roll back, but nothing more to learn from a higher step.
+    if (step.verdict === 'generator-limited') this.stopAtClientLimit(step.index, step.reason ?? step.verdict)
+    else this.startRollback(step.index, `step ${step.index + 1} failed its thresholds`, decisions)
+  }
+
+  private keepStep(step: RunSteps['observed'][number]): void {
+    this.steps.keep(step)
+    this.request.observer?.step?.(step)
+  }
+
+  private readonly record = (decision: Decision): void => {
+    this.decisions.push(decision)
+    this.deps.store.saveDecision(this.id, decision)
+    this.request.observer?.decision?.(decision)
+  }
+
+  // ---- stopping: a stop, a rollback, a failure
+
+  /** Stopping the run cancels pending hooks at once, except onRollback and postRun (bounded by the grace). */
+  private readonly stopHooks = (): void => this.hooks.stop()
+
+  private readonly onStopRequested = (): void =>
+    this.guarded('stopping the run', () => {
+      this.stoppedBy = 'run stopped before it finished'
+      // No gate may hold, advance or roll back a run that is being stopped.
+      this.driver?.halt()
+      this.stopLoad.abort()
+    })()
+
+  /** Fail-safe order: faults are reverted before the load stops; the hooks fire once both are done (revert). */
+  private readonly startRollback = (step: number, reason: string, decided: Decision[], guard?: string): void => {
+    if (this.rollback) return
+    this.rollback = {
+      step,
+      reason,
+      at: this.deps.clock.now().toISOString(),
+      decisions: decided,
+      ...(guard ? { guard } : {}),
+    }
+    this.driver?.halt()
+    this.faults
+      .stop(`rollback: ${reason}`)
+      .then(() => this.stopLoad.abort())
+      .catch((error: unknown) => this.fail('rolling back', error))
+  }
+
+  /**
+   * The step gate found the load generator could not keep the plan: the run stops there, faults first,
+   * and the step is judged generator-limited on what it saw (the verdict says why; no onRollback).
+   */
+  private readonly stopAtClientLimit = (step: number, reason: string): void => {
+    this.driver?.halt()
+    this.faults
+      .stop(`step ${step + 1}: ${reason}`)
+      .then(() => this.stopLoad.abort())
+      .catch((error: unknown) => this.fail("stopping at the load generator's limit", error))
+  }
+
+  private announceRollback(rollback: RollbackRecord): void {
+    this.fireHook('onRollback', {
+      step: rollback.step,
+      reason: rollback.reason,
+      ...(rollback.guard ? { guard: rollback.guard } : {}),
+      decisions: rollback.decisions,
+    })
+  }
+
+  private readonly fail = (where: string, error: unknown): void => {
+    if (this.failure) return
+    // A stated failure keeps its message; anything else is a bug whose text stays out of the stored run.
+    this.failure = `the run failed while ${where}: ${error instanceof GauntletError ? error.message : 'internal error'}`
+    this.driver?.halt()
+    this.stopLoad.abort()
+  }
+
+  /** Fires a run's hooks without waiting; a failure to fire fails the run. */
+  private fireHook(...args: Parameters<RunHooks['fire']>): void {
+    const where = `firing the ${args[0]} hooks`
+    this.guarded(where, () => void this.hooks.fire(...args).catch((error: unknown) => this.fail(where, error)))()
+  }
+
+  /** The load itself failed: the run ends as an error with what it saw. */
+  private async loadFailed(error: unknown): Promise<RunSummary> {
+    this.driver?.halt()
+    this.targetMetrics?.stop()
+    await this.faults.stop('the load failed')
+    // No hook retries outlive the run: pending ones end now (onRollback/postRun within the grace).
+    this.hooks.stop()
+    const deliveries = await this.hooks.settled()
+    this.request.signal?.removeEventListener('abort', this.stopHooks)
+    // A known failure (agents refusing their orders, say) is the run's outcome; anything else is a bug.
+    const reason =
+      this.failure ?? (error instanceof GauntletError ? error.message : 'internal error in the load generator')
+    const summary = this.store('error', {
+      verdict: 'error',
+      capacityRps: null,
+      reasons: [reason],
+      warnings: this.faultLines,
+      steps: this.steps.observed,
+      ...(deliveries.length > 0 ? { hooks: deliveries } : {}),
+      ...(this.faults.count > 0 ? { faults: this.faults.records() } : {}),
+    })
+    if (error instanceof GauntletError && error.code !== 'target_not_allowed') return summary
+    throw error
+  }
+
+  // ---- the summary
+
+  private summary(
+    judgement: Verdict,
+    outcome: LoadOutcome,
+    measured: TargetMetricsOutcome | undefined,
+    deliveries: HookDelivery[],
+  ): SummaryBody {
+    const losses = outcome.agentLosses ?? []
+    const faults = this.faults.records()
+    const rollback = this.driver ? this.rollback : undefined
+    return {
+      ...(deliveries.length > 0 ? { hooks: deliveries } : {}),
+      verdict: judgement.verdict,
+      capacityRps: judgement.capacityRps,
+      reasons: judgement.reasons,
+      warnings: [
+        ...runWarnings({ deliveries, steps: this.steps.observed, losses, faultLines: this.faultLines, faults }),
+        ...(measured?.warnings ?? []),
+        ...(outcome.warnings ?? []).map((w) => `DEGRADED: ${w}`),
+      ],
+      steps: this.steps.observed,
+      ...(rollback
+        ? {
+            rollback: {
+              step: rollback.step,
+              reason: rollback.reason,
+              at: rollback.at,
+              ...(rollback.guard ? { guard: rollback.guard } : {}),
+            },
+          }
+        : {}),
+      ...(this.faults.count > 0 ? { faults } : {}),
+      ...(this.decisions.length > 0 ? { decisions: this.decisions } : {}),
+      ...(measured ? { targetMetrics: measured.summaries } : {}),
+      ...(outcome.agents ? { agents: outcome.agents } : {}),
+      ...(losses.length > 0 || (outcome.warnings?.length ?? 0) > 0 ? { degraded: true } : {}),
+      ...(losses.length > 0 ? { agentLosses: losses } : {}),
+    }
+  }
+
+  // ---- the run's parts
+
+  private runFaults(): RunFaults {
+    // Proxy delay catches only new connections: the run's own connections move to new sockets when it
+    // starts (onto the proxy) and when it drains (off it, before it ends connections).
+    const reconnectForProxy = (spec: FaultSpec): void => {
+      if (spec.mechanism === 'proxy') this.load?.reconnect()
+    }
+    return new RunFaults(
+      this.id,
+      this.scenario.faults,
+      this.timeline.schedules().map((s) => s.startS),
+      this.deps.faults,
+      (line) => this.faultLines.push(line),
+      reconnectForProxy,
+    )
+  }
+
+  private runHooks(): RunHooks {
+    const { hooks } = this.deps
+    return new RunHooks(
+      this.scenario.hooks,
+      { run: this.id, scenario: this.scenario.name },
+      {
+        allow: hooks?.allow ?? parseAllowList(undefined, 'GAUNTLET_HOOK_ALLOW'),
+        ...(hooks?.graceMs !== undefined ? { graceMs: hooks.graceMs } : {}),
+      },
+    )
+  }
+
+  private runTargetMetrics(): RunTargetMetrics | undefined {
+    if (!this.scenario.targetMetrics) return undefined
+    return new RunTargetMetrics(
+      this.scenario.targetMetrics,
+      this.scenario.decision?.leaks ?? [],
+      () => this.deps.clock.now(),
+      this.deps.targetAllow ?? parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW'),
+    )
+  }
+
+  /** The step gate, for a decision section with guards (one that only sets `insufficient` has nothing to gate). */
+  private decisionDriver(): DecisionDriver | undefined {
+    const decision = this.scenario.decision
+    if (!decision || (decision.guards.length === 0 && decision.leaks.length === 0)) return undefined
+    return new DecisionDriver({
+      config: decision,
+      scenario: this.scenario.name,
+      timeline: this.timeline,
+      store: this.deps.store,
+      fireHook: (...args) => this.fireHook(...args),
+      now: () => this.deps.clock.now(),
+      load: () => this.load,
+      record: this.record,
+      rollBack: this.startRollback,
+      stop: this.stopAtClientLimit,
+      fail: this.fail,
+    })
+  }
+}
+
+type Verdict = RunJudgement & { status: RunStatus }
+
+/** A run refused before any load. */
+function refused(reason: string): SummaryBody {
+  return { verdict: 'error', capacityRps: null, reasons: [reason], warnings: [], steps: [] }
 }
 
 function newRunId(now: Date): string {

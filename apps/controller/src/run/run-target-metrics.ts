@@ -1,4 +1,5 @@
 import type { Decision, TargetSeriesSummary } from '@gauntlet/contracts'
+import { decisionRecord } from '../decision/decision-record.js'
 import type { LeakGuardConfig } from '../decision/guard-config.js'
 import { judgeShape, seriesShape } from '../decision/leak.js'
 import type { Scenario } from '../scenario/scenario.js'
@@ -50,7 +51,8 @@ export class RunTargetMetrics {
       this.config.series.map((series) => [series, seriesShape(points.get(series) ?? [], loadEndS)]),
     )
     const summaries: TargetSeriesSummary[] = this.config.series.map((series) => {
-      const { missing: _missing, ...shape } = shapes.get(series)!
+      const shape = { ...shapes.get(series)! }
+      delete shape.missing // why a leak cannot be judged belongs to the leak guards' decisions
       return { series, scrapes: points.get(series)?.length ?? 0, ...shape }
     })
     const outcome: TargetMetricsOutcome = { summaries, decisions: [], unjudged: [], warnings: [] }
@@ -63,27 +65,28 @@ export class RunTargetMetrics {
       const judged = judgeShape(shapes.get(leak.require.series)!, leak.require.limit, leak.require.operator)
       const tripped = judged.verdict === 'fail'
       const reason = `${leak.require.series} ${judged.reason}`
-      outcome.decisions.push({
-        at: this.now().toISOString(),
-        step: lastStep,
-        source: 'leak',
-        guard: leak.name,
-        condition: leak.require.source,
-        verdict: judged.verdict,
-        action: tripped && !leak.dryRun ? 'rollback' : 'none',
-        ...(leak.dryRun ? { dryRun: true } : {}),
-        reason: leak.dryRun && tripped ? `would have rolled back: ${reason}` : reason,
-        evidence: {
-          n: series.length,
-          estimate: judged.endGrowth,
-          lower: judged.endGrowth,
-          upper: judged.endGrowth,
-          limit: leak.require.limit,
-          confidence: judged.verdict,
-          windowStart: Math.floor(series[0]?.atS ?? 0),
-          windowEnd: Math.ceil(series.at(-1)?.atS ?? 0),
-        },
-      })
+      outcome.decisions.push(
+        decisionRecord({
+          at: this.now(),
+          step: lastStep,
+          source: 'leak',
+          guard: leak.name,
+          condition: leak.require.source,
+          verdict: judged.verdict,
+          action: tripped && !leak.dryRun ? 'rollback' : 'continue',
+          dryRun: leak.dryRun,
+          reason: leak.dryRun && tripped ? `would have rolled back: ${reason}` : reason,
+          evidence: {
+            n: series.length,
+            estimate: judged.endGrowth,
+            lower: judged.endGrowth,
+            upper: judged.endGrowth,
+            limit: leak.require.limit,
+            confidence: judged.verdict,
+          },
+          span: { startS: Math.floor(series[0]?.atS ?? 0), endS: Math.ceil(series.at(-1)?.atS ?? 0) },
+        }),
+      )
       if (leak.dryRun) continue
       if (tripped) outcome.failed ??= { guard: leak.name, reason: `leak guard ${leak.name}: ${reason}` }
       if (judged.verdict === 'insufficient')

@@ -3,27 +3,29 @@ import type { GateDecision, RunDecisions } from '../decision/run-decisions.js'
 import type { LiveTimeline } from './live-timeline.js'
 
 /** The gate is taken this long before a step's planned end: time for a hold's replan to reach the load. */
-export const gateLeadMs = 500
+const gateLeadMs = 500
 
 export interface StepGatingOptions {
   decisions: RunDecisions
   timeline: LiveTimeline
   maxHoldS: number
-  /** A hold lengthens the step by this much at a time (the longest evaluation window), then gates again. */
+  /** A hold lengthens the step by this much at a time (the longest evaluation span), then gates again. */
   holdSliceS: number
   /** The load's replan (absent: the load cannot be held, so a hold fails closed into a rollback). */
   replan: () => ((fromS: number, tail: PlannedStep[]) => Promise<boolean>) | undefined
   /** Every gate, after it is taken (the run records it and fires onAdvance / onHold). */
   onGate: (step: number, gate: GateDecision, heldS: number) => void
   onRollback: (step: number, reason: string) => void
+  /** The load generator could not send the step on schedule: the run stops there (no pass, no rollback). */
+  onStop: (step: number, reason: string) => void
   /** The rollback itself threw: the run must end as an error (never an unhandled rejection). */
   fail: (where: string, error: unknown) => void
 }
 
 /**
  * Times the step gates against the run's clock: before each step's planned end, ADVANCE lets the plan
- * go on, HOLD lengthens the step (a replan of the load) and gates again at the new end, ROLLBACK hands
- * over to the run. Timers only; the judgement itself is RunDecisions'.
+ * go on, HOLD lengthens the step (a replan of the load) and gates again at the new end, ROLLBACK and
+ * STOP hand over to the run. Timers only; the judgement itself is RunDecisions'.
  */
 export class StepGating {
   private timer: NodeJS.Timeout | undefined
@@ -64,6 +66,7 @@ export class StepGating {
     this.options.onGate(step, decision, heldS)
     if (decision.action === 'advance') return this.schedule(step + 1, 0)
     if (decision.action === 'rollback') return this.options.onRollback(step, decision.reason)
+    if (decision.action === 'stop') return this.options.onStop(step, decision.reason)
     const replan = this.options.replan()
     if (!replan)
       return this.options.onRollback(

@@ -1,51 +1,10 @@
-import type { RunVerdict, StepSummary } from '@gauntlet/contracts'
-import { formatObserved } from '../report/format-values.js'
+import type { ObservedStep, RunVerdict } from '@gauntlet/contracts'
+import { thresholdFailureText } from '../report/step-texts.js'
 
 export interface RunJudgement {
   verdict: RunVerdict
   capacityRps: number | null
   reasons: string[]
-}
-
-/**
- * The run's verdict from its judged steps. Fail closed: a run that was stopped or ran no step to the
- * end is an error unless a threshold already failed, never a pass by default.
- */
-export function judgeRun(
-  steps: readonly StepSummary[],
-  plannedSteps: number,
-  stoppedEarly: string | undefined,
-): RunJudgement {
-  const reasons: string[] = []
-  const firstFail = steps.findIndex((s) => s.verdict === 'fail')
-  for (const step of steps) {
-    if (step.verdict !== 'fail') continue
-    const failed = step.thresholds.filter((r) => !r.pass)
-    if (failed.length === 0) reasons.push(`step ${step.index + 1} (${step.plannedRps} rps) failed`)
-    for (const result of failed) {
-      reasons.push(
-        `step ${step.index + 1} (${step.plannedRps} rps): ${result.metric} ${formatObserved(result.metric, result.observed)} does not meet "${result.threshold}" (limit ${formatObserved(result.metric, result.limit)})`,
-      )
-    }
-  }
-  const passedBeforeFail = (firstFail < 0 ? steps : steps.slice(0, firstFail)).filter((s) => s.verdict === 'pass')
-  const capacityRps = passedBeforeFail.length > 0 ? passedBeforeFail[passedBeforeFail.length - 1]!.plannedRps : null
-
-  if (firstFail >= 0) return { verdict: 'fail', capacityRps, reasons }
-  const allPassed = steps.length === plannedSteps && steps.every((s) => s.verdict === 'pass')
-  // A stop that came after every step was judged took nothing away from the evidence.
-  if (stoppedEarly && !allPassed) {
-    const judged = steps.filter((s) => s.verdict === 'pass').length
-    return {
-      verdict: 'error',
-      capacityRps,
-      reasons: [`${stoppedEarly}; ${judged} of ${plannedSteps} steps were judged, all passed`],
-    }
-  }
-  const unjudged = steps.filter((s) => s.verdict !== 'pass').length + (plannedSteps - steps.length)
-  if (unjudged > 0)
-    return { verdict: 'error', capacityRps, reasons: [`${unjudged} of ${plannedSteps} steps could not be judged`] }
-  return { verdict: 'pass', capacityRps, reasons }
 }
 
 export interface Rollback {
@@ -57,43 +16,119 @@ export interface Rollback {
   afterLoad?: boolean
 }
 
+/** Everything a run's verdict is made of. */
+export interface RunEvidence {
+  /** The steps judged (or cut short), in order. */
+  steps: readonly ObservedStep[]
+  /** The planned rate of every step of the scenario. */
+  plannedRps: readonly number[]
+  /** Why the run stopped before its plan ended (a stop, a lost load), if it did. */
+  stoppedBy?: string
+  /** With a decision section: the steps its gate advanced. */
+  advanced?: ReadonlySet<number>
+  rollback?: Rollback
+  /** Acting leak guards that could not judge (no scrape before or after the load). */
+  unjudged?: readonly string[]
+  /** The run failed inside (a callback threw): it proves nothing, whatever it measured. */
+  failure?: string
+}
+
 /**
- * The verdict of a run with a decision section: a rollback fails it; otherwise it passes only when
- * the thresholds passed and the gate promoted every step (a run stopped early is judged on what it saw,
- * never passed by default). Capacity is the rate of the highest step the gate advanced.
+ * The run's verdict, fail closed: a rollback or a failed step fails it; a run stopped early, a step
+ * that could not be judged (cut short, or generator-limited: the client, not the target, was the
+ * limit), a step the gate did not promote, or a leak guard that could not judge leaves it an error;
+ * never a pass by default. Capacity is the rate of the highest step that passed before the first
+ * failure (and, with a decision section, that the gate advanced before any rollback).
  */
-export function judgeGatedRun(
-  thresholds: RunJudgement,
-  gated: {
-    advanced: ReadonlySet<number>
-    rollback: Rollback | undefined
-    plannedSteps: number
-    rps: readonly number[]
-    stoppedBy: string | undefined
-  },
-): RunJudgement {
-  const rollback = gated.rollback
-  const promoted = [...gated.advanced].filter((i) => rollback === undefined || rollback.afterLoad || i < rollback.step)
-  const capacityRps = promoted.length > 0 ? gated.rps[Math.max(...promoted)]! : null
-  if (rollback) {
-    const where = rollback.afterLoad
-      ? 'after the load'
-      : `in step ${rollback.step + 1} (${gated.rps[rollback.step]} rps)`
-    return {
-      verdict: 'fail',
-      capacityRps,
-      reasons: [`rolled back ${where}: ${rollback.reason}`, ...thresholds.reasons],
-    }
-  }
-  if (thresholds.verdict !== 'pass') return { ...thresholds, capacityRps }
-  const unpromoted = gated.plannedSteps - gated.advanced.size
-  if (unpromoted > 0) {
-    const why = gated.stoppedBy ? `${gated.stoppedBy}; ` : ''
+export function judgeRun(evidence: RunEvidence): RunJudgement {
+  if (evidence.failure) return { verdict: 'error', capacityRps: capacityOf(evidence), reasons: [evidence.failure] }
+  const judgement = evidence.advanced ? judgeGated(evidence, evidence.advanced) : judgeSteps(evidence)
+  if (judgement.verdict === 'pass' && (evidence.unjudged?.length ?? 0) > 0)
+    return { ...judgement, verdict: 'error', reasons: [...evidence.unjudged!] }
+  return judgement
+}
+
+/** The steps' own verdicts (their thresholds). */
+function judgeSteps(evidence: RunEvidence, stoppedBy = evidence.stoppedBy): RunJudgement {
+  const { steps } = evidence
+  const plannedSteps = evidence.plannedRps.length
+  const capacityRps = capacityOf(evidence)
+  const reasons = steps.flatMap(stepReasons)
+  if (steps.some((s) => s.verdict === 'fail')) return { verdict: 'fail', capacityRps, reasons }
+  const allPassed = steps.length === plannedSteps && steps.every((s) => s.verdict === 'pass')
+  // A stop that came after every step was judged took nothing away from the evidence.
+  if (stoppedBy && !allPassed) {
+    const passed = steps.filter((s) => s.verdict === 'pass').length
     return {
       verdict: 'error',
       capacityRps,
-      reasons: [`${why}the step gate promoted ${gated.advanced.size} of ${gated.plannedSteps} steps`],
+      reasons: [`${stoppedBy}; ${passed} of ${plannedSteps} steps were judged, all passed`, ...reasons],
     }
   }
-  return { ...thresholds, capacityRps }
+  const unjudged = steps.filter((s) => s.verdict !== 'pass').length + (plannedSteps - steps.length)
+  if (unjudged > 0)
+    return {
+      verdict: 'error',
+      capacityRps,
+      reasons: [`${unjudged} of ${plannedSteps} steps could not be judged`, ...reasons],
+    }
+  return { verdict: 'pass', capacityRps, reasons }
+}
+
+/** With a decision section: a rollback fails the run; otherwise the steps' verdicts, and every step promoted. */
+function judgeGated(evidence: RunEvidence, advanced: ReadonlySet<number>): RunJudgement {
+  const { rollback } = evidence
+  const plannedSteps = evidence.plannedRps.length
+  // A rollback stopped the run on purpose: the steps are judged on what they saw.
+  const steps = judgeSteps(evidence, rollback ? undefined : evidence.stoppedBy)
+  const capacityRps = capacityOf(evidence)
+  if (rollback) {
+    const where = rollback.afterLoad
+      ? 'after the load'
+      : `in step ${rollback.step + 1} (${evidence.plannedRps[rollback.step]} rps)`
+    return { verdict: 'fail', capacityRps, reasons: [`rolled back ${where}: ${rollback.reason}`, ...steps.reasons] }
+  }
+  if (steps.verdict !== 'pass') return steps
+  const unpromoted = plannedSteps - advanced.size
+  if (unpromoted > 0) {
+    const why = evidence.stoppedBy ? `${evidence.stoppedBy}; ` : ''
+    return {
+      verdict: 'error',
+      capacityRps,
+      reasons: [`${why}the step gate promoted ${advanced.size} of ${plannedSteps} steps`],
+    }
+  }
+  return steps
+}
+
+/** Why a step did not pass, in words. */
+function stepReasons(step: ObservedStep): string[] {
+  if (step.verdict === 'pass' || step.verdict === 'aborted') return []
+  const failed = step.thresholds.filter((r) => !r.pass)
+  if (failed.length > 0 && step.verdict === 'fail') return failed.map((r) => thresholdFailureText(step, r))
+  return [
+    step.reason
+      ? `step ${step.index + 1} (${step.plannedRps} rps): ${step.reason}`
+      : `step ${step.index + 1} (${step.plannedRps} rps) failed`,
+  ]
+}
+
+/**
+ * The highest planned rate proven: the last step that passed before the first failed step (a
+ * generator-limited step proves nothing about the target, so it never counts). With a decision
+ * section, the highest step the gate advanced before any rollback during the load, unless its own
+ * verdict says otherwise.
+ */
+function capacityOf(evidence: RunEvidence): number | null {
+  const firstFail = evidence.steps.find((s) => s.verdict === 'fail')?.index ?? Number.POSITIVE_INFINITY
+  const { advanced, rollback } = evidence
+  if (!advanced) {
+    const passed = evidence.steps.filter((s) => s.verdict === 'pass' && s.index < firstFail)
+    return passed.at(-1)?.plannedRps ?? null
+  }
+  const disproven = new Set(evidence.steps.filter((s) => s.verdict === 'generator-limited').map((s) => s.index))
+  const proven = [...advanced].filter(
+    (i) => i < firstFail && !disproven.has(i) && (!rollback || rollback.afterLoad || i < rollback.step),
+  )
+  return proven.length > 0 ? evidence.plannedRps[Math.max(...proven)]! : null
 }

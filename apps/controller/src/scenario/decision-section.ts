@@ -39,7 +39,7 @@ export function buildDecision(
   const names = new Set<string>()
   const guards: GuardConfig[] = []
   const leaks: LeakGuardConfig[] = []
-  doc.guards.forEach((guard, i) => {
+  ;(doc.guards ?? []).forEach((guard, i) => {
     const path = `/decision/guards/${i}`
     if (names.has(guard.name)) problem(`${path}/name`, `another guard is already named "${guard.name}"`)
     names.add(guard.name)
@@ -60,7 +60,14 @@ export function buildDecision(
     )
   const maxHoldS = seconds(doc.step?.maxHold, '/decision/step/maxHold', decisionDefaults.maxHoldS)
   if (!ok) return undefined
-  return { guards, leaks, warmupS, promoteAfter: doc.step?.promoteAfter ?? decisionDefaults.promoteAfter, maxHoldS }
+  return {
+    guards,
+    leaks,
+    warmupS,
+    promoteAfter: doc.step?.promoteAfter ?? decisionDefaults.promoteAfter,
+    maxHoldS,
+    insufficient: doc.insufficient ?? 'pass',
+  }
 }
 
 function buildGuard(
@@ -112,7 +119,7 @@ function buildGuard(
         `the clear condition must be at least as strict as require ("${guard.require}"), so a guard cannot flap`,
       )
   }
-  const maxWindowS = seconds(guard.maxWindow, `${path}/maxWindow`, decisionDefaults.maxWindowS)
+  const maxWindowS = seconds(guard.maxWindow, `${path}/maxWindow`, decisionDefaults.maxSpanS)
   if (maxWindowS < 1) problem(`${path}/maxWindow`, 'an evaluation window lasts at least 1s')
   if (!require || !clearRequire) return undefined
   return {
@@ -121,7 +128,7 @@ function buildGuard(
     require,
     clearRequire,
     minSamples: guard.minSamples ?? decisionDefaults.minSamples,
-    maxWindowS,
+    maxSpanS: maxWindowS,
     trip:
       guard.kind === 'abort'
         ? { m: 1, n: 1 }

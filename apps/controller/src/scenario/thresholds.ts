@@ -1,3 +1,29 @@
+import {
+  isRateMetric,
+  latencyMetrics,
+  rateMetrics,
+  type ChangeCondition,
+  type GrowthCondition,
+  type Threshold,
+  type ThresholdMetric,
+  type ThresholdOperator,
+} from '../decision/condition.js'
+
+export {
+  classRateMetrics,
+  compare,
+  isRateMetric,
+  latencyMetrics,
+  rateMetrics,
+  type ChangeCondition,
+  type GrowthCondition,
+  type LatencyMetric,
+  type RateMetric,
+  type Threshold,
+  type ThresholdMetric,
+  type ThresholdOperator,
+} from '../decision/condition.js'
+
 /**
  * Threshold grammar (documented in README, "Thresholds"):
  *
@@ -22,31 +48,6 @@
  *
  * Parsed when the scenario loads, so a typo fails `gauntlet validate`, not the end of a long run.
  */
-export const latencyMetrics = ['p50', 'p90', 'p95', 'p99', 'p999', 'max'] as const
-export type LatencyMetric = (typeof latencyMetrics)[number]
-/** Error rates of one class: the share of requests with an outcome that failed that way. */
-export const classRateMetrics = [
-  'timeout_rate',
-  'refused_rate',
-  'reset_rate',
-  'http_3xx_rate',
-  'http_4xx_rate',
-  'http_5xx_rate',
-] as const
-export type RateMetric = 'error_rate' | 'success_rate' | (typeof classRateMetrics)[number]
-export const rateMetrics: readonly RateMetric[] = ['error_rate', 'success_rate', ...classRateMetrics]
-export const isRateMetric = (metric: string): metric is RateMetric =>
-  (rateMetrics as readonly string[]).includes(metric)
-export type ThresholdMetric = LatencyMetric | RateMetric | 'rps'
-export type ThresholdOperator = '<' | '<=' | '>' | '>='
-
-export interface Threshold {
-  source: string
-  metric: ThresholdMetric
-  operator: ThresholdOperator
-  /** In ms for latency metrics, a fraction for error_rate, rps for rps. */
-  limit: number
-}
 
 type ParseResult = { ok: true; threshold: Threshold } | { ok: false; message: string }
 
@@ -88,31 +89,6 @@ export function parseThreshold(source: string): ParseResult {
     return fail(`unit "${unit}" does not apply to rps`)
   }
   return fail(`unknown metric "${rawMetric}"; known: ${[...latencyMetrics, ...rateMetrics, 'rps'].join(', ')}`)
-}
-
-export function compare(observed: number, operator: ThresholdOperator, limit: number): boolean {
-  switch (operator) {
-    case '<':
-      return observed < limit
-    case '<=':
-      return observed <= limit
-    case '>':
-      return observed > limit
-    case '>=':
-      return observed >= limit
-  }
-}
-
-/** A baseline guard's condition: how far a window may move from its baseline. */
-export interface ChangeCondition {
-  source: string
-  metric: ThresholdMetric
-  /** drop: baseline minus window (success_rate, rps); rise: window minus baseline (error_rate, latency). */
-  direction: 'drop' | 'rise'
-  operator: '<' | '<='
-  /** Relative: a fraction of the baseline. Absolute: in the metric's unit (a fraction for rates, ms, rps). */
-  limit: number
-  relative: boolean
 }
 
 type ChangeParseResult = { ok: true; condition: ChangeCondition } | { ok: false; message: string }
@@ -185,14 +161,6 @@ export function parseChange(source: string): ChangeParseResult {
       ? 'pp (percentage points) applies to rates; a latency changes in ms, s or %'
       : `a latency changes in ms, s or %, not "${unit || 'no unit'}"`,
   )
-}
-
-/** A leak guard's condition: the series, and how far above its pre-load level it may stay (a fraction). */
-export interface GrowthCondition {
-  source: string
-  series: string
-  operator: '<' | '<='
-  limit: number
 }
 
 type GrowthParseResult = { ok: true; condition: GrowthCondition } | { ok: false; message: string }

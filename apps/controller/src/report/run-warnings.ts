@@ -1,10 +1,10 @@
-import type { AgentLoss, FaultRecord, HookDelivery, StepSummary } from '@gauntlet/contracts'
-import { formatObserved } from '../report/format-values.js'
+import type { AgentLoss, FaultRecord, HookDelivery, ObservedStep } from '@gauntlet/contracts'
+import { weakEvidenceText } from './step-texts.js'
 
 /** Every warning a finished run carries, in the order a reader needs them. */
 export function runWarnings(parts: {
   deliveries: readonly HookDelivery[]
-  steps: readonly StepSummary[]
+  steps: readonly ObservedStep[]
   losses: readonly AgentLoss[]
   faultLines: readonly string[]
   faults: readonly FaultRecord[]
@@ -27,14 +27,11 @@ function hookWarning(d: HookDelivery): string {
 }
 
 /** A threshold met by the point estimate but not by its 95% bound: passed, but the data cannot vouch for it. */
-function evidenceWarnings(steps: readonly StepSummary[]): string[] {
+function evidenceWarnings(steps: readonly ObservedStep[]): string[] {
   return steps.flatMap((step) =>
     step.thresholds
       .filter((t) => t.pass && t.evidence?.confidence === 'insufficient')
-      .map((t) => {
-        const bound = (value: number | null): string => (value === null ? '?' : formatObserved(t.metric, value))
-        return `step ${step.index + 1}: "${t.threshold}" passed on ${t.evidence!.n} samples, too few to be sure at 95% (bounds ${bound(t.evidence!.lower)} to ${bound(t.evidence!.upper)})`
-      }),
+      .map((t) => weakEvidenceText(step, t)),
   )
 }
 
@@ -46,7 +43,7 @@ function lossWarning(loss: AgentLoss): string {
   return `DEGRADED: agent ${loss.agent} was lost (${loss.reason}) after window ${loss.lastWindow}; ${moved}; ${loss.gapWindows} window(s) lack its share`
 }
 
-function generatorWarnings(steps: readonly StepSummary[]): string[] {
+function generatorWarnings(steps: readonly ObservedStep[]): string[] {
   return steps
     .filter((s) => s.generatorLimited)
     .map(
