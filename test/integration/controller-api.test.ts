@@ -186,6 +186,21 @@ describe('controller REST API', () => {
     const run = (await app.inject(`/api/runs/${id}`)).json()
     expect(run).toMatchObject({ id, scenario: 'quick', status: 'passed', verdict: 'pass', capacityRps: 50 })
     expect((run.summary as RunSummary).steps[0]).toMatchObject({ sent: 100, errors: 0 })
+    // The response schema drops nothing: the summary reads as stored, every field of it.
+    const stored = store.getRun(id)!
+    expect(run).toEqual({
+      id,
+      scenario: 'quick',
+      target: stored.target,
+      status: 'passed',
+      createdAt: stored.createdAt,
+      finishedAt: stored.finishedAt,
+      verdict: 'pass',
+      capacityRps: 50,
+      agents: ['in-process'],
+      summary: stored.summary,
+    })
+    expect(last.data.summary).toEqual(stored.summary)
     const windows = (await app.inject(`/api/runs/${id}/windows`)).json()
     expect(windows.map((w: { index: number }) => w.index)).toEqual([0, 1])
     expect(windows[0].latencyMs.p99Ms).toBeGreaterThan(0)
@@ -311,5 +326,17 @@ describe('controller REST API', () => {
     expect(unknown.json()).toMatchObject({ code: 'not_found' })
     const missingRun = await app.inject('/api/runs/does-not-exist')
     expect(missingRun.json()).toMatchObject({ status: 404, detail: 'no run with id "does-not-exist"' })
+    // An id outside the ids the controller makes is a usage problem that names the parameter, not a 404.
+    for (const url of [
+      '/api/runs/no.such.run',
+      '/api/runs/%24x/windows',
+      '/api/schedules/a%20b',
+      '/api/runs/-x/abort',
+    ]) {
+      const bad = await app.inject({ method: url.endsWith('abort') ? 'POST' : 'GET', url, headers: authJson })
+      expect(bad.statusCode).toBe(400)
+      expect(bad.headers['content-type']).toMatch(/^application\/problem\+json/)
+      expect(bad.json()).toMatchObject({ code: 'usage', problems: [{ path: '/params/id' }] })
+    }
   })
 })
