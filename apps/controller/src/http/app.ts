@@ -9,6 +9,7 @@ import type { RunManager } from '../run/run-manager.js'
 import { RunQueries } from '../run/run-queries.js'
 import { maxScenarioBytes } from '../scenario/load-scenario.js'
 import { ScenarioService } from '../scenario/scenario-service.js'
+import { ScheduleQueries } from '../schedule/schedule-queries.js'
 import type { Scheduler } from '../schedule/scheduler.js'
 import type { RunStore, ScenarioStore, ScheduleStore } from '../storage/run-store.js'
 import { registerAuditLog, requestLogController } from './audit-log.js'
@@ -64,7 +65,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   acceptEmptyJsonBodies(app)
   registerAuditLog(app)
   // OpenAPI from the routes' own TypeBox schemas: /docs/json, and a browsable page at /docs.
-  app.register(swagger, {
+  void app.register(swagger, {
     openapi: {
       info: {
         title: 'Gauntlet controller',
@@ -83,7 +84,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       },
     },
   })
-  app.register(swaggerUi, { routePrefix: '/docs' })
+  void app.register(swaggerUi, { routePrefix: '/docs' })
   const { maxStreams } = deps.settings.limits
   const streams = new StreamSlots(
     maxStreams,
@@ -93,7 +94,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const scenarios = new ScenarioService(deps.store, deps.settings)
   void app.register(runsRoutes, { runs: deps.runs, queries, scenarios, streams })
   void app.register(scenariosRoutes, { scenarios })
-  void app.register(schedulesRoutes, deps)
+  void app.register(schedulesRoutes, {
+    scheduler: deps.scheduler,
+    queries: new ScheduleQueries(deps.scheduler, deps.store),
+  })
   void app.register(agentsRoutes, deps)
   if (deps.faults) void app.register(faultsRoutes, { faults: deps.faults })
   void app.register(opsRoutes, { ...deps, queries, streams })

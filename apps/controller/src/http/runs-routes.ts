@@ -194,70 +194,67 @@ export const runsRoutes: FastifyPluginCallbackTypebox<RunsRoutesDeps> = (app, de
     },
   )
 
-  app.get(
-    '/api/runs/:id/events',
-    {
-      schema: {
-        tags,
-        summary: 'Follow a run: server-sent events until it ends',
-        params: IdParams,
-        response: { 200: RunEventsSchema, ...problemResponses },
-      },
+  const eventsRoute = {
+    schema: {
+      tags,
+      summary: 'Follow a run: server-sent events until it ends',
+      params: IdParams,
+      response: { 200: RunEventsSchema, ...problemResponses },
     },
-    async (request, reply) => {
-      const run = queries.run(request.params.id)
-      // The scenario's credentials never leave in an event, as in GET /api/runs/:id (windows hold only
-      // numbers). Read while a problem+json can still be sent, before a stream slot is taken.
-      const secrets = await queries.secrets(run)
-      // The cap is checked while a 429 problem+json can still be sent, before hijacking the response.
-      const release = streams.acquire(callerOf(request) === 'anonymous')
-      reply.hijack()
-      const raw = reply.raw
-      // The response closes when it ends or the client goes away: either frees the slot.
-      raw.once('close', release)
-      raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
-      const send = (event: RunEvent): void => {
-        const data =
-          event.type === 'window'
-            ? event.window
-            : scrubSecrets(
-                event.type === 'step'
-                  ? event.step
-                  : event.type === 'decision'
-                    ? event.decision
-                    : { status: event.status, summary: event.summary ?? null },
-                secrets,
-              )
-        raw.write(`event: ${event.type}\ndata: ${JSON.stringify(data)}\n\n`)
-      }
-      const unsubscribe = runs.subscribe(run.id, (event) => {
-        send(event)
-        if (event.type === 'status' && event.status !== 'running') {
-          unsubscribe?.()
-          raw.end()
-        }
-      })
-      if (!unsubscribe) {
-        // Not running (finished, or interrupted by a restart): its final status is the whole stream.
-        // Read again: the run may have finished between the first read and the subscription.
-        const final = queries.find(run.id) ?? run
-        send({
-          type: 'status',
-          runId: run.id,
-          status: final.status,
-          ...(final.summary ? { summary: final.summary } : {}),
-        })
+  }
+  app.get('/api/runs/:id/events', eventsRoute, async (request, reply) => {
+    const run = queries.run(request.params.id)
+    // The scenario's credentials never leave in an event, as in GET /api/runs/:id (windows hold only
+    // numbers). Read while a problem+json can still be sent, before a stream slot is taken.
+    const secrets = await queries.secrets(run)
+    // The cap is checked while a 429 problem+json can still be sent, before hijacking the response.
+    const release = streams.acquire(callerOf(request) === 'anonymous')
+    reply.hijack()
+    const raw = reply.raw
+    // The response closes when it ends or the client goes away: either frees the slot.
+    raw.once('close', release)
+    raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
+    const send = (event: RunEvent): void => {
+      const data =
+        event.type === 'window'
+          ? event.window
+          : scrubSecrets(
+              event.type === 'step'
+                ? event.step
+                : event.type === 'decision'
+                  ? event.decision
+                  : { status: event.status, summary: event.summary ?? null },
+              secrets,
+            )
+      raw.write(`event: ${event.type}\ndata: ${JSON.stringify(data)}\n\n`)
+    }
+    const unsubscribe = runs.subscribe(run.id, (event) => {
+      send(event)
+      if (event.type === 'status' && event.status !== 'running') {
+        unsubscribe?.()
         raw.end()
-        return
       }
-      send({ type: 'status', runId: run.id, status: 'running' })
-      // A comment line now and then keeps a quiet stream's socket inside the server's idle timeout (and proxies').
-      const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), sseHeartbeatMs)
-      raw.once('close', () => {
-        clearInterval(heartbeat)
-        unsubscribe()
+    })
+    if (!unsubscribe) {
+      // Not running (finished, or interrupted by a restart): its final status is the whole stream.
+      // Read again: the run may have finished between the first read and the subscription.
+      const final = queries.find(run.id) ?? run
+      send({
+        type: 'status',
+        runId: run.id,
+        status: final.status,
+        ...(final.summary ? { summary: final.summary } : {}),
       })
-    },
-  )
+      raw.end()
+      return
+    }
+    send({ type: 'status', runId: run.id, status: 'running' })
+    // A comment line now and then keeps a quiet stream's socket inside the server's idle timeout (and proxies').
+    const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), sseHeartbeatMs)
+    raw.once('close', () => {
+      clearInterval(heartbeat)
+      unsubscribe()
+    })
+  })
   done()
 }

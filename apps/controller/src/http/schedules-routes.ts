@@ -1,8 +1,8 @@
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { concurrencyPolicies, type Schedule } from '../schedule/schedule.js'
+import { concurrencyPolicies } from '../schedule/schedule.js'
+import type { ScheduleQueries } from '../schedule/schedule-queries.js'
 import type { Scheduler } from '../schedule/scheduler.js'
-import type { ScheduleStore } from '../storage/run-store.js'
 import { IdParams, NoContent, problemResponses, ScheduleFireSchema, ScheduleViewSchema } from './api-schemas.js'
 
 const CreateBody = Type.Object(
@@ -31,12 +31,11 @@ const CreateBody = Type.Object(
 )
 const PatchBody = Type.Object({ paused: Type.Boolean() }, { additionalProperties: false })
 /** /api/schedules: cron-fired runs of stored scenarios. */
-export const schedulesRoutes: FastifyPluginCallbackTypebox<{ scheduler: Scheduler; store: ScheduleStore }> = (
+export const schedulesRoutes: FastifyPluginCallbackTypebox<{ scheduler: Scheduler; queries: ScheduleQueries }> = (
   app,
-  { scheduler, store },
+  { scheduler, queries },
   done,
 ) => {
-  const view = (schedule: Schedule) => ({ ...schedule, nextFireTimes: scheduler.nextFireTimes(schedule, 3) })
   const tags = ['schedules']
 
   app.post(
@@ -58,7 +57,7 @@ export const schedulesRoutes: FastifyPluginCallbackTypebox<{ scheduler: Schedule
         concurrency: body.concurrency ?? 'forbid',
         startingDeadlineS: body.startingDeadline ?? 300,
       })
-      reply.code(201).header('location', `/api/schedules/${schedule.id}`).send(view(schedule))
+      reply.code(201).header('location', `/api/schedules/${schedule.id}`).send(queries.view(schedule))
     },
   )
 
@@ -71,7 +70,7 @@ export const schedulesRoutes: FastifyPluginCallbackTypebox<{ scheduler: Schedule
         response: { 200: Type.Array(ScheduleViewSchema), ...problemResponses },
       },
     },
-    () => store.listSchedules().map(view),
+    () => queries.list(),
   )
 
   app.get(
@@ -84,7 +83,7 @@ export const schedulesRoutes: FastifyPluginCallbackTypebox<{ scheduler: Schedule
         response: { 200: ScheduleViewSchema, ...problemResponses },
       },
     },
-    (request) => view(scheduler.get(request.params.id)),
+    (request) => queries.get(request.params.id),
   )
 
   app.patch(
@@ -98,7 +97,7 @@ export const schedulesRoutes: FastifyPluginCallbackTypebox<{ scheduler: Schedule
         response: { 200: ScheduleViewSchema, ...problemResponses },
       },
     },
-    (request) => view(scheduler.setPaused(request.params.id, request.body.paused)),
+    (request) => queries.view(scheduler.setPaused(request.params.id, request.body.paused)),
   )
 
   app.delete(
@@ -127,10 +126,7 @@ export const schedulesRoutes: FastifyPluginCallbackTypebox<{ scheduler: Schedule
         response: { 200: Type.Array(ScheduleFireSchema), ...problemResponses },
       },
     },
-    (request) => {
-      scheduler.get(request.params.id)
-      return store.scheduleHistory(request.params.id, 200)
-    },
+    (request) => queries.history(request.params.id),
   )
   done()
 }
