@@ -97,7 +97,7 @@ export default {
     {
       name: 'routes-call-services',
       comment: 'An http route calls a service (a *-service.ts); it does not open the store or parse a scenario itself.',
-      severity: 'warn',
+      severity: 'error',
       from: { path: '^apps/controller/src/http/[^/]+-routes\\.ts$' },
       to: {
         path: [controllerFolder('storage'), `${controllerFolder('scenario')}(?!scenario\\.ts$|[^/]+-service\\.ts$)`],

@@ -1,8 +1,11 @@
 import { parseAllowList } from '@gauntlet/http'
 import type { RunSummary } from '@gauntlet/contracts'
+import type { ProblemDetails } from '@gauntlet/http'
 import type { FastifyInstance } from 'fastify'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { RunDetail, RunListItem } from '../../apps/controller/src/run/run-queries.js'
+import type { RunWindow } from '../../apps/controller/src/http/api-schemas.js'
 import { InProcessAgent } from '../../apps/controller/src/agents/in-process-agent.js'
 import { tcpTargetProbe } from '../../apps/controller/src/agents/tcp-target-probe.js'
 import { AgentRegistry } from '../../apps/controller/src/agents/agent-registry.js'
@@ -13,6 +16,18 @@ import { SqliteStore } from '../../apps/controller/src/storage/sqlite-store.js'
 import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
 import { tempDir } from '../helpers/cli.js'
 import { readControllerSettings } from '../../apps/controller/src/config/controller-settings.js'
+
+/** An event's data: a window, a step, a decision, or a status with the summary once the run ended. */
+type EventData = Record<string, unknown> & { status?: string; summary?: RunSummary | null }
+
+/** The part of the OpenAPI document this test reads. */
+interface OpenApiDocument {
+  openapi: string
+  paths: Record<
+    string,
+    Record<string, { requestBody: { content: Record<string, { schema: { properties: object } }> } }>
+  >
+}
 
 /** The controller's REST API on a real SQLite file, running real load against the demo target. */
 describe('controller REST API', () => {
@@ -58,7 +73,7 @@ describe('controller REST API', () => {
     `name: ${name}\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: ${steps}\nthresholds: [p99 < 500ms]\n${extra}`
 
   /** Reads a server-sent event stream to its end, as a list of {event, data}. */
-  async function events(runId: string): Promise<Array<{ event: string; data: any }>> {
+  async function events(runId: string): Promise<Array<{ event: string; data: EventData }>> {
     const response = await fetch(`${base}/api/runs/${runId}/events`)
     expect(response.headers.get('content-type')).toBe('text/event-stream')
     const text = await response.text()
@@ -67,12 +82,15 @@ describe('controller REST API', () => {
       .split('\n\n')
       .map((block) => {
         const [eventLine, dataLine] = block.split('\n')
-        return { event: eventLine!.replace('event: ', ''), data: JSON.parse(dataLine!.replace('data: ', '')) }
+        return {
+          event: eventLine!.replace('event: ', ''),
+          data: JSON.parse(dataLine!.replace('data: ', '')) as EventData,
+        }
       })
   }
 
   it('publishes its OpenAPI document at /docs/json and a browsable page at /docs', async () => {
-    const doc = (await app.inject('/docs/json')).json()
+    const doc = (await app.inject('/docs/json')).json<OpenApiDocument>()
     expect(doc.openapi).toMatch(/^3\./)
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining([
@@ -84,7 +102,9 @@ describe('controller REST API', () => {
         '/metrics',
       ]),
     )
-    expect(doc.paths['/api/runs'].post.requestBody.content['application/json'].schema.properties).toHaveProperty('yaml')
+    expect(doc.paths['/api/runs']?.post?.requestBody.content['application/json']?.schema.properties).toHaveProperty(
+      'yaml',
+    )
     const page = await app.inject('/docs')
     expect(page.statusCode).toBe(200)
     expect(page.headers['content-type']).toMatch(/text\/html/)
@@ -116,8 +136,10 @@ describe('controller REST API', () => {
         })
       ).statusCode,
     ).toBe(200)
-    expect((await app.inject('/api/scenarios')).json()).toEqual([{ name: 'orders', updatedAt: expect.any(String) }])
-    expect((await app.inject('/api/scenarios/orders')).json().yaml).toBe(yaml('orders'))
+    expect((await app.inject('/api/scenarios')).json()).toEqual([
+      { name: 'orders', updatedAt: expect.any(String) as unknown },
+    ])
+    expect((await app.inject('/api/scenarios/orders')).json<{ yaml: string }>().yaml).toBe(yaml('orders'))
 
     const bad = await app.inject({
       method: 'PUT',
@@ -140,7 +162,7 @@ describe('controller REST API', () => {
       payload: { yaml: yaml('orders') },
     })
     expect(mismatch.statusCode).toBe(400)
-    expect(mismatch.json().detail).toMatch(/named "orders" but was sent to \/api\/scenarios\/other/)
+    expect(mismatch.json<ProblemDetails>().detail).toMatch(/named "orders" but was sent to \/api\/scenarios\/other/)
 
     expect((await app.inject({ method: 'DELETE', url: '/api/scenarios/orders', headers: authJson })).statusCode).toBe(
       204,
@@ -159,7 +181,7 @@ describe('controller REST API', () => {
       payload: { scenario: 'quick' },
     })
     expect(started.statusCode).toBe(201)
-    const { id, status } = started.json()
+    const { id, status } = started.json<{ id: string; status: string }>()
     expect(status).toBe('running')
     expect(started.headers.location).toBe(`/api/runs/${id}`)
 
@@ -183,19 +205,36 @@ describe('controller REST API', () => {
     expect(last.event).toBe('status')
     expect(last.data.status).toBe('passed')
 
-    const run = (await app.inject(`/api/runs/${id}`)).json()
+    const run = (await app.inject(`/api/runs/${id}`)).json<RunDetail>()
     expect(run).toMatchObject({ id, scenario: 'quick', status: 'passed', verdict: 'pass', capacityRps: 50 })
-    expect((run.summary as RunSummary).steps[0]).toMatchObject({ sent: 100, errors: 0 })
-    const windows = (await app.inject(`/api/runs/${id}/windows`)).json()
-    expect(windows.map((w: { index: number }) => w.index)).toEqual([0, 1])
-    expect(windows[0].latencyMs.p99Ms).toBeGreaterThan(0)
+    expect(run.summary!.steps[0]).toMatchObject({ sent: 100, errors: 0 })
+    // The response schema drops nothing: the summary reads as stored, every field of it.
+    const stored = store.getRun(id)!
+    expect(run).toEqual({
+      id,
+      scenario: 'quick',
+      target: stored.target,
+      status: 'passed',
+      createdAt: stored.createdAt,
+      finishedAt: stored.finishedAt,
+      verdict: 'pass',
+      capacityRps: 50,
+      agents: ['in-process'],
+      summary: stored.summary,
+    })
+    expect(last.data.summary).toEqual(stored.summary)
+    const windows = (await app.inject(`/api/runs/${id}/windows`)).json<RunWindow[]>()
+    expect(windows.map((w) => w.index)).toEqual([0, 1])
+    expect(windows[0]!.latencyMs.p99Ms).toBeGreaterThan(0)
     expect(
-      (await app.inject(`/api/runs?status=passed&scenario=quick`)).json().map((r: { id: string }) => r.id),
+      (await app.inject(`/api/runs?status=passed&scenario=quick`)).json<RunListItem[]>().map((r) => r.id),
     ).toContain(id)
     expect((await app.inject(`/api/runs?status=failed&scenario=quick`)).json()).toEqual([])
 
     // A finished run's event stream is its final status.
-    expect(await events(id)).toEqual([{ event: 'status', data: expect.objectContaining({ status: 'passed' }) }])
+    expect(await events(id)).toEqual([
+      { event: 'status', data: expect.objectContaining({ status: 'passed' }) as unknown },
+    ])
   })
 
   it('aborts a running run: 202, then the run is judged on what it saw and never passed', async () => {
@@ -205,7 +244,7 @@ describe('controller REST API', () => {
       headers: auth,
       payload: { yaml: yaml('long', '[{ rps: 20, duration: 2s }, { rps: 20, duration: 60s }]') },
     })
-    const { id } = started.json()
+    const { id } = started.json<{ id: string }>()
     const stream = events(id)
     // Abort once the first step has been judged (its windows are in).
     for (let i = 0; i < 100 && store.windows(id).length < 2; i++)
@@ -214,11 +253,11 @@ describe('controller REST API', () => {
     expect(abort.statusCode).toBe(202)
     const last = (await stream).at(-1)!
     expect(last.data.status).toBe('aborted')
-    expect(last.data.summary.verdict).toBe('error')
-    expect((await app.inject(`/api/runs/${id}`)).json().status).toBe('aborted')
+    expect(last.data.summary?.verdict).toBe('error')
+    expect((await app.inject(`/api/runs/${id}`)).json<RunDetail>().status).toBe('aborted')
     const again = await app.inject({ method: 'POST', url: `/api/runs/${id}/abort`, headers: authJson })
     expect(again.statusCode).toBe(409)
-    expect(again.json().code).toBe('conflict')
+    expect(again.json<ProblemDetails>().code).toBe('conflict')
   })
 
   it.each([
@@ -268,7 +307,7 @@ describe('controller REST API', () => {
     expect(response.statusCode).toBe(403)
     expect(response.json()).toMatchObject({
       code: 'target_not_allowed',
-      detail: expect.stringMatching(/target host 10\.0\.0\.1 is not allowed by GAUNTLET_TARGET_ALLOW/),
+      detail: expect.stringMatching(/target host 10\.0\.0\.1 is not allowed by GAUNTLET_TARGET_ALLOW/) as unknown,
     })
     expect(store.listRuns({ limit: 1000 })).toHaveLength(before)
   })
@@ -311,5 +350,17 @@ describe('controller REST API', () => {
     expect(unknown.json()).toMatchObject({ code: 'not_found' })
     const missingRun = await app.inject('/api/runs/does-not-exist')
     expect(missingRun.json()).toMatchObject({ status: 404, detail: 'no run with id "does-not-exist"' })
+    // An id outside the ids the controller makes is a usage problem that names the parameter, not a 404.
+    for (const url of [
+      '/api/runs/no.such.run',
+      '/api/runs/%24x/windows',
+      '/api/schedules/a%20b',
+      '/api/runs/-x/abort',
+    ]) {
+      const bad = await app.inject({ method: url.endsWith('abort') ? 'POST' : 'GET', url, headers: authJson })
+      expect(bad.statusCode).toBe(400)
+      expect(bad.headers['content-type']).toMatch(/^application\/problem\+json/)
+      expect(bad.json()).toMatchObject({ code: 'usage', problems: [{ path: '/params/id' }] })
+    }
   })
 })

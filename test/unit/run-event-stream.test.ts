@@ -37,14 +37,14 @@ function fakeRun(windows: WindowReport[], decisions: Decision[]) {
   let onPage: (() => void) | undefined
   const deps: RunEventStreamDeps = {
     runs: { subscribe: (_, l) => ((listener = l), () => (listener = undefined)) },
-    store: {
-      getRun: () => run,
+    queries: {
+      find: () => run,
       decisions: () => [...decisions],
-      windowPage: (_, { from }) => {
+      windowReports: (_, from) => {
         onPage?.()
         onPage = undefined
         const page = windows.filter((w) => w.index >= from)
-        return { windowsJson: page.map((w) => ({ report: JSON.stringify(w), latencyMs: '{}' })), next: null }
+        return { reports: page.map((w) => JSON.stringify(w)), next: null }
       },
     },
   }

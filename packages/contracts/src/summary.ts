@@ -58,7 +58,8 @@ export interface ObservedStep {
 /** @deprecated The former name of ObservedStep (same JSON shape); remove once every caller uses ObservedStep. */
 export type StepSummary = ObservedStep
 
-export type RunStatus = 'running' | 'passed' | 'failed' | 'aborted' | 'interrupted' | 'error'
+export const runStatuses = ['running', 'passed', 'failed', 'aborted', 'interrupted', 'error'] as const
+export type RunStatus = (typeof runStatuses)[number]
 
 export interface RunSummary {
   runId: string

@@ -1,5 +1,5 @@
 export { bearerMatches, isLoopbackHost } from './bearer.js'
-export { errorHandler, problemOf, sendProblem, type ProblemDetails } from './problem-details.js'
+export { errorHandler, problemOf, ProblemDetailsSchema, sendProblem, type ProblemDetails } from './problem-details.js'
 export {
   assertUrlAllowed,
   loopbackAllow,

@@ -1,16 +1,30 @@
-import { GauntletError, toGauntletError, type Problem } from '@gauntlet/contracts'
+import { GauntletError, toGauntletError } from '@gauntlet/contracts'
+import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 
-/** RFC 9457 problem details: the one error body of the REST API. */
-export interface ProblemDetails {
-  type: string
-  title: string
-  status: number
-  detail: string
-  code: string
-  /** Validation problems, each with its path (and line:column for YAML). */
-  problems?: Problem[]
-}
+/** RFC 9457 problem details: the one error body of the REST API (and its response schema on every 4xx/5xx). */
+export const ProblemDetailsSchema = Type.Object(
+  {
+    type: Type.String({ description: 'https://gauntlet.dev/problems/<code>' }),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.String({ description: 'A GauntletError code: usage, not_found, unauthorized, too_many...' }),
+    problems: Type.Optional(
+      Type.Array(
+        Type.Object({
+          path: Type.String({ description: 'Where: /params/id, /body/load/steps/0/rps...' }),
+          message: Type.String(),
+          line: Type.Optional(Type.Integer({ description: '1-based, in the YAML it came from' })),
+          column: Type.Optional(Type.Integer()),
+        }),
+        { description: 'Validation problems, each with its path (and line:column for YAML).' },
+      ),
+    ),
+  },
+  { description: 'application/problem+json (RFC 9457)' },
+)
+export type ProblemDetails = Static<typeof ProblemDetailsSchema>
 
 const titles: Record<number, string> = {
   400: 'Bad Request',

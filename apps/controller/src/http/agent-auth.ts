@@ -3,14 +3,15 @@ import { RequestVerifier, signedRequestHooks } from '@gauntlet/http'
 import { noteCaller } from './audit-log.js'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 
+/** Route hooks; properties rather than methods, so that spreading them into a route's options keeps them whole. */
 export interface AgentAuthHooks {
-  onRequest(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined>
-  preParsing(
+  onRequest: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>
+  preParsing: (
     request: FastifyRequest,
     reply: FastifyReply,
     payload: NodeJS.ReadableStream,
-  ): Promise<NodeJS.ReadableStream>
-  preValidation(request: FastifyRequest): Promise<void>
+  ) => Promise<NodeJS.ReadableStream>
+  preValidation: (request: FastifyRequest) => Promise<void>
 }
 
 /**

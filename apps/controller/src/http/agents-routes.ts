@@ -6,47 +6,27 @@ import {
   HeartbeatSchema,
   maxAgentReportBytes,
   maxHeartbeatBytes,
-  type AgentReport,
-  type Heartbeat,
 } from '@gauntlet/contracts'
+import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox'
 import { assertUrlAllowed } from '@gauntlet/http'
 import { Type } from '@sinclair/typebox'
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyError } from 'fastify'
 import type { AgentRegistry } from '../agents/agent-registry.js'
 import type { ControllerSettings } from '../config/controller-settings.js'
 import { agentAuth } from './agent-auth.js'
+import { AgentViewSchema, problemResponses, ReportAcceptedSchema } from './api-schemas.js'
 
 const NameParams = Type.Object({ name: Type.String({ pattern: agentNamePattern }) })
-
-const AgentView = Type.Object({
-  name: Type.String(),
-  url: Type.String(),
-  capacityRps: Type.Number(),
-  version: Type.String(),
-  state: Type.Union([Type.Literal('ready'), Type.Literal('busy'), Type.Literal('lost')]),
-  registeredAt: Type.String(),
-  lastHeartbeatAt: Type.String(),
-  runs: Type.Array(Type.String(), { description: 'Runs assigned to it now.' }),
-  reportedRuns: Type.Array(Type.String(), { description: 'Runs it said it was loading in its last heartbeat.' }),
-  clock: Type.Optional(
-    Type.Object({
-      offsetMs: Type.Number({ description: "Controller clock minus the agent's, as the agent estimates it." }),
-      uncertaintyMs: Type.Number({
-        description:
-          'The estimate is right to within this (half its best heartbeat round trip): the bound on cross-host window alignment.',
-      }),
-    }),
-  ),
-})
 
 /**
  * The agents' side of the API: heartbeats (which register), window reports, and the list for people.
  * Agents' calls are signed with GAUNTLET_AGENT_SECRET (agent-auth.ts) instead of carrying the API token.
  */
-export async function agentsRoutes(
-  app: FastifyInstance,
-  deps: { agents: AgentRegistry; settings: ControllerSettings },
-): Promise<void> {
+export const agentsRoutes: FastifyPluginCallbackTypebox<{ agents: AgentRegistry; settings: ControllerSettings }> = (
+  app,
+  deps,
+  done,
+) => {
   const auth = agentAuth(deps.settings.agentSecret, deps.settings.limits.maxAgents)
   const agentOnly = {
     config: { agentRoute: true },
@@ -55,11 +35,19 @@ export async function agentsRoutes(
     preValidation: auth.preValidation,
   }
 
-  app.get('/api/agents', { schema: { tags: ['agents'], response: { 200: Type.Array(AgentView) } } }, async () =>
-    deps.agents.list(),
+  app.get(
+    '/api/agents',
+    {
+      schema: {
+        tags: ['agents'],
+        summary: 'Remote agents known to the controller',
+        response: { 200: Type.Array(AgentViewSchema), ...problemResponses },
+      },
+    },
+    () => deps.agents.list(),
   )
 
-  app.put<{ Params: { name: string }; Body: Heartbeat }>(
+  app.put(
     '/api/agents/:name',
     {
       ...agentOnly,
@@ -69,17 +57,17 @@ export async function agentsRoutes(
         summary: 'Agent heartbeat (registers the agent)',
         params: NameParams,
         body: HeartbeatSchema,
-        response: { 200: HeartbeatReplySchema },
+        response: { 200: HeartbeatReplySchema, ...problemResponses },
       },
     },
-    async (request) => {
+    (request) => {
       // The controller will call this URL with orders: only hosts GAUNTLET_AGENT_ALLOW names (checked again at connect time).
       assertUrlAllowed(request.body.url, deps.settings.agentAllow, `agent ${request.params.name}'s URL`)
       return deps.agents.heartbeat(request.params.name, request.body)
     },
   )
 
-  app.post<{ Params: { name: string }; Body: AgentReport }>(
+  app.post(
     '/api/agents/:name/reports',
     {
       ...agentOnly,
@@ -91,6 +79,7 @@ export async function agentsRoutes(
         summary: 'Windows (and the end of its load) from an agent',
         params: NameParams,
         body: AgentReportSchema,
+        response: { 202: ReportAcceptedSchema, ...problemResponses },
       },
     },
     async (request, reply) => {
@@ -116,4 +105,5 @@ export async function agentsRoutes(
       return reply.code(202).send({ accepted: request.body.windows.length })
     },
   )
+  done()
 }

@@ -1,11 +1,15 @@
 import type { FaultEngine } from '@gauntlet/agent'
 import swagger from '@fastify/swagger'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { AgentRegistry } from '../agents/agent-registry.js'
 import type { ControllerSettings } from '../config/controller-settings.js'
 import type { RunManager } from '../run/run-manager.js'
+import { RunQueries } from '../run/run-queries.js'
 import { maxScenarioBytes } from '../scenario/load-scenario.js'
+import { ScenarioService } from '../scenario/scenario-service.js'
+import { ScheduleQueries } from '../schedule/schedule-queries.js'
 import type { Scheduler } from '../schedule/scheduler.js'
 import type { RunStore, ScenarioStore, ScheduleStore } from '../storage/run-store.js'
 import { registerAuditLog, requestLogController } from './audit-log.js'
@@ -31,10 +35,14 @@ export interface AppDeps {
   /** Ad hoc faults (/api/faults); absent, those routes do not exist. */
   faults?: FaultEngine
   /** fastify's logger: off by default (tests), the controller process passes controllerLoggerOptions (audit-log.ts). */
-  logger?: boolean | FastifyServerOptions['logger']
+  logger?: FastifyServerOptions['logger']
 }
 
-/** The controller's HTTP API. Routes call services only; wiring happens in the controller command. */
+/**
+ * The controller's HTTP API. Routes call services only; wiring happens in the controller command.
+ * Every route declares its params, query, body and responses as TypeBox schemas (the type provider
+ * types the handlers from them), which is also what makes the OpenAPI document complete.
+ */
 export function buildApp(deps: AppDeps): FastifyInstance {
   // A scenario is at most 1 MiB of YAML; JSON escaping can grow it, hence the margin.
   const app = Fastify({
@@ -44,7 +52,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // Unknown keys are errors here as in scenarios, not silently dropped (fastify's default).
     ajv: { customOptions: { removeAdditional: false, keywords: ['errorMessage'] } },
     ...serverTimeouts,
-  })
+  }).withTypeProvider<TypeBoxTypeProvider>()
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, new GauntletError('not_found', `no route ${request.method} ${request.url}`)),
@@ -57,7 +65,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   acceptEmptyJsonBodies(app)
   registerAuditLog(app)
   // OpenAPI from the routes' own TypeBox schemas: /docs/json, and a browsable page at /docs.
-  app.register(swagger, {
+  void app.register(swagger, {
     openapi: {
       info: {
         title: 'Gauntlet controller',
@@ -76,17 +84,22 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       },
     },
   })
-  app.register(swaggerUi, { routePrefix: '/docs' })
+  void app.register(swaggerUi, { routePrefix: '/docs' })
   const { maxStreams } = deps.settings.limits
   const streams = new StreamSlots(
     maxStreams,
     deps.settings.token && deps.settings.publicRead ? Math.max(1, Math.floor(maxStreams / 2)) : maxStreams,
   )
-  app.register(runsRoutes, { ...deps, streams })
-  app.register(scenariosRoutes, deps)
-  app.register(schedulesRoutes, deps)
-  app.register(agentsRoutes, deps)
-  if (deps.faults) app.register(faultsRoutes, { faults: deps.faults })
-  app.register(opsRoutes, { ...deps, streams })
+  const queries = new RunQueries(deps.store)
+  const scenarios = new ScenarioService(deps.store, deps.settings)
+  void app.register(runsRoutes, { runs: deps.runs, queries, scenarios, streams })
+  void app.register(scenariosRoutes, { scenarios })
+  void app.register(schedulesRoutes, {
+    scheduler: deps.scheduler,
+    queries: new ScheduleQueries(deps.scheduler, deps.store),
+  })
+  void app.register(agentsRoutes, deps)
+  if (deps.faults) void app.register(faultsRoutes, { faults: deps.faults })
+  void app.register(opsRoutes, { ...deps, queries, streams })
   return app
 }

@@ -1,27 +1,52 @@
 import type { FaultEngine } from '@gauntlet/agent'
-import { FaultDocumentSchema, type FaultDocument } from '@gauntlet/contracts'
+import { FaultDocumentSchema } from '@gauntlet/contracts'
+import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import type { FastifyInstance } from 'fastify'
 import { adhocFault } from '../faults/adhoc-fault.js'
+import { FaultReportSchema, problemResponses } from './api-schemas.js'
 
 const FaultParams = Type.Object({ id: Type.String({ pattern: '^[a-z0-9-]{1,40}$' }) })
 
 /** Ad hoc faults on the controller host's Docker engine: apply for a duration, list, revert. */
-export async function faultsRoutes(app: FastifyInstance, { faults }: { faults: FaultEngine }): Promise<void> {
-  app.post<{ Body: FaultDocument }>(
+export const faultsRoutes: FastifyPluginCallbackTypebox<{ faults: FaultEngine }> = (app, { faults }, done) => {
+  const tags = ['faults']
+  app.post(
     '/api/faults',
-    { schema: { tags: ['faults'], summary: 'Apply a fault now, for its duration', body: FaultDocumentSchema } },
+    {
+      schema: {
+        tags,
+        summary: 'Apply a fault now, for its duration',
+        body: FaultDocumentSchema,
+        response: { 201: FaultReportSchema, ...problemResponses },
+      },
+    },
     async (request, reply) => {
       const spec = adhocFault(request.body, '/body')
       return reply.code(201).send(await faults.apply(spec))
     },
   )
-  app.get('/api/faults', { schema: { tags: ['faults'], summary: 'Active faults: where, and until when' } }, async () =>
-    faults.list(),
+  app.get(
+    '/api/faults',
+    {
+      schema: {
+        tags,
+        summary: 'Active faults: where, and until when',
+        response: { 200: Type.Array(FaultReportSchema), ...problemResponses },
+      },
+    },
+    () => faults.list(),
   )
-  app.delete<{ Params: { id: string } }>(
+  app.delete(
     '/api/faults/:id',
-    { schema: { tags: ['faults'], params: FaultParams } },
-    async (request) => faults.revert(request.params.id, 'deleted over REST'),
+    {
+      schema: {
+        tags,
+        summary: 'Revert a fault now',
+        params: FaultParams,
+        response: { 200: FaultReportSchema, ...problemResponses },
+      },
+    },
+    (request) => faults.revert(request.params.id, 'deleted over REST'),
   )
+  done()
 }

@@ -1,12 +1,14 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox'
 import type { AgentRegistry } from '../agents/agent-registry.js'
 import type { ControllerSettings } from '../config/controller-settings.js'
 import type { RunManager } from '../run/run-manager.js'
-import { runStatuses, type RunStore } from '../storage/run-store.js'
+import type { RunQueries } from '../run/run-queries.js'
+import { runStatuses } from '@gauntlet/contracts'
+import { HealthSchema, problemResponses, textResponse } from './api-schemas.js'
 import type { StreamSlots } from './stream-slots.js'
 
 export interface OpsRoutesDeps {
-  store: RunStore
+  queries: RunQueries
   runs: RunManager
   agents: AgentRegistry
   streams: StreamSlots
@@ -14,43 +16,52 @@ export interface OpsRoutesDeps {
 }
 
 /** /healthz and /metrics (Prometheus text format). */
-export async function opsRoutes(
-  app: FastifyInstance,
-  { store, runs, agents, streams, settings }: OpsRoutesDeps,
-): Promise<void> {
-  app.get('/healthz', async () => ({ status: 'ok' }))
+export const opsRoutes: FastifyPluginCallbackTypebox<OpsRoutesDeps> = (app, deps, done) => {
+  const { queries, runs, agents, streams, settings } = deps
+  const tags = ['operations']
+  app.get(
+    '/healthz',
+    { schema: { tags, summary: 'Liveness', response: { 200: HealthSchema, ...problemResponses } } },
+    () => ({ status: 'ok' as const }),
+  )
 
-  app.get('/metrics', async (_request, reply) => {
-    const counts = store.countRunsByStatus()
-    const known = agents.list()
-    const lines = [
-      '# HELP gauntlet_runs Runs stored, by status.',
-      '# TYPE gauntlet_runs gauge',
-      ...runStatuses.map((status) => `gauntlet_runs{status="${status}"} ${counts[status] ?? 0}`),
-      '# HELP gauntlet_runs_active Runs in progress in this controller.',
-      '# TYPE gauntlet_runs_active gauge',
-      `gauntlet_runs_active ${runs.activeCount}`,
-      '# HELP gauntlet_windows_ingested_total Per-second windows received since the controller started.',
-      '# TYPE gauntlet_windows_ingested_total counter',
-      `gauntlet_windows_ingested_total ${runs.windowsIngested}`,
-      '# HELP gauntlet_agent_windows_received_total Per-second windows reported by remote agents since the controller started.',
-      '# TYPE gauntlet_agent_windows_received_total counter',
-      `gauntlet_agent_windows_received_total ${agents.windowsReceived}`,
-      '# HELP gauntlet_agents Remote agents known to the controller, by state.',
-      '# TYPE gauntlet_agents gauge',
-      ...(['ready', 'busy', 'lost'] as const).map(
-        (state) => `gauntlet_agents{state="${state}"} ${known.filter((a) => a.state === state).length}`,
-      ),
-      '# HELP gauntlet_event_streams_open Event streams (GET /api/runs/:id/events) open now.',
-      '# TYPE gauntlet_event_streams_open gauge',
-      `gauntlet_event_streams_open ${streams.open}`,
-      '# HELP gauntlet_limit The caps this controller runs with (flags --max-runs, --max-streams, ...).',
-      '# TYPE gauntlet_limit gauge',
-      ...capGauges(settings.limits),
-      '',
-    ]
-    return reply.type('text/plain; version=0.0.4').send(lines.join('\n'))
-  })
+  const metricsText = textResponse('text/plain', 'Prometheus text format (version 0.0.4).')
+  app.get(
+    '/metrics',
+    { schema: { tags, summary: 'Prometheus metrics', response: { 200: metricsText, ...problemResponses } } },
+    (_request, reply) => {
+      const counts = queries.countByStatus()
+      const known = agents.list()
+      const lines = [
+        '# HELP gauntlet_runs Runs stored, by status.',
+        '# TYPE gauntlet_runs gauge',
+        ...runStatuses.map((status) => `gauntlet_runs{status="${status}"} ${counts[status] ?? 0}`),
+        '# HELP gauntlet_runs_active Runs in progress in this controller.',
+        '# TYPE gauntlet_runs_active gauge',
+        `gauntlet_runs_active ${runs.activeCount}`,
+        '# HELP gauntlet_windows_ingested_total Per-second windows received since the controller started.',
+        '# TYPE gauntlet_windows_ingested_total counter',
+        `gauntlet_windows_ingested_total ${runs.windowsIngested}`,
+        '# HELP gauntlet_agent_windows_received_total Per-second windows reported by remote agents since the controller started.',
+        '# TYPE gauntlet_agent_windows_received_total counter',
+        `gauntlet_agent_windows_received_total ${agents.windowsReceived}`,
+        '# HELP gauntlet_agents Remote agents known to the controller, by state.',
+        '# TYPE gauntlet_agents gauge',
+        ...(['ready', 'busy', 'lost'] as const).map(
+          (state) => `gauntlet_agents{state="${state}"} ${known.filter((a) => a.state === state).length}`,
+        ),
+        '# HELP gauntlet_event_streams_open Event streams (GET /api/runs/:id/events) open now.',
+        '# TYPE gauntlet_event_streams_open gauge',
+        `gauntlet_event_streams_open ${streams.open}`,
+        '# HELP gauntlet_limit The caps this controller runs with (flags --max-runs, --max-streams, ...).',
+        '# TYPE gauntlet_limit gauge',
+        ...capGauges(settings.limits),
+        '',
+      ]
+      reply.type('text/plain; version=0.0.4').send(lines.join('\n'))
+    },
+  )
+  done()
 }
 
 /** The count-like caps, one labelled sample each (durations in seconds). */

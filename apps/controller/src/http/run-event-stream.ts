@@ -2,7 +2,8 @@ import { GauntletError, type Decision } from '@gauntlet/contracts'
 import type { ServerResponse } from 'node:http'
 import type { RunEvent, RunManager } from '../run/run-manager.js'
 import { scrubSecrets } from '../security/redact.js'
-import type { RunStore, StoredRun } from '../storage/run-store.js'
+import type { RunQueries } from '../run/run-queries.js'
+import type { StoredRun } from '../storage/run-store.js'
 
 /**
  * Where a client stands in a run's event stream, sent as each event's `id:` and read back from
@@ -35,7 +36,7 @@ export function parseLastEventId(header: string | string[] | undefined): StreamP
 }
 
 export interface RunEventStreamDeps {
-  store: Pick<RunStore, 'getRun' | 'windowPage' | 'decisions'>
+  queries: Pick<RunQueries, 'find' | 'decisions' | 'windowReports'>
   runs: Pick<RunManager, 'subscribe'>
 }
 
@@ -86,7 +87,7 @@ class RunEventStream {
     this.unsubscribe = this.deps.runs.subscribe(this.run.id, (event) =>
       this.live ? this.deliver(event) : this.pending.push(event),
     )
-    const stored = this.deps.store.decisions(this.run.id)
+    const stored = this.deps.queries.decisions(this.run.id)
     this.nextLiveDecision = stored.length
     if (!this.from) this.decisions = stored.length
     this.raw.once('close', () => this.unsubscribe?.())
@@ -96,7 +97,7 @@ class RunEventStream {
     if (!this.unsubscribe) {
       // Not running (finished, or interrupted by a restart): its final status ends the stream.
       // Read again: the run may have finished between the first read and the subscription.
-      const final = this.deps.store.getRun(this.run.id) ?? this.run
+      const final = this.deps.queries.find(this.run.id) ?? this.run
       const summary = final.summary ? { summary: final.summary } : {}
       return this.deliver({ type: 'status', runId: this.run.id, status: final.status, ...summary })
     }
@@ -140,8 +141,8 @@ class RunEventStream {
     let next = this.decisions
     let from: number | null = this.windows ?? 0
     while (from !== null && !this.raw.destroyed) {
-      const page = this.deps.store.windowPage(this.run.id, { from, limit: replayPage })
-      for (const { report } of page.windowsJson) {
+      const page = this.deps.queries.windowReports(this.run.id, from, replayPage)
+      for (const report of page.reports) {
         const window = JSON.parse(report) as { index: number; startedAt: number }
         while (next < decisions.length && Date.parse(decisions[next]!.at) < window.startedAt + 1000)
           this.writeDecision(decisions[next]!, next++)

@@ -1,14 +1,24 @@
-import { GauntletError } from '@gauntlet/contracts'
-import { Type, type Static } from '@sinclair/typebox'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox'
+import { runStatuses } from '@gauntlet/contracts'
+import { Type } from '@sinclair/typebox'
 import type { RunManager } from '../run/run-manager.js'
-import { yamlPool } from '../scenario/yaml-pool.js'
-import { scrubSecrets } from '../security/redact.js'
+import type { RunQueries } from '../run/run-queries.js'
+import type { ScenarioService } from '../scenario/scenario-service.js'
+import {
+  DecisionRecordSchema,
+  IdParams,
+  problemResponses,
+  RunAcceptedSchema,
+  RunDetailSchema,
+  RunEventsSchema,
+  RunListItemSchema,
+  RunWindowSchema,
+  type RunWindow,
+  TargetSeriesSchema,
+} from './api-schemas.js'
 import { callerOf } from './audit-log.js'
-import { overrideTarget } from '../scenario/target-override.js'
 import { parseLastEventId, streamRunEvents } from './run-event-stream.js'
 import type { StreamSlots } from './stream-slots.js'
-import { runStatuses, type RunStatus, type RunStore, type ScenarioStore, type StoredRun } from '../storage/run-store.js'
 
 const StartRunBody = Type.Object(
   {
@@ -48,106 +58,161 @@ const WindowsQuery = Type.Object(
   },
   { additionalProperties: false },
 )
-const RunParams = Type.Object({ id: Type.String() })
 
 export interface RunsRoutesDeps {
-  store: RunStore & ScenarioStore
   runs: RunManager
+  queries: RunQueries
+  scenarios: ScenarioService
   /** The --max-streams cap on open event streams. */
   streams: StreamSlots
 }
 
 /** /api/runs: start, list, inspect, follow (SSE) and abort runs. */
-export async function runsRoutes(app: FastifyInstance, { store, runs, streams }: RunsRoutesDeps): Promise<void> {
-  app.post<{ Body: Static<typeof StartRunBody> }>(
+export const runsRoutes: FastifyPluginCallbackTypebox<RunsRoutesDeps> = (app, deps, done) => {
+  const { runs, queries, scenarios, streams } = deps
+  const tags = ['runs']
+
+  app.post(
     '/api/runs',
-    { schema: { body: StartRunBody } },
+    {
+      schema: {
+        tags,
+        summary: 'Start a run of a stored or inline scenario',
+        body: StartRunBody,
+        response: { 201: RunAcceptedSchema, ...problemResponses },
+      },
+    },
     async (request, reply) => {
-      const { scenario: name, yaml: inline, target } = request.body
-      if ((name === undefined) === (inline === undefined))
-        throw new GauntletError('usage', 'give either "scenario" (a stored name) or "yaml" (an inline scenario)')
-      const yaml = inline ?? store.getScenario(name!)?.yaml
-      if (yaml === undefined) throw new GauntletError('not_found', `no scenario named "${name}"`)
-      const source = inline !== undefined ? 'yaml' : `scenario ${name}`
-      // On a YAML thread: a heavy document never stalls the event loop (nor other runs' agents).
-      const loaded = await yamlPool().parse(yaml, source)
-      const scenario = target ? overrideTarget(loaded, target, 'target') : loaded
+      const { scenario, yaml, source } = await scenarios.forRun(request.body)
       // Allow-lists, caps and the controller's own address: RunManager.start's admission, for every entry.
       const id = await runs.start(scenario, yaml, source)
       return reply.code(201).header('location', `/api/runs/${id}`).send({ id, status: 'running' })
     },
   )
 
-  app.get<{ Querystring: Static<typeof ListQuery> }>(
+  app.get(
     '/api/runs',
-    { schema: { querystring: ListQuery } },
-    async (request) => {
+    {
+      schema: {
+        tags,
+        summary: 'Runs, newest first',
+        querystring: ListQuery,
+        response: { 200: Type.Array(RunListItemSchema), ...problemResponses },
+      },
+    },
+    (request) => {
       const { status, scenario, limit = 50 } = request.query
-      return store
-        .listRuns({ ...(status ? { status: status as RunStatus } : {}), ...(scenario ? { scenario } : {}), limit })
-        .map(runListItem)
+      return queries.list({ ...(status ? { status } : {}), ...(scenario ? { scenario } : {}), limit })
     },
   )
 
-  app.get<{ Params: Static<typeof RunParams> }>('/api/runs/:id', async (request) => {
-    const run = store.getRun(request.params.id)
-    if (!run) throw notFound(request.params.id)
-    // The agents that carried it (known once it ends; the embedded agent has no name).
-    const agents = run.summary ? (run.summary.agents?.map((a) => a.name) ?? ['in-process']) : []
-    // A credential of its scenario (a target header) never shows, even quoted in a reason.
-    return scrubSecrets(
-      { ...runListItem(run), agents, summary: run.summary },
-      await yamlPool().secrets(run.scenarioYaml),
-    )
-  })
+  app.get(
+    '/api/runs/:id',
+    {
+      schema: {
+        tags,
+        summary: 'One run, with its summary once it ended',
+        params: IdParams,
+        response: { 200: RunDetailSchema, ...problemResponses },
+      },
+    },
+    (request) => queries.detail(request.params.id),
+  )
 
-  app.get<{ Params: Static<typeof RunParams>; Querystring: Static<typeof WindowsQuery> }>(
+  app.get(
     '/api/runs/:id/windows',
-    { schema: { querystring: WindowsQuery } },
-    async (request, reply) => {
+    {
+      schema: {
+        tags,
+        summary: 'Its per-second windows, a page at a time',
+        params: IdParams,
+        querystring: WindowsQuery,
+        response: { 200: Type.Array(RunWindowSchema), ...problemResponses },
+      },
+    },
+    (request, reply) => {
       const { id } = request.params
-      if (!store.getRun(id)) throw notFound(id)
       const { agent, from = 0, limit = defaultWindowPage } = request.query
-      // Merged windows by default; one remote agent's own windows with ?agent=<name>. Percentiles were
-      // stored with each window, so a page costs a range read and no histogram decoding.
-      const page = store.windowPage(id, { from, limit, ...(agent !== undefined ? { agent } : {}) })
+      const page = queries.windowPage(id, { from, limit, ...(agent !== undefined ? { agent } : {}) })
       if (page.next !== null) {
         const next = new URLSearchParams({
           ...(agent !== undefined ? { agent } : {}),
           from: String(page.next),
           limit: String(limit),
         })
-        reply.header('link', `</api/runs/${encodeURIComponent(id)}/windows?${next}>; rel="next"`)
+        reply.header('link', `</api/runs/${encodeURIComponent(id)}/windows?${next.toString()}>; rel="next"`)
       }
-      // Each stored window is JSON already: it is sent as it is, with its percentiles added.
-      const body = page.windowsJson.map(({ report, latencyMs }) => `${report.slice(0, -1)},"latencyMs":${latencyMs}}`)
-      return reply.type('application/json; charset=utf-8').send(`[${body.join(',')}]`)
+      // The page is JSON text already (stored windows are never parsed): sent as it is, the serializer
+      // leaves a string alone, and the response schema above describes it for the OpenAPI document.
+      reply.type('application/json; charset=utf-8').send(page.json as unknown as RunWindow[])
     },
   )
 
-  app.get<{ Params: Static<typeof RunParams> }>('/api/runs/:id/decisions', async (request) => {
-    if (!store.getRun(request.params.id)) throw notFound(request.params.id)
-    return store.decisions(request.params.id)
-  })
+  app.get(
+    '/api/runs/:id/decisions',
+    {
+      schema: {
+        tags,
+        summary: 'Every decision of the run, with its evidence',
+        params: IdParams,
+        response: { 200: Type.Array(DecisionRecordSchema), ...problemResponses },
+      },
+    },
+    (request) => queries.decisions(request.params.id),
+  )
 
-  // The target's own series (targetMetrics): every scrape, in run seconds (negative: before the load).
-  app.get<{ Params: Static<typeof RunParams> }>('/api/runs/:id/target-metrics', async (request) => {
-    if (!store.getRun(request.params.id)) throw notFound(request.params.id)
-    return store.targetSeries(request.params.id)
-  })
+  app.get(
+    '/api/runs/:id/target-metrics',
+    {
+      schema: {
+        tags,
+        summary: "The target's own series (targetMetrics), every scrape",
+        params: IdParams,
+        response: { 200: TargetSeriesSchema, ...problemResponses },
+      },
+    },
+    (request) => queries.targetSeries(request.params.id),
+  )
 
-  app.post<{ Params: Static<typeof RunParams> }>('/api/runs/:id/abort', async (request, reply) => {
-    if (!store.getRun(request.params.id)) throw notFound(request.params.id)
-    runs.abort(request.params.id)
-    return reply.code(202).send({ id: request.params.id, status: 'aborting' })
-  })
+  app.post(
+    '/api/runs/:id/abort',
+    {
+      schema: {
+        tags,
+        summary: 'Stop a run in progress',
+        params: IdParams,
+        response: { 202: RunAcceptedSchema, ...problemResponses },
+      },
+    },
+    (request, reply) => {
+      const { id } = queries.run(request.params.id)
+      runs.abort(id)
+      reply.code(202).send({ id, status: 'aborting' })
+    },
+  )
 
-  app.get<{ Params: Static<typeof RunParams> }>('/api/runs/:id/events', async (request, reply) => {
-    const run = store.getRun(request.params.id)
-    if (!run) throw notFound(request.params.id)
+  const eventsRoute = {
+    schema: {
+      tags,
+      summary: 'Follow a run: server-sent events until it ends',
+      params: IdParams,
+      headers: Type.Object({
+        'last-event-id': Type.Optional(
+          Type.String({
+            // Checked by parseLastEventId, whose problem says what an id of this stream looks like.
+            description:
+              'The last event id (<windows>-<decisions>) a client received: the stream first replays what it missed',
+          }),
+        ),
+      }),
+      response: { 200: RunEventsSchema, ...problemResponses },
+    },
+  }
+  app.get('/api/runs/:id/events', eventsRoute, async (request, reply) => {
+    const run = queries.run(request.params.id)
     // The scenario's credentials never leave in an event, as in GET /api/runs/:id (windows hold only
     // numbers). Read while a problem+json can still be sent, before a stream slot is taken.
-    const secrets = await yamlPool().secrets(run.scenarioYaml)
+    const secrets = await queries.secrets(run)
     // A client catching up says where it stands; a malformed id is refused while a 400 can still be sent.
     const from = parseLastEventId(request.headers['last-event-id'])
     // The cap is checked while a 429 problem+json can still be sent, before hijacking the response.
@@ -157,23 +222,7 @@ export async function runsRoutes(app: FastifyInstance, { store, runs, streams }:
     // The response closes when it ends or the client goes away: either frees the slot.
     raw.once('close', release)
     raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
-    await streamRunEvents(raw, { store, runs }, run, from, secrets)
+    await streamRunEvents(raw, { queries, runs }, run, from, secrets)
   })
-}
-
-function runListItem(run: StoredRun) {
-  return {
-    id: run.id,
-    scenario: run.scenario,
-    target: run.target,
-    status: run.status,
-    createdAt: run.createdAt,
-    finishedAt: run.finishedAt,
-    verdict: run.summary?.verdict ?? null,
-    capacityRps: run.summary?.capacityRps ?? null,
-  }
-}
-
-function notFound(id: string): GauntletError {
-  return new GauntletError('not_found', `no run with id "${id}"`)
+  done()
 }

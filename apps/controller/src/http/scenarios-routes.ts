@@ -1,63 +1,76 @@
-import { GauntletError } from '@gauntlet/contracts'
-import { Type, type Static } from '@sinclair/typebox'
-import type { FastifyInstance } from 'fastify'
-import type { ControllerSettings } from '../config/controller-settings.js'
-import { assertScenarioEgressLocated } from '../scenario/egress-check.js'
-import { yamlPool } from '../scenario/yaml-pool.js'
-import type { ScenarioStore } from '../storage/run-store.js'
+import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import type { ScenarioService } from '../scenario/scenario-service.js'
+import { NoContent, problemResponses, ScenarioListItemSchema, StoredScenarioSchema } from './api-schemas.js'
 
 const NameParams = Type.Object({ name: Type.String({ pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$' }) })
 const PutBody = Type.Object({ yaml: Type.String({ minLength: 1 }) }, { additionalProperties: false })
 
 /** /api/scenarios: named scenarios, validated on the way in with the loader `gauntlet validate` uses. */
-export async function scenariosRoutes(
-  app: FastifyInstance,
-  { store, settings }: { store: ScenarioStore; settings: Pick<ControllerSettings, 'targetAllow' | 'hookAllow'> },
-): Promise<void> {
-  app.get('/api/scenarios', async () => store.listScenarios().map(({ name, updatedAt }) => ({ name, updatedAt })))
+export const scenariosRoutes: FastifyPluginCallbackTypebox<{ scenarios: ScenarioService }> = (
+  app,
+  { scenarios },
+  done,
+) => {
+  const tags = ['scenarios']
 
-  app.get<{ Params: Static<typeof NameParams> }>(
-    '/api/scenarios/:name',
-    { schema: { params: NameParams } },
-    async (request) => {
-      const scenario = store.getScenario(request.params.name)
-      if (!scenario) throw new GauntletError('not_found', `no scenario named "${request.params.name}"`)
-      // Stored as sent (runs need the credentials), shown without them.
-      return { ...scenario, yaml: await yamlPool().redact(scenario.yaml) }
+  app.get(
+    '/api/scenarios',
+    {
+      schema: {
+        tags,
+        summary: 'Stored scenarios, by name',
+        response: { 200: Type.Array(ScenarioListItemSchema), ...problemResponses },
+      },
     },
+    () => scenarios.list(),
   )
 
-  app.put<{ Params: Static<typeof NameParams>; Body: Static<typeof PutBody> }>(
+  app.get(
     '/api/scenarios/:name',
-    { schema: { params: NameParams, body: PutBody } },
+    {
+      schema: {
+        tags,
+        summary: 'A stored scenario, its credentials redacted',
+        params: NameParams,
+        response: { 200: StoredScenarioSchema, ...problemResponses },
+      },
+    },
+    // Stored as sent (runs need the credentials), shown without them.
+    (request) => scenarios.get(request.params.name),
+  )
+
+  app.put(
+    '/api/scenarios/:name',
+    {
+      schema: {
+        tags,
+        summary: 'Store a scenario (validated first)',
+        params: NameParams,
+        body: PutBody,
+        response: { 200: StoredScenarioSchema, 201: StoredScenarioSchema, ...problemResponses },
+      },
+    },
     async (request, reply) => {
-      const { name } = request.params
-      const file = `scenario ${name}`
-      // Parsed, located and redacted on the YAML threads: a heavy document never stalls the event loop.
-      const scenario = await yamlPool().parse(request.body.yaml, file)
-      // Its hooks and target-metrics URL must be callable, or it could never run: refused before it is stored.
-      await assertScenarioEgressLocated(scenario, settings, { yaml: request.body.yaml, file }, (yaml, problems) =>
-        yamlPool().locate(yaml, problems),
-      )
-      if (scenario.name !== name)
-        throw new GauntletError(
-          'usage',
-          `the scenario is named "${scenario.name}" but was sent to /api/scenarios/${name}`,
-        )
-      const existed = store.getScenario(name) !== undefined
-      const stored = { name, yaml: request.body.yaml, updatedAt: new Date().toISOString() }
-      store.putScenario(stored)
-      return reply.code(existed ? 200 : 201).send({ ...stored, yaml: await yamlPool().redact(stored.yaml) })
+      const { scenario, created } = await scenarios.put(request.params.name, request.body.yaml)
+      return reply.code(created ? 201 : 200).send(scenario)
     },
   )
 
-  app.delete<{ Params: Static<typeof NameParams> }>(
+  app.delete(
     '/api/scenarios/:name',
-    { schema: { params: NameParams } },
-    async (request, reply) => {
-      if (!store.deleteScenario(request.params.name))
-        throw new GauntletError('not_found', `no scenario named "${request.params.name}"`)
-      return reply.code(204).send()
+    {
+      schema: {
+        tags,
+        summary: 'Delete a stored scenario',
+        params: NameParams,
+        response: { 204: NoContent, ...problemResponses },
+      },
+    },
+    (request, reply) => {
+      scenarios.delete(request.params.name)
+      reply.code(204).send(null)
     },
   )
+  done()
 }

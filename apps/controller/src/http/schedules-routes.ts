@@ -1,8 +1,9 @@
-import { concurrencyPolicies, type Schedule } from '@gauntlet/contracts'
-import { Type, type Static } from '@sinclair/typebox'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { concurrencyPolicies } from '@gauntlet/contracts'
+import type { ScheduleQueries } from '../schedule/schedule-queries.js'
 import type { Scheduler } from '../schedule/scheduler.js'
-import type { ScheduleStore } from '../storage/run-store.js'
+import { IdParams, NoContent, problemResponses, ScheduleFireSchema, ScheduleViewSchema } from './api-schemas.js'
 
 const CreateBody = Type.Object(
   {
@@ -29,19 +30,25 @@ const CreateBody = Type.Object(
   { additionalProperties: false },
 )
 const PatchBody = Type.Object({ paused: Type.Boolean() }, { additionalProperties: false })
-const IdParams = Type.Object({ id: Type.String() })
-
 /** /api/schedules: cron-fired runs of stored scenarios. */
-export async function schedulesRoutes(
-  app: FastifyInstance,
-  { scheduler, store }: { scheduler: Scheduler; store: ScheduleStore },
-): Promise<void> {
-  const view = (schedule: Schedule) => ({ ...schedule, nextFireTimes: scheduler.nextFireTimes(schedule, 3) })
+export const schedulesRoutes: FastifyPluginCallbackTypebox<{ scheduler: Scheduler; queries: ScheduleQueries }> = (
+  app,
+  { scheduler, queries },
+  done,
+) => {
+  const tags = ['schedules']
 
-  app.post<{ Body: Static<typeof CreateBody> }>(
+  app.post(
     '/api/schedules',
-    { schema: { body: CreateBody } },
-    async (request, reply) => {
+    {
+      schema: {
+        tags,
+        summary: 'Create a schedule',
+        body: CreateBody,
+        response: { 201: ScheduleViewSchema, ...problemResponses },
+      },
+    },
+    (request, reply) => {
       const body = request.body
       const schedule = scheduler.create({
         scenario: body.scenario,
@@ -50,29 +57,76 @@ export async function schedulesRoutes(
         concurrency: body.concurrency ?? 'forbid',
         startingDeadlineS: body.startingDeadline ?? 300,
       })
-      return reply.code(201).header('location', `/api/schedules/${schedule.id}`).send(view(schedule))
+      reply.code(201).header('location', `/api/schedules/${schedule.id}`).send(queries.view(schedule))
     },
   )
 
-  app.get('/api/schedules', async () => store.listSchedules().map(view))
-
-  app.get<{ Params: Static<typeof IdParams> }>('/api/schedules/:id', async (request) =>
-    view(scheduler.get(request.params.id)),
+  app.get(
+    '/api/schedules',
+    {
+      schema: {
+        tags,
+        summary: 'Every schedule',
+        response: { 200: Type.Array(ScheduleViewSchema), ...problemResponses },
+      },
+    },
+    () => queries.list(),
   )
 
-  app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof PatchBody> }>(
+  app.get(
     '/api/schedules/:id',
-    { schema: { body: PatchBody } },
-    async (request) => view(scheduler.setPaused(request.params.id, request.body.paused)),
+    {
+      schema: {
+        tags,
+        summary: 'One schedule, with its next fire times',
+        params: IdParams,
+        response: { 200: ScheduleViewSchema, ...problemResponses },
+      },
+    },
+    (request) => queries.get(request.params.id),
   )
 
-  app.delete<{ Params: Static<typeof IdParams> }>('/api/schedules/:id', async (request, reply) => {
-    scheduler.delete(request.params.id)
-    return reply.code(204).send()
-  })
+  app.patch(
+    '/api/schedules/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Pause or resume a schedule',
+        params: IdParams,
+        body: PatchBody,
+        response: { 200: ScheduleViewSchema, ...problemResponses },
+      },
+    },
+    (request) => queries.view(scheduler.setPaused(request.params.id, request.body.paused)),
+  )
 
-  app.get<{ Params: Static<typeof IdParams> }>('/api/schedules/:id/history', async (request) => {
-    scheduler.get(request.params.id)
-    return store.scheduleHistory(request.params.id, 200)
-  })
+  app.delete(
+    '/api/schedules/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Delete a schedule',
+        params: IdParams,
+        response: { 204: NoContent, ...problemResponses },
+      },
+    },
+    (request, reply) => {
+      scheduler.delete(request.params.id)
+      reply.code(204).send(null)
+    },
+  )
+
+  app.get(
+    '/api/schedules/:id/history',
+    {
+      schema: {
+        tags,
+        summary: 'What became of its last 200 fire times',
+        params: IdParams,
+        response: { 200: Type.Array(ScheduleFireSchema), ...problemResponses },
+      },
+    },
+    (request) => queries.history(request.params.id),
+  )
+  done()
 }

@@ -1,7 +1,6 @@
 import type { Decision, FireOutcome, RunStatus, RunSummary, Schedule, WindowReport } from '@gauntlet/contracts'
 
 export type { RunStatus }
-export const runStatuses: readonly RunStatus[] = ['running', 'passed', 'failed', 'aborted', 'interrupted', 'error']
 
 export interface RunFilter {
   status?: RunStatus
