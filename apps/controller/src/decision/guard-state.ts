@@ -1,5 +1,6 @@
 import type { Confidence } from './evidence.js'
 import type { GuardConfig } from './guard-config.js'
+import { clientWasTheLimit } from './client-limit.js'
 
 /** A guard's memory of its evaluation spans. Immutable: each span gives a new state. */
 export interface GuardState {
@@ -59,8 +60,9 @@ export interface GateInput {
   /** Seconds the step has been held past its planned end. */
   heldS: number
   maxHoldS: number
-  /** Judged seconds of this step the load generator could not send on schedule. */
+  /** Judged seconds of this step the load generator could not send on schedule, of judgedS. */
   generatorLimitedS?: number
+  judgedS?: number
 }
 
 export interface GateOutcome {
@@ -70,7 +72,7 @@ export interface GateOutcome {
 
 /**
  * The step gate, fail closed: ROLLBACK when an acting guard is tripped or a hold has lasted maxHold;
- * STOP when the load generator could not send this step on schedule (the client, not the target, was
+ * STOP when the load generator could not send this step on schedule (clientWasTheLimit: the client, not the target, was
  * the limit: the step can never pass, and a longer or higher step would not help); ADVANCE when every acting guard that judged this step has passed `promoteAfter` spans in a row;
  * otherwise HOLD. A guard that judged nothing in the step (no span closed) blocks promotion, except a
  * prefault baseline guard in a step without a fault, which had nothing to compare (`applies: false`).
@@ -80,10 +82,10 @@ export function gate(input: GateInput, applies: (name: string) => boolean = () =
   const tripped = acting.filter((g) => g.state.tripped)
   if (tripped.length > 0)
     return { action: 'rollback', reason: `guard ${tripped.map((g) => g.config.name).join(', ')} tripped` }
-  if ((input.generatorLimitedS ?? 0) > 0)
+  if (clientWasTheLimit(input.generatorLimitedS ?? 0, input.judgedS ?? 0))
     return {
       action: 'stop',
-      reason: `the load generator, not the target, was the limit: ${input.generatorLimitedS} judged second(s) of this step were generator-limited`,
+      reason: `the load generator, not the target, was the limit: ${input.generatorLimitedS} of ${input.judgedS} judged seconds of this step were generator-limited`,
     }
   const waiting = acting.filter((g) => applies(g.config.name) && g.state.passStreak < input.promoteAfter)
   if (waiting.length === 0)

@@ -50,6 +50,7 @@ export class RunDecisions {
   private faultThisStep = false
   /** Judged seconds of the current step the load generator could not send on schedule. */
   private generatorLimitedS = 0
+  private judgedS = 0
   /** Judged windows before the first fault: the prefault baseline. */
   private readonly prefault: WindowReport[] = []
   private prefaultBaseline: Baseline | undefined
@@ -75,6 +76,7 @@ export class RunDecisions {
     if (window.index < this.options.stepStartS(window.step) + this.config.warmupS) return outcome
     if (!underFault && !this.prefaultBaseline) this.prefault.push(window)
     if (underFault) this.faultThisStep = true
+    this.judgedS++
     if (window.generatorLimited) this.generatorLimitedS++
 
     for (const guard of this.guards) {
@@ -105,6 +107,7 @@ export class RunDecisions {
       heldS,
       maxHoldS: this.config.maxHoldS,
       generatorLimitedS: current ? this.generatorLimitedS : 0,
+      judgedS: current ? this.judgedS : 0,
     }
     const applies = (name: string): boolean => {
       const guard = this.guards.find((g) => g.config.name === name)!
@@ -150,6 +153,7 @@ export class RunDecisions {
     this.step = step
     this.faultThisStep = false
     this.generatorLimitedS = 0
+    this.judgedS = 0
     for (const guard of this.guards) {
       guard.state = enterStep(guard.state)
       guard.spans.reset()

@@ -1,5 +1,6 @@
 import type { Decision, DecisionVerdict, ObservedStep, ThresholdResult, WindowReport } from '@gauntlet/contracts'
 import { compare, type Threshold } from './condition.js'
+import { clientWasTheLimit } from './client-limit.js'
 import { decisionRecord } from './decision-record.js'
 import { thresholdEvidence, unsoundData } from './evidence.js'
 import { sampleStats } from './sample-stats.js'
@@ -23,8 +24,9 @@ export interface StepJudgementOptions {
 /**
  * A step judged at its end: its thresholds are a guard kind judged once, over the windows after its
  * warmup, with the same 95%-bound machinery as the decision section's guards. The verdict:
- * - generator-limited: the load generator could not send on schedule, so the client, not the target,
- *   was the limit; never a pass, whatever the thresholds say (even in a step cut short);
+ * - generator-limited: the load generator could not send on schedule in more than a tenth of the judged
+ *   seconds (generatorLimitedShare), so the client, not the target, was the limit; never a pass,
+ *   whatever the thresholds say (even in a step cut short). Fewer such seconds pass with a warning;
  * - aborted: a judged second is missing or was cut short;
  * - fail: a threshold's point estimate breaks its limit (nothing measured breaks it too); in a strict
  *   run, also a threshold whose 95% bound cannot vouch for it;
@@ -40,12 +42,15 @@ export function judgeStep(
   const stats = sampleStats(judged)
   const complete = judged.length === schedule.durationS - schedule.warmupS && judged.every((w) => w.complete)
   const results = thresholds.map((threshold) => thresholdResult(threshold, stats))
-  const unproven = results.filter((r) => thresholdVerdict(r, stats) === 'insufficient')
   const limitedSeconds = judged.filter((w) => w.generatorLimited).length
+  const clientLimited = clientWasTheLimit(limitedSeconds, judged.length)
+  const unproven = results.filter(
+    (r) => thresholdVerdict(r, { degraded: stats.degraded, clientLimited }) === 'insufficient',
+  )
   let verdict: ObservedStep['verdict'] = 'pass'
   let reason: string | undefined
   // Seconds the client could not send on schedule settle it, even in a step cut short.
-  if (limitedSeconds > 0) {
+  if (clientLimited) {
     verdict = 'generator-limited'
     reason = `the load generator, not the target, was the limit: ${limitedSeconds} of ${judged.length} judged seconds were generator-limited (${round(stats.achievedRps, 0)} of ${schedule.rps} rps sent), so its latency includes the client's own queueing`
   } else if (!complete) verdict = 'aborted'
@@ -98,11 +103,11 @@ function thresholdResult(threshold: Threshold, stats: Parameters<typeof threshol
  */
 function thresholdVerdict(
   result: ThresholdResult,
-  step: { degraded?: boolean; generatorLimited: boolean },
+  step: { degraded?: boolean; clientLimited: boolean },
 ): DecisionVerdict {
   if (result.observed === null) return 'insufficient'
   if (!result.pass) return 'fail'
-  if (unsoundData({ degraded: step.degraded ?? false, generatorLimited: step.generatorLimited })) return 'insufficient'
+  if (unsoundData({ degraded: step.degraded ?? false, generatorLimited: step.clientLimited })) return 'insufficient'
   return result.evidence?.confidence === 'pass' ? 'pass' : 'insufficient'
 }
 
@@ -119,9 +124,11 @@ export function thresholdDecisions(
 ): Decision[] {
   if (step.verdict === 'aborted') return []
   const action = step.verdict === 'pass' ? 'advance' : onThresholdFail
-  const unsound = unsoundData({ degraded: step.degraded ?? false, generatorLimited: step.generatorLimited })
+  // The step's verdict already weighed its generator-limited seconds (clientWasTheLimit).
+  const clientLimited = step.verdict === 'generator-limited'
+  const unsound = unsoundData({ degraded: step.degraded ?? false, generatorLimited: clientLimited })
   return step.thresholds.map((result) => {
-    const verdict = thresholdVerdict(result, step)
+    const verdict = thresholdVerdict(result, { degraded: step.degraded ?? false, clientLimited })
     return decisionRecord({
       at,
       step: step.index,
