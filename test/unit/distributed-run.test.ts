@@ -1,5 +1,11 @@
-import { buildTimeline, plannedInWindow } from '@gauntlet/agent'
-import { emptyErrorCounts, type AgentReport, type AgentStep, type WindowReport } from '@gauntlet/contracts'
+import {
+  buildTimeline,
+  emptyErrorCounts,
+  plannedInWindow,
+  type AgentReport,
+  type PlannedStep,
+  type WindowReport,
+} from '@gauntlet/contracts'
 import { createLatencyHistogram, encodeHistogram } from '@gauntlet/metrics'
 import { describe, expect, it } from 'vitest'
 import { DistributedRun, type Redistribution } from '../../apps/controller/src/agents/distributed-run.js'
@@ -9,12 +15,12 @@ const T0 = 1_700_000_000_000
 const emptyLatency = encodeHistogram(createLatencyHistogram())
 
 /** 8 windows: 10 rps for 4 s (step 0), then 30 rps for 4 s (step 1). */
-const plan: AgentStep[] = [
+const plan: PlannedStep[] = [
   { rps: 10, durationS: 4, step: 0 },
   { rps: 30, durationS: 4, step: 1 },
 ]
 /** 8 windows of fractional rates. */
-const fractionalPlan: AgentStep[] = [
+const fractionalPlan: PlannedStep[] = [
   { rps: 33.333, durationS: 4, step: 0 },
   { rps: 66.667, durationS: 4, step: 1 },
 ]
@@ -45,7 +51,7 @@ const done = (peakConnections = 0): Pick<AgentReport, 'windows' | 'done'> => ({
   done: { aborted: false, peakConnections },
 })
 
-function setup(agents: Array<[string, number]>, runPlan: AgentStep[] = plan) {
+function setup(agents: Array<[string, number]>, runPlan: PlannedStep[] = plan) {
   const shares = splitPlan(
     runPlan,
     agents.map(([, capacity]) => capacity),
@@ -64,7 +70,7 @@ function setup(agents: Array<[string, number]>, runPlan: AgentStep[] = plan) {
 }
 
 /** Sends a plan entry makes, as a generator counts them. */
-const sendsOf = (entry: AgentStep): number => buildTimeline([entry])[0]!.sends
+const sendsOf = (entry: PlannedStep): number => buildTimeline([entry])[0]!.sends
 
 describe('DistributedRun: merging in order', () => {
   it('emits a window only once every owing agent delivered it, in index order', () => {
@@ -219,7 +225,7 @@ describe('DistributedRun: losing an agent and redistributing', () => {
     expect(run.losses[0]!.redistributedFrom).toBeNull()
   })
 
-  it.each<[string, AgentStep[], Array<[string, number]>, number]>([
+  it.each<[string, PlannedStep[], Array<[string, number]>, number]>([
     [
       'integer rates, 3 agents',
       plan,
@@ -664,7 +670,7 @@ describe('DistributedRun: a step gate hold', () => {
       ['b', 3],
     ])
     // Hold step 0 for 2 s more from second 4; step 1 follows.
-    const tail: AgentStep[] = [{ rps: 10, durationS: 2, step: 0 }, ...planFrom(plan, 4)]
+    const tail: PlannedStep[] = [{ rps: 10, durationS: 2, step: 0 }, ...planFrom(plan, 4)]
     const moves = run.replan(4, tail)!
     expect(moves.fromS).toBe(4)
     expect(moves.tails.map((t) => t.agent)).toEqual(['a', 'b'])

@@ -1,14 +1,7 @@
-import { leaveGraceMs, type WindowReport } from '@gauntlet/contracts'
-import { performance } from 'node:perf_hooks'
-import {
-  AutocannonConnection,
-  type ConnectionOwner,
-  type ConnectionTarget,
-  type RequestOutcome,
-} from './autocannon-connection.js'
 import {
   buildTimeline,
   intendedOffsetMs,
+  leaveGraceMs,
   plannedInWindow,
   replanTimeline,
   sendsBefore,
@@ -16,8 +9,16 @@ import {
   totalDurationS,
   windowOfSend,
   type PlannedStep,
-  type StepTimeline,
-} from './schedule.js'
+  type ScheduledStep,
+  type WindowReport,
+} from '@gauntlet/contracts'
+import { performance } from 'node:perf_hooks'
+import {
+  AutocannonConnection,
+  type ConnectionOwner,
+  type ConnectionTarget,
+  type RequestOutcome,
+} from './autocannon-connection.js'
 import { WindowAccumulator } from './window-accumulator.js'
 
 export interface LoadPlan {
@@ -65,7 +66,7 @@ const replanMarginMs = 20
  * request timeout) is dropped, never sent late.
  */
 export class LoadGenerator implements ConnectionOwner {
-  private timeline: StepTimeline[]
+  private timeline: ScheduledStep[]
   private readonly windows = new Map<number, WindowAccumulator>()
   private readonly connections: AutocannonConnection[] = []
   private readonly idle = new Set<AutocannonConnection>()
@@ -262,12 +263,12 @@ export class LoadGenerator implements ConnectionOwner {
   }
 
   /** performance.now() after which no send of `step` may leave: its planned end plus the grace. */
-  private leaveBy(step: StepTimeline): number {
+  private leaveBy(step: ScheduledStep): number {
     return this.startAt + (step.startS + step.durationS) * 1000 + leaveGraceMs
   }
 
   /** Drops the sends of `step` from the next one up to (not including) `until`, each in its intended window. */
-  private dropSends(step: StepTimeline, until: number): void {
+  private dropSends(step: ScheduledStep, until: number): void {
     for (let w = windowOfSend(step, this.sendIndex); this.sendIndex < until; w++) {
       const count = Math.min(until, sendsBefore(step, w + 1)) - this.sendIndex
       if (count <= 0) continue

@@ -1,4 +1,4 @@
-import { GauntletError, type AgentReport, type Assignment } from '@gauntlet/contracts'
+import { GauntletError, scenarioPlan, type AgentReport, type Assignment } from '@gauntlet/contracts'
 import { callbackGuard } from '../run/callback-guard.js'
 import type { LoadAgent, LoadOutcome } from '../run/ports.js'
 import type { Scenario } from '../scenario/scenario.js'
@@ -6,7 +6,7 @@ import type { AgentWindowCommits } from '../storage/group-commit.js'
 import type { AgentClient } from './agent-client.js'
 import type { AgentInfo, AgentRegistry } from './agent-registry.js'
 import { DistributedRun, type Redistribution } from './distributed-run.js'
-import { scenarioPlan, splitPlan } from './rate-split.js'
+import { splitPlan } from './rate-split.js'
 import { checkReport } from './report-check.js'
 
 /** Time from assignment to second 0: orders reach every agent and their connections warm up. */

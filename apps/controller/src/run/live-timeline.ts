@@ -1,4 +1,4 @@
-import { buildTimeline, replanTimeline, type PlannedStep, type StepTimeline } from '@gauntlet/agent'
+import { buildTimeline, replanTimeline, type PlannedStep, type ScheduledStep } from '@gauntlet/contracts'
 import type { StepSpec } from './step-judge.js'
 
 /**
@@ -6,7 +6,7 @@ import type { StepSpec } from './step-judge.js'
  * step is several timeline entries carrying the same step index; its spec spans them all.
  */
 export class LiveTimeline {
-  private entries: StepTimeline[]
+  private entries: ScheduledStep[]
 
   constructor(
     steps: readonly PlannedStep[],

@@ -1,5 +1,4 @@
-import type { PlannedStep } from '@gauntlet/agent'
-import type { AgentLoss, Decision, FaultSpec, StepSummary, WindowReport } from '@gauntlet/contracts'
+import type { AgentLoss, Decision, FaultSpec, PlannedStep, StepSummary, WindowReport } from '@gauntlet/contracts'
 import type { Scenario } from '../scenario/scenario.js'
 
 export interface LoadOutcome {

@@ -1,5 +1,6 @@
 import {
   GauntletError,
+  scenarioPlan,
   type Decision,
   type FaultSpec,
   type RunSummary,
@@ -90,7 +91,7 @@ export async function executeRun(deps: RunDependencies, request: RunRequest): Pr
     })
   }
 
-  const timeline = new LiveTimeline(scenario.steps, scenario.warmupS)
+  const timeline = new LiveTimeline(scenarioPlan(scenario), scenario.warmupS)
   const faultLines: string[] = []
   let load: LoadControl | undefined
   // Proxy delay catches only new connections: the run's own connections move to new sockets when it
