@@ -11,7 +11,7 @@ import {
 import { planBefore, planFrom, splitPlan } from './rate-split.js'
 import { mergeWindows } from './window-merge.js'
 
-export interface MemberSpec {
+interface MemberSpec {
   name: string
   capacityRps: number
 }
@@ -48,7 +48,6 @@ export class DistributedRun {
   private nextToEmit = 0
   private stopping = false
   readonly losses: AgentLoss[] = []
-  duplicates = 0
 
   constructor(
     private plan: readonly PlannedStep[],
@@ -118,10 +117,9 @@ export class DistributedRun {
     const member = this.members.get(agent)
     if (!member || member.lost) return
     for (const window of report.windows) {
-      if (window.index >= member.owesUntil || window.index < this.nextToEmit || member.delivered.has(window.index)) {
-        this.duplicates++
+      // A duplicate (delivered or merged already) or a window past what it owes: ignored.
+      if (window.index >= member.owesUntil || window.index < this.nextToEmit || member.delivered.has(window.index))
         continue
-      }
       member.delivered.set(window.index, window)
       member.lastDelivered = Math.max(member.lastDelivered, window.index)
       member.peakConnections = Math.max(member.peakConnections, window.openConnections)
