@@ -1,8 +1,14 @@
 import { leaveGraceMs, type WindowReport } from '@gauntlet/contracts'
 import { LoadGenerator } from '@gauntlet/agent'
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { createServer as createHttpsServer } from 'node:https'
+import { connect, createServer as createTcpServer, type Server, type Socket } from 'node:net'
+import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startChildServer, type ChildServer } from '../helpers/child-server.js'
+import { tempDir } from '../helpers/cli.js'
 
 /**
  * The plan bounds the traffic, and `sent` is what left, as counted by the server that received it.
@@ -126,5 +132,108 @@ describe('the plan bounds the traffic, and every window sent what the server rec
     expect(Math.max(...arrivals)).toBeLessThanOrEqual(4000 + leaveGraceMs + arrivalSlackMs)
     for (const w of windows) expect(w.dispatched + w.dropped).toBe(w.planned)
     expectSentMatchesArrivals(observed)
+  })
+})
+
+describe('a request whose connection is ready only after its step ended', () => {
+  const servers: Server[] = []
+  const sockets = new Set<Socket>()
+  const timers: NodeJS.Timeout[] = []
+  afterEach(async () => {
+    for (const timer of timers.splice(0)) clearTimeout(timer)
+    for (const socket of sockets) socket.destroy()
+    sockets.clear()
+    for (const server of servers.splice(0).reverse()) {
+      if ('closeAllConnections' in server) (server as { closeAllConnections(): void }).closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+
+  const listen = async (server: Server): Promise<number> => {
+    servers.push(server)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    return (server.address() as { port: number }).port
+  }
+
+  function certificate(): { key: Buffer; cert: Buffer } {
+    const dir = tempDir('gauntlet-tls-')
+    const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')]
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' },
+    )
+    return { key: readFileSync(key), cert: readFileSync(cert) }
+  }
+
+  it('is dropped, not sent late: it never reaches the server and is counted in dropped', async () => {
+    // An https target that closes every connection after its answer, behind a relay that holds each new
+    // connection for 400 ms: every request after the first waits 400 ms for its TLS handshake.
+    const arrivals: number[] = []
+    const https = createHttpsServer(certificate(), (req, res) => {
+      arrivals.push(performance.timeOrigin + performance.now())
+      req.resume()
+      res.setHeader('connection', 'close')
+      res.end('ok')
+    })
+    const httpsPort = await listen(https)
+    let connections = 0
+    const relay = createTcpServer((client) => {
+      connections++
+      sockets.add(client)
+      client.pause()
+      client.on('error', () => {})
+      const relayLater = (): void => {
+        if (client.destroyed) return
+        const upstream = connect(httpsPort, '127.0.0.1', () => {
+          client.pipe(upstream).pipe(client)
+          client.resume()
+        })
+        sockets.add(upstream)
+        upstream.on('error', () => client.destroy())
+        client.on('close', () => upstream.destroy())
+      }
+      timers.push(setTimeout(relayLater, 400))
+    })
+    const port = await listen(relay)
+
+    const windows: WindowReport[] = []
+    let startEpochMs = 0
+    await new LoadGenerator({
+      target: { protocol: 'https:', hostname: '127.0.0.1', port, path: '/', method: 'GET', headers: {} },
+      steps: [{ rps: 10, durationS: 1, step: 0 }],
+      timeoutMs: 2000,
+      connections: 1,
+      maxConnections: 1,
+    }).run({
+      onStart: () => (startEpochMs = performance.timeOrigin + performance.now()),
+      onWindow: (w) => windows.push(w),
+    })
+
+    const [window] = windows
+    const last = Math.max(...arrivals) - startEpochMs
+    console.log(
+      `slow handshakes: ${arrivals.length} arrived (last ${last.toFixed(0)} ms), ${connections} connections, window sent ${window!.sent} dropped ${window!.dropped}`,
+    )
+    expect(window!.sent).toBe(arrivals.length)
+    expect(window!.dispatched + window!.dropped).toBe(10)
+    expect(window!.dropped).toBeGreaterThan(0)
+    expect(last).toBeLessThanOrEqual(1000 + leaveGraceMs + arrivalSlackMs)
+    // One connection per request that left, and one more for the request whose handshake ended too late.
+    expect(connections).toBe(arrivals.length + 1)
   })
 })
