@@ -79,7 +79,7 @@ export interface ConnectionOwner {
 }
 
 /** A request the generator hands to a connection. */
-export interface OutgoingRequest {
+interface OutgoingRequest {
   /** performance.now() at which the plan wanted it to leave; latency is measured from here. */
   intendedAt: number
   /** The window of its intended time. */
@@ -106,7 +106,7 @@ export class AutocannonConnection extends Client {
   /** The socket is connected (and, for https, past its handshake): a write leaves now. */
   declare socketReady: boolean
   /** The request in flight has left (see ConnectionOwner.requestLeft). */
-  declare requestLeft: boolean
+  declare hasLeft: boolean
   /** Bookkeeping the generator attaches to the request in flight. */
   declare intendedAt: number
   /** When the request was handed over (performance.now()): its timeout counts from here. */
@@ -152,7 +152,7 @@ export class AutocannonConnection extends Client {
   send(request: OutgoingRequest, now: number): void {
     this.busy = true
     this.requestSeq++
-    this.requestLeft = false
+    this.hasLeft = false
     this.intendedAt = request.intendedAt
     this.sentAt = now
     this.windowIndex = request.windowIndex
@@ -226,7 +226,7 @@ export class AutocannonConnection extends Client {
 
   private socketIsReady(): void {
     this.socketReady = true
-    if (!this.busy || this.requestLeft) return
+    if (!this.busy || this.hasLeft) return
     if (performance.now() > this.leaveBy) {
       // Connected too late: the request would leave after its step's end (plus the grace).
       this.settle('dropped')
@@ -235,7 +235,7 @@ export class AutocannonConnection extends Client {
   }
 
   private write(): void {
-    this.requestLeft = true
+    this.hasLeft = true
     // autocannon writes the request synchronously (net.Socket.write on a connected socket hands the
     // bytes to the kernel at once): it leaves now.
     this.owner?.requestLeft(this, performance.now())
@@ -267,8 +267,8 @@ export class AutocannonConnection extends Client {
     this.busy = false
     // A request whose connection failed (or timed out) before it could be written left as a
     // connection attempt, when it was handed over.
-    if (outcome !== 'dropped' && !this.requestLeft) {
-      this.requestLeft = true
+    if (outcome !== 'dropped' && !this.hasLeft) {
+      this.hasLeft = true
       this.owner?.requestLeft(this, this.sentAt)
     }
     this.owner?.requestSettled(this, outcome)
