@@ -33,7 +33,7 @@ async function gauntletMax(url) {
   await runLoadInWorker(
     {
       target: targetOf(url),
-      steps: [{ rps: 1_000_000, durationS: seconds + 5 }],
+      steps: [{ rps: 1_000_000, durationS: seconds + 5, step: 0 }],
       timeoutMs: 600_000,
       connections,
       maxConnections: connections,
@@ -61,7 +61,7 @@ function wrkMax(url) {
 async function gauntletPaced(url, rps) {
   const windows = []
   await runLoadInWorker(
-    { target: targetOf(url), steps: [{ rps, durationS: seconds }], timeoutMs: 5000, maxConnections: 2000 },
+    { target: targetOf(url), steps: [{ rps, durationS: seconds, step: 0 }], timeoutMs: 5000, maxConnections: 2000 },
     { onWindow: (w) => windows.push(w) },
   )
   const sent = windows.reduce((n, w) => n + w.sent, 0)

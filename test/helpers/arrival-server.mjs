@@ -1,5 +1,7 @@
 // A target that remembers when each request arrived (ms since its first arrival), so a test can check
 // how evenly a client paced its sends as seen from the server side. Run in its own process.
+// /__epoch-arrivals gives the same arrivals as epoch ms (sub-millisecond), to line them up with a
+// client's own clock.
 import http from 'node:http'
 import { performance } from 'node:perf_hooks'
 
@@ -9,6 +11,10 @@ const server = http.createServer((req, res) => {
   if (req.url === '/__arrivals') {
     res.setHeader('content-type', 'application/json')
     return res.end(JSON.stringify(arrivals))
+  }
+  if (req.url === '/__epoch-arrivals') {
+    res.setHeader('content-type', 'application/json')
+    return res.end(JSON.stringify(arrivals.map((t) => performance.timeOrigin + first + t)))
   }
   const now = performance.now()
   first ??= now

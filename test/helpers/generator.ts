@@ -46,7 +46,7 @@ export async function generate(target: string | number, opts: GenerateOptions): 
   const windows: WindowReport[] = []
   await new LoadGenerator({
     target: connectionTarget,
-    steps: [{ rps: opts.rps, durationS: opts.durationS }],
+    steps: [{ rps: opts.rps, durationS: opts.durationS, step: 0 }],
     timeoutMs: opts.timeoutMs ?? 2000,
     maxConnections: 1000,
     ...(opts.connections ? { connections: opts.connections } : {}),

@@ -39,7 +39,7 @@ describe('error classes (real sockets)', () => {
     const windows: WindowReport[] = []
     await new LoadGenerator({
       target: { protocol: 'http:', hostname: '127.0.0.1', port, path: '/', method: 'GET', headers: {} },
-      steps: [{ rps: 50, durationS: 1 }],
+      steps: [{ rps: 50, durationS: 1, step: 0 }],
       timeoutMs: 2000,
       maxConnections: 100,
       expectStatus: [302],
@@ -73,7 +73,7 @@ describe('error classes (real sockets)', () => {
     const windows: WindowReport[] = []
     const generator = new LoadGenerator({
       target: { protocol: 'http:', hostname: '127.0.0.1', port, path: '/', method: 'GET', headers: {} },
-      steps: [{ rps: 100, durationS: 3 }],
+      steps: [{ rps: 100, durationS: 3, step: 0 }],
       timeoutMs: 2000,
       maxConnections: 1000,
     })

@@ -24,7 +24,7 @@ describe('load generator lifecycle (real HTTP server)', () => {
 
   const plan = (port: number, durationS: number) => ({
     target: { protocol: 'http:' as const, hostname: '127.0.0.1', port, path: '/', method: 'GET', headers: {} },
-    steps: [{ rps: 100, durationS }],
+    steps: [{ rps: 100, durationS, step: 0 }],
     timeoutMs: 2000,
     maxConnections: 100,
   })
@@ -61,7 +61,7 @@ describe('load generator lifecycle (real HTTP server)', () => {
     expect(windows[2]!.complete).toBe(false)
     // The server sees each close asynchronously: wait for them (bounded), then none may be left open.
     // (Not events.once: a socket reset with a request in flight emits 'error' before 'close'.)
-    const closed = (s: Socket) => (s.closed ? undefined : new Promise((resolve) => s.once('close', resolve)))
+    const closed = (s: Socket) => (s.closed ? Promise.resolve() : new Promise((resolve) => s.once('close', resolve)))
     await Promise.race([Promise.all([...sockets].map(closed)), delay(2000)])
     expect([...sockets].filter((s) => !s.closed)).toEqual([])
   })

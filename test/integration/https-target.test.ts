@@ -51,7 +51,7 @@ describe('https target', () => {
     const windows: WindowReport[] = []
     const result = await new LoadGenerator({
       target: { protocol: 'https:', hostname: '127.0.0.1', port, path: '/', method: 'GET', headers: {} },
-      steps: [{ rps: 100, durationS: 2 }],
+      steps: [{ rps: 100, durationS: 2, step: 0 }],
       timeoutMs: 2000,
       maxConnections: 100,
     }).run({ onWindow: (w) => windows.push(w) })

@@ -1,4 +1,4 @@
-import type { WindowReport } from '@gauntlet/contracts'
+import type { PlannedStep, WindowReport } from '@gauntlet/contracts'
 import { LoadGenerator, type ConnectionTarget } from '@gauntlet/agent'
 import autocannon from 'autocannon'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -10,7 +10,7 @@ function targetOf(url: string): ConnectionTarget {
   return { protocol: 'http:', hostname: u.hostname, port: Number(u.port), path: u.pathname, method: 'GET', headers: {} }
 }
 
-async function generate(url: string, steps: Array<{ rps: number; durationS: number }>): Promise<WindowReport[]> {
+async function generate(url: string, steps: PlannedStep[]): Promise<WindowReport[]> {
   const windows: WindowReport[] = []
   await new LoadGenerator({ target: targetOf(url), steps, timeoutMs: 5000, maxConnections: 1000 }).run({
     onWindow: (w) => windows.push(w),
@@ -29,11 +29,11 @@ describe('pacing: sends spread over each second', () => {
 
   it.each([200, 1000])('at %i rps no 100 ms slice seen by the server carries more than 1.5x its share', async (rps) => {
     server = await startChildServer(process.execPath, [arrivalServer])
-    const windows = await generate(server.url, [{ rps, durationS: 3 }])
+    const windows = await generate(server.url, [{ rps, durationS: 3, step: 0 }])
     const arrivals = (await (await fetch(`${server.url}/__arrivals`)).json()) as number[]
     expect(arrivals).toHaveLength(rps * 3)
-    const slices = new Array(30).fill(0)
-    for (const t of arrivals) slices[Math.min(29, Math.floor(t / 100))]++
+    const slices = new Array<number>(30).fill(0)
+    for (const t of arrivals) slices[Math.min(29, Math.floor(t / 100))]! += 1
     const share = rps / 10
     console.log(`${rps} rps: 100 ms slices min ${Math.min(...slices)} max ${Math.max(...slices)} (share ${share})`)
     expect(Math.max(...slices)).toBeLessThanOrEqual(1.5 * share)
@@ -43,8 +43,8 @@ describe('pacing: sends spread over each second', () => {
   it('achieves the planned rate within 2% in every window after the first second, and sends exactly the plan', async () => {
     server = await startChildServer(process.execPath, [arrivalServer])
     const steps = [
-      { rps: 500, durationS: 3 },
-      { rps: 2000, durationS: 3 },
+      { rps: 500, durationS: 3, step: 0 },
+      { rps: 2000, durationS: 3, step: 1 },
     ]
     const windows = await generate(server.url, steps)
     expect(windows.map((w) => w.index)).toEqual([0, 1, 2, 3, 4, 5])
@@ -78,7 +78,7 @@ describe.skipIf(!nginxBinary)(
 
     it('rejects none of an evenly paced 150 rps from Gauntlet, but a large share of autocannon at overallRate 150', async () => {
       nginx = await startNginx({ limitReq: { rate: 200, burst: 20 } })
-      const windows = await generate(nginx.url, [{ rps: 150, durationS: 4 }])
+      const windows = await generate(nginx.url, [{ rps: 150, durationS: 4, step: 0 }])
       expect(windows.reduce((sum, w) => sum + w.sent, 0)).toBe(600)
       expect(rejected(windows)).toBe(0)
       expect(windows.reduce((sum, w) => sum + w.ok, 0)).toBe(600)
@@ -95,7 +95,7 @@ describe.skipIf(!nginxBinary)(
 
     it('rejects roughly the excess of an evenly paced 250 rps (about 18%)', async () => {
       nginx = await startNginx({ limitReq: { rate: 200, burst: 20 } })
-      const windows = await generate(nginx.url, [{ rps: 250, durationS: 4 }])
+      const windows = await generate(nginx.url, [{ rps: 250, durationS: 4, step: 0 }])
       expect(windows.reduce((sum, w) => sum + w.ok + (w.errors.status['503'] ?? 0), 0)).toBe(1000)
       const share = rejected(windows) / 1000
       console.log(`limit_req at 250 rps: gauntlet rejected ${(share * 100).toFixed(1)}%`)

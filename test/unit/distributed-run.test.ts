@@ -1,5 +1,11 @@
-import { buildTimeline, plannedInWindow } from '@gauntlet/agent'
-import { emptyErrorCounts, type AgentReport, type AgentStep, type WindowReport } from '@gauntlet/contracts'
+import {
+  buildTimeline,
+  emptyErrorCounts,
+  plannedInWindow,
+  type AgentReport,
+  type PlannedStep,
+  type WindowReport,
+} from '@gauntlet/contracts'
 import { createLatencyHistogram, encodeHistogram } from '@gauntlet/metrics'
 import { describe, expect, it } from 'vitest'
 import { DistributedRun, type Redistribution } from '../../apps/controller/src/agents/distributed-run.js'
@@ -9,12 +15,12 @@ const T0 = 1_700_000_000_000
 const emptyLatency = encodeHistogram(createLatencyHistogram())
 
 /** 8 windows: 10 rps for 4 s (step 0), then 30 rps for 4 s (step 1). */
-const plan: AgentStep[] = [
+const plan: PlannedStep[] = [
   { rps: 10, durationS: 4, step: 0 },
   { rps: 30, durationS: 4, step: 1 },
 ]
 /** 8 windows of fractional rates. */
-const fractionalPlan: AgentStep[] = [
+const fractionalPlan: PlannedStep[] = [
   { rps: 33.333, durationS: 4, step: 0 },
   { rps: 66.667, durationS: 4, step: 1 },
 ]
@@ -45,7 +51,7 @@ const done = (peakConnections = 0): Pick<AgentReport, 'windows' | 'done'> => ({
   done: { aborted: false, peakConnections },
 })
 
-function setup(agents: Array<[string, number]>, runPlan: AgentStep[] = plan) {
+function setup(agents: Array<[string, number]>, runPlan: PlannedStep[] = plan) {
   const shares = splitPlan(
     runPlan,
     agents.map(([, capacity]) => capacity),
@@ -64,7 +70,7 @@ function setup(agents: Array<[string, number]>, runPlan: AgentStep[] = plan) {
 }
 
 /** Sends a plan entry makes, as a generator counts them. */
-const sendsOf = (entry: AgentStep): number => buildTimeline([entry])[0]!.sends
+const sendsOf = (entry: PlannedStep): number => buildTimeline([entry])[0]!.sends
 
 describe('DistributedRun: merging in order', () => {
   it('emits a window only once every owing agent delivered it, in index order', () => {
@@ -96,7 +102,6 @@ describe('DistributedRun: merging in order', () => {
     expect(indexes()).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
     expect(emitted.map((w) => w.step)).toEqual([0, 0, 0, 0, 1, 1, 1, 1])
     expect(run.finished).toBe(true)
-    expect(run.duplicates).toBe(0)
   })
 
   it('planned of each merged window is what the scenario plans for that second, and the run plans the scenario\u2019s sends', () => {
@@ -133,23 +138,24 @@ describe('DistributedRun: merging in order', () => {
     expect(indexes()).toEqual([0, 1, 2, 3, 4, 5])
   })
 
-  it('ignores and counts duplicates: before emission, after emission, and past the end', () => {
+  it('ignores duplicates: before emission, after emission, and past the end', () => {
     const { run, emitted } = setup([
       ['a', 1],
       ['b', 1],
     ])
     run.ingest('a', { windows: [win(0, { sent: 1 }), win(0, { sent: 99 })] })
-    expect(run.duplicates).toBe(1)
+    expect(run.pending('a', 0)?.sent).toBe(1)
     run.ingest('a', { windows: [win(0, { sent: 99 })] })
-    expect(run.duplicates).toBe(2)
+    expect(run.pending('a', 0)?.sent).toBe(1)
     run.ingest('b', { windows: [win(0, { sent: 10 })] })
     expect(emitted).toHaveLength(1)
     expect(emitted[0]!.sent).toBe(11) // the first copy counts
     run.ingest('a', windows(0))
     run.ingest('b', windows(0))
-    expect(run.duplicates).toBe(4)
+    expect(run.pending('a', 0)).toBeUndefined()
+    expect(run.pending('b', 0)).toBeUndefined()
     run.ingest('a', windows(8))
-    expect(run.duplicates).toBe(5)
+    expect(run.pending('a', 8)).toBeUndefined()
     expect(emitted).toHaveLength(1)
   })
 
@@ -157,7 +163,7 @@ describe('DistributedRun: merging in order', () => {
     const { run, emitted } = setup([['a', 1]])
     run.ingest('stranger', windows(0))
     expect(emitted).toHaveLength(0)
-    expect(run.duplicates).toBe(0)
+    expect(run.pending('stranger', 0)).toBeUndefined()
     expect(run.lose('stranger', 'gone', T0, true)).toBeUndefined()
     expect(run.losses).toEqual([])
   })
@@ -219,7 +225,7 @@ describe('DistributedRun: losing an agent and redistributing', () => {
     expect(run.losses[0]!.redistributedFrom).toBeNull()
   })
 
-  it.each<[string, AgentStep[], Array<[string, number]>, number]>([
+  it.each<[string, PlannedStep[], Array<[string, number]>, number]>([
     [
       'integer rates, 3 agents',
       plan,
@@ -317,7 +323,7 @@ describe('DistributedRun: losing an agent and redistributing', () => {
 
     // The lost agent's late windows are ignored (not merged, not counted).
     run.ingest('a', windows(2, 3))
-    expect(run.duplicates).toBe(0)
+    expect(run.pending('a', 3)).toBeUndefined()
 
     run.ingest('b', windows(3, 4, 5, 6, 7))
     expect(indexes()).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
@@ -664,7 +670,7 @@ describe('DistributedRun: a step gate hold', () => {
       ['b', 3],
     ])
     // Hold step 0 for 2 s more from second 4; step 1 follows.
-    const tail: AgentStep[] = [{ rps: 10, durationS: 2, step: 0 }, ...planFrom(plan, 4)]
+    const tail: PlannedStep[] = [{ rps: 10, durationS: 2, step: 0 }, ...planFrom(plan, 4)]
     const moves = run.replan(4, tail)!
     expect(moves.fromS).toBe(4)
     expect(moves.tails.map((t) => t.agent)).toEqual(['a', 'b'])

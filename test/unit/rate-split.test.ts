@@ -1,7 +1,6 @@
-import type { AgentStep } from '@gauntlet/contracts'
+import { buildTimeline, scenarioPlan, type PlannedStep } from '@gauntlet/contracts'
 import { describe, expect, it } from 'vitest'
-import { buildTimeline } from '../../apps/agent/src/load/schedule.js'
-import { apportion, planFrom, scenarioPlan, splitPlan } from '../../apps/controller/src/agents/rate-split.js'
+import { apportion, planFrom, splitPlan } from '../../apps/controller/src/agents/rate-split.js'
 
 describe('scenarioPlan', () => {
   it('tags each step with its scenario index and keeps rate and duration', () => {
@@ -23,13 +22,13 @@ describe('scenarioPlan', () => {
 })
 
 describe('planFrom', () => {
-  const plan: AgentStep[] = [
+  const plan: PlannedStep[] = [
     { rps: 10, durationS: 5, step: 0 },
     { rps: 20, durationS: 3, step: 1 },
     { rps: 5, durationS: 2, step: 2 },
   ]
 
-  it.each<[string, number, AgentStep[]]>([
+  it.each<[string, number, PlannedStep[]]>([
     ['from 0: the whole plan', 0, plan],
     [
       'cut mid first step',
@@ -107,9 +106,9 @@ describe('splitPlan', () => {
     ['3 agents, tiny in the middle', [1000, 0.01, 1000]],
     ['7 agents, the last tiny', [1_000_000, 1_000_000, 1_000_000, 1_000_000, 1_000_000, 1_000_000, 1]],
   ]
-  const plan: AgentStep[] = rates.map((rps, i) => ({ rps, durationS: 1 + (i % 4), step: i }))
+  const plan: PlannedStep[] = rates.map((rps, i) => ({ rps, durationS: 1 + (i % 4), step: i }))
   /** Sends an agent plans for an entry, as its generator counts them. */
-  const sendsOf = (entry: AgentStep): number => buildTimeline([entry])[0]!.sends
+  const sendsOf = (entry: PlannedStep): number => buildTimeline([entry])[0]!.sends
 
   it.each(capacityVectors)('%s: the agents together plan exactly the sends of every step', (_name, capacities) => {
     const shares = splitPlan(plan, capacities)

@@ -1,5 +1,3 @@
-import type { AgentStep } from '@gauntlet/contracts'
-import { describe, expect, it } from 'vitest'
 import {
   buildTimeline,
   plannedInWindow,
@@ -8,15 +6,17 @@ import {
   stepAt,
   totalDurationS,
   windowOfSend,
-  type StepTimeline,
-} from '../../apps/agent/src/load/schedule.js'
+  type PlannedStep,
+  type ScheduledStep,
+} from '@gauntlet/contracts'
+import { describe, expect, it } from 'vitest'
 import { planFrom } from '../../apps/controller/src/agents/rate-split.js'
 
 const round3 = (n: number): number => Math.round(n * 1000) / 1000
-const scaled = (plan: readonly AgentStep[], factor: number): AgentStep[] =>
+const scaled = (plan: readonly PlannedStep[], factor: number): PlannedStep[] =>
   plan.map((s) => ({ ...s, rps: round3(s.rps * factor) }))
 
-const plans: Array<[string, AgentStep[]]> = [
+const plans: Array<[string, PlannedStep[]]> = [
   ['one 33.333 rps step', [{ rps: 33.333, durationS: 6, step: 0 }]],
   [
     '33.333 then 66.667 then 1',
@@ -55,9 +55,9 @@ const plans: Array<[string, AgentStep[]]> = [
 /** Tail rates relative to the plan: a survivor taking over (1.5x, 2x, 3x), a smaller share, or none. */
 const factors = [0, 0.333, 1, 1.5, 2, 3]
 
-const windows = (timeline: readonly StepTimeline[]): number[] =>
+const windows = (timeline: readonly ScheduledStep[]): number[] =>
   Array.from({ length: totalDurationS(timeline) }, (_, w) => plannedInWindow(timeline, w))
-const sumSends = (timeline: readonly StepTimeline[]): number => timeline.reduce((sum, s) => sum + s.sends, 0)
+const sumSends = (timeline: readonly ScheduledStep[]): number => timeline.reduce((sum, s) => sum + s.sends, 0)
 
 /** Every (plan, factor, fromS) combination, fromS from 0 to one past the end. */
 const cases = plans.flatMap(([name, plan]) => {
@@ -138,7 +138,7 @@ describe('replanTimeline', () => {
   })
 
   it('replanning at 0 replaces the whole timeline', () => {
-    const tail: AgentStep[] = [{ rps: 66.667, durationS: 3, step: 0 }]
+    const tail: PlannedStep[] = [{ rps: 66.667, durationS: 3, step: 0 }]
     const after = replanTimeline(buildTimeline([{ rps: 33.333, durationS: 3, step: 0 }]), 0, tail)
     expect(after).toEqual(buildTimeline(tail))
   })
@@ -153,7 +153,7 @@ describe('replanTimeline', () => {
   })
 
   it('replanning twice (a second loss) keeps every earlier window', () => {
-    const plan: AgentStep[] = [
+    const plan: PlannedStep[] = [
       { rps: 33.333, durationS: 4, step: 0 },
       { rps: 66.667, durationS: 4, step: 1 },
     ]

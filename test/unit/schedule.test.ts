@@ -1,11 +1,11 @@
+import { buildTimeline, intendedOffsetMs, plannedInWindow, windowOfSend } from '@gauntlet/contracts'
 import { describe, expect, it } from 'vitest'
-import { buildTimeline, intendedOffsetMs, plannedInWindow, windowOfSend } from '../../apps/agent/src/load/schedule.js'
 
 describe('pacing schedule', () => {
   const timeline = buildTimeline([
-    { rps: 200, durationS: 3 },
-    { rps: 0.5, durationS: 4 },
-    { rps: 333, durationS: 2 },
+    { rps: 200, durationS: 3, step: 0 },
+    { rps: 0.5, durationS: 4, step: 1 },
+    { rps: 333, durationS: 2, step: 2 },
   ])
 
   it('plans round(rps x duration) sends per step on consecutive whole seconds', () => {
@@ -41,7 +41,7 @@ describe('pacing schedule', () => {
   it.each([1, 3, 7, 200, 333.3, 1000, 0.5, 9999])(
     'assigns every send of a %s rps step to the window that plans it',
     (rps) => {
-      const [step] = buildTimeline([{ rps, durationS: 4 }])
+      const [step] = buildTimeline([{ rps, durationS: 4, step: 0 }])
       const counts = new Map<number, number>()
       for (let j = 0; j < step!.sends; j++) {
         const w = windowOfSend(step!, j)

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { PlannedStepSchema } from './plan.js'
 import { WindowReportSchema } from './window.js'
 
 /**
@@ -68,17 +69,6 @@ export const HeartbeatReplySchema = Type.Object({
   runs: Type.Array(Type.String()),
 })
 export type HeartbeatReply = Static<typeof HeartbeatReplySchema>
-
-export const PlannedStepSchema = Type.Object(
-  {
-    rps: Type.Number({ minimum: 0, maximum: 1_000_000 }),
-    durationS: Type.Integer({ minimum: 1, maximum: 86_400 }),
-    step: Type.Integer({ minimum: 0 }),
-  },
-  { additionalProperties: false },
-)
-/** One entry of an agent's plan: a rate for whole seconds, tagged with the scenario step it belongs to. */
-export type AgentStep = Static<typeof PlannedStepSchema>
 
 export const AssignmentSchema = Type.Object(
   {

@@ -33,15 +33,22 @@ export const WindowReportSchema = Type.Object(
     sent: Type.Integer({
       minimum: 0,
       description:
-        'Sends that left during this wall-clock second (whichever window they were intended for): the achieved rate.',
+        'Requests that left during this wall-clock second of the run, whichever window they were intended for ' +
+        '(written to a connected socket; a request whose connection failed first left with its connection ' +
+        "attempt). The run's last window also counts what left in the grace after the plan's end (leaveGraceMs). " +
+        'Sent per second is the achieved rate.',
     }),
     dispatched: Type.Integer({
       minimum: 0,
-      description: 'Requests intended in this window that left (late ones included): what a step "sent".',
+      description:
+        "Requests intended in this window that left (late ones included, never after their step's end plus " +
+        'leaveGraceMs). A complete window has planned = dispatched + dropped.',
     }),
     dropped: Type.Integer({
       minimum: 0,
-      description: 'Planned sends the generator gave up on (overdue by more than the request timeout).',
+      description:
+        'Planned sends of this window the generator gave up on: overdue by more than the request timeout, or ' +
+        "still not gone at their step's end plus leaveGraceMs. Any drop makes the window generator-limited.",
     }),
     ok: Type.Integer({
       minimum: 0,
@@ -84,6 +91,13 @@ export const WindowReportSchema = Type.Object(
 export type WindowReport = Static<typeof WindowReportSchema>
 
 export const lateSendMs = 20
+
+/**
+ * How long after its step's planned end a send may still leave; later, it is dropped. Enough for timer
+ * and event-loop jitter on a step's last sends (5x lateSendMs) to cost no drop; small enough that a
+ * step's traffic ends when its plan does (at most a tenth of a second spills into the next second).
+ */
+export const leaveGraceMs = 100
 
 /**
  * Whether a response is a success. Without `expected` (the scenario's target.expect.status), any 2xx;

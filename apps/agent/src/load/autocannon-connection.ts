@@ -1,4 +1,6 @@
 import { createRequire } from 'node:module'
+import type { Socket } from 'node:net'
+import { performance } from 'node:perf_hooks'
 import { TLSSocket } from 'node:tls'
 import type { FailureKind } from './window-accumulator.js'
 
@@ -11,6 +13,8 @@ import type { FailureKind } from './window-accumulator.js'
  *   _connect()   autocannon: "reconnect now"               -> we: "reconnect lazily on the next send"
  * Lazy reconnects keep a refused target from turning into a busy connect loop. autocannon's own
  * timeout timer is disabled; the generator times out requests itself, from their send time.
+ * A request handed to a connection whose socket is still connecting leaves only once it is connected
+ * (for https, once the handshake is over): the owner hears `requestLeft` then, not when it handed it over.
  * The internal module path is why autocannon's version is pinned exactly in package.json.
  */
 const require = createRequire(import.meta.url)
@@ -28,7 +32,7 @@ interface AutocannonClient {
   parser: ResponseParser
   destroyed: boolean
   timeoutTicker: { clear(): void }
-  on(event: string, listener: (...args: any[]) => void): void
+  on(event: string, listener: (...args: never[]) => void): void
   _connect(): void
   _doRequest(): void
   _destroyConnection(): void
@@ -58,9 +62,30 @@ export interface ConnectionTarget {
   body?: string
 }
 
+/**
+ * What became of a request: a response status, a failure, or `dropped` when its socket was ready only
+ * after the request's leave-by time (it never left).
+ */
+export type RequestOutcome = number | FailureKind | 'dropped'
+
 export interface ConnectionOwner {
   connectionIdle(connection: AutocannonConnection): void
-  requestSettled(connection: AutocannonConnection, outcome: number | FailureKind): void
+  /**
+   * The request in flight left at `atMs` (performance.now()): its bytes were written to a connected
+   * socket, or its connection attempt, made at `atMs`, failed before they could be.
+   */
+  requestLeft(connection: AutocannonConnection, atMs: number): void
+  requestSettled(connection: AutocannonConnection, outcome: RequestOutcome): void
+}
+
+/** A request the generator hands to a connection. */
+interface OutgoingRequest {
+  /** performance.now() at which the plan wanted it to leave; latency is measured from here. */
+  intendedAt: number
+  /** The window of its intended time. */
+  windowIndex: number
+  /** performance.now() after which it must not leave any more (its step's end plus the grace). */
+  leaveBy: number
 }
 
 /** Disables autocannon's per-connection idle timer (seconds; setTimeout's upper bound is ~24.8 days). */
@@ -78,10 +103,16 @@ export class AutocannonConnection extends Client {
   declare serverCloses: boolean
   /** Counts requests, so a callback can tell whether "the request in flight" is still the same one. */
   declare requestSeq: number
+  /** The socket is connected (and, for https, past its handshake): a write leaves now. */
+  declare socketReady: boolean
+  /** The request in flight has left (see ConnectionOwner.requestLeft). */
+  declare hasLeft: boolean
   /** Bookkeeping the generator attaches to the request in flight. */
   declare intendedAt: number
+  /** When the request was handed over (performance.now()): its timeout counts from here. */
   declare sentAt: number
   declare windowIndex: number
+  declare leaveBy: number
 
   constructor(target: ConnectionTarget, owner: ConnectionOwner) {
     super({ ...target, timeout: disabledTimeoutS, pipelining: 1 })
@@ -117,14 +148,17 @@ export class AutocannonConnection extends Client {
     })
   }
 
-  send(intendedAt: number, sentAt: number, windowIndex: number): void {
+  /** Sends `request` now when the socket is ready, else as soon as it is (if still before its leave-by time). */
+  send(request: OutgoingRequest, now: number): void {
     this.busy = true
     this.requestSeq++
-    this.intendedAt = intendedAt
-    this.sentAt = sentAt
-    this.windowIndex = windowIndex
+    this.hasLeft = false
+    this.intendedAt = request.intendedAt
+    this.sentAt = now
+    this.windowIndex = request.windowIndex
+    this.leaveBy = request.leaveBy
     if (this.needsSocket) this.openSocket()
-    Client.prototype._doRequest.call(this)
+    if (this.socketReady) this.write()
   }
 
   /**
@@ -154,6 +188,7 @@ export class AutocannonConnection extends Client {
   override _connect(): void {
     // autocannon calls this after a socket error, after the server closed, and from its constructor.
     this.needsSocket = true
+    this.socketReady = false
     const seq = this.requestSeq
     const failure = this.pendingFailure
     this.pendingFailure = undefined
@@ -183,12 +218,35 @@ export class AutocannonConnection extends Client {
     } finally {
       this.opening = false
     }
+    const socket = this.conn as unknown as Socket
+    socket.once(socket instanceof TLSSocket ? 'secureConnect' : 'connect', () => {
+      if (this.conn === (socket as unknown) && !this.destroyed) this.socketIsReady()
+    })
+  }
+
+  private socketIsReady(): void {
+    this.socketReady = true
+    if (!this.busy || this.hasLeft) return
+    if (performance.now() > this.leaveBy) {
+      // Connected too late: the request would leave after its step's end (plus the grace).
+      this.settle('dropped')
+      this.owner?.connectionIdle(this)
+    } else this.write()
+  }
+
+  private write(): void {
+    this.hasLeft = true
+    // autocannon writes the request synchronously (net.Socket.write on a connected socket hands the
+    // bytes to the kernel at once): it leaves now.
+    this.owner?.requestLeft(this, performance.now())
+    Client.prototype._doRequest.call(this)
   }
 
   private closeSocket(): void {
     if (this.conn) this._destroyConnection()
     this.conn = undefined
     this.needsSocket = true
+    this.socketReady = false
   }
 
   /**
@@ -204,9 +262,15 @@ export class AutocannonConnection extends Client {
     }
   }
 
-  private settle(outcome: number | FailureKind): void {
+  private settle(outcome: RequestOutcome): void {
     if (!this.busy) return
     this.busy = false
+    // A request whose connection failed (or timed out) before it could be written left as a
+    // connection attempt, when it was handed over.
+    if (outcome !== 'dropped' && !this.hasLeft) {
+      this.hasLeft = true
+      this.owner?.requestLeft(this, this.sentAt)
+    }
     this.owner?.requestSettled(this, outcome)
   }
 }

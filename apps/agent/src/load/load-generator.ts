@@ -1,18 +1,25 @@
-import type { WindowReport } from '@gauntlet/contracts'
-import { performance } from 'node:perf_hooks'
-import { AutocannonConnection, type ConnectionOwner, type ConnectionTarget } from './autocannon-connection.js'
 import {
   buildTimeline,
   intendedOffsetMs,
+  leaveGraceMs,
   plannedInWindow,
   replanTimeline,
+  sendsBefore,
   stepAt,
   totalDurationS,
   windowOfSend,
   type PlannedStep,
-  type StepTimeline,
-} from './schedule.js'
-import { WindowAccumulator, type FailureKind } from './window-accumulator.js'
+  type ScheduledStep,
+  type WindowReport,
+} from '@gauntlet/contracts'
+import { performance } from 'node:perf_hooks'
+import {
+  AutocannonConnection,
+  type ConnectionOwner,
+  type ConnectionTarget,
+  type RequestOutcome,
+} from './autocannon-connection.js'
+import { WindowAccumulator } from './window-accumulator.js'
 
 export interface LoadPlan {
   target: ConnectionTarget
@@ -54,10 +61,12 @@ const replanMarginMs = 20
 /**
  * Open-model load generator: every planned send has an intended time, leaves at that time on a free
  * connection (or as soon as one frees up), and its latency is measured from the intended time, so a
- * stalled target shows its stall instead of silently slowing the generator down.
+ * stalled target shows its stall instead of silently slowing the generator down. The plan bounds the
+ * traffic: a send still waiting at its step's end plus leaveGraceMs (or overdue by more than the
+ * request timeout) is dropped, never sent late.
  */
 export class LoadGenerator implements ConnectionOwner {
-  private timeline: StepTimeline[]
+  private timeline: ScheduledStep[]
   private readonly windows = new Map<number, WindowAccumulator>()
   private readonly connections: AutocannonConnection[] = []
   private readonly idle = new Set<AutocannonConnection>()
@@ -134,11 +143,21 @@ export class LoadGenerator implements ConnectionOwner {
     this.dispatchDue()
   }
 
-  requestSettled(connection: AutocannonConnection, outcome: number | FailureKind): void {
+  requestLeft(connection: AutocannonConnection, atMs: number): void {
+    if (this.stopped) return
+    const intended = this.windowAt(connection.windowIndex)
+    intended.dispatched++
+    intended.noteSendLag(atMs - connection.intendedAt)
+    // The wall-clock second it left in; what leaves in the grace after the plan's end counts in the last one.
+    this.windowAt(Math.min(this.lastWindowIndex, Math.floor((atMs - this.startAt) / 1000))).sent++
+  }
+
+  requestSettled(connection: AutocannonConnection, outcome: RequestOutcome): void {
     this.busy.delete(connection)
     const window = this.windows.get(connection.windowIndex)
     if (!window) return
-    if (typeof outcome === 'number' && Number.isInteger(outcome)) {
+    if (outcome === 'dropped') window.recordDrops(1)
+    else if (typeof outcome === 'number' && Number.isInteger(outcome)) {
       window.recordResponse(outcome, (performance.now() - connection.intendedAt) * 1000, this.plan.expectStatus)
     } else {
       window.recordFailure(typeof outcome === 'string' ? outcome : 'other')
@@ -213,17 +232,22 @@ export class LoadGenerator implements ConnectionOwner {
         this.sendIndex = 0
         continue
       }
+      const leaveBy = this.leaveBy(step)
+      // Past its step's end plus the grace, nothing of the step may leave any more.
+      if (now > leaveBy) {
+        this.dropSends(step, step.sends)
+        continue
+      }
+      // Overdue by more than a timeout: a send now would measure our backlog, not the target.
+      const overdue = sendsBefore(step, (now - this.startAt - this.plan.timeoutMs) / 1000)
+      if (overdue > this.sendIndex) {
+        this.dropSends(step, overdue)
+        continue
+      }
       const intendedAt = this.startAt + intendedOffsetMs(step, this.sendIndex)
       if (intendedAt > now) {
         this.scheduleTick(intendedAt - now)
         return
-      }
-      const windowIndex = windowOfSend(step, this.sendIndex)
-      if (now - intendedAt > this.plan.timeoutMs) {
-        // Overdue by more than a timeout: a send now would measure our backlog, not the target.
-        this.windowAt(windowIndex).recordDrop()
-        this.sendIndex++
-        continue
       }
       const connection = this.takeIdle() ?? this.addConnection()
       if (!connection) {
@@ -231,13 +255,25 @@ export class LoadGenerator implements ConnectionOwner {
         this.emitSettledWindows()
         return
       }
+      const windowIndex = windowOfSend(step, this.sendIndex)
       this.sendIndex++
       this.busy.add(connection)
-      const intended = this.windowAt(windowIndex)
-      intended.dispatched++
-      intended.noteSendLag(now - intendedAt)
-      this.windowAt(Math.min(this.lastWindowIndex, Math.floor((now - this.startAt) / 1000))).sent++
-      connection.send(intendedAt, now, windowIndex)
+      connection.send({ intendedAt, windowIndex, leaveBy }, now)
+    }
+  }
+
+  /** performance.now() after which no send of `step` may leave: its planned end plus the grace. */
+  private leaveBy(step: ScheduledStep): number {
+    return this.startAt + (step.startS + step.durationS) * 1000 + leaveGraceMs
+  }
+
+  /** Drops the sends of `step` from the next one up to (not including) `until`, each in its intended window. */
+  private dropSends(step: ScheduledStep, until: number): void {
+    for (let w = windowOfSend(step, this.sendIndex); this.sendIndex < until; w++) {
+      const count = Math.min(until, sendsBefore(step, w + 1)) - this.sendIndex
+      if (count <= 0) continue
+      this.windowAt(w).recordDrops(count)
+      this.sendIndex += count
     }
   }
 

@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { LoadGenerator, type LoadPlan } from './load-generator.js'
-import type { PlannedStep } from './schedule.js'
+import type { PlannedStep } from '@gauntlet/contracts'
 
 export type ToWorker =
   { type: 'abort' } | { type: 'reconnect' } | { type: 'replan'; id: number; fromS: number; tail: PlannedStep[] }

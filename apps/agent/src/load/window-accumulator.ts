@@ -13,12 +13,13 @@ export type FailureKind = 'timeout' | 'refused' | 'reset' | 'other'
 export class WindowAccumulator {
   readonly latency: Histogram = createLatencyHistogram()
   readonly errors: ErrorCounts = emptyErrorCounts()
+  /** Requests that left during this window's wall-clock second (see WindowReport.sent). */
   sent = 0
   dropped = 0
   ok = 0
   /** Requests intended in this window that have an outcome (response, failure or drop). */
   resolved = 0
-  /** Requests intended in this window that have left. */
+  /** Requests intended in this window that have left (see WindowReport.dispatched). */
   dispatched = 0
   lateSends = 0
   maxSendLagMs = 0
@@ -51,9 +52,9 @@ export class WindowAccumulator {
     this.errors[kind]++
   }
 
-  recordDrop(): void {
-    this.resolved++
-    this.dropped++
+  recordDrops(count: number): void {
+    this.resolved += count
+    this.dropped += count
   }
 
   get settled(): boolean {

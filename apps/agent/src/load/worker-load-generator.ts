@@ -1,8 +1,7 @@
-import type { WindowReport } from '@gauntlet/contracts'
+import type { PlannedStep, WindowReport } from '@gauntlet/contracts'
 import { Worker } from 'node:worker_threads'
 import type { LoadPlan, LoadRunOptions, LoadRunResult } from './load-generator.js'
 import type { ToWorker } from './load-worker.js'
-import type { PlannedStep } from './schedule.js'
 import { assertHostAllowed, targetAllowListFromEnv, type TargetAllowList } from '../safety/target-allow-list.js'
 
 type FromWorker =
@@ -58,7 +57,7 @@ export function startLoadInWorker(
         // The consumer failed (storage, say): stop the load and report it, rather than crash the process.
         failed = true
         onAbort()
-        reject(error)
+        reject(error instanceof Error ? error : new Error(String(error)))
       }
     })
     worker.once('error', reject)

@@ -1,7 +1,6 @@
-import { GauntletError, type Assignment, type WindowReport } from '@gauntlet/contracts'
+import { GauntletError, type Assignment, type PlannedStep, type WindowReport } from '@gauntlet/contracts'
 import { connectionTargetFor } from '../load/connection-target.js'
 import type { LoadRunResult } from '../load/load-generator.js'
-import type { PlannedStep } from '../load/schedule.js'
 import { startLoadInWorker, type WorkerLoadRun } from '../load/worker-load-generator.js'
 import { assertHostAllowed, assertTargetResolvesAllowed, type TargetAllowList } from '../safety/target-allow-list.js'
 

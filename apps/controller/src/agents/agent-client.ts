@@ -83,7 +83,7 @@ function problemText(response: { headers: Record<string, string | string[] | und
   const { detail, title } = problem as { detail?: unknown; title?: unknown }
   const text = typeof detail === 'string' && detail ? detail : typeof title === 'string' ? title : ''
   const clean = text
-    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .replace(/\p{Cc}+/gu, ' ') // control characters (C0, DEL, C1)
     .trim()
     .slice(0, maxReasonChars)
   return clean ? `: ${clean}` : ''

@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events'
 import { defaultLimits } from '../config/controller-settings.js'
 import type { AgentStore } from '../storage/run-store.js'
 
-export type AgentState = 'ready' | 'busy' | 'lost'
+type AgentState = 'ready' | 'busy' | 'lost'
 
 export interface AgentInfo {
   name: string
@@ -28,20 +28,20 @@ export interface AgentInfo {
   clock?: { offsetMs: number; uncertaintyMs: number }
 }
 
-interface Entry extends Omit<AgentInfo, 'state' | 'runs' | 'lastHeartbeatAt'> {
+interface KnownAgent extends Omit<AgentInfo, 'state' | 'runs' | 'lastHeartbeatAt'> {
   lastHeartbeatMs: number
   lost: boolean
   runs: Set<string>
 }
 
 /** Where a run in progress takes its agents' reports: the well-formed ones, and word of malformed ones. */
-export interface ReportSink {
+interface ReportSink {
   report(agent: string, report: AgentReport): Promise<void> | void
   /** An agent sent this run a report the schema refuses: the run treats it like a report that fails its checks. */
   refuse(agent: string, problem: string): void
 }
 
-export interface AgentRegistryOptions {
+interface AgentRegistryOptions {
   /** Silence after which an agent is lost. */
   lostAfterMs?: number
   /** Agents known at once, lost ones included (--max-agents): a new name beyond it is refused. */
@@ -56,7 +56,7 @@ export interface AgentRegistryOptions {
  * the route from an agent's reports to its run.
  */
 export class AgentRegistry extends EventEmitter<{ lost: [name: string] }> {
-  private readonly agents = new Map<string, Entry>()
+  private readonly agents = new Map<string, KnownAgent>()
   private readonly sinks = new Map<string, ReportSink>()
   private sweeper: NodeJS.Timeout | undefined
   /** Agent windows received since start (for /metrics). */
@@ -96,7 +96,7 @@ export class AgentRegistry extends EventEmitter<{ lost: [name: string] }> {
         `this controller already knows ${this.maxAgents} agents (--max-agents); lost ones are forgotten after ${Math.round(this.expireAfterMs / 3600_000)} h`,
       )
     }
-    const entry: Entry = {
+    const entry: KnownAgent = {
       name,
       url: beat.url,
       capacityRps: beat.capacityRps,
@@ -174,7 +174,7 @@ export class AgentRegistry extends EventEmitter<{ lost: [name: string] }> {
     }
   }
 
-  private info(entry: Entry): AgentInfo {
+  private info(entry: KnownAgent): AgentInfo {
     return {
       name: entry.name,
       url: entry.url,
@@ -191,7 +191,7 @@ export class AgentRegistry extends EventEmitter<{ lost: [name: string] }> {
     }
   }
 
-  private persist(entry: Entry): void {
+  private persist(entry: KnownAgent): void {
     this.store?.saveAgent({ ...this.info(entry) })
   }
 }

@@ -1,9 +1,17 @@
-import { buildTimeline, plannedInWindow, replanTimeline, type StepTimeline } from '@gauntlet/agent'
-import type { AgentLoss, AgentReport, AgentStep, WindowReport } from '@gauntlet/contracts'
+import {
+  buildTimeline,
+  plannedInWindow,
+  replanTimeline,
+  type AgentLoss,
+  type AgentReport,
+  type PlannedStep,
+  type ScheduledStep,
+  type WindowReport,
+} from '@gauntlet/contracts'
 import { planBefore, planFrom, splitPlan } from './rate-split.js'
 import { mergeWindows } from './window-merge.js'
 
-export interface MemberSpec {
+interface MemberSpec {
   name: string
   capacityRps: number
 }
@@ -23,7 +31,7 @@ interface Member {
 /** A redistribution the controller must deliver: each survivor's new plan from `fromS`. */
 export interface Redistribution {
   fromS: number
-  tails: Array<{ agent: string; steps: AgentStep[] }>
+  tails: Array<{ agent: string; steps: PlannedStep[] }>
 }
 
 /**
@@ -34,16 +42,15 @@ export interface Redistribution {
 export class DistributedRun {
   private readonly members = new Map<string, Member>()
   private totalWindows: number
-  private timeline: StepTimeline[]
+  private timeline: ScheduledStep[]
   /** Every timeline this run has had (holds replan it): an agent's window may follow any of them. */
-  private readonly timelines: StepTimeline[][] = []
+  private readonly timelines: ScheduledStep[][] = []
   private nextToEmit = 0
   private stopping = false
   readonly losses: AgentLoss[] = []
-  duplicates = 0
 
   constructor(
-    private plan: readonly AgentStep[],
+    private plan: readonly PlannedStep[],
     specs: readonly MemberSpec[],
     /** Second 0 of the run, controller clock (epoch ms). */
     private readonly startAt: number,
@@ -110,10 +117,9 @@ export class DistributedRun {
     const member = this.members.get(agent)
     if (!member || member.lost) return
     for (const window of report.windows) {
-      if (window.index >= member.owesUntil || window.index < this.nextToEmit || member.delivered.has(window.index)) {
-        this.duplicates++
+      // A duplicate (delivered or merged already) or a window past what it owes: ignored.
+      if (window.index >= member.owesUntil || window.index < this.nextToEmit || member.delivered.has(window.index))
         continue
-      }
       member.delivered.set(window.index, window)
       member.lastDelivered = Math.max(member.lastDelivered, window.index)
       member.peakConnections = Math.max(member.peakConnections, window.openConnections)
@@ -172,7 +178,7 @@ export class DistributedRun {
    * still loading owes the new seconds, and gets its share of `tail` to deliver. Undefined once the
    * run is stopping or nobody is left to load.
    */
-  replan(fromS: number, tail: readonly AgentStep[]): Redistribution | undefined {
+  replan(fromS: number, tail: readonly PlannedStep[]): Redistribution | undefined {
     const active = [...this.members.values()].filter((m) => !m.lost && !m.done)
     if (this.stopping || active.length === 0) return undefined
     const oldTotal = this.totalWindows

@@ -1,4 +1,5 @@
 import { connectionTargetFor, startLoadInWorker } from '@gauntlet/agent'
+import { scenarioPlan } from '@gauntlet/contracts'
 import type { LoadAgent } from '../run/ports.js'
 import type { Scenario } from '../scenario/scenario.js'
 
@@ -11,7 +12,7 @@ export class InProcessAgent implements LoadAgent {
     const run = startLoadInWorker(
       {
         target: connectionTargetFor(scenario.target),
-        steps: scenario.steps,
+        steps: scenarioPlan(scenario),
         timeoutMs: scenario.target.timeoutMs,
         ...(scenario.target.expectStatus !== undefined ? { expectStatus: scenario.target.expectStatus } : {}),
         ...(scenario.connections !== undefined ? { connections: scenario.connections } : {}),

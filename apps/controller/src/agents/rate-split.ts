@@ -1,14 +1,8 @@
-import type { AgentStep } from '@gauntlet/contracts'
-import type { Scenario } from '../scenario/scenario.js'
-
-/** The scenario's steps as a plan, each entry tagged with its scenario step. */
-export function scenarioPlan(scenario: Pick<Scenario, 'steps'>): AgentStep[] {
-  return scenario.steps.map((step, index) => ({ rps: step.rps, durationS: step.durationS, step: index }))
-}
+import type { PlannedStep } from '@gauntlet/contracts'
 
 /** The part of `plan` from run second `fromS` on (a step under way keeps only its remaining seconds). */
-export function planFrom(plan: readonly AgentStep[], fromS: number): AgentStep[] {
-  const tail: AgentStep[] = []
+export function planFrom(plan: readonly PlannedStep[], fromS: number): PlannedStep[] {
+  const tail: PlannedStep[] = []
   let startS = 0
   for (const entry of plan) {
     const endS = startS + entry.durationS
@@ -19,8 +13,8 @@ export function planFrom(plan: readonly AgentStep[], fromS: number): AgentStep[]
 }
 
 /** The part of `plan` before run second `fromS` (a step under way keeps only its seconds before it). */
-export function planBefore(plan: readonly AgentStep[], fromS: number): AgentStep[] {
-  const head: AgentStep[] = []
+export function planBefore(plan: readonly PlannedStep[], fromS: number): PlannedStep[] {
+  const head: PlannedStep[] = []
   let startS = 0
   for (const entry of plan) {
     if (startS >= fromS) break
@@ -36,7 +30,7 @@ export function planBefore(plan: readonly AgentStep[], fromS: number): AgentStep
  * duration: so the agents together plan exactly the step's sends, even at rates too low to split
  * evenly (1 rps for 10 s over 3 agents: 4 + 3 + 3 sends, never 3 + 3 + 3).
  */
-export function splitPlan(plan: readonly AgentStep[], capacities: readonly number[]): AgentStep[][] {
+export function splitPlan(plan: readonly PlannedStep[], capacities: readonly number[]): PlannedStep[][] {
   if (capacities.length === 1) return [plan.map((entry) => ({ ...entry }))]
   const perEntry = plan.map((entry) =>
     apportion(Math.round(entry.rps * entry.durationS), capacities).map((sends) => ({

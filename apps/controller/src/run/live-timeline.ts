@@ -1,4 +1,4 @@
-import { buildTimeline, replanTimeline, type PlannedStep, type StepTimeline } from '@gauntlet/agent'
+import { buildTimeline, replanTimeline, type PlannedStep, type ScheduledStep } from '@gauntlet/contracts'
 import type { StepSchedule } from '../decision/step-judgement.js'
 
 /**
@@ -6,7 +6,7 @@ import type { StepSchedule } from '../decision/step-judgement.js'
  * step is several timeline entries carrying the same step index; its schedule covers them all.
  */
 export class LiveTimeline {
-  private entries: StepTimeline[]
+  private entries: ScheduledStep[]
 
   constructor(
     steps: readonly PlannedStep[],

@@ -1,5 +1,4 @@
-import type { PlannedStep } from '@gauntlet/agent'
-import type { AgentLoss, Decision, ObservedStep, WindowReport } from '@gauntlet/contracts'
+import type { AgentLoss, Decision, ObservedStep, PlannedStep, WindowReport } from '@gauntlet/contracts'
 import type { Scenario } from '../scenario/scenario.js'
 
 export interface LoadOutcome {

@@ -1,5 +1,6 @@
 import {
   GauntletError,
+  scenarioPlan,
   type Decision,
   type FaultSpec,
   type HookDelivery,
@@ -90,7 +91,7 @@ class Run {
     this.scenario = scenario
     this.id = newRunId(deps.clock.now())
     this.startedAt = deps.clock.now().toISOString()
-    this.timeline = new LiveTimeline(scenario.steps, scenario.warmupS)
+    this.timeline = new LiveTimeline(scenarioPlan(scenario), scenario.warmupS)
     this.steps = new RunSteps({
       timeline: this.timeline,
       plannedDurationsS: scenario.steps.map((s) => s.durationS),

@@ -1,4 +1,4 @@
-import type { PlannedStep } from '@gauntlet/agent'
+import type { PlannedStep } from '@gauntlet/contracts'
 import type { GateDecision, RunDecisions } from '../decision/run-decisions.js'
 import type { LiveTimeline } from './live-timeline.js'
 
