@@ -62,7 +62,8 @@ gate.describe('faults measured through load on a real engine', () => {
   const { tempDir } = faultSuite()
   const httpd = (): Promise<HttpdContainer> => startHttpdContainer({ labels: { app: `fault-effects-${run}` } })
 
-  it('bandwidth: a 1 MiB download runs at the tbf rate while applied and at full speed after `fault revert`', async () => {
+  it(`bandwidth: a 1 MiB download runs at the tbf rate while applied and at full speed after \`fault \
+revert\``, async () => {
     const dir = tempDir('gauntlet-bw-')
     const target = await httpd()
     const big = `${target.url}/big.bin`
@@ -98,7 +99,8 @@ gate.describe('faults measured through load on a real engine', () => {
     expect(await marksIn(target.pid)).toEqual(noMarks)
   })
 
-  it('bandwidth scoped to port 8080 slows that port only: a second httpd on 8081 in the same container keeps full speed', async () => {
+  it(`bandwidth scoped to port 8080 slows that port only: \
+a second httpd on 8081 in the same container keeps full speed`, async () => {
     const dir = tempDir('gauntlet-bw-port-')
     const target = await httpd()
     // busybox httpd without -f daemonizes, so the exec returns once it is listening or has failed.
@@ -142,7 +144,8 @@ gate.describe('faults measured through load on a real engine', () => {
     expect(await marksIn(target.pid)).toEqual(noMarks)
   })
 
-  it('loss 30%: while applied a share of requests time out (and only time out); before and after, none fail', async () => {
+  it(`loss 30%: while applied a share of requests time out (and only time out); before and after, \
+none fail`, async () => {
     const dir = tempDir('gauntlet-loss-')
     const target = await httpd()
     const result = await runScenario(
@@ -198,7 +201,8 @@ gate.describe('faults measured through load on a real engine', () => {
     expect(await marksIn(target.pid)).toEqual(noMarks)
   })
 
-  it('partition with peers cuts only those peers: the host still reaches the container, a peer container does not', async () => {
+  it(`partition with peers cuts only those peers: the host still reaches the container, \
+a peer container does not`, async () => {
     const dir = tempDir('gauntlet-peers-')
     const [target, peer] = await Promise.all([httpd(), httpd()])
     // busybox-static's wget crashes resolving even a literal address; nc speaks HTTP/1.0 well enough.
@@ -237,7 +241,8 @@ gate.describe('faults measured through load on a real engine', () => {
     expect(await marksIn(target.pid)).toEqual(noMarks)
   })
 
-  it('reset on port 8080: while applied every connection is answered with a reset (refused at connect); after, all succeed', async () => {
+  it(`reset on port 8080: while applied every connection is answered with a reset (refused at connect); after, \
+all succeed`, async () => {
     const dir = tempDir('gauntlet-reset-')
     const target = await httpd()
     const result = await runScenario(
@@ -380,7 +385,8 @@ gate.describe('faults measured through load on a real engine', () => {
       expect(await marksIn(target.pid)).toEqual(noMarks)
     })
 
-    it('proxy delay fails no request: a delay fault, as it ends, must not turn requests in flight into timeouts', async () => {
+    it(`proxy delay fails no request: a delay fault, as it ends, \
+must not turn requests in flight into timeouts`, async () => {
       const { result } = await runProxyDelay()
       const failed = result.windows
         .filter((w) => tally([w]).errors > 0)
@@ -391,7 +397,8 @@ gate.describe('faults measured through load on a real engine', () => {
       expect(failed, 'requests failed around the proxy delay fault').toEqual([])
     })
 
-    it('proxy delay on a keep-alive service: the run moves its pooled connections through the delay and back; no request fails', async () => {
+    it(`proxy delay on a keep-alive service: the run moves its pooled connections through the delay and back; \
+no request fails`, async () => {
       const target = await httpd()
       // busybox httpd closes every connection; a keep-alive service (node, in the container's own
       // network namespace) shows what the redirect does to connections that outlive a request.

@@ -59,7 +59,8 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
     for (const holder of holders.splice(0)) await holder.kill9()
   })
 
-  it('kill -9 of `gauntlet run` mid-fault leaves tbf, proxy and iptables in place; `gauntlet fault list --state-dir` reverts them all', async () => {
+  it(`kill -9 of \`gauntlet run\` mid-fault leaves tbf, proxy and iptables in place; \
+\`gauntlet fault list --state-dir\` reverts them all`, async () => {
     const dir = tempDir('gauntlet-kill9-')
     const target = await httpd()
     const long = { target: { container: target.name }, at: '0s', duration: '40s' }
@@ -117,7 +118,8 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
     expect(big.mbitPerS).toBeGreaterThan(80)
   })
 
-  it('kill -9 mid-partition, then the next `gauntlet run` on the same journal reverts it before its own load', async () => {
+  it(`kill -9 mid-partition, then the next \`gauntlet run\` on the same journal reverts it before its own \
+load`, async () => {
     const dir = tempDir('gauntlet-kill9-run-')
     const target = await httpd()
     const url = `${target.url}/index.html`
@@ -149,7 +151,8 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
     await expectNothingOfOurs(target.pid)
   })
 
-  it('a target restarted mid-fault: the run finishes, its summary notes the restart, and the new namespace has nothing of ours', async () => {
+  it(`a target restarted mid-fault: the run finishes, its summary notes the restart, \
+and the new namespace has nothing of ours`, async () => {
     const dir = tempDir('gauntlet-restart-')
     const target = await httpd()
     const oldPid = target.pid
@@ -193,7 +196,8 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
     await expectNothingOfOurs(target.pid)
   })
 
-  it('a fault on a container that does not exist: a clear error and exit 3 before any load, and nothing journaled as applied', async () => {
+  it(`a fault on a container that does not exist: a clear error and exit 3 before any load, \
+and nothing journaled as applied`, async () => {
     const dir = tempDir('gauntlet-missing-')
     const missing = `gauntlet-test-missing-${run}`
     const counter = await startCountingServer()
@@ -217,7 +221,8 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
     }
   })
 
-  it('a detached `gauntlet fault apply` reverts itself on time with no gauntlet process alive: tbf by its dead man switch, proxy delay by the proxy', async () => {
+  it(`a detached \`gauntlet fault apply\` reverts itself on time with no gauntlet process alive: \
+tbf by its dead man switch, proxy delay by the proxy`, async () => {
     const dir = tempDir('gauntlet-deadman-')
     const target = await httpd()
     const applyOne = async (doc: Record<string, unknown>): Promise<number> => {
@@ -277,7 +282,8 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
     expect(list.stderr).not.toMatch(/reverted faults left by a previous process/)
   })
 
-  it('`gauntlet fault revert <id>` ends a detached fault early, stops its dead man switch, and `fault list` no longer shows it', async () => {
+  it(`\`gauntlet fault revert <id>\` ends a detached fault early, stops its dead man switch, \
+and \`fault list\` no longer shows it`, async () => {
     const dir = tempDir('gauntlet-revert-')
     const target = await httpd()
     const applied = await faultCli(
@@ -305,7 +311,8 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
     expect(again.stderr).toMatch(new RegExp(`no active fault ${id}`))
   })
 
-  it("two runs from different directories (different --db) on one host: the second one's recovery leaves the first one's live fault alone", async () => {
+  it(`two runs from different directories (different --db) on one host: \
+the second one's recovery leaves the first one's live fault alone`, async () => {
     // One host, so one host journal for both (what GAUNTLET_FAULT_JOURNAL names; the default is per host too).
     const host = tempDir('gauntlet-host-')
     const [dirA, dirB] = [tempDir('gauntlet-run-a-'), tempDir('gauntlet-run-b-')]

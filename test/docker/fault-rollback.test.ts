@@ -34,7 +34,8 @@ gate.describe('rollback order with a real fault (real engine)', () => {
   })
   afterAll(() => void receiver.close())
 
-  it('a partition trips the abort guard: the fault is reverted (and reads back clean) before onRollback arrives', async () => {
+  it(`a partition trips the abort guard: the fault is reverted (and reads back clean) \
+before onRollback arrives`, async () => {
     const target = await startHttpdContainer()
     targetPid = target.pid
     const dir = tempDir('gauntlet-rollback-')

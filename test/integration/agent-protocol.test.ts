@@ -76,7 +76,8 @@ describe('controller side of the agent protocol', () => {
     store.close()
   })
 
-  it('refuses heartbeats not signed with the agent secret; neither the API token nor the secret itself is a credential', async () => {
+  it(`refuses heartbeats not signed with the agent secret; \
+neither the API token nor the secret itself is a credential`, async () => {
     for (const authorization of [undefined, `Bearer ${token}`, `Bearer ${agentSecret}`]) {
       const reply = await app.inject({
         method: 'PUT',

@@ -139,7 +139,8 @@ describe('remote agents (real processes)', () => {
     expect(gaps).toEqual([])
   }, 90_000)
 
-  it('kill -9 of an agent mid-run: its share moves to the survivor, the gap is recorded, the run is degraded and ends', async () => {
+  it(`kill -9 of an agent mid-run: its share moves to the survivor, the gap is recorded, \
+the run is degraded and ends`, async () => {
     const c = await controller()
     await agent(c.url, 'a1')
     const doomed = await agent(c.url, 'a2')
@@ -188,7 +189,8 @@ describe('remote agents (real processes)', () => {
     expect(summary.agentLosses?.[0]).toMatchObject({ agent: 'a2', redistributedFrom: null })
   }, 60_000)
 
-  it('a step gate HOLD on two agents: both are replanned, the step lasts longer, every merged second is whole, and the run advances', async () => {
+  it(`a step gate HOLD on two agents: both are replanned, the step lasts longer, every merged second is whole, \
+and the run advances`, async () => {
     const c = await controller(join(tempDir(), 'c.db'), '--agents', 'remote')
     await agent(c.url, 'h1')
     await agent(c.url, 'h2')
@@ -214,7 +216,8 @@ decision:
     expect((summary.decisions ?? []).filter((d) => d.action === 'hold').map((d) => d.step)).toContain(0)
   }, 60_000)
 
-  it('kill -9 of the controller: the agent stops loading within 10 s; a restart shows the run interrupted with its windows', async () => {
+  it(`kill -9 of the controller: the agent stops loading within 10 s; \
+a restart shows the run interrupted with its windows`, async () => {
     const db = join(tempDir(), 'c.db')
     const c = await controller(db)
     const a = await agent(c.url, 'a1')

@@ -88,7 +88,8 @@ describe('decisions with evidence (demo target, embedded agent)', () => {
   const guardDecisions = (decisions: readonly Decision[] | undefined, guard: string): Decision[] =>
     (decisions ?? []).filter((d) => d.guard === guard && d.evidence.windowEnd > 0)
 
-  it('an error burst trips the abort guard: the run rolls back within two windows, and the onRollback hook carries the guard and its evidence', async () => {
+  it(`an error burst trips the abort guard: the run rolls back within two windows, \
+and the onRollback hook carries the guard and its evidence`, async () => {
     const { summary, windows, stored } = await run(
       `name: burst
 target: { url: "TARGET/orders" }
@@ -192,7 +193,8 @@ decision:
     expect(records.filter((d) => d.reason?.startsWith('cleared')).length).toBe(0)
   })
 
-  it('HOLD lengthens a step (a real replan of the load) until it has its evidence, then ADVANCE; onHold fires', async () => {
+  it(`HOLD lengthens a step (a real replan of the load) until it has its evidence, then ADVANCE; \
+onHold fires`, async () => {
     const { summary, windows } = await run(
       `name: hold
 target: { url: "TARGET/orders" }
@@ -222,7 +224,8 @@ hooks:
     })
   })
 
-  it('a step that never has evidence rolls back when its hold reaches maxHold (fail closed), never passes', async () => {
+  it(`a step that never has evidence rolls back when its hold reaches maxHold (fail closed), \
+never passes`, async () => {
     const { summary } = await run(
       `name: starved
 target: { url: "TARGET/orders" }
@@ -238,7 +241,8 @@ decision:
     expect(summary.steps[0]!.heldS).toBe(4)
   })
 
-  it('target health: a leak is flagged (series, growth, since when) and rolls back; the series are stored with the run', async () => {
+  it(`target health: a leak is flagged (series, growth, since when) and rolls back; \
+the series are stored with the run`, async () => {
     const { summary, stored, series } = await run(
       `name: leaky
 target: { url: "TARGET/orders" }

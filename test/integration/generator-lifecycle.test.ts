@@ -42,7 +42,8 @@ describe('load generator lifecycle (real HTTP server)', () => {
     expect(windows).toEqual([])
   })
 
-  it('aborted mid-run: flushes the windows that started, marks the unfinished one incomplete, closes every socket', async () => {
+  it(`aborted mid-run: flushes the windows that started, marks the unfinished one incomplete, \
+closes every socket`, async () => {
     const port = await start()
     const sockets = new Set<Socket>()
     server!.on('connection', (s) => sockets.add(s))
@@ -66,7 +67,8 @@ describe('load generator lifecycle (real HTTP server)', () => {
     expect([...sockets].filter((s) => !s.closed)).toEqual([])
   })
 
-  it('on its worker thread: a consumer that throws stops the load and rejects the run, instead of crashing the process', async () => {
+  it(`on its worker thread: a consumer that throws stops the load and rejects the run, \
+instead of crashing the process`, async () => {
     const port = await start()
     let windows = 0
     const run = runLoadInWorker(plan(port, 30), {

@@ -53,7 +53,8 @@ describe('run hooks (real receiver)', () => {
     await target.stop()
   })
 
-  it('fires preStep, onAdvance, onRollback and postRun with evidence, signed, retrying a failing receiver, and records every attempt', async () => {
+  it(`fires preStep, onAdvance, onRollback and postRun with evidence, signed, retrying a failing receiver, \
+and records every attempt`, async () => {
     const dir = tempDir()
     const file = writeScenario(
       dir,

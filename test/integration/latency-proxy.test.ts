@@ -207,7 +207,8 @@ describe('latency proxy: streams (in process)', () => {
     expect((await secondUpstreamClosed)?.code).toBe('ECONNRESET')
   })
 
-  it('drain: during its grace the proxy ends nothing, so a client that sends on its idle keep-alive connection is served and then closes it itself', async () => {
+  it(`drain: during its grace the proxy ends nothing, so a client that sends on its idle keep-alive connection is \
+served and then closes it itself`, async () => {
     const upstream = await upstreamServer()
     const proxy = await proxyTo(upstream.port)
     const client = await connect(proxy.port)

@@ -68,7 +68,8 @@ describe('audit log', () => {
     expect(line.level).toBe(30)
   })
 
-  it('logs refused requests as anonymous: no token (401), a foreign Host (403), a text/plain mutation (415)', async () => {
+  it(`logs refused requests as anonymous: no token (401), a foreign Host (403), \
+a text/plain mutation (415)`, async () => {
     expect((await c.api('/api/runs', { token: null })).status).toBe(401)
     expect((await auditLineOf('GET', '/api/runs', 401)).audit).toMatchObject({ who: 'anonymous', remote: '127.0.0.1' })
 

@@ -69,7 +69,8 @@ describe('C1: a forged agent', () => {
     expect(((await response.json()) as { code: string }).code).toBe('unauthorized')
   }
 
-  it('without GAUNTLET_AGENT_SECRET: every agent request is refused and runs go to the embedded agent, which really loads the target', async () => {
+  it(`without GAUNTLET_AGENT_SECRET: every agent request is refused and runs go to the embedded agent, \
+which really loads the target`, async () => {
     const c = await controller({ GAUNTLET_AGENT_SECRET: '' })
     await c.waitForLine(/embedded agent only/)
 
@@ -108,7 +109,8 @@ describe('C1: a forged agent', () => {
     expect(await c.healthy()).toBe(true)
   })
 
-  it('with GAUNTLET_AGENT_SECRET: unsigned, forged, stale, tampered and replayed agent requests are all refused', async () => {
+  it(`with GAUNTLET_AGENT_SECRET: unsigned, forged, stale, \
+tampered and replayed agent requests are all refused`, async () => {
     const secret = 'c1-agent-secret-1b7e'
     const c = await controller({ GAUNTLET_AGENT_SECRET: secret }, ['--agents', 'remote'])
     const path = '/api/agents/evil'

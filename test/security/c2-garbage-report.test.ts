@@ -141,7 +141,8 @@ describe('C2: a report with a garbage window', () => {
     ],
   ]
 
-  it('refuses each kind of bad window with 400 naming the problem, degrades the run and names the agent in it', async () => {
+  it(`refuses each kind of bad window with 400 naming the problem, \
+degrades the run and names the agent in it`, async () => {
     expect((await heartbeat()).status).toBe(200)
     // Heartbeats as an agent sends them (it is lost after 3 s of silence).
     const beating = setInterval(() => void heartbeat(), 500)
@@ -167,7 +168,8 @@ describe('C2: a report with a garbage window', () => {
     expect(await c.healthy()).toBe(true)
   }, 60_000)
 
-  it('counts a report the schema refuses (negative or fractional counters) against its run like any bad report', async () => {
+  it(`counts a report the schema refuses (negative or fractional counters) \
+against its run like any bad report`, async () => {
     expect((await heartbeat()).status).toBe(200)
     const beating = setInterval(() => void heartbeat(), 500)
     try {

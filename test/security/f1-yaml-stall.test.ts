@@ -67,7 +67,8 @@ describe('F1: heavy YAML never stalls the controller', () => {
     expect(await c.healthy()).toBe(true)
   }, 90_000)
 
-  it('refuses a scenario over the 5 s parse budget with a clear 400 problem+json, and parses the next one', async () => {
+  it(`refuses a scenario over the 5 s parse budget with a clear 400 problem+json, \
+and parses the next one`, async () => {
     const started = performance.now()
     const response = await c.api('/api/scenarios/slow', { method: 'PUT', body: { yaml: commas } })
     const elapsedMs = performance.now() - started

@@ -103,7 +103,8 @@ ${extra}
     expect(internal.requests).toEqual([])
   })
 
-  it('an allowed hook and metrics endpoint that redirect: a failed attempt with its status, nothing read from the redirect target', async () => {
+  it(`an allowed hook and metrics endpoint that redirect: a failed attempt with its status, \
+nothing read from the redirect target`, async () => {
     const yaml = scenario(`hooks:
   postRun: [ { url: "${redirector.url}/hook", retries: 2 } ]
 targetMetrics: { url: "${redirector.url}/metrics", series: [leak_bytes], cooldown: 0s }`)

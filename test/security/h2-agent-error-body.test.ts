@@ -117,7 +117,8 @@ describe('H2: what an agent URL answers never leaks into a run', () => {
     expect(await c.healthy()).toBe(true)
   })
 
-  it('checks the resolved address when it connects: an allowed name that resolves to a refused address gets no order', async () => {
+  it(`checks the resolved address when it connects: an allowed name that resolves to a refused address gets no \
+order`, async () => {
     // "localhost" is allowed by name, but it resolves to loopback, which no address pattern allows here.
     c = await startController({
       env: { GAUNTLET_AGENT_SECRET: secret, GAUNTLET_AGENT_ALLOW: 'localhost' },

@@ -50,7 +50,8 @@ describe('H3: run caps', () => {
     expect(problem.detail).toMatch(detail)
   }
 
-  it('runs --max-runs at once; the next ones get 429 and nothing is stored; a finished run frees its slot', async () => {
+  it(`runs --max-runs at once; the next ones get 429 and nothing is stored; \
+a finished run frees its slot`, async () => {
     const first = await startRun(targetUrl)
     const second = await startRun(targetUrl)
     expect([first.status, second.status]).toEqual([201, 201])

@@ -82,7 +82,8 @@ describe('H5: unauthenticated report floods', () => {
     await c.stop()
   })
 
-  it('refuses a 60 MB unauthenticated report within 50 ms, before its body is read, and three at once leave memory bounded', async () => {
+  it(`refuses a 60 MB unauthenticated report within 50 ms, before its body is read, \
+and three at once leave memory bounded`, async () => {
     // Warm the route once (first-request compilation is not what this measures).
     expect(
       (

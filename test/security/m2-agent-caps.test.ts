@@ -33,7 +33,8 @@ describe('M2: agent caps', () => {
   }
   const fullRuns = Array.from({ length: maxHeartbeatRuns }, (_, i) => `run-${i}-${'x'.repeat(90)}`)
 
-  it(`takes ${maxAgents} agents, then refuses a new name with 429 problem+json (too_many) while known ones go on`, async () => {
+  it(`takes ${maxAgents} agents, then refuses a new name with 429 problem+json (too_many) \
+while known ones go on`, async () => {
     for (let i = 0; i < maxAgents; i++)
       expect((await heartbeat(`agent-${i}`, heartbeatBody(fullRuns))).status).toBe(200)
     const refused = await heartbeat('one-too-many', heartbeatBody([]))
@@ -50,7 +51,8 @@ describe('M2: agent caps', () => {
     expect(await c.healthy()).toBe(true)
   })
 
-  it('refuses a heartbeat listing more than the cap of runs (400), and one larger than its body limit (413)', async () => {
+  it(`refuses a heartbeat listing more than the cap of runs (400), \
+and one larger than its body limit (413)`, async () => {
     const tooManyRuns = await heartbeat(
       'agent-1',
       heartbeatBody(Array.from({ length: maxHeartbeatRuns + 1 }, (_, i) => `r${i}`)),

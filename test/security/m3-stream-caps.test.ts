@@ -51,7 +51,8 @@ describe('M3: event stream cap and server timeouts', () => {
   const openGauge = async (): Promise<number> =>
     Number(/^gauntlet_event_streams_open (\d+)$/m.exec(await (await fetch(`${controller.url}/metrics`)).text())![1])
 
-  it('serves --max-streams idle streams, answers the next with 429 problem+json, and frees a slot when a client goes away', async () => {
+  it(`serves --max-streams idle streams, answers the next with 429 problem+json, \
+and frees a slot when a client goes away`, async () => {
     const open = await Promise.all(Array.from({ length: 5 }, () => follow()))
     expect(open.map((s) => s.response.status)).toEqual([200, 200, 200, 200, 200])
     expect(await openGauge()).toBe(5)

@@ -50,7 +50,8 @@ describe('guard state machines', () => {
     expect(result.state.tripped).toBe(tripped)
   })
 
-  it('hysteresis: a target hovering at the limit (PASS at require, not at the tighter clear limit) stays tripped', () => {
+  it(`hysteresis: a target hovering at the limit (PASS at require, not at the tighter clear limit) \
+stays tripped`, () => {
     // After the trip every window passes require but fails the clear condition.
     const result = run(slo, 'FFFPPPPPP', 'FFFFFFFFF')
     expect(result.events.filter((e) => e !== '-')).toEqual(['trip'])
@@ -159,7 +160,8 @@ describe('baseline change', () => {
     if (!parsed.ok) throw new Error(parsed.message)
     return parsed.condition
   }
-  it("rates: Newcombe's hybrid score interval for a difference of proportions (Newcombe 1998, 56/70 vs 48/80: 0.0524 to 0.3339)", () => {
+  it(`rates: Newcombe's hybrid score interval for a difference of proportions (Newcombe 1998, 56/70 vs 48/80: \
+0.0524 to 0.3339)`, () => {
     const base = { source: 'test', stats: sampleStats([bucket(0, { ok: 56, errors: 14 })]) }
     const window = sampleStats([bucket(1, { ok: 48, errors: 32 })])
     const change = measureChange(condition('success_rate drop < 2pp'), window, base)

@@ -496,7 +496,8 @@ describe('apply', () => {
     expect(engine.list()).toEqual([])
   })
 
-  it('root qdisc of our own already there (another fault, or a leftover): refused as a conflict, nothing replaced', async () => {
+  it(`root qdisc of our own already there (another fault, or a leftover): refused as a conflict, \
+nothing replaced`, async () => {
     web().roots.set('eth1', { kind: 'tbf', handle: '7a47:' })
     const engine = engineWith()
     const error = (await engine
@@ -511,7 +512,8 @@ describe('apply', () => {
     expect(engine.list()).toEqual([])
   })
 
-  it('a command that exits non-zero fails the fault with fault_failed naming the command, and what was applied is reverted', async () => {
+  it(`a command that exits non-zero fails the fault with fault_failed naming the command, \
+and what was applied is reverted`, async () => {
     kernel.failOn = (c) =>
       c.startsWith('iptables -w -I OUTPUT')
         ? { code: 4, stdout: '', stderr: 'iptables: Resource temporarily unavailable.' }
@@ -602,7 +604,8 @@ describe('apply', () => {
 })
 
 describe('revert', () => {
-  it('undoes the plan, reads back, journals; a second call returns the same report without running anything', async () => {
+  it(`undoes the plan, reads back, journals; a second call returns the same report without running \
+anything`, async () => {
     const engine = engineWith()
     await engine.apply(partition)
     events.length = 0

@@ -196,7 +196,8 @@ describe('marksOf and isClean', () => {
 })
 
 describe('removeMarks', () => {
-  it('deletes each rule by its own text in its table, flushes and deletes each chain, then deletes our root qdiscs', async () => {
+  it(`deletes each rule by its own text in its table, flushes and deletes each chain, \
+then deletes our root qdiscs`, async () => {
     const netns = scriptedNetns({})
     const marks = await readMarks(scriptedNetns(reads(tcShow, filterS, natS)), 9)
     await removeMarks(netns, 9, marks, true)

@@ -102,7 +102,8 @@ describe('evidence for thresholds', () => {
     expect(judgeBounds(threshold(source), lower, upper)).toBe(expected)
   })
 
-  it('p99 can never be shown below a limit with fewer than 368 samples (0.99^n must fall under 2.5%), however fast they all were', () => {
+  it(`p99 can never be shown below a limit with fewer than 368 samples (0.99^n must fall under 2.5%), \
+however fast they all were`, () => {
     const limit = threshold('p99 < 1000ms')
     const histogram = createLatencyHistogram()
     for (let n = 1; n <= 368; n++) {

@@ -90,7 +90,8 @@ describe('RunDecisions', () => {
     expect(d.gateStep(0, 0).action).toBe('hold')
   })
 
-  it('the step gate: HOLD until every guard has passed promoteAfter windows, then ADVANCE; warmup seconds are not judged', () => {
+  it(`the step gate: HOLD until every guard has passed promoteAfter windows, then ADVANCE; \
+warmup seconds are not judged`, () => {
     const d = decisions(`  guards:
     - { name: errors, kind: abort, require: "error_rate < 15%", minSamples: 100 }
   step: { warmup: 2s, promoteAfter: 2 }`)
@@ -120,7 +121,8 @@ describe('RunDecisions', () => {
     expect(d.gateStep(0, 30).reason).toContain('held 30s (maxHold 30s)')
   })
 
-  it('baseline vs prefault: the seconds before the first fault are the baseline; only windows under the fault are judged', () => {
+  it(`baseline vs prefault: the seconds before the first fault are the baseline; \
+only windows under the fault are judged`, () => {
     const d = decisions(
       `  guards:
     - { name: chaos-success, kind: baseline, require: "success_rate drop < 2pp", vs: prefault, minSamples: 1000 }`,
@@ -163,7 +165,8 @@ describe('RunDecisions', () => {
     expect(gate.decisions[0]!.evidence.windowEnd).toBe(0)
   })
 
-  it('a prefault baseline guard in a step with a fault but no closed window holds the step (it is asked, and has no answer)', () => {
+  it(`a prefault baseline guard in a step with a fault but no closed window holds the step (it is asked, \
+and has no answer)`, () => {
     const d = decisions(
       `  guards:
     - { name: chaos-success, kind: baseline, require: "success_rate drop < 2pp", vs: prefault, minSamples: 5000 }`,
@@ -177,7 +180,8 @@ describe('RunDecisions', () => {
     expect(d.gateStep(1, 0).action).toBe('advance')
   })
 
-  it("property: windows that cannot bound their condition, or lack a lost agent's share, never PASS and never promote a step", () => {
+  it(`property: windows that cannot bound their condition, or lack a lost agent's share, \
+never PASS and never promote a step`, () => {
     let seed = 7
     const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
     for (let trial = 0; trial < 80; trial++) {

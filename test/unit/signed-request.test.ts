@@ -147,7 +147,8 @@ describe('signed requests between controller and agents', () => {
 })
 
 describe('RequestVerifier', () => {
-  it('binds a request to its receiver: a second agent with the same secret refuses an order signed for the first', () => {
+  it(`binds a request to its receiver: a second agent with the same secret refuses an order signed for the \
+first`, () => {
     const first = new RequestVerifier(secret, () => t0)
     const second = new RequestVerifier(secret, () => t0)
     const headers = signRequest(secret, 'POST', 'http://agent-a:7070/assignments', '{}', t0)
