@@ -112,7 +112,8 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
     const page = await download(`${target.url}/index.html`)
     const big = await download(`${target.url}/big.bin`)
     console.log(
-      `kill -9: before recovery GET took ${delayed.ms.toFixed(0)} ms; after, ${page.ms.toFixed(1)} ms, big.bin at ${big.mbitPerS.toFixed(0)} Mbit/s`,
+      `kill -9: before recovery GET took ${delayed.ms.toFixed(0)} ms; after, ${page.ms.toFixed(1)} ms, big.bin ` +
+        `at ${big.mbitPerS.toFixed(0)} Mbit/s`,
     )
     expect(page.ms).toBeLessThan(50)
     expect(big.mbitPerS).toBeGreaterThan(80)
@@ -185,9 +186,8 @@ and the new namespace has nothing of ours`, async () => {
     expect(context).not.toMatch(/internal error/)
     expect([0, 1], context).toContain(code)
     const summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as RunSummary
-    console.log(
-      `restart mid-fault: exit ${code}; faults ${JSON.stringify(summary.faults!.map((f) => ({ id: f.id, notes: f.notes, revertVerified: f.revertVerified })))}`,
-    )
+    const faults = summary.faults!.map(({ id, notes, revertVerified }) => ({ id, notes, revertVerified }))
+    console.log(`restart mid-fault: exit ${code}; faults ${JSON.stringify(faults)}`)
     for (const fault of summary.faults!) {
       expect(fault.error, context).toBeUndefined()
       expect(fault.revertVerified).toBe(true)
@@ -256,7 +256,8 @@ tbf by its dead man switch, proxy delay by the proxy`, async () => {
       10_000,
     )
     console.log(
-      `detached faults: redirect gone ${redirectGone - delayUntil} ms after its end, tbf qdisc gone ${qdiscGone - bwUntil} ms after its end`,
+      `detached faults: redirect gone ${redirectGone - delayUntil} ms after its end, tbf qdisc ` +
+        `gone ${qdiscGone - bwUntil} ms after its end`,
     )
     // The proxy ends at the fault's end; the switch fires one second after it (a margin for the owner's
     // own revert). The rest allows for exec and read-back on a busy two-core machine.
@@ -343,7 +344,8 @@ the second one's recovery leaves the first one's live fault alone`, async () => 
       expect(second.code, `${second.stdout}\n${second.stderr}`).toBe(0)
       const left = await marksIn(x.pid)
       console.log(
-        `two runs: after the second run, the first run's fault shows ${JSON.stringify(left)}; second run stderr: ${second.stderr.trim().split('\n').join(' | ')}`,
+        `two runs: after the second run, the first run's fault shows ${JSON.stringify(left)}; second run ` +
+          `stderr: ${second.stderr.trim().split('\n').join(' | ')}`,
       )
       expect(second.stderr).not.toMatch(/reverted faults left by a previous process/)
       expect(left.qdiscs, "the first run's live bandwidth fault was removed by the second run's recovery").toEqual([

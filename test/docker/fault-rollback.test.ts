@@ -68,7 +68,8 @@ before onRollback arrives`, async () => {
     expect(Date.parse(fault!.revertedAt!)).toBeLessThanOrEqual(arrival!.at)
     expect(arrival!.marks).toEqual(noMarks)
     console.log(
-      `rollback: tripped at second ${trip.evidence.windowEnd}; fault reverted ${arrival!.at - Date.parse(fault!.revertedAt!)} ms before the hook arrived`,
+      `rollback: tripped at second ${trip.evidence.windowEnd}; fault ` +
+        `reverted ${arrival!.at - Date.parse(fault!.revertedAt!)} ms before the hook arrived`,
     )
   })
 })

@@ -67,7 +67,8 @@ export async function dockerGate(): Promise<DockerGate> {
   if (!available && !ci) {
     const line = '='.repeat(78)
     console.warn(
-      `\n${line}\nDOCKER TESTS SKIPPED: no Docker engine answers at ${where}\n(start dockerd, or run .ci/run; with CI set these tests fail instead)\n${line}\n`,
+      `\n${line}\nDOCKER TESTS SKIPPED: no Docker engine answers at ${where}\n` +
+        `(start dockerd, or run .ci/run; with CI set these tests fail instead)\n${line}\n`,
     )
   }
   return {
@@ -78,7 +79,8 @@ export async function dockerGate(): Promise<DockerGate> {
         if (available || !ci) return body()
         it('has a Docker engine to run on', () => {
           throw new Error(
-            `Docker tests need a Docker engine but none answers at ${where} (CI is set, so they fail instead of skipping; .ci/run installs docker.io and starts dockerd)`,
+            `Docker tests need a Docker engine but none answers at ${where} (CI is set, so they fail instead of ` +
+              `skipping; .ci/run installs docker.io and starts dockerd)`,
           )
         })
       })

@@ -281,7 +281,8 @@ describe('agent and controller processes refuse unsafe set-ups', () => {
     )
     try {
       const { port } = target.address() as AddressInfo
-      const yaml = `name: nobody\ntarget: { url: "http://127.0.0.1:${port}/" }\nload:\n  steps: [{ rps: 1, duration: 1s }]\n`
+      const yaml =
+        `name: nobody\ntarget: { url: "http://127.0.0.1:${port}/" }\n` + `load:\n  steps: [{ rps: 1, duration: 1s }]\n`
       const client = new ControllerClient(controller.url, undefined)
       const id = await client.startRun(yaml, undefined)
       let summary: RunSummary | null = null

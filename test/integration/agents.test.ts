@@ -56,7 +56,8 @@ describe('remote agents (real processes)', () => {
     throw new Error('event stream ended without a final status')
   }
   const scenario = (name: string, steps: string, extra = '') =>
-    `name: ${name}\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: ${steps}\nthresholds: ["p99 < 1s"]\n${extra}`
+    `name: ${name}\ntarget: { url: "${target.url}/orders" }\n` +
+    `load:\n  steps: ${steps}\nthresholds: ["p99 < 1s"]\n${extra}`
 
   it('two agents share a ramp on one timeline and measure what one agent measures alone', async () => {
     const yaml = scenario(

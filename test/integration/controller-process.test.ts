@@ -103,7 +103,8 @@ describe('gauntlet controller (real process)', () => {
     try {
       const dir = tempDir()
       const scenario = (threshold: string) =>
-        `name: remote\ntarget: { url: "${target.url}/x" }\nload:\n  steps: [{ rps: 40, duration: 2s }]\nthresholds: [${threshold}]\n`
+        `name: remote\ntarget: { url: "${target.url}/x" }\nload:\n  steps: [{ rps: 40, duration: 2s }]\n` +
+        `thresholds: [${threshold}]\n`
       const passing = await runCli([
         'run',
         writeScenario(dir, scenario('p99 < 500ms'), 'pass.yaml'),

@@ -176,7 +176,8 @@ target: { url: "TARGET/orders" }
 load: { steps: [ { rps: 200, duration: 13s } ] }
 decision:
   guards:
-    - { name: p90-flap, kind: slo, require: "p90 < 50ms", trip: { m: 3, n: 5 }, clear: { k: 6 }, minSamples: 200, dryRun: true }
+    - { name: p90-flap, kind: slo, require: "p90 < 50ms", trip: { m: 3, n: 5 }, clear: { k: 6 }, ` +
+        `minSamples: 200, dryRun: true }
 `,
       async (w, knobs) => {
         // 3 s slow, 3 s fast, and so on: a fast stretch holds about 3 passing windows, far fewer than k.
@@ -187,7 +188,8 @@ decision:
     )
     const records = guardDecisions(summary.decisions, 'p90-flap')
     expect(records.filter((d) => d.verdict === 'pass').length).toBeGreaterThan(2)
-    // One trip among the windows (the step gate at the end repeats it: "would have rolled back: guard p90-flap tripped").
+    // One trip among the windows (the step gate at the end repeats it:
+    // "would have rolled back: guard p90-flap tripped").
     expect(records.filter((d) => d.reason?.startsWith('would have rolled back at')).length).toBe(1)
     expect(records.filter((d) => d.verdict === 'fail').length).toBeGreaterThan(3)
     expect(records.filter((d) => d.reason?.startsWith('cleared')).length).toBe(0)
@@ -247,7 +249,8 @@ the series are stored with the run`, async () => {
       `name: leaky
 target: { url: "TARGET/orders" }
 load: { steps: [ { rps: 100, duration: 6s } ] }
-targetMetrics: { url: "TARGET/__metrics", series: [process_resident_memory_bytes, nodejs_heap_size_used_bytes], cooldown: 3s }
+targetMetrics: { url: "TARGET/__metrics", series: [process_resident_memory_bytes, nodejs_heap_size_used_bytes], ` +
+        `cooldown: 3s }
 decision:
   guards:
     - { name: rss-leak, kind: leak, require: "process_resident_memory_bytes growth < 50%" }
@@ -261,7 +264,11 @@ hooks:
     )
     expect(summary).toMatchObject({ status: 'failed', verdict: 'fail', rollback: { guard: 'rss-leak' } })
     expect(summary.reasons[0]).toMatch(
-      /^rolled back after the load: leak guard rss-leak: process_resident_memory_bytes grew \d+(\.\d)?% \(peak at second [\d.]+\) and was still \+\d+(\.\d)?% after the load; growing since second [\d.]+$/,
+      new RegExp(
+        String.raw`^rolled back after the load: leak guard rss-leak: process_resident_memory_bytes grew \d+(\.\d)?% ` +
+          String.raw`\(peak at second [\d.]+\) and was still \+\d+(\.\d)?% after the load; ` +
+          String.raw`growing since second [\d.]+$`,
+      ),
     )
     const rss = summary.targetMetrics!.find((m) => m.series === 'process_resident_memory_bytes')!
     expect(rss.scrapes).toBeGreaterThanOrEqual(3 + 6 + 2)

@@ -123,7 +123,8 @@ describe('latency proxy: p50 shift (proxy process in front of a ~0 ms HTTP targe
     const proxied = percentile(await openModelLatenciesMs(`http://${proxy.url}/`, 50, 3), 50)
     const shift = proxied - direct
     console.log(
-      `proxy latency ${latencyMs} ms: p50 direct ${direct.toFixed(2)} ms, through the proxy ${proxied.toFixed(2)} ms, ` +
+      `proxy latency ${latencyMs} ms: p50 direct ${direct.toFixed(2)} ms, through the ` +
+        `proxy ${proxied.toFixed(2)} ms, ` +
         `shift ${shift.toFixed(2)} ms (${(((shift - latencyMs) / latencyMs) * 100).toFixed(1)}% off)`,
     )
     expect(Math.abs(shift - latencyMs)).toBeLessThanOrEqual(latencyMs * 0.1)
@@ -302,7 +303,8 @@ const appendTo = (file: string): string[] => [
 const appendThenAwait = (file: string, release: string): string[] => [
   node,
   '-e',
-  "const fs = require('fs'); fs.appendFileSync(process.argv[1], 'ran\\n'); for (let i = 0; i < 200 && !fs.existsSync(process.argv[2]); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25)",
+  "const fs = require('fs'); fs.appendFileSync(process.argv[1], 'ran\\n'); for (let i = 0; i < 200 && " +
+    '!fs.existsSync(process.argv[2]); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25)',
   file,
   release,
 ]

@@ -89,7 +89,8 @@ but a large share of autocannon at overallRate 150`, async () => {
       // connection's per-second budget leaves at the second boundary, all 150 together.
       const peer = await autocannon({ url: nginx.url, connections: 150, overallRate: 150, amount: 600 })
       console.log(
-        `limit_req at 150 rps: gauntlet rejected 0 of 600; autocannon rejected ${peer.non2xx} of ${peer.requests.total}`,
+        `limit_req at 150 rps: gauntlet rejected 0 of 600; autocannon rejected ${peer.non2xx} ` +
+          `of ${peer.requests.total}`,
       )
       expect(peer.statusCodeStats?.['503']?.count ?? 0).toBeGreaterThan(600 * 0.25)
       expect(peer.non2xx).toBe(peer.statusCodeStats?.['503']?.count)

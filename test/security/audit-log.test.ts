@@ -46,7 +46,8 @@ describe('audit log', () => {
     // pino writes the record's keys in the order audit-log.ts builds it: who, method, route, ids, remote, status.
     const escapedRoute = route.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
     const pattern = new RegExp(
-      `"audit":\\{"who":"[^"]*","method":"${method}","route":"${escapedRoute}",(?:"ids":\\{[^}]*\\},)?"remote":"[^"]*","status":${status}\\}`,
+      `"audit":\\{"who":"[^"]*","method":"${method}","route":"${escapedRoute}",` +
+        `(?:"ids":\\{[^}]*\\},)?"remote":"[^"]*","status":${status}\\}`,
     )
     const line = await stderr.waitForLine(pattern)
     expect(stderr.lines.filter((l) => pattern.test(l))).toHaveLength(1)

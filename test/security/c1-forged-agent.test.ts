@@ -91,7 +91,8 @@ which really loads the target`, async () => {
     const before = await targetRequests()
     const client = new ControllerClient(c.url, testToken)
     const id = await client.startRun(
-      `name: c1\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: [{ rps: 50, duration: 2s }]\nthresholds: ["p99 < 2ms"]\n`,
+      `name: c1\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: [{ rps: 50, duration: 2s }]\n` +
+        `thresholds: ["p99 < 2ms"]\n`,
       undefined,
     )
     let summary: RunSummary | null = null

@@ -101,7 +101,9 @@ describe('C2: a report with a garbage window', () => {
   async function startRun(): Promise<string> {
     const started = await c.api('/api/runs', {
       body: {
-        yaml: `name: c2\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: [{ rps: 5, duration: 5s }]\nthresholds: ["p99 < 1s"]\n`,
+        yaml:
+          `name: c2\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: [{ rps: 5, duration: 5s }]\n` +
+          `thresholds: ["p99 < 1s"]\n`,
       },
     })
     expect(started.status).toBe(201)

@@ -87,7 +87,8 @@ ${extra}
     const file = writeScenario(
       dir,
       scenario(
-        `hooks:\n  onRollback: [ { url: "${internal.url}/hook" } ]\ntargetMetrics: { url: "${internal.url}/metrics", series: [leak_bytes] }`,
+        `hooks:\n  onRollback: [ { url: "${internal.url}/hook" } ]\n` +
+          `targetMetrics: { url: "${internal.url}/metrics", series: [leak_bytes] }`,
       ),
     )
     const validate = await runCli(['validate', file], { env: allow })

@@ -66,7 +66,8 @@ describe('H2: what an agent URL answers never leaks into a run', () => {
   async function run(): Promise<RunSummary> {
     const client = new ControllerClient(c.url, testToken)
     const id = await client.startRun(
-      `name: h2\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: [{ rps: 10, duration: 1s }]\nthresholds: ["p99 < 1s"]\n`,
+      `name: h2\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: [{ rps: 10, duration: 1s }]\n` +
+        `thresholds: ["p99 < 1s"]\n`,
       undefined,
     )
     for await (const event of client.follow(id)) {

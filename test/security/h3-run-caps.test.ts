@@ -76,9 +76,11 @@ a finished run frees its slot`, async () => {
     expect((await storedRuns()).map((r) => r.id).sort()).toEqual([...running].sort())
     const grownMb = rssMb() - rssBefore
     console.log(
-      `controller RSS across 30 refused starts: ${grownMb >= 0 ? '+' : ''}${grownMb.toFixed(1)} MB (the observed 30 admitted runs: +607 MB)`,
+      `controller RSS across 30 refused starts: ${grownMb >= 0 ? '+' : ''}${grownMb.toFixed(1)} MB (the ` +
+        `observed 30 admitted runs: +607 MB)`,
     )
-    // An admitted run costs ~20 MB; 30 refused starts must cost less than five of them (GC timing makes the rest noise).
+    // An admitted run costs ~20 MB; 30 refused starts must cost less than five of them (GC timing makes the rest
+    // noise).
     expect(grownMb).toBeLessThan(100)
 
     for (const id of running)

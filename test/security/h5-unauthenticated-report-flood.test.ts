@@ -51,7 +51,8 @@ function flood(
         .map(([name, value]) => `${name}: ${value}\r\n`)
         .join('')
       socket.write(
-        `POST ${reportPath} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nContent-Length: ${bytes}\r\n${extra}\r\n`,
+        `POST ${reportPath} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${bytes}\r\n${extra}\r\n`,
       )
       sentAt = performance.now()
       pump()

@@ -21,7 +21,9 @@ describe('M3: event stream cap and server timeouts', () => {
     await once(target, 'listening')
     controller = await startController({ args: ['--max-streams', '5'] })
     // A quiet run that outlives the test: its event streams stay open and idle.
-    const yaml = `name: quiet\ntarget: { url: "http://127.0.0.1:${(target.address() as AddressInfo).port}/x" }\nload:\n  steps: [{ rps: 1, duration: 120s }]\n`
+    const yaml =
+      `name: quiet\ntarget: { url: "http://127.0.0.1:${(target.address() as AddressInfo).port}/x" }\nload:\n` +
+      `  steps: [{ rps: 1, duration: 120s }]\n`
     const started = await controller.api('/api/runs', { body: { yaml } })
     expect(started.status).toBe(201)
     runId = ((await started.json()) as { id: string }).id
@@ -79,7 +81,9 @@ and frees a slot when a client goes away`, async () => {
     const open = await startController({ args: ['--max-streams', '4', '--public-read'] })
     const held: AbortController[] = []
     try {
-      const yaml = `name: quiet2\ntarget: { url: "http://127.0.0.1:${(target.address() as AddressInfo).port}/x" }\nload:\n  steps: [{ rps: 1, duration: 60s }]\n`
+      const yaml =
+        `name: quiet2\ntarget: { url: "http://127.0.0.1:${(target.address() as AddressInfo).port}/x" }\nload:\n` +
+        `  steps: [{ rps: 1, duration: 60s }]\n`
       const id = ((await (await open.api('/api/runs', { body: { yaml } })).json()) as { id: string }).id
       const stream = async (token: string | undefined): Promise<number> => {
         const abort = new AbortController()

@@ -67,7 +67,9 @@ hooks:
   })
 
   it('an unset reference is not sent and is reported without its name; a set one signs', async () => {
-    const yaml = `${scenario('${GAUNTLET_SECRET_NEVER_SET}')}    - { url: "${receiver.url}/signed", secret: "\${GAUNTLET_SECRET_SIGNING}" }\n`
+    const yaml =
+      `${scenario('${GAUNTLET_SECRET_NEVER_SET}')}    - { url: "${receiver.url}/signed", secret: ` +
+      `"\${GAUNTLET_SECRET_SIGNING}" }\n`
     const started = await controller.api('/api/runs', { body: { yaml } })
     expect(started.status).toBe(201)
     const { id } = (await started.json()) as { id: string }

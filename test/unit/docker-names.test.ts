@@ -13,7 +13,10 @@ import { containerPathSegment, DockerTargets } from '../../apps/agent/src/faults
 import { adhocFault } from '../../apps/controller/src/faults/adhoc-fault.js'
 import { parseScenario } from '../../apps/controller/src/scenario/load-scenario.js'
 
-/** Docker's grammar for fault targets (L3): what passes, what is refused, and that a refusal reaches no Docker API call. */
+/**
+ * Docker's grammar for fault targets (L3): what passes, what is refused, and that a refusal reaches no Docker API
+ * call.
+ */
 
 const hostile = [
   '../images/x',
@@ -156,9 +159,8 @@ function recordingDocker(): { docker: Docker; calls: string[] } {
       return { inspect: async () => info(id) }
     },
     listContainers: async (options: unknown) => {
-      calls.push(
-        `listContainers ${JSON.stringify(options, (key, value: unknown) => (key === 'abortSignal' ? undefined : value))}`,
-      )
+      const withoutSignal = (key: string, value: unknown): unknown => (key === 'abortSignal' ? undefined : value)
+      calls.push(`listContainers ${JSON.stringify(options, withoutSignal)}`)
       return []
     },
   }

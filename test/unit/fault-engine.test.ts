@@ -37,7 +37,8 @@ class FakeNamespace {
         this.addrs
           .map(
             ([iface, ip], i) =>
-              `${i + 2}: ${iface}    inet ${ip}/16 brd 172.18.255.255 scope global ${iface}\\       valid_lft forever preferred_lft forever`,
+              `${i + 2}: ${iface}    inet ${ip}/16 brd 172.18.255.255 scope global ${iface}\\       valid_lft ` +
+              `forever preferred_lft forever`,
           )
           .join('\n') + '\n',
       )
@@ -524,7 +525,9 @@ and what was applied is reverted`, async () => {
     expect(error.code).toBe('fault_failed')
     const out = `${chainStem('f1-partition')}OUT`
     expect(error.message).toContain(
-      `\`iptables -w -I OUTPUT 1 -m time --datestop 2030-01-02T03:01:00 -m comment --comment gauntlet:f1-partition -j ${out}\` failed in the network namespace of pid ${PID_WEB} (exit 4): iptables: Resource temporarily unavailable.`,
+      `\`iptables -w -I OUTPUT 1 -m time --datestop 2030-01-02T03:01:00 -m comment --comment ` +
+        `gauntlet:f1-partition -j ${out}\` failed in the network namespace of pid ${PID_WEB} (exit 4): iptables: ` +
+        `Resource temporarily unavailable.`,
     )
     // The IN half had been applied: it is gone again, and so is the created OUT chain.
     expect(web().gauntletFree()).toBe(true)
@@ -772,7 +775,8 @@ describe('recover', () => {
     kernel.namespaces.get(PID_DB)!.roots.set('eth0', { kind: 'tbf', handle: '7a47:' }) // in no journal
     journal.append(intent(deadPartition, webTarget, { pid: DEAD_OWNER, detached: false }))
     journal.append(intent(deadDelay, webTarget, { pid: DEAD_OWNER, detached: false }))
-    journal.append(intent(liveLoss, apiTarget, { pid: DEAD_OWNER, detached: true }, T0 + 60_000)) // detached, before its end: live
+    // Detached, before its end: live.
+    journal.append(intent(liveLoss, apiTarget, { pid: DEAD_OWNER, detached: true }, T0 + 60_000))
     const webBefore = {
       chains: ['PLATFORM-FW'],
       filter: [

@@ -522,7 +522,10 @@ describe('adhocFault', () => {
 
   it('the error message lists every problem on one line', () => {
     expect(() => adhocFault({ type: 'reset', target: {}, duration: '1s' })).toThrow(
-      /^invalid fault: \/target: name exactly one .*; \/: a reset fault needs port$|^invalid fault: \/: a reset fault needs port; \/target: name exactly one/,
+      new RegExp(
+        String.raw`^invalid fault: /target: name exactly one .*; /: a reset fault needs port$|` +
+          String.raw`^invalid fault: /: a reset fault needs port; /target: name exactly one`,
+      ),
     )
   })
 })

@@ -186,10 +186,13 @@ never PASS and never promote a step`, () => {
     const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
     for (let trial = 0; trial < 80; trial++) {
       const maxWindow = 1 + Math.floor(random() * 10)
-      const d = decisions(`  guards:
-    - { name: p99, kind: slo, require: "p99 < 1s", minSamples: ${1 + Math.floor(random() * 400)}, maxWindow: ${maxWindow}s }
+      const d = decisions(
+        `  guards:
+    - { name: p99, kind: slo, require: "p99 < 1s", minSamples: ${1 + Math.floor(random() * 400)}, ` +
+          `maxWindow: ${maxWindow}s }
     - { name: errors, kind: abort, require: "error_rate < 50%", minSamples: 50 }
-  step: { promoteAfter: ${1 + Math.floor(random() * 3)} }`)
+  step: { promoteAfter: ${1 + Math.floor(random() * 3)} }`,
+      )
       for (let i = 0; i < 60; i++) {
         // At most 36 samples a second: a p99 window (at most 10 s) never reaches the 368 it needs to be bounded;
         // and every second lacks an agent's share, so the error guard cannot pass either.

@@ -50,7 +50,8 @@ describe('YAML worker pool', () => {
 problems with line:column`, async () => {
     pool = new YamlPool()
     const invalid =
-      'name: bad\ntarget:\n  url: ftp://x\nload:\n  steps:\n    - { rps: -1, duration: 1s }\nthresholds: [p99 < banana]\n'
+      'name: bad\ntarget:\n  url: ftp://x\n' +
+      'load:\n  steps:\n    - { rps: -1, duration: 1s }\nthresholds: [p99 < banana]\n'
     let expected: GauntletError | undefined
     try {
       parseScenario(invalid, 'bad.yaml')
