@@ -715,7 +715,6 @@ async function main() {
   const batch = Math.min(maxWindowsPerReport, Number(process.env.BENCH_BATCH ?? 1))
   const ingestWindowsFor = (n) => Number(process.env.BENCH_INGEST_WINDOWS ?? Math.max(30, Math.ceil(3000 / n)))
   const lagWindows = Number(process.env.BENCH_LAG_WINDOWS ?? 10)
-  const maxAgents = Math.max(...counts)
   const dir = mkdtempSync(join(tmpdir(), 'gauntlet-bench-agents-'))
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
 

@@ -177,7 +177,7 @@ gate.describe('DockerTargets on a real engine', () => {
       name: a.name,
       pid: a.pid,
       ip: a.ip,
-      labels: expect.objectContaining({ app, 'gauntlet-test': '1' }),
+      labels: expect.objectContaining({ app, 'gauntlet-test': '1' }) as Record<string, string>,
     })
   })
 

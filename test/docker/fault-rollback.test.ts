@@ -24,10 +24,12 @@ gate.describe('rollback order with a real fault (real engine)', () => {
     receiver = createServer((request, response) => {
       let body = ''
       request.on('data', (chunk) => (body += chunk))
-      request.on('end', async () => {
+      request.on('end', () => {
         const at = Date.now()
-        arrivals.push({ at, marks: await marksIn(targetPid), body: JSON.parse(body) as Record<string, unknown> })
-        response.writeHead(204).end()
+        void marksIn(targetPid).then((marks) => {
+          arrivals.push({ at, marks, body: JSON.parse(body) as Record<string, unknown> })
+          response.writeHead(204).end()
+        })
       })
     }).listen(0, '127.0.0.1')
     await once(receiver, 'listening')

@@ -40,8 +40,9 @@ export function testLabels(extra: Record<string, string> = {}): Record<string, s
 export async function dockerAvailable(timeoutMs = 2_000): Promise<boolean> {
   try {
     // dockerode's typings omit ping's options; the call accepts { abortSignal }.
-    const ping = dockerClient().ping as (opts: { abortSignal: AbortSignal }) => Promise<unknown>
-    await ping.call(dockerClient(), { abortSignal: AbortSignal.timeout(timeoutMs) })
+    const docker = dockerClient()
+    const ping = docker.ping.bind(docker) as (opts: { abortSignal: AbortSignal }) => Promise<unknown>
+    await ping({ abortSignal: AbortSignal.timeout(timeoutMs) })
     return true
   } catch {
     return false
@@ -318,7 +319,7 @@ function processAlive(pid: number): boolean {
  * What every fault suite shares, registered inside its describe: the test image before its tests; its
  * containers and every directory made with the returned `tempDir` removed after them.
  */
-export function faultSuite(): { tempDir(prefix: string): string } {
+export function faultSuite(): { tempDir: (prefix: string) => string } {
   const dirs: string[] = []
   beforeAll(async () => {
     await ensureBusyboxImage()
@@ -328,7 +329,7 @@ export function faultSuite(): { tempDir(prefix: string): string } {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
   })
   return {
-    tempDir(prefix) {
+    tempDir: (prefix) => {
       const dir = makeTempDir(prefix)
       dirs.push(dir)
       return dir

@@ -188,7 +188,7 @@ export function spawnGauntlet(dir: string, args: string[], env: NodeJS.ProcessEn
   const out = { stdout: [] as string[], stderr: [] as string[] }
   const waiters = new Set<() => void>()
   for (const stream of ['stdout', 'stderr'] as const) {
-    createInterface({ input: child[stream]! }).on('line', (line) => {
+    createInterface({ input: child[stream] }).on('line', (line) => {
       out[stream].push(line)
       for (const wake of waiters) wake()
     })

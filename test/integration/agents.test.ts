@@ -152,7 +152,11 @@ the run is degraded and ends`, async () => {
     expect(summary.steps[0]!.degraded).toBe(true)
     expect(summary.warnings.join('\n')).toMatch(/DEGRADED: agent a2 was lost/)
     const [loss] = summary.agentLosses!
-    expect(loss).toMatchObject({ agent: 'a2', reason: 'no heartbeat for 3 s', redistributedFrom: expect.any(Number) })
+    expect(loss).toMatchObject({
+      agent: 'a2',
+      reason: 'no heartbeat for 3 s',
+      redistributedFrom: expect.any(Number) as number,
+    })
     // Declared lost 3 s after its last heartbeat, its share moved at the next second that could change.
     const from = loss!.redistributedFrom!
     expect(from).toBeGreaterThan(loss!.lastWindow + 1)

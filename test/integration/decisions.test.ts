@@ -222,7 +222,7 @@ hooks:
     expect(summary).toMatchObject({ status: 'passed', capacityRps: 100 })
     expect(received.filter((r) => r.event === 'onHold')[0]).toMatchObject({
       step: 0,
-      reason: expect.stringMatching(/^not enough passing windows yet: median [01]\/2$/),
+      reason: expect.stringMatching(/^not enough passing windows yet: median [01]\/2$/) as string,
     })
   })
 

@@ -62,7 +62,8 @@ closes every socket`, async () => {
     expect(windows[2]!.complete).toBe(false)
     // The server sees each close asynchronously: wait for them (bounded), then none may be left open.
     // (Not events.once: a socket reset with a request in flight emits 'error' before 'close'.)
-    const closed = (s: Socket) => (s.closed ? undefined : new Promise((resolve) => s.once('close', resolve)))
+    const closed = (s: Socket) =>
+      s.closed ? Promise.resolve() : new Promise<void>((resolve) => s.once('close', () => resolve()))
     await Promise.race([Promise.all([...sockets].map(closed)), delay(2000)])
     expect([...sockets].filter((s) => !s.closed)).toEqual([])
   })

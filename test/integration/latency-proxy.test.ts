@@ -130,7 +130,7 @@ describe('latency proxy: p50 shift (proxy process in front of a ~0 ms HTTP targe
     expect(Math.abs(shift - latencyMs)).toBeLessThanOrEqual(latencyMs * 0.1)
 
     proxy.process.kill('SIGTERM')
-    const [code] = await once(proxy.process, 'exit')
+    const [code] = (await once(proxy.process, 'exit')) as [number | null]
     expect(code).toBe(0)
   })
 })
@@ -217,10 +217,10 @@ served and then closes it itself`, async () => {
     // An idle connection: with idleMs 0, anything not carrying a request counts as between requests.
     const drained = proxy.drain(0, 5_000, 1_000)
     client.write('second request')
-    const [data] = await once(server, 'data')
+    const [data] = (await once(server, 'data')) as [Buffer]
     expect(String(data)).toBe('second request')
     server.write('answer')
-    const [reply] = await once(client, 'data')
+    const [reply] = (await once(client, 'data')) as [Buffer]
     expect(String(reply)).toBe('answer')
     // The client moves away by closing its side: the drain is done without the proxy ending anything.
     const serverEnded = once(server, 'end')
@@ -273,9 +273,9 @@ function spawnProxy(args: string[]): ProxyProcess {
   })
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)))
   let stderr = ''
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
   const { lines, waitForLine } = followLines(
-    child.stdout!,
+    child.stdout,
     exited,
     (code, pattern) =>
       new Error(

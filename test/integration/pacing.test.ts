@@ -32,8 +32,8 @@ describe('pacing: sends spread over each second', () => {
     const windows = await generate(server.url, [{ rps, durationS: 3 }])
     const arrivals = (await (await fetch(`${server.url}/__arrivals`)).json()) as number[]
     expect(arrivals).toHaveLength(rps * 3)
-    const slices = new Array(30).fill(0)
-    for (const t of arrivals) slices[Math.min(29, Math.floor(t / 100))]++
+    const slices = new Array<number>(30).fill(0)
+    for (const t of arrivals) slices[Math.min(29, Math.floor(t / 100))]!++
     const share = rps / 10
     console.log(`${rps} rps: 100 ms slices min ${Math.min(...slices)} max ${Math.max(...slices)} (share ${share})`)
     expect(Math.max(...slices)).toBeLessThanOrEqual(1.5 * share)

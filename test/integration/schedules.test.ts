@@ -156,7 +156,7 @@ describe('schedules', () => {
       expect(second).toMatchObject({
         outcome: 'refused',
         runId: null,
-        detail: expect.stringMatching(/^refused: .*--max-runs 1/),
+        detail: expect.stringMatching(/^refused: .*--max-runs 1/) as string,
       })
       expect(capped.activeCount).toBe(1)
     })
@@ -251,7 +251,7 @@ describe('schedules', () => {
         },
       })
       expect(created.statusCode).toBe(201)
-      const schedule = created.json()
+      const schedule = created.json<Schedule & { nextFireTimes: string[] }>()
       expect(schedule).toMatchObject({
         scenario: 'sched',
         cron: '0 2 * * 3',
@@ -261,9 +261,9 @@ describe('schedules', () => {
         paused: false,
       })
       expect(schedule.nextFireTimes).toHaveLength(3)
-      expect(new Date(schedule.nextFireTimes[0]).getUTCDay()).toBe(3)
+      expect(new Date(schedule.nextFireTimes[0]!).getUTCDay()).toBe(3)
 
-      const listed = (await app.inject('/api/schedules')).json() as Array<{ id: string }>
+      const listed = (await app.inject('/api/schedules')).json<Array<{ id: string }>>()
       expect(listed.map((x) => x.id)).toContain(schedule.id)
       const paused = await app.inject({
         method: 'PATCH',
@@ -291,7 +291,7 @@ describe('schedules', () => {
       expect(badCron.statusCode).toBe(400)
       expect(badCron.json()).toMatchObject({
         code: 'usage',
-        problems: [{ path: '/cron', message: expect.stringMatching(/minute/) }],
+        problems: [{ path: '/cron', message: expect.stringMatching(/minute/) as string }],
       })
       expect(
         (

@@ -142,7 +142,7 @@ a text/plain mutation (415)`, async () => {
   it('never writes a secret: not the token, not a credential of a scenario, not a body', () => {
     const all = stderr.lines.join('\n')
     expect(stderr.lines.length).toBeGreaterThan(0)
-    for (const line of stderr.lines) expect(() => JSON.parse(line), line).not.toThrow()
+    for (const line of stderr.lines) expect((): unknown => JSON.parse(line), line).not.toThrow()
     expect(all).not.toContain(testToken)
     expect(all).not.toContain('wrong-token')
     expect(all).not.toContain(targetSecret)

@@ -3,7 +3,6 @@ import { createLatencyHistogram, encodeHistogram, recordLatencyUs } from '@gaunt
 import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { performance } from 'node:perf_hooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SqliteStore } from '../../apps/controller/src/storage/sqlite-store.js'
 import { tempDir } from '../helpers/cli.js'
@@ -123,12 +122,13 @@ describe('H4: reading the windows of a 24 h run', () => {
     })
     let output = ''
     clients.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    const paged = new Promise<{
+    interface Paged {
       results?: Array<{ windows: number; pages: number; maxPage: number; maxBytes: number; inOrder: boolean }>
       error?: string
-    }>((resolve, reject) => {
+    }
+    const paged = new Promise<Paged>((resolve, reject) => {
       clients.once('error', reject)
-      clients.once('close', () => resolve(JSON.parse(output || '{"error":"no output"}')))
+      clients.once('close', () => resolve(JSON.parse(output || '{"error":"no output"}') as Paged))
     })
 
     // A sixth client measures /healthz every 10 ms (as a monitor would poll, not a flood) for as long as the paging

@@ -45,7 +45,7 @@ describe('M3: event stream cap and server timeouts', () => {
     })
     if (response.status === 200) {
       const first = await response.body!.getReader().read()
-      expect(new TextDecoder().decode(first.value)).toMatch(/^event: status\ndata: \{"status":"running"/)
+      expect(new TextDecoder().decode(first.value as Uint8Array)).toMatch(/^event: status\ndata: \{"status":"running"/)
     }
     return { response, close: () => abort.abort() }
   }
@@ -65,7 +65,7 @@ and frees a slot when a client goes away`, async () => {
     expect(await refused.response.json()).toMatchObject({
       status: 429,
       code: 'too_many',
-      detail: expect.stringMatching(/--max-streams 5/),
+      detail: expect.stringMatching(/--max-streams 5/) as string,
     })
 
     open[0]!.close()
@@ -108,7 +108,7 @@ and frees a slot when a client goes away`, async () => {
     await once(socket, 'connect')
     const startedAt = Date.now()
     let received = ''
-    socket.on('data', (chunk) => (received += chunk))
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString()))
     socket.write('GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\n')
     // One header line every 500 ms, never the blank line that ends them: the socket is never idle.
     const drip = setInterval(() => socket.write(`x-slow-${Date.now()}: 1\r\n`), 500)

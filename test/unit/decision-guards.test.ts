@@ -45,7 +45,7 @@ describe('guard state machines', () => {
     ['slo: clears after 2 PASS at the clear limit', slo, 'FFFPP', '--trip-clear', false],
     ['slo: an INSUFFICIENT between PASSes restarts the clear count', slo, 'FFFPIP', '--trip---', true],
   ])('%s', (_name, guard, verdicts, events, tripped) => {
-    const result = run(guard, verdicts as string)
+    const result = run(guard, verdicts)
     expect(result.events.join('')).toBe(events)
     expect(result.state.tripped).toBe(tripped)
   })
@@ -88,7 +88,7 @@ describe('step gate', () => {
       'advance',
     ],
   ])('%s', (_name, guards, heldS, action) => {
-    expect(gate({ guards, promoteAfter: 2, heldS: heldS as number, maxHoldS: 60 }).action).toBe(action)
+    expect(gate({ guards, promoteAfter: 2, heldS, maxHoldS: 60 }).action).toBe(action)
   })
 
   it('the hold names who is short, and the rollback after maxHold says how long it held', () => {
@@ -175,9 +175,9 @@ describe('baseline change', () => {
     const base = { source: 'test', stats: sampleStats([bucket(0, { ok: 1000, latencyMs: 10 })]) }
     const window = sampleStats([bucket(1, { ok: 1000, latencyMs: 15 })])
     expect(measureChange(condition('p50 rise < 2ms'), window, base)).toMatchObject({
-      estimate: expect.closeTo(5, 1),
-      lower: expect.closeTo(5, 1),
-      upper: expect.closeTo(5, 1),
+      estimate: expect.closeTo(5, 1) as number,
+      lower: expect.closeTo(5, 1) as number,
+      upper: expect.closeTo(5, 1) as number,
     })
     // Histogram buckets put 15 ms at 14.99 ms: relative to 10 ms that is +49.9%.
     expect(measureChange(condition('p50 rise < 20%'), window, base).estimate).toBeCloseTo(0.5, 2)
@@ -226,7 +226,7 @@ describe('error rates by class', () => {
     })
     expect(parseThreshold('reset_rate < 2ms')).toMatchObject({
       ok: false,
-      message: expect.stringContaining('does not apply to reset_rate'),
+      message: expect.stringContaining('does not apply to reset_rate') as string,
     })
   })
 })

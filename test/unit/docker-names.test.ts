@@ -108,7 +108,7 @@ describe('the fault schema', () => {
     expect(error).toBeInstanceOf(GauntletError)
     const problems = (error as GauntletError).problems
     expect(problems).toEqual([
-      { path: '/body/target/container', message: expect.stringMatching(/^expected a Docker container name/) },
+      { path: '/body/target/container', message: expect.stringMatching(/^expected a Docker container name/) as string },
     ])
   })
 
@@ -156,12 +156,12 @@ function recordingDocker(): { docker: Docker; calls: string[] } {
     modem: { socketPath: '/fake/docker.sock' },
     getContainer: (id: string) => {
       calls.push(`getContainer ${id}`)
-      return { inspect: async () => info(id) }
+      return { inspect: () => Promise.resolve(info(id)) }
     },
-    listContainers: async (options: unknown) => {
+    listContainers: (options: unknown) => {
       const withoutSignal = (key: string, value: unknown): unknown => (key === 'abortSignal' ? undefined : value)
       calls.push(`listContainers ${JSON.stringify(options, withoutSignal)}`)
-      return []
+      return Promise.resolve([])
     },
   }
   return { docker: docker as unknown as Docker, calls }

@@ -159,7 +159,11 @@ class FakeKernel implements Netns {
   inert = false
   constructor(readonly events: string[]) {}
 
-  async run(pid: number, command: Command): Promise<CommandResult> {
+  run(pid: number, command: Command): Promise<CommandResult> {
+    return Promise.resolve(this.runNow(pid, command))
+  }
+
+  private runNow(pid: number, command: Command): CommandResult {
     const text = command.join(' ')
     this.events.push(`${pid}: ${text}`)
     const ns = this.namespaces.get(pid)
@@ -180,16 +184,16 @@ class FakeContainers implements ContainerFinder {
     this.byId.set(c.id, c)
     return this
   }
-  async resolve(target: FaultSpec['target']): Promise<TargetContainer[]> {
+  resolve(target: FaultSpec['target']): Promise<TargetContainer[]> {
     const found = [...this.byId.values()].filter((c) => c.name === target.container)
-    if (found.length === 0) throw new GauntletError('not_found', `no container "${target.container}"`)
-    return found
+    if (found.length === 0) return Promise.reject(new GauntletError('not_found', `no container "${target.container}"`))
+    return Promise.resolve(found)
   }
-  async inspect(id: string): Promise<TargetContainer | undefined> {
-    return this.byId.get(id)
+  inspect(id: string): Promise<TargetContainer | undefined> {
+    return Promise.resolve(this.byId.get(id))
   }
-  async running(): Promise<TargetContainer[]> {
-    return [...this.byId.values()]
+  running(): Promise<TargetContainer[]> {
+    return Promise.resolve([...this.byId.values()])
   }
 }
 
@@ -227,7 +231,7 @@ function engineWith(support: KernelSupport = noNetem): FaultEngine {
     containers,
     netns: kernel,
     journal,
-    support: async () => support,
+    support: () => Promise.resolve(support),
     log: (line) => logLines.push(line),
   })
 }
@@ -451,7 +455,7 @@ describe('apply', () => {
     expect(engine.list().map((r) => r.id)).toEqual(['f1-partition'])
     // The dead man's switch (a real detached process: FaultEngine has no port for it) is journaled too.
     expect(journalLines().slice(1)).toEqual([
-      { op: 'helpers', id: 'f1-partition', containerId: 'c-web', deadmanPid: expect.any(Number) },
+      { op: 'helpers', id: 'f1-partition', containerId: 'c-web', deadmanPid: expect.any(Number) as number },
     ])
     await engine.revert('f1-partition', 'test over')
   })

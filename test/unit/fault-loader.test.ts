@@ -464,7 +464,7 @@ describe('adhocFault', () => {
     const a = adhocFault({ type: 'partition', target: web, direction: 'egress', duration: '30s' })
     const b = adhocFault({ type: 'partition', target: web, direction: 'egress', duration: '30s' })
     expect(a).toEqual({
-      id: expect.stringMatching(/^adhoc-[0-9a-f]{8}$/),
+      id: expect.stringMatching(/^adhoc-[0-9a-f]{8}$/) as string,
       type: 'partition',
       target: web,
       mechanism: 'iptables',

@@ -16,12 +16,11 @@ function scriptedNetns(outputs: Record<string, string | CommandResult>): Netns &
   const log: string[] = []
   return {
     log,
-    run: async (pid: number, command: Command): Promise<CommandResult> => {
+    run: (pid: number, command: Command): Promise<CommandResult> => {
       const key = command.join(' ')
       log.push(`${pid}: ${key}`)
-      const out = outputs[key]
-      if (out === undefined) return { code: 0, stdout: '', stderr: '' }
-      return typeof out === 'string' ? { code: 0, stdout: out, stderr: '' } : out
+      const out = outputs[key] ?? ''
+      return Promise.resolve(typeof out === 'string' ? { code: 0, stdout: out, stderr: '' } : out)
     },
   }
 }
@@ -231,7 +230,12 @@ then deletes our root qdiscs`, async () => {
 
   it("the delete argv is the rule's own argv: no empty or quoted arguments", async () => {
     const commands: Command[] = []
-    const netns: Netns = { run: async (_pid, command) => (commands.push(command), { code: 0, stdout: '', stderr: '' }) }
+    const netns: Netns = {
+      run: (_pid, command) => {
+        commands.push(command)
+        return Promise.resolve({ code: 0, stdout: '', stderr: '' })
+      },
+    }
     await removeMarks(
       netns,
       1,

@@ -134,7 +134,7 @@ only windows under the fault are judged`, () => {
     expect(judged.decisions[0]).toMatchObject({
       verdict: 'fail',
       action: 'rollback',
-      evidence: { estimate: expect.closeTo(0.1, 6), limit: 0.02 },
+      evidence: { estimate: expect.closeTo(0.1, 6) as number, limit: 0.02 },
     })
     expect(judged.decisions[0]!.evidence.baseline).toEqual({
       source: 'prefault: 20 judged second(s) before the first fault (seconds 0-19)',
