@@ -21,7 +21,10 @@ import {
   type HttpdContainer,
 } from '../helpers/docker.js'
 
-/** Resolving fault targets to containers: the pure choosing, then a real engine (skipped loudly without one, failing under CI). */
+/**
+ * Resolving fault targets to containers: the pure choosing, then a real engine (skipped loudly without one, failing
+ * under CI).
+ */
 
 const gate = await dockerGate()
 

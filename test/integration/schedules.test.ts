@@ -8,7 +8,7 @@ import { buildApp } from '../../apps/controller/src/http/app.js'
 import type { Clock } from '../../apps/controller/src/run/ports.js'
 import { RunAdmission } from '../../apps/controller/src/run/run-admission.js'
 import { RunManager } from '../../apps/controller/src/run/run-manager.js'
-import type { Schedule } from '../../apps/controller/src/schedule/schedule.js'
+import type { ConcurrencyPolicy, Schedule } from '../../apps/controller/src/schedule/schedule.js'
 import { Scheduler } from '../../apps/controller/src/schedule/scheduler.js'
 import type { ScheduleFire } from '../../apps/controller/src/storage/run-store.js'
 import { SqliteStore } from '../../apps/controller/src/storage/sqlite-store.js'
@@ -23,6 +23,14 @@ describe('schedules', () => {
   let runs: RunManager
   const schedulers: Scheduler[] = []
   const realClock: Clock = { now: () => new Date() }
+  /** A schedule of the test scenario that fires every second, under a concurrency policy. */
+  const perSecond = (concurrency: ConcurrencyPolicy) => ({
+    scenario: 'sched',
+    cron: '* * * * * *',
+    timezone: 'UTC',
+    concurrency,
+    startingDeadlineS: 5,
+  })
 
   beforeAll(async () => {
     target = await startDemoTarget('--latency', '2')
@@ -66,13 +74,7 @@ describe('schedules', () => {
 
   it('forbid: fires while its run is in progress are skipped, and recorded', async () => {
     const s = scheduler()
-    const schedule = s.create({
-      scenario: 'sched',
-      cron: '* * * * * *',
-      timezone: 'UTC',
-      concurrency: 'forbid',
-      startingDeadlineS: 5,
-    })
+    const schedule = s.create(perSecond('forbid'))
     const [first, second, third] = await fires(s, schedule.id, 3)
     expect(first!.outcome).toBe('started')
     expect(runs.isActive(first!.runId!)).toBe(true) // a 3 s run outlives the next two fires
@@ -83,13 +85,7 @@ describe('schedules', () => {
 
   it('allow: runs overlap', async () => {
     const s = scheduler()
-    const schedule = s.create({
-      scenario: 'sched',
-      cron: '* * * * * *',
-      timezone: 'UTC',
-      concurrency: 'allow',
-      startingDeadlineS: 5,
-    })
+    const schedule = s.create(perSecond('allow'))
     const [first, second] = await fires(s, schedule.id, 2)
     expect([first!.outcome, second!.outcome]).toEqual(['started', 'started'])
     expect(first!.runId).not.toBe(second!.runId)
@@ -98,13 +94,7 @@ describe('schedules', () => {
 
   it('replace: the run in progress is aborted for the new one', async () => {
     const s = scheduler()
-    const schedule = s.create({
-      scenario: 'sched',
-      cron: '* * * * * *',
-      timezone: 'UTC',
-      concurrency: 'replace',
-      startingDeadlineS: 5,
-    })
+    const schedule = s.create(perSecond('replace'))
     const [first, second] = await fires(s, schedule.id, 2)
     expect([first!.outcome, second!.outcome]).toEqual(['started', 'replaced'])
     s.stop()
@@ -144,13 +134,7 @@ describe('schedules', () => {
       }))
 
     it('allow: a fire beyond the cap is recorded as refused, with the reason, and starts nothing', async () => {
-      const schedule = cappedScheduler().create({
-        scenario: 'sched',
-        cron: '* * * * * *',
-        timezone: 'UTC',
-        concurrency: 'allow',
-        startingDeadlineS: 5,
-      })
+      const schedule = cappedScheduler().create(perSecond('allow'))
       const [first, second] = await fires(s, schedule.id, 2)
       expect(first!.outcome).toBe('started')
       expect(second).toMatchObject({
@@ -162,13 +146,7 @@ describe('schedules', () => {
     })
 
     it('replace: the replaced run ends before the new one is admitted, so the cap does not refuse it', async () => {
-      const schedule = cappedScheduler().create({
-        scenario: 'sched',
-        cron: '* * * * * *',
-        timezone: 'UTC',
-        concurrency: 'replace',
-        startingDeadlineS: 5,
-      })
+      const schedule = cappedScheduler().create(perSecond('replace'))
       const [first, second] = await fires(s, schedule.id, 2)
       expect([first!.outcome, second!.outcome]).toEqual(['started', 'replaced'])
       expect(store.getRun(first!.runId!)!.status).toBe('aborted')

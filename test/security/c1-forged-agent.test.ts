@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ControllerClient } from '../../apps/controller/src/cli/controller-client.js'
 import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
 import { runCli, tempDir } from '../helpers/cli.js'
+import { agentCall as agentRequest } from '../helpers/agent-call.js'
 import { startController, testToken, type ControllerUnderTest } from '../helpers/controller.js'
 
 /**
@@ -57,7 +58,7 @@ describe('C1: a forged agent', () => {
     body: string,
     headers: Record<string, string> = {},
     method = 'PUT',
-  ) => fetch(`${c.url}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, body })
+  ) => agentRequest(c.url, method, path, body, headers)
   const targetRequests = async (): Promise<number> =>
     ((await (await fetch(`${target.url}/__stats`)).json()) as { requests: number }).requests
   const agentNames = async (c: ControllerUnderTest): Promise<string[]> =>

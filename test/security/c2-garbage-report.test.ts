@@ -1,11 +1,11 @@
 import { emptyErrorCounts, type Assignment, type RunSummary, type WindowReport } from '@gauntlet/contracts'
-import { signRequest } from '@gauntlet/http'
 import { createLatencyHistogram, encodeHistogram, recordLatencyUs } from '@gauntlet/metrics'
 import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
+import { signedAgentCall } from '../helpers/agent-call.js'
 import { startController, type ControllerUnderTest } from '../helpers/controller.js'
 
 /**
@@ -47,14 +47,8 @@ describe('C2: a report with a garbage window', () => {
   })
 
   /** A call signed as the agent would sign it. */
-  const signed = (method: string, path: string, body: unknown): Promise<Response> => {
-    const text = JSON.stringify(body)
-    return fetch(`${c.url}${path}`, {
-      method,
-      headers: { 'content-type': 'application/json', ...signRequest(secret, method, `${c.url}${path}`, text) },
-      body: text,
-    })
-  }
+  const signed = (method: string, path: string, body: unknown): Promise<Response> =>
+    signedAgentCall(c.url, secret, method, path, JSON.stringify(body))
   const heartbeat = (): Promise<Response> =>
     signed('PUT', '/api/agents/forged', { url: fakeUrl, capacityRps: 1000, runs: [], version: 'forged' })
   const report = (runId: string, windows: unknown[]): Promise<Response> =>

@@ -1,11 +1,11 @@
 import type { RunSummary } from '@gauntlet/contracts'
-import { signRequest } from '@gauntlet/http'
 import { once } from 'node:events'
 import { createServer, type RequestListener, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ControllerClient } from '../../apps/controller/src/cli/controller-client.js'
 import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
+import { signedAgentCall } from '../helpers/agent-call.js'
 import { startController, testToken, type ControllerUnderTest } from '../helpers/controller.js'
 
 /**
@@ -52,14 +52,9 @@ describe('H2: what an agent URL answers never leaks into a run', () => {
   }
 
   /** Registers (or re-points) agent `name` at `url` with a correctly signed heartbeat. */
-  async function heartbeat(name: string, url: string): Promise<Response> {
-    const path = `/api/agents/${name}`
+  function heartbeat(name: string, url: string): Promise<Response> {
     const body = JSON.stringify({ url, capacityRps: 10_000, runs: [], version: 't' })
-    return fetch(`${c.url}${path}`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json', ...signRequest(secret, 'PUT', `${c.url}${path}`, body) },
-      body,
-    })
+    return signedAgentCall(c.url, secret, 'PUT', `/api/agents/${name}`, body)
   }
 
   /** Starts a short run and returns its final summary. */

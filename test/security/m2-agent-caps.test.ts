@@ -1,6 +1,6 @@
 import { maxHeartbeatBytes, maxHeartbeatRuns } from '@gauntlet/contracts'
-import { signRequest } from '@gauntlet/http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { signedAgentCall } from '../helpers/agent-call.js'
 import { startController, type ControllerUnderTest } from '../helpers/controller.js'
 
 /**
@@ -23,14 +23,8 @@ describe('M2: agent caps', () => {
 
   const heartbeatBody = (runs: string[]) =>
     JSON.stringify({ url: 'http://127.0.0.1:9/', capacityRps: 100, runs, version: 't' })
-  async function heartbeat(name: string, body: string): Promise<Response> {
-    const path = `/api/agents/${name}`
-    return fetch(`${c.url}${path}`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json', ...signRequest(secret, 'PUT', `${c.url}${path}`, body) },
-      body,
-    })
-  }
+  const heartbeat = (name: string, body: string): Promise<Response> =>
+    signedAgentCall(c.url, secret, 'PUT', `/api/agents/${name}`, body)
   const fullRuns = Array.from({ length: maxHeartbeatRuns }, (_, i) => `run-${i}-${'x'.repeat(90)}`)
 
   it(`takes ${maxAgents} agents, then refuses a new name with 429 problem+json (too_many) \
