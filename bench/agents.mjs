@@ -482,7 +482,10 @@ async function measure(kind, against, agents, windows, targetUrl, batch = 1) {
     ? setInterval(() => {
         const t = Date.now() - (firstSent ?? Date.now())
         console.log(
-          `    trace ${kind} ${against.kind} +${fmt(t / 1000, 1)}s merged ${arrivals.size} answers ${statusText(outcome.statuses)} hb-failed ${stats.heartbeatsFailed - statsBefore.heartbeatsFailed} hb-max ${Math.max(0, ...heartbeatRtts.slice(-n))} replans ${stats.replans - statsBefore.replans}`,
+          `    trace ${kind} ${against.kind} +${fmt(t / 1000, 1)}s merged ${arrivals.size} ` +
+            `answers ${statusText(outcome.statuses)} ` +
+            `hb-failed ${stats.heartbeatsFailed - statsBefore.heartbeatsFailed} ` +
+            `hb-max ${Math.max(0, ...heartbeatRtts.slice(-n))} replans ${stats.replans - statsBefore.replans}`,
         )
       }, 1000)
     : undefined
@@ -596,7 +599,8 @@ async function measure(kind, against, agents, windows, targetUrl, batch = 1) {
   const short = [...arrivals.entries()].filter(([, w]) => w.agents !== n)
   if (short.length > 0)
     problems.push(
-      `${short.length} merged window(s) with fewer than ${n} agents, e.g. index ${short[0][0]}: ${short[0][1].agents} agents, missing ${JSON.stringify(short[0][1].missing ?? [])}`,
+      `${short.length} merged window(s) with fewer than ${n} agents, e.g. ` +
+        `index ${short[0][0]}: ${short[0][1].agents} agents, missing ${JSON.stringify(short[0][1].missing ?? [])}`,
     )
   let stored
   if (against.kind === 'controller') {
@@ -621,7 +625,8 @@ async function measure(kind, against, agents, windows, targetUrl, batch = 1) {
       return `${fmt((at - firstSent) / 1000, 2)} s after the first report (${merged} merged windows by then)`
     }
     problems.push(
-      `agents saw: ${d.heartbeatsFailed} heartbeats failed or timed out (1 s), ${d.heartbeatsSlow} answered after > 500 ms, ${d.replans} replans, ${d.stops} stops; ` +
+      `agents saw: ${d.heartbeatsFailed} heartbeats failed or timed out (1 s), ${d.heartbeatsSlow} answered ` +
+        `after > 500 ms, ${d.replans} replans, ${d.stops} stops; ` +
         `first heartbeat trouble ${when(firsts.heartbeatTrouble)}, first replan ${when(firsts.replan)}`,
     )
   }
@@ -682,7 +687,8 @@ function sqliteFloor(dir, batch) {
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = FULL')
     db.exec(
-      'CREATE TABLE agent_windows (run_id TEXT NOT NULL, agent TEXT NOT NULL, idx INTEGER NOT NULL, report_json TEXT NOT NULL, PRIMARY KEY (run_id, agent, idx))',
+      'CREATE TABLE agent_windows (run_id TEXT NOT NULL, agent TEXT NOT NULL, idx INTEGER NOT NULL, report_json ' +
+        'TEXT NOT NULL, PRIMARY KEY (run_id, agent, idx))',
     )
     const insert = db.prepare('INSERT INTO agent_windows (run_id, agent, idx, report_json) VALUES (?, ?, ?, ?)')
     const report = db.transaction((agent, from) => {
@@ -709,7 +715,6 @@ async function main() {
   const batch = Math.min(maxWindowsPerReport, Number(process.env.BENCH_BATCH ?? 1))
   const ingestWindowsFor = (n) => Number(process.env.BENCH_INGEST_WINDOWS ?? Math.max(30, Math.ceil(3000 / n)))
   const lagWindows = Number(process.env.BENCH_LAG_WINDOWS ?? 10)
-  const maxAgents = Math.max(...counts)
   const dir = mkdtempSync(join(tmpdir(), 'gauntlet-bench-agents-'))
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
 
@@ -744,7 +749,9 @@ async function main() {
   controller.child.once('exit', (code, signal) => {
     if (!stopping)
       console.error(
-        `\nthe controller exited during the bench (code ${code}, signal ${signal}); its stderr:\n${controller.stderr().slice(-3000)}\nits last stdout lines:\n${controller.lines.slice(-10).join('\n')}`,
+        `\nthe controller exited during the bench (code ${code}, signal ${signal}); ` +
+          `its stderr:\n${controller.stderr().slice(-3000)}\n` +
+          `its last stdout lines:\n${controller.lines.slice(-10).join('\n')}`,
       )
   })
   const bare = await startChild([thisFile, '--bare-peer'], {})
@@ -755,10 +762,12 @@ async function main() {
   const bareSide = { kind: 'bare', url: bare.url, pid: bare.child.pid }
 
   console.log(
-    `\ngauntlet controller bench: simulated agents ${counts.join('/')}, ${perAgentRps} rps and ~${perAgentRps} latencies per agent-window, node ${process.version}, ${cpus().length} cores`,
+    `\ngauntlet controller bench: simulated agents ${counts.join('/')}, ${perAgentRps} rps and ~${perAgentRps} ` +
+      `latencies per agent-window, node ${process.version}, ${cpus().length} cores`,
   )
   console.log(
-    `ingest runs: ${counts.map((n) => ingestWindowsFor(n)).join('/')} windows per agent, pushed at once (${batch} window(s) per report, 1 report in flight per agent); lag runs: ${lagWindows} s in real time`,
+    `ingest runs: ${counts.map((n) => ingestWindowsFor(n)).join('/')} windows per agent, pushed at once ` +
+      `(${batch} window(s) per report, 1 report in flight per agent); lag runs: ${lagWindows} s in real time`,
   )
 
   const results = []
@@ -822,13 +831,16 @@ async function main() {
     return
   }
   console.log(
-    `\nIngest: agent-windows/s, from the first report sent to the last merged window on the SSE stream (merged windows/s = that / agents).`,
+    `\nIngest: agent-windows/s, from the first report sent to the last merged window on the SSE stream (merged ` +
+      `windows/s = that / agents).`,
   )
   console.log(
-    'Floors, in this process once the runs are over: merging N encoded histograms (the controller\u2019s mergeEncoded) caps agent-windows/s at',
+    'Floors, in this process once the runs are over: merging N encoded histograms (the controller\u2019s ' +
+      'mergeEncoded) caps agent-windows/s at',
   )
   console.log(
-    `N/merge time; one SQLite transaction per report (WAL, synchronous=FULL, ${batch} agent window(s) each) at its rows/s.`,
+    `N/merge time; one SQLite transaction per report (WAL, synchronous=FULL, ${batch} agent window(s) each) at ` +
+      `its rows/s.`,
   )
   const w1 = [6, 19, 18, 5, 9, 15, 14, 14, 18, 20, 12]
   console.log(
@@ -873,7 +885,8 @@ async function main() {
   }
 
   console.log(
-    `\nLag (ms): merged window on the SSE stream after the last agent's POST of that second | after the second's nominal end; ${lagWindows} samples per cell (p99 of ${lagWindows} = max)`,
+    `\nLag (ms): merged window on the SSE stream after the last agent's POST of that second | after the ` +
+      `second's nominal end; ${lagWindows} samples per cell (p99 of ${lagWindows} = max)`,
   )
   const w2 = [6, 22, 22, 11, 22]
   console.log(
@@ -898,7 +911,8 @@ async function main() {
   }
 
   console.log(
-    '\nProblems seen (reports not answered 202, windows missing or short of agents, runs not passed, heartbeats failing, agent losses):',
+    '\nProblems seen (reports not answered 202, windows missing or short of agents, runs not passed, heartbeats ' +
+      'failing, agent losses):',
   )
   let any = false
   for (const r of results) {

@@ -75,7 +75,8 @@ async function round(kind, targetUrl, hookUrl, hookArrivals, fault) {
   const dir = mkdtempSync(join(tmpdir(), 'gauntlet-bench-rollback-'))
   const judge =
     kind === 'guard'
-      ? `decision:\n  guards:\n    - { name: errors-abort, kind: abort, require: "error_rate < 15%", minSamples: 200 }\n`
+      ? `decision:\n  guards:\n` +
+        `    - { name: errors-abort, kind: abort, require: "error_rate < 15%", minSamples: 200 }\n`
       : `thresholds: ["error_rate < 15%"]\n`
   const faults = fault.name
     ? `faults:\n  - { type: partition, target: { container: ${fault.name} }, at: 1s, duration: 60s }\n`
@@ -150,7 +151,8 @@ try {
   ]) {
     const r = results[kind]
     console.log(
-      `${label.padEnd(39)}${ms(median(r.map((x) => x.hookMs))).padEnd(28)}${ms(median(r.map((x) => x.revertMs))).padEnd(27)}${r.map((x) => x.verdict).join(',')}`,
+      `${label.padEnd(39)}${ms(median(r.map((x) => x.hookMs))).padEnd(28)}` +
+        `${ms(median(r.map((x) => x.revertMs))).padEnd(27)}${r.map((x) => x.verdict).join(',')}`,
     )
   }
   const ratio = median(results.thresholds.map((x) => x.hookMs)) / median(results.guard.map((x) => x.hookMs))

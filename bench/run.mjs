@@ -74,7 +74,10 @@ async function autocannonPaced(url, rps) {
   return { sent: result.requests.total }
 }
 
-/** Arrivals per 100 ms slice: min/max over the whole run and after its first second (the last, partial slice left out). */
+/**
+ * Arrivals per 100 ms slice: min/max over the whole run and after its first second (the last, partial slice left
+ * out).
+ */
 function sliceCounts(arrivalsMs) {
   const slices = new Array(Math.ceil(seconds * 10)).fill(0)
   for (const t of arrivalsMs) if (t < seconds * 1000) slices[Math.floor(t / 100)]++
@@ -87,7 +90,8 @@ const row = (cells, widths) => cells.map((c, i) => String(c).padEnd(widths[i])).
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a')
 
 console.log(
-  `gauntlet bench: ${seconds}s per measurement, node ${process.version}, ${(await import('node:os')).cpus().length} cores\n`,
+  `gauntlet bench: ${seconds}s per measurement, ` +
+    `node ${process.version}, ${(await import('node:os')).cpus().length} cores\n`,
 )
 
 // 1. Maximum throughput with the same connections against the same target.

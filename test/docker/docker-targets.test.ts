@@ -21,7 +21,10 @@ import {
   type HttpdContainer,
 } from '../helpers/docker.js'
 
-/** Resolving fault targets to containers: the pure choosing, then a real engine (skipped loudly without one, failing under CI). */
+/**
+ * Resolving fault targets to containers: the pure choosing, then a real engine (skipped loudly without one, failing
+ * under CI).
+ */
 
 const gate = await dockerGate()
 
@@ -177,7 +180,7 @@ gate.describe('DockerTargets on a real engine', () => {
       name: a.name,
       pid: a.pid,
       ip: a.ip,
-      labels: expect.objectContaining({ app, 'gauntlet-test': '1' }),
+      labels: expect.objectContaining({ app, 'gauntlet-test': '1' }) as Record<string, string>,
     })
   })
 

@@ -62,7 +62,8 @@ gate.describe('faults measured through load on a real engine', () => {
   const { tempDir } = faultSuite()
   const httpd = (): Promise<HttpdContainer> => startHttpdContainer({ labels: { app: `fault-effects-${run}` } })
 
-  it('bandwidth: a 1 MiB download runs at the tbf rate while applied and at full speed after `fault revert`', async () => {
+  it(`bandwidth: a 1 MiB download runs at the tbf rate while applied and at full speed after \`fault \
+revert\``, async () => {
     const dir = tempDir('gauntlet-bw-')
     const target = await httpd()
     const big = `${target.url}/big.bin`
@@ -87,7 +88,9 @@ gate.describe('faults measured through load on a real engine', () => {
     const after = await download(big)
 
     console.log(
-      `bandwidth 8mbit: before ${before.mbitPerS.toFixed(0)} Mbit/s (${before.ms.toFixed(0)} ms), during ${during.mbitPerS.toFixed(2)} Mbit/s (${during.ms.toFixed(0)} ms), after ${after.mbitPerS.toFixed(0)} Mbit/s`,
+      `bandwidth 8mbit: before ${before.mbitPerS.toFixed(0)} Mbit/s (${before.ms.toFixed(0)} ms), ` +
+        `during ${during.mbitPerS.toFixed(2)} Mbit/s (${during.ms.toFixed(0)} ms), ` +
+        `after ${after.mbitPerS.toFixed(0)} Mbit/s`,
     )
     expect(during.bytes).toBe(bigFileBytes)
     // TCP over a drop-tail token bucket gets a little under the rate, never much over it.
@@ -98,7 +101,8 @@ gate.describe('faults measured through load on a real engine', () => {
     expect(await marksIn(target.pid)).toEqual(noMarks)
   })
 
-  it('bandwidth scoped to port 8080 slows that port only: a second httpd on 8081 in the same container keeps full speed', async () => {
+  it(`bandwidth scoped to port 8080 slows that port only: \
+a second httpd on 8081 in the same container keeps full speed`, async () => {
     const dir = tempDir('gauntlet-bw-port-')
     const target = await httpd()
     // busybox httpd without -f daemonizes, so the exec returns once it is listening or has failed.
@@ -130,7 +134,8 @@ gate.describe('faults measured through load on a real engine', () => {
       const shaped = await download(`${target.url}/big.bin`)
       const untouched = await download(other)
       console.log(
-        `bandwidth 8mbit on port 8080: port 8080 ${shaped.mbitPerS.toFixed(2)} Mbit/s, port 8081 ${untouched.mbitPerS.toFixed(0)} Mbit/s`,
+        `bandwidth 8mbit on port 8080: port 8080 ${shaped.mbitPerS.toFixed(2)} Mbit/s, port ` +
+          `8081 ${untouched.mbitPerS.toFixed(0)} Mbit/s`,
       )
       expect(shaped.mbitPerS).toBeGreaterThan(8 * 0.75)
       expect(shaped.mbitPerS).toBeLessThan(8 * 1.05)
@@ -142,7 +147,8 @@ gate.describe('faults measured through load on a real engine', () => {
     expect(await marksIn(target.pid)).toEqual(noMarks)
   })
 
-  it('loss 30%: while applied a share of requests time out (and only time out); before and after, none fail', async () => {
+  it(`loss 30%: while applied a share of requests time out (and only time out); before and after, \
+none fail`, async () => {
     const dir = tempDir('gauntlet-loss-')
     const target = await httpd()
     const result = await runScenario(
@@ -157,7 +163,8 @@ gate.describe('faults measured through load on a real engine', () => {
     const { during, before, after } = splitByFault(result)
     const hit = tally(during)
     console.log(
-      `loss 30%: during ${JSON.stringify(hit)}, before ${JSON.stringify(tally(before))}, after ${JSON.stringify(tally(after))}`,
+      `loss 30%: during ${JSON.stringify(hit)}, before ${JSON.stringify(tally(before))}, ` +
+        `after ${JSON.stringify(tally(after))}`,
     )
     expect(hit.windows).toBeGreaterThanOrEqual(1)
     // A dropped SYN waits 1 s for its retransmission and a twice-dropped segment 600 ms: past the 500 ms
@@ -186,7 +193,8 @@ gate.describe('faults measured through load on a real engine', () => {
     const { during, before, after } = splitByFault(result)
     const hit = tally(during)
     console.log(
-      `partition: during ${JSON.stringify(hit)}, after ${JSON.stringify(tally(after))}; steps achieved ${result.summary!.steps.map((s) => s.achievedRps).join('/')} rps`,
+      `partition: during ${JSON.stringify(hit)}, after ${JSON.stringify(tally(after))}; steps ` +
+        `achieved ${result.summary!.steps.map((s) => s.achievedRps).join('/')} rps`,
     )
     expect(hit.windows).toBeGreaterThanOrEqual(1)
     expect(hit).toMatchObject({ ok: 0, errors: 50 * hit.windows, timeout: 50 * hit.windows })
@@ -198,7 +206,8 @@ gate.describe('faults measured through load on a real engine', () => {
     expect(await marksIn(target.pid)).toEqual(noMarks)
   })
 
-  it('partition with peers cuts only those peers: the host still reaches the container, a peer container does not', async () => {
+  it(`partition with peers cuts only those peers: the host still reaches the container, \
+a peer container does not`, async () => {
     const dir = tempDir('gauntlet-peers-')
     const [target, peer] = await Promise.all([httpd(), httpd()])
     // busybox-static's wget crashes resolving even a literal address; nc speaks HTTP/1.0 well enough.
@@ -237,7 +246,8 @@ gate.describe('faults measured through load on a real engine', () => {
     expect(await marksIn(target.pid)).toEqual(noMarks)
   })
 
-  it('reset on port 8080: while applied every connection is answered with a reset (refused at connect); after, all succeed', async () => {
+  it(`reset on port 8080: while applied every connection is answered with a reset (refused at connect); after, \
+all succeed`, async () => {
     const dir = tempDir('gauntlet-reset-')
     const target = await httpd()
     const result = await runScenario(
@@ -265,7 +275,8 @@ gate.describe('faults measured through load on a real engine', () => {
   proxyDelayTests()
 
   it.skipIf(support.netem)(
-    'netem on a kernel without sch_netem: the run fails before any load (exit 3), names the module and mode: proxy, and stores nothing as applied',
+    'netem on a kernel without sch_netem: the run fails before any load (exit 3), names the module and mode: ' +
+      'proxy, and stores nothing as applied',
     async () => {
       const dir = tempDir('gauntlet-netem-preflight-')
       const target = await httpd()
@@ -281,7 +292,8 @@ gate.describe('faults measured through load on a real engine', () => {
           ],
         })
         console.log(
-          `netem preflight: exit ${result.code} in ${result.elapsedMs.toFixed(0)} ms; ${result.summary?.reasons.join('; ')}`,
+          `netem preflight: exit ${result.code} in ${result.elapsedMs.toFixed(0)} ` +
+            `ms; ${result.summary?.reasons.join('; ')}`,
         )
         expect(result.code, result.stderr).toBe(3)
         expect(result.stdout).toMatch(/sch_netem/)
@@ -301,7 +313,8 @@ gate.describe('faults measured through load on a real engine', () => {
 
   if (!support.netem) {
     console.warn(
-      `netem delay measurement SKIPPED: this kernel has no sch_netem (tc: "${support.errors.netem ?? 'unknown'}"); it runs where the kernel has CONFIG_NET_SCH_NETEM`,
+      `netem delay measurement SKIPPED: this kernel has no sch_netem (tc: ` +
+        `"${support.errors.netem ?? 'unknown'}"); it runs where the kernel has CONFIG_NET_SCH_NETEM`,
     )
   }
   it.skipIf(!support.netem)(
@@ -321,7 +334,8 @@ gate.describe('faults measured through load on a real engine', () => {
       expectCleanRun(result, 'netem')
       const shift = step(result, 1).p50Ms! - step(result, 0).p50Ms!
       console.log(
-        `netem delay 100ms: p50 ${step(result, 0).p50Ms} -> ${step(result, 1).p50Ms} -> ${step(result, 2).p50Ms} ms (shift ${shift.toFixed(1)} ms)`,
+        `netem delay 100ms: p50 ${step(result, 0).p50Ms} -> ${step(result, 1).p50Ms} ` +
+          `-> ${step(result, 2).p50Ms} ms (shift ${shift.toFixed(1)} ms)`,
       )
       // busybox httpd closes every connection, so each request pays the handshake's round trip too.
       expect(Math.abs(shift - 200)).toBeLessThanOrEqual(20)
@@ -373,29 +387,35 @@ gate.describe('faults measured through load on a real engine', () => {
       const [s1, s2, s3] = [step(result, 0), step(result, 1), step(result, 2)]
       const shift = s2.p50Ms! - s1.p50Ms!
       console.log(
-        `proxy delay 100ms: p50 ${s1.p50Ms} -> ${s2.p50Ms} -> ${s3.p50Ms} ms (shift ${shift.toFixed(1)} ms); p99 ${s1.p99Ms} -> ${s2.p99Ms} -> ${s3.p99Ms} ms`,
+        `proxy delay 100ms: p50 ${s1.p50Ms} -> ${s2.p50Ms} -> ${s3.p50Ms} ms (shift ${shift.toFixed(1)} ms); ` +
+          `p99 ${s1.p99Ms} -> ${s2.p99Ms} -> ${s3.p99Ms} ms`,
       )
       expect(Math.abs(shift - 100)).toBeLessThanOrEqual(10)
       expect(s3.p50Ms! - s1.p50Ms!).toBeLessThan(10)
       expect(await marksIn(target.pid)).toEqual(noMarks)
     })
 
-    it('proxy delay fails no request: a delay fault, as it ends, must not turn requests in flight into timeouts', async () => {
+    it(`proxy delay fails no request: a delay fault, as it ends, \
+must not turn requests in flight into timeouts`, async () => {
       const { result } = await runProxyDelay()
       const failed = result.windows
         .filter((w) => tally([w]).errors > 0)
         .map((w) => `window ${w.index} (faults: ${w.faults?.join(',') ?? '-'}): ${JSON.stringify(w.errors)}`)
       console.log(
-        `proxy delay errors: ${failed.join('; ') || 'none'}; fault applied ${result.summary!.faults![0]!.appliedAt}, reverted ${result.summary!.faults![0]!.revertedAt}`,
+        `proxy delay errors: ${failed.join('; ') || 'none'}; fault ` +
+          `applied ${result.summary!.faults![0]!.appliedAt}, reverted ${result.summary!.faults![0]!.revertedAt}`,
       )
       expect(failed, 'requests failed around the proxy delay fault').toEqual([])
     })
 
-    it('proxy delay on a keep-alive service: the run moves its pooled connections through the delay and back; no request fails', async () => {
+    it(`proxy delay on a keep-alive service: the run moves its pooled connections through the delay and back; \
+no request fails`, async () => {
       const target = await httpd()
       // busybox httpd closes every connection; a keep-alive service (node, in the container's own
       // network namespace) shows what the redirect does to connections that outlive a request.
-      const script = `require('http').createServer((q, s) => s.end('ok')).listen(9090, '0.0.0.0', () => console.log('listening http://${target.ip}:9090'))`
+      const script =
+        `require('http').createServer((q, s) => s.end('ok')).listen(9090, '0.0.0.0', () => console.log('listening ` +
+        `http://${target.ip}:9090'))`
       const service = await startChildServer('nsenter', [
         '-t',
         String(target.pid),
@@ -423,10 +443,13 @@ gate.describe('faults measured through load on a real engine', () => {
           .filter((w) => tally([w]).errors > 0)
           .map(
             (w) =>
-              `window ${w.index} (${w.startedAt - Date.parse(fault.appliedAt!)} ms after apply, ${w.startedAt - Date.parse(fault.revertedAt!)} ms after revert): ${JSON.stringify(w.errors)}`,
+              `window ${w.index} (${w.startedAt - Date.parse(fault.appliedAt!)} ms after ` +
+              `apply, ${w.startedAt - Date.parse(fault.revertedAt!)} ms after ` +
+              `revert): ${JSON.stringify(w.errors)}`,
           )
         console.log(
-          `proxy delay, keep-alive (10 connections): p50 ${s1.p50Ms} -> ${s2.p50Ms} -> ${s3.p50Ms} ms; failed: ${failed.join('; ') || 'none'}`,
+          `proxy delay, keep-alive (10 connections): p50 ${s1.p50Ms} -> ${s2.p50Ms} -> ${s3.p50Ms} ms; ` +
+            `failed: ${failed.join('; ') || 'none'}`,
         )
         // Only new connections are redirected (a mid-stream pickup would be reset), so the run moves its
         // 10 pooled connections to new sockets when the fault is in place. As it ends, the run moves them

@@ -59,7 +59,8 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
     for (const holder of holders.splice(0)) await holder.kill9()
   })
 
-  it('kill -9 of `gauntlet run` mid-fault leaves tbf, proxy and iptables in place; `gauntlet fault list --state-dir` reverts them all', async () => {
+  it(`kill -9 of \`gauntlet run\` mid-fault leaves tbf, proxy and iptables in place; \
+\`gauntlet fault list --state-dir\` reverts them all`, async () => {
     const dir = tempDir('gauntlet-kill9-')
     const target = await httpd()
     const long = { target: { container: target.name }, at: '0s', duration: '40s' }
@@ -111,13 +112,15 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
     const page = await download(`${target.url}/index.html`)
     const big = await download(`${target.url}/big.bin`)
     console.log(
-      `kill -9: before recovery GET took ${delayed.ms.toFixed(0)} ms; after, ${page.ms.toFixed(1)} ms, big.bin at ${big.mbitPerS.toFixed(0)} Mbit/s`,
+      `kill -9: before recovery GET took ${delayed.ms.toFixed(0)} ms; after, ${page.ms.toFixed(1)} ms, big.bin ` +
+        `at ${big.mbitPerS.toFixed(0)} Mbit/s`,
     )
     expect(page.ms).toBeLessThan(50)
     expect(big.mbitPerS).toBeGreaterThan(80)
   })
 
-  it('kill -9 mid-partition, then the next `gauntlet run` on the same journal reverts it before its own load', async () => {
+  it(`kill -9 mid-partition, then the next \`gauntlet run\` on the same journal reverts it before its own \
+load`, async () => {
     const dir = tempDir('gauntlet-kill9-run-')
     const target = await httpd()
     const url = `${target.url}/index.html`
@@ -149,7 +152,8 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
     await expectNothingOfOurs(target.pid)
   })
 
-  it('a target restarted mid-fault: the run finishes, its summary notes the restart, and the new namespace has nothing of ours', async () => {
+  it(`a target restarted mid-fault: the run finishes, its summary notes the restart, \
+and the new namespace has nothing of ours`, async () => {
     const dir = tempDir('gauntlet-restart-')
     const target = await httpd()
     const oldPid = target.pid
@@ -182,9 +186,8 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
     expect(context).not.toMatch(/internal error/)
     expect([0, 1], context).toContain(code)
     const summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as RunSummary
-    console.log(
-      `restart mid-fault: exit ${code}; faults ${JSON.stringify(summary.faults!.map((f) => ({ id: f.id, notes: f.notes, revertVerified: f.revertVerified })))}`,
-    )
+    const faults = summary.faults!.map(({ id, notes, revertVerified }) => ({ id, notes, revertVerified }))
+    console.log(`restart mid-fault: exit ${code}; faults ${JSON.stringify(faults)}`)
     for (const fault of summary.faults!) {
       expect(fault.error, context).toBeUndefined()
       expect(fault.revertVerified).toBe(true)
@@ -193,7 +196,8 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
     await expectNothingOfOurs(target.pid)
   })
 
-  it('a fault on a container that does not exist: a clear error and exit 3 before any load, and nothing journaled as applied', async () => {
+  it(`a fault on a container that does not exist: a clear error and exit 3 before any load, \
+and nothing journaled as applied`, async () => {
     const dir = tempDir('gauntlet-missing-')
     const missing = `gauntlet-test-missing-${run}`
     const counter = await startCountingServer()
@@ -217,7 +221,8 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
     }
   })
 
-  it('a detached `gauntlet fault apply` reverts itself on time with no gauntlet process alive: tbf by its dead man switch, proxy delay by the proxy', async () => {
+  it(`a detached \`gauntlet fault apply\` reverts itself on time with no gauntlet process alive: \
+tbf by its dead man switch, proxy delay by the proxy`, async () => {
     const dir = tempDir('gauntlet-deadman-')
     const target = await httpd()
     const applyOne = async (doc: Record<string, unknown>): Promise<number> => {
@@ -251,7 +256,8 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
       10_000,
     )
     console.log(
-      `detached faults: redirect gone ${redirectGone - delayUntil} ms after its end, tbf qdisc gone ${qdiscGone - bwUntil} ms after its end`,
+      `detached faults: redirect gone ${redirectGone - delayUntil} ms after its end, tbf qdisc ` +
+        `gone ${qdiscGone - bwUntil} ms after its end`,
     )
     // The proxy ends at the fault's end; the switch fires one second after it (a margin for the owner's
     // own revert). The rest allows for exec and read-back on a busy two-core machine.
@@ -277,7 +283,8 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
     expect(list.stderr).not.toMatch(/reverted faults left by a previous process/)
   })
 
-  it('`gauntlet fault revert <id>` ends a detached fault early, stops its dead man switch, and `fault list` no longer shows it', async () => {
+  it(`\`gauntlet fault revert <id>\` ends a detached fault early, stops its dead man switch, \
+and \`fault list\` no longer shows it`, async () => {
     const dir = tempDir('gauntlet-revert-')
     const target = await httpd()
     const applied = await faultCli(
@@ -305,7 +312,8 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
     expect(again.stderr).toMatch(new RegExp(`no active fault ${id}`))
   })
 
-  it("two runs from different directories (different --db) on one host: the second one's recovery leaves the first one's live fault alone", async () => {
+  it(`two runs from different directories (different --db) on one host: \
+the second one's recovery leaves the first one's live fault alone`, async () => {
     // One host, so one host journal for both (what GAUNTLET_FAULT_JOURNAL names; the default is per host too).
     const host = tempDir('gauntlet-host-')
     const [dirA, dirB] = [tempDir('gauntlet-run-a-'), tempDir('gauntlet-run-b-')]
@@ -336,7 +344,8 @@ gate.describe('faults do not outlive their holder (real engine)', () => {
       expect(second.code, `${second.stdout}\n${second.stderr}`).toBe(0)
       const left = await marksIn(x.pid)
       console.log(
-        `two runs: after the second run, the first run's fault shows ${JSON.stringify(left)}; second run stderr: ${second.stderr.trim().split('\n').join(' | ')}`,
+        `two runs: after the second run, the first run's fault shows ${JSON.stringify(left)}; second run ` +
+          `stderr: ${second.stderr.trim().split('\n').join(' | ')}`,
       )
       expect(second.stderr).not.toMatch(/reverted faults left by a previous process/)
       expect(left.qdiscs, "the first run's live bandwidth fault was removed by the second run's recovery").toEqual([

@@ -37,7 +37,8 @@ gate.describe('POST/GET/DELETE /api/faults on a real controller and engine', () 
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it('applies a bandwidth fault, lists it, measures it, reverts it on DELETE and reads the namespace back clean', async () => {
+  it(`applies a bandwidth fault, lists it, measures it, \
+reverts it on DELETE and reads the namespace back clean`, async () => {
     const before = await download(`${target.url}/big.bin`)
     const created = await fetch(`${controller.url}/api/faults`, {
       method: 'POST',
@@ -64,7 +65,8 @@ gate.describe('POST/GET/DELETE /api/faults on a real controller and engine', () 
     expect(await (await fetch(`${controller.url}/api/faults`, { headers: auth })).json()).toEqual([])
   })
 
-  it('refuses without the token, with located problems for a bad document, and 404 for a container that does not exist', async () => {
+  it(`refuses without the token, with located problems for a bad document, \
+and 404 for a container that does not exist`, async () => {
     const doc = { type: 'reset', target: { container: target.name }, port: 8080, duration: '5s' }
     const noToken = await fetch(`${controller.url}/api/faults`, {
       method: 'POST',

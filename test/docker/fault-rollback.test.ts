@@ -24,17 +24,20 @@ gate.describe('rollback order with a real fault (real engine)', () => {
     receiver = createServer((request, response) => {
       let body = ''
       request.on('data', (chunk) => (body += chunk))
-      request.on('end', async () => {
+      request.on('end', () => {
         const at = Date.now()
-        arrivals.push({ at, marks: await marksIn(targetPid), body: JSON.parse(body) as Record<string, unknown> })
-        response.writeHead(204).end()
+        void marksIn(targetPid).then((marks) => {
+          arrivals.push({ at, marks, body: JSON.parse(body) as Record<string, unknown> })
+          response.writeHead(204).end()
+        })
       })
     }).listen(0, '127.0.0.1')
     await once(receiver, 'listening')
   })
   afterAll(() => void receiver.close())
 
-  it('a partition trips the abort guard: the fault is reverted (and reads back clean) before onRollback arrives', async () => {
+  it(`a partition trips the abort guard: the fault is reverted (and reads back clean) \
+before onRollback arrives`, async () => {
     const target = await startHttpdContainer()
     targetPid = target.pid
     const dir = tempDir('gauntlet-rollback-')
@@ -67,7 +70,8 @@ gate.describe('rollback order with a real fault (real engine)', () => {
     expect(Date.parse(fault!.revertedAt!)).toBeLessThanOrEqual(arrival!.at)
     expect(arrival!.marks).toEqual(noMarks)
     console.log(
-      `rollback: tripped at second ${trip.evidence.windowEnd}; fault reverted ${arrival!.at - Date.parse(fault!.revertedAt!)} ms before the hook arrived`,
+      `rollback: tripped at second ${trip.evidence.windowEnd}; fault ` +
+        `reverted ${arrival!.at - Date.parse(fault!.revertedAt!)} ms before the hook arrived`,
     )
   })
 })

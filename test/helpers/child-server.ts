@@ -7,8 +7,11 @@ import { gauntletBin } from './cli.js'
 export interface LineFollower {
   /** Every line so far. */
   lines: string[]
-  /** Resolves with the first line (already printed or still to come) that matches; rejects if `exited` settles first. */
-  waitForLine(pattern: RegExp): Promise<string>
+  /**
+   * Resolves with the first line (already printed or still to come) that matches; rejects if `exited` settles
+   * first.
+   */
+  waitForLine: (pattern: RegExp) => Promise<string>
 }
 
 /** Follows a process's output line by line, so a test awaits what it prints instead of sleeping. */
@@ -62,10 +65,10 @@ export async function startChildServer(
 ): Promise<ChildServer> {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env })
   let stderr = ''
-  child.stderr!.on('data', (chunk) => (stderr += chunk))
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   const { lines, waitForLine } = followLines(
-    child.stdout!,
+    child.stdout,
     exited,
     (code, pattern) =>
       new Error(`${command} ${args.join(' ')} exited with ${code} before printing ${pattern}: ${stderr}`),

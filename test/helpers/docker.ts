@@ -40,8 +40,9 @@ export function testLabels(extra: Record<string, string> = {}): Record<string, s
 export async function dockerAvailable(timeoutMs = 2_000): Promise<boolean> {
   try {
     // dockerode's typings omit ping's options; the call accepts { abortSignal }.
-    const ping = dockerClient().ping as (opts: { abortSignal: AbortSignal }) => Promise<unknown>
-    await ping.call(dockerClient(), { abortSignal: AbortSignal.timeout(timeoutMs) })
+    const docker = dockerClient()
+    const ping = docker.ping.bind(docker) as (opts: { abortSignal: AbortSignal }) => Promise<unknown>
+    await ping({ abortSignal: AbortSignal.timeout(timeoutMs) })
     return true
   } catch {
     return false
@@ -67,7 +68,8 @@ export async function dockerGate(): Promise<DockerGate> {
   if (!available && !ci) {
     const line = '='.repeat(78)
     console.warn(
-      `\n${line}\nDOCKER TESTS SKIPPED: no Docker engine answers at ${where}\n(start dockerd, or run .ci/run; with CI set these tests fail instead)\n${line}\n`,
+      `\n${line}\nDOCKER TESTS SKIPPED: no Docker engine answers at ${where}\n` +
+        `(start dockerd, or run .ci/run; with CI set these tests fail instead)\n${line}\n`,
     )
   }
   return {
@@ -78,7 +80,8 @@ export async function dockerGate(): Promise<DockerGate> {
         if (available || !ci) return body()
         it('has a Docker engine to run on', () => {
           throw new Error(
-            `Docker tests need a Docker engine but none answers at ${where} (CI is set, so they fail instead of skipping; .ci/run installs docker.io and starts dockerd)`,
+            `Docker tests need a Docker engine but none answers at ${where} (CI is set, so they fail instead of ` +
+              `skipping; .ci/run installs docker.io and starts dockerd)`,
           )
         })
       })
@@ -316,7 +319,7 @@ function processAlive(pid: number): boolean {
  * What every fault suite shares, registered inside its describe: the test image before its tests; its
  * containers and every directory made with the returned `tempDir` removed after them.
  */
-export function faultSuite(): { tempDir(prefix: string): string } {
+export function faultSuite(): { tempDir: (prefix: string) => string } {
   const dirs: string[] = []
   beforeAll(async () => {
     await ensureBusyboxImage()
@@ -326,7 +329,7 @@ export function faultSuite(): { tempDir(prefix: string): string } {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
   })
   return {
-    tempDir(prefix) {
+    tempDir: (prefix) => {
       const dir = makeTempDir(prefix)
       dirs.push(dir)
       return dir

@@ -20,7 +20,10 @@ import { dockerClient } from './docker.js'
  * namespace read-backs, the fault journal, timed downloads and detached helper processes.
  */
 
-/** Every gauntlet process that loads a container needs the bridge addresses on its allow-list (and loopback, for local targets). */
+/**
+ * Every gauntlet process that loads a container needs the bridge addresses on its allow-list (and loopback, for
+ * local targets).
+ */
 export const containerAllow: NodeJS.ProcessEnv = { GAUNTLET_TARGET_ALLOW: '127.0.0.0/8,172.16.0.0/12' }
 
 /**
@@ -185,7 +188,7 @@ export function spawnGauntlet(dir: string, args: string[], env: NodeJS.ProcessEn
   const out = { stdout: [] as string[], stderr: [] as string[] }
   const waiters = new Set<() => void>()
   for (const stream of ['stdout', 'stderr'] as const) {
-    createInterface({ input: child[stream]! }).on('line', (line) => {
+    createInterface({ input: child[stream] }).on('line', (line) => {
       out[stream].push(line)
       for (const wake of waiters) wake()
     })
@@ -213,7 +216,8 @@ export function spawnGauntlet(dir: string, args: string[], env: NodeJS.ProcessEn
             waiters.delete(check)
             reject(
               new Error(
-                `gauntlet ${args.join(' ')} exited before printing ${count}× ${pattern} on ${stream}\nstdout:\n${out.stdout.join('\n')}\nstderr:\n${out.stderr.join('\n')}`,
+                `gauntlet ${args.join(' ')} exited before printing ${count}× ${pattern} on ${stream}\n` +
+                  `stdout:\n${out.stdout.join('\n')}\nstderr:\n${out.stderr.join('\n')}`,
               ),
             )
           }

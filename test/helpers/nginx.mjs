@@ -35,12 +35,15 @@ export async function startNginx({ limitReq, logArrivals = false } = {}) {
   const port = await freePort()
   const zone = limitReq ? `limit_req_zone $binary_remote_addr zone=gate:1m rate=${limitReq.rate}r/s;` : ''
   const limit = limitReq ? `limit_req zone=gate burst=${limitReq.burst}; limit_req_status 503;` : ''
+  const accessLog = logArrivals
+    ? `log_format arrival '$msec'; access_log ${dir}/arrivals.log arrival buffer=1m flush=1s;`
+    : 'access_log off;'
   writeFileSync(
     join(dir, 'nginx.conf'),
     `daemon off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log warn;
 events { worker_connections 4096; }
 http {
-  ${logArrivals ? `log_format arrival '$msec'; access_log ${dir}/arrivals.log arrival buffer=1m flush=1s;` : 'access_log off;'}
+  ${accessLog}
   keepalive_requests 1000000;
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;

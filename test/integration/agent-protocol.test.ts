@@ -1,7 +1,7 @@
 // From the built package: an assignment starts a worker thread, which runs built JavaScript.
-import { parseAllowList } from '@gauntlet/http'
+import { parseAllowList, type ProblemDetails } from '@gauntlet/http'
 import { Assignments, buildAgentApp, parseTargetAllowList, startAgent } from '@gauntlet/agent'
-import type { Assignment, RunSummary, WindowReport } from '@gauntlet/contracts'
+import type { Assignment, HeartbeatReply, RunSummary, WindowReport } from '@gauntlet/contracts'
 import { signRequest } from '@gauntlet/http'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import { once } from 'node:events'
@@ -76,7 +76,8 @@ describe('controller side of the agent protocol', () => {
     store.close()
   })
 
-  it('refuses heartbeats not signed with the agent secret; neither the API token nor the secret itself is a credential', async () => {
+  it(`refuses heartbeats not signed with the agent secret; \
+neither the API token nor the secret itself is a credential`, async () => {
     for (const authorization of [undefined, `Bearer ${token}`, `Bearer ${agentSecret}`]) {
       const reply = await app.inject({
         method: 'PUT',
@@ -86,7 +87,10 @@ describe('controller side of the agent protocol', () => {
       })
       expect(reply.statusCode).toBe(401)
       expect(reply.headers['content-type']).toMatch(/application\/problem\+json/)
-      expect(reply.json()).toMatchObject({ code: 'unauthorized', detail: expect.stringMatching(/not signed/) })
+      expect(reply.json()).toMatchObject({
+        code: 'unauthorized',
+        detail: expect.stringMatching(/not signed/) as string,
+      })
     }
     const forged = await app.inject(signed('PUT', '/api/agents/a1', beat, `${agentSecret}x`))
     expect(forged.statusCode).toBe(401)
@@ -97,11 +101,11 @@ describe('controller side of the agent protocol', () => {
     const before = Date.now()
     const reply = await app.inject(signed('PUT', '/api/agents/a1', beat))
     expect(reply.statusCode).toBe(200)
-    expect(reply.json().runs).toEqual([])
-    expect(reply.json().controllerTime).toBeGreaterThanOrEqual(before)
+    expect(reply.json<HeartbeatReply>().runs).toEqual([])
+    expect(reply.json<HeartbeatReply>().controllerTime).toBeGreaterThanOrEqual(before)
     const listed = (
       await app.inject({ method: 'GET', url: '/api/agents', headers: { authorization: `Bearer ${token}` } })
-    ).json()
+    ).json<unknown>()
     expect(listed).toMatchObject([{ name: 'a1', state: 'ready', capacityRps: 500, url: beat.url }])
     expect(store.listAgents()).toMatchObject([{ name: 'a1', state: 'ready', capacityRps: 500 }])
   })
@@ -119,7 +123,7 @@ describe('controller side of the agent protocol', () => {
   it('rejects malformed heartbeats and reports with the field at fault', async () => {
     const bad = await app.inject(signed('PUT', '/api/agents/a1', { ...beat, capacityRps: -5 }))
     expect(bad.statusCode).toBe(400)
-    expect(bad.json().problems).toEqual(
+    expect(bad.json<ProblemDetails>().problems).toEqual(
       expect.arrayContaining([expect.objectContaining({ path: '/body/capacityRps' })]),
     )
     const unknownKey = await app.inject(signed('PUT', '/api/agents/a1', { ...beat, shell: 'rm -rf /' }))
@@ -129,13 +133,13 @@ describe('controller side of the agent protocol', () => {
     const window = { index: -1 } as unknown as WindowReport
     const badWindow = await app.inject(signed('POST', '/api/agents/a1/reports', { runId: 'r1', windows: [window] }))
     expect(badWindow.statusCode).toBe(400)
-    expect(badWindow.json().problems[0].path).toMatch(/^\/body\/windows\/0/)
+    expect(badWindow.json<ProblemDetails>().problems![0]!.path).toMatch(/^\/body\/windows\/0/)
   })
 
   it('answers 404 to reports for a run it is not running, so the agent stops that load', async () => {
     const reply = await app.inject(signed('POST', '/api/agents/a1/reports', { runId: 'gone', windows: [] }))
     expect(reply.statusCode).toBe(404)
-    expect(reply.json().detail).toMatch(/not in progress.*stop its load/)
+    expect(reply.json<ProblemDetails>().detail).toMatch(/not in progress.*stop its load/)
   })
 })
 
@@ -200,12 +204,12 @@ describe('agent side of the agent protocol', () => {
   it('refuses an assignment that would start in the past, and malformed ones with their field', async () => {
     const late = await app.inject(signed('POST', '/assignments', assignment({ startAt: Date.now() - 1000 })))
     expect(late.statusCode).toBe(409)
-    expect(late.json().detail).toMatch(/too late to join on time/)
+    expect(late.json<ProblemDetails>().detail).toMatch(/too late to join on time/)
     const malformed = await app.inject(
       signed('POST', '/assignments', { ...assignment(), steps: [{ rps: 'fast', durationS: 1, step: 0 }] }),
     )
     expect(malformed.statusCode).toBe(400)
-    expect(malformed.json().problems[0].path).toBe('/body/steps/0/rps')
+    expect(malformed.json<ProblemDetails>().problems![0]!.path).toBe('/body/steps/0/rps')
   })
 
   it('accepts, lists, replans and stops an assignment; a second copy of a run is a conflict', async () => {
@@ -280,7 +284,8 @@ describe('agent and controller processes refuse unsafe set-ups', () => {
     )
     try {
       const { port } = target.address() as AddressInfo
-      const yaml = `name: nobody\ntarget: { url: "http://127.0.0.1:${port}/" }\nload:\n  steps: [{ rps: 1, duration: 1s }]\n`
+      const yaml =
+        `name: nobody\ntarget: { url: "http://127.0.0.1:${port}/" }\n` + `load:\n  steps: [{ rps: 1, duration: 1s }]\n`
       const client = new ControllerClient(controller.url, undefined)
       const id = await client.startRun(yaml, undefined)
       let summary: RunSummary | null = null

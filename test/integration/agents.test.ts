@@ -56,7 +56,8 @@ describe('remote agents (real processes)', () => {
     throw new Error('event stream ended without a final status')
   }
   const scenario = (name: string, steps: string, extra = '') =>
-    `name: ${name}\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: ${steps}\nthresholds: ["p99 < 1s"]\n${extra}`
+    `name: ${name}\ntarget: { url: "${target.url}/orders" }\n` +
+    `load:\n  steps: ${steps}\nthresholds: ["p99 < 1s"]\n${extra}`
 
   it('two agents share a ramp on one timeline and measure what one agent measures alone', async () => {
     const yaml = scenario(
@@ -139,7 +140,8 @@ describe('remote agents (real processes)', () => {
     expect(gaps).toEqual([])
   }, 90_000)
 
-  it('kill -9 of an agent mid-run: its share moves to the survivor, the gap is recorded, the run is degraded and ends', async () => {
+  it(`kill -9 of an agent mid-run: its share moves to the survivor, the gap is recorded, \
+the run is degraded and ends`, async () => {
     const c = await controller()
     await agent(c.url, 'a1')
     const doomed = await agent(c.url, 'a2')
@@ -150,7 +152,11 @@ describe('remote agents (real processes)', () => {
     expect(summary.steps[0]!.degraded).toBe(true)
     expect(summary.warnings.join('\n')).toMatch(/DEGRADED: agent a2 was lost/)
     const [loss] = summary.agentLosses!
-    expect(loss).toMatchObject({ agent: 'a2', reason: 'no heartbeat for 3 s', redistributedFrom: expect.any(Number) })
+    expect(loss).toMatchObject({
+      agent: 'a2',
+      reason: 'no heartbeat for 3 s',
+      redistributedFrom: expect.any(Number) as number,
+    })
     // Declared lost 3 s after its last heartbeat, its share moved at the next second that could change.
     const from = loss!.redistributedFrom!
     expect(from).toBeGreaterThan(loss!.lastWindow + 1)
@@ -188,7 +194,8 @@ describe('remote agents (real processes)', () => {
     expect(summary.agentLosses?.[0]).toMatchObject({ agent: 'a2', redistributedFrom: null })
   }, 60_000)
 
-  it('a step gate HOLD on two agents: both are replanned, the step lasts longer, every merged second is whole, and the run advances', async () => {
+  it(`a step gate HOLD on two agents: both are replanned, the step lasts longer, every merged second is whole, \
+and the run advances`, async () => {
     const c = await controller(join(tempDir(), 'c.db'), '--agents', 'remote')
     await agent(c.url, 'h1')
     await agent(c.url, 'h2')
@@ -214,7 +221,8 @@ decision:
     expect((summary.decisions ?? []).filter((d) => d.action === 'hold').map((d) => d.step)).toContain(0)
   }, 60_000)
 
-  it('kill -9 of the controller: the agent stops loading within 10 s; a restart shows the run interrupted with its windows', async () => {
+  it(`kill -9 of the controller: the agent stops loading within 10 s; \
+a restart shows the run interrupted with its windows`, async () => {
     const db = join(tempDir(), 'c.db')
     const c = await controller(db)
     const a = await agent(c.url, 'a1')

@@ -1,3 +1,4 @@
+import type { RunSummary } from '@gauntlet/contracts'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
@@ -50,7 +51,7 @@ describe('gauntlet controller (real process)', () => {
     })
     let stderr = ''
     child.stderr.on('data', (chunk) => (stderr += chunk))
-    const [code] = await once(child, 'exit')
+    const [code] = (await once(child, 'exit')) as [number | null]
     expect(code).toBe(2)
     expect(stderr).toMatch(/refusing to listen on 0\.0\.0\.0 without GAUNTLET_TOKEN/)
   })
@@ -103,7 +104,8 @@ describe('gauntlet controller (real process)', () => {
     try {
       const dir = tempDir()
       const scenario = (threshold: string) =>
-        `name: remote\ntarget: { url: "${target.url}/x" }\nload:\n  steps: [{ rps: 40, duration: 2s }]\nthresholds: [${threshold}]\n`
+        `name: remote\ntarget: { url: "${target.url}/x" }\nload:\n  steps: [{ rps: 40, duration: 2s }]\n` +
+        `thresholds: [${threshold}]\n`
       const passing = await runCli([
         'run',
         writeScenario(dir, scenario('p99 < 500ms'), 'pass.yaml'),
@@ -116,7 +118,7 @@ describe('gauntlet controller (real process)', () => {
       expect(passing.code).toBe(0)
       expect(passing.stdout.match(/step 1\/1 +planned 40/g)).toHaveLength(2)
       expect(passing.stdout).toMatch(/verdict: PASS \(capacity 40 rps/)
-      const summary = JSON.parse(readFileSync(join(dir, 'pass.json'), 'utf8'))
+      const summary = JSON.parse(readFileSync(join(dir, 'pass.json'), 'utf8')) as RunSummary
       expect(summary).toMatchObject({ verdict: 'pass', status: 'passed', steps: [{ sent: 80, errors: 0 }] })
       expect(
         ((await (await fetch(`${controller.url}/api/runs/${summary.runId}`)).json()) as { status: string }).status,

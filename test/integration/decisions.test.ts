@@ -88,7 +88,8 @@ describe('decisions with evidence (demo target, embedded agent)', () => {
   const guardDecisions = (decisions: readonly Decision[] | undefined, guard: string): Decision[] =>
     (decisions ?? []).filter((d) => d.guard === guard && d.evidence.windowEnd > 0)
 
-  it('an error burst trips the abort guard: the run rolls back within two windows, and the onRollback hook carries the guard and its evidence', async () => {
+  it(`an error burst trips the abort guard: the run rolls back within two windows, \
+and the onRollback hook carries the guard and its evidence`, async () => {
     const { summary, windows, stored } = await run(
       `name: burst
 target: { url: "TARGET/orders" }
@@ -175,7 +176,8 @@ target: { url: "TARGET/orders" }
 load: { steps: [ { rps: 200, duration: 13s } ] }
 decision:
   guards:
-    - { name: p90-flap, kind: slo, require: "p90 < 50ms", trip: { m: 3, n: 5 }, clear: { k: 6 }, minSamples: 200, dryRun: true }
+    - { name: p90-flap, kind: slo, require: "p90 < 50ms", trip: { m: 3, n: 5 }, clear: { k: 6 }, ` +
+        `minSamples: 200, dryRun: true }
 `,
       async (w, knobs) => {
         // 3 s slow, 3 s fast, and so on: a fast stretch holds about 3 passing windows, far fewer than k.
@@ -186,13 +188,15 @@ decision:
     )
     const records = guardDecisions(summary.decisions, 'p90-flap')
     expect(records.filter((d) => d.verdict === 'pass').length).toBeGreaterThan(2)
-    // One trip among the windows (the step gate at the end repeats it: "would have rolled back: guard p90-flap tripped").
+    // One trip among the windows (the step gate at the end repeats it:
+    // "would have rolled back: guard p90-flap tripped").
     expect(records.filter((d) => d.reason?.startsWith('would have rolled back at')).length).toBe(1)
     expect(records.filter((d) => d.verdict === 'fail').length).toBeGreaterThan(3)
     expect(records.filter((d) => d.reason?.startsWith('cleared')).length).toBe(0)
   })
 
-  it('HOLD lengthens a step (a real replan of the load) until it has its evidence, then ADVANCE; onHold fires', async () => {
+  it(`HOLD lengthens a step (a real replan of the load) until it has its evidence, then ADVANCE; \
+onHold fires`, async () => {
     const { summary, windows } = await run(
       `name: hold
 target: { url: "TARGET/orders" }
@@ -218,11 +222,12 @@ hooks:
     expect(summary).toMatchObject({ status: 'passed', capacityRps: 100 })
     expect(received.filter((r) => r.event === 'onHold')[0]).toMatchObject({
       step: 0,
-      reason: expect.stringMatching(/^not enough passing windows yet: median [01]\/2$/),
+      reason: expect.stringMatching(/^not enough passing windows yet: median [01]\/2$/) as string,
     })
   })
 
-  it('a step that never has evidence rolls back when its hold reaches maxHold (fail closed), never passes', async () => {
+  it(`a step that never has evidence rolls back when its hold reaches maxHold (fail closed), \
+never passes`, async () => {
     const { summary } = await run(
       `name: starved
 target: { url: "TARGET/orders" }
@@ -238,12 +243,14 @@ decision:
     expect(summary.steps[0]!.heldS).toBe(4)
   })
 
-  it('target health: a leak is flagged (series, growth, since when) and rolls back; the series are stored with the run', async () => {
+  it(`target health: a leak is flagged (series, growth, since when) and rolls back; \
+the series are stored with the run`, async () => {
     const { summary, stored, series } = await run(
       `name: leaky
 target: { url: "TARGET/orders" }
 load: { steps: [ { rps: 100, duration: 6s } ] }
-targetMetrics: { url: "TARGET/__metrics", series: [process_resident_memory_bytes, nodejs_heap_size_used_bytes], cooldown: 3s }
+targetMetrics: { url: "TARGET/__metrics", series: [process_resident_memory_bytes, nodejs_heap_size_used_bytes], ` +
+        `cooldown: 3s }
 decision:
   guards:
     - { name: rss-leak, kind: leak, require: "process_resident_memory_bytes growth < 50%" }
@@ -257,7 +264,11 @@ hooks:
     )
     expect(summary).toMatchObject({ status: 'failed', verdict: 'fail', rollback: { guard: 'rss-leak' } })
     expect(summary.reasons[0]).toMatch(
-      /^rolled back after the load: leak guard rss-leak: process_resident_memory_bytes grew \d+(\.\d)?% \(peak at second [\d.]+\) and was still \+\d+(\.\d)?% after the load; growing since second [\d.]+$/,
+      new RegExp(
+        String.raw`^rolled back after the load: leak guard rss-leak: process_resident_memory_bytes grew \d+(\.\d)?% ` +
+          String.raw`\(peak at second [\d.]+\) and was still \+\d+(\.\d)?% after the load; ` +
+          String.raw`growing since second [\d.]+$`,
+      ),
     )
     const rss = summary.targetMetrics!.find((m) => m.series === 'process_resident_memory_bytes')!
     expect(rss.scrapes).toBeGreaterThanOrEqual(3 + 6 + 2)

@@ -173,7 +173,8 @@ describe('demo target (in-process servers, real HTTP)', () => {
     expect(counts[500]).toBeLessThanOrEqual(150)
   })
 
-  it('shed mode with capacity 10: a burst of 50 passes at most one bucket (1 token) plus the refill, the rest get 503', async () => {
+  it(`shed mode with capacity 10: a burst of 50 passes at most one bucket (1 token) plus the refill, \
+the rest get 503`, async () => {
     const t = await start({ capacityRps: 10, overload: 'shed' })
     await t.warm(50)
 
@@ -207,7 +208,8 @@ describe('demo target (in-process servers, real HTTP)', () => {
     })
   })
 
-  it('queue mode with capacity 20: all of 30 concurrent requests get 200, the last ones only after ~1.4 s', async () => {
+  it(`queue mode with capacity 20: all of 30 concurrent requests get 200, \
+the last ones only after ~1.4 s`, async () => {
     const t = await start({ capacityRps: 20, overload: 'queue' })
     await t.warm(30)
 
@@ -271,7 +273,8 @@ describe('demo target (in-process servers, real HTTP)', () => {
     }
   })
 
-  it('PUT /__knobs with a valid body changes behaviour; an invalid body answers 400 naming the field and changes nothing', async () => {
+  it(`PUT /__knobs with a valid body changes behaviour; \
+an invalid body answers 400 naming the field and changes nothing`, async () => {
     const t = await start()
     expect(countStatuses(await t.burst(5))).toEqual({ 200: 5 })
 

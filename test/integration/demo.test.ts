@@ -15,7 +15,7 @@ describe('npm run demo', () => {
     const child = spawn(process.execPath, [demoScript], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     child.stdout.on('data', (chunk) => (stdout += chunk))
-    const [code] = await once(child, 'exit')
+    const [code] = (await once(child, 'exit')) as [number | null]
     expect(code).toBe(0)
     expect(stdout).toMatch(/verdict: FAIL \(capacity 300 rps/)
     const summary = JSON.parse(readFileSync(join(cwd, '.gauntlet', 'demo-summary.json'), 'utf8')) as RunSummary

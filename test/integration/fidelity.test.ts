@@ -58,7 +58,8 @@ describe('latency fidelity (real demo target process)', () => {
         }
         const median = (values: number[]) => [...values].sort((a, b) => a - b)[1]!
         console.log(
-          `step ${step.index + 1}: gauntlet p99 ${step.p99Ms} ms > 30 ms; rounds: gauntlet ${ours.join(', ')}; plain client ${theirs.map((v) => v.toFixed(1)).join(', ')}`,
+          `step ${step.index + 1}: gauntlet p99 ${step.p99Ms} ms > 30 ms; rounds: gauntlet ${ours.join(', ')}; ` +
+            `plain client ${theirs.map((v) => v.toFixed(1)).join(', ')}`,
         )
         expect(
           median(ours) <= 30 || median(ours) <= median(theirs) * 1.1 + 1,
@@ -92,7 +93,9 @@ describe('latency fidelity (real demo target process)', () => {
     }
     const expected = { p90: mean(reference.map((r) => r.p90)), p99: mean(reference.map((r) => r.p99)) }
     console.log(
-      `stall: gauntlet p50 ${gauntlet.p50.toFixed(1)} p90 ${gauntlet.p90.toFixed(1)} p99 ${gauntlet.p99.toFixed(1)}; open-model reference p50 ${mean(reference.map((r) => r.p50)).toFixed(1)} p90 ${expected.p90.toFixed(1)} p99 ${expected.p99.toFixed(1)}`,
+      `stall: gauntlet p50 ${gauntlet.p50.toFixed(1)} p90 ${gauntlet.p90.toFixed(1)} ` +
+        `p99 ${gauntlet.p99.toFixed(1)}; open-model reference p50 ${mean(reference.map((r) => r.p50)).toFixed(1)} ` +
+        `p90 ${expected.p90.toFixed(1)} p99 ${expected.p99.toFixed(1)}`,
     )
 
     for (const step of ours) {

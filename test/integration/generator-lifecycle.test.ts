@@ -42,7 +42,8 @@ describe('load generator lifecycle (real HTTP server)', () => {
     expect(windows).toEqual([])
   })
 
-  it('aborted mid-run: flushes the windows that started, marks the unfinished one incomplete, closes every socket', async () => {
+  it(`aborted mid-run: flushes the windows that started, marks the unfinished one incomplete, \
+closes every socket`, async () => {
     const port = await start()
     const sockets = new Set<Socket>()
     server!.on('connection', (s) => sockets.add(s))
@@ -61,12 +62,14 @@ describe('load generator lifecycle (real HTTP server)', () => {
     expect(windows[2]!.complete).toBe(false)
     // The server sees each close asynchronously: wait for them (bounded), then none may be left open.
     // (Not events.once: a socket reset with a request in flight emits 'error' before 'close'.)
-    const closed = (s: Socket) => (s.closed ? Promise.resolve() : new Promise((resolve) => s.once('close', resolve)))
+    const closed = (s: Socket) =>
+      s.closed ? Promise.resolve() : new Promise<void>((resolve) => s.once('close', () => resolve()))
     await Promise.race([Promise.all([...sockets].map(closed)), delay(2000)])
     expect([...sockets].filter((s) => !s.closed)).toEqual([])
   })
 
-  it('on its worker thread: a consumer that throws stops the load and rejects the run, instead of crashing the process', async () => {
+  it(`on its worker thread: a consumer that throws stops the load and rejects the run, \
+instead of crashing the process`, async () => {
     const port = await start()
     let windows = 0
     const run = runLoadInWorker(plan(port, 30), {

@@ -37,7 +37,7 @@ describe('run hooks (real receiver)', () => {
           event: request.headers['x-gauntlet-event'] as string,
           signature: request.headers['x-gauntlet-signature'] as string,
           body,
-          payload: JSON.parse(body),
+          payload: JSON.parse(body) as HookPayload,
         })
         const left = failuresLeft.get(request.url!) ?? 0
         failuresLeft.set(request.url!, left - 1)
@@ -53,7 +53,8 @@ describe('run hooks (real receiver)', () => {
     await target.stop()
   })
 
-  it('fires preStep, onAdvance, onRollback and postRun with evidence, signed, retrying a failing receiver, and records every attempt', async () => {
+  it(`fires preStep, onAdvance, onRollback and postRun with evidence, signed, retrying a failing receiver, \
+and records every attempt`, async () => {
     const dir = tempDir()
     const file = writeScenario(
       dir,
@@ -107,7 +108,7 @@ hooks:
     // A missing reference is reported without its name (records are read by more people than the environment).
     expect(deliveries.find((d) => d.url.endsWith('/unsigned'))).toMatchObject({
       delivered: false,
-      attempts: [{ error: expect.stringMatching(/secret reference is not set/) }],
+      attempts: [{ error: expect.stringMatching(/secret reference is not set/) as string }],
     })
     expect(JSON.stringify(summary)).not.toContain('GAUNTLET_SECRET_MISSING')
     expect(summary.warnings.join('\n')).toMatch(/hook postRun to .*\/unsigned was not delivered/)

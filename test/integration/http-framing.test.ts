@@ -21,8 +21,8 @@ describe('HTTP response framing (real sockets)', () => {
     return createServer((socket) => {
       let buffer = ''
       socket.on('error', () => {})
-      socket.on('data', (chunk) => {
-        buffer += chunk
+      socket.on('data', (chunk: Buffer) => {
+        buffer += chunk.toString()
         while (buffer.includes('\r\n\r\n') && !socket.destroyed) {
           buffer = buffer.slice(buffer.indexOf('\r\n\r\n') + 4)
           respond(++n, socket)

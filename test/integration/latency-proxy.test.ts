@@ -123,13 +123,14 @@ describe('latency proxy: p50 shift (proxy process in front of a ~0 ms HTTP targe
     const proxied = percentile(await openModelLatenciesMs(`http://${proxy.url}/`, 50, 3), 50)
     const shift = proxied - direct
     console.log(
-      `proxy latency ${latencyMs} ms: p50 direct ${direct.toFixed(2)} ms, through the proxy ${proxied.toFixed(2)} ms, ` +
+      `proxy latency ${latencyMs} ms: p50 direct ${direct.toFixed(2)} ms, through the ` +
+        `proxy ${proxied.toFixed(2)} ms, ` +
         `shift ${shift.toFixed(2)} ms (${(((shift - latencyMs) / latencyMs) * 100).toFixed(1)}% off)`,
     )
     expect(Math.abs(shift - latencyMs)).toBeLessThanOrEqual(latencyMs * 0.1)
 
     proxy.process.kill('SIGTERM')
-    const [code] = await once(proxy.process, 'exit')
+    const [code] = (await once(proxy.process, 'exit')) as [number | null]
     expect(code).toBe(0)
   })
 })
@@ -207,7 +208,8 @@ describe('latency proxy: streams (in process)', () => {
     expect((await secondUpstreamClosed)?.code).toBe('ECONNRESET')
   })
 
-  it('drain: during its grace the proxy ends nothing, so a client that sends on its idle keep-alive connection is served and then closes it itself', async () => {
+  it(`drain: during its grace the proxy ends nothing, so a client that sends on its idle keep-alive connection is \
+served and then closes it itself`, async () => {
     const upstream = await upstreamServer()
     const proxy = await proxyTo(upstream.port)
     const client = await connect(proxy.port)
@@ -215,10 +217,10 @@ describe('latency proxy: streams (in process)', () => {
     // An idle connection: with idleMs 0, anything not carrying a request counts as between requests.
     const drained = proxy.drain(0, 5_000, 1_000)
     client.write('second request')
-    const [data] = await once(server, 'data')
+    const [data] = (await once(server, 'data')) as [Buffer]
     expect(String(data)).toBe('second request')
     server.write('answer')
-    const [reply] = await once(client, 'data')
+    const [reply] = (await once(client, 'data')) as [Buffer]
     expect(String(reply)).toBe('answer')
     // The client moves away by closing its side: the drain is done without the proxy ending anything.
     const serverEnded = once(server, 'end')
@@ -271,9 +273,9 @@ function spawnProxy(args: string[]): ProxyProcess {
   })
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)))
   let stderr = ''
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
   const { lines, waitForLine } = followLines(
-    child.stdout!,
+    child.stdout,
     exited,
     (code, pattern) =>
       new Error(
@@ -301,7 +303,8 @@ const appendTo = (file: string): string[] => [
 const appendThenAwait = (file: string, release: string): string[] => [
   node,
   '-e',
-  "const fs = require('fs'); fs.appendFileSync(process.argv[1], 'ran\\n'); for (let i = 0; i < 200 && !fs.existsSync(process.argv[2]); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25)",
+  "const fs = require('fs'); fs.appendFileSync(process.argv[1], 'ran\\n'); for (let i = 0; i < 200 && " +
+    '!fs.existsSync(process.argv[2]); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25)',
   file,
   release,
 ]

@@ -40,7 +40,8 @@ describe('pacing: sends spread over each second', () => {
     expect(windows.every((w) => !w.generatorLimited)).toBe(true)
   })
 
-  it('achieves the planned rate within 2% in every window after the first second, and sends exactly the plan', async () => {
+  it(`achieves the planned rate within 2% in every window after the first second, \
+and sends exactly the plan`, async () => {
     server = await startChildServer(process.execPath, [arrivalServer])
     const steps = [
       { rps: 500, durationS: 3, step: 0 },
@@ -76,7 +77,8 @@ describe.skipIf(!nginxBinary)(
 
     const rejected = (windows: WindowReport[]) => windows.reduce((sum, w) => sum + (w.errors.status['503'] ?? 0), 0)
 
-    it('rejects none of an evenly paced 150 rps from Gauntlet, but a large share of autocannon at overallRate 150', async () => {
+    it(`rejects none of an evenly paced 150 rps from Gauntlet, \
+but a large share of autocannon at overallRate 150`, async () => {
       nginx = await startNginx({ limitReq: { rate: 200, burst: 20 } })
       const windows = await generate(nginx.url, [{ rps: 150, durationS: 4, step: 0 }])
       expect(windows.reduce((sum, w) => sum + w.sent, 0)).toBe(600)
@@ -87,7 +89,8 @@ describe.skipIf(!nginxBinary)(
       // connection's per-second budget leaves at the second boundary, all 150 together.
       const peer = await autocannon({ url: nginx.url, connections: 150, overallRate: 150, amount: 600 })
       console.log(
-        `limit_req at 150 rps: gauntlet rejected 0 of 600; autocannon rejected ${peer.non2xx} of ${peer.requests.total}`,
+        `limit_req at 150 rps: gauntlet rejected 0 of 600; autocannon rejected ${peer.non2xx} ` +
+          `of ${peer.requests.total}`,
       )
       expect(peer.statusCodeStats?.['503']?.count ?? 0).toBeGreaterThan(600 * 0.25)
       expect(peer.non2xx).toBe(peer.statusCodeStats?.['503']?.count)

@@ -1,4 +1,4 @@
-import type { Schedule } from '@gauntlet/contracts'
+import type { ConcurrencyPolicy, Schedule } from '@gauntlet/contracts'
 import { parseAllowList } from '@gauntlet/http'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -23,6 +23,14 @@ describe('schedules', () => {
   let runs: RunManager
   const schedulers: Scheduler[] = []
   const realClock: Clock = { now: () => new Date() }
+  /** A schedule of the test scenario that fires every second, under a concurrency policy. */
+  const perSecond = (concurrency: ConcurrencyPolicy) => ({
+    scenario: 'sched',
+    cron: '* * * * * *',
+    timezone: 'UTC',
+    concurrency,
+    startingDeadlineS: 5,
+  })
 
   beforeAll(async () => {
     target = await startDemoTarget('--latency', '2')
@@ -66,13 +74,7 @@ describe('schedules', () => {
 
   it('forbid: fires while its run is in progress are skipped, and recorded', async () => {
     const s = scheduler()
-    const schedule = s.create({
-      scenario: 'sched',
-      cron: '* * * * * *',
-      timezone: 'UTC',
-      concurrency: 'forbid',
-      startingDeadlineS: 5,
-    })
+    const schedule = s.create(perSecond('forbid'))
     const [first, second, third] = await fires(s, schedule.id, 3)
     expect(first!.outcome).toBe('started')
     expect(runs.isActive(first!.runId!)).toBe(true) // a 3 s run outlives the next two fires
@@ -83,13 +85,7 @@ describe('schedules', () => {
 
   it('allow: runs overlap', async () => {
     const s = scheduler()
-    const schedule = s.create({
-      scenario: 'sched',
-      cron: '* * * * * *',
-      timezone: 'UTC',
-      concurrency: 'allow',
-      startingDeadlineS: 5,
-    })
+    const schedule = s.create(perSecond('allow'))
     const [first, second] = await fires(s, schedule.id, 2)
     expect([first!.outcome, second!.outcome]).toEqual(['started', 'started'])
     expect(first!.runId).not.toBe(second!.runId)
@@ -98,13 +94,7 @@ describe('schedules', () => {
 
   it('replace: the run in progress is aborted for the new one', async () => {
     const s = scheduler()
-    const schedule = s.create({
-      scenario: 'sched',
-      cron: '* * * * * *',
-      timezone: 'UTC',
-      concurrency: 'replace',
-      startingDeadlineS: 5,
-    })
+    const schedule = s.create(perSecond('replace'))
     const [first, second] = await fires(s, schedule.id, 2)
     expect([first!.outcome, second!.outcome]).toEqual(['started', 'replaced'])
     s.stop()
@@ -144,31 +134,19 @@ describe('schedules', () => {
       }))
 
     it('allow: a fire beyond the cap is recorded as refused, with the reason, and starts nothing', async () => {
-      const schedule = cappedScheduler().create({
-        scenario: 'sched',
-        cron: '* * * * * *',
-        timezone: 'UTC',
-        concurrency: 'allow',
-        startingDeadlineS: 5,
-      })
+      const schedule = cappedScheduler().create(perSecond('allow'))
       const [first, second] = await fires(s, schedule.id, 2)
       expect(first!.outcome).toBe('started')
       expect(second).toMatchObject({
         outcome: 'refused',
         runId: null,
-        detail: expect.stringMatching(/^refused: .*--max-runs 1/),
+        detail: expect.stringMatching(/^refused: .*--max-runs 1/) as string,
       })
       expect(capped.activeCount).toBe(1)
     })
 
     it('replace: the replaced run ends before the new one is admitted, so the cap does not refuse it', async () => {
-      const schedule = cappedScheduler().create({
-        scenario: 'sched',
-        cron: '* * * * * *',
-        timezone: 'UTC',
-        concurrency: 'replace',
-        startingDeadlineS: 5,
-      })
+      const schedule = cappedScheduler().create(perSecond('replace'))
       const [first, second] = await fires(s, schedule.id, 2)
       expect([first!.outcome, second!.outcome]).toEqual(['started', 'replaced'])
       expect(store.getRun(first!.runId!)!.status).toBe('aborted')
@@ -251,7 +229,7 @@ describe('schedules', () => {
         },
       })
       expect(created.statusCode).toBe(201)
-      const schedule = created.json()
+      const schedule = created.json<Schedule & { nextFireTimes: string[] }>()
       expect(schedule).toMatchObject({
         scenario: 'sched',
         cron: '0 2 * * 3',
@@ -261,9 +239,9 @@ describe('schedules', () => {
         paused: false,
       })
       expect(schedule.nextFireTimes).toHaveLength(3)
-      expect(new Date(schedule.nextFireTimes[0]).getUTCDay()).toBe(3)
+      expect(new Date(schedule.nextFireTimes[0]!).getUTCDay()).toBe(3)
 
-      const listed = (await app.inject('/api/schedules')).json() as Array<{ id: string }>
+      const listed = (await app.inject('/api/schedules')).json<Array<{ id: string }>>()
       expect(listed.map((x) => x.id)).toContain(schedule.id)
       const paused = await app.inject({
         method: 'PATCH',
@@ -291,7 +269,7 @@ describe('schedules', () => {
       expect(badCron.statusCode).toBe(400)
       expect(badCron.json()).toMatchObject({
         code: 'usage',
-        problems: [{ path: '/cron', message: expect.stringMatching(/minute/) }],
+        problems: [{ path: '/cron', message: expect.stringMatching(/minute/) as string }],
       })
       expect(
         (

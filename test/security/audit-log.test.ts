@@ -46,7 +46,8 @@ describe('audit log', () => {
     // pino writes the record's keys in the order audit-log.ts builds it: who, method, route, ids, remote, status.
     const escapedRoute = route.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
     const pattern = new RegExp(
-      `"audit":\\{"who":"[^"]*","method":"${method}","route":"${escapedRoute}",(?:"ids":\\{[^}]*\\},)?"remote":"[^"]*","status":${status}\\}`,
+      `"audit":\\{"who":"[^"]*","method":"${method}","route":"${escapedRoute}",` +
+        `(?:"ids":\\{[^}]*\\},)?"remote":"[^"]*","status":${status}\\}`,
     )
     const line = await stderr.waitForLine(pattern)
     expect(stderr.lines.filter((l) => pattern.test(l))).toHaveLength(1)
@@ -68,7 +69,8 @@ describe('audit log', () => {
     expect(line.level).toBe(30)
   })
 
-  it('logs refused requests as anonymous: no token (401), a foreign Host (403), a text/plain mutation (415)', async () => {
+  it(`logs refused requests as anonymous: no token (401), a foreign Host (403), \
+a text/plain mutation (415)`, async () => {
     expect((await c.api('/api/runs', { token: null })).status).toBe(401)
     expect((await auditLineOf('GET', '/api/runs', 401)).audit).toMatchObject({ who: 'anonymous', remote: '127.0.0.1' })
 
@@ -140,7 +142,7 @@ describe('audit log', () => {
   it('never writes a secret: not the token, not a credential of a scenario, not a body', () => {
     const all = stderr.lines.join('\n')
     expect(stderr.lines.length).toBeGreaterThan(0)
-    for (const line of stderr.lines) expect(() => JSON.parse(line), line).not.toThrow()
+    for (const line of stderr.lines) expect((): unknown => JSON.parse(line), line).not.toThrow()
     expect(all).not.toContain(testToken)
     expect(all).not.toContain('wrong-token')
     expect(all).not.toContain(targetSecret)

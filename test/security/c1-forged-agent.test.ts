@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ControllerClient } from '../../apps/controller/src/cli/controller-client.js'
 import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
 import { runCli, tempDir } from '../helpers/cli.js'
+import { agentCall as agentRequest } from '../helpers/agent-call.js'
 import { startController, testToken, type ControllerUnderTest } from '../helpers/controller.js'
 
 /**
@@ -57,7 +58,7 @@ describe('C1: a forged agent', () => {
     body: string,
     headers: Record<string, string> = {},
     method = 'PUT',
-  ) => fetch(`${c.url}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, body })
+  ) => agentRequest(c.url, method, path, body, headers)
   const targetRequests = async (): Promise<number> =>
     ((await (await fetch(`${target.url}/__stats`)).json()) as { requests: number }).requests
   const agentNames = async (c: ControllerUnderTest): Promise<string[]> =>
@@ -69,7 +70,8 @@ describe('C1: a forged agent', () => {
     expect(((await response.json()) as { code: string }).code).toBe('unauthorized')
   }
 
-  it('without GAUNTLET_AGENT_SECRET: every agent request is refused and runs go to the embedded agent, which really loads the target', async () => {
+  it(`without GAUNTLET_AGENT_SECRET: every agent request is refused and runs go to the embedded agent, \
+which really loads the target`, async () => {
     const c = await controller({ GAUNTLET_AGENT_SECRET: '' })
     await c.waitForLine(/embedded agent only/)
 
@@ -90,7 +92,8 @@ describe('C1: a forged agent', () => {
     const before = await targetRequests()
     const client = new ControllerClient(c.url, testToken)
     const id = await client.startRun(
-      `name: c1\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: [{ rps: 50, duration: 2s }]\nthresholds: ["p99 < 2ms"]\n`,
+      `name: c1\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: [{ rps: 50, duration: 2s }]\n` +
+        `thresholds: ["p99 < 2ms"]\n`,
       undefined,
     )
     let summary: RunSummary | null = null
@@ -108,7 +111,8 @@ describe('C1: a forged agent', () => {
     expect(await c.healthy()).toBe(true)
   })
 
-  it('with GAUNTLET_AGENT_SECRET: unsigned, forged, stale, tampered and replayed agent requests are all refused', async () => {
+  it(`with GAUNTLET_AGENT_SECRET: unsigned, forged, stale, \
+tampered and replayed agent requests are all refused`, async () => {
     const secret = 'c1-agent-secret-1b7e'
     const c = await controller({ GAUNTLET_AGENT_SECRET: secret }, ['--agents', 'remote'])
     const path = '/api/agents/evil'

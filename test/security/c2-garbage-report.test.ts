@@ -1,11 +1,11 @@
 import { emptyErrorCounts, type Assignment, type RunSummary, type WindowReport } from '@gauntlet/contracts'
-import { signRequest } from '@gauntlet/http'
 import { createLatencyHistogram, encodeHistogram, recordLatencyUs } from '@gauntlet/metrics'
 import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
+import { signedAgentCall } from '../helpers/agent-call.js'
 import { startController, type ControllerUnderTest } from '../helpers/controller.js'
 
 /**
@@ -47,14 +47,8 @@ describe('C2: a report with a garbage window', () => {
   })
 
   /** A call signed as the agent would sign it. */
-  const signed = (method: string, path: string, body: unknown): Promise<Response> => {
-    const text = JSON.stringify(body)
-    return fetch(`${c.url}${path}`, {
-      method,
-      headers: { 'content-type': 'application/json', ...signRequest(secret, method, `${c.url}${path}`, text) },
-      body: text,
-    })
-  }
+  const signed = (method: string, path: string, body: unknown): Promise<Response> =>
+    signedAgentCall(c.url, secret, method, path, JSON.stringify(body))
   const heartbeat = (): Promise<Response> =>
     signed('PUT', '/api/agents/forged', { url: fakeUrl, capacityRps: 1000, runs: [], version: 'forged' })
   const report = (runId: string, windows: unknown[]): Promise<Response> =>
@@ -101,7 +95,9 @@ describe('C2: a report with a garbage window', () => {
   async function startRun(): Promise<string> {
     const started = await c.api('/api/runs', {
       body: {
-        yaml: `name: c2\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: [{ rps: 5, duration: 5s }]\nthresholds: ["p99 < 1s"]\n`,
+        yaml:
+          `name: c2\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: [{ rps: 5, duration: 5s }]\n` +
+          `thresholds: ["p99 < 1s"]\n`,
       },
     })
     expect(started.status).toBe(201)
@@ -141,7 +137,8 @@ describe('C2: a report with a garbage window', () => {
     ],
   ]
 
-  it('refuses each kind of bad window with 400 naming the problem, degrades the run and names the agent in it', async () => {
+  it(`refuses each kind of bad window with 400 naming the problem, \
+degrades the run and names the agent in it`, async () => {
     expect((await heartbeat()).status).toBe(200)
     // Heartbeats as an agent sends them (it is lost after 3 s of silence).
     const beating = setInterval(() => void heartbeat(), 500)
@@ -167,7 +164,8 @@ describe('C2: a report with a garbage window', () => {
     expect(await c.healthy()).toBe(true)
   }, 60_000)
 
-  it('counts a report the schema refuses (negative or fractional counters) against its run like any bad report', async () => {
+  it(`counts a report the schema refuses (negative or fractional counters) \
+against its run like any bad report`, async () => {
     expect((await heartbeat()).status).toBe(200)
     const beating = setInterval(() => void heartbeat(), 500)
     try {

@@ -18,14 +18,17 @@ const flowSequence = `${head}x: [${'1,'.repeat(520_000)}1]\n`
 /** 1 MiB of commas in a flow sequence: ~14 s of the yaml package, well over the 5 s budget. */
 const commas = `name: slow\nx: [${','.repeat(1_048_000)}]\n`
 /** Valid and heavy: ~1 s to parse, ~3 s to redact (500,000 comment lines), with a credential to hide. */
-const heavyValid = `name: stored-heavy\ntarget:\n  url: http://127.0.0.1:9/\n  headers:\n    authorization: Bearer f1-secret-value\nload:\n  steps:\n    - { rps: 10, duration: 10s }\n${'#\n'.repeat(500_000)}`
+const heavyValid =
+  `name: stored-heavy\ntarget:\n  url: http://127.0.0.1:9/\n  headers:\n    authorization: Bearer f1-secret-value\n` +
+  `load:\n  steps:\n    - { rps: 10, duration: 10s }\n${'#\n'.repeat(500_000)}`
 
 describe('F1: heavy YAML never stalls the controller', () => {
   let c: ControllerUnderTest
   const runId = 'f1-stored-run'
 
   beforeAll(async () => {
-    // A heavy scenario and a run of it already stored (as a PUT before this fix, or an old version, would have left them).
+    // A heavy scenario and a run of it already stored (as a PUT before this fix, or an old version, would have left
+    // them).
     const db = join(tempDir(), 'f1.db')
     const store = new SqliteStore(db)
     store.putScenario({ name: 'stored-heavy', yaml: heavyValid, updatedAt: new Date().toISOString() })
@@ -53,7 +56,8 @@ describe('F1: heavy YAML never stalls the controller', () => {
     const elapsedMs = performance.now() - started
     const p99 = percentile(sorted, 0.99)
     console.log(
-      `/healthz during 4 x 1 MiB YAML (${(elapsedMs / 1000).toFixed(1)} s): ${sorted.length} requests, p50 ${percentile(sorted, 0.5).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms`,
+      `/healthz during 4 x 1 MiB YAML (${(elapsedMs / 1000).toFixed(1)} s): ${sorted.length} requests, ` +
+        `p50 ${percentile(sorted, 0.5).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms`,
     )
     // Each is refused as a scenario: for its unknown key x once parsed, or, when the parses share this
     // 2-core machine, for going over the 5 s budget. Either way the work was done elsewhere.
@@ -67,7 +71,8 @@ describe('F1: heavy YAML never stalls the controller', () => {
     expect(await c.healthy()).toBe(true)
   }, 90_000)
 
-  it('refuses a scenario over the 5 s parse budget with a clear 400 problem+json, and parses the next one', async () => {
+  it(`refuses a scenario over the 5 s parse budget with a clear 400 problem+json, \
+and parses the next one`, async () => {
     const started = performance.now()
     const response = await c.api('/api/scenarios/slow', { method: 'PUT', body: { yaml: commas } })
     const elapsedMs = performance.now() - started
@@ -75,7 +80,8 @@ describe('F1: heavy YAML never stalls the controller', () => {
     expect(response.headers.get('content-type')).toContain('application/problem+json')
     const problem = (await response.json()) as { detail: string; problems: Array<{ message: string }> }
     expect(problem.detail).toBe(
-      'scenario slow: scenario took longer than 5s to parse: simplify it (fewer YAML nodes, aliases and nesting levels)',
+      'scenario slow: scenario took longer than 5s to parse: ' +
+        'simplify it (fewer YAML nodes, aliases and nesting levels)',
     )
     expect(problem.problems[0]!.message).toMatch(/took longer than 5s/)
     expect(elapsedMs).toBeLessThan(8_000)
@@ -99,7 +105,8 @@ describe('F1: heavy YAML never stalls the controller', () => {
     )
     const second = await timed('/api/scenarios/stored-heavy')
     console.log(
-      `GET stored heavy scenario: first ${first!.ms.toFixed(0)} ms, second ${second.ms.toFixed(0)} ms; /healthz meanwhile p99 ${percentile(sorted, 0.99).toFixed(1)} ms`,
+      `GET stored heavy scenario: first ${first!.ms.toFixed(0)} ms, second ${second.ms.toFixed(0)} ms; /healthz ` +
+        `meanwhile p99 ${percentile(sorted, 0.99).toFixed(1)} ms`,
     )
     expect(first!.status).toBe(200)
     expect(second.text).toBe(first!.text)

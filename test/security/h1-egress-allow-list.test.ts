@@ -67,9 +67,9 @@ ${extra}
       expect(problem.problems).toEqual([
         {
           path,
-          message: expect.stringContaining(`not allowed by ${variable}`),
-          line: expect.any(Number),
-          column: expect.any(Number),
+          message: expect.stringContaining(`not allowed by ${variable}`) as string,
+          line: expect.any(Number) as number,
+          column: expect.any(Number) as number,
         },
       ])
       expect(await (await controller.api('/api/runs')).json()).toEqual([])
@@ -87,7 +87,8 @@ ${extra}
     const file = writeScenario(
       dir,
       scenario(
-        `hooks:\n  onRollback: [ { url: "${internal.url}/hook" } ]\ntargetMetrics: { url: "${internal.url}/metrics", series: [leak_bytes] }`,
+        `hooks:\n  onRollback: [ { url: "${internal.url}/hook" } ]\n` +
+          `targetMetrics: { url: "${internal.url}/metrics", series: [leak_bytes] }`,
       ),
     )
     const validate = await runCli(['validate', file], { env: allow })
@@ -103,7 +104,8 @@ ${extra}
     expect(internal.requests).toEqual([])
   })
 
-  it('an allowed hook and metrics endpoint that redirect: a failed attempt with its status, nothing read from the redirect target', async () => {
+  it(`an allowed hook and metrics endpoint that redirect: a failed attempt with its status, \
+nothing read from the redirect target`, async () => {
     const yaml = scenario(`hooks:
   postRun: [ { url: "${redirector.url}/hook", retries: 2 } ]
 targetMetrics: { url: "${redirector.url}/metrics", series: [leak_bytes], cooldown: 0s }`)
@@ -131,7 +133,7 @@ targetMetrics: { url: "${redirector.url}/metrics", series: [leak_bytes], cooldow
     expect(redirector.requests.filter((r) => r.path === '/metrics').length).toBeGreaterThanOrEqual(3)
     expect(summary.targetMetrics).toEqual([expect.objectContaining({ series: 'leak_bytes', scrapes: 0 })])
     expect(summary.warnings.join('\n')).toMatch(/scrape\(s\) of .*\/metrics failed \(last: status 302\)/)
-    const series = (await (await controller.api(`/api/runs/${id}/target-metrics`)).json()) as unknown
+    const series = await (await controller.api(`/api/runs/${id}/target-metrics`)).json()
     expect(JSON.stringify(series)).not.toContain('4242')
     // The internal host received nothing at all.
     expect(internal.requests).toEqual([])

@@ -1,11 +1,11 @@
 import type { RunSummary } from '@gauntlet/contracts'
-import { signRequest } from '@gauntlet/http'
 import { once } from 'node:events'
 import { createServer, type RequestListener, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ControllerClient } from '../../apps/controller/src/cli/controller-client.js'
 import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
+import { signedAgentCall } from '../helpers/agent-call.js'
 import { startController, testToken, type ControllerUnderTest } from '../helpers/controller.js'
 
 /**
@@ -52,21 +52,17 @@ describe('H2: what an agent URL answers never leaks into a run', () => {
   }
 
   /** Registers (or re-points) agent `name` at `url` with a correctly signed heartbeat. */
-  async function heartbeat(name: string, url: string): Promise<Response> {
-    const path = `/api/agents/${name}`
+  function heartbeat(name: string, url: string): Promise<Response> {
     const body = JSON.stringify({ url, capacityRps: 10_000, runs: [], version: 't' })
-    return fetch(`${c.url}${path}`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json', ...signRequest(secret, 'PUT', `${c.url}${path}`, body) },
-      body,
-    })
+    return signedAgentCall(c.url, secret, 'PUT', `/api/agents/${name}`, body)
   }
 
   /** Starts a short run and returns its final summary. */
   async function run(): Promise<RunSummary> {
     const client = new ControllerClient(c.url, testToken)
     const id = await client.startRun(
-      `name: h2\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: [{ rps: 10, duration: 1s }]\nthresholds: ["p99 < 1s"]\n`,
+      `name: h2\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: [{ rps: 10, duration: 1s }]\n` +
+        `thresholds: ["p99 < 1s"]\n`,
       undefined,
     )
     for await (const event of client.follow(id)) {
@@ -117,7 +113,8 @@ describe('H2: what an agent URL answers never leaks into a run', () => {
     expect(await c.healthy()).toBe(true)
   })
 
-  it('checks the resolved address when it connects: an allowed name that resolves to a refused address gets no order', async () => {
+  it(`checks the resolved address when it connects: an allowed name that resolves to a refused address gets no \
+order`, async () => {
     // "localhost" is allowed by name, but it resolves to loopback, which no address pattern allows here.
     c = await startController({
       env: { GAUNTLET_AGENT_SECRET: secret, GAUNTLET_AGENT_ALLOW: 'localhost' },

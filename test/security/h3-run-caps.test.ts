@@ -50,7 +50,8 @@ describe('H3: run caps', () => {
     expect(problem.detail).toMatch(detail)
   }
 
-  it('runs --max-runs at once; the next ones get 429 and nothing is stored; a finished run frees its slot', async () => {
+  it(`runs --max-runs at once; the next ones get 429 and nothing is stored; \
+a finished run frees its slot`, async () => {
     const first = await startRun(targetUrl)
     const second = await startRun(targetUrl)
     expect([first.status, second.status]).toEqual([201, 201])
@@ -75,9 +76,11 @@ describe('H3: run caps', () => {
     expect((await storedRuns()).map((r) => r.id).sort()).toEqual([...running].sort())
     const grownMb = rssMb() - rssBefore
     console.log(
-      `controller RSS across 30 refused starts: ${grownMb >= 0 ? '+' : ''}${grownMb.toFixed(1)} MB (the observed 30 admitted runs: +607 MB)`,
+      `controller RSS across 30 refused starts: ${grownMb >= 0 ? '+' : ''}${grownMb.toFixed(1)} MB (the ` +
+        `observed 30 admitted runs: +607 MB)`,
     )
-    // An admitted run costs ~20 MB; 30 refused starts must cost less than five of them (GC timing makes the rest noise).
+    // An admitted run costs ~20 MB; 30 refused starts must cost less than five of them (GC timing makes the rest
+    // noise).
     expect(grownMb).toBeLessThan(100)
 
     for (const id of running)

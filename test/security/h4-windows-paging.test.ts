@@ -3,7 +3,6 @@ import { createLatencyHistogram, encodeHistogram, recordLatencyUs } from '@gaunt
 import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { performance } from 'node:perf_hooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SqliteStore } from '../../apps/controller/src/storage/sqlite-store.js'
 import { tempDir } from '../helpers/cli.js'
@@ -23,7 +22,8 @@ const runId = 'h4-day-run'
  * priority: clients are on other machines in a deployment, so their JSON parsing must not take the
  * controller's CPU on this 2-core test machine (nor delay our /healthz timing).
  */
-const pagingClients = `
+const pagingClients =
+  `
 const { url, token, runId, clients } = JSON.parse(process.env.PAGING)
 async function client() {
   let path = '/api/runs/' + runId + '/windows'
@@ -45,7 +45,8 @@ async function client() {
   }
   return { windows: expected, pages, maxPage, maxBytes, inOrder }
 }
-Promise.all(Array.from({ length: clients }, client)).then((results) => console.log(JSON.stringify({ results })), (error) => console.log(JSON.stringify({ error: String(error) })))
+Promise.all(Array.from({ length: clients }, client)).then((results) => console.log(JSON.stringify({ results ` +
+  `})), (error) => console.log(JSON.stringify({ error: String(error) })))
 `
 
 describe('H4: reading the windows of a 24 h run', () => {
@@ -121,15 +122,17 @@ describe('H4: reading the windows of a 24 h run', () => {
     })
     let output = ''
     clients.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    const paged = new Promise<{
+    interface Paged {
       results?: Array<{ windows: number; pages: number; maxPage: number; maxBytes: number; inOrder: boolean }>
       error?: string
-    }>((resolve, reject) => {
+    }
+    const paged = new Promise<Paged>((resolve, reject) => {
       clients.once('error', reject)
-      clients.once('close', () => resolve(JSON.parse(output || '{"error":"no output"}')))
+      clients.once('close', () => resolve(JSON.parse(output || '{"error":"no output"}') as Paged))
     })
 
-    // A sixth client measures /healthz every 10 ms (as a monitor would poll, not a flood) for as long as the paging lasts (bounded).
+    // A sixth client measures /healthz every 10 ms (as a monitor would poll, not a flood) for as long as the paging
+    // lasts (bounded).
     const sorted = await healthzDuring(c, paged, 10, 120_000)
     clients.kill()
     const outcome = await paged
@@ -142,7 +145,8 @@ describe('H4: reading the windows of a 24 h run', () => {
     }
     const p99 = percentile(sorted, 0.99)
     console.log(
-      `/healthz while paging: ${sorted.length} requests, p50 ${percentile(sorted, 0.5).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms`,
+      `/healthz while paging: ${sorted.length} requests, p50 ${percentile(sorted, 0.5).toFixed(1)} ms, ` +
+        `p99 ${p99.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms`,
     )
     expect(sorted.length).toBeGreaterThanOrEqual(50)
     expect(p99).toBeLessThan(50)

@@ -51,7 +51,8 @@ function flood(
         .map(([name, value]) => `${name}: ${value}\r\n`)
         .join('')
       socket.write(
-        `POST ${reportPath} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nContent-Length: ${bytes}\r\n${extra}\r\n`,
+        `POST ${reportPath} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${bytes}\r\n${extra}\r\n`,
       )
       sentAt = performance.now()
       pump()
@@ -82,7 +83,8 @@ describe('H5: unauthenticated report floods', () => {
     await c.stop()
   })
 
-  it('refuses a 60 MB unauthenticated report within 50 ms, before its body is read, and three at once leave memory bounded', async () => {
+  it(`refuses a 60 MB unauthenticated report within 50 ms, before its body is read, \
+and three at once leave memory bounded`, async () => {
     // Warm the route once (first-request compilation is not what this measures).
     expect(
       (

@@ -47,7 +47,8 @@ describe('L1: schedules check the target allow-list before any TCP probe', () =>
     outside?.close()
   })
 
-  it('records each fire of a schedule of that scenario as refused, stores no run, and never connects to the host', async () => {
+  it(`records each fire of a schedule of that scenario as refused, stores no run, \
+and never connects to the host`, async () => {
     const c = controller!
     const created = await c.api('/api/schedules', {
       body: { scenario: 'outside', cron: '* * * * * *', concurrency: 'allow' },

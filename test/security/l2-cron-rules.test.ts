@@ -36,7 +36,7 @@ describe('L2: cron rules and the schedule cap', () => {
     expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/)
     const problem = (await response.json()) as { code: string; problems: unknown }
     expect(problem.code).toBe('usage')
-    expect(problem.problems).toEqual([{ path: '/cron', message: expect.stringMatching(message) }])
+    expect(problem.problems).toEqual([{ path: '/cron', message: expect.stringMatching(message) as string }])
     expect(await stored()).toEqual([])
     expect(await controller.healthy()).toBe(true)
   })
@@ -52,7 +52,7 @@ describe('L2: cron rules and the schedule cap', () => {
     expect(await third.json()).toMatchObject({
       status: 429,
       code: 'too_many',
-      detail: expect.stringMatching(/2 schedules .*--max-schedules/),
+      detail: expect.stringMatching(/2 schedules .*--max-schedules/) as string,
     })
     expect(await stored()).toHaveLength(2)
     expect(await controller.healthy()).toBe(true)

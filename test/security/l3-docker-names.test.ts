@@ -89,7 +89,7 @@ describe('L3: Docker names are checked before any Docker API call', () => {
           path: '/faults/0/target/container',
           line: 11,
           column: 18,
-          message: expect.stringMatching(/Docker container name/),
+          message: expect.stringMatching(/Docker container name/) as string,
         }),
       )
       expect(engine.requests.slice(before)).toEqual([])

@@ -62,7 +62,8 @@ describe('L4: a redirect is an error unless the scenario expects it', () => {
     throw new Error(`run ${id} did not end within 30 s`)
   }
 
-  it('fails error_rate < 1% against a target that redirects, counting the 302s as errors, never following them', async () => {
+  it(`fails error_rate < 1% against a target that redirects, counting the 302s as errors, \
+never following them`, async () => {
     const run = await runToEnd([], ['error_rate < 1%'])
     expect(run.status).toBe('failed')
     expect(run.verdict).toBe('fail')

@@ -55,7 +55,9 @@ describe('M1: browsers cannot be used against the controller', () => {
     target = await startDemoTarget()
     c = await startController()
     port = new URL(c.url).port
-    longYaml = `name: long\ntarget: { url: "${target.url}/" }\nload:\n  steps: [{ rps: 5, duration: 60s }]\nthresholds: [p99 < 5s]\n`
+    longYaml =
+      `name: long\ntarget: { url: "${target.url}/" }\nload:\n  steps: [{ rps: 5, duration: 60s }]\n` +
+      `thresholds: [p99 < 5s]\n`
   })
   afterAll(async () => {
     await c?.stop()

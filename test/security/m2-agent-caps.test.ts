@@ -1,6 +1,6 @@
 import { maxHeartbeatBytes, maxHeartbeatRuns } from '@gauntlet/contracts'
-import { signRequest } from '@gauntlet/http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { signedAgentCall } from '../helpers/agent-call.js'
 import { startController, type ControllerUnderTest } from '../helpers/controller.js'
 
 /**
@@ -23,17 +23,12 @@ describe('M2: agent caps', () => {
 
   const heartbeatBody = (runs: string[]) =>
     JSON.stringify({ url: 'http://127.0.0.1:9/', capacityRps: 100, runs, version: 't' })
-  async function heartbeat(name: string, body: string): Promise<Response> {
-    const path = `/api/agents/${name}`
-    return fetch(`${c.url}${path}`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json', ...signRequest(secret, 'PUT', `${c.url}${path}`, body) },
-      body,
-    })
-  }
+  const heartbeat = (name: string, body: string): Promise<Response> =>
+    signedAgentCall(c.url, secret, 'PUT', `/api/agents/${name}`, body)
   const fullRuns = Array.from({ length: maxHeartbeatRuns }, (_, i) => `run-${i}-${'x'.repeat(90)}`)
 
-  it(`takes ${maxAgents} agents, then refuses a new name with 429 problem+json (too_many) while known ones go on`, async () => {
+  it(`takes ${maxAgents} agents, then refuses a new name with 429 problem+json (too_many) \
+while known ones go on`, async () => {
     for (let i = 0; i < maxAgents; i++)
       expect((await heartbeat(`agent-${i}`, heartbeatBody(fullRuns))).status).toBe(200)
     const refused = await heartbeat('one-too-many', heartbeatBody([]))
@@ -50,7 +45,8 @@ describe('M2: agent caps', () => {
     expect(await c.healthy()).toBe(true)
   })
 
-  it('refuses a heartbeat listing more than the cap of runs (400), and one larger than its body limit (413)', async () => {
+  it(`refuses a heartbeat listing more than the cap of runs (400), \
+and one larger than its body limit (413)`, async () => {
     const tooManyRuns = await heartbeat(
       'agent-1',
       heartbeatBody(Array.from({ length: maxHeartbeatRuns + 1 }, (_, i) => `r${i}`)),

@@ -21,7 +21,9 @@ describe('M3: event stream cap and server timeouts', () => {
     await once(target, 'listening')
     controller = await startController({ args: ['--max-streams', '5'] })
     // A quiet run that outlives the test: its event streams stay open and idle.
-    const yaml = `name: quiet\ntarget: { url: "http://127.0.0.1:${(target.address() as AddressInfo).port}/x" }\nload:\n  steps: [{ rps: 1, duration: 120s }]\n`
+    const yaml =
+      `name: quiet\ntarget: { url: "http://127.0.0.1:${(target.address() as AddressInfo).port}/x" }\nload:\n` +
+      `  steps: [{ rps: 1, duration: 120s }]\n`
     const started = await controller.api('/api/runs', { body: { yaml } })
     expect(started.status).toBe(201)
     runId = ((await started.json()) as { id: string }).id
@@ -43,7 +45,7 @@ describe('M3: event stream cap and server timeouts', () => {
     })
     if (response.status === 200) {
       const first = await response.body!.getReader().read()
-      expect(new TextDecoder().decode(first.value)).toMatch(/^event: status\ndata: \{"status":"running"/)
+      expect(new TextDecoder().decode(first.value as Uint8Array)).toMatch(/^event: status\ndata: \{"status":"running"/)
     }
     return { response, close: () => abort.abort() }
   }
@@ -51,7 +53,8 @@ describe('M3: event stream cap and server timeouts', () => {
   const openGauge = async (): Promise<number> =>
     Number(/^gauntlet_event_streams_open (\d+)$/m.exec(await (await fetch(`${controller.url}/metrics`)).text())![1])
 
-  it('serves --max-streams idle streams, answers the next with 429 problem+json, and frees a slot when a client goes away', async () => {
+  it(`serves --max-streams idle streams, answers the next with 429 problem+json, \
+and frees a slot when a client goes away`, async () => {
     const open = await Promise.all(Array.from({ length: 5 }, () => follow()))
     expect(open.map((s) => s.response.status)).toEqual([200, 200, 200, 200, 200])
     expect(await openGauge()).toBe(5)
@@ -62,7 +65,7 @@ describe('M3: event stream cap and server timeouts', () => {
     expect(await refused.response.json()).toMatchObject({
       status: 429,
       code: 'too_many',
-      detail: expect.stringMatching(/--max-streams 5/),
+      detail: expect.stringMatching(/--max-streams 5/) as string,
     })
 
     open[0]!.close()
@@ -78,7 +81,9 @@ describe('M3: event stream cap and server timeouts', () => {
     const open = await startController({ args: ['--max-streams', '4', '--public-read'] })
     const held: AbortController[] = []
     try {
-      const yaml = `name: quiet2\ntarget: { url: "http://127.0.0.1:${(target.address() as AddressInfo).port}/x" }\nload:\n  steps: [{ rps: 1, duration: 60s }]\n`
+      const yaml =
+        `name: quiet2\ntarget: { url: "http://127.0.0.1:${(target.address() as AddressInfo).port}/x" }\nload:\n` +
+        `  steps: [{ rps: 1, duration: 60s }]\n`
       const id = ((await (await open.api('/api/runs', { body: { yaml } })).json()) as { id: string }).id
       const stream = async (token: string | undefined): Promise<number> => {
         const abort = new AbortController()
@@ -103,7 +108,7 @@ describe('M3: event stream cap and server timeouts', () => {
     await once(socket, 'connect')
     const startedAt = Date.now()
     let received = ''
-    socket.on('data', (chunk) => (received += chunk))
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString()))
     socket.write('GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\n')
     // One header line every 500 ms, never the blank line that ends them: the socket is never idle.
     const drip = setInterval(() => socket.write(`x-slow-${Date.now()}: 1\r\n`), 500)

@@ -55,9 +55,9 @@ hooks:
       expect(problem.problems).toEqual([
         {
           path: '/hooks/postRun/0/secret',
-          message: expect.stringContaining('GAUNTLET_SECRET_'),
+          message: expect.stringContaining('GAUNTLET_SECRET_') as string,
           line: 6,
-          column: expect.any(Number),
+          column: expect.any(Number) as number,
         },
       ])
     }
@@ -67,7 +67,9 @@ hooks:
   })
 
   it('an unset reference is not sent and is reported without its name; a set one signs', async () => {
-    const yaml = `${scenario('${GAUNTLET_SECRET_NEVER_SET}')}    - { url: "${receiver.url}/signed", secret: "\${GAUNTLET_SECRET_SIGNING}" }\n`
+    const yaml =
+      `${scenario('${GAUNTLET_SECRET_NEVER_SET}')}    - { url: "${receiver.url}/signed", secret: ` +
+      `"\${GAUNTLET_SECRET_SIGNING}" }\n`
     const started = await controller.api('/api/runs', { body: { yaml } })
     expect(started.status).toBe(201)
     const { id } = (await started.json()) as { id: string }
@@ -81,7 +83,7 @@ hooks:
     const unset = hooks.find((h) => h.url.endsWith('/done'))!
     expect(unset).toMatchObject({
       delivered: false,
-      attempts: [{ error: expect.stringMatching(/secret reference is not set; not sent unsigned/) }],
+      attempts: [{ error: expect.stringMatching(/secret reference is not set; not sent unsigned/) as string }],
     })
     // Neither the record nor anything else the API answers names the variable.
     expect(JSON.stringify(run)).not.toContain('NEVER_SET')

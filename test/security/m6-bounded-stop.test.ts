@@ -52,7 +52,8 @@ hooks:
     return id
   }
 
-  it('abort: the run is stored as aborted within the grace + 2 s; preStep is cancelled at once, postRun after the grace', async () => {
+  it(`abort: the run is stored as aborted within the grace + 2 s; preStep is cancelled at once, \
+postRun after the grace`, async () => {
     const c = await startController({ args: ['--hook-grace', `${graceS}s`] })
     controllers.push(c)
     const id = await startRun(c, 'aborted')
@@ -80,7 +81,8 @@ hooks:
     expect(await c.healthy()).toBe(true)
   }, 30_000)
 
-  it('SIGTERM: the controller exits within the grace + 2 s, and the run is stored as aborted (read after a restart)', async () => {
+  it(`SIGTERM: the controller exits within the grace + 2 s, \
+and the run is stored as aborted (read after a restart)`, async () => {
     const c = await startController({ args: ['--hook-grace', `${graceS}s`] })
     controllers.push(c)
     const id = await startRun(c, 'terminated')
@@ -102,7 +104,8 @@ hooks:
     expect(await restarted.healthy()).toBe(true)
   }, 30_000)
 
-  it('Ctrl-C on the embedded `gauntlet run` applies the same grace: exit 3 within it + 2 s, the run aborted', async () => {
+  it(`Ctrl-C on the embedded \`gauntlet run\` applies the same grace: exit 3 within it + 2 s, \
+the run aborted`, async () => {
     const dir = tempDir()
     const file = writeScenario(dir, scenario('interrupted'))
     const summaryFile = join(dir, 'summary.json')

@@ -16,7 +16,7 @@ describe('bundled scenarios', () => {
   })
 
   it('the published JSON Schema is generated from the current source (run `npm run schema`)', () => {
-    const published = JSON.parse(readFileSync(join(dir, 'scenario.schema.json'), 'utf8'))
+    const published = JSON.parse(readFileSync(join(dir, 'scenario.schema.json'), 'utf8')) as unknown
     expect(published).toEqual(
       JSON.parse(JSON.stringify({ $schema: 'http://json-schema.org/draft-07/schema#', ...ScenarioSchema })),
     )

@@ -45,12 +45,13 @@ describe('guard state machines', () => {
     ['slo: clears after 2 PASS at the clear limit', slo, 'FFFPP', '--trip-clear', false],
     ['slo: an INSUFFICIENT between PASSes restarts the clear count', slo, 'FFFPIP', '--trip---', true],
   ])('%s', (_name, guard, verdicts, events, tripped) => {
-    const result = run(guard, verdicts as string)
+    const result = run(guard, verdicts)
     expect(result.events.join('')).toBe(events)
     expect(result.state.tripped).toBe(tripped)
   })
 
-  it('hysteresis: a target hovering at the limit (PASS at require, not at the tighter clear limit) stays tripped', () => {
+  it(`hysteresis: a target hovering at the limit (PASS at require, not at the tighter clear limit) \
+stays tripped`, () => {
     // After the trip every window passes require but fails the clear condition.
     const result = run(slo, 'FFFPPPPPP', 'FFFFFFFFF')
     expect(result.events.filter((e) => e !== '-')).toEqual(['trip'])
@@ -87,7 +88,7 @@ describe('step gate', () => {
       'advance',
     ],
   ])('%s', (_name, guards, heldS, action) => {
-    expect(gate({ guards, promoteAfter: 2, heldS: heldS as number, maxHoldS: 60 }).action).toBe(action)
+    expect(gate({ guards, promoteAfter: 2, heldS, maxHoldS: 60 }).action).toBe(action)
   })
 
   it('the hold names who is short, and the rollback after maxHold says how long it held', () => {
@@ -159,7 +160,8 @@ describe('baseline change', () => {
     if (!parsed.ok) throw new Error(parsed.message)
     return parsed.condition
   }
-  it("rates: Newcombe's hybrid score interval for a difference of proportions (Newcombe 1998, 56/70 vs 48/80: 0.0524 to 0.3339)", () => {
+  it(`rates: Newcombe's hybrid score interval for a difference of proportions (Newcombe 1998, 56/70 vs 48/80: \
+0.0524 to 0.3339)`, () => {
     const base = { source: 'test', stats: sampleStats([bucket(0, { ok: 56, errors: 14 })]) }
     const window = sampleStats([bucket(1, { ok: 48, errors: 32 })])
     const change = measureChange(condition('success_rate drop < 2pp'), window, base)
@@ -173,9 +175,9 @@ describe('baseline change', () => {
     const base = { source: 'test', stats: sampleStats([bucket(0, { ok: 1000, latencyMs: 10 })]) }
     const window = sampleStats([bucket(1, { ok: 1000, latencyMs: 15 })])
     expect(measureChange(condition('p50 rise < 2ms'), window, base)).toMatchObject({
-      estimate: expect.closeTo(5, 1),
-      lower: expect.closeTo(5, 1),
-      upper: expect.closeTo(5, 1),
+      estimate: expect.closeTo(5, 1) as number,
+      lower: expect.closeTo(5, 1) as number,
+      upper: expect.closeTo(5, 1) as number,
     })
     // Histogram buckets put 15 ms at 14.99 ms: relative to 10 ms that is +49.9%.
     expect(measureChange(condition('p50 rise < 20%'), window, base).estimate).toBeCloseTo(0.5, 2)
@@ -224,7 +226,7 @@ describe('error rates by class', () => {
     })
     expect(parseThreshold('reset_rate < 2ms')).toMatchObject({
       ok: false,
-      message: expect.stringContaining('does not apply to reset_rate'),
+      message: expect.stringContaining('does not apply to reset_rate') as string,
     })
   })
 })

@@ -91,7 +91,8 @@ describe('demo-target parseKnobs (CLI flags and DEMO_TARGET_* env)', () => {
     [{ DEMO_TARGET_CAPACITY: '40', DEMO_TARGET_OVERLOAD: 'queue' }, [], { capacityRps: 40, overload: 'queue' }],
     [{ DEMO_TARGET_LATENCY: '30' }, ['--latency', '5'], { latencyMs: 5 }],
     [{ DEMO_TARGET_LATENCY: '' }, [], { latencyMs: 0 }],
-    [{ DEMO_TARGET_LATENCY: 'abc' }, ['--latency', '5'], { latencyMs: 5 }], // the flag wins; the bad variable is not read
+    // The flag wins; the bad variable is not read.
+    [{ DEMO_TARGET_LATENCY: 'abc' }, ['--latency', '5'], { latencyMs: 5 }],
     [{ LATENCY: '30', DEMO_TARGET_LATENCYMS: '30' }, [], {}],
   ])('env %j with argv %j', (env, argv, expected) => {
     expect(parseKnobs(argv, env)).toEqual({ ...defaultKnobs, ...expected })

@@ -104,7 +104,8 @@ describe('DistributedRun: merging in order', () => {
     expect(run.finished).toBe(true)
   })
 
-  it('planned of each merged window is what the scenario plans for that second, and the run plans the scenario\u2019s sends', () => {
+  it(`planned of each merged window is what the scenario plans for that second, \
+and the run plans the scenario\u2019s sends`, () => {
     const { run, emitted, plannedAt } = setup(
       [
         ['a', 1],
@@ -294,7 +295,8 @@ describe('DistributedRun: losing an agent and redistributing', () => {
     },
   )
 
-  it('two agents: windows up to fromS miss the lost agent but plan its share; from fromS the survivor carries the whole rate', () => {
+  it(`two agents: windows up to fromS miss the lost agent but plan its share; \
+from fromS the survivor carries the whole rate`, () => {
     const { run, emitted, indexes, plannedAt } = setup([
       ['a', 1],
       ['b', 3],
@@ -337,7 +339,8 @@ describe('DistributedRun: losing an agent and redistributing', () => {
     expect(run.finished).toBe(true)
   })
 
-  it('three agents, fractional rates, lost mid-step: the gap plans the whole rate, and so does every second after it', () => {
+  it(`three agents, fractional rates, lost mid-step: the gap plans the whole rate, \
+and so does every second after it`, () => {
     const agents: Array<[string, number]> = [
       ['a', 1],
       ['b', 2],
@@ -391,7 +394,8 @@ describe('DistributedRun: losing an agent and redistributing', () => {
     expect(run.finished).toBe(true)
   })
 
-  it('a survivor that could not take its new plan: the seconds from fromS still plan the whole rate, and the loss names it', () => {
+  it(`a survivor that could not take its new plan: the seconds from fromS still plan the whole rate, \
+and the loss names it`, () => {
     const { run, emitted, plannedAt } = setup([
       ['a', 1],
       ['b', 3],
@@ -567,7 +571,8 @@ describe('DistributedRun: abort, losing everyone, stopping', () => {
     expect(indexes()).toEqual([0, 1])
   })
 
-  it('an agent whose load ends early while the run goes on is reported as ended-early; once lost, its share is missing then moved', () => {
+  it(`an agent whose load ends early while the run goes on is reported as ended-early; once lost, \
+its share is missing then moved`, () => {
     const { run, emitted, plannedAt } = setup([
       ['a', 1],
       ['b', 1],
@@ -664,7 +669,8 @@ describe('DistributedRun: a late loss', () => {
 })
 
 describe('DistributedRun: a step gate hold', () => {
-  it('lengthens the plan for every agent still loading: each owes the new seconds and gets its share of the tail', () => {
+  it(`lengthens the plan for every agent still loading: \
+each owes the new seconds and gets its share of the tail`, () => {
     const { run, emitted, indexes } = setup([
       ['a', 1],
       ['b', 3],

@@ -13,7 +13,10 @@ import { containerPathSegment, DockerTargets } from '../../apps/agent/src/faults
 import { adhocFault } from '../../apps/controller/src/faults/adhoc-fault.js'
 import { parseScenario } from '../../apps/controller/src/scenario/load-scenario.js'
 
-/** Docker's grammar for fault targets (L3): what passes, what is refused, and that a refusal reaches no Docker API call. */
+/**
+ * Docker's grammar for fault targets (L3): what passes, what is refused, and that a refusal reaches no Docker API
+ * call.
+ */
 
 const hostile = [
   '../images/x',
@@ -105,7 +108,7 @@ describe('the fault schema', () => {
     expect(error).toBeInstanceOf(GauntletError)
     const problems = (error as GauntletError).problems
     expect(problems).toEqual([
-      { path: '/body/target/container', message: expect.stringMatching(/^expected a Docker container name/) },
+      { path: '/body/target/container', message: expect.stringMatching(/^expected a Docker container name/) as string },
     ])
   })
 
@@ -153,13 +156,12 @@ function recordingDocker(): { docker: Docker; calls: string[] } {
     modem: { socketPath: '/fake/docker.sock' },
     getContainer: (id: string) => {
       calls.push(`getContainer ${id}`)
-      return { inspect: async () => info(id) }
+      return { inspect: () => Promise.resolve(info(id)) }
     },
-    listContainers: async (options: unknown) => {
-      calls.push(
-        `listContainers ${JSON.stringify(options, (key, value: unknown) => (key === 'abortSignal' ? undefined : value))}`,
-      )
-      return []
+    listContainers: (options: unknown) => {
+      const withoutSignal = (key: string, value: unknown): unknown => (key === 'abortSignal' ? undefined : value)
+      calls.push(`listContainers ${JSON.stringify(options, withoutSignal)}`)
+      return Promise.resolve([])
     },
   }
   return { docker: docker as unknown as Docker, calls }

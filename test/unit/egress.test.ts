@@ -63,7 +63,7 @@ describe('egressRequest', () => {
     const allow = parseAllowList(list, 'GAUNTLET_HOOK_ALLOW')
     await expect(egressRequest(url, { allow, timeoutMs: 2000 })).rejects.toMatchObject({
       code: 'forbidden',
-      message: expect.stringContaining('GAUNTLET_HOOK_ALLOW'),
+      message: expect.stringContaining('GAUNTLET_HOOK_ALLOW') as string,
     })
   })
 

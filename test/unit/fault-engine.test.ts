@@ -37,7 +37,8 @@ class FakeNamespace {
         this.addrs
           .map(
             ([iface, ip], i) =>
-              `${i + 2}: ${iface}    inet ${ip}/16 brd 172.18.255.255 scope global ${iface}\\       valid_lft forever preferred_lft forever`,
+              `${i + 2}: ${iface}    inet ${ip}/16 brd 172.18.255.255 scope global ${iface}\\       valid_lft ` +
+              `forever preferred_lft forever`,
           )
           .join('\n') + '\n',
       )
@@ -158,7 +159,11 @@ class FakeKernel implements Netns {
   inert = false
   constructor(readonly events: string[]) {}
 
-  async run(pid: number, command: Command): Promise<CommandResult> {
+  run(pid: number, command: Command): Promise<CommandResult> {
+    return Promise.resolve(this.runNow(pid, command))
+  }
+
+  private runNow(pid: number, command: Command): CommandResult {
     const text = command.join(' ')
     this.events.push(`${pid}: ${text}`)
     const ns = this.namespaces.get(pid)
@@ -179,16 +184,16 @@ class FakeContainers implements ContainerFinder {
     this.byId.set(c.id, c)
     return this
   }
-  async resolve(target: FaultSpec['target']): Promise<TargetContainer[]> {
+  resolve(target: FaultSpec['target']): Promise<TargetContainer[]> {
     const found = [...this.byId.values()].filter((c) => c.name === target.container)
-    if (found.length === 0) throw new GauntletError('not_found', `no container "${target.container}"`)
-    return found
+    if (found.length === 0) return Promise.reject(new GauntletError('not_found', `no container "${target.container}"`))
+    return Promise.resolve(found)
   }
-  async inspect(id: string): Promise<TargetContainer | undefined> {
-    return this.byId.get(id)
+  inspect(id: string): Promise<TargetContainer | undefined> {
+    return Promise.resolve(this.byId.get(id))
   }
-  async running(): Promise<TargetContainer[]> {
-    return [...this.byId.values()]
+  running(): Promise<TargetContainer[]> {
+    return Promise.resolve([...this.byId.values()])
   }
 }
 
@@ -226,7 +231,7 @@ function engineWith(support: KernelSupport = noNetem): FaultEngine {
     containers,
     netns: kernel,
     journal,
-    support: async () => support,
+    support: () => Promise.resolve(support),
     log: (line) => logLines.push(line),
   })
 }
@@ -450,7 +455,7 @@ describe('apply', () => {
     expect(engine.list().map((r) => r.id)).toEqual(['f1-partition'])
     // The dead man's switch (a real detached process: FaultEngine has no port for it) is journaled too.
     expect(journalLines().slice(1)).toEqual([
-      { op: 'helpers', id: 'f1-partition', containerId: 'c-web', deadmanPid: expect.any(Number) },
+      { op: 'helpers', id: 'f1-partition', containerId: 'c-web', deadmanPid: expect.any(Number) as number },
     ])
     await engine.revert('f1-partition', 'test over')
   })
@@ -496,7 +501,8 @@ describe('apply', () => {
     expect(engine.list()).toEqual([])
   })
 
-  it('root qdisc of our own already there (another fault, or a leftover): refused as a conflict, nothing replaced', async () => {
+  it(`root qdisc of our own already there (another fault, or a leftover): refused as a conflict, \
+nothing replaced`, async () => {
     web().roots.set('eth1', { kind: 'tbf', handle: '7a47:' })
     const engine = engineWith()
     const error = (await engine
@@ -511,7 +517,8 @@ describe('apply', () => {
     expect(engine.list()).toEqual([])
   })
 
-  it('a command that exits non-zero fails the fault with fault_failed naming the command, and what was applied is reverted', async () => {
+  it(`a command that exits non-zero fails the fault with fault_failed naming the command, \
+and what was applied is reverted`, async () => {
     kernel.failOn = (c) =>
       c.startsWith('iptables -w -I OUTPUT')
         ? { code: 4, stdout: '', stderr: 'iptables: Resource temporarily unavailable.' }
@@ -522,7 +529,9 @@ describe('apply', () => {
     expect(error.code).toBe('fault_failed')
     const out = `${chainStem('f1-partition')}OUT`
     expect(error.message).toContain(
-      `\`iptables -w -I OUTPUT 1 -m time --datestop 2030-01-02T03:01:00 -m comment --comment gauntlet:f1-partition -j ${out}\` failed in the network namespace of pid ${PID_WEB} (exit 4): iptables: Resource temporarily unavailable.`,
+      `\`iptables -w -I OUTPUT 1 -m time --datestop 2030-01-02T03:01:00 -m comment --comment ` +
+        `gauntlet:f1-partition -j ${out}\` failed in the network namespace of pid ${PID_WEB} (exit 4): iptables: ` +
+        `Resource temporarily unavailable.`,
     )
     // The IN half had been applied: it is gone again, and so is the created OUT chain.
     expect(web().gauntletFree()).toBe(true)
@@ -602,7 +611,8 @@ describe('apply', () => {
 })
 
 describe('revert', () => {
-  it('undoes the plan, reads back, journals; a second call returns the same report without running anything', async () => {
+  it(`undoes the plan, reads back, journals; a second call returns the same report without running \
+anything`, async () => {
     const engine = engineWith()
     await engine.apply(partition)
     events.length = 0
@@ -769,7 +779,8 @@ describe('recover', () => {
     kernel.namespaces.get(PID_DB)!.roots.set('eth0', { kind: 'tbf', handle: '7a47:' }) // in no journal
     journal.append(intent(deadPartition, webTarget, { pid: DEAD_OWNER, detached: false }))
     journal.append(intent(deadDelay, webTarget, { pid: DEAD_OWNER, detached: false }))
-    journal.append(intent(liveLoss, apiTarget, { pid: DEAD_OWNER, detached: true }, T0 + 60_000)) // detached, before its end: live
+    // Detached, before its end: live.
+    journal.append(intent(liveLoss, apiTarget, { pid: DEAD_OWNER, detached: true }, T0 + 60_000))
     const webBefore = {
       chains: ['PLATFORM-FW'],
       filter: [

@@ -14,8 +14,9 @@ describe('fault journal lock', () => {
       await new Promise<void>((resolve) => (releaseFirst = resolve))
       order.push('first out')
     })
-    const second = journal.withLock(async () => {
+    const second = journal.withLock(() => {
       order.push('second in')
+      return Promise.resolve()
     })
     // Let the second try (and wait) while the first holds the lock.
     await new Promise((resolve) => setImmediate(resolve))
@@ -29,15 +30,15 @@ describe('fault journal lock', () => {
     const file = join(tempDir(), 'faults.jsonl')
     const journal = new FaultJournal(file)
     writeFileSync(`${file}.lock`, '2147483646') // no such pid
-    await expect(journal.withLock(async () => 'ran')).resolves.toBe('ran')
+    await expect(journal.withLock(() => Promise.resolve('ran'))).resolves.toBe('ran')
     expect(existsSync(`${file}.lock`)).toBe(false)
-    await expect(journal.withLock(async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom')
+    await expect(journal.withLock(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom')
     expect(existsSync(`${file}.lock`)).toBe(false)
   })
 
   it('gives up after its wait when a live process holds the lock', async () => {
     const file = join(tempDir(), 'faults.jsonl')
     writeFileSync(`${file}.lock`, String(process.pid)) // held by a live process (this one)
-    await expect(new FaultJournal(file).withLock(async () => 'never', 200)).rejects.toThrow(/stayed locked/)
+    await expect(new FaultJournal(file).withLock(() => Promise.resolve('never'), 200)).rejects.toThrow(/stayed locked/)
   })
 })

@@ -464,7 +464,7 @@ describe('adhocFault', () => {
     const a = adhocFault({ type: 'partition', target: web, direction: 'egress', duration: '30s' })
     const b = adhocFault({ type: 'partition', target: web, direction: 'egress', duration: '30s' })
     expect(a).toEqual({
-      id: expect.stringMatching(/^adhoc-[0-9a-f]{8}$/),
+      id: expect.stringMatching(/^adhoc-[0-9a-f]{8}$/) as string,
       type: 'partition',
       target: web,
       mechanism: 'iptables',
@@ -522,7 +522,10 @@ describe('adhocFault', () => {
 
   it('the error message lists every problem on one line', () => {
     expect(() => adhocFault({ type: 'reset', target: {}, duration: '1s' })).toThrow(
-      /^invalid fault: \/target: name exactly one .*; \/: a reset fault needs port$|^invalid fault: \/: a reset fault needs port; \/target: name exactly one/,
+      new RegExp(
+        String.raw`^invalid fault: /target: name exactly one .*; /: a reset fault needs port$|` +
+          String.raw`^invalid fault: /: a reset fault needs port; /target: name exactly one`,
+      ),
     )
   })
 })

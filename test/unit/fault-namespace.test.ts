@@ -16,12 +16,11 @@ function scriptedNetns(outputs: Record<string, string | CommandResult>): Netns &
   const log: string[] = []
   return {
     log,
-    run: async (pid: number, command: Command): Promise<CommandResult> => {
+    run: (pid: number, command: Command): Promise<CommandResult> => {
       const key = command.join(' ')
       log.push(`${pid}: ${key}`)
-      const out = outputs[key]
-      if (out === undefined) return { code: 0, stdout: '', stderr: '' }
-      return typeof out === 'string' ? { code: 0, stdout: out, stderr: '' } : out
+      const out = outputs[key] ?? ''
+      return Promise.resolve(typeof out === 'string' ? { code: 0, stdout: out, stderr: '' } : out)
     },
   }
 }
@@ -37,7 +36,8 @@ const tcShow = [
   'qdisc noqueue 0: dev lo root refcnt 2 ',
   'qdisc htb 7a47: dev eth0 root refcnt 2 r2q 1000 default 0x1 direct_packets_stat 0 direct_qlen 1000',
   'qdisc tbf 7a48: dev eth0 parent 7a47:2 rate 1Mbit burst 3200b lat 200ms ',
-  'qdisc fq_codel 0: dev eth1 root refcnt 2 limit 10240p flows 1024 quantum 1514 target 5ms interval 100ms memory_limit 32Mb ecn drop_batch 64 ',
+  'qdisc fq_codel 0: dev eth1 root refcnt 2 limit 10240p flows 1024 quantum 1514 target 5ms interval 100ms ' +
+    'memory_limit 32Mb ecn drop_batch 64 ',
   'qdisc ingress ffff: dev eth1 parent ffff:fff1 ---------------- ',
   'qdisc htb 1: dev eth2 root refcnt 2 r2q 10 default 0x30 direct_packets_stat 0 direct_qlen 1000',
   'qdisc netem 7a47: dev eth2 parent 1:30 limit 1000 delay 5ms',
@@ -70,7 +70,8 @@ const natS = [
   '-P POSTROUTING ACCEPT',
   '-N DOCKER_OUTPUT',
   '-N DOCKER_POSTROUTING',
-  `-A PREROUTING -p tcp -m tcp --dport 8080 -m time --datestop 2030-01-02T03:04:06 -m comment --comment "gauntlet:${proxyId}" -j REDIRECT --to-ports 45000`,
+  `-A PREROUTING -p tcp -m tcp --dport 8080 -m time --datestop 2030-01-02T03:04:06 -m comment --comment ` +
+    `"gauntlet:${proxyId}" -j REDIRECT --to-ports 45000`,
   '-A OUTPUT -d 127.0.0.11/32 -j DOCKER_OUTPUT',
   '-A POSTROUTING -d 127.0.0.11/32 -j DOCKER_POSTROUTING',
   '-A DOCKER_OUTPUT -d 127.0.0.11/32 -p tcp -m tcp --dport 53 -j DNAT --to-destination 127.0.0.11:36779',
@@ -86,9 +87,12 @@ const reads = (tc: string, filter: string, nat: string): Record<string, string> 
 })
 
 const platformOnly = {
-  tc: 'qdisc noqueue 0: dev lo root refcnt 2 \nqdisc htb 1: dev eth0 root refcnt 2 r2q 10 default 0x30\nqdisc fq_codel 0: dev eth1 root refcnt 2 limit 10240p\n',
+  tc:
+    'qdisc noqueue 0: dev lo root refcnt 2 \nqdisc htb 1: dev eth0 root refcnt 2 r2q 10 default 0x30\n' +
+    'qdisc fq_codel 0: dev eth1 root refcnt 2 limit 10240p\n',
   filter:
-    '-P INPUT ACCEPT\n-P FORWARD DROP\n-P OUTPUT ACCEPT\n-N PLATFORM-FW\n-A INPUT -m comment --comment "platform: allow all" -j ACCEPT\n-A INPUT -j PLATFORM-FW\n',
+    '-P INPUT ACCEPT\n-P FORWARD DROP\n-P OUTPUT ACCEPT\n-N PLATFORM-FW\n' +
+    '-A INPUT -m comment --comment "platform: allow all" -j ACCEPT\n-A INPUT -j PLATFORM-FW\n',
   nat: natS
     .split('\n')
     .filter((l) => !l.includes('gauntlet'))
@@ -104,15 +108,21 @@ describe('readMarks', () => {
       rules: [
         {
           table: 'filter',
-          rule: `-A INPUT -m time --datestop 2030-01-02T03:04:06 -m comment --comment "gauntlet:${partitionId}" -j ${IN}`,
+          rule:
+            `-A INPUT -m time --datestop 2030-01-02T03:04:06 ` +
+            `-m comment --comment "gauntlet:${partitionId}" -j ${IN}`,
         },
         {
           table: 'filter',
-          rule: `-A OUTPUT -m time --datestop 2030-01-02T03:04:06 -m comment --comment gauntlet:${partitionId} -j ${OUT}`,
+          rule:
+            `-A OUTPUT -m time --datestop 2030-01-02T03:04:06 ` +
+            `-m comment --comment gauntlet:${partitionId} -j ${OUT}`,
         },
         {
           table: 'nat',
-          rule: `-A PREROUTING -p tcp -m tcp --dport 8080 -m time --datestop 2030-01-02T03:04:06 -m comment --comment "gauntlet:${proxyId}" -j REDIRECT --to-ports 45000`,
+          rule:
+            `-A PREROUTING -p tcp -m tcp --dport 8080 -m time --datestop 2030-01-02T03:04:06 -m comment --comment ` +
+            `"gauntlet:${proxyId}" -j REDIRECT --to-ports 45000`,
         },
       ],
       chains: [IN, OUT],
@@ -164,7 +174,9 @@ describe('marksOf and isClean', () => {
       { table: 'filter', rule: `-A INPUT -m comment --comment "gauntlet:${partitionId}" -j ${IN}` },
       {
         table: 'nat',
-        rule: `-A PREROUTING -p tcp -m tcp --dport 8080 -m comment --comment "gauntlet:${proxyId}" -j REDIRECT --to-ports 45000`,
+        rule:
+          `-A PREROUTING -p tcp -m tcp --dport 8080 -m comment --comment "gauntlet:${proxyId}" -j REDIRECT ` +
+          `--to-ports 45000`,
       },
     ],
     chains: [IN, OUT],
@@ -196,14 +208,18 @@ describe('marksOf and isClean', () => {
 })
 
 describe('removeMarks', () => {
-  it('deletes each rule by its own text in its table, flushes and deletes each chain, then deletes our root qdiscs', async () => {
+  it(`deletes each rule by its own text in its table, flushes and deletes each chain, \
+then deletes our root qdiscs`, async () => {
     const netns = scriptedNetns({})
     const marks = await readMarks(scriptedNetns(reads(tcShow, filterS, natS)), 9)
     await removeMarks(netns, 9, marks, true)
     expect(netns.log.map((l) => l.replace(/^9: /, ''))).toEqual([
-      `iptables -w -t filter -D INPUT -m time --datestop 2030-01-02T03:04:06 -m comment --comment gauntlet:${partitionId} -j ${IN}`,
-      `iptables -w -t filter -D OUTPUT -m time --datestop 2030-01-02T03:04:06 -m comment --comment gauntlet:${partitionId} -j ${OUT}`,
-      `iptables -w -t nat -D PREROUTING -p tcp -m tcp --dport 8080 -m time --datestop 2030-01-02T03:04:06 -m comment --comment gauntlet:${proxyId} -j REDIRECT --to-ports 45000`,
+      `iptables -w -t filter -D INPUT -m time --datestop 2030-01-02T03:04:06 -m comment --comment ` +
+        `gauntlet:${partitionId} -j ${IN}`,
+      `iptables -w -t filter -D OUTPUT -m time --datestop 2030-01-02T03:04:06 -m comment --comment ` +
+        `gauntlet:${partitionId} -j ${OUT}`,
+      `iptables -w -t nat -D PREROUTING -p tcp -m tcp --dport 8080 -m time --datestop 2030-01-02T03:04:06 -m ` +
+        `comment --comment gauntlet:${proxyId} -j REDIRECT --to-ports 45000`,
       `iptables -w -F ${IN}`,
       `iptables -w -X ${IN}`,
       `iptables -w -F ${OUT}`,
@@ -214,7 +230,12 @@ describe('removeMarks', () => {
 
   it("the delete argv is the rule's own argv: no empty or quoted arguments", async () => {
     const commands: Command[] = []
-    const netns: Netns = { run: async (_pid, command) => (commands.push(command), { code: 0, stdout: '', stderr: '' }) }
+    const netns: Netns = {
+      run: (_pid, command) => {
+        commands.push(command)
+        return Promise.resolve({ code: 0, stdout: '', stderr: '' })
+      },
+    }
     await removeMarks(
       netns,
       1,
@@ -270,8 +291,10 @@ describe('removeMarks', () => {
 describe('interfaceOf', () => {
   const twoNetworks = [
     '1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever',
-    '25: eth0    inet 172.18.0.20/16 brd 172.18.255.255 scope global eth0\\       valid_lft forever preferred_lft forever',
-    '27: eth1    inet 172.19.0.2/16 brd 172.19.255.255 scope global eth1\\       valid_lft forever preferred_lft forever',
+    '25: eth0    inet 172.18.0.20/16 brd 172.18.255.255 scope global eth0\\       valid_lft forever ' +
+      'preferred_lft forever',
+    '27: eth1    inet 172.19.0.2/16 brd 172.19.255.255 scope global eth1\\       valid_lft forever ' +
+      'preferred_lft forever',
     '',
   ].join('\n')
   const veth = [

@@ -30,8 +30,8 @@ describe('latency histograms', () => {
   it('merges windows before computing quantiles instead of averaging them', () => {
     // A quiet window (100 x 10 ms) and a stalled one (100 x 1000 ms): p99 of the whole is 1000 ms,
     // while the average of the two per-window p99s would claim ~505 ms.
-    const quiet = encodeHistogram(histogramOf(new Array(100).fill(10_000)))
-    const stalled = encodeHistogram(histogramOf(new Array(100).fill(1_000_000)))
+    const quiet = encodeHistogram(histogramOf(new Array<number>(100).fill(10_000)))
+    const stalled = encodeHistogram(histogramOf(new Array<number>(100).fill(1_000_000)))
     const merged = summarizeLatency(mergeEncoded([quiet, stalled]))
     expect(merged.count).toBe(200)
     expect(merged.p99Ms).toBeGreaterThan(999)

@@ -60,7 +60,10 @@ async function receiver(answer: (request: IncomingMessage, response: ServerRespo
 }
 const servers: Array<ReturnType<typeof createServer>> = []
 afterEach(() => {
-  for (const server of servers.splice(0)) (server.close(), server.closeAllConnections())
+  for (const server of servers.splice(0)) {
+    server.close()
+    server.closeAllConnections()
+  }
 })
 
 describe('hook delivery', () => {

@@ -69,7 +69,8 @@ describe('order-statistic interval for quantiles (95%)', () => {
       for (const q of [0.5, 0.9, 0.95, 0.99]) {
         const { lower, upper } = quantileRanks(n, q)
         const below = (rank: number | null): number => (rank === null ? 0 : binomialCdf(rank - 1, n, q))
-        // P(x_(l) <= quantile <= x_(u)) = P(l <= B + ... ) = P(B <= u - 1) - P(B <= l - 1), open sides counting as 1 and 0.
+        // P(x_(l) <= quantile <= x_(u)) = P(l <= B + ... ) = P(B <= u - 1) - P(B <= l - 1),
+        // open sides counting as 1 and 0.
         const coverage = (upper === null ? 1 : below(upper)) - (lower === null ? 0 : below(lower))
         expect(coverage, `n=${n} q=${q}`).toBeGreaterThanOrEqual(0.95 - 1e-9)
         if (lower !== null)
@@ -106,7 +107,8 @@ describe('evidence for thresholds', () => {
     expect(judgeMeasurement(threshold(source), measured).confidence).toBe(expected)
   })
 
-  it('p99 can never be shown below a limit with fewer than 368 samples (0.99^n must fall under 2.5%), however fast they all were', () => {
+  it(`p99 can never be shown below a limit with fewer than 368 samples (0.99^n must fall under 2.5%), \
+however fast they all were`, () => {
     const limit = threshold('p99 < 1000ms')
     const histogram = createLatencyHistogram()
     for (let n = 1; n <= 368; n++) {

@@ -3,7 +3,7 @@ import { planSteps } from '../../apps/controller/src/scenario/ramp-plan.js'
 
 const plan = (load: object) => {
   const problems: string[] = []
-  const steps = planSteps(load as never, (path, message) => problems.push(`${path}: ${message}`))
+  const steps = planSteps(load, (path, message) => problems.push(`${path}: ${message}`))
   return { steps, problems }
 }
 

@@ -162,7 +162,8 @@ describe('scrubSecrets', () => {
 describe("credentials in the target URL's query", () => {
   it('are secrets of the scenario, hidden wherever the URL is shown', () => {
     const yaml =
-      'name: q\ntarget: { url: "http://127.0.0.1:9/x?api_key=QUERYSECRET1&page=2" }\nload: { steps: [{ rps: 1, duration: 1s }] }\n'
+      'name: q\ntarget: { url: "http://127.0.0.1:9/x?api_key=QUERYSECRET1&page=2" }\n' +
+      'load: { steps: [{ rps: 1, duration: 1s }] }\n'
     expect(scenarioSecrets(yaml)).toContain('QUERYSECRET1')
     expect(scenarioSecrets(yaml)).not.toContain('2')
     expect(redactScenarioYaml(yaml)).not.toContain('QUERYSECRET1')

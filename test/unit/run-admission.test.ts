@@ -27,7 +27,7 @@ function admission(
       hookAllow: parseAllowList(undefined, 'GAUNTLET_HOOK_ALLOW'),
       limits: { ...defaultLimits, ...limits },
     },
-    async (host) => names[host] ?? [],
+    (host) => Promise.resolve(names[host] ?? []),
   )
   a.setListenAddresses(listening)
   return a

@@ -90,7 +90,8 @@ describe('RunDecisions', () => {
     expect(d.gateStep(0, 0).action).toBe('hold')
   })
 
-  it('the step gate: HOLD until every guard has passed promoteAfter windows, then ADVANCE; warmup seconds are not judged', () => {
+  it(`the step gate: HOLD until every guard has passed promoteAfter windows, then ADVANCE; \
+warmup seconds are not judged`, () => {
     const d = decisions(`  guards:
     - { name: errors, kind: abort, require: "error_rate < 15%", minSamples: 100 }
   step: { warmup: 2s, promoteAfter: 2 }`)
@@ -120,7 +121,8 @@ describe('RunDecisions', () => {
     expect(d.gateStep(0, 30).reason).toContain('held 30s (maxHold 30s)')
   })
 
-  it('baseline vs prefault: the seconds before the first fault are the baseline; only windows under the fault are judged', () => {
+  it(`baseline vs prefault: the seconds before the first fault are the baseline; \
+only windows under the fault are judged`, () => {
     const d = decisions(
       `  guards:
     - { name: chaos-success, kind: baseline, require: "success_rate drop < 2pp", vs: prefault, minSamples: 1000 }`,
@@ -132,7 +134,7 @@ describe('RunDecisions', () => {
     expect(judged.decisions[0]).toMatchObject({
       verdict: 'fail',
       action: 'rollback',
-      evidence: { estimate: expect.closeTo(0.1, 6), limit: 0.02 },
+      evidence: { estimate: expect.closeTo(0.1, 6) as number, limit: 0.02 },
     })
     expect(judged.decisions[0]!.evidence.baseline).toEqual({
       source: 'prefault: 20 judged second(s) before the first fault (seconds 0-19)',
@@ -163,7 +165,8 @@ describe('RunDecisions', () => {
     expect(gate.decisions[0]!.evidence.windowEnd).toBe(0)
   })
 
-  it('a prefault baseline guard in a step with a fault but no closed window holds the step (it is asked, and has no answer)', () => {
+  it(`a prefault baseline guard in a step with a fault but no closed window holds the step (it is asked, \
+and has no answer)`, () => {
     const d = decisions(
       `  guards:
     - { name: chaos-success, kind: baseline, require: "success_rate drop < 2pp", vs: prefault, minSamples: 5000 }`,
@@ -177,15 +180,19 @@ describe('RunDecisions', () => {
     expect(d.gateStep(1, 0).action).toBe('advance')
   })
 
-  it("property: windows that cannot bound their condition, or lack a lost agent's share, never PASS and never promote a step", () => {
+  it(`property: windows that cannot bound their condition, or lack a lost agent's share, \
+never PASS and never promote a step`, () => {
     let seed = 7
     const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
     for (let trial = 0; trial < 80; trial++) {
       const maxWindow = 1 + Math.floor(random() * 10)
-      const d = decisions(`  guards:
-    - { name: p99, kind: slo, require: "p99 < 1s", minSamples: ${1 + Math.floor(random() * 400)}, maxWindow: ${maxWindow}s }
+      const d = decisions(
+        `  guards:
+    - { name: p99, kind: slo, require: "p99 < 1s", minSamples: ${1 + Math.floor(random() * 400)}, ` +
+          `maxWindow: ${maxWindow}s }
     - { name: errors, kind: abort, require: "error_rate < 50%", minSamples: 50 }
-  step: { promoteAfter: ${1 + Math.floor(random() * 3)} }`)
+  step: { promoteAfter: ${1 + Math.floor(random() * 3)} }`,
+      )
       for (let i = 0; i < 60; i++) {
         // At most 36 samples a second: a p99 window (at most 10 s) never reaches the 368 it needs to be bounded;
         // and every second lacks an agent's share, so the error guard cannot pass either.

@@ -48,7 +48,11 @@ describe('a throw inside a run', () => {
     const registry = new AgentRegistry(() => nowMs)
     registry.heartbeat('a', { url: 'http://127.0.0.1:1/', capacityRps: 10, runs: [], version: 't' })
     registry.heartbeat('b', { url: 'http://127.0.0.1:2/', capacityRps: 10, runs: [], version: 't' })
-    const client = { assign: async () => {}, replan: async () => true, stop: async () => {} } as unknown as AgentClient
+    const client = {
+      assign: async () => {},
+      replan: () => Promise.resolve(true),
+      stop: async () => {},
+    } as unknown as AgentClient
     const commits = { save: async () => {}, delivered: () => undefined } as unknown as AgentWindowCommits
     const remote = new RemoteAgents(registry, client, commits, () => nowMs)
     registry.startSweeping(5)
@@ -79,7 +83,11 @@ describe('a throw inside a run', () => {
   it('in a report of a distributed run: the report fails, and so does that run', async () => {
     const registry = new AgentRegistry()
     registry.heartbeat('a', { url: 'http://127.0.0.1:1/', capacityRps: 10, runs: [], version: 't' })
-    const client = { assign: async () => {}, replan: async () => true, stop: async () => {} } as unknown as AgentClient
+    const client = {
+      assign: async () => {},
+      replan: () => Promise.resolve(true),
+      stop: async () => {},
+    } as unknown as AgentClient
     const commits = { save: async () => {}, delivered: () => undefined } as unknown as AgentWindowCommits
     let started!: () => void
     const onStart = new Promise<void>((resolve) => (started = resolve))
@@ -114,7 +122,7 @@ describe('a throw inside a run', () => {
         }),
     }
     const summary = await executeRun(
-      { store, agent, probe: async () => undefined, clock: { now: () => new Date() } },
+      { store, agent, probe: () => Promise.resolve(undefined), clock: { now: () => new Date() } },
       { scenario, yaml: '' },
     )
     expect(summary.status).toBe('error')

@@ -21,11 +21,11 @@ class FakeInjector implements FaultInjector {
   failApply = new Set<string>()
   failRevert = new Set<string>()
 
-  async prepare(spec: FaultSpec): Promise<FaultSpec> {
+  prepare(spec: FaultSpec): Promise<FaultSpec> {
     this.calls.push(`prepare ${spec.id}`)
     const error = this.failPrepare.get(spec.id)
-    if (error) throw error
-    return { ...spec, mechanism: spec.mechanism === 'auto' ? 'iptables' : spec.mechanism }
+    if (error) return Promise.reject(error)
+    return Promise.resolve({ ...spec, mechanism: spec.mechanism === 'auto' ? 'iptables' : spec.mechanism })
   }
 
   async apply(spec: FaultSpec, untilEpochMs: number): Promise<AppliedFault> {
@@ -212,7 +212,7 @@ describe('schedule', () => {
     await rf.stop('test over')
   })
 
-  it('records are copies', async () => {
+  it('records are copies', () => {
     const rf = runFaults(faults().slice(0, 1))
     rf.records()[0]!.notes.push('tampered')
     rf.records()[0]!.id = 'tampered'

@@ -147,7 +147,8 @@ describe('scenario loader', () => {
     ],
     [
       'alias bomb',
-      'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n',
+      'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n' +
+        'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n',
       ['YAML: Excessive alias count'],
     ],
     [
@@ -155,7 +156,8 @@ describe('scenario loader', () => {
       valid.replace('connections: 64', 'connections: 0'),
       ['/load/connections: expected integer to be greater or equal to 1'],
     ],
-    // Hook secrets are references to GAUNTLET_SECRET_* variables: a literal would be stored and shown, another variable could be the API token.
+    // Hook secrets are references to GAUNTLET_SECRET_* variables: a literal would be stored and shown, another variable
+    // could be the API token.
     [
       'credentials in a hook URL',
       valid + 'hooks:\n  postRun: [{ url: "http://u:pw@127.0.0.1:9/" }]\n',

@@ -1,4 +1,11 @@
-import { errorHandler, RequestVerifier, signatureWindowMs, signedRequestHooks, signRequest } from '@gauntlet/http'
+import {
+  errorHandler,
+  RequestVerifier,
+  signatureWindowMs,
+  signedRequestHooks,
+  signRequest,
+  type ProblemDetails,
+} from '@gauntlet/http'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
@@ -16,12 +23,12 @@ async function signedServer(clock: { now: number }): Promise<FastifyInstance> {
   app.post(
     '/api/agents/:name/reports',
     { onRequest: hooks.onRequest, preParsing: hooks.preParsing, preValidation: hooks.preValidation },
-    async (request) => ({ got: request.body }),
+    (request) => ({ got: request.body }),
   )
   app.delete(
     '/assignments/:id',
     { onRequest: hooks.onRequest, preParsing: hooks.preParsing, preValidation: hooks.preValidation },
-    async () => ({ stopped: true }),
+    () => ({ stopped: true }),
   )
   await app.ready()
   return app
@@ -108,7 +115,7 @@ describe('signed requests between controller and agents', () => {
     expect((await send(headers)).statusCode).toBe(200)
     const replay = await send(headers)
     expect(replay.statusCode).toBe(401)
-    expect(replay.json().detail).toMatch(/replayed/)
+    expect(replay.json<ProblemDetails>().detail).toMatch(/replayed/)
   })
 
   it('takes a signature within the window on either side', async () => {
@@ -132,7 +139,7 @@ describe('signed requests between controller and agents', () => {
     closed.put(
       '/x',
       { onRequest: hooks.onRequest, preParsing: hooks.preParsing, preValidation: hooks.preValidation },
-      async () => 'taken',
+      () => 'taken',
     )
     const response = await closed.inject({
       method: 'PUT',
@@ -141,13 +148,14 @@ describe('signed requests between controller and agents', () => {
       payload: '{}',
     })
     expect(response.statusCode).toBe(401)
-    expect(response.json().detail).toBe('no secret configured')
+    expect(response.json<ProblemDetails>().detail).toBe('no secret configured')
     await closed.close()
   })
 })
 
 describe('RequestVerifier', () => {
-  it('binds a request to its receiver: a second agent with the same secret refuses an order signed for the first', () => {
+  it(`binds a request to its receiver: a second agent with the same secret refuses an order signed for the \
+first`, () => {
     const first = new RequestVerifier(secret, () => t0)
     const second = new RequestVerifier(secret, () => t0)
     const headers = signRequest(secret, 'POST', 'http://agent-a:7070/assignments', '{}', t0)

@@ -181,11 +181,11 @@ describe('SQLite run store (real file)', () => {
     const reopened = new SqliteStore(file)
     expect(parsePage(reopened.windowPage('r1', { from: 0, limit: 10 }))[0]!.latencyMs).toMatchObject({
       count: 3,
-      p50Ms: expect.closeTo(7, 1),
+      p50Ms: expect.closeTo(7, 1) as number,
     })
     expect(parsePage(reopened.windowPage('r1', { from: 0, limit: 10, agent: 'a' }))[0]!.latencyMs).toMatchObject({
       count: 2,
-      p50Ms: expect.closeTo(9, 1),
+      p50Ms: expect.closeTo(9, 1) as number,
     })
     reopened.close()
     const check = new Database(file)

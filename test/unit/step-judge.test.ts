@@ -89,7 +89,8 @@ describe('step judgement', () => {
     expect(step.verdict).toBe(verdict)
   })
 
-  it("counts a step's sends by intended window: one that slips past a second boundary still belongs to its step", () => {
+  it(`counts a step's sends by intended window: one that slips past a second boundary still belongs to its \
+step`, () => {
     const step = judgeStep(
       spec,
       [window(1, 0, { latenciesMs: fast, sent: 99 }), window(2, 0, { latenciesMs: fast, sent: 101 })],

@@ -83,11 +83,11 @@ describe('leak judgement', () => {
     })
     expect(parseGrowth('go_goroutines growth < 20')).toMatchObject({
       ok: false,
-      message: expect.stringContaining('give it in %'),
+      message: expect.stringContaining('give it in %') as string,
     })
     expect(parseGrowth('go_goroutines > 20%')).toMatchObject({
       ok: false,
-      message: expect.stringContaining('expected "<series> growth < <percent>%"'),
+      message: expect.stringContaining('expected "<series> growth < <percent>%"') as string,
     })
   })
 })

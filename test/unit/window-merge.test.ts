@@ -115,7 +115,9 @@ describe('mergeWindows', () => {
     const a = part({ latenciesMs: Array(150).fill(10) })
     const b = part({ latenciesMs: Array(50).fill(100) })
     const merged = summarizeLatency(decodeHistogram(mergeWindows(frame, [a, b], []).latency))
-    const together = summarizeLatency(decodeHistogram(encodedOf([...Array(150).fill(10), ...Array(50).fill(100)])))
+    const together = summarizeLatency(
+      decodeHistogram(encodedOf([...Array<number>(150).fill(10), ...Array<number>(50).fill(100)])),
+    )
     expect(merged).toEqual(together)
     expect(merged.count).toBe(200)
     expect(merged.p50Ms).toBeCloseTo(10, 1)

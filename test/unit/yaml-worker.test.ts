@@ -46,10 +46,12 @@ describe('YAML worker pool', () => {
     }
   })
 
-  it('carries a refusal back as the GauntletError the loader threw: code, message, source, problems with line:column', async () => {
+  it(`carries a refusal back as the GauntletError the loader threw: code, message, source, \
+problems with line:column`, async () => {
     pool = new YamlPool()
     const invalid =
-      'name: bad\ntarget:\n  url: ftp://x\nload:\n  steps:\n    - { rps: -1, duration: 1s }\nthresholds: [p99 < banana]\n'
+      'name: bad\ntarget:\n  url: ftp://x\n' +
+      'load:\n  steps:\n    - { rps: -1, duration: 1s }\nthresholds: [p99 < banana]\n'
     let expected: GauntletError | undefined
     try {
       parseScenario(invalid, 'bad.yaml')

@@ -170,7 +170,8 @@ function prometheusText(stats: DemoTargetStats): string {
     gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', memory.rss),
     gauge('nodejs_heap_size_used_bytes', 'Process heap size used in bytes.', memory.heapUsed),
     gauge('demo_leaked_bytes', 'Memory the leak knob has retained.', stats.leakedKb * 1024),
-    `# HELP demo_requests_total Requests received.\n# TYPE demo_requests_total counter\ndemo_requests_total ${stats.requests}\n`,
+    `# HELP demo_requests_total Requests received.\n# TYPE demo_requests_total counter\n` +
+      `demo_requests_total ${stats.requests}\n`,
   ].join('')
 }
 

@@ -180,12 +180,13 @@ export function signedRequestHooks(verifier: RequestVerifier | undefined, noSecr
       // pipeline, not pipe: a client that goes away mid-body ends the hashing stream too.
       return pipeline(payload, hashing, () => {})
     },
-    preValidation: async (request: FastifyRequest): Promise<void> => {
+    preValidation: (request: FastifyRequest): Promise<void> => {
       const state = signedDigests.get(request)
-      if (!state) throw unauthorized(noSecretMessage)
+      if (!state) return Promise.reject(unauthorized(noSecretMessage))
       // No body was read (none was sent): the signature must be over the empty body.
       if ((state.actual ?? emptyBodyDigest) !== state.claimed)
-        throw unauthorized('the request body is not the one signed')
+        return Promise.reject(unauthorized('the request body is not the one signed'))
+      return Promise.resolve()
     },
   }
 }
