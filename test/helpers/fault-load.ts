@@ -1,5 +1,5 @@
 import { nsenter, readMarks, type GauntletMarks } from '@gauntlet/agent'
-import type { RunSummary, StepSummary, WindowReport } from '@gauntlet/contracts'
+import type { RunSummary, ObservedStep, WindowReport } from '@gauntlet/contracts'
 import { SqliteStore } from '@gauntlet/controller'
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
@@ -159,7 +159,7 @@ export function splitByFault(
   }
 }
 
-export function step(run: ScenarioRun, index: number): StepSummary {
+export function step(run: ScenarioRun, index: number): ObservedStep {
   const found = run.summary?.steps.find((s) => s.index === index)
   if (!found) throw new Error(`run has no step ${index}: exit ${run.code}\n${run.stdout}\n${run.stderr}`)
   return found

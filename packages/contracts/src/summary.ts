@@ -55,9 +55,6 @@ export interface ObservedStep {
   thresholds: ThresholdResult[]
 }
 
-/** @deprecated The former name of ObservedStep (same JSON shape); remove once every caller uses ObservedStep. */
-export type StepSummary = ObservedStep
-
 export const runStatuses = ['running', 'passed', 'failed', 'aborted', 'interrupted', 'error'] as const
 export type RunStatus = (typeof runStatuses)[number]
 

@@ -29,10 +29,10 @@ export function buildAgentApp(deps: {
   )
   const { assignments } = deps
 
-  app.get('/healthz', async () => ({ status: 'ok', name: deps.name, runs: assignments.runIds }))
+  app.get('/healthz', () => ({ status: 'ok', name: deps.name, runs: assignments.runIds }))
 
   // Everything registered in here needs the controller's signature; /healthz above stays open.
-  app.register(async (orders) => {
+  app.register((orders, _options, done) => {
     const signed = signedRequestHooks(
       new RequestVerifier(deps.secret, deps.now),
       'this agent takes orders only signed with GAUNTLET_AGENT_SECRET',
@@ -41,12 +41,13 @@ export function buildAgentApp(deps: {
     orders.addHook('preParsing', signed.preParsing)
     orders.addHook('preValidation', signed.preValidation)
     orderRoutes(orders, assignments)
+    done()
   })
   return app
 }
 
 function orderRoutes(app: FastifyInstance, assignments: Assignments): void {
-  app.get('/assignments', async () => assignments.list())
+  app.get('/assignments', () => assignments.list())
 
   app.post<{ Body: Assignment }>('/assignments', { schema: { body: AssignmentSchema } }, async (request, reply) => {
     await assignments.start(request.body)

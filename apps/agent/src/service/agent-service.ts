@@ -18,7 +18,7 @@ export interface AgentOptions {
   /** GAUNTLET_AGENT_SECRET: signs what the agent sends and checks what its controller orders. */
   secret: string
   allow: TargetAllowList
-  log(line: string): void
+  log: (line: string) => void
 }
 
 export interface RunningAgent {
@@ -44,6 +44,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const name = options.name ?? `${hostname()}-${process.pid}`
   const capacityRps = options.capacityRps ?? 1000 * availableParallelism()
   const clock = new ClockOffset()
+  // eslint-disable-next-line prefer-const -- assigned once below, after the app whose assignments report through it
   let link: ControllerLink | undefined
   let registered = false
   const assignments = new Assignments(

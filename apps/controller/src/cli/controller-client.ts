@@ -3,7 +3,7 @@ import {
   type Decision,
   type ErrorCode,
   type RunSummary,
-  type StepSummary,
+  type ObservedStep,
   type WindowReport,
 } from '@gauntlet/contracts'
 import { streamStart } from '../http/run-event-stream.js'
@@ -11,7 +11,7 @@ import { sseMessages, type SseMessage } from './sse-messages.js'
 
 export type FollowedEvent =
   | { event: 'window'; data: WindowReport }
-  | { event: 'step'; data: StepSummary }
+  | { event: 'step'; data: ObservedStep }
   | { event: 'decision'; data: Decision }
   | { event: 'status'; data: { status: string; summary: RunSummary | null } }
 

@@ -1,4 +1,4 @@
-import { totalErrors, type Decision, type RunSummary, type StepSummary, type WindowReport } from '@gauntlet/contracts'
+import { totalErrors, type Decision, type RunSummary, type ObservedStep, type WindowReport } from '@gauntlet/contracts'
 import { decodeHistogram, summarizeLatency } from '@gauntlet/metrics'
 import { isRateMetric } from '../scenario/thresholds.js'
 import { formatMs, formatObserved, formatPercent } from './format-values.js'
@@ -44,7 +44,7 @@ const columns = [
   'verdict',
 ] as const
 
-export function stepTable(steps: readonly StepSummary[]): string {
+export function stepTable(steps: readonly ObservedStep[]): string {
   const rows = steps.map((s) => [
     String(s.index + 1),
     fmtRate(s.plannedRps),
