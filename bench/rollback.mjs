@@ -9,9 +9,9 @@
 //   - breach -> the fault's revert (summary faults[].revertedAt), when a Docker engine answers and the
 //     Docker tests' busybox image exists: a partition fault on a throwaway container runs during the
 //     load, so the rollback has a real fault to revert first (needs root).
-// Side by side in the same run, the peer: the same scenario judged by per-step thresholds (the spine,
-// like a whole-period threshold), which can only stop the run when the step's windows are all in.
-// Goal of #5: the hook within 2 evaluation windows of the breach (here 2 s: 200 requests a window).
+// Side by side in the same run, the peer: the same scenario judged by per-step thresholds (like a
+// whole-period threshold), which can only stop the run when the step's windows are all in.
+// Goal: the hook within 2 evaluation windows of the breach (here 2 s: 200 requests a window).
 // Prints figures and ratios; no pass/fail. Every run is bounded (30 s of load, 60 s per round).
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -147,7 +147,7 @@ try {
   console.log('judge                                  breach -> onRollback hook   breach -> fault reverted   verdicts')
   for (const [kind, label] of [
     ['guard', 'windowed abort guard (1 s windows)'],
-    ['thresholds', 'per-step threshold (peer: the spine)'],
+    ['thresholds', 'per-step threshold (peer)'],
   ]) {
     const r = results[kind]
     console.log(

@@ -79,6 +79,9 @@ export interface Problem {
   column?: number
 }
 
+/** Records a problem at a JSON-pointer path of the input; validators collect them all, then refuse once. */
+export type ReportProblem = (path: string, message: string) => void
+
 export class GauntletError extends Error {
   readonly code: ErrorCode
   readonly problems: Problem[]

@@ -1,4 +1,10 @@
-import { parseDurationMs, type FaultDocument, type FaultSpec, type FaultType } from '@gauntlet/contracts'
+import {
+  parseDurationMs,
+  type FaultDocument,
+  type FaultSpec,
+  type FaultType,
+  type ReportProblem,
+} from '@gauntlet/contracts'
 
 /** A fault of a scenario: what to apply, and when, relative to the run. */
 export interface ScheduledFault {
@@ -6,8 +12,6 @@ export interface ScheduledFault {
   /** Seconds after the run's start, or the start of a (1-based) step. */
   start: { atS: number } | { atStep: number }
 }
-
-type Add = (path: string, message: string) => void
 
 /** Which parameters each fault type takes; any other is an error (as an unknown key would be). */
 const params: Record<FaultType, ReadonlyArray<keyof FaultDocument>> = {
@@ -35,7 +39,7 @@ const maxFaultMs = 24 * 3_600_000
 export function buildFaults(
   docs: readonly FaultDocument[],
   prefix: string,
-  add: Add,
+  add: ReportProblem,
   ids: (index: number, doc: FaultDocument) => string,
   stepCount?: number,
 ): ScheduledFault[] | undefined {
@@ -47,7 +51,7 @@ export function buildFaults(
 export function buildFault(
   doc: FaultDocument,
   path: string,
-  add: Add,
+  add: ReportProblem,
   id: string,
   stepCount?: number,
 ): ScheduledFault | undefined {

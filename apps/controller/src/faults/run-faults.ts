@@ -2,7 +2,8 @@ import { GauntletError, type FaultRecord, type FaultSpec } from '@gauntlet/contr
 import type { FaultInjector } from './fault-injector.js'
 import type { ScheduledFault } from './fault-loader.js'
 
-interface Entry {
+/** A fault of this run: its spec, timers and the record the summary shows. */
+interface LiveFault {
   spec: FaultSpec
   offsetMs: number
   record: FaultRecord
@@ -19,7 +20,7 @@ interface Entry {
  * or when the run stops for any reason, each with planned and actual times for the summary.
  */
 export class RunFaults {
-  private readonly entries: Entry[]
+  private readonly entries: LiveFault[]
   private stopped = false
 
   constructor(
@@ -125,7 +126,7 @@ export class RunFaults {
     return this.entries.map((e) => ({ ...e.record, notes: [...e.record.notes] }))
   }
 
-  private async apply(entry: Entry, revertAt: number): Promise<void> {
+  private async apply(entry: LiveFault, revertAt: number): Promise<void> {
     if (this.stopped || !this.injector) return
     try {
       const applied = await this.injector.apply(entry.spec, revertAt)
@@ -144,13 +145,13 @@ export class RunFaults {
     }
   }
 
-  private revert(entry: Entry, reason: string): Promise<void> {
+  private revert(entry: LiveFault, reason: string): Promise<void> {
     clearTimeout(entry.revertTimer)
     entry.reverting ??= this.revertOnce(entry, reason)
     return entry.reverting
   }
 
-  private async revertOnce(entry: Entry, reason: string): Promise<void> {
+  private async revertOnce(entry: LiveFault, reason: string): Promise<void> {
     if (!this.injector) return
     try {
       const reverted = await this.injector.revert(entry.spec.id, reason, {

@@ -1,4 +1,4 @@
-import { parseDurationMs, type DecisionDocument, type GuardDocument } from '@gauntlet/contracts'
+import { parseDurationMs, type DecisionDocument, type GuardDocument, type ReportProblem } from '@gauntlet/contracts'
 import {
   decisionDefaults,
   tighter,
@@ -9,8 +9,6 @@ import {
 } from '../decision/guard-config.js'
 import { wholeSeconds } from './duration.js'
 import { parseChange, parseGrowth, parseThreshold } from './thresholds.js'
-
-type Add = (path: string, message: string) => void
 
 /**
  * The `decision:` section in engine units, with the rules JSON Schema cannot state: the condition
@@ -24,7 +22,7 @@ export function buildDecision(
     faultCount: number
     targetSeries: readonly string[] | undefined
   },
-  add: Add,
+  add: ReportProblem,
 ): DecisionConfig | undefined {
   let ok = true
   const problem = (path: string, message: string): void => {
@@ -74,7 +72,7 @@ function buildGuard(
   guard: GuardDocument,
   path: string,
   faultCount: number,
-  problem: Add,
+  problem: ReportProblem,
   seconds: (text: string | undefined, path: string, fallback: number) => number,
 ): GuardConfig | undefined {
   const baseline = guard.kind === 'baseline'
@@ -145,7 +143,7 @@ function buildLeakGuard(
   guard: GuardDocument,
   path: string,
   targetSeries: readonly string[] | undefined,
-  problem: Add,
+  problem: ReportProblem,
 ): LeakGuardConfig | undefined {
   for (const key of ['minSamples', 'maxWindow', 'trip', 'clear', 'vs', 'runs'] as const) {
     if (guard[key] !== undefined)
@@ -176,7 +174,7 @@ function buildLeakGuard(
   return { name: guard.name, require: parsed.condition, dryRun: guard.dryRun ?? false }
 }
 
-function parseCondition(text: string, baseline: boolean, path: string, problem: Add): Condition | undefined {
+function parseCondition(text: string, baseline: boolean, path: string, problem: ReportProblem): Condition | undefined {
   const change = /\s(drop|rise)\s/i.test(` ${text} `)
   if (change && !baseline) {
     problem(path, `"${text}" compares with a baseline; that needs kind: baseline`)

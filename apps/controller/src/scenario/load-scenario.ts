@@ -8,6 +8,7 @@ import {
   type Problem,
   type ScenarioDocument,
   type TargetMetricsDocument,
+  type ReportProblem,
 } from '@gauntlet/contracts'
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
 import { Value } from '@sinclair/typebox/value'
@@ -112,13 +113,13 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
       problem.unknownKey ? locator.locateKey(problem.parent, problem.unknownKey) : undefined,
     )
   }
-  // Semantic checks run on every section the schema found sound, so one pass reports everything.
+  // Semantic checks run on every section the schema accepted, so one pass reports everything.
   const schemaPaths = problems.map((p) => p.path)
-  const sound = (prefix: string): boolean =>
+  const schemaAccepted = (prefix: string): boolean =>
     !schemaPaths.some(
       (path) => path === prefix || path.startsWith(`${prefix}/`) || prefix.startsWith(`${path}/`) || path === '',
     )
-  const scenario = buildScenario(raw as ScenarioDocument, add, sound)
+  const scenario = buildScenario(raw as ScenarioDocument, add, schemaAccepted)
   if (problems.length > 0 || !scenario) {
     const sorted = sortByPosition(problems)
     if (unreported > 0)
@@ -182,12 +183,14 @@ function flowDepthExceeded(text: string): { line: number; column: number } | und
   return undefined
 }
 
-type Add = (path: string, message: string) => void
-
 /** Rules JSON Schema cannot state: units, ramp arithmetic, whole seconds, the threshold grammar. */
-function buildScenario(doc: ScenarioDocument, add: Add, sound: (prefix: string) => boolean): Scenario | undefined {
-  const steps = sound('/load') ? planSteps(doc.load, add) : undefined
-  const warmupS = sound('/load/warmup')
+function buildScenario(
+  doc: ScenarioDocument,
+  add: ReportProblem,
+  schemaAccepted: (prefix: string) => boolean,
+): Scenario | undefined {
+  const steps = schemaAccepted('/load') ? planSteps(doc.load, add) : undefined
+  const warmupS = schemaAccepted('/load/warmup')
     ? wholeSeconds(doc.load?.warmup === undefined ? 0 : parseDurationMs(doc.load.warmup)!, '/load/warmup', add)
     : undefined
   const thresholds: Threshold[] = []
@@ -210,24 +213,28 @@ function buildScenario(doc: ScenarioDocument, add: Add, sound: (prefix: string) 
       )
     }
   }
-  if (sound('/load') && doc.load.connections !== undefined && doc.load.maxConnections !== undefined) {
+  if (schemaAccepted('/load') && doc.load.connections !== undefined && doc.load.maxConnections !== undefined) {
     add('/load/maxConnections', 'maxConnections applies only when connections is not fixed; set one of them')
   }
 
-  const url = sound('/target/url') ? parseTargetUrl(doc.target.url, add) : undefined
-  if (sound('/target/headers')) checkHeaders(doc.target?.headers ?? {}, add)
+  const url = schemaAccepted('/target/url') ? parseTargetUrl(doc.target.url, add) : undefined
+  if (schemaAccepted('/target/headers')) checkHeaders(doc.target?.headers ?? {}, add)
   const timeoutMs = doc.target?.timeout === undefined ? defaults.timeoutMs : parseDurationMs(doc.target.timeout)
-  if (sound('/target/timeout') && timeoutMs !== undefined && (timeoutMs < 1 || timeoutMs > defaults.maxTimeoutMs)) {
+  if (
+    schemaAccepted('/target/timeout') &&
+    timeoutMs !== undefined &&
+    (timeoutMs < 1 || timeoutMs > defaults.maxTimeoutMs)
+  ) {
     add('/target/timeout', `timeout must be between 1ms and ${formatDuration(defaults.maxTimeoutMs)}`)
   }
 
-  const hooks = sound('/hooks') ? buildHooks(doc.hooks ?? {}, add) : undefined
-  const faults = sound('/faults')
+  const hooks = schemaAccepted('/hooks') ? buildHooks(doc.hooks ?? {}, add) : undefined
+  const faults = schemaAccepted('/faults')
     ? buildFaults(doc.faults ?? [], '/faults', add, (i, fault) => `f${i + 1}-${fault.type}`, steps?.length)
     : undefined
 
   const decision =
-    doc.decision && sound('/decision') && steps && warmupS !== undefined
+    doc.decision && schemaAccepted('/decision') && steps && warmupS !== undefined
       ? buildDecision(
           doc.decision,
           {
@@ -247,14 +254,14 @@ function buildScenario(doc: ScenarioDocument, add: Add, sound: (prefix: string) 
     warmupS === undefined ||
     !faults ||
     !hooks ||
-    !sound('/target') ||
-    !sound('/load') ||
-    !sound('/thresholds')
+    !schemaAccepted('/target') ||
+    !schemaAccepted('/load') ||
+    !schemaAccepted('/thresholds')
   )
     return undefined
   if (doc.decision && !decision) return undefined
   const targetMetrics =
-    doc.targetMetrics && sound('/targetMetrics') ? buildTargetMetrics(doc.targetMetrics, add) : undefined
+    doc.targetMetrics && schemaAccepted('/targetMetrics') ? buildTargetMetrics(doc.targetMetrics, add) : undefined
   if (doc.targetMetrics && !targetMetrics) return undefined
   return {
     name: doc.name,
@@ -282,7 +289,7 @@ function buildScenario(doc: ScenarioDocument, add: Add, sound: (prefix: string) 
 }
 
 /** The target's Prometheus endpoint: an http(s) URL, and a cooldown after the load (default 10s, at most 10m). */
-function buildTargetMetrics(doc: TargetMetricsDocument, add: Add): Scenario['targetMetrics'] {
+function buildTargetMetrics(doc: TargetMetricsDocument, add: ReportProblem): Scenario['targetMetrics'] {
   const problem = outboundUrlProblem(doc.url)
   if (problem) {
     add('/targetMetrics/url', problem)
@@ -314,7 +321,7 @@ function outboundUrlProblem(text: string): string | undefined {
 }
 
 /** Hooks with units resolved: http(s) URLs, a timeout up to 60s (default 5s), retries (default 3). */
-function buildHooks(doc: HooksDocument, add: Add): Scenario['hooks'] | undefined {
+function buildHooks(doc: HooksDocument, add: ReportProblem): Scenario['hooks'] | undefined {
   const hooks: Scenario['hooks'] = {}
   let ok = true
   for (const event of hookEvents) {
@@ -341,7 +348,7 @@ function buildHooks(doc: HooksDocument, add: Add): Scenario['hooks'] | undefined
   return ok ? hooks : undefined
 }
 
-function parseTargetUrl(text: string, add: Add): URL | undefined {
+function parseTargetUrl(text: string, add: ReportProblem): URL | undefined {
   try {
     const url = new URL(text)
     if (url.username || url.password) {
@@ -362,7 +369,7 @@ const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 /** Gauntlet owns message framing and keep-alive; a user value would clash with its own. */
 const ownedHeaders = new Set(['content-length', 'transfer-encoding', 'connection'])
 
-function checkHeaders(headers: Record<string, string>, add: Add): void {
+function checkHeaders(headers: Record<string, string>, add: ReportProblem): void {
   for (const [name, value] of Object.entries(headers)) {
     const path = `/target/headers/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`
     if (!headerName.test(name)) add(path, `"${name}" is not a valid header name`)

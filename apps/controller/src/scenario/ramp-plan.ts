@@ -1,8 +1,6 @@
-import { MaxRps, parseDurationMs, type ScenarioDocument } from '@gauntlet/contracts'
+import { MaxRps, parseDurationMs, type ScenarioDocument, type ReportProblem } from '@gauntlet/contracts'
 import { wholeSeconds } from './duration.js'
 import { defaults } from './scenario.js'
-
-type Add = (path: string, message: string) => void
 
 /**
  * `load.ramp` or `load.steps` -> the list of steps to run. A ramp runs from, from+step, ... up to `to`;
@@ -11,7 +9,7 @@ type Add = (path: string, message: string) => void
  */
 export function planSteps(
   load: ScenarioDocument['load'],
-  add: Add,
+  add: ReportProblem,
 ): Array<{ rps: number; durationS: number }> | undefined {
   if (load.ramp && load.steps) {
     add('/load', 'give either ramp or steps, not both')
