@@ -75,7 +75,8 @@ export default {
     {
       name: 'decision-is-pure',
       comment:
-        'decision/ judges numbers: no I/O (node modules, drivers, servers, other controller folders) and no text formatting (report/).',
+        'decision/ judges numbers: no I/O (node modules, drivers, servers, other controller folders) and no ' +
+        'text formatting (report/).',
       severity: 'error',
       from: { path: controllerFolder('decision') },
       to: {

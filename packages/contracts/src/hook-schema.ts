@@ -12,10 +12,14 @@ export const hookSecretPrefix = 'GAUNTLET_SECRET_'
 const HookSecretReference = withHint(
   Type.String({
     pattern: `^\\$\\{${hookSecretPrefix}[A-Za-z0-9_]+\\}$`,
-    description: `HMAC-SHA256 key for the X-Gauntlet-Signature header, as a reference "\${${hookSecretPrefix}NAME}" to an environment variable of the controller (or of \`gauntlet run\`), read when the hook fires. Literal secrets and other variables are refused.`,
+    description:
+      `HMAC-SHA256 key for the X-Gauntlet-Signature header, as a reference "\${${hookSecretPrefix}NAME}" to an ` +
+      `environment variable of the controller (or of \`gauntlet run\`), read when the hook fires. Literal ` +
+      `secrets and other variables are refused.`,
     examples: [`\${${hookSecretPrefix}ROLLBACK}`],
   }),
-  `a hook secret is a reference "\${${hookSecretPrefix}NAME}" to an environment variable starting with ${hookSecretPrefix}; literal secrets and other variables are refused`,
+  `a hook secret is a reference "\${${hookSecretPrefix}NAME}" to an environment variable starting ` +
+    `with ${hookSecretPrefix}; literal secrets and other variables are refused`,
 )
 
 const HookSchema = Type.Object(

@@ -93,7 +93,8 @@ export class AgentRegistry extends EventEmitter<{ lost: [name: string] }> {
     if (!known && this.agents.size >= this.maxAgents) {
       throw new GauntletError(
         'too_many',
-        `this controller already knows ${this.maxAgents} agents (--max-agents); lost ones are forgotten after ${Math.round(this.expireAfterMs / 3600_000)} h`,
+        `this controller already knows ${this.maxAgents} agents (--max-agents); lost ones are forgotten ` +
+          `after ${Math.round(this.expireAfterMs / 3600_000)} h`,
       )
     }
     const entry: KnownAgent = {

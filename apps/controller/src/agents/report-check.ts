@@ -86,7 +86,8 @@ export function windowProblems(window: WindowReport): string[] {
   const outcomes = window.ok + totalErrors(window.errors)
   if (outcomes > window.dispatched)
     problems.push(
-      `${outcomes} outcomes (ok ${window.ok} + errors ${outcomes - window.ok}) exceed the ${window.dispatched} requests dispatched`,
+      `${outcomes} outcomes (ok ${window.ok} + errors ${outcomes - window.ok}) exceed ` +
+        `the ${window.dispatched} requests dispatched`,
     )
   if (window.dispatched + window.dropped > window.planned)
     problems.push(`dispatched ${window.dispatched} + dropped ${window.dropped} exceed the ${window.planned} planned`)

@@ -85,7 +85,9 @@ export function gate(input: GateInput, applies: (name: string) => boolean = () =
   if (clientWasTheLimit(input.generatorLimitedS ?? 0, input.judgedS ?? 0))
     return {
       action: 'stop',
-      reason: `the load generator, not the target, was the limit: ${input.generatorLimitedS} of ${input.judgedS} judged seconds of this step were generator-limited`,
+      reason:
+        `the load generator, not the target, was the limit: ${input.generatorLimitedS} of ${input.judgedS} ` +
+        `judged seconds of this step were generator-limited`,
     }
   const waiting = acting.filter((g) => applies(g.config.name) && g.state.passStreak < input.promoteAfter)
   if (waiting.length === 0)

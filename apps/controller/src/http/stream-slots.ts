@@ -23,13 +23,15 @@ export class StreamSlots {
     if (this.taken >= this.max) {
       throw new GauntletError(
         'too_many',
-        `${this.taken} event streams are open, the most this controller serves (--max-streams ${this.max}); close one or retry later`,
+        `${this.taken} event streams are open, the most this controller serves (--max-streams ${this.max}); ` +
+          `close one or retry later`,
       )
     }
     if (anonymous && this.anonymous >= this.anonymousMax) {
       throw new GauntletError(
         'too_many',
-        `${this.anonymous} event streams without the token are open, the most this controller serves them; retry later or send the token`,
+        `${this.anonymous} event streams without the token are open, the most this controller serves them; ` +
+          `retry later or send the token`,
       )
     }
     this.taken++

@@ -51,7 +51,8 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
     }
     this.statements = {
       createRun: this.db.prepare(
-        `INSERT INTO runs (id, scenario, scenario_yaml, target, status, created_at) VALUES (@id, @scenario, @scenarioYaml, @target, 'running', @createdAt)`,
+        `INSERT INTO runs (id, scenario, scenario_yaml, target, status, created_at) VALUES (@id, @scenario, ` +
+          `@scenarioYaml, @target, 'running', @createdAt)`,
       ),
       saveWindow: this.db.prepare(
         `INSERT INTO windows (run_id, idx, step, started_at, report_json, latency_ms_json) VALUES (?, ?, ?, ?, ?, ?)
@@ -61,7 +62,8 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
         `SELECT idx, report_json, latency_ms_json FROM windows WHERE run_id = ? AND idx >= ? ORDER BY idx LIMIT ?`,
       ),
       agentWindowPage: this.db.prepare(
-        `SELECT idx, report_json, latency_ms_json FROM agent_windows WHERE run_id = ? AND agent = ? AND idx >= ? ORDER BY idx LIMIT ?`,
+        `SELECT idx, report_json, latency_ms_json FROM agent_windows WHERE run_id = ? AND agent = ? AND idx ` +
+          `>= ? ORDER BY idx LIMIT ?`,
       ),
       fillWindowLatency: this.db.prepare(`UPDATE windows SET latency_ms_json = ? WHERE run_id = ? AND idx = ?`),
       fillAgentWindowLatency: this.db.prepare(
@@ -99,7 +101,8 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
          VALUES (@scheduleId, @scheduledAt, @handledAt, @outcome, @runId, @detail)`,
       ),
       moveLastScheduled: this.db.prepare(
-        `UPDATE schedules SET last_scheduled_at = ? WHERE id = ? AND (last_scheduled_at IS NULL OR last_scheduled_at < ?)`,
+        `UPDATE schedules SET last_scheduled_at = ? WHERE id = ? AND (last_scheduled_at IS NULL OR ` +
+          `last_scheduled_at < ?)`,
       ),
       scheduleHistory: this.db.prepare(
         `SELECT schedule_id AS scheduleId, scheduled_at AS scheduledAt, handled_at AS handledAt, outcome, run_id AS runId, detail
@@ -115,7 +118,8 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
         `SELECT series, at_s AS atS, value FROM target_series WHERE run_id = ? ORDER BY series, at_s`,
       ),
       decisions: this.db.prepare(
-        `SELECT at, step, source, guard, condition, verdict, action, dry_run, reason, evidence_json FROM decisions WHERE run_id = ? ORDER BY seq`,
+        `SELECT at, step, source, guard, condition, verdict, action, dry_run, reason, evidence_json FROM ` +
+          `decisions WHERE run_id = ? ORDER BY seq`,
       ),
       saveAgentWindow: this.db.prepare(
         `INSERT OR IGNORE INTO agent_windows (run_id, agent, idx, report_json) VALUES (?, ?, ?, ?)`,
@@ -132,7 +136,8 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
            state = excluded.state, registered_at = excluded.registered_at, last_heartbeat_at = excluded.last_heartbeat_at`,
       ),
       listAgents: this.db.prepare(
-        `SELECT name, url, capacity_rps AS capacityRps, version, state, registered_at AS registeredAt, last_heartbeat_at AS lastHeartbeatAt FROM agents ORDER BY name`,
+        `SELECT name, url, capacity_rps AS capacityRps, version, state, registered_at AS registeredAt, ` +
+          `last_heartbeat_at AS lastHeartbeatAt FROM agents ORDER BY name`,
       ),
     }
   }
