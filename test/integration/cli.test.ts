@@ -42,47 +42,44 @@ ${extra}`
     return { ...result, db, summary, file }
   }
 
-  it(
-    'exit 0 when every threshold holds; prints progress, a step table and the verdict; writes summary and ' +
-      'database',
-    async () => {
-      const result = await run(scenario(target.url, 'thresholds: [p99 < 500ms, error_rate < 1%]\n'))
-      expect(result.code).toBe(0)
-      expect(result.stdout.match(/step \d\/2 +planned/g)).toHaveLength(4)
-      expect(result.stdout).toMatch(
-        /step\s+planned\s+achieved\s+sent\s+completed\s+errors\s+err%\s+p50\s+p90\s+p99\s+max\s+verdict/,
+  it(`exit 0 when every threshold holds; prints progress, a step table \
+and the verdict; writes summary and database`, async () => {
+    const result = await run(scenario(target.url, 'thresholds: [p99 < 500ms, error_rate < 1%]\n'))
+    expect(result.code).toBe(0)
+    expect(result.stdout.match(/step \d\/2 +planned/g)).toHaveLength(4)
+    expect(result.stdout).toMatch(
+      /step\s+planned\s+achieved\s+sent\s+completed\s+errors\s+err%\s+p50\s+p90\s+p99\s+max\s+verdict/,
+    )
+    expect(result.stdout).toMatch(/verdict: PASS \(capacity 100 rps/)
+    const summary = result.summary!
+    expect(summary).toMatchObject({ verdict: 'pass', capacityRps: 100, reasons: [] })
+    expect(summary.steps).toHaveLength(2)
+    for (const step of summary.steps) {
+      expect(Object.keys(step)).toEqual(
+        expect.arrayContaining([
+          'index',
+          'plannedRps',
+          'achievedRps',
+          'sent',
+          'completed',
+          'errors',
+          'errorRate',
+          'p50Ms',
+          'p90Ms',
+          'p99Ms',
+          'maxMs',
+          'generatorLimited',
+          'verdict',
+        ]),
       )
-      expect(result.stdout).toMatch(/verdict: PASS \(capacity 100 rps/)
-      const summary = result.summary!
-      expect(summary).toMatchObject({ verdict: 'pass', capacityRps: 100, reasons: [] })
-      expect(summary.steps).toHaveLength(2)
-      for (const step of summary.steps) {
-        expect(Object.keys(step)).toEqual(
-          expect.arrayContaining([
-            'index',
-            'plannedRps',
-            'achievedRps',
-            'sent',
-            'completed',
-            'errors',
-            'errorRate',
-            'p50Ms',
-            'p90Ms',
-            'p99Ms',
-            'maxMs',
-            'generatorLimited',
-            'verdict',
-          ]),
-        )
-        expect(step).toMatchObject({ verdict: 'pass', errors: 0, errorRate: 0, generatorLimited: false })
-        expect(step.sent).toBe(step.plannedRps) // one judged second per step
-      }
-      const db = new Database(result.db, { readonly: true })
-      expect(db.prepare('SELECT status FROM runs').all()).toEqual([{ status: 'passed' }])
-      expect(db.prepare('SELECT count(*) AS n FROM windows').get()).toEqual({ n: 4 })
-      db.close()
-    },
-  )
+      expect(step).toMatchObject({ verdict: 'pass', errors: 0, errorRate: 0, generatorLimited: false })
+      expect(step.sent).toBe(step.plannedRps) // one judged second per step
+    }
+    const db = new Database(result.db, { readonly: true })
+    expect(db.prepare('SELECT status FROM runs').all()).toEqual([{ status: 'passed' }])
+    expect(db.prepare('SELECT count(*) AS n FROM windows').get()).toEqual({ n: 4 })
+    db.close()
+  })
 
   it('exit 1 when a threshold fails: stops at the first failing step and says why', async () => {
     const failing = await startDemoTarget('--error-rate', '0.5')
@@ -237,7 +234,8 @@ ${extra}`
     expect(controller).toMatch(/--max-run-duration <duration> .*\(default: 24h\)/)
   })
 
-  it('gauntlet --help lists every command and exits 0; an unknown option names itself and points at --help', async () => {
+  it(`gauntlet --help lists every command and exits 0; an unknown \
+option names itself and points at --help`, async () => {
     const help = await runCli(['--help'])
     expect(help.code).toBe(0)
     for (const command of ['run', 'validate', 'schema', 'controller', 'agent', 'fault'])

@@ -89,30 +89,28 @@ describe('the plan bounds the traffic, and every window sent what the server rec
     server = undefined
   })
 
-  it(
-    'an overloaded step stops sending at its end plus the grace, drops the rest, and ends without waiting for ' +
-      'the timeout',
-    async () => {
-      server = await startChildServer(process.execPath, [arrivalServer])
-      const observed = await overload(server, [{ rps: 200_000, durationS: 2, step: 0 }])
-      const { windows, arrivals, endedMs } = observed
-      const plannedEndMs = 2000
+  it(`an overloaded step stops sending at its end plus the grace, drops the \
+rest, and ends without waiting for the timeout`, async () => {
+    server = await startChildServer(process.execPath, [arrivalServer])
+    const observed = await overload(server, [{ rps: 200_000, durationS: 2, step: 0 }])
+    const { windows, arrivals, endedMs } = observed
+    const plannedEndMs = 2000
 
-      expect(windows.map((w) => w.index)).toEqual([0, 1])
-      expect(Math.max(...arrivals)).toBeLessThanOrEqual(plannedEndMs + leaveGraceMs + arrivalSlackMs)
-      // In-flight requests are answered within milliseconds here: the run ends long before the 10 s timeout.
-      expect(endedMs).toBeLessThan(plannedEndMs + leaveGraceMs + 1000)
-      for (const w of windows) {
-        expect(w.dropped).toBeGreaterThan(0)
-        expect(w.generatorLimited).toBe(true)
-        expect(w.complete).toBe(true)
-        expect(w.dispatched + w.dropped).toBe(w.planned)
-      }
-      expectSentMatchesArrivals(observed)
-    },
-  )
+    expect(windows.map((w) => w.index)).toEqual([0, 1])
+    expect(Math.max(...arrivals)).toBeLessThanOrEqual(plannedEndMs + leaveGraceMs + arrivalSlackMs)
+    // In-flight requests are answered within milliseconds here: the run ends long before the 10 s timeout.
+    expect(endedMs).toBeLessThan(plannedEndMs + leaveGraceMs + 1000)
+    for (const w of windows) {
+      expect(w.dropped).toBeGreaterThan(0)
+      expect(w.generatorLimited).toBe(true)
+      expect(w.complete).toBe(true)
+      expect(w.dispatched + w.dropped).toBe(w.planned)
+    }
+    expectSentMatchesArrivals(observed)
+  })
 
-  it("an overloaded step's late sends count in the seconds they left, and none outlive the next step's plan", async () => {
+  it(`an overloaded step's late sends count in the seconds they \
+left, and none outlive the next step's plan`, async () => {
     server = await startChildServer(process.execPath, [arrivalServer])
     const observed = await overload(server, [
       { rps: 100_000, durationS: 2, step: 0 },

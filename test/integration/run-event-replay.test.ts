@@ -98,62 +98,57 @@ thresholds: [p99 < 1s]
   const finalStatuses = (messages: SseMessage[]) =>
     messages.filter((m) => m.event === 'status' && !m.data!.startsWith('{"status":"running"'))
 
-  it(
-    'a client cut mid-run and back with its last id gets every window and decision exactly once, then the ' + 'verdict',
-    async () => {
-      const id = await startRun()
-      // The first connection asks for the run from its start and is cut after its second window.
-      const first = await read(id, '0-0', (messages) => windowsOf(messages).length === 2)
-      expect(first[0]).toMatchObject({ event: 'status', retry: 1000 })
-      expect(windowsOf(first)).toEqual([0, 1])
-      const lastId = first.filter((m) => m.id !== undefined).at(-1)!.id!
-      expect(lastId).toMatch(/^2-\d+$/)
-      // While it is away the run goes on; back with its last id, it gets the rest.
-      const second = await read(id, lastId)
-      const windows = [...windowsOf(first), ...windowsOf(second)]
-      expect(windows).toEqual([0, 1, 2, 3, 4, 5])
-      const decisions = [...decisionsOf(first), ...decisionsOf(second)]
-      expect(decisions).toEqual(store.decisions(id))
-      expect(decisions.map((d) => d.step)).toEqual([0, 1, 2])
-      expect(finalStatuses(first)).toEqual([])
-      expect(finalStatuses(second)).toHaveLength(1)
-      expect(JSON.parse(finalStatuses(second)[0]!.data!)).toMatchObject({
-        status: 'passed',
-        summary: { verdict: 'pass' },
-      })
-      // Each window's stream id is the position after it: a reconnect from any of them resumes there.
-      expect(second.filter((m) => m.event === 'window').map((m) => m.id!.split('-')[0])).toEqual(['3', '4', '5', '6'])
-    },
-  )
+  it(`a client cut mid-run and back with its last id gets every window \
+and decision exactly once, then the verdict`, async () => {
+    const id = await startRun()
+    // The first connection asks for the run from its start and is cut after its second window.
+    const first = await read(id, '0-0', (messages) => windowsOf(messages).length === 2)
+    expect(first[0]).toMatchObject({ event: 'status', retry: 1000 })
+    expect(windowsOf(first)).toEqual([0, 1])
+    const lastId = first.filter((m) => m.id !== undefined).at(-1)!.id!
+    expect(lastId).toMatch(/^2-\d+$/)
+    // While it is away the run goes on; back with its last id, it gets the rest.
+    const second = await read(id, lastId)
+    const windows = [...windowsOf(first), ...windowsOf(second)]
+    expect(windows).toEqual([0, 1, 2, 3, 4, 5])
+    const decisions = [...decisionsOf(first), ...decisionsOf(second)]
+    expect(decisions).toEqual(store.decisions(id))
+    expect(decisions.map((d) => d.step)).toEqual([0, 1, 2])
+    expect(finalStatuses(first)).toEqual([])
+    expect(finalStatuses(second)).toHaveLength(1)
+    expect(JSON.parse(finalStatuses(second)[0]!.data!)).toMatchObject({
+      status: 'passed',
+      summary: { verdict: 'pass' },
+    })
+    // Each window's stream id is the position after it: a reconnect from any of them resumes there.
+    expect(second.filter((m) => m.event === 'window').map((m) => m.id!.split('-')[0])).toEqual(['3', '4', '5', '6'])
+  })
 
-  it(
-    'a finished run: a client back with its last id gets what it missed and the final status; a new client the ' +
-      'status only',
-    async () => {
-      const id = await startRun()
-      const all = await read(id, '0-0')
-      expect(windowsOf(all)).toEqual([0, 1, 2, 3, 4, 5])
-      expect(finalStatuses(all)).toHaveLength(1)
-      // Replayed from the store after the end, from the middle of step 2 (window 3, one decision seen).
-      const resumed = await read(id, '3-1')
-      expect(windowsOf(resumed)).toEqual([3, 4, 5])
-      expect(decisionsOf(resumed)).toEqual(store.decisions(id).slice(1))
-      expect(resumed.at(-1)).toMatchObject({ event: 'status', id: '6-3' })
-      expect(finalStatuses(resumed)).toHaveLength(1)
-      // Decisions come where they were taken: step 1's after window 3 (its last), step 2's after window 5.
-      expect(resumed.filter((m) => m.event !== 'status').map((m) => m.event)).toEqual([
-        'window',
-        'decision',
-        'window',
-        'window',
-        'decision',
-      ])
-      const fresh = await read(id, undefined)
-      expect(fresh.map((m) => m.event)).toEqual(['status'])
-      // Nothing missed: the final status alone.
-      expect((await read(id, '6-3')).map((m) => m.event)).toEqual(['status'])
-    },
-  )
+  it(`a finished run: a client back with its last id gets what it missed \
+and the final status; a new client the status only`, async () => {
+    const id = await startRun()
+    const all = await read(id, '0-0')
+    expect(windowsOf(all)).toEqual([0, 1, 2, 3, 4, 5])
+    expect(finalStatuses(all)).toHaveLength(1)
+    // Replayed from the store after the end, from the middle of step 2 (window 3, one decision seen).
+    const resumed = await read(id, '3-1')
+    expect(windowsOf(resumed)).toEqual([3, 4, 5])
+    expect(decisionsOf(resumed)).toEqual(store.decisions(id).slice(1))
+    expect(resumed.at(-1)).toMatchObject({ event: 'status', id: '6-3' })
+    expect(finalStatuses(resumed)).toHaveLength(1)
+    // Decisions come where they were taken: step 1's after window 3 (its last), step 2's after window 5.
+    expect(resumed.filter((m) => m.event !== 'status').map((m) => m.event)).toEqual([
+      'window',
+      'decision',
+      'window',
+      'window',
+      'decision',
+    ])
+    const fresh = await read(id, undefined)
+    expect(fresh.map((m) => m.event)).toEqual(['status'])
+    // Nothing missed: the final status alone.
+    expect((await read(id, '6-3')).map((m) => m.event)).toEqual(['status'])
+  })
 
   it('refuses a Last-Event-ID this stream never sent (400, before any stream slot is taken)', async () => {
     const id = await startRun()

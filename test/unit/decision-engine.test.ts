@@ -87,30 +87,28 @@ describe('a generator-limited step', () => {
     ])
   })
 
-  it(
-    'is one where more than a tenth of the judged seconds were: one stalled second in 20 passes, with its ' + 'warning',
-    async () => {
-      const long = `name: long
+  it(`is one where more than a tenth of the judged seconds were: one \
+stalled second in 20 passes, with its warning`, async () => {
+    const long = `name: long
 target: { url: "http://127.0.0.1:9/" }
 load: { steps: [ { rps: 200, duration: 20s }, { rps: 400, duration: 20s } ] }
 thresholds: [ "p90 < 800ms", "error_rate < 5%" ]
 `
-      // Step 1: 2 of 20 seconds limited (a tenth: the step still stands); step 2: 3 of 20 (past a tenth).
-      const limited = new Set([4, 11, 25, 30, 35])
-      const summary = await run(
-        long,
-        scriptedLoad(
-          (s) => (s + 1) * 200,
-          (index) => limited.has(index),
-        ),
-      )
-      expect(summary.steps.map((s) => s.verdict)).toEqual(['pass', 'generator-limited'])
-      expect(summary.steps[0]!.generatorLimited).toBe(true)
-      expect(summary.warnings.join('\n')).toMatch(/step 1 \(200 rps\) was generator-limited/)
-      expect(summary.steps[1]!.reason).toMatch(/3 of 20 judged seconds were generator-limited/)
-      expect(summary).toMatchObject({ verdict: 'error', capacityRps: 200 })
-    },
-  )
+    // Step 1: 2 of 20 seconds limited (a tenth: the step still stands); step 2: 3 of 20 (past a tenth).
+    const limited = new Set([4, 11, 25, 30, 35])
+    const summary = await run(
+      long,
+      scriptedLoad(
+        (s) => (s + 1) * 200,
+        (index) => limited.has(index),
+      ),
+    )
+    expect(summary.steps.map((s) => s.verdict)).toEqual(['pass', 'generator-limited'])
+    expect(summary.steps[0]!.generatorLimited).toBe(true)
+    expect(summary.warnings.join('\n')).toMatch(/step 1 \(200 rps\) was generator-limited/)
+    expect(summary.steps[1]!.reason).toMatch(/3 of 20 judged seconds were generator-limited/)
+    expect(summary).toMatchObject({ verdict: 'error', capacityRps: 200 })
+  })
 
   it('is never a pass under strict either', async () => {
     const summary = await run(

@@ -130,7 +130,10 @@ export class FaultEngine {
         'unsupported',
         `${spec.type} with mode: netem needs the kernel's netem qdisc (module sch_netem, ` +
           `CONFIG_NET_SCH_NETEM), which this kernel lacks (tc: ` +
-          `"${support.errors.netem ?? 'unknown'}"); ${spec.type === 'delay' ? 'use mode: proxy (user-space delay of inbound TCP on `port`) or mode: auto' : 'use mode: auto (iptables statistic drops inbound packets instead)'}`,
+          `"${support.errors.netem ?? 'unknown'}"); ` +
+          (spec.type === 'delay'
+            ? 'use mode: proxy (user-space delay of inbound TCP on `port`) or mode: auto'
+            : 'use mode: auto (iptables statistic drops inbound packets instead)'),
       )
     let mechanism = spec.mechanism
     if (spec.type === 'delay' && mechanism === 'auto') mechanism = support.netem ? 'netem' : 'proxy'

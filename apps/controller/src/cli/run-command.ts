@@ -264,8 +264,8 @@ async function assertWritable(file: string): Promise<void> {
   } catch (error) {
     throw new GauntletError(
       'usage',
-      `--summary: cannot ` +
-        `write ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (error as Error).message}`,
+      `--summary: cannot write ${file}: ` +
+        ((error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (error as Error).message),
     )
   }
 }

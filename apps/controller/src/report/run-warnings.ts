@@ -42,8 +42,8 @@ function lossWarning(loss: AgentLoss): string {
   const moved =
     loss.redistributedFrom === null
       ? 'its share was not moved'
-      : `the other agents carried its share from ` +
-        `second ${loss.redistributedFrom}${loss.notCarriedBy ? ` (except ${loss.notCarriedBy.join(', ')}, which could not take its part)` : ''}`
+      : `the other agents carried its share from second ${loss.redistributedFrom}` +
+        (loss.notCarriedBy ? ` (except ${loss.notCarriedBy.join(', ')}, which could not take its part)` : '')
   return (
     `DEGRADED: agent ${loss.agent} was lost (${loss.reason}) after ` +
     `window ${loss.lastWindow}; ${moved}; ${loss.gapWindows} window(s) lack its share`

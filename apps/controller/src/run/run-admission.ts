@@ -113,7 +113,8 @@ export class RunAdmission {
     }
     const durationS = scenario.steps.reduce((sum, step) => sum + step.durationS, 0)
     if (durationS > maxRunDurationS) {
-      const message = `the steps last ${durationS}s in all; a run may last at most ${maxRunDurationS}s (--max-run-duration)`
+      const message =
+        `the steps last ${durationS}s in all; ` + `a run may last at most ${maxRunDurationS}s (--max-run-duration)`
       throw new GauntletError('usage', `load: ${message}`, { problems: [{ path: '/load', message }] })
     }
   }
