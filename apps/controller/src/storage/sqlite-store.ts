@@ -56,7 +56,8 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
       ),
       saveWindow: this.db.prepare(
         `INSERT INTO windows (run_id, idx, step, started_at, report_json, latency_ms_json) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (run_id, idx) DO UPDATE SET report_json = excluded.report_json, latency_ms_json = excluded.latency_ms_json`,
+         ON CONFLICT (run_id, idx) DO UPDATE SET report_json = excluded.report_json, ` +
+          `latency_ms_json = excluded.latency_ms_json`,
       ),
       windowPage: this.db.prepare(
         `SELECT idx, report_json, latency_ms_json FROM windows WHERE run_id = ? AND idx >= ? ORDER BY idx LIMIT ?`,
@@ -87,10 +88,14 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
       listScenarios: this.db.prepare(`SELECT name, yaml, updated_at AS updatedAt FROM scenarios ORDER BY name`),
       deleteScenario: this.db.prepare(`DELETE FROM scenarios WHERE name = ?`),
       putSchedule: this.db.prepare(
-        `INSERT INTO schedules (id, scenario, cron, timezone, concurrency, starting_deadline_s, paused, created_at, last_scheduled_at)
-         VALUES (@id, @scenario, @cron, @timezone, @concurrency, @startingDeadlineS, @paused, @createdAt, @lastScheduledAt)
-         ON CONFLICT (id) DO UPDATE SET scenario = excluded.scenario, cron = excluded.cron, timezone = excluded.timezone,
-           concurrency = excluded.concurrency, starting_deadline_s = excluded.starting_deadline_s, paused = excluded.paused,
+        `INSERT INTO schedules (id, scenario, cron, timezone, concurrency, starting_deadline_s, paused, ` +
+          `created_at, last_scheduled_at)
+         VALUES (@id, @scenario, @cron, @timezone, @concurrency, @startingDeadlineS, @paused, @createdAt, ` +
+          `@lastScheduledAt)
+         ON CONFLICT (id) DO UPDATE SET scenario = excluded.scenario, cron = excluded.cron, ` +
+          `timezone = excluded.timezone,
+           concurrency = excluded.concurrency, starting_deadline_s = excluded.starting_deadline_s, ` +
+          `paused = excluded.paused,
            last_scheduled_at = excluded.last_scheduled_at`,
       ),
       getSchedule: this.db.prepare(`SELECT * FROM schedules WHERE id = ?`),
@@ -105,12 +110,14 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
           `last_scheduled_at < ?)`,
       ),
       scheduleHistory: this.db.prepare(
-        `SELECT schedule_id AS scheduleId, scheduled_at AS scheduledAt, handled_at AS handledAt, outcome, run_id AS runId, detail
+        `SELECT schedule_id AS scheduleId, scheduled_at AS scheduledAt, handled_at AS handledAt, outcome, ` +
+          `run_id AS runId, detail
          FROM schedule_history WHERE schedule_id = ? ORDER BY scheduled_at DESC, rowid DESC LIMIT ?`,
       ),
       windows: this.db.prepare(`SELECT report_json FROM windows WHERE run_id = ? ORDER BY idx`),
       saveDecision: this.db.prepare(
-        `INSERT INTO decisions (run_id, seq, at, step, source, guard, condition, verdict, action, dry_run, reason, evidence_json)
+        `INSERT INTO decisions (run_id, seq, at, step, source, guard, condition, verdict, action, dry_run, reason, ` +
+          `evidence_json)
          VALUES (?, (SELECT COALESCE(MAX(seq), -1) + 1 FROM decisions WHERE run_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       saveTargetPoint: this.db.prepare(`INSERT INTO target_series (run_id, series, at_s, value) VALUES (?, ?, ?, ?)`),
@@ -132,8 +139,10 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
       saveAgent: this.db.prepare(
         `INSERT INTO agents (name, url, capacity_rps, version, state, registered_at, last_heartbeat_at)
          VALUES (@name, @url, @capacityRps, @version, @state, @registeredAt, @lastHeartbeatAt)
-         ON CONFLICT (name) DO UPDATE SET url = excluded.url, capacity_rps = excluded.capacity_rps, version = excluded.version,
-           state = excluded.state, registered_at = excluded.registered_at, last_heartbeat_at = excluded.last_heartbeat_at`,
+         ON CONFLICT (name) DO UPDATE SET url = excluded.url, capacity_rps = excluded.capacity_rps, ` +
+          `version = excluded.version,
+           state = excluded.state, registered_at = excluded.registered_at, ` +
+          `last_heartbeat_at = excluded.last_heartbeat_at`,
       ),
       listAgents: this.db.prepare(
         `SELECT name, url, capacity_rps AS capacityRps, version, state, registered_at AS registeredAt, ` +
