@@ -9,7 +9,7 @@ const controllerFolder = (name) => `^apps/controller/src/${name}/`
 /** @type {import('dependency-cruiser').IConfiguration} */
 export default {
   forbidden: [
-    // ── cycles ──────────────────────────────────────────────────────────────────────────────────
+    // ── cycles ─────────────────────────────────
     {
       name: 'no-module-cycle',
       comment: 'A module reaches itself through its imports.',
@@ -26,7 +26,7 @@ export default {
       to: { circular: true },
     },
 
-    // ── direction between workspaces ────────────────────────────────────────────────────────────
+    // ── direction between workspaces ───────────
     {
       name: 'contracts-imports-no-workspace',
       comment: 'packages/contracts is the base: shared types and schemas only.',
@@ -71,7 +71,7 @@ export default {
       },
     },
 
-    // ── inside the controller ───────────────────────────────────────────────────────────────────
+    // ── inside the controller ──────────────────
     {
       name: 'decision-is-pure',
       comment:
@@ -105,7 +105,7 @@ export default {
       },
     },
 
-    // ── the graph itself ────────────────────────────────────────────────────────────────────────
+    // ── the graph itself ───────────────────────
     {
       name: 'resolvable',
       comment: 'Every import resolves; an unresolved one would silently escape every rule above.',

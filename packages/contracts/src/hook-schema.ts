@@ -5,10 +5,15 @@ import { DurationText, withHint } from './duration-text.js'
 export const hookEvents = ['preStep', 'onAdvance', 'onHold', 'onRollback', 'postRun'] as const
 export type HookEvent = (typeof hookEvents)[number]
 
-/** The environment variables a hook secret may name: a scenario must not be able to read any other (the API token, say). */
+/**
+ * The environment variables a hook secret may name: a scenario must not be able to read any other (the API token, say).
+ */
 export const hookSecretPrefix = 'GAUNTLET_SECRET_'
 
-/** A secret is never written into a scenario (scenarios are stored and shown); it is a reference read when the hook fires. */
+/**
+ * A secret is never written into a scenario (scenarios are stored and shown); it is a reference read when the hook
+ * fires.
+ */
 const HookSecretReference = withHint(
   Type.String({
     pattern: `^\\$\\{${hookSecretPrefix}[A-Za-z0-9_]+\\}$`,

@@ -157,7 +157,9 @@ export class AgentRegistry extends EventEmitter<{ lost: [name: string] }> {
     return true
   }
 
-  /** Declares silent agents lost, and forgets those lost for longer than expireAfterMs. Public for tests with a clock. */
+  /**
+   * Declares silent agents lost, and forgets those lost for longer than expireAfterMs. Public for tests with a clock.
+   */
   sweep(): void {
     const nowMs = this.now()
     for (const entry of this.agents.values()) {

@@ -10,7 +10,10 @@ export class StreamSlots {
 
   constructor(
     readonly max: number,
-    /** With --public-read and a token, readers without it may hold at most half the slots: they cannot lock token holders out. */
+    /**
+     * With --public-read and a token, readers without it may hold at most half the slots: they cannot lock token
+     * holders out.
+     */
     private readonly anonymousMax = max,
   ) {}
 
