@@ -90,8 +90,8 @@ export function windowProblems(window: WindowReport): string[] {
     if (window[field] !== undefined) problems.push(`${field} is set by the controller's merge, not by an agent`)
   if (problems.length > 0) return problems
 
-  // Every outcome (response or failure) is for a request that left; every request that left or was given up on was
-  // planned.
+  // Every outcome (response or failure) is for a request that left;
+  // every request that left or was given up on was planned.
   const outcomes = window.ok + totalErrors(window.errors)
   if (outcomes > window.dispatched)
     problems.push(

@@ -4,8 +4,8 @@ import { formatObserved } from './format-values.js'
 /** Why a step failed a threshold, in the threshold's unit: a reason of the run's verdict. */
 export function thresholdFailureText(step: ObservedStep, result: ThresholdResult): string {
   return (
-    `step ${step.index + 1} (${step.plannedRps} ` +
-    `rps): ${result.metric} ${formatObserved(result.metric, result.observed)} does not meet ` +
+    `step ${step.index + 1} (${step.plannedRps} rps): ` +
+    `${result.metric} ${formatObserved(result.metric, result.observed)} does not meet ` +
     `"${result.threshold}" (limit ${formatObserved(result.metric, result.limit)})`
   )
 }

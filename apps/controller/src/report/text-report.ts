@@ -163,9 +163,8 @@ export function liveDecisionLine(decision: Decision, previous: Decision | undefi
     (decision.reason !== undefined && /^(would have rolled back at|cleared)/.test(decision.reason))
   ) {
     return (
-      `>> ` +
-      `step ${decision.step + 1} ${decision.dryRun ? 'DRY-RUN' : decision.action.toUpperCase()}: ${decision.guard} ` +
-      `"${decision.condition}" - ${decision.reason ?? decision.verdict}`
+      `>> step ${decision.step + 1} ${decision.dryRun ? 'DRY-RUN' : decision.action.toUpperCase()}: ` +
+      `${decision.guard} "${decision.condition}" - ${decision.reason ?? decision.verdict}`
     )
   }
   return undefined
