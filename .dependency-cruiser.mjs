@@ -9,7 +9,7 @@ const controllerFolder = (name) => `^apps/controller/src/${name}/`
 /** @type {import('dependency-cruiser').IConfiguration} */
 export default {
   forbidden: [
-    // ── cycles ──────────────────────────────────────────────────────────────────────────────────
+    // ── cycles ─────────────────────────────────
     {
       name: 'no-module-cycle',
       comment: 'A module reaches itself through its imports.',
@@ -26,7 +26,7 @@ export default {
       to: { circular: true },
     },
 
-    // ── direction between workspaces ────────────────────────────────────────────────────────────
+    // ── direction between workspaces ───────────
     {
       name: 'contracts-imports-no-workspace',
       comment: 'packages/contracts is the base: shared types and schemas only.',
@@ -71,11 +71,12 @@ export default {
       },
     },
 
-    // ── inside the controller ───────────────────────────────────────────────────────────────────
+    // ── inside the controller ──────────────────
     {
       name: 'decision-is-pure',
       comment:
-        'decision/ judges numbers: no I/O (node modules, drivers, servers, other controller folders) and no text formatting (report/).',
+        'decision/ judges numbers: no I/O (node modules, drivers, servers, other controller folders) and no ' +
+        'text formatting (report/).',
       severity: 'error',
       from: { path: controllerFolder('decision') },
       to: {
@@ -104,7 +105,7 @@ export default {
       },
     },
 
-    // ── the graph itself ────────────────────────────────────────────────────────────────────────
+    // ── the graph itself ───────────────────────
     {
       name: 'resolvable',
       comment: 'Every import resolves; an unresolved one would silently escape every rule above.',

@@ -67,7 +67,8 @@ describe('gauntlet run --controller: a dropped event stream is reopened and caug
         const dir = tempDir()
         const file = writeScenario(
           dir,
-          `name: cut\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: [{ rps: 20, duration: 2s }, { rps: 30, duration: 2s }, { rps: 40, duration: 2s }]\nthresholds: ["${threshold}"]\n`,
+          `name: cut\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: [{ rps: 20, duration: 2s }, { ` +
+            `rps: 30, duration: 2s }, { rps: 40, duration: 2s }]\nthresholds: ["${threshold}"]\n`,
         )
         const summaryFile = join(dir, 'summary.json')
         const child = spawn(

@@ -42,7 +42,8 @@ ${extra}`
     return { ...result, db, summary, file }
   }
 
-  it('exit 0 when every threshold holds; prints progress, a step table and the verdict; writes summary and database', async () => {
+  it(`exit 0 when every threshold holds; prints progress, a step table \
+and the verdict; writes summary and database`, async () => {
     const result = await run(scenario(target.url, 'thresholds: [p99 < 500ms, error_rate < 1%]\n'))
     expect(result.code).toBe(0)
     expect(result.stdout.match(/step \d\/2 +planned/g)).toHaveLength(4)
@@ -204,7 +205,8 @@ ${extra}`
   })
 
   it.each(['run', 'validate', 'schema', 'controller', 'agent', 'fault'])(
-    '%s --help (and -h, and gauntlet help <command>) prints its usage, every flag, an example and the exit codes; exit 0',
+    '%s --help (and -h, and gauntlet help <command>) prints its usage, every flag, an example and the exit ' +
+      'codes; exit 0',
     async (command) => {
       const help = await runCli([command, '--help'])
       expect(help.code).toBe(0)
@@ -232,7 +234,8 @@ ${extra}`
     expect(controller).toMatch(/--max-run-duration <duration> .*\(default: 24h\)/)
   })
 
-  it('gauntlet --help lists every command and exits 0; an unknown option names itself and points at --help', async () => {
+  it(`gauntlet --help lists every command and exits 0; an unknown \
+option names itself and points at --help`, async () => {
     const help = await runCli(['--help'])
     expect(help.code).toBe(0)
     for (const command of ['run', 'validate', 'schema', 'controller', 'agent', 'fault'])

@@ -70,7 +70,8 @@ describe('controller REST API', () => {
   })
 
   const yaml = (name: string, steps = '[{ rps: 50, duration: 2s }]', extra = '') =>
-    `name: ${name}\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: ${steps}\nthresholds: [p99 < 500ms]\n${extra}`
+    `name: ${name}\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: ${steps}\nthresholds: [p99 < ` +
+    `500ms]\n${extra}`
 
   /** Reads a server-sent event stream to its end, as a list of {event, data}. */
   async function events(runId: string): Promise<Array<{ event: string; data: EventData }>> {
@@ -172,7 +173,8 @@ describe('controller REST API', () => {
     expect(gone.json()).toMatchObject({ code: 'not_found', title: 'Not Found' })
   })
 
-  it('runs a stored scenario: 201 with an id, live events until the verdict, then the summary, windows and list', async () => {
+  it(`runs a stored scenario: 201 with an id, live events until the \
+verdict, then the summary, windows and list`, async () => {
     await app.inject({ method: 'PUT', url: '/api/scenarios/quick', headers: auth, payload: { yaml: yaml('quick') } })
     const started = await app.inject({
       method: 'POST',
@@ -283,10 +285,12 @@ describe('controller REST API', () => {
     expect(response.json()).toMatchObject({ status, code })
   })
 
-  it('refuses a run whose decision section is wrong with problem+json naming the field, and stores no run', async () => {
+  it(`refuses a run whose decision section is wrong with problem+json \
+naming the field, and stores no run`, async () => {
     const before = store.listRuns({ limit: 1000 }).length
     const text =
-      'name: gated\ntarget: { url: "http://127.0.0.1:1/" }\nload: { steps: [{ rps: 1, duration: 10s }] }\ndecision:\n  guards:\n    - { name: g, kind: slo, require: "p99 < 1s", trip: { m: 4, n: 3 } }\n'
+      'name: gated\ntarget: { url: "http://127.0.0.1:1/" }\nload: { steps: [{ rps: 1, duration: 10s }] ' +
+      '}\ndecision:\n  guards:\n    - { name: g, kind: slo, require: "p99 < 1s", trip: { m: 4, n: 3 } }\n'
     const response = await app.inject({ method: 'POST', url: '/api/runs', headers: auth, payload: { yaml: text } })
     expect(response.statusCode).toBe(400)
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/)
@@ -297,7 +301,8 @@ describe('controller REST API', () => {
     expect(store.listRuns({ limit: 1000 })).toHaveLength(before)
   })
 
-  it('refuses targets outside GAUNTLET_TARGET_ALLOW (loopback only by default) with 403, before creating a run', async () => {
+  it(`refuses targets outside GAUNTLET_TARGET_ALLOW (loopback only by \
+default) with 403, before creating a run`, async () => {
     const before = store.listRuns({ limit: 1000 }).length
     const response = await app.inject({
       method: 'POST',

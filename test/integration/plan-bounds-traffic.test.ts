@@ -89,7 +89,8 @@ describe('the plan bounds the traffic, and every window sent what the server rec
     server = undefined
   })
 
-  it('an overloaded step stops sending at its end plus the grace, drops the rest, and ends without waiting for the timeout', async () => {
+  it(`an overloaded step stops sending at its end plus the grace, drops the \
+rest, and ends without waiting for the timeout`, async () => {
     server = await startChildServer(process.execPath, [arrivalServer])
     const observed = await overload(server, [{ rps: 200_000, durationS: 2, step: 0 }])
     const { windows, arrivals, endedMs } = observed
@@ -108,7 +109,8 @@ describe('the plan bounds the traffic, and every window sent what the server rec
     expectSentMatchesArrivals(observed)
   })
 
-  it("an overloaded step's late sends count in the seconds they left, and none outlive the next step's plan", async () => {
+  it(`an overloaded step's late sends count in the seconds they \
+left, and none outlive the next step's plan`, async () => {
     server = await startChildServer(process.execPath, [arrivalServer])
     const observed = await overload(server, [
       { rps: 100_000, durationS: 2, step: 0 },
@@ -227,7 +229,8 @@ describe('a request whose connection is ready only after its step ended', () => 
     const [window] = windows
     const last = Math.max(...arrivals) - startEpochMs
     console.log(
-      `slow handshakes: ${arrivals.length} arrived (last ${last.toFixed(0)} ms), ${connections} connections, window sent ${window!.sent} dropped ${window!.dropped}`,
+      `slow handshakes: ${arrivals.length} arrived (last ${last.toFixed(0)} ms), ${connections} connections, ` +
+        `window sent ${window!.sent} dropped ${window!.dropped}`,
     )
     expect(window!.sent).toBe(arrivals.length)
     expect(window!.dispatched + window!.dropped).toBe(10)

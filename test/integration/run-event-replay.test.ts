@@ -98,7 +98,8 @@ thresholds: [p99 < 1s]
   const finalStatuses = (messages: SseMessage[]) =>
     messages.filter((m) => m.event === 'status' && !m.data!.startsWith('{"status":"running"'))
 
-  it('a client cut mid-run and back with its last id gets every window and decision exactly once, then the verdict', async () => {
+  it(`a client cut mid-run and back with its last id gets every window \
+and decision exactly once, then the verdict`, async () => {
     const id = await startRun()
     // The first connection asks for the run from its start and is cut after its second window.
     const first = await read(id, '0-0', (messages) => windowsOf(messages).length === 2)
@@ -123,7 +124,8 @@ thresholds: [p99 < 1s]
     expect(second.filter((m) => m.event === 'window').map((m) => m.id!.split('-')[0])).toEqual(['3', '4', '5', '6'])
   })
 
-  it('a finished run: a client back with its last id gets what it missed and the final status; a new client the status only', async () => {
+  it(`a finished run: a client back with its last id gets what it missed \
+and the final status; a new client the status only`, async () => {
     const id = await startRun()
     const all = await read(id, '0-0')
     expect(windowsOf(all)).toEqual([0, 1, 2, 3, 4, 5])

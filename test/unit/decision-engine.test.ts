@@ -87,7 +87,8 @@ describe('a generator-limited step', () => {
     ])
   })
 
-  it('is one where more than a tenth of the judged seconds were: one stalled second in 20 passes, with its warning', async () => {
+  it(`is one where more than a tenth of the judged seconds were: one \
+stalled second in 20 passes, with its warning`, async () => {
     const long = `name: long
 target: { url: "http://127.0.0.1:9/" }
 load: { steps: [ { rps: 200, duration: 20s }, { rps: 400, duration: 20s } ] }

@@ -76,7 +76,8 @@ describe('SQLite run store (real file)', () => {
     old.pragma(`user_version = ${before}`)
     old
       .prepare(
-        `INSERT INTO runs (id, scenario, scenario_yaml, target, status, created_at) VALUES ('r1', 'demo', '', '', 'passed', '')`,
+        `INSERT INTO runs (id, scenario, scenario_yaml, target, status, created_at) VALUES ('r1', 'demo', '', ` +
+          `'', 'passed', '')`,
       )
       .run()
     old

@@ -20,13 +20,16 @@ export const GuardSchema = Type.Object(
       guardKinds.map((k) => Type.Literal(k)),
       {
         description:
-          'abort: the first FAIL window rolls back. slo: M of the last N windows FAIL. baseline: compared with the pre-fault steady state or past passing runs. leak: a target metric (targetMetrics) that grows and does not come back after the load.',
+          'abort: the first FAIL window rolls back. slo: M of the last N windows FAIL. baseline: compared ' +
+          'with the pre-fault steady state or past passing runs. leak: a target metric (targetMetrics) that ' +
+          'grows and does not come back after the load.',
       },
     ),
     require: Type.String({
       minLength: 1,
       description:
-        'The healthy condition, e.g. "p99 < 800ms", "error_rate < 0.5%", "success_rate > 99%"; for baseline "success_rate drop < 2pp", "p99 rise < 20%"; for leak "process_resident_memory_bytes growth < 20%".',
+        'The healthy condition, e.g. "p99 < 800ms", "error_rate < 0.5%", "success_rate > 99%"; for baseline ' +
+        '"success_rate drop < 2pp", "p99 rise < 20%"; for leak "process_resident_memory_bytes growth < 20%".',
     }),
     minSamples: Type.Optional(Count('Requests an evaluation window must hold (default 100).', 1_000_000)),
     maxWindow: Type.Optional(DurationText),
@@ -68,7 +71,9 @@ export const DecisionSchema = Type.Object(
     insufficient: Type.Optional(
       Type.Union([Type.Literal('pass'), Type.Literal('fail')], {
         description:
-          'What a threshold whose point estimate meets its limit but whose 95% bound cannot vouch for it does to the run: pass (default, with a warning) or fail (as `gauntlet run --strict`), so a CI gate can refuse an unproven pass.',
+          'What a threshold whose point estimate meets its limit but whose 95% bound cannot vouch for it does ' +
+          'to the run: pass (default, with a warning) or fail (as `gauntlet run --strict`), so a CI gate can ' +
+          'refuse an unproven pass.',
       }),
     ),
     step: Type.Optional(
@@ -87,7 +92,8 @@ export const DecisionSchema = Type.Object(
   {
     additionalProperties: false,
     description:
-      'Windowed guards and step gating (advance, hold or roll back, with the evidence recorded), and what an insufficient result does.',
+      'Windowed guards and step gating (advance, hold or roll back, with the evidence recorded), and what an ' +
+      'insufficient result does.',
   },
 )
 export type DecisionDocument = Static<typeof DecisionSchema>
@@ -97,7 +103,8 @@ export const TargetMetricsSchema = Type.Object(
     url: Type.String({
       minLength: 1,
       description:
-        "The target's Prometheus text endpoint, scraped before the load, every second during it, and through the cooldown.",
+        "The target's Prometheus text endpoint, scraped before the load, every second during it, and through " +
+        'the cooldown.',
     }),
     series: Type.Array(Type.String({ pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$' }), {
       minItems: 1,

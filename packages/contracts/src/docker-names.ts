@@ -52,6 +52,10 @@ export function dockerSelectorProblem(kind: 'container' | 'label' | 'service', v
   }
 }
 
-export const containerHint = `expected a Docker container name ([a-zA-Z0-9][a-zA-Z0-9_.-]+, at most ${maxContainerRefLength} characters) or id`
-export const labelHint = `expected a Docker label key=value: the key alphanumeric with . _ / - inside, the value without spaces or control characters, at most ${maxLabelLength} characters`
+export const containerHint =
+  `expected a Docker container name ([a-zA-Z0-9][a-zA-Z0-9_.-]+, at most ${maxContainerRefLength} characters) ` +
+  `or id`
+export const labelHint =
+  `expected a Docker label key=value: the key alphanumeric with . _ / - inside, the value without spaces or ` +
+  `control characters, at most ${maxLabelLength} characters`
 export const serviceHint = `expected a compose service name ([a-zA-Z0-9._-]+, at most ${maxServiceLength} characters)`

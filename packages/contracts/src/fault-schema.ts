@@ -78,7 +78,8 @@ export const FaultDocumentSchema = Type.Object(
     mode: Type.Optional(
       Type.Union([Type.Literal('auto'), Type.Literal('netem'), Type.Literal('proxy')], {
         description:
-          'delay only: netem (kernel), proxy (user-space, inbound TCP on `port`), auto (netem where the kernel has it, else proxy).',
+          'delay only: netem (kernel), proxy (user-space, inbound TCP on `port`), auto (netem where the ' +
+          'kernel has it, else proxy).',
       }),
     ),
     latency: Type.Optional(DurationText),

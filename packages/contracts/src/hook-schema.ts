@@ -5,17 +5,26 @@ import { DurationText, withHint } from './duration-text.js'
 export const hookEvents = ['preStep', 'onAdvance', 'onHold', 'onRollback', 'postRun'] as const
 export type HookEvent = (typeof hookEvents)[number]
 
-/** The environment variables a hook secret may name: a scenario must not be able to read any other (the API token, say). */
+/**
+ * The environment variables a hook secret may name: a scenario must not be able to read any other (the API token, say).
+ */
 export const hookSecretPrefix = 'GAUNTLET_SECRET_'
 
-/** A secret is never written into a scenario (scenarios are stored and shown); it is a reference read when the hook fires. */
+/**
+ * A secret is never written into a scenario (scenarios are stored and shown); it is a reference read when the hook
+ * fires.
+ */
 const HookSecretReference = withHint(
   Type.String({
     pattern: `^\\$\\{${hookSecretPrefix}[A-Za-z0-9_]+\\}$`,
-    description: `HMAC-SHA256 key for the X-Gauntlet-Signature header, as a reference "\${${hookSecretPrefix}NAME}" to an environment variable of the controller (or of \`gauntlet run\`), read when the hook fires. Literal secrets and other variables are refused.`,
+    description:
+      `HMAC-SHA256 key for the X-Gauntlet-Signature header, as a reference "\${${hookSecretPrefix}NAME}" to an ` +
+      `environment variable of the controller (or of \`gauntlet run\`), read when the hook fires. Literal ` +
+      `secrets and other variables are refused.`,
     examples: [`\${${hookSecretPrefix}ROLLBACK}`],
   }),
-  `a hook secret is a reference "\${${hookSecretPrefix}NAME}" to an environment variable starting with ${hookSecretPrefix}; literal secrets and other variables are refused`,
+  `a hook secret is a reference "\${${hookSecretPrefix}NAME}" to an environment variable starting ` +
+    `with ${hookSecretPrefix}; literal secrets and other variables are refused`,
 )
 
 const HookSchema = Type.Object(

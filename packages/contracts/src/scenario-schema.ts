@@ -42,7 +42,8 @@ export const TargetSchema = Type.Object(
             maxItems: 100,
             uniqueItems: true,
             description:
-              'The statuses that count as success, e.g. [200, 302]. Every other response, a 2xx included, is an error of its status.',
+              'The statuses that count as success, e.g. [200, 302]. Every other response, a 2xx included, is ' +
+              'an error of its status.',
           }),
         },
         {
@@ -121,7 +122,9 @@ export const ScenarioSchema = Type.Object(
       Type.Union([Type.Literal('redistribute'), Type.Literal('abort')], {
         default: 'redistribute',
         description:
-          'When a remote agent stops heartbeating for 3 s mid-run: redistribute moves its share to the other agents from the next second that can still change (the run is marked degraded); abort stops the run.',
+          'When a remote agent stops heartbeating for 3 s mid-run: redistribute moves its share to the other ' +
+          'agents from the next second that can still change (the run is marked degraded); abort stops the ' +
+          'run.',
       }),
     ),
   },

@@ -24,5 +24,8 @@ export interface Schedule {
   lastScheduledAt: string | null
 }
 
-/** What became of one fire time; refused: the run admission said no (allow-list, a cap, the controller's own address...). */
+/**
+ * What became of one fire time; refused: the run admission said no (allow-list, a cap, the controller's own
+ * address...).
+ */
 export type FireOutcome = 'started' | 'skipped' | 'replaced' | 'missed' | 'refused'

@@ -134,7 +134,10 @@ export interface Decision {
     limit: number
     /** How sure the 95% bounds make the verdict. */
     confidence: 'pass' | 'fail' | 'insufficient'
-    /** Seconds of the run the evidence covers: [windowStart, windowEnd) (an evaluation span, or a step's judged seconds). */
+    /**
+     * Seconds of the run the evidence covers: [windowStart, windowEnd) (an evaluation span, or a step's judged
+     * seconds).
+     */
     windowStart: number
     windowEnd: number
     /** baseline guards: what the window was compared with (estimate in the metric's unit). */

@@ -121,7 +121,8 @@ export class DockerTargets {
         // tc/iptables in this container's namespace would act on the host's own network.
         throw new GauntletError(
           'target_not_allowed',
-          `container "${containerName(info)}" uses the host's network (network mode host): a fault there would hit the host itself`,
+          `container "${containerName(info)}" uses the host's network (network mode host): a fault there ` +
+            `would hit the host itself`,
         )
       }
     }

@@ -128,7 +128,12 @@ export class FaultEngine {
     const netemMissing = (): GauntletError =>
       new GauntletError(
         'unsupported',
-        `${spec.type} with mode: netem needs the kernel's netem qdisc (module sch_netem, CONFIG_NET_SCH_NETEM), which this kernel lacks (tc: "${support.errors.netem ?? 'unknown'}"); ${spec.type === 'delay' ? 'use mode: proxy (user-space delay of inbound TCP on `port`) or mode: auto' : 'use mode: auto (iptables statistic drops inbound packets instead)'}`,
+        `${spec.type} with mode: netem needs the kernel's netem qdisc (module sch_netem, ` +
+          `CONFIG_NET_SCH_NETEM), which this kernel lacks (tc: ` +
+          `"${support.errors.netem ?? 'unknown'}"); ` +
+          (spec.type === 'delay'
+            ? 'use mode: proxy (user-space delay of inbound TCP on `port`) or mode: auto'
+            : 'use mode: auto (iptables statistic drops inbound packets instead)'),
       )
     let mechanism = spec.mechanism
     if (spec.type === 'delay' && mechanism === 'auto') mechanism = support.netem ? 'netem' : 'proxy'
@@ -137,14 +142,16 @@ export class FaultEngine {
     if (mechanism === 'proxy' && spec.port === undefined) {
       throw new GauntletError(
         'invalid_scenario',
-        `delay through the proxy needs \`port\`, the service port whose inbound TCP it delays${spec.mechanism === 'auto' ? ' (mode: auto chose proxy because this kernel lacks sch_netem)' : ''}`,
+        `delay through the proxy needs \`port\`, the service port whose inbound TCP it ` +
+          `delays${spec.mechanism === 'auto' ? ' (mode: auto chose proxy because this kernel lacks sch_netem)' : ''}`,
       )
     }
     const scoped = spec.port !== undefined || spec.peer !== undefined
     if (mechanism === 'tbf' && (!support.tbf || (scoped && !support.htb))) {
       throw new GauntletError(
         'unsupported',
-        `bandwidth needs the kernel's tbf${scoped ? ' and htb' : ''} qdisc: ${support.errors.tbf ?? support.errors.htb ?? 'missing'}`,
+        `bandwidth needs the kernel's tbf${scoped ? ' and htb' : ''} ` +
+          `qdisc: ${support.errors.tbf ?? support.errors.htb ?? 'missing'}`,
       )
     }
     const needs: Array<keyof KernelSupport['iptables']> =
@@ -274,7 +281,8 @@ export class FaultEngine {
       if (!now || now.pid !== target.pid) {
         // Its network namespace is gone, and the fault with it; a restarted container starts clean.
         fault.report.notes.push(
-          `${target.name} ${now ? 'restarted' : 'disappeared'} during the fault: its old network namespace went with it`,
+          `${target.name} ${now ? 'restarted' : 'disappeared'} during the fault: its old network namespace ` +
+            `went with it`,
         )
         if (now && !isClean(marksOf(await readMarks(this.deps.netns, now.pid), id), false)) verified = false
         continue
@@ -428,13 +436,16 @@ export class FaultEngine {
       )
       throw new GauntletError(
         'conflict',
-        `container ${target.name}: ${target.iface} already carries ${holder ? `fault ${holder.spec.id}` : 'a Gauntlet qdisc fault'}; one delay, loss or bandwidth fault per interface at a time`,
+        `container ${target.name}: ${target.iface} already ` +
+          `carries ${holder ? `fault ${holder.spec.id}` : 'a Gauntlet qdisc fault'}; one delay, loss or ` +
+          `bandwidth fault per interface at a time`,
       )
     }
     if (handle && handle !== '0:') {
       throw new GauntletError(
         'fault_failed',
-        `container ${target.name}: ${target.iface} already has a root qdisc Gauntlet did not create (${root}); refusing to replace it`,
+        `container ${target.name}: ${target.iface} already has a root qdisc Gauntlet did not create ` +
+          `(${root}); refusing to replace it`,
       )
     }
   }

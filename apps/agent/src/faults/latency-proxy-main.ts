@@ -215,7 +215,8 @@ async function main(): Promise<void> {
     })
   } catch (err) {
     process.stderr.write(
-      `latency-proxy: cannot listen on ${flags.listenHost}:${flags.listenPort}: ${err instanceof Error ? err.message : String(err)}\n`,
+      `latency-proxy: cannot listen ` +
+        `on ${flags.listenHost}:${flags.listenPort}: ${err instanceof Error ? err.message : String(err)}\n`,
     )
     return end('could not listen', true)
   }

@@ -37,7 +37,8 @@ export async function mustRun(netns: Netns, pid: number, command: Command): Prom
   if (result.code !== 0) {
     throw new GauntletError(
       'fault_failed',
-      `\`${command.join(' ')}\` failed in the network namespace of pid ${pid} (exit ${result.code}): ${result.stderr.trim() || result.stdout.trim()}`,
+      `\`${command.join(' ')}\` failed in the network namespace of pid ${pid} ` +
+        `(exit ${result.code}): ${result.stderr.trim() || result.stdout.trim()}`,
     )
   }
   return result.stdout

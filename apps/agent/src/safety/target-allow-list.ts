@@ -24,7 +24,8 @@ export function assertHostAllowed(host: string, allow: TargetAllowList): void {
   if (!allow.allowsHost(host)) {
     throw new GauntletError(
       'target_not_allowed',
-      `target host ${normalizeHost(host)} is not allowed by GAUNTLET_TARGET_ALLOW (${allow.source}); agents only load hosts listed there`,
+      `target host ${normalizeHost(host)} is not allowed by GAUNTLET_TARGET_ALLOW (${allow.source}); agents ` +
+        `only load hosts listed there`,
     )
   }
 }

@@ -62,7 +62,8 @@ function orderRoutes(app: FastifyInstance, assignments: Assignments): void {
       if (!accepted)
         throw new GauntletError(
           'conflict',
-          `second ${request.body.fromS} of run ${request.params.runId} is already under way: too late to replan from it`,
+          `second ${request.body.fromS} of run ${request.params.runId} is already under way: too late to ` +
+            `replan from it`,
         )
       return { accepted }
     },

@@ -11,7 +11,10 @@ export interface AgentOptions {
   name?: string
   host: string
   port: number
-  /** URL the controller calls back; defaults to http://<host>:<port>, or this host's external IPv4 address when listening on every interface. */
+  /**
+   * URL the controller calls back; defaults to http://<host>:<port>, or this host's external IPv4 address when
+   * listening on every interface.
+   */
   advertiseUrl?: string
   /** Requests per second offered; default 1000 per CPU core. */
   capacityRps?: number

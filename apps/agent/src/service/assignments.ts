@@ -50,7 +50,8 @@ export class Assignments {
     if (startAtLocal - Date.now() < minLeadMs) {
       throw new GauntletError(
         'conflict',
-        `run ${assignment.runId} starts in ${Math.round(startAtLocal - Date.now())} ms (this agent's clock): too late to join on time`,
+        `run ${assignment.runId} starts in ${Math.round(startAtLocal - Date.now())} ms (this agent's clock): ` +
+          `too late to join on time`,
       )
     }
     const stop = new AbortController()

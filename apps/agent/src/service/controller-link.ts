@@ -188,13 +188,15 @@ export class ControllerLink {
     if (response.status === 401 && !this.refusedLogged) {
       this.refusedLogged = true
       this.options.log(
-        'the controller refused this agent: GAUNTLET_AGENT_SECRET differs from the controller\u2019s, the clocks differ by more than 30 s, or the controller takes no remote agents',
+        'the controller refused this agent: GAUNTLET_AGENT_SECRET differs from the controller\u2019s, the ' +
+          'clocks differ by more than 30 s, or the controller takes no remote agents',
       )
     }
     if ((response.status === 403 || response.status === 429) && !this.refusedLogged) {
       this.refusedLogged = true
       this.options.log(
-        `the controller refused this agent (${response.status}): its URL is not in GAUNTLET_AGENT_ALLOW, or the controller has as many agents as it takes`,
+        `the controller refused this agent (${response.status}): its URL is not in GAUNTLET_AGENT_ALLOW, or ` +
+          `the controller has as many agents as it takes`,
       )
     }
     if (!response.ok) await response.body?.cancel()

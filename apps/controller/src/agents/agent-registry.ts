@@ -93,7 +93,8 @@ export class AgentRegistry extends EventEmitter<{ lost: [name: string] }> {
     if (!known && this.agents.size >= this.maxAgents) {
       throw new GauntletError(
         'too_many',
-        `this controller already knows ${this.maxAgents} agents (--max-agents); lost ones are forgotten after ${Math.round(this.expireAfterMs / 3600_000)} h`,
+        `this controller already knows ${this.maxAgents} agents (--max-agents); lost ones are forgotten ` +
+          `after ${Math.round(this.expireAfterMs / 3600_000)} h`,
       )
     }
     const entry: KnownAgent = {
@@ -156,7 +157,9 @@ export class AgentRegistry extends EventEmitter<{ lost: [name: string] }> {
     return true
   }
 
-  /** Declares silent agents lost, and forgets those lost for longer than expireAfterMs. Public for tests with a clock. */
+  /**
+   * Declares silent agents lost, and forgets those lost for longer than expireAfterMs. Public for tests with a clock.
+   */
   sweep(): void {
     const nowMs = this.now()
     for (const entry of this.agents.values()) {

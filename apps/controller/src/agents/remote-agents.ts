@@ -45,7 +45,8 @@ function assertCapacity(scenario: Scenario, agents: readonly AgentInfo[]): void 
   if (busiest > capacity) {
     throw new GauntletError(
       'conflict',
-      `the busiest step asks ${busiest} rps but the ${agents.length} agent(s) offer ${capacity} rps in total (raise --capacity or add agents)`,
+      `the busiest step asks ${busiest} rps but the ${agents.length} agent(s) offer ${capacity} rps in total ` +
+        `(raise --capacity or add agents)`,
     )
   }
 }

@@ -11,16 +11,24 @@ import { inflateSync } from 'node:zlib'
 
 /** What the controller knows about the agent that sent a report. */
 export interface ReportExpectation {
-  /** The steps run second `index` may carry in this agent's plan (a hold's replan can change it); empty when the plan has no such second. */
+  /**
+   * The steps run second `index` may carry in this agent's plan (a hold's replan can change it); empty when the plan
+   * has no such second.
+   */
   stepsAt(index: number): readonly number[]
   /** The window this agent already delivered for `index`, if any. */
   delivered(index: number): WindowReport | undefined
 }
 
-/** The histogram an agent builds (packages/metrics createLatencyHistogram): anything larger is refused before it is allocated. */
+/**
+ * The histogram an agent builds (packages/metrics createLatencyHistogram): anything larger is refused before it is
+ * allocated.
+ */
 const maxSignificantDigits = 3
 const maxTrackableUs = 3_600_000_000n
-/** Decompressed size of the largest legal histogram (every bucket of the canonical shape non-zero), with room to spare. */
+/**
+ * Decompressed size of the largest legal histogram (every bucket of the canonical shape non-zero), with room to spare.
+ */
 const maxInflatedBytes = 1024 * 1024
 const compressedHeaderBytes = 8
 const v2HeaderBytes = 40
@@ -82,11 +90,13 @@ export function windowProblems(window: WindowReport): string[] {
     if (window[field] !== undefined) problems.push(`${field} is set by the controller's merge, not by an agent`)
   if (problems.length > 0) return problems
 
-  // Every outcome (response or failure) is for a request that left; every request that left or was given up on was planned.
+  // Every outcome (response or failure) is for a request that left;
+  // every request that left or was given up on was planned.
   const outcomes = window.ok + totalErrors(window.errors)
   if (outcomes > window.dispatched)
     problems.push(
-      `${outcomes} outcomes (ok ${window.ok} + errors ${outcomes - window.ok}) exceed the ${window.dispatched} requests dispatched`,
+      `${outcomes} outcomes (ok ${window.ok} + errors ${outcomes - window.ok}) exceed ` +
+        `the ${window.dispatched} requests dispatched`,
     )
   if (window.dispatched + window.dropped > window.planned)
     problems.push(`dispatched ${window.dispatched} + dropped ${window.dropped} exceed the ${window.planned} planned`)

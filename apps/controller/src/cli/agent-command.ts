@@ -78,7 +78,8 @@ export async function agentCommand(argv: string[], out: Output): Promise<number>
   if (!secret)
     throw new GauntletError(
       'usage',
-      'refusing to start without GAUNTLET_AGENT_SECRET: the controller and its agents sign every request with it (set the same value on both)',
+      'refusing to start without GAUNTLET_AGENT_SECRET: the controller and its agents sign every request with ' +
+        'it (set the same value on both)',
     )
   const agent = await startAgent({
     controllerUrl,

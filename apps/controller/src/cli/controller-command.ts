@@ -223,7 +223,9 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
     // After listen, so that its catch-up fires are admitted knowing the controller's own address.
     await scheduler.start()
     out.stdout(
-      `listening ${address} (${files.length} scenario file(s) loaded${token ? (settings.publicRead ? ', token required for changes, reads public' : ', token required') : ''})`,
+      `listening ${address} (${files.length} scenario file(s) loaded` +
+        (token ? (settings.publicRead ? ', token required for changes, reads public' : ', token required') : '') +
+        ')',
     )
     if (!isLoopbackHost(values.host)) out.stdout(hostNamesLine(settings.allowedHosts))
     await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')])

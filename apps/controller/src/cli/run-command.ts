@@ -40,7 +40,8 @@ export const runSpec = defineCommand({
       type: 'string',
       value: '<url>',
       description:
-        'run on this controller instead of the embedded agent, following its events (a dropped stream is reopened and caught up)',
+        'run on this controller instead of the embedded agent, following its events (a dropped stream is ' +
+        'reopened and caught up)',
     },
     'hook-grace': {
       type: 'string',
@@ -52,7 +53,8 @@ export const runSpec = defineCommand({
     strict: {
       type: 'boolean',
       description:
-        'fail the run when a threshold passes only on its point estimate (as decision.insufficient: fail in the scenario)',
+        'fail the run when a threshold passes only on its point estimate (as decision.insufficient: fail in ' +
+        'the scenario)',
     },
   },
   env: {
@@ -119,7 +121,8 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
       out.stdout(progressLine(w, specs.length, spec.rps, w.index < firstWindowOfStep.get(w.step)! + scenario.warmupS))
     if (w.generatorLimited)
       out.stderr(
-        `warning: window ${w.index + 1}s is generator-limited (dropped ${w.dropped}, late sends ${w.lateSends}, max send lag ${w.maxSendLagMs}ms)`,
+        `warning: window ${w.index + 1}s is generator-limited (dropped ${w.dropped}, late ` +
+          `sends ${w.lateSends}, max send lag ${w.maxSendLagMs}ms)`,
       )
   }
   // The decision section's gates, trips and dry-run verdicts as they happen (all of them are in the report).
@@ -139,7 +142,8 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
   process.on('SIGTERM', onSignal)
   try {
     out.stdout(
-      `gauntlet: ${scenario.name} -> ${scenario.target.method} ${scenario.target.url} (${specs.length} steps${values.controller ? ` on ${values.controller}` : ''})`,
+      `gauntlet: ${scenario.name} -> ${scenario.target.method} ${scenario.target.url} (${specs.length} ` +
+        `steps${values.controller ? ` on ${values.controller}` : ''})`,
     )
     const summary = values.controller
       ? await runOnController(
@@ -260,7 +264,8 @@ async function assertWritable(file: string): Promise<void> {
   } catch (error) {
     throw new GauntletError(
       'usage',
-      `--summary: cannot write ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (error as Error).message}`,
+      `--summary: cannot write ${file}: ` +
+        ((error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (error as Error).message),
     )
   }
 }

@@ -37,7 +37,8 @@ export async function validateCommand(argv: string[], out: Output): Promise<numb
   )
   const totalS = scenario.steps.reduce((sum, s) => sum + s.durationS, 0)
   out.stdout(
-    `${positionals[0]}: ok (${scenario.name}: ${scenario.steps.length} steps, ${totalS}s, ${scenario.thresholds.length} thresholds)`,
+    `${positionals[0]}: ok (${scenario.name}: ${scenario.steps.length} ` +
+      `steps, ${totalS}s, ${scenario.thresholds.length} thresholds)`,
   )
   return 0
 }

@@ -46,7 +46,9 @@ export interface ControllerSettings {
   publicRead: boolean
   /** The controller's URL as its users reach it (--public-url), used in links and as an allowed Host. */
   publicUrl?: string
-  /** Host names a request's Host header may carry (--public-url, GAUNTLET_ALLOWED_HOSTS, and --host's loopback names). */
+  /**
+   * Host names a request's Host header may carry (--public-url, GAUNTLET_ALLOWED_HOSTS, and --host's loopback names).
+   */
   allowedHosts: string[]
   /** GAUNTLET_TARGET_ALLOW: hosts runs may load. */
   targetAllow: AllowList

@@ -73,7 +73,8 @@ export interface GateOutcome {
 /**
  * The step gate, fail closed: ROLLBACK when an acting guard is tripped or a hold has lasted maxHold;
  * STOP when the load generator could not send this step on schedule (clientWasTheLimit: the client, not the target, was
- * the limit: the step can never pass, and a longer or higher step would not help); ADVANCE when every acting guard that judged this step has passed `promoteAfter` spans in a row;
+ * the limit: the step can never pass, and a longer or higher step would not help); ADVANCE when every acting guard that
+ * judged this step has passed `promoteAfter` spans in a row;
  * otherwise HOLD. A guard that judged nothing in the step (no span closed) blocks promotion, except a
  * prefault baseline guard in a step without a fault, which had nothing to compare (`applies: false`).
  */
@@ -85,7 +86,9 @@ export function gate(input: GateInput, applies: (name: string) => boolean = () =
   if (clientWasTheLimit(input.generatorLimitedS ?? 0, input.judgedS ?? 0))
     return {
       action: 'stop',
-      reason: `the load generator, not the target, was the limit: ${input.generatorLimitedS} of ${input.judgedS} judged seconds of this step were generator-limited`,
+      reason:
+        `the load generator, not the target, was the limit: ${input.generatorLimitedS} of ${input.judgedS} ` +
+        `judged seconds of this step were generator-limited`,
     }
   const waiting = acting.filter((g) => applies(g.config.name) && g.state.passStreak < input.promoteAfter)
   if (waiting.length === 0)

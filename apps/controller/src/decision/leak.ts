@@ -73,7 +73,9 @@ export function judgeShape(shape: SeriesShape, limit: number, operator: '<' | '<
     return {
       ...shape,
       verdict: 'fail',
-      reason: `grew ${percent(peakGrowth)} (peak at second ${peakAtS}) and was still +${percent(endGrowth)} after the load${growingSinceS === null ? '' : `; growing since second ${growingSinceS}`}`,
+      reason:
+        `grew ${percent(peakGrowth)} (peak at second ${peakAtS}) and was still +${percent(endGrowth)} after the ` +
+        `load${growingSinceS === null ? '' : `; growing since second ${growingSinceS}`}`,
     }
   }
   const reason = beyond(peakGrowth)

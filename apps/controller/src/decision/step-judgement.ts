@@ -52,12 +52,17 @@ export function judgeStep(
   // Seconds the client could not send on schedule settle it, even in a step cut short.
   if (clientLimited) {
     verdict = 'generator-limited'
-    reason = `the load generator, not the target, was the limit: ${limitedSeconds} of ${judged.length} judged seconds were generator-limited (${round(stats.achievedRps, 0)} of ${schedule.rps} rps sent), so its latency includes the client's own queueing`
+    reason =
+      `the load generator, not the target, was the limit: ${limitedSeconds} of ${judged.length} judged seconds ` +
+      `were generator-limited (${round(stats.achievedRps, 0)} of ${schedule.rps} rps sent), so its latency ` +
+      `includes the client's own queueing`
   } else if (!complete) verdict = 'aborted'
   else if (results.some((r) => !r.pass)) verdict = 'fail'
   else if (options.strict && unproven.length > 0) {
     verdict = 'fail'
-    reason = `strict: ${unproven.map((r) => `"${r.threshold}"`).join(', ')} met on the point estimate, but the data cannot vouch for it at 95%`
+    reason =
+      `strict: ${unproven.map((r) => `"${r.threshold}"`).join(', ')} met on the point estimate, but the data ` +
+      `cannot vouch for it at 95%`
   }
   return {
     index: schedule.index,

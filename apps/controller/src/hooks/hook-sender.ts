@@ -8,7 +8,9 @@ import {
 import { egressRequest, type AllowList } from '@gauntlet/http'
 import { createHmac } from 'node:crypto'
 
-/** A hook as the run uses it: units resolved, the secret still a reference (`${GAUNTLET_SECRET_*}`, read when it fires). */
+/**
+ * A hook as the run uses it: units resolved, the secret still a reference (`${GAUNTLET_SECRET_*}`, read when it fires).
+ */
 export interface Hook {
   url: string
   secret?: string

@@ -61,7 +61,8 @@ export const agentsRoutes: FastifyPluginCallbackTypebox<{ agents: AgentRegistry;
       },
     },
     (request) => {
-      // The controller will call this URL with orders: only hosts GAUNTLET_AGENT_ALLOW names (checked again at connect time).
+      // The controller will call this URL with orders: only hosts GAUNTLET_AGENT_ALLOW names (checked again at connect
+      // time).
       assertUrlAllowed(request.body.url, deps.settings.agentAllow, `agent ${request.params.name}'s URL`)
       return deps.agents.heartbeat(request.params.name, request.body)
     },

@@ -191,7 +191,8 @@ export const AgentViewSchema = Type.Object({
       offsetMs: Type.Number({ description: "Controller clock minus the agent's, as the agent estimates it." }),
       uncertaintyMs: Type.Number({
         description:
-          'The estimate is right to within this (half its best heartbeat round trip): the bound on cross-host window alignment.',
+          'The estimate is right to within this (half its best heartbeat round trip): the bound on cross-host ' +
+          'window alignment.',
       }),
     }),
   ),

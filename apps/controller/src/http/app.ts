@@ -78,7 +78,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
             type: 'http',
             scheme: 'bearer',
             description:
-              'GAUNTLET_TOKEN: every /api route (reads open only with --public-read); agents sign their requests instead',
+              'GAUNTLET_TOKEN: every /api route (reads open only with --public-read); agents sign their ' +
+              'requests instead',
           },
         },
       },

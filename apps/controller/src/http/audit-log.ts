@@ -19,7 +19,10 @@ import { mutatingMethods } from './browser-guards.js'
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = (typeof logLevels)[number]
 
-/** GAUNTLET_LOG_LEVEL (default info). Audit lines of mutations are info (agents' heartbeats and reports: debug), of refusals warn. */
+/**
+ * GAUNTLET_LOG_LEVEL (default info). Audit lines of mutations are info (agents' heartbeats and reports: debug), of
+ * refusals warn.
+ */
 export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): LogLevel {
   const text = env.GAUNTLET_LOG_LEVEL?.trim().toLowerCase() || 'info'
   if (!(logLevels as readonly string[]).includes(text))

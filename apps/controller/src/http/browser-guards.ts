@@ -39,7 +39,8 @@ export function requireAllowedHost(allowedNames: readonly string[]) {
       // The header is the caller's text: shown cut and as JSON, never trusted.
       throw new GauntletError(
         'forbidden',
-        `Host ${JSON.stringify((request.headers.host ?? '').slice(0, 100))} is not a name of this controller (set --public-url or GAUNTLET_ALLOWED_HOSTS to add one)`,
+        `Host ${JSON.stringify((request.headers.host ?? '').slice(0, 100))} is not a name of this controller ` +
+          `(set --public-url or GAUNTLET_ALLOWED_HOSTS to add one)`,
       )
     }
   }

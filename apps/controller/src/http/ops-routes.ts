@@ -42,7 +42,8 @@ export const opsRoutes: FastifyPluginCallbackTypebox<OpsRoutesDeps> = (app, deps
         '# HELP gauntlet_windows_ingested_total Per-second windows received since the controller started.',
         '# TYPE gauntlet_windows_ingested_total counter',
         `gauntlet_windows_ingested_total ${runs.windowsIngested}`,
-        '# HELP gauntlet_agent_windows_received_total Per-second windows reported by remote agents since the controller started.',
+        '# HELP gauntlet_agent_windows_received_total Per-second windows reported by remote agents since the ' +
+          'controller started.',
         '# TYPE gauntlet_agent_windows_received_total counter',
         `gauntlet_agent_windows_received_total ${agents.windowsReceived}`,
         '# HELP gauntlet_agents Remote agents known to the controller, by state.',

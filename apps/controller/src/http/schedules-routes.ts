@@ -12,7 +12,8 @@ const CreateBody = Type.Object(
       minLength: 1,
       maxLength: 200,
       description:
-        'Five fields (minute precision) or six (seconds first); its fires at least --min-schedule-interval apart (default 60 s).',
+        'Five fields (minute precision) or six (seconds first); its fires at least --min-schedule-interval ' +
+        'apart (default 60 s).',
     }),
     timezone: Type.Optional(
       Type.String({ maxLength: 100, default: 'UTC', description: 'IANA time zone, e.g. Europe/Berlin.' }),

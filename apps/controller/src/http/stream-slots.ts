@@ -10,7 +10,10 @@ export class StreamSlots {
 
   constructor(
     readonly max: number,
-    /** With --public-read and a token, readers without it may hold at most half the slots: they cannot lock token holders out. */
+    /**
+     * With --public-read and a token, readers without it may hold at most half the slots: they cannot lock token
+     * holders out.
+     */
     private readonly anonymousMax = max,
   ) {}
 
@@ -23,13 +26,15 @@ export class StreamSlots {
     if (this.taken >= this.max) {
       throw new GauntletError(
         'too_many',
-        `${this.taken} event streams are open, the most this controller serves (--max-streams ${this.max}); close one or retry later`,
+        `${this.taken} event streams are open, the most this controller serves (--max-streams ${this.max}); ` +
+          `close one or retry later`,
       )
     }
     if (anonymous && this.anonymous >= this.anonymousMax) {
       throw new GauntletError(
         'too_many',
-        `${this.anonymous} event streams without the token are open, the most this controller serves them; retry later or send the token`,
+        `${this.anonymous} event streams without the token are open, the most this controller serves them; ` +
+          `retry later or send the token`,
       )
     }
     this.taken++

@@ -23,7 +23,10 @@ export function runWarnings(parts: {
 
 function hookWarning(d: HookDelivery): string {
   const last = d.attempts.at(-1)
-  return `hook ${d.event} to ${d.url} was not delivered (${d.attempts.length} attempt(s); last: ${last?.error ?? `status ${last?.status}`})`
+  return (
+    `hook ${d.event} to ${d.url} was not delivered (${d.attempts.length} attempt(s); ` +
+    `last: ${last?.error ?? `status ${last?.status}`})`
+  )
 }
 
 /** A threshold met by the point estimate but not by its 95% bound: passed, but the data cannot vouch for it. */
@@ -39,8 +42,12 @@ function lossWarning(loss: AgentLoss): string {
   const moved =
     loss.redistributedFrom === null
       ? 'its share was not moved'
-      : `the other agents carried its share from second ${loss.redistributedFrom}${loss.notCarriedBy ? ` (except ${loss.notCarriedBy.join(', ')}, which could not take its part)` : ''}`
-  return `DEGRADED: agent ${loss.agent} was lost (${loss.reason}) after window ${loss.lastWindow}; ${moved}; ${loss.gapWindows} window(s) lack its share`
+      : `the other agents carried its share from second ${loss.redistributedFrom}` +
+        (loss.notCarriedBy ? ` (except ${loss.notCarriedBy.join(', ')}, which could not take its part)` : '')
+  return (
+    `DEGRADED: agent ${loss.agent} was lost (${loss.reason}) after ` +
+    `window ${loss.lastWindow}; ${moved}; ${loss.gapWindows} window(s) lack its share`
+  )
 }
 
 function generatorWarnings(steps: readonly ObservedStep[]): string[] {
@@ -48,6 +55,7 @@ function generatorWarnings(steps: readonly ObservedStep[]): string[] {
     .filter((s) => s.generatorLimited)
     .map(
       (s) =>
-        `step ${s.index + 1} (${s.plannedRps} rps) was generator-limited: the load generator could not send on schedule (CPU, connections or event-loop lag), so its latency includes client-side queueing`,
+        `step ${s.index + 1} (${s.plannedRps} rps) was generator-limited: the load generator could not send ` +
+        `on schedule (CPU, connections or event-loop lag), so its latency includes client-side queueing`,
     )
 }

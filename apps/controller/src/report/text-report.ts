@@ -92,7 +92,11 @@ function faultLine(fault: NonNullable<RunSummary['faults']>[number]): string {
         ? 'read back clean'
         : 'NOT clean after revert'
       : 'not reverted'
-  return `fault ${fault.id}: ${fault.type} via ${fault.mechanism} on ${fault.targets.join(', ') || '-'}; applied ${time(fault.appliedAt)}${lag(fault.appliedAt, fault.plannedApplyAt)}, reverted ${time(fault.revertedAt)}${lag(fault.revertedAt, fault.plannedRevertAt)}; ${outcome}`
+  return (
+    `fault ${fault.id}: ${fault.type} via ${fault.mechanism} on ${fault.targets.join(', ') || '-'}; ` +
+    `applied ${time(fault.appliedAt)}${lag(fault.appliedAt, fault.plannedApplyAt)}, ` +
+    `reverted ${time(fault.revertedAt)}${lag(fault.revertedAt, fault.plannedRevertAt)}; ${outcome}`
+  )
 }
 
 /**
@@ -118,7 +122,11 @@ function decisionLine(decision: NonNullable<RunSummary['decisions']>[number]): s
   const action = decision.dryRun ? 'DRY-RUN' : decision.action.toUpperCase()
   const vs = baseline ? ` vs ${baseline.source}` : ''
   const why = decision.reason ? ` - ${decision.reason}` : ''
-  return `decision: step ${decision.step + 1} ${action}: ${name} ${decision.verdict.toUpperCase()} at ${value(estimate)} (95% ${value(lower)} to ${value(upper)}, n=${n}, ${confidence}; seconds ${windowStart < 0 ? `${windowStart} to ${windowEnd}` : `${windowStart}-${windowEnd}`}${vs})${why}`
+  return (
+    `decision: step ${decision.step + 1} ${action}: ${name} ${decision.verdict.toUpperCase()} ` +
+    `at ${value(estimate)} (95% ${value(lower)} to ${value(upper)}, n=${n}, ${confidence}; ` +
+    `seconds ${windowStart < 0 ? `${windowStart} to ${windowEnd}` : `${windowStart}-${windowEnd}`}${vs})${why}`
+  )
 }
 
 /** How a condition's evidence reads: a change from a baseline in pp or %, or the metric's own unit. */
@@ -154,7 +162,10 @@ export function liveDecisionLine(decision: Decision, previous: Decision | undefi
     decision.action === 'rollback' ||
     (decision.reason !== undefined && /^(would have rolled back at|cleared)/.test(decision.reason))
   ) {
-    return `>> step ${decision.step + 1} ${decision.dryRun ? 'DRY-RUN' : decision.action.toUpperCase()}: ${decision.guard} "${decision.condition}" - ${decision.reason ?? decision.verdict}`
+    return (
+      `>> step ${decision.step + 1} ${decision.dryRun ? 'DRY-RUN' : decision.action.toUpperCase()}: ` +
+      `${decision.guard} "${decision.condition}" - ${decision.reason ?? decision.verdict}`
+    )
   }
   return undefined
 }

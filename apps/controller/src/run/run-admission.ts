@@ -80,7 +80,8 @@ export class RunAdmission {
     if (denied !== undefined) {
       throw new GauntletError(
         'target_not_allowed',
-        `target host ${host} resolves to ${denied}, which GAUNTLET_TARGET_ALLOW (${targetAllow.source}) does not allow for a name`,
+        `target host ${host} resolves to ${denied}, which GAUNTLET_TARGET_ALLOW (${targetAllow.source}) does ` +
+          `not allow for a name`,
       )
     }
     if (this.targetsController(target, addresses)) {
@@ -97,7 +98,8 @@ export class RunAdmission {
     if (inProgress >= maxRuns) {
       throw new GauntletError(
         'too_many',
-        `${inProgress} runs are in progress, the most this controller runs at once (--max-runs ${maxRuns}); retry when one ends`,
+        `${inProgress} runs are in progress, the most this controller runs at once (--max-runs ${maxRuns}); ` +
+          `retry when one ends`,
       )
     }
   }
@@ -111,7 +113,8 @@ export class RunAdmission {
     }
     const durationS = scenario.steps.reduce((sum, step) => sum + step.durationS, 0)
     if (durationS > maxRunDurationS) {
-      const message = `the steps last ${durationS}s in all; a run may last at most ${maxRunDurationS}s (--max-run-duration)`
+      const message =
+        `the steps last ${durationS}s in all; ` + `a run may last at most ${maxRunDurationS}s (--max-run-duration)`
       throw new GauntletError('usage', `load: ${message}`, { problems: [{ path: '/load', message }] })
     }
   }

@@ -232,7 +232,10 @@ class Run {
     return { ...judgement, status }
   }
 
-  /** postRun carries the verdict; the summary records every delivery, so it waits for them (bounded by the hooks' timeouts and retries, and by the hook grace once the run is stopped). */
+  /**
+   * postRun carries the verdict; the summary records every delivery, so it waits for them (bounded by the hooks'
+   * timeouts and retries, and by the hook grace once the run is stopped).
+   */
   private async notify(judgement: Verdict): Promise<HookDelivery[]> {
     if (this.hooks.any) this.fireHook('postRun', { verdict: judgement.verdict, status: judgement.status })
     const deliveries = await this.hooks.settled()

@@ -40,7 +40,10 @@ export class RunTargetMetrics {
     this.scraper.start(epochMs)
   }
 
-  /** The load has ended (and faults are reverted): scrape through the cooldown (cut short once `stopped` aborts), then judge. */
+  /**
+   * The load has ended (and faults are reverted): scrape through the cooldown (cut short once `stopped` aborts), then
+   * judge.
+   */
   async finish(lastStep: number, stopped?: AbortSignal): Promise<TargetMetricsOutcome> {
     const loadEndS = this.epochMs === undefined ? 0 : (Date.now() - this.epochMs) / 1000
     if (this.epochMs === undefined) this.scraper.stop()

@@ -82,7 +82,8 @@ export class StepGating {
       if (!this.stopped)
         this.options.onRollback(
           step,
-          `${decision.reason}; the load refused the hold (it came too late to change second ${fromS}), so the step fails closed`,
+          `${decision.reason}; the load refused the hold (it came too late to change second ${fromS}), so the ` +
+            `step fails closed`,
         )
       return
     }

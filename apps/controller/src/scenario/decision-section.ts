@@ -54,7 +54,8 @@ export function buildDecision(
   if (tooShort >= 0)
     problem(
       '/decision/step/warmup',
-      `warmup (${warmupS}s) must be shorter than every step (step ${tooShort + 1} lasts ${context.stepDurationsS[tooShort]}s)`,
+      `warmup (${warmupS}s) must be shorter than every step (step ${tooShort + 1} ` +
+        `lasts ${context.stepDurationsS[tooShort]}s)`,
     )
   const maxHoldS = seconds(doc.step?.maxHold, '/decision/step/maxHold', decisionDefaults.maxHoldS)
   if (!ok) return undefined
@@ -80,7 +81,8 @@ function buildGuard(
   if (baseline && guard.vs === undefined)
     problem(
       `${path}/vs`,
-      'a baseline guard says what it compares with: vs: prefault (this run before its first fault) or vs: runs (past passing runs)',
+      'a baseline guard says what it compares with: vs: prefault (this run before its first fault) or vs: ' +
+        'runs (past passing runs)',
     )
   if (!baseline && guard.vs !== undefined) problem(`${path}/vs`, 'vs applies to kind: baseline only')
   if (guard.vs === 'prefault' && faultCount === 0)
@@ -184,7 +186,8 @@ function parseCondition(text: string, baseline: boolean, path: string, problem: 
     if (!change) {
       problem(
         path,
-        `a baseline guard bounds a change, e.g. "success_rate drop < 2pp" or "p99 rise < 20%"; "${text}" is a fixed limit (use kind: abort or slo)`,
+        `a baseline guard bounds a change, e.g. "success_rate drop < 2pp" or "p99 rise < 20%"; "${text}" is a ` +
+          `fixed limit (use kind: abort or slo)`,
       )
       return undefined
     }

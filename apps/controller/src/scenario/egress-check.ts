@@ -51,7 +51,10 @@ export function assertScenarioEgress(
   )
 }
 
-/** Adds line:column to problems from the YAML they are about (it parses the YAML: the controller does it off its event loop). */
+/**
+ * Adds line:column to problems from the YAML they are about (it parses the YAML: the controller does it off its event
+ * loop).
+ */
 export type LocateProblems = (yaml: string, problems: Problem[]) => Promise<Problem[]>
 
 /** assertScenarioEgress, with refused URLs located by `locate` instead of a parse on this thread. */

@@ -117,7 +117,9 @@ export function parseChange(source: string): ChangeParseResult {
   if (!match)
     return {
       ok: false,
-      message: `cannot parse baseline condition "${source}": expected "<metric> drop|rise < <value><unit>", e.g. "success_rate drop < 2pp" or "p99 rise < 20%"`,
+      message:
+        `cannot parse baseline condition "${source}": expected "<metric> drop|rise < <value><unit>", e.g. ` +
+        `"success_rate drop < 2pp" or "p99 rise < 20%"`,
     }
   const [, rawMetric = '', direction = 'drop', operator = '<', rawValue = '0', rawUnit = ''] = match
   const metric = rawMetric.toLowerCase() as ThresholdMetric
@@ -170,7 +172,9 @@ export function parseGrowth(source: string): GrowthParseResult {
   if (!match)
     return {
       ok: false,
-      message: `cannot parse leak condition "${source}": expected "<series> growth < <percent>%", e.g. "process_resident_memory_bytes growth < 20%"`,
+      message:
+        `cannot parse leak condition "${source}": expected "<series> growth < <percent>%", e.g. ` +
+        `"process_resident_memory_bytes growth < 20%"`,
     }
   const [, series = '', operator = '<', value = '0', unit = ''] = match
   if (unit !== '%')

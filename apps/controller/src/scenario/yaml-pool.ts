@@ -217,7 +217,9 @@ export class YamlPool {
 /** The text, not the controller, is at fault: 400 invalid_scenario, with how to get past it. */
 function refused(job: YamlJob, what: string): GauntletError {
   const file = job.task === 'parse' ? job.file : 'scenario'
-  const message = `scenario ${what} to ${job.task === 'parse' ? 'parse' : 'read'}: simplify it (fewer YAML nodes, aliases and nesting levels)`
+  const message =
+    `scenario ${what} to ${job.task === 'parse' ? 'parse' : 'read'}: simplify it (fewer YAML nodes, aliases and ` +
+    `nesting levels)`
   return new GauntletError('invalid_scenario', `${file}: ${message}`, {
     problems: [{ path: '', message, line: 1, column: 1 }],
     source: file,

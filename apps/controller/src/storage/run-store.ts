@@ -52,7 +52,10 @@ export interface RunStore {
   agentWindow(runId: string, agent: string, index: number): WindowReport | undefined
   /** Many windows in one transaction (an import, or seeding a test). */
   saveWindows(runId: string, windows: readonly WindowReport[]): void
-  /** A page of merged windows (or one agent's), from index `from`, with their latency percentiles as stored: no histogram is decoded. */
+  /**
+   * A page of merged windows (or one agent's), from index `from`, with their latency percentiles as stored: no
+   * histogram is decoded.
+   */
   windowPage(runId: string, query: WindowPageQuery): WindowPage
   /** Appends a decision; `decisions` returns them in the order they were taken. */
   saveDecision(runId: string, decision: Decision): void

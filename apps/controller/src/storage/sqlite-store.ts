@@ -51,17 +51,20 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
     }
     this.statements = {
       createRun: this.db.prepare(
-        `INSERT INTO runs (id, scenario, scenario_yaml, target, status, created_at) VALUES (@id, @scenario, @scenarioYaml, @target, 'running', @createdAt)`,
+        `INSERT INTO runs (id, scenario, scenario_yaml, target, status, created_at) VALUES (@id, @scenario, ` +
+          `@scenarioYaml, @target, 'running', @createdAt)`,
       ),
       saveWindow: this.db.prepare(
         `INSERT INTO windows (run_id, idx, step, started_at, report_json, latency_ms_json) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (run_id, idx) DO UPDATE SET report_json = excluded.report_json, latency_ms_json = excluded.latency_ms_json`,
+         ON CONFLICT (run_id, idx) DO UPDATE SET report_json = excluded.report_json, ` +
+          `latency_ms_json = excluded.latency_ms_json`,
       ),
       windowPage: this.db.prepare(
         `SELECT idx, report_json, latency_ms_json FROM windows WHERE run_id = ? AND idx >= ? ORDER BY idx LIMIT ?`,
       ),
       agentWindowPage: this.db.prepare(
-        `SELECT idx, report_json, latency_ms_json FROM agent_windows WHERE run_id = ? AND agent = ? AND idx >= ? ORDER BY idx LIMIT ?`,
+        `SELECT idx, report_json, latency_ms_json FROM agent_windows WHERE run_id = ? AND agent = ? AND idx ` +
+          `>= ? ORDER BY idx LIMIT ?`,
       ),
       fillWindowLatency: this.db.prepare(`UPDATE windows SET latency_ms_json = ? WHERE run_id = ? AND idx = ?`),
       fillAgentWindowLatency: this.db.prepare(
@@ -85,10 +88,14 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
       listScenarios: this.db.prepare(`SELECT name, yaml, updated_at AS updatedAt FROM scenarios ORDER BY name`),
       deleteScenario: this.db.prepare(`DELETE FROM scenarios WHERE name = ?`),
       putSchedule: this.db.prepare(
-        `INSERT INTO schedules (id, scenario, cron, timezone, concurrency, starting_deadline_s, paused, created_at, last_scheduled_at)
-         VALUES (@id, @scenario, @cron, @timezone, @concurrency, @startingDeadlineS, @paused, @createdAt, @lastScheduledAt)
-         ON CONFLICT (id) DO UPDATE SET scenario = excluded.scenario, cron = excluded.cron, timezone = excluded.timezone,
-           concurrency = excluded.concurrency, starting_deadline_s = excluded.starting_deadline_s, paused = excluded.paused,
+        `INSERT INTO schedules (id, scenario, cron, timezone, concurrency, starting_deadline_s, paused, ` +
+          `created_at, last_scheduled_at)
+         VALUES (@id, @scenario, @cron, @timezone, @concurrency, @startingDeadlineS, @paused, @createdAt, ` +
+          `@lastScheduledAt)
+         ON CONFLICT (id) DO UPDATE SET scenario = excluded.scenario, cron = excluded.cron, ` +
+          `timezone = excluded.timezone,
+           concurrency = excluded.concurrency, starting_deadline_s = excluded.starting_deadline_s, ` +
+          `paused = excluded.paused,
            last_scheduled_at = excluded.last_scheduled_at`,
       ),
       getSchedule: this.db.prepare(`SELECT * FROM schedules WHERE id = ?`),
@@ -99,15 +106,18 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
          VALUES (@scheduleId, @scheduledAt, @handledAt, @outcome, @runId, @detail)`,
       ),
       moveLastScheduled: this.db.prepare(
-        `UPDATE schedules SET last_scheduled_at = ? WHERE id = ? AND (last_scheduled_at IS NULL OR last_scheduled_at < ?)`,
+        `UPDATE schedules SET last_scheduled_at = ? WHERE id = ? AND (last_scheduled_at IS NULL OR ` +
+          `last_scheduled_at < ?)`,
       ),
       scheduleHistory: this.db.prepare(
-        `SELECT schedule_id AS scheduleId, scheduled_at AS scheduledAt, handled_at AS handledAt, outcome, run_id AS runId, detail
+        `SELECT schedule_id AS scheduleId, scheduled_at AS scheduledAt, handled_at AS handledAt, outcome, ` +
+          `run_id AS runId, detail
          FROM schedule_history WHERE schedule_id = ? ORDER BY scheduled_at DESC, rowid DESC LIMIT ?`,
       ),
       windows: this.db.prepare(`SELECT report_json FROM windows WHERE run_id = ? ORDER BY idx`),
       saveDecision: this.db.prepare(
-        `INSERT INTO decisions (run_id, seq, at, step, source, guard, condition, verdict, action, dry_run, reason, evidence_json)
+        `INSERT INTO decisions (run_id, seq, at, step, source, guard, condition, verdict, action, dry_run, reason, ` +
+          `evidence_json)
          VALUES (?, (SELECT COALESCE(MAX(seq), -1) + 1 FROM decisions WHERE run_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       saveTargetPoint: this.db.prepare(`INSERT INTO target_series (run_id, series, at_s, value) VALUES (?, ?, ?, ?)`),
@@ -115,7 +125,8 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
         `SELECT series, at_s AS atS, value FROM target_series WHERE run_id = ? ORDER BY series, at_s`,
       ),
       decisions: this.db.prepare(
-        `SELECT at, step, source, guard, condition, verdict, action, dry_run, reason, evidence_json FROM decisions WHERE run_id = ? ORDER BY seq`,
+        `SELECT at, step, source, guard, condition, verdict, action, dry_run, reason, evidence_json FROM ` +
+          `decisions WHERE run_id = ? ORDER BY seq`,
       ),
       saveAgentWindow: this.db.prepare(
         `INSERT OR IGNORE INTO agent_windows (run_id, agent, idx, report_json) VALUES (?, ?, ?, ?)`,
@@ -128,11 +139,14 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
       saveAgent: this.db.prepare(
         `INSERT INTO agents (name, url, capacity_rps, version, state, registered_at, last_heartbeat_at)
          VALUES (@name, @url, @capacityRps, @version, @state, @registeredAt, @lastHeartbeatAt)
-         ON CONFLICT (name) DO UPDATE SET url = excluded.url, capacity_rps = excluded.capacity_rps, version = excluded.version,
-           state = excluded.state, registered_at = excluded.registered_at, last_heartbeat_at = excluded.last_heartbeat_at`,
+         ON CONFLICT (name) DO UPDATE SET url = excluded.url, capacity_rps = excluded.capacity_rps, ` +
+          `version = excluded.version,
+           state = excluded.state, registered_at = excluded.registered_at, ` +
+          `last_heartbeat_at = excluded.last_heartbeat_at`,
       ),
       listAgents: this.db.prepare(
-        `SELECT name, url, capacity_rps AS capacityRps, version, state, registered_at AS registeredAt, last_heartbeat_at AS lastHeartbeatAt FROM agents ORDER BY name`,
+        `SELECT name, url, capacity_rps AS capacityRps, version, state, registered_at AS registeredAt, ` +
+          `last_heartbeat_at AS lastHeartbeatAt FROM agents ORDER BY name`,
       ),
     }
   }
