@@ -8,24 +8,27 @@ import { executeRun } from '../../apps/controller/src/run/run-service.js'
 import { parseScenario } from '../../apps/controller/src/scenario/load-scenario.js'
 import { SqliteStore } from '../../apps/controller/src/storage/sqlite-store.js'
 
-/** A merged 1 s window: `ok` answers at 5 ms, all sent on schedule unless `limited`. */
-function window(index: number, step: number, ok: number, limited = false): WindowReport {
+/**
+ * A merged 1 s window: `ok` answers at 5 ms and `errors` 500s, all sent on schedule unless `limited`
+ * (late sends) or `dropped` (planned sends that never left).
+ */
+function window(index: number, step: number, ok: number, limited = false, dropped = 0, errors = 0): WindowReport {
   const h = createLatencyHistogram()
   for (let i = 0; i < ok; i++) recordLatencyUs(h, 5_000)
   return {
     index,
     step,
     startedAt: Date.now(),
-    planned: ok,
-    sent: ok,
-    dispatched: ok,
-    dropped: 0,
+    planned: ok + errors + dropped,
+    sent: ok + errors,
+    dispatched: ok + errors,
+    dropped,
     ok,
-    errors: emptyErrorCounts(),
+    errors: { ...emptyErrorCounts(), status: errors > 0 ? { '500': errors } : {} },
     latency: encodeHistogram(h),
     lateSends: limited ? ok : 0,
     maxSendLagMs: limited ? 900 : 0,
-    generatorLimited: limited,
+    generatorLimited: limited || dropped > 0,
     complete: true,
     openConnections: 1,
   }
@@ -107,6 +110,81 @@ thresholds: [ "p90 < 800ms", "error_rate < 5%" ]
     expect(summary.steps[0]!.generatorLimited).toBe(true)
     expect(summary.warnings.join('\n')).toMatch(/step 1 \(200 rps\) was generator-limited/)
     expect(summary.steps[1]!.reason).toMatch(/3 of 20 judged seconds were generator-limited/)
+    expect(summary).toMatchObject({ verdict: 'error', capacityRps: 200 })
+  })
+
+  it('is one where any judged second dropped planned sends: that load never reached the target', async () => {
+    const long = `name: drop
+target: { url: "http://127.0.0.1:9/" }
+load: { steps: [ { rps: 200, duration: 20s }, { rps: 400, duration: 20s } ] }
+thresholds: [ "p90 < 800ms", "error_rate < 5%" ]
+`
+    const agent: LoadAgent = {
+      run: (scenario, options) => {
+        options.onStart?.(Date.now())
+        for (let i = 0; i < 40; i++) {
+          const step = i < 20 ? 0 : 1
+          // Second 30 (step 2) dropped 100 of its 400 sends; the rest went out on time.
+          options.onWindow(i === 30 ? window(i, step, 300, false, 100) : window(i, step, (step + 1) * 200))
+        }
+        return Promise.resolve({ aborted: false, peakConnections: 1 })
+      },
+    }
+    const summary = await run(long, agent)
+    expect(summary.steps.map((s) => s.verdict)).toEqual(['pass', 'generator-limited'])
+    expect(summary.steps[1]!.reason).toMatch(/1 of 20 judged seconds were generator-limited \(1 of them dropped/)
+    expect(summary).toMatchObject({ verdict: 'error', capacityRps: 200 })
+  })
+
+  it("gives way to the target's own errors: a failed error rate is a fail, and its decisions stop the run", async () => {
+    const summary = await run(ramp, {
+      run: (scenario, options) => {
+        options.onStart?.(Date.now())
+        // Step 1 passes; step 2 is late in every second and half of its answers are 500s.
+        for (let i = 0; i < 2; i++) options.onWindow(window(i, 0, 200))
+        for (let i = 2; i < 4; i++) options.onWindow(window(i, 1, 200, true, 0, 200))
+        return Promise.resolve({ aborted: false, peakConnections: 1 })
+      },
+    })
+    expect(summary.steps.map((s) => s.verdict)).toEqual(['pass', 'fail'])
+    expect(summary).toMatchObject({ verdict: 'fail', capacityRps: 200 })
+    // Its latency threshold met on the client's late seconds cannot pass either.
+    const step2 = (summary.decisions ?? []).filter((d) => d.step === 1)
+    expect(step2.map((d) => [d.guard, d.verdict, d.action])).toEqual([
+      ['p90 < 800ms', 'insufficient', 'stop'],
+      ['error_rate < 5%', 'fail', 'stop'],
+    ])
+    expect(summary.reasons.join('\n')).not.toMatch(/load generator/)
+  })
+
+  it('ends a ramp without thresholds or decision section at the first step the client could not carry', async () => {
+    const summary = await run(
+      `name: bare
+target: { url: "http://127.0.0.1:9/" }
+load: { steps: [ { rps: 200, duration: 2s }, { rps: 400, duration: 2s }, { rps: 800, duration: 2s } ] }
+`,
+      {
+        run: async (_scenario, options) => {
+          options.onStart?.(Date.now())
+          // Step 2's seconds are late; the run must stop there rather than go on to step 3.
+          for (let i = 0; i < 4; i++) options.onWindow(window(i, Math.floor(i / 2), 200, i >= 2))
+          const stopped = await new Promise<boolean>((resolve) => {
+            const timer = setTimeout(() => resolve(false), 5_000)
+            options.signal.addEventListener(
+              'abort',
+              () => {
+                clearTimeout(timer)
+                resolve(true)
+              },
+              { once: true },
+            )
+          })
+          if (!stopped) for (let i = 4; i < 6; i++) options.onWindow(window(i, 2, 200, true))
+          return { aborted: stopped, peakConnections: 1 }
+        },
+      },
+    )
+    expect(summary.steps.map((s) => s.verdict)).toEqual(['pass', 'generator-limited'])
     expect(summary).toMatchObject({ verdict: 'error', capacityRps: 200 })
   })
 

@@ -96,4 +96,17 @@ describe('run event stream: catch-up then live, none twice', () => {
       'status@3-1',
     ])
   })
+
+  it('ends the stream of a run stored as running that no one carries (left by a crash), after its status', async () => {
+    const fake = fakeRun([window(0)], [])
+    // Not running here: subscribe finds no live run.
+    fake.deps.runs = { subscribe: () => undefined }
+    for (const from of [undefined, { windows: 0, decisions: 0 }]) {
+      const raw = new RecordedResponse()
+      await streamRunEvents(raw as unknown as ServerResponse, fake.deps, run, from, [])
+      const messages = await raw.messages()
+      expect(messages.at(-1)).toMatchObject({ event: 'status', data: '{"status":"running","summary":null}' })
+      expect(raw.writableEnded).toBe(true)
+    }
+  })
 })

@@ -1,6 +1,6 @@
 import type { Confidence } from './evidence.js'
 import type { GuardConfig } from './guard-config.js'
-import { clientWasTheLimit } from './client-limit.js'
+import { clientLimitText, clientWasTheLimit, type ClientLimit } from './client-limit.js'
 
 /** A guard's memory of its evaluation spans. Immutable: each span gives a new state. */
 export interface GuardState {
@@ -60,9 +60,8 @@ export interface GateInput {
   /** Seconds the step has been held past its planned end. */
   heldS: number
   maxHoldS: number
-  /** Judged seconds of this step the load generator could not send on schedule, of judgedS. */
-  generatorLimitedS?: number
-  judgedS?: number
+  /** What this step's judged seconds say about the load generator (none judged yet: nothing). */
+  clientLimit?: ClientLimit
 }
 
 export interface GateOutcome {
@@ -83,12 +82,10 @@ export function gate(input: GateInput, applies: (name: string) => boolean = () =
   const tripped = acting.filter((g) => g.state.tripped)
   if (tripped.length > 0)
     return { action: 'rollback', reason: `guard ${tripped.map((g) => g.config.name).join(', ')} tripped` }
-  if (clientWasTheLimit(input.generatorLimitedS ?? 0, input.judgedS ?? 0))
+  if (input.clientLimit && clientWasTheLimit(input.clientLimit))
     return {
       action: 'stop',
-      reason:
-        `the load generator, not the target, was the limit: ${input.generatorLimitedS} of ${input.judgedS} ` +
-        `judged seconds of this step were generator-limited`,
+      reason: `the load generator, not the target, was the limit: ${clientLimitText(input.clientLimit)} in this step`,
     }
   const waiting = acting.filter((g) => applies(g.config.name) && g.state.passStreak < input.promoteAfter)
   if (waiting.length === 0)

@@ -8,6 +8,7 @@ import { isChange, type Condition, type DecisionConfig, type GuardConfig } from 
 import { enterStep, gate, initialGuardState, observeSpan, type GateOutcome, type GuardState } from './guard-state.js'
 import { measure } from './measure.js'
 import { sampleStats, type SampleStats } from './sample-stats.js'
+import type { ClientLimit } from './client-limit.js'
 
 export interface RunDecisionsOptions {
   /** Run second at which a step starts on the live timeline (holds move later steps). */
@@ -48,9 +49,8 @@ export class RunDecisions {
   private step = -1
   /** A judged second of the current step was under a fault (prefault baseline guards apply to it). */
   private faultThisStep = false
-  /** Judged seconds of the current step the load generator could not send on schedule. */
-  private generatorLimitedS = 0
-  private judgedS = 0
+  /** What the current step's judged seconds say about the load generator. */
+  private clientLimit: ClientLimit = { limitedS: 0, droppedS: 0, judgedS: 0 }
   /** Judged windows before the first fault: the prefault baseline. */
   private readonly prefault: WindowReport[] = []
   private prefaultBaseline: Baseline | undefined
@@ -76,8 +76,11 @@ export class RunDecisions {
     if (window.index < this.options.stepStartS(window.step) + this.config.warmupS) return outcome
     if (!underFault && !this.prefaultBaseline) this.prefault.push(window)
     if (underFault) this.faultThisStep = true
-    this.judgedS++
-    if (window.generatorLimited) this.generatorLimitedS++
+    this.clientLimit = {
+      limitedS: this.clientLimit.limitedS + (window.generatorLimited ? 1 : 0),
+      droppedS: this.clientLimit.droppedS + (window.dropped > 0 ? 1 : 0),
+      judgedS: this.clientLimit.judgedS + 1,
+    }
 
     for (const guard of this.guards) {
       if (guard.config.vs === 'prefault' && !underFault) {
@@ -106,8 +109,7 @@ export class RunDecisions {
       promoteAfter: this.config.promoteAfter,
       heldS,
       maxHoldS: this.config.maxHoldS,
-      generatorLimitedS: current ? this.generatorLimitedS : 0,
-      judgedS: current ? this.judgedS : 0,
+      ...(current ? { clientLimit: this.clientLimit } : {}),
     }
     const applies = (name: string): boolean => {
       const guard = this.guards.find((g) => g.config.name === name)!
@@ -152,8 +154,7 @@ export class RunDecisions {
   private enterStep(step: number): void {
     this.step = step
     this.faultThisStep = false
-    this.generatorLimitedS = 0
-    this.judgedS = 0
+    this.clientLimit = { limitedS: 0, droppedS: 0, judgedS: 0 }
     for (const guard of this.guards) {
       guard.state = enterStep(guard.state)
       guard.spans.reset()

@@ -1,6 +1,6 @@
 import type { Decision, DecisionVerdict, ObservedStep, ThresholdResult, WindowReport } from '@gauntlet/contracts'
-import { compare, type Threshold } from './condition.js'
-import { clientWasTheLimit } from './client-limit.js'
+import { compare, isRateMetric, type Threshold } from './condition.js'
+import { clientLimitOf, clientLimitText, clientWasTheLimit } from './client-limit.js'
 import { decisionRecord } from './decision-record.js'
 import { thresholdEvidence, unsoundData } from './evidence.js'
 import { sampleStats } from './sample-stats.js'
@@ -42,19 +42,23 @@ export function judgeStep(
   const stats = sampleStats(judged)
   const complete = judged.length === schedule.durationS - schedule.warmupS && judged.every((w) => w.complete)
   const results = thresholds.map((threshold) => thresholdResult(threshold, stats))
-  const limitedSeconds = judged.filter((w) => w.generatorLimited).length
-  const clientLimited = clientWasTheLimit(limitedSeconds, judged.length)
+  const clientLimit = clientLimitOf(judged)
+  const clientLimited = clientWasTheLimit(clientLimit)
   const unproven = results.filter(
     (r) => thresholdVerdict(r, { degraded: stats.degraded, clientLimited }) === 'insufficient',
   )
+  // Errors are the target's answers: the client's queueing delays requests, it does not fail them. A
+  // failed rate threshold stands even when the client was the limit (and the run rolls back as usual).
+  const targetFailed = results.some((r, i) => !r.pass && r.observed !== null && isRateMetric(thresholds[i]!.metric))
   let verdict: ObservedStep['verdict'] = 'pass'
   let reason: string | undefined
-  // Seconds the client could not send on schedule settle it, even in a step cut short.
-  if (clientLimited) {
+  if (clientLimited && complete && targetFailed) verdict = 'fail'
+  // Otherwise seconds the client could not send on schedule settle it, even in a step cut short.
+  else if (clientLimited) {
     verdict = 'generator-limited'
     reason =
-      `the load generator, not the target, was the limit: ${limitedSeconds} of ${judged.length} judged seconds ` +
-      `were generator-limited (${round(stats.achievedRps, 0)} of ${schedule.rps} rps sent), so its latency ` +
+      `the load generator, not the target, was the limit: ${clientLimitText(clientLimit)} ` +
+      `(${round(stats.achievedRps, 0)} of ${schedule.rps} rps sent), so its latency ` +
       `includes the client's own queueing`
   } else if (!complete) verdict = 'aborted'
   else if (results.some((r) => !r.pass)) verdict = 'fail'
@@ -129,8 +133,9 @@ export function thresholdDecisions(
 ): Decision[] {
   if (step.verdict === 'aborted') return []
   const action = step.verdict === 'pass' ? 'advance' : onThresholdFail
-  // The step's verdict already weighed its generator-limited seconds (clientWasTheLimit).
-  const clientLimited = step.verdict === 'generator-limited'
+  // The step's verdict already weighed its generator-limited seconds (clientWasTheLimit); a step that
+  // failed on the target's errors may still have had them, and then nothing else in it can pass.
+  const clientLimited = step.verdict === 'generator-limited' || (step.verdict === 'fail' && step.generatorLimited)
   const unsound = unsoundData({ degraded: step.degraded ?? false, generatorLimited: clientLimited })
   return step.thresholds.map((result) => {
     const verdict = thresholdVerdict(result, { degraded: step.degraded ?? false, clientLimited })

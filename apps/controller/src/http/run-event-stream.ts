@@ -99,7 +99,10 @@ class RunEventStream {
       // Read again: the run may have finished between the first read and the subscription.
       const final = this.deps.queries.find(this.run.id) ?? this.run
       const summary = final.summary ? { summary: final.summary } : {}
-      return this.deliver({ type: 'status', runId: this.run.id, status: final.status, ...summary })
+      this.deliver({ type: 'status', runId: this.run.id, status: final.status, ...summary })
+      // Nothing more will come for a run no one is carrying, even one stored as `running`.
+      if (!this.raw.writableEnded) this.raw.end()
+      return
     }
     this.live = true
     for (const event of this.pending.splice(0)) this.deliver(event)

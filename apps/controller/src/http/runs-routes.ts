@@ -219,8 +219,13 @@ export const runsRoutes: FastifyPluginCallbackTypebox<RunsRoutesDeps> = (app, de
     const release = streams.acquire(callerOf(request) === 'anonymous')
     reply.hijack()
     const raw = reply.raw
-    // The response closes when it ends or the client goes away: either frees the slot.
+    // The response closes when it ends or the client goes away: either frees the slot. A client that
+    // left while the scenario's secrets were read is gone already: no close event will come.
     raw.once('close', release)
+    if (request.raw.destroyed || raw.destroyed) {
+      release()
+      return
+    }
     raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
     await streamRunEvents(raw, { queries, runs }, run, from, secrets)
   })

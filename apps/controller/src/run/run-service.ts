@@ -287,7 +287,9 @@ class Run {
     for (const decision of decisions) this.record(decision)
     // With a decision section the step gate promotes steps; thresholds can still stop the run.
     if (!this.driver && decisions[0]?.action === 'advance') this.fireHook('onAdvance', { step: step.index, decisions })
-    if (decisions[0]?.action !== 'stop') return
+    // A step without thresholds decides nothing, yet a client limit still ends a gate-less ramp there.
+    const clientLimitStops = !this.driver && decisions.length === 0 && this.scenario.onThresholdFail === 'stop'
+    if (decisions[0]?.action !== 'stop' && !(clientLimitStops && step.verdict === 'generator-limited')) return
     // The client was the limit: nothing to roll back, but nothing more to learn from a higher step.
     if (step.verdict === 'generator-limited') this.stopAtClientLimit(step.index, step.reason ?? step.verdict)
     else this.startRollback(step.index, `step ${step.index + 1} failed its thresholds`, decisions)
