@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import type { AgentClient } from '../../apps/controller/src/agents/agent-client.js'
 import { AgentRegistry } from '../../apps/controller/src/agents/agent-registry.js'
 import { RemoteAgents } from '../../apps/controller/src/agents/remote-agents.js'
-import type { LoadAgent } from '../../apps/controller/src/run/ports.js'
+import type { AppliedFault, FaultInjector, LoadAgent } from '../../apps/controller/src/run/ports.js'
 import { executeRun } from '../../apps/controller/src/run/run-service.js'
 import { parseScenario } from '../../apps/controller/src/scenario/load-scenario.js'
 import type { AgentWindowCommits } from '../../apps/controller/src/storage/group-commit.js'
@@ -131,4 +131,55 @@ describe('a throw inside a run', () => {
     expect(store.getRun(summary.runId)?.status).toBe('error')
     store.close()
   })
+
+  it('in a phase no phase expected (storing the verdict): faults reverted, stored as error, the error rethrown', async () => {
+    const store = new SqliteStore(':memory:')
+    const reverted: string[] = []
+    let onApplied = (): void => undefined
+    const faultApplied = new Promise<void>((resolve) => (onApplied = resolve))
+    const injector: FaultInjector = {
+      prepare: (spec) => Promise.resolve(spec),
+      apply: () => {
+        onApplied()
+        return Promise.resolve(applied(null))
+      },
+      revert: (id) => {
+        reverted.push(id)
+        return Promise.resolve(applied(new Date().toISOString()))
+      },
+    }
+    const withFault = parseScenario(
+      'name: bug\ntarget: { url: "http://127.0.0.1:9/" }\nload:\n  steps: [{ rps: 2, duration: 1s }]\n' +
+        'faults:\n  - { type: partition, target: { container: app }, at: 0s, duration: 10s }\n',
+    )
+    // The load ends before the fault's planned end, so only the run's own revert can end it.
+    const agent: LoadAgent = {
+      run: async (_scenario, options) => {
+        options.onStart?.(Date.now())
+        await faultApplied
+        options.onWindow(window(0, 1))
+        return { aborted: false, peakConnections: 1 }
+      },
+    }
+    const finishRun = store.finishRun.bind(store)
+    let calls = 0
+    // The first write of the verdict fails (a full disk, say); the error record after it succeeds.
+    store.finishRun = (...args) => {
+      if (calls++ === 0) throw new Error('disk full')
+      finishRun(...args)
+    }
+    const outcome = executeRun(
+      { store, agent, faults: injector, probe: () => Promise.resolve(undefined), clock: { now: () => new Date() } },
+      { scenario: withFault, yaml: '' },
+    )
+    await expect(outcome).rejects.toThrow('disk full')
+    expect(reverted).toHaveLength(1)
+    const [run] = store.listRuns({ limit: 1 })
+    expect(store.getRun(run!.id)).toMatchObject({ status: 'error', summary: { reasons: ['internal error'] } })
+    store.close()
+  })
 })
+
+function applied(revertedAt: string | null): AppliedFault {
+  return { targets: ['app'], appliedAt: new Date().toISOString(), revertedAt, revertVerified: true, notes: [] }
+}

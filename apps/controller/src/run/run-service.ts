@@ -109,6 +109,14 @@ class Run {
 
   async execute(): Promise<RunSummary> {
     this.open()
+    try {
+      return await this.carryOut()
+    } catch (error) {
+      return this.crashed(error)
+    }
+  }
+
+  private async carryOut(): Promise<RunSummary> {
     const unreachable = await this.probe()
     if (unreachable) return this.store('error', refused(`target unreachable before the first step: ${unreachable}`))
     const notReady = await this.prepareFaults()
@@ -372,6 +380,26 @@ class Run {
   }
 
   /** The load itself failed: the run ends as an error with what it saw. */
+  /**
+   * A phase threw what no phase expected (a storage error, a bug): the run still ends. Its faults are
+   * reverted (they never outlive a run), its load and hooks stop, and it is stored as an error with a
+   * reason that names no internal detail; the error goes on to the caller's log.
+   */
+  private async crashed(error: unknown): Promise<never> {
+    this.driver?.halt()
+    this.targetMetrics?.stop()
+    this.stopLoad.abort()
+    this.hooks.stop()
+    await this.faults.stop('the run failed').catch(() => undefined)
+    const known = this.failure ?? (error instanceof GauntletError ? error.message : undefined)
+    try {
+      this.store('error', { ...refused(known ?? 'internal error'), faults: this.faults.records() })
+    } catch {
+      // The store itself failed: the caller's log has the error; nothing more can be kept.
+    }
+    throw error
+  }
+
   private async loadFailed(error: unknown): Promise<RunSummary> {
     this.driver?.halt()
     this.targetMetrics?.stop()
