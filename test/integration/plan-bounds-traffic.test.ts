@@ -1,4 +1,5 @@
 import { leaveGraceMs, type WindowReport } from '@gauntlet/contracts'
+import { mergeEncoded, summarizeLatency } from '@gauntlet/metrics'
 import { LoadGenerator } from '@gauntlet/agent'
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -16,6 +17,7 @@ import { tempDir } from '../helpers/cli.js'
  * a 10 s request timeout (which used to let overdue sends go out up to 10 s late, after the step ended).
  */
 const arrivalServer = new URL('../helpers/arrival-server.mjs', import.meta.url).pathname
+const fixedLatencyServer = new URL('../helpers/fixed-latency-server.mjs', import.meta.url).pathname
 
 /**
  * Allowed difference, per second, between a window's `sent` and the arrivals the server saw in that
@@ -137,7 +139,57 @@ left, and none outlive the next step's plan`, async () => {
   })
 })
 
-describe('a request whose connection is ready only after its step ended', () => {
+describe('a scenario step split into entries (a replan mid-step) bounds the traffic at its own end', () => {
+  let server: ChildServer | undefined
+  afterEach(async () => {
+    await server?.stop()
+    server = undefined
+  })
+
+  it(`sends of the first entry that run late past its end, but not past the step's, still leave`, async () => {
+    // One connection and a 150 ms service time carry about 6.7 of the first entry's 10 rps: at its end (2 s)
+    // about 6 of its 20 sends are still waiting, and the last leaves near 2.85 s. The step (both entries)
+    // ends at 4 s; the second entry's two sends follow by about 3.15 s.
+    server = await startChildServer(process.execPath, [fixedLatencyServer, '150'])
+    const url = new URL(server.url)
+    const windows: WindowReport[] = []
+    await new LoadGenerator({
+      target: {
+        protocol: 'http:',
+        hostname: url.hostname,
+        port: Number(url.port),
+        path: '/',
+        method: 'GET',
+        headers: {},
+      },
+      steps: [
+        { rps: 10, durationS: 2, step: 0 },
+        { rps: 1, durationS: 2, step: 0 },
+      ],
+      timeoutMs: 10_000,
+      connections: 1,
+      maxConnections: 1,
+    }).run({ onWindow: (w) => windows.push(w) })
+
+    console.log(`split step: dispatched ${windows.map((w) => w.dispatched).join(' ')}, \
+dropped ${windows.map((w) => w.dropped).join(' ')}, sent ${windows.map((w) => w.sent).join(' ')}`)
+    expect(windows.map((w) => [w.index, w.step, w.planned])).toEqual([
+      [0, 0, 10],
+      [1, 0, 10],
+      [2, 0, 1],
+      [3, 0, 1],
+    ])
+    for (const w of windows) {
+      expect(w.dropped).toBe(0)
+      expect(w.dispatched).toBe(w.planned)
+      expect(w.ok).toBe(w.planned)
+    }
+    // The first entry really ran late past its end: some of its sends left during the second entry.
+    expect(windows[2]!.sent + windows[3]!.sent).toBeGreaterThan(2)
+  })
+})
+
+describe('connections that are slow to open (an https target that closes every connection)', () => {
   const servers: Server[] = []
   const sockets = new Set<Socket>()
   const timers: NodeJS.Timeout[] = []
@@ -182,9 +234,14 @@ describe('a request whose connection is ready only after its step ended', () => 
     return { key: readFileSync(key), cert: readFileSync(cert) }
   }
 
-  it('is dropped, not sent late: it never reaches the server and is counted in dropped', async () => {
-    // An https target that closes every connection after its answer, behind a relay that holds each new
-    // connection for 400 ms: every request after the first waits 400 ms for its TLS handshake.
+  /**
+   * An https server that closes every connection after its answer (arrival times in `arrivals`), behind a
+   * relay that holds each new connection for `holdMs` before passing its bytes on: every request on a new
+   * connection waits that long for its TLS handshake.
+   */
+  async function slowHandshakeTarget(
+    holdMs: number,
+  ): Promise<{ port: number; arrivals: number[]; connections: () => number }> {
     const arrivals: number[] = []
     const https = createHttpsServer(certificate(), (req, res) => {
       arrivals.push(performance.timeOrigin + performance.now())
@@ -209,9 +266,15 @@ describe('a request whose connection is ready only after its step ended', () => 
         upstream.on('error', () => client.destroy())
         client.on('close', () => upstream.destroy())
       }
-      timers.push(setTimeout(relayLater, 400))
+      timers.push(setTimeout(relayLater, holdMs))
     })
-    const port = await listen(relay)
+    return { port: await listen(relay), arrivals, connections: () => connections }
+  }
+
+  it(`a request whose connection is ready only after its step ended is dropped, not sent late: \
+it never reaches the server and is counted in dropped`, async () => {
+    // Every request after the first waits 400 ms for its TLS handshake.
+    const { port, arrivals, connections } = await slowHandshakeTarget(400)
 
     const windows: WindowReport[] = []
     let startEpochMs = 0
@@ -229,7 +292,7 @@ describe('a request whose connection is ready only after its step ended', () => 
     const [window] = windows
     const last = Math.max(...arrivals) - startEpochMs
     console.log(
-      `slow handshakes: ${arrivals.length} arrived (last ${last.toFixed(0)} ms), ${connections} connections, ` +
+      `slow handshakes: ${arrivals.length} arrived (last ${last.toFixed(0)} ms), ${connections()} connections, ` +
         `window sent ${window!.sent} dropped ${window!.dropped}`,
     )
     expect(window!.sent).toBe(arrivals.length)
@@ -237,6 +300,38 @@ describe('a request whose connection is ready only after its step ended', () => 
     expect(window!.dropped).toBeGreaterThan(0)
     expect(last).toBeLessThanOrEqual(1000 + leaveGraceMs + arrivalSlackMs)
     // One connection per request that left, and one more for the request whose handshake ended too late.
-    expect(connections).toBe(arrivals.length + 1)
+    expect(connections()).toBe(arrivals.length + 1)
+  })
+
+  it(`a handshake is the target's time, not a late send: in the latency, never generator-limited`, async () => {
+    // A 40 ms handshake on every request, at a rate one connection could nearly carry alone: the client
+    // hands every request over on time (to a new connection when none is free). Each then waits for its
+    // handshake, which is the target's and the network's time, so twice lateSendMs of it is no late send.
+    const holdMs = 40
+    const { port, arrivals } = await slowHandshakeTarget(holdMs)
+
+    const windows: WindowReport[] = []
+    await new LoadGenerator({
+      target: { protocol: 'https:', hostname: '127.0.0.1', port, path: '/', method: 'GET', headers: {} },
+      steps: [{ rps: 20, durationS: 3, step: 0 }],
+      timeoutMs: 2000,
+      maxConnections: 10,
+    }).run({ onWindow: (w) => windows.push(w) })
+
+    const latency = summarizeLatency(mergeEncoded(windows.map((w) => w.latency)))
+    console.log(
+      `${holdMs} ms handshakes: lateSends ${windows.map((w) => w.lateSends).join(' ')}, maxSendLagMs ` +
+        `${windows.map((w) => w.maxSendLagMs).join(' ')}, p50 ${latency.p50Ms} ms, ${arrivals.length} arrived`,
+    )
+    expect(arrivals.length).toBe(60)
+    for (const w of windows) {
+      expect(w.dropped).toBe(0)
+      expect(w.ok).toBe(20)
+      expect(w.lateSends).toBe(0)
+      expect(w.generatorLimited).toBe(false)
+    }
+    // Latency is measured from the intended time, so it includes the handshake (all but the first request,
+    // which had a warm connection, pay it).
+    expect(latency.p50Ms).toBeGreaterThanOrEqual(holdMs)
   })
 })

@@ -1,4 +1,4 @@
-import { buildTimeline, intendedOffsetMs, plannedInWindow, windowOfSend } from '@gauntlet/contracts'
+import { buildTimeline, intendedOffsetMs, plannedInWindow, scenarioStepEndS, windowOfSend } from '@gauntlet/contracts'
 import { describe, expect, it } from 'vitest'
 
 describe('pacing schedule', () => {
@@ -58,5 +58,25 @@ describe('pacing schedule', () => {
     const slices = new Array(30).fill(0)
     for (let j = 0; j < step.sends; j++) slices[Math.floor(intendedOffsetMs(step, j) / 100)]++
     expect(new Set(slices)).toEqual(new Set([20]))
+  })
+})
+
+describe('scenarioStepEndS: where the scenario step of an entry ends', () => {
+  // Step 0 split in two (a replan mid-step), step 1 whole, step 0 again later (not consecutive: its own end).
+  const timeline = buildTimeline([
+    { rps: 10, durationS: 2, step: 0 },
+    { rps: 15, durationS: 2, step: 0 },
+    { rps: 20, durationS: 3, step: 1 },
+    { rps: 5, durationS: 1, step: 0 },
+  ])
+
+  it.each([
+    [0, 4],
+    [1, 4],
+    [2, 7],
+    [3, 8],
+    [4, 8],
+  ])('entry %i: second %i', (index, endS) => {
+    expect(scenarioStepEndS(timeline, index)).toBe(endS)
   })
 })

@@ -61,6 +61,19 @@ export function totalDurationS(timeline: readonly ScheduledStep[]): number {
   return last ? last.startS + last.durationS : 0
 }
 
+/**
+ * The run second at which the scenario step of entry `index` ends: the end of the last of the consecutive
+ * entries with its step number (a step is split into several entries when its rate changes mid-step).
+ */
+export function scenarioStepEndS(timeline: readonly ScheduledStep[], index: number): number {
+  const step = timeline[index]?.step
+  if (step === undefined) return totalDurationS(timeline)
+  let last = index
+  while (timeline[last + 1]?.step === step) last++
+  const end = timeline[last]!
+  return end.startS + end.durationS
+}
+
 /** Offset in ms from the run start at which send `j` of `step` is intended to leave. */
 export function intendedOffsetMs(step: ScheduledStep, j: number): number {
   return step.startS * 1000 + (j * 1000) / step.rps

@@ -62,7 +62,9 @@ export const WindowReportSchema = Type.Object(
     }),
     lateSends: Type.Integer({
       minimum: 0,
-      description: 'Sends that left more than lateSendMs after their intended time.',
+      description:
+        'Sends that left and were handed to a connection more than lateSendMs after their intended time (the ' +
+        "generator's own delay; a connect or TLS handshake after the hand-over is the target's time, in the latency).",
     }),
     maxSendLagMs: Type.Number({ minimum: 0 }),
     generatorLimited: Type.Boolean(),

@@ -4,6 +4,7 @@ import {
   leaveGraceMs,
   plannedInWindow,
   replanTimeline,
+  scenarioStepEndS,
   sendsBefore,
   stepAt,
   totalDurationS,
@@ -62,8 +63,9 @@ const replanMarginMs = 20
  * Open-model load generator: every planned send has an intended time, leaves at that time on a free
  * connection (or as soon as one frees up), and its latency is measured from the intended time, so a
  * stalled target shows its stall instead of silently slowing the generator down. The plan bounds the
- * traffic: a send still waiting at its step's end plus leaveGraceMs (or overdue by more than the
- * request timeout) is dropped, never sent late.
+ * traffic: a send still waiting at its scenario step's end plus leaveGraceMs (or overdue by more than the
+ * request timeout) is dropped, never sent late. A send's lag (lateSends) is measured when it is handed to a
+ * connection; the connection's own connect or handshake after that is the target's time.
  */
 export class LoadGenerator implements ConnectionOwner {
   private timeline: ScheduledStep[]
@@ -147,7 +149,9 @@ export class LoadGenerator implements ConnectionOwner {
     if (this.stopped) return
     const intended = this.windowAt(connection.windowIndex)
     intended.dispatched++
-    intended.noteSendLag(atMs - connection.intendedAt)
+    // The lag is the generator's own: intended time to hand-over. A connect or TLS handshake after the
+    // hand-over is the target's and the network's time (it shows in the latency, measured from intendedAt).
+    intended.noteSendLag(connection.sentAt - connection.intendedAt)
     // The wall-clock second it left in; what leaves in the grace after the plan's end counts in the last one.
     this.windowAt(Math.min(this.lastWindowIndex, Math.floor((atMs - this.startAt) / 1000))).sent++
   }
@@ -262,9 +266,12 @@ export class LoadGenerator implements ConnectionOwner {
     }
   }
 
-  /** performance.now() after which no send of `step` may leave: its planned end plus the grace. */
-  private leaveBy(step: ScheduledStep): number {
-    return this.startAt + (step.startS + step.durationS) * 1000 + leaveGraceMs
+  /**
+   * performance.now() after which no send of `entry` may leave: its scenario step's planned end plus the
+   * grace. A step split into several entries (a replan mid-step) goes on past each entry's end.
+   */
+  private leaveBy(entry: ScheduledStep): number {
+    return this.startAt + scenarioStepEndS(this.timeline, entry.index) * 1000 + leaveGraceMs
   }
 
   /** Drops the sends of `step` from the next one up to (not including) `until`, each in its intended window. */
