@@ -114,7 +114,7 @@ hooks:
     expect(trip.evidence.windowEnd - 1 - firstBad.index).toBeLessThanOrEqual(2)
     // The load stopped: far fewer than the 20 planned seconds ran.
     expect(windows.length).toBeLessThan(12)
-    expect(summary.reasons[0]).toMatch(/^rolled back in step 1 \(200 rps\): guard errors-abort: a window failed/)
+    expect(summary.reasons[0]).toMatch(/^rolled back in step 1 \(200 rps\): guard errors-abort: a span failed/)
     expect(received.filter((r) => r.event === 'onRollback')).toMatchObject([
       { step: 0, guard: 'errors-abort', decisions: [{ guard: 'errors-abort', action: 'rollback' }] },
     ])
@@ -140,7 +140,7 @@ decision:
     const fails = verdicts.filter((d) => d.verdict === 'fail')
     expect(fails.length).toBe(3)
     expect(fails.map((d) => d.action)).toEqual(['continue', 'continue', 'rollback'])
-    expect(fails[2]!.reason).toMatch(/^3 of the last \d windows failed/)
+    expect(fails[2]!.reason).toMatch(/^3 of the last \d spans failed/)
   })
 
   it('a dry-run guard records "would have rolled back" and acts on nothing: the run goes on to pass', async () => {
@@ -222,7 +222,7 @@ hooks:
     expect(summary).toMatchObject({ status: 'passed', capacityRps: 100 })
     expect(received.filter((r) => r.event === 'onHold')[0]).toMatchObject({
       step: 0,
-      reason: expect.stringMatching(/^not enough passing windows yet: median [01]\/2$/) as string,
+      reason: expect.stringMatching(/^not enough passing spans yet: median [01]\/2$/) as string,
     })
   })
 
@@ -239,7 +239,7 @@ decision:
 `,
     )
     expect(summary).toMatchObject({ status: 'failed', verdict: 'fail', capacityRps: null })
-    expect(summary.rollback!.reason).toContain('held 4s (maxHold 4s) without enough passing windows: p99 0/1')
+    expect(summary.rollback!.reason).toContain('held 4s (maxHold 4s) without enough passing spans: p99 0/1')
     expect(summary.steps[0]!.heldS).toBe(4)
   })
 

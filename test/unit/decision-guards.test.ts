@@ -93,7 +93,7 @@ describe('step gate', () => {
 
   it('the hold names who is short, and the rollback after maxHold says how long it held', () => {
     expect(gate({ guards: [guard('p99-slo', 1)], promoteAfter: 2, heldS: 0, maxHoldS: 60 }).reason).toBe(
-      'not enough passing windows yet: p99-slo 1/2',
+      'not enough passing spans yet: p99-slo 1/2',
     )
     expect(gate({ guards: [guard('p99-slo', 1)], promoteAfter: 2, heldS: 60, maxHoldS: 60 }).reason).toContain(
       'held 60s (maxHold 60s)',

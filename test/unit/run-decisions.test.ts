@@ -44,7 +44,7 @@ describe('RunDecisions', () => {
     })
     d.onWindow(bucket(2, { ok: 50, errors: 50 }))
     const burst = d.onWindow(bucket(3, { ok: 50, errors: 50 }))
-    expect(burst.rollback).toEqual({ guard: 'errors-abort', reason: 'a window failed (at 4s)' })
+    expect(burst.rollback).toEqual({ guard: 'errors-abort', reason: 'a span failed (at 4s)' })
     expect(burst.decisions[0]).toMatchObject({
       verdict: 'fail',
       action: 'rollback',
@@ -59,7 +59,7 @@ describe('RunDecisions', () => {
     const outcomes = [500, 5, 500, 5, 500].map((ms, i) => d.onWindow(bucket(i, { ok: 400, latencyMs: ms })))
     expect(outcomes.map((o) => o.decisions[0]!.verdict)).toEqual(['fail', 'pass', 'fail', 'pass', 'fail'])
     expect(outcomes.map((o) => o.rollback !== undefined)).toEqual([false, false, false, false, true])
-    expect(outcomes[4]!.decisions[0]!.reason).toBe('3 of the last 5 windows failed (at 5s)')
+    expect(outcomes[4]!.decisions[0]!.reason).toBe('3 of the last 5 spans failed (at 5s)')
   })
 
   it('a dry-run guard records what it would have done and acts on nothing', () => {
@@ -71,7 +71,7 @@ describe('RunDecisions', () => {
       dryRun: true,
       action: 'continue',
       verdict: 'fail',
-      reason: 'would have rolled back at 3m12s: a window failed',
+      reason: 'would have rolled back at 3m12s: a span failed',
     })
     const gate = d.gateStep(3, 0)
     expect(gate.action).toBe('advance')
@@ -85,7 +85,7 @@ describe('RunDecisions', () => {
     const short = d.onWindow(bucket(0, { ok: 100, missingAgents: ['agent-2'] }))
     expect(short.decisions[0]).toMatchObject({
       verdict: 'insufficient',
-      reason: 'a lost agent left this window short: it cannot pass',
+      reason: 'a lost agent left this span short: it cannot pass',
     })
     expect(d.gateStep(0, 0).action).toBe('hold')
   })
@@ -98,7 +98,7 @@ warmup seconds are not judged`, () => {
     expect(d.onWindow(bucket(0)).decisions).toEqual([])
     expect(d.onWindow(bucket(1)).decisions).toEqual([])
     d.onWindow(bucket(2))
-    expect(d.gateStep(0, 0)).toMatchObject({ action: 'hold', reason: 'not enough passing windows yet: errors 1/2' })
+    expect(d.gateStep(0, 0)).toMatchObject({ action: 'hold', reason: 'not enough passing spans yet: errors 1/2' })
     d.onWindow(bucket(3))
     const gate = d.gateStep(0, 10)
     expect(gate.action).toBe('advance')
@@ -211,9 +211,7 @@ never PASS and never promote a step`, () => {
   ])('says when a guard tripped as a run clock: second %i ends at %s', (index, step, clock) => {
     const d = decisions(`  guards:
     - { name: errors-abort, kind: abort, require: "error_rate < 15%", minSamples: 100 }`)
-    expect(d.onWindow(bucket(index, { step, ok: 0, errors: 100 })).rollback?.reason).toBe(
-      `a window failed (at ${clock})`,
-    )
+    expect(d.onWindow(bucket(index, { step, ok: 0, errors: 100 })).rollback?.reason).toBe(`a span failed (at ${clock})`)
   })
 })
 
@@ -441,9 +439,9 @@ describe('live decision lines (what gauntlet run prints as it goes)', () => {
       if (line) lines.push(line)
     }
     expect(lines).toEqual([
-      '>> step 1 HOLD: not enough passing windows yet: errors 1/2',
-      '>> step 1 ROLLBACK: errors "error_rate < 15%" - a window failed (at 2s)',
-      '>> step 1 DRY-RUN: shadow "error_rate < 1%" - would have rolled back at 2s: a window failed',
+      '>> step 1 HOLD: not enough passing spans yet: errors 1/2',
+      '>> step 1 ROLLBACK: errors "error_rate < 15%" - a span failed (at 2s)',
+      '>> step 1 DRY-RUN: shadow "error_rate < 1%" - would have rolled back at 2s: a span failed',
     ])
   })
 })

@@ -209,7 +209,7 @@ describe('the verdict of a run with a decision section', () => {
     [
       'a rollback in step 2: fail, capacity the last step advanced before it',
       new Set([0]),
-      { step: 1, reason: 'guard p99-slo: 3 of the last 5 windows failed', at: '' },
+      { step: 1, reason: 'guard p99-slo: 3 of the last 5 spans failed', at: '' },
       undefined,
       'fail',
       100,
@@ -248,8 +248,8 @@ describe('the verdict of a run with a decision section', () => {
       steps: passed(1),
       plannedRps: rps,
       advanced: new Set([0]),
-      rollback: { step: 1, reason: 'guard errors-abort: a window failed (at 9s)', at: '' },
+      rollback: { step: 1, reason: 'guard errors-abort: a span failed (at 9s)', at: '' },
     })
-    expect(judged.reasons[0]).toBe('rolled back in step 2 (200 rps): guard errors-abort: a window failed (at 9s)')
+    expect(judged.reasons[0]).toBe('rolled back in step 2 (200 rps): guard errors-abort: a span failed (at 9s)')
   })
 })

@@ -89,12 +89,12 @@ export function gate(input: GateInput, applies: (name: string) => boolean = () =
     }
   const waiting = acting.filter((g) => applies(g.config.name) && g.state.passStreak < input.promoteAfter)
   if (waiting.length === 0)
-    return { action: 'advance', reason: `every guard passed ${input.promoteAfter} window(s) in a row` }
+    return { action: 'advance', reason: `every guard passed ${input.promoteAfter} span(s) in a row` }
   const why = waiting.map((g) => `${g.config.name} ${g.state.passStreak}/${input.promoteAfter}`).join(', ')
   if (input.heldS >= input.maxHoldS)
     return {
       action: 'rollback',
-      reason: `held ${input.heldS}s (maxHold ${input.maxHoldS}s) without enough passing windows: ${why}`,
+      reason: `held ${input.heldS}s (maxHold ${input.maxHoldS}s) without enough passing spans: ${why}`,
     }
-  return { action: 'hold', reason: `not enough passing windows yet: ${why}` }
+  return { action: 'hold', reason: `not enough passing spans yet: ${why}` }
 }

@@ -201,16 +201,16 @@ export class RunDecisions {
     if (event === 'trip') {
       const fails = state.recent.filter((v) => v === 'fail').length
       const why =
-        guard.config.kind === 'abort' ? 'a window failed' : `${fails} of the last ${state.recent.length} windows failed`
+        guard.config.kind === 'abort' ? 'a span failed' : `${fails} of the last ${state.recent.length} spans failed`
       reason = isDryRun
         ? `would have rolled back at ${clockText(span.endS)}: ${why}`
         : `${why} (at ${clockText(span.endS)})`
     } else if (event === 'clear')
-      reason = `cleared after ${guard.config.clearK} passing windows at "${guard.config.clearRequire.source}"`
+      reason = `cleared after ${guard.config.clearK} passing spans at "${guard.config.clearRequire.source}"`
     else if (stats.generatorLimited)
       reason =
         'the load generator could not send on schedule (the client, not the target, was the limit): it cannot pass'
-    else if (stats.degraded) reason = 'a lost agent left this window short: it cannot pass'
+    else if (stats.degraded) reason = 'a lost agent left this span short: it cannot pass'
     return decisionRecord({
       at: this.options.now(),
       step: this.step,

@@ -6,7 +6,7 @@ import { thresholdEvidence, unsoundData } from './evidence.js'
 import { sampleStats } from './sample-stats.js'
 
 /** Where a step sits on the run's live timeline (holds included) and the rate it planned. */
-export interface StepSchedule {
+export interface LiveStep {
   index: number
   rps: number
   startS: number
@@ -33,7 +33,7 @@ export interface StepJudgementOptions {
  * - pass otherwise (an insufficient threshold passes with a warning unless strict).
  */
 export function judgeStep(
-  schedule: StepSchedule,
+  schedule: LiveStep,
   windows: readonly WindowReport[],
   thresholds: readonly Threshold[],
   options: StepJudgementOptions = { strict: false },
@@ -126,7 +126,7 @@ function thresholdVerdict(
  * onThresholdFail: continue. A step cut short decides nothing.
  */
 export function thresholdDecisions(
-  schedule: StepSchedule,
+  schedule: LiveStep,
   step: ObservedStep,
   onThresholdFail: 'stop' | 'continue',
   at: Date,

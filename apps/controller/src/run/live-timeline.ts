@@ -1,5 +1,5 @@
 import { buildTimeline, replanTimeline, type PlannedStep, type ScheduledStep } from '@gauntlet/contracts'
-import type { StepSchedule } from '../decision/step-judgement.js'
+import type { LiveStep } from '../decision/step-judgement.js'
 
 /**
  * The run's plan as it stands: the scenario's steps, lengthened where the step gate held one. A held
@@ -20,7 +20,7 @@ export class LiveTimeline {
     return new Set(this.entries.map((e) => e.step)).size
   }
 
-  schedule(step: number): StepSchedule | undefined {
+  schedule(step: number): LiveStep | undefined {
     const parts = this.entries.filter((e) => e.step === step)
     if (parts.length === 0) return undefined
     const startS = parts[0]!.startS
@@ -28,7 +28,7 @@ export class LiveTimeline {
     return { index: step, rps: parts[0]!.rps, startS, durationS, warmupS: this.warmupS }
   }
 
-  schedules(): StepSchedule[] {
+  schedules(): LiveStep[] {
     return [...new Set(this.entries.map((e) => e.step))].map((step) => this.schedule(step)!)
   }
 

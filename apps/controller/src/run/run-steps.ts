@@ -1,6 +1,6 @@
 import type { Decision, ObservedStep, WindowReport } from '@gauntlet/contracts'
 import type { Threshold } from '../decision/condition.js'
-import { judgeStep, thresholdDecisions, type StepSchedule } from '../decision/step-judgement.js'
+import { judgeStep, thresholdDecisions, type LiveStep } from '../decision/step-judgement.js'
 import type { LiveTimeline } from './live-timeline.js'
 
 export interface RunStepsOptions {
@@ -67,7 +67,7 @@ export class RunSteps {
     this.observed.push(step)
   }
 
-  private judge(schedule: StepSchedule): ObservedStep {
+  private judge(schedule: LiveStep): ObservedStep {
     const windows = this.windowsByStep.get(schedule.index) ?? []
     const step = judgeStep(schedule, windows, this.options.thresholds, { strict: this.options.strict })
     const planned = this.options.plannedDurationsS[schedule.index] ?? schedule.durationS

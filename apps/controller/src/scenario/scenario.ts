@@ -1,4 +1,4 @@
-import type { HookEvent } from '@gauntlet/contracts'
+import type { HookEvent, PlannedStep } from '@gauntlet/contracts'
 import type { DecisionConfig } from '../decision/guard-config.js'
 import type { ScheduledFault } from '../faults/fault-loader.js'
 import type { Hook } from '../hooks/hook-sender.js'
@@ -17,7 +17,8 @@ export interface Scenario {
     /** target.expect.status: the statuses that count as success; absent, any 2xx. */
     expectStatus?: number[]
   }
-  steps: Array<{ rps: number; durationS: number }>
+  /** The planned steps, in order: a step's scenario index is its position (scenarioPlan adds it). */
+  steps: Array<Pick<PlannedStep, 'rps' | 'durationS'>>
   warmupS: number
   connections?: number
   maxConnections: number
