@@ -33,6 +33,6 @@ export function clientLimitOf(windows: ReadonlyArray<{ generatorLimited: boolean
 
 /** Why, in words: how many judged seconds, and how many of them dropped sends. */
 export function clientLimitText({ limitedS, droppedS, judgedS }: ClientLimit): string {
-  const dropped = droppedS > 0 ? ` (${droppedS} of them dropped planned sends)` : ''
+  const dropped = droppedS > 0 ? `, ${droppedS} of them with dropped sends` : ''
   return `${limitedS} of ${judgedS} judged seconds were generator-limited${dropped}`
 }
