@@ -1,21 +1,14 @@
-import { parseAllowList } from '@gauntlet/http'
 import type { RunSummary } from '@gauntlet/contracts'
 import type { ProblemDetails } from '@gauntlet/http'
 import type { FastifyInstance } from 'fastify'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunDetail, RunListItem } from '../../apps/controller/src/run/run-queries.js'
 import type { RunWindow } from '../../apps/controller/src/http/api-schemas.js'
-import { InProcessAgent } from '../../apps/controller/src/agents/in-process-agent.js'
-import { tcpTargetProbe } from '../../apps/controller/src/agents/tcp-target-probe.js'
-import { AgentRegistry } from '../../apps/controller/src/agents/agent-registry.js'
-import { buildApp } from '../../apps/controller/src/http/app.js'
 import { RunManager } from '../../apps/controller/src/run/run-manager.js'
 import { Scheduler } from '../../apps/controller/src/schedule/scheduler.js'
 import { SqliteStore } from '../../apps/controller/src/storage/sqlite-store.js'
 import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
-import { tempDir } from '../helpers/cli.js'
-import { readControllerSettings } from '../../apps/controller/src/config/controller-settings.js'
+import { inProcessController } from '../helpers/in-process-controller.js'
 
 /** An event's data: a window, a step, a decision, or a status with the summary once the run ended. */
 type EventData = Record<string, unknown> & { status?: string; summary?: RunSummary | null }
@@ -44,21 +37,7 @@ describe('controller REST API', () => {
 
   beforeAll(async () => {
     target = await startDemoTarget('--latency', '2')
-    store = new SqliteStore(join(tempDir(), 'controller.db'))
-    runs = new RunManager({
-      store,
-      agent: new InProcessAgent(),
-      probe: tcpTargetProbe(parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW')),
-      clock: { now: () => new Date() },
-    })
-    scheduler = new Scheduler({ store, runs, clock: { now: () => new Date() } })
-    app = buildApp({
-      store,
-      runs,
-      scheduler,
-      settings: readControllerSettings({ host: '127.0.0.1', 'public-read': true }, { GAUNTLET_TOKEN: token }),
-      agents: new AgentRegistry(),
-    })
+    ;({ store, runs, scheduler, app } = inProcessController({ publicRead: true, env: { GAUNTLET_TOKEN: token } }))
     base = await app.listen({ port: 0, host: '127.0.0.1' })
   })
   afterAll(async () => {

@@ -1,17 +1,10 @@
 import type { FaultEngine } from '@gauntlet/agent'
-import { parseAllowList } from '@gauntlet/http'
 import type { FastifyInstance } from 'fastify'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AgentRegistry } from '../../apps/controller/src/agents/agent-registry.js'
-import { InProcessAgent } from '../../apps/controller/src/agents/in-process-agent.js'
-import { tcpTargetProbe } from '../../apps/controller/src/agents/tcp-target-probe.js'
-import { readControllerSettings } from '../../apps/controller/src/config/controller-settings.js'
-import { buildApp } from '../../apps/controller/src/http/app.js'
 import { RunManager } from '../../apps/controller/src/run/run-manager.js'
 import { Scheduler } from '../../apps/controller/src/schedule/scheduler.js'
 import { SqliteStore } from '../../apps/controller/src/storage/sqlite-store.js'
-import { tempDir } from '../helpers/cli.js'
+import { inProcessController } from '../helpers/in-process-controller.js'
 import { startController, type ControllerUnderTest } from '../helpers/controller.js'
 
 interface Schema {
@@ -59,22 +52,10 @@ describe('the OpenAPI document', () => {
     document = (await response.json()) as OpenApiDocument
 
     // The same app in this process, to see what fastify registers (the real controller's faults included).
-    store = new SqliteStore(join(tempDir(), 'controller.db'))
-    runs = new RunManager({
-      store,
-      agent: new InProcessAgent(),
-      probe: tcpTargetProbe(parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW')),
-      clock: { now: () => new Date() },
-    })
-    scheduler = new Scheduler({ store, runs, clock: { now: () => new Date() } })
-    app = buildApp({
-      store,
-      runs,
-      scheduler,
-      settings: readControllerSettings({ host: '127.0.0.1' }, { GAUNTLET_TOKEN: 'token' }),
-      agents: new AgentRegistry(),
+    ;({ store, runs, scheduler, app } = inProcessController({
+      env: { GAUNTLET_TOKEN: 'token' },
       faults: {} as FaultEngine,
-    })
+    }))
     app.addHook('onRoute', (route) => {
       // Not the /docs pages themselves, nor the HEAD twin fastify adds to each GET. A route hidden from
       // the document (schema.hide) is still counted: it fails the comparison below.

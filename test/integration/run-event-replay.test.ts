@@ -1,19 +1,12 @@
-import { parseAllowList } from '@gauntlet/http'
 import type { Decision, WindowReport } from '@gauntlet/contracts'
 import type { FastifyInstance } from 'fastify'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { InProcessAgent } from '../../apps/controller/src/agents/in-process-agent.js'
-import { tcpTargetProbe } from '../../apps/controller/src/agents/tcp-target-probe.js'
-import { AgentRegistry } from '../../apps/controller/src/agents/agent-registry.js'
 import { sseMessages, type SseMessage } from '../../apps/controller/src/cli/sse-messages.js'
-import { buildApp } from '../../apps/controller/src/http/app.js'
 import { RunManager } from '../../apps/controller/src/run/run-manager.js'
 import { Scheduler } from '../../apps/controller/src/schedule/scheduler.js'
 import { SqliteStore } from '../../apps/controller/src/storage/sqlite-store.js'
-import { readControllerSettings } from '../../apps/controller/src/config/controller-settings.js'
 import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
-import { tempDir } from '../helpers/cli.js'
+import { inProcessController } from '../helpers/in-process-controller.js'
 
 /** GET /api/runs/:id/events with Last-Event-ID: a client that lost its stream gets what it missed, once. */
 describe('run event stream: Last-Event-ID replay', () => {
@@ -26,21 +19,7 @@ describe('run event stream: Last-Event-ID replay', () => {
 
   beforeAll(async () => {
     target = await startDemoTarget('--latency', '2')
-    store = new SqliteStore(join(tempDir(), 'controller.db'))
-    runs = new RunManager({
-      store,
-      agent: new InProcessAgent(),
-      probe: tcpTargetProbe(parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW')),
-      clock: { now: () => new Date() },
-    })
-    scheduler = new Scheduler({ store, runs, clock: { now: () => new Date() } })
-    app = buildApp({
-      store,
-      runs,
-      scheduler,
-      settings: readControllerSettings({ host: '127.0.0.1', 'public-read': true }, {}),
-      agents: new AgentRegistry(),
-    })
+    ;({ store, runs, scheduler, app } = inProcessController({ publicRead: true }))
     base = await app.listen({ port: 0, host: '127.0.0.1' })
   })
   afterAll(async () => {
