@@ -132,7 +132,9 @@ thresholds: [ "p90 < 800ms", "error_rate < 5%" ]
     }
     const summary = await run(long, agent)
     expect(summary.steps.map((s) => s.verdict)).toEqual(['pass', 'generator-limited'])
-    expect(summary.steps[1]!.reason).toMatch(/1 of 20 judged seconds were generator-limited, 1 of them with dropped sends \(/)
+    expect(summary.steps[1]!.reason).toMatch(
+      /1 of 20 judged seconds were generator-limited, 1 of them with dropped sends \(/,
+    )
     expect(summary).toMatchObject({ verdict: 'error', capacityRps: 200 })
   })
 
