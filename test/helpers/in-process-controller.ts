@@ -17,6 +17,8 @@ export interface InProcessController {
   runs: RunManager
   scheduler: Scheduler
   app: FastifyInstance
+  /** Stops the scheduler and the runs, closes the app and the store, in that order. */
+  stop: () => Promise<void>
 }
 
 /**
@@ -46,5 +48,11 @@ export function inProcessController(
     agents: new AgentRegistry(),
     ...(options.faults ? { faults: options.faults } : {}),
   })
-  return { store, runs, scheduler, app }
+  const stop = async (): Promise<void> => {
+    scheduler.stop()
+    await runs.shutdown()
+    await app.close()
+    store.close()
+  }
+  return { store, runs, scheduler, app, stop }
 }

@@ -4,8 +4,6 @@ import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunDetail, RunListItem } from '../../apps/controller/src/run/run-queries.js'
 import type { RunWindow } from '../../apps/controller/src/http/api-schemas.js'
-import { RunManager } from '../../apps/controller/src/run/run-manager.js'
-import { Scheduler } from '../../apps/controller/src/schedule/scheduler.js'
 import { SqliteStore } from '../../apps/controller/src/storage/sqlite-store.js'
 import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
 import { inProcessController } from '../helpers/in-process-controller.js'
@@ -27,8 +25,7 @@ describe('controller REST API', () => {
   let target: ChildServer
   let app: FastifyInstance
   let store: SqliteStore
-  let runs: RunManager
-  let scheduler: Scheduler
+  let stopController: () => Promise<void>
   let base: string
   const token = 'test-token'
   const auth = { authorization: `Bearer ${token}` }
@@ -37,14 +34,11 @@ describe('controller REST API', () => {
 
   beforeAll(async () => {
     target = await startDemoTarget('--latency', '2')
-    ;({ store, runs, scheduler, app } = inProcessController({ publicRead: true, env: { GAUNTLET_TOKEN: token } }))
+    ;({ store, app, stop: stopController } = inProcessController({ publicRead: true, env: { GAUNTLET_TOKEN: token } }))
     base = await app.listen({ port: 0, host: '127.0.0.1' })
   })
   afterAll(async () => {
-    scheduler.stop()
-    await runs.shutdown()
-    await app.close()
-    store.close()
+    await stopController()
     await target.stop()
   })
 

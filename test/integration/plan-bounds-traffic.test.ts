@@ -1,15 +1,12 @@
 import { leaveGraceMs, type WindowReport } from '@gauntlet/contracts'
 import { mergeEncoded, summarizeLatency } from '@gauntlet/metrics'
 import { LoadGenerator } from '@gauntlet/agent'
-import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { createServer as createHttpsServer } from 'node:https'
 import { connect, createServer as createTcpServer, type Server, type Socket } from 'node:net'
-import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startChildServer, type ChildServer } from '../helpers/child-server.js'
-import { tempDir } from '../helpers/cli.js'
+import { selfSignedCertificate } from '../helpers/self-signed.js'
 
 /**
  * The plan bounds the traffic, and `sent` is what left, as counted by the server that received it.
@@ -209,31 +206,6 @@ describe('connections that are slow to open (an https target that closes every c
     return (server.address() as { port: number }).port
   }
 
-  function certificate(): { key: Buffer; cert: Buffer } {
-    const dir = tempDir('gauntlet-tls-')
-    const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')]
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ],
-      { stdio: 'ignore' },
-    )
-    return { key: readFileSync(key), cert: readFileSync(cert) }
-  }
-
   /**
    * An https server that closes every connection after its answer (arrival times in `arrivals`), behind a
    * relay that holds each new connection for `holdMs` before passing its bytes on: every request on a new
@@ -243,7 +215,7 @@ describe('connections that are slow to open (an https target that closes every c
     holdMs: number,
   ): Promise<{ port: number; arrivals: number[]; connections: () => number }> {
     const arrivals: number[] = []
-    const https = createHttpsServer(certificate(), (req, res) => {
+    const https = createHttpsServer(selfSignedCertificate(), (req, res) => {
       arrivals.push(performance.timeOrigin + performance.now())
       req.resume()
       res.setHeader('connection', 'close')

@@ -2,8 +2,6 @@ import type { Decision, WindowReport } from '@gauntlet/contracts'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sseMessages, type SseMessage } from '../../apps/controller/src/cli/sse-messages.js'
-import { RunManager } from '../../apps/controller/src/run/run-manager.js'
-import { Scheduler } from '../../apps/controller/src/schedule/scheduler.js'
 import { SqliteStore } from '../../apps/controller/src/storage/sqlite-store.js'
 import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
 import { inProcessController } from '../helpers/in-process-controller.js'
@@ -13,20 +11,16 @@ describe('run event stream: Last-Event-ID replay', () => {
   let target: ChildServer
   let app: FastifyInstance
   let store: SqliteStore
-  let runs: RunManager
-  let scheduler: Scheduler
+  let stopController: () => Promise<void>
   let base: string
 
   beforeAll(async () => {
     target = await startDemoTarget('--latency', '2')
-    ;({ store, runs, scheduler, app } = inProcessController({ publicRead: true }))
+    ;({ store, app, stop: stopController } = inProcessController({ publicRead: true }))
     base = await app.listen({ port: 0, host: '127.0.0.1' })
   })
   afterAll(async () => {
-    scheduler.stop()
-    await runs.shutdown()
-    await app.close()
-    store.close()
+    await stopController()
     await target.stop()
   })
 
