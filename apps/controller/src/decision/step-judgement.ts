@@ -24,9 +24,10 @@ export interface StepJudgementOptions {
 /**
  * A step judged at its end: its thresholds are a guard kind judged once, over the windows after its
  * warmup, with the same 95%-bound machinery as the decision section's guards. The verdict:
- * - generator-limited: the load generator could not send on schedule in more than a tenth of the judged
- *   seconds (generatorLimitedShare), so the client, not the target, was the limit; never a pass,
- *   whatever the thresholds say (even in a step cut short). Fewer such seconds pass with a warning;
+ * - fail, first, when the client was the limit yet a rate threshold failed: errors are the target's own;
+ * - generator-limited: a judged second dropped sends, or more than a tenth of them sent late
+ *   (clientWasTheLimit), so the client, not the target, was the limit; never a pass, whatever the
+ *   thresholds say (even in a step cut short). Fewer late seconds pass with a warning;
  * - aborted: a judged second is missing or was cut short;
  * - fail: a threshold's point estimate breaks its limit (nothing measured breaks it too); in a strict
  *   run, also a threshold whose 95% bound cannot vouch for it;
