@@ -1,5 +1,5 @@
 // Dependency rules for every workspace's src/ (npm run lint runs them). Dependencies point one way:
-//   contracts ← metrics ← (http, agent) ← controller, and demo-target stands alone.
+//   contracts ← (metrics, http, faults) ← agent ← controller, and demo-target stands alone.
 // Paths are relative to the repository root; workspace packages resolve to their src/ entry through
 // tsconfig.depcruise.json, so the graph is the TypeScript sources, type-only imports included.
 
@@ -45,6 +45,13 @@ export default {
       severity: 'error',
       from: { path: '^packages/http/src/' },
       to: { path: '^(packages|apps)/', pathNot: '^packages/(contracts|http)/' },
+    },
+    {
+      name: 'faults-imports-only-contracts',
+      comment: 'packages/faults is used by the agent and the CLI; it knows no server, store or run.',
+      severity: 'error',
+      from: { path: '^packages/faults/src/' },
+      to: { path: '^(packages|apps)/', pathNot: '^packages/(contracts|faults)/' },
     },
     {
       name: 'agent-imports-no-app',

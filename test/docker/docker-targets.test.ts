@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chooseTargets, DockerTargets, targetSelector } from '../../apps/agent/src/faults/docker-targets.js'
+import { chooseTargets, DockerTargets, targetSelector } from '../../packages/faults/src/docker-targets.js'
 import {
   bigFileBytes,
   dockerClient,

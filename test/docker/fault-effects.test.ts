@@ -1,4 +1,4 @@
-import { kernelSupport } from '@gauntlet/agent'
+import { kernelSupport } from '@gauntlet/faults'
 import { randomUUID } from 'node:crypto'
 import { expect, it } from 'vitest'
 import { startChildServer } from '../helpers/child-server.js'

@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import type { GauntletMarks } from '@gauntlet/agent'
+import type { GauntletMarks } from '@gauntlet/faults'
 import { dockerGate, faultSuite, startHttpdContainer } from '../helpers/docker.js'
 import { marksIn, noMarks, runScenario } from '../helpers/fault-load.js'
 

@@ -8,7 +8,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { rmSync } from 'node:fs'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { tempDir as makeTempDir } from './cli.js'
-import { engineAddress } from '../../apps/agent/src/faults/docker-targets.js'
+import { engineAddress } from '../../packages/faults/src/docker-targets.js'
 
 /**
  * Real-engine helpers for test/docker: whether an engine answers (skip loudly locally, fail in CI),

@@ -1,4 +1,4 @@
-import { nsenter, readMarks, type GauntletMarks } from '@gauntlet/agent'
+import { nsenter, readMarks, type GauntletMarks } from '@gauntlet/faults'
 import type { RunSummary, ObservedStep, WindowReport } from '@gauntlet/contracts'
 import { SqliteStore } from '@gauntlet/controller'
 import { execFile, spawn, type ChildProcess } from 'node:child_process'

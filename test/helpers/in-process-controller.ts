@@ -1,4 +1,4 @@
-import type { FaultEngine } from '@gauntlet/agent'
+import type { FaultEngine } from '@gauntlet/faults'
 import { parseAllowList } from '@gauntlet/http'
 import type { FastifyInstance } from 'fastify'
 import { join } from 'node:path'

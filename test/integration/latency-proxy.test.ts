@@ -9,12 +9,12 @@ import {
   startLatencyProxy,
   type LatencyProxy,
   type LatencyProxyOptions,
-} from '../../apps/agent/src/faults/latency-proxy.js'
+} from '../../packages/faults/src/latency-proxy.js'
 import { followLines, startChildServer, type ChildServer } from '../helpers/child-server.js'
 import { tempDir } from '../helpers/cli.js'
 import { openModelLatenciesMs, percentile } from '../helpers/open-model-client.js'
 
-const proxyMain = new URL('../../apps/agent/dist/faults/latency-proxy-main.js', import.meta.url).pathname
+const proxyMain = new URL('../../packages/faults/dist/latency-proxy-main.js', import.meta.url).pathname
 const fixedLatencyServer = new URL('../helpers/fixed-latency-server.mjs', import.meta.url).pathname
 
 /** Things to stop after each test, newest first. */

@@ -1,4 +1,4 @@
-import type { FaultEngine } from '@gauntlet/agent'
+import type { FaultEngine } from '@gauntlet/faults'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RunManager } from '../../apps/controller/src/run/run-manager.js'

@@ -9,8 +9,8 @@ import {
 import { Value } from '@sinclair/typebox/value'
 import type Docker from 'dockerode'
 import { describe, expect, it } from 'vitest'
-import { containerPathSegment, DockerTargets } from '../../apps/agent/src/faults/docker-targets.js'
-import { adhocFault } from '../../apps/controller/src/faults/adhoc-fault.js'
+import { containerPathSegment, DockerTargets } from '../../packages/faults/src/docker-targets.js'
+import { adhocFault } from '../../packages/faults/src/adhoc-fault.js'
 import { parseScenario } from '../../apps/controller/src/scenario/load-scenario.js'
 
 /**

@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { FaultJournal } from '../../apps/agent/src/faults/fault-journal.js'
+import { FaultJournal } from '../../packages/faults/src/fault-journal.js'
 import { tempDir } from '../helpers/cli.js'
 
 describe('fault journal lock', () => {

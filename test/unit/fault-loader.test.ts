@@ -7,14 +7,14 @@ import {
 } from '@gauntlet/contracts'
 import { Value } from '@sinclair/typebox/value'
 import { describe, expect, it } from 'vitest'
-import { adhocFault } from '../../apps/controller/src/faults/adhoc-fault.js'
+import { adhocFault } from '../../packages/faults/src/adhoc-fault.js'
 import {
   buildFault,
   buildFaults,
   parseBytes,
   parseRate,
   type ScheduledFault,
-} from '../../apps/controller/src/faults/fault-loader.js'
+} from '../../packages/faults/src/fault-loader.js'
 import { parseScenario } from '../../apps/controller/src/scenario/load-scenario.js'
 
 const web = { container: 'web' }

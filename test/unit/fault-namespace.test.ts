@@ -1,6 +1,6 @@
 import { GauntletError } from '@gauntlet/contracts'
 import { describe, expect, it } from 'vitest'
-import { chainStem, type Command } from '../../apps/agent/src/faults/fault-plan.js'
+import { chainStem, type Command } from '../../packages/faults/src/fault-plan.js'
 import {
   interfaceOf,
   isClean,
@@ -8,8 +8,8 @@ import {
   readMarks,
   removeMarks,
   type GauntletMarks,
-} from '../../apps/agent/src/faults/namespace-state.js'
-import type { CommandResult, Netns } from '../../apps/agent/src/faults/netns.js'
+} from '../../packages/faults/src/namespace-state.js'
+import type { CommandResult, Netns } from '../../packages/faults/src/netns.js'
 
 /** A namespace that answers reads from canned outputs and records every command it is given. */
 function scriptedNetns(outputs: Record<string, string | CommandResult>): Netns & { log: string[] } {

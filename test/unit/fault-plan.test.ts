@@ -9,7 +9,7 @@ import {
   tbfArgs,
   type Command,
   type FaultPlan,
-} from '../../apps/agent/src/faults/fault-plan.js'
+} from '../../packages/faults/src/fault-plan.js'
 
 /** 2030-01-02T03:04:05.001Z: the fault ends one millisecond into a second, so --datestop rounds up. */
 const until = Date.UTC(2030, 0, 2, 3, 4, 5, 1)

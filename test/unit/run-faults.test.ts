@@ -1,6 +1,6 @@
 import { GauntletError, type FaultSpec } from '@gauntlet/contracts'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { ScheduledFault } from '../../apps/controller/src/faults/fault-loader.js'
+import type { ScheduledFault } from '../../packages/faults/src/fault-loader.js'
 import { RunFaults } from '../../apps/controller/src/faults/run-faults.js'
 import type { AppliedFault, FaultInjector } from '../../apps/controller/src/run/ports.js'
 

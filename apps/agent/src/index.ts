@@ -6,8 +6,3 @@ export { assertTargetAllowed, parseTargetAllowList, targetAllowListFromEnv } fro
 export { startAgent, type AgentOptions, type RunningAgent } from './service/agent-service.js'
 export { buildAgentApp } from './service/agent-app.js'
 export { Assignments, type AssignmentEvents } from './service/assignments.js'
-export { FaultEngine, type FaultReport } from './faults/fault-engine.js'
-export { localFaultEngine } from './faults/local-fault-engine.js'
-export { kernelSupport } from './faults/kernel-probe.js'
-export { readMarks, type GauntletMarks } from './faults/namespace-state.js'
-export { nsenter } from './faults/netns.js'

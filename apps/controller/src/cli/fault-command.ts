@@ -1,9 +1,8 @@
-import { localFaultEngine, type FaultReport } from '@gauntlet/agent'
+import { adhocFault, localFaultEngine, type FaultReport } from '@gauntlet/faults'
 import { ExitCode, GauntletError } from '@gauntlet/contracts'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parse } from 'yaml'
-import { adhocFault } from '../faults/adhoc-fault.js'
 import { defineCommand, parseCommand, printHelp, usageError } from './command-spec.js'
 import { ControllerClient } from './controller-client.js'
 import type { Output } from './output.js'
@@ -80,7 +79,7 @@ export async function faultCommand(argv: string[], out: Output): Promise<number>
       return 0
     }
     case 'list': {
-      const reports = (client ? await client.faults('GET', '') : engine!.list()) as FaultReport[]
+      const reports = (client ? await client.faults('GET', '') : await engine!.list()) as FaultReport[]
       if (reports.length === 0) out.stdout('no active faults')
       for (const report of reports) out.stdout(describe(report))
       return 0
@@ -89,7 +88,7 @@ export async function faultCommand(argv: string[], out: Output): Promise<number>
       if (!arg && !values.all) throw usageError(faultSpec, 'fault revert needs an id or --all')
       const ids = arg
         ? [arg]
-        : ((client ? await client.faults('GET', '') : engine!.list()) as FaultReport[]).map((r) => r.id)
+        : ((client ? await client.faults('GET', '') : await engine!.list()) as FaultReport[]).map((r) => r.id)
       for (const id of ids) {
         const report = (
           client

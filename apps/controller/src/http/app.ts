@@ -1,4 +1,4 @@
-import type { FaultEngine } from '@gauntlet/agent'
+import type { FaultEngine } from '@gauntlet/faults'
 import swagger from '@fastify/swagger'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import swaggerUi from '@fastify/swagger-ui'

@@ -1,8 +1,8 @@
-import type { FaultEngine } from '@gauntlet/agent'
+import type { FaultEngine } from '@gauntlet/faults'
 import { FaultDocumentSchema } from '@gauntlet/contracts'
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { adhocFault } from '../faults/adhoc-fault.js'
+import { adhocFault } from '@gauntlet/faults'
 import { FaultReportSchema, problemResponses } from './api-schemas.js'
 
 const FaultParams = Type.Object({ id: Type.String({ pattern: '^[a-z0-9-]{1,40}$' }) })

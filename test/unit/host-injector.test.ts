@@ -3,12 +3,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { TargetContainer } from '../../apps/agent/src/faults/docker-targets.js'
-import { FaultEngine, type ContainerFinder } from '../../apps/agent/src/faults/fault-engine.js'
-import { FaultJournal, type JournalEntry } from '../../apps/agent/src/faults/fault-journal.js'
-import { chainStem, planFault, type Command } from '../../apps/agent/src/faults/fault-plan.js'
-import type { KernelSupport } from '../../apps/agent/src/faults/kernel-probe.js'
-import type { CommandResult, Netns } from '../../apps/agent/src/faults/netns.js'
+import type { TargetContainer } from '../../packages/faults/src/docker-targets.js'
+import { HostInjector, type ContainerFinder } from '../../packages/faults/src/host-injector.js'
+import { FaultJournal, type JournalEntry } from '../../packages/faults/src/fault-journal.js'
+import { chainStem, planFault, type Command } from '../../packages/faults/src/fault-plan.js'
+import type { KernelSupport } from '../../packages/faults/src/kernel-probe.js'
+import type { CommandResult, Netns } from '../../packages/faults/src/netns.js'
 
 // Container pids above the kernel's PID_MAX_LIMIT (4194304): no real process can ever have them.
 const PID_WEB = 5_000_001
@@ -226,8 +226,8 @@ let containers: FakeContainers
 let journal: FaultJournal
 let logLines: string[]
 
-function engineWith(support: KernelSupport = noNetem): FaultEngine {
-  return new FaultEngine({
+function engineWith(support: KernelSupport = noNetem): HostInjector {
+  return new HostInjector({
     containers,
     netns: kernel,
     journal,
@@ -452,8 +452,8 @@ describe('apply', () => {
       revertVerified: false,
     })
     expect(web().chains).toEqual([`${chainStem('f1-partition')}IN`, `${chainStem('f1-partition')}OUT`])
-    expect(engine.list().map((r) => r.id)).toEqual(['f1-partition'])
-    // The dead man's switch (a real detached process: FaultEngine has no port for it) is journaled too.
+    expect((await engine.list()).map((r) => r.id)).toEqual(['f1-partition'])
+    // The dead man's switch (a real detached process: HostInjector has no port for it) is journaled too.
     expect(journalLines().slice(1)).toEqual([
       { op: 'helpers', id: 'f1-partition', containerId: 'c-web', deadmanPid: expect.any(Number) as number },
     ])
@@ -498,7 +498,7 @@ describe('apply', () => {
     expect(events.filter((e) => / (replace|del) /.test(e))).toEqual([])
     expect(web().roots.get('eth1')).toEqual(root)
     expect(journal.unreverted()).toEqual([])
-    expect(engine.list()).toEqual([])
+    expect(await engine.list()).toEqual([])
   })
 
   it(`root qdisc of our own already there (another fault, or a leftover): refused as a conflict, \
@@ -514,7 +514,7 @@ nothing replaced`, async () => {
       'eth1 already carries a Gauntlet qdisc fault; one delay, loss or bandwidth fault per interface at a time',
     )
     expect(events.filter((e) => / replace /.test(e))).toEqual([])
-    expect(engine.list()).toEqual([])
+    expect(await engine.list()).toEqual([])
   })
 
   it(`a command that exits non-zero fails the fault with fault_failed naming the command, \
@@ -539,7 +539,7 @@ and what was applied is reverted`, async () => {
     expect(events.slice(failedAt + 1).some((e) => e.includes(`-X ${chainStem('f1-partition')}IN`))).toBe(true)
     expect(events.slice(failedAt + 1).some((e) => e.includes(`-X ${out}`))).toBe(true)
     expect(journal.unreverted()).toEqual([])
-    expect(engine.list()).toEqual([])
+    expect(await engine.list()).toEqual([])
     expect(journalLines().map((e) => e.op)).toEqual(['intent', 'reverted'])
   })
 
@@ -640,7 +640,7 @@ anything`, async () => {
     const again = await engine.revert('f1-partition', 'duration ended')
     expect(again).toBe(report)
     expect(events).toEqual([])
-    expect(engine.list()).toEqual([])
+    expect(await engine.list()).toEqual([])
     expect(journal.unreverted()).toEqual([])
   })
 

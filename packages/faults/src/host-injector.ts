@@ -5,7 +5,9 @@ import { createInterface } from 'node:readline'
 import type { TargetContainer } from './docker-targets.js'
 import type { FaultJournal, JournalEntry, JournalTarget } from './fault-journal.js'
 import { planFault, qdiscHandle, type FaultPlan } from './fault-plan.js'
+import type { FaultEngine, FaultReport, RevertOptions } from './fault-engine.js'
 import { kernelSupport, type KernelSupport } from './kernel-probe.js'
+import { preflight } from './preflight.js'
 import { interfaceOf, isClean, marksOf, readMarks, removeMarks } from './namespace-state.js'
 import { mustRun, type Netns } from './netns.js'
 
@@ -15,24 +17,6 @@ export interface ContainerFinder {
   inspect(id: string): Promise<TargetContainer | undefined>
   /** Every running container, for recovery. */
   running(): Promise<TargetContainer[]>
-}
-
-export interface FaultReport {
-  id: string
-  type: FaultSpec['type']
-  mechanism: FaultSpec['mechanism']
-  targets: string[]
-  appliedAt: string
-  untilAt: string
-  revertedAt: string | null
-  /** True once a read-back of every namespace showed nothing of this fault. */
-  revertVerified: boolean
-  notes: string[]
-}
-
-interface RevertOptions {
-  /** Proxy delay: called once new connections bypass the proxy and before it ends the open ones. */
-  beforeDrain?: () => void | Promise<void>
 }
 
 interface AppliedTarget extends JournalTarget {
@@ -60,7 +44,7 @@ const dist = (file: string): string => new URL(`./${file}`, import.meta.url).pat
  * self-expiring in the kernel (iptables) and by a detached dead man's switch (tc, proxy), reverted
  * and read back on time, on stop, and by the next start after a crash.
  */
-export class FaultEngine {
+export class HostInjector implements FaultEngine {
   private readonly active = new Map<string, ActiveFault>()
   /** Recently reverted faults, so a second revert (a run's and the fault's own timer) returns the same report. */
   private readonly reverted = new Map<string, FaultReport>()
@@ -124,49 +108,7 @@ export class FaultEngine {
 
   /** Checks that this kernel can carry the fault, before any load (and decides `auto`). */
   async preflight(spec: FaultSpec): Promise<FaultSpec> {
-    const support = await (this.deps.support ?? kernelSupport)()
-    const netemMissing = (): GauntletError =>
-      new GauntletError(
-        'unsupported',
-        `${spec.type} with mode: netem needs the kernel's netem qdisc (module sch_netem, ` +
-          `CONFIG_NET_SCH_NETEM), which this kernel lacks (tc: ` +
-          `"${support.errors.netem ?? 'unknown'}"); ` +
-          (spec.type === 'delay'
-            ? 'use mode: proxy (user-space delay of inbound TCP on `port`) or mode: auto'
-            : 'use mode: auto (iptables statistic drops inbound packets instead)'),
-      )
-    let mechanism = spec.mechanism
-    if (spec.type === 'delay' && mechanism === 'auto') mechanism = support.netem ? 'netem' : 'proxy'
-    if (spec.type === 'loss' && mechanism === 'auto') mechanism = support.netem ? 'netem' : 'iptables'
-    if (mechanism === 'netem' && !support.netem) throw netemMissing()
-    if (mechanism === 'proxy' && spec.port === undefined) {
-      throw new GauntletError(
-        'invalid_scenario',
-        `delay through the proxy needs \`port\`, the service port whose inbound TCP it ` +
-          `delays${spec.mechanism === 'auto' ? ' (mode: auto chose proxy because this kernel lacks sch_netem)' : ''}`,
-      )
-    }
-    const scoped = spec.port !== undefined || spec.peer !== undefined
-    if (mechanism === 'tbf' && (!support.tbf || (scoped && !support.htb))) {
-      throw new GauntletError(
-        'unsupported',
-        `bandwidth needs the kernel's tbf${scoped ? ' and htb' : ''} ` +
-          `qdisc: ${support.errors.tbf ?? support.errors.htb ?? 'missing'}`,
-      )
-    }
-    const needs: Array<keyof KernelSupport['iptables']> =
-      mechanism === 'iptables' || mechanism === 'proxy' ? ['comment', 'time'] : []
-    if (mechanism === 'iptables' && spec.type === 'loss') needs.push('statistic')
-    if (spec.type === 'reset') needs.push('reject')
-    if (mechanism === 'proxy') needs.push('redirect')
-    for (const need of needs) {
-      if (!support.iptables[need])
-        throw new GauntletError(
-          'unsupported',
-          `${spec.type} needs the iptables ${need} extension, which this kernel lacks: ${support.errors[need] ?? ''}`,
-        )
-    }
-    return { ...spec, mechanism }
+    return preflight(spec, await (this.deps.support ?? kernelSupport)())
   }
 
   /** Applies a fault to its targets until `untilEpochMs` (default: now + its duration). */
@@ -328,13 +270,13 @@ export class FaultEngine {
   }
 
   /** Active faults: this process's, and live ones other processes journaled (detached applies). */
-  list(): FaultReport[] {
+  list(): Promise<FaultReport[]> {
     const own = [...this.active.values()].map((f) => ({ ...f.report }))
     const others = this.deps.journal
       .unreverted()
       .filter((i) => !this.active.has(i.id) && isLive(i))
       .map((i) => recordReport(i))
-    return [...own, ...others]
+    return Promise.resolve([...own, ...others])
   }
 
   /** Reverts a fault known only from its journal record: kills its helpers, removes its marks, reads back. */

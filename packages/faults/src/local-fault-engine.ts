@@ -1,7 +1,8 @@
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { DockerTargets } from './docker-targets.js'
-import { FaultEngine } from './fault-engine.js'
+import type { FaultEngine } from './fault-engine.js'
+import { HostInjector } from './host-injector.js'
 import { FaultJournal } from './fault-journal.js'
 import { nsenter } from './netns.js'
 
@@ -16,7 +17,7 @@ function defaultFaultJournal(): string {
 
 /** The fault engine on this host's Docker engine. */
 export function localFaultEngine(journalFile = defaultFaultJournal(), log?: (line: string) => void): FaultEngine {
-  return new FaultEngine({
+  return new HostInjector({
     containers: new DockerTargets(),
     netns: nsenter,
     journal: new FaultJournal(journalFile),

@@ -1,0 +1,37 @@
+import type { FaultSpec } from '@gauntlet/contracts'
+
+export interface FaultReport {
+  id: string
+  type: FaultSpec['type']
+  mechanism: FaultSpec['mechanism']
+  targets: string[]
+  appliedAt: string
+  untilAt: string
+  revertedAt: string | null
+  /** True once a read-back of every namespace showed nothing of this fault. */
+  revertVerified: boolean
+  notes: string[]
+}
+
+export interface RevertOptions {
+  /** Proxy delay: called once new connections bypass the proxy and before it ends the open ones. */
+  beforeDrain?: () => void | Promise<void>
+}
+
+/**
+ * What injects faults, whoever holds them (host processes or holder containers): runs, the agent's
+ * fault routes, the controller and `gauntlet fault` use only this.
+ */
+export interface FaultEngine {
+  /** Before anything else: undo whatever a dead process left. Returns the containers it cleaned. */
+  recover(): Promise<string[]>
+  /** The kernel can carry it and its targets exist; returns the spec with `auto` decided. */
+  prepare(spec: FaultSpec): Promise<FaultSpec>
+  /** Applies a fault until `untilEpochMs` (default: now + its duration). */
+  apply(spec: FaultSpec, untilEpochMs?: number, options?: { detached?: boolean }): Promise<FaultReport>
+  /** Reverts and reads back; a second call gets the same report. */
+  revert(id: string, reason: string, options?: RevertOptions): Promise<FaultReport>
+  revertAll(reason: string): Promise<FaultReport[]>
+  /** Faults in effect now. */
+  list(): Promise<FaultReport[]>
+}
