@@ -6,7 +6,7 @@ export { preflight } from './preflight.js'
 export { FaultJournal, type JournalEntry } from './fault-journal.js'
 export { planFault, netemArgs, tbfArgs, qdiscHandle, type Command, type FaultPlan } from './fault-plan.js'
 export { kernelSupport, type KernelSupport } from './kernel-probe.js'
-export { localFaultEngine } from './local-fault-engine.js'
+export { localFaultEngine, type LocalFaultEngineOptions } from './local-fault-engine.js'
 export { readMarks, marksOf, isClean, removeMarks, interfaceOf, type GauntletMarks } from './namespace-state.js'
 export { exec, mustRun, nsenter, type Netns, type CommandResult } from './netns.js'
 export {

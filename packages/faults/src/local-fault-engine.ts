@@ -15,8 +15,15 @@ function defaultFaultJournal(): string {
   return process.getuid?.() === 0 ? '/var/lib/gauntlet/faults.jsonl' : join(homedir(), '.gauntlet', 'faults.jsonl')
 }
 
+export interface LocalFaultEngineOptions {
+  /** The journal of applied faults (default: per host, see defaultFaultJournal). */
+  journalFile?: string
+  log?: (line: string) => void
+}
+
 /** The fault engine on this host's Docker engine. */
-export function localFaultEngine(journalFile = defaultFaultJournal(), log?: (line: string) => void): FaultEngine {
+export function localFaultEngine(options: LocalFaultEngineOptions = {}): FaultEngine {
+  const { journalFile = defaultFaultJournal(), log } = options
   return new HostInjector({
     containers: new DockerTargets(),
     netns: nsenter,

@@ -191,7 +191,7 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
         )
       : undefined
     // Faults go to this host's Docker engine; leftovers of a crashed controller are reverted first.
-    faults = localFaultEngine(undefined, (line) => out.stdout(line))
+    faults = localFaultEngine({ log: (line) => out.stdout(line) })
     await faults
       .recover()
       .catch((error: Error) => out.stdout(`faults unavailable until a Docker engine answers: ${error.message}`))

@@ -61,9 +61,10 @@ export async function faultCommand(argv: string[], out: Output): Promise<number>
   // The journal is per host (GAUNTLET_FAULT_JOURNAL, or --state-dir for a separate one).
   const engine = client
     ? undefined
-    : localFaultEngine(values['state-dir'] ? join(values['state-dir'], 'faults.jsonl') : undefined, (line) =>
-        out.stderr(line),
-      )
+    : localFaultEngine({
+        ...(values['state-dir'] ? { journalFile: join(values['state-dir'], 'faults.jsonl') } : {}),
+        log: (line) => out.stderr(line),
+      })
   // Locally, whatever a dead process left behind is reverted before anything else.
   await engine?.recover()
   switch (action) {

@@ -196,7 +196,7 @@ async function runEmbedded(
   strict: boolean,
 ): Promise<RunSummary> {
   // Faults: the local Docker engine; whatever a crashed earlier run left behind is reverted first.
-  const faults = scenario.faults.length > 0 ? localFaultEngine(undefined, (line) => out.stderr(line)) : undefined
+  const faults = scenario.faults.length > 0 ? localFaultEngine({ log: (line) => out.stderr(line) }) : undefined
   await faults?.recover()
   const store = new SqliteStore(db)
   try {
