@@ -389,12 +389,14 @@ describe('buildFault: problems', () => {
       duration: '500ms',
     })
     expect(built).toBeUndefined()
+    // What every fault has first, then the type's own parameters (its unit's checks); a scenario's
+    // problems are shown in file order anyway.
     expect(problems.map((p) => p.split(':')[0])).toEqual([
       '/f/rate',
       '/f/target',
-      '/f/port',
       '/f/atStep',
       '/f/duration',
+      '/f/port',
       '/f/jitter',
     ])
   })

@@ -17,3 +17,4 @@ export {
   targetSelector,
   type TargetContainer,
 } from './docker-targets.js'
+export { faultTypeUnits, faultTypeUnit, type FaultTypeUnit } from './registry.js'
