@@ -4,12 +4,12 @@ import {
   chainStem,
   netemArgs,
   planFault,
-  qdiscHandle,
   ruleMark,
   tbfArgs,
   type Command,
   type FaultPlan,
 } from '../../packages/faults/src/fault-plan.js'
+import { expectRevertUndoesApply, iptablesArgs } from '../helpers/plan-checks.js'
 
 /** 2030-01-02T03:04:05.001Z: the fault ends one millisecond into a second, so --datestop rounds up. */
 const until = Date.UTC(2030, 0, 2, 3, 4, 5, 1)
@@ -523,9 +523,6 @@ describe('netem and tbf arguments', () => {
 /** Every plan of the table, for the properties every plan must have. */
 const plans = cases.map(([name, s, , opts]) => ({ name, spec: s, plan: planFault(s, { ...ctx, ...(opts ?? {}) }) }))
 
-const tableOf = (cmd: Command): string => (cmd[2] === '-t' ? cmd[3]! : 'filter')
-/** The argv after `iptables -w [-t table]`. */
-const iptablesArgs = (cmd: Command): string[] => (cmd[2] === '-t' ? cmd.slice(4) : cmd.slice(2))
 const builtins = new Set(['INPUT', 'OUTPUT', 'FORWARD', 'PREROUTING', 'POSTROUTING'])
 
 describe('fault plan: marks and expiry', () => {
@@ -587,40 +584,7 @@ describe('fault plan: marks and expiry', () => {
 
 describe('fault plan: revert undoes apply', () => {
   it.each(plans)('$name', ({ plan }) => {
-    const revert = plan.revert.map((c) => c.join(' '))
-    for (const cmd of plan.apply) {
-      if (cmd[0] === 'iptables') {
-        const table = tableOf(cmd)
-        const [op, chain, ...rest] = iptablesArgs(cmd)
-        if (op === '-N') {
-          // Our chain is flushed, then deleted, after the jump into it is gone.
-          const flush = revert.indexOf(`iptables -w -F ${chain}`)
-          const del = revert.indexOf(`iptables -w -X ${chain}`)
-          expect(flush).toBeGreaterThanOrEqual(0)
-          expect(del).toBeGreaterThan(flush)
-          const jumpIndex = revert.findIndex((r) => r.startsWith('iptables -w -D') && r.endsWith(`-j ${chain}`))
-          expect(jumpIndex).toBeGreaterThanOrEqual(0)
-          expect(jumpIndex).toBeLessThan(flush)
-        } else if (op === '-I') {
-          // The same rule spec, deleted (`-I CHAIN 1 spec` -> `-D CHAIN spec`).
-          expect(rest[0]).toBe('1')
-          const tablePart = table === 'filter' ? '' : `-t ${table} `
-          expect(revert).toContain(`iptables -w ${tablePart}-D ${[chain, ...rest.slice(1)].join(' ')}`)
-        } else {
-          // Rules appended inside our own chain go with its flush.
-          expect(op).toBe('-A')
-          expect(revert).toContain(`iptables -w -F ${chain}`)
-        }
-      }
-    }
-    if (plan.marks.qdisc) {
-      // One delete, of our root handle only: the children go with it, and nothing else is touched.
-      expect(plan.revert).toEqual([['tc', 'qdisc', 'del', 'dev', 'eth1', 'root', 'handle', qdiscHandle]])
-    }
-    for (const cmd of plan.revert) {
-      if (cmd[0] === 'tc') expect(cmd.join(' ')).toMatch(/^tc qdisc del dev \S+ root handle 7a47:$/)
-      else expect(iptablesArgs(cmd)[0]).toMatch(/^-(D|F|X)$/)
-    }
+    expectRevertUndoesApply(plan, 'eth1')
   })
 })
 
