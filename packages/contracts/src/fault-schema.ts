@@ -17,8 +17,10 @@ export * from './docker-names.js'
 /**
  * Network faults, as written in a scenario's `faults:` or POSTed to /api/faults (the document form,
  * durations with units), and as an agent receives them (FaultSpec: milliseconds, bits per second,
- * the mechanism decided). Which parameters apply to which `type` is checked by the fault loader,
- * which reports a parameter that does not apply as an error, like an unknown key.
+ * the mechanism decided). Which parameters apply to which `type` is each type's unit's to say
+ * (packages/faults/src/types): the loader reports a parameter that does not apply as an error, like an
+ * unknown key. The properties here are the union of the units' parameters, and `faultTypes` names
+ * exactly the registered units (test/unit/fault-registry.test.ts holds both equal).
  */
 
 export const faultTypes = ['delay', 'loss', 'bandwidth', 'partition', 'reset'] as const
