@@ -9,7 +9,7 @@ import {
   type Command,
   type FaultPlan,
 } from '../../packages/faults/src/fault-plan.js'
-import { expectRevertUndoesApply, iptablesArgs } from '../helpers/plan-checks.js'
+import { expectMarksMatchApply, expectRevertUndoesApply, iptablesArgs } from '../helpers/plan-checks.js'
 
 /** 2030-01-02T03:04:05.001Z: the fault ends one millisecond into a second, so --datestop rounds up. */
 const until = Date.UTC(2030, 0, 2, 3, 4, 5, 1)
@@ -582,9 +582,10 @@ describe('fault plan: marks and expiry', () => {
   })
 })
 
-describe('fault plan: revert undoes apply', () => {
-  it.each(plans)('$name', ({ plan }) => {
+describe('fault plan: revert undoes apply, and the marks are what apply leaves', () => {
+  it.each(plans)('$name', ({ spec: s, plan }) => {
     expectRevertUndoesApply(plan, 'eth1')
+    expectMarksMatchApply(plan, s.id)
   })
 })
 
