@@ -69,12 +69,13 @@ export default {
     },
     {
       name: 'workspace-entry-only',
-      comment: 'Another workspace is imported through its package entry (@gauntlet/x), never its internals.',
+      comment:
+        'Another workspace is imported through its package entry (@gauntlet/x, or the pure @gauntlet/faults/documents), never its internals.',
       severity: 'error',
       from: { path: '^(packages|apps)/([^/]+)/' },
       to: {
         path: '^(packages|apps)/',
-        pathNot: ['^$1/$2/', '^(packages|apps)/[^/]+/src/index\\.ts$'],
+        pathNot: ['^$1/$2/', '^(packages|apps)/[^/]+/src/index\\.ts$', '^packages/faults/src/documents\\.ts$'],
       },
     },
 

@@ -1,6 +1,6 @@
 import { GauntletError, type FaultRecord, type FaultSpec } from '@gauntlet/contracts'
 import type { FaultInjector } from './fault-injector.js'
-import type { ScheduledFault } from '@gauntlet/faults'
+import type { ScheduledFault } from '@gauntlet/faults/documents'
 
 /** A fault of this run: its spec, timers and the record the summary shows. */
 interface LiveFault {

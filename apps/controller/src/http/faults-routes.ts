@@ -2,7 +2,7 @@ import type { FaultEngine } from '@gauntlet/faults'
 import { FaultDocumentSchema } from '@gauntlet/contracts'
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { adhocFault } from '@gauntlet/faults'
+import { adhocFault } from '@gauntlet/faults/documents'
 import { FaultReportSchema, problemResponses } from './api-schemas.js'
 
 const FaultParams = Type.Object({ id: Type.String({ pattern: '^[a-z0-9-]{1,40}$' }) })

@@ -1,6 +1,6 @@
 import type { HookEvent, PlannedStep } from '@gauntlet/contracts'
 import type { DecisionConfig } from '../decision/guard-config.js'
-import type { ScheduledFault } from '@gauntlet/faults'
+import type { ScheduledFault } from '@gauntlet/faults/documents'
 import type { Hook } from '../hooks/hook-sender.js'
 import type { Threshold } from './thresholds.js'
 

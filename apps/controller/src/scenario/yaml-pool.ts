@@ -42,6 +42,8 @@ export class YamlPool {
   private readonly settings: Required<YamlPoolOptions>
   private readonly all = new Set<Worker>()
   private readonly idle: Worker[] = []
+  /** Settles once a thread has loaded its modules (its first message). */
+  private readonly loaded = new WeakMap<Worker, Promise<void>>()
   private busy = 0
   private readonly waiting: Waiting[] = []
   /** Insertion order is recency: a hit is moved to the end, the first entry is the one evicted. */
@@ -141,7 +143,16 @@ export class YamlPool {
     while (!this.closed && this.busy < this.settings.threads && this.waiting.length > 0) {
       const next = this.waiting.shift()!
       this.busy++
-      this.execute(this.idle.pop() ?? this.spawn(), next)
+      const worker = this.idle.pop() ?? this.spawn()
+      // The budget is the task's own: it starts once the thread can work (a load that fails ends in 'exit').
+      this.loaded.get(worker)!.then(
+        () => this.execute(worker, next),
+        (error: unknown) => {
+          this.busy--
+          next.reject(error)
+          this.pump()
+        },
+      )
     }
   }
 
@@ -151,6 +162,13 @@ export class YamlPool {
       execArgv: [],
       resourceLimits: { maxOldGenerationSizeMb: this.settings.heapMb },
     })
+    this.loaded.set(
+      worker,
+      new Promise((resolve, reject) => {
+        worker.once('message', () => resolve())
+        worker.once('exit', () => reject(new GauntletError('internal', 'internal error')))
+      }),
+    )
     // Idle threads must not keep a stopping process alive.
     worker.unref()
     this.all.add(worker)

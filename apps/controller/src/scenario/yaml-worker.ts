@@ -60,3 +60,6 @@ parentPort?.on('message', (message: YamlJob & { id: number }) => {
   }
   parentPort!.postMessage(reply)
 })
+
+// Loaded: the pool starts a task's time budget from here, so a fresh thread's module loading never counts.
+parentPort?.postMessage({ ready: true })
