@@ -17,3 +17,4 @@ export {
   targetSelector,
   type TargetContainer,
 } from './docker-targets.js'
+export { DockerEngineView, type EngineInventory } from './engine-inventory.js'

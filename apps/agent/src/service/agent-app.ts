@@ -2,7 +2,9 @@ import { AssignmentSchema, GauntletError, ReplanSchema, type Assignment, type Re
 import { errorHandler, RequestVerifier, sendProblem, serverTimeouts, signedRequestHooks } from '@gauntlet/http'
 import { Type } from '@sinclair/typebox'
 import Fastify, { type FastifyInstance } from 'fastify'
+import type { AgentFaults } from '../faults/agent-faults.js'
 import type { Assignments } from './assignments.js'
+import { faultRoutes } from './fault-routes.js'
 
 const RunParams = Type.Object({ runId: Type.String({ maxLength: 100 }) })
 
@@ -15,6 +17,8 @@ export function buildAgentApp(deps: {
   name: string
   secret: string
   assignments: Assignments
+  /** Present on a fault-capable agent (--docker). */
+  faults?: AgentFaults
   now?: () => number
 }): FastifyInstance {
   const app = Fastify({
@@ -41,6 +45,7 @@ export function buildAgentApp(deps: {
     orders.addHook('preParsing', signed.preParsing)
     orders.addHook('preValidation', signed.preValidation)
     orderRoutes(orders, assignments)
+    faultRoutes(orders, deps.faults)
     done()
   })
   return app
