@@ -145,6 +145,7 @@ function advertisedUrl(host: string, port: number, address: string): string {
 /** The fault side of an agent started with --docker: its engine recovered, its inventory refreshing. */
 async function startFaults(docker: DockerAccess, owner: string, log: (line: string) => void): Promise<AgentFaults> {
   // Bound late: the engine asks the agent which runs are live, which the agent learns from heartbeats.
+  // eslint-disable-next-line prefer-const -- assigned once below, after the engine that asks it
   let faults: AgentFaults | undefined
   const engine =
     docker.engine ??
