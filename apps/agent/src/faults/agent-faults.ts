@@ -82,12 +82,17 @@ export class AgentFaults {
   }
 
   async apply(request: FaultApplyRequest): Promise<FaultReport> {
-    if (request.runId !== undefined && !this.isRunLive(request.runId)) {
-      throw new GauntletError('conflict', `run ${request.runId} is not running on the controller`)
+    const { spec, runId } = request
+    if (this.held.has(spec.id)) throw new GauntletError('conflict', `fault ${spec.id} is already held here`)
+    // Held from before the engine starts it: its run counts as live while it is applied (the engine's
+    // reconcile may ask during the apply), until a heartbeat sent after now says otherwise.
+    this.held.set(spec.id, { appliedAt: this.now(), ...(runId ? { runId } : {}) })
+    try {
+      return await this.engine.apply(spec, request.untilEpochMs)
+    } catch (error) {
+      this.held.delete(spec.id)
+      throw error
     }
-    const report = await this.engine.apply(request.spec, request.untilEpochMs)
-    this.held.set(report.id, { appliedAt: this.now(), ...(request.runId ? { runId: request.runId } : {}) })
-    return report
   }
 
   async revert(id: string, reason: string): Promise<FaultReport> {

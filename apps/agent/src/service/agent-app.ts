@@ -24,7 +24,8 @@ export function buildAgentApp(deps: {
   const app = Fastify({
     logger: false,
     bodyLimit: 4 * 1024 * 1024,
-    ajv: { customOptions: { removeAdditional: false } },
+    // errorMessage: the contracts' schemas carry messages for people (fault specs); ajv need not know the keyword.
+    ajv: { customOptions: { removeAdditional: false, keywords: ['errorMessage'] } },
     ...serverTimeouts,
   })
   app.setErrorHandler(errorHandler)
