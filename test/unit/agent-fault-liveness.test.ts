@@ -45,7 +45,7 @@ describe('AgentFaults: faults end with their run', () => {
     ['a controller that routes no faults (no faultRuns)', { faultRuns: undefined }, true],
     ['the reply names the run', { faultRuns: ['run-a'] }, true],
     ['the reply does not name it', { faultRuns: ['run-b'] }, false],
-  ] as const)('isRunLive with %s: %s', async (_what, reply, live) => {
+  ] as const)('isRunLive with %s: %s', (_what, reply, live) => {
     const { faults, now } = setup()
     if (reply) faults.onReply(reply.faultRuns, now(), now())
     expect(faults.isRunLive('run-a')).toBe(live)
