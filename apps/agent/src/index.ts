@@ -9,7 +9,6 @@ export { Assignments, type AssignmentEvents } from './service/assignments.js'
 export { AgentFaults, inventoryRefreshMs, type EngineView } from './faults/agent-faults.js'
 export {
   agentFaultEngine,
-  defaultDockerSocket,
   injectorChoices,
   type AgentEngineOptions,
   type InjectorChoice,

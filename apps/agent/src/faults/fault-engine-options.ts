@@ -2,12 +2,11 @@ import { localFaultEngine, type FaultEngine } from '@gauntlet/faults'
 
 export type InjectorChoice = 'auto' | 'holder' | 'host'
 export const injectorChoices: readonly InjectorChoice[] = ['auto', 'holder', 'host']
-export const defaultDockerSocket = '/var/run/docker.sock'
 
 /** Everything a fault-capable agent asks of its fault engine (`gauntlet agent --docker`). */
 export interface AgentEngineOptions {
-  /** The Docker engine's socket (--docker [socket]). */
-  dockerSocket: string
+  /** The Docker engine's socket (--docker <socket>); absent: DOCKER_HOST, else /var/run/docker.sock. */
+  dockerSocket?: string
   /** --injector: holder containers, host processes (root, nsenter), or auto (holders when the image exists). */
   injector: InjectorChoice
   /** --holder-image (default: the engine's own, gauntlet:local or GAUNTLET_HOLDER_IMAGE). */

@@ -30,7 +30,8 @@ export interface AgentOptions {
 }
 
 export interface DockerAccess {
-  socket: string
+  /** Absent: dockerode's defaults (DOCKER_HOST, else /var/run/docker.sock). */
+  socket?: string
   injector: InjectorChoice
   holderImage?: string
   journalFile?: string
@@ -150,7 +151,7 @@ async function startFaults(docker: DockerAccess, owner: string, log: (line: stri
   const engine =
     docker.engine ??
     agentFaultEngine({
-      dockerSocket: docker.socket,
+      ...(docker.socket ? { dockerSocket: docker.socket } : {}),
       injector: docker.injector,
       ...(docker.holderImage ? { holderImage: docker.holderImage } : {}),
       ...(docker.journalFile ? { journalFile: docker.journalFile } : {}),
@@ -160,6 +161,7 @@ async function startFaults(docker: DockerAccess, owner: string, log: (line: stri
     })
   faults = new AgentFaults(engine, docker.view ?? new DockerEngineView(docker.socket), docker.injector, log)
   await faults.start()
-  log(`fault-capable: Docker engine at ${docker.socket}, injector ${docker.injector}`)
+  const where = docker.socket ?? process.env.DOCKER_HOST ?? '/var/run/docker.sock'
+  log(`fault-capable: Docker engine at ${where}, injector ${docker.injector}`)
   return faults
 }

@@ -1,14 +1,13 @@
 import { ExitCode, GauntletError } from '@gauntlet/contracts'
 import { once } from 'node:events'
 import {
-  defaultDockerSocket,
   injectorChoices,
   startAgent,
   targetAllowListFromEnv,
   type DockerAccess,
   type InjectorChoice,
 } from '@gauntlet/agent'
-import { httpUrlFlag, socketPathFlag, withOptionalValue } from '../config/flag-values.js'
+import { dockerFlag, httpUrlFlag, withOptionalValue } from '../config/flag-values.js'
 import { withUsage } from './args.js'
 import { defineCommand, parseCommand, printHelp, usageError } from './command-spec.js'
 import type { Output } from './output.js'
@@ -42,7 +41,7 @@ export const agentSpec = defineCommand({
     docker: {
       type: 'string',
       value: '[<socket>]',
-      defaultText: `off; without <socket>: ${defaultDockerSocket}`,
+      defaultText: 'off; without <socket>: DOCKER_HOST, else /var/run/docker.sock',
       description:
         'inject faults with this Docker engine: the controller routes to this agent the faults whose targets ' +
         'run here (the socket is root on this host)',
@@ -85,7 +84,7 @@ export const agentSpec = defineCommand({
  * and stops it when the controller has been silent for 10 s.
  */
 export async function agentCommand(argv: string[], out: Output): Promise<number> {
-  const parsed = parseCommand(agentSpec, withOptionalValue(argv, '--docker', defaultDockerSocket))
+  const parsed = parseCommand(agentSpec, withOptionalValue(argv, '--docker', ''))
   if (parsed.help) return printHelp(agentSpec, out)
   const { values } = parsed
   if (!values.controller) throw usageError(agentSpec, '--controller <url> is required')
@@ -142,7 +141,8 @@ function dockerFlags(values: { docker?: string; injector?: string; 'holder-image
     const source = flag ? '--injector' : 'GAUNTLET_FAULT_INJECTOR'
     throw new GauntletError('usage', `${source}: "${injector}" is not one of ${injectorChoices.join(', ')}`)
   }
-  if (values.docker === undefined) {
+  const docker = dockerFlag('--docker', values.docker)
+  if (!docker) {
     if (values['holder-image'] !== undefined || flag)
       throw new GauntletError('usage', '--injector and --holder-image need --docker')
     return {}
@@ -150,7 +150,7 @@ function dockerFlags(values: { docker?: string; injector?: string; 'holder-image
   const holderImage = values['holder-image']
   return {
     docker: {
-      socket: socketPathFlag('--docker', values.docker),
+      ...docker,
       injector,
       ...(holderImage ? { holderImage } : {}),
       ...(process.env.GAUNTLET_FAULT_JOURNAL ? { journalFile: process.env.GAUNTLET_FAULT_JOURNAL } : {}),

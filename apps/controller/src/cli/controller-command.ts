@@ -23,7 +23,7 @@ import { parseScenario } from '../scenario/load-scenario.js'
 import { AgentWindowCommits } from '../storage/group-commit.js'
 import { SqliteStore } from '../storage/sqlite-store.js'
 import { defaultLimits, readControllerSettings } from '../config/controller-settings.js'
-import { socketPathFlag, withOptionalValue } from '../config/flag-values.js'
+import { dockerFlag, withOptionalValue } from '../config/flag-values.js'
 import { withUsage } from './args.js'
 import { defineCommand, durationText, parseCommand, printHelp } from './command-spec.js'
 import type { Output } from './output.js'
@@ -70,7 +70,7 @@ export const controllerSpec = defineCommand({
       defaultText: 'off: faults go to agents started with --docker',
       description:
         "also inject faults with this host's Docker engine (root, on the Docker host itself; without <socket>: " +
-        '/var/run/docker.sock)',
+        'DOCKER_HOST, else /var/run/docker.sock)',
     },
     'max-runs': {
       type: 'string',
@@ -148,7 +148,7 @@ export const controllerSpec = defineCommand({
  * remote agents that heartbeat, or to the embedded agent (--agents).
  */
 export async function controllerCommand(argv: string[], out: Output): Promise<number> {
-  const parsed = parseCommand(controllerSpec, withOptionalValue(argv, '--docker', '/var/run/docker.sock'))
+  const parsed = parseCommand(controllerSpec, withOptionalValue(argv, '--docker', ''))
   if (parsed.help) return printHelp(controllerSpec, out)
   const { values } = parsed
   const port = Number(values.port)
@@ -172,7 +172,7 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
       '--agents remote needs GAUNTLET_AGENT_SECRET: agents and controller sign every request with it',
     )
   }
-  const dockerSocket = values.docker === undefined ? undefined : socketPathFlag('--docker', values.docker)
+  const docker = dockerFlag('--docker', values.docker)
   const logLevel = withUsage(controllerSpec, () => logLevelFromEnv())
   // Scenario files are validated before anything is stored or served.
   const files = values.scenarios ? await readScenarioDir(values.scenarios, settings) : []
@@ -206,9 +206,12 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
         )
       : undefined
     // --docker only: this host's engine holds faults too; leftovers of a crashed controller are reverted first.
-    if (dockerSocket) {
+    if (docker) {
       // A wider object than localFaultEngine may know yet: it takes the socket as soon as it knows it.
-      const engineOptions = { dockerSocket, log: (line: string) => out.stdout(line) }
+      const engineOptions = {
+        ...(docker.socket ? { dockerSocket: docker.socket } : {}),
+        log: (line: string) => out.stdout(line),
+      }
       localFaults = localFaultEngine(engineOptions)
       await localFaults
         .recover()

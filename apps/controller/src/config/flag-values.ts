@@ -36,9 +36,14 @@ export function withOptionalValue(argv: readonly string[], flag: string, fallbac
   return out
 }
 
-/** A Docker engine's socket as a flag names it: an absolute path. */
-export function socketPathFlag(flag: string, value: string): string {
+/**
+ * `--docker [socket]` (given through withOptionalValue with "" as its fallback): undefined when absent;
+ * without a socket, dockerode's defaults (DOCKER_HOST, else /var/run/docker.sock); else an absolute path.
+ */
+export function dockerFlag(flag: string, value: string | undefined): { socket?: string } | undefined {
+  if (value === undefined) return undefined
+  if (value === '') return {}
   if (!value.startsWith('/') || value.includes('\0'))
     throw new GauntletError('usage', `${flag}: "${value}" is not the absolute path of a Docker socket`)
-  return value
+  return { socket: value }
 }
