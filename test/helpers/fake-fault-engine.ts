@@ -1,6 +1,6 @@
 import { GauntletError, type FaultSpec, type FaultTarget } from '@gauntlet/contracts'
 import type { EngineView } from '@gauntlet/agent'
-import type { EngineInventory, FaultEngine, FaultReport } from '@gauntlet/faults'
+import type { EngineInventory, FaultEngine, FaultReport, RevertOptions } from '@gauntlet/faults'
 
 /**
  * A FaultEngine over pretend containers, for routing tests: it holds faults in memory, refuses targets
@@ -8,8 +8,9 @@ import type { EngineInventory, FaultEngine, FaultReport } from '@gauntlet/faults
  * engine is tested on a real Docker engine in test/docker.
  */
 export class FakeFaultEngine implements FaultEngine, EngineView {
-  readonly calls: Array<{ op: string; id?: string; runId?: string }> = []
+  readonly calls: Array<{ op: string; id?: string; at?: number }> = []
   private readonly active = new Map<string, FaultReport>()
+  private readonly reverted = new Map<string, FaultReport>()
 
   constructor(
     /** Running containers, with their compose service. */
@@ -69,17 +70,27 @@ export class FakeFaultEngine implements FaultEngine, EngineView {
     return report
   }
 
-  revert(id: string, reason: string): Promise<FaultReport> {
+  /** Like the real engine: a proxy delay announces its drain (beforeDrain) before it ends; a second call gets the same report. */
+  async revert(id: string, reason: string, options: RevertOptions = {}): Promise<FaultReport> {
     this.calls.push({ op: 'revert', id })
+    const done = this.reverted.get(id)
+    if (done) return done
     const report = this.active.get(id)
-    if (!report) return Promise.reject(new GauntletError('not_found', `no active fault ${id}`))
+    if (!report) throw new GauntletError('not_found', `no active fault ${id}`)
+    if (report.mechanism === 'proxy') {
+      this.calls.push({ op: 'bypassed', id, at: Date.now() })
+      await options.beforeDrain?.()
+      this.calls.push({ op: 'drained', id, at: Date.now() })
+    }
     this.active.delete(id)
-    return Promise.resolve({
+    const reverted = {
       ...report,
       revertedAt: new Date().toISOString(),
       revertVerified: true,
       notes: [`reverted: ${reason}`],
-    })
+    }
+    this.reverted.set(id, reverted)
+    return reverted
   }
 
   async revertAll(reason: string): Promise<FaultReport[]> {

@@ -1,5 +1,5 @@
 // From the built packages: agents run in this process (with fake fault engines), the controller in its own.
-import { parseTargetAllowList, startAgent, type RunningAgent } from '@gauntlet/agent'
+import { bypassWaitMs, parseTargetAllowList, startAgent, type RunningAgent } from '@gauntlet/agent'
 import type { RunSummary } from '@gauntlet/contracts'
 import { signRequest } from '@gauntlet/http'
 import { join } from 'node:path'
@@ -107,7 +107,7 @@ describe('faults from agents', () => {
     expect(deleted.status).toBe(200)
     expect(await deleted.json()).toMatchObject({ id: fault.id, agent: 'west', revertVerified: true })
     expect(await (await api('/api/faults')).json()).toEqual([])
-    expect((await api(`/api/faults/${fault.id}`, { method: 'DELETE' })).status).toBe(404)
+    expect((await api('/api/faults/adhoc-nothere', { method: 'DELETE' })).status).toBe(404)
   })
 
   it('a fault no agent can reach is refused with 409 naming the target and what each agent answered', async () => {
@@ -140,6 +140,24 @@ and the summary says which agent held it`, async () => {
     // the holder of the target only.
     expect(ofRun(east).map((c) => c.op)).toEqual(['prepare', 'apply', 'revert'])
     expect(ofRun(west).map((c) => c.op)).toEqual([])
+  })
+
+  it(`a run's proxy delay is reverted in two halves: new connections bypass the proxy before it drains`, async () => {
+    const client = new ControllerClient(controller.url, undefined)
+    const yaml =
+      `name: proxied\ntarget: { url: "${target.url}/" }\nload:\n  steps: [{ rps: 20, duration: 3s }]\n` +
+      `faults:\n  - { type: delay, mode: proxy, port: 8080, latency: 50ms, target: { service: payments }, ` +
+      `at: 1s, duration: 1s }\n`
+    const id = await client.startRun(yaml, undefined)
+    let summary: RunSummary | undefined
+    for await (const event of client.follow(id))
+      if (event.event === 'status' && event.data.status !== 'running') summary = event.data.summary!
+    expect(summary!.faults).toMatchObject([{ agent: 'west', mechanism: 'proxy', revertVerified: true }])
+    const ofRun = west.calls.filter((c) => c.id?.startsWith(id.toLowerCase())).map((c) => c.op)
+    expect(ofRun).toEqual(['prepare', 'apply', 'revert', 'bypassed', 'drained'])
+    // The proxy drained on the controller's second half (after it moved its load), not on the agent's 5 s bound.
+    const at = (op: string) => west.calls.find((c) => c.op === op && c.id?.startsWith(id.toLowerCase()))!.at!
+    expect(at('drained') - at('bypassed')).toBeLessThan(bypassWaitMs)
   })
 
   it(`a run whose fault no agent can reach is refused with 409 before anything is stored or loaded`, async () => {

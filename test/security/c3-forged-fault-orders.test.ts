@@ -59,6 +59,7 @@ describe('C3: forged fault orders', () => {
     ['prepare', 'POST', '/faults/prepare', { spec }],
     ['apply', 'POST', '/faults', { spec, untilEpochMs: Date.now() + 60_000 }],
     ['revert', 'DELETE', '/faults/f-1', undefined],
+    ['bypass', 'POST', '/faults/f-1/bypass', undefined],
     ['list', 'GET', '/faults', undefined],
   ]
 

@@ -98,4 +98,22 @@ describe('AgentFaults: faults end with their run', () => {
     await faults.revert('f-1', 'test')
     expect(faults.holdsRunFaults).toBe(false)
   })
+
+  it(`bypass: the revert of a proxy delay waits, once new connections bypass it, for its second half`, async () => {
+    const { engine, faults, now } = setup()
+    await faults.apply({
+      spec: { ...spec('f-proxy'), type: 'delay', mechanism: 'proxy' },
+      untilEpochMs: now() + 60_000,
+    })
+    expect(await faults.bypass('f-proxy', 'test')).toEqual({ draining: true })
+    expect(engine.calls.map((c) => c.op).slice(-2)).toEqual(['revert', 'bypassed'])
+    const report = await faults.revert('f-proxy', 'test')
+    expect(report).toMatchObject({ id: 'f-proxy', revertVerified: true })
+    expect(engine.calls.map((c) => c.op).slice(-1)).toEqual(['drained'])
+    // Nothing to drain: the first half is the whole revert, and the second gets its report.
+    await faults.apply({ spec: spec('f-plain'), untilEpochMs: now() + 60_000 })
+    expect(await faults.bypass('f-plain', 'test')).toEqual({ draining: false })
+    expect(await faults.revert('f-plain', 'test')).toMatchObject({ id: 'f-plain', revertVerified: true })
+    await expect(faults.bypass('f-unknown', 'test')).rejects.toMatchObject({ code: 'not_found' })
+  })
 })

@@ -6,7 +6,7 @@ export { assertTargetAllowed, parseTargetAllowList, targetAllowListFromEnv } fro
 export { startAgent, type AgentOptions, type DockerAccess, type RunningAgent } from './service/agent-service.js'
 export { buildAgentApp } from './service/agent-app.js'
 export { Assignments, type AssignmentEvents } from './service/assignments.js'
-export { AgentFaults, inventoryRefreshMs, type EngineView } from './faults/agent-faults.js'
+export { AgentFaults, bypassWaitMs, inventoryRefreshMs, type EngineView } from './faults/agent-faults.js'
 export {
   agentFaultEngine,
   injectorChoices,

@@ -22,6 +22,10 @@ import { WindowReportSchema } from './window.js'
  *                                                  the containers it would act on), or a problem:
  *                                                  404 no such container here, 409/422 cannot run here
  *   controller -> agent  POST   /faults           FaultApplyRequest -> 201 AgentFaultReport
+ *   controller -> agent  POST   /faults/:id/bypass  first half of a revert (proxy delay): answers
+ *                                                  {draining: true} once new connections bypass the
+ *                                                  proxy, {draining: false} when the revert is done; the
+ *                                                  proxy drains on the DELETE that follows (or after 5 s)
  *   controller -> agent  DELETE /faults/:id       revert now, read back -> AgentFaultReport (404 unknown id)
  *   controller -> agent  GET    /faults           AgentFaultReport[] (faults in effect on this agent's engine)
  *

@@ -19,6 +19,9 @@ export interface EngineView {
   inventory(): Promise<EngineInventory>
 }
 
+/** How long a revert begun by bypass() waits for its second half before it drains anyway. */
+export const bypassWaitMs = 5_000
+
 /** How often the heartbeat's inventory is refreshed from the engine: never once per heartbeat. */
 export const inventoryRefreshMs = 5_000
 
@@ -43,6 +46,8 @@ export class AgentFaults {
   /** The last heartbeat reply: when its heartbeat left (local time) and the runs it said have faults here. */
   private lastReply: { sentAt: number; receivedAt: number; faultRuns?: Set<string> } | undefined
   private recovered = false
+  /** Reverts begun by bypass(), waiting for their second half. */
+  private readonly bypassed = new Map<string, { proceed: () => void; done: Promise<FaultReport> }>()
 
   constructor(
     private readonly engine: FaultEngine,
@@ -87,6 +92,7 @@ export class AgentFaults {
     // Held from before the engine starts it: its run counts as live while it is applied (the engine's
     // reconcile may ask during the apply), until a heartbeat sent after now says otherwise.
     this.held.set(spec.id, { appliedAt: this.now(), ...(runId ? { runId } : {}) })
+    this.bypassed.delete(spec.id)
     try {
       return await this.engine.apply(spec, request.untilEpochMs)
     } catch (error) {
@@ -96,9 +102,58 @@ export class AgentFaults {
   }
 
   async revert(id: string, reason: string): Promise<FaultReport> {
+    const begun = this.bypassed.get(id)
+    if (begun) {
+      this.bypassed.delete(id)
+      begun.proceed()
+      return begun.done
+    }
     const report = await this.engine.revert(id, reason)
     this.held.delete(id)
     return report
+  }
+
+  /**
+   * The first half of a revert, for a controller that moves its load off a proxy delay before the proxy
+   * ends their connections (what beforeDrain does in one process): the revert starts, and this resolves
+   * once new connections bypass the proxy (`draining: true`), or once the whole revert is done when there
+   * is nothing to drain. The revert goes on when revert(id) is called, or after bypassWaitMs at most.
+   */
+  async bypass(id: string, reason: string): Promise<{ draining: boolean }> {
+    if (this.bypassed.has(id)) throw new GauntletError('conflict', `fault ${id} is already being reverted`)
+    let proceed!: () => void
+    const go = new Promise<void>((resolve) => (proceed = resolve))
+    let announce!: () => void
+    const announced = new Promise<void>((resolve) => (announce = resolve))
+    // Bounded: a controller that never sends the second half does not keep the proxy open.
+    const timer = setTimeout(proceed, bypassWaitMs)
+    const done = this.engine
+      .revert(id, reason, {
+        beforeDrain: async () => {
+          announce()
+          await go
+        },
+      })
+      .then(
+        (report) => {
+          clearTimeout(timer)
+          this.held.delete(id)
+          // Kept for the second half; forgotten if it never comes.
+          setTimeout(() => this.bypassed.get(id)?.done === done && this.bypassed.delete(id), bypassWaitMs).unref()
+          return report
+        },
+        (error: unknown) => {
+          // Nothing is kept of a revert that failed: the second half asks the engine again.
+          clearTimeout(timer)
+          if (this.bypassed.get(id)?.done === done) this.bypassed.delete(id)
+          throw error
+        },
+      )
+    // Whoever awaits the second half sees its failure; nobody else must.
+    done.catch(() => undefined)
+    this.bypassed.set(id, { proceed, done })
+    const draining = await Promise.race([announced.then(() => true), done.then(() => false)])
+    return { draining }
   }
 
   list(): Promise<FaultReport[]> {

@@ -42,6 +42,11 @@ export function faultRoutes(app: FastifyInstance, faults: AgentFaults | undefine
     async (request, reply) => reply.code(201).send(await engine().apply(request.body)),
   )
 
+  // The first half of a revert (proxy delay): answers once new connections bypass the proxy.
+  app.post<{ Params: { id: string } }>('/faults/:id/bypass', { schema: { params: FaultParams } }, (request) =>
+    engine().bypass(request.params.id, 'reverted by the controller'),
+  )
+
   app.delete<{ Params: { id: string } }>('/faults/:id', { schema: { params: FaultParams } }, (request) =>
     engine().revert(request.params.id, 'reverted by the controller'),
   )

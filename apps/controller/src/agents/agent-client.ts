@@ -26,6 +26,7 @@ const faultOrderTimeoutMs = 30_000
 
 const preparedAnswer = TypeCompiler.Compile(FaultPreparedSchema)
 const reportAnswer = TypeCompiler.Compile(AgentFaultReportSchema)
+const bypassAnswer = TypeCompiler.Compile(Type.Object({ draining: Type.Boolean() }))
 const listAnswer = TypeCompiler.Compile(Type.Array(AgentFaultReportSchema, { maxItems: maxAgentFaults }))
 /** What of an agent's refusal may reach a run's reason (readable by people): a problem's title or detail, this long. */
 const maxReasonChars = 200
@@ -68,6 +69,14 @@ export class AgentClient {
 
   async applyFault(agentUrl: string, request: FaultApplyRequest): Promise<AgentFaultReport> {
     return checked(agentUrl, reportAnswer, await this.faultCall(agentUrl, 'POST', '/faults', request))
+  }
+
+  /** The first half of a revert: true once new connections bypass the fault's proxy (false: already reverted). */
+  async bypassFault(agentUrl: string, id: string): Promise<boolean> {
+    const answer = await this.faultCall(agentUrl, 'POST', `/faults/${encodeURIComponent(id)}/bypass`)
+    if (!bypassAnswer.Check(answer))
+      throw new GauntletError('fault_failed', `agent at ${agentUrl} answered a fault order with a malformed body`)
+    return answer.draining
   }
 
   async revertFault(agentUrl: string, id: string): Promise<AgentFaultReport> {

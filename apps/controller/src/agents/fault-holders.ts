@@ -28,10 +28,13 @@ export function agentHolder(agent: AgentInfo, client: AgentClient): FaultHolder 
     apply: (spec, untilEpochMs, runId) =>
       client.applyFault(agent.url, { spec, untilEpochMs, ...(runId ? { runId } : {}) }),
     revert: async (id, _reason, options) => {
-      const report = await client.revertFault(agent.url, id)
-      // The agent drains a proxy delay before it answers: the run's connections move off it now.
-      await options?.beforeDrain?.()
-      return report
+      if (options?.beforeDrain) {
+        // In two halves, as beforeDrain is in one process: new connections bypass a proxy delay, the
+        // run moves its connections off it, and only then does the proxy end the ones left.
+        await client.bypassFault(agent.url, id).catch(() => undefined)
+        await options.beforeDrain()
+      }
+      return client.revertFault(agent.url, id)
     },
     list: () => client.listFaults(agent.url),
   }
