@@ -73,7 +73,8 @@ export class FaultRouter implements FaultInjector {
       const notes = route.alsoMatching.length
         ? [
             ...report.notes,
-            `${route.alsoMatching.join(', ')} also hold matching containers: this fault acts on ${holder.label}'s only`,
+            `${route.alsoMatching.join(', ')} ${route.alsoMatching.length === 1 ? 'holds' : 'hold'} matching ` +
+              `containers too: this fault acts on ${holder.label}'s only`,
           ]
         : report.notes
       return { ...report, notes, ...(holder.agent ? { agent: holder.agent } : {}) }
