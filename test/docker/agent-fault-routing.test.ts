@@ -1,4 +1,4 @@
-import type { RunSummary } from '@gauntlet/contracts'
+import type { RunSummary, WindowReport } from '@gauntlet/contracts'
 import { signRequest } from '@gauntlet/http'
 import { once } from 'node:events'
 import { join } from 'node:path'
@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { ControllerClient } from '../../apps/controller/src/cli/controller-client.js'
 import { startGauntlet, type ChildServer } from '../helpers/child-server.js'
 import { dockerGate, faultSuite, startHttpdContainer, type HttpdContainer } from '../helpers/docker.js'
-import { containerAllow, journalEnv, marksIn, noMarks } from '../helpers/fault-load.js'
+import { containerAllow, journalEnv, marksIn, noMarks, windowErrors } from '../helpers/fault-load.js'
 
 /**
  * Faults from an agent, on a real engine: the controller has no Docker access at all (DOCKER_HOST
@@ -89,6 +89,35 @@ gate.describe('a fault-capable agent holds the faults of a controller without Do
     expect(await (await fetch(`${controller.url}/api/runs`)).json()).toEqual(runsBefore)
     const url = `${agent.url}/assignments`
     expect(await (await fetch(url, { headers: signRequest(secret, 'GET', url, undefined) })).json()).toEqual([])
+    expect(await marksIn(target.pid)).toEqual(noMarks)
+  })
+
+  it(`a run's proxy delay on the agent: the load meets the delay, and moves off the proxy without errors`, async () => {
+    const yaml =
+      `name: agent-proxy\ntarget: { url: "${target.url}/" }\nload:\n  steps: [{ rps: 20, duration: 6s }]\n` +
+      `faults:\n  - { type: delay, mode: proxy, port: 8080, latency: 100ms, ` +
+      `target: { container: ${target.name} }, at: 2s, duration: 2s }\n`
+    const client = new ControllerClient(controller.url, undefined)
+    const id = await client.startRun(yaml, undefined)
+    let summary: RunSummary | undefined
+    for await (const event of client.follow(id))
+      if (event.event === 'status' && event.data.status !== 'running') summary = event.data.summary!
+    expect(summary!.faults).toMatchObject([{ agent: 'docker-agent', mechanism: 'proxy', revertVerified: true }])
+    const windows = (await (await fetch(`${controller.url}/api/runs/${id}/windows`)).json()) as Array<
+      WindowReport & { latencyMs: { p50Ms: number | null } }
+    >
+    const p50 = (w: { latencyMs: { p50Ms: number | null } }) => Math.round(w.latencyMs.p50Ms ?? 0)
+    console.log(
+      `agent proxy delay 100ms: p50 by second ${windows.map(p50).join(' ')} ms, ` +
+        `faulted seconds ${windows
+          .filter((w) => w.faults?.length)
+          .map((w) => w.index)
+          .join(',')}, ` +
+        `errors ${windows.map(windowErrors).join(' ')}`,
+    )
+    const delayed = windows.filter((w) => (w.faults ?? []).length > 0)
+    expect(Math.max(...delayed.map(p50))).toBeGreaterThanOrEqual(90)
+    expect(windows.map(windowErrors).reduce((a, b) => a + b, 0)).toBe(0)
     expect(await marksIn(target.pid)).toEqual(noMarks)
   })
 
