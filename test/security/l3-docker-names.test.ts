@@ -36,7 +36,9 @@ describe('L3: Docker names are checked before any Docker API call', () => {
 
   beforeAll(async () => {
     engine = await recordingDockerEngine()
+    // --docker: this controller holds faults with its own engine (the recording one), not only through agents.
     controller = await startController({
+      args: ['--docker'],
       env: { DOCKER_HOST: `unix://${engine.socketPath}`, GAUNTLET_FAULT_JOURNAL: join(tempDir(), 'faults.jsonl') },
     })
   })

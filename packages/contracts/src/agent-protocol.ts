@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { FaultSpecSchema } from './fault-schema.js'
 import { PlannedStepSchema } from './plan.js'
 import { WindowReportSchema } from './window.js'
 
@@ -12,6 +13,25 @@ import { WindowReportSchema } from './window.js'
  *   controller -> agent  POST   /assignments              Assignment
  *   controller -> agent  PUT    /assignments/:runId/plan   Replan
  *   controller -> agent  DELETE /assignments/:runId        stop that run's load
+ *
+ * Faults, on agents started with --docker (fault-capable; their heartbeat carries `faults`, a bounded
+ * inventory of their Docker engine). The controller itself needs no Docker access: it routes each fault
+ * to an agent whose engine holds the target. An agent without --docker answers these with 409.
+ *
+ *   controller -> agent  POST   /faults/prepare   FaultPrepareRequest -> FaultPrepared (`auto` decided,
+ *                                                  the containers it would act on), or a problem:
+ *                                                  404 no such container here, 409/422 cannot run here
+ *   controller -> agent  POST   /faults           FaultApplyRequest -> 201 AgentFaultReport
+ *   controller -> agent  POST   /faults/:id/bypass  first half of a revert (proxy delay): answers
+ *                                                  {draining: true} once new connections bypass the
+ *                                                  proxy, {draining: false} when the revert is done; the
+ *                                                  proxy drains on the DELETE that follows (or after 5 s)
+ *   controller -> agent  DELETE /faults/:id       revert now, read back -> AgentFaultReport (404 unknown id)
+ *   controller -> agent  GET    /faults           AgentFaultReport[] (faults in effect on this agent's engine)
+ *
+ * A heartbeat's reply names the runs that have faults on that agent (`faultRuns`): the agent reverts
+ * (and its engine's reconcile stops the holders of) faults of any other run, once the reply is newer
+ * than the fault. Ad hoc faults (no run) end at their own expiry.
  */
 
 export const agentNamePattern = '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$'
@@ -24,8 +44,43 @@ export const controllerLostAfterMs = 10_000
 
 /** Runs a heartbeat may list: far more than a controller's concurrent runs, far less than a flood. */
 export const maxHeartbeatRuns = 100
-/** Body limit of a heartbeat: its largest legal encoding is about 13 KB. */
+/** Body limit of a heartbeat: its largest legal encoding is about 13 KB, 46 KB with a fault inventory. */
 export const maxHeartbeatBytes = 64 * 1024
+
+/**
+ * Compose services and labels a heartbeat may list: enough to see where a target lives. Printable ASCII
+ * without quote or backslash (JSON never escapes it), so their largest encoding is 2 × 100 × 163 bytes,
+ * about 33 KB: with the rest of a heartbeat (about 13 KB) within maxHeartbeatBytes.
+ */
+export const maxInventoryNames = 100
+export const inventoryNamePattern = '^[ !#-\\[\\]-~]{1,160}$'
+const InventoryName = Type.String({ pattern: inventoryNamePattern })
+
+/** A fault-capable agent's Docker engine, as its heartbeat describes it (refreshed every few seconds). */
+export const FaultInventorySchema = Type.Object(
+  {
+    injector: Type.Union([Type.Literal('auto'), Type.Literal('holder'), Type.Literal('host')], {
+      description: 'How this agent holds faults (--injector): holder containers, host processes, or auto.',
+    }),
+    containers: Type.Integer({ minimum: 0, description: 'Running containers on its engine.' }),
+    services: Type.Array(InventoryName, {
+      maxItems: maxInventoryNames,
+      description: 'Compose services (label com.docker.compose.service) of its running containers, sorted.',
+    }),
+    labels: Type.Optional(
+      Type.Array(InventoryName, {
+        maxItems: maxInventoryNames,
+        description: 'Other labels (key=value) of its running containers, sorted; Docker and Gauntlet ones left out.',
+      }),
+    ),
+    truncated: Type.Optional(Type.Boolean({ description: 'More services or labels exist than are listed.' })),
+    error: Type.Optional(
+      Type.String({ maxLength: 300, description: 'Why the engine could not be listed (its last attempt).' }),
+    ),
+  },
+  { additionalProperties: false },
+)
+export type FaultInventory = Static<typeof FaultInventorySchema>
 
 export const HeartbeatSchema = Type.Object(
   {
@@ -57,6 +112,7 @@ export const HeartbeatSchema = Type.Object(
         },
       ),
     ),
+    faults: Type.Optional(FaultInventorySchema),
   },
   { additionalProperties: false },
 )
@@ -67,6 +123,11 @@ export const HeartbeatReplySchema = Type.Object({
   controllerTime: Type.Number(),
   /** Runs the controller expects this agent to be loading; anything else it is loading must stop. */
   runs: Type.Array(Type.String()),
+  /**
+   * Runs in progress that have faults on this agent; a fault of any other run (applied before the
+   * heartbeat left) is no longer wanted. Absent from controllers that route no faults.
+   */
+  faultRuns: Type.Optional(Type.Array(Type.String())),
 })
 export type HeartbeatReply = Static<typeof HeartbeatReplySchema>
 
@@ -152,3 +213,55 @@ export const AgentReportSchema = Type.Object(
   { additionalProperties: false },
 )
 export type AgentReport = Static<typeof AgentReportSchema>
+
+// ---- faults (agents started with --docker)
+
+export const FaultPrepareRequestSchema = Type.Object({ spec: FaultSpecSchema }, { additionalProperties: false })
+export type FaultPrepareRequest = Static<typeof FaultPrepareRequestSchema>
+
+/** At most this many target names travel in an answer: enough to name them, bounded. */
+export const maxFaultTargets = 100
+const TargetNames = Type.Array(Type.String({ maxLength: 256 }), { maxItems: maxFaultTargets })
+
+export const FaultPreparedSchema = Type.Object(
+  {
+    spec: FaultSpecSchema,
+    /** The running containers of this agent's engine the fault would act on now. */
+    targets: TargetNames,
+  },
+  { additionalProperties: false },
+)
+export type FaultPrepared = Static<typeof FaultPreparedSchema>
+
+export const FaultApplyRequestSchema = Type.Object(
+  {
+    spec: FaultSpecSchema,
+    /** When the fault ends on its own (epoch ms, the controller's clock as the agent knows it). */
+    untilEpochMs: Type.Number({ minimum: 0 }),
+    /** The run it belongs to; absent for an ad hoc fault, which ends only at its own expiry. */
+    runId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,100}$' })),
+  },
+  { additionalProperties: false },
+)
+export type FaultApplyRequest = Static<typeof FaultApplyRequestSchema>
+
+const Note = Type.String({ maxLength: 2_000 })
+/** A fault as an agent reports it (the FaultReport of @gauntlet/faults), bounded: the controller checks it. */
+export const AgentFaultReportSchema = Type.Object({
+  id: Type.String({ maxLength: 100 }),
+  type: Type.String({ maxLength: 40 }),
+  mechanism: Type.String({ maxLength: 40 }),
+  targets: TargetNames,
+  appliedAt: Type.String({ maxLength: 40 }),
+  untilAt: Type.String({ maxLength: 40 }),
+  revertedAt: Type.Union([Type.String({ maxLength: 40 }), Type.Null()]),
+  revertVerified: Type.Boolean(),
+  notes: Type.Array(Note, { maxItems: 50 }),
+  /** Which ran it: a holder container or host processes (absent from engines that do not say). */
+  injector: Type.Optional(Type.String({ maxLength: 20 })),
+})
+export type AgentFaultReport = Static<typeof AgentFaultReportSchema>
+
+/** The largest answer an agent's fault route may give (a list of at most this many faults). */
+export const maxAgentFaults = 100
+export const maxFaultAnswerBytes = 1024 * 1024

@@ -175,6 +175,8 @@ export interface FaultRecord {
   notes: string[]
   /** Why it was not applied (or not reverted cleanly). */
   error?: string
+  /** The fault-capable agent whose Docker engine held it (absent: the engine of the process that ran it). */
+  agent?: string
 }
 
 export interface AgentLoss {

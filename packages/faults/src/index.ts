@@ -18,3 +18,4 @@ export {
   type TargetContainer,
 } from './docker-targets.js'
 export { faultTypeUnits, faultTypeUnit, type FaultTypeUnit } from './registry.js'
+export { DockerEngineView, type EngineInventory } from './engine-inventory.js'

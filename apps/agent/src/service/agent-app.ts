@@ -2,7 +2,9 @@ import { AssignmentSchema, GauntletError, ReplanSchema, type Assignment, type Re
 import { errorHandler, RequestVerifier, sendProblem, serverTimeouts, signedRequestHooks } from '@gauntlet/http'
 import { Type } from '@sinclair/typebox'
 import Fastify, { type FastifyInstance } from 'fastify'
+import type { AgentFaults } from '../faults/agent-faults.js'
 import type { Assignments } from './assignments.js'
+import { faultRoutes } from './fault-routes.js'
 
 const RunParams = Type.Object({ runId: Type.String({ maxLength: 100 }) })
 
@@ -15,12 +17,15 @@ export function buildAgentApp(deps: {
   name: string
   secret: string
   assignments: Assignments
+  /** Present on a fault-capable agent (--docker). */
+  faults?: AgentFaults
   now?: () => number
 }): FastifyInstance {
   const app = Fastify({
     logger: false,
     bodyLimit: 4 * 1024 * 1024,
-    ajv: { customOptions: { removeAdditional: false } },
+    // errorMessage: the contracts' schemas carry messages for people (fault specs); ajv need not know the keyword.
+    ajv: { customOptions: { removeAdditional: false, keywords: ['errorMessage'] } },
     ...serverTimeouts,
   })
   app.setErrorHandler(errorHandler)
@@ -41,6 +46,7 @@ export function buildAgentApp(deps: {
     orders.addHook('preParsing', signed.preParsing)
     orders.addHook('preValidation', signed.preValidation)
     orderRoutes(orders, assignments)
+    faultRoutes(orders, deps.faults)
     done()
   })
   return app

@@ -1,5 +1,8 @@
 import { GauntletError, type HeartbeatReply } from '@gauntlet/contracts'
+import { DockerEngineView, type FaultEngine } from '@gauntlet/faults'
 import { availableParallelism, hostname, networkInterfaces } from 'node:os'
+import { AgentFaults, type EngineView } from '../faults/agent-faults.js'
+import { agentFaultEngine, type InjectorChoice } from '../faults/fault-engine-options.js'
 import type { TargetAllowList } from '../safety/target-allow-list.js'
 import { buildAgentApp } from './agent-app.js'
 import { Assignments } from './assignments.js'
@@ -21,7 +24,20 @@ export interface AgentOptions {
   /** GAUNTLET_AGENT_SECRET: signs what the agent sends and checks what its controller orders. */
   secret: string
   allow: TargetAllowList
+  /** --docker: this agent injects faults with this Docker engine (it is root on that host). */
+  docker?: DockerAccess
   log: (line: string) => void
+}
+
+export interface DockerAccess {
+  /** Absent: dockerode's defaults (DOCKER_HOST, else /var/run/docker.sock). */
+  socket?: string
+  injector: InjectorChoice
+  holderImage?: string
+  journalFile?: string
+  /** Replace the engine and its view (tests: a fake engine routes faults without Docker). */
+  engine?: FaultEngine
+  view?: EngineView
 }
 
 export interface RunningAgent {
@@ -58,7 +74,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     },
     () => clock.offsetMs,
   )
-  const app = buildAgentApp({ name, secret: options.secret, assignments })
+  const faults = options.docker ? await startFaults(options.docker, name, options.log) : undefined
+  const app = buildAgentApp({ name, secret: options.secret, assignments, ...(faults ? { faults } : {}) })
   const address = await app.listen({ port: options.port, host: options.host })
   const port = (app.server.address() as { port: number }).port
   const url = options.advertiseUrl ?? advertisedUrl(options.host, port, address)
@@ -72,12 +89,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       capacityRps,
       runs: assignments.runIds,
       version,
+      ...(faults ? { faults: faults.inventory() } : {}),
       ...(clock.known ? { clock: { offsetMs: clock.offsetMs, uncertaintyMs: clock.uncertaintyMs } } : {}),
     }),
     onReply: (reply: HeartbeatReply, sentAt, receivedAt) => {
       if (!registered) options.log(`registered with ${options.controllerUrl} as ${name} (capacity ${capacityRps} rps)`)
       registered = true
       clock.add(sentAt, receivedAt, reply.controllerTime)
+      faults?.onReply(reply.faultRuns, sentAt, receivedAt)
       // A run this agent carries that the controller does not expect (it restarted, or declared this
       // agent lost) must stop. Only runs accepted before the heartbeat left can be judged by its reply.
       const expected = new Set(reply.runs)
@@ -88,18 +107,23 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         }
       }
     },
-    onControllerLost: () => assignments.stopAll(),
+    onControllerLost: () => {
+      faults?.onControllerLost()
+      assignments.stopAll()
+    },
     onRunRejected: (runId) => {
       if (assignments.stop(runId)) options.log(`the controller rejected reports for run ${runId}: stopping its load`)
     },
     log: options.log,
   })
-  link.start(() => assignments.runIds.length > 0)
+  link.start(() => assignments.runIds.length > 0 || faults?.holdsRunFaults === true)
 
   return {
     name,
     url,
     close: async () => {
+      // Faults first: a fault must not outlive its agent, and reverting is the safe direction.
+      await faults?.close('the agent is stopping').catch((error: Error) => options.log(`faults: ${error.message}`))
       assignments.stopAll()
       await assignments.drain()
       await link?.settle(2_000)
@@ -117,4 +141,27 @@ function advertisedUrl(host: string, port: number, address: string): string {
     .flat()
     .find((nic) => nic !== undefined && nic.family === 'IPv4' && !nic.internal)
   return `http://${external?.address ?? hostname()}:${port}`
+}
+
+/** The fault side of an agent started with --docker: its engine recovered, its inventory refreshing. */
+async function startFaults(docker: DockerAccess, owner: string, log: (line: string) => void): Promise<AgentFaults> {
+  // Bound late: the engine asks the agent which runs are live, which the agent learns from heartbeats.
+  // eslint-disable-next-line prefer-const -- assigned once below, after the engine that asks it
+  let faults: AgentFaults | undefined
+  const engine =
+    docker.engine ??
+    agentFaultEngine({
+      ...(docker.socket ? { dockerSocket: docker.socket } : {}),
+      injector: docker.injector,
+      ...(docker.holderImage ? { holderImage: docker.holderImage } : {}),
+      ...(docker.journalFile ? { journalFile: docker.journalFile } : {}),
+      owner,
+      isRunLive: (runId) => faults?.isRunLive(runId) ?? true,
+      log,
+    })
+  faults = new AgentFaults(engine, docker.view ?? new DockerEngineView(docker.socket), docker.injector, log)
+  await faults.start()
+  const where = docker.socket ?? process.env.DOCKER_HOST ?? '/var/run/docker.sock'
+  log(`fault-capable: Docker engine at ${where}, injector ${docker.injector}`)
+  return faults
 }

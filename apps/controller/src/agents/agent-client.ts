@@ -1,8 +1,33 @@
-import { GauntletError, type Assignment, type Replan } from '@gauntlet/contracts'
-import { egressRequest, signRequest, type AllowList } from '@gauntlet/http'
+import {
+  AgentFaultReportSchema,
+  FaultPreparedSchema,
+  GauntletError,
+  maxAgentFaults,
+  maxFaultAnswerBytes,
+  type AgentFaultReport,
+  type Assignment,
+  type FaultApplyRequest,
+  type FaultPrepared,
+  type FaultSpec,
+  type Replan,
+} from '@gauntlet/contracts'
+import { egressRequest, signRequest, type AllowList, type EgressResponse } from '@gauntlet/http'
+import { Type } from '@sinclair/typebox'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
 
 /** How long the controller waits for an agent to answer an order. */
 const orderTimeoutMs = 2_000
+/**
+ * Fault orders take longer: a prepare asks the agent's engine (and its kernel), an apply may start a
+ * holder container and wait for it, a revert reads the namespace back.
+ */
+export const faultPrepareTimeoutMs = 10_000
+const faultOrderTimeoutMs = 30_000
+
+const preparedAnswer = TypeCompiler.Compile(FaultPreparedSchema)
+const reportAnswer = TypeCompiler.Compile(AgentFaultReportSchema)
+const bypassAnswer = TypeCompiler.Compile(Type.Object({ draining: Type.Boolean() }))
+const listAnswer = TypeCompiler.Compile(Type.Array(AgentFaultReportSchema, { maxItems: maxAgentFaults }))
 /** What of an agent's refusal may reach a run's reason (readable by people): a problem's title or detail, this long. */
 const maxReasonChars = 200
 
@@ -36,7 +61,74 @@ export class AgentClient {
     await this.call(agentUrl, 'DELETE', `/assignments/${encodeURIComponent(runId)}`).catch(() => undefined)
   }
 
+  /** Can this agent's engine carry the fault, and which of its containers would it hit? */
+  async prepareFault(agentUrl: string, spec: FaultSpec): Promise<FaultPrepared> {
+    const answer = await this.faultCall(agentUrl, 'POST', '/faults/prepare', { spec }, faultPrepareTimeoutMs)
+    return checked(agentUrl, preparedAnswer, answer)
+  }
+
+  async applyFault(agentUrl: string, request: FaultApplyRequest): Promise<AgentFaultReport> {
+    return checked(agentUrl, reportAnswer, await this.faultCall(agentUrl, 'POST', '/faults', request))
+  }
+
+  /** The first half of a revert: true once new connections bypass the fault's proxy (false: already reverted). */
+  async bypassFault(agentUrl: string, id: string): Promise<boolean> {
+    const answer = await this.faultCall(agentUrl, 'POST', `/faults/${encodeURIComponent(id)}/bypass`)
+    if (!bypassAnswer.Check(answer))
+      throw new GauntletError('fault_failed', `agent at ${agentUrl} answered a fault order with a malformed body`)
+    return answer.draining
+  }
+
+  async revertFault(agentUrl: string, id: string): Promise<AgentFaultReport> {
+    const answer = await this.faultCall(agentUrl, 'DELETE', `/faults/${encodeURIComponent(id)}`)
+    return checked(agentUrl, reportAnswer, answer)
+  }
+
+  async listFaults(agentUrl: string): Promise<AgentFaultReport[]> {
+    return checked(agentUrl, listAnswer, await this.faultCall(agentUrl, 'GET', '/faults'))
+  }
+
+  /**
+   * A fault order: its answer parsed. A refusal keeps its meaning (404: the agent has no such container
+   * or fault; anything else: conflict) and says only the problem's own words.
+   */
+  private async faultCall(
+    agentUrl: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    timeoutMs = faultOrderTimeoutMs,
+  ): Promise<unknown> {
+    const response = await this.send(agentUrl, method, path, body, timeoutMs, maxFaultAnswerBytes)
+    if (response.status >= 200 && response.status < 300) {
+      try {
+        return JSON.parse(response.body) as unknown
+      } catch {
+        throw new GauntletError('fault_failed', `agent at ${agentUrl} answered ${path} with a body that is not JSON`)
+      }
+    }
+    const words = problemText(response).replace(/^: /, '') || `status ${response.status}`
+    throw new GauntletError(response.status === 404 ? 'not_found' : 'conflict', words)
+  }
+
   private async call(agentUrl: string, method: string, path: string, body?: unknown): Promise<void> {
+    const response = await this.send(agentUrl, method, path, body, orderTimeoutMs, 16 * 1024)
+    if (response.status >= 200 && response.status < 300) return
+    const redirect = response.status >= 300 && response.status < 400 ? ' (a redirect, not followed)' : ''
+    throw new GauntletError(
+      'conflict',
+      `agent at ${agentUrl} refused (${response.status})${redirect}${problemText(response)}`,
+    )
+  }
+
+  private async send(
+    agentUrl: string,
+    method: string,
+    path: string,
+    body: unknown,
+    timeoutMs: number,
+    maxResponseBytes: number,
+  ): Promise<EgressResponse> {
     const url = new URL(path, agentUrl)
     const text = body === undefined ? undefined : JSON.stringify(body)
     let response: Awaited<ReturnType<typeof egressRequest>>
@@ -49,21 +141,23 @@ export class AgentClient {
           ...(text === undefined ? {} : { 'content-type': 'application/json' }),
         },
         ...(text === undefined ? {} : { body: text }),
-        timeoutMs: orderTimeoutMs,
-        maxResponseBytes: 16 * 1024,
+        timeoutMs,
+        maxResponseBytes,
       })
     } catch (error) {
       // Not allowed by GAUNTLET_AGENT_ALLOW: that message says so and names no more than the host.
       if (error instanceof GauntletError) throw error
       throw new GauntletError('target_unreachable', `agent at ${agentUrl} did not answer: ${(error as Error).message}`)
     }
-    if (response.status >= 200 && response.status < 300) return
-    const redirect = response.status >= 300 && response.status < 400 ? ' (a redirect, not followed)' : ''
-    throw new GauntletError(
-      'conflict',
-      `agent at ${agentUrl} refused (${response.status})${redirect}${problemText(response)}`,
-    )
+    return response
   }
+}
+
+/** An agent's answer is checked like its reports: what does not match the protocol is not believed. */
+function checked<V>(agentUrl: string, check: { Check(value: unknown): value is V }, value: unknown): V {
+  if (!check.Check(value))
+    throw new GauntletError('fault_failed', `agent at ${agentUrl} answered a fault order with a malformed body`)
+  return value
 }
 
 /**

@@ -3,6 +3,7 @@ import {
   GauntletError,
   maxHeartbeatRuns,
   type AgentReport,
+  type FaultInventory,
   type Heartbeat,
   type HeartbeatReply,
 } from '@gauntlet/contracts'
@@ -26,6 +27,8 @@ export interface AgentInfo {
   reportedRuns: string[]
   /** Its estimate of the controller's clock, and how sure it is (absent until it has measured one). */
   clock?: { offsetMs: number; uncertaintyMs: number }
+  /** Started with --docker: it can inject faults, and this is what its Docker engine runs. */
+  faults?: FaultInventory
 }
 
 interface KnownAgent extends Omit<AgentInfo, 'state' | 'runs' | 'lastHeartbeatAt'> {
@@ -50,6 +53,9 @@ interface AgentRegistryOptions {
   expireAfterMs?: number
 }
 
+/** Runs in progress with faults held by the named agent (the faults router knows them). */
+export type FaultRunsOf = (agent: string) => string[]
+
 /**
  * The agents this controller knows: registered by their heartbeats (at most maxAgents of them),
  * declared lost after agentLostAfterMs of silence ('lost' event), forgotten after expireAfterMs, and
@@ -58,6 +64,7 @@ interface AgentRegistryOptions {
 export class AgentRegistry extends EventEmitter<{ lost: [name: string] }> {
   private readonly agents = new Map<string, KnownAgent>()
   private readonly sinks = new Map<string, ReportSink>()
+  private faultRunsOf: FaultRunsOf | undefined
   private sweeper: NodeJS.Timeout | undefined
   /** Agent windows received since start (for /metrics). */
   windowsReceived = 0
@@ -86,6 +93,11 @@ export class AgentRegistry extends EventEmitter<{ lost: [name: string] }> {
     clearInterval(this.sweeper)
   }
 
+  /** From now on, heartbeat replies tell each agent which runs still want its faults. */
+  reportFaultRuns(faultRunsOf: FaultRunsOf): void {
+    this.faultRunsOf = faultRunsOf
+  }
+
   /** Registers or refreshes an agent; throws 'too_many' for a new name when maxAgents are known. */
   heartbeat(name: string, beat: Heartbeat): HeartbeatReply {
     const nowMs = this.now()
@@ -108,10 +120,15 @@ export class AgentRegistry extends EventEmitter<{ lost: [name: string] }> {
       runs: known?.runs ?? new Set(),
       reportedRuns: beat.runs.slice(0, maxHeartbeatRuns),
       ...(beat.clock ? { clock: beat.clock } : {}),
+      ...(beat.faults ? { faults: beat.faults } : {}),
     }
     this.agents.set(name, entry)
     if (!known || known.lost || known.url !== beat.url || known.capacityRps !== beat.capacityRps) this.persist(entry)
-    return { controllerTime: this.now(), runs: [...entry.runs] }
+    return {
+      controllerTime: this.now(),
+      runs: [...entry.runs],
+      ...(this.faultRunsOf ? { faultRuns: this.faultRunsOf(name) } : {}),
+    }
   }
 
   /** Agents that heartbeat, for a new run. */
@@ -191,6 +208,7 @@ export class AgentRegistry extends EventEmitter<{ lost: [name: string] }> {
       ...(entry.clock
         ? { clock: { offsetMs: round(entry.clock.offsetMs), uncertaintyMs: round(entry.clock.uncertaintyMs) } }
         : {}),
+      ...(entry.faults ? { faults: entry.faults } : {}),
     }
   }
 

@@ -1,7 +1,13 @@
 import { ExitCode, GauntletError } from '@gauntlet/contracts'
 import { once } from 'node:events'
-import { startAgent, targetAllowListFromEnv } from '@gauntlet/agent'
-import { httpUrlFlag } from '../config/flag-values.js'
+import {
+  injectorChoices,
+  startAgent,
+  targetAllowListFromEnv,
+  type DockerAccess,
+  type InjectorChoice,
+} from '@gauntlet/agent'
+import { dockerFlag, httpUrlFlag, withOptionalValue } from '../config/flag-values.js'
 import { withUsage } from './args.js'
 import { defineCommand, parseCommand, printHelp, usageError } from './command-spec.js'
 import type { Output } from './output.js'
@@ -32,20 +38,45 @@ export const agentSpec = defineCommand({
       defaultText: '1000 × CPU cores',
       description: 'requests per second this agent offers (0 < rps <= 1000000)',
     },
+    docker: {
+      type: 'string',
+      value: '[<socket>]',
+      defaultText: 'off; without <socket>: DOCKER_HOST, else /var/run/docker.sock',
+      description:
+        'inject faults with this Docker engine: the controller routes to this agent the faults whose targets ' +
+        'run here (the socket is root on this host)',
+    },
+    injector: {
+      type: 'string',
+      value: injectorChoices.join('|'),
+      defaultText: 'GAUNTLET_FAULT_INJECTOR, else auto',
+      description: 'with --docker: holder containers, host processes (root, nsenter), or holders when the image exists',
+    },
+    'holder-image': {
+      type: 'string',
+      value: '<image>',
+      defaultText: 'GAUNTLET_HOLDER_IMAGE, else gauntlet:local',
+      description: 'with --docker: the image fault holders run from',
+    },
   },
   env: {
     GAUNTLET_AGENT_SECRET: 'required: the key agent and controller sign every request with (the same on both)',
     GAUNTLET_TARGET_ALLOW: 'hosts this agent may load (default: loopback)',
+    GAUNTLET_FAULT_JOURNAL: "with --docker: this host's journal of applied faults (a file)",
+    GAUNTLET_FAULT_INJECTOR: 'with --docker: the injector when --injector is not given',
   },
   examples: [
     'GAUNTLET_AGENT_SECRET=... gauntlet agent --controller http://10.0.0.5:8080 --host 0.0.0.0 --capacity 20000',
+    'GAUNTLET_AGENT_SECRET=... gauntlet agent --controller http://10.0.0.5:8080 --host 0.0.0.0 --docker',
   ],
   exitCodes: {
     [ExitCode.passed]: 'stopped by SIGINT or SIGTERM after reporting what was measured',
     [ExitCode.invalidInput]: 'usage (a missing or wrong flag, no GAUNTLET_AGENT_SECRET)',
     [ExitCode.couldNotRun]: 'could not start (the port is taken, the controller is unreachable)',
   },
-  notes: 'The agent stops its load when the controller has been silent for 10 s.',
+  notes:
+    'The agent stops its load, and reverts the faults of runs, when the controller has been silent for 10 s; ' +
+    'on SIGINT or SIGTERM it reverts every fault it holds.',
 })
 
 /**
@@ -53,7 +84,7 @@ export const agentSpec = defineCommand({
  * and stops it when the controller has been silent for 10 s.
  */
 export async function agentCommand(argv: string[], out: Output): Promise<number> {
-  const parsed = parseCommand(agentSpec, argv)
+  const parsed = parseCommand(agentSpec, withOptionalValue(argv, '--docker', ''))
   if (parsed.help) return printHelp(agentSpec, out)
   const { values } = parsed
   if (!values.controller) throw usageError(agentSpec, '--controller <url> is required')
@@ -90,6 +121,7 @@ export async function agentCommand(argv: string[], out: Output): Promise<number>
     ...(values.name ? { name: values.name } : {}),
     ...(values.advertise ? { advertiseUrl: httpUrlFlag('--advertise', values.advertise) } : {}),
     ...(capacityRps !== undefined ? { capacityRps } : {}),
+    ...dockerFlags(values),
     secret,
   })
   out.stdout(`agent ${agent.name} listening ${agent.url} for controller ${controllerUrl}`)
@@ -97,4 +129,31 @@ export async function agentCommand(argv: string[], out: Output): Promise<number>
   out.stdout('stopping: ending load and reporting what was measured')
   await agent.close()
   return 0
+}
+
+/** --docker [socket], --injector and --holder-image: whether and how this agent injects faults. */
+function dockerFlags(values: { docker?: string; injector?: string; 'holder-image'?: string }): {
+  docker?: DockerAccess
+} {
+  const flag = values.injector !== undefined
+  const injector = (values.injector ?? process.env.GAUNTLET_FAULT_INJECTOR ?? 'auto') as InjectorChoice
+  if (!injectorChoices.includes(injector)) {
+    const source = flag ? '--injector' : 'GAUNTLET_FAULT_INJECTOR'
+    throw new GauntletError('usage', `${source}: "${injector}" is not one of ${injectorChoices.join(', ')}`)
+  }
+  const docker = dockerFlag('--docker', values.docker)
+  if (!docker) {
+    if (values['holder-image'] !== undefined || flag)
+      throw new GauntletError('usage', '--injector and --holder-image need --docker')
+    return {}
+  }
+  const holderImage = values['holder-image']
+  return {
+    docker: {
+      ...docker,
+      injector,
+      ...(holderImage ? { holderImage } : {}),
+      ...(process.env.GAUNTLET_FAULT_JOURNAL ? { journalFile: process.env.GAUNTLET_FAULT_JOURNAL } : {}),
+    },
+  }
 }

@@ -7,6 +7,8 @@ import { isLoopbackHost } from '@gauntlet/http'
 import { AgentClient } from '../agents/agent-client.js'
 import { AgentPool, agentModes, type AgentMode } from '../agents/agent-pool.js'
 import { AgentRegistry } from '../agents/agent-registry.js'
+import { agentHolder, localHolder, type FaultHolder } from '../agents/fault-holders.js'
+import { FaultRouter } from '../agents/fault-router.js'
 import { InProcessAgent } from '../agents/in-process-agent.js'
 import { RemoteAgents } from '../agents/remote-agents.js'
 import { tcpTargetProbe } from '../agents/tcp-target-probe.js'
@@ -21,6 +23,7 @@ import { parseScenario } from '../scenario/load-scenario.js'
 import { AgentWindowCommits } from '../storage/group-commit.js'
 import { SqliteStore } from '../storage/sqlite-store.js'
 import { defaultLimits, readControllerSettings } from '../config/controller-settings.js'
+import { dockerFlag, withOptionalValue } from '../config/flag-values.js'
 import { withUsage } from './args.js'
 import { defineCommand, durationText, parseCommand, printHelp } from './command-spec.js'
 import type { Output } from './output.js'
@@ -61,6 +64,14 @@ export const controllerSpec = defineCommand({
       description: 'the URL users reach the controller at (its host name is accepted in Host headers)',
     },
     'public-read': { type: 'boolean', description: 'let reads (GET) through without the token' },
+    docker: {
+      type: 'string',
+      value: '[<socket>]',
+      defaultText: 'off: faults go to agents started with --docker',
+      description:
+        "also inject faults with this host's Docker engine (root, on the Docker host itself; without <socket>: " +
+        'DOCKER_HOST, else /var/run/docker.sock)',
+    },
     'max-runs': {
       type: 'string',
       value: '<count>',
@@ -122,6 +133,9 @@ export const controllerSpec = defineCommand({
     'gauntlet controller --port 8080 --scenarios ./scenarios',
     'GAUNTLET_TOKEN=... GAUNTLET_AGENT_SECRET=... gauntlet controller --host 0.0.0.0 --agents remote',
   ],
+  notes:
+    'Faults go to the agents started with --docker whose Docker engine holds the target: the controller needs no ' +
+    'Docker access. A run whose fault no agent can reach is refused (409) before any load.',
   exitCodes: {
     [ExitCode.passed]: 'stopped by SIGINT or SIGTERM (running runs judged, faults reverted)',
     [ExitCode.invalidInput]: 'usage, or an invalid scenario in --scenarios',
@@ -134,7 +148,7 @@ export const controllerSpec = defineCommand({
  * remote agents that heartbeat, or to the embedded agent (--agents).
  */
 export async function controllerCommand(argv: string[], out: Output): Promise<number> {
-  const parsed = parseCommand(controllerSpec, argv)
+  const parsed = parseCommand(controllerSpec, withOptionalValue(argv, '--docker', ''))
   if (parsed.help) return printHelp(controllerSpec, out)
   const { values } = parsed
   const port = Number(values.port)
@@ -158,6 +172,7 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
       '--agents remote needs GAUNTLET_AGENT_SECRET: agents and controller sign every request with it',
     )
   }
+  const docker = dockerFlag('--docker', values.docker)
   const logLevel = withUsage(controllerSpec, () => logLevelFromEnv())
   // Scenario files are validated before anything is stored or served.
   const files = values.scenarios ? await readScenarioDir(values.scenarios, settings) : []
@@ -165,7 +180,7 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
   const store = new SqliteStore(values.db ?? defaultDbFile)
   let scheduler: Scheduler | undefined
   let agents: AgentRegistry | undefined
-  let faults: FaultEngine | undefined
+  let localFaults: FaultEngine | undefined
   try {
     const interrupted = store.interruptRunning()
     if (interrupted > 0) out.stdout(`marked ${interrupted} run(s) left running by a previous controller as interrupted`)
@@ -190,11 +205,23 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
           Math.min(8_000, settings.limits.hookGraceMs),
         )
       : undefined
-    // Faults go to this host's Docker engine; leftovers of a crashed controller are reverted first.
-    faults = localFaultEngine({ log: (line) => out.stdout(line) })
-    await faults
-      .recover()
-      .catch((error: Error) => out.stdout(`faults unavailable until a Docker engine answers: ${error.message}`))
+    // --docker only: this host's engine holds faults too; leftovers of a crashed controller are reverted first.
+    if (docker) {
+      // A wider object than localFaultEngine may know yet: it takes the socket as soon as it knows it.
+      const engineOptions = {
+        ...(docker.socket ? { dockerSocket: docker.socket } : {}),
+        log: (line: string) => out.stdout(line),
+      }
+      localFaults = localFaultEngine(engineOptions)
+      await localFaults
+        .recover()
+        .catch((error: Error) => out.stdout(`faults unavailable until a Docker engine answers: ${error.message}`))
+    }
+    const faults = faultRouter(
+      agents,
+      agentSecret ? new AgentClient(agentSecret, settings.agentAllow) : undefined,
+      localFaults,
+    )
     const runs = new RunManager(
       {
         store,
@@ -242,7 +269,7 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
     if (!(await settlesWithin(runs.close(), settings.limits.hookGraceMs + 1000))) {
       out.stdout('stopping: a run did not finish within the hook grace; the next start marks it interrupted')
     }
-    await faults.revertAll('controller stopping')
+    await localFaults?.revertAll('controller stopping')
     await app.close()
     return 0
   } finally {
@@ -251,6 +278,32 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
     store.close()
     await closeYamlPool()
   }
+}
+
+/**
+ * Faults go to holders in this order: the controller's own engine (--docker), then the fault-capable
+ * agents that heartbeat, by name. Each agent's heartbeat reply names the runs that want its faults.
+ */
+function faultRouter(
+  agents: AgentRegistry,
+  client: AgentClient | undefined,
+  local: FaultEngine | undefined,
+): FaultRouter {
+  const own = local ? [localHolder(local)] : []
+  const holders = (live: boolean): FaultHolder[] => [
+    ...own,
+    ...(client
+      ? (live ? agents.available() : agents.list()).filter((a) => a.faults).map((a) => agentHolder(a, client))
+      : []),
+  ]
+  const noHolder = (): string => {
+    if (!client) return 'no GAUNTLET_AGENT_SECRET, so no agent can connect (or start the controller with --docker)'
+    const connected = agents.available().length
+    return `no agent started with --docker is connected (${connected} agent(s) connected without it)`
+  }
+  const router = new FaultRouter(holders, noHolder)
+  agents.reportFaultRuns((name) => router.faultRunsOf(name))
+  return router
 }
 
 /** Beyond loopback, which names the controller answers to (browsers' DNS rebinding is refused by the Host check). */

@@ -21,3 +21,29 @@ export function durationFlagMs(flag: string, text: string | undefined, fallbackM
     throw new GauntletError('usage', `${flag}: "${text}" is not a duration with a unit, like 10s or 1m`)
   return ms
 }
+
+/**
+ * `--flag [value]`: a string flag whose value may be left out (node's parser has no such flags). Where
+ * `--flag` ends the arguments or another flag follows it, `fallback` is put in as its value.
+ */
+export function withOptionalValue(argv: readonly string[], flag: string, fallback: string): string[] {
+  const out: string[] = []
+  argv.forEach((arg, i) => {
+    out.push(arg)
+    const next = argv[i + 1]
+    if (arg === flag && (next === undefined || next.startsWith('-'))) out.push(fallback)
+  })
+  return out
+}
+
+/**
+ * `--docker [socket]` (given through withOptionalValue with "" as its fallback): undefined when absent;
+ * without a socket, dockerode's defaults (DOCKER_HOST, else /var/run/docker.sock); else an absolute path.
+ */
+export function dockerFlag(flag: string, value: string | undefined): { socket?: string } | undefined {
+  if (value === undefined) return undefined
+  if (value === '') return {}
+  if (!value.startsWith('/') || value.includes('\0'))
+    throw new GauntletError('usage', `${flag}: "${value}" is not the absolute path of a Docker socket`)
+  return { socket: value }
+}

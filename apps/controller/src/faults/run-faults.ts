@@ -24,7 +24,7 @@ export class RunFaults {
   private stopped = false
 
   constructor(
-    runId: string,
+    private readonly runId: string,
     faults: readonly ScheduledFault[],
     /** Start second of each scenario step (for atStep). */
     stepStartS: readonly number[],
@@ -129,9 +129,13 @@ export class RunFaults {
   private async apply(entry: LiveFault, revertAt: number): Promise<void> {
     if (this.stopped || !this.injector) return
     try {
-      const applied = await this.injector.apply(entry.spec, revertAt)
+      const applied = await this.injector.apply(entry.spec, revertAt, { runId: this.runId })
       entry.applied = true
-      Object.assign(entry.record, { targets: applied.targets, appliedAt: applied.appliedAt })
+      Object.assign(entry.record, {
+        targets: applied.targets,
+        appliedAt: applied.appliedAt,
+        ...(applied.agent ? { agent: applied.agent } : {}),
+      })
       this.reconnect(entry.spec)
       entry.revertTimer = setTimeout(
         () => {

@@ -1,4 +1,4 @@
-import { WindowReportSchema, runStatuses } from '@gauntlet/contracts'
+import { FaultInventorySchema, WindowReportSchema, runStatuses } from '@gauntlet/contracts'
 import { ProblemDetailsSchema } from '@gauntlet/http'
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 
@@ -172,6 +172,10 @@ export const FaultReportSchema = Type.Object({
   revertedAt: nullable(Type.String()),
   revertVerified: Type.Boolean(),
   notes: Type.Array(Type.String()),
+  injector: Type.Optional(Type.String({ description: 'What held it: a holder container or host processes.' })),
+  agent: Type.Optional(
+    Type.String({ description: "The agent whose Docker engine holds it (absent: the controller's own, --docker)." }),
+  ),
 })
 
 // Agents
@@ -194,6 +198,13 @@ export const AgentViewSchema = Type.Object({
           'The estimate is right to within this (half its best heartbeat round trip): the bound on cross-host ' +
           'window alignment.',
       }),
+    }),
+  ),
+  faults: Type.Optional(
+    Type.Object(FaultInventorySchema.properties, {
+      description:
+        'Started with --docker: it can inject faults. What its Docker engine runs (refreshed every 5 s): the ' +
+        'controller routes each fault to an agent whose engine holds the target.',
     }),
   ),
 })

@@ -1,4 +1,3 @@
-import type { FaultEngine } from '@gauntlet/faults'
 import swagger from '@fastify/swagger'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import swaggerUi from '@fastify/swagger-ui'
@@ -17,7 +16,7 @@ import { requireToken } from './auth.js'
 import { acceptEmptyJsonBodies, requireAllowedHost, requireJsonMutations, securityHeaders } from './browser-guards.js'
 import { errorHandler, sendProblem, serverTimeouts } from '@gauntlet/http'
 import { agentsRoutes } from './agents-routes.js'
-import { faultsRoutes } from './faults-routes.js'
+import { faultsRoutes, type AdhocFaults } from './faults-routes.js'
 import { opsRoutes } from './ops-routes.js'
 import { runsRoutes } from './runs-routes.js'
 import { scenariosRoutes } from './scenarios-routes.js'
@@ -32,8 +31,8 @@ export interface AppDeps {
   runs: RunManager
   scheduler: Scheduler
   agents: AgentRegistry
-  /** Ad hoc faults (/api/faults); absent, those routes do not exist. */
-  faults?: FaultEngine
+  /** Ad hoc faults (/api/faults): the faults router, or an engine; absent, those routes do not exist. */
+  faults?: AdhocFaults
   /** fastify's logger: off by default (tests), the controller process passes controllerLoggerOptions (audit-log.ts). */
   logger?: FastifyServerOptions['logger']
 }

@@ -1,5 +1,4 @@
-import type { FaultEngine } from '@gauntlet/faults'
-import { FaultDocumentSchema } from '@gauntlet/contracts'
+import { FaultDocumentSchema, type AgentFaultReport, type FaultSpec } from '@gauntlet/contracts'
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { adhocFault } from '@gauntlet/faults/documents'
@@ -7,8 +6,21 @@ import { FaultReportSchema, problemResponses } from './api-schemas.js'
 
 const FaultParams = Type.Object({ id: Type.String({ pattern: '^[a-z0-9-]{1,40}$' }) })
 
-/** Ad hoc faults on the controller host's Docker engine: apply for a duration, list, revert. */
-export const faultsRoutes: FastifyPluginCallbackTypebox<{ faults: FaultEngine }> = (app, { faults }, done) => {
+/**
+ * Whatever holds ad hoc faults: the faults router (the fault-capable agent whose engine holds the
+ * target), or a fault engine itself.
+ */
+export interface AdhocFaults {
+  apply(spec: FaultSpec, untilEpochMs: number): Promise<AgentFaultReport>
+  list(): Promise<AgentFaultReport[]>
+  revert(id: string, reason: string): Promise<AgentFaultReport>
+}
+
+/**
+ * Ad hoc faults: apply for a duration, list, revert. Each goes to an agent whose Docker engine holds
+ * its target (409 naming the target when none does), or the controller's own engine with --docker.
+ */
+export const faultsRoutes: FastifyPluginCallbackTypebox<{ faults: AdhocFaults }> = (app, { faults }, done) => {
   const tags = ['faults']
   app.post(
     '/api/faults',
@@ -22,7 +34,7 @@ export const faultsRoutes: FastifyPluginCallbackTypebox<{ faults: FaultEngine }>
     },
     async (request, reply) => {
       const spec = adhocFault(request.body, '/body')
-      return reply.code(201).send(await faults.apply(spec))
+      return reply.code(201).send(await faults.apply(spec, Date.now() + spec.durationMs))
     },
   )
   app.get(

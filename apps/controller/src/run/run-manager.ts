@@ -62,6 +62,8 @@ export class RunManager {
    */
   async start(scenario: Scenario, yaml: string, file = `scenario ${scenario.name}`): Promise<string> {
     await this.admission.check(scenario, { yaml, file })
+    // Before anything is stored or loaded: each fault has somewhere to go (409 naming the target if not).
+    if (scenario.faults.length > 0) await this.deps.faults?.assertPlaceable?.(scenario.faults.map((f) => f.spec))
     // After the last await, so that the count and the reservation cannot interleave with another start
     // (nor with a shutdown that began while this run was being admitted).
     if (this.closed) throw new GauntletError('conflict', 'the controller is stopping: no new run starts')

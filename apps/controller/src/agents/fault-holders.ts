@@ -1,0 +1,54 @@
+import type { AgentFaultReport, FaultPrepared, FaultSpec } from '@gauntlet/contracts'
+import type { FaultEngine } from '@gauntlet/faults'
+import type { AgentClient } from './agent-client.js'
+import type { AgentInfo } from './agent-registry.js'
+
+/** Something that holds faults on a Docker engine: a fault-capable agent, or the controller's own engine. */
+export interface FaultHolder {
+  /** Unique among holders: the agent's name, or "controller". */
+  key: string
+  /** The agent's name; absent for the controller's own engine. */
+  agent?: string
+  /** For messages: "agent a1", "the controller's Docker engine". */
+  label: string
+  /** Can its engine carry the fault and does it hold the target? The spec with `auto` decided, and the containers. */
+  prepare(spec: FaultSpec): Promise<FaultPrepared>
+  apply(spec: FaultSpec, untilEpochMs: number, runId?: string): Promise<AgentFaultReport>
+  revert(id: string, reason: string, options?: { beforeDrain?: () => void | Promise<void> }): Promise<AgentFaultReport>
+  list(): Promise<AgentFaultReport[]>
+}
+
+/** A fault-capable agent (started with --docker), reached over its signed fault routes. */
+export function agentHolder(agent: AgentInfo, client: AgentClient): FaultHolder {
+  return {
+    key: agent.name,
+    agent: agent.name,
+    label: `agent ${agent.name}`,
+    prepare: (spec) => client.prepareFault(agent.url, spec),
+    apply: (spec, untilEpochMs, runId) =>
+      client.applyFault(agent.url, { spec, untilEpochMs, ...(runId ? { runId } : {}) }),
+    revert: async (id, _reason, options) => {
+      if (options?.beforeDrain) {
+        // In two halves, as beforeDrain is in one process: new connections bypass a proxy delay, the
+        // run moves its connections off it, and only then does the proxy end the ones left.
+        await client.bypassFault(agent.url, id).catch(() => undefined)
+        await options.beforeDrain()
+      }
+      return client.revertFault(agent.url, id)
+    },
+    list: () => client.listFaults(agent.url),
+  }
+}
+
+/** The controller's own Docker engine (`gauntlet controller --docker`, started as root on a Docker host). */
+export function localHolder(engine: FaultEngine): FaultHolder {
+  return {
+    key: 'controller',
+    label: "the controller's Docker engine",
+    prepare: async (spec) => ({ spec: await engine.prepare(spec), targets: [] }),
+    // The run id stays here: this engine's faults end with the controller's runs (it reverts them on stop).
+    apply: (spec, untilEpochMs) => engine.apply(spec, untilEpochMs),
+    revert: (id, reason, options) => engine.revert(id, reason, options),
+    list: () => engine.list(),
+  }
+}
