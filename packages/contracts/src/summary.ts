@@ -175,6 +175,8 @@ export interface FaultRecord {
   notes: string[]
   /** Why it was not applied (or not reverted cleanly). */
   error?: string
+  /** What held it: a holder container or the host's nsenter. */
+  injector?: 'holder' | 'host'
 }
 
 export interface AgentLoss {
