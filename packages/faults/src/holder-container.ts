@@ -28,6 +28,8 @@ export function holderCreateOptions(args: {
   target: string | undefined
   cmd: string[]
   labels: Record<string, string>
+  /** A warm holder: its plan comes on stdin (closed when our attachment ends). */
+  stdin?: boolean
 }): Docker.ContainerCreateOptions {
   return {
     Image: args.image,
@@ -36,6 +38,7 @@ export function holderCreateOptions(args: {
     Labels: args.labels,
     AttachStdout: true,
     AttachStderr: true,
+    ...(args.stdin ? { AttachStdin: true, OpenStdin: true, StdinOnce: true } : {}),
     HostConfig: {
       NetworkMode: args.target ? `container:${args.target}` : 'none',
       CapDrop: ['ALL'],
@@ -62,15 +65,27 @@ export interface HolderHandle {
   signal(signal: 'SIGTERM' | 'SIGUSR1' | 'SIGKILL'): Promise<void>
   /** Lets go of the output stream (so this process can exit while the holder runs on). */
   detach(): void
+  /** A warm holder: sends its plan (one line on its stdin). */
+  send(line: string): void
 }
 
 /** Creates and starts a holder, attached to its output before it starts (nothing it prints is missed). */
 export async function startHolder(docker: Docker, options: Docker.ContainerCreateOptions): Promise<HolderHandle> {
   const container = await docker.createContainer(options)
-  const stream = await container.attach({ stream: true, stdout: true, stderr: true })
+  const abort = new AbortController()
+  const stdin = options.OpenStdin === true
+  const stream = await container.attach({
+    stream: true,
+    stdout: true,
+    stderr: true,
+    abortSignal: abort.signal,
+    ...(stdin ? { stdin: true, hijack: true } : {}),
+  })
   // 'next-exit' asked before start: with AutoRemove the container may be gone before a later wait.
-  const waited = container.wait({ condition: 'next-exit' }) as Promise<{ StatusCode: number }>
-  const handle = attachHandle(docker, container, stream, waited)
+  const waited = container.wait({ condition: 'next-exit', abortSignal: abort.signal }) as Promise<{
+    StatusCode: number
+  }>
+  const handle = attachHandle(docker, container, stream, waited, abort)
   try {
     await container.start()
   } catch (error) {
@@ -84,9 +99,10 @@ export async function startHolder(docker: Docker, options: Docker.ContainerCreat
 /** Attaches to a holder that already runs (one another process started): events from now on. */
 export async function attachToHolder(docker: Docker, id: string): Promise<HolderHandle> {
   const container = docker.getContainer(id)
-  const stream = await container.attach({ stream: true, stdout: true, stderr: true })
-  const waited = container.wait() as Promise<{ StatusCode: number }>
-  return attachHandle(docker, container, stream, waited)
+  const abort = new AbortController()
+  const stream = await container.attach({ stream: true, stdout: true, stderr: true, abortSignal: abort.signal })
+  const waited = container.wait({ abortSignal: abort.signal }) as Promise<{ StatusCode: number }>
+  return attachHandle(docker, container, stream, waited, abort)
 }
 
 function attachHandle(
@@ -94,11 +110,13 @@ function attachHandle(
   container: Docker.Container,
   stream: NodeJS.ReadWriteStream,
   waited: Promise<{ StatusCode: number }>,
+  abort: AbortController,
 ): HolderHandle {
   const events: HolderEvent[] = []
   const listeners: Array<(e: HolderEvent) => void> = []
   let text = ''
   let code: number | undefined
+  let detached = false
   const wake = new Set<() => void>()
   const stdout = new PassThrough()
   const stderr = new PassThrough()
@@ -130,6 +148,7 @@ function attachHandle(
     () => -1,
   )
   void exited.then((c) => {
+    if (detached) return
     code = c
     // Output still in flight arrives a moment after the exit; give it that moment before waiters give up.
     setTimeout(() => {
@@ -171,8 +190,15 @@ function attachHandle(
         if (error.statusCode !== 404 && error.statusCode !== 409) throw error
       })
     },
+    send(line) {
+      stream.write(`${line}\n`)
+    },
     detach() {
-      ;(stream as unknown as { destroy?: () => void }).destroy?.()
+      detached = true
+      abort.abort()
+      const response = stream as unknown as { destroy?: () => void; socket?: { destroy(): void } }
+      response.socket?.destroy()
+      response.destroy?.()
     },
   }
 }

@@ -11,7 +11,7 @@ import {
   startHolder,
   type HolderHandle,
 } from './holder-container.js'
-import type { HoldPlan, HolderEvent } from './holder-program.js'
+import { standbyLimitMs, type HoldPlan, type HolderEvent } from './holder-program.js'
 import { cleanTarget, Reconciler } from './holder-reconcile.js'
 import type { KernelSupport } from './kernel-probe.js'
 import { preflight } from './preflight.js'
@@ -41,6 +41,11 @@ interface Held {
   holder: HolderHandle
 }
 
+interface Warm {
+  targets: TargetContainer[]
+  holders: HolderHandle[]
+}
+
 interface ActiveFault {
   spec: FaultSpec
   held: Held[]
@@ -64,6 +69,8 @@ export class HolderInjector implements FaultEngine {
   private readonly reverted = new Map<string, FaultReport>()
   private readonly reverting = new Map<string, Promise<FaultReport>>()
   private support: Promise<KernelSupport> | undefined
+  /** Prepared faults' warm holders, waiting for their plan. */
+  private readonly warm = new Map<string, Warm>()
   readonly reconciler: Reconciler
 
   constructor(private readonly deps: HolderInjectorDeps) {
@@ -97,10 +104,70 @@ export class HolderInjector implements FaultEngine {
     return this.support
   }
 
+  /**
+   * Preflight and targets, then warm holders: started now (container start and node load take a few
+   * seconds), they apply the moment the plan arrives, so the fault starts on time.
+   */
   async prepare(spec: FaultSpec): Promise<FaultSpec> {
     const decided = preflight(spec, await this.kernelSupport())
-    await this.deps.containers.resolve(decided.target)
+    const targets = await this.deps.containers.resolve(decided.target)
+    await this.dropWarm(decided.id)
+    const holders: HolderHandle[] = []
+    try {
+      for (const target of targets) holders.push(await this.startWarm(decided, target))
+      this.warm.set(decided.id, { targets, holders })
+    } catch (error) {
+      // Not fatal: the fault is then applied by a holder started cold.
+      for (const h of holders) await h.signal('SIGTERM')
+      this.deps.log?.(`fault ${decided.id}: no warm holder (${(error as Error).message}); it will start cold`)
+    }
     return decided
+  }
+
+  private startWarm(spec: FaultSpec, target: TargetContainer): Promise<HolderHandle> {
+    return startHolder(
+      this.deps.docker,
+      holderCreateOptions({
+        image: this.deps.image,
+        target: target.id,
+        cmd: ['fault', 'hold', '-'],
+        stdin: true,
+        labels: {
+          [holderLabels.fault]: spec.id,
+          [holderLabels.run]: '',
+          // The latest it can end: applied at the end of its wait, for the fault's duration.
+          [holderLabels.until]: String(Date.now() + standbyLimitMs + spec.durationMs),
+          [holderLabels.owner]: this.deps.owner,
+          [holderLabels.target]: target.id,
+          [holderLabels.role]: 'hold',
+        },
+      }),
+    )
+  }
+
+  /** Warm holders not (or no longer) wanted: SIGTERM ends them before they hold anything. */
+  private async dropWarm(id?: string): Promise<void> {
+    for (const [key, warm] of this.warm) {
+      if (id !== undefined && key !== id) continue
+      this.warm.delete(key)
+      for (const h of warm.holders) await h.signal('SIGTERM')
+    }
+  }
+
+  /** The warm holders of a fault, if every one still waits (else none: they are dropped). */
+  private async takeWarm(id: string): Promise<Warm | undefined> {
+    const warm = this.warm.get(id)
+    if (!warm) return undefined
+    this.warm.delete(id)
+    if (warm.holders.every((h) => h.exitCode() === undefined)) return warm
+    for (const h of warm.holders) await h.signal('SIGTERM')
+    return undefined
+  }
+
+  /** Ends the reconcile loop and any warm holder (the engine's owner is done). */
+  async close(): Promise<void> {
+    this.stopReconcile()
+    await this.dropWarm()
   }
 
   async apply(
@@ -120,7 +187,8 @@ export class HolderInjector implements FaultEngine {
 
   private async applyHolders(requested: FaultSpec, untilEpochMs: number, options: ApplyOptions): Promise<FaultReport> {
     const spec = preflight(requested, await this.kernelSupport())
-    const targets = await this.deps.containers.resolve(spec.target)
+    const warm = await this.takeWarm(spec.id)
+    const targets = warm?.targets ?? (await this.deps.containers.resolve(spec.target))
     for (const t of targets)
       if (!t.ip) throw new GauntletError('fault_failed', `container ${t.name} has no address: nothing to fault`)
     // Write-ahead: the intent is on disk before the first holder exists.
@@ -139,7 +207,8 @@ export class HolderInjector implements FaultEngine {
     const fault: ActiveFault = { spec, held: [], report, timer: setTimeout(() => undefined, 0) }
     this.active.set(spec.id, fault)
     try {
-      for (const target of targets) fault.held.push(await this.startOne(spec, target, untilEpochMs, options))
+      for (const [i, target] of targets.entries())
+        fault.held.push(await this.startOne(spec, target, untilEpochMs, options, warm?.holders[i]))
     } catch (error) {
       await this.revert(spec.id, 'apply failed').catch(() => undefined)
       throw error
@@ -148,14 +217,15 @@ export class HolderInjector implements FaultEngine {
     report.notes.push(
       `held by holder container${fault.held.length > 1 ? 's' : ''} ${fault.held.map((h) => h.holder.id.slice(0, 12)).join(', ')}`,
     )
-    fault.timer = setTimeout(
-      () => void this.revert(spec.id, 'duration ended').catch(() => undefined),
-      Math.max(0, untilEpochMs - Date.now()),
-    )
     if (options.detached) {
-      // This process exits now; the holders revert by their own timers.
-      fault.timer.unref()
+      // This process exits now; the holders revert by their own timers (a later revert finds them by label).
       for (const h of fault.held) h.holder.detach()
+      this.active.delete(spec.id)
+    } else {
+      fault.timer = setTimeout(
+        () => void this.revert(spec.id, 'duration ended').catch(() => undefined),
+        Math.max(0, untilEpochMs - Date.now()),
+      )
     }
     this.deps.log?.(
       `fault ${spec.id}: ${spec.type} (${spec.mechanism}) on ${report.targets.join(', ')} until ${report.untilAt}`,
@@ -169,24 +239,28 @@ export class HolderInjector implements FaultEngine {
     target: TargetContainer,
     untilEpochMs: number,
     options: ApplyOptions,
+    warm: HolderHandle | undefined,
   ): Promise<Held> {
     const plan: HoldPlan = { spec, untilEpochMs, ip: target.ip }
-    const holder = await startHolder(
-      this.deps.docker,
-      holderCreateOptions({
-        image: this.deps.image,
-        target: target.id,
-        cmd: ['fault', 'hold', JSON.stringify(plan)],
-        labels: {
-          [holderLabels.fault]: spec.id,
-          [holderLabels.run]: options.run ?? '',
-          [holderLabels.until]: String(untilEpochMs),
-          [holderLabels.owner]: this.deps.owner,
-          [holderLabels.target]: target.id,
-          [holderLabels.role]: 'hold',
-        },
-      }),
-    )
+    if (warm) warm.send(JSON.stringify(plan))
+    const holder =
+      warm ??
+      (await startHolder(
+        this.deps.docker,
+        holderCreateOptions({
+          image: this.deps.image,
+          target: target.id,
+          cmd: ['fault', 'hold', JSON.stringify(plan)],
+          labels: {
+            [holderLabels.fault]: spec.id,
+            [holderLabels.run]: options.run ?? '',
+            [holderLabels.until]: String(untilEpochMs),
+            [holderLabels.owner]: this.deps.owner,
+            [holderLabels.target]: target.id,
+            [holderLabels.role]: 'hold',
+          },
+        }),
+      ))
     const held = { target, holder }
     holder.onEvent((e) => this.observe(spec.id, held, e))
     const first = await holder.next((e) => e.event === 'applied' || e.event === 'error', applyDeadlineMs)
@@ -320,6 +394,7 @@ export class HolderInjector implements FaultEngine {
   }
 
   async revertAll(reason: string): Promise<FaultReport[]> {
+    await this.dropWarm()
     const reports: FaultReport[] = []
     for (const id of [...this.active.keys()]) {
       try {
@@ -331,21 +406,18 @@ export class HolderInjector implements FaultEngine {
     return reports
   }
 
-  /** Faults in effect now: this process's, and those whose holders of ours still run. */
+  /** Faults in effect now: this process's, and those of this journal whose holders still run. */
   async list(): Promise<FaultReport[]> {
     const own = [...this.active.values()].map((f) => ({ ...f.report, notes: [...f.report.notes] }))
     const listed = await this.deps.docker.listContainers({
       filters: { label: [`${holderLabels.owner}=${this.deps.owner}`, `${holderLabels.role}=hold`] },
     })
-    const intents = new Map(this.deps.journal.unreverted().map((i) => [i.id, i]))
-    const others = new Map<string, FaultReport>()
-    for (const c of listed) {
-      const id = c.Labels[holderLabels.fault] ?? ''
-      if (this.active.has(id) || others.has(id)) continue
-      const intent = intents.get(id)
-      others.set(id, intent ? reportOf(intent) : labelReport(id, [c]))
-    }
-    return [...own, ...others.values()]
+    const running = new Set(listed.map((c) => c.Labels[holderLabels.fault]))
+    const others = this.deps.journal
+      .unreverted()
+      .filter((i) => i.injector === 'holder' && !this.active.has(i.id) && running.has(i.id))
+      .map((i) => reportOf(i))
+    return [...own, ...others]
   }
 }
 

@@ -38,6 +38,8 @@ export type HolderEvent =
  * the end itself (with the run's drain handshake); the holder's timer is the backstop when it is not.
  */
 export const holderGraceMs = 300
+/** How long a warm holder waits for its plan before it ends (the injector then starts a cold one). */
+export const standbyLimitMs = 15 * 60_000
 /** Proxy delay: how long the holder waits for SIGUSR1 after announcing the drain. */
 const drainAckMs = 1_000
 const maxTimerMs = 2 ** 31 - 1
@@ -54,6 +56,41 @@ export function parseHoldPlan(json: string): HoldPlan {
   if (typeof plan?.spec?.id !== 'string' || typeof plan.untilEpochMs !== 'number' || typeof plan.ip !== 'string')
     throw new GauntletError('usage', 'fault hold: the plan needs {"spec":{...},"untilEpochMs":<ms>,"ip":"<address>"}')
   return plan as HoldPlan
+}
+
+/**
+ * A warm holder (`gauntlet fault hold -`), started when a fault is prepared: it has joined the namespace
+ * and loaded, and waits for its plan, one JSON line on stdin, so that applying it later takes a moment
+ * instead of a container start. Undefined when stdin closes first (its injector is gone), SIGTERM comes,
+ * or `limitMs` passes: nothing was applied.
+ */
+export function planFromStdin(limitMs: number): Promise<HoldPlan | undefined> {
+  return new Promise((resolve, reject) => {
+    let text = ''
+    const done = (plan: HoldPlan | undefined, error?: Error): void => {
+      clearTimeout(timer)
+      process.stdin.off('data', onData).off('end', onEnd)
+      process.off('SIGTERM', onEnd)
+      process.stdin.pause()
+      process.stdin.unref?.()
+      if (error) reject(error)
+      else resolve(plan)
+    }
+    const onData = (chunk: Buffer): void => {
+      text += chunk.toString('utf8')
+      const newline = text.indexOf('\n')
+      if (newline < 0) return
+      try {
+        done(parseHoldPlan(text.slice(0, newline)))
+      } catch (error) {
+        done(undefined, error as Error)
+      }
+    }
+    const onEnd = (): void => done(undefined)
+    const timer = setTimeout(onEnd, limitMs)
+    process.stdin.on('data', onData).on('end', onEnd)
+    process.once('SIGTERM', onEnd)
+  })
 }
 
 /** Holds one fault in this namespace until its end or SIGTERM; returns the exit code. */

@@ -17,6 +17,8 @@ export {
   probeHere,
   cleanFault,
   holderGraceMs,
+  planFromStdin,
+  standbyLimitMs,
   type HoldPlan,
   type HolderEvent,
   type CleanResult,

@@ -1,6 +1,7 @@
 import Docker from 'dockerode'
 import { homedir, hostname } from 'node:os'
-import { join } from 'node:path'
+import { createHash } from 'node:crypto'
+import { join, resolve } from 'node:path'
 import { GauntletError } from '@gauntlet/contracts'
 import { DockerTargets } from './docker-targets.js'
 import type { FaultEngine } from './fault-engine.js'
@@ -33,7 +34,7 @@ export interface LocalFaultEngineOptions {
   dockerSocket?: string
   /** The image holders run (default GAUNTLET_HOLDER_IMAGE, else gauntlet:local). */
   holderImage?: string
-  /** Who this engine is, on the holders' gauntlet.owner label (default local:<hostname>). */
+  /** Who this engine is, on the holders' gauntlet.owner label (default local:<hostname>:<hash of the journal path>). */
   owner?: string
   /** The journal of applied faults (default: per host, see defaultFaultJournal). */
   journalFile?: string
@@ -68,10 +69,10 @@ export class LocalFaultEngine implements FaultEngine {
     return (await this.engine()) instanceof HolderInjector ? 'holder' : 'host'
   }
 
-  /** Stops the holder reconcile loop (holders keep running and revert by their own timers). */
+  /** Stops the holder reconcile loop and warm holders (holders of applied faults revert by their own timers). */
   async stop(): Promise<void> {
     const engine = await this.engine()
-    if (engine instanceof HolderInjector) engine.stopReconcile()
+    if (engine instanceof HolderInjector) await engine.close()
   }
 
   recover: FaultEngine['recover'] = async () => (await this.engine()).recover()
@@ -96,7 +97,10 @@ async function chooseEngine(options: LocalFaultEngineOptions): Promise<FaultEngi
     containers,
     journal,
     image,
-    owner: options.owner ?? `local:${hostname()}`,
+    // One owner per journal: the reconcile and `fault list` of one state dir leave another's holders alone.
+    owner:
+      options.owner ??
+      `local:${hostname()}:${createHash('sha256').update(resolve(journalFile)).digest('hex').slice(0, 12)}`,
     ...(log ? { log } : {}),
     ...(options.isRunLive ? { isRunLive: options.isRunLive } : {}),
   })

@@ -4,7 +4,10 @@ import {
   holdFault,
   localFaultEngine,
   parseHoldPlan,
+  planFromStdin,
   probeHere,
+  standbyLimitMs,
+  type HolderEvent,
   type FaultReport,
   type InjectorChoice,
 } from '@gauntlet/faults'
@@ -140,7 +143,13 @@ async function holderAction(
     return 0
   }
   if (!arg) throw usageError(faultSpec, `fault ${action} needs ${action === 'hold' ? 'a plan (JSON)' : 'a fault id'}`)
-  if (action === 'hold') return holdFault(parseHoldPlan(arg), (event) => out.stdout(JSON.stringify(event)))
+  const emit = (event: HolderEvent): void => out.stdout(JSON.stringify(event))
+  if (action === 'hold' && arg === '-') {
+    // Warm: the plan comes on stdin when the fault is applied (or never: then nothing was held).
+    const plan = await planFromStdin(standbyLimitMs)
+    return plan ? holdFault(plan, emit) : 0
+  }
+  if (action === 'hold') return holdFault(parseHoldPlan(arg), emit)
   const result = await cleanFault(arg, qdisc === true)
   out.stdout(JSON.stringify(result))
   return result.verified ? 0 : ExitCode.couldNotRun
