@@ -2,7 +2,7 @@ import { localFaultEngine, holderLabels, type LocalFaultEngine } from '@gauntlet
 import type { FaultSpec } from '@gauntlet/contracts'
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
+import { openSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { afterEach, beforeAll, expect, it } from 'vitest'
@@ -42,9 +42,9 @@ function spec(fault: Partial<FaultSpec> & Pick<FaultSpec, 'type' | 'mechanism'>,
   } as FaultSpec
 }
 
-/** Holders of a fault the engine still has (running or not yet removed). */
-async function holdersOf(id: string): Promise<string[]> {
-  const listed = await dockerClient().listContainers({ all: true, filters: { label: [`${holderLabels.fault}=${id}`] } })
+/** Holders of a fault the engine still has (running, or with `all` also exited and not yet removed). */
+async function holdersOf(id: string, all = true): Promise<string[]> {
+  const listed = await dockerClient().listContainers({ all, filters: { label: [`${holderLabels.fault}=${id}`] } })
   return listed.map((c) => c.Id)
 }
 
@@ -134,7 +134,9 @@ gate.describe('fault holders (real engine)', () => {
     const delayedMs = performance.now() - started
     let drains = 0
     const reverted = await faults.revert(fault.id, 'test', { beforeDrain: () => void drains++ })
-    console.log(`holder proxy delay 200 ms: a request took ${delayedMs.toFixed(0)} ms; revert notes ${reverted.notes.join('; ')}`)
+    console.log(
+      `holder proxy delay 200 ms: a request took ${delayedMs.toFixed(0)} ms; revert notes ${reverted.notes.join('; ')}`,
+    )
     expect(delayedMs).toBeGreaterThanOrEqual(200)
     expect(drains).toBe(1)
     expect(reverted).toMatchObject({ revertVerified: true, injector: 'holder' })
@@ -147,7 +149,9 @@ gate.describe('fault holders (real engine)', () => {
   it('tbf: SIGTERM (revert) ends it at once and reads back clean', async () => {
     const target = await httpd()
     const faults = engine(tempDir('gauntlet-holder-sigterm-'))
-    const fault = await faults.prepare(spec({ type: 'bandwidth', mechanism: 'tbf', rateBitsPerS: 1_000_000, durationMs: 60_000 }, target))
+    const fault = await faults.prepare(
+      spec({ type: 'bandwidth', mechanism: 'tbf', rateBitsPerS: 1_000_000, durationMs: 60_000 }, target),
+    )
     await faults.apply(fault, Date.now() + 60_000)
     expect((await marksIn(target.pid)).qdiscs).toEqual(['eth0'])
     const started = performance.now()
@@ -196,7 +200,7 @@ planned end and no Gauntlet process is alive`, async () => {
     const child = spawn(process.execPath, [gauntletBin, 'run', file, '--db', join(dir, 'gauntlet.db'), '--quiet'], {
       cwd: dir,
       env: { ...process.env, ...containerAllow, ...journalEnv(dir), ...holderEnv },
-      stdio: 'ignore',
+      stdio: ['ignore', 'ignore', openSync(join(dir, 'stderr.log'), 'w')],
       // Its own process group: the kill takes the whole tree, as a stopped container or cgroup would.
       detached: true,
     })
@@ -208,26 +212,35 @@ planned end and no Gauntlet process is alive`, async () => {
           return marks.qdiscs.length === 1 && marks.chains.length === 1
         },
         'both faults to be applied',
-        20_000,
-      )
+        60_000,
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}; gauntlet run said: ${readFileSync(join(dir, 'stderr.log'), 'utf8')}`)
+      })
       process.kill(-group, 'SIGKILL')
     } catch (error) {
       process.kill(-group, 'SIGKILL')
       throw error
     }
-    const intents = journal(dir).filter((l) => l.op === 'intent') as unknown as Array<{ id: string; untilEpochMs: number }>
+    const intents = journal(dir).filter((l) => l.op === 'intent') as unknown as Array<{
+      id: string
+      untilEpochMs: number
+    }>
     expect(intents).toHaveLength(2)
     const plannedEnd = Math.max(...intents.map((i) => i.untilEpochMs))
-    const gone = await marksGone(target.pid, 'the faults to be reverted by their holders', plannedEnd - Date.now() + 5_000)
+    const gone = await marksGone(
+      target.pid,
+      'the faults to be reverted by their holders',
+      plannedEnd - Date.now() + 5_000,
+    )
     await waitUntil(
-      async () => (await Promise.all(intents.map((i) => holdersOf(i.id)))).flat().length === 0,
+      async () => (await Promise.all(intents.map((i) => holdersOf(i.id, false)))).flat().length === 0,
       'every holder to exit',
       plannedEnd - Date.now() + 5_000,
     )
     const settled = Date.now()
     console.log(
       `kill -9 of gauntlet run's process group: marks gone ${gone - plannedEnd} ms after the planned end, ` +
-        `holders gone ${settled - plannedEnd} ms after it`,
+        `holder processes gone ${settled - plannedEnd} ms after it`,
     )
     expect(gone - plannedEnd).toBeLessThanOrEqual(2_000)
     expect(settled - plannedEnd).toBeLessThanOrEqual(2_000)

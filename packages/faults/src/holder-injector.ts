@@ -263,6 +263,11 @@ export class HolderInjector implements FaultEngine {
       ))
     const held = { target, holder }
     holder.onEvent((e) => this.observe(spec.id, held, e))
+    // Killed without reverting (docker kill, OOM): its marks are cleaned now, not at the next tick.
+    void holder.exited.then((code) => {
+      if (code !== -1 && !holder.events.some((e) => e.event === 'reverted') && !this.applying.has(spec.id))
+        void this.reconciler.once().catch(() => undefined)
+    })
     const first = await holder.next((e) => e.event === 'applied' || e.event === 'error', applyDeadlineMs)
     if (first?.event === 'applied') return held
     if (!first) await holder.signal('SIGKILL')

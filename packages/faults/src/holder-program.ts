@@ -34,8 +34,8 @@ export type HolderEvent =
   | { event: 'error'; message: string }
 
 /**
- * The holder's own timer fires this long after the fault's end: an injector that is alive reverts at
- * the end itself (with the run's drain handshake); the holder's timer is the backstop when it is not.
+ * Proxy delay: the holder's own timer fires this long after the fault's end, so an injector that is
+ * alive reverts at the end itself (with the run's drain handshake); the holder's timer is the backstop.
  */
 export const holderGraceMs = 300
 /** How long a warm holder waits for its plan before it ends (the injector then starts a cold one). */
@@ -103,7 +103,9 @@ export async function holdFault(plan: HoldPlan, emit: (event: HolderEvent) => vo
   process.on('SIGTERM', onTerm).on('SIGINT', onTerm).on('SIGUSR1', onUsr1)
   let timer: NodeJS.Timeout | undefined
   const arm = (): void => {
-    const left = plan.untilEpochMs + holderGraceMs - Date.now()
+    // Proxy delay leaves an alive injector the first move (its drain handshake); the rest end on the dot.
+    const grace = plan.spec.mechanism === 'proxy' ? holderGraceMs : 0
+    const left = plan.untilEpochMs + grace - Date.now()
     if (left <= 0) stop('duration ended')
     else timer = setTimeout(arm, Math.min(left, maxTimerMs))
   }

@@ -37,6 +37,7 @@ const cleanerDeadlineMs = 20_000
 export class Reconciler {
   private timer: NodeJS.Timeout | undefined
   private round: Promise<string[]> | undefined
+  private again: Promise<string[]> | undefined
 
   constructor(private readonly deps: ReconcileDeps) {}
 
@@ -59,7 +60,17 @@ export class Reconciler {
 
   /** One round (rounds never overlap). Returns the containers whose namespaces it cleaned. */
   once(): Promise<string[]> {
-    this.round ??= this.deps.journal.withLock(() => this.roundLocked()).finally(() => (this.round = undefined))
+    // A round under way may have listed the holders before the change that asks for this one: one more after it.
+    if (this.round) {
+      this.again ??= this.round
+        .catch(() => [])
+        .then(() => {
+          this.again = undefined
+          return this.once()
+        })
+      return this.again
+    }
+    this.round = this.deps.journal.withLock(() => this.roundLocked()).finally(() => (this.round = undefined))
     return this.round
   }
 
