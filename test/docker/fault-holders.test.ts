@@ -39,7 +39,7 @@ function spec(fault: Partial<FaultSpec> & Pick<FaultSpec, 'type' | 'mechanism'>,
     target: { container: target.name },
     durationMs: 3_000,
     ...fault,
-  } as FaultSpec
+  }
 }
 
 /** Holders of a fault the engine still has (running, or with `all` also exited and not yet removed). */

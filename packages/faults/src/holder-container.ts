@@ -165,7 +165,10 @@ function attachHandle(
     exited,
     next(match, timeoutMs) {
       return new Promise((resolve) => {
-        let timer: NodeJS.Timeout | undefined
+        const timer = setTimeout(() => {
+          wake.delete(check)
+          resolve(events.find(match))
+        }, timeoutMs)
         const check = (): void => {
           const found = events.find(match)
           if (found || code !== undefined) {
@@ -174,10 +177,6 @@ function attachHandle(
             resolve(found)
           }
         }
-        timer = setTimeout(() => {
-          wake.delete(check)
-          resolve(events.find(match))
-        }, timeoutMs)
         wake.add(check)
         // An exit already seen still gets its last output's moment.
         if (events.find(match)) check()
