@@ -33,6 +33,8 @@ export interface HolderInjectorDeps {
 
 /** How long a holder may take to apply (image start, node start, tc/iptables) before it counts as failed. */
 const applyDeadlineMs = 20_000
+/** A warm holder that the engine has not started by then is not waited for (the fault starts cold). */
+const warmStartMs = 15_000
 /** How long a holder may take to revert after SIGTERM (proxy drain is at most ~7 s). */
 const revertDeadlineMs = 15_000
 
@@ -114,7 +116,7 @@ export class HolderInjector implements FaultEngine {
     await this.dropWarm(decided.id)
     const holders: HolderHandle[] = []
     try {
-      for (const target of targets) holders.push(await this.startWarm(decided, target))
+      for (const target of targets) holders.push(await withDeadline(this.startWarm(decided, target), warmStartMs))
       this.warm.set(decided.id, { targets, holders })
     } catch (error) {
       // Not fatal: the fault is then applied by a holder started cold.
@@ -424,6 +426,14 @@ export class HolderInjector implements FaultEngine {
       .map((i) => reportOf(i))
     return [...own, ...others]
   }
+}
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the engine did not start it within ${ms / 1000} s`)), ms)
+  })
+  return Promise.race([work, late]).finally(() => clearTimeout(timer))
 }
 
 export function reportOf(intent: Intent): FaultReport {
