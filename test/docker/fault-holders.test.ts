@@ -65,12 +65,13 @@ gate.describe('fault holders (real engine)', () => {
   const { tempDir } = faultSuite()
   const httpd = (): Promise<HttpdContainer> => startHttpdContainer({ labels: { app: `fault-holders-${run}` } })
   const engines: LocalFaultEngine[] = []
-  const engine = (dir: string, reconcile = false): LocalFaultEngine => {
+  const engine = (dir: string, reconcile = false, isRunLive?: (run: string) => boolean): LocalFaultEngine => {
     const made = localFaultEngine({
       injector: 'holder',
       holderImage: image,
       journalFile: join(dir, 'faults.jsonl'),
       reconcile,
+      ...(isRunLive ? { isRunLive } : {}),
     })
     engines.push(made)
     return made
@@ -182,6 +183,20 @@ gate.describe('fault holders (real engine)', () => {
       expect(reverted.revertVerified).toBe(true)
       expect(journal(dir).some((l) => l.op === 'reverted' && l.id === fault.id)).toBe(true)
     }
+  })
+
+  it('a holder of a run that is over is stopped by the reconcile (it reverts on SIGTERM)', async () => {
+    const target = await httpd()
+    const over = new Set<string>()
+    const faults = engine(tempDir('gauntlet-holder-runover-'), true, (run) => !over.has(run))
+    const fault = spec({ type: 'partition', mechanism: 'iptables', durationMs: 60_000 }, target)
+    await faults.apply(await faults.prepare(fault), Date.now() + 60_000, { run: 'run-over' })
+    expect((await marksIn(target.pid)).chains).toHaveLength(2)
+    const endedAt = Date.now()
+    over.add('run-over')
+    const gone = await marksGone(target.pid, 'the reconcile to stop the holder of a run that is over', 10_000)
+    console.log(`holder of a run that is over: marks gone ${gone - endedAt} ms after the run ended`)
+    expect((await faults.revert(fault.id, 'test')).revertVerified).toBe(true)
   })
 
   it(`kill -9 of the whole process group of \`gauntlet run\` mid-fault: the fault is gone within 2 s of its \

@@ -33,6 +33,8 @@ export type JournalEntry =
       owner: FaultOwner
       /** Held by holder containers (absent: by this host's processes). */
       injector?: 'holder'
+      /** The run it belongs to (a warm holder's label cannot say: it was started before). */
+      run?: string
     }
   | { op: 'helpers'; id: string; containerId: string; proxyPid?: number; deadmanPid?: number }
   /** Holders: one target is done with (its holder reported a verified revert, or a cleaner removed its marks). */

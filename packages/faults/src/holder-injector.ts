@@ -203,6 +203,7 @@ export class HolderInjector implements FaultEngine {
       at: Date.now(),
       owner: { pid: process.pid, detached: options.detached === true },
       injector: 'holder',
+      ...(options.run ? { run: options.run } : {}),
     }
     this.deps.journal.append(intent)
     const report = reportOf(intent)

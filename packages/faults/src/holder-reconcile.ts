@@ -79,7 +79,8 @@ export class Reconciler {
       all: true,
       filters: { label: [`${holderLabels.owner}=${this.deps.owner}`, `${holderLabels.role}=hold`] },
     })
-    await this.stopOverdue(holders)
+    const runs = new Map(this.deps.journal.unreverted().map((i) => [i.id, i.run ?? '']))
+    await this.stopOverdue(holders, runs)
     const cleaned: string[] = []
     const alive = new Set(
       holders.filter((h) => h.State === 'running' || h.State === 'created').map((h) => holderKey(h.Labels)),
@@ -127,12 +128,12 @@ export class Reconciler {
   }
 
   /** Holders past their end (+ grace), or of a run that is over: SIGTERM (they revert and exit). */
-  private async stopOverdue(holders: Docker.ContainerInfo[]): Promise<void> {
+  private async stopOverdue(holders: Docker.ContainerInfo[], runs: Map<string, string>): Promise<void> {
     const grace = this.deps.graceMs ?? defaultGraceMs
     for (const h of holders) {
       if (h.State !== 'running') continue
       const until = Number(h.Labels[holderLabels.until])
-      const run = h.Labels[holderLabels.run] ?? ''
+      const run = h.Labels[holderLabels.run] || runs.get(h.Labels[holderLabels.fault] ?? '') || ''
       const overdue = Number.isFinite(until) && Date.now() > until + grace
       const runOver = run !== '' && this.deps.isRunLive !== undefined && !this.deps.isRunLive(run)
       if (!overdue && !runOver) continue
