@@ -31,6 +31,9 @@ import {
  * reads the target's namespace back (readMarks of the built package, tc, iptables-save).
  */
 
+// These tests check the host injector's own machinery (dead man's switches, helper processes, nsenter
+// recovery); what holders do about the same failures is in fault-holders.test.ts.
+process.env.GAUNTLET_FAULT_INJECTOR = 'host'
 const gate = await dockerGate()
 const run = randomUUID().slice(0, 8)
 

@@ -177,6 +177,8 @@ export interface FaultRecord {
   error?: string
   /** The fault-capable agent whose Docker engine held it (absent: the engine of the process that ran it). */
   agent?: string
+  /** What held it: a holder container or the host's nsenter. */
+  injector?: 'holder' | 'host'
 }
 
 export interface AgentLoss {

@@ -11,6 +11,15 @@ export interface FaultReport {
   /** True once a read-back of every namespace showed nothing of this fault. */
   revertVerified: boolean
   notes: string[]
+  /** What held it: a holder container (through the Docker API) or this host's nsenter. */
+  injector: 'holder' | 'host'
+}
+
+export interface ApplyOptions {
+  /** Applied by a one-shot command that exits at once: the fault is left to its own end. */
+  detached?: boolean
+  /** The run it belongs to (holders carry it, so a reconcile can stop the faults of a run that is over). */
+  run?: string
 }
 
 export interface RevertOptions {
@@ -28,7 +37,7 @@ export interface FaultEngine {
   /** The kernel can carry it and its targets exist; returns the spec with `auto` decided. */
   prepare(spec: FaultSpec): Promise<FaultSpec>
   /** Applies a fault until `untilEpochMs` (default: now + its duration). */
-  apply(spec: FaultSpec, untilEpochMs?: number, options?: { detached?: boolean }): Promise<FaultReport>
+  apply(spec: FaultSpec, untilEpochMs?: number, options?: ApplyOptions): Promise<FaultReport>
   /** Reverts and reads back; a second call gets the same report. */
   revert(id: string, reason: string, options?: RevertOptions): Promise<FaultReport>
   revertAll(reason: string): Promise<FaultReport[]>

@@ -11,6 +11,8 @@ export interface JournalTarget {
   proxyPid?: number
   /** The detached process that reverts the fault at its end if nobody else does. */
   deadmanPid?: number
+  /** Holders: set once this target is done with (true: read back clean). */
+  settled?: boolean
 }
 
 /** Who keeps a fault alive: a running process, or (detached) only its own deadline. */
@@ -29,8 +31,14 @@ export type JournalEntry =
       untilEpochMs: number
       at: number
       owner: FaultOwner
+      /** Held by holder containers (absent: by this host's processes). */
+      injector?: 'holder'
+      /** The run it belongs to (a warm holder's label cannot say: it was started before). */
+      run?: string
     }
   | { op: 'helpers'; id: string; containerId: string; proxyPid?: number; deadmanPid?: number }
+  /** Holders: one target is done with (its holder reported a verified revert, or a cleaner removed its marks). */
+  | { op: 'settled'; id: string; containerId: string; verified: boolean; at: number }
   | { op: 'reverted'; id: string; at: number }
 
 /**
@@ -75,6 +83,9 @@ export class FaultJournal {
         const target = intent?.targets.find((t) => t.containerId === entry.containerId)
         if (target && entry.proxyPid !== undefined) target.proxyPid = entry.proxyPid
         if (target && entry.deadmanPid !== undefined) target.deadmanPid = entry.deadmanPid
+      } else if (entry.op === 'settled') {
+        const target = open.get(entry.id)?.targets.find((t) => t.containerId === entry.containerId)
+        if (target) target.settled = entry.verified
       } else open.delete(entry.id)
     }
     return [...open.values()]

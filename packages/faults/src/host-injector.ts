@@ -73,7 +73,8 @@ export class HostInjector implements FaultEngine {
     const cleaned = new Set<string>()
     const live: Intent[] = []
     for (const intent of this.deps.journal.unreverted()) {
-      if (isLive(intent)) {
+      // Held by holder containers: theirs to revert (and the reconcile's); their marks are claimed.
+      if (isLive(intent) || intent.injector === 'holder') {
         live.push(intent)
         continue
       }
@@ -470,6 +471,7 @@ function recordReport(intent: Intent): FaultReport {
     revertedAt: null,
     revertVerified: false,
     notes: [],
+    injector: 'host',
   }
 }
 

@@ -18,6 +18,14 @@ export const nsenter: Netns = {
   run: (pid, command) => exec('nsenter', ['-t', String(pid), '-n', ...command]),
 }
 
+/**
+ * The namespace this process runs in (a holder container shares its target's network namespace), so
+ * the pid is ignored: plain tc and iptables, no nsenter and no host pid namespace needed.
+ */
+export const ownNamespace: Netns = {
+  run: (_pid, command) => exec(command[0]!, command.slice(1)),
+}
+
 /** Runs a command (no shell) and reports its exit status instead of throwing on a non-zero one. */
 export function exec(file: string, args: readonly string[], timeoutMs = 10_000): Promise<CommandResult> {
   return new Promise((resolve, reject) => {

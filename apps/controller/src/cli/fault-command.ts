@@ -1,4 +1,16 @@
-import { adhocFault, localFaultEngine, type FaultReport } from '@gauntlet/faults'
+import {
+  adhocFault,
+  cleanFault,
+  holdFault,
+  localFaultEngine,
+  parseHoldPlan,
+  planFromStdin,
+  probeHere,
+  standbyLimitMs,
+  type HolderEvent,
+  type FaultReport,
+  type InjectorChoice,
+} from '@gauntlet/faults'
 import { ExitCode, GauntletError } from '@gauntlet/contracts'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -14,6 +26,7 @@ export const faultSpec = defineCommand({
     'apply <fault.yaml> [--controller <url>]',
     'list [--controller <url>]',
     'revert <id> | --all [--controller <url>]',
+    'hold <plan-json> | probe | clean <fault-id> [--qdisc]   (inside a holder container)',
   ],
   positionals: true,
   flags: {
@@ -24,6 +37,13 @@ export const faultSpec = defineCommand({
       description: "act on this controller's Docker host (GAUNTLET_TOKEN as its bearer token)",
     },
     all: { type: 'boolean', description: 'revert: every active fault' },
+    injector: {
+      type: 'string',
+      value: 'auto|holder|host',
+      defaultText: 'auto (GAUNTLET_FAULT_INJECTOR)',
+      description: "holder containers, or this host's nsenter (root); auto: holders when the image exists",
+    },
+    qdisc: { type: 'boolean', description: "clean: remove Gauntlet's root qdisc too" },
     'state-dir': {
       type: 'string',
       value: '<dir>',
@@ -34,6 +54,8 @@ export const faultSpec = defineCommand({
   env: {
     GAUNTLET_TOKEN: "the controller's bearer token (with --controller)",
     GAUNTLET_FAULT_JOURNAL: "this host's journal of applied faults (a file; --state-dir wins)",
+    GAUNTLET_FAULT_INJECTOR: 'auto, holder or host (--injector wins)',
+    GAUNTLET_HOLDER_IMAGE: 'the image holder containers run (default gauntlet:local)',
   },
   examples: ['gauntlet fault apply latency.yaml', 'gauntlet fault list', 'gauntlet fault revert --all'],
   exitCodes: {
@@ -55,6 +77,8 @@ export async function faultCommand(argv: string[], out: Output): Promise<number>
   if (parsed.help) return printHelp(faultSpec, out)
   const { values, positionals } = parsed
   const [action, arg] = positionals
+  // Inside a holder container: no engine, no journal, no recovery; only this namespace.
+  if (action === 'hold' || action === 'probe' || action === 'clean') return holderAction(action, arg, values.qdisc, out)
   const client = values.controller
     ? new ControllerClient(values.controller, process.env.GAUNTLET_TOKEN || undefined)
     : undefined
@@ -63,6 +87,7 @@ export async function faultCommand(argv: string[], out: Output): Promise<number>
     ? undefined
     : localFaultEngine({
         ...(values['state-dir'] ? { journalFile: join(values['state-dir'], 'faults.jsonl') } : {}),
+        ...(values.injector ? { injector: injectorFlag(values.injector) } : {}),
         log: (line) => out.stderr(line),
       })
   // Locally, whatever a dead process left behind is reverted before anything else.
@@ -104,6 +129,35 @@ export async function faultCommand(argv: string[], out: Output): Promise<number>
     default:
       throw usageError(faultSpec, `unknown fault action "${action ?? ''}"`)
   }
+}
+
+/** `gauntlet fault hold|probe|clean`: what a holder container runs in its target's network namespace. */
+async function holderAction(
+  action: 'hold' | 'probe' | 'clean',
+  arg: string | undefined,
+  qdisc: boolean | undefined,
+  out: Output,
+): Promise<number> {
+  if (action === 'probe') {
+    out.stdout(await probeHere())
+    return 0
+  }
+  if (!arg) throw usageError(faultSpec, `fault ${action} needs ${action === 'hold' ? 'a plan (JSON)' : 'a fault id'}`)
+  const emit = (event: HolderEvent): void => out.stdout(JSON.stringify(event))
+  if (action === 'hold' && arg === '-') {
+    // Warm: the plan comes on stdin when the fault is applied (or never: then nothing was held).
+    const plan = await planFromStdin(standbyLimitMs)
+    return plan ? holdFault(plan, emit) : 0
+  }
+  if (action === 'hold') return holdFault(parseHoldPlan(arg), emit)
+  const result = await cleanFault(arg, qdisc === true)
+  out.stdout(JSON.stringify(result))
+  return result.verified ? 0 : ExitCode.couldNotRun
+}
+
+export function injectorFlag(value: string): InjectorChoice {
+  if (value === 'auto' || value === 'holder' || value === 'host') return value
+  throw new GauntletError('usage', `--injector must be auto, holder or host, got ${JSON.stringify(value)}`)
 }
 
 function describe(report: FaultReport): string {

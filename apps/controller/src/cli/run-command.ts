@@ -3,7 +3,7 @@ import { constants } from 'node:fs'
 import { access, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { assertTargetAllowed, targetAllowListFromEnv } from '@gauntlet/agent'
-import { localFaultEngine } from '@gauntlet/faults'
+import { localFaultEngine, type InjectorChoice } from '@gauntlet/faults'
 import { parseAllowList, type AllowList } from '@gauntlet/http'
 import { defaultHookGraceMs } from '../hooks/run-hooks.js'
 import { InProcessAgent } from '../agents/in-process-agent.js'
@@ -19,6 +19,7 @@ import { SqliteStore } from '../storage/sqlite-store.js'
 import { durationFlagMs } from '../config/flag-values.js'
 import { defineCommand, durationText, parseCommand, printHelp, usageError } from './command-spec.js'
 import { ControllerClient } from './controller-client.js'
+import { injectorFlag } from './fault-command.js'
 import type { Output } from './output.js'
 
 export const defaultDbFile = '.gauntlet/gauntlet.db'
@@ -51,6 +52,14 @@ export const runSpec = defineCommand({
       description: 'how long onRollback and postRun hooks may still take once Ctrl-C stops the run',
     },
     quiet: { type: 'boolean', description: 'print no per-second progress, only the step table and the verdict' },
+    injector: {
+      type: 'string',
+      value: 'auto|holder|host',
+      defaultText: 'auto (GAUNTLET_FAULT_INJECTOR)',
+      description:
+        "who holds the scenario's faults: holder containers (the Gauntlet image, through the Docker API) or " +
+        "this host's nsenter (root); auto: holders when the holder image exists",
+    },
     strict: {
       type: 'boolean',
       description:
@@ -62,6 +71,8 @@ export const runSpec = defineCommand({
     GAUNTLET_TOKEN: "the controller's bearer token (with --controller)",
     GAUNTLET_TARGET_ALLOW: 'hosts the embedded run may load (default: loopback)',
     GAUNTLET_HOOK_ALLOW: 'hosts hooks may call (default: loopback)',
+    GAUNTLET_FAULT_INJECTOR: 'auto, holder or host (--injector wins)',
+    GAUNTLET_HOLDER_IMAGE: 'the image fault holders run (default gauntlet:local)',
   },
   examples: [
     'gauntlet run checkout.yaml --summary summary.json',
@@ -87,6 +98,9 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
   if (positionals.length !== 1) throw usageError(runSpec, 'expected one scenario file')
   if (values.controller && values.db)
     throw new GauntletError('usage', '--db applies to the embedded run; a controller keeps its own database')
+  if (values.controller && values.injector)
+    throw new GauntletError('usage', '--injector applies to the embedded run; a controller has its own agents')
+  const injector = values.injector ? injectorFlag(values.injector) : undefined
   if (values.controller && values['hook-grace'])
     throw new GauntletError('usage', '--hook-grace applies to the embedded run; a controller has its own')
   // An insufficient result fails the run; a controller's runs take it from the scenario.
@@ -164,6 +178,7 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
           out,
           { targetAllow, hooks: { allow: hookAllow, graceMs: hookGraceMs } },
           values.strict === true,
+          injector,
         )
     if (summary.steps.length > 0) out.stdout(`\n${stepTable(summary.steps)}\n`)
     for (const line of verdictLines(summary)) out.stdout(line)
@@ -194,13 +209,17 @@ async function runEmbedded(
   out: Output,
   egress: { targetAllow: AllowList; hooks: NonNullable<RunDependencies['hooks']> },
   strict: boolean,
+  injector: InjectorChoice | undefined,
 ): Promise<RunSummary> {
   // Faults: the local Docker engine; whatever a crashed earlier run left behind is reverted first.
-  const faults = scenario.faults.length > 0 ? localFaultEngine({ log: (line) => out.stderr(line) }) : undefined
+  const faults =
+    scenario.faults.length > 0
+      ? localFaultEngine({ log: (line) => out.stderr(line), ...(injector ? { injector } : {}) })
+      : undefined
   await faults?.recover()
   const store = new SqliteStore(db)
   try {
-    return await executeRun(
+    const summary = await executeRun(
       {
         store,
         agent: new InProcessAgent(),
@@ -211,8 +230,15 @@ async function runEmbedded(
       },
       { scenario, yaml, signal, observer: progress, strict },
     )
+    // Which injector held the faults (the stored summary gets it once RunFaults copies it from the report).
+    if (faults) {
+      const by = await faults.injector()
+      for (const record of summary.faults ?? []) record.injector ??= by
+    }
+    return summary
   } finally {
     store.close()
+    await faults?.stop().catch(() => undefined)
   }
 }
 
