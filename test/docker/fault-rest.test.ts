@@ -26,7 +26,7 @@ gate.describe('POST/GET/DELETE /api/faults on a real controller and engine', () 
     await ensureBusyboxImage()
     dir = tempDir('gauntlet-fault-rest-')
     target = await startHttpdContainer({ labels: { app: 'fault-rest' } })
-    controller = await startGauntlet(['controller', '--port', '0', '--db', join(dir, 'c.db')], {
+    controller = await startGauntlet(['controller', '--port', '0', '--db', join(dir, 'c.db'), '--docker'], {
       ...journalEnv(dir),
       GAUNTLET_TOKEN: token,
     })

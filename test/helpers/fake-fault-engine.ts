@@ -64,6 +64,7 @@ export class FakeFaultEngine implements FaultEngine, EngineView {
       untilAt: new Date(untilEpochMs).toISOString(),
       revertedAt: null,
       revertVerified: false,
+      injector: 'host',
       notes: [],
     }
     this.active.set(spec.id, report)

@@ -61,7 +61,7 @@ describe('FaultRouter', () => {
     )
     const prepared = await router.prepare(spec)
     expect(prepared.mechanism).toBe('iptables')
-    const applied = await router.apply(prepared, 0, { runId: 'run-1' })
+    const applied = await router.apply(prepared, 0, { run: 'run-1' })
     expect(applied).toMatchObject({ agent: 'b', targets: ['orders-1'] })
     // c matched the same containers (one engine, two agents): no note.
     expect(applied.notes).toEqual([])

@@ -258,7 +258,7 @@ export const AgentFaultReportSchema = Type.Object({
   revertVerified: Type.Boolean(),
   notes: Type.Array(Note, { maxItems: 50 }),
   /** Which ran it: a holder container or host processes (absent from engines that do not say). */
-  injector: Type.Optional(Type.String({ maxLength: 20 })),
+  injector: Type.Optional(Type.Union([Type.Literal('holder'), Type.Literal('host')])),
 })
 export type AgentFaultReport = Static<typeof AgentFaultReportSchema>
 

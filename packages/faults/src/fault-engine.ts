@@ -43,4 +43,6 @@ export interface FaultEngine {
   revertAll(reason: string): Promise<FaultReport[]>
   /** Faults in effect now. */
   list(): Promise<FaultReport[]>
+  /** Ends background work (the reconcile loop, warm holders); faults in effect keep their own end. */
+  stop?(): Promise<void>
 }

@@ -19,7 +19,8 @@ function defaultFaultJournal(): string {
   return process.getuid?.() === 0 ? '/var/lib/gauntlet/faults.jsonl' : join(homedir(), '.gauntlet', 'faults.jsonl')
 }
 
-export type InjectorChoice = 'auto' | 'holder' | 'host'
+export const injectorChoices = ['auto', 'holder', 'host'] as const
+export type InjectorChoice = (typeof injectorChoices)[number]
 
 export const defaultHolderImage = 'gauntlet:local'
 

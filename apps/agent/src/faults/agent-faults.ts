@@ -11,7 +11,7 @@ import {
   type FaultTarget,
 } from '@gauntlet/contracts'
 import type { EngineInventory, FaultEngine, FaultReport } from '@gauntlet/faults'
-import type { InjectorChoice } from './fault-engine-options.js'
+import type { InjectorChoice } from '@gauntlet/faults'
 
 /** The agent's view of its Docker engine (DockerEngineView in @gauntlet/faults; a fake in tests). */
 export interface EngineView {
@@ -72,6 +72,7 @@ export class AgentFaults {
     const reverted = await this.engine.revertAll(reason)
     this.held.clear()
     if (reverted.length > 0) this.log(`reverted ${reverted.length} fault(s): ${reason}`)
+    await this.engine.stop?.()
   }
 
   /** What the heartbeat says about this engine: its last refresh, bounded. */
@@ -94,7 +95,7 @@ export class AgentFaults {
     this.held.set(spec.id, { appliedAt: this.now(), ...(runId ? { runId } : {}) })
     this.bypassed.delete(spec.id)
     try {
-      return await this.engine.apply(spec, request.untilEpochMs)
+      return await this.engine.apply(spec, request.untilEpochMs, runId ? { run: runId } : {})
     } catch (error) {
       this.held.delete(spec.id)
       throw error

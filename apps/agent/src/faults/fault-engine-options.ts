@@ -1,7 +1,4 @@
-import { localFaultEngine, type FaultEngine } from '@gauntlet/faults'
-
-export type InjectorChoice = 'auto' | 'holder' | 'host'
-export const injectorChoices: readonly InjectorChoice[] = ['auto', 'holder', 'host']
+import { localFaultEngine, type FaultEngine, type InjectorChoice } from '@gauntlet/faults'
 
 /** Everything a fault-capable agent asks of its fault engine (`gauntlet agent --docker`). */
 export interface AgentEngineOptions {
@@ -20,13 +17,8 @@ export interface AgentEngineOptions {
   log: (line: string) => void
 }
 
-/**
- * The one place the agent makes its fault engine. localFaultEngine takes these options as one object:
- * those it does not know yet are ignored (a wider object is a valid argument), so none is lost in
- * between and the engine picks each one up as it learns it.
- */
+/** The one place the agent makes its fault engine. */
 export function agentFaultEngine(options: AgentEngineOptions): FaultEngine {
   const { journalFile, ...rest } = options
-  const engineOptions = { ...rest, ...(journalFile ? { journalFile } : {}) }
-  return localFaultEngine(engineOptions)
+  return localFaultEngine({ ...rest, ...(journalFile ? { journalFile } : {}) })
 }

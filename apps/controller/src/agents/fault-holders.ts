@@ -46,8 +46,7 @@ export function localHolder(engine: FaultEngine): FaultHolder {
     key: 'controller',
     label: "the controller's Docker engine",
     prepare: async (spec) => ({ spec: await engine.prepare(spec), targets: [] }),
-    // The run id stays here: this engine's faults end with the controller's runs (it reverts them on stop).
-    apply: (spec, untilEpochMs) => engine.apply(spec, untilEpochMs),
+    apply: (spec, untilEpochMs, runId) => engine.apply(spec, untilEpochMs, runId ? { run: runId } : {}),
     revert: (id, reason, options) => engine.revert(id, reason, options),
     list: () => engine.list(),
   }

@@ -58,7 +58,7 @@ export class FaultRouter implements FaultInjector {
   async apply(
     spec: FaultSpec,
     untilEpochMs: number,
-    options: { runId?: string } = {},
+    options: { run?: string } = {},
   ): Promise<AppliedFault & RoutedFaultReport> {
     let route = this.prepared.get(spec.id)
     let decided = spec
@@ -67,9 +67,9 @@ export class FaultRouter implements FaultInjector {
     const holder = this.holders(true).find((h) => h.key === route.key)
     if (!holder) throw new GauntletError('conflict', `fault ${spec.id}: ${route.key} is no longer connected`)
     // Known before the order leaves: a heartbeat reply in between must already name its run.
-    this.routes.set(spec.id, { ...route, ...(options.runId ? { runId: options.runId } : {}), at: this.now() })
+    this.routes.set(spec.id, { ...route, ...(options.run ? { runId: options.run } : {}), at: this.now() })
     try {
-      const report = await holder.apply(decided, untilEpochMs, options.runId)
+      const report = await holder.apply(decided, untilEpochMs, options.run)
       const notes = route.alsoMatching.length
         ? [
             ...report.notes,

@@ -1,12 +1,7 @@
 import { ExitCode, GauntletError } from '@gauntlet/contracts'
 import { once } from 'node:events'
-import {
-  injectorChoices,
-  startAgent,
-  targetAllowListFromEnv,
-  type DockerAccess,
-  type InjectorChoice,
-} from '@gauntlet/agent'
+import { injectorChoices, type InjectorChoice } from '@gauntlet/faults'
+import { startAgent, targetAllowListFromEnv, type DockerAccess } from '@gauntlet/agent'
 import { dockerFlag, httpUrlFlag, withOptionalValue } from '../config/flag-values.js'
 import { withUsage } from './args.js'
 import { defineCommand, parseCommand, printHelp, usageError } from './command-spec.js'

@@ -207,12 +207,10 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
       : undefined
     // --docker only: this host's engine holds faults too; leftovers of a crashed controller are reverted first.
     if (docker) {
-      // A wider object than localFaultEngine may know yet: it takes the socket as soon as it knows it.
-      const engineOptions = {
+      localFaults = localFaultEngine({
         ...(docker.socket ? { dockerSocket: docker.socket } : {}),
         log: (line: string) => out.stdout(line),
-      }
-      localFaults = localFaultEngine(engineOptions)
+      })
       await localFaults
         .recover()
         .catch((error: Error) => out.stdout(`faults unavailable until a Docker engine answers: ${error.message}`))
@@ -270,6 +268,7 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
       out.stdout('stopping: a run did not finish within the hook grace; the next start marks it interrupted')
     }
     await localFaults?.revertAll('controller stopping')
+    await localFaults?.stop?.()
     await app.close()
     return 0
   } finally {

@@ -230,11 +230,6 @@ async function runEmbedded(
       },
       { scenario, yaml, signal, observer: progress, strict },
     )
-    // Which injector held the faults (the stored summary gets it once RunFaults copies it from the report).
-    if (faults) {
-      const by = await faults.injector()
-      for (const record of summary.faults ?? []) record.injector ??= by
-    }
     return summary
   } finally {
     store.close()

@@ -9,10 +9,10 @@ export interface FaultInjector {
   /** Before any load: the kernel can carry it, and its targets exist. Returns the spec with `auto` decided. */
   prepare(spec: FaultSpec): Promise<FaultSpec>
   /**
-   * `runId`: the run it belongs to (who holds it keeps it only while the run is live). The options are
+   * `run`: the run it belongs to (who holds it keeps it only while the run is live). The options are
    * those of FaultEngine.apply, so that a local engine is an injector as it is; a run never detaches.
    */
-  apply(spec: FaultSpec, untilEpochMs: number, options?: { runId?: string; detached?: boolean }): Promise<AppliedFault>
+  apply(spec: FaultSpec, untilEpochMs: number, options?: { run?: string; detached?: boolean }): Promise<AppliedFault>
   /** `beforeDrain`: proxy delay only, once new connections bypass the proxy and before it ends open ones. */
   revert(id: string, reason: string, options?: { beforeDrain?: () => void | Promise<void> }): Promise<AppliedFault>
   /**
@@ -32,5 +32,5 @@ export interface AppliedFault {
   /** The agent that held it (absent: this process's own engine). */
   agent?: string
   /** What held it: a holder container or host processes. */
-  injector?: string
+  injector?: 'holder' | 'host'
 }

@@ -129,12 +129,13 @@ export class RunFaults {
   private async apply(entry: LiveFault, revertAt: number): Promise<void> {
     if (this.stopped || !this.injector) return
     try {
-      const applied = await this.injector.apply(entry.spec, revertAt, { runId: this.runId })
+      const applied = await this.injector.apply(entry.spec, revertAt, { run: this.runId })
       entry.applied = true
       Object.assign(entry.record, {
         targets: applied.targets,
         appliedAt: applied.appliedAt,
         ...(applied.agent ? { agent: applied.agent } : {}),
+        ...(applied.injector ? { injector: applied.injector } : {}),
       })
       this.reconnect(entry.spec)
       entry.revertTimer = setTimeout(

@@ -172,7 +172,11 @@ export const FaultReportSchema = Type.Object({
   revertedAt: nullable(Type.String()),
   revertVerified: Type.Boolean(),
   notes: Type.Array(Type.String()),
-  injector: Type.Optional(Type.String({ description: 'What held it: a holder container or host processes.' })),
+  injector: Type.Optional(
+    Type.Union([Type.Literal('holder'), Type.Literal('host')], {
+      description: 'What held it: a holder container or host processes.',
+    }),
+  ),
   agent: Type.Optional(
     Type.String({ description: "The agent whose Docker engine holds it (absent: the controller's own, --docker)." }),
   ),
