@@ -251,14 +251,20 @@ describe('deploy/kubernetes objects fit together', () => {
     expect(agent!.args?.[0]).toBe('agent')
   })
 
-  it('the controller keeps its database on the claim template volume', () => {
+  it('the controller keeps its database and fault journal on the claim template volume', () => {
     const controller = workloads.find((w) => w.name === 'gauntlet-controller')!
     const claims = (controller.obj.spec as { volumeClaimTemplates: Array<{ metadata: { name: string } }> })
       .volumeClaimTemplates
     const [c] = containersOf(controller)
-    const db = flagValue(c!, '--db')
-    const mount = c!.volumeMounts!.find((m) => db.startsWith(`${m.mountPath}/`))
-    expect(mount && claims.map((t) => t.metadata.name)).toContain(mount?.name)
+    // Both files it writes (the root filesystem is read-only): the database and the fault journal.
+    const journal = c!.env?.find((e) => e.name === 'GAUNTLET_FAULT_JOURNAL')?.value
+    for (const path of [flagValue(c!, '--db'), journal]) {
+      const mount = c!.volumeMounts!.find((m) => path?.startsWith(`${m.mountPath}/`))
+      expect(
+        claims.map((t) => t.metadata.name),
+        `${path} on the claim`,
+      ).toContain(mount?.name)
+    }
   })
 
   it.each(workloads.map((w) => [w.name, w] as const))(
