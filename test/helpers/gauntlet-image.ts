@@ -1,5 +1,6 @@
 import { execFile, spawn } from 'node:child_process'
 import { promisify } from 'node:util'
+import { inject } from 'vitest'
 
 /**
  * The Gauntlet image for tests that run it (test/deploy, the holder tests in test/docker): built by
@@ -59,9 +60,23 @@ function buildImage(): Promise<void> {
 
 let ensured: Promise<void> | undefined
 
-/** Builds the image unless it exists and matches the sources; once per process whatever the callers. */
+/** The globalSetup's build error, inside a test file ("" elsewhere or when there was none). */
+function globalSetupError(): string {
+  try {
+    return inject('gauntletImageError') ?? ''
+  } catch {
+    return '' // not in a test worker (the globalSetup itself)
+  }
+}
+
+/**
+ * Builds the image unless it exists and matches the sources; once per process whatever the callers.
+ * When the run's globalSetup already failed to build it, fails with that error instead of building again.
+ */
 export function ensureGauntletImage(): Promise<void> {
   ensured ??= (async () => {
+    const failed = globalSetupError()
+    if (failed) throw new Error(`building ${gauntletImage} failed in globalSetup: ${failed}`)
     const [want, have] = await Promise.all([sourceInputs(), imageInputs()])
     if (have === want) return
     console.error(
