@@ -113,10 +113,12 @@ export class ComposeProject {
 
   /** Holder containers (label gauntlet.fault) in any target's namespace of this project. */
   async holders(): Promise<Array<{ id: string; fault: string; target: string }>> {
-    const ours = new Set((await this.containers()).map((c) => c.id))
+    const ours = (await this.containers()).map((c) => c.id)
+    // The label holds the target's id, full or short: either way it is a prefix of the full id.
+    const inProject = (target = '') => target.length >= 12 && ours.some((id) => id.startsWith(target))
     const listed = await dockerClient().listContainers({ all: true, filters: { label: ['gauntlet.fault'] } })
     return listed
-      .filter((c) => ours.has(c.Labels['gauntlet.target'] ?? ''))
+      .filter((c) => inProject(c.Labels['gauntlet.target']))
       .map((c) => ({ id: c.Id, fault: c.Labels['gauntlet.fault'] ?? '', target: c.Labels['gauntlet.target'] ?? '' }))
   }
 
