@@ -239,11 +239,9 @@ gate.describe('the compose deployment (docker-compose.yml), built and run', () =
       )
       console.log(`[deploy] fault agent killed: fault gone ${gone - until} ms after its planned end`)
       expect(gone).toBeLessThanOrEqual(until + 2_000)
-      // The agent comes back (restart: unless-stopped restarts a killed container), or is started.
-      const running = async () => (await project.service('fault-agent')).some((c) => c.running)
-      await waitUntil(running, 'the fault agent restarted by its restart policy', 15_000, 250).catch(() =>
-        project.compose(['start', 'fault-agent']),
-      )
+      // `docker kill` counts as a manual stop, so the restart policy leaves it down (checked on Docker
+      // 20.10; a crash or the kernel's OOM kill would restart it): start it as an operator would.
+      await project.compose(['start', 'fault-agent'])
       await waitUntil(allHealthy, 'the fault agent healthy again', 60_000, 500)
       await waitUntil(async () => (await readyAgents()).length >= 3, 'the fault agent registered again', 30_000, 250)
     }, 120_000)
