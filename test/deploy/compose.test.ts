@@ -187,8 +187,9 @@ gate.describe('the compose deployment (docker-compose.yml), built and run', () =
     )
     expect(run.status, [...run.summary!.reasons, ...run.summary!.warnings].join('; ')).toBe('passed')
     expect(run.agents.length).toBe(3)
-    // 60 rps for 8 s = 480 planned; the demo target's own count must agree with what was sent.
-    expect(step!.planned).toBe(480)
+    // 60 rps for 8 s = 480 requests, all counted by the demo target itself; the step's statistics
+    // cover the 6 s after its warmup (360 planned).
+    expect(step!.planned).toBe(360)
     expect(Math.abs(arrived - 480)).toBeLessThanOrEqual(10)
     expect(step!.errors).toBe(0)
     // The demo target answers in 15 ms ± 5 ms; the network hop adds well under a millisecond.
