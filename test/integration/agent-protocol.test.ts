@@ -212,7 +212,7 @@ describe('agent side of the agent protocol', () => {
     expect(malformed.json<ProblemDetails>().problems![0]!.path).toBe('/body/steps/0/rps')
   })
 
-  it('accepts, lists, replans and stops an assignment; a second copy of a run is a conflict', async () => {
+  it('accepts, lists, replans, reconnects and stops an assignment; a second copy of a run is a conflict', async () => {
     expect((await app.inject(signed('POST', '/assignments', assignment()))).statusCode).toBe(202)
     expect((await app.inject(signed('POST', '/assignments', assignment()))).statusCode).toBe(409)
     expect((await app.inject(signed('GET', '/assignments'))).json()).toMatchObject([{ runId: 'run-1' }])
@@ -221,6 +221,13 @@ describe('agent side of the agent protocol', () => {
     )
     expect(replan.json()).toEqual({ accepted: true })
     expect((await app.inject(signed('PUT', '/assignments/nope/plan', { fromS: 0, steps: [] }))).statusCode).toBe(404)
+    // A proxy delay began: the run's connections move to new sockets; an unsigned order is refused.
+    expect((await app.inject({ method: 'POST', url: '/assignments/run-1/reconnect' })).statusCode).toBe(401)
+    expect((await app.inject(signed('POST', '/assignments/run-1/reconnect'))).json()).toEqual({
+      runId: 'run-1',
+      reconnecting: true,
+    })
+    expect((await app.inject(signed('POST', '/assignments/nope/reconnect'))).statusCode).toBe(404)
     expect((await app.inject(signed('DELETE', '/assignments/run-1'))).statusCode).toBe(202)
     await assignments.drain()
     expect(assignments.runIds).toEqual([])

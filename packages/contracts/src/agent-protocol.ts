@@ -12,6 +12,7 @@ import { WindowReportSchema } from './window.js'
  *   agent -> controller  POST /api/agents/:name/reports   AgentReport (windows, and the end of a run)
  *   controller -> agent  POST   /assignments              Assignment
  *   controller -> agent  PUT    /assignments/:runId/plan   Replan
+ *   controller -> agent  POST   /assignments/:runId/reconnect  move the run's connections to new sockets
  *   controller -> agent  DELETE /assignments/:runId        stop that run's load
  *
  * Faults, on agents started with --docker (fault-capable; their heartbeat carries `faults`, a bounded

@@ -75,6 +75,16 @@ function orderRoutes(app: FastifyInstance, assignments: Assignments): void {
     },
   )
 
+  app.post<{ Params: { runId: string } }>(
+    '/assignments/:runId/reconnect',
+    { schema: { params: RunParams } },
+    async (request, reply) => {
+      if (!assignments.reconnect(request.params.runId))
+        throw new GauntletError('not_found', `run ${request.params.runId} is not running here`)
+      return reply.code(202).send({ runId: request.params.runId, reconnecting: true })
+    },
+  )
+
   app.delete<{ Params: { runId: string } }>(
     '/assignments/:runId',
     { schema: { params: RunParams } },

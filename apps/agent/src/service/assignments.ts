@@ -84,6 +84,13 @@ export class Assignments {
     return run.load.replan(fromS, steps)
   }
 
+  /** Moves a run's connections to new sockets (a proxy delay began or drains). False when it was not running. */
+  reconnect(runId: string): boolean {
+    const run = this.running.get(runId)
+    run?.load.reconnect()
+    return run !== undefined
+  }
+
   /** Stops a run's load; its started windows are still reported. False when it was not running. */
   stop(runId: string): boolean {
     const run = this.running.get(runId)

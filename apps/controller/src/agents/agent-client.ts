@@ -56,6 +56,11 @@ export class AgentClient {
     }
   }
 
+  /** Best effort: the agent moves the run's connections to new sockets (a proxy delay began or drains). */
+  async reconnect(agentUrl: string, runId: string): Promise<void> {
+    await this.call(agentUrl, 'POST', `/assignments/${encodeURIComponent(runId)}/reconnect`).catch(() => undefined)
+  }
+
   /** Best effort: an agent that cannot be reached stops on its own when the controller stops expecting it. */
   async stop(agentUrl: string, runId: string): Promise<void> {
     await this.call(agentUrl, 'DELETE', `/assignments/${encodeURIComponent(runId)}`).catch(() => undefined)

@@ -87,8 +87,8 @@ export class RemoteRun {
       await this.assignAll()
       if (this.options.signal.aborted) this.onAbort()
       this.options.onControl?.({
-        // Proxy faults run on the controller's host only; remote agents' connections are their own.
-        reconnect: () => {},
+        // A proxy delay catches new connections only: every agent of the run moves its own (on and off it).
+        reconnect: () => this.reconnectAll(),
         replan: (fromS, tail) => this.replanAll(fromS, tail),
       })
       this.options.onStart?.(this.startAt)
@@ -162,6 +162,10 @@ export class RemoteRun {
   }
 
   /** A step gate's hold: every agent gets its share of the new plan; any refusal fails the hold. */
+  private async reconnectAll(): Promise<void> {
+    await Promise.all(this.session.agentNames.map((name) => this.context.client.reconnect(this.url(name), this.runId)))
+  }
+
   private async replanAll(fromS: number, tail: PlannedStep[]): Promise<boolean> {
     const moves = this.session.replan(fromS, tail)
     if (!moves) return false

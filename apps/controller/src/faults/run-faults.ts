@@ -34,7 +34,7 @@ export class RunFaults {
      * Called once a fault is in place, and while a proxy delay drains: the run moves its load's
      * connections to new sockets then (onto the proxy, and off it again).
      */
-    private readonly reconnect: (spec: FaultSpec) => void = () => {},
+    private readonly reconnect: (spec: FaultSpec) => void | Promise<void> = () => {},
   ) {
     this.entries = faults.map(({ spec, start }) => {
       const offsetMs = 'atS' in start ? start.atS * 1000 : (stepStartS[start.atStep - 1] ?? 0) * 1000
@@ -137,7 +137,7 @@ export class RunFaults {
         ...(applied.agent ? { agent: applied.agent } : {}),
         ...(applied.injector ? { injector: applied.injector } : {}),
       })
-      this.reconnect(entry.spec)
+      void this.reconnect(entry.spec)
       entry.revertTimer = setTimeout(
         () => {
           entry.work = this.revert(entry, 'duration ended')

@@ -14,8 +14,11 @@ export interface LoadOutcome {
 }
 
 export interface LoadControl {
-  /** Move every connection to a new socket (so a fault on new connections reaches all of them). */
-  reconnect(): void
+  /**
+   * Move every connection to a new socket (so a fault on new connections reaches all of them). Settles
+   * once every generator has been told (remote agents: once each answered or could not be reached).
+   */
+  reconnect(): void | Promise<void>
   /**
    * Replace the plan from run second `fromS` on (a step gate's hold). Resolves false when refused (too
    * late for that second, or the run has ended). Absent where the load cannot be replanned.

@@ -470,8 +470,8 @@ class Run {
   private runFaults(): RunFaults {
     // Proxy delay catches only new connections: the run's own connections move to new sockets when it
     // starts (onto the proxy) and when it drains (off it, before it ends connections).
-    const reconnectForProxy = (spec: FaultSpec): void => {
-      if (spec.mechanism === 'proxy') this.load?.reconnect()
+    const reconnectForProxy = async (spec: FaultSpec): Promise<void> => {
+      if (spec.mechanism === 'proxy') await this.load?.reconnect()
     }
     return new RunFaults(
       this.id,
