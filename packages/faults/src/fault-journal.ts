@@ -33,6 +33,8 @@ export type JournalEntry =
       owner: FaultOwner
       /** Held by holder containers (absent: by this host's processes). */
       injector?: 'holder'
+      /** Holders: the engine owner (label gauntlet.owner) that holds it; another owner's reconcile leaves it alone. */
+      holderOwner?: string
       /** The run it belongs to (a warm holder's label cannot say: it was started before). */
       run?: string
     }

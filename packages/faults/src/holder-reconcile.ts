@@ -86,11 +86,13 @@ export class Reconciler {
       holders.filter((h) => h.State === 'running' || h.State === 'created').map((h) => holderKey(h.Labels)),
     )
     for (const intent of this.deps.journal.unreverted()) {
-      if (intent.injector !== 'holder' || this.deps.busy?.(intent.id)) continue
+      // Another engine sharing this journal (another owner, or the host injector: no owner) keeps its own faults.
+      if (intent.injector !== 'holder' || intent.holderOwner !== this.deps.owner) continue
+      if (this.deps.busy?.(intent.id)) continue
       // Another process is still creating its holders: its intent is newer than its first holder.
       if (ownerApplying(intent)) continue
-      const open = intent.targets.filter((t) => t.settled === undefined)
-      let verified = intent.targets.every((t) => t.settled !== false)
+      // A target whose read-back failed is still open: its cleaner is retried each round.
+      const open = intent.targets.filter((t) => t.settled !== true)
       const notes: string[] = []
       for (const target of open) {
         if (alive.has(`${intent.id}/${target.containerId}`)) continue
@@ -103,11 +105,11 @@ export class Reconciler {
           at: Date.now(),
         })
         target.settled = result.verified
-        verified &&= result.verified
         notes.push(`${target.name}: ${result.note}`)
         if (result.removed) cleaned.push(target.name)
       }
-      if (intent.targets.some((t) => t.settled === undefined)) continue
+      // Reverted only once every target read back clean (or went, taking its namespace along).
+      if (intent.targets.some((t) => t.settled !== true)) continue
       this.deps.journal.append({ op: 'reverted', id: intent.id, at: Date.now() })
       this.deps.settled?.(intent.id, {
         id: intent.id,
@@ -117,7 +119,7 @@ export class Reconciler {
         appliedAt: new Date(intent.at).toISOString(),
         untilAt: new Date(intent.untilEpochMs).toISOString(),
         revertedAt: new Date().toISOString(),
-        revertVerified: verified,
+        revertVerified: true,
         notes: [...notes, 'reverted: its holder was gone (reconcile)'],
         injector: 'holder',
       })
