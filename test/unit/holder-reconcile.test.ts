@@ -107,3 +107,33 @@ describe('holder injector adopting a fault', () => {
     expect(journal.unreverted().map((i) => i.id)).toEqual(['g'])
   })
 })
+
+describe('holder reconcile stopping overdue holders', () => {
+  it("stops a warm holder by its fault's journaled end, not by its label's standby limit", async () => {
+    const journal = new FaultJournal(join(tempDir(), 'faults.jsonl'))
+    journal.append({ ...intent('f', 'me'), untilEpochMs: Date.now() - 10_000 })
+    const killed: string[] = []
+    const holder = (id: string, fault: string) => ({
+      Id: id,
+      State: 'running',
+      Labels: {
+        'gauntlet.fault': fault,
+        'gauntlet.target': `c-${fault}`,
+        'gauntlet.owner': 'me',
+        'gauntlet.role': 'hold',
+        'gauntlet.until': String(Date.now() + 15 * 60_000),
+      },
+    })
+    const docker = {
+      listContainers: () => Promise.resolve([holder('h-f', 'f'), holder('h-warm', 'not-applied-yet')]),
+      getContainer: (id: string) => ({
+        kill: ({ signal }: { signal: string }) => {
+          killed.push(`${id} ${signal}`)
+          return Promise.resolve()
+        },
+      }),
+    } as unknown as Docker
+    await new Reconciler({ docker, journal, image: 'i', owner: 'me', graceMs: 0 }).once()
+    expect(killed).toEqual(['h-f SIGTERM'])
+  })
+})

@@ -79,8 +79,8 @@ export class Reconciler {
       all: true,
       filters: { label: [`${holderLabels.owner}=${this.deps.owner}`, `${holderLabels.role}=hold`] },
     })
-    const runs = new Map(this.deps.journal.unreverted().map((i) => [i.id, i.run ?? '']))
-    await this.stopOverdue(holders, runs)
+    const own = this.deps.journal.unreverted().filter((i) => i.holderOwner === this.deps.owner)
+    await this.stopOverdue(holders, new Map(own.map((i) => [i.id, i])))
     const cleaned: string[] = []
     const alive = new Set(
       holders.filter((h) => h.State === 'running' || h.State === 'created').map((h) => holderKey(h.Labels)),
@@ -130,12 +130,16 @@ export class Reconciler {
   }
 
   /** Holders past their end (+ grace), or of a run that is over: SIGTERM (they revert and exit). */
-  private async stopOverdue(holders: Docker.ContainerInfo[], runs: Map<string, string>): Promise<void> {
+  private async stopOverdue(holders: Docker.ContainerInfo[], intents: Map<string, Intent>): Promise<void> {
     const grace = this.deps.graceMs ?? defaultGraceMs
     for (const h of holders) {
       if (h.State !== 'running') continue
-      const until = Number(h.Labels[holderLabels.until])
-      const run = h.Labels[holderLabels.run] || runs.get(h.Labels[holderLabels.fault] ?? '') || ''
+      const intent = intents.get(h.Labels[holderLabels.fault] ?? '')
+      // A warm holder's label is its latest possible end (standby + duration); the journal has the real one.
+      const until = Math.min(
+        ...[Number(h.Labels[holderLabels.until]), intent?.untilEpochMs ?? NaN].filter((n) => Number.isFinite(n)),
+      )
+      const run = h.Labels[holderLabels.run] || intent?.run || ''
       const overdue = Number.isFinite(until) && Date.now() > until + grace
       const runOver = run !== '' && this.deps.isRunLive !== undefined && !this.deps.isRunLive(run)
       if (!overdue && !runOver) continue
