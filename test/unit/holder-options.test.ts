@@ -17,7 +17,15 @@ describe('holder containers', () => {
       Labels: { 'gauntlet.fault': 'f1' },
       AttachStdout: true,
       AttachStderr: true,
-      HostConfig: { NetworkMode: 'container:abc123', CapDrop: ['ALL'], CapAdd: ['NET_ADMIN'], AutoRemove: true },
+      HostConfig: {
+        NetworkMode: 'container:abc123',
+        CapDrop: ['ALL'],
+        CapAdd: ['NET_ADMIN'],
+        AutoRemove: true,
+        PidsLimit: 64,
+        Memory: 256 * 1024 * 1024,
+        SecurityOpt: ['no-new-privileges'],
+      },
     })
   })
 

@@ -137,3 +137,35 @@ describe('holder reconcile stopping overdue holders', () => {
     expect(killed).toEqual(['h-f SIGTERM'])
   })
 })
+
+describe('holder injector target cap', () => {
+  it('refuses a fault on more than 50 containers before any holder starts (prepare and apply)', async () => {
+    const many = Array.from({ length: 51 }, (_, i) => ({
+      id: `c${i}`,
+      name: `api-${i}`,
+      pid: 0,
+      ip: '10.0.0.2',
+      labels: {},
+    }))
+    let created = 0
+    const docker = {
+      createContainer: () => {
+        created++
+        return Promise.reject(new Error('not in this test'))
+      },
+    } as unknown as Docker
+    const injector = new HolderInjector({
+      docker,
+      journal: new FaultJournal(join(tempDir(), 'faults.jsonl')),
+      image: 'i',
+      owner: 'me',
+      containers: { resolve: () => Promise.resolve(many) } as never,
+    })
+    const all = { netem: true, tbf: true, htb: true, errors: {} }
+    const iptables = { statistic: true, reject: true, redirect: true, time: true, comment: true }
+    ;(injector as unknown as { support: Promise<unknown> }).support = Promise.resolve({ ...all, iptables })
+    await expect(injector.prepare(spec('f'))).rejects.toThrow(/targets 51 containers; a fault may hold at most 50/)
+    await expect(injector.apply(spec('f'))).rejects.toThrow(/targets 51 containers; a fault may hold at most 50/)
+    expect(created).toBe(0)
+  })
+})

@@ -31,6 +31,8 @@ export interface HolderInjectorDeps {
   graceMs?: number
 }
 
+/** The most targets one fault may hold: one holder container each. */
+export const maxHeldTargets = 50
 /** How long a holder may take to apply (image start, node start, tc/iptables) before it counts as failed. */
 const applyDeadlineMs = 20_000
 /** A warm holder that the engine has not started by then is not waited for (the fault starts cold). */
@@ -115,7 +117,7 @@ export class HolderInjector implements FaultEngine {
    */
   async prepare(spec: FaultSpec): Promise<FaultSpec> {
     const decided = preflight(spec, await this.kernelSupport())
-    const targets = await this.deps.containers.resolve(decided.target)
+    const targets = capTargets(decided, await this.deps.containers.resolve(decided.target))
     await this.dropWarm(decided.id)
     const holders: HolderHandle[] = []
     try {
@@ -193,7 +195,7 @@ export class HolderInjector implements FaultEngine {
   private async applyHolders(requested: FaultSpec, untilEpochMs: number, options: ApplyOptions): Promise<FaultReport> {
     const spec = preflight(requested, await this.kernelSupport())
     const warm = await this.takeWarm(spec.id)
-    const targets = warm?.targets ?? (await this.deps.containers.resolve(spec.target))
+    const targets = warm?.targets ?? capTargets(spec, await this.deps.containers.resolve(spec.target))
     for (const t of targets)
       if (!t.ip) throw new GauntletError('fault_failed', `container ${t.name} has no address: nothing to fault`)
     // Write-ahead: the intent is on disk before the first holder exists.
@@ -456,6 +458,16 @@ export class HolderInjector implements FaultEngine {
       .map((i) => reportOf(i))
     return [...own, ...others]
   }
+}
+
+/** One holder container per target: a fault on more than the cap is refused before any starts. */
+function capTargets(spec: FaultSpec, targets: TargetContainer[]): TargetContainer[] {
+  if (targets.length > maxHeldTargets)
+    throw new GauntletError(
+      'invalid_scenario',
+      `fault ${spec.id} targets ${targets.length} containers; a fault may hold at most ${maxHeldTargets} (one holder container each)`,
+    )
+  return targets
 }
 
 function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
