@@ -36,9 +36,35 @@ describe('fault journal lock', () => {
     expect(existsSync(`${file}.lock`)).toBe(false)
   })
 
-  it('gives up after its wait when a live process holds the lock', async () => {
+  it('gives up after its wait when another live process holds the lock', async () => {
     const file = join(tempDir(), 'faults.jsonl')
-    writeFileSync(`${file}.lock`, String(process.pid)) // held by a live process (this one)
+    writeFileSync(`${file}.lock`, `${process.ppid} some-token`) // held by a live process (our parent)
     await expect(new FaultJournal(file).withLock(() => Promise.resolve('never'), 200)).rejects.toThrow(/stayed locked/)
+  })
+
+  it("takes over a lock with this process's pid but not a token it holds (a killed container's agent had the same pid)", async () => {
+    const file = join(tempDir(), 'faults.jsonl')
+    writeFileSync(`${file}.lock`, `${process.pid} token-of-a-dead-container`)
+    await expect(new FaultJournal(file).withLock(() => Promise.resolve('ran'), 200)).resolves.toBe('ran')
+    writeFileSync(`${file}.lock`, String(process.pid)) // the old format: a pid only
+    await expect(new FaultJournal(file).withLock(() => Promise.resolve('ran'), 200)).resolves.toBe('ran')
+  })
+
+  it('two journals on one file in one process take turns instead of waiting for each other', async () => {
+    const file = join(tempDir(), 'faults.jsonl')
+    const order: string[] = []
+    let release!: () => void
+    const first = new FaultJournal(file).withLock(async () => {
+      order.push('first in')
+      await new Promise<void>((resolve) => (release = resolve))
+      order.push('first out')
+    })
+    // A short wait: were the second to contend on the file, it would time out while the first holds it.
+    const second = new FaultJournal(file).withLock(() => Promise.resolve(order.push('second in')), 100)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(order).toEqual(['first in'])
+    setTimeout(release, 300)
+    await Promise.all([first, second])
+    expect(order).toEqual(['first in', 'first out', 'second in'])
   })
 })

@@ -17,7 +17,15 @@ describe('holder containers', () => {
       Labels: { 'gauntlet.fault': 'f1' },
       AttachStdout: true,
       AttachStderr: true,
-      HostConfig: { NetworkMode: 'container:abc123', CapDrop: ['ALL'], CapAdd: ['NET_ADMIN'], AutoRemove: true },
+      HostConfig: {
+        NetworkMode: 'container:abc123',
+        CapDrop: ['ALL'],
+        CapAdd: ['NET_ADMIN'],
+        AutoRemove: true,
+        PidsLimit: 64,
+        Memory: 256 * 1024 * 1024,
+        SecurityOpt: ['no-new-privileges'],
+      },
     })
   })
 
@@ -32,9 +40,30 @@ describe('holder containers', () => {
     })
   })
 
+  const spec = {
+    id: 'x',
+    type: 'loss',
+    mechanism: 'iptables',
+    target: { container: 'api' },
+    percent: 10,
+    durationMs: 1000,
+  }
+  const plan = (over: object): string =>
+    JSON.stringify({ spec, untilEpochMs: Date.now() + 60_000, ip: '10.0.0.2', ...over })
+
   it('a hold plan must name the spec, its end and the target address', () => {
     expect(() => parseHoldPlan('nope')).toThrow(/not JSON/)
     expect(() => parseHoldPlan('{"spec":{"id":"x"}}')).toThrow(/untilEpochMs/)
-    expect(parseHoldPlan('{"spec":{"id":"x"},"untilEpochMs":1,"ip":"10.0.0.2"}')).toMatchObject({ ip: '10.0.0.2' })
+    expect(parseHoldPlan(plan({}))).toMatchObject({ ip: '10.0.0.2' })
+  })
+
+  it('a hold plan whose spec breaks the fault schema, or that ends more than 24 h + 5 min ahead, is refused', () => {
+    expect(() => parseHoldPlan(plan({ spec: { ...spec, mechanism: 'nft' } }))).toThrow(/spec is invalid: \/mechanism/)
+    expect(() => parseHoldPlan(plan({ spec: { ...spec, id: 'X; rm' } }))).toThrow(/spec is invalid: \/id/)
+    expect(() => parseHoldPlan(plan({ spec: { ...spec, extra: 1 } }))).toThrow(/spec is invalid/)
+    expect(() => parseHoldPlan(plan({ untilEpochMs: Date.now() + 24 * 3_600_000 + 6 * 60_000 }))).toThrow(
+      /more than 1445 min ahead/,
+    )
+    expect(parseHoldPlan(plan({ untilEpochMs: Date.now() + 24 * 3_600_000 }))).toMatchObject({ ip: '10.0.0.2' })
   })
 })

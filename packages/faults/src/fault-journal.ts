@@ -1,6 +1,12 @@
 import type { FaultSpec } from '@gauntlet/contracts'
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { randomUUID } from 'node:crypto'
+import { dirname, resolve } from 'node:path'
+
+/** Lock tokens this process holds now: a lock file with this pid and another token is a dead namesake's. */
+const ownTokens = new Set<string>()
+/** Per journal file, this process's lock holders in turn (it never contends with itself on the file). */
+const lockQueues = new Map<string, Promise<unknown>>()
 
 export interface JournalTarget {
   containerId: string
@@ -33,6 +39,8 @@ export type JournalEntry =
       owner: FaultOwner
       /** Held by holder containers (absent: by this host's processes). */
       injector?: 'holder'
+      /** Holders: the engine owner (label gauntlet.owner) that holds it; another owner's reconcile leaves it alone. */
+      holderOwner?: string
       /** The run it belongs to (a warm holder's label cannot say: it was started before). */
       run?: string
     }
@@ -96,13 +104,26 @@ export class FaultJournal {
    * half-applied fault as an orphan. The lock is a file created exclusively; one left by a dead
    * process is taken over. Bounded: after `waitMs` the lock is an error, not a hang.
    */
-  async withLock<T>(work: () => Promise<T>, waitMs = 30_000): Promise<T> {
+  withLock<T>(work: () => Promise<T>, waitMs = 30_000): Promise<T> {
+    const key = resolve(this.file)
+    const turn = (lockQueues.get(key) ?? Promise.resolve()).then(() => this.lockedOnFile(work, waitMs))
+    const tail = turn.catch(() => undefined)
+    lockQueues.set(key, tail)
+    void tail.then(() => {
+      if (lockQueues.get(key) === tail) lockQueues.delete(key)
+    })
+    return turn
+  }
+
+  private async lockedOnFile<T>(work: () => Promise<T>, waitMs: number): Promise<T> {
     const lock = `${this.file}.lock`
+    const token = randomUUID()
     const until = Date.now() + waitMs
     for (;;) {
       try {
         const fd = openSync(lock, 'wx')
-        writeSync(fd, String(process.pid))
+        ownTokens.add(token)
+        writeSync(fd, `${process.pid} ${token}`)
         closeSync(fd)
         break
       } catch (error) {
@@ -122,6 +143,7 @@ export class FaultJournal {
     try {
       return await work()
     } finally {
+      ownTokens.delete(token)
       try {
         unlinkSync(lock)
       } catch {
@@ -136,11 +158,17 @@ export class FaultJournal {
   }
 }
 
-/** The pid written in a lock file still runs (a lock whose holder died is stale). */
+/**
+ * The lock's holder still runs (a lock whose holder died is stale). In a container the agent always
+ * has the same small pid, so a lock left by a killed container carries this process's own pid: it is
+ * stale unless its token is one this process holds.
+ */
 function holderAlive(lock: string): boolean {
   try {
-    const pid = Number(readFileSync(lock, 'utf8'))
+    const [pidText = '', token = ''] = readFileSync(lock, 'utf8').trim().split(' ')
+    const pid = Number(pidText)
     if (!Number.isInteger(pid) || pid <= 0) return false
+    if (pid === process.pid) return ownTokens.has(token)
     process.kill(pid, 0)
     return true
   } catch (error) {

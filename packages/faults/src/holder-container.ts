@@ -44,6 +44,10 @@ export function holderCreateOptions(args: {
       CapDrop: ['ALL'],
       CapAdd: ['NET_ADMIN'],
       AutoRemove: true,
+      // A holder is node, tc and iptables: bounded, so a runaway one cannot starve the host or escalate.
+      PidsLimit: 64,
+      Memory: 256 * 1024 * 1024,
+      SecurityOpt: ['no-new-privileges'],
     },
   }
 }

@@ -31,6 +31,8 @@ export interface HolderInjectorDeps {
   graceMs?: number
 }
 
+/** The most targets one fault may hold: one holder container each. */
+export const maxHeldTargets = 50
 /** How long a holder may take to apply (image start, node start, tc/iptables) before it counts as failed. */
 const applyDeadlineMs = 20_000
 /** A warm holder that the engine has not started by then is not waited for (the fault starts cold). */
@@ -51,6 +53,8 @@ interface Warm {
 interface ActiveFault {
   spec: FaultSpec
   held: Held[]
+  /** Adopted faults: journaled targets with no holder of ours left; their revert is a cleaner. */
+  orphans?: Array<{ id: string; name: string }>
   report: FaultReport
   timer: NodeJS.Timeout
 }
@@ -78,7 +82,8 @@ export class HolderInjector implements FaultEngine {
   constructor(private readonly deps: HolderInjectorDeps) {
     this.reconciler = new Reconciler({
       ...deps,
-      busy: (id) => this.applying.has(id),
+      // Applying, or reverting (its own revert cleans after its holders): the reconcile waits.
+      busy: (id) => this.applying.has(id) || this.reverting.has(id),
       settled: (id, report) => this.settledByReconcile(id, report),
     })
   }
@@ -112,7 +117,7 @@ export class HolderInjector implements FaultEngine {
    */
   async prepare(spec: FaultSpec): Promise<FaultSpec> {
     const decided = preflight(spec, await this.kernelSupport())
-    const targets = await this.deps.containers.resolve(decided.target)
+    const targets = capTargets(decided, await this.deps.containers.resolve(decided.target))
     await this.dropWarm(decided.id)
     const holders: HolderHandle[] = []
     try {
@@ -190,7 +195,7 @@ export class HolderInjector implements FaultEngine {
   private async applyHolders(requested: FaultSpec, untilEpochMs: number, options: ApplyOptions): Promise<FaultReport> {
     const spec = preflight(requested, await this.kernelSupport())
     const warm = await this.takeWarm(spec.id)
-    const targets = warm?.targets ?? (await this.deps.containers.resolve(spec.target))
+    const targets = warm?.targets ?? capTargets(spec, await this.deps.containers.resolve(spec.target))
     for (const t of targets)
       if (!t.ip) throw new GauntletError('fault_failed', `container ${t.name} has no address: nothing to fault`)
     // Write-ahead: the intent is on disk before the first holder exists.
@@ -203,6 +208,7 @@ export class HolderInjector implements FaultEngine {
       at: Date.now(),
       owner: { pid: process.pid, detached: options.detached === true },
       injector: 'holder',
+      holderOwner: this.deps.owner,
       ...(options.run ? { run: options.run } : {}),
     }
     this.deps.journal.append(intent)
@@ -316,7 +322,10 @@ export class HolderInjector implements FaultEngine {
     const drain = (): Promise<void> => (drained ??= Promise.resolve(options.beforeDrain?.()).catch(() => undefined))
     let verified = true
     // All holders at once: each drains and reverts on its own; the run's beforeDrain runs once.
-    const results = await Promise.all(fault.held.map((held) => this.revertOne(fault, held, drain)))
+    const results = await Promise.all([
+      ...fault.held.map((held) => this.revertOne(fault, held, drain)),
+      ...(fault.orphans ?? []).map((target) => this.cleanOne(fault, target)),
+    ])
     for (const ok of results) verified &&= ok
     this.active.delete(id)
     this.settle(fault.report, verified, reason)
@@ -342,11 +351,19 @@ export class HolderInjector implements FaultEngine {
       fault.report.notes.push(
         ...reverted.notes.filter((n) => !n.startsWith('reverted:')).map((n) => `${target.name}: ${n}`),
       )
-      return reverted.verified
+      if (reverted.verified) return true
+      // Its read-back found marks left: a cleaner tries again (the reconcile retries after that).
+      await holder.exited
+    } else {
+      // It never said it reverted (killed, or hung): stop it for good and clean its namespace ourselves.
+      await holder.signal('SIGKILL')
+      fault.report.notes.push(`${target.name}: its holder ended without reverting (${holder.output() || 'no output'})`)
     }
-    // It never said it reverted (killed, or hung): stop it for good and clean its namespace ourselves.
-    await holder.signal('SIGKILL')
-    fault.report.notes.push(`${target.name}: its holder ended without reverting (${holder.output() || 'no output'})`)
+    return this.cleanOne(fault, { id: target.id, name: target.name })
+  }
+
+  /** A one-shot cleaner in one target's namespace; its read-back settles the target in the journal. */
+  private async cleanOne(fault: ActiveFault, target: { id: string; name: string }): Promise<boolean> {
     const cleaned = await cleanTarget(this.deps, fault.spec, target.id)
     fault.report.notes.push(`${target.name}: ${cleaned.note}`)
     this.deps.journal.append({
@@ -360,7 +377,8 @@ export class HolderInjector implements FaultEngine {
   }
 
   private settle(report: FaultReport, verified: boolean, reason: string): void {
-    this.deps.journal.append({ op: 'reverted', id: report.id, at: Date.now() })
+    // Not read back clean: the journal keeps it open, so the reconcile retries its cleaner each round.
+    if (verified) this.deps.journal.append({ op: 'reverted', id: report.id, at: Date.now() })
     report.revertedAt = new Date().toISOString()
     report.revertVerified = verified
     report.notes.push(`reverted: ${reason}`)
@@ -381,7 +399,10 @@ export class HolderInjector implements FaultEngine {
 
   /** A fault another process applied (a detached `gauntlet fault apply`): its holders, found by label. */
   private async adopt(id: string): Promise<ActiveFault> {
-    const intent = this.deps.journal.unreverted().find((i) => i.id === id)
+    // Another engine's fault on a shared journal is not ours to revert (its holders carry its owner).
+    const intent = this.deps.journal
+      .unreverted()
+      .find((i) => i.id === id && i.injector === 'holder' && i.holderOwner === this.deps.owner)
     const listed = await this.deps.docker.listContainers({
       filters: {
         label: [`${holderLabels.fault}=${id}`, `${holderLabels.owner}=${this.deps.owner}`, `${holderLabels.role}=hold`],
@@ -397,8 +418,18 @@ export class HolderInjector implements FaultEngine {
         holder: await attachToHolder(this.deps.docker, c.Id),
       })
     }
+    // Journaled targets not yet read back clean whose holder is gone: a cleaner each, not a "verified" on faith.
+    const orphans = (intent?.targets ?? [])
+      .filter((t) => t.settled !== true && !held.some((h) => h.target.id === t.containerId))
+      .map((t) => ({ id: t.containerId, name: t.name }))
     const report = intent ? reportOf(intent) : labelReport(id, listed)
-    return { spec: intent?.spec ?? ({ id } as FaultSpec), held, report, timer: setTimeout(() => undefined, 0) }
+    return {
+      spec: intent?.spec ?? ({ id } as FaultSpec),
+      held,
+      orphans,
+      report,
+      timer: setTimeout(() => undefined, 0),
+    }
   }
 
   async revertAll(reason: string): Promise<FaultReport[]> {
@@ -427,6 +458,16 @@ export class HolderInjector implements FaultEngine {
       .map((i) => reportOf(i))
     return [...own, ...others]
   }
+}
+
+/** One holder container per target: a fault on more than the cap is refused before any starts. */
+function capTargets(spec: FaultSpec, targets: TargetContainer[]): TargetContainer[] {
+  if (targets.length > maxHeldTargets)
+    throw new GauntletError(
+      'invalid_scenario',
+      `fault ${spec.id} targets ${targets.length} containers; a fault may hold at most ${maxHeldTargets} (one holder container each)`,
+    )
+  return targets
 }
 
 function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {

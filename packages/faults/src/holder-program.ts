@@ -12,7 +12,8 @@
  * It reverts at the fault's end by its own timer (the backstop when nobody asks) and on SIGTERM, reads
  * the namespace back, and exits 0 only when the namespace shows nothing of the fault.
  */
-import { GauntletError, type FaultSpec } from '@gauntlet/contracts'
+import { FaultSpecSchema, GauntletError, type FaultSpec } from '@gauntlet/contracts'
+import { Value } from '@sinclair/typebox/value'
 import { setTimeout as delay } from 'node:timers/promises'
 import { planFault, qdiscHandle, type FaultPlan } from './fault-plan.js'
 import { probeThisNamespace } from './kernel-probe.js'
@@ -43,6 +44,8 @@ export const standbyLimitMs = 15 * 60_000
 /** Proxy delay: how long the holder waits for SIGUSR1 after announcing the drain. */
 const drainAckMs = 1_000
 const maxTimerMs = 2 ** 31 - 1
+/** The farthest end a hold plan may name: the longest fault (24 h) plus a margin for clocks and start-up. */
+const maxHoldAheadMs = 24 * 3_600_000 + 5 * 60_000
 const netns = ownNamespace
 const here = 0 // ownNamespace ignores the pid
 
@@ -53,8 +56,18 @@ export function parseHoldPlan(json: string): HoldPlan {
   } catch (error) {
     throw new GauntletError('usage', `fault hold: the plan is not JSON: ${(error as Error).message}`)
   }
-  if (typeof plan?.spec?.id !== 'string' || typeof plan.untilEpochMs !== 'number' || typeof plan.ip !== 'string')
+  if (typeof plan?.spec !== 'object' || typeof plan.untilEpochMs !== 'number' || typeof plan.ip !== 'string')
     throw new GauntletError('usage', 'fault hold: the plan needs {"spec":{...},"untilEpochMs":<ms>,"ip":"<address>"}')
+  // Checked here, before the holder touches the namespace: the plan is all it is told.
+  if (!Value.Check(FaultSpecSchema, plan.spec)) {
+    const first = Value.Errors(FaultSpecSchema, plan.spec).First()
+    throw new GauntletError('usage', `fault hold: the plan's spec is invalid: ${first?.path || '/'} ${first?.message}`)
+  }
+  if (!Number.isFinite(plan.untilEpochMs) || plan.untilEpochMs > Date.now() + maxHoldAheadMs)
+    throw new GauntletError(
+      'usage',
+      `fault hold: untilEpochMs ${plan.untilEpochMs} is more than ${maxHoldAheadMs / 60_000} min ahead (a fault lasts at most 24 h)`,
+    )
   return plan as HoldPlan
 }
 

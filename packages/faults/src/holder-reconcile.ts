@@ -79,18 +79,20 @@ export class Reconciler {
       all: true,
       filters: { label: [`${holderLabels.owner}=${this.deps.owner}`, `${holderLabels.role}=hold`] },
     })
-    const runs = new Map(this.deps.journal.unreverted().map((i) => [i.id, i.run ?? '']))
-    await this.stopOverdue(holders, runs)
+    const own = this.deps.journal.unreverted().filter((i) => i.holderOwner === this.deps.owner)
+    await this.stopOverdue(holders, new Map(own.map((i) => [i.id, i])))
     const cleaned: string[] = []
     const alive = new Set(
       holders.filter((h) => h.State === 'running' || h.State === 'created').map((h) => holderKey(h.Labels)),
     )
     for (const intent of this.deps.journal.unreverted()) {
-      if (intent.injector !== 'holder' || this.deps.busy?.(intent.id)) continue
+      // Another engine sharing this journal (another owner, or the host injector: no owner) keeps its own faults.
+      if (intent.injector !== 'holder' || intent.holderOwner !== this.deps.owner) continue
+      if (this.deps.busy?.(intent.id)) continue
       // Another process is still creating its holders: its intent is newer than its first holder.
       if (ownerApplying(intent)) continue
-      const open = intent.targets.filter((t) => t.settled === undefined)
-      let verified = intent.targets.every((t) => t.settled !== false)
+      // A target whose read-back failed is still open: its cleaner is retried each round.
+      const open = intent.targets.filter((t) => t.settled !== true)
       const notes: string[] = []
       for (const target of open) {
         if (alive.has(`${intent.id}/${target.containerId}`)) continue
@@ -103,11 +105,11 @@ export class Reconciler {
           at: Date.now(),
         })
         target.settled = result.verified
-        verified &&= result.verified
         notes.push(`${target.name}: ${result.note}`)
         if (result.removed) cleaned.push(target.name)
       }
-      if (intent.targets.some((t) => t.settled === undefined)) continue
+      // Reverted only once every target read back clean (or went, taking its namespace along).
+      if (intent.targets.some((t) => t.settled !== true)) continue
       this.deps.journal.append({ op: 'reverted', id: intent.id, at: Date.now() })
       this.deps.settled?.(intent.id, {
         id: intent.id,
@@ -117,7 +119,7 @@ export class Reconciler {
         appliedAt: new Date(intent.at).toISOString(),
         untilAt: new Date(intent.untilEpochMs).toISOString(),
         revertedAt: new Date().toISOString(),
-        revertVerified: verified,
+        revertVerified: true,
         notes: [...notes, 'reverted: its holder was gone (reconcile)'],
         injector: 'holder',
       })
@@ -128,12 +130,16 @@ export class Reconciler {
   }
 
   /** Holders past their end (+ grace), or of a run that is over: SIGTERM (they revert and exit). */
-  private async stopOverdue(holders: Docker.ContainerInfo[], runs: Map<string, string>): Promise<void> {
+  private async stopOverdue(holders: Docker.ContainerInfo[], intents: Map<string, Intent>): Promise<void> {
     const grace = this.deps.graceMs ?? defaultGraceMs
     for (const h of holders) {
       if (h.State !== 'running') continue
-      const until = Number(h.Labels[holderLabels.until])
-      const run = h.Labels[holderLabels.run] || runs.get(h.Labels[holderLabels.fault] ?? '') || ''
+      const intent = intents.get(h.Labels[holderLabels.fault] ?? '')
+      // A warm holder's label is its latest possible end (standby + duration); the journal has the real one.
+      const until = Math.min(
+        ...[Number(h.Labels[holderLabels.until]), intent?.untilEpochMs ?? NaN].filter((n) => Number.isFinite(n)),
+      )
+      const run = h.Labels[holderLabels.run] || intent?.run || ''
       const overdue = Number.isFinite(until) && Date.now() > until + grace
       const runOver = run !== '' && this.deps.isRunLive !== undefined && !this.deps.isRunLive(run)
       if (!overdue && !runOver) continue

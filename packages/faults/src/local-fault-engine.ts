@@ -61,7 +61,11 @@ export class LocalFaultEngine implements FaultEngine {
   constructor(private readonly options: LocalFaultEngineOptions) {}
 
   private engine(): Promise<FaultEngine> {
-    this.chosen ??= chooseEngine(this.options)
+    // A choice that failed (the engine did not answer) is not kept: the next use asks again.
+    this.chosen ??= chooseEngine(this.options).catch((error: unknown) => {
+      this.chosen = undefined
+      throw error
+    })
     return this.chosen
   }
 
@@ -72,7 +76,8 @@ export class LocalFaultEngine implements FaultEngine {
 
   /** Stops the holder reconcile loop and warm holders (holders of applied faults revert by their own timers). */
   async stop(): Promise<void> {
-    const engine = await this.engine()
+    // Never chosen (or the choice failed): no reconcile loop and no warm holder to stop.
+    const engine = await this.chosen?.catch(() => undefined)
     if (engine instanceof HolderInjector) await engine.close()
   }
 
@@ -115,12 +120,19 @@ function injectorChoice(value: string | undefined): InjectorChoice {
   throw new GauntletError('usage', `GAUNTLET_FAULT_INJECTOR must be auto, holder or host, got ${JSON.stringify(value)}`)
 }
 
-/** The holder image is on the engine (an engine that does not answer: no holders). */
+/**
+ * The holder image is on the engine. Only the engine's 404 for the image means "no": an engine that
+ * does not answer (or fails) is an error, not a silent fall back to the host injector.
+ */
 async function imageExists(docker: Docker, image: string): Promise<boolean> {
   try {
     await docker.getImage(image).inspect({ abortSignal: AbortSignal.timeout(5_000) } as object)
     return true
-  } catch {
-    return false
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return false
+    throw new GauntletError(
+      'fault_failed',
+      `cannot choose the fault injector: the Docker engine did not say whether the holder image ${image} exists: ${(error as Error).message}`,
+    )
   }
 }
