@@ -464,8 +464,9 @@ export class HolderInjector implements FaultEngine {
 function capTargets(spec: FaultSpec, targets: TargetContainer[]): TargetContainer[] {
   if (targets.length > maxHeldTargets)
     throw new GauntletError(
-      'invalid_scenario',
-      `fault ${spec.id} targets ${targets.length} containers; a fault may hold at most ${maxHeldTargets} (one holder container each)`,
+      'unsupported',
+      `fault ${spec.id} targets ${targets.length} containers; a fault may hold at most ${maxHeldTargets} ` +
+        `(one holder container each): narrow the target, or use mode: one or percent`,
     )
   return targets
 }
