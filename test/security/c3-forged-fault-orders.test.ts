@@ -88,6 +88,36 @@ describe('C3: forged fault orders', () => {
     },
   )
 
+  it('a signed order cannot hold a fault beyond 24 h, nor end it in the past', async () => {
+    const before = engine.calls.length
+    const day = 24 * 3_600_000
+    const tooLong = await app.inject(
+      signed('POST', '/faults', {
+        spec: { ...spec, id: 'f-long', durationMs: day + 1 },
+        untilEpochMs: Date.now() + 60_000,
+      }),
+    )
+    expect(tooLong.statusCode).toBe(400)
+    expect(tooLong.body).toMatch(/durationMs/)
+    const farUntil = await app.inject(
+      signed('POST', '/faults', { spec: { ...spec, id: 'f-far' }, untilEpochMs: Date.now() + 7 * day }),
+    )
+    expect(farUntil.statusCode).toBe(400)
+    expect(farUntil.body).toMatch(/untilEpochMs/)
+    const past = await app.inject(
+      signed('POST', '/faults', { spec: { ...spec, id: 'f-past' }, untilEpochMs: Date.now() - 1_000 }),
+    )
+    expect(past.statusCode).toBe(400)
+    expect(past.body).toMatch(/untilEpochMs/)
+    // None of them reached the engine; a full day from now still does.
+    expect(engine.calls.length).toBe(before)
+    const fullDay = await app.inject(
+      signed('POST', '/faults', { spec: { ...spec, id: 'f-day', durationMs: day }, untilEpochMs: Date.now() + day }),
+    )
+    expect(fullDay.statusCode).toBe(201)
+    expect(engine.applied).toContain('f-day')
+  })
+
   it('the controller believes no malformed answer to a fault order', async () => {
     let server: Server | undefined
     try {
