@@ -3,7 +3,7 @@ import { DockerEngineView, type FaultEngine } from '@gauntlet/faults'
 import { availableParallelism, hostname, networkInterfaces } from 'node:os'
 import { AgentFaults, type EngineView } from '../faults/agent-faults.js'
 import type { InjectorChoice } from '@gauntlet/faults'
-import { agentFaultEngine } from '../faults/fault-engine-options.js'
+import { agentFaultEngine, faultOwner } from '../faults/fault-engine-options.js'
 import type { TargetAllowList } from '../safety/target-allow-list.js'
 import { buildAgentApp } from './agent-app.js'
 import { Assignments } from './assignments.js'
@@ -75,7 +75,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     },
     () => clock.offsetMs,
   )
-  const faults = options.docker ? await startFaults(options.docker, name, options.log, () => clock.offsetMs) : undefined
+  const faults = options.docker
+    ? await startFaults(options.docker, faultOwner(options.name), options.log, () => clock.offsetMs)
+    : undefined
   const app = buildAgentApp({ name, secret: options.secret, assignments, ...(faults ? { faults } : {}) })
   const address = await app.listen({ port: options.port, host: options.host })
   const port = (app.server.address() as { port: number }).port
