@@ -38,3 +38,4 @@ export {
 } from './docker-targets.js'
 export { faultTypeUnits, faultTypeUnit, type FaultTypeUnit } from './registry.js'
 export { DockerEngineView, type EngineInventory } from './engine-inventory.js'
+export { inventoryOf } from './engine-inventory.js'
