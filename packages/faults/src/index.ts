@@ -1,6 +1,7 @@
 export { adhocFault } from './adhoc-fault.js'
 export { buildFault, buildFaults, parseBytes, parseRate, type ScheduledFault } from './fault-loader.js'
 export type { FaultEngine, FaultReport, RevertOptions } from './fault-engine.js'
+export type { PrepareOptions } from './fault-engine.js'
 export { HostInjector, type ContainerFinder } from './host-injector.js'
 export { preflight } from './preflight.js'
 export { FaultJournal, type JournalEntry } from './fault-journal.js'

@@ -10,7 +10,7 @@ import {
   type FaultSpec,
   type FaultTarget,
 } from '@gauntlet/contracts'
-import type { EngineInventory, FaultEngine, FaultReport } from '@gauntlet/faults'
+import type { EngineInventory, FaultEngine, FaultReport, PrepareOptions } from '@gauntlet/faults'
 import type { InjectorChoice } from '@gauntlet/faults'
 
 /** The agent's view of its Docker engine (DockerEngineView in @gauntlet/faults; a fake in tests). */
@@ -85,10 +85,11 @@ export class AgentFaults {
     return this.snapshot
   }
 
-  async prepare(spec: FaultSpec): Promise<FaultPrepared> {
+  /** `warm: false`: a placement check, the engine starts nothing for the fault. */
+  async prepare(spec: FaultSpec, options: PrepareOptions = {}): Promise<FaultPrepared> {
     // The targets first: "no such container here" is what the controller routes on, and it is cheap.
     const targets = await this.view.targetNames(spec.target)
-    const prepared = await this.engine.prepare(spec)
+    const prepared = await this.engine.prepare(spec, options)
     return { spec: prepared, targets: targets.slice(0, maxFaultTargets) }
   }
 
