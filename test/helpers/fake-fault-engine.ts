@@ -1,6 +1,6 @@
 import { GauntletError, type FaultSpec, type FaultTarget } from '@gauntlet/contracts'
 import type { EngineView } from '@gauntlet/agent'
-import type { EngineInventory, FaultEngine, FaultReport, RevertOptions } from '@gauntlet/faults'
+import type { EngineInventory, FaultEngine, FaultReport, PrepareOptions, RevertOptions } from '@gauntlet/faults'
 
 /**
  * A FaultEngine over pretend containers, for routing tests: it holds faults in memory, refuses targets
@@ -8,7 +8,7 @@ import type { EngineInventory, FaultEngine, FaultReport, RevertOptions } from '@
  * engine is tested on a real Docker engine in test/docker.
  */
 export class FakeFaultEngine implements FaultEngine, EngineView {
-  readonly calls: Array<{ op: string; id?: string; at?: number }> = []
+  readonly calls: Array<{ op: string; id?: string; at?: number; warm?: boolean }> = []
   private readonly active = new Map<string, FaultReport>()
   private readonly reverted = new Map<string, FaultReport>()
 
@@ -46,8 +46,8 @@ export class FakeFaultEngine implements FaultEngine, EngineView {
     return Promise.resolve({ containers: Object.keys(this.containers).length, services: services.sort(), labels: [] })
   }
 
-  async prepare(spec: FaultSpec): Promise<FaultSpec> {
-    this.calls.push({ op: 'prepare', id: spec.id })
+  async prepare(spec: FaultSpec, options: PrepareOptions = {}): Promise<FaultSpec> {
+    this.calls.push({ op: 'prepare', id: spec.id, warm: options.warm ?? true })
     await this.targetNames(spec.target)
     return { ...spec, mechanism: spec.mechanism === 'auto' ? 'proxy' : spec.mechanism }
   }

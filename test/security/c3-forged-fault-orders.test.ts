@@ -88,6 +88,73 @@ describe('C3: forged fault orders', () => {
     },
   )
 
+  it('a signed order cannot hold a fault beyond 24 h, nor end it in the past', async () => {
+    const before = engine.calls.length
+    const day = 24 * 3_600_000
+    const tooLong = await app.inject(
+      signed('POST', '/faults', {
+        spec: { ...spec, id: 'f-long', durationMs: day + 1 },
+        untilEpochMs: Date.now() + 60_000,
+      }),
+    )
+    expect(tooLong.statusCode).toBe(400)
+    expect(tooLong.body).toMatch(/durationMs/)
+    const farUntil = await app.inject(
+      signed('POST', '/faults', { spec: { ...spec, id: 'f-far' }, untilEpochMs: Date.now() + 7 * day }),
+    )
+    expect(farUntil.statusCode).toBe(400)
+    expect(farUntil.body).toMatch(/untilEpochMs/)
+    const past = await app.inject(
+      signed('POST', '/faults', { spec: { ...spec, id: 'f-past' }, untilEpochMs: Date.now() - 1_000 }),
+    )
+    expect(past.statusCode).toBe(400)
+    expect(past.body).toMatch(/untilEpochMs/)
+    // None of them reached the engine; a full day from now still does.
+    expect(engine.calls.length).toBe(before)
+    const fullDay = await app.inject(
+      signed('POST', '/faults', { spec: { ...spec, id: 'f-day', durationMs: day }, untilEpochMs: Date.now() + day }),
+    )
+    expect(fullDay.statusCode).toBe(201)
+    expect(engine.applied).toContain('f-day')
+  })
+
+  it('a signed placement check (check: true) asks the engine to start nothing', async () => {
+    const before = engine.calls.length
+    const check = await app.inject(signed('POST', '/faults/prepare', { spec: { ...spec, id: 'f-check' }, check: true }))
+    expect(check.statusCode).toBe(200)
+    const real = await app.inject(signed('POST', '/faults/prepare', { spec: { ...spec, id: 'f-real' } }))
+    expect(real.statusCode).toBe(200)
+    expect(engine.calls.slice(before)).toEqual([
+      { op: 'prepare', id: 'f-check', warm: false },
+      { op: 'prepare', id: 'f-real', warm: true },
+    ])
+  })
+
+  it('the controller asks for a check with check: true, and for a real prepare without it', async () => {
+    const bodies: unknown[] = []
+    const server = createServer((request, response) => {
+      let body = ''
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()))
+      request.on('end', () => {
+        bodies.push(JSON.parse(body))
+        response
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ spec, targets: ['orders-1'] }))
+      })
+    })
+    try {
+      server.listen(0, '127.0.0.1')
+      await once(server, 'listening')
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
+      const client = new AgentClient(secret, parseAllowList(undefined, 'GAUNTLET_AGENT_ALLOW'))
+      await client.prepareFault(url, spec, true)
+      await client.prepareFault(url, spec)
+      expect(bodies).toEqual([{ spec, check: true }, { spec }])
+    } finally {
+      server.close()
+    }
+  })
+
   it('the controller believes no malformed answer to a fault order', async () => {
     let server: Server | undefined
     try {

@@ -30,8 +30,8 @@ function holder(key: string, containers: string[], own = false) {
     key,
     ...(own ? {} : { agent: key }),
     label: own ? "the controller's Docker engine" : `agent ${key}`,
-    prepare: (s) => {
-      asked.push(`prepare ${s.id}`)
+    prepare: (s, check) => {
+      asked.push(`prepare ${s.id}${check ? ' (check)' : ''}`)
       return containers.length
         ? Promise.resolve({ spec: { ...s, mechanism: 'iptables' }, targets: containers })
         : Promise.reject(refuse())
@@ -97,6 +97,21 @@ describe('FaultRouter', () => {
       () => 'no agent started with --docker is connected',
     )
     await expect(empty.prepare(spec)).rejects.toThrow(/no agent started with --docker is connected/)
+  })
+
+  it('a placement check only checks: no holder is asked to start anything for the fault', async () => {
+    const a = holder('a', ['orders-1'])
+    const b = holder('b', ['orders-1'])
+    const router = new FaultRouter(
+      () => [a.h, b.h],
+      () => 'none',
+    )
+    await router.assertPlaceable([spec])
+    expect(a.asked).toEqual(['prepare f-1 (check)'])
+    expect(b.asked).toEqual(['prepare f-1 (check)'])
+    // The run's own prepare is the real one (warm holders may start then).
+    await router.prepare(spec)
+    expect(a.asked).toEqual(['prepare f-1 (check)', 'prepare f-1'])
   })
 
   it("the controller's own engine alone passes its refusal through as it is (404)", async () => {

@@ -7,4 +7,4 @@ export { startAgent, type AgentOptions, type DockerAccess, type RunningAgent } f
 export { buildAgentApp } from './service/agent-app.js'
 export { Assignments, type AssignmentEvents } from './service/assignments.js'
 export { AgentFaults, bypassWaitMs, inventoryRefreshMs, type EngineView } from './faults/agent-faults.js'
-export { agentFaultEngine, type AgentEngineOptions } from './faults/fault-engine-options.js'
+export { agentFaultEngine, faultOwner, type AgentEngineOptions } from './faults/fault-engine-options.js'

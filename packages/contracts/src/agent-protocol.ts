@@ -22,6 +22,7 @@ import { WindowReportSchema } from './window.js'
  *   controller -> agent  POST   /faults/prepare   FaultPrepareRequest -> FaultPrepared (`auto` decided,
  *                                                  the containers it would act on), or a problem:
  *                                                  404 no such container here, 409/422 cannot run here
+ *                                                  (`check: true`: a placement check, nothing started)
  *   controller -> agent  POST   /faults           FaultApplyRequest -> 201 AgentFaultReport
  *   controller -> agent  POST   /faults/:id/bypass  first half of a revert (proxy delay): answers
  *                                                  {draining: true} once new connections bypass the
@@ -217,7 +218,14 @@ export type AgentReport = Static<typeof AgentReportSchema>
 
 // ---- faults (agents started with --docker)
 
-export const FaultPrepareRequestSchema = Type.Object({ spec: FaultSpecSchema }, { additionalProperties: false })
+export const FaultPrepareRequestSchema = Type.Object(
+  {
+    spec: FaultSpecSchema,
+    /** A placement check only: resolve the targets and preflight, start nothing (no warm holders). */
+    check: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+)
 export type FaultPrepareRequest = Static<typeof FaultPrepareRequestSchema>
 
 /** At most this many target names travel in an answer: enough to name them, bounded. */

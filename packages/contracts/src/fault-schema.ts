@@ -157,7 +157,8 @@ export const FaultSpecSchema = Type.Object(
     peers: Type.Optional(Type.Array(Type.String())),
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
     peer: Type.Optional(Type.String()),
-    durationMs: Type.Integer({ minimum: 1 }),
+    /** At most 24 h, the fault loader's own cap: a spec arriving by any route is held to it. */
+    durationMs: Type.Integer({ minimum: 1, maximum: 24 * 3_600_000 }),
   },
   { additionalProperties: false },
 )

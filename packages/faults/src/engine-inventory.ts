@@ -8,7 +8,10 @@ export interface EngineInventory {
   containers: number
   /** Compose services of the running containers, sorted, distinct. */
   services: string[]
-  /** Their other labels as key=value, sorted, distinct: Docker's own and Gauntlet's are left out. */
+  /**
+   * The keys of their other labels, sorted, distinct: Docker's own and Gauntlet's are left out. Never
+   * the values, which can hold credentials (a traefik basicauth label) and reach the controller's API.
+   */
   labels: string[]
 }
 
@@ -55,14 +58,19 @@ export class DockerEngineView {
         { cause: error },
       )
     }
-    const services = new Set<string>()
-    const labels = new Set<string>()
-    for (const container of listed) {
-      for (const [key, value] of Object.entries(container.Labels ?? {})) {
-        if (key === composeServiceLabel) services.add(value)
-        else if (!ignoredLabelPrefixes.some((prefix) => key.startsWith(prefix))) labels.add(`${key}=${value}`)
-      }
-    }
-    return { containers: listed.length, services: [...services].sort(), labels: [...labels].sort() }
+    return inventoryOf(listed)
   }
+}
+
+/** The inventory of these running containers: counts, compose services, label keys (no label values). */
+export function inventoryOf(listed: ReadonlyArray<Pick<Docker.ContainerInfo, 'Labels'>>): EngineInventory {
+  const services = new Set<string>()
+  const labels = new Set<string>()
+  for (const container of listed) {
+    for (const [key, value] of Object.entries(container.Labels ?? {})) {
+      if (key === composeServiceLabel) services.add(value)
+      else if (!ignoredLabelPrefixes.some((prefix) => key.startsWith(prefix))) labels.add(key)
+    }
+  }
+  return { containers: listed.length, services: [...services].sort(), labels: [...labels].sort() }
 }

@@ -22,6 +22,11 @@ export interface ApplyOptions {
   run?: string
 }
 
+export interface PrepareOptions {
+  /** Default true: an engine may start what the apply will use (warm holders). False: resolve and preflight only. */
+  warm?: boolean
+}
+
 export interface RevertOptions {
   /** Proxy delay: called once new connections bypass the proxy and before it ends the open ones. */
   beforeDrain?: () => void | Promise<void>
@@ -34,8 +39,11 @@ export interface RevertOptions {
 export interface FaultEngine {
   /** Before anything else: undo whatever a dead process left. Returns the containers it cleaned. */
   recover(): Promise<string[]>
-  /** The kernel can carry it and its targets exist; returns the spec with `auto` decided. */
-  prepare(spec: FaultSpec): Promise<FaultSpec>
+  /**
+   * The kernel can carry it and its targets exist; returns the spec with `auto` decided. `warm: false`:
+   * a check only (a placement check before a run is admitted), nothing is started for the fault.
+   */
+  prepare(spec: FaultSpec, options?: PrepareOptions): Promise<FaultSpec>
   /** Applies a fault until `untilEpochMs` (default: now + its duration). */
   apply(spec: FaultSpec, untilEpochMs?: number, options?: ApplyOptions): Promise<FaultReport>
   /** Reverts and reads back; a second call gets the same report. */

@@ -1,6 +1,7 @@
 export { adhocFault } from './adhoc-fault.js'
 export { buildFault, buildFaults, parseBytes, parseRate, type ScheduledFault } from './fault-loader.js'
 export type { FaultEngine, FaultReport, RevertOptions } from './fault-engine.js'
+export type { PrepareOptions } from './fault-engine.js'
 export { HostInjector, type ContainerFinder } from './host-injector.js'
 export { preflight } from './preflight.js'
 export { FaultJournal, type JournalEntry } from './fault-journal.js'
@@ -38,3 +39,4 @@ export {
 } from './docker-targets.js'
 export { faultTypeUnits, faultTypeUnit, type FaultTypeUnit } from './registry.js'
 export { DockerEngineView, type EngineInventory } from './engine-inventory.js'
+export { inventoryOf } from './engine-inventory.js'

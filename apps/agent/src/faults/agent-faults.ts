@@ -10,7 +10,7 @@ import {
   type FaultSpec,
   type FaultTarget,
 } from '@gauntlet/contracts'
-import type { EngineInventory, FaultEngine, FaultReport } from '@gauntlet/faults'
+import type { EngineInventory, FaultEngine, FaultReport, PrepareOptions } from '@gauntlet/faults'
 import type { InjectorChoice } from '@gauntlet/faults'
 
 /** The agent's view of its Docker engine (DockerEngineView in @gauntlet/faults; a fake in tests). */
@@ -21,6 +21,9 @@ export interface EngineView {
 
 /** How long a revert begun by bypass() waits for its second half before it drains anyway. */
 export const bypassWaitMs = 5_000
+
+/** The longest a fault may last (the fault loader's own cap) plus slack for clocks and transit. */
+export const maxFaultUntilAheadMs = 24 * 3_600_000 + 5 * 60_000
 
 /** How often the heartbeat's inventory is refreshed from the engine: never once per heartbeat. */
 export const inventoryRefreshMs = 5_000
@@ -55,6 +58,8 @@ export class AgentFaults {
     private readonly injector: InjectorChoice,
     private readonly log: (line: string) => void,
     private readonly now: () => number = Date.now,
+    /** How far the controller's clock is ahead of this host's (ClockOffset.offsetMs): orders are in its time. */
+    private readonly controllerOffsetMs: () => number = () => 0,
   ) {
     this.snapshot = { injector, containers: 0, services: [] }
   }
@@ -80,10 +85,11 @@ export class AgentFaults {
     return this.snapshot
   }
 
-  async prepare(spec: FaultSpec): Promise<FaultPrepared> {
+  /** `warm: false`: a placement check, the engine starts nothing for the fault. */
+  async prepare(spec: FaultSpec, options: PrepareOptions = {}): Promise<FaultPrepared> {
     // The targets first: "no such container here" is what the controller routes on, and it is cheap.
     const targets = await this.view.targetNames(spec.target)
-    const prepared = await this.engine.prepare(spec)
+    const prepared = await this.engine.prepare(spec, options)
     return { spec: prepared, targets: targets.slice(0, maxFaultTargets) }
   }
 
@@ -92,14 +98,34 @@ export class AgentFaults {
     if (this.held.has(spec.id)) throw new GauntletError('conflict', `fault ${spec.id} is already held here`)
     // Held from before the engine starts it: its run counts as live while it is applied (the engine's
     // reconcile may ask during the apply), until a heartbeat sent after now says otherwise.
+    const until = this.localUntil(request.untilEpochMs)
     this.held.set(spec.id, { appliedAt: this.now(), ...(runId ? { runId } : {}) })
     this.bypassed.delete(spec.id)
     try {
-      return await this.engine.apply(spec, request.untilEpochMs, runId ? { run: runId } : {})
+      return await this.engine.apply(spec, until, runId ? { run: runId } : {})
     } catch (error) {
       this.held.delete(spec.id)
       throw error
     }
+  }
+
+  /**
+   * The order's end on this host's clock (the engine's timers and holders run on it), refused when it
+   * is already past or further ahead than any fault may last: an order must not hold a fault for days.
+   */
+  private localUntil(untilEpochMs: number): number {
+    const until = untilEpochMs - this.controllerOffsetMs()
+    const now = this.now()
+    if (until <= now) {
+      throw new GauntletError('invalid_scenario', `untilEpochMs ${untilEpochMs} is in the past (controller clock)`)
+    }
+    if (until - now > maxFaultUntilAheadMs) {
+      throw new GauntletError(
+        'invalid_scenario',
+        `untilEpochMs ${untilEpochMs} is more than 24 h 5 min ahead: a fault lasts at most 24 h`,
+      )
+    }
+    return until
   }
 
   async revert(id: string, reason: string): Promise<FaultReport> {

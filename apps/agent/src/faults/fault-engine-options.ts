@@ -1,4 +1,5 @@
 import { localFaultEngine, type FaultEngine, type InjectorChoice } from '@gauntlet/faults'
+import { hostname } from 'node:os'
 
 /** Everything a fault-capable agent asks of its fault engine (`gauntlet agent --docker`). */
 export interface AgentEngineOptions {
@@ -10,7 +11,7 @@ export interface AgentEngineOptions {
   holderImage?: string
   /** The journal of applied faults (default: per host, GAUNTLET_FAULT_JOURNAL). */
   journalFile?: string
-  /** Who holds the faults (the agent's name): the holders' gauntlet.owner label. */
+  /** Who holds the faults (faultOwner()): the holders' gauntlet.owner label. */
   owner: string
   /** Whether the controller still runs a run (false: its faults' holders are stopped by the reconcile). */
   isRunLive: (runId: string) => boolean
@@ -21,4 +22,13 @@ export interface AgentEngineOptions {
 export function agentFaultEngine(options: AgentEngineOptions): FaultEngine {
   const { journalFile, ...rest } = options
   return localFaultEngine({ ...rest, ...(journalFile ? { journalFile } : {}) })
+}
+
+/**
+ * The owner of an agent's faults (the holders' gauntlet.owner, the journal's owner): its --name, else
+ * the host name, never the process id, so an agent restarted in the same container or on the same host
+ * recognises the holders it left and reconciles them. The agent's registration name keeps its pid.
+ */
+export function faultOwner(name: string | undefined): string {
+  return name ?? hostname()
 }

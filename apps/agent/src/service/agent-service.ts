@@ -3,7 +3,7 @@ import { DockerEngineView, type FaultEngine } from '@gauntlet/faults'
 import { availableParallelism, hostname, networkInterfaces } from 'node:os'
 import { AgentFaults, type EngineView } from '../faults/agent-faults.js'
 import type { InjectorChoice } from '@gauntlet/faults'
-import { agentFaultEngine } from '../faults/fault-engine-options.js'
+import { agentFaultEngine, faultOwner } from '../faults/fault-engine-options.js'
 import type { TargetAllowList } from '../safety/target-allow-list.js'
 import { buildAgentApp } from './agent-app.js'
 import { Assignments } from './assignments.js'
@@ -75,7 +75,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     },
     () => clock.offsetMs,
   )
-  const faults = options.docker ? await startFaults(options.docker, name, options.log) : undefined
+  const faults = options.docker
+    ? await startFaults(options.docker, faultOwner(options.name), options.log, () => clock.offsetMs)
+    : undefined
   const app = buildAgentApp({ name, secret: options.secret, assignments, ...(faults ? { faults } : {}) })
   const address = await app.listen({ port: options.port, host: options.host })
   const port = (app.server.address() as { port: number }).port
@@ -145,7 +147,12 @@ function advertisedUrl(host: string, port: number, address: string): string {
 }
 
 /** The fault side of an agent started with --docker: its engine recovered, its inventory refreshing. */
-async function startFaults(docker: DockerAccess, owner: string, log: (line: string) => void): Promise<AgentFaults> {
+async function startFaults(
+  docker: DockerAccess,
+  owner: string,
+  log: (line: string) => void,
+  controllerOffsetMs: () => number,
+): Promise<AgentFaults> {
   // Bound late: the engine asks the agent which runs are live, which the agent learns from heartbeats.
   // eslint-disable-next-line prefer-const -- assigned once below, after the engine that asks it
   let faults: AgentFaults | undefined
@@ -160,7 +167,8 @@ async function startFaults(docker: DockerAccess, owner: string, log: (line: stri
       isRunLive: (runId) => faults?.isRunLive(runId) ?? true,
       log,
     })
-  faults = new AgentFaults(engine, docker.view ?? new DockerEngineView(docker.socket), docker.injector, log)
+  const view = docker.view ?? new DockerEngineView(docker.socket)
+  faults = new AgentFaults(engine, view, docker.injector, log, Date.now, controllerOffsetMs)
   await faults.start()
   const where = docker.socket ?? process.env.DOCKER_HOST ?? '/var/run/docker.sock'
   log(`fault-capable: Docker engine at ${where}, injector ${docker.injector}`)

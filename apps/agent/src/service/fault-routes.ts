@@ -33,7 +33,7 @@ export function faultRoutes(app: FastifyInstance, faults: AgentFaults | undefine
   app.post<{ Body: FaultPrepareRequest }>(
     '/faults/prepare',
     { bodyLimit: faultBodyLimit, schema: { body: FaultPrepareRequestSchema } },
-    (request) => engine().prepare(request.body.spec),
+    (request) => engine().prepare(request.body.spec, { warm: request.body.check !== true }),
   )
 
   app.post<{ Body: FaultApplyRequest }>(

@@ -66,9 +66,10 @@ export class AgentClient {
     await this.call(agentUrl, 'DELETE', `/assignments/${encodeURIComponent(runId)}`).catch(() => undefined)
   }
 
-  /** Can this agent's engine carry the fault, and which of its containers would it hit? */
-  async prepareFault(agentUrl: string, spec: FaultSpec): Promise<FaultPrepared> {
-    const answer = await this.faultCall(agentUrl, 'POST', '/faults/prepare', { spec }, faultPrepareTimeoutMs)
+  /** Can this agent's engine carry the fault, and which of its containers would it hit? `check`: start nothing. */
+  async prepareFault(agentUrl: string, spec: FaultSpec, check = false): Promise<FaultPrepared> {
+    const body = { spec, ...(check ? { check } : {}) }
+    const answer = await this.faultCall(agentUrl, 'POST', '/faults/prepare', body, faultPrepareTimeoutMs)
     return checked(agentUrl, preparedAnswer, answer)
   }
 

@@ -11,8 +11,11 @@ export interface FaultHolder {
   agent?: string
   /** For messages: "agent a1", "the controller's Docker engine". */
   label: string
-  /** Can its engine carry the fault and does it hold the target? The spec with `auto` decided, and the containers. */
-  prepare(spec: FaultSpec): Promise<FaultPrepared>
+  /**
+   * Can its engine carry the fault and does it hold the target? The spec with `auto` decided, and the
+   * containers. `check`: a placement check, the engine starts nothing for the fault (no warm holders).
+   */
+  prepare(spec: FaultSpec, check?: boolean): Promise<FaultPrepared>
   apply(spec: FaultSpec, untilEpochMs: number, runId?: string): Promise<AgentFaultReport>
   revert(id: string, reason: string, options?: { beforeDrain?: () => void | Promise<void> }): Promise<AgentFaultReport>
   list(): Promise<AgentFaultReport[]>
@@ -24,7 +27,7 @@ export function agentHolder(agent: AgentInfo, client: AgentClient): FaultHolder 
     key: agent.name,
     agent: agent.name,
     label: `agent ${agent.name}`,
-    prepare: (spec) => client.prepareFault(agent.url, spec),
+    prepare: (spec, check) => client.prepareFault(agent.url, spec, check),
     apply: (spec, untilEpochMs, runId) =>
       client.applyFault(agent.url, { spec, untilEpochMs, ...(runId ? { runId } : {}) }),
     revert: async (id, _reason, options) => {
@@ -45,7 +48,7 @@ export function localHolder(engine: FaultEngine): FaultHolder {
   return {
     key: 'controller',
     label: "the controller's Docker engine",
-    prepare: async (spec) => ({ spec: await engine.prepare(spec), targets: [] }),
+    prepare: async (spec, check) => ({ spec: await engine.prepare(spec, { warm: check !== true }), targets: [] }),
     apply: (spec, untilEpochMs, runId) => engine.apply(spec, untilEpochMs, runId ? { run: runId } : {}),
     revert: (id, reason, options) => engine.revert(id, reason, options),
     list: () => engine.list(),

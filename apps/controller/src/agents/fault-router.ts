@@ -44,8 +44,9 @@ export class FaultRouter implements FaultInjector {
     return [...runs]
   }
 
+  /** A check only: the holders resolve and preflight, and start nothing (no warm holders left unused). */
   async assertPlaceable(specs: readonly FaultSpec[]): Promise<void> {
-    await Promise.all(specs.map((spec) => this.route(spec)))
+    await Promise.all(specs.map((spec) => this.route(spec, true)))
   }
 
   async prepare(spec: FaultSpec): Promise<FaultSpec> {
@@ -121,14 +122,14 @@ export class FaultRouter implements FaultInjector {
   }
 
   /** Asks every live holder at once; the first (in order) that can carry the fault gets it. */
-  private async route(spec: FaultSpec): Promise<{ route: Route; spec: FaultSpec }> {
+  private async route(spec: FaultSpec, check = false): Promise<{ route: Route; spec: FaultSpec }> {
     const holders = this.holders(true)
     if (holders.length === 0)
       throw new GauntletError(
         'conflict',
         `fault ${spec.id}: nothing can inject a fault on ${describeTarget(spec.target)}: ${this.noHolder()}`,
       )
-    const answers = await Promise.allSettled(holders.map((h) => withinLimit(h.prepare(spec), h.label)))
+    const answers = await Promise.allSettled(holders.map((h) => withinLimit(h.prepare(spec, check), h.label)))
     const able = answers.flatMap((a, i) => (a.status === 'fulfilled' ? [{ holder: holders[i]!, ...a.value }] : []))
     const chosen = able[0]
     if (chosen) {
