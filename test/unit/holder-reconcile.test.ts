@@ -167,5 +167,14 @@ describe('holder injector target cap', () => {
     await expect(injector.prepare(spec('f'))).rejects.toThrow(/targets 51 containers; a fault may hold at most 50/)
     await expect(injector.apply(spec('f'))).rejects.toThrow(/targets 51 containers; a fault may hold at most 50/)
     expect(created).toBe(0)
+    // A placement check starts no warm holder; a run's own prepare does (here it fails, and is not fatal).
+    const few = many.slice(0, 2)
+    ;(injector as unknown as { deps: { containers: unknown } }).deps.containers = {
+      resolve: () => Promise.resolve(few),
+    }
+    expect((await injector.prepare(spec('g'), { warm: false })).id).toBe('g')
+    expect(created).toBe(0)
+    await injector.prepare(spec('g'))
+    expect(created).toBe(1)
   })
 })

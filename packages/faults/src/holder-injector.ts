@@ -2,7 +2,7 @@ import { GauntletError, type FaultSpec } from '@gauntlet/contracts'
 import type Docker from 'dockerode'
 import type { ContainerFinder } from './host-injector.js'
 import type { TargetContainer } from './docker-targets.js'
-import type { FaultEngine, ApplyOptions, FaultReport, RevertOptions } from './fault-engine.js'
+import type { FaultEngine, ApplyOptions, FaultReport, PrepareOptions, RevertOptions } from './fault-engine.js'
 import type { FaultJournal, JournalEntry } from './fault-journal.js'
 import {
   attachToHolder,
@@ -113,11 +113,13 @@ export class HolderInjector implements FaultEngine {
 
   /**
    * Preflight and targets, then warm holders: started now (container start and node load take a few
-   * seconds), they apply the moment the plan arrives, so the fault starts on time.
+   * seconds), they apply the moment the plan arrives, so the fault starts on time. A placement check
+   * (`warm: false`) starts nothing.
    */
-  async prepare(spec: FaultSpec): Promise<FaultSpec> {
+  async prepare(spec: FaultSpec, options: PrepareOptions = {}): Promise<FaultSpec> {
     const decided = preflight(spec, await this.kernelSupport())
     const targets = capTargets(decided, await this.deps.containers.resolve(decided.target))
+    if (options.warm === false) return decided
     await this.dropWarm(decided.id)
     const holders: HolderHandle[] = []
     try {

@@ -82,7 +82,7 @@ export class LocalFaultEngine implements FaultEngine {
   }
 
   recover: FaultEngine['recover'] = async () => (await this.engine()).recover()
-  prepare: FaultEngine['prepare'] = async (spec) => (await this.engine()).prepare(spec)
+  prepare: FaultEngine['prepare'] = async (spec, options) => (await this.engine()).prepare(spec, options)
   apply: FaultEngine['apply'] = async (spec, until, options) => (await this.engine()).apply(spec, until, options)
   revert: FaultEngine['revert'] = async (id, reason, options) => (await this.engine()).revert(id, reason, options)
   revertAll: FaultEngine['revertAll'] = async (reason) => (await this.engine()).revertAll(reason)
