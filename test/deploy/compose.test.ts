@@ -217,7 +217,7 @@ gate.describe('the compose deployment (docker-compose.yml), built and run', () =
       const [steady, faulted, recovery] = run.summary!.steps
       const shift = faulted!.p50Ms! - steady!.p50Ms!
       console.log(
-        `[deploy] weekly-chaos short: ${run.status}; p50 ${steady!.p50Ms} -> ${faulted!.p50Ms} -> ${recovery!.p50Ms} ms (shift ${shift.toFixed(1)} ms)`,
+        `[deploy] weekly-chaos short: ${why}; p50 ${steady!.p50Ms} -> ${faulted!.p50Ms} -> ${recovery!.p50Ms} ms (shift ${shift.toFixed(1)} ms)`,
       )
       expect(run.summary!.faults).toMatchObject([{ mechanism: 'proxy', revertVerified: true, injector: 'holder' }]) // [H1][H3]
       expect(shift).toBeGreaterThanOrEqual(90)

@@ -232,7 +232,8 @@ tbf by its dead man switch, proxy delay by the proxy`, async () => {
       const result = await faultCli(
         dir,
         'apply',
-        writeFault(dir, String(doc.type), { ...doc, target: { container: target.name }, duration: '3s' }),
+        // Long enough that the first is still in place when the second (a new CLI process) has applied.
+        writeFault(dir, String(doc.type), { ...doc, target: { container: target.name }, duration: '8s' }),
       )
       expect(result.code, result.stderr).toBe(0)
       return Date.parse(/ until (\S+)$/.exec(result.stdout.trim())![1]!)
@@ -251,12 +252,12 @@ tbf by its dead man switch, proxy delay by the proxy`, async () => {
     const redirectGone = await waitUntil(
       async () => (await marksIn(target.pid)).rules.length === 0,
       'the proxy to delete its redirect',
-      10_000,
+      15_000,
     )
     const qdiscGone = await waitUntil(
       async () => (await marksIn(target.pid)).qdiscs.length === 0,
       'the dead man switch to delete the tbf qdisc',
-      10_000,
+      15_000,
     )
     console.log(
       `detached faults: redirect gone ${redirectGone - delayUntil} ms after its end, tbf qdisc ` +
