@@ -1,4 +1,5 @@
 import type { FaultSpec } from '@gauntlet/contracts'
+import type { FaultReport } from './fault-engine.js'
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs'
 import { randomUUID } from 'node:crypto'
 import { dirname, resolve } from 'node:path'
@@ -174,5 +175,23 @@ function holderAlive(lock: string): boolean {
   } catch (error) {
     // EPERM: it exists but is not ours to signal; it is alive. A torn, empty file counts as stale.
     return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+export type Intent = Extract<JournalEntry, { op: 'intent' }>
+
+/** A journaled fault as its report, before any revert. */
+export function intentReport(intent: Intent, injector: FaultReport['injector']): FaultReport {
+  return {
+    id: intent.id,
+    type: intent.spec.type,
+    mechanism: intent.spec.mechanism,
+    targets: intent.targets.map((t) => t.name),
+    appliedAt: new Date(intent.at).toISOString(),
+    untilAt: new Date(intent.untilEpochMs).toISOString(),
+    revertedAt: null,
+    revertVerified: false,
+    notes: [],
+    injector,
   }
 }

@@ -3,7 +3,8 @@ import type Docker from 'dockerode'
 import type { ContainerFinder } from './host-injector.js'
 import type { TargetContainer } from './docker-targets.js'
 import type { FaultEngine, ApplyOptions, FaultReport, PrepareOptions, RevertOptions } from './fault-engine.js'
-import type { FaultJournal, JournalEntry } from './fault-journal.js'
+import { RevertOnce } from './revert-once.js'
+import { intentReport, type FaultJournal, type Intent } from './fault-journal.js'
 import {
   attachToHolder,
   holderCreateOptions,
@@ -59,8 +60,6 @@ interface ActiveFault {
   timer: NodeJS.Timeout
 }
 
-type Intent = Extract<JournalEntry, { op: 'intent' }>
-
 /**
  * Faults held by holder containers the Docker engine supervises: one holder per target container, in
  * its network namespace, reverting by its own timer even when every process of ours is gone. This
@@ -72,8 +71,7 @@ export class HolderInjector implements FaultEngine {
   private readonly active = new Map<string, ActiveFault>()
   /** Faults between their journal intent and their last holder's start: the reconcile leaves them alone. */
   private readonly applying = new Set<string>()
-  private readonly reverted = new Map<string, FaultReport>()
-  private readonly reverting = new Map<string, Promise<FaultReport>>()
+  private readonly reverts = new RevertOnce()
   private support: Promise<KernelSupport> | undefined
   /** Prepared faults' warm holders, waiting for their plan. */
   private readonly warm = new Map<string, Warm>()
@@ -83,7 +81,7 @@ export class HolderInjector implements FaultEngine {
     this.reconciler = new Reconciler({
       ...deps,
       // Applying, or reverting (its own revert cleans after its holders): the reconcile waits.
-      busy: (id) => this.applying.has(id) || this.reverting.has(id),
+      busy: (id) => this.applying.has(id) || this.reverts.underWay(id),
       settled: (id, report) => this.settledByReconcile(id, report),
     })
   }
@@ -214,7 +212,7 @@ export class HolderInjector implements FaultEngine {
       ...(options.run ? { run: options.run } : {}),
     }
     this.deps.journal.append(intent)
-    const report = reportOf(intent)
+    const report = intentReport(intent, 'holder')
     const fault: ActiveFault = { spec, held: [], report, timer: setTimeout(() => undefined, 0) }
     this.active.set(spec.id, fault)
     try {
@@ -306,14 +304,7 @@ export class HolderInjector implements FaultEngine {
   }
 
   revert(id: string, reason: string, options: RevertOptions = {}): Promise<FaultReport> {
-    const done = this.reverted.get(id)
-    if (done) return Promise.resolve(done)
-    let pending = this.reverting.get(id)
-    if (!pending) {
-      pending = this.revertNow(id, reason, options).finally(() => this.reverting.delete(id))
-      this.reverting.set(id, pending)
-    }
-    return pending
+    return this.reverts.run(id, () => this.revertNow(id, reason, options))
   }
 
   private async revertNow(id: string, reason: string, options: RevertOptions): Promise<FaultReport> {
@@ -384,8 +375,7 @@ export class HolderInjector implements FaultEngine {
     report.revertedAt = new Date().toISOString()
     report.revertVerified = verified
     report.notes.push(`reverted: ${reason}`)
-    this.reverted.set(report.id, report)
-    if (this.reverted.size > 1000) this.reverted.delete(this.reverted.keys().next().value!)
+    this.reverts.finished(report.id, report)
     this.deps.log?.(`fault ${report.id}: reverted (${reason})${verified ? ', read back clean' : ', NOT clean'}`)
   }
 
@@ -396,7 +386,7 @@ export class HolderInjector implements FaultEngine {
       clearTimeout(fault.timer)
       this.active.delete(id)
     }
-    this.reverted.set(id, report)
+    this.reverts.finished(id, report)
   }
 
   /** A fault another process applied (a detached `gauntlet fault apply`): its holders, found by label. */
@@ -424,7 +414,7 @@ export class HolderInjector implements FaultEngine {
     const orphans = (intent?.targets ?? [])
       .filter((t) => t.settled !== true && !held.some((h) => h.target.id === t.containerId))
       .map((t) => ({ id: t.containerId, name: t.name }))
-    const report = intent ? reportOf(intent) : labelReport(id, listed)
+    const report = intent ? intentReport(intent, 'holder') : labelReport(id, listed)
     return {
       spec: intent?.spec ?? ({ id } as FaultSpec),
       held,
@@ -457,7 +447,7 @@ export class HolderInjector implements FaultEngine {
     const others = this.deps.journal
       .unreverted()
       .filter((i) => i.injector === 'holder' && !this.active.has(i.id) && running.has(i.id))
-      .map((i) => reportOf(i))
+      .map((i) => intentReport(i, 'holder'))
     return [...own, ...others]
   }
 }
@@ -479,21 +469,6 @@ function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error(`the engine did not start it within ${ms / 1000} s`)), ms)
   })
   return Promise.race([work, late]).finally(() => clearTimeout(timer))
-}
-
-export function reportOf(intent: Intent): FaultReport {
-  return {
-    id: intent.id,
-    type: intent.spec.type,
-    mechanism: intent.spec.mechanism,
-    targets: intent.targets.map((t) => t.name),
-    appliedAt: new Date(intent.at).toISOString(),
-    untilAt: new Date(intent.untilEpochMs).toISOString(),
-    revertedAt: null,
-    revertVerified: false,
-    notes: [],
-    injector: 'holder',
-  }
 }
 
 /** A fault known only from its holders' labels (its journal is elsewhere). */

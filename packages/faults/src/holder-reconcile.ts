@@ -2,7 +2,7 @@ import type { FaultSpec } from '@gauntlet/contracts'
 import type Docker from 'dockerode'
 import { readFileSync } from 'node:fs'
 import type { FaultReport } from './fault-engine.js'
-import type { FaultJournal, JournalEntry } from './fault-journal.js'
+import { intentReport, type FaultJournal, type Intent } from './fault-journal.js'
 import { holderCreateOptions, holderLabels, startHolder } from './holder-container.js'
 import type { CleanResult } from './holder-program.js'
 
@@ -20,8 +20,6 @@ export interface ReconcileDeps {
   /** A fault was reverted by the reconcile (its report), for the engine that applied it. */
   settled?: (id: string, report: FaultReport) => void
 }
-
-type Intent = Extract<JournalEntry, { op: 'intent' }>
 
 export const reconcileIntervalMs = 5_000
 const defaultGraceMs = 5_000
@@ -112,16 +110,10 @@ export class Reconciler {
       if (intent.targets.some((t) => t.settled !== true)) continue
       this.deps.journal.append({ op: 'reverted', id: intent.id, at: Date.now() })
       this.deps.settled?.(intent.id, {
-        id: intent.id,
-        type: intent.spec.type,
-        mechanism: intent.spec.mechanism,
-        targets: intent.targets.map((t) => t.name),
-        appliedAt: new Date(intent.at).toISOString(),
-        untilAt: new Date(intent.untilEpochMs).toISOString(),
+        ...intentReport(intent, 'holder'),
         revertedAt: new Date().toISOString(),
         revertVerified: true,
         notes: [...notes, 'reverted: its holder was gone (reconcile)'],
-        injector: 'holder',
       })
     }
     if (cleaned.length > 0)

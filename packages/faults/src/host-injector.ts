@@ -3,7 +3,8 @@ import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import type { TargetContainer } from './docker-targets.js'
-import type { FaultJournal, JournalEntry, JournalTarget } from './fault-journal.js'
+import { RevertOnce } from './revert-once.js'
+import { intentReport, type FaultJournal, type Intent, type JournalTarget } from './fault-journal.js'
 import { planFault, qdiscHandle, type FaultPlan } from './fault-plan.js'
 import type { FaultEngine, FaultReport, RevertOptions } from './fault-engine.js'
 import { kernelSupport, type KernelSupport } from './kernel-probe.js'
@@ -47,8 +48,7 @@ const dist = (file: string): string => new URL(`./${file}`, import.meta.url).pat
 export class HostInjector implements FaultEngine {
   private readonly active = new Map<string, ActiveFault>()
   /** Recently reverted faults, so a second revert (a run's and the fault's own timer) returns the same report. */
-  private readonly reverted = new Map<string, FaultReport>()
-  private readonly reverting = new Map<string, Promise<FaultReport>>()
+  private readonly reverts = new RevertOnce()
 
   constructor(
     private readonly deps: {
@@ -151,7 +151,7 @@ export class HostInjector implements FaultEngine {
       owner: { pid: process.pid, detached: options.detached === true },
     }
     this.deps.journal.append(intent)
-    const report = recordReport(intent)
+    const report = intentReport(intent, 'host')
     // A detached fault is left to its dead man's switch: this process is about to exit.
     const timer = setTimeout(
       () => void this.revert(spec.id, 'duration ended').catch(() => undefined),
@@ -182,14 +182,7 @@ export class HostInjector implements FaultEngine {
 
   /** Reverts a fault on every target and reads each namespace back. Idempotent: a second call gets the same report. */
   revert(id: string, reason: string, options: RevertOptions = {}): Promise<FaultReport> {
-    const done = this.reverted.get(id)
-    if (done) return Promise.resolve(done)
-    let pending = this.reverting.get(id)
-    if (!pending) {
-      pending = this.revertNow(id, reason, options).finally(() => this.reverting.delete(id))
-      this.reverting.set(id, pending)
-    }
-    return pending
+    return this.reverts.run(id, () => this.revertNow(id, reason, options))
   }
 
   private async revertNow(id: string, reason: string, options: RevertOptions): Promise<FaultReport> {
@@ -242,8 +235,7 @@ export class HostInjector implements FaultEngine {
       }
     }
     this.active.delete(id)
-    this.reverted.set(id, fault.report)
-    if (this.reverted.size > 1000) this.reverted.delete(this.reverted.keys().next().value!)
+    this.reverts.finished(id, fault.report)
     this.deps.journal.append({ op: 'reverted', id, at: Date.now() })
     fault.report.revertedAt = new Date().toISOString()
     fault.report.revertVerified = verified
@@ -276,13 +268,13 @@ export class HostInjector implements FaultEngine {
     const others = this.deps.journal
       .unreverted()
       .filter((i) => !this.active.has(i.id) && isLive(i))
-      .map((i) => recordReport(i))
+      .map((i) => intentReport(i, 'host'))
     return Promise.resolve([...own, ...others])
   }
 
   /** Reverts a fault known only from its journal record: kills its helpers, removes its marks, reads back. */
   private async revertRecorded(intent: Intent, reason: string): Promise<FaultReport> {
-    const report = recordReport(intent)
+    const report = intentReport(intent, 'host')
     let verified = true
     for (const target of intent.targets) {
       killIfOurs(target.deadmanPid, 'deadman')
@@ -307,7 +299,7 @@ export class HostInjector implements FaultEngine {
     report.revertedAt = new Date().toISOString()
     report.revertVerified = verified
     report.notes.push(`reverted: ${reason}`)
-    this.reverted.set(intent.id, report)
+    this.reverts.finished(intent.id, report)
     return report
   }
 
@@ -447,8 +439,6 @@ export class HostInjector implements FaultEngine {
   }
 }
 
-type Intent = Extract<JournalEntry, { op: 'intent' }>
-
 /** Live: its owner process still runs Gauntlet, or it was applied detached and has not reached its end. */
 function isLive(intent: Intent): boolean {
   if (intent.owner.detached) return intent.untilEpochMs > Date.now()
@@ -457,21 +447,6 @@ function isLive(intent: Intent): boolean {
     return readFileSync(`/proc/${intent.owner.pid}/cmdline`, 'utf8').includes('gauntlet')
   } catch {
     return false
-  }
-}
-
-function recordReport(intent: Intent): FaultReport {
-  return {
-    id: intent.id,
-    type: intent.spec.type,
-    mechanism: intent.spec.mechanism,
-    targets: intent.targets.map((t) => t.name),
-    appliedAt: new Date(intent.at).toISOString(),
-    untilAt: new Date(intent.untilEpochMs).toISOString(),
-    revertedAt: null,
-    revertVerified: false,
-    notes: [],
-    injector: 'host',
   }
 }
 
