@@ -3,7 +3,7 @@ import type Docker from 'dockerode'
 import type { ContainerFinder } from './host-injector.js'
 import type { TargetContainer } from './docker-targets.js'
 import type { FaultEngine, ApplyOptions, FaultReport, PrepareOptions, RevertOptions } from './fault-engine.js'
-import { RevertOnce } from './revert-once.js'
+import { RevertOnce, revertEach } from './revert-once.js'
 import { intentReport, type FaultJournal, type Intent } from './fault-journal.js'
 import {
   attachToHolder,
@@ -426,15 +426,7 @@ export class HolderInjector implements FaultEngine {
 
   async revertAll(reason: string): Promise<FaultReport[]> {
     await this.dropWarm()
-    const reports: FaultReport[] = []
-    for (const id of [...this.active.keys()]) {
-      try {
-        reports.push(await this.revert(id, reason))
-      } catch (error) {
-        this.deps.log?.(`fault ${id}: ${(error as Error).message}`)
-      }
-    }
-    return reports
+    return revertEach([...this.active.keys()], (id) => this.revert(id, reason), this.deps.log)
   }
 
   /** Faults in effect now: this process's, and those of this journal whose holders still run. */

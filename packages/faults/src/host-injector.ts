@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import type { TargetContainer } from './docker-targets.js'
-import { RevertOnce } from './revert-once.js'
+import { RevertOnce, revertEach } from './revert-once.js'
 import { intentReport, type FaultJournal, type Intent, type JournalTarget } from './fault-journal.js'
 import { planFault, qdiscHandle, type FaultPlan } from './fault-plan.js'
 import type { FaultEngine, FaultReport, RevertOptions } from './fault-engine.js'
@@ -251,15 +251,7 @@ export class HostInjector implements FaultEngine {
 
   /** Reverts everything active (run end, abort, signals). Reports what it could not clean. */
   async revertAll(reason: string): Promise<FaultReport[]> {
-    const reports: FaultReport[] = []
-    for (const id of [...this.active.keys()]) {
-      try {
-        reports.push(await this.revert(id, reason))
-      } catch (error) {
-        this.deps.log?.(`fault ${id}: ${(error as Error).message}`)
-      }
-    }
-    return reports
+    return revertEach([...this.active.keys()], (id) => this.revert(id, reason), this.deps.log)
   }
 
   /** Active faults: this process's, and live ones other processes journaled (detached applies). */

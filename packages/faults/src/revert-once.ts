@@ -30,3 +30,20 @@ export class RevertOnce {
     if (this.done.size > 1000) this.done.delete(this.done.keys().next().value!)
   }
 }
+
+/** Reverts each fault in turn (run end, abort, signals): one that fails is logged, and the rest still go. */
+export async function revertEach(
+  ids: readonly string[],
+  revert: (id: string) => Promise<FaultReport>,
+  log?: (line: string) => void,
+): Promise<FaultReport[]> {
+  const reports: FaultReport[] = []
+  for (const id of ids) {
+    try {
+      reports.push(await revert(id))
+    } catch (error) {
+      log?.(`fault ${id}: ${(error as Error).message}`)
+    }
+  }
+  return reports
+}
