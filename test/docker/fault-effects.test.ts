@@ -142,8 +142,10 @@ revert\``, async () => {
       // TCP over a drop-tail token bucket gets a little under the rate, never much over it.
       expect(during.mbitPerS).toBeGreaterThan(8 * 0.75)
       expect(during.mbitPerS).toBeLessThan(8 * 1.05)
-      expect(before.mbitPerS).toBeGreaterThan(80)
-      expect(after.mbitPerS).toBeGreaterThan(80)
+      // Unshaped, the same download runs well above the rate (at least 3x: a cold container on a busy
+      // two-core machine has given 56 Mbit/s; a tbf left behind would hold it near 8).
+      expect(before.mbitPerS).toBeGreaterThan(8 * 3)
+      expect(after.mbitPerS).toBeGreaterThan(8 * 3)
       expect(await marksIn(target.pid)).toEqual(noMarks)
     })
 
