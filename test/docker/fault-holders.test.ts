@@ -208,9 +208,8 @@ planned end and no Gauntlet process is alive`, async () => {
       target: { url: `${target.url}/index.html`, timeout: '1s' },
       load: { steps: [{ rps: 20, duration: '30s' }] },
       faults: [
-        // One fault: with a second one (a partition at the same second) the run's second apply hung under
-        // this harness in 3 of 4 runs on 2026-12-02, though never by hand; open (see docs/faults.md).
         { type: 'bandwidth', rate: '1mbit', target: { container: target.name }, at: '1s', duration: '6s' },
+        { type: 'partition', peers: ['192.0.2.1'], target: { container: target.name }, at: '1s', duration: '6s' },
       ],
     })
     const child = spawn(process.execPath, [gauntletBin, 'run', file, '--db', join(dir, 'gauntlet.db'), '--quiet'], {
@@ -225,9 +224,10 @@ planned end and no Gauntlet process is alive`, async () => {
       await waitUntil(
         async () => {
           const marks = await marksIn(target.pid)
-          return marks.qdiscs.length === 1
+          // A partition in both directions is two chains of ours (IN and OUT).
+          return marks.qdiscs.length === 1 && marks.chains.length === 2
         },
-        'the fault to be applied',
+        'both faults to be applied',
         // Under the test's own limit, so a run that never applies them is killed and its words shown.
         45_000,
       ).catch((error: Error) => {
@@ -243,7 +243,7 @@ planned end and no Gauntlet process is alive`, async () => {
       id: string
       untilEpochMs: number
     }>
-    expect(intents).toHaveLength(1)
+    expect(intents).toHaveLength(2)
     const plannedEnd = Math.max(...intents.map((i) => i.untilEpochMs))
     const gone = await marksGone(
       target.pid,
