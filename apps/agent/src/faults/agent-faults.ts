@@ -114,7 +114,8 @@ export class AgentFaults {
    * is already past or further ahead than any fault may last: an order must not hold a fault for days.
    */
   private localUntil(untilEpochMs: number): number {
-    const until = untilEpochMs - this.controllerOffsetMs()
+    // Whole milliseconds: the offset is a midpoint estimate (x.5), and timers, labels and the proxy take integers.
+    const until = Math.round(untilEpochMs - this.controllerOffsetMs())
     const now = this.now()
     if (until <= now) {
       throw new GauntletError('invalid_scenario', `untilEpochMs ${untilEpochMs} is in the past (controller clock)`)
