@@ -4,7 +4,7 @@ import type { ContainerFinder } from './host-injector.js'
 import type { TargetContainer } from './docker-targets.js'
 import type { FaultEngine, ApplyOptions, FaultReport, PrepareOptions, RevertOptions } from './fault-engine.js'
 import { RevertOnce, revertEach } from './revert-once.js'
-import { intentReport, type FaultJournal, type Intent } from './fault-journal.js'
+import { intentReport, type Intent } from './fault-journal.js'
 import {
   attachToHolder,
   holderCreateOptions,
@@ -13,23 +13,13 @@ import {
   type HolderHandle,
 } from './holder-container.js'
 import { standbyLimitMs, type HoldPlan, type HolderEvent } from './holder-program.js'
-import { cleanTarget, Reconciler } from './holder-reconcile.js'
+import { cleanTarget, Reconciler, type ReconcileDeps } from './holder-reconcile.js'
 import type { KernelSupport } from './kernel-probe.js'
 import { preflight } from './preflight.js'
 
-export interface HolderInjectorDeps {
-  docker: Docker
+/** What the reconcile needs (the image, the owner, run liveness, the grace), and where targets come from. */
+export interface HolderInjectorDeps extends Omit<ReconcileDeps, 'busy' | 'settled'> {
   containers: ContainerFinder
-  journal: FaultJournal
-  /** The Gauntlet image holders run. */
-  image: string
-  /** Who this engine is (label gauntlet.owner): the reconcile only touches its own holders. */
-  owner: string
-  /** Whether a run is still going on (a holder of a run that is over is stopped). */
-  isRunLive?: (run: string) => boolean
-  log?: (line: string) => void
-  /** How long a holder may outlive its end before the reconcile stops it. */
-  graceMs?: number
 }
 
 /** The most targets one fault may hold: one holder container each. */

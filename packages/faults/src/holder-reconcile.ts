@@ -9,8 +9,11 @@ import type { CleanResult } from './holder-program.js'
 export interface ReconcileDeps {
   docker: Docker
   journal: FaultJournal
+  /** The Gauntlet image holders (and cleaners) run. */
   image: string
+  /** Who this engine is (label gauntlet.owner): the reconcile only touches its own holders. */
   owner: string
+  /** Whether a run is still going on (a holder of a run that is over is stopped). */
   isRunLive?: (run: string) => boolean
   log?: (line: string) => void
   /** How long a holder may outlive its end before it is stopped (its own timer fires 300 ms after). */
