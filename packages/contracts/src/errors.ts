@@ -12,6 +12,8 @@ export const errorCodes = [
   /** A Host header, or a URL outside an allow-list (hooks, target metrics, agents). */
   'forbidden',
   'unsupported_media_type',
+  /** The Accept header names no format the resource has. */
+  'not_acceptable',
   'payload_too_large',
   /** A cap is reached (runs, schedules, agents, event streams). */
   'too_many',
@@ -42,6 +44,7 @@ export const httpStatusByCode: Record<ErrorCode, number> = {
   target_not_allowed: 403,
   forbidden: 403,
   unsupported_media_type: 415,
+  not_acceptable: 406,
   payload_too_large: 413,
   too_many: 429,
   target_unreachable: 502,
@@ -62,6 +65,7 @@ export const exitCodeByCode: Record<ErrorCode, ExitCode> = {
   target_not_allowed: ExitCode.invalidInput,
   forbidden: ExitCode.invalidInput,
   unsupported_media_type: ExitCode.invalidInput,
+  not_acceptable: ExitCode.invalidInput,
   payload_too_large: ExitCode.invalidInput,
   too_many: ExitCode.couldNotRun,
   target_unreachable: ExitCode.couldNotRun,

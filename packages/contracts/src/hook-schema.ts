@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { DurationText, withHint } from './duration-text.js'
+import type { RootCause } from './run-report.js'
 
 /** Moments of a run that can notify another system (a deployment system expanding a canary, say). */
 export const hookEvents = ['preStep', 'onAdvance', 'onHold', 'onRollback', 'postRun'] as const
@@ -65,6 +66,10 @@ export interface HookPayload {
   reason?: string
   verdict?: string
   status?: string
+  /** onRollback and postRun of a run with faults or a tripped guard: timeline, impact and ranked suspects. */
+  rootCause?: RootCause
+  /** Where the run's HTML report opens (a controller started with --public-url). */
+  reportUrl?: string
 }
 
 /** Every attempt of one hook delivery, for the summary. */

@@ -8,6 +8,8 @@ import {
 } from '@gauntlet/contracts'
 import { streamStart } from '../http/run-event-stream.js'
 import { sseMessages, type SseMessage } from './sse-messages.js'
+import { contentTypes, regressedHeader } from '../report/report-formats.js'
+import type { MadeReport, ReportRequest } from '../report/report-maker.js'
 
 export type FollowedEvent =
   | { event: 'window'; data: WindowReport }
@@ -56,6 +58,23 @@ export class ControllerClient {
       ...(payload === undefined ? {} : { body: payload }),
     })
     return response.json()
+  }
+
+  /** GET /api/runs/:id/report in a format (with a baseline: the comparison, and whether a step regressed). */
+  async report(id: string, request: ReportRequest): Promise<MadeReport> {
+    const query = new URLSearchParams({
+      ...(request.strict ? { strict: 'true' } : {}),
+      ...(request.baselineId ? { baseline: request.baselineId } : {}),
+    }).toString()
+    const response = await this.request(`/api/runs/${encodeURIComponent(id)}/report${query ? `?${query}` : ''}`, {
+      headers: { accept: contentTypes[request.format].split(';')[0]! },
+    })
+    const regressed = response.headers.get(regressedHeader)
+    return {
+      body: await response.text(),
+      contentType: response.headers.get('content-type') ?? contentTypes[request.format],
+      ...(regressed !== null ? { regressed: regressed === 'true' } : {}),
+    }
   }
 
   async abortRun(id: string): Promise<void> {

@@ -28,6 +28,7 @@ import { withUsage } from './args.js'
 import { defineCommand, durationText, parseCommand, printHelp } from './command-spec.js'
 import type { Output } from './output.js'
 import { defaultDbFile } from './run-command.js'
+import { reportLink } from '../report/report-formats.js'
 
 export const controllerSpec = defineCommand({
   name: 'controller',
@@ -61,7 +62,9 @@ export const controllerSpec = defineCommand({
     'public-url': {
       type: 'string',
       value: '<url>',
-      description: 'the URL users reach the controller at (its host name is accepted in Host headers)',
+      description:
+        'the URL users reach the controller at (its host name is accepted in Host headers; alert hooks link ' +
+        'reports under it)',
     },
     'public-read': { type: 'boolean', description: 'let reads (GET) through without the token' },
     docker: {
@@ -220,6 +223,7 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
       agentSecret ? new AgentClient(agentSecret, settings.agentAllow) : undefined,
       localFaults,
     )
+    const { publicUrl } = settings
     const runs = new RunManager(
       {
         store,
@@ -229,6 +233,7 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
         faults,
         targetAllow: settings.targetAllow,
         hooks: { allow: settings.hookAllow, graceMs: settings.limits.hookGraceMs },
+        ...(publicUrl ? { reportUrl: (id: string) => reportLink(publicUrl, id) } : {}),
       },
       new RunAdmission(settings, undefined, (yaml, problems) => yamlPool().locate(yaml, problems)),
     )

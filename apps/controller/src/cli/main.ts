@@ -4,6 +4,7 @@ import type { CommandSpec } from './command-spec.js'
 import { controllerCommand, controllerSpec } from './controller-command.js'
 import { faultCommand, faultSpec } from './fault-command.js'
 import { processOutput, type Output } from './output.js'
+import { reportCommand, reportSpec } from './report-command.js'
 import { runCommand, runSpec } from './run-command.js'
 import { schemaCommand, schemaSpec } from './schema-command.js'
 import { validateCommand, validateSpec } from './validate-command.js'
@@ -16,6 +17,7 @@ interface Command {
 /** Every subcommand, in the order `gauntlet --help` lists them. */
 const commands: readonly Command[] = [
   { spec: runSpec, execute: runCommand },
+  { spec: reportSpec, execute: reportCommand },
   { spec: validateSpec, execute: validateCommand },
   { spec: schemaSpec, execute: schemaCommand },
   { spec: controllerSpec, execute: controllerCommand },

@@ -1,13 +1,14 @@
 import { ExitCode, GauntletError, type Decision, type RunSummary, type WindowReport } from '@gauntlet/contracts'
-import { constants } from 'node:fs'
-import { access, writeFile } from 'node:fs/promises'
-import { dirname, resolve } from 'node:path'
+import { writeFile } from 'node:fs/promises'
 import { assertTargetAllowed, targetAllowListFromEnv } from '@gauntlet/agent'
 import { localFaultEngine, type InjectorChoice } from '@gauntlet/faults'
 import { parseAllowList, type AllowList } from '@gauntlet/http'
 import { defaultHookGraceMs } from '../hooks/run-hooks.js'
 import { InProcessAgent } from '../agents/in-process-agent.js'
 import { tcpTargetProbe } from '../agents/tcp-target-probe.js'
+import { loadReportAssets } from '../report/report-assets.js'
+import type { ReportFormat } from '../report/report-formats.js'
+import { ReportMaker, type MadeReport } from '../report/report-maker.js'
 import { liveDecisionLine, progressLine, stepTable, verdictLines } from '../report/text-report.js'
 import { executeRun, type RunDependencies } from '../run/run-service.js'
 import { assertScenarioEgress } from '../scenario/egress-check.js'
@@ -21,6 +22,7 @@ import { defineCommand, durationText, parseCommand, printHelp, usageError } from
 import { ControllerClient } from './controller-client.js'
 import { injectorFlag } from './fault-command.js'
 import type { Output } from './output.js'
+import { assertReportFilesWritable, assertWritable, runReportFiles, writeRunReports, type RunReportFiles } from './run-reports.js'
 
 export const defaultDbFile = '.gauntlet/gauntlet.db'
 
@@ -31,6 +33,17 @@ export const runSpec = defineCommand({
   positionals: true,
   flags: {
     summary: { type: 'string', value: '<file>', description: 'write the run summary as JSON to <file>' },
+    report: {
+      type: 'string',
+      value: '<file.html>',
+      description: 'write the HTML report (charts, steps, decisions, root cause) to <file.html> when the run ends',
+    },
+    junit: {
+      type: 'string',
+      value: '<file.xml>',
+      description: 'write JUnit XML (a testcase per step and threshold, per guard) to <file.xml>',
+    },
+    markdown: { type: 'string', value: '<file.md>', description: 'write the Markdown report to <file.md>' },
     db: {
       type: 'string',
       value: '<file>',
@@ -73,9 +86,11 @@ export const runSpec = defineCommand({
     GAUNTLET_HOOK_ALLOW: 'hosts hooks may call (default: loopback)',
     GAUNTLET_FAULT_INJECTOR: 'auto, holder or host (--injector wins)',
     GAUNTLET_HOLDER_IMAGE: 'the image fault holders run (default gauntlet:local)',
+    GITHUB_STEP_SUMMARY: 'when set (GitHub Actions), the Markdown report is appended to this file',
   },
   examples: [
     'gauntlet run checkout.yaml --summary summary.json',
+    'gauntlet run checkout.yaml --report run.html --junit results.xml --markdown summary.md',
     'gauntlet run checkout.yaml --controller http://127.0.0.1:8080 --target http://staging:3000/orders',
   ],
   exitCodes: {
@@ -117,7 +132,9 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
   // The scenario's credentials (target headers) are sent, never printed nor written to the summary.
   const secrets = scenarioSecrets(yaml)
   out = scrubbedLines(out, secrets)
-  if (values.summary) await assertWritable(values.summary)
+  if (values.summary) await assertWritable(values.summary, '--summary')
+  const reportFiles = runReportFiles(values, process.env)
+  await assertReportFilesWritable(reportFiles)
   // The embedded agent's allow-lists, checked before anything is stored (a controller checks its own).
   const hookAllow = hookAllowListFromEnv()
   const targetAllow = targetAllowListFromEnv()
@@ -183,11 +200,22 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
     if (summary.steps.length > 0) out.stdout(`\n${stepTable(summary.steps)}\n`)
     for (const line of verdictLines(summary)) out.stdout(line)
     if (values.summary) await writeFile(values.summary, `${JSON.stringify(scrubSecrets(summary, secrets), null, 2)}\n`)
-    return summary.verdict === 'pass'
-      ? ExitCode.passed
-      : summary.verdict === 'fail'
-        ? ExitCode.thresholdFailed
-        : ExitCode.couldNotRun
+    const verdictExit =
+      summary.verdict === 'pass'
+        ? ExitCode.passed
+        : summary.verdict === 'fail'
+          ? ExitCode.thresholdFailed
+          : ExitCode.couldNotRun
+    const reported = await reportRun(summary.runId, reportFiles, out, (format) =>
+      values.controller
+        ? new ControllerClient(values.controller, process.env.GAUNTLET_TOKEN || undefined).report(summary.runId, {
+            format,
+            strict: values.strict === true,
+          })
+        : storedRunReport(values.db ?? defaultDbFile, summary.runId, format, values.strict === true),
+    )
+    // A report that could not be written fails a passing run (CI needs it); a failed run keeps its own code.
+    return reported || verdictExit !== ExitCode.passed ? verdictExit : ExitCode.couldNotRun
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
@@ -279,15 +307,32 @@ export function hookAllowListFromEnv(): AllowList {
   return parseAllowList(process.env.GAUNTLET_HOOK_ALLOW, 'GAUNTLET_HOOK_ALLOW')
 }
 
-/** Fails before the run, not after it: a finished run must not end in "cannot write the summary". */
-async function assertWritable(file: string): Promise<void> {
+/** Writes the reports asked for; false (with the reason printed) when one could not be made or written. */
+async function reportRun(
+  runId: string,
+  files: RunReportFiles,
+  out: Output,
+  make: (format: ReportFormat) => Promise<MadeReport>,
+): Promise<boolean> {
+  if (Object.keys(files).length === 0) return true
   try {
-    await access(dirname(resolve(file)), constants.W_OK)
+    for (const file of await writeRunReports(files, make)) out.stderr(`report: ${file}`)
+    return true
   } catch (error) {
-    throw new GauntletError(
-      'usage',
-      `--summary: cannot write ${file}: ` +
-        ((error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (error as Error).message),
-    )
+    out.stderr(`gauntlet: the reports of run ${runId} could not be written: ${(error as Error).message}`)
+    return false
+  }
+}
+
+/** A report of a run the embedded agent stored in `db`. */
+async function storedRunReport(db: string, runId: string, format: ReportFormat, strict: boolean): Promise<MadeReport> {
+  const store = new SqliteStore(db)
+  try {
+    return await new ReportMaker({ store, secrets: scenarioSecrets, assets: loadReportAssets }).storedRun(runId, {
+      format,
+      strict,
+    })
+  } finally {
+    store.close()
   }
 }

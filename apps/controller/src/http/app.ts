@@ -5,7 +5,11 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { AgentRegistry } from '../agents/agent-registry.js'
 import type { ControllerSettings } from '../config/controller-settings.js'
 import type { RunManager } from '../run/run-manager.js'
+import { loadReportAssets } from '../report/report-assets.js'
+import { reportLink } from '../report/report-formats.js'
+import { ReportMaker } from '../report/report-maker.js'
 import { RunQueries } from '../run/run-queries.js'
+import { yamlPool } from '../scenario/yaml-pool.js'
 import { maxScenarioBytes } from '../scenario/load-scenario.js'
 import { ScenarioService } from '../scenario/scenario-service.js'
 import { ScheduleQueries } from '../schedule/schedule-queries.js'
@@ -92,7 +96,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   )
   const queries = new RunQueries(deps.store)
   const scenarios = new ScenarioService(deps.store, deps.settings)
-  void app.register(runsRoutes, { runs: deps.runs, queries, scenarios, streams })
+  const { publicUrl } = deps.settings
+  const reports = new ReportMaker({
+    store: deps.store,
+    secrets: (yaml) => yamlPool().secrets(yaml),
+    assets: loadReportAssets,
+    ...(publicUrl ? { reportUrl: (id: string) => reportLink(publicUrl, id) } : {}),
+  })
+  void app.register(runsRoutes, { runs: deps.runs, queries, scenarios, streams, reports })
   void app.register(scenariosRoutes, { scenarios })
   void app.register(schedulesRoutes, {
     scheduler: deps.scheduler,

@@ -1,12 +1,15 @@
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox'
-import { runStatuses } from '@gauntlet/contracts'
+import { GauntletError, runStatuses } from '@gauntlet/contracts'
 import { Type } from '@sinclair/typebox'
+import { formatFromAccept, htmlReportPolicy, regressedHeader, reportFormats } from '../report/report-formats.js'
+import type { ReportMaker } from '../report/report-maker.js'
 import type { RunManager } from '../run/run-manager.js'
 import type { RunQueries } from '../run/run-queries.js'
 import type { ScenarioService } from '../scenario/scenario-service.js'
 import {
   DecisionRecordSchema,
   IdParams,
+  idPattern,
   problemResponses,
   RunAcceptedSchema,
   RunDetailSchema,
@@ -59,17 +62,34 @@ const WindowsQuery = Type.Object(
   { additionalProperties: false },
 )
 
+const ReportQuery = Type.Object(
+  {
+    format: Type.Optional(
+      Type.Union(
+        reportFormats.map((f) => Type.Literal(f)),
+        { description: 'Instead of the Accept header (a link a browser opens cannot set one).' },
+      ),
+    ),
+    baseline: Type.Optional(
+      Type.String({ pattern: idPattern, description: 'Set the run beside this baseline run, step by step.' }),
+    ),
+    strict: Type.Optional(Type.Boolean({ description: 'JUnit: an insufficient result is a failure, not skipped.' })),
+  },
+  { additionalProperties: false },
+)
+
 export interface RunsRoutesDeps {
   runs: RunManager
   queries: RunQueries
   scenarios: ScenarioService
   /** The --max-streams cap on open event streams. */
   streams: StreamSlots
+  reports: ReportMaker
 }
 
 /** /api/runs: start, list, inspect, follow (SSE) and abort runs. */
 export const runsRoutes: FastifyPluginCallbackTypebox<RunsRoutesDeps> = (app, deps, done) => {
-  const { runs, queries, scenarios, streams } = deps
+  const { runs, queries, scenarios, streams, reports } = deps
   const tags = ['runs']
 
   app.post(
@@ -145,6 +165,44 @@ export const runsRoutes: FastifyPluginCallbackTypebox<RunsRoutesDeps> = (app, de
       // The page is JSON text already (stored windows are never parsed): sent as it is, the serializer
       // leaves a string alone, and the response schema above describes it for the OpenAPI document.
       reply.type('application/json; charset=utf-8').send(page.json as unknown as RunWindow[])
+    },
+  )
+
+  app.get(
+    '/api/runs/:id/report',
+    {
+      schema: {
+        tags,
+        summary: 'Its report: HTML with charts, Markdown, JUnit XML or JSON, by the Accept header or ?format',
+        description:
+          'text/html (the default), text/markdown, application/xml (JUnit) or application/json (the report ' +
+          `model). With ?baseline=<run> the runs are compared step by step and the ${regressedHeader} header ` +
+          'says whether a step regressed beyond its 95% bounds. 409 while the run is still going.',
+        params: IdParams,
+        querystring: ReportQuery,
+        response: {
+          200: Type.String({ description: 'The report, in the negotiated format.' }),
+          ...problemResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { format: asked, baseline, strict } = request.query
+      const format = asked ?? formatFromAccept(request.headers.accept)
+      if (!format)
+        throw new GauntletError(
+          'not_acceptable',
+          `no report format matches Accept "${request.headers.accept}" (text/html, text/markdown, application/xml, application/json)`,
+        )
+      const made = await reports.storedRun(request.params.id, {
+        format,
+        strict: strict === true,
+        ...(baseline !== undefined ? { baselineId: baseline } : {}),
+      })
+      if (made.regressed !== undefined) reply.header(regressedHeader, String(made.regressed))
+      if (format === 'html') reply.header('content-security-policy', htmlReportPolicy)
+      reply.header('vary', 'accept')
+      return reply.type(made.contentType).send(made.body)
     },
   )
 

@@ -4,6 +4,8 @@ import {
   type Decision,
   type FaultSpec,
   type HookDelivery,
+  type HookPayload,
+  type RootCause,
   type RunSummary,
   type WindowReport,
 } from '@gauntlet/contracts'
@@ -11,7 +13,9 @@ import { parseAllowList, type AllowList } from '@gauntlet/http'
 import { randomBytes } from 'node:crypto'
 import { RunFaults } from '../faults/run-faults.js'
 import { RunHooks } from '../hooks/run-hooks.js'
+import { buildRunReport } from '../report/run-report.js'
 import { runWarnings } from '../report/run-warnings.js'
+import { scenarioSecrets, scrubSecrets } from '../security/redact.js'
 import type { Scenario } from '../scenario/scenario.js'
 import type { RunStatus, RunStore } from '../storage/run-store.js'
 import { callbackGuard } from './callback-guard.js'
@@ -33,6 +37,8 @@ export interface RunDependencies {
   hooks?: { allow?: AllowList; graceMs?: number }
   /** GAUNTLET_TARGET_ALLOW, for targetMetrics scrapes (default: loopback). */
   targetAllow?: AllowList
+  /** Where a run's HTML report can be opened (a controller's --public-url): alert hooks carry it. */
+  reportUrl?: (runId: string) => string
 }
 
 export interface RunRequest {
@@ -82,6 +88,8 @@ class Run {
   private stoppedBy: string | undefined
   private failure: string | undefined
   private rollback: RollbackRecord | undefined
+  /** How the load ended, once it has. */
+  private loadOutcome: LoadOutcome | undefined
 
   constructor(
     private readonly deps: RunDependencies,
@@ -126,7 +134,7 @@ class Run {
     await this.revert(loaded.outcome)
     const measured = await this.judgeTargetSeries()
     const judgement = this.verdict(loaded.outcome, measured)
-    const deliveries = await this.notify(judgement)
+    const deliveries = await this.notify(judgement, measured)
     return this.store(judgement.status, this.summary(judgement, loaded.outcome, measured, deliveries))
   }
 
@@ -190,6 +198,7 @@ class Run {
 
   /** Every fault is reverted (and read back) before the run is judged; then a rollback is announced. */
   private async revert(outcome: LoadOutcome): Promise<void> {
+    this.loadOutcome = outcome
     await this.faults.stop(this.stoppedBy ?? outcome.stoppedBy ?? 'run ended')
     // A rollback during the load is announced now: faults are reverted and the load has stopped.
     if (this.rollback) this.announceRollback(this.rollback)
@@ -212,7 +221,7 @@ class Run {
         decisions: decided,
         afterLoad: true,
       }
-      this.announceRollback(this.rollback)
+      this.announceRollback(this.rollback, measured)
     }
     return measured
   }
@@ -244,8 +253,13 @@ class Run {
    * postRun carries the verdict; the summary records every delivery, so it waits for them (bounded by the hooks'
    * timeouts and retries, and by the hook grace once the run is stopped).
    */
-  private async notify(judgement: Verdict): Promise<HookDelivery[]> {
-    if (this.hooks.any) this.fireHook('postRun', { verdict: judgement.verdict, status: judgement.status })
+  private async notify(judgement: Verdict, measured: TargetMetricsOutcome | undefined): Promise<HookDelivery[]> {
+    if (this.hooks.has('postRun'))
+      this.fireHook('postRun', {
+        verdict: judgement.verdict,
+        status: judgement.status,
+        ...this.alertFields(judgement, measured),
+      })
     const deliveries = await this.hooks.settled()
     this.request.signal?.removeEventListener('abort', this.stopHooks)
     return deliveries
@@ -356,13 +370,44 @@ class Run {
       .catch((error: unknown) => this.fail("stopping at the load generator's limit", error))
   }
 
-  private announceRollback(rollback: RollbackRecord): void {
+  private announceRollback(rollback: RollbackRecord, measured?: TargetMetricsOutcome): void {
+    if (!this.hooks.has('onRollback')) return
+    const outcome = this.loadOutcome ?? { aborted: false, peakConnections: 0 }
     this.fireHook('onRollback', {
       step: rollback.step,
       reason: rollback.reason,
       ...(rollback.guard ? { guard: rollback.guard } : {}),
       decisions: rollback.decisions,
+      ...this.alertFields(this.verdict(outcome, measured), measured),
     })
+  }
+
+  /**
+   * What an alert hook carries beyond the event: the root cause of the run as it stands (from what it
+   * stored, the same as its report will show) and where its report opens. A report that cannot be made
+   * never holds up the alert.
+   */
+  private alertFields(judgement: Verdict, measured: TargetMetricsOutcome | undefined): Partial<HookPayload> {
+    const reportUrl = this.deps.reportUrl?.(this.id)
+    let rootCause: RootCause | null = null
+    try {
+      const outcome = this.loadOutcome ?? { aborted: false, peakConnections: 0 }
+      const summary: RunSummary = {
+        runId: this.id,
+        status: judgement.status,
+        scenario: this.scenario.name,
+        target: this.scenario.target.url,
+        startedAt: this.startedAt,
+        finishedAt: this.deps.clock.now().toISOString(),
+        ...this.summary(judgement, outcome, measured, []),
+      }
+      const targetSeries = Object.fromEntries(this.targetMetrics?.seriesPoints ?? [])
+      const report = buildRunReport({ runId: this.id, summary, windows: this.deps.store.windows(this.id), targetSeries })
+      rootCause = report.rootCause && scrubSecrets(report.rootCause, scenarioSecrets(this.request.yaml))
+    } catch {
+      rootCause = null
+    }
+    return { ...(rootCause ? { rootCause } : {}), ...(reportUrl ? { reportUrl } : {}) }
   }
 
   private readonly fail = (where: string, error: unknown): void => {

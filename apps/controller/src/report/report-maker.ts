@@ -1,0 +1,75 @@
+import type { RunComparison, RunReport, RunSummary } from '@gauntlet/contracts'
+import { scrubSecrets } from '../security/redact.js'
+import type { ReportAssets } from './report-assets.js'
+import { contentTypes, renderReport, type ReportFormat } from './report-formats.js'
+import { storedReportInput, summaryReportInput, type ReportStore } from './report-source.js'
+import { buildRunReport, type ReportInput } from './run-report.js'
+import { compareRuns } from './run-comparison.js'
+
+export interface ReportMakerDeps {
+  store: ReportStore
+  /** The credentials written in a scenario's YAML: never shown in a report. */
+  secrets: (scenarioYaml: string) => Promise<string[]> | string[]
+  assets: () => ReportAssets
+  /** Where a run's HTML report can be opened (a controller's --public-url). */
+  reportUrl?: (runId: string) => string
+}
+
+export interface ReportRequest {
+  format: ReportFormat
+  strict?: boolean
+  /** Set the run beside this one (`--compare <baseline>`), step by step. */
+  baselineId?: string
+}
+
+export interface MadeReport {
+  body: string
+  contentType: string
+  /** With a baseline: whether some step regressed beyond its bounds. */
+  regressed?: boolean
+}
+
+/** Makes reports of stored runs (the CLI's --db and the controller's GET /api/runs/:id/report share it). */
+export class ReportMaker {
+  constructor(private readonly deps: ReportMakerDeps) {}
+
+  /** The report of a finished stored run; not_found / conflict when there is none to make. */
+  async storedRun(runId: string, request: ReportRequest): Promise<MadeReport> {
+    const { input, scenarioYaml } = storedReportInput(this.deps.store, runId)
+    const secrets = [...(await this.deps.secrets(scenarioYaml))]
+    const report = this.build(input)
+    let comparison: RunComparison | undefined
+    if (request.baselineId !== undefined) {
+      const baseline = storedReportInput(this.deps.store, request.baselineId)
+      secrets.push(...(await this.deps.secrets(baseline.scenarioYaml)))
+      comparison = compareRuns(
+        { report: this.build(baseline.input), windows: baseline.input.windows },
+        { report, windows: input.windows },
+      )
+    }
+    return this.render(scrubSecrets(report, secrets), request, comparison && scrubSecrets(comparison, secrets))
+  }
+
+  /** The report of a summary file: per-second charts only when the store holds the run. */
+  summary(summary: RunSummary, request: ReportRequest): MadeReport {
+    return this.render(this.build(summaryReportInput(summary, this.deps.store)), request, undefined)
+  }
+
+  private build(input: ReportInput): RunReport {
+    const url = this.deps.reportUrl?.(input.runId)
+    return buildRunReport(url ? { ...input, reportUrl: url } : input)
+  }
+
+  private render(report: RunReport, request: ReportRequest, comparison: RunComparison | undefined): MadeReport {
+    const body = renderReport(request.format, report, {
+      strict: request.strict === true,
+      assets: this.deps.assets,
+      ...(comparison ? { comparison } : {}),
+    })
+    return {
+      body,
+      contentType: contentTypes[request.format],
+      ...(comparison ? { regressed: comparison.regressed } : {}),
+    }
+  }
+}
