@@ -1,0 +1,161 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chromium, type BrowserContext } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { RunReport } from '@gauntlet/contracts'
+import { renderHtmlReport } from '../../apps/controller/src/report/html-report.js'
+import { loadReportAssets } from '../../apps/controller/src/report/report-assets.js'
+import { buildRunReport } from '../../apps/controller/src/report/run-report.js'
+import { SqliteStore } from '../../apps/controller/src/storage/sqlite-store.js'
+import { startDemoTarget } from '../helpers/child-server.js'
+import { runCli, tempDir, writeScenario } from '../helpers/cli.js'
+import { syntheticReport } from './synthetic-report.js'
+
+// Debian's chromium, never a downloaded browser. Skipped only outside CI when it is not installed.
+const chromiumPath = '/usr/bin/chromium'
+const available = existsSync(chromiumPath)
+if (!available && process.env.CI) throw new Error(`${chromiumPath} is missing: the HTML report tests must run in CI`)
+const artifacts = new URL('../../test-artifacts/', import.meta.url).pathname
+
+interface PageFacts {
+  charts: Array<{ key: string; points: number; series: number; inked: boolean }>
+  bands: number
+  log: { before: number; after: number }
+}
+
+/** Opens the report file and reports what the page did: errors, requests, and what each chart drew. */
+async function openReport(context: BrowserContext, html: string, name: string) {
+  const file = join(mkdtempSync(join(tmpdir(), 'gauntlet-html-')), `${name}.html`)
+  writeFileSync(file, html)
+  const page = await context.newPage()
+  const problems: string[] = []
+  const requests: string[] = []
+  page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`))
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`))
+  page.on('requestfailed', (r) => problems.push(`failed: ${r.url()}`))
+  page.on('request', (r) => requests.push(r.url()))
+  await page.goto(`file://${file}`)
+  await page.waitForFunction('window.gauntletCharts && window.gauntletCharts.charts.length > 0')
+  // In the page: each uPlot's data, whether its canvas has ink inside the plot area, the fault bands'
+  // key entries, and what the log toggle does to the latency chart's y scale.
+  const facts = await page.evaluate<PageFacts>(`(() => {
+    const handle = window.gauntletCharts
+    const inked = (u) => {
+      const { left, top, width, height } = u.bbox
+      const pixels = u.ctx.getImageData(left, top, width, height).data
+      let ink = 0
+      for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) ink++
+      return ink > width * height * 0.01
+    }
+    const charts = handle.charts.map((u) => ({
+      key: u.root.parentElement.dataset.chart,
+      points: u.data[0].length,
+      series: u.data.length - 1,
+      inked: inked(u),
+    }))
+    const bands = document.querySelectorAll('.gc-key li').length
+    const before = handle.charts[0].scales.y.distr
+    const box = document.querySelector('input.gc-log')
+    box.click()
+    const after = window.gauntletCharts.charts[0].scales.y.distr
+    return { charts, bands, log: { before, after } }
+  })()`)
+  mkdirSync(artifacts, { recursive: true })
+  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true })
+  await page.setViewportSize({ width: 390, height: 844 })
+  await page.screenshot({ path: join(artifacts, `${name}-phone.png`), fullPage: true })
+  await page.emulateMedia({ media: 'print', colorScheme: 'dark' })
+  await page.screenshot({ path: join(artifacts, `${name}-print.png`), fullPage: true })
+  await page.close()
+  rmSync(file)
+  return { problems, requests, facts, file }
+}
+
+describe.skipIf(!available)('HTML report in headless Chromium', () => {
+  let context: BrowserContext
+  let userDataDir: string
+  beforeAll(async () => {
+    userDataDir = mkdtempSync(join(tmpdir(), 'gauntlet-chromium-'))
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: chromiumPath,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+      viewport: { width: 1200, height: 900 },
+    })
+  })
+  afterAll(async () => {
+    await context?.close()
+    rmSync(userDataDir, { recursive: true, force: true })
+  })
+
+  function expectClean(result: Awaited<ReturnType<typeof openReport>>, report: RunReport) {
+    expect(result.problems).toEqual([])
+    // The file itself is the only request: nothing from the network, nothing else from disk.
+    expect(result.requests).toEqual([`file://${result.file}`])
+    const expected = [
+      'latency',
+      'rate',
+      'errors',
+      'connections',
+      ...report.chart.targetMetrics.map((_, i) => `metric-${i}`),
+    ]
+    expect(result.facts.charts.map((c) => c.key)).toEqual(expected)
+    for (const chart of result.facts.charts) {
+      expect(chart.points, chart.key).toBeGreaterThan(0)
+      expect(chart.inked, `${chart.key} canvas has ink`).toBe(true)
+    }
+    expect(result.facts.log).toEqual({ before: 1, after: 3 })
+  }
+
+  it('draws a synthetic run with faults, every kind of decision mark and target metrics', async () => {
+    const report = syntheticReport(300, { metrics: 2, text: '</script><img src=x onerror=alert(1)>' })
+    const result = await openReport(context, renderHtmlReport(report, loadReportAssets()), 'html-report-synthetic')
+    expectClean(result, report)
+    // key: step, generator-limited, one fault, six decision kinds
+    expect(result.facts.bands).toBe(1 + 1 + 1 + 6)
+  })
+
+  it('draws the report of a real run stored in SQLite', async () => {
+    const target = await startDemoTarget('--latency', '5')
+    try {
+      const dir = tempDir()
+      const db = join(dir, 'runs.db')
+      const file = writeScenario(
+        dir,
+        `name: html-report-real
+target: { url: ${target.url}/orders, timeout: 2s }
+load:
+  steps: [{ rps: 20, duration: 2s }, { rps: 40, duration: 2s }]
+  warmup: 1s
+thresholds: [p99 < 500ms]
+`,
+      )
+      const run = await runCli(['run', file, '--db', db])
+      expect(run.code, run.stderr).toBe(0)
+      const store = new SqliteStore(db)
+      const [stored] = store.listRuns({ limit: 1 })
+      const summary = stored!.summary!
+      const report = buildRunReport({
+        runId: stored!.id,
+        summary,
+        windows: store.windows(stored!.id),
+        targetSeries: store.targetSeries(stored!.id),
+      })
+      store.close()
+      expect(report.chart.seconds.t.length).toBeGreaterThanOrEqual(4)
+      const result = await openReport(context, renderHtmlReport(report, loadReportAssets()), 'html-report-real')
+      expectClean(result, report)
+    } finally {
+      await target.stop()
+    }
+  })
+})
