@@ -19,9 +19,14 @@ if (!available && process.env.CI) throw new Error(`${chromiumPath} is missing: t
 const artifacts = new URL('../../test-artifacts/', import.meta.url).pathname
 
 interface PageFacts {
-  charts: Array<{ key: string; points: number; series: number; inked: boolean }>
+  charts: Array<{ key: string; points: number; series: number; inked: boolean; x: [number, number] }>
   bands: number
   log: { before: number; after: number }
+  /** Every chart's x range after zooming the second chart to seconds 1-3. */
+  zoomed: Array<[number, number]>
+  synced: number
+  /** Data lengths after update() with the first half of the seconds, then with all of them. */
+  updated: [number, number]
 }
 
 /** Opens the report file and reports what the page did: errors, requests, and what each chart drew. */
@@ -39,7 +44,9 @@ async function openReport(context: BrowserContext, html: string, name: string) {
   await page.waitForFunction('window.gauntletCharts && window.gauntletCharts.charts.length > 0')
   // In the page: each uPlot's data, whether its canvas has ink inside the plot area, the fault bands'
   // key entries, and what the log toggle does to the latency chart's y scale.
-  const facts = await page.evaluate<PageFacts>(`(() => {
+  // uPlot commits scale and data changes in a microtask: each step waits for the next frame to read them.
+  const facts = await page.evaluate<PageFacts>(`(async () => {
+    const frame = () => new Promise((resolve) => requestAnimationFrame(resolve))
     const handle = window.gauntletCharts
     const inked = (u) => {
       const { left, top, width, height } = u.bbox
@@ -53,18 +60,37 @@ async function openReport(context: BrowserContext, html: string, name: string) {
       points: u.data[0].length,
       series: u.data.length - 1,
       inked: inked(u),
+      x: [u.scales.x.min, u.scales.x.max],
     }))
     const bands = document.querySelectorAll('.gc-key li').length
     const before = handle.charts[0].scales.y.distr
     const box = document.querySelector('input.gc-log')
     box.click()
+    await frame()
     const after = window.gauntletCharts.charts[0].scales.y.distr
-    return { charts, bands, log: { before, after } }
+    handle.charts[1].setScale('x', { min: 1, max: 3 })
+    await frame()
+    const zoomed = handle.charts.map((u) => [u.scales.x.min, u.scales.x.max])
+    const synced = uPlot.sync('gauntlet-run').plots.length
+    const data = JSON.parse(document.getElementById('gauntlet-chart-data').textContent)
+    const half = Math.ceil(data.seconds.t.length / 2)
+    const seconds = Object.fromEntries(Object.entries(data.seconds).map(([k, v]) =>
+      [k, Array.isArray(v) ? v.slice(0, half) : Object.fromEntries(Object.entries(v).map(([c, a]) => [c, a.slice(0, half)]))]))
+    handle.update({ ...data, seconds })
+    await frame()
+    const first = handle.charts[0].data[0].length
+    handle.update(data)
+    await frame()
+    const updated = [first, handle.charts[0].data[0].length]
+    return { charts, bands, log: { before, after }, zoomed, synced, updated }
   })()`)
   mkdirSync(artifacts, { recursive: true })
   await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true })
   await page.setViewportSize({ width: 390, height: 844 })
   await page.screenshot({ path: join(artifacts, `${name}-phone.png`), fullPage: true })
+  await page.emulateMedia({ colorScheme: 'dark' })
+  await page.setViewportSize({ width: 1200, height: 900 })
+  await page.screenshot({ path: join(artifacts, `${name}-dark.png`), fullPage: true })
   await page.emulateMedia({ media: 'print', colorScheme: 'dark' })
   await page.screenshot({ path: join(artifacts, `${name}-print.png`), fullPage: true })
   await page.close()
@@ -113,7 +139,13 @@ describe.skipIf(!available)('HTML report in headless Chromium', () => {
       expect(chart.points, chart.key).toBeGreaterThan(0)
       expect(chart.inked, `${chart.key} canvas has ink`).toBe(true)
     }
+    // One time axis: every chart spans the run's seconds, shares the cursor, and follows a zoom.
+    const seconds = report.chart.seconds.t
+    for (const chart of result.facts.charts) expect(chart.x).toEqual([seconds[0], seconds.at(-1)! + 1])
+    expect(result.facts.synced).toBe(expected.length)
+    expect(result.facts.zoomed).toEqual(expected.map(() => [1, 3]))
     expect(result.facts.log).toEqual({ before: 1, after: 3 })
+    expect(result.facts.updated).toEqual([Math.ceil(seconds.length / 2), seconds.length])
   }
 
   it('draws a synthetic run with faults, every kind of decision mark and target metrics', async () => {

@@ -25,8 +25,9 @@ namespace GauntletCharts {
         unit: 'rps',
         x: s.t,
         series: [
-          { label: 'planned', values: s.planned, style: seriesStyles.planned },
+          // Planned drawn last: dashed over a solid achieved line that meets it.
           { label: 'achieved', values: s.achieved, style: seriesStyles.achieved },
+          { label: 'planned', values: s.planned, style: seriesStyles.planned },
         ],
       },
       errorSpec(data),

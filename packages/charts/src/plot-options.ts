@@ -20,10 +20,17 @@ namespace GauntletCharts {
       width: c.width,
       height: c.height,
       cursor: { sync: { key: c.syncKey, setSeries: false }, drag: { x: true, y: false } },
-      scales: { x: { time: false }, y: log ? { distr: 3, log: 10 } : { range: linearRange } },
+      scales: {
+        x: { time: false, range: (u, min, max) => xRange(u, min, max, c.getData()) },
+        y: log ? { distr: 3, log: 10 } : { range: linearRange },
+      },
       axes: [
         // uPlot passes null for ticks it leaves unlabelled (a log axis between decades).
-        { ...axis, values: (_u, ticks) => ticks.map((t: number | null) => (t === null ? '' : formatSecond(t))) },
+        {
+          ...axis,
+          incrs: secondSteps,
+          values: (_u, ticks) => ticks.map((t: number | null) => (t === null ? '' : formatSecond(t))),
+        },
         {
           ...axis,
           size: 56,
@@ -61,6 +68,23 @@ namespace GauntletCharts {
   export function alignedData(spec: ChartSpec, log: boolean): import('uplot').AlignedData {
     const positive = (v: number | null): number | null => (v !== null && v > 0 ? v : null)
     return [spec.x, ...spec.series.map((s) => (spec.latency && log ? s.values.map(positive) : s.values))]
+  }
+
+  /** Time ticks fall on whole seconds, minutes and hours. */
+  const secondSteps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200]
+
+  /**
+   * Every chart spans the whole run, even one whose series starts late (a target metric scraped every
+   * 5 s): uPlot asks for the x range with its data's ends when it ranges by itself (first draw, double
+   * click), and with the zoom's ends otherwise.
+   */
+  function xRange(u: UPlot, min: number | null, max: number | null, data: ChartData): [number, number] {
+    const x = u.data[0]
+    const t = data.seconds.t
+    const own = min === null || max === null || (min === x[0] && max === x[x.length - 1])
+    if (!own) return [min, max]
+    if (t.length > 0) return [t[0]!, t[t.length - 1]! + 1]
+    return [min ?? 0, max ?? 1]
   }
 
   /** Linear charts start at zero: a rate or a count read from a cut-off axis misleads. */

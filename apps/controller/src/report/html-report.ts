@@ -158,12 +158,14 @@ function thresholdSection(report: RunReport): string {
 
 function thresholdCells(t: ThresholdResult): string[] {
   const value = (v: number | null): string => esc(formatObserved(t.metric, v))
+  // A side the sample cannot bound reads "?", as in the text report's evidence.
+  const bound = (v: number | null): string => (v === null ? '?' : value(v))
   const e = t.evidence
   return [
     value(t.observed),
     t.pass ? '<span class="good">pass</span>' : '<span class="bad">FAIL</span>',
     e ? esc(e.n) : '-',
-    e ? `${value(e.lower)} to ${value(e.upper)}` : '-',
+    e ? `${bound(e.lower)} to ${bound(e.upper)}` : '-',
     e ? `<span class="confidence-${esc(e.confidence)}">${esc(e.confidence)}</span>` : '-',
   ]
 }
