@@ -18,8 +18,15 @@ const available = existsSync(chromiumPath)
 if (!available && process.env.CI) throw new Error(`${chromiumPath} is missing: the HTML report tests must run in CI`)
 const artifacts = new URL('../../test-artifacts/', import.meta.url).pathname
 
+/** Share of a one-pixel column of the plot area with ink: inside the first fault, a generator-limited second, a plain second. */
+interface Columns {
+  fault: number | null
+  limited: number | null
+  plain: number
+}
+
 interface PageFacts {
-  charts: Array<{ key: string; points: number; series: number; inked: boolean; x: [number, number] }>
+  charts: Array<{ key: string; points: number; series: number; inked: boolean; x: [number, number]; columns: Columns }>
   bands: number
   log: { before: number; after: number }
   /** Every chart's x range after zooming the second chart to seconds 1-3. */
@@ -55,12 +62,28 @@ async function openReport(context: BrowserContext, html: string, name: string) {
       for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) ink++
       return ink > width * height * 0.01
     }
+    const data = JSON.parse(document.getElementById('gauntlet-chart-data').textContent)
+    const column = (u, second) => {
+      const { top, height } = u.bbox
+      const pixels = u.ctx.getImageData(Math.round(u.valToPos(second, 'x', true)), top, 1, height).data
+      let ink = 0
+      for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) ink++
+      return ink / height
+    }
+    const fault = data.faults.find((f) => f.startS !== null)
+    const limited = data.seconds.t.find((t, i) => data.seconds.generatorLimited[i] === 1)
+    const columns = (u) => ({
+      fault: fault ? column(u, (fault.startS + (fault.endS ?? fault.startS + 1)) / 2) : null,
+      limited: limited === undefined ? null : column(u, limited + 0.5),
+      plain: column(u, data.seconds.t[0] + 1.5),
+    })
     const charts = handle.charts.map((u) => ({
       key: u.root.parentElement.dataset.chart,
       points: u.data[0].length,
       series: u.data.length - 1,
       inked: inked(u),
       x: [u.scales.x.min, u.scales.x.max],
+      columns: columns(u),
     }))
     const bands = document.querySelectorAll('.gc-key li').length
     const before = handle.charts[0].scales.y.distr
@@ -72,7 +95,6 @@ async function openReport(context: BrowserContext, html: string, name: string) {
     await frame()
     const zoomed = handle.charts.map((u) => [u.scales.x.min, u.scales.x.max])
     const synced = uPlot.sync('gauntlet-run').plots.length
-    const data = JSON.parse(document.getElementById('gauntlet-chart-data').textContent)
     const half = Math.ceil(data.seconds.t.length / 2)
     const seconds = Object.fromEntries(Object.entries(data.seconds).map(([k, v]) =>
       [k, Array.isArray(v) ? v.slice(0, half) : Object.fromEntries(Object.entries(v).map(([c, a]) => [c, a.slice(0, half)]))]))
@@ -154,6 +176,13 @@ describe.skipIf(!available)('HTML report in headless Chromium', () => {
     expectClean(result, report)
     // key: step, generator-limited, one fault, six decision kinds
     expect(result.facts.bands).toBe(1 + 1 + 1 + 6)
+    // The fault band and the generator-limited shade cover their seconds top to bottom on every chart;
+    // a plain second has only the series and the grid.
+    for (const chart of result.facts.charts) {
+      expect(chart.columns.fault, chart.key).toBeGreaterThan(0.95)
+      expect(chart.columns.limited, chart.key).toBeGreaterThan(0.95)
+      expect(chart.columns.plain, chart.key).toBeLessThan(0.5)
+    }
   })
 
   it('draws the report of a real run stored in SQLite', async () => {
