@@ -6,12 +6,13 @@ namespace GauntletCharts {
 
   export function chartSpecs(data: ChartData): ChartSpec[] {
     const s = data.seconds
+    const x = midSeconds(data)
     return [
       {
         key: 'latency',
         title: 'Latency (successful responses)',
         unit: 'ms',
-        x: s.t,
+        x,
         latency: true,
         series: [
           { label: 'p50', values: s.p50, style: seriesStyles.p50 },
@@ -23,7 +24,7 @@ namespace GauntletCharts {
         key: 'rate',
         title: 'Requests per second: planned vs achieved',
         unit: 'rps',
-        x: s.t,
+        x,
         series: [
           // Planned drawn last: dashed over a solid achieved line that meets it.
           { label: 'achieved', values: s.achieved, style: seriesStyles.achieved },
@@ -35,7 +36,7 @@ namespace GauntletCharts {
         key: 'connections',
         title: 'Open connections',
         unit: '',
-        x: s.t,
+        x,
         series: [{ label: 'connections', values: s.connections, style: seriesStyles.connections }],
       },
       ...data.targetMetrics.map((m, i): ChartSpec => ({
@@ -63,8 +64,17 @@ namespace GauntletCharts {
       own: own[level]!,
       style: errorClassStyles[c]!,
     }))
-    return { key: 'errors', title: 'Error rate by class (stacked)', unit: '%', x: s.t, series: series.reverse() }
+    return {
+      key: 'errors',
+      title: 'Error rate by class (stacked)',
+      unit: '%',
+      x: midSeconds(data),
+      series: series.reverse(),
+    }
   }
+
+  /** A window covers run seconds [t, t + 1): its value is drawn in the middle, inside its own bands. */
+  const midSeconds = (data: ChartData): number[] => data.seconds.t.map((t) => t + 0.5)
 
   const percent = (part: number, whole: number): number => (whole > 0 ? (100 * part) / whole : 0)
 }

@@ -67,9 +67,10 @@ namespace GauntletCharts {
     observer.observe(container)
     const dark = window.matchMedia('(prefers-color-scheme: dark)')
     dark.addEventListener('change', build)
-    // Printing redraws in the print theme (dark text on paper) at the paper's width, and back after.
-    window.addEventListener('beforeprint', build)
-    window.addEventListener('afterprint', build)
+    // Printing redraws in the print theme (dark text on paper) at the paper's width, and back after:
+    // the print media query changes once print styles apply, which beforeprint does not promise.
+    const print = window.matchMedia('print')
+    print.addEventListener('change', build)
 
     return {
       get charts() {
@@ -86,8 +87,7 @@ namespace GauntletCharts {
       destroy(): void {
         observer.disconnect()
         dark.removeEventListener('change', build)
-        window.removeEventListener('beforeprint', build)
-        window.removeEventListener('afterprint', build)
+        print.removeEventListener('change', build)
         for (const p of plots) p.destroy()
         plots = []
         container.replaceChildren()

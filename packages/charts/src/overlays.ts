@@ -93,6 +93,9 @@ namespace GauntletCharts {
 
   function label(ctx: CanvasRenderingContext2D, theme: Theme, text: string, x: number, y: number): void {
     ctx.font = `${px(10)}px system-ui, sans-serif`
+    // uPlot leaves the alignment of its last axis label on the context.
+    ctx.textAlign = 'left'
+    ctx.textBaseline = 'alphabetic'
     ctx.fillStyle = theme.fg
     ctx.fillText(text, x, y)
   }

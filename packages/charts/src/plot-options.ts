@@ -38,7 +38,8 @@ namespace GauntletCharts {
         },
       ],
       series: [
-        { label: 'run time', value: (_u, v) => (v === null ? '-' : formatSecond(v)) },
+        // The second the cursor is in (values sit mid-second).
+        { label: 'run time', value: (_u, v) => (v === null ? '-' : formatSecond(Math.floor(v))) },
         ...spec.series.map((s) => seriesOptions(s, spec.unit)),
       ],
       legend: { markers: { fill: (u, i) => spec.series[i - 1]?.style.color ?? c.theme.fg } },
