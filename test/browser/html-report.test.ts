@@ -32,8 +32,8 @@ interface PageFacts {
   /** Every chart's x range after zooming the second chart to seconds 1-3. */
   zoomed: Array<[number, number]>
   synced: number
-  /** Data lengths after update() with the first half of the seconds, then with all of them. */
-  updated: [number, number]
+  /** After update() with the first half of the seconds while zoomed in, then unzoomed with all of them: data length and x range. */
+  updated: Array<{ points: number; x: [number, number] }>
 }
 
 /** Opens the report file and reports what the page did: errors, requests, and what each chart drew. */
@@ -100,10 +100,13 @@ async function openReport(context: BrowserContext, html: string, name: string) {
       [k, Array.isArray(v) ? v.slice(0, half) : Object.fromEntries(Object.entries(v).map(([c, a]) => [c, a.slice(0, half)]))]))
     handle.update({ ...data, seconds })
     await frame()
-    const first = handle.charts[0].data[0].length
+    const state = () => ({ points: handle.charts[0].data[0].length, x: [handle.charts[0].scales.x.min, handle.charts[0].scales.x.max] })
+    const first = state()
+    handle.charts[0].setScale('x', { min: data.seconds.t[0], max: data.seconds.t[half - 1] + 1 })
+    await frame()
     handle.update(data)
     await frame()
-    const updated = [first, handle.charts[0].data[0].length]
+    const updated = [first, state()]
     return { charts, bands, log: { before, after }, zoomed, synced, updated }
   })()`)
   mkdirSync(artifacts, { recursive: true })
@@ -167,7 +170,12 @@ describe.skipIf(!available)('HTML report in headless Chromium', () => {
     expect(result.facts.synced).toBe(expected.length)
     expect(result.facts.zoomed).toEqual(expected.map(() => [1, 3]))
     expect(result.facts.log).toEqual({ before: 1, after: 3 })
-    expect(result.facts.updated).toEqual([Math.ceil(seconds.length / 2), seconds.length])
+    // update() keeps a reader's zoom; a chart showing the whole run follows it as it grows.
+    const half = Math.ceil(seconds.length / 2)
+    expect(result.facts.updated).toEqual([
+      { points: half, x: [1, 3] },
+      { points: seconds.length, x: [seconds[0], seconds.at(-1)! + 1] },
+    ])
   }
 
   it('draws a synthetic run with faults, every kind of decision mark and target metrics', async () => {

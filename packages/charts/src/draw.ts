@@ -44,6 +44,13 @@ namespace GauntletCharts {
       plots = specs.map((spec) => plot(spec, figure(doc, container, spec, log, setLogLatency)))
     }
 
+    const isZoomed = (): boolean => {
+      const t = data.seconds.t
+      const x = plots[0]?.scales.x
+      if (!x || t.length === 0) return false
+      return x.min !== t[0] || x.max !== t[t.length - 1]! + 1
+    }
+
     const resize = (): void => {
       for (const p of plots) p.setSize({ width: width(), height: height() })
     }
@@ -77,11 +84,13 @@ namespace GauntletCharts {
         return plots
       },
       update(next: ChartData): void {
+        // A live run: charts follow the growing run unless the reader zoomed in, whose zoom stays.
+        const following = !isZoomed()
         data = next
         const nextSpecs = chartSpecs(next)
         if (nextSpecs.map((s) => s.key).join() !== specs.map((s) => s.key).join()) return build()
         specs = nextSpecs
-        specs.forEach((spec, i) => plots[i]!.setData(alignedData(spec, log)))
+        specs.forEach((spec, i) => plots[i]!.setData(alignedData(spec, log), following))
       },
       setLogLatency,
       destroy(): void {
