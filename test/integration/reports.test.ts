@@ -55,9 +55,15 @@ describe('reports from the CLI', () => {
     expect(first.stderr).toContain(`report: ${join(dir, 'run.html')}`)
     expect(first.code).toBe(0)
     fastRun = (JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as RunSummary).runId
-    const second = await runCli(
-      ['run', writeScenario(dir, scenario(slow.url, 'orders'), 'slow.yaml'), '--db', db, '--quiet', '--summary', join(dir, 'slow.json')],
-    )
+    const second = await runCli([
+      'run',
+      writeScenario(dir, scenario(slow.url, 'orders'), 'slow.yaml'),
+      '--db',
+      db,
+      '--quiet',
+      '--summary',
+      join(dir, 'slow.json'),
+    ])
     expect(second.code).toBe(0)
     slowRun = (JSON.parse(readFileSync(join(dir, 'slow.json'), 'utf8')) as RunSummary).runId
   }, 60_000)
@@ -110,7 +116,9 @@ describe('reports from the CLI', () => {
     expect(fromSummary.steps).toHaveLength(2)
     expect(fromSummary.chart.seconds.t).toEqual([])
     expect(existsSync(join(dir, 'none.db'))).toBe(false)
-    const withDb = JSON.parse((await runCli(['report', join(dir, 'summary.json'), '--db', db, '--format', 'json'])).stdout)
+    const withDb = JSON.parse(
+      (await runCli(['report', join(dir, 'summary.json'), '--db', db, '--format', 'json'])).stdout,
+    )
     expect((withDb as RunReport).chart.seconds.t).toHaveLength(4)
   })
 
@@ -133,13 +141,37 @@ describe('reports from the CLI', () => {
   })
 
   it('compares two runs step by step and, with --fail-on-regression, exits 1 only on a regression', async () => {
-    const regressed = await runCli(['report', '--compare', fastRun, slowRun, '--db', db, '--fail-on-regression', '--format', 'json'])
+    const regressed = await runCli([
+      'report',
+      '--compare',
+      fastRun,
+      slowRun,
+      '--db',
+      db,
+      '--fail-on-regression',
+      '--format',
+      'json',
+    ])
     expect(regressed.stderr).toContain(`${slowRun} regressed against ${fastRun}`)
     expect(regressed.code).toBe(1)
-    const comparison = (JSON.parse(regressed.stdout) as { comparison: { steps: Array<{ metrics: Array<{ metric: string; verdict: string }> }> } }).comparison
+    const comparison = (
+      JSON.parse(regressed.stdout) as {
+        comparison: { steps: Array<{ metrics: Array<{ metric: string; verdict: string }> }> }
+      }
+    ).comparison
     // 40 ms more of base latency is far beyond sampling error at every quantile.
     expect(comparison.steps[0]!.metrics.find((m) => m.metric === 'p50')!.verdict).toBe('regressed')
-    const improved = await runCli(['report', '--compare', slowRun, fastRun, '--db', db, '--fail-on-regression', '-o', join(dir, 'compare.md')])
+    const improved = await runCli([
+      'report',
+      '--compare',
+      slowRun,
+      fastRun,
+      '--db',
+      db,
+      '--fail-on-regression',
+      '-o',
+      join(dir, 'compare.md'),
+    ])
     expect(improved.code).toBe(0)
     expect(readFileSync(join(dir, 'compare.md'), 'utf8')).toContain(slowRun)
   })

@@ -124,15 +124,7 @@ export interface TimelineEntry {
   atS: number
   at: string
   kind:
-    | 'fault-start'
-    | 'fault-end'
-    | 'degraded'
-    | 'trip'
-    | 'clear'
-    | 'rollback'
-    | 'hook'
-    | 'recovered'
-    | 'not-recovered'
+    'fault-start' | 'fault-end' | 'degraded' | 'trip' | 'clear' | 'rollback' | 'hook' | 'recovered' | 'not-recovered'
   text: string
 }
 
@@ -142,7 +134,12 @@ export interface Impact {
   during: { fromS: number; toS: number }
   /** Success rate drop in percentage points, baseline minus during (positive: worse). */
   successRateDropPp: Bounded
-  latency: Array<{ quantile: 'p50' | 'p90' | 'p99'; baselineMs: number | null; duringMs: number | null; changeMs: Bounded }>
+  latency: Array<{
+    quantile: 'p50' | 'p90' | 'p99'
+    baselineMs: number | null
+    duringMs: number | null
+    changeMs: Bounded
+  }>
   /** Error rate of each class (fraction of completed requests) before, during and after. */
   errorClasses: Array<{ class: ErrorClass; before: number; during: number; after: number | null }>
 }

@@ -23,8 +23,18 @@ export const reportSpec = defineCommand({
       defaultText: 'from -o (.html, .md, .xml, .json), else md',
       description: 'what to make',
     },
-    output: { type: 'string', short: 'o', value: '<file>', description: 'write the report to <file> (default: stdout)' },
-    db: { type: 'string', value: '<file>', defaultText: defaultDbFile, description: 'SQLite file the run is stored in' },
+    output: {
+      type: 'string',
+      short: 'o',
+      value: '<file>',
+      description: 'write the report to <file> (default: stdout)',
+    },
+    db: {
+      type: 'string',
+      value: '<file>',
+      defaultText: defaultDbFile,
+      description: 'SQLite file the run is stored in',
+    },
     controller: {
       type: 'string',
       value: '<url>',
@@ -52,7 +62,8 @@ export const reportSpec = defineCommand({
     [ExitCode.passed]: 'the report was made (and, with --fail-on-regression, no step regressed)',
     [ExitCode.thresholdFailed]: 'with --fail-on-regression: a step regressed beyond its bounds',
     [ExitCode.invalidInput]: 'usage, an unknown run, or an unreadable summary file',
-    [ExitCode.couldNotRun]: 'the run has no report yet (still running, or ended without a summary), or the controller is out of reach',
+    [ExitCode.couldNotRun]:
+      'the run has no report yet (still running, or ended without a summary), or the controller is out of reach',
   },
   notes:
     'A report is made from what the run stored (windows, decisions, faults, hooks, target metrics), so it can be ' +
@@ -93,7 +104,11 @@ export function formatOfFile(file: string | undefined): string | undefined {
   return extension && ['html', 'htm', 'md', 'markdown', 'xml', 'json'].includes(extension) ? extension : undefined
 }
 
-async function reportFromDatabase(subject: string, db: string | undefined, request: ReportRequest): Promise<MadeReport> {
+async function reportFromDatabase(
+  subject: string,
+  db: string | undefined,
+  request: ReportRequest,
+): Promise<MadeReport> {
   const summaryFile = subject.endsWith('.json') ? await readSummaryFile(subject) : undefined
   const file = db ?? defaultDbFile
   // A summary file needs no database; a run id does.
@@ -113,7 +128,10 @@ async function reportFromDatabase(subject: string, db: string | undefined, reque
       } catch (error) {
         // A hand-edited or foreign file: say so, never a stack trace.
         if (error instanceof GauntletError) throw error
-        throw new GauntletError('usage', `${subject} is not a run summary this version can read (${(error as Error).message})`)
+        throw new GauntletError(
+          'usage',
+          `${subject} is not a run summary this version can read (${(error as Error).message})`,
+        )
       }
     }
     return await maker.storedRun(subject, request)
@@ -127,7 +145,10 @@ async function readSummaryFile(file: string): Promise<RunSummary> {
   try {
     text = await readFile(file, 'utf8')
   } catch (error) {
-    throw new GauntletError('not_found', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
+    throw new GauntletError(
+      'not_found',
+      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    )
   }
   let summary: Partial<RunSummary>
   try {
@@ -135,7 +156,12 @@ async function readSummaryFile(file: string): Promise<RunSummary> {
   } catch {
     throw new GauntletError('usage', `${file} is not JSON (expected a run summary written by gauntlet run --summary)`)
   }
-  if (typeof summary !== 'object' || summary === null || typeof summary.runId !== 'string' || !Array.isArray(summary.steps))
+  if (
+    typeof summary !== 'object' ||
+    summary === null ||
+    typeof summary.runId !== 'string' ||
+    !Array.isArray(summary.steps)
+  )
     throw new GauntletError('usage', `${file} is not a run summary (no runId or steps)`)
   return summary as RunSummary
 }

@@ -22,7 +22,13 @@ import { defineCommand, durationText, parseCommand, printHelp, usageError } from
 import { ControllerClient } from './controller-client.js'
 import { injectorFlag } from './fault-command.js'
 import type { Output } from './output.js'
-import { assertReportFilesWritable, assertWritable, runReportFiles, writeRunReports, type RunReportFiles } from './run-reports.js'
+import {
+  assertReportFilesWritable,
+  assertWritable,
+  runReportFiles,
+  writeRunReports,
+  type RunReportFiles,
+} from './run-reports.js'
 
 export const defaultDbFile = '.gauntlet/gauntlet.db'
 

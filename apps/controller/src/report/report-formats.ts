@@ -19,7 +19,7 @@ export const regressedHeader = 'gauntlet-regressed'
 
 /** The format an Accept header asks for (the first it names that a report has); html when it names none. */
 export function formatFromAccept(accept: string | undefined): ReportFormat | undefined {
-  if (!accept || accept.trim() === '' ) return 'html'
+  if (!accept || accept.trim() === '') return 'html'
   const byType: Record<string, ReportFormat> = {
     'text/html': 'html',
     'text/markdown': 'md',

@@ -21,7 +21,10 @@ export function storedReportInput(store: ReportStore, runId: string): StoredRepo
   if (run.status === 'running')
     throw new GauntletError('conflict', `run ${runId} is still running: its report is made once it ends`)
   if (!run.summary)
-    throw new GauntletError('conflict', `run ${runId} ended ${run.status} without a summary: there is nothing to report`)
+    throw new GauntletError(
+      'conflict',
+      `run ${runId} ended ${run.status} without a summary: there is nothing to report`,
+    )
   return {
     input: { runId, summary: run.summary, windows: store.windows(runId), targetSeries: store.targetSeries(runId) },
     scenarioYaml: run.scenarioYaml,

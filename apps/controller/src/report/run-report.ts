@@ -38,9 +38,10 @@ export function buildRunReport(input: ReportInput): RunReport {
     steps: stepSpans(summary, windows),
     faults: faultSpans(summary, startMs),
     marks: decisionMarks(decisions, summary, startMs),
-    targetMetrics: Object.entries(input.targetSeries).map(
-      ([name, points]): ChartSeries => ({ name, points: points.map((p) => [p.atS, p.value]) }),
-    ),
+    targetMetrics: Object.entries(input.targetSeries).map(([name, points]): ChartSeries => ({
+      name,
+      points: points.map((p) => [p.atS, p.value]),
+    })),
   }
   const report: RunReport = {
     run: {
@@ -188,7 +189,14 @@ function decisionMarks(decisions: readonly Decision[], summary: RunSummary, star
     const kind = markKind(d)
     if (!kind) continue
     const atS = d.evidence.windowEnd
-    const label = d.source === 'gate' ? `${kind}: ${d.reason ?? ''}` : `${kind}: ${d.guard} ${d.reason ?? ''}`
+    const label =
+      d.source === 'gate'
+        ? `${kind}: ${d.reason ?? ''}`
+        : d.source === 'threshold'
+          ? kind === 'advance'
+            ? 'advance: thresholds met'
+            : `stop: "${d.guard}" failed`
+          : `${kind}: ${d.guard} ${d.reason ?? ''}`
     add({ atS, step: d.step, kind, label: label.trim() })
   }
   if (summary.rollback) {
@@ -204,6 +212,7 @@ function markKind(d: Decision): DecisionMark['kind'] | undefined {
   if (d.reason?.startsWith('cleared')) return 'clear'
   if (d.source === 'window' && d.action === 'rollback') return 'trip'
   if (d.source === 'leak' && d.action === 'rollback') return 'rollback'
-  if (d.source === 'threshold' && d.action === 'stop') return 'stop'
+  // Without a decision section, a step's thresholds advance or stop the ramp at its end.
+  if (d.source === 'threshold' && (d.action === 'stop' || d.action === 'advance')) return d.action
   return undefined
 }

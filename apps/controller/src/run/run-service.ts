@@ -402,7 +402,12 @@ class Run {
         ...this.summary(judgement, outcome, measured, []),
       }
       const targetSeries = Object.fromEntries(this.targetMetrics?.seriesPoints ?? [])
-      const report = buildRunReport({ runId: this.id, summary, windows: this.deps.store.windows(this.id), targetSeries })
+      const report = buildRunReport({
+        runId: this.id,
+        summary,
+        windows: this.deps.store.windows(this.id),
+        targetSeries,
+      })
       rootCause = report.rootCause && scrubSecrets(report.rootCause, scenarioSecrets(this.request.yaml))
     } catch {
       rootCause = null
