@@ -174,6 +174,7 @@ describe('escaping', () => {
       })),
     }
     const xml = renderJunitReport(evil, { strict: false })
+    // eslint-disable-next-line no-control-regex
     expect(xml).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ud800-\udfff\ufffe]/)
     expect(xml).not.toContain(']]>')
     if (hasXmllint) {
@@ -183,7 +184,7 @@ describe('escaping', () => {
     const clean = 'a<b>&"quote"\'apos\' ]]> <!-- x --> [31m  end'
     const back = readBack(xml, 'hostile.xml')
     expect(back.suites[0]!.name).toBe(clean)
-    expect(back.suites[0]!.metadata['run.target']).toBe(`http://x/?q=${clean}`)
+    expect((back.suites[0]!.metadata as Record<string, unknown>)['run.target']).toBe(`http://x/?q=${clean}`)
     const failed = back.suites[0]!.cases.find((c) => c.status === 'FAIL')!
     expect(failed.name).toBe(`step 1 (20 rps): ${clean}`)
     expect(failed.failure).toContain(`does not meet "${clean}"`)

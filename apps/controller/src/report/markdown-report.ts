@@ -31,10 +31,7 @@ export function renderMarkdownReport(report: RunReport, options: MarkdownOptions
     steps(report),
     checks(report),
     decisions(report),
-    report.rollback
-      ? `**Rolled back** at step ${report.rollback.step + 1}` +
-        `${report.rollback.guard ? ` by guard ${md(report.rollback.guard)}` : ''}: ${md(report.rollback.reason)}`
-      : undefined,
+    report.rollback ? `**Rolled back** at step ${report.rollback.step + 1}: ${md(report.rollback.reason)}` : undefined,
     list('## Warnings', report.warnings),
     report.rootCause ? renderMarkdownRootCause(report.rootCause, 2) : undefined,
     options.comparison ? renderMarkdownComparison(options.comparison, 2).trimEnd() : undefined,

@@ -34,10 +34,14 @@ export type Align = 'left' | 'right' | 'center'
 
 /** A link, only to an http(s) URL (anything else is shown as text); the URL is percent-encoded where Markdown would read it. */
 export function link(label: string, url: string): string {
-  if (!/^https?:\/\/[^\s]+$/i.test(url.trim())) return `${md(label)}: ${md(url)}`
-  const safe = url.trim().replace(/[()<>[\]`"'\\|\s*_~$]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+  const target = url.trim()
+  if (!/^https?:\/\/\S/i.test(target)) return `${md(label)}: ${md(url)}`
+  // eslint-disable-next-line no-control-regex
+  const safe = target.replace(/[\u0000-\u0020\u007f()<>[\]`"'\\|*_~$]/g, (c) => `%${hex(c)}`)
   return `[${md(label)}](${safe})`
 }
+
+const hex = (c: string): string => c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')
 
 /** A bulleted list; empty when there is nothing to list. */
 export function bullets(items: readonly string[]): string {
