@@ -114,6 +114,73 @@ describe('the JUnit report of a failing run with guards', () => {
     expect(step2.status).toBe('FAIL')
     expect(xml).toMatch(/<error message="the step was cut short: the run rolled back \([^"]*errors/)
   })
+
+  it('lists the run, then each step with its thresholds and guards, in order', () => {
+    const names = readBack(xml, 'failing.xml').suites[0]!.cases.map((c) => c.name)
+    expect(names[0]).toBe(`run ${run.report.run.id} reached a verdict`)
+    expect(names[1]).toBe('step 1 (200 rps): load carried as planned')
+    const firstOfStep2 = names.findIndex((n) => n.startsWith('step 2 '))
+    expect(names.slice(1, firstOfStep2).every((n) => n.startsWith('step 1 '))).toBe(true)
+    expect(names.slice(firstOfStep2).every((n) => n.startsWith('step 2 '))).toBe(true)
+  })
+
+  it('a leak guard is judged once after the load; a guard no span judged at a step is skipped, not failed', () => {
+    const gate = run.report.decisions.find((d) => d.source === 'gate' && d.guard === 'fast')!
+    const report: RunReport = {
+      ...run.report,
+      decisions: [
+        ...run.report.decisions,
+        // What a gate records for a guard with no span in its step (a prefault guard in a step without a fault).
+        {
+          ...gate,
+          guard: 'prefault-drop',
+          condition: 'success_rate drop < 2pp',
+          verdict: 'insufficient',
+          evidence: {
+            n: 0,
+            estimate: null,
+            lower: null,
+            upper: null,
+            limit: 0.02,
+            confidence: 'insufficient',
+            windowStart: 0,
+            windowEnd: 0,
+          },
+        },
+        {
+          ...gate,
+          source: 'leak',
+          step: 1,
+          guard: 'memory',
+          condition: 'process_resident_memory_bytes growth < 20%',
+          verdict: 'fail',
+          action: 'rollback',
+          reason: 'process_resident_memory_bytes grew 64% and did not come back',
+          evidence: {
+            n: 30,
+            estimate: 0.64,
+            lower: 0.64,
+            upper: 0.64,
+            limit: 0.2,
+            confidence: 'fail',
+            windowStart: 0,
+            windowEnd: 30,
+          },
+        },
+      ],
+    }
+    const xml = renderJunitReport(report, { strict: true })
+    if (hasXmllint) expect(validate(xml, 'leak.xml').ok).toBe(true)
+    const result = readBack(xml, 'leak.xml')
+    const names = result.suites[0]!.cases.map((c) => c.name)
+    const leak = 'after the load: guard memory (process_resident_memory_bytes growth < 20%)'
+    expect(names.at(-1)).toBe(leak)
+    expect(caseNamed(result, leak).status).toBe('FAIL')
+    expect(caseNamed(result, leak).failure).toContain('memory "process_resident_memory_bytes growth < 20%" FAIL')
+    const unjudged = caseNamed(result, 'step 1 (200 rps): guard prefault-drop (success_rate drop < 2pp)')
+    expect(unjudged.status).toBe('SKIP')
+    expect(xml).toContain('<skipped message="not judged in step 1 (200 rps): ')
+  })
 })
 
 // 20 rps for 1 s: p99 of 20 samples cannot be bounded at 95%, so "p99 < 800ms" passes on its point

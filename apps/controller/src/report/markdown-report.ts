@@ -129,7 +129,8 @@ function decisions(report: RunReport): string | undefined {
   const others = report.decisions.length - acted.length + report.quietDecisions
   if (acted.length === 0 && others === 0) return undefined
   const lines = acted.map((d) => md(decisionLines([d])[0]!.replace(/^decision: /, '')))
-  const rest = others > 0 ? [`${others} more decision(s) advanced a step or changed nothing`] : []
+  const rest =
+    others > 0 ? [`${others} ${acted.length > 0 ? 'other ' : ''}decision(s) advanced a step or changed nothing`] : []
   return '## Decisions\n\n' + bullets([...lines, ...rest])
 }
 

@@ -26,14 +26,23 @@ export interface ReportCheck {
   message: string
 }
 
+/** In reading order: the run, then each step with its thresholds and guards, then leak guards (after the load). */
 export function reportChecks(report: RunReport): ReportCheck[] {
   const checks: ReportCheck[] = [runCheck(report)]
+  const guards = guardChecks(report)
+  const placed = new Set<ReportCheck>()
   for (const step of report.steps) {
     checks.push(stepCheck(report, step))
     for (const result of step.thresholds) checks.push(thresholdCheck(step, result))
+    for (const guard of guards.filter((g) => g.step === step.index && !g.name.startsWith(afterLoad))) {
+      checks.push(guard)
+      placed.add(guard)
+    }
   }
-  return [...checks, ...guardChecks(report)]
+  return [...checks, ...guards.filter((g) => !placed.has(g))]
 }
+
+const afterLoad = 'after the load'
 
 const stepName = (step: { index: number; plannedRps: number }): string =>
   `step ${step.index + 1} (${step.plannedRps} rps)`
@@ -118,7 +127,7 @@ function guardChecks(report: RunReport): ReportCheck[] {
 function guardCheck(report: RunReport, decisions: readonly Decision[]): ReportCheck {
   const first = decisions[0]!
   const step = report.steps.find((s) => s.index === first.step) ?? { index: first.step, plannedRps: 0 }
-  const where = first.source === 'leak' ? 'after the load' : stepName(step)
+  const where = first.source === 'leak' ? afterLoad : stepName(step)
   const condition = first.condition ? ` (${first.condition})` : ''
   const base = { kind: 'guard', step: first.step, name: `${where}: guard ${first.guard}${condition}` } as const
   const line = (d: Decision): string => decisionLines([d])[0]!.replace(/^decision: /, '')
