@@ -38,10 +38,9 @@ export function buildRunReport(input: ReportInput): RunReport {
     steps: stepSpans(summary, windows),
     faults: faultSpans(summary, startMs),
     marks: decisionMarks(decisions, summary, startMs),
-    targetMetrics: Object.entries(input.targetSeries).map(([name, points]): ChartSeries => ({
-      name,
-      points: points.map((p) => [p.atS, p.value]),
-    })),
+    targetMetrics: Object.entries(input.targetSeries).map(
+      ([name, points]): ChartSeries => ({ name, points: points.map((p) => [p.atS, p.value]) }),
+    ),
   }
   const report: RunReport = {
     run: {
