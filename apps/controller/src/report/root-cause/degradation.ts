@@ -39,16 +39,19 @@ export function beyondBounds(window: WindowReport, bounds: BaselineBounds): stri
   return undefined
 }
 
-/** The first second from `fromS` on that is beyond the bounds, and why. */
+/**
+ * The first second from `fromS` on that is beyond the bounds, and why. Its time is the later of the
+ * second's start and `fromS` (a fault in place at 8.3 s degrades second 8 from 8.3 s, not before it).
+ */
 export function firstDegraded(
   windows: readonly WindowReport[],
   fromS: number,
   bounds: BaselineBounds,
-): { atS: number; why: string } | undefined {
+): { atS: number; second: number; why: string } | undefined {
   for (const w of windows) {
     if (w.index + 1 <= fromS) continue
     const why = beyondBounds(w, bounds)
-    if (why) return { atS: w.index, why }
+    if (why) return { atS: Math.max(w.index, fromS), second: w.index, why }
   }
   return undefined
 }

@@ -31,7 +31,7 @@ export function measureImpact(report: RunReport, incident: Incident): Impact | n
       quantile,
       baselineMs: rise.baseline.estimate,
       duringMs: measure(quantile, during).estimate,
-      changeMs: { estimate: rise.estimate, lower: rise.lower, upper: rise.upper },
+      changeMs: { estimate: us(rise.estimate), lower: us(rise.lower), upper: us(rise.upper) },
     }
   })
   const before = classRates(report, incident.baseline)
@@ -52,6 +52,9 @@ export function measureImpact(report: RunReport, incident: Incident): Impact | n
       .map((c) => ({ class: c, before: before[c], during: inside[c], after: after ? after[c] : null })),
   }
 }
+
+/** Milliseconds to the microsecond (the histograms' unit): no float dust in the report. */
+const us = (ms: number | null): number | null => (ms === null ? null : Math.round(ms * 1000) / 1000)
 
 /** Errors of each chart class over the seconds' completed requests (the chart's own per-second columns). */
 export function classCounts(

@@ -4,7 +4,7 @@ import type { Incident } from './incident.js'
 
 /** What happened to the run's seconds, found by degradation.ts. */
 export interface Degradation {
-  degraded?: { atS: number; why: string }
+  degraded?: { atS: number; second: number; why: string }
   /** First second back inside the baseline's bounds after the incident; undefined: not by the run's end. */
   recoveredAtS?: number
 }
@@ -41,7 +41,11 @@ export function buildTimeline(
     else add(f.plannedEndS, 'fault-end', `fault ${f.id} was never reverted${f.error ? `: ${f.error}` : ''}`)
   }
   if (degradation.degraded)
-    add(degradation.degraded.atS, 'degraded', `first degraded second: ${degradation.degraded.why}`)
+    add(
+      degradation.degraded.atS,
+      'degraded',
+      `first degraded second (second ${degradation.degraded.second}): ${degradation.degraded.why}`,
+    )
   for (const m of report.chart.marks) {
     if (m.kind === 'trip' || m.kind === 'dry-run') add(m.atS, 'trip', m.label)
     if (m.kind === 'clear') add(m.atS, 'clear', m.label)

@@ -1,3 +1,4 @@
+import { formatMs } from '../../format-values.js'
 import type { FaultExplanation, FaultFacts } from './fault-explanation.js'
 
 /**
@@ -20,7 +21,7 @@ export function explainDelay({ spec, requestTimeoutMs, baseP50Ms }: FaultFacts):
   const paid = spec.mechanism === 'netem' ? 2 : 1
   const base = baseP50Ms ?? 0
   const worst = base + paid * (spec.latencyMs + (spec.jitterMs ?? 0))
-  const sum = `delay ${spec.latencyMs}ms${spec.jitterMs ? ` ±${spec.jitterMs}ms` : ''}${paid === 2 ? ' (paid twice on a new connection: netem)' : ''} + base p50 ${base}ms = up to ${worst}ms`
+  const sum = `delay ${spec.latencyMs}ms${spec.jitterMs ? ` ±${spec.jitterMs}ms` : ''}${paid === 2 ? ' (paid twice on a new connection: netem)' : ''} + base p50 ${formatMs(base)} = up to ${formatMs(worst)}`
   if (worst > requestTimeoutMs)
     return {
       errors: ['timeout'],
