@@ -1,5 +1,6 @@
 import type { WindowReport } from '@gauntlet/contracts'
 import { measure } from '../../decision/measure.js'
+import { formatMs } from '../format-values.js'
 import { sampleStats, type SampleStats } from '../../decision/sample-stats.js'
 
 /**
@@ -35,7 +36,7 @@ export function beyondBounds(window: WindowReport, bounds: BaselineBounds): stri
     return `error rate ${pct(errors.estimate!)} (95%: ${pct(errors.lower)}-${pct(errors.upper!)}) above the baseline's ${pct(bounds.errorRateUpper)}`
   const p99 = measure('p99', stats)
   if (bounds.p99UpperMs !== null && p99.lower !== null && p99.lower > bounds.p99UpperMs)
-    return `p99 ${p99.estimate}ms (95% lower bound ${p99.lower}ms) above the baseline's ${bounds.p99UpperMs}ms`
+    return `p99 ${formatMs(p99.estimate)} (95% lower bound ${formatMs(p99.lower)}) above the baseline's ${formatMs(bounds.p99UpperMs)}`
   return undefined
 }
 
