@@ -146,6 +146,13 @@ describe('generator rule', () => {
     ])
   })
 
+  it("does not explain a leak guard's trip when no second degraded", () => {
+    const windows = seconds(0, 6, { generatorLimited: true, lateSends: 40 })
+    const leak = { ...tripDecision('rss-leak', -3, 9), source: 'leak' as const }
+    expect(generatorSuspect(contextOf(windows, { decisions: [leak] }))).toEqual([])
+    expect(generatorSuspect(contextOf(windows, { decisions: [tripDecision('p99', 0, 2)] }))).toHaveLength(1)
+  })
+
   it('stays silent for one late second in ten (a step would stay sound too)', () => {
     const windows = [...seconds(0, 5), second(5, { generatorLimited: true, lateSends: 2 }), ...seconds(6, 15)]
     expect(generatorSuspect(contextOf(windows, { decisions: [tripDecision('p99', 5, 15)] }))).toEqual([])

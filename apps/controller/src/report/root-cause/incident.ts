@@ -18,6 +18,8 @@ export interface Incident {
   endS: number | null
   /** Why it starts where it does, for the impact's and timeline's texts. */
   opener: string
+  /** The decision that opened a guard incident. */
+  trip?: Decision
   baseline: WindowReport[]
   baselineSource: string
   during: WindowReport[]
@@ -38,7 +40,7 @@ export function findIncident(report: RunReport, windows: readonly WindowReport[]
   if (!trip) return undefined
   const startS = tripStartS(report, trip)
   const clear = report.chart.marks.find((m) => m.kind === 'clear' && m.atS > startS)
-  return periods(report, windows, 'guard', startS, clear?.atS ?? null, `guard ${trip.guard} tripped`)
+  return { ...periods(report, windows, 'guard', startS, clear?.atS ?? null, `guard ${trip.guard} tripped`), trip }
 }
 
 /** The first decision that tripped a guard (acting or dry-run), or rolled the run back. */

@@ -6,7 +6,7 @@ import type { FaultExplanation, FaultFacts } from './fault-explanation.js'
  * baseline's p50) exceeds the request timeout, requests time out. netem delays every packet the target
  * sends, so a request on a new connection pays it twice (SYN-ACK and response); the proxy delays once.
  */
-export function explainDelay({ spec, requestTimeoutMs, baseP50Ms }: FaultFacts): FaultExplanation {
+export function explainDelay({ span, spec, requestTimeoutMs, baseP50Ms }: FaultFacts): FaultExplanation {
   const reason = 'a delay fault holds every response back'
   if (spec?.latencyMs === undefined || requestTimeoutMs === undefined)
     return {
@@ -18,7 +18,7 @@ export function explainDelay({ spec, requestTimeoutMs, baseP50Ms }: FaultFacts):
           'whether the delay alone exceeds the timeout is not checked',
       ],
     }
-  const paid = spec.mechanism === 'netem' ? 2 : 1
+  const paid = span.mechanism === 'netem' ? 2 : 1
   const base = baseP50Ms ?? 0
   const worst = base + paid * (spec.latencyMs + (spec.jitterMs ?? 0))
   const sum = `delay ${spec.latencyMs}ms${spec.jitterMs ? ` ±${spec.jitterMs}ms` : ''}${paid === 2 ? ' (paid twice on a new connection: netem)' : ''} + base p50 ${formatMs(base)} = up to ${formatMs(worst)}`

@@ -4,9 +4,12 @@ import { pct, type Candidate, type RuleContext } from './rule.js'
 /**
  * The load generator itself, when it could not send on schedule during the incident (by the same rule
  * that makes a step generator-limited: a dropped send, or more than a tenth of the seconds late). Its
- * seconds say nothing about the target: the client's queueing is never the target's fault.
+ * seconds say nothing about the target: the client's queueing is never the target's fault. It explains
+ * what the requests showed (a degraded second, a guard judged on them), never a target series' growth:
+ * a leak guard's trip with no degraded second is not the client's doing.
  */
-export function generatorSuspect({ incident }: RuleContext): Candidate[] {
+export function generatorSuspect({ incident, degradedAtS }: RuleContext): Candidate[] {
+  if (degradedAtS === undefined && incident.trip?.source === 'leak') return []
   const seconds = incident.during
   const limit = clientLimitOf(seconds)
   if (seconds.length === 0 || !clientWasTheLimit(limit)) return []
