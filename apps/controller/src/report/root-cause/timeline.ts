@@ -69,7 +69,7 @@ export function buildTimeline(
       add(
         degradation.recoveredAtS,
         'recovered',
-        `recovered: back inside the prefault baseline's 95% bounds for ${recoverySustainS} s in a row`,
+        `back inside the prefault baseline's 95% bounds for ${recoverySustainS} s in a row`,
       )
     else
       add(
