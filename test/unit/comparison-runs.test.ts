@@ -73,7 +73,8 @@ describe('compareRuns', () => {
     expect(verdicts).toHaveLength(200)
     // Two-sided 95% per metric (conservative order-statistic intervals): at most 5% outside.
     expect(outside / verdicts.length).toBeLessThanOrEqual(0.05)
-    expect(regressedPairs).toBeLessThanOrEqual(5)
+    // With the minimum change (5% of latency, 0.1 pp of errors), no unchanged pair regressed (12.5% without it).
+    expect(regressedPairs).toBeLessThanOrEqual(1)
   })
 
   it('flags a real regression beyond its bounds: latency 30% slower and errors up from 1% to 4%', async () => {

@@ -2,6 +2,7 @@ import { ExitCode, GauntletError, type RunSummary } from '@gauntlet/contracts'
 import { readFile, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { loadReportAssets } from '../report/report-assets.js'
+import { localPlan } from '../report/root-cause-plan.js'
 import { ReportMaker, type MadeReport, type ReportRequest } from '../report/report-maker.js'
 import { parseReportFormat, reportFormats } from '../report/report-formats.js'
 import { scenarioSecrets } from '../security/redact.js'
@@ -120,6 +121,7 @@ async function reportFromDatabase(
       store: store ?? { getRun: () => undefined, windows: () => [], targetSeries: () => ({}) },
       secrets: scenarioSecrets,
       assets: loadReportAssets,
+      plan: localPlan,
     })
     if (summaryFile) {
       if (request.baselineId) throw new GauntletError('usage', '--compare takes run ids, not a summary file')

@@ -8,6 +8,7 @@ import { InProcessAgent } from '../agents/in-process-agent.js'
 import { tcpTargetProbe } from '../agents/tcp-target-probe.js'
 import { loadReportAssets } from '../report/report-assets.js'
 import type { ReportFormat } from '../report/report-formats.js'
+import { localPlan } from '../report/root-cause-plan.js'
 import { ReportMaker, type MadeReport } from '../report/report-maker.js'
 import { liveDecisionLine, progressLine, stepTable, verdictLines } from '../report/text-report.js'
 import { executeRun, type RunDependencies } from '../run/run-service.js'
@@ -334,7 +335,12 @@ async function reportRun(
 async function storedRunReport(db: string, runId: string, format: ReportFormat, strict: boolean): Promise<MadeReport> {
   const store = new SqliteStore(db)
   try {
-    return await new ReportMaker({ store, secrets: scenarioSecrets, assets: loadReportAssets }).storedRun(runId, {
+    return await new ReportMaker({
+      store,
+      secrets: scenarioSecrets,
+      assets: loadReportAssets,
+      plan: localPlan,
+    }).storedRun(runId, {
       format,
       strict,
     })

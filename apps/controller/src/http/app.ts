@@ -7,6 +7,7 @@ import type { ControllerSettings } from '../config/controller-settings.js'
 import type { RunManager } from '../run/run-manager.js'
 import { loadReportAssets } from '../report/report-assets.js'
 import { reportLink } from '../report/report-formats.js'
+import { storedRootCausePlan } from '../report/root-cause-plan.js'
 import { ReportMaker } from '../report/report-maker.js'
 import { RunQueries } from '../run/run-queries.js'
 import { yamlPool } from '../scenario/yaml-pool.js'
@@ -100,6 +101,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const reports = new ReportMaker({
     store: deps.store,
     secrets: (yaml) => yamlPool().secrets(yaml),
+    // Parsed off the event loop, as every stored YAML is (a hostile one must not stall the API).
+    plan: (yaml) => storedRootCausePlan(yaml, (text) => yamlPool().parse(text, 'stored scenario')),
     assets: loadReportAssets,
     ...(publicUrl ? { reportUrl: (id: string) => reportLink(publicUrl, id) } : {}),
   })

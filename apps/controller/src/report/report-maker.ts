@@ -3,6 +3,7 @@ import { scrubSecrets } from '../security/redact.js'
 import type { ReportAssets } from './report-assets.js'
 import { contentTypes, renderReport, type ReportFormat } from './report-formats.js'
 import { storedReportInput, summaryReportInput, type ReportStore } from './report-source.js'
+import type { RootCausePlan } from './root-cause/root-cause.js'
 import { buildRunReport, type ReportInput } from './run-report.js'
 import { compareRuns } from './run-comparison.js'
 
@@ -11,6 +12,8 @@ export interface ReportMakerDeps {
   /** The credentials written in a scenario's YAML: never shown in a report. */
   secrets: (scenarioYaml: string) => Promise<string[]> | string[]
   assets: () => ReportAssets
+  /** The stored scenario's fault parameters and timeout; undefined when its YAML no longer parses. */
+  plan: (scenarioYaml: string) => Promise<RootCausePlan | undefined>
   /** Where a run's HTML report can be opened (a controller's --public-url). */
   reportUrl?: (runId: string) => string
 }
@@ -37,13 +40,13 @@ export class ReportMaker {
   async storedRun(runId: string, request: ReportRequest): Promise<MadeReport> {
     const { input, scenarioYaml } = storedReportInput(this.deps.store, runId)
     const secrets = [...(await this.deps.secrets(scenarioYaml))]
-    const report = this.build(input)
+    const report = this.build(input, await this.deps.plan(scenarioYaml))
     let comparison: RunComparison | undefined
     if (request.baselineId !== undefined) {
       const baseline = storedReportInput(this.deps.store, request.baselineId)
       secrets.push(...(await this.deps.secrets(baseline.scenarioYaml)))
       comparison = compareRuns(
-        { report: this.build(baseline.input), windows: baseline.input.windows },
+        { report: this.build(baseline.input, undefined), windows: baseline.input.windows },
         { report, windows: input.windows },
       )
     }
@@ -52,12 +55,12 @@ export class ReportMaker {
 
   /** The report of a summary file: per-second charts only when the store holds the run. */
   summary(summary: RunSummary, request: ReportRequest): MadeReport {
-    return this.render(this.build(summaryReportInput(summary, this.deps.store)), request, undefined)
+    return this.render(this.build(summaryReportInput(summary, this.deps.store), undefined), request, undefined)
   }
 
-  private build(input: ReportInput): RunReport {
+  private build(input: ReportInput, plan: RootCausePlan | undefined): RunReport {
     const url = this.deps.reportUrl?.(input.runId)
-    return buildRunReport(url ? { ...input, reportUrl: url } : input)
+    return buildRunReport({ ...input, ...(url ? { reportUrl: url } : {}), ...(plan ? { plan } : {}) })
   }
 
   private render(report: RunReport, request: ReportRequest, comparison: RunComparison | undefined): MadeReport {

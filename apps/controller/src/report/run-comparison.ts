@@ -25,6 +25,15 @@ export interface ComparedInput {
  */
 export const rpsResolution = 0.01
 
+/**
+ * The smallest change a comparison calls regressed or improved, beyond its 95% bounds. Sampling error is
+ * not the only difference between two runs (another load on the machine, a cold cache), and ten metrics
+ * judged at 95% each leave their bounds by chance now and then: without a floor an unchanged service
+ * "regressed" in about 1 comparison in 8. Latency: 5% of the baseline and at least 1 ms; error rate:
+ * 0.1 percentage point.
+ */
+export const minimumChange = { latencyShare: 0.05, latencyMs: 1, errorRate: 0.001 } as const
+
 const metrics: ReadonlyArray<ComparedMetric['metric']> = ['rps', 'p50', 'p90', 'p99', 'error_rate']
 
 /**
@@ -39,10 +48,10 @@ const metrics: ReadonlyArray<ComparedMetric['metric']> = ['rps', 'p50', 'p90', '
  *   span; two runs of one scenario pool about as much, so both sides' error counts (otherwise a run
  *   compared with itself on other samples "regressed" several times as often);
  * - rps: measureChange's exact counts, judged beyond `rpsResolution` of the baseline.
- * regressed / improved: the bounds exclude no change, in the worse / better direction. Every metric is
- * judged at 95% on its own: about 2% of metrics of an unchanged service leave their bounds by chance, so
- * with 8 such metrics in 2 steps about 1 comparison in 8 shows one "regressed" (measured on synthetic
- * log-normal runs; see test/unit/comparison-runs.test.ts).
+ * regressed / improved: the bounds, widened by `minimumChange`, exclude no change, in the worse / better
+ * direction. Every metric is judged at 95% on its own: about 2% of the metrics of an unchanged service
+ * leave their bare bounds by chance (about 1 comparison in 8 of 2 steps), which the floor brings down (see
+ * test/unit/comparison-runs.test.ts).
  */
 export function compareRuns(baseline: ComparedInput, run: ComparedInput): RunComparison {
   const notes: string[] = []
@@ -100,7 +109,7 @@ function compareMetric(metric: ComparedMetric['metric'], baseline: SampleStats, 
   }
   if (metric === 'error_rate') {
     const rise = measureChange(condition(metric, 'rise'), run, base)
-    return result(metric, stats, rise, rise)
+    return result(metric, stats, rise, widen(rise, minimumChange.errorRate))
   }
   // Latency: both runs' quantile intervals (measure()), combined as measureChange combines two rates'.
   const r = measure(metric, run)
@@ -114,7 +123,8 @@ function compareMetric(metric: ComparedMetric['metric'], baseline: SampleStats, 
     upper:
       r.upper === null || b.lower === null ? null : estimate + Math.hypot(r.upper - r.estimate, b.estimate - b.lower),
   }
-  return result(metric, stats, change, change)
+  const floor = Math.max(minimumChange.latencyMs, b.estimate * minimumChange.latencyShare)
+  return result(metric, stats, change, widen(change, floor))
 }
 
 const none: Bounded = { estimate: null, lower: null, upper: null }

@@ -14,7 +14,7 @@ import {
   type WindowReport,
 } from '@gauntlet/contracts'
 import { decodeHistogram, summarizeLatency } from '@gauntlet/metrics'
-import { findRootCause } from './root-cause/root-cause.js'
+import { findRootCause, type RootCausePlan } from './root-cause/root-cause.js'
 
 /** What a report is made from: only what a run stored. */
 export interface ReportInput {
@@ -25,6 +25,8 @@ export interface ReportInput {
   /** Every scrape of the target's series (targetMetrics), in run seconds. */
   targetSeries: Readonly<Record<string, ReadonlyArray<{ atS: number; value: number }>>>
   reportUrl?: string
+  /** The scenario's fault parameters and request timeout (not in the summary): what the root cause weighs. */
+  plan?: RootCausePlan
 }
 
 /** Builds the report of a finished run (pure: no I/O). */
@@ -70,7 +72,7 @@ export function buildRunReport(input: ReportInput): RunReport {
     rootCause: null,
     ...(input.reportUrl ? { reportUrl: input.reportUrl } : {}),
   }
-  report.rootCause = findRootCause({ report, windows })
+  report.rootCause = findRootCause({ report, windows, ...(input.plan ? { plan: input.plan } : {}) })
   return report
 }
 
