@@ -118,8 +118,8 @@ describe('reports from the CLI', () => {
     expect(existsSync(join(dir, 'none.db'))).toBe(false)
     const withDb = JSON.parse(
       (await runCli(['report', join(dir, 'summary.json'), '--db', db, '--format', 'json'])).stdout,
-    )
-    expect((withDb as RunReport).chart.seconds.t).toHaveLength(4)
+    ) as RunReport
+    expect(withDb.chart.seconds.t).toHaveLength(4)
   })
 
   it('refuses what it cannot report, naming the cause, with exit 2', async () => {

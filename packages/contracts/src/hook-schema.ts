@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { DurationText, withHint } from './duration-text.js'
-import type { RootCause } from './run-report.js'
+import type { RootCause } from './root-cause.js'
 
 /** Moments of a run that can notify another system (a deployment system expanding a canary, say). */
 export const hookEvents = ['preStep', 'onAdvance', 'onHold', 'onRollback', 'postRun'] as const

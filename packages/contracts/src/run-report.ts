@@ -1,4 +1,5 @@
 import type { HookDelivery } from './hook-schema.js'
+import type { Bounded, ErrorClass, RootCause } from './root-cause.js'
 import type { Decision, FaultRecord, ObservedStep, RunStatus, RunVerdict, TargetSeriesSummary } from './summary.js'
 
 /**
@@ -40,10 +41,6 @@ export interface ReportRunHeader {
   agents: string[]
   degraded: boolean
 }
-
-/** The error classes charts stack and root-cause rules read: transport classes, then status classes. */
-export const errorClasses = ['timeout', 'refused', 'reset', 'other', '4xx', '5xx', '3xx'] as const
-export type ErrorClass = (typeof errorClasses)[number]
 
 /**
  * One entry per stored 1 s window, columnar (index i of every array is the same second). `t[i]` is the
@@ -111,58 +108,6 @@ export interface ChartData {
   marks: DecisionMark[]
   /** Every scrape of every targetMetrics series, in run seconds. */
   targetMetrics: ChartSeries[]
-}
-
-/** A value with its 95% bounds (null where the data cannot bound that side). */
-export interface Bounded {
-  estimate: number | null
-  lower: number | null
-  upper: number | null
-}
-
-export interface TimelineEntry {
-  atS: number
-  at: string
-  kind:
-    'fault-start' | 'fault-end' | 'degraded' | 'trip' | 'clear' | 'rollback' | 'hook' | 'recovered' | 'not-recovered'
-  text: string
-}
-
-/** What changed between the prefault baseline and the seconds under the fault (or after the trip). */
-export interface Impact {
-  baseline: { fromS: number; toS: number; source: string }
-  during: { fromS: number; toS: number }
-  /** Success rate drop in percentage points, baseline minus during (positive: worse). */
-  successRateDropPp: Bounded
-  latency: Array<{
-    quantile: 'p50' | 'p90' | 'p99'
-    baselineMs: number | null
-    duringMs: number | null
-    changeMs: Bounded
-  }>
-  /** Error rate of each class (fraction of completed requests) before, during and after. */
-  errorClasses: Array<{ class: ErrorClass; before: number; during: number; after: number | null }>
-}
-
-export interface Suspect {
-  rank: number
-  kind: 'fault' | 'target-metric' | 'generator'
-  /** The fault id, the series name, or "load generator". */
-  subject: string
-  /** One line: why it is suspected. */
-  reason: string
-  evidence: string[]
-  /** Which evidence ranked it where it is ("explains 97% of the errors", say). */
-  rankedBy: string
-}
-
-export interface RootCause {
-  /** One line a person reads first. */
-  headline: string
-  timeline: TimelineEntry[]
-  impact: Impact | null
-  /** Ranked, most likely first; empty means "no cause found", which is a valid answer. */
-  suspects: Suspect[]
 }
 
 /** Two runs side by side per step: a release gate against the last release's run. */

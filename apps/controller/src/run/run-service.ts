@@ -408,6 +408,7 @@ class Run {
         summary,
         windows: this.deps.store.windows(this.id),
         targetSeries,
+        plan: rootCausePlan(this.scenario),
       })
       rootCause = report.rootCause && scrubSecrets(report.rootCause, scenarioSecrets(this.request.yaml))
     } catch {
