@@ -39,6 +39,7 @@ export function inProcessController(
   const scheduler = new Scheduler({ store, runs, clock })
   const app = buildApp({
     store,
+    databaseFile: store.file,
     runs,
     scheduler,
     settings: readControllerSettings(

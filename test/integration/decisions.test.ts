@@ -75,6 +75,7 @@ describe('decisions with evidence (demo target, embedded agent)', () => {
           agent: new InProcessAgent(),
           probe: tcpTargetProbe(parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW')),
           clock: { now: () => new Date() },
+          reportUrl: (id) => `https://gauntlet.example/api/runs/${id}/report`,
         },
         { scenario, yaml, observer: { window: (w) => (windows.push(w), void turn(w, knobs)) } },
       )
@@ -118,6 +119,13 @@ hooks:
     expect(received.filter((r) => r.event === 'onRollback')).toMatchObject([
       { step: 0, guard: 'errors-abort', decisions: [{ guard: 'errors-abort', action: 'rollback' }] },
     ])
+    // The alert carries the root cause as the run's report will show it, and where that report opens.
+    const alert = received.find((r) => r.event === 'onRollback')!
+    expect(alert.reportUrl).toBe(`https://gauntlet.example/api/runs/${summary.runId}/report`)
+    expect(alert.rootCause!.timeline.map((e) => e.kind)).toEqual(expect.arrayContaining(['trip', 'rollback']))
+    // The burst is 5xx answers: the success rate dropped, and that drop is beyond its 95% bounds.
+    expect(alert.rootCause!.impact!.successRateDropPp.lower!).toBeGreaterThan(0)
+    expect(alert.rootCause!.headline).not.toBe('')
     // Stored, with the condition and reason, exactly as in the summary.
     expect(stored).toEqual(summary.decisions)
   })

@@ -240,6 +240,7 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
     scheduler = new Scheduler({ store, runs, clock, limits: settings.limits })
     const app = buildApp({
       store,
+      databaseFile: store.file,
       runs,
       scheduler,
       settings,

@@ -8,7 +8,8 @@ import type { RunManager } from '../run/run-manager.js'
 import { loadReportAssets } from '../report/report-assets.js'
 import { reportLink } from '../report/report-formats.js'
 import { storedRootCausePlan } from '../report/root-cause-plan.js'
-import { ReportMaker } from '../report/report-maker.js'
+import { ReportMaker, type RunReports } from '../report/report-maker.js'
+import { ReportPool } from '../report/report-pool.js'
 import { RunQueries } from '../run/run-queries.js'
 import { yamlPool } from '../scenario/yaml-pool.js'
 import { maxScenarioBytes } from '../scenario/load-scenario.js'
@@ -38,6 +39,8 @@ export interface AppDeps {
   agents: AgentRegistry
   /** Ad hoc faults (/api/faults): the faults router, or an engine; absent, those routes do not exist. */
   faults?: AdhocFaults
+  /** The SQLite file of `store`: reports are then made on a thread of their own (report-pool.ts). */
+  databaseFile?: string
   /** fastify's logger: off by default (tests), the controller process passes controllerLoggerOptions (audit-log.ts). */
   logger?: FastifyServerOptions['logger']
 }
@@ -97,14 +100,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   )
   const queries = new RunQueries(deps.store)
   const scenarios = new ScenarioService(deps.store, deps.settings)
-  const { publicUrl } = deps.settings
-  const reports = new ReportMaker({
-    store: deps.store,
-    secrets: (yaml) => yamlPool().secrets(yaml),
-    // Parsed off the event loop, as every stored YAML is (a hostile one must not stall the API).
-    plan: (yaml) => storedRootCausePlan(yaml, (text) => yamlPool().parse(text, 'stored scenario')),
-    assets: loadReportAssets,
-    ...(publicUrl ? { reportUrl: (id: string) => reportLink(publicUrl, id) } : {}),
+  const reports = runReports(deps)
+  app.addHook('onClose', async () => {
+    await reports.close?.()
   })
   void app.register(runsRoutes, { runs: deps.runs, queries, scenarios, streams, reports })
   void app.register(scenariosRoutes, { scenarios })
@@ -116,4 +114,21 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   if (deps.faults) void app.register(faultsRoutes, { faults: deps.faults })
   void app.register(opsRoutes, { ...deps, queries, streams })
   return app
+}
+
+/**
+ * Where the API's reports are made: on the report thread when the database is a file it can open too,
+ * else (a store that lives in this process) here, its YAML work on the YAML threads.
+ */
+function runReports(deps: AppDeps): RunReports {
+  const { publicUrl } = deps.settings
+  if (deps.databaseFile && deps.databaseFile !== ':memory:') return new ReportPool(deps.databaseFile, publicUrl)
+  return new ReportMaker({
+    store: deps.store,
+    secrets: (yaml) => yamlPool().secrets(yaml),
+    // Parsed off the event loop, as every stored YAML is (a hostile one must not stall the API).
+    plan: (yaml) => storedRootCausePlan(yaml, (text) => yamlPool().parse(text, 'stored scenario')),
+    assets: loadReportAssets,
+    ...(publicUrl ? { reportUrl: (id: string) => reportLink(publicUrl, id) } : {}),
+  })
 }

@@ -2,7 +2,7 @@ import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebo
 import { GauntletError, runStatuses } from '@gauntlet/contracts'
 import { Type } from '@sinclair/typebox'
 import { formatFromAccept, htmlReportPolicy, regressedHeader, reportFormats } from '../report/report-formats.js'
-import type { ReportMaker } from '../report/report-maker.js'
+import type { RunReports } from '../report/report-maker.js'
 import type { RunManager } from '../run/run-manager.js'
 import type { RunQueries } from '../run/run-queries.js'
 import type { ScenarioService } from '../scenario/scenario-service.js'
@@ -84,7 +84,7 @@ export interface RunsRoutesDeps {
   scenarios: ScenarioService
   /** The --max-streams cap on open event streams. */
   streams: StreamSlots
-  reports: ReportMaker
+  reports: RunReports
 }
 
 /** /api/runs: start, list, inspect, follow (SSE) and abort runs. */

@@ -32,8 +32,14 @@ export interface MadeReport {
   regressed?: boolean
 }
 
+/** What the API needs of whatever makes reports (here, or on the report thread). */
+export interface RunReports {
+  storedRun(runId: string, request: ReportRequest): Promise<MadeReport>
+  close?(): Promise<void>
+}
+
 /** Makes reports of stored runs (the CLI's --db and the controller's GET /api/runs/:id/report share it). */
-export class ReportMaker {
+export class ReportMaker implements RunReports {
   constructor(private readonly deps: ReportMakerDeps) {}
 
   /** The report of a finished stored run; not_found / conflict when there is none to make. */

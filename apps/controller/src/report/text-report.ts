@@ -118,7 +118,11 @@ function decisionLine(decision: NonNullable<RunSummary['decisions']>[number]): s
   const condition = decision.condition ?? decision.guard
   const value = valueFormat(condition)
   const { n, estimate, lower, upper, confidence, windowStart, windowEnd, baseline } = decision.evidence
-  const name = decision.condition ? `${decision.guard} "${decision.condition}"` : `"${decision.guard}"`
+  // A threshold is its own condition: named once.
+  const name =
+    decision.condition && decision.condition !== decision.guard
+      ? `${decision.guard} "${decision.condition}"`
+      : `"${decision.guard}"`
   const action = decision.dryRun ? 'DRY-RUN' : decision.action.toUpperCase()
   const vs = baseline ? ` vs ${baseline.source}` : ''
   const why = decision.reason ? ` - ${decision.reason}` : ''

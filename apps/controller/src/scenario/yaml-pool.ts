@@ -1,9 +1,9 @@
 import { GauntletError, type Problem } from '@gauntlet/contracts'
 import { createHash } from 'node:crypto'
-import { Worker } from 'node:worker_threads'
 import { redacted } from '../security/redact.js'
+import { JobPool } from '../threads/job-pool.js'
 import type { Scenario } from './scenario.js'
-import type { YamlJob, YamlReply } from './yaml-worker.js'
+import type { YamlJob } from './yaml-worker.js'
 
 /**
  * The controller's YAML work (parsing a scenario sent or stored, hiding its credentials) on worker
@@ -30,31 +30,24 @@ const workerFile = import.meta.url.endsWith('.ts')
   ? new URL('../../dist/scenario/yaml-worker.js', import.meta.url)
   : new URL('./yaml-worker.js', import.meta.url)
 
-interface Waiting {
-  job: YamlJob
-  resolve: (value: unknown) => void
-  reject: (error: unknown) => void
-}
-
 type Outcome = { ok: true; value: unknown } | { ok: false; error: GauntletError }
 
 export class YamlPool {
   private readonly settings: Required<YamlPoolOptions>
-  private readonly all = new Set<Worker>()
-  private readonly idle: Worker[] = []
-  /** Settles once a thread has loaded its modules (its first message). */
-  private readonly loaded = new WeakMap<Worker, Promise<void>>()
-  private busy = 0
-  private readonly waiting: Waiting[] = []
+  private readonly pool: JobPool<YamlJob>
   /** Insertion order is recency: a hit is moved to the end, the first entry is the one evicted. */
   private readonly memo = new Map<string, Outcome>()
   /** One task per text however many readers ask for it at once. */
   private readonly pending = new Map<string, Promise<unknown>>()
-  private nextId = 0
-  private closed = false
 
   constructor(options: YamlPoolOptions = {}) {
     this.settings = { ...yamlPoolDefaults, ...options }
+    this.pool = new JobPool({
+      workerFile,
+      options: this.settings,
+      refused,
+      busy: 'too many scenarios are being read at once; retry in a few seconds',
+    })
   }
 
   /** parseScenario on a thread: its Scenario, or its GauntletError (problems with line:column) re-thrown. */
@@ -84,10 +77,8 @@ export class YamlPool {
   }
 
   /** Ends every thread; tasks still queued or running fail. */
-  async close(): Promise<void> {
-    this.closed = true
-    for (const { reject } of this.waiting.splice(0)) reject(new GauntletError('internal', 'the controller is stopping'))
-    await Promise.all([...this.all].map((worker) => worker.terminate()))
+  close(): Promise<void> {
+    return this.pool.close()
   }
 
   private async memoized(job: Extract<YamlJob, { task: 'redact' | 'secrets' }>): Promise<unknown> {
@@ -127,108 +118,7 @@ export class YamlPool {
   }
 
   private run(job: YamlJob): Promise<unknown> {
-    if (this.closed) return Promise.reject(new GauntletError('internal', 'the controller is stopping'))
-    if (this.busy >= this.settings.threads && this.waiting.length >= this.settings.queue) {
-      return Promise.reject(
-        new GauntletError('too_many', 'too many scenarios are being read at once; retry in a few seconds'),
-      )
-    }
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ job, resolve, reject })
-      this.pump()
-    })
-  }
-
-  private pump(): void {
-    while (!this.closed && this.busy < this.settings.threads && this.waiting.length > 0) {
-      const next = this.waiting.shift()!
-      this.busy++
-      const worker = this.idle.pop() ?? this.spawn()
-      // The budget is the task's own: it starts once the thread can work (a load that fails ends in 'exit').
-      this.loaded.get(worker)!.then(
-        () => this.execute(worker, next),
-        (error: unknown) => {
-          this.busy--
-          next.reject(error)
-          this.pump()
-        },
-      )
-    }
-  }
-
-  private spawn(): Worker {
-    // execArgv: [] - a parent's flags (a test runner's --conditions) must not change how it resolves modules.
-    const worker = new Worker(workerFile, {
-      execArgv: [],
-      resourceLimits: { maxOldGenerationSizeMb: this.settings.heapMb },
-    })
-    this.loaded.set(
-      worker,
-      new Promise((resolve, reject) => {
-        worker.once('message', () => resolve())
-        worker.once('exit', () => reject(new GauntletError('internal', 'internal error')))
-      }),
-    )
-    // Idle threads must not keep a stopping process alive.
-    worker.unref()
-    this.all.add(worker)
-    // An idle thread that fails is dropped (its 'error' must have a listener, or it would end the process).
-    worker.on('error', () => undefined)
-    worker.once('exit', () => {
-      this.all.delete(worker)
-      const at = this.idle.indexOf(worker)
-      if (at >= 0) this.idle.splice(at, 1)
-    })
-    return worker
-  }
-
-  private execute(worker: Worker, { job, resolve, reject }: Waiting): void {
-    const id = this.nextId++
-    const finish = (reusable: boolean): void => {
-      clearTimeout(timer)
-      worker.off('message', onMessage)
-      worker.off('error', onError)
-      worker.off('exit', onExit)
-      this.busy--
-      if (reusable && !this.closed) this.idle.push(worker)
-      else void worker.terminate()
-      this.pump()
-    }
-    const onMessage = (reply: YamlReply): void => {
-      if (reply.id !== id) return
-      finish(true)
-      if (reply.ok) resolve(reply.value)
-      else
-        reject(
-          reply.error
-            ? new GauntletError(reply.error.code, reply.error.message, {
-                problems: reply.error.problems,
-                ...(reply.error.source !== undefined ? { source: reply.error.source } : {}),
-              })
-            : new GauntletError('internal', 'internal error'),
-        )
-    }
-    const onError = (error: Error & { code?: string }): void => {
-      finish(false)
-      reject(
-        error.code === 'ERR_WORKER_OUT_OF_MEMORY'
-          ? refused(job, 'needed too much memory')
-          : new GauntletError('internal', 'internal error', { cause: error }),
-      )
-    }
-    const onExit = (): void => {
-      finish(false)
-      reject(new GauntletError('internal', this.closed ? 'the controller is stopping' : 'internal error'))
-    }
-    const timer = setTimeout(() => {
-      // terminate() stops a thread even in the middle of a parse; the next task gets a fresh one.
-      finish(false)
-      reject(refused(job, `took longer than ${this.settings.budgetMs / 1000}s`))
-    }, this.settings.budgetMs)
-    worker.on('message', onMessage)
-    worker.once('error', onError)
-    worker.once('exit', onExit)
-    worker.postMessage({ id, ...job })
+    return this.pool.run(job)
   }
 }
 

@@ -1,8 +1,8 @@
-import { GauntletError, type ErrorCode, type Problem } from '@gauntlet/contracts'
-import { parentPort } from 'node:worker_threads'
+import type { Problem } from '@gauntlet/contracts'
 import { LineCounter, parseDocument } from 'yaml'
 import { redactScenarioYaml, scenarioSecrets } from '../security/redact.js'
 import { parseScenario } from './load-scenario.js'
+import { serveJobs } from '../threads/job-thread.js'
 import { SourceLocator } from './source-locator.js'
 
 /**
@@ -15,17 +15,6 @@ export type YamlJob =
   | { task: 'secrets'; yaml: string }
   /** Line:column of problems found outside the parser (the egress check). */
   | { task: 'locate'; yaml: string; problems: Problem[] }
-
-/** A GauntletError as it crosses threads (structured clone keeps no class). */
-export interface CarriedError {
-  code: ErrorCode
-  message: string
-  problems: Problem[]
-  source: string | undefined
-}
-
-/** error null: anything but a GauntletError, whose message stays on this side (500s never leak internals). */
-export type YamlReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: CarriedError | null }
 
 function perform(job: YamlJob): unknown {
   switch (job.task) {
@@ -44,22 +33,4 @@ function perform(job: YamlJob): unknown {
   }
 }
 
-parentPort?.on('message', (message: YamlJob & { id: number }) => {
-  let reply: YamlReply
-  try {
-    reply = { id: message.id, ok: true, value: perform(message) }
-  } catch (error) {
-    reply = {
-      id: message.id,
-      ok: false,
-      error:
-        error instanceof GauntletError
-          ? { code: error.code, message: error.message, problems: error.problems, source: error.source }
-          : null,
-    }
-  }
-  parentPort!.postMessage(reply)
-})
-
-// Loaded: the pool starts a task's time budget from here, so a fresh thread's module loading never counts.
-parentPort?.postMessage({ ready: true })
+serveJobs(perform)

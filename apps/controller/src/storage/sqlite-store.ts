@@ -36,7 +36,11 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
   private readonly db: Database.Database
   private readonly statements
 
+  /** The database file (`:memory:` for one that lives in this process only). */
+  readonly file: string
+
   constructor(file: string) {
+    this.file = file
     try {
       if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
       this.db = new Database(file)

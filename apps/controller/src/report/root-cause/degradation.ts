@@ -1,4 +1,4 @@
-import type { WindowReport } from '@gauntlet/contracts'
+import { totalErrors, type WindowReport } from '@gauntlet/contracts'
 import { measure } from '../../decision/measure.js'
 import { formatMs } from '../format-values.js'
 import { sampleStats, type SampleStats } from '../../decision/sample-stats.js'
@@ -67,11 +67,20 @@ export function recoveredAt(
   bounds: BaselineBounds,
 ): number | undefined {
   const candidates = windows.filter((w) => w.index >= fromS)
+  // Each second is judged once (a histogram decode each), however many runs of seconds it is part of.
+  const judged = new Map<number, boolean>()
+  const inside = (w: WindowReport): boolean => {
+    let verdict = judged.get(w.index)
+    if (verdict === undefined) {
+      verdict = w.ok + totalErrors(w.errors) > 0 && beyondBounds(w, bounds) === undefined
+      judged.set(w.index, verdict)
+    }
+    return verdict
+  }
   for (let i = 0; i + recoverySustainS <= candidates.length; i++) {
     const run = candidates.slice(i, i + recoverySustainS)
     const consecutive = run.every((w, k) => w.index === run[0]!.index + k)
-    const inside = run.every((w) => sampleStats([w]).completed > 0 && beyondBounds(w, bounds) === undefined)
-    if (consecutive && inside) return run[0]!.index
+    if (consecutive && run.every(inside)) return run[0]!.index
   }
   return undefined
 }
