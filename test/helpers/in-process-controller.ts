@@ -39,7 +39,6 @@ export function inProcessController(
   const scheduler = new Scheduler({ store, runs, clock })
   const app = buildApp({
     store,
-    databaseFile: store.file,
     runs,
     scheduler,
     settings: readControllerSettings(

@@ -1,4 +1,3 @@
-import { parseAllowList } from '@gauntlet/http'
 import type { Decision, HookPayload, RunSummary, WindowReport } from '@gauntlet/contracts'
 import { executeRun, parseScenario, SqliteStore } from '@gauntlet/controller'
 import { once } from 'node:events'
@@ -6,11 +5,10 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { InProcessAgent } from '../../apps/controller/src/agents/in-process-agent.js'
-import { tcpTargetProbe } from '../../apps/controller/src/agents/tcp-target-probe.js'
 import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
 import { expectFirstStepHeld } from '../helpers/buckets.js'
 import { tempDir } from '../helpers/cli.js'
+import { embeddedRunDeps } from '../helpers/embedded-run.js'
 
 /**
  * The decision section against the real demo target, the embedded agent and a real SQLite file: the
@@ -70,13 +68,7 @@ describe('decisions with evidence (demo target, embedded agent)', () => {
     let finished = false
     try {
       const summary = await executeRun(
-        {
-          store,
-          agent: new InProcessAgent(),
-          probe: tcpTargetProbe(parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW')),
-          clock: { now: () => new Date() },
-          reportUrl: (id) => `https://gauntlet.example/api/runs/${id}/report`,
-        },
+        embeddedRunDeps(store, { reportUrl: (id) => `https://gauntlet.example/api/runs/${id}/report` }),
         { scenario, yaml, observer: { window: (w) => (windows.push(w), void turn(w, knobs)) } },
       )
       return { summary, windows, stored: store.decisions(summary.runId), series: store.targetSeries(summary.runId) }

@@ -1,4 +1,3 @@
-import { parseAllowList } from '@gauntlet/http'
 import type { RunReport, WindowReport } from '@gauntlet/contracts'
 import { executeRun, parseScenario, SqliteStore } from '@gauntlet/controller'
 import { spawnSync } from 'node:child_process'
@@ -6,14 +5,12 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse } from 'test-results-parser'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { InProcessAgent } from '../../apps/controller/src/agents/in-process-agent.js'
-import { tcpTargetProbe } from '../../apps/controller/src/agents/tcp-target-probe.js'
 import { renderJunitReport } from '../../apps/controller/src/report/junit-report.js'
 import { renderMarkdownReport } from '../../apps/controller/src/report/markdown-report.js'
 import { compareRuns } from '../../apps/controller/src/report/run-comparison.js'
-import { buildRunReport } from '../../apps/controller/src/report/run-report.js'
 import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
 import { tempDir } from '../helpers/cli.js'
+import { embeddedRunDeps, storedRunReport } from '../helpers/embedded-run.js'
 
 const schema = join(import.meta.dirname, '../fixtures/junit/JUnit.xsd')
 const hasXmllint = spawnSync('xmllint', ['--version']).status === 0
@@ -40,22 +37,12 @@ describe('reports of real runs (demo target, embedded agent)', () => {
     expect(response.status).toBe(200)
     const store = new SqliteStore(join(dir, 'g.db'))
     try {
-      const summary = await executeRun(
-        {
-          store,
-          agent: new InProcessAgent(),
-          probe: tcpTargetProbe(parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW')),
-          clock: { now: () => new Date() },
-        },
-        { scenario: parseScenario(yaml.replaceAll('TARGET', target.url)), yaml },
-      )
-      const windows = store.windows(summary.runId)
-      const report = buildRunReport({
-        runId: summary.runId,
-        summary: store.getRun(summary.runId)!.summary!,
-        windows,
-        targetSeries: store.targetSeries(summary.runId),
+      const summary = await executeRun(embeddedRunDeps(store), {
+        scenario: parseScenario(yaml.replaceAll('TARGET', target.url)),
+        yaml,
       })
+      const windows = store.windows(summary.runId)
+      const report = storedRunReport(store, summary.runId)
       return { report, windows }
     } finally {
       store.close()

@@ -9,6 +9,9 @@ import { inProcessController } from '../helpers/in-process-controller.js'
 import { startRecordingServer, type RecordingServer } from '../helpers/recording-server.js'
 
 const secret = 'Bearer report-secret-0f9e8d7c'
+/** Credentials in URLs: a --target override's query, a hook URL's query. Sent where they belong, never shown. */
+const overrideKey = 'override-key-5a4b3c2d'
+const hookToken = 'hook-token-9e8f7a6b'
 
 /** A short real run; `latencyMs` is the demo target's base latency. */
 const scenario = (url: string, name: string): string =>
@@ -27,6 +30,7 @@ describe('reports from the CLI', () => {
   let db: string
   let fastRun: string
   let slowRun: string
+  let hooks: RecordingServer
 
   beforeAll(async () => {
     ;[fast, slow] = await Promise.all([startDemoTarget('--latency', '2'), startDemoTarget('--latency', '40')])
@@ -34,10 +38,14 @@ describe('reports from the CLI', () => {
     db = join(dir, 'runs.db')
     const stepSummary = join(dir, 'step-summary.md')
     writeFileSync(stepSummary, '# earlier step\n')
+    hooks = await startRecordingServer('127.0.0.1', (_request, response) => response.end('ok'))
+    const withHook = `${scenario(fast.url, 'orders')}hooks: { postRun: [{ url: "${hooks.url}/done?token=${hookToken}" }] }\n`
     const first = await runCli(
       [
         'run',
-        writeScenario(dir, scenario(fast.url, 'orders')),
+        writeScenario(dir, withHook),
+        '--target',
+        `${fast.url}/orders?api_key=${overrideKey}`,
         '--db',
         db,
         '--quiet',
@@ -69,7 +77,7 @@ describe('reports from the CLI', () => {
   }, 60_000)
 
   afterAll(async () => {
-    await Promise.all([fast?.stop(), slow?.stop()])
+    await Promise.all([fast?.stop(), slow?.stop(), hooks?.close()])
   })
 
   it('writes the HTML, JUnit and Markdown reports a run asks for, and appends the Markdown to the job summary', () => {
@@ -83,9 +91,13 @@ describe('reports from the CLI', () => {
     // Appended, never replaced: the earlier step's summary is still there, the run's report after it.
     expect(jobSummary.startsWith('# earlier step\n')).toBe(true)
     expect(jobSummary).toContain(markdown.trim())
-    // The target's credential is sent, never shown.
-    for (const file of ['run.html', 'run.xml', 'run.md', 'step-summary.md'])
-      expect(readFileSync(join(dir, file), 'utf8')).not.toContain('report-secret-0f9e8d7c')
+    // The target's credentials (a header, the override's query) and the hook's are sent, never shown.
+    expect(hooks.requests[0]?.path).toBe(`/done?token=${hookToken}`)
+    for (const file of ['run.html', 'run.xml', 'run.md', 'step-summary.md', 'summary.json']) {
+      const text = readFileSync(join(dir, file), 'utf8')
+      for (const credential of ['report-secret-0f9e8d7c', overrideKey, hookToken])
+        expect(text, `${file}: ${credential}`).not.toContain(credential)
+    }
   })
 
   it('makes the report of a stored run again later, in the format -o names or --format asks', async () => {
@@ -106,7 +118,8 @@ describe('reports from the CLI', () => {
       [2, 4],
     ])
     expect(report.rootCause).toBeNull()
-    expect(json.stdout).not.toContain('report-secret-0f9e8d7c')
+    for (const credential of ['report-secret-0f9e8d7c', overrideKey, hookToken])
+      expect(json.stdout).not.toContain(credential)
   })
 
   it('makes a report from a summary file, with per-second charts when the database holds the run', async () => {

@@ -1,4 +1,3 @@
-import { parseAllowList } from '@gauntlet/http'
 import type { RunReport, WindowReport } from '@gauntlet/contracts'
 import { executeRun, parseScenario, SqliteStore } from '@gauntlet/controller'
 import { once } from 'node:events'
@@ -6,11 +5,9 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { InProcessAgent } from '../../apps/controller/src/agents/in-process-agent.js'
-import { tcpTargetProbe } from '../../apps/controller/src/agents/tcp-target-probe.js'
-import { buildRunReport } from '../../apps/controller/src/report/run-report.js'
 import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
 import { tempDir } from '../helpers/cli.js'
+import { embeddedRunDeps, storedRunReport } from '../helpers/embedded-run.js'
 
 /**
  * The root cause of real runs (demo target, embedded agent, a real SQLite file), built afterwards from
@@ -58,15 +55,11 @@ describe('root cause of real runs (demo target, embedded agent)', () => {
     const store = new SqliteStore(db)
     let runId: string
     try {
-      const summary = await executeRun(
-        {
-          store,
-          agent: new InProcessAgent(),
-          probe: tcpTargetProbe(parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW')),
-          clock: { now: () => new Date() },
-        },
-        { scenario: parseScenario(text), yaml: text, observer: { window: (w) => void turn(w, knobs) } },
-      )
+      const summary = await executeRun(embeddedRunDeps(store), {
+        scenario: parseScenario(text),
+        yaml: text,
+        observer: { window: (w) => void turn(w, knobs) },
+      })
       runId = summary.runId
     } finally {
       finished = true
@@ -75,13 +68,7 @@ describe('root cause of real runs (demo target, embedded agent)', () => {
     // Later, from the stored run only.
     const stored = new SqliteStore(db)
     try {
-      const run = stored.getRun(runId)!
-      return buildRunReport({
-        runId,
-        summary: run.summary!,
-        windows: stored.windows(runId),
-        targetSeries: stored.targetSeries(runId),
-      })
+      return storedRunReport(stored, runId)
     } finally {
       stored.close()
     }

@@ -158,8 +158,10 @@ load: { warmup: 1s, steps: [ { rps: 200, duration: 6s } ] }
     expect(c.steps).toHaveLength(1)
     expect(c.notes).toEqual([
       'step 1 planned 200 rps, the baseline 300 rps: compared anyway',
-      'step 2 ran only in the baseline: not compared',
+      'step 2 ran only in the baseline: the run did not reach it (a regression)',
     ])
+    // A release gate fails a run that did not reach a step the baseline ran, whatever its numbers.
+    expect(c.regressed).toBe(true)
     // No successful response in the run: no latency to compare.
     expect(metric(c, 0, 'p50')).toMatchObject({ verdict: 'insufficient', run: null })
     expect(metric(c, 0, 'error_rate').verdict).toBe('regressed')

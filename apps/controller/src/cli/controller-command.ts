@@ -29,6 +29,7 @@ import { defineCommand, durationText, parseCommand, printHelp } from './command-
 import type { Output } from './output.js'
 import { defaultDbFile } from './run-command.js'
 import { reportLink } from '../report/report-formats.js'
+import { ReportPool } from '../report/report-pool.js'
 
 export const controllerSpec = defineCommand({
   name: 'controller',
@@ -183,6 +184,7 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
   const store = new SqliteStore(values.db ?? defaultDbFile)
   let scheduler: Scheduler | undefined
   let agents: AgentRegistry | undefined
+  let reports: ReportPool | undefined
   let localFaults: FaultEngine | undefined
   try {
     const interrupted = store.interruptRunning()
@@ -224,6 +226,8 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
       localFaults,
     )
     const { publicUrl } = settings
+    // Reports and alerts' root causes decode every second of a run: on a thread of their own.
+    reports = new ReportPool(store.file, publicUrl)
     const runs = new RunManager(
       {
         store,
@@ -234,13 +238,14 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
         targetAllow: settings.targetAllow,
         hooks: { allow: settings.hookAllow, graceMs: settings.limits.hookGraceMs },
         ...(publicUrl ? { reportUrl: (id: string) => reportLink(publicUrl, id) } : {}),
+        rootCause: (input) => reports!.rootCause(input),
       },
       new RunAdmission(settings, undefined, (yaml, problems) => yamlPool().locate(yaml, problems)),
     )
     scheduler = new Scheduler({ store, runs, clock, limits: settings.limits })
     const app = buildApp({
       store,
-      databaseFile: store.file,
+      reports,
       runs,
       scheduler,
       settings,
@@ -282,6 +287,7 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
     agents?.stop()
     store.close()
     await closeYamlPool()
+    await reports?.close()
   }
 }
 

@@ -1,5 +1,5 @@
 import { ExitCode, GauntletError, type RunSummary } from '@gauntlet/contracts'
-import { readFile, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { loadReportAssets } from '../report/report-assets.js'
 import { localPlan } from '../report/root-cause-plan.js'
@@ -10,6 +10,8 @@ import { SqliteStore } from '../storage/sqlite-store.js'
 import { defineCommand, parseCommand, printHelp, usageError } from './command-spec.js'
 import { ControllerClient } from './controller-client.js'
 import type { Output } from './output.js'
+import { assertWritable } from './run-reports.js'
+import { readSummaryFile } from './summary-file.js'
 import { defaultDbFile } from './run-command.js'
 
 export const reportSpec = defineCommand({
@@ -87,6 +89,7 @@ export async function reportCommand(argv: string[], out: Output): Promise<number
     ...(values.compare ? { baselineId: values.compare } : {}),
   }
   const subject = positionals[0]!
+  if (values.output) await assertWritable(values.output, '--output')
   const made = values.controller
     ? await new ControllerClient(values.controller, process.env.GAUNTLET_TOKEN || undefined).report(subject, request)
     : await reportFromDatabase(subject, values.db, request)
@@ -140,30 +143,4 @@ async function reportFromDatabase(
   } finally {
     store?.close()
   }
-}
-
-async function readSummaryFile(file: string): Promise<RunSummary> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (error) {
-    throw new GauntletError(
-      'not_found',
-      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-    )
-  }
-  let summary: Partial<RunSummary>
-  try {
-    summary = JSON.parse(text) as Partial<RunSummary>
-  } catch {
-    throw new GauntletError('usage', `${file} is not JSON (expected a run summary written by gauntlet run --summary)`)
-  }
-  if (
-    typeof summary !== 'object' ||
-    summary === null ||
-    typeof summary.runId !== 'string' ||
-    !Array.isArray(summary.steps)
-  )
-    throw new GauntletError('usage', `${file} is not a run summary (no runId or steps)`)
-  return summary as RunSummary
 }

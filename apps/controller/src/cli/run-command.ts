@@ -16,7 +16,7 @@ import { assertScenarioEgress } from '../scenario/egress-check.js'
 import { loadScenarioFile } from '../scenario/load-scenario.js'
 import type { Scenario } from '../scenario/scenario.js'
 import { overrideTarget } from '../scenario/target-override.js'
-import { scenarioSecrets, scrubbedLines, scrubSecrets } from '../security/redact.js'
+import { queryCredentials, scenarioSecrets, scrubbedLines, scrubSecrets } from '../security/redact.js'
 import { SqliteStore } from '../storage/sqlite-store.js'
 import { durationFlagMs } from '../config/flag-values.js'
 import { defineCommand, durationText, parseCommand, printHelp, usageError } from './command-spec.js'
@@ -137,7 +137,8 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
   const { scenario: loaded, yaml } = await loadScenarioFile(positionals[0]!)
   const scenario = values.target ? overrideTarget(loaded, values.target, '--target') : loaded
   // The scenario's credentials (target headers) are sent, never printed nor written to the summary.
-  const secrets = scenarioSecrets(yaml)
+  // A --target override's query credentials too (`?api_key=...`): it replaced the scenario's URL.
+  const secrets = [...scenarioSecrets(yaml), ...queryCredentials(values.target)]
   out = scrubbedLines(out, secrets)
   if (values.summary) await assertWritable(values.summary, '--summary')
   const reportFiles = runReportFiles(values, process.env)

@@ -1,6 +1,6 @@
 import { GauntletError } from '@gauntlet/contracts'
 import { constants } from 'node:fs'
-import { access, appendFile, writeFile } from 'node:fs/promises'
+import { access, appendFile, stat, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import type { ReportFormat } from '../report/report-formats.js'
 import type { MadeReport } from '../report/report-maker.js'
@@ -35,6 +35,8 @@ const flagOf: Record<keyof RunReportFiles, string> = {
 
 /** Fails before the run, not after it: a finished run must not end in "cannot write the report". */
 export async function assertWritable(file: string, flag: string): Promise<void> {
+  const existing = await stat(file).catch(() => undefined)
+  if (existing?.isDirectory()) throw new GauntletError('usage', `${flag}: cannot write ${file}: it is a directory`)
   try {
     await access(dirname(resolve(file)), constants.W_OK)
   } catch (error) {

@@ -9,7 +9,6 @@ import { loadReportAssets } from '../report/report-assets.js'
 import { reportLink } from '../report/report-formats.js'
 import { storedRootCausePlan } from '../report/root-cause-plan.js'
 import { ReportMaker, type RunReports } from '../report/report-maker.js'
-import { ReportPool } from '../report/report-pool.js'
 import { RunQueries } from '../run/run-queries.js'
 import { yamlPool } from '../scenario/yaml-pool.js'
 import { maxScenarioBytes } from '../scenario/load-scenario.js'
@@ -39,8 +38,8 @@ export interface AppDeps {
   agents: AgentRegistry
   /** Ad hoc faults (/api/faults): the faults router, or an engine; absent, those routes do not exist. */
   faults?: AdhocFaults
-  /** The SQLite file of `store`: reports are then made on a thread of their own (report-pool.ts). */
-  databaseFile?: string
+  /** Who makes reports: the controller's report thread (report-pool.ts); absent, this thread does. */
+  reports?: RunReports
   /** fastify's logger: off by default (tests), the controller process passes controllerLoggerOptions (audit-log.ts). */
   logger?: FastifyServerOptions['logger']
 }
@@ -100,10 +99,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   )
   const queries = new RunQueries(deps.store)
   const scenarios = new ScenarioService(deps.store, deps.settings)
-  const reports = runReports(deps)
-  app.addHook('onClose', async () => {
-    await reports.close?.()
-  })
+  const reports = deps.reports ?? inProcessReports(deps)
   void app.register(runsRoutes, { runs: deps.runs, queries, scenarios, streams, reports })
   void app.register(scenariosRoutes, { scenarios })
   void app.register(schedulesRoutes, {
@@ -116,13 +112,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   return app
 }
 
-/**
- * Where the API's reports are made: on the report thread when the database is a file it can open too,
- * else (a store that lives in this process) here, its YAML work on the YAML threads.
- */
-function runReports(deps: AppDeps): RunReports {
+/** Reports made on this thread (a store that lives in this process), their YAML work on the YAML threads. */
+function inProcessReports(deps: AppDeps): RunReports {
   const { publicUrl } = deps.settings
-  if (deps.databaseFile && deps.databaseFile !== ':memory:') return new ReportPool(deps.databaseFile, publicUrl)
   return new ReportMaker({
     store: deps.store,
     secrets: (yaml) => yamlPool().secrets(yaml),

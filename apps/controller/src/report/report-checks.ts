@@ -48,7 +48,8 @@ const stepName = (step: { index: number; plannedRps: number }): string =>
   `step ${step.index + 1} (${step.plannedRps} rps)`
 
 function runCheck(report: RunReport): ReportCheck {
-  const name = `run ${report.run.id} reached a verdict`
+  // The same name in every run: CI keeps a test's history by its name.
+  const name = 'the run reached a verdict'
   if (report.run.verdict !== 'error') return { kind: 'run', step: null, name, outcome: 'pass', message: '' }
   const why = report.reasons.join('; ') || `the run ended ${report.run.status} without a verdict`
   return { kind: 'run', step: null, name, outcome: 'error', message: why }

@@ -17,28 +17,37 @@ export const contentTypes: Record<ReportFormat, string> = {
 /** The controller's answer says whether a compared run regressed (the CLI's --fail-on-regression reads it). */
 export const regressedHeader = 'gauntlet-regressed'
 
-/** The format an Accept header asks for (the first it names that a report has); html when it names none. */
+/** The media types of each format, in the order offered when a client's preferences tie. */
+const offered: ReadonlyArray<readonly [string, ReportFormat]> = [
+  ['text/html', 'html'],
+  ['text/markdown', 'md'],
+  ['application/json', 'json'],
+  ['application/xml', 'junit'],
+  ['text/xml', 'junit'],
+]
+
+/**
+ * The format an Accept header asks for (RFC 9110 content negotiation): each offered type takes the
+ * quality of the most specific range that matches it (`text/html` over `text/*` over `*\/*`), so
+ * `text/html;q=0, *\/*` refuses HTML; the highest quality above 0 wins, ties in the order offered. No
+ * header: HTML. undefined: nothing offered is acceptable (406).
+ */
 export function formatFromAccept(accept: string | undefined): ReportFormat | undefined {
   if (!accept || accept.trim() === '') return 'html'
-  const byType: Record<string, ReportFormat> = {
-    'text/html': 'html',
-    'text/markdown': 'md',
-    'application/xml': 'junit',
-    'text/xml': 'junit',
-    'application/json': 'json',
-    '*/*': 'html',
-    'text/*': 'html',
+  const ranges = new Map<string, number>()
+  for (const part of accept.split(',')) {
+    const [type = '', ...params] = part.split(';').map((p) => p.trim().toLowerCase())
+    const q = Number(params.find((p) => p.startsWith('q='))?.slice(2) ?? '1')
+    if (type && !ranges.has(type)) ranges.set(type, Number.isFinite(q) ? Math.min(Math.max(q, 0), 1) : 0)
   }
-  const ranked = accept
-    .split(',')
-    .map((part, order) => {
-      const [type = '', ...params] = part.split(';').map((p) => p.trim().toLowerCase())
-      const q = Number(params.find((p) => p.startsWith('q='))?.slice(2) ?? '1')
-      return { type, q: Number.isFinite(q) ? q : 0, order }
-    })
-    .filter((a) => a.q > 0)
-    .sort((a, b) => b.q - a.q || a.order - b.order)
-  return ranked.map((a) => byType[a.type]).find((f) => f !== undefined)
+  const quality = (media: string): number =>
+    ranges.get(media) ?? ranges.get(`${media.split('/')[0]}/*`) ?? ranges.get('*/*') ?? 0
+  let best: { format: ReportFormat; q: number } | undefined
+  for (const [media, format] of offered) {
+    const q = quality(media)
+    if (q > 0 && (!best || q > best.q)) best = { format, q }
+  }
+  return best?.format
 }
 
 /**

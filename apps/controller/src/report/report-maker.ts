@@ -1,5 +1,5 @@
 import type { RunComparison, RunReport, RunSummary } from '@gauntlet/contracts'
-import { scrubSecrets } from '../security/redact.js'
+import { queryCredentials, scrubSecrets } from '../security/redact.js'
 import type { ReportAssets } from './report-assets.js'
 import { contentTypes, renderReport, type ReportFormat } from './report-formats.js'
 import { storedReportInput, summaryReportInput, type ReportStore } from './report-source.js'
@@ -45,12 +45,16 @@ export class ReportMaker implements RunReports {
   /** The report of a finished stored run; not_found / conflict when there is none to make. */
   async storedRun(runId: string, request: ReportRequest): Promise<MadeReport> {
     const { input, scenarioYaml } = storedReportInput(this.deps.store, runId)
-    const secrets = [...(await this.deps.secrets(scenarioYaml))]
+    // The run's own target too: a target override replaced the scenario's URL, credentials and all.
+    const secrets = [...(await this.deps.secrets(scenarioYaml)), ...queryCredentials(input.summary.target)]
     const report = this.build(input, await this.deps.plan(scenarioYaml))
     let comparison: RunComparison | undefined
     if (request.baselineId !== undefined) {
       const baseline = storedReportInput(this.deps.store, request.baselineId)
-      secrets.push(...(await this.deps.secrets(baseline.scenarioYaml)))
+      secrets.push(
+        ...(await this.deps.secrets(baseline.scenarioYaml)),
+        ...queryCredentials(baseline.input.summary.target),
+      )
       comparison = compareRuns(
         { report: this.build(baseline.input, undefined), windows: baseline.input.windows },
         { report, windows: input.windows },

@@ -1,7 +1,8 @@
-import { GauntletError } from '@gauntlet/contracts'
+import { GauntletError, type RootCause } from '@gauntlet/contracts'
 import { JobPool } from '../threads/job-pool.js'
 import type { MadeReport, ReportRequest } from './report-maker.js'
 import type { ReportJob } from './report-thread.js'
+import type { ReportInput } from './run-report.js'
 
 /**
  * The controller's reports on a thread of their own: a report decodes every second's histogram of its
@@ -20,7 +21,11 @@ export class ReportPool {
   private readonly pool = new JobPool<ReportJob>({
     workerFile,
     options: reportPoolOptions,
-    refused: (job, what) => new GauntletError('unsupported', `the report of run ${job.runId} ${what} to make`),
+    refused: (job, what) =>
+      new GauntletError(
+        'unsupported',
+        `the ${job.task} of run ${job.task === 'report' ? job.runId : job.input.runId} ${what} to make`,
+      ),
     busy: 'too many reports are being made at once; retry in a few seconds',
   })
 
@@ -32,12 +37,18 @@ export class ReportPool {
   /** The report of a finished stored run, made on the report thread. */
   async storedRun(runId: string, request: ReportRequest): Promise<MadeReport> {
     const job: ReportJob = {
+      task: 'report',
       dbFile: this.dbFile,
       runId,
       request,
       ...(this.publicUrl ? { publicUrl: this.publicUrl } : {}),
     }
     return (await this.pool.run(job)) as MadeReport
+  }
+
+  /** The root cause of a run that is ending (its windows are stored; its summary is not yet), for its alerts. */
+  async rootCause(input: Omit<ReportInput, 'windows'>): Promise<RootCause | null> {
+    return (await this.pool.run({ task: 'root-cause', dbFile: this.dbFile, input })) as RootCause | null
   }
 
   close(): Promise<void> {

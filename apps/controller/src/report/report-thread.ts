@@ -1,29 +1,42 @@
+import type { RootCause } from '@gauntlet/contracts'
+import { scenarioSecrets } from '../security/redact.js'
+import { SqliteStore } from '../storage/sqlite-store.js'
+import { serveJobs } from '../threads/job-thread.js'
 import { loadReportAssets } from './report-assets.js'
 import { reportLink } from './report-formats.js'
 import { ReportMaker, type ReportRequest } from './report-maker.js'
 import { localPlan } from './root-cause-plan.js'
-import { scenarioSecrets } from '../security/redact.js'
-import { SqliteStore } from '../storage/sqlite-store.js'
-import { serveJobs } from '../threads/job-thread.js'
+import { buildRunReport, type ReportInput } from './run-report.js'
 
 /**
- * The thread side of report-pool.ts: a stored run's report made on its own thread, reading the
- * controller's database through a connection of its own (WAL: readers never wait for the writer).
- * Started from the built JavaScript.
+ * The thread side of report-pool.ts: a stored run's report, or the root cause an alert hook carries,
+ * made on its own thread from the controller's database through a connection of its own (WAL: readers
+ * never wait for the writer). Started from the built JavaScript.
  */
-export interface ReportJob {
-  dbFile: string
-  runId: string
-  request: ReportRequest
-  /** The controller's --public-url: the report links itself under it. */
-  publicUrl?: string
-}
+export type ReportJob =
+  | {
+      task: 'report'
+      dbFile: string
+      runId: string
+      request: ReportRequest
+      /** The controller's --public-url: the report links itself under it. */
+      publicUrl?: string
+    }
+  /** A run that is ending: its summary so far, with the windows it stored. */
+  | { task: 'root-cause'; dbFile: string; input: Omit<ReportInput, 'windows'> }
 
 const stores = new Map<string, SqliteStore>()
 
-function makeReport(job: ReportJob): Promise<unknown> {
-  let store = stores.get(job.dbFile)
-  if (!store) stores.set(job.dbFile, (store = new SqliteStore(job.dbFile)))
+function storeOf(file: string): SqliteStore {
+  let store = stores.get(file)
+  if (!store) stores.set(file, (store = new SqliteStore(file)))
+  return store
+}
+
+function perform(job: ReportJob): Promise<unknown> | RootCause | null {
+  const store = storeOf(job.dbFile)
+  if (job.task === 'root-cause')
+    return buildRunReport({ ...job.input, windows: store.windows(job.input.runId) }).rootCause
   const { publicUrl } = job
   return new ReportMaker({
     store,
@@ -34,4 +47,4 @@ function makeReport(job: ReportJob): Promise<unknown> {
   }).storedRun(job.runId, job.request)
 }
 
-serveJobs(makeReport)
+serveJobs(perform)

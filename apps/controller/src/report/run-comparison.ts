@@ -57,11 +57,18 @@ export function compareRuns(baseline: ComparedInput, run: ComparedInput): RunCom
   const notes: string[] = []
   const count = Math.max(baseline.report.steps.length, run.report.steps.length)
   const steps: ComparedStep[] = []
+  // A step the baseline ran and the run did not reach (stopped, rolled back) is a regression of its own.
+  let unreached = false
   for (let index = 0; index < count; index++) {
     const b = baseline.report.steps.find((s) => s.index === index)
     const r = run.report.steps.find((s) => s.index === index)
     if (!b || !r) {
-      notes.push(`step ${index + 1} ran only in the ${b ? 'baseline' : 'run'}: not compared`)
+      if (b) unreached = true
+      notes.push(
+        b
+          ? `step ${index + 1} ran only in the baseline: the run did not reach it (a regression)`
+          : `step ${index + 1} ran only in the run: not compared`,
+      )
       continue
     }
     if (b.plannedRps !== r.plannedRps)
@@ -74,7 +81,7 @@ export function compareRuns(baseline: ComparedInput, run: ComparedInput): RunCom
     baseline: comparedRun(baseline.report),
     run: comparedRun(run.report),
     steps,
-    regressed: steps.some((s) => s.metrics.some((m) => m.verdict === 'regressed')),
+    regressed: unreached || steps.some((s) => s.metrics.some((m) => m.verdict === 'regressed')),
     notes,
   }
 }
@@ -87,7 +94,8 @@ function comparedRun(report: RunReport): ComparedRun {
 /** The step's seconds after its warmup, generator-limited seconds left out (and noted). */
 function judgedStats(input: ComparedInput, step: ObservedStep, side: string, notes: string[]): SampleStats {
   const own = input.windows.filter((w) => w.step === step.index)
-  const first = Math.min(...own.map((w) => w.index))
+  // A loop, not Math.min(...): a day-long step has more windows than a call has arguments.
+  const first = own.reduce((min, w) => Math.min(min, w.index), Infinity)
   const judged = own.filter((w) => w.index >= first + step.warmupS)
   const sound = judged.filter((w) => !w.generatorLimited)
   if (sound.length < judged.length)

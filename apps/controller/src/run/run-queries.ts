@@ -1,6 +1,6 @@
 import { GauntletError, type Decision, type RunSummary } from '@gauntlet/contracts'
 import { yamlPool } from '../scenario/yaml-pool.js'
-import { scrubSecrets } from '../security/redact.js'
+import { queryCredentials, scrubSecrets } from '../security/redact.js'
 import type { RunFilter, RunStatus, RunStore, StoredRun, WindowPageQuery } from '../storage/run-store.js'
 
 /** A run in a list: what it ran and how it ended. */
@@ -51,8 +51,9 @@ export class RunQueries {
   }
 
   /** The credentials of the run's scenario, to scrub from anything shown of it. */
-  secrets(run: StoredRun): Promise<string[]> {
-    return yamlPool().secrets(run.scenarioYaml)
+  async secrets(run: StoredRun): Promise<string[]> {
+    // The run's own target too: a target override replaced the scenario's URL, credentials and all.
+    return [...(await yamlPool().secrets(run.scenarioYaml)), ...queryCredentials(run.target)]
   }
 
   async detail(id: string): Promise<RunDetail> {

@@ -14,9 +14,9 @@ import { randomBytes } from 'node:crypto'
 import { RunFaults } from '../faults/run-faults.js'
 import { RunHooks } from '../hooks/run-hooks.js'
 import { rootCausePlan } from '../report/root-cause-plan.js'
-import { buildRunReport } from '../report/run-report.js'
+import { buildRunReport, type ReportInput } from '../report/run-report.js'
 import { runWarnings } from '../report/run-warnings.js'
-import { scenarioSecrets, scrubSecrets } from '../security/redact.js'
+import { queryCredentials, scenarioSecrets, scrubSecrets } from '../security/redact.js'
 import type { Scenario } from '../scenario/scenario.js'
 import type { RunStatus, RunStore } from '../storage/run-store.js'
 import { callbackGuard } from './callback-guard.js'
@@ -40,7 +40,15 @@ export interface RunDependencies {
   targetAllow?: AllowList
   /** Where a run's HTML report can be opened (a controller's --public-url): alert hooks carry it. */
   reportUrl?: (runId: string) => string
+  /**
+   * The root cause alert hooks carry, from the run's stored windows: a controller makes it on its report
+   * thread (it decodes every second of the run). Absent, it is made here.
+   */
+  rootCause?: (input: Omit<ReportInput, 'windows'>) => Promise<RootCause | null>
 }
+
+/** How long an alert waits for its root cause; past it, the alert goes without one. */
+const rootCauseWaitMs = 15_000
 
 export interface RunRequest {
   scenario: Scenario
@@ -202,7 +210,7 @@ class Run {
     this.loadOutcome = outcome
     await this.faults.stop(this.stoppedBy ?? outcome.stoppedBy ?? 'run ended')
     // A rollback during the load is announced now: faults are reverted and the load has stopped.
-    if (this.rollback) this.announceRollback(this.rollback)
+    if (this.rollback) await this.announceRollback(this.rollback)
   }
 
   /** Leak guards judge the target's series once the load is over and the cooldown has passed. */
@@ -222,7 +230,7 @@ class Run {
         decisions: decided,
         afterLoad: true,
       }
-      this.announceRollback(this.rollback, measured)
+      await this.announceRollback(this.rollback, measured)
     }
     return measured
   }
@@ -259,7 +267,7 @@ class Run {
       this.fireHook('postRun', {
         verdict: judgement.verdict,
         status: judgement.status,
-        ...this.alertFields(judgement, measured),
+        ...(await this.alertFields(judgement, measured)),
       })
     const deliveries = await this.hooks.settled()
     this.request.signal?.removeEventListener('abort', this.stopHooks)
@@ -371,48 +379,59 @@ class Run {
       .catch((error: unknown) => this.fail("stopping at the load generator's limit", error))
   }
 
-  private announceRollback(rollback: RollbackRecord, measured?: TargetMetricsOutcome): void {
+  private async announceRollback(rollback: RollbackRecord, measured?: TargetMetricsOutcome): Promise<void> {
     if (!this.hooks.has('onRollback')) return
     const outcome = this.loadOutcome ?? { aborted: false, peakConnections: 0 }
+    const alert = await this.alertFields(this.verdict(outcome, measured), measured)
     this.fireHook('onRollback', {
       step: rollback.step,
       reason: rollback.reason,
       ...(rollback.guard ? { guard: rollback.guard } : {}),
       decisions: rollback.decisions,
-      ...this.alertFields(this.verdict(outcome, measured), measured),
+      ...alert,
     })
   }
 
   /**
    * What an alert hook carries beyond the event: the root cause of the run as it stands (from what it
-   * stored, the same as its report will show) and where its report opens. A report that cannot be made
-   * never holds up the alert.
+   * stored, the same as its report will show) and where its report opens. A root cause that cannot be
+   * made, or takes longer than rootCauseWaitMs, never holds up the alert beyond that.
    */
-  private alertFields(judgement: Verdict, measured: TargetMetricsOutcome | undefined): Partial<HookPayload> {
+  private async alertFields(
+    judgement: Verdict,
+    measured: TargetMetricsOutcome | undefined,
+  ): Promise<Partial<HookPayload>> {
     const reportUrl = this.deps.reportUrl?.(this.id)
     let rootCause: RootCause | null = null
+    let timer: NodeJS.Timeout | undefined
     try {
       const outcome = this.loadOutcome ?? { aborted: false, peakConnections: 0 }
-      const summary: RunSummary = {
+      const input = {
         runId: this.id,
-        status: judgement.status,
-        scenario: this.scenario.name,
-        target: this.scenario.target.url,
-        startedAt: this.startedAt,
-        finishedAt: this.deps.clock.now().toISOString(),
-        ...this.summary(judgement, outcome, measured, []),
-      }
-      const targetSeries = Object.fromEntries(this.targetMetrics?.seriesPoints ?? [])
-      const report = buildRunReport({
-        runId: this.id,
-        summary,
-        windows: this.deps.store.windows(this.id),
-        targetSeries,
+        summary: {
+          runId: this.id,
+          status: judgement.status,
+          scenario: this.scenario.name,
+          target: this.scenario.target.url,
+          startedAt: this.startedAt,
+          finishedAt: this.deps.clock.now().toISOString(),
+          ...this.summary(judgement, outcome, measured, []),
+        },
+        targetSeries: Object.fromEntries(this.targetMetrics?.seriesPoints ?? []),
         plan: rootCausePlan(this.scenario),
-      })
-      rootCause = report.rootCause && scrubSecrets(report.rootCause, scenarioSecrets(this.request.yaml))
+      }
+      const made = this.deps.rootCause
+        ? this.deps.rootCause(input)
+        : Promise.resolve(buildRunReport({ ...input, windows: this.deps.store.windows(this.id) }).rootCause)
+      const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), rootCauseWaitMs)))
+      const found = await Promise.race([made, late])
+      rootCause =
+        found &&
+        scrubSecrets(found, [...scenarioSecrets(this.request.yaml), ...queryCredentials(this.scenario.target.url)])
     } catch {
       rootCause = null
+    } finally {
+      clearTimeout(timer)
     }
     return { ...(rootCause ? { rootCause } : {}), ...(reportUrl ? { reportUrl } : {}) }
   }

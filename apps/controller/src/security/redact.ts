@@ -49,7 +49,9 @@ export function scenarioSecrets(yaml: string): string[] {
     if (typeof value === 'string' && value !== '') found.push(value)
     else if (typeof value === 'number' || typeof value === 'boolean') found.push(String(value))
   })
-  found.push(...queryCredentials(doc.getIn(['target', 'url'])))
+  // Credential-looking query parameters of every URL it calls: the target, its metrics, each hook.
+  for (const url of [doc.getIn(['target', 'url']), doc.getIn(['targetMetrics', 'url']), ...hookUrls(doc)])
+    found.push(...queryCredentials(url))
   return [...new Set(found)]
 }
 
@@ -94,14 +96,26 @@ function scrub(value: unknown, secrets: readonly string[]): unknown {
   return value
 }
 
-/** Values of credential-looking query parameters of the target URL (`?api_key=...`, `?token=...`). */
-function queryCredentials(url: unknown): string[] {
+/** Values of credential-looking query parameters of a URL (`?api_key=...`, `?token=...`), also as encoded. */
+export function queryCredentials(url: unknown): string[] {
   if (typeof url !== 'string') return []
   try {
     return [...new URL(url).searchParams]
       .filter(([name, value]) => value !== '' && isCredentialHeader(name))
       .flatMap(([, value]) => [value, encodeURIComponent(value)])
   } catch {
+    return []
+  }
+}
+
+/** The `url` of every hook of the scenario, as written. */
+function hookUrls(doc: Document): unknown[] {
+  try {
+    const hooks = doc.get('hooks') as { toJSON?: () => unknown } | undefined
+    const plain = (hooks?.toJSON?.() ?? {}) as Record<string, Array<{ url?: unknown } | null> | undefined>
+    return Object.values(plain).flatMap((list) => (Array.isArray(list) ? list.map((hook) => hook?.url) : []))
+  } catch {
+    // An alias bomb or a shape no scenario has: its URLs are refused by validation anyway.
     return []
   }
 }

@@ -31,8 +31,8 @@ export interface Incident {
 export function findIncident(report: RunReport, windows: readonly WindowReport[]): Incident | undefined {
   const applied = report.chart.faults.filter((f) => f.startS !== null)
   if (applied.length > 0) {
-    const startS = Math.min(...applied.map((f) => f.startS!))
-    const endS = applied.some((f) => f.endS === null) ? null : Math.max(...applied.map((f) => f.endS!))
+    const startS = applied.reduce((min, f) => Math.min(min, f.startS!), Infinity)
+    const endS = applied.some((f) => f.endS === null) ? null : applied.reduce((max, f) => Math.max(max, f.endS!), 0)
     const first = applied.find((f) => f.startS === startS)!
     return periods(report, windows, 'fault', startS, endS, `fault ${first.id} in place`)
   }

@@ -7,9 +7,12 @@ export const jumpLimit = 0.5
 /**
  * The target's own series (targetMetrics): one that grew more than 50% over its pre-load level and was
  * still past it after the load (the leak rule, judgeShape), or that jumped more than 50% over its
- * prefault level (scrapes before the incident) while the incident lasted.
+ * prefault level (scrapes before the incident) while the incident lasted, when something went wrong in it
+ * (a degraded second, or a guard's trip): a counter (CPU seconds, requests served) always grows, and a
+ * harmless fault must not make it a suspect.
  */
-export function targetMetricSuspects({ report, incident }: RuleContext): Candidate[] {
+export function targetMetricSuspects({ report, incident, degradedAtS }: RuleContext): Candidate[] {
+  const wentWrong = degradedAtS !== undefined || incident.cause === 'guard'
   const candidates: Candidate[] = []
   for (const series of report.chart.targetMetrics) {
     const evidence: string[] = []
@@ -22,7 +25,7 @@ export function targetMetricSuspects({ report, incident }: RuleContext): Candida
     )
     const level = before.length > 0 ? median(before) : undefined
     let jump: number | undefined
-    if (level !== undefined && level > 0 && during.length > 0) {
+    if (wentWrong && level !== undefined && level > 0 && during.length > 0) {
       const peak = during.reduce((a, b) => (b[1] > a[1] ? b : a))
       const growth = (peak[1] - level) / level
       if (growth > jumpLimit) {
