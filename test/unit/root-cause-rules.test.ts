@@ -213,6 +213,16 @@ describe('target metric rule', () => {
     expect(c).toMatchObject({ subject: 'conns', score: 0.3, rankedBy: 'jumped +100% over its prefault level' })
   })
 
+  it('a counter that always grows is no suspect of a harmless fault (nothing degraded, no guard tripped)', () => {
+    const calm = [...seconds(0, 8), ...seconds(8, 13, { faults: ['f'] }), ...seconds(13, 16)]
+    // CPU seconds double during the fault, as a counter does over any 5 seconds of load.
+    const points = [1, 3, 5, 7, 9, 11, 13, 15].map((atS) => ({ atS, value: atS * 10 }))
+    const options = { faults: [faultRecord('f', 'delay', 'proxy', 8, 13)], targetSeries: { cpu_seconds_total: points } }
+    expect(targetMetricSuspects(contextOf(calm, options))).toEqual([])
+    // The same series beside a second that went wrong is a suspect.
+    expect(targetMetricSuspects(contextOf(calm, options, 9))).toMatchObject([{ subject: 'cpu_seconds_total' }])
+  })
+
   it('a series that grew 40%: no suspect', () => {
     const points = [-1, 1, 2, 5, 7].map((atS) => ({ atS, value: atS >= 4 ? 140 : 100 }))
     expect(targetMetricSuspects(contextOf(windows, { decisions: [trip], targetSeries: { x: points } }))).toEqual([])
