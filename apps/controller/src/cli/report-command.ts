@@ -1,4 +1,4 @@
-import { ExitCode, GauntletError, type RunSummary } from '@gauntlet/contracts'
+import { ExitCode, GauntletError } from '@gauntlet/contracts'
 import { writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { loadReportAssets } from '../report/report-assets.js'
