@@ -1,9 +1,7 @@
-import type { RootCause } from '@gauntlet/contracts'
-import { parseScenario, SqliteStore } from '@gauntlet/controller'
+import type { RootCause, RunReport } from '@gauntlet/contracts'
 import { join } from 'node:path'
 import { expect, it } from 'vitest'
-import { buildRunReport } from '../../apps/controller/src/report/run-report.js'
-import { findRootCause } from '../../apps/controller/src/report/root-cause/root-cause.js'
+import { runCli } from '../helpers/cli.js'
 import { dockerGate, faultSuite, startHttpdContainer } from '../helpers/docker.js'
 import { runScenario, type ScenarioDoc } from '../helpers/fault-load.js'
 
@@ -23,27 +21,15 @@ gate.describe('root cause of real fault runs', () => {
     const run = await runScenario(dir, doc)
     const context = `exit ${run.code}\n${run.stdout}\n${run.stderr}`
     expect(run.summary?.faults?.[0]?.revertVerified, context).toBe(true)
-    const store = new SqliteStore(join(dir, 'gauntlet.db'))
-    try {
-      const runId = run.summary!.runId
-      const stored = store.getRun(runId)!
-      const windows = store.windows(runId)
-      const report = buildRunReport({
-        runId,
-        summary: stored.summary!,
-        windows,
-        targetSeries: store.targetSeries(runId),
-      })
-      const scenario = parseScenario(stored.scenarioYaml)
-      const plan = { requestTimeoutMs: scenario.target.timeoutMs, faults: scenario.faults.map((f) => f.spec) }
-      const rootCause = findRootCause({ report, windows, plan })!
-      console.log(
-        `${doc.name}: ${run.summary!.status}, ${windows.length} windows, ${run.summary!.reasons.join('; ')}\n${rootCause.headline}\n${rootCause.timeline.map((e) => `  ${e.atS} ${e.kind}: ${e.text}`).join('\n')}`,
-      )
-      return rootCause
-    } finally {
-      store.close()
-    }
+    // As a user makes it later: `gauntlet report` reads the stored run and its stored scenario's fault plan.
+    const made = await runCli(['report', run.summary!.runId, '--db', join(dir, 'gauntlet.db'), '--format', 'json'])
+    expect(made.code, made.stderr).toBe(0)
+    const report = JSON.parse(made.stdout) as RunReport
+    const rootCause = report.rootCause!
+    console.log(
+      `${doc.name}: ${run.summary!.status}, ${report.chart.seconds.t.length} windows, ${run.summary!.reasons.join('; ')}\n${rootCause.headline}\n${rootCause.timeline.map((e) => `  ${e.atS} ${e.kind}: ${e.text}`).join('\n')}`,
+    )
+    return rootCause
   }
 
   /** 3 s clean, 3 s under the fault, 6 s after (recovery takes 3 s in a row back inside the bounds). */
