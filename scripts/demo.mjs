@@ -41,6 +41,8 @@ const run = spawn(
     `${url}/api/orders`,
     '--summary',
     '.gauntlet/demo-summary.json',
+    '--report',
+    '.gauntlet/demo-report.html',
     ...process.argv.slice(2),
   ],
   { stdio: 'inherit' },
@@ -50,6 +52,9 @@ process.on('SIGINT', forward)
 process.on('SIGTERM', forward)
 const code = await new Promise((resolve) => run.once('exit', (c) => resolve(c ?? 3)))
 target.kill()
-console.log(`summary: .gauntlet/demo-summary.json (exit code ${code}; a FAIL here is the demo finding the knee)`)
+console.log(
+  `summary: .gauntlet/demo-summary.json, report: .gauntlet/demo-report.html (open it in a browser)\n` +
+    `exit code ${code}: a FAIL here is the demo finding the knee`,
+)
 // The demo succeeds when the run was carried out and judged: finding the knee (exit 1) is its purpose.
 process.exit(code === 0 || code === 1 ? 0 : code)

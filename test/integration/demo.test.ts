@@ -23,5 +23,9 @@ describe('npm run demo', () => {
     expect(summary.steps.slice(0, 3).map((s) => s.verdict)).toEqual(['pass', 'pass', 'pass'])
     expect(summary.steps[3]).toMatchObject({ plannedRps: 400, verdict: 'fail' })
     expect(summary.steps[3]!.errorsByClass.status['503']).toBeGreaterThan(0)
+    // The HTML report to open afterwards: the run's charts and steps, in one file.
+    const report = readFileSync(join(cwd, '.gauntlet', 'demo-report.html'), 'utf8')
+    expect(report).toContain(summary.runId)
+    expect(report).toContain('id="gauntlet-chart-data"')
   })
 })
