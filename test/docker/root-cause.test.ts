@@ -87,14 +87,16 @@ timeline runs from the fault to recovery`, async () => {
       }),
     )
     expect(rc.suspects[0]).toMatchObject({ rank: 1, kind: 'fault', subject: 'f1-bandwidth' })
-    expect(rc.suspects[0]!.rankedBy).toMatch(/^explains the latency rise \(.*p50 \+\d+/)
+    // p99 always rises beyond its bounds; p50 does only when few of the 9 responses under the fault fall in
+    // the seconds it started and ended in (seen both ways under the holder and the host injector).
+    expect(rc.suspects[0]!.rankedBy).toMatch(/^explains the latency rise \(.*p99 \+\d+/)
     expect(rc.suspects[0]!.evidence).toContain('rate 40 mbit/s: every 100 kB of response takes at least 20ms')
     expect(rc.suspects[0]!.reason).toMatch(/latency grows with response size/)
-    const p50 = rc.impact!.latency.find((l) => l.quantile === 'p50')!
+    const p99 = rc.impact!.latency.find((l) => l.quantile === 'p99')!
     // 1 MiB at 40 mbit/s takes ~210 ms on the wire; 3 a second use about 60% of the cap. The seconds the
-    // fault started and ended in also hold fast responses, which keep the lower bound well under that.
-    expect(p50.changeMs.estimate!).toBeGreaterThan(100)
-    expect(p50.changeMs.lower!).toBeGreaterThan(0)
+    // fault started and ended in also hold fast responses, which keep the lower bound under that.
+    expect(p99.changeMs.estimate!).toBeGreaterThan(100)
+    expect(p99.changeMs.lower!).toBeGreaterThan(0)
     expect(rc.timeline.some((e) => e.kind === 'degraded')).toBe(true)
   })
 
