@@ -1,13 +1,11 @@
 import type { RunReport, WindowReport } from '@gauntlet/contracts'
 import { executeRun, parseScenario, SqliteStore } from '@gauntlet/controller'
-import { once } from 'node:events'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
 import { tempDir } from '../helpers/cli.js'
 import { embeddedRunDeps, storedRunReport } from '../helpers/embedded-run.js'
+import { startRecordingServer, type RecordingServer } from '../helpers/recording-server.js'
 
 /**
  * The root cause of real runs (demo target, embedded agent, a real SQLite file), built afterwards from
@@ -15,19 +13,13 @@ import { embeddedRunDeps, storedRunReport } from '../helpers/embedded-run.js'
  * schedule, and a healthy run.
  */
 describe('root cause of real runs (demo target, embedded agent)', () => {
-  let receiver: Server
-  let hookBase: string
+  let hooks: RecordingServer
   let target: ChildServer | undefined
 
   beforeAll(async () => {
-    receiver = createServer((request, response) => {
-      request.resume()
-      request.on('end', () => response.writeHead(204).end())
-    }).listen(0, '127.0.0.1')
-    await once(receiver, 'listening')
-    hookBase = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`
+    hooks = await startRecordingServer('127.0.0.1', (_request, response) => response.writeHead(204).end())
   })
-  afterAll(() => void receiver.close())
+  afterAll(() => hooks.close())
   afterEach(async () => {
     await target?.stop()
     target = undefined
@@ -50,7 +42,7 @@ describe('root cause of real runs (demo target, embedded agent)', () => {
       )
       if (response) expect(response.status).toBe(200)
     }
-    const text = yaml.replaceAll('TARGET', url).replaceAll('HOOKS', hookBase)
+    const text = yaml.replaceAll('TARGET', url).replaceAll('HOOKS', hooks.url)
     const db = join(tempDir(), 'g.db')
     const store = new SqliteStore(db)
     let runId: string

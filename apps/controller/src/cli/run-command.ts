@@ -9,7 +9,7 @@ import { tcpTargetProbe } from '../agents/tcp-target-probe.js'
 import { loadReportAssets } from '../report/report-assets.js'
 import type { ReportFormat } from '../report/report-formats.js'
 import { localPlan } from '../report/root-cause-plan.js'
-import { ReportMaker, type MadeReport } from '../report/report-maker.js'
+import { ReportMaker, type MadeReport, type PreparedReport } from '../report/report-maker.js'
 import { liveDecisionLine, progressLine, stepTable, verdictLines } from '../report/text-report.js'
 import { executeRun, type RunDependencies } from '../run/run-service.js'
 import { assertScenarioEgress } from '../scenario/egress-check.js'
@@ -214,14 +214,17 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
         : summary.verdict === 'fail'
           ? ExitCode.thresholdFailed
           : ExitCode.couldNotRun
-    const reported = await reportRun(summary.runId, reportFiles, out, (format) =>
-      values.controller
-        ? new ControllerClient(values.controller, process.env.GAUNTLET_TOKEN || undefined).report(summary.runId, {
+    const strict = values.strict === true
+    const write = (make: (format: ReportFormat) => Promise<MadeReport>): Promise<boolean> =>
+      reportRun(summary.runId, reportFiles, out, make)
+    const reported = values.controller
+      ? await write((format) =>
+          new ControllerClient(values.controller!, process.env.GAUNTLET_TOKEN || undefined).report(summary.runId, {
             format,
-            strict: values.strict === true,
-          })
-        : storedRunReport(values.db ?? defaultDbFile, summary.runId, format, values.strict === true),
-    )
+            strict,
+          }),
+        )
+      : await writeStoredRunReports(values.db ?? defaultDbFile, summary.runId, strict, write)
     // A report that could not be written fails a passing run (CI needs it); a failed run keeps its own code.
     return reported || verdictExit !== ExitCode.passed ? verdictExit : ExitCode.couldNotRun
   } finally {
@@ -332,20 +335,30 @@ async function reportRun(
   }
 }
 
-/** A report of a run the embedded agent stored in `db`. */
-async function storedRunReport(db: string, runId: string, format: ReportFormat, strict: boolean): Promise<MadeReport> {
-  const store = new SqliteStore(db)
+/**
+ * The reports of a run the embedded agent stored in `db`: the report is built once (it decodes every
+ * second of the run) and rendered in each format asked for. The database is opened on the first format
+ * (inside `write`, so a failure to open it is reported like any other).
+ */
+async function writeStoredRunReports(
+  db: string,
+  runId: string,
+  strict: boolean,
+  write: (make: (format: ReportFormat) => Promise<MadeReport>) => Promise<boolean>,
+): Promise<boolean> {
+  let store: SqliteStore | undefined
+  let prepared: Promise<{ maker: ReportMaker; report: PreparedReport }> | undefined
+  const prepare = async (): Promise<{ maker: ReportMaker; report: PreparedReport }> => {
+    store = new SqliteStore(db)
+    const maker = new ReportMaker({ store, secrets: scenarioSecrets, assets: loadReportAssets, plan: localPlan })
+    return { maker, report: await maker.prepare(runId) }
+  }
   try {
-    return await new ReportMaker({
-      store,
-      secrets: scenarioSecrets,
-      assets: loadReportAssets,
-      plan: localPlan,
-    }).storedRun(runId, {
-      format,
-      strict,
+    return await write(async (format) => {
+      const { maker, report } = await (prepared ??= prepare())
+      return maker.render(report, { format, strict })
     })
   } finally {
-    store.close()
+    store?.close()
   }
 }

@@ -4,7 +4,7 @@ import type { ReportAssets } from './report-assets.js'
 import { contentTypes, renderReport, type ReportFormat } from './report-formats.js'
 import { storedReportInput, summaryReportInput, type ReportStore } from './report-source.js'
 import type { RootCausePlan } from './root-cause/root-cause.js'
-import { buildRunReport, type ReportInput } from './run-report.js'
+import { buildRunReport, reportHeader, type ReportInput } from './run-report.js'
 import { compareRuns } from './run-comparison.js'
 
 export interface ReportMakerDeps {
@@ -32,6 +32,12 @@ export interface MadeReport {
   regressed?: boolean
 }
 
+/** A run's report, and its comparison with a baseline when one was asked for, ready to render. */
+export interface PreparedReport {
+  report: RunReport
+  comparison?: RunComparison
+}
+
 /** What the API needs of whatever makes reports (here, or on the report thread). */
 export interface RunReports {
   storedRun(runId: string, request: ReportRequest): Promise<MadeReport>
@@ -44,28 +50,38 @@ export class ReportMaker implements RunReports {
 
   /** The report of a finished stored run; not_found / conflict when there is none to make. */
   async storedRun(runId: string, request: ReportRequest): Promise<MadeReport> {
+    return this.render(await this.prepare(runId, request.baselineId), request)
+  }
+
+  /**
+   * A stored run's report built once (credentials scrubbed), to render in as many formats as asked: the
+   * build decodes every second of the run, the rendering costs milliseconds.
+   */
+  async prepare(runId: string, baselineId?: string): Promise<PreparedReport> {
     const { input, scenarioYaml } = storedReportInput(this.deps.store, runId)
     // The run's own target too: a target override replaced the scenario's URL, credentials and all.
     const secrets = [...(await this.deps.secrets(scenarioYaml)), ...queryCredentials(input.summary.target)]
     const report = this.build(input, await this.deps.plan(scenarioYaml))
-    let comparison: RunComparison | undefined
-    if (request.baselineId !== undefined) {
-      const baseline = storedReportInput(this.deps.store, request.baselineId)
-      secrets.push(
-        ...(await this.deps.secrets(baseline.scenarioYaml)),
-        ...queryCredentials(baseline.input.summary.target),
-      )
-      comparison = compareRuns(
-        { report: this.build(baseline.input, undefined), windows: baseline.input.windows },
-        { report, windows: input.windows },
-      )
-    }
-    return this.render(scrubSecrets(report, secrets), request, comparison && scrubSecrets(comparison, secrets))
+    if (baselineId === undefined) return { report: scrubSecrets(report, secrets) }
+    const baseline = storedReportInput(this.deps.store, baselineId)
+    secrets.push(
+      ...(await this.deps.secrets(baseline.scenarioYaml)),
+      ...queryCredentials(baseline.input.summary.target),
+    )
+    // The baseline is compared step by step: its header and steps are all of its report the comparison reads.
+    const comparison = compareRuns(
+      {
+        report: { run: reportHeader(baselineId, baseline.input.summary), steps: baseline.input.summary.steps },
+        windows: baseline.input.windows,
+      },
+      { report, windows: input.windows },
+    )
+    return { report: scrubSecrets(report, secrets), comparison: scrubSecrets(comparison, secrets) }
   }
 
   /** The report of a summary file: per-second charts only when the store holds the run. */
   summary(summary: RunSummary, request: ReportRequest): MadeReport {
-    return this.render(this.build(summaryReportInput(summary, this.deps.store), undefined), request, undefined)
+    return this.render({ report: this.build(summaryReportInput(summary, this.deps.store), undefined) }, request)
   }
 
   private build(input: ReportInput, plan: RootCausePlan | undefined): RunReport {
@@ -73,7 +89,8 @@ export class ReportMaker implements RunReports {
     return buildRunReport({ ...input, ...(url ? { reportUrl: url } : {}), ...(plan ? { plan } : {}) })
   }
 
-  private render(report: RunReport, request: ReportRequest, comparison: RunComparison | undefined): MadeReport {
+  /** One format of a prepared report. */
+  render({ report, comparison }: PreparedReport, request: ReportRequest): MadeReport {
     const body = renderReport(request.format, report, {
       strict: request.strict === true,
       assets: this.deps.assets,

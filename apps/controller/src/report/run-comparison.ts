@@ -13,9 +13,12 @@ import type { ChangeCondition, ThresholdMetric } from '../decision/condition.js'
 import { measure } from '../decision/measure.js'
 import { sampleStats, type SampleStats } from '../decision/sample-stats.js'
 
-/** A stored run to compare: its report and its merged 1 s windows (histograms for the bounds). */
+/**
+ * A stored run to compare: what its report says of the run and its steps (a whole report will do; a
+ * baseline needs no charts nor root cause), and its merged 1 s windows (histograms for the bounds).
+ */
 export interface ComparedInput {
-  report: RunReport
+  report: Pick<RunReport, 'run' | 'steps'>
   windows: readonly WindowReport[]
 }
 
@@ -86,7 +89,7 @@ export function compareRuns(baseline: ComparedInput, run: ComparedInput): RunCom
   }
 }
 
-function comparedRun(report: RunReport): ComparedRun {
+function comparedRun(report: ComparedInput['report']): ComparedRun {
   const { id, scenario, startedAt, verdict, capacityRps } = report.run
   return { id, scenario, startedAt, verdict, capacityRps }
 }

@@ -7,6 +7,7 @@ import {
   type ErrorClass,
   type ErrorCounts,
   type FaultSpan,
+  type ReportRunHeader,
   type RunReport,
   type RunSummary,
   type SecondSeries,
@@ -46,19 +47,7 @@ export function buildRunReport(input: ReportInput): RunReport {
     })),
   }
   const report: RunReport = {
-    run: {
-      id: input.runId,
-      scenario: summary.scenario,
-      target: summary.target,
-      status: summary.status,
-      verdict: summary.verdict,
-      capacityRps: summary.capacityRps,
-      startedAt: summary.startedAt,
-      finishedAt: summary.finishedAt,
-      durationS: Math.max(0, Math.round((Date.parse(summary.finishedAt) - Date.parse(summary.startedAt)) / 1000)),
-      agents: summary.agents?.map((a) => a.name) ?? ['in-process'],
-      degraded: summary.degraded === true,
-    },
+    run: reportHeader(input.runId, summary),
     steps: summary.steps,
     chart,
     decisions: notable,
@@ -74,6 +63,23 @@ export function buildRunReport(input: ReportInput): RunReport {
   }
   report.rootCause = findRootCause({ report, windows, ...(input.plan ? { plan: input.plan } : {}) })
   return report
+}
+
+/** What a report says of the run itself, from its summary alone. */
+export function reportHeader(runId: string, summary: RunSummary): ReportRunHeader {
+  return {
+    id: runId,
+    scenario: summary.scenario,
+    target: summary.target,
+    status: summary.status,
+    verdict: summary.verdict,
+    capacityRps: summary.capacityRps,
+    startedAt: summary.startedAt,
+    finishedAt: summary.finishedAt,
+    durationS: Math.max(0, Math.round((Date.parse(summary.finishedAt) - Date.parse(summary.startedAt)) / 1000)),
+    agents: summary.agents?.map((a) => a.name) ?? ['in-process'],
+    degraded: summary.degraded === true,
+  }
 }
 
 /**
