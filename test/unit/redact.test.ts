@@ -130,6 +130,22 @@ hooks:
     expect(scenarioSecrets(text).sort()).toEqual(['Basic cHJveHk6cHc=', 'literal-hook-secret'])
   })
 
+  it('counts credential query parameters of the metrics URL and of every hook URL, aliases included', () => {
+    const text = `name: x
+target: { url: "http://127.0.0.1/orders?api_key=target-key-1" }
+targetMetrics: { url: "http://127.0.0.1/metrics?token=metrics-token-2" }
+aliased: &rollback "http://127.0.0.1:9/r?access_token=alias-token-3"
+hooks:
+  postRun: [ { url: "http://127.0.0.1:9/p?token=hook-token-4&page=2" } ]
+  onRollback: [ { url: *rollback } ]
+`
+    expect(
+      scenarioSecrets(text)
+        .filter((s) => !s.includes('%'))
+        .sort(),
+    ).toEqual(['alias-token-3', 'hook-token-4', 'metrics-token-2', 'target-key-1'])
+  })
+
   it('shows nothing of a YAML it cannot parse', () => {
     expect(redactScenarioYaml('target: {headers: {authorization: "Bearer x')).not.toContain('Bearer')
   })

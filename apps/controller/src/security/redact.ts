@@ -1,4 +1,4 @@
-import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml'
+import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node, type YAMLMap } from 'yaml'
 
 /**
  * Credentials a scenario carries (target header values) are stored so runs can send them, but never
@@ -108,15 +108,33 @@ export function queryCredentials(url: unknown): string[] {
   }
 }
 
-/** The `url` of every hook of the scenario, as written. */
+/** The `url` of every hook of the scenario, as written (aliases resolved). */
 function hookUrls(doc: Document): unknown[] {
-  try {
-    const hooks = doc.get('hooks') as { toJSON?: () => unknown } | undefined
-    const plain = (hooks?.toJSON?.() ?? {}) as Record<string, Array<{ url?: unknown } | null> | undefined>
-    return Object.values(plain).flatMap((list) => (Array.isArray(list) ? list.map((hook) => hook?.url) : []))
-  } catch {
-    // An alias bomb or a shape no scenario has: its URLs are refused by validation anyway.
-    return []
+  const urls: unknown[] = []
+  forEachHook(doc, (hook) => {
+    const url = resolvedNode(doc, hook.get('url', true))
+    if (isScalar(url)) urls.push(url.value)
+  })
+  return urls
+}
+
+/** The node a value is, or names (an alias), when it is a scalar, map or sequence. */
+function resolvedNode(doc: Document, node: unknown): Node | undefined {
+  if (isAlias(node)) return resolvedNode(doc, node.resolve(doc))
+  return isScalar(node) || isMap(node) || isSeq(node) ? node : undefined
+}
+
+/** Calls `visit` with each hook's map, under every event of `hooks:`. */
+function forEachHook(doc: Document, visit: (hook: YAMLMap) => void): void {
+  const hooks = doc.get('hooks', true)
+  if (!isMap(hooks)) return
+  for (const event of hooks.items) {
+    const list = resolvedNode(doc, event.value)
+    if (!isSeq(list)) continue
+    for (const item of list.items) {
+      const hook = resolvedNode(doc, item)
+      if (isMap(hook)) visit(hook)
+    }
   }
 }
 
@@ -124,10 +142,7 @@ const hookSecretReference = /^\$\{GAUNTLET_SECRET_[A-Za-z0-9_]+\}$/
 
 /** Calls `visit` with each value node holding a credential (an alias visits the node it names). */
 function collectSecretNodes(doc: Document, visit: (node: Node) => void): void {
-  const resolved = (node: unknown): Node | undefined => {
-    if (isAlias(node)) return resolved(node.resolve(doc))
-    return isScalar(node) || isMap(node) || isSeq(node) ? node : undefined
-  }
+  const resolved = (node: unknown): Node | undefined => resolvedNode(doc, node)
   const target = doc.getIn(['target', 'headers'], true)
   if (isMap(target)) {
     for (const pair of target.items) {
@@ -136,19 +151,10 @@ function collectSecretNodes(doc: Document, visit: (node: Node) => void): void {
       if (name !== undefined && isCredentialHeader(name) && value) visit(value)
     }
   }
-  const hooks = doc.get('hooks', true)
-  if (!isMap(hooks)) return
-  for (const event of hooks.items) {
-    const list = resolved(event.value)
-    if (!isSeq(list)) continue
-    for (const item of list.items) {
-      const hook = resolved(item)
-      if (!isMap(hook)) continue
-      const secret = resolved(hook.get('secret', true))
-      if (isScalar(secret) && !(typeof secret.value === 'string' && hookSecretReference.test(secret.value)))
-        visit(secret)
-    }
-  }
+  forEachHook(doc, (hook) => {
+    const secret = resolved(hook.get('secret', true))
+    if (isScalar(secret) && !(typeof secret.value === 'string' && hookSecretReference.test(secret.value))) visit(secret)
+  })
 }
 
 /** Where lines are printed (the CLI's Output): every line goes through scrubSecrets first. */
