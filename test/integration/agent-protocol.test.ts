@@ -225,7 +225,7 @@ describe('agent side of the agent protocol', () => {
     expect((await app.inject({ method: 'POST', url: '/assignments/run-1/reconnect' })).statusCode).toBe(401)
     expect((await app.inject(signed('POST', '/assignments/run-1/reconnect'))).json()).toEqual({
       runId: 'run-1',
-      reconnecting: true,
+      moved: true,
     })
     expect((await app.inject(signed('POST', '/assignments/nope/reconnect'))).statusCode).toBe(404)
     expect((await app.inject(signed('DELETE', '/assignments/run-1'))).statusCode).toBe(202)

@@ -18,8 +18,24 @@ export interface FaultReport {
 export interface ApplyOptions {
   /** Applied by a one-shot command that exits at once: the fault is left to its own end. */
   detached?: boolean
-  /** The run it belongs to (holders carry it, so a reconcile can stop the faults of a run that is over). */
+  /**
+   * The run it belongs to (holders carry it, so a reconcile can stop the faults of a run that is over).
+   * The run reverts it at its end itself, so the injector's own timer is then a backstop (see ownerFirstMs).
+   */
   run?: string
+}
+
+/**
+ * Proxy delay: the backstops of a fault's end (an injector's own timer when a run owns the fault, a
+ * holder's timer, a host proxy's own deadline) fire this long after the planned end, so an owner that
+ * is alive reverts first with its drain handshake: it moves its connections off the proxy before the
+ * proxy ends them. A backstop firing first would end connections under requests in flight.
+ */
+export const ownerFirstMs = 300
+
+/** When a backstop of this fault's end fires (see ownerFirstMs). */
+export function backstopAt(spec: Pick<FaultSpec, 'mechanism'>, untilEpochMs: number): number {
+  return untilEpochMs + (spec.mechanism === 'proxy' ? ownerFirstMs : 0)
 }
 
 export interface PrepareOptions {

@@ -2,7 +2,14 @@ import { GauntletError, type FaultSpec } from '@gauntlet/contracts'
 import type Docker from 'dockerode'
 import type { ContainerFinder } from './host-injector.js'
 import type { TargetContainer } from './docker-targets.js'
-import type { FaultEngine, ApplyOptions, FaultReport, PrepareOptions, RevertOptions } from './fault-engine.js'
+import {
+  backstopAt,
+  type FaultEngine,
+  type ApplyOptions,
+  type FaultReport,
+  type PrepareOptions,
+  type RevertOptions,
+} from './fault-engine.js'
 import { RevertOnce, revertEach } from './revert-once.js'
 import { intentReport, type Intent } from './fault-journal.js'
 import {
@@ -221,9 +228,11 @@ export class HolderInjector implements FaultEngine {
       for (const h of fault.held) h.holder.detach()
       this.active.delete(spec.id)
     } else {
+      // A run that owns the fault reverts it itself (with its drain handshake); this timer is then a backstop.
+      const endAt = options.run !== undefined ? backstopAt(spec, untilEpochMs) : untilEpochMs
       fault.timer = setTimeout(
         () => void this.revert(spec.id, 'duration ended').catch(() => undefined),
-        Math.max(0, untilEpochMs - Date.now()),
+        Math.max(0, endAt - Date.now()),
       )
     }
     this.deps.log?.(

@@ -15,6 +15,7 @@
 import { FaultSpecSchema, GauntletError, type FaultSpec } from '@gauntlet/contracts'
 import { Value } from '@sinclair/typebox/value'
 import { setTimeout as delay } from 'node:timers/promises'
+import { backstopAt } from './fault-engine.js'
 import { planFault, qdiscHandle, type FaultPlan } from './fault-plan.js'
 import { probeThisNamespace } from './kernel-probe.js'
 import { startLatencyProxy, type LatencyProxy } from './latency-proxy.js'
@@ -34,11 +35,6 @@ export type HolderEvent =
   | { event: 'reverted'; verified: boolean; notes: string[] }
   | { event: 'error'; message: string }
 
-/**
- * Proxy delay: the holder's own timer fires this long after the fault's end, so an injector that is
- * alive reverts at the end itself (with the run's drain handshake); the holder's timer is the backstop.
- */
-export const holderGraceMs = 300
 /** How long a warm holder waits for its plan before it ends (the injector then starts a cold one). */
 export const standbyLimitMs = 15 * 60_000
 /** Proxy delay: how long the holder waits for SIGUSR1 after announcing the drain. */
@@ -116,9 +112,8 @@ export async function holdFault(plan: HoldPlan, emit: (event: HolderEvent) => vo
   process.on('SIGTERM', onTerm).on('SIGINT', onTerm).on('SIGUSR1', onUsr1)
   let timer: NodeJS.Timeout | undefined
   const arm = (): void => {
-    // Proxy delay leaves an alive injector the first move (its drain handshake); the rest end on the dot.
-    const grace = plan.spec.mechanism === 'proxy' ? holderGraceMs : 0
-    const left = plan.untilEpochMs + grace - Date.now()
+    // The holder's timer is a backstop: proxy delay leaves an alive injector the first move.
+    const left = backstopAt(plan.spec, plan.untilEpochMs) - Date.now()
     if (left <= 0) stop('duration ended')
     else timer = setTimeout(arm, Math.min(left, maxTimerMs))
   }

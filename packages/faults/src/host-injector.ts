@@ -6,7 +6,13 @@ import type { TargetContainer } from './docker-targets.js'
 import { RevertOnce, revertEach } from './revert-once.js'
 import { intentReport, type FaultJournal, type Intent, type JournalTarget } from './fault-journal.js'
 import { planFault, qdiscHandle, type FaultPlan } from './fault-plan.js'
-import type { FaultEngine, FaultReport, RevertOptions } from './fault-engine.js'
+import {
+  backstopAt,
+  type ApplyOptions,
+  type FaultEngine,
+  type FaultReport,
+  type RevertOptions,
+} from './fault-engine.js'
 import { kernelSupport, type KernelSupport } from './kernel-probe.js'
 import { preflight } from './preflight.js'
 import { interfaceOf, isClean, marksOf, readMarks, removeMarks } from './namespace-state.js'
@@ -116,17 +122,13 @@ export class HostInjector implements FaultEngine {
   apply(
     requested: FaultSpec,
     untilEpochMs = Date.now() + requested.durationMs,
-    options: { detached?: boolean } = {},
+    options: ApplyOptions = {},
   ): Promise<FaultReport> {
     // Under the journal lock: another process's recovery must not take a fault half applied for an orphan.
     return this.deps.journal.withLock(() => this.applyLocked(requested, untilEpochMs, options))
   }
 
-  private async applyLocked(
-    requested: FaultSpec,
-    untilEpochMs: number,
-    options: { detached?: boolean },
-  ): Promise<FaultReport> {
+  private async applyLocked(requested: FaultSpec, untilEpochMs: number, options: ApplyOptions): Promise<FaultReport> {
     if (this.active.has(requested.id)) throw new GauntletError('conflict', `fault ${requested.id} is already active`)
     const spec = await this.preflight(requested)
     const containers = await this.deps.containers.resolve(spec.target)
@@ -152,10 +154,12 @@ export class HostInjector implements FaultEngine {
     }
     this.deps.journal.append(intent)
     const report = intentReport(intent, 'host')
-    // A detached fault is left to its dead man's switch: this process is about to exit.
+    // A detached fault is left to its dead man's switch: this process is about to exit. A run that owns
+    // the fault reverts it itself (with its drain handshake); this timer is then a backstop.
+    const endAt = options.run !== undefined ? backstopAt(spec, untilEpochMs) : untilEpochMs
     const timer = setTimeout(
       () => void this.revert(spec.id, 'duration ended').catch(() => undefined),
-      Math.max(0, untilEpochMs - Date.now()),
+      Math.max(0, endAt - Date.now()),
     )
     if (options.detached) timer.unref()
     const fault: ActiveFault = { spec, targets, report, timer }
@@ -208,7 +212,7 @@ export class HostInjector implements FaultEngine {
         // New connections bypass the proxy from here; the caller moves its own connections off it
         // before the proxy starts ending idle ones, so none of them races a request into a closing socket.
         for (const command of target.plan.drain) await this.deps.netns.run(target.pid, command)
-        if (!drainAnnounced) await options.beforeDrain?.()
+        if (!drainAnnounced) await movedOrTimedOut(options.beforeDrain)
         drainAnnounced = true
       }
       // The proxy drains its connections and removes its own redirect; wait for it (bounded) first.
@@ -396,8 +400,9 @@ export class HostInjector implements FaultEngine {
         ...['--upstream-host', container.ip, '--upstream-port', String(spec.port)],
         ...['--latency-ms', String(spec.latencyMs ?? 0), '--jitter-ms', String(spec.jitterMs ?? 0)],
         ...[
+          // The proxy's own deadline is the backstop of a dead injector.
           '--until',
-          String(untilEpochMs),
+          String(backstopAt(spec, untilEpochMs)),
           '--cleanup',
           JSON.stringify(target.plan.revert),
           '--drain',
@@ -473,5 +478,20 @@ async function exited(pid: number, limitMs: number): Promise<void> {
       return
     }
     await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+/** How long the caller may take to move its connections off the proxy before the proxy drains anyway. */
+const moveLimitMs = 3_000
+
+/** Runs the caller's move (bounded: a request in flight on an old socket may hang until its timeout). */
+async function movedOrTimedOut(move: (() => void | Promise<void>) | undefined): Promise<void> {
+  if (!move) return
+  let timer: NodeJS.Timeout | undefined
+  const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, moveLimitMs)))
+  try {
+    await Promise.race([Promise.resolve(move()).catch(() => undefined), limit])
+  } finally {
+    clearTimeout(timer)
   }
 }

@@ -17,7 +17,6 @@ export {
   parseHoldPlan,
   probeHere,
   cleanFault,
-  holderGraceMs,
   planFromStdin,
   standbyLimitMs,
   type HoldPlan,

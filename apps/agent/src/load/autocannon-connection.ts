@@ -96,6 +96,8 @@ export class AutocannonConnection extends Client {
   declare owner: ConnectionOwner | undefined
   declare needsSocket: boolean
   declare reconnectAfterResponse: boolean
+  /** Resolves reconnect()'s promise once the request in flight has settled (see reconnect). */
+  declare moved: (() => void) | undefined
   declare opening: boolean
   declare busy: boolean
   declare pendingFailure: FailureKind | undefined
@@ -124,8 +126,7 @@ export class AutocannonConnection extends Client {
     this.watchResponseHeaders(target.method)
     this.on('response', (status: number) => {
       // A server that said "Connection: close" gets a fresh socket for the next request.
-      if (this.serverCloses || this.reconnectAfterResponse) this.needsSocket = true
-      this.reconnectAfterResponse = false
+      if (this.serverCloses) this.needsSocket = true
       this.settle(status)
     })
     this.on('connError', (error: NodeJS.ErrnoException) => {
@@ -162,12 +163,24 @@ export class AutocannonConnection extends Client {
   }
 
   /**
-   * Moves to a new socket: now when idle, after the response in flight otherwise. A fault that only
-   * catches new connections (proxy delay) then reaches this connection's next requests too.
+   * Moves to a new socket: now when idle, after the request in flight otherwise. A fault that only
+   * catches new connections (proxy delay) then reaches this connection's next requests too. Resolves
+   * once no further request will go out on the old socket, so a caller can wait for the move before it
+   * closes what the old socket goes through.
    */
-  reconnect(): void {
-    if (this.busy) this.reconnectAfterResponse = true
-    else if (this.conn) this.closeSocket()
+  reconnect(): Promise<void> {
+    if (!this.busy) {
+      if (this.conn) this.closeSocket()
+      return Promise.resolve()
+    }
+    this.reconnectAfterResponse = true
+    const earlier = this.moved
+    return new Promise((resolve) => {
+      this.moved = () => {
+        earlier?.()
+        resolve()
+      }
+    })
   }
 
   /** Gives up on the request in flight (the generator's timeout) and drops the socket. */
@@ -183,6 +196,7 @@ export class AutocannonConnection extends Client {
     this.destroyed = true
     this.timeoutTicker.clear()
     this.closeSocket()
+    this.settleMove()
   }
 
   override _connect(): void {
@@ -262,9 +276,19 @@ export class AutocannonConnection extends Client {
     }
   }
 
+  /** The move asked for while a request was in flight is done: the next request takes a new socket. */
+  private settleMove(): void {
+    if (this.reconnectAfterResponse) this.needsSocket = true
+    this.reconnectAfterResponse = false
+    const moved = this.moved
+    this.moved = undefined
+    moved?.()
+  }
+
   private settle(outcome: RequestOutcome): void {
     if (!this.busy) return
     this.busy = false
+    this.settleMove()
     // A request whose connection failed (or timed out) before it could be written left as a
     // connection attempt, when it was handed over.
     if (outcome !== 'dropped' && !this.hasLeft) {

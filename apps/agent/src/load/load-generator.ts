@@ -119,9 +119,12 @@ export class LoadGenerator implements ConnectionOwner {
     return true
   }
 
-  /** Every connection moves to a new socket (idle ones now, busy ones after their response). */
-  reconnectAll(): void {
-    for (const connection of this.connections) connection.reconnect()
+  /**
+   * Every connection moves to a new socket (idle ones now, busy ones after their request settles).
+   * Resolves once none will send on its old socket again.
+   */
+  async reconnectAll(): Promise<void> {
+    await Promise.all([...this.connections].map((connection) => connection.reconnect()))
   }
 
   private startClock(): void {

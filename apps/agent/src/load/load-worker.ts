@@ -7,14 +7,17 @@ import { LoadGenerator, type LoadPlan } from './load-generator.js'
 import type { PlannedStep } from '@gauntlet/contracts'
 
 export type ToWorker =
-  { type: 'abort' } | { type: 'reconnect' } | { type: 'replan'; id: number; fromS: number; tail: PlannedStep[] }
+  | { type: 'abort' }
+  | { type: 'reconnect'; id: number }
+  | { type: 'replan'; id: number; fromS: number; tail: PlannedStep[] }
 
 const port = parentPort!
 const abort = new AbortController()
 const generator = new LoadGenerator(workerData as LoadPlan)
 port.on('message', (message: ToWorker) => {
   if (message.type === 'abort') abort.abort()
-  else if (message.type === 'reconnect') generator.reconnectAll()
+  else if (message.type === 'reconnect')
+    void generator.reconnectAll().then(() => port.postMessage({ type: 'reconnected', id: message.id }))
   else port.postMessage({ type: 'replanned', id: message.id, accepted: generator.replan(message.fromS, message.tail) })
 })
 

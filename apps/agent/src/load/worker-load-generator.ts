@@ -7,6 +7,7 @@ import { assertHostAllowed, targetAllowListFromEnv, type TargetAllowList } from 
 type FromWorker =
   | { type: 'window'; window: WindowReport }
   | { type: 'replanned'; id: number; accepted: boolean }
+  | { type: 'reconnected'; id: number }
   | { type: 'started'; epochMs: number }
   | { type: 'done'; result: LoadRunResult }
 
@@ -15,8 +16,8 @@ export interface WorkerLoadRun {
   result: Promise<LoadRunResult>
   /** See LoadGenerator.replan; resolves false when refused or when the run has ended. */
   replan(fromS: number, tail: PlannedStep[]): Promise<boolean>
-  /** See LoadGenerator.reconnectAll. */
-  reconnect(): void
+  /** See LoadGenerator.reconnectAll; resolves at once when the run has ended. */
+  reconnect(): Promise<void>
 }
 
 /**
@@ -35,7 +36,8 @@ export function startLoadInWorker(
   const send = (message: ToWorker): void => worker.postMessage(message)
   const onAbort = (): void => send({ type: 'abort' })
   const pendingReplans = new Map<number, (accepted: boolean) => void>()
-  let nextReplan = 0
+  const pendingMoves = new Map<number, () => void>()
+  let nextId = 0
   let ended = false
 
   const result = new Promise<LoadRunResult>((resolve, reject) => {
@@ -48,6 +50,11 @@ export function startLoadInWorker(
       if (message.type === 'replanned') {
         pendingReplans.get(message.id)?.(message.accepted)
         pendingReplans.delete(message.id)
+        return
+      }
+      if (message.type === 'reconnected') {
+        pendingMoves.get(message.id)?.()
+        pendingMoves.delete(message.id)
         return
       }
       if (failed) return
@@ -66,6 +73,8 @@ export function startLoadInWorker(
     ended = true
     for (const settle of pendingReplans.values()) settle(false)
     pendingReplans.clear()
+    for (const settle of pendingMoves.values()) settle()
+    pendingMoves.clear()
     options.signal?.removeEventListener('abort', onAbort)
     void worker.terminate()
   })
@@ -73,11 +82,16 @@ export function startLoadInWorker(
   return {
     result,
     reconnect: () => {
-      if (!ended) send({ type: 'reconnect' })
+      if (ended) return Promise.resolve()
+      const id = nextId++
+      return new Promise<void>((resolve) => {
+        pendingMoves.set(id, resolve)
+        send({ type: 'reconnect', id })
+      })
     },
     replan: (fromS, tail) => {
       if (ended) return Promise.resolve(false)
-      const id = nextReplan++
+      const id = nextId++
       return new Promise<boolean>((resolve) => {
         pendingReplans.set(id, resolve)
         send({ type: 'replan', id, fromS, tail })

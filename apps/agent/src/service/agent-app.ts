@@ -79,9 +79,10 @@ function orderRoutes(app: FastifyInstance, assignments: Assignments): void {
     '/assignments/:runId/reconnect',
     { schema: { params: RunParams } },
     async (request, reply) => {
-      if (!assignments.reconnect(request.params.runId))
+      // Answered once the connections have moved, so the controller can wait for it before a proxy drains.
+      if (!(await assignments.reconnect(request.params.runId)))
         throw new GauntletError('not_found', `run ${request.params.runId} is not running here`)
-      return reply.code(202).send({ runId: request.params.runId, reconnecting: true })
+      return reply.code(200).send({ runId: request.params.runId, moved: true })
     },
   )
 

@@ -84,10 +84,13 @@ export class Assignments {
     return run.load.replan(fromS, steps)
   }
 
-  /** Moves a run's connections to new sockets (a proxy delay began or drains). False when it was not running. */
-  reconnect(runId: string): boolean {
+  /**
+   * Moves a run's connections to new sockets (a proxy delay began or drains); resolves once none will
+   * send on its old socket again. False when it was not running.
+   */
+  async reconnect(runId: string): Promise<boolean> {
     const run = this.running.get(runId)
-    run?.load.reconnect()
+    await run?.load.reconnect()
     return run !== undefined
   }
 
