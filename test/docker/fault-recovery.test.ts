@@ -187,8 +187,15 @@ and the new namespace has nothing of ours`, async () => {
     const { code } = await holder.exited
     const context = `exit ${code}\n${holder.stdout.join('\n')}\n${holder.stderr.join('\n')}`
     expect(context).not.toMatch(/internal error/)
-    expect([0, 1], context).toContain(code)
     const summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as RunSummary
+    // Passed or failed on the target's answers; or, on a loaded machine, an error because sends waiting
+    // on connections to the restarting target left late (a generator-limited step, said as such).
+    expect([0, 1, 3], context).toContain(code)
+    if (code === 3)
+      expect(
+        summary.steps.map((s) => s.verdict),
+        context,
+      ).toContain('generator-limited')
     const faults = summary.faults!.map(({ id, notes, revertVerified }) => ({ id, notes, revertVerified }))
     console.log(`restart mid-fault: exit ${code}; faults ${JSON.stringify(faults)}`)
     for (const fault of summary.faults!) {
