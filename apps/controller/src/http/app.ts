@@ -21,6 +21,7 @@ import { requireToken } from './auth.js'
 import { acceptEmptyJsonBodies, requireAllowedHost, requireJsonMutations, securityHeaders } from './browser-guards.js'
 import { errorHandler, sendProblem, serverTimeouts } from '@gauntlet/http'
 import { agentsRoutes } from './agents-routes.js'
+import { dashboardRoutes } from './dashboard-routes.js'
 import { faultsRoutes, type AdhocFaults } from './faults-routes.js'
 import { opsRoutes } from './ops-routes.js'
 import { runsRoutes } from './runs-routes.js'
@@ -109,6 +110,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   void app.register(agentsRoutes, deps)
   if (deps.faults) void app.register(faultsRoutes, { faults: deps.faults })
   void app.register(opsRoutes, { ...deps, queries, streams })
+  void app.register(dashboardRoutes)
   return app
 }
 

@@ -26,6 +26,8 @@ export function requireToken(token: string | undefined, publicRead = false) {
     if (publicRead && readOnly.has(request.method)) return
     // Agent calls are signed with the agent secret instead; their routes check it themselves.
     if (request.routeOptions.config?.agentRoute) return
+    // The dashboard's page and scripts hold no data: the page asks for the token, then calls the API with it.
+    if (request.routeOptions.config?.publicAsset && readOnly.has(request.method)) return
     closeIfBodyPending(request, reply)
     throw new GauntletError('unauthorized', 'this endpoint needs Authorization: Bearer <GAUNTLET_TOKEN>')
   }
