@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join, relative } from 'node:path'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyPluginCallback } from 'fastify'
 import { GauntletError } from '@gauntlet/contracts'
 
 /** One file the dashboard is made of, read once at start: nothing is served from a path a request names. */
@@ -23,7 +23,7 @@ const types: Record<string, string> = {
  * (they are the open-source code, no data); what the page shows comes from the API, with the token the
  * page asks for. The page's CSP allows scripts from this origin and its import map (by hash) only.
  */
-export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
+export const dashboardRoutes: FastifyPluginCallback = (app, _options, done) => {
   const { page, csp, assets } = loadDashboard()
   const open = { config: { publicAsset: true }, schema: { hide: true } }
   app.get('/', open, (_request, reply) =>
@@ -43,6 +43,7 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
       .header('etag', asset.etag)
       .send(asset.body)
   })
+  done()
 }
 
 let cached: { page: string; csp: string; assets: Map<string, Asset> } | undefined
