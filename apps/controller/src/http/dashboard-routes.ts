@@ -24,8 +24,19 @@ const types: Record<string, string> = {
  * page asks for. The page's CSP allows scripts from this origin and its import map (by hash) only.
  */
 export const dashboardRoutes: FastifyPluginCallback = (app, _options, done) => {
-  const { page, csp, assets } = loadDashboard()
   const open = { config: { publicAsset: true }, schema: { hide: true } }
+  let dashboard: ReturnType<typeof loadDashboard>
+  try {
+    dashboard = loadDashboard()
+  } catch (error) {
+    // A controller without its dashboard (a checkout that did not build it) still serves the API.
+    const reason = `the dashboard is not built here (${(error as Error).message.split('\n')[0]}); run npm run build`
+    app.get('/', open, () => {
+      throw new GauntletError('not_found', reason)
+    })
+    return done()
+  }
+  const { page, csp, assets } = dashboard
   app.get('/', open, (_request, reply) =>
     reply
       .header('content-type', types['.html'])
