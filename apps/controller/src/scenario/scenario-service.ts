@@ -1,4 +1,5 @@
-import { GauntletError } from '@gauntlet/contracts'
+import { GauntletError, type Problem } from '@gauntlet/contracts'
+import { redacted } from '../security/redact.js'
 import { assertScenarioEgressLocated, type ScenarioEgressAllow } from './egress-check.js'
 import type { Scenario } from './scenario.js'
 import { overrideTarget } from './target-override.js'
@@ -17,6 +18,18 @@ export interface ScenarioShelf {
   getScenario(name: string): NamedScenario | undefined
   listScenarios(): NamedScenario[]
   deleteScenario(name: string): boolean
+}
+
+/** What a valid scenario would run: the answer of POST /api/scenarios/validate. */
+export interface ScenarioCheck {
+  valid: true
+  name: string
+  steps: number
+  /** Warmup plus every step, in seconds: how long its load lasts. */
+  durationS: number
+  maxRps: number
+  faults: number
+  thresholds: number
 }
 
 /** Where a run's scenario comes from: a stored one by name or inline YAML, and optionally another target URL. */
@@ -50,21 +63,49 @@ export class ScenarioService {
 
   /** Validates and stores `yaml` under `name`; returns it redacted, and whether it is new. */
   async put(name: string, yaml: string): Promise<{ scenario: NamedScenario; created: boolean }> {
-    const file = `scenario ${name}`
+    await this.check(yaml, name)
+    const created = this.shelf.getScenario(name) === undefined
+    const stored = { name, yaml, updatedAt: new Date().toISOString() }
+    this.shelf.putScenario(stored)
+    return { scenario: { ...stored, yaml: await yamlPool().redact(yaml) }, created }
+  }
+
+  /**
+   * Exactly the checks `put` makes, storing nothing (the dashboard's editor asks as the user types).
+   * With `name`, the scenario must carry that name, as it must when stored under it.
+   */
+  async validate(yaml: string, name?: string): Promise<ScenarioCheck> {
+    const scenario = await this.check(yaml, name)
+    return {
+      valid: true,
+      name: scenario.name,
+      steps: scenario.steps.length,
+      durationS: scenario.warmupS + scenario.steps.reduce((sum, step) => sum + step.durationS, 0),
+      maxRps: Math.max(0, ...scenario.steps.map((step) => step.rps)),
+      faults: scenario.faults.length,
+      thresholds: scenario.thresholds.length,
+    }
+  }
+
+  private async check(yaml: string, name: string | undefined): Promise<Scenario> {
+    const file = `scenario ${name ?? '(unsaved)'}`
     const scenario = await yamlPool().parse(yaml, file)
     // Its hooks and target-metrics URL must be callable, or it could never run: refused before it is stored.
     await assertScenarioEgressLocated(scenario, this.allow, { yaml, file }, (text, problems) =>
       yamlPool().locate(text, problems),
     )
-    if (scenario.name !== name)
+    if (name !== undefined && scenario.name !== name) {
+      const problems = await yamlPool().locate(yaml, [
+        { path: '/name', message: `must be "${name}", the name it is stored under` },
+      ])
       throw new GauntletError(
         'usage',
         `the scenario is named "${scenario.name}" but was sent to /api/scenarios/${name}`,
+        { problems, source: file },
       )
-    const created = this.shelf.getScenario(name) === undefined
-    const stored = { name, yaml, updatedAt: new Date().toISOString() }
-    this.shelf.putScenario(stored)
-    return { scenario: { ...stored, yaml: await yamlPool().redact(yaml) }, created }
+    }
+    await refuseRedactedCredentials(yaml, file)
+    return scenario
   }
 
   delete(name: string): void {
@@ -82,6 +123,29 @@ export class ScenarioService {
     const loaded = await yamlPool().parse(yaml, label)
     return { scenario: target ? overrideTarget(loaded, target, 'target') : loaded, yaml, source: label }
   }
+}
+
+/**
+ * A scenario is shown with its credentials replaced by «redacted»; sent back as is (an editor saving
+ * what it was shown), the credential would be lost and the target refused. Refused instead, at its line.
+ */
+async function refuseRedactedCredentials(yaml: string, file: string): Promise<void> {
+  if (!(await yamlPool().secrets(yaml)).some((value) => value.includes(redacted))) return
+  const problems: Problem[] = []
+  yaml.split('\n').forEach((text, i) => {
+    const column = text.indexOf(redacted)
+    if (column >= 0)
+      problems.push({
+        path: '',
+        message: `a credential reads ${redacted} (stored ones are never shown): write its value again`,
+        line: i + 1,
+        column: column + 1,
+      })
+  })
+  throw new GauntletError('invalid_scenario', `${file}: ${problems.length} credential(s) still ${redacted}`, {
+    problems,
+    source: file,
+  })
 }
 
 function notFound(name: string): GauntletError {
