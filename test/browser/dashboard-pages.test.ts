@@ -89,7 +89,7 @@ describe.skipIf(!available)('dashboard pages in headless Chromium', () => {
     await page.fill('#token', controller.token!)
     await page.click('button[type=submit]')
     await page.waitForSelector('table.scenario-list a[href="#/scenarios/pages"]')
-    expect(await page.evaluate(() => location.href)).not.toContain(controller.token!)
+    expect(await page.evaluate<string>('location.href')).not.toContain(controller.token!)
     await shot('scenarios')
     expect(takeErrors()).toEqual([])
   })
@@ -106,13 +106,14 @@ describe.skipIf(!available)('dashboard pages in headless Chromium', () => {
     const listed = await page.textContent('.yaml-problems li[data-line="5"]')
     expect(listed).toMatch(/line 5: .*stepz/)
     await page.click('.yaml-problems li[data-line="5"] button')
-    const caret = await page.evaluate(() => {
-      const area = document.getElementById('scenario-yaml') as HTMLTextAreaElement
+    // A string, evaluated in the page: the tests compile without the DOM library.
+    const caret = await page.evaluate<{ focused: boolean; line: number }>(`(() => {
+      const area = document.getElementById('scenario-yaml')
       return {
         focused: document.activeElement === area,
-        line: area.value.slice(0, area.selectionStart).split('\n').length,
+        line: area.value.slice(0, area.selectionStart).split('\\n').length,
       }
-    })
+    })()`)
     expect(caret).toEqual({ focused: true, line: 5 })
     await shot('scenario-problem')
 
@@ -132,8 +133,8 @@ describe.skipIf(!available)('dashboard pages in headless Chromium', () => {
   it('starts a run from the page with a target override and lands on its run page', async () => {
     await page.fill('#run-target', `${target.url}/orders`)
     await page.click('button:has-text("Start run")')
-    await page.waitForFunction(() => /^#\/runs\/[^/]+$/.test(location.hash))
-    const id = decodeURIComponent((await page.evaluate(() => location.hash)).replace('#/runs/', ''))
+    await page.waitForURL(/#\/runs\/[^/]+$/)
+    const id = decodeURIComponent((await page.evaluate<string>('location.hash')).replace('#/runs/', ''))
     const run = await controller.api(`/api/runs/${id}`)
     expect(run.status).toBe(200)
     expect(((await run.json()) as { scenario: string }).scenario).toContain('pages')
