@@ -60,7 +60,8 @@ export const RunListItemSchema = Type.Composite(
     Type.Object({
       durationS: nullable(
         Type.Number({
-          description: "Seconds from its start to its end (the summary's, else createdAt to finishedAt); null while it runs.",
+          description:
+            "Seconds from its start to its end (the summary's, else createdAt to finishedAt); null while it runs.",
         }),
       ),
       faults: Type.Integer({ minimum: 0, description: 'Faults it applied (0 when none, and while it runs).' }),
@@ -127,10 +128,9 @@ const LatencyMsSchema = Type.Object({
   maxMs: nullable(Type.Number()),
 })
 
-export const RunWindowSchema = Type.Composite(
-  [WindowReportSchema, Type.Object({ latencyMs: LatencyMsSchema })],
-  { description: 'A stored window with its latency percentiles; a Link rel=next header points to the next page.' },
-)
+export const RunWindowSchema = Type.Composite([WindowReportSchema, Type.Object({ latencyMs: LatencyMsSchema })], {
+  description: 'A stored window with its latency percentiles; a Link rel=next header points to the next page.',
+})
 export type RunWindow = Static<typeof RunWindowSchema>
 
 export const DecisionRecordSchema = Type.Object(

@@ -180,7 +180,8 @@ function runBasics(run: StoredRun): RunBasics {
 
 function listItem(row: RunListRow): RunListItem {
   const { summaryStartedAt, summaryFinishedAt, faults, worstStep, p99ByStep, ...basics } = row
-  const [from, to] = summaryStartedAt && summaryFinishedAt ? [summaryStartedAt, summaryFinishedAt] : [row.createdAt, row.finishedAt]
+  const [from, to] =
+    summaryStartedAt && summaryFinishedAt ? [summaryStartedAt, summaryFinishedAt] : [row.createdAt, row.finishedAt]
   const ms = to === null ? NaN : Date.parse(to) - Date.parse(from)
   return { ...basics, durationS: Number.isFinite(ms) ? ms / 1000 : null, faults, worstStep, p99ByStep }
 }
