@@ -136,7 +136,7 @@ describe('the OpenAPI document', () => {
         .map((p) => p.name)
         .sort()
     }
-    expect(query('GET /api/runs')).toEqual(['limit', 'scenario', 'status'])
+    expect(query('GET /api/runs')).toEqual(['before', 'limit', 'scenario', 'since', 'status', 'until', 'verdict'])
     expect(query('GET /api/runs/{id}/windows')).toEqual(['agent', 'from', 'limit'])
   })
 

@@ -36,7 +36,7 @@ export function parseLastEventId(header: string | string[] | undefined): StreamP
 }
 
 export interface RunEventStreamDeps {
-  queries: Pick<RunQueries, 'find' | 'decisions' | 'windowReports'>
+  queries: Pick<RunQueries, 'find' | 'decisions' | 'windowReports' | 'liveWindowJson'>
   runs: Pick<RunManager, 'subscribe'>
 }
 
@@ -113,10 +113,18 @@ class RunEventStream {
   }
 
   private deliver(event: RunEvent): void {
-    if (this.raw.writableEnded) return
+    if (this.raw.writableEnded || this.raw.destroyed) return
     switch (event.type) {
       case 'window':
-        this.writeWindow(event.window.index, JSON.stringify(event.window))
+        // Skipped before it is made when the client has it already (replayed while it was caught up).
+        if (this.windows !== undefined && event.window.index < this.windows) return
+        try {
+          this.writeWindow(event.window.index, this.deps.queries.liveWindowJson(this.run.id, event.window))
+        } catch {
+          // Called from the run's own path: a failed store read cuts this stream (its client reconnects
+          // and catches up), never the run.
+          this.raw.destroy()
+        }
         return
       case 'decision':
         this.writeDecision(event.decision, this.nextLiveDecision++)
