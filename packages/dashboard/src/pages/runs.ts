@@ -138,7 +138,7 @@ function FilterForm({ filters, limit }: { filters: Filters; limit: string }) {
     event.preventDefault()
     const data = new FormData(event.target as HTMLFormElement)
     const query: Record<string, string> = {}
-    for (const k of filterKeys) query[k] = String(data.get(k) ?? '').trim()
+    for (const k of filterKeys) query[k] = (data.get(k) as string | null)?.trim() ?? ''
     if (limit) query.limit = limit
     location.hash = href('runs', undefined, query)
   }
