@@ -1,3 +1,5 @@
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- the chart module is a classic script whose types are a global namespace (no module to import); the reference lets test/tsconfig.json check this file too
+/// <reference path="../../../charts/dist/charts.d.ts" />
 // The HTML report's charts (the shared GauntletCharts module), drawn once and then fed the whole
 // ChartData so far: handle.update() redraws without rebuilding the plots.
 import type { ChartData } from '@gauntlet/contracts'
