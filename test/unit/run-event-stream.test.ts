@@ -46,6 +46,7 @@ function fakeRun(windows: WindowReport[], decisions: Decision[]) {
         const page = windows.filter((w) => w.index >= from)
         return { reports: page.map((w) => JSON.stringify(w)), next: null }
       },
+      liveWindowJson: (_, w) => JSON.stringify(w),
     },
   }
   return {

@@ -43,16 +43,48 @@ export const NoContent = Type.Null({ description: 'Done; no body.' })
 
 export const RunStatusSchema = stringEnum(runStatuses)
 
-export const RunListItemSchema = Type.Object({
+const RunBasicsSchema = Type.Object({
   id: Type.String(),
   scenario: Type.String(),
   target: Type.String(),
   status: RunStatusSchema,
   createdAt: Type.String({ format: 'date-time' }),
   finishedAt: nullable(Type.String({ format: 'date-time' })),
-  verdict: nullable(Type.String({ description: "The summary's verdict once the run ended." })),
+  verdict: nullable(Type.String({ description: "The summary's verdict once the run ended (pass, fail, error)." })),
   capacityRps: nullable(Type.Number()),
 })
+
+export const RunListItemSchema = Type.Composite(
+  [
+    RunBasicsSchema,
+    Type.Object({
+      durationS: nullable(
+        Type.Number({
+          description: "Seconds from its start to its end (the summary's, else createdAt to finishedAt); null while it runs.",
+        }),
+      ),
+      faults: Type.Integer({ minimum: 0, description: 'Faults it applied (0 when none, and while it runs).' }),
+      worstStep: nullable(
+        Type.Object(
+          {
+            index: Type.Integer(),
+            verdict: Type.String({ description: 'pass, fail, aborted or generator-limited' }),
+            p99Ms: nullable(Type.Number()),
+          },
+          {
+            description:
+              'The step with the worst verdict (fail, then generator-limited, then aborted, then pass), the ' +
+              'highest p99 among equals; null before the run has a summary or without steps.',
+          },
+        ),
+      ),
+      p99ByStep: Type.Array(nullable(Type.Number()), {
+        description: "Each step's p99 in ms, in step order (null: nothing measured); empty while it runs.",
+      }),
+    }),
+  ],
+  { description: 'A run in the list: newest first; a Link rel=next header points to the next page.' },
+)
 
 const openObject = (description: string) => Type.Object({}, { additionalProperties: true, description })
 
@@ -75,7 +107,7 @@ export const RunSummarySchema = Type.Object(
 )
 
 export const RunDetailSchema = Type.Composite([
-  RunListItemSchema,
+  RunBasicsSchema,
   Type.Object({
     agents: Type.Array(Type.String(), { description: 'Agents that carried it (known once it ends).' }),
     summary: nullable(RunSummarySchema),
@@ -84,21 +116,19 @@ export const RunDetailSchema = Type.Composite([
 
 export const RunAcceptedSchema = Type.Object({ id: Type.String(), status: Type.String() })
 
+/** A window's latency percentiles, computed once when it was stored. */
+const LatencyMsSchema = Type.Object({
+  count: Type.Integer(),
+  p50Ms: nullable(Type.Number()),
+  p90Ms: nullable(Type.Number()),
+  p95Ms: nullable(Type.Number()),
+  p99Ms: nullable(Type.Number()),
+  p999Ms: nullable(Type.Number()),
+  maxMs: nullable(Type.Number()),
+})
+
 export const RunWindowSchema = Type.Composite(
-  [
-    WindowReportSchema,
-    Type.Object({
-      latencyMs: Type.Object({
-        count: Type.Integer(),
-        p50Ms: nullable(Type.Number()),
-        p90Ms: nullable(Type.Number()),
-        p95Ms: nullable(Type.Number()),
-        p99Ms: nullable(Type.Number()),
-        p999Ms: nullable(Type.Number()),
-        maxMs: nullable(Type.Number()),
-      }),
-    }),
-  ],
+  [WindowReportSchema, Type.Object({ latencyMs: LatencyMsSchema })],
   { description: 'A stored window with its latency percentiles; a Link rel=next header points to the next page.' },
 )
 export type RunWindow = Static<typeof RunWindowSchema>
@@ -124,7 +154,8 @@ export const TargetSeriesSchema = Type.Record(
 
 export const RunEventsSchema = textResponse(
   'text/event-stream',
-  'Server-sent events: window, step, decision and status (the last one ends the stream).',
+  'Server-sent events: window (each with its latencyMs, as in GET /api/runs/:id/windows), step, decision and ' +
+    'status (the last one ends the stream).',
 )
 
 // Scenarios

@@ -36,7 +36,7 @@ export function parseLastEventId(header: string | string[] | undefined): StreamP
 }
 
 export interface RunEventStreamDeps {
-  queries: Pick<RunQueries, 'find' | 'decisions' | 'windowReports'>
+  queries: Pick<RunQueries, 'find' | 'decisions' | 'windowReports' | 'liveWindowJson'>
   runs: Pick<RunManager, 'subscribe'>
 }
 
@@ -116,7 +116,9 @@ class RunEventStream {
     if (this.raw.writableEnded) return
     switch (event.type) {
       case 'window':
-        this.writeWindow(event.window.index, JSON.stringify(event.window))
+        // Skipped before it is made when the client has it already (replayed while it was caught up).
+        if (this.windows === undefined || event.window.index >= this.windows)
+          this.writeWindow(event.window.index, this.deps.queries.liveWindowJson(this.run.id, event.window))
         return
       case 'decision':
         this.writeDecision(event.decision, this.nextLiveDecision++)

@@ -1,5 +1,5 @@
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox'
-import { GauntletError, runStatuses } from '@gauntlet/contracts'
+import { GauntletError, runStatuses, type RunVerdict } from '@gauntlet/contracts'
 import { Type } from '@sinclair/typebox'
 import { formatFromAccept, htmlReportPolicy, regressedHeader, reportFormats } from '../report/report-formats.js'
 import type { RunReports } from '../report/report-maker.js'
@@ -32,11 +32,32 @@ const StartRunBody = Type.Object(
   { additionalProperties: false },
 )
 
+/** Every run verdict, by a record so that a new verdict cannot be left out of the filter. */
+const runVerdicts = Object.keys({ pass: 0, fail: 0, error: 0 } satisfies Record<RunVerdict, 0>)
+
+/** Most runs one page of the list holds: each row reads a few numbers of its summary. */
+const maxRunPage = 1000
+const defaultRunPage = 50
+const instant = (description: string) => Type.String({ format: 'date-time', maxLength: 40, description })
 const ListQuery = Type.Object(
   {
     status: Type.Optional(Type.Union(runStatuses.map((s) => Type.Literal(s)))),
-    scenario: Type.Optional(Type.String()),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
+    verdict: Type.Optional(
+      Type.Union(
+        runVerdicts.map((v) => Type.Literal(v)),
+        { description: "The summary's verdict: runs still going (no verdict yet) never match." },
+      ),
+    ),
+    scenario: Type.Optional(Type.String({ maxLength: 200 })),
+    since: Type.Optional(instant('Runs created at or after this ISO 8601 date-time (with its zone).')),
+    until: Type.Optional(instant('Runs created before this ISO 8601 date-time (with its zone).')),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: maxRunPage, default: defaultRunPage })),
+    before: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9_-]{1,200}$',
+        description: 'Where the page starts: the cursor in the Link rel="next" header of the page before.',
+      }),
+    ),
   },
   { additionalProperties: false },
 )
@@ -78,6 +99,21 @@ const ReportQuery = Type.Object(
   { additionalProperties: false },
 )
 
+/**
+ * A date-time of the query as stored times are written (UTC, ISO 8601, milliseconds), so that it compares
+ * as text; one the schema let through but no date parses (a 30th of February) is a usage problem.
+ */
+function utcInstant(field: string, value: string): string {
+  const ms = Date.parse(value)
+  if (Number.isNaN(ms)) {
+    const message = 'is not a date-time (ISO 8601 with its zone, 2026-03-01T02:00:00Z)'
+    throw new GauntletError('usage', `${field} "${value}" ${message}`, {
+      problems: [{ path: `/querystring/${field}`, message }],
+    })
+  }
+  return new Date(ms).toISOString()
+}
+
 export interface RunsRoutesDeps {
   runs: RunManager
   queries: RunQueries
@@ -115,14 +151,38 @@ export const runsRoutes: FastifyPluginCallbackTypebox<RunsRoutesDeps> = (app, de
     {
       schema: {
         tags,
-        summary: 'Runs, newest first',
+        summary: 'Runs, newest first, a page at a time',
+        description:
+          'Filters combine. When more runs match, a Link rel="next" header gives the next page (the same ' +
+          'filters and a `before` cursor); runs started meanwhile never shift it.',
         querystring: ListQuery,
         response: { 200: Type.Array(RunListItemSchema), ...problemResponses },
       },
     },
-    (request) => {
-      const { status, scenario, limit = 50 } = request.query
-      return queries.list({ ...(status ? { status } : {}), ...(scenario ? { scenario } : {}), limit })
+    (request, reply) => {
+      const { status, verdict, scenario, since, until, before, limit = defaultRunPage } = request.query
+      const filter = {
+        ...(status !== undefined ? { status } : {}),
+        ...(verdict !== undefined ? { verdict } : {}),
+        ...(scenario !== undefined ? { scenario } : {}),
+        ...(since !== undefined ? { since: utcInstant('since', since) } : {}),
+        ...(until !== undefined ? { until: utcInstant('until', until) } : {}),
+      }
+      const page = queries.list({ ...filter, limit, ...(before !== undefined ? { before } : {}) })
+      if (page.next !== null) {
+        // The caller's own spelling of each filter, so the next page is the same list.
+        const next = new URLSearchParams({
+          ...(status !== undefined ? { status } : {}),
+          ...(verdict !== undefined ? { verdict } : {}),
+          ...(scenario !== undefined ? { scenario } : {}),
+          ...(since !== undefined ? { since } : {}),
+          ...(until !== undefined ? { until } : {}),
+          limit: String(limit),
+          before: page.next,
+        })
+        reply.header('link', `</api/runs?${next.toString()}>; rel="next"`)
+      }
+      return page.items
     },
   )
 

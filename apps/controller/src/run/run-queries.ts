@@ -1,10 +1,18 @@
-import { GauntletError, type Decision, type RunSummary } from '@gauntlet/contracts'
+import { GauntletError, type Decision, type RunSummary, type WindowReport } from '@gauntlet/contracts'
+import { decodeHistogram, summarizeLatency } from '@gauntlet/metrics'
 import { yamlPool } from '../scenario/yaml-pool.js'
 import { queryCredentials, scrubSecrets } from '../security/redact.js'
-import type { RunFilter, RunStatus, RunStore, StoredRun, WindowPageQuery } from '../storage/run-store.js'
+import type {
+  RunListFilter,
+  RunListRow,
+  RunStatus,
+  RunStore,
+  StoredRun,
+  WindowPageQuery,
+} from '../storage/run-store.js'
 
-/** A run in a list: what it ran and how it ended. */
-export interface RunListItem {
+/** A run: what it ran and how it ended. */
+export interface RunBasics {
   id: string
   scenario: string
   target: string
@@ -15,8 +23,29 @@ export interface RunListItem {
   capacityRps: number | null
 }
 
-/** One run for people: its list item, the agents that carried it and its summary, with no credential in it. */
-export interface RunDetail extends RunListItem {
+/** A run in a list: its basics and what a row shows at a glance, all read from its stored summary. */
+export interface RunListItem extends RunBasics {
+  /** Seconds from its start to its end (the summary's, else createdAt to finishedAt); null while it runs. */
+  durationS: number | null
+  /** Faults it applied (0 when none, and while it runs). */
+  faults: number
+  /** The step with the worst verdict, the highest p99 among equals; null without steps. */
+  worstStep: { index: number; verdict: string; p99Ms: number | null } | null
+  /** Each step's p99 in ms, in step order (null: nothing measured). */
+  p99ByStep: Array<number | null>
+}
+
+/** The list's filters, the page size and where the page starts (the `next` cursor of the page before). */
+export type RunListQuery = Omit<RunListFilter, 'after'> & { before?: string }
+
+/** A page of runs, and the cursor of the next page (null on the last). */
+export interface RunListPage {
+  items: RunListItem[]
+  next: string | null
+}
+
+/** One run for people: its basics, the agents that carried it and its summary, with no credential in it. */
+export interface RunDetail extends RunBasics {
   agents: string[]
   summary: RunSummary | null
 }
@@ -32,10 +61,26 @@ export interface WindowPageJson {
  * what it returns, even quoted in a reason; an unknown id is a not_found.
  */
 export class RunQueries {
+  /**
+   * Each live window's event data, made once however many streams follow its run: every follower is
+   * handed the same window object, and the entry goes with it.
+   */
+  private readonly liveWindows = new WeakMap<WindowReport, string>()
+
   constructor(private readonly store: RunStore) {}
 
-  list(filter: RunFilter): RunListItem[] {
-    return this.store.listRuns(filter).map(runListItem)
+  /**
+   * Runs newest first. Paging is by keyset (createdAt, id), so a run started between two pages neither
+   * shifts nor repeats what the next page holds. A cursor that is not one this made is a usage problem.
+   */
+  list(query: RunListQuery): RunListPage {
+    const { before, limit, ...filter } = query
+    const after = before === undefined ? undefined : decodeRunCursor(before)
+    // One row more than asked says whether there is a next page.
+    const rows = this.store.runList({ ...filter, ...(after ? { after } : {}), limit: limit + 1 })
+    const page = rows.slice(0, limit)
+    const last = page.at(-1)
+    return { items: page.map(listItem), next: rows.length > limit && last ? encodeRunCursor(last) : null }
   }
 
   /** The stored run, or not_found. */
@@ -60,7 +105,7 @@ export class RunQueries {
     const run = this.run(id)
     // The agents that carried it (known once it ends; the embedded agent has no name).
     const agents = run.summary ? (run.summary.agents?.map((a) => a.name) ?? ['in-process']) : []
-    return scrubSecrets({ ...runListItem(run), agents, summary: run.summary }, await this.secrets(run))
+    return scrubSecrets({ ...runBasics(run), agents, summary: run.summary }, await this.secrets(run))
   }
 
   /**
@@ -71,14 +116,32 @@ export class RunQueries {
   windowPage(id: string, query: WindowPageQuery): WindowPageJson {
     this.run(id)
     const page = this.store.windowPage(id, query)
-    const windows = page.windowsJson.map(({ report, latencyMs }) => `${report.slice(0, -1)},"latencyMs":${latencyMs}}`)
-    return { json: `[${windows.join(',')}]`, next: page.next }
+    return { json: `[${page.windowsJson.map(withLatency).join(',')}]`, next: page.next }
   }
 
-  /** Merged windows from index `from` on, as stored (JSON text): what an event stream replays. */
+  /**
+   * Merged windows from index `from` on, as stored, each with its latencyMs (JSON text): what an event
+   * stream replays.
+   */
   windowReports(id: string, from: number, limit: number): { reports: string[]; next: number | null } {
     const page = this.store.windowPage(id, { from, limit })
-    return { reports: page.windowsJson.map((w) => w.report), next: page.next }
+    return { reports: page.windowsJson.map(withLatency), next: page.next }
+  }
+
+  /**
+   * A live window as an event stream sends it: the same JSON as a replayed one. Its percentiles are
+   * the ones stored with it (it is stored before it is published); decoded here only if they are not.
+   */
+  liveWindowJson(runId: string, window: WindowReport): string {
+    let json = this.liveWindows.get(window)
+    if (json === undefined) {
+      const latencyMs =
+        this.store.windowLatency(runId, window.index) ??
+        JSON.stringify(summarizeLatency(decodeHistogram(window.latency)))
+      json = withLatency({ report: JSON.stringify(window), latencyMs })
+      this.liveWindows.set(window, json)
+    }
+    return json
   }
 
   decisions(id: string): Decision[] {
@@ -97,7 +160,12 @@ export class RunQueries {
   }
 }
 
-function runListItem(run: StoredRun): RunListItem {
+/** A stored window's JSON with its latency percentiles' JSON as `latencyMs`, joined as text (no parse). */
+function withLatency({ report, latencyMs }: { report: string; latencyMs: string }): string {
+  return `${report.slice(0, -1)},"latencyMs":${latencyMs}}`
+}
+
+function runBasics(run: StoredRun): RunBasics {
   return {
     id: run.id,
     scenario: run.scenario,
@@ -108,4 +176,28 @@ function runListItem(run: StoredRun): RunListItem {
     verdict: run.summary?.verdict ?? null,
     capacityRps: run.summary?.capacityRps ?? null,
   }
+}
+
+function listItem(row: RunListRow): RunListItem {
+  const { summaryStartedAt, summaryFinishedAt, faults, worstStep, p99ByStep, ...basics } = row
+  const [from, to] = summaryStartedAt && summaryFinishedAt ? [summaryStartedAt, summaryFinishedAt] : [row.createdAt, row.finishedAt]
+  const ms = to === null ? NaN : Date.parse(to) - Date.parse(from)
+  return { ...basics, durationS: Number.isFinite(ms) ? ms / 1000 : null, faults, worstStep, p99ByStep }
+}
+
+/** The place of a run in the list, as an opaque token: its createdAt and id, base64url. */
+function encodeRunCursor(run: { createdAt: string; id: string }): string {
+  return Buffer.from(`${run.createdAt}|${run.id}`).toString('base64url')
+}
+
+const cursorPattern = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z)\|([A-Za-z0-9][A-Za-z0-9_-]{0,99})$/
+
+/** A cursor this made, or a usage problem naming `before` (a forged or garbled one is never a 500). */
+function decodeRunCursor(cursor: string): { createdAt: string; id: string } {
+  const match = cursorPattern.exec(Buffer.from(cursor, 'base64url').toString('utf8'))
+  if (!match || Number.isNaN(Date.parse(match[1]!))) {
+    const message = 'is not a cursor of this list (use the Link rel="next" of the page before)'
+    throw new GauntletError('usage', `before ${message}`, { problems: [{ path: '/querystring/before', message }] })
+  }
+  return { createdAt: match[1]!, id: match[2]! }
 }

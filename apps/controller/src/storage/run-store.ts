@@ -8,6 +8,42 @@ export interface RunFilter {
   limit: number
 }
 
+/** The runs a list shows, newest first (createdAt, then id), a page at a time. */
+export interface RunListFilter {
+  status?: RunStatus
+  /** The summary's verdict (pass, fail, error): runs without a summary never match. */
+  verdict?: string
+  scenario?: string
+  /** createdAt at or after this (ISO 8601, UTC, as stored). */
+  since?: string
+  /** createdAt before this (ISO 8601, UTC, as stored). */
+  until?: string
+  /** Keyset paging: only runs that sort after this one (older, or as old with a smaller id). */
+  after?: { createdAt: string; id: string }
+  limit: number
+}
+
+/** A run as a list shows it: its row and a few numbers read out of its summary (never the whole summary). */
+export interface RunListRow {
+  id: string
+  scenario: string
+  target: string
+  status: RunStatus
+  createdAt: string
+  finishedAt: string | null
+  verdict: string | null
+  capacityRps: number | null
+  /** The summary's own start and end, when it has one. */
+  summaryStartedAt: string | null
+  summaryFinishedAt: string | null
+  /** Faults of the summary that were applied. */
+  faults: number
+  /** The step with the worst verdict (fail, generator-limited, aborted, then pass), the highest p99 among equals. */
+  worstStep: { index: number; verdict: string; p99Ms: number | null } | null
+  /** Each step's p99 in ms, in step order. */
+  p99ByStep: Array<number | null>
+}
+
 export interface NewRun {
   id: string
   scenario: string
@@ -57,6 +93,8 @@ export interface RunStore {
    * histogram is decoded.
    */
   windowPage(runId: string, query: WindowPageQuery): WindowPage
+  /** The latency percentiles' JSON stored with merged window `index` (LatencySummaryMs), if it is stored. */
+  windowLatency(runId: string, index: number): string | undefined
   /** Appends a decision; `decisions` returns them in the order they were taken. */
   saveDecision(runId: string, decision: Decision): void
   decisions(runId: string): Decision[]
@@ -66,6 +104,8 @@ export interface RunStore {
   finishRun(runId: string, status: RunStatus, summary: RunSummary): void
   getRun(runId: string): StoredRun | undefined
   listRuns(filter: RunFilter): StoredRun[]
+  /** A page of the run list: filtered, newest first, computed without reading any summary whole. */
+  runList(filter: RunListFilter): RunListRow[]
   /** At start-up: runs left `running` by a previous process did not finish; their windows stay. */
   interruptRunning(): number
   countRunsByStatus(): Partial<Record<RunStatus, number>>

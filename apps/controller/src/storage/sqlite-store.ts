@@ -10,6 +10,8 @@ import type {
   WindowPage,
   WindowPageQuery,
   RunFilter,
+  RunListFilter,
+  RunListRow,
   RunStatus,
   RunStore,
   ScenarioStore,
@@ -70,6 +72,7 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
         `SELECT idx, report_json, latency_ms_json FROM agent_windows WHERE run_id = ? AND agent = ? AND idx ` +
           `>= ? ORDER BY idx LIMIT ?`,
       ),
+      windowLatency: this.db.prepare(`SELECT latency_ms_json FROM windows WHERE run_id = ? AND idx = ?`).pluck(),
       fillWindowLatency: this.db.prepare(`UPDATE windows SET latency_ms_json = ? WHERE run_id = ? AND idx = ?`),
       fillAgentWindowLatency: this.db.prepare(
         `UPDATE agent_windows SET latency_ms_json = ? WHERE run_id = ? AND agent = ? AND idx = ?`,
@@ -80,6 +83,7 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
         `SELECT * FROM runs WHERE (@status IS NULL OR status = @status) AND (@scenario IS NULL OR scenario = @scenario)
          ORDER BY created_at DESC, id DESC LIMIT @limit`,
       ),
+      runList: this.db.prepare(runListSql),
       interruptRunning: this.db.prepare(
         `UPDATE runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'`,
       ),
@@ -230,6 +234,10 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
     }
   }
 
+  windowLatency(runId: string, index: number): string | undefined {
+    return (this.statements.windowLatency.get(runId, index) as string | null | undefined) ?? undefined
+  }
+
   agentWindows(runId: string, agent: string): WindowReport[] {
     return (this.statements.agentWindows.all(runId, agent) as Array<{ report_json: string }>).map(
       (row) => JSON.parse(row.report_json) as WindowReport,
@@ -304,6 +312,25 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
       limit: filter.limit,
     })
     return (rows as RunRow[]).map(toStoredRun)
+  }
+
+  runList(filter: RunListFilter): RunListRow[] {
+    type Row = Omit<RunListRow, 'worstStep' | 'p99ByStep'> & { worstJson: string | null; p99Json: string }
+    const rows = this.statements.runList.all({
+      status: filter.status ?? null,
+      verdict: filter.verdict ?? null,
+      scenario: filter.scenario ?? null,
+      since: filter.since ?? null,
+      until: filter.until ?? null,
+      afterAt: filter.after?.createdAt ?? null,
+      afterId: filter.after?.id ?? null,
+      limit: filter.limit,
+    }) as Row[]
+    return rows.map(({ worstJson, p99Json, ...row }) => ({
+      ...row,
+      worstStep: worstJson === null ? null : (JSON.parse(worstJson) as RunListRow['worstStep']),
+      p99ByStep: JSON.parse(p99Json) as Array<number | null>,
+    }))
   }
 
   interruptRunning(): number {
@@ -398,6 +425,44 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
     }
   }
 }
+
+/** Worst first: a failed step, then one the generator limited, then one cut short, then a pass. */
+const stepVerdictRank = `CASE json_extract(s.value, '$.verdict') WHEN 'fail' THEN 0 WHEN 'generator-limited' THEN 1
+  WHEN 'aborted' THEN 2 WHEN 'pass' THEN 4 ELSE 3 END`
+
+/**
+ * The run list: the page is chosen first on the runs table alone (keyset on created_at, id), then only
+ * its rows have their summary's few numbers read by SQLite's JSON functions: a long history of large
+ * summaries costs no parse in JavaScript, and no more than one page of JSON reads in SQLite.
+ */
+const runListSql = `
+  WITH page AS (
+    SELECT rowid AS r FROM runs
+    WHERE (@status IS NULL OR status = @status)
+      AND (@scenario IS NULL OR scenario = @scenario)
+      AND (@verdict IS NULL OR json_extract(summary_json, '$.verdict') = @verdict)
+      AND (@since IS NULL OR created_at >= @since)
+      AND (@until IS NULL OR created_at < @until)
+      AND (@afterAt IS NULL OR created_at < @afterAt OR (created_at = @afterAt AND id < @afterId))
+    ORDER BY created_at DESC, id DESC
+    LIMIT @limit
+  )
+  SELECT id, scenario, target, status, created_at AS createdAt, finished_at AS finishedAt,
+    json_extract(summary_json, '$.verdict') AS verdict,
+    json_extract(summary_json, '$.capacityRps') AS capacityRps,
+    json_extract(summary_json, '$.startedAt') AS summaryStartedAt,
+    json_extract(summary_json, '$.finishedAt') AS summaryFinishedAt,
+    (SELECT count(*) FROM json_each(summary_json, '$.faults') f
+      WHERE json_extract(f.value, '$.appliedAt') IS NOT NULL) AS faults,
+    (SELECT json_group_array(json_extract(s.value, '$.p99Ms') ORDER BY s.key)
+      FROM json_each(summary_json, '$.steps') s) AS p99Json,
+    (SELECT json_object('index', json_extract(s.value, '$.index'), 'verdict', json_extract(s.value, '$.verdict'),
+        'p99Ms', json_extract(s.value, '$.p99Ms'))
+      FROM json_each(summary_json, '$.steps') s
+      ORDER BY ${stepVerdictRank}, json_extract(s.value, '$.p99Ms') IS NULL, json_extract(s.value, '$.p99Ms') DESC, s.key
+      LIMIT 1) AS worstJson
+  FROM page JOIN runs ON runs.rowid = page.r
+  ORDER BY created_at DESC, id DESC`
 
 /** A window's latency percentiles as stored with it (LatencySummaryMs as JSON). */
 function latencyJson(encoded: string): string {
