@@ -52,7 +52,7 @@ export function DecisionLog({ decisions, quiet }: { decisions: readonly Decision
   </section>`
 }
 
-const actionSymbols: Record<string, string> = { advance: '⏵', hold: '⏸', rollback: '⟲', stop: '■', continue: '·' }
+const actionSymbols: Record<string, string> = { advance: '→', hold: '‖', rollback: '↩', stop: '■', continue: '·' }
 
 export function ActionWord({ action, dryRun }: { action: string; dryRun?: boolean | undefined }) {
   return html`<span class=${`action ${action}`}

@@ -338,8 +338,13 @@ function StepPanel({ run, windows, decisions }: { run: LiveRun; windows: RunWind
   return html`<section class="panel step-panel" aria-labelledby="step-title">
     <h2 id="step-title">Current step</h2>
     <p class="current-step">
-      Step <strong>${last.step + 1}</strong> · ${last.planned} rps planned · ${formatDuration(inStep)} in step ·
-      ${left === undefined ? html`time left ${dash}` : left >= 0 ? `${formatDuration(left)} left` : `held ${formatDuration(-left)} past plan`}
+      Step <strong>${last.step + 1}</strong>${` · ${last.planned} rps planned · ${formatDuration(inStep)} in step · `}${
+        left === undefined
+          ? `time left ${dash}`
+          : left >= 0
+            ? `${formatDuration(left)} left`
+            : `held ${formatDuration(-left)} past plan`
+      }
     </p>
     <h3>Step gate</h3>
     ${
