@@ -26,6 +26,8 @@ describe('the controller serves the dashboard', () => {
     const importMap = /<script type="importmap">([\s\S]*?)<\/script>/.exec(page.body)![1]!
     const hash = createHash('sha256').update(importMap).digest('base64')
     expect(csp).toContain(`script-src 'self' 'sha256-${hash}'`)
+    // Every read needs the token here: the page says so, and asks for it before its first call.
+    expect(page.body).toContain('<meta name="gauntlet-auth" content="token" />')
     // Every script the page loads is served.
     const sources = [...page.body.matchAll(/(?:src|href)="(\/ui\/[^"]+)"/g)].map((m) => m[1]!)
     const mapped = Object.values((JSON.parse(importMap) as { imports: Record<string, string> }).imports)

@@ -133,7 +133,7 @@ targetMetrics: { url: "${redirector.url}/metrics", series: [leak_bytes], cooldow
     expect(redirector.requests.filter((r) => r.path === '/metrics').length).toBeGreaterThanOrEqual(3)
     expect(summary.targetMetrics).toEqual([expect.objectContaining({ series: 'leak_bytes', scrapes: 0 })])
     expect(summary.warnings.join('\n')).toMatch(/scrape\(s\) of .*\/metrics failed \(last: status 302\)/)
-    const series = await (await controller.api(`/api/runs/${id}/target-metrics`)).json()
+    const series: unknown = await (await controller.api(`/api/runs/${id}/target-metrics`)).json()
     expect(JSON.stringify(series)).not.toContain('4242')
     // The internal host received nothing at all.
     expect(internal.requests).toEqual([])

@@ -2,6 +2,7 @@
 import { html, render } from 'htm/preact'
 import { useEffect, useState } from 'preact/hooks'
 import { whenUnauthorized } from './api.js'
+import { readToken } from './token.js'
 import { TokenPrompt } from './components/token-prompt.js'
 import { AgentsPage } from './pages/agents.js'
 import { FaultsPage } from './pages/faults.js'
@@ -21,7 +22,9 @@ const sections = [
 
 function App() {
   const route = useRoute()
-  const [needsToken, setNeedsToken] = useState(false)
+  // A controller whose every read needs the token says so in the page: ask before the first call, so
+  // no call is refused (a refused one would also be logged in the browser's console).
+  const [needsToken, setNeedsToken] = useState(() => authMode() === 'token' && readToken() === undefined)
   // Bumped when a token is given, so the page loads again with it.
   const [generation, setGeneration] = useState(0)
   useEffect(() => whenUnauthorized(() => setNeedsToken(true)), [])
@@ -52,8 +55,13 @@ function App() {
           />`
         : null
     }
-    <main id="main" tabindex="-1" key=${generation}>${page(route)}</main>
+    <main id="main" tabindex="-1" key=${generation}>${needsToken && generation === 0 ? null : page(route)}</main>
   `
+}
+
+/** What the controller asks of callers (the page's gauntlet-auth meta): token, public-read or none. */
+function authMode(): string {
+  return document.querySelector('meta[name="gauntlet-auth"]')?.getAttribute('content') ?? 'none'
 }
 
 function skipToMain(event: Event): void {

@@ -110,7 +110,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   void app.register(agentsRoutes, deps)
   if (deps.faults) void app.register(faultsRoutes, { faults: deps.faults })
   void app.register(opsRoutes, { ...deps, queries, streams })
-  void app.register(dashboardRoutes)
+  const { token, publicRead } = deps.settings
+  void app.register(dashboardRoutes, { auth: token ? (publicRead ? 'public-read' : 'token') : 'none' })
   return app
 }
 

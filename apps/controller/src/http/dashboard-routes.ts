@@ -23,7 +23,12 @@ const types: Record<string, string> = {
  * (they are the open-source code, no data); what the page shows comes from the API, with the token the
  * page asks for. The page's CSP allows scripts from this origin and its import map (by hash) only.
  */
-export const dashboardRoutes: FastifyPluginCallback = (app, _options, done) => {
+export interface DashboardOptions {
+  /** What callers need: `token` (every read too), `public-read` (changes only) or `none`. */
+  auth: 'token' | 'public-read' | 'none'
+}
+
+export const dashboardRoutes: FastifyPluginCallback<DashboardOptions> = (app, options, done) => {
   const open = { config: { publicAsset: true }, schema: { hide: true } }
   let dashboard: ReturnType<typeof loadDashboard>
   try {
@@ -36,7 +41,12 @@ export const dashboardRoutes: FastifyPluginCallback = (app, _options, done) => {
     })
     return done()
   }
-  const { page, csp, assets } = dashboard
+  const { csp, assets } = dashboard
+  // The page asks for the token before its first call when every read needs one.
+  const page = dashboard.page.replace(
+    '<meta name="gauntlet-auth" content="none" />',
+    `<meta name="gauntlet-auth" content="${options.auth}" />`,
+  )
   app.get('/', open, (_request, reply) =>
     reply
       .header('content-type', types['.html'])
