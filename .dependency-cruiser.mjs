@@ -54,6 +54,14 @@ export default {
       to: { path: '^(packages|apps)/', pathNot: '^packages/(contracts|faults)/' },
     },
     {
+      name: 'chart-data-is-pure',
+      comment:
+        'packages/chart-data loads in Node and in the browser as one file: type-only imports, no workspace code.',
+      severity: 'error',
+      from: { path: '^packages/chart-data/src/' },
+      to: { path: '^(packages|apps)/', pathNot: '^packages/chart-data/', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'agent-imports-no-app',
       comment: 'The agent runs without a controller; the controller embeds the agent, never the reverse.',
       severity: 'error',

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { FastifyPluginCallback } from 'fastify'
 import { GauntletError } from '@gauntlet/contracts'
 
@@ -86,6 +87,7 @@ function loadDashboard(): { page: string; csp: string; assets: Map<string, Asset
     'vendor/htm.module.js': join(htm, 'dist/htm.module.js'),
     'vendor/htm-preact.module.js': join(htm, 'preact/index.module.js'),
     'vendor/charts.js': require.resolve('@gauntlet/charts/charts.js'),
+    'vendor/chart-data.js': fileURLToPath(import.meta.resolve('@gauntlet/chart-data')),
     'vendor/uPlot.iife.min.js': fromCharts.resolve('uplot/dist/uPlot.iife.min.js'),
     'vendor/uPlot.min.css': fromCharts.resolve('uplot/dist/uPlot.min.css'),
   }

@@ -6,7 +6,7 @@ import type { Decision, FaultRecord, ObservedStep, RunSummary } from '@gauntlet/
 import { html } from 'htm/preact'
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { api, ApiError, apiPage } from '../api.js'
-import { buildChartData, isNotableDecision, uniqueWindows, type RunWindow } from '../chart-data.js'
+import { buildChartData, isNotableDecision, uniqueWindows, type RunWindow } from '@gauntlet/chart-data'
 import { AbortButton } from '../components/confirm-abort.js'
 import { ActionWord, DecisionLog, Evidence } from '../components/decision-log.js'
 import { dash, formatDuration, formatTime } from '../components/format.js'

@@ -1,6 +1,7 @@
-// The run page's ChartData, built as the HTML report builds it (apps/controller/src/report/run-report.ts)
-// but from window JSON that carries its percentiles (`latencyMs`, as GET /api/runs/:id/windows and the
-// event stream send them): the browser decodes no histogram. Pure: no DOM, no fetch.
+// A run's ChartData, the one builder for the HTML report (apps/controller/src/report/run-report.ts) and the
+// dashboard's run page, from windows that carry their percentiles (`latencyMs`, as GET /api/runs/:id/windows
+// and the event stream send them, and as the report computes them): no histogram is decoded here.
+// Pure, with type-only imports: the same file loads in Node and in the browser.
 import type {
   ChartData,
   Decision,
