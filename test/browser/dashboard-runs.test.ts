@@ -204,6 +204,7 @@ describe.skipIf(!available)('dashboard: the Runs and Run pages in headless Chrom
     const cut = await openDashboard('cut', `#/runs/${id}`, proxy.url, true)
     const unbroken = await openDashboard('unbroken', `#/runs/${id}`)
     await cut.waitForFunction(() => Number(document.querySelector('.run-second')?.textContent) >= 2)
+    const cutAt = Number(await cut.textContent('.run-second'))
     const before = proxy.eventStreams
     expect(proxy.cutEventStreams()).toBe(1)
     // It reconnects by itself (Last-Event-ID) while the run goes on.
@@ -214,7 +215,9 @@ describe.skipIf(!available)('dashboard: the Runs and Run pages in headless Chrom
     expect(status).not.toBe('running')
     for (const page of [cut, unbroken]) expect(await page.textContent('.run-status')).toContain(status)
     const stored = await apiWindows(id)
-    expect(stored.map((w) => w.index)).toEqual([0, 1, 2, 3, 4, 5])
+    // Windows came after the cut (a loaded machine may end the run early, generator-limited, so not all 6).
+    expect(stored.map((w) => w.index)).toEqual([...Array(stored.length).keys()])
+    expect(stored.length).toBeGreaterThan(cutAt + 1)
     const expected = {
       x: stored.map((w) => w.index),
       p50: stored.map((w) => w.latencyMs.p50Ms),

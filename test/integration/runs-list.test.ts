@@ -26,10 +26,11 @@ describe('GET /api/runs: filters, paging and row numbers', () => {
   function seed(
     id: string,
     createdAt: string,
-    options: { scenario?: string; status?: RunStatus; summary?: Partial<RunSummary> } = {},
+    options: { scenario?: string; status?: RunStatus; summary?: Partial<RunSummary>; target?: string } = {},
   ): void {
     const scenario = options.scenario ?? 'orders'
-    store.createRun({ id, scenario, scenarioYaml: `name: ${scenario}`, target: 'http://127.0.0.1:1/', createdAt })
+    const target = options.target ?? 'http://127.0.0.1:1/'
+    store.createRun({ id, scenario, scenarioYaml: `name: ${scenario}`, target, createdAt })
     if (options.status === undefined) return
     const summary = {
       runId: id,
@@ -58,6 +59,15 @@ describe('GET /api/runs: filters, paging and row numbers', () => {
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/)
     return response.json<ProblemDetails>()
   }
+
+  it("masks a target's query credentials in the list, as the run's detail does", async () => {
+    seed('keyed', at(9), { scenario: 'keyed', target: 'http://127.0.0.1:1/orders?api_key=s3cr3t-k3y&page=2' })
+    const [item] = (await list('?scenario=keyed')).items
+    expect(item!.target).not.toContain('s3cr3t-k3y')
+    expect(item!.target).toContain('page=2')
+    const detail = (await app.inject('/api/runs/keyed')).json<{ target: string }>()
+    expect(item!.target).toBe(detail.target)
+  })
 
   it("gives each row its duration, applied faults, worst step and p99 by step, from the run's summary", async () => {
     seed('shape-a', at(1), {

@@ -83,6 +83,11 @@ describe('POST /api/scenarios/validate', () => {
     const put = await app.inject({ method: 'PUT', url: '/api/scenarios/checkout', headers, payload: { yaml } })
     expect(put.statusCode).toBe(400)
     expect(await stored()).toEqual([])
+    // Escaped, it matches no line of the text: still a problem the editor can show (at the top).
+    const escaped = valid.replace('/orders"', '/orders"\n  headers: { authorization: "\\u00ABredacted\\u00BB" }')
+    const refused = await validate({ yaml: escaped })
+    expect(refused.statusCode).toBe(422)
+    expect(refused.json<ProblemDetails>().problems).toMatchObject([{ line: 1, column: 1 }])
   })
 
   it('refuses an oversized body (413), a missing token (401) and a non-JSON body (415)', async () => {

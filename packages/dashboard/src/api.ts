@@ -30,6 +30,10 @@ let onUnauthorized: () => void = () => {}
 export function whenUnauthorized(handler: () => void): void {
   onUnauthorized = handler
 }
+/** For calls made outside api() (the event stream): the controller refused the token. */
+export function notifyUnauthorized(): void {
+  onUnauthorized()
+}
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 

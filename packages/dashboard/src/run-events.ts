@@ -1,6 +1,7 @@
 // A run's event stream read with fetch() + ReadableStream: EventSource cannot send the Authorization
 // header, so the SSE fields are parsed here. On a drop the stream is reopened after the server's
 // `retry:` with `Last-Event-ID`, and the controller replays what was missed (windows and decisions).
+import { notifyUnauthorized } from './api.js'
 import { authHeaders } from './token.js'
 
 /** One server-sent event; `id` is the last id seen (as EventSource keeps it), if any. */
@@ -118,6 +119,8 @@ export async function followRunEvents(runId: string, options: FollowOptions): Pr
       })
       if (!response.ok || !response.body) {
         await response.body?.cancel()
+        // A refused token brings the token prompt back, as any other call's 401 does.
+        if (response.status === 401) notifyUnauthorized()
         if (response.status >= 400 && response.status < 500 && response.status !== 429) {
           options.onFatal?.(new Error(`the event stream was refused: HTTP ${response.status}`))
           return

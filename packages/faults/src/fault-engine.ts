@@ -70,3 +70,18 @@ export interface FaultEngine {
   /** Ends background work (the reconcile loop, warm holders); faults in effect keep their own end. */
   stop?(): Promise<void>
 }
+
+/** How long the caller may take to move its connections off the proxy before the proxy drains anyway. */
+export const moveLimitMs = 3_000
+
+/** Runs the caller's move (bounded: a request in flight on an old socket may hang until its timeout). */
+export async function movedOrTimedOut(move: (() => void | Promise<void>) | undefined): Promise<void> {
+  if (!move) return
+  let timer: NodeJS.Timeout | undefined
+  const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, moveLimitMs)))
+  try {
+    await Promise.race([Promise.resolve(move()).catch(() => undefined), limit])
+  } finally {
+    clearTimeout(timer)
+  }
+}

@@ -8,6 +8,7 @@ import { intentReport, type FaultJournal, type Intent, type JournalTarget } from
 import { planFault, qdiscHandle, type FaultPlan } from './fault-plan.js'
 import {
   backstopAt,
+  movedOrTimedOut,
   type ApplyOptions,
   type FaultEngine,
   type FaultReport,
@@ -478,20 +479,5 @@ async function exited(pid: number, limitMs: number): Promise<void> {
       return
     }
     await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
-
-/** How long the caller may take to move its connections off the proxy before the proxy drains anyway. */
-const moveLimitMs = 3_000
-
-/** Runs the caller's move (bounded: a request in flight on an old socket may hang until its timeout). */
-async function movedOrTimedOut(move: (() => void | Promise<void>) | undefined): Promise<void> {
-  if (!move) return
-  let timer: NodeJS.Timeout | undefined
-  const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, moveLimitMs)))
-  try {
-    await Promise.race([Promise.resolve(move()).catch(() => undefined), limit])
-  } finally {
-    clearTimeout(timer)
   }
 }

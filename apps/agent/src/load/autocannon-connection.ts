@@ -169,7 +169,8 @@ export class AutocannonConnection extends Client {
    * closes what the old socket goes through.
    */
   reconnect(): Promise<void> {
-    if (!this.busy) {
+    // A destroyed connection sends nothing more (and settles nothing more): it has moved already.
+    if (!this.busy || this.destroyed) {
       if (this.conn) this.closeSocket()
       return Promise.resolve()
     }

@@ -183,7 +183,10 @@ function listItem(row: RunListRow): RunListItem {
   const [from, to] =
     summaryStartedAt && summaryFinishedAt ? [summaryStartedAt, summaryFinishedAt] : [row.createdAt, row.finishedAt]
   const ms = to === null ? NaN : Date.parse(to) - Date.parse(from)
-  return { ...basics, durationS: Number.isFinite(ms) ? ms / 1000 : null, faults, worstStep, p99ByStep }
+  // The target's own query credentials (?api_key=...) are masked as the detail masks them; the list parses
+  // no scenario YAML, so credentials elsewhere in a scenario never reach it (it shows no scenario text).
+  const target = scrubSecrets(basics.target, queryCredentials(basics.target))
+  return { ...basics, target, durationS: Number.isFinite(ms) ? ms / 1000 : null, faults, worstStep, p99ByStep }
 }
 
 /** The place of a run in the list, as an opaque token: its createdAt and id, base64url. */

@@ -9,6 +9,7 @@ import {
   type RunSummary,
   type WindowReport,
 } from '@gauntlet/contracts'
+import { movedOrTimedOut } from '@gauntlet/faults'
 import { parseAllowList, type AllowList } from '@gauntlet/http'
 import { randomBytes } from 'node:crypto'
 import { RunFaults } from '../faults/run-faults.js'
@@ -541,8 +542,9 @@ class Run {
   private runFaults(): RunFaults {
     // Proxy delay catches only new connections: the run's own connections move to new sockets when it
     // starts (onto the proxy) and when it drains (off it, before it ends connections).
+    // Bounded: a request in flight on an old socket may hang until its timeout; the proxy drains anyway then.
     const reconnectForProxy = async (spec: FaultSpec): Promise<void> => {
-      if (spec.mechanism === 'proxy') await this.load?.reconnect()
+      if (spec.mechanism === 'proxy') await movedOrTimedOut(() => this.load?.reconnect())
     }
     return new RunFaults(
       this.id,

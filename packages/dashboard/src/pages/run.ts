@@ -115,7 +115,7 @@ function useLiveRun(id: string): { run: LiveRun | undefined; version: number; er
         if (stop.signal.aborted) return
         const run: LiveRun = {
           detail,
-          windows: new Map(windows.map((w) => [w.index, w])),
+          windows: new Map(windows.map((w) => [w.index, lean(w)])),
           decisions,
           steps: new Map((detail.summary?.steps ?? []).map((s) => [s.index, s])),
           status: detail.status,
@@ -132,7 +132,8 @@ function useLiveRun(id: string): { run: LiveRun | undefined; version: number; er
         void refreshSide(run)
         const side = setInterval(() => void refreshSide(run), 2_000)
         stop.signal.addEventListener('abort', () => clearInterval(side))
-        const next = Math.max(-1, ...run.windows.keys()) + 1
+        let next = 0
+        for (const index of run.windows.keys()) next = Math.max(next, index + 1)
         await followRunEvents(id, {
           lastEventId: `${next}-${decisions.length}`,
           signal: stop.signal,
@@ -167,6 +168,14 @@ function useLiveRun(id: string): { run: LiveRun | undefined; version: number; er
   return { run: model.current, version, error }
 }
 
+/**
+ * A window as the page keeps it: without its histogram (the charts read latencyMs), so a day-long run's
+ * 86,400 windows stay small in the tab.
+ */
+function lean(w: RunWindow): RunWindow {
+  return { ...w, latency: '' }
+}
+
 /** Applies one event; true when it changed something. */
 function apply(run: LiveRun, event: SseEvent): boolean {
   try {
@@ -174,7 +183,7 @@ function apply(run: LiveRun, event: SseEvent): boolean {
     switch (event.event) {
       case 'window': {
         const w = data as RunWindow
-        run.windows.set(w.index, w)
+        run.windows.set(w.index, lean(w))
         return true
       }
       case 'decision': {

@@ -2,7 +2,7 @@
 // run with its outcome, capacity and a p99 sparkline by step, and "Older runs" following the API's
 // Link rel="next" cursor.
 import { html } from 'htm/preact'
-import { useEffect, useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import { ApiError, apiPage } from '../api.js'
 import { dash, formatDuration, formatMs, formatTime } from '../components/format.js'
 import { Sparkline } from '../components/sparkline.js'
@@ -40,18 +40,24 @@ export function RunsPage({ query }: { query: URLSearchParams }) {
   const [error, setError] = useState<string | undefined>(undefined)
   const [loading, setLoading] = useState(false)
 
+  // Only the latest request counts: an "Older runs" page that answers after the filters changed would
+  // otherwise mix two lists (and keep the wrong next link).
+  const latest = useRef(0)
   const load = async (path: string, append: boolean): Promise<void> => {
+    const mine = ++latest.current
     setLoading(true)
     setError(undefined)
     try {
       const page = await apiPage<RunListItem[]>(path)
+      if (mine !== latest.current) return
       setRows((old) => (append && old ? [...old, ...page.items] : page.items))
       setNext(page.next)
     } catch (e) {
+      if (mine !== latest.current) return
       setError(describe(e))
       if (!append) setRows(undefined)
     } finally {
-      setLoading(false)
+      if (mine === latest.current) setLoading(false)
     }
   }
 

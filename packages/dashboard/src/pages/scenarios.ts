@@ -113,6 +113,7 @@ export function ScenarioPage({ name }: { name: string }) {
   const [runError, setRunError] = useState<unknown>(undefined)
   const [starting, setStarting] = useState(false)
   const sequence = useRef(0)
+  const inFlight = useRef<Promise<void> | undefined>(undefined)
   const isNew = !stored.loading && !stored.error && stored.data === undefined
 
   // The editor starts from what is stored (or a template for a new name).
@@ -134,16 +135,23 @@ export function ScenarioPage({ name }: { name: string }) {
       return
     }
     setCheck({ state: 'checking' })
+    // One check in flight at a time (the controller's YAML threads are shared with everyone): a newer
+    // text waits for the answer in flight, and a text already superseded by then is never sent.
     const timer = setTimeout(() => {
-      api<ScenarioCheck>('POST', '/api/scenarios/validate', { yaml: text, name }).then(
-        (summary) => mine === sequence.current && setCheck({ state: 'valid', summary }),
-        (error: unknown) => {
-          if (mine !== sequence.current) return
-          if (error instanceof ApiError && error.status === 422 && error.problem?.problems)
-            setCheck({ state: 'invalid', problems: error.problem.problems, detail: error.problem.detail })
-          else setCheck({ state: 'failed', error })
-        },
-      )
+      const previous = inFlight.current
+      inFlight.current = (async () => {
+        await previous
+        if (mine !== sequence.current) return
+        await api<ScenarioCheck>('POST', '/api/scenarios/validate', { yaml: text, name }).then(
+          (summary) => mine === sequence.current && setCheck({ state: 'valid', summary }),
+          (error: unknown) => {
+            if (mine !== sequence.current) return
+            if (error instanceof ApiError && error.status === 422 && error.problem?.problems)
+              setCheck({ state: 'invalid', problems: error.problem.problems, detail: error.problem.detail })
+            else setCheck({ state: 'failed', error })
+          },
+        )
+      })()
     }, debounceMs)
     return () => clearTimeout(timer)
   }, [text, name])
