@@ -158,8 +158,11 @@ describe.skipIf(!available)('dashboard: the Runs and Run pages in headless Chrom
     // The counter and the charts move on without a reload.
     await page.waitForFunction((s) => Number(document.querySelector('.run-second')?.textContent) > s, early.second)
     await expect.poll(async () => (await chartData(page))?.x.length ?? 0).toBeGreaterThan(early.points)
+    // Time left in the 4 s step while it goes, then how long the gate's hold has kept it past its plan.
+    expect(await page.textContent('.current-step')).toMatch(/\d+ ?s left|held .* past plan/)
     await page.waitForSelector('.gate-state .action.hold')
     await page.waitForSelector('.decision-log tr.decision.hold')
+    await page.waitForSelector('.current-step:has-text("past plan")')
     await page.screenshot({ path: join(artifacts, 'dashboard-run-live.png'), fullPage: true })
     await page.waitForSelector('.run-status .verdict.failed', { timeout: 30_000 })
     expect(await page.textContent('.final')).toContain('maxHold')

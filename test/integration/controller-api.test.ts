@@ -197,6 +197,7 @@ verdict, then the summary, windows and list`, async () => {
       capacityRps: 50,
       agents: ['in-process'],
       summary: stored.summary,
+      plan: { steps: [{ index: 0, plannedRps: 50, durationS: 2 }] },
     })
     expect(last.data.summary).toEqual(stored.summary)
     const windows = (await app.inject(`/api/runs/${id}/windows`)).json<RunWindow[]>()

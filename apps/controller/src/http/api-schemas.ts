@@ -112,6 +112,16 @@ export const RunDetailSchema = Type.Composite([
   Type.Object({
     agents: Type.Array(Type.String(), { description: 'Agents that carried it (known once it ends).' }),
     summary: nullable(RunSummarySchema),
+    plan: Type.Optional(
+      Type.Object(
+        {
+          steps: Type.Array(
+            Type.Object({ index: Type.Integer(), plannedRps: Type.Number(), durationS: Type.Number() }),
+          ),
+        },
+        { description: "The scenario's planned steps (a step gate's hold lengthens a step beyond its plan)." },
+      ),
+    ),
   }),
 ])
 

@@ -48,6 +48,8 @@ export interface RunListPage {
 export interface RunDetail extends RunBasics {
   agents: string[]
   summary: RunSummary | null
+  /** The scenario's planned steps (a gate's hold lengthens a step beyond its plan); absent when unreadable. */
+  plan?: { steps: Array<{ index: number; plannedRps: number; durationS: number }> }
 }
 
 /** A page of windows as one JSON array text, and the index the next page starts at (null on the last). */
@@ -105,7 +107,21 @@ export class RunQueries {
     const run = this.run(id)
     // The agents that carried it (known once it ends; the embedded agent has no name).
     const agents = run.summary ? (run.summary.agents?.map((a) => a.name) ?? ['in-process']) : []
-    return scrubSecrets({ ...runBasics(run), agents, summary: run.summary }, await this.secrets(run))
+    const plan = await this.plan(run)
+    return scrubSecrets(
+      { ...runBasics(run), agents, summary: run.summary, ...(plan ? { plan } : {}) },
+      await this.secrets(run),
+    )
+  }
+
+  /** The stored scenario's steps, parsed on the YAML threads; one stored under older rules may not parse. */
+  private async plan(run: StoredRun): Promise<RunDetail['plan']> {
+    try {
+      const scenario = await yamlPool().parse(run.scenarioYaml, 'stored scenario')
+      return { steps: scenario.steps.map((s, index) => ({ index, plannedRps: s.rps, durationS: s.durationS })) }
+    } catch {
+      return undefined
+    }
   }
 
   /**
