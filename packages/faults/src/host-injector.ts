@@ -166,7 +166,7 @@ export class HostInjector implements FaultEngine {
     const fault: ActiveFault = { spec, targets, report, timer }
     this.active.set(spec.id, fault)
     try {
-      for (const [i, target] of targets.entries()) await this.applyTo(spec, target, containers[i]!, untilEpochMs)
+      for (const [i, target] of targets.entries()) await this.applyTo(spec, target, containers[i]!, untilEpochMs, endAt)
     } catch (error) {
       await this.revert(spec.id, 'apply failed').catch(() => undefined)
       throw error
@@ -316,6 +316,8 @@ export class HostInjector implements FaultEngine {
     target: AppliedTarget,
     container: TargetContainer,
     untilEpochMs: number,
+    /** When this process's own timer ends it; the proxy ends itself then too, should this process die. */
+    endAt: number,
   ): Promise<void> {
     if (spec.mechanism === 'netem' || spec.mechanism === 'tbf') await this.refuseForeignQdisc(target)
     // The proxy's port is chosen here so the plan (and the proxy's own cleanup) is known in advance.
@@ -326,7 +328,7 @@ export class HostInjector implements FaultEngine {
       ...(proxyPort !== undefined ? { proxyPort } : {}),
     })
     if (proxyPort !== undefined) {
-      target.proxyPid = await this.startProxy(spec, target, container, proxyPort, untilEpochMs)
+      target.proxyPid = await this.startProxy(spec, target, container, proxyPort, endAt)
       this.deps.journal.append({
         op: 'helpers',
         id: spec.id,
@@ -391,7 +393,7 @@ export class HostInjector implements FaultEngine {
     target: AppliedTarget,
     container: TargetContainer,
     port: number,
-    untilEpochMs: number,
+    endAt: number,
   ): Promise<number> {
     const child = spawn(
       'nsenter',
@@ -401,9 +403,9 @@ export class HostInjector implements FaultEngine {
         ...['--upstream-host', container.ip, '--upstream-port', String(spec.port)],
         ...['--latency-ms', String(spec.latencyMs ?? 0), '--jitter-ms', String(spec.jitterMs ?? 0)],
         ...[
-          // The proxy's own deadline is the backstop of a dead injector.
+          // The proxy's own deadline: its end, should this process die first (a run's fault: a backstop).
           '--until',
-          String(backstopAt(spec, untilEpochMs)),
+          String(endAt),
           '--cleanup',
           JSON.stringify(target.plan.revert),
           '--drain',
