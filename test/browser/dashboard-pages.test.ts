@@ -1,16 +1,14 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
 import { tempDir, writeScenario } from '../helpers/cli.js'
 import { startController, type ControllerUnderTest } from '../helpers/controller.js'
+import { chromiumAvailable, launchChromium, type Chromium } from '../helpers/chromium.js'
 
 // Debian's chromium, never a downloaded browser. Skipped only outside CI when it is not installed.
-const chromiumPath = '/usr/bin/chromium'
-const available = existsSync(chromiumPath)
-if (!available && process.env.CI) throw new Error(`${chromiumPath} is missing: the dashboard tests must run in CI`)
+const available = chromiumAvailable('the dashboard tests')
 const artifacts = new URL('../../test-artifacts/', import.meta.url).pathname
 
 /** A console message or page error, with the URL of the resource it is about (a failed fetch says its own). */
@@ -21,8 +19,8 @@ interface Logged {
 
 /** The Scenarios, Schedules, Agents and Faults pages against a real controller, in headless Chromium. */
 describe.skipIf(!available)('dashboard pages in headless Chromium', () => {
+  let browser: Chromium | undefined
   let context: BrowserContext
-  let userDataDir: string
   let target: ChildServer
   let controller: ControllerUnderTest
   let page: Page
@@ -40,28 +38,14 @@ describe.skipIf(!available)('dashboard pages in headless Chromium', () => {
     writeScenario(dir, scenario(target.url), 'pages.yaml')
     controller = await startController({ args: ['--scenarios', dir] })
     mkdirSync(artifacts, { recursive: true })
-    userDataDir = mkdtempSync(join(tmpdir(), 'gauntlet-chromium-'))
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: chromiumPath,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1200, height: 900 },
-    })
+    browser = await launchChromium()
+    context = browser.context
     page = await context.newPage()
     page.on('console', (m) => m.type() === 'error' && errors.push({ text: m.text(), url: m.location().url }))
     page.on('pageerror', (e) => errors.push({ text: `page error: ${e.message}`, url: '' }))
   }, 60_000)
   afterAll(async () => {
-    await context?.close()
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true })
+    await browser?.close()
     await controller?.stop()
     await target?.stop()
   })

@@ -2,21 +2,19 @@
 // target: a run watched live (second counter, charts, step gate hold, decision log), an abort with its
 // confirm step, paging and filters, a report download, and an event stream cut mid-run that catches
 // up to the same windows as an unbroken view. Every wait is on a DOM state or the API, never a sleep.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { createServer, connect, type Socket } from 'node:net'
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
 import { startController, type ControllerUnderTest } from '../helpers/controller.js'
+import { chromiumAvailable, launchChromium, type Chromium } from '../helpers/chromium.js'
 
 // Debian's chromium, never a downloaded browser. Skipped only outside CI when it is not installed.
-const chromiumPath = '/usr/bin/chromium'
-const available = existsSync(chromiumPath)
-if (!available && process.env.CI) throw new Error(`${chromiumPath} is missing: the dashboard tests must run in CI`)
+const available = chromiumAvailable('the dashboard tests')
 const artifacts = new URL('../../test-artifacts/', import.meta.url).pathname
 
 interface ApiWindow {
@@ -62,8 +60,8 @@ async function startCuttableProxy(port: number) {
 }
 
 describe.skipIf(!available)('dashboard: the Runs and Run pages in headless Chromium', () => {
+  let browser: Chromium | undefined
   let context: BrowserContext
-  let userDataDir: string
   let target: ChildServer
   let controller: ControllerUnderTest
   let proxy: Awaited<ReturnType<typeof startCuttableProxy>>
@@ -75,26 +73,11 @@ describe.skipIf(!available)('dashboard: the Runs and Run pages in headless Chrom
     target = await startDemoTarget('--latency', '2')
     controller = await startController()
     proxy = await startCuttableProxy(Number(new URL(controller.url).port))
-    userDataDir = mkdtempSync(join(tmpdir(), 'gauntlet-chromium-'))
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: chromiumPath,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1200, height: 900 },
-      acceptDownloads: true,
-    })
+    browser = await launchChromium({ acceptDownloads: true })
+    context = browser.context
   }, 60_000)
   afterAll(async () => {
-    await context?.close()
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true })
+    await browser?.close()
     proxy?.close()
     await controller?.stop()
     await target?.stop()

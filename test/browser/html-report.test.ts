@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chromium, type BrowserContext } from 'playwright-core'
+import { type BrowserContext } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunReport } from '@gauntlet/contracts'
 import { renderHtmlReport } from '../../apps/controller/src/report/html-report.js'
@@ -11,11 +11,10 @@ import { SqliteStore } from '../../apps/controller/src/storage/sqlite-store.js'
 import { startDemoTarget } from '../helpers/child-server.js'
 import { runCli, tempDir, writeScenario } from '../helpers/cli.js'
 import { syntheticReport } from './synthetic-report.js'
+import { chromiumAvailable, launchChromium, type Chromium } from '../helpers/chromium.js'
 
 // Debian's chromium, never a downloaded browser. Skipped only outside CI when it is not installed.
-const chromiumPath = '/usr/bin/chromium'
-const available = existsSync(chromiumPath)
-if (!available && process.env.CI) throw new Error(`${chromiumPath} is missing: the HTML report tests must run in CI`)
+const available = chromiumAvailable('the HTML report tests')
 const artifacts = new URL('../../test-artifacts/', import.meta.url).pathname
 
 /** Share of a one-pixel column of the plot area with ink: inside the first fault, a generator-limited second, a plain second. */
@@ -124,28 +123,14 @@ async function openReport(context: BrowserContext, html: string, name: string) {
 }
 
 describe.skipIf(!available)('HTML report in headless Chromium', () => {
+  let browser: Chromium | undefined
   let context: BrowserContext
-  let userDataDir: string
   beforeAll(async () => {
-    userDataDir = mkdtempSync(join(tmpdir(), 'gauntlet-chromium-'))
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: chromiumPath,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1200, height: 900 },
-    })
+    browser = await launchChromium()
+    context = browser.context
   })
   afterAll(async () => {
-    await context?.close()
-    rmSync(userDataDir, { recursive: true, force: true })
+    await browser?.close()
   })
 
   function expectClean(result: Awaited<ReturnType<typeof openReport>>, report: RunReport) {
