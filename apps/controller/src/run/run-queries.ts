@@ -62,12 +62,17 @@ export interface WindowPageJson {
  * What the API reads of stored runs. A run's scenario credentials (a target header) never leave in
  * what it returns, even quoted in a reason; an unknown id is a not_found.
  */
+/** How many runs' plans are kept (a few hundred bytes each). */
+const maxRememberedPlans = 1000
+
 export class RunQueries {
   /**
    * Each live window's event data, made once however many streams follow its run: every follower is
    * handed the same window object, and the entry goes with it.
    */
   private readonly liveWindows = new WeakMap<WindowReport, string>()
+  /** Each run's planned steps, parsed once (see plan). */
+  private readonly plans = new Map<string, RunDetail['plan']>()
 
   constructor(private readonly store: RunStore) {}
 
@@ -114,14 +119,25 @@ export class RunQueries {
     )
   }
 
-  /** The stored scenario's steps, parsed on the YAML threads; one stored under older rules may not parse. */
+  /**
+   * The stored scenario's steps, parsed on the YAML threads once per run (a run's scenario never changes,
+   * and a heavy one takes long to parse); one stored under older rules may not parse.
+   */
   private async plan(run: StoredRun): Promise<RunDetail['plan']> {
+    if (this.plans.has(run.id)) return this.plans.get(run.id)
+    let plan: RunDetail['plan']
     try {
       const scenario = await yamlPool().parse(run.scenarioYaml, 'stored scenario')
-      return { steps: scenario.steps.map((s, index) => ({ index, plannedRps: s.rps, durationS: s.durationS })) }
-    } catch {
-      return undefined
+      plan = { steps: scenario.steps.map((s, index) => ({ index, plannedRps: s.rps, durationS: s.durationS })) }
+    } catch (error) {
+      // A busy pool is not the scenario's doing: asked again next time. An unreadable one stays unreadable.
+      if (!(error instanceof GauntletError && error.code === 'invalid_scenario')) return undefined
+      plan = undefined
     }
+    // Oldest out first: the runs people look at are the recent ones.
+    if (this.plans.size >= maxRememberedPlans) this.plans.delete(this.plans.keys().next().value!)
+    this.plans.set(run.id, plan)
+    return plan
   }
 
   /**
