@@ -173,8 +173,10 @@ gate.describe('the compose deployment (docker-compose.yml), built and run', () =
       {
         name: 'deploy-smoke',
         target: { url: 'http://demo-target:3000/api/orders', timeout: '2s' },
-        load: { steps: [{ rps: 60, duration: '8s' }], warmup: '2s' },
-        // 360 judged samples can show a rate below 5% (not below 1%: the 95% bound of 0/360 is 1.06%).
+        // 10 rps per agent: two sends 20 ms late in one second make it generator-limited, and one such
+        // second of six stops the step from passing; at 20 rps per agent a loaded CI host's stall did it.
+        load: { steps: [{ rps: 30, duration: '8s' }], warmup: '2s' },
+        // 180 judged samples can show a rate below 5% (the 95% bound of 0/180 is about 2%).
         thresholds: ['error_rate < 5%'],
       },
       60_000,
@@ -187,10 +189,10 @@ gate.describe('the compose deployment (docker-compose.yml), built and run', () =
     )
     expect(run.status, [...run.summary!.reasons, ...run.summary!.warnings].join('; ')).toBe('passed')
     expect(run.agents.length).toBe(3)
-    // 60 rps for 8 s = 480 requests, all counted by the demo target itself; the step's statistics
-    // cover the 6 s after its warmup (360 planned).
-    expect(step!.planned).toBe(360)
-    expect(Math.abs(arrived - 480)).toBeLessThanOrEqual(10)
+    // 30 rps for 8 s = 240 requests, all counted by the demo target itself; the step's statistics
+    // cover the 6 s after its warmup (180 planned).
+    expect(step!.planned).toBe(180)
+    expect(Math.abs(arrived - 240)).toBeLessThanOrEqual(5)
     expect(step!.errors).toBe(0)
     // The demo target answers in 15 ms ± 5 ms; the network hop adds well under a millisecond.
     expect(step!.p50Ms).toBeGreaterThan(9)
