@@ -91,14 +91,20 @@ describe('mergeWindows', () => {
   })
 
   it('adds error counts by class and by status', () => {
-    const a = part({ errors: errors({ status: { '503': 4, '404': 1 }, timeout: 2, refused: 0, reset: 1, other: 0 }) })
-    const b = part({ errors: errors({ status: { '503': 6, '500': 3 }, timeout: 1, refused: 5, reset: 0, other: 2 }) })
-    const c = part({ errors: emptyErrorCounts() })
+    const a = part({ errors: errors({ status: { '503': 4, '404': 1 }, timeout: 2, refused: 0, reset: 1, tls: 2 }) })
+    const b = part({ errors: errors({ status: { '503': 6, '500': 3 }, timeout: 1, refused: 5, check: 4, other: 2 }) })
+    // A window stored before the tls and check classes existed has neither field.
+    const older: ErrorCounts = emptyErrorCounts()
+    delete older.tls
+    delete older.check
+    const c = part({ errors: older })
     expect(mergeWindows(frame, [a, b, c], []).errors).toEqual({
       status: { '503': 10, '404': 1, '500': 3 },
       timeout: 3,
       refused: 5,
       reset: 1,
+      tls: 2,
+      check: 4,
       other: 2,
     })
   })

@@ -31,7 +31,17 @@ export interface LatencyMs {
 export type RunWindow = WindowReport & { latencyMs?: LatencyMs }
 
 /** Same order as @gauntlet/contracts' errorClasses (a value, so not importable into the browser). */
-export const errorClasses: readonly ErrorClass[] = ['timeout', 'refused', 'reset', 'other', '4xx', '5xx', '3xx']
+export const errorClasses: readonly ErrorClass[] = [
+  'timeout',
+  'refused',
+  'reset',
+  'tls',
+  'check',
+  'other',
+  '4xx',
+  '5xx',
+  '3xx',
+]
 
 /** What the charts are drawn from: the run's windows and what is known of its steps, faults and decisions. */
 export interface ChartInput {
@@ -85,6 +95,8 @@ export function errorsByClass(errors: ErrorCounts): Record<ErrorClass, number> {
   out.timeout = errors.timeout
   out.refused = errors.refused
   out.reset = errors.reset
+  out.tls = errors.tls ?? 0
+  out.check = errors.check ?? 0
   out.other = errors.other
   for (const [status, count] of Object.entries(errors.status)) out[statusClass(status)] += count
   return out

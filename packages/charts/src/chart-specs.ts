@@ -2,7 +2,7 @@
 // stacked by class, connections, then one chart per target metric.
 namespace GauntletCharts {
   /** Stacking order, bottom first: transport failures, then status classes. */
-  const stackOrder = ['timeout', 'refused', 'reset', '4xx', '5xx', 'other', '3xx'] as const
+  const stackOrder = ['timeout', 'refused', 'reset', 'tls', '4xx', '5xx', 'check', 'other', '3xx'] as const
 
   export function chartSpecs(data: ChartData): ChartSpec[] {
     const s = data.seconds

@@ -15,6 +15,8 @@ namespace GauntletCharts {
     timeout: { color: '#c9302c', hatch: 'diagonal' },
     refused: { color: '#e08a00', hatch: 'cross' },
     reset: { color: '#8e44ad', hatch: 'dots' },
+    tls: { color: '#5c3c00', hatch: 'cross' },
+    check: { color: '#2f9e44', hatch: 'diagonal' },
     other: { color: '#7a7a7a', hatch: 'horizontal' },
     '4xx': { color: '#2f7ed8', hatch: 'vertical' },
     '5xx': { color: '#b8336a', hatch: 'back' },

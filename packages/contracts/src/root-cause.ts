@@ -1,7 +1,7 @@
 /** The root-cause report of a chaos run (its own file: alert hooks carry it, and reports embed it). */
 
 /** The error classes charts stack and root-cause rules read: transport classes, then status classes. */
-export const errorClasses = ['timeout', 'refused', 'reset', 'other', '4xx', '5xx', '3xx'] as const
+export const errorClasses = ['timeout', 'refused', 'reset', 'tls', 'check', 'other', '4xx', '5xx', '3xx'] as const
 export type ErrorClass = (typeof errorClasses)[number]
 
 /** A value with its 95% bounds (null where the data cannot bound that side). */

@@ -16,6 +16,19 @@ export const ErrorCountsSchema = Type.Object(
     timeout: Count,
     refused: Count,
     reset: Count,
+    /** Absent from windows stored before the class existed (read as 0). */
+    tls: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: "TLS failures: the target's certificate was not trusted, expired or named another host.",
+      }),
+    ),
+    check: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: "Responses with an expected status that failed the request's other checks (body, header).",
+      }),
+    ),
     other: Count,
   },
   { additionalProperties: false },
@@ -111,11 +124,11 @@ export function isExpectedStatus(status: number, expected?: readonly number[]): 
 }
 
 export function emptyErrorCounts(): ErrorCounts {
-  return { status: {}, timeout: 0, refused: 0, reset: 0, other: 0 }
+  return { status: {}, timeout: 0, refused: 0, reset: 0, tls: 0, check: 0, other: 0 }
 }
 
 export function totalErrors(errors: ErrorCounts): number {
-  let total = errors.timeout + errors.refused + errors.reset + errors.other
+  let total = errors.timeout + errors.refused + errors.reset + (errors.tls ?? 0) + (errors.check ?? 0) + errors.other
   for (const count of Object.values(errors.status)) total += count
   return total
 }
@@ -124,6 +137,8 @@ export function addErrorCounts(into: ErrorCounts, from: ErrorCounts): void {
   into.timeout += from.timeout
   into.refused += from.refused
   into.reset += from.reset
+  into.tls = (into.tls ?? 0) + (from.tls ?? 0)
+  into.check = (into.check ?? 0) + (from.check ?? 0)
   into.other += from.other
   for (const [status, count] of Object.entries(from.status)) into.status[status] = (into.status[status] ?? 0) + count
 }

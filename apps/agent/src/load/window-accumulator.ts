@@ -7,7 +7,7 @@ import {
 } from '@gauntlet/contracts'
 import { createLatencyHistogram, encodeHistogram, recordLatencyUs, type Histogram } from '@gauntlet/metrics'
 
-export type FailureKind = 'timeout' | 'refused' | 'reset' | 'other'
+export type FailureKind = 'timeout' | 'refused' | 'reset' | 'tls' | 'check' | 'other'
 
 /** Everything measured for one 1 s window while it is open. */
 export class WindowAccumulator {
@@ -49,7 +49,7 @@ export class WindowAccumulator {
 
   recordFailure(kind: FailureKind): void {
     this.resolved++
-    this.errors[kind]++
+    this.errors[kind] = (this.errors[kind] ?? 0) + 1
   }
 
   recordDrops(count: number): void {

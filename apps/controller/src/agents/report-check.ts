@@ -78,6 +78,8 @@ export function windowProblems(window: WindowReport): string[] {
     timeout: window.errors.timeout,
     refused: window.errors.refused,
     reset: window.errors.reset,
+    tls: window.errors.tls ?? 0,
+    check: window.errors.check ?? 0,
     other: window.errors.other,
     ...prefixed(window.errors.status),
   }

@@ -9,6 +9,8 @@ export const classRateMetrics = [
   'timeout_rate',
   'refused_rate',
   'reset_rate',
+  'tls_rate',
+  'check_rate',
   'http_3xx_rate',
   'http_4xx_rate',
   'http_5xx_rate',

@@ -27,6 +27,10 @@ export function measure(metric: ThresholdMetric, stats: SampleStats): Measuremen
       return rate(stats.errorsByClass.refused, stats.completed)
     case 'reset_rate':
       return rate(stats.errorsByClass.reset, stats.completed)
+    case 'tls_rate':
+      return rate(stats.errorsByClass.tls ?? 0, stats.completed)
+    case 'check_rate':
+      return rate(stats.errorsByClass.check ?? 0, stats.completed)
     case 'http_3xx_rate':
       return rate(statusClass(stats, '3'), stats.completed)
     case 'http_4xx_rate':

@@ -30,9 +30,12 @@ export {
  *   threshold := metric operator number [unit]
  *   metric    := p50 | p90 | p95 | p99 | p999 | max      latency, unit ms or s (required)
  *              | error_rate | success_rate               unit % (or a bare fraction 0..1)
- *              | timeout_rate | refused_rate | reset_rate | http_3xx_rate | http_4xx_rate | http_5xx_rate
+ *              | timeout_rate | refused_rate | reset_rate | tls_rate | check_rate
+ *              | http_3xx_rate | http_4xx_rate | http_5xx_rate
  *                                                        one class of failure, same units (a 3xx, 4xx or
- *                                                        5xx not in target.expect.status is an error)
+ *                                                        5xx not in target.expect.status is an error;
+ *                                                        check: an expected status that failed a body or
+ *                                                        header check)
  *              | rps                                     achieved requests per second, unit rps optional
  *   operator  := < | <= | > | >=
  *
@@ -105,6 +108,8 @@ const healthyDirection: Record<ThresholdMetric, 'drop' | 'rise'> = {
   timeout_rate: 'rise',
   refused_rate: 'rise',
   reset_rate: 'rise',
+  tls_rate: 'rise',
+  check_rate: 'rise',
   http_3xx_rate: 'rise',
   http_4xx_rate: 'rise',
   http_5xx_rate: 'rise',
