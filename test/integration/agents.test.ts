@@ -1,6 +1,7 @@
 import type { RunSummary, WindowReport } from '@gauntlet/contracts'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
+import Database from 'better-sqlite3'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ControllerClient } from '../../apps/controller/src/cli/controller-client.js'
 import { startDemoTarget, startGauntlet, type ChildServer } from '../helpers/child-server.js'
@@ -64,7 +65,8 @@ describe('remote agents (real processes)', () => {
       'ramp',
       '[{ rps: 100, duration: 3s }, { rps: 200, duration: 3s }, { rps: 300, duration: 3s }]',
     )
-    const c = await controller()
+    const db = join(tempDir(), 'c.db')
+    const c = await controller(db)
     await agent(c.url, 'a1', '--capacity', '1000')
     await agent(c.url, 'a2', '--capacity', '1000')
     const agents = (await (await fetch(`${c.url}/api/agents`)).json()) as Array<{
@@ -90,7 +92,15 @@ describe('remote agents (real processes)', () => {
     }
     const stored = (await (await fetch(`${c.url}/api/runs/${two.summary.runId}/windows`)).json()) as WindowReport[]
     expect(stored.map((w) => w.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8])
-    // Each agent's own windows are kept too, and add up to the merged ones.
+    // Each agent's own windows are kept too, with their percentiles from ingest (paging `?agent=` decodes
+    // nothing), and add up to the merged ones.
+    const file = new Database(db, { readonly: true })
+    const agentRows = file
+      .prepare('SELECT agent, latency_ms_json AS latencyMs FROM agent_windows WHERE run_id = ?')
+      .all(two.summary.runId) as Array<{ agent: string; latencyMs: string | null }>
+    file.close()
+    expect(agentRows).toHaveLength(18)
+    expect(agentRows.filter((row) => row.latencyMs === null)).toEqual([])
     const own = async (name: string) =>
       (await (await fetch(`${c.url}/api/runs/${two.summary.runId}/windows?agent=${name}`)).json()) as WindowReport[]
     const [w1, w2] = [await own('a1'), await own('a2')]

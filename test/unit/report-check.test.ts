@@ -163,3 +163,16 @@ describe('checkReport', () => {
     else expect(problems.join('; ')).toMatch(problem)
   })
 })
+
+describe('checkReport: the decoded histograms it hands over', () => {
+  it('hands over the histogram of each window that checked out, once, and none of one that did not', () => {
+    const good = valid({ index: 5 })
+    const wrongCount = valid({ index: 6, ok: 7, errors: { ...emptyErrorCounts(), timeout: 3 } })
+    const garbage = valid({ index: 7, latency: 'AAAA' })
+    const decoded: Array<[number, number]> = []
+    checkReport([good, wrongCount, garbage], { stepsAt: () => [1], delivered: () => undefined }, (window, histogram) =>
+      decoded.push([window.index, histogram.totalCount]),
+    )
+    expect(decoded).toEqual([[5, 8]])
+  })
+})

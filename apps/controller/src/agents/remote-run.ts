@@ -6,6 +6,7 @@ import {
   type PlannedStep,
   type WindowReport,
 } from '@gauntlet/contracts'
+import { summarizeLatency } from '@gauntlet/metrics'
 import { callbackGuard } from '../run/callback-guard.js'
 import type { LoadAgent, LoadOutcome } from '../run/ports.js'
 import type { Scenario } from '../scenario/scenario.js'
@@ -287,8 +288,9 @@ export class RemoteRun {
 
   private async receive(agent: string, report: AgentReport): Promise<void> {
     if (!this.session.has(agent)) throw new GauntletError('conflict', `agent ${agent} has no part in run ${this.runId}`)
-    this.checkBeforeStoring(agent, report)
-    if (report.windows.length > 0) await this.context.commits.save(this.runId, agent, report.windows)
+    const latencyMs = this.checkBeforeStoring(agent, report)
+    if (report.windows.length > 0)
+      await this.context.commits.save({ runId: this.runId, agent, windows: report.windows, latencyMs })
     this.guarded("merging an agent's report", () => {
       if (this.session.ingest(agent, report) === 'ended-early')
         this.lose(agent, `its load ended early${report.done?.aborted ? ' (aborted)' : ''}`)
@@ -297,14 +299,22 @@ export class RemoteRun {
     if (this.failure) throw this.failure
   }
 
-  /** Checked before anything is stored or merged: a window that fails is never counted. */
-  private checkBeforeStoring(agent: string, report: AgentReport): void {
-    const problems = checkReport(report.windows, {
-      stepsAt: (index) => this.session.stepsAt(index),
-      delivered: (index) =>
-        this.session.pending(agent, index) ?? this.context.commits.delivered(this.runId, agent, index),
-    })
-    if (problems.length === 0) return
+  /**
+   * Checked before anything is stored or merged: a window that fails is never counted. Returns each
+   * window's percentiles (JSON), summarized from the histogram the check decoded, for the agent view.
+   */
+  private checkBeforeStoring(agent: string, report: AgentReport): Array<string | undefined> {
+    const latency = new Map<WindowReport, string>()
+    const problems = checkReport(
+      report.windows,
+      {
+        stepsAt: (index) => this.session.stepsAt(index),
+        delivered: (index) =>
+          this.session.pending(agent, index) ?? this.context.commits.delivered(this.runId, agent, index),
+      },
+      (window, histogram) => latency.set(window, JSON.stringify(summarizeLatency(histogram))),
+    )
+    if (problems.length === 0) return report.windows.map((window) => latency.get(window))
     const first = `${problems[0]!.path}: ${problems[0]!.message}`
     this.refuse(agent, `${first}${problems.length > 1 ? `, and ${problems.length - 1} more problem(s)` : ''}`)
     throw new GauntletError('usage', `report from agent ${agent} refused: ${first}`, { problems })

@@ -36,13 +36,20 @@ const v2HeaderBytes = 40
 /** Fields only the controller's merge sets. */
 const mergedOnly = ['agents', 'missingAgents', 'faults', 'skewMs'] as const
 
-/** Every problem with `windows`, each with its path; empty when they may be stored and merged. */
-export function checkReport(windows: readonly WindowReport[], expect: ReportExpectation): Problem[] {
+/**
+ * Every problem with `windows`, each with its path; empty when they may be stored and merged.
+ * `decoded` gets the histogram of each window whose histogram checked out (the decode is not repeated).
+ */
+export function checkReport(
+  windows: readonly WindowReport[],
+  expect: ReportExpectation,
+  decoded?: (window: WindowReport, histogram: Histogram) => void,
+): Problem[] {
   const problems: Problem[] = []
   const seen = new Map<number, WindowReport>()
   windows.forEach((window, i) => {
     const path = `/windows/${i}`
-    for (const message of windowProblems(window)) problems.push({ path, message })
+    for (const message of windowProblems(window, decoded)) problems.push({ path, message })
     if (!Number.isInteger(window.index) || window.index < 0) return
     const steps = expect.stepsAt(window.index)
     if (steps.length === 0)
@@ -61,7 +68,10 @@ export function checkReport(windows: readonly WindowReport[], expect: ReportExpe
 }
 
 /** What is wrong with one window on its own (its counters, and its histogram against them). */
-export function windowProblems(window: WindowReport): string[] {
+export function windowProblems(
+  window: WindowReport,
+  decoded?: (window: WindowReport, histogram: Histogram) => void,
+): string[] {
   const problems: string[] = []
   const counters = {
     index: window.index,
@@ -115,6 +125,7 @@ export function windowProblems(window: WindowReport): string[] {
   // The histogram holds the latency of each successful response, and nothing else.
   if (histogram.totalCount !== window.ok)
     problems.push(`latency histogram holds ${histogram.totalCount} values but ok is ${window.ok}`)
+  else decoded?.(window, histogram)
   return problems
 }
 

@@ -1,8 +1,8 @@
 import type { WindowReport } from '@gauntlet/contracts'
-import type { RunStore } from './run-store.js'
+import type { AgentWindowsReport, RunStore } from './run-store.js'
 
 interface Pending {
-  report: { runId: string; agent: string; windows: readonly WindowReport[] }
+  report: AgentWindowsReport
   done: (error?: Error) => void
 }
 
@@ -26,10 +26,10 @@ export class AgentWindowCommits {
     return this.store.agentWindow(runId, agent, index)
   }
 
-  save(runId: string, agent: string, windows: readonly WindowReport[]): Promise<void> {
+  save(report: AgentWindowsReport): Promise<void> {
     return new Promise((resolve, reject) => {
       if (this.queue.length === 0) setImmediate(() => this.flush())
-      this.queue.push({ report: { runId, agent, windows }, done: (error) => (error ? reject(error) : resolve()) })
+      this.queue.push({ report, done: (error) => (error ? reject(error) : resolve()) })
     })
   }
 

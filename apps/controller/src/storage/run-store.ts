@@ -74,6 +74,15 @@ export interface WindowPage {
 }
 
 /** Where runs, their per-second windows and their decisions are kept (a run's steps are in its summary). */
+/** One agent report's windows, with the percentiles of each (JSON, as the windows route sends them) when known. */
+export interface AgentWindowsReport {
+  runId: string
+  agent: string
+  windows: readonly WindowReport[]
+  /** Per window, in the same order; computed once at ingest, from the histogram the report check decoded. */
+  latencyMs?: ReadonlyArray<string | undefined>
+}
+
 export interface RunStore {
   createRun(run: NewRun): void
   /** Idempotent: storing the same window twice keeps one copy. */
@@ -82,7 +91,7 @@ export interface RunStore {
    * Agents' own windows, stored before they are acknowledged, several reports in one transaction (one
    * fsync). A repeated (agent, index) keeps the first.
    */
-  saveAgentWindows(reports: ReadonlyArray<{ runId: string; agent: string; windows: readonly WindowReport[] }>): void
+  saveAgentWindows(reports: readonly AgentWindowsReport[]): void
   agentWindows(runId: string, agent: string): WindowReport[]
   /** One agent's stored window for run second `index`, if any. */
   agentWindow(runId: string, agent: string, index: number): WindowReport | undefined

@@ -6,6 +6,7 @@ import { dirname } from 'node:path'
 import { migrations } from './migrations.js'
 import type {
   AgentStore,
+  AgentWindowsReport,
   NewRun,
   WindowPage,
   WindowPageQuery,
@@ -137,7 +138,7 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
           `decisions WHERE run_id = ? ORDER BY seq`,
       ),
       saveAgentWindow: this.db.prepare(
-        `INSERT OR IGNORE INTO agent_windows (run_id, agent, idx, report_json) VALUES (?, ?, ?, ?)`,
+        `INSERT OR IGNORE INTO agent_windows (run_id, agent, idx, report_json, latency_ms_json) VALUES (?, ?, ?, ?, ?)`,
       ),
       agentWindow: this.db.prepare(`SELECT report_json FROM agent_windows WHERE run_id = ? AND agent = ? AND idx = ?`),
       forgetAgent: this.db.prepare(`DELETE FROM agents WHERE name = ?`),
@@ -190,14 +191,21 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
   }
 
   /**
-   * An agent's own windows are read only to inspect that agent (`?agent=`): their percentiles are left
-   * to the first such read (windowPage fills them), keeping a histogram decode off the ingest path.
+   * An agent's own windows, with the percentiles the report check's decode gave (so paging `?agent=`
+   * decodes nothing); a window without them has them filled on its first read (windowPage).
    */
-  saveAgentWindows(reports: ReadonlyArray<{ runId: string; agent: string; windows: readonly WindowReport[] }>): void {
+  saveAgentWindows(reports: readonly AgentWindowsReport[]): void {
     this.db.transaction(() => {
-      for (const { runId, agent, windows } of reports) {
-        for (const window of windows)
-          this.statements.saveAgentWindow.run(runId, agent, window.index, JSON.stringify(window))
+      for (const { runId, agent, windows, latencyMs } of reports) {
+        windows.forEach((window, i) =>
+          this.statements.saveAgentWindow.run(
+            runId,
+            agent,
+            window.index,
+            JSON.stringify(window),
+            latencyMs?.[i] ?? null,
+          ),
+        )
       }
     })()
   }
