@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
+import { sseMessages, type SseMessage } from '../../apps/controller/src/cli/sse-messages.js'
 import { signedAgentCall } from '../helpers/agent-call.js'
 import { startController, type ControllerUnderTest } from '../helpers/controller.js'
 
@@ -108,6 +109,30 @@ describe('C2: a report with a garbage window', () => {
     return runId
   }
 
+  /**
+   * The run's live events (from its start) until its final status; `opened` once the stream is live
+   * (warnings are told live only, so the report waits for it).
+   */
+  function followUntilEnd(runId: string): { opened: Promise<void>; messages: Promise<SseMessage[]> } {
+    let opened!: () => void
+    const isOpen = new Promise<void>((resolve) => (opened = resolve))
+    const messages = (async () => {
+      const response = await fetch(`${c.url}/api/runs/${runId}/events`, {
+        headers: { authorization: `Bearer ${c.token}`, 'last-event-id': '0-0' },
+        signal: AbortSignal.timeout(20_000),
+      })
+      expect(response.status).toBe(200)
+      const seen: SseMessage[] = []
+      for await (const message of sseMessages(response.body as unknown as AsyncIterable<Uint8Array>)) {
+        seen.push(message)
+        opened()
+        if (message.event === 'status' && !message.data!.startsWith('{"status":"running"')) break
+      }
+      return seen
+    })()
+    return { opened: Promise.race([isOpen, messages.then(() => undefined)]), messages }
+  }
+
   /** Polls (bounded) until the run has ended; returns its summary. */
   async function summaryOf(runId: string): Promise<RunSummary> {
     for (let i = 0; i < 150; i++) {
@@ -145,7 +170,15 @@ degrades the run and names the agent in it`, async () => {
     try {
       for (const [name, overrides, problem] of refusals) {
         const runId = await startRun()
+        // Whoever follows the run hears of the refusal as it happens, with the agent's name.
+        const events = followUntilEnd(runId)
+        await events.opened
         await expectRefused(await report(runId, [window0(overrides)]), problem)
+        const warnings = (await events.messages).filter((m) => m.event === 'warning')
+        expect(
+          warnings.map((m) => (JSON.parse(m.data!) as { text: string }).text),
+          name,
+        ).toEqual([expect.stringMatching(/^agent forged sent an invalid report, refused \(/)])
         // Its only agent refused, the run ends, degraded and never passed, with a warning naming the agent.
         const summary = await summaryOf(runId)
         expect(summary.status, name).not.toBe('passed')

@@ -282,7 +282,9 @@ export class RemoteRun {
   private refuse(agent: string, problem: string): void {
     if (this.refusedAgents.has(agent)) return
     this.refusedAgents.add(agent)
-    this.refusals.push(`agent ${agent} sent an invalid report, refused (${problem})`)
+    const warning = `agent ${agent} sent an invalid report, refused (${problem})`
+    this.refusals.push(warning)
+    this.options.onWarning?.(warning)
     this.guarded("refusing an agent's report", () => this.lose(agent, `it sent an invalid report: ${problem}`))()
   }
 

@@ -15,6 +15,7 @@ export type FollowedEvent =
   | { event: 'window'; data: WindowReport }
   | { event: 'step'; data: ObservedStep }
   | { event: 'decision'; data: Decision }
+  | { event: 'warning'; data: { text: string } }
   | { event: 'status'; data: { status: string; summary: RunSummary | null } }
 
 export interface FollowOptions {

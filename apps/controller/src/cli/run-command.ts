@@ -294,6 +294,7 @@ async function runOnController(
     for await (const message of client.follow(id, { onReconnect })) {
       if (message.event === 'window') progress.window(message.data)
       if (message.event === 'decision') progress.decision(message.data)
+      if (message.event === 'warning') out.stderr(`warning: ${message.data.text}`)
       if (message.event === 'status' && message.data.status !== 'running') {
         if (message.data.summary) return message.data.summary
         // Interrupted by a controller restart, say: the run ended without a verdict.

@@ -44,7 +44,7 @@ export interface RunEventStreamDeps {
  * Writes a run's events to an open SSE response until its final status. A client that says where it
  * stands (`from`) first gets what it missed from the store (windows, decisions), then live events, none
  * twice; a new client gets live events only. A finished run's stream is the catch-up, if any, and its
- * final status. Step judgements are not replayed: every one of them is in the final summary.
+ * final status. Step judgements and warnings are not replayed: every one of them is in the final summary.
  */
 export function streamRunEvents(
   raw: ServerResponse,
@@ -131,6 +131,10 @@ class RunEventStream {
         return
       case 'step':
         this.write('step', JSON.stringify(scrubSecrets(event.step, this.secrets)))
+        return
+      case 'warning':
+        // Live only, as step events: the final summary's warnings list every one of them.
+        this.write('warning', JSON.stringify(scrubSecrets({ text: event.text }, this.secrets)))
         return
       case 'status': {
         const status = { status: event.status, summary: event.summary ?? null }

@@ -37,6 +37,8 @@ export interface LoadAgent {
       onStart?: (epochMs: number) => void
       /** Hands over what the run may ask of the load while it runs. */
       onControl?: (control: LoadControl) => void
+      /** Something went wrong without stopping the load (an agent's report refused): told as it happens. */
+      onWarning?: (text: string) => void
       signal: AbortSignal
     },
   ): Promise<LoadOutcome>
@@ -55,6 +57,8 @@ export interface RunObserver {
   window?(window: WindowReport): void
   step?(step: ObservedStep): void
   decision?(decision: Decision): void
+  /** A problem that does not stop the run (it degrades it), as it happens; the summary lists it again. */
+  warning?(text: string): void
 }
 
 // The fault port is declared by its consumer, faults/RunFaults, so faults/ needs nothing from run/.

@@ -17,6 +17,7 @@ export type RunEvent =
   | { type: 'step'; runId: string; step: ObservedStep }
   | { type: 'decision'; runId: string; decision: Decision }
   | { type: 'status'; runId: string; status: RunStatus; summary?: RunSummary }
+  | { type: 'warning'; runId: string; text: string }
 
 type Listener = (event: RunEvent) => void
 
@@ -94,6 +95,7 @@ export class RunManager {
           },
           step: (step) => publish({ type: 'step', runId, step }),
           decision: (decision) => publish({ type: 'decision', runId, decision }),
+          warning: (text) => publish({ type: 'warning', runId, text }),
         },
       })
         .then(

@@ -194,6 +194,7 @@ class Run {
         onStart: this.guarded('starting the run', (epochMs: number) => this.onLoadStart(epochMs)),
         onControl: (control) => (this.load = control),
         onWindow: this.guarded('storing a window', (window: WindowReport) => this.onWindow(window)),
+        onWarning: (text) => this.request.observer?.warning?.(text),
       })
       this.driver?.halt()
       for (const step of this.steps.cutShort()) this.keepStep(step)

@@ -58,6 +58,8 @@ interface LiveRun {
   targetSeries: Record<string, Array<{ atS: number; value: number }>>
   faults: FaultView[]
   agents: AgentView[] | undefined
+  /** Warnings told live while the run goes (an agent's report refused); the summary lists them at the end. */
+  warnings: string[]
   /** undefined: not following (finished); false: dropped, reconnecting. */
   connected: boolean | undefined
   aborting: boolean
@@ -123,6 +125,7 @@ function useLiveRun(id: string): { run: LiveRun | undefined; version: number; er
           targetSeries,
           faults: [],
           agents: undefined,
+          warnings: [],
           connected: detail.status === 'running' ? false : undefined,
           aborting: false,
         }
@@ -198,6 +201,10 @@ function apply(run: LiveRun, event: SseEvent): boolean {
         run.steps.set(step.index, step)
         return true
       }
+      case 'warning': {
+        run.warnings.push((data as { text: string }).text)
+        return true
+      }
       case 'status': {
         const { status, summary } = data as { status: string; summary: RunSummary | null }
         run.status = status
@@ -248,11 +255,18 @@ export function RunPage({ id }: { id: string }) {
     <${Header} run=${run} lastIndex=${last?.index} />
     ${
       running
-        ? html`<div class="run-live">
-            <${StepPanel} run=${run} windows=${windows} decisions=${decisions} />
-            <${FaultsPanel} run=${run} lastFaults=${last?.faults ?? []} />
-            <${AgentsPanel} run=${run} />
-          </div>`
+        ? html`${
+              run.warnings.length
+                ? html`<ul class="warnings" role="status">
+                    ${run.warnings.map((w) => html`<li><span aria-hidden="true">⚠ </span>${w}</li>`)}
+                  </ul>`
+                : null
+            }
+            <div class="run-live">
+              <${StepPanel} run=${run} windows=${windows} decisions=${decisions} />
+              <${FaultsPanel} run=${run} lastFaults=${last?.faults ?? []} />
+              <${AgentsPanel} run=${run} />
+            </div>`
         : html`<${FinalPanel} run=${run} />`
     }
     <${RunCharts} data=${chart} />
