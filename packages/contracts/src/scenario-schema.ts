@@ -57,6 +57,72 @@ export const TargetSchema = Type.Object(
   { additionalProperties: false, description: 'The HTTP request every send makes.' },
 )
 
+/** A request of a weighted mix: a path on the target, and what sets it apart (method, headers, body, checks). */
+export const RequestSchema = Type.Object(
+  {
+    name: withHint(
+      Type.String({ pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$' }),
+      'expected a name of letters, digits, dot, dash or underscore (at most 64)',
+    ),
+    weight: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 10_000,
+        default: 1,
+        description:
+          'Share of the sends (weight / sum of weights), exact in every second: a smooth weighted round-robin, ' +
+          'not a random draw.',
+      }),
+    ),
+    method: TargetSchema.properties.method,
+    path: Type.String({
+      minLength: 1,
+      maxLength: 8192,
+      description:
+        'Path and query, starting with "/", appended to the path of target.url; may hold templates ' +
+        '({{ uuid }}, {{ seq }}, {{ randomInt a b }}, {{ now }}, {{ data.<set>.<column> }}; values are ' +
+        'percent-encoded).',
+    }),
+    headers: Type.Optional(
+      Type.Record(Type.String(), Type.String(), {
+        description: "Headers of this request, over target.headers (a name set in both takes this request's value).",
+      }),
+    ),
+    body: Type.Optional(Type.String({ maxLength: 1_048_576, description: 'Request body; may hold templates.' })),
+    bodyFile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        description: 'A file whose text is the body (read at run start; may hold templates). Not with body.',
+      }),
+    ),
+    expect: TargetSchema.properties.expect,
+  },
+  { additionalProperties: false },
+)
+
+/** A data set: rows for `{{ data.<set>.<column> }}`, one row per send. */
+export const DataSetSchema = Type.Object(
+  {
+    file: Type.String({
+      minLength: 1,
+      maxLength: 4096,
+      description:
+        'CSV with a header row (.csv), or JSON lines (.jsonl, .ndjson), read at run start: relative to the ' +
+        "scenario file from the CLI, under the controller's --files-dir otherwise.",
+    }),
+    order: Type.Optional(
+      Type.Union([Type.Literal('sequential'), Type.Literal('random'), Type.Literal('unique')], {
+        default: 'sequential',
+        description:
+          'sequential: in file order, wrapping; random: a uniform draw per send; unique: each row once (split ' +
+          'across agents), and the run stops when they run out.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
 export const RampSchema = Type.Object(
   {
     from: Rate,
@@ -96,6 +162,21 @@ export const ScenarioSchema = Type.Object(
     ),
     description: Type.Optional(Type.String()),
     target: TargetSchema,
+    requests: Type.Optional(
+      Type.Array(RequestSchema, {
+        minItems: 1,
+        maxItems: 50,
+        description:
+          'A weighted mix of requests on target.url (which then gives scheme, host, port and a base path). ' +
+          'Each request has its own statistics (select them with {request=<name>} in thresholds).',
+      }),
+    ),
+    data: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_-]{0,63}$' }), DataSetSchema, {
+        maxProperties: 20,
+        description: 'Data sets the request templates read, by name.',
+      }),
+    ),
     load: LoadSchema,
     thresholds: Type.Optional(
       Type.Array(Type.String(), {

@@ -19,6 +19,7 @@ import { buildDecision } from './decision-section.js'
 import { wholeSeconds } from './duration.js'
 import { planSteps } from './ramp-plan.js'
 import { defaults, type Scenario } from './scenario.js'
+import { buildRequests, splitTargetUrl, type SplitUrl } from './request-section.js'
 import { parseThreshold, type Threshold } from './thresholds.js'
 import { SourceLocator } from './source-locator.js'
 
@@ -217,8 +218,14 @@ function buildScenario(
     add('/load/maxConnections', 'maxConnections applies only when connections is not fixed; set one of them')
   }
 
-  const url = schemaAccepted('/target/url') ? parseTargetUrl(doc.target.url, add) : undefined
-  if (schemaAccepted('/target/headers')) checkHeaders(doc.target?.headers ?? {}, add)
+  const url = schemaAccepted('/target/url') ? splitTargetUrl(doc.target.url, add) : undefined
+  const requests =
+    url && schemaAccepted('/target') && schemaAccepted('/requests') && schemaAccepted('/data')
+      ? buildRequests(doc, url, add)
+      : undefined
+  if (schemaAccepted('/target/headers')) checkHeaders(doc.target?.headers ?? {}, '/target/headers', add)
+  if (schemaAccepted('/requests'))
+    (doc.requests ?? []).forEach((r, i) => checkHeaders(r.headers ?? {}, `/requests/${i}/headers`, add))
   const timeoutMs = doc.target?.timeout === undefined ? defaults.timeoutMs : parseDurationMs(doc.target.timeout)
   if (
     schemaAccepted('/target/timeout') &&
@@ -249,6 +256,7 @@ function buildScenario(
 
   if (
     !url ||
+    !requests ||
     timeoutMs === undefined ||
     !steps ||
     warmupS === undefined ||
@@ -267,13 +275,17 @@ function buildScenario(
     name: doc.name,
     ...(doc.description !== undefined ? { description: doc.description } : {}),
     target: {
-      url: url.toString(),
+      url: displayUrl(url),
       method: doc.target.method ?? 'GET',
       headers: doc.target.headers ?? {},
       ...(doc.target.body !== undefined ? { body: doc.target.body } : {}),
       timeoutMs,
       ...(doc.target.expect !== undefined ? { expectStatus: doc.target.expect.status } : {}),
     },
+    requests,
+    data: Object.fromEntries(
+      Object.entries(doc.data ?? {}).map(([name, set]) => [name, { file: set.file, order: set.order ?? 'sequential' }]),
+    ),
     steps,
     warmupS,
     ...(doc.load.connections !== undefined ? { connections: doc.load.connections } : {}),
@@ -348,20 +360,9 @@ function buildHooks(doc: HooksDocument, add: ReportProblem): Scenario['hooks'] |
   return ok ? hooks : undefined
 }
 
-function parseTargetUrl(text: string, add: ReportProblem): URL | undefined {
-  try {
-    const url = new URL(text)
-    if (url.username || url.password) {
-      add(
-        '/target/url',
-        'credentials in the URL are not sent (and would be stored with the run); use headers: { authorization: ... }',
-      )
-    } else if (url.protocol === 'http:' || url.protocol === 'https:') return url
-    else add('/target/url', `only http:// and https:// URLs can be loaded, not ${url.protocol}//`)
-  } catch {
-    add('/target/url', `"${text}" is not a valid URL`)
-  }
-  return undefined
+/** The URL as runs show it: normalized, unless its path holds templates (which URL would percent-encode). */
+function displayUrl(url: SplitUrl): string {
+  return /\{\{|\$\{/.test(url.path) ? url.origin + url.path : new URL(url.path, url.origin).toString()
 }
 
 /** RFC 9110 token characters: what a header name may contain. */
@@ -369,9 +370,9 @@ const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 /** Gauntlet owns message framing and keep-alive; a user value would clash with its own. */
 const ownedHeaders = new Set(['content-length', 'transfer-encoding', 'connection'])
 
-function checkHeaders(headers: Record<string, string>, add: ReportProblem): void {
+function checkHeaders(headers: Record<string, string>, base: string, add: ReportProblem): void {
   for (const [name, value] of Object.entries(headers)) {
-    const path = `/target/headers/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`
+    const path = `${base}/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`
     if (!headerName.test(name)) add(path, `"${name}" is not a valid header name`)
     else if (ownedHeaders.has(name.toLowerCase()))
       add(path, `${name} is set by Gauntlet (framing and keep-alive are its job); remove it`)

@@ -17,6 +17,14 @@ export interface Scenario {
     /** target.expect.status: the statuses that count as success; absent, any 2xx. */
     expectStatus?: number[]
   }
+  /**
+   * What each send makes: the weighted mix of `requests:`, or the target's one request (named
+   * "default"). Templates and `${env.NAME}` references are intact: env values are read at run start and
+   * go to the agents only, templates are rendered per send.
+   */
+  requests: RequestPlan[]
+  /** Data sets the templates read, by name; their files are read at run start. */
+  data: Record<string, { file: string; order: 'sequential' | 'random' | 'unique' }>
   /** The planned steps, in order: a step's scenario index is its position (scenarioPlan adds it). */
   steps: Array<Pick<PlannedStep, 'rps' | 'durationS'>>
   warmupS: number
@@ -32,6 +40,22 @@ export interface Scenario {
   decision?: DecisionConfig
   /** The target's Prometheus endpoint, scraped through the run and `cooldownS` after the load. */
   targetMetrics?: { url: string; series: string[]; cooldownS: number }
+}
+
+/** One request of a run's mix, in engine form. */
+export interface RequestPlan {
+  name: string
+  weight: number
+  method: string
+  /** Path and query, with target.url's base path in front; may hold templates. */
+  path: string
+  /** The target's headers with the request's own over them; values may hold templates. */
+  headers: Record<string, string>
+  body?: string
+  /** A file whose text is the body, read at run start. */
+  bodyFile?: string
+  /** The statuses that count as success; absent, any 2xx. */
+  expectStatus?: number[]
 }
 
 export const defaults = {
