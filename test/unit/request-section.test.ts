@@ -143,3 +143,26 @@ load: { steps: [{ rps: 10, duration: 2s }] }
     expect(found.every((p) => /^\d+:\d+ /.test(p))).toBe(true)
   })
 })
+
+describe('thresholds on one request: metric{request=<name>}', () => {
+  const mix = base('requests: [{ name: browse, path: /b, weight: 7 }, { name: create-order, path: /o }]')
+  it('parses the selector and keeps the name', () => {
+    const scenario = parseScenario(
+      `${mix}thresholds: ["p99 < 800ms", "p99{request=create-order} < 1s", "error_rate{ request = browse } < 0.5%"]\n`,
+    )
+    expect(scenario.thresholds.map((t) => [t.metric, t.request, t.limit])).toEqual([
+      ['p99', undefined, 800],
+      ['p99', 'create-order', 1000],
+      ['error_rate', 'browse', 0.005],
+    ])
+  })
+
+  it('refuses a name the mix does not have, and a selector without a mix', () => {
+    expect(problems(`${mix}thresholds: ["p99{request=checkout} < 1s"]\n`).join('\n')).toMatch(
+      /\/thresholds\/0: threshold "p99\{request=checkout\} < 1s": no request is named "checkout"; the requests are browse, create-order/,
+    )
+    expect(problems(`${base('')}thresholds: ["p99{request=a} < 1s"]\n`).join('\n')).toMatch(
+      /selects a request of a requests: mix, and this scenario has none/,
+    )
+  })
+})

@@ -53,6 +53,22 @@ export interface ObservedStep {
   /** Why a step did not pass when its thresholds do not say it (generator-limited, strict). */
   reason?: string
   thresholds: ThresholdResult[]
+  /** A mix's requests over the same judged seconds, by name (absent for a scenario of one request). */
+  requests?: Record<string, RequestStats>
+}
+
+/** One request of a mix over a step's judged seconds. */
+export interface RequestStats {
+  /** Requests of this name that left. */
+  sent: number
+  completed: number
+  errors: number
+  errorRate: number
+  errorsByClass: ErrorCounts
+  p50Ms: number | null
+  p90Ms: number | null
+  p99Ms: number | null
+  maxMs: number | null
 }
 
 export const runStatuses = ['running', 'passed', 'failed', 'aborted', 'interrupted', 'error'] as const

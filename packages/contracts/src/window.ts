@@ -35,6 +35,21 @@ export const ErrorCountsSchema = Type.Object(
 )
 export type ErrorCounts = Static<typeof ErrorCountsSchema>
 
+/** One request of a mix within a window: its own outcomes, by the same rules as the window's. */
+export const RequestCountsSchema = Type.Object(
+  {
+    dispatched: Count,
+    ok: Count,
+    errors: ErrorCountsSchema,
+    latency: Type.String({ maxLength: 1_000_000, description: 'As the window latency, for this request only.' }),
+  },
+  { additionalProperties: false },
+)
+export type RequestCounts = Static<typeof RequestCountsSchema>
+
+/** At most this many requests in a mix: each adds a histogram to every window it is sent in. */
+export const maxRequestNames = 50
+
 export const WindowReportSchema = Type.Object(
   {
     index: Type.Integer({ minimum: 0, description: "Seconds since the run's start; window i covers [i, i+1) s." }),
@@ -94,6 +109,14 @@ export const WindowReportSchema = Type.Object(
       }),
     ),
     faults: Type.Optional(Type.Array(Type.String(), { description: 'Faults active during any part of this second.' })),
+    requests: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$' }), RequestCountsSchema, {
+        maxProperties: maxRequestNames,
+        description:
+          "A mix's requests (scenario requests:), by name: each one's share of dispatched, ok, errors and " +
+          'latency (they add up to the window). Absent for a scenario of one request.',
+      }),
+    ),
     skewMs: Type.Optional(
       Type.Number({
         minimum: 0,

@@ -126,6 +126,33 @@ export function windowProblems(
   if (histogram.totalCount !== window.ok)
     problems.push(`latency histogram holds ${histogram.totalCount} values but ok is ${window.ok}`)
   else decoded?.(window, histogram)
+  if (window.requests) problems.push(...requestProblems(window, window.requests))
+  return problems
+}
+
+/** A mix's per-request counts: each one consistent on its own, and together adding up to the window. */
+function requestProblems(window: WindowReport, requests: NonNullable<WindowReport['requests']>): string[] {
+  const problems: string[] = []
+  let dispatched = 0
+  let ok = 0
+  let errors = 0
+  for (const [name, counts] of Object.entries(requests)) {
+    dispatched += counts.dispatched
+    ok += counts.ok
+    errors += totalErrors(counts.errors)
+    try {
+      const count = decodeLatency(counts.latency).totalCount
+      if (count !== counts.ok)
+        problems.push(`request ${name}: latency histogram holds ${count} values but ok is ${counts.ok}`)
+    } catch (error) {
+      problems.push(`request ${name}: latency is not a valid histogram: ${(error as Error).message}`)
+    }
+  }
+  if (dispatched !== window.dispatched)
+    problems.push(`the requests' dispatched add up to ${dispatched}, not the window's ${window.dispatched}`)
+  if (ok !== window.ok) problems.push(`the requests' ok add up to ${ok}, not the window's ${window.ok}`)
+  if (errors !== totalErrors(window.errors))
+    problems.push(`the requests' errors add up to ${errors}, not the window's ${totalErrors(window.errors)}`)
   return problems
 }
 

@@ -1,4 +1,4 @@
-import { addErrorCounts, emptyErrorCounts, type WindowReport } from '@gauntlet/contracts'
+import { addErrorCounts, emptyErrorCounts, type RequestCounts, type WindowReport } from '@gauntlet/contracts'
 import { encodeHistogram, mergeEncoded } from '@gauntlet/metrics'
 
 export interface MergeFrame {
@@ -53,6 +53,31 @@ export function mergeWindows(
     merged.generatorLimited ||= part.generatorLimited
     merged.openConnections += part.openConnections
     addErrorCounts(errors, part.errors)
+  }
+  const requests = mergeRequests(parts)
+  return requests ? { ...merged, requests } : merged
+}
+
+/** A mix's per-request counts, by name across the agents' windows (each merged as the window is). */
+function mergeRequests(parts: readonly WindowReport[]): Record<string, RequestCounts> | undefined {
+  const byName = new Map<string, RequestCounts[]>()
+  for (const part of parts)
+    for (const [name, counts] of Object.entries(part.requests ?? {})) {
+      const list = byName.get(name)
+      if (list) list.push(counts)
+      else byName.set(name, [counts])
+    }
+  if (byName.size === 0) return undefined
+  const merged: Record<string, RequestCounts> = {}
+  for (const [name, list] of byName) {
+    const errors = emptyErrorCounts()
+    for (const counts of list) addErrorCounts(errors, counts.errors)
+    merged[name] = {
+      dispatched: list.reduce((n, c) => n + c.dispatched, 0),
+      ok: list.reduce((n, c) => n + c.ok, 0),
+      errors,
+      latency: list.length === 1 ? list[0]!.latency : encodeHistogram(mergeEncoded(list.map((c) => c.latency))),
+    }
   }
   return merged
 }

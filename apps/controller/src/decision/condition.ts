@@ -25,6 +25,8 @@ export type ThresholdOperator = '<' | '<=' | '>' | '>='
 export interface Threshold {
   source: string
   metric: ThresholdMetric
+  /** `metric{request=<name>}`: one request of the mix; absent, the whole mix. */
+  request?: string
   operator: ThresholdOperator
   /** In ms for latency metrics, a fraction for error_rate, rps for rps. */
   limit: number

@@ -1,8 +1,16 @@
-import type { Decision, DecisionVerdict, ObservedStep, ThresholdResult, WindowReport } from '@gauntlet/contracts'
+import type {
+  Decision,
+  DecisionVerdict,
+  ObservedStep,
+  RequestStats,
+  ThresholdResult,
+  WindowReport,
+} from '@gauntlet/contracts'
 import { compare, isRateMetric, type Threshold } from './condition.js'
 import { clientLimitOf, clientLimitText, clientWasTheLimit } from './client-limit.js'
 import { decisionRecord } from './decision-record.js'
 import { thresholdEvidence, unsoundData } from './evidence.js'
+import { windowsOf } from './request-view.js'
 import { sampleStats } from './sample-stats.js'
 
 /** Where a step sits on the run's live timeline (holds included) and the rate it planned. */
@@ -41,8 +49,16 @@ export function judgeStep(
 ): ObservedStep {
   const judged = windows.filter((w) => w.step === schedule.index && w.index >= schedule.startS + schedule.warmupS)
   const stats = sampleStats(judged)
+  // A threshold on one request of a mix measures that request's share of the same seconds.
+  const byRequest = new Map<string, ReturnType<typeof sampleStats>>()
+  const statsFor = (request: string | undefined): ReturnType<typeof sampleStats> => {
+    if (request === undefined) return stats
+    let found = byRequest.get(request)
+    if (!found) byRequest.set(request, (found = sampleStats(windowsOf(judged, request))))
+    return found
+  }
   const complete = judged.length === schedule.durationS - schedule.warmupS && judged.every((w) => w.complete)
-  const results = thresholds.map((threshold) => thresholdResult(threshold, stats))
+  const results = thresholds.map((threshold) => thresholdResult(threshold, statsFor(threshold.request)))
   const clientLimit = clientLimitOf(judged)
   const clientLimited = clientWasTheLimit(clientLimit)
   const unproven = results.filter(
@@ -90,7 +106,34 @@ export function judgeStep(
     verdict,
     ...(reason ? { reason } : {}),
     thresholds: results,
+    ...requestStatsOf(judged, statsFor),
   }
+}
+
+/** Each request of a mix over the judged seconds (the names any judged window carries). */
+function requestStatsOf(
+  judged: readonly WindowReport[],
+  statsFor: (request: string) => ReturnType<typeof sampleStats>,
+): { requests?: Record<string, RequestStats> } {
+  const names = new Set<string>()
+  for (const w of judged) for (const name of Object.keys(w.requests ?? {})) names.add(name)
+  if (names.size === 0) return {}
+  const requests: Record<string, RequestStats> = {}
+  for (const name of [...names].sort()) {
+    const s = statsFor(name)
+    requests[name] = {
+      sent: s.sent,
+      completed: s.completed,
+      errors: s.errors,
+      errorRate: s.errorRate === null ? 0 : round(s.errorRate, 6),
+      errorsByClass: s.errorsByClass,
+      p50Ms: s.latency.p50Ms,
+      p90Ms: s.latency.p90Ms,
+      p99Ms: s.latency.p99Ms,
+      maxMs: s.latency.maxMs,
+    }
+  }
+  return { requests }
 }
 
 /** A threshold with nothing to observe fails: missing data is never evidence of health. */

@@ -199,8 +199,10 @@ function buildScenario(
     doc.thresholds.forEach((source, i) => {
       if (typeof source !== 'string') return
       const parsed = parseThreshold(source)
-      if (parsed.ok) thresholds.push(parsed.threshold)
-      else add(`/thresholds/${i}`, parsed.message)
+      if (!parsed.ok) return add(`/thresholds/${i}`, parsed.message)
+      const unknown = unknownRequest(parsed.threshold.request, doc)
+      if (unknown) return add(`/thresholds/${i}`, `threshold "${source}": ${unknown}`)
+      thresholds.push(parsed.threshold)
     })
   }
   if (warmupS !== undefined) {
@@ -358,6 +360,14 @@ function buildHooks(doc: HooksDocument, add: ReportProblem): Scenario['hooks'] |
     })
   }
   return ok ? hooks : undefined
+}
+
+/** Why a `{request=<name>}` selector names no request of the scenario's mix, if it does not. */
+function unknownRequest(name: string | undefined, doc: ScenarioDocument): string | undefined {
+  if (name === undefined) return undefined
+  const names = (doc.requests ?? []).map((r) => r.name)
+  if (names.length === 0) return `{request=${name}} selects a request of a requests: mix, and this scenario has none`
+  return names.includes(name) ? undefined : `no request is named "${name}"; the requests are ${names.join(', ')}`
 }
 
 /** The URL as runs show it: normalized, unless its path holds templates (which URL would percent-encode). */

@@ -27,7 +27,8 @@ export {
 /**
  * Threshold grammar (documented in README, "Thresholds"):
  *
- *   threshold := metric operator number [unit]
+ *   threshold := metric [ "{request=" name "}" ] operator number [unit]
+ *                the selector measures one request of a `requests:` mix; without it, the whole mix
  *   metric    := p50 | p90 | p95 | p99 | p999 | max      latency, unit ms or s (required)
  *              | error_rate | success_rate               unit % (or a bare fraction 0..1)
  *              | timeout_rate | refused_rate | reset_rate | tls_rate | check_rate
@@ -54,23 +55,32 @@ export {
 
 type ParseResult = { ok: true; threshold: Threshold } | { ok: false; message: string }
 
-const grammar = /^\s*([a-z_0-9]+)\s*(<=|>=|<|>)\s*(-?[0-9]+(?:\.[0-9]+)?)\s*([a-z%]*)\s*$/i
+const grammar =
+  /^\s*([a-z_0-9]+)(?:\{\s*request\s*=\s*([a-zA-Z0-9][a-zA-Z0-9._-]{0,63})\s*\})?\s*(<=|>=|<|>)\s*(-?[0-9]+(?:\.[0-9]+)?)\s*([a-z%]*)\s*$/i
 
 export function parseThreshold(source: string): ParseResult {
   const match = grammar.exec(source)
   if (!match)
     return {
       ok: false,
-      message: `cannot parse threshold "${source}": expected "<metric> <operator> <value>[unit]", e.g. "p99 < 800ms"`,
+      message:
+        `cannot parse threshold "${source}": expected "<metric>[{request=<name>}] <operator> <value>[unit]", ` +
+        'e.g. "p99 < 800ms" or "error_rate{request=create-order} < 0.5%"',
     }
-  const [, rawMetric = '', operator = '<', rawValue = '0', rawUnit = ''] = match
+  const [, rawMetric = '', request, operator = '<', rawValue = '0', rawUnit = ''] = match
   const metric = rawMetric.toLowerCase()
   const unit = rawUnit.toLowerCase()
   const value = Number(rawValue)
   const fail = (message: string): ParseResult => ({ ok: false, message: `threshold "${source}": ${message}` })
   const done = (limit: number): ParseResult => ({
     ok: true,
-    threshold: { source, metric: metric as ThresholdMetric, operator: operator as ThresholdOperator, limit },
+    threshold: {
+      source,
+      metric: metric as ThresholdMetric,
+      ...(request !== undefined ? { request } : {}),
+      operator: operator as ThresholdOperator,
+      limit,
+    },
   })
 
   if ((latencyMetrics as readonly string[]).includes(metric)) {
