@@ -1,0 +1,180 @@
+import {
+  dataColumns,
+  envReferences,
+  GauntletError,
+  parseTemplate,
+  substituteEnv,
+  type Problem,
+} from '@gauntlet/contracts'
+import { formatOf, parseDataFile, unsafeForHeader } from './data-file.js'
+import type { RequestPlan, Scenario } from './scenario.js'
+
+/** A data set as agents get it: its rows, read and checked at run start. */
+export interface DataSetRows {
+  columns: string[]
+  rows: string[][]
+  order: 'sequential' | 'random' | 'unique'
+}
+
+/** What a run sends, resolved at its start: env values in, body files read, data sets loaded. */
+export interface RunInputs {
+  /** The scenario's requests with `${env.NAME}` replaced and `bodyFile` read into `body`. */
+  requests: RequestPlan[]
+  data: Record<string, DataSetRows>
+  /** The env values sent: never shown (events, logs and reports scrub them). */
+  secrets: string[]
+}
+
+/** Where a run's environment and files come from: the CLI's own, or the controller's, within its rules. */
+export interface InputSources {
+  /** A variable's value; a GauntletError (naming why) when the name may not be read here. */
+  env(name: string): string | undefined
+  /** A file the scenario names (`field` is its JSON pointer, for messages): its text, or a GauntletError. */
+  readText(file: string, field: string): Promise<string>
+}
+
+/**
+ * Reads what a run's requests need, once, at its start: every problem at once, each naming its field, as
+ * a GauntletError('usage') (exit 2, 400) before anything is stored or sent. A missing variable is named:
+ * the sources only give names their caller may read (the controller's: GAUNTLET_SECRET_* only).
+ */
+export async function resolveRunInputs(scenario: Scenario, sources: InputSources): Promise<RunInputs> {
+  const problems: Problem[] = []
+  const secrets = new Set<string>()
+  const fail = (path: string, message: string): void => void problems.push({ path, message })
+
+  const data: Record<string, DataSetRows> = {}
+  for (const [name, set] of Object.entries(scenario.data)) {
+    const field = `/data/${name}/file`
+    const format = formatOf(set.file)
+    if (!format) {
+      fail(field, `"${set.file}" is neither .csv nor .jsonl/.ndjson`)
+      continue
+    }
+    const text = await read(sources, set.file, field, fail)
+    if (text === undefined) continue
+    const parsed = parseDataFile(text, format)
+    if (!parsed.ok) fail(field, `${set.file}: ${parsed.message}`)
+    else data[name] = { columns: parsed.columns, rows: parsed.rows, order: set.order }
+  }
+
+  const requests: RequestPlan[] = []
+  for (const [i, request] of scenario.requests.entries()) {
+    const base = scenario.requests.length === 1 && request.name === 'default' ? '/target' : `/requests/${i}`
+    const resolve = (value: string, field: string, place: 'path' | 'header' | 'body'): string => {
+      const scan = envReferences(value)
+      // Checked when the scenario loaded; a stored scenario written before that is refused here.
+      if (!scan.ok) {
+        fail(field, scan.message)
+        return value
+      }
+      const resolved = substituteEnv(value, scan.references, (name) => {
+        const found = envValue(sources, name, field, place, fail)
+        if (found !== undefined) secrets.add(found)
+        // A value is data, not a template: its "{{" stays literal for the agent's parser.
+        return (found ?? '').replaceAll('{{', '{{{{')
+      })
+      const parsed = parseTemplate(resolved)
+      if (parsed.ok)
+        for (const { set, column } of dataColumns(parsed.parts)) {
+          const rows = data[set]
+          if (!rows) continue
+          if (!rows.columns.includes(column))
+            fail(field, `data set ${set} has no column "${column}" (its columns: ${rows.columns.join(', ')})`)
+          else if (place === 'header') {
+            const row = unsafeForHeader(rows.columns, rows.rows, column)
+            if (row !== undefined)
+              fail(field, `data set ${set}, row ${row}: column "${column}" holds a line break, which a header cannot`)
+          }
+        }
+      return resolved
+    }
+    const pathField = base === '/target' ? '/target/url' : `${base}/path`
+    const headers: Record<string, string> = {}
+    for (const [name, value] of Object.entries(request.headers))
+      headers[name] = resolve(value, headerField(base, name), 'header')
+    let body = request.body
+    if (request.bodyFile !== undefined) body = await read(sources, request.bodyFile, `${base}/bodyFile`, fail)
+    const resolved: RequestPlan = { ...request }
+    delete resolved.bodyFile
+    requests.push({
+      ...resolved,
+      path: resolve(request.path, pathField, 'path'),
+      headers,
+      ...(body !== undefined
+        ? { body: resolve(body, `${base}/${request.bodyFile ? 'bodyFile' : 'body'}`, 'body') }
+        : {}),
+    })
+  }
+  if (problems.length > 0)
+    throw new GauntletError(
+      'usage',
+      `the run cannot start: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
+      { problems },
+    )
+  return { requests, data, secrets: [...secrets] }
+}
+
+async function read(
+  sources: InputSources,
+  file: string,
+  field: string,
+  fail: (path: string, message: string) => void,
+): Promise<string | undefined> {
+  try {
+    return await sources.readText(file, field)
+  } catch (error) {
+    fail(field, error instanceof GauntletError ? error.message : `cannot read ${file}: ${(error as Error).message}`)
+    return undefined
+  }
+}
+
+/** A variable's value, checked for where it goes: no line break in a header, no space or control in a path. */
+function envValue(
+  sources: InputSources,
+  name: string,
+  field: string,
+  place: 'path' | 'header' | 'body',
+  fail: (path: string, message: string) => void,
+): string | undefined {
+  let value: string | undefined
+  try {
+    value = sources.env(name)
+  } catch (error) {
+    fail(field, error instanceof Error ? error.message : String(error))
+    return undefined
+  }
+  if (value === undefined) {
+    fail(field, `\${env.${name}}: the variable ${name} is not set (it is never sent literally)`)
+    return undefined
+  }
+  if (place === 'header' && /[\r\n\0]/.test(value)) fail(field, `\${env.${name}}: its value holds a line break`)
+  if (place === 'path' && hasSpaceOrControl(value))
+    fail(field, `\${env.${name}}: its value holds spaces or control characters, which a path cannot`)
+  return value
+}
+
+function hasSpaceOrControl(value: string): boolean {
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) <= 0x20 || value.charCodeAt(i) === 0x7f) return true
+  return false
+}
+
+function headerField(base: string, name: string): string {
+  return `${base}/headers/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`
+}
+
+/** The controller's environment rule: `${env.NAME}` reads only variables named GAUNTLET_SECRET_*. */
+export const controllerEnvPrefix = 'GAUNTLET_SECRET_'
+
+/** Environment sources for the controller (REST, stored scenarios, schedules). */
+export function controllerEnv(env: NodeJS.ProcessEnv): InputSources['env'] {
+  return (name) => {
+    if (!name.startsWith(controllerEnvPrefix))
+      throw new GauntletError(
+        'usage',
+        `\${env.${name}}: the controller gives runs only variables named ${controllerEnvPrefix}* ` +
+          `(set ${controllerEnvPrefix}${name} on the controller and write \${env.${controllerEnvPrefix}${name}})`,
+      )
+    return env[name]
+  }
+}
