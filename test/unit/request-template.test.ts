@@ -41,6 +41,7 @@ describe('parseTemplate', () => {
     ['{{ randomInt 1 x }}', /takes two integers/],
     ['{{ randomInt 1.5 2 }}', /takes two integers/],
     ['{{ randomInt 9 2 }}', /the first bound must not be larger/],
+    ['{{ randomInt 0 999999999999999 }}', /the range is at most 2\^48 wide/],
     ['{{ data.skus }}', /unknown expression "data.skus"/],
     ['{{ data.s!k.u }}', /data set and column names are letters/],
     ['{{ env.TOKEN }}', /unknown expression "env.TOKEN"/],
