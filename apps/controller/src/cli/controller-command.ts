@@ -12,6 +12,7 @@ import { FaultRouter } from '../agents/fault-router.js'
 import { InProcessAgent } from '../agents/in-process-agent.js'
 import { RemoteAgents } from '../agents/remote-agents.js'
 import { tcpTargetProbe } from '../agents/tcp-target-probe.js'
+import { tlsTargetCheck } from '../agents/tls-target-check.js'
 import { buildApp } from '../http/app.js'
 import { controllerLoggerOptions, logLevelFromEnv } from '../http/audit-log.js'
 import { RunAdmission } from '../run/run-admission.js'
@@ -124,6 +125,11 @@ export const controllerSpec = defineCommand({
       defaultText: durationText(defaultLimits.hookGraceMs / 1000),
       description: 'how long onRollback and postRun hooks may still take once a run is stopped',
     },
+    'files-dir': {
+      type: 'string',
+      value: '<dir>',
+      description: 'the only directory scenario file paths (target.tls ca/cert/key) may point into; without it, none',
+    },
   },
   env: {
     GAUNTLET_TOKEN: 'bearer token every /api route requires (see docs/security.md)',
@@ -132,6 +138,7 @@ export const controllerSpec = defineCommand({
     GAUNTLET_TARGET_ALLOW: 'hosts runs may load (default: loopback)',
     GAUNTLET_HOOK_ALLOW: 'hosts hooks may call (default: loopback)',
     GAUNTLET_AGENT_ALLOW: 'addresses agents may register with (default: loopback)',
+    GAUNTLET_FILES_DIR: 'as --files-dir',
   },
   examples: [
     'gauntlet controller --port 8080 --scenarios ./scenarios',
@@ -233,6 +240,7 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
         store,
         agent: new AgentPool(new InProcessAgent(), remote, mode),
         probe: tcpTargetProbe(settings.targetAllow),
+        tlsCheck: tlsTargetCheck(settings.targetAllow),
         clock,
         faults,
         targetAllow: settings.targetAllow,

@@ -16,14 +16,23 @@ import { RunFaults } from '../faults/run-faults.js'
 import { RunHooks } from '../hooks/run-hooks.js'
 import { rootCausePlan } from '../report/root-cause-plan.js'
 import { buildRunReport, type ReportInput } from '../report/run-report.js'
-import { runWarnings } from '../report/run-warnings.js'
+import { runWarnings, tlsFailureLines } from '../report/run-warnings.js'
 import { queryCredentials, scenarioSecrets, scrubSecrets } from '../security/redact.js'
 import type { Scenario } from '../scenario/scenario.js'
 import type { RunStatus, RunStore } from '../storage/run-store.js'
 import { callbackGuard } from './callback-guard.js'
 import { DecisionDriver } from './decision-driver.js'
 import { LiveTimeline } from './live-timeline.js'
-import type { Clock, FaultInjector, LoadAgent, LoadControl, LoadOutcome, RunObserver, TargetProbe } from './ports.js'
+import type {
+  Clock,
+  FaultInjector,
+  LoadAgent,
+  LoadControl,
+  LoadOutcome,
+  RunObserver,
+  TargetProbe,
+  TlsCheck,
+} from './ports.js'
 import { RunSteps, type JudgedStep } from './run-steps.js'
 import { RunTargetMetrics, type TargetMetricsOutcome } from './run-target-metrics.js'
 import { judgeRun, type Rollback, type RunJudgement } from './verdict.js'
@@ -32,6 +41,8 @@ export interface RunDependencies {
   store: RunStore
   agent: LoadAgent
   probe: TargetProbe
+  /** A handshake with an https target before the load, to name a TLS failure; absent, none is made. */
+  tlsCheck?: TlsCheck
   clock: Clock
   /** Needed only by scenarios with faults. */
   faults?: FaultInjector
@@ -100,6 +111,8 @@ class Run {
   private rollback: RollbackRecord | undefined
   /** How the load ended, once it has. */
   private loadOutcome: LoadOutcome | undefined
+  /** What the pre-run TLS handshake found wrong (run warnings name it beside the tls error class). */
+  private tlsFailure: string | undefined
 
   constructor(
     private readonly deps: RunDependencies,
@@ -137,6 +150,7 @@ class Run {
   private async carryOut(): Promise<RunSummary> {
     const unreachable = await this.probe()
     if (unreachable) return this.store('error', refused(`target unreachable before the first step: ${unreachable}`))
+    this.tlsFailure = await this.checkTls()
     const notReady = await this.prepareFaults()
     if (notReady) return this.store('error', { ...refused(notReady), faults: this.faults.records() })
     const loaded = await this.loadAndJudge()
@@ -164,6 +178,13 @@ class Run {
   /** A reason when the target does not accept connections. */
   private probe(): Promise<string | undefined> {
     return this.deps.probe(this.scenario.target.url, this.scenario.target.timeoutMs)
+  }
+
+  /** Why a handshake with the https target fails with the run's TLS settings, if it does (not a refusal). */
+  private async checkTls(): Promise<string | undefined> {
+    const { url, tls, timeoutMs } = this.scenario.target
+    if (!this.deps.tlsCheck || !url.startsWith('https:') || tls?.insecure) return undefined
+    return this.deps.tlsCheck(url, tls, timeoutMs)
   }
 
   /** A fault that cannot run here (no netem, no such container) fails the run before any load: its reason. */
@@ -511,9 +532,20 @@ class Run {
       ...(deliveries.length > 0 ? { hooks: deliveries } : {}),
       verdict: judgement.verdict,
       capacityRps: judgement.capacityRps,
-      reasons: judgement.reasons,
+      // A step failing on TLS says why in the reasons too: the class alone does not tell what to fix.
+      reasons:
+        judgement.verdict === 'pass'
+          ? judgement.reasons
+          : [...judgement.reasons, ...tlsFailureLines(this.steps.observed, this.tlsFailure)],
       warnings: [
-        ...runWarnings({ deliveries, steps: this.steps.observed, losses, faultLines: this.faultLines, faults }),
+        ...runWarnings({
+          deliveries,
+          steps: this.steps.observed,
+          losses,
+          faultLines: this.faultLines,
+          faults,
+          tls: { insecure: this.scenario.target.tls?.insecure === true, failure: this.tlsFailure },
+        }),
         ...(measured?.warnings ?? []),
         ...(outcome.warnings ?? []).map((w) => `DEGRADED: ${w}`),
       ],

@@ -7,6 +7,7 @@ import {
   type HooksDocument,
   type Problem,
   type ScenarioDocument,
+  type TargetTlsDocument,
   type TargetMetricsDocument,
   type ReportProblem,
 } from '@gauntlet/contracts'
@@ -228,6 +229,8 @@ function buildScenario(
     add('/target/timeout', `timeout must be between 1ms and ${formatDuration(defaults.maxTimeoutMs)}`)
   }
 
+  if (schemaAccepted('/target/tls') && doc.target?.tls) checkTls(doc.target.tls, url, add)
+
   const hooks = schemaAccepted('/hooks') ? buildHooks(doc.hooks ?? {}, add) : undefined
   const faults = schemaAccepted('/faults')
     ? buildFaults(doc.faults ?? [], '/faults', add, (i, fault) => `f${i + 1}-${fault.type}`, steps?.length)
@@ -273,6 +276,7 @@ function buildScenario(
       ...(doc.target.body !== undefined ? { body: doc.target.body } : {}),
       timeoutMs,
       ...(doc.target.expect !== undefined ? { expectStatus: doc.target.expect.status } : {}),
+      ...(doc.target.tls !== undefined ? { tls: { ...doc.target.tls, insecure: doc.target.tls.insecure ?? false } } : {}),
     },
     steps,
     warmupS,
@@ -362,6 +366,18 @@ function parseTargetUrl(text: string, add: ReportProblem): URL | undefined {
     add('/target/url', `"${text}" is not a valid URL`)
   }
   return undefined
+}
+
+/**
+ * What target.tls says without reading files: it belongs to an https target, and a client certificate
+ * comes with its key. PEM contents and paths are checked by resolveScenarioFiles (scenario-files.ts).
+ */
+function checkTls(tls: TargetTlsDocument, url: URL | undefined, add: ReportProblem): void {
+  if (url && url.protocol !== 'https:') add('/target/tls', 'tls applies to https:// targets only')
+  if (tls.cert !== undefined && tls.key === undefined)
+    add('/target/tls/cert', 'a client certificate needs its private key: add target.tls.key')
+  if (tls.key !== undefined && tls.cert === undefined)
+    add('/target/tls/key', 'a private key needs its client certificate: add target.tls.cert')
 }
 
 /** RFC 9110 token characters: what a header name may contain. */
