@@ -290,11 +290,19 @@ it never reaches the server and is counted in dropped`, async () => {
     // hands every request over on time (to a new connection when none is free). Each then waits for its
     // handshake, which is the target's and the network's time, so twice lateSendMs of it is no late send.
     const holdMs = 40
-    const { port, arrivals } = await slowHandshakeTarget(holdMs)
+    const { port, arrivals, ca } = await slowHandshakeTarget(holdMs)
 
     const windows: WindowReport[] = []
     await new LoadGenerator({
-      target: { protocol: 'https:', hostname: '127.0.0.1', port, path: '/', method: 'GET', headers: {} },
+      target: {
+        protocol: 'https:',
+        hostname: '127.0.0.1',
+        port,
+        path: '/',
+        method: 'GET',
+        headers: {},
+        tls: { ca, insecure: false },
+      },
       steps: [{ rps: 20, durationS: 3, step: 0 }],
       timeoutMs: 2000,
       maxConnections: 10,
