@@ -41,15 +41,50 @@ export function makeTestPki(): TestPki {
     keyPath: file(`${name}.key`),
   })
   openssl([
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=Gauntlet test CA',
-    '-keyout', file('ca.key'), '-out', file('ca.pem'),
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=Gauntlet test CA',
+    '-keyout',
+    file('ca.key'),
+    '-out',
+    file('ca.pem'),
   ])
   const signed = (name: string, cn: string, extensions: string, days: string): void => {
     writeFileSync(file(`${name}.ext`), `${extensions}\n`)
-    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn}`, '-keyout', file(`${name}.key`), '-out', file(`${name}.csr`)])
     openssl([
-      'x509', '-req', '-in', file(`${name}.csr`), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial',
-      '-days', days, '-extfile', file(`${name}.ext`), '-out', file(`${name}.pem`),
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      `/CN=${cn}`,
+      '-keyout',
+      file(`${name}.key`),
+      '-out',
+      file(`${name}.csr`),
+    ])
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      file(`${name}.csr`),
+      '-CA',
+      file('ca.pem'),
+      '-CAkey',
+      file('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      days,
+      '-extfile',
+      file(`${name}.ext`),
+      '-out',
+      file(`${name}.pem`),
     ])
   }
   const local = 'subjectAltName=IP:127.0.0.1,DNS:localhost'
@@ -59,8 +94,21 @@ export function makeTestPki(): TestPki {
   signed('other', 'other.example', 'subjectAltName=DNS:other.example', '2')
   signed('client', 'gauntlet-client', 'extendedKeyUsage=clientAuth', '2')
   openssl([
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', local,
-    '-keyout', file('self.key'), '-out', file('self.pem'),
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-addext',
+    local,
+    '-keyout',
+    file('self.key'),
+    '-out',
+    file('self.pem'),
   ])
   return {
     dir,

@@ -2,9 +2,9 @@ import type { RunSummary } from '@gauntlet/contracts'
 import { GauntletError } from '@gauntlet/contracts'
 import { parseAllowList } from '@gauntlet/http'
 import type { FastifyInstance } from 'fastify'
-import { mkdirSync, symlinkSync } from 'node:fs'
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createServer, type Server, type ServerOptions } from 'node:https'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tlsTargetCheck } from '../../apps/controller/src/agents/tls-target-check.js'
 import { insecureTlsWarning } from '../../apps/controller/src/report/run-warnings.js'
@@ -12,6 +12,8 @@ import { executeRun } from '../../apps/controller/src/run/run-service.js'
 import { parseScenario } from '../../apps/controller/src/scenario/load-scenario.js'
 import { resolveScenarioFiles } from '../../apps/controller/src/scenario/scenario-files.js'
 import { SqliteStore } from '../../apps/controller/src/storage/sqlite-store.js'
+import { ControllerClient } from '../../apps/controller/src/cli/controller-client.js'
+import { startGauntlet, type ChildServer } from '../helpers/child-server.js'
 import { runCli, tempDir, writeScenario } from '../helpers/cli.js'
 import { embeddedRunDeps } from '../helpers/embedded-run.js'
 import { inProcessController } from '../helpers/in-process-controller.js'
@@ -176,7 +178,9 @@ describe('https targets are verified (target.tls)', () => {
 
     it('PEM that does not parse', async () => {
       const bad = '|\n      -----BEGIN CERTIFICATE-----\n      bm90IGEgY2VydA==\n      -----END CERTIFICATE-----'
-      expect(await problems(`\n    ca: ${bad}`)).toMatchObject([{ path: '/target/tls/ca', message: /not a valid certificate/ }])
+      expect(await problems(`\n    ca: ${bad}`)).toMatchObject([
+        { path: '/target/tls/ca', message: /not a valid certificate/ },
+      ])
     })
 
     it('a missing file', async () => {
@@ -215,13 +219,17 @@ describe('https targets are verified (target.tls)', () => {
     const token = 'tls-test-token'
     const auth = { authorization: `Bearer ${token}` }
     let filesDir: string
+    /** A valid CA file outside the files directory: reading it would succeed, so only confinement refuses it. */
+    let outside: string
     let plain: { app: FastifyInstance; stop: () => Promise<void> }
     let withFiles: { app: FastifyInstance; stop: () => Promise<void> }
-    beforeAll(async () => {
+    beforeAll(() => {
       filesDir = pki.dir
+      outside = join(tempDir('gauntlet-outside-'), 'ca.pem')
+      writeFileSync(outside, pki.ca.pem)
       mkdirSync(join(filesDir, 'sub'))
       // A link inside the files directory to a file outside it.
-      symlinkSync('/etc/hostname', join(filesDir, 'sub', 'escape.pem'))
+      symlinkSync(outside, join(filesDir, 'sub', 'escape.pem'))
       plain = inProcessController({ env: { GAUNTLET_TOKEN: token } })
       withFiles = inProcessController({ env: { GAUNTLET_TOKEN: token, GAUNTLET_FILES_DIR: filesDir } })
     })
@@ -252,7 +260,8 @@ describe('https targets are verified (target.tls)', () => {
           payload: { yaml: scenarioYaml(good.url, tls) },
         })
       expect((await put('{ ca: ca.pem }')).statusCode).toBeLessThan(300)
-      const dotdot = await put('{ ca: ../../etc/hostname }')
+      const dotdot = await put(`{ ca: ${relative(filesDir, outside)} }`)
+      expect(relative(filesDir, outside)).toMatch(/^\.\.\//)
       expect(dotdot.statusCode).toBe(400)
       expect(dotdot.json<{ problems: unknown[] }>().problems).toMatchObject([
         { path: '/target/tls/ca', message: /outside the controller's files directory/ },
@@ -269,7 +278,12 @@ describe('https targets are verified (target.tls)', () => {
       const yaml = scenarioYaml(mutual.url, tls).replace('name: tls', 'name: mtls')
       const keyLine = pki.client.key.split('\n')[1]!
       const before = mutual.count()
-      const put = await plain.app.inject({ method: 'PUT', url: '/api/scenarios/mtls', headers: auth, payload: { yaml } })
+      const put = await plain.app.inject({
+        method: 'PUT',
+        url: '/api/scenarios/mtls',
+        headers: auth,
+        payload: { yaml },
+      })
       expect(put.statusCode).toBeLessThan(300)
       expect(put.body).not.toContain(keyLine)
       const shown = await plain.app.inject({ url: '/api/scenarios/mtls', headers: auth })
@@ -293,5 +307,37 @@ describe('https targets are verified (target.tls)', () => {
       expect(detail.body).not.toContain(keyLine)
       expect(mutual.count() - before).toBe(20)
     })
+  })
+
+  it('remote agents (real processes): the controller reads cert and key under --files-dir and the agent makes mutual TLS with them; the key is in no output', async () => {
+    const secret = { GAUNTLET_AGENT_SECRET: 'tls-agents-7c1e' }
+    const started: ChildServer[] = []
+    try {
+      const controller = await startGauntlet(
+        ['controller', '--port', '0', '--db', join(tempDir(), 'c.db'), '--agents', 'remote', '--files-dir', pki.dir],
+        secret,
+      )
+      started.push(controller)
+      const agent = await startGauntlet(['agent', '--controller', controller.url, '--name', 'tls-agent'], secret)
+      started.push(agent)
+      await agent.waitForLine(/registered with/)
+      const before = mutual.count()
+      const client = new ControllerClient(controller.url, undefined)
+      const id = await client.startRun(
+        scenarioYaml(mutual.url, '{ ca: ca.pem, cert: client.pem, key: client.key }'),
+        undefined,
+      )
+      let summary: RunSummary | undefined
+      for await (const event of client.follow(id)) {
+        if (event.event === 'status' && event.data.status !== 'running') summary = event.data.summary!
+      }
+      expect(summary).toMatchObject({ status: 'passed', agents: [{ name: 'tls-agent' }] })
+      expect(mutual.count() - before).toBe(20)
+      const keyLine = pki.client.key.split('\n')[1]!
+      for (const child of started) expect(child.lines.join('\n')).not.toContain(keyLine)
+      expect(await (await fetch(`${controller.url}/api/runs/${id}`)).text()).not.toContain(keyLine)
+    } finally {
+      await Promise.all(started.map((child) => child.stop()))
+    }
   })
 })

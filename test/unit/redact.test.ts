@@ -190,7 +190,8 @@ describe("credentials in the target URL's query", () => {
 })
 
 describe('target.tls.key', () => {
-  const key = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n'
+  const key =
+    '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n'
   const indented = key.trim().replace(/^/gm, '      ')
 
   it('an inline key is a secret: redacted in place, and scrubbed wherever it appears', () => {

@@ -18,13 +18,23 @@ function problems(text: string): Array<{ path: string; message: string; line?: n
 describe('target.tls (as written: nothing read yet)', () => {
   it('keeps ca/cert/key as written and insecure false by default', () => {
     const scenario = parseScenario(yaml('https://x/', '{ ca: ./ca.pem, cert: c.pem, key: c.key, serverName: y }'))
-    expect(scenario.target.tls).toEqual({ ca: './ca.pem', cert: 'c.pem', key: 'c.key', serverName: 'y', insecure: false })
+    expect(scenario.target.tls).toEqual({
+      ca: './ca.pem',
+      cert: 'c.pem',
+      key: 'c.key',
+      serverName: 'y',
+      insecure: false,
+    })
   })
 
   it.each([
     ['{ cert: c.pem }', '/target/tls/cert', /needs its private key/],
     ['{ key: c.key }', '/target/tls/key', /needs its client certificate/],
-    ['{ verify: false }', '/target/tls/verify', /unknown key "verify"; expected one of: ca, cert, key, serverName, insecure/],
+    [
+      '{ verify: false }',
+      '/target/tls/verify',
+      /unknown key "verify"; expected one of: ca, cert, key, serverName, insecure/,
+    ],
     ['{ insecure: "yes" }', '/target/tls/insecure', /boolean/],
     ['{ ca: "" }', '/target/tls/ca', /length/],
   ])('%s -> %s', (tls, path, message) => {

@@ -70,7 +70,12 @@ describe('tlsConnectOptions', () => {
 
 describe('tlsFailureLines', () => {
   const step = (tls: number, errors: number): ObservedStep =>
-    ({ index: 0, completed: 100, errors, errorsByClass: { status: {}, timeout: 0, refused: 0, reset: 0, tls, other: 0 } }) as unknown as ObservedStep
+    ({
+      index: 0,
+      completed: 100,
+      errors,
+      errorsByClass: { status: {}, timeout: 0, refused: 0, reset: 0, tls, other: 0 },
+    }) as unknown as ObservedStep
 
   it.each([
     [100, 100, 1],

@@ -13,7 +13,8 @@ const certificateReasons: Readonly<Record<string, string>> = {
   UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'certificate signed by an unknown authority (give its CA as target.tls.ca)',
   UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'certificate signed by an unknown authority (give its CA as target.tls.ca)',
   UNABLE_TO_GET_ISSUER_CERT: 'certificate signed by an unknown authority (give its CA as target.tls.ca)',
-  ERR_TLS_CERT_ALTNAME_INVALID: 'hostname mismatch: the certificate does not name this host (see target.tls.serverName)',
+  ERR_TLS_CERT_ALTNAME_INVALID:
+    'hostname mismatch: the certificate does not name this host (see target.tls.serverName)',
   CERT_REVOKED: 'certificate has been revoked',
   CERT_UNTRUSTED: 'certificate is not trusted',
   CERT_REJECTED: 'certificate was rejected',

@@ -1,7 +1,6 @@
 import type { TargetTls } from '@gauntlet/contracts'
 import { isIP } from 'node:net'
 import { createSecureContext, rootCertificates, type ConnectionOptions } from 'node:tls'
-import type { ConnectionTarget } from './autocannon-connection.js'
 
 /**
  * How a connection to an https target opens its TLS socket. Verified unless the scenario says
@@ -10,9 +9,16 @@ import type { ConnectionTarget } from './autocannon-connection.js'
  * context is built once per target and shared by its connections: parsing ~140 roots on every
  * (re)connect would cost the target's handshake time on our side.
  */
-const built = new WeakMap<ConnectionTarget, ConnectionOptions>()
+const built = new WeakMap<TlsTarget, ConnectionOptions>()
 
-export function tlsConnectOptions(target: ConnectionTarget): ConnectionOptions {
+/** What of a connection target TLS needs (a ConnectionTarget is one). */
+export interface TlsTarget {
+  hostname: string
+  port: number
+  tls?: TargetTls
+}
+
+export function tlsConnectOptions(target: TlsTarget): ConnectionOptions {
   let options = built.get(target)
   if (!options) {
     options = buildOptions(target.hostname, target.port, target.tls)

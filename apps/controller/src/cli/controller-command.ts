@@ -18,7 +18,8 @@ import { controllerLoggerOptions, logLevelFromEnv } from '../http/audit-log.js'
 import { RunAdmission } from '../run/run-admission.js'
 import { RunManager } from '../run/run-manager.js'
 import { Scheduler } from '../schedule/scheduler.js'
-import { assertScenarioEgress, type ScenarioEgressAllow } from '../scenario/egress-check.js'
+import { assertScenarioEgress, locateProblems, type ScenarioEgressAllow } from '../scenario/egress-check.js'
+import { resolveScenarioFiles } from '../scenario/scenario-files.js'
 import { closeYamlPool, yamlPool } from '../scenario/yaml-pool.js'
 import { parseScenario } from '../scenario/load-scenario.js'
 import { AgentWindowCommits } from '../storage/group-commit.js'
@@ -347,7 +348,7 @@ async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolea
 
 async function readScenarioDir(
   dir: string,
-  allow: ScenarioEgressAllow,
+  allow: ScenarioEgressAllow & { filesDir?: string },
 ): Promise<Array<{ name: string; yaml: string }>> {
   let names: string[]
   try {
@@ -361,6 +362,10 @@ async function readScenarioDir(
     const yaml = await readFile(file, 'utf8')
     const scenario = parseScenario(yaml, file)
     assertScenarioEgress(scenario, allow, { yaml, file })
+    // Stored, it runs on this controller: its file paths must be readable under --files-dir, as at PUT.
+    await resolveScenarioFiles(scenario, { filesDir: allow.filesDir }, file, (problems) =>
+      locateProblems(problems, yaml),
+    )
     loaded.push({ name: scenario.name, yaml })
   }
   return loaded

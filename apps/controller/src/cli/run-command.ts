@@ -142,7 +142,9 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
   // Files it names (target.tls) are read here, relative to the scenario file; a controller reads its own.
   const loaded = values.controller
     ? written
-    : await resolveScenarioFiles(written, { scenarioDir: dirname(positionals[0]!) }, positionals[0]!, (problems) => locateProblems(problems, yaml))
+    : await resolveScenarioFiles(written, { scenarioDir: dirname(positionals[0]!) }, positionals[0]!, (problems) =>
+        locateProblems(problems, yaml),
+      )
   const scenario = values.target ? overrideTarget(loaded, values.target, '--target') : loaded
   // The scenario's credentials (target headers) are sent, never printed nor written to the summary.
   // A --target override's query credentials too (`?api_key=...`): it replaced the scenario's URL.

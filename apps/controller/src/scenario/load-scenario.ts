@@ -276,7 +276,9 @@ function buildScenario(
       ...(doc.target.body !== undefined ? { body: doc.target.body } : {}),
       timeoutMs,
       ...(doc.target.expect !== undefined ? { expectStatus: doc.target.expect.status } : {}),
-      ...(doc.target.tls !== undefined ? { tls: { ...doc.target.tls, insecure: doc.target.tls.insecure ?? false } } : {}),
+      ...(doc.target.tls !== undefined
+        ? { tls: { ...doc.target.tls, insecure: doc.target.tls.insecure ?? false } }
+        : {}),
     },
     steps,
     warmupS,

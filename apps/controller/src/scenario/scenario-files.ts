@@ -77,7 +77,9 @@ async function readInRoot(written: string, root: FileRoot): Promise<string> {
       throw new Error(`"${written}" is outside the controller's files directory (--files-dir)`)
   }
   const handle = await open(file, 'r').catch((error: NodeJS.ErrnoException) => {
-    throw new Error(`cannot read "${written}": ${error.code === 'ENOENT' ? 'no such file' : error.code ?? error.message}`)
+    throw new Error(
+      `cannot read "${written}": ${error.code === 'ENOENT' ? 'no such file' : (error.code ?? error.message)}`,
+    )
   })
   try {
     const { size } = await handle.stat()
@@ -130,4 +132,3 @@ function pairProblem(cert: string, key: string): string | undefined {
     return `the key does not belong to the client certificate: ${(error as Error).message}`
   }
 }
-
