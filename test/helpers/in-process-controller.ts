@@ -5,7 +5,6 @@ import { join } from 'node:path'
 import { AgentRegistry } from '../../apps/controller/src/agents/agent-registry.js'
 import { InProcessAgent } from '../../apps/controller/src/agents/in-process-agent.js'
 import { tcpTargetProbe } from '../../apps/controller/src/agents/tcp-target-probe.js'
-import { tlsTargetCheck } from '../../apps/controller/src/agents/tls-target-check.js'
 import { RunAdmission } from '../../apps/controller/src/run/run-admission.js'
 import { readControllerSettings } from '../../apps/controller/src/config/controller-settings.js'
 import { buildApp } from '../../apps/controller/src/http/app.js'
@@ -42,7 +41,6 @@ export function inProcessController(
       store,
       agent: new InProcessAgent(),
       probe: tcpTargetProbe(targetAllow),
-      tlsCheck: tlsTargetCheck(targetAllow),
       clock,
     },
     // The admission `gauntlet controller` makes from its settings (GAUNTLET_FILES_DIR among them).

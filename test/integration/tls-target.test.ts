@@ -1,12 +1,10 @@
 import type { RunSummary } from '@gauntlet/contracts'
 import { GauntletError } from '@gauntlet/contracts'
-import { parseAllowList } from '@gauntlet/http'
 import type { FastifyInstance } from 'fastify'
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createServer, type Server, type ServerOptions } from 'node:https'
 import { join, relative } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { tlsTargetCheck } from '../../apps/controller/src/agents/tls-target-check.js'
 import { insecureTlsWarning } from '../../apps/controller/src/report/run-warnings.js'
 import { executeRun } from '../../apps/controller/src/run/run-service.js'
 import { parseScenario } from '../../apps/controller/src/scenario/load-scenario.js'
@@ -88,8 +86,7 @@ describe('https targets are verified (target.tls)', () => {
     const store = new SqliteStore(join(dir, `${Math.random().toString(36).slice(2)}.db`))
     try {
       const scenario = await resolveScenarioFiles(parseScenario(yaml), { scenarioDir: pki.dir }, 'test')
-      const tlsCheck = tlsTargetCheck(parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW'))
-      return await executeRun(embeddedRunDeps(store, { tlsCheck }), { scenario, yaml })
+      return await executeRun(embeddedRunDeps(store), { scenario, yaml })
     } finally {
       store.close()
     }

@@ -1,7 +1,10 @@
-import { isTlsErrorCode, tlsFailureText } from '@gauntlet/contracts'
-import { connectionTargetFor, tlsConnectOptions } from '@gauntlet/agent'
+import { isTlsErrorCode, maxTlsFailureChars, tlsFailureText } from '@gauntlet/contracts'
+import { connectionTargetFor } from '@gauntlet/agent'
 import { describe, expect, it } from 'vitest'
 import { classifySocketError } from '../../apps/agent/src/load/autocannon-connection.js'
+import { tlsConnectOptions } from '../../apps/agent/src/load/tls-options.js'
+import { WindowAccumulator } from '../../apps/agent/src/load/window-accumulator.js'
+import { mergeWindows } from '../../apps/controller/src/agents/window-merge.js'
 import { tlsFailureLines } from '../../apps/controller/src/report/run-warnings.js'
 import type { ObservedStep } from '@gauntlet/contracts'
 
@@ -90,5 +93,32 @@ describe('tlsFailureLines', () => {
     expect(tlsFailureLines([step(100, 100)], 'certificate has expired')).toEqual([
       'step 1: 100 of 100 requests failed TLS (class tls): certificate has expired',
     ])
+  })
+})
+
+describe("a window's TLS failure reason", () => {
+  it('the accumulator keeps the first reason only, cut to its bound, and reports it', () => {
+    const window = new WindowAccumulator(0, 0, 3)
+    window.recordFailure('reset')
+    window.recordFailure('tls', 'certificate has expired')
+    window.recordFailure('tls', 'hostname mismatch')
+    expect(window.errors.tls).toBe(2)
+    expect(window.toReport(0, true, 1).tlsFailure).toBe('certificate has expired')
+    const long = new WindowAccumulator(1, 0, 1)
+    long.recordFailure('tls', 'x'.repeat(1000))
+    expect(long.toReport(0, true, 1).tlsFailure).toHaveLength(maxTlsFailureChars)
+    expect(new WindowAccumulator(2, 0, 1).toReport(0, true, 1)).not.toHaveProperty('tlsFailure')
+  })
+
+  it("merged windows keep the first agent's reason", () => {
+    const part = (tlsFailure?: string) => ({
+      ...new WindowAccumulator(0, 0, 1).toReport(0, true, 1),
+      ...(tlsFailure ? { tlsFailure } : {}),
+    })
+    const frame = { index: 0, step: 0, planned: 3, startedAt: 0 }
+    expect(mergeWindows(frame, [part(), part('certificate has expired'), part('other')], []).tlsFailure).toBe(
+      'certificate has expired',
+    )
+    expect(mergeWindows(frame, [part(), part()], [])).not.toHaveProperty('tlsFailure')
   })
 })

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module'
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { connect as tlsConnect, TLSSocket } from 'node:tls'
-import { isTlsErrorCode, type TargetTls } from '@gauntlet/contracts'
+import { isTlsErrorCode, tlsFailureText, type TargetTls } from '@gauntlet/contracts'
 import { tlsConnectOptions } from './tls-options.js'
 import type { FailureKind } from './window-accumulator.js'
 
@@ -110,6 +110,8 @@ export class AutocannonConnection extends Client {
   declare opening: boolean
   declare busy: boolean
   declare pendingFailure: FailureKind | undefined
+  /** Why the last TLS failure of this connection failed ("certificate has expired"). */
+  declare tlsFailure: string | undefined
   /** Set from the response headers: the server will close, so the next request needs a new socket. */
   declare serverCloses: boolean
   /** Counts requests, so a callback can tell whether "the request in flight" is still the same one. */
@@ -142,6 +144,7 @@ export class AutocannonConnection extends Client {
     })
     this.on('connError', (error: NodeJS.ErrnoException) => {
       this.pendingFailure = classifySocketError(error)
+      if (this.pendingFailure === 'tls') this.tlsFailure = tlsFailureText(error)
     })
   }
 

@@ -12,7 +12,6 @@ import { FaultRouter } from '../agents/fault-router.js'
 import { InProcessAgent } from '../agents/in-process-agent.js'
 import { RemoteAgents } from '../agents/remote-agents.js'
 import { tcpTargetProbe } from '../agents/tcp-target-probe.js'
-import { tlsTargetCheck } from '../agents/tls-target-check.js'
 import { buildApp } from '../http/app.js'
 import { controllerLoggerOptions, logLevelFromEnv } from '../http/audit-log.js'
 import { RunAdmission } from '../run/run-admission.js'
@@ -241,7 +240,6 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
         store,
         agent: new AgentPool(new InProcessAgent(), remote, mode),
         probe: tcpTargetProbe(settings.targetAllow),
-        tlsCheck: tlsTargetCheck(settings.targetAllow),
         clock,
         faults,
         targetAllow: settings.targetAllow,

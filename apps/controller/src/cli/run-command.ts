@@ -7,7 +7,6 @@ import { parseAllowList, type AllowList } from '@gauntlet/http'
 import { defaultHookGraceMs } from '../hooks/run-hooks.js'
 import { InProcessAgent } from '../agents/in-process-agent.js'
 import { tcpTargetProbe } from '../agents/tcp-target-probe.js'
-import { tlsTargetCheck } from '../agents/tls-target-check.js'
 import { insecureTlsWarning } from '../report/run-warnings.js'
 import { loadReportAssets } from '../report/report-assets.js'
 import type { ReportFormat } from '../report/report-formats.js'
@@ -279,7 +278,6 @@ async function runEmbedded(
         store,
         agent: new InProcessAgent(),
         probe: tcpTargetProbe(egress.targetAllow),
-        tlsCheck: tlsTargetCheck(egress.targetAllow),
         clock: { now: () => new Date() },
         ...egress,
         ...(faults ? { faults } : {}),

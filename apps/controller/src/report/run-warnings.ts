@@ -69,8 +69,8 @@ export const insecureTlsWarning =
   'this run cannot tell the real service from anything answering at its address'
 
 /**
- * Steps whose errors are mostly TLS failures, with the reason the pre-run handshake found (agents count
- * the class, not the reason): "step 1: 300 of 300 requests failed TLS (certificate has expired)".
+ * Steps whose errors are mostly TLS failures, with the reason (the agents' first, else the pre-run
+ * handshake's): "step 1: 300 of 300 requests failed TLS (class tls): certificate has expired".
  */
 export function tlsFailureLines(steps: readonly ObservedStep[], failure: string | undefined): string[] {
   return steps
@@ -78,6 +78,6 @@ export function tlsFailureLines(steps: readonly ObservedStep[], failure: string 
     .map(
       (s) =>
         `step ${s.index + 1}: ${s.errorsByClass.tls} of ${s.completed} requests failed TLS (class tls): ` +
-        (failure ?? 'the handshake with the target failed (the pre-run check could not say why)'),
+        (failure ?? 'the handshake with the target failed'),
     )
 }

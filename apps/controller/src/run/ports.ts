@@ -1,4 +1,4 @@
-import type { AgentLoss, Decision, ObservedStep, PlannedStep, TargetTls, WindowReport } from '@gauntlet/contracts'
+import type { AgentLoss, Decision, ObservedStep, PlannedStep, WindowReport } from '@gauntlet/contracts'
 import type { Scenario } from '../scenario/scenario.js'
 
 export interface LoadOutcome {
@@ -44,12 +44,6 @@ export interface LoadAgent {
 
 /** Checks, without sending a request, that the target accepts connections. Resolves to a reason when not. */
 export type TargetProbe = (url: string, timeoutMs: number) => Promise<string | undefined>
-
-/**
- * A TLS handshake with an https target using the run's TLS settings, before the load: the reason it
- * failed ("certificate has expired"), undefined when it passed or the failure was not TLS.
- */
-export type TlsCheck = (url: string, tls: TargetTls | undefined, timeoutMs: number) => Promise<string | undefined>
 
 export interface Clock {
   now(): Date

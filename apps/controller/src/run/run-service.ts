@@ -23,16 +23,7 @@ import type { RunStatus, RunStore } from '../storage/run-store.js'
 import { callbackGuard } from './callback-guard.js'
 import { DecisionDriver } from './decision-driver.js'
 import { LiveTimeline } from './live-timeline.js'
-import type {
-  Clock,
-  FaultInjector,
-  LoadAgent,
-  LoadControl,
-  LoadOutcome,
-  RunObserver,
-  TargetProbe,
-  TlsCheck,
-} from './ports.js'
+import type { Clock, FaultInjector, LoadAgent, LoadControl, LoadOutcome, RunObserver, TargetProbe } from './ports.js'
 import { RunSteps, type JudgedStep } from './run-steps.js'
 import { RunTargetMetrics, type TargetMetricsOutcome } from './run-target-metrics.js'
 import { judgeRun, type Rollback, type RunJudgement } from './verdict.js'
@@ -41,8 +32,6 @@ export interface RunDependencies {
   store: RunStore
   agent: LoadAgent
   probe: TargetProbe
-  /** A handshake with an https target before the load, to name a TLS failure; absent, none is made. */
-  tlsCheck?: TlsCheck
   clock: Clock
   /** Needed only by scenarios with faults. */
   faults?: FaultInjector
@@ -111,7 +100,7 @@ class Run {
   private rollback: RollbackRecord | undefined
   /** How the load ended, once it has. */
   private loadOutcome: LoadOutcome | undefined
-  /** What the pre-run TLS handshake found wrong (run warnings name it beside the tls error class). */
+  /** Why the run's first TLS failure failed, as an agent met it (warnings name it beside the tls class). */
   private tlsFailure: string | undefined
 
   constructor(
@@ -150,7 +139,6 @@ class Run {
   private async carryOut(): Promise<RunSummary> {
     const unreachable = await this.probe()
     if (unreachable) return this.store('error', refused(`target unreachable before the first step: ${unreachable}`))
-    this.tlsFailure = await this.checkTls()
     const notReady = await this.prepareFaults()
     if (notReady) return this.store('error', { ...refused(notReady), faults: this.faults.records() })
     const loaded = await this.loadAndJudge()
@@ -178,13 +166,6 @@ class Run {
   /** A reason when the target does not accept connections. */
   private probe(): Promise<string | undefined> {
     return this.deps.probe(this.scenario.target.url, this.scenario.target.timeoutMs)
-  }
-
-  /** Why a handshake with the https target fails with the run's TLS settings, if it does (not a refusal). */
-  private async checkTls(): Promise<string | undefined> {
-    const { url, tls, timeoutMs } = this.scenario.target
-    if (!this.deps.tlsCheck || !url.startsWith('https:') || tls?.insecure) return undefined
-    return this.deps.tlsCheck(url, tls, timeoutMs)
   }
 
   /** A fault that cannot run here (no netem, no such container) fails the run before any load: its reason. */
@@ -325,6 +306,7 @@ class Run {
   }
 
   private onWindow(reported: WindowReport): void {
+    this.tlsFailure ??= reported.tlsFailure
     const active = this.faults.activeDuring(reported.startedAt, reported.startedAt + 1000)
     const window = active.length > 0 ? { ...reported, faults: active } : reported
     this.deps.store.saveWindow(this.id, window)
