@@ -161,6 +161,19 @@ describe('https targets are verified (target.tls)', () => {
     expect(summary.warnings).toContain(insecureTlsWarning)
   })
 
+  it('gauntlet run reads ca relative to the scenario file, and warns at the start when insecure', async () => {
+    const before = selfSigned.count()
+    const file = writeScenario(pki.dir, scenarioYaml(selfSigned.url, '{ ca: ./self.pem }'), 'verified.yaml')
+    const verified = await runCli(['run', file], { cwd: tempDir() })
+    expect(verified.code, verified.stderr).toBe(0)
+    expect(verified.stderr).not.toMatch(/TLS verification is off/)
+    const insecureFile = writeScenario(pki.dir, scenarioYaml(selfSigned.url, '{ insecure: true }'), 'insecure.yaml')
+    const insecure = await runCli(['run', insecureFile])
+    expect(insecure.code, insecure.stderr).toBe(0)
+    expect(insecure.stderr).toContain(`warning: ${insecureTlsWarning}`)
+    expect(selfSigned.count() - before).toBe(40)
+  })
+
   describe('validation names the field', () => {
     async function problems(tls: string): Promise<Array<{ path: string; message: string }>> {
       try {
