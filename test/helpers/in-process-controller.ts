@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { AgentRegistry } from '../../apps/controller/src/agents/agent-registry.js'
 import { InProcessAgent } from '../../apps/controller/src/agents/in-process-agent.js'
 import { tcpTargetProbe } from '../../apps/controller/src/agents/tcp-target-probe.js'
+import { RunAdmission } from '../../apps/controller/src/run/run-admission.js'
 import { readControllerSettings } from '../../apps/controller/src/config/controller-settings.js'
 import { buildApp } from '../../apps/controller/src/http/app.js'
 import { RunManager } from '../../apps/controller/src/run/run-manager.js'
@@ -30,21 +31,27 @@ export function inProcessController(
 ): InProcessController {
   const store = new SqliteStore(join(tempDir(), 'controller.db'))
   const clock = { now: () => new Date() }
-  const runs = new RunManager({
-    store,
-    agent: new InProcessAgent(),
-    probe: tcpTargetProbe(parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW')),
-    clock,
-  })
+  const settings = readControllerSettings(
+    { host: '127.0.0.1', ...(options.publicRead ? { 'public-read': true } : {}) },
+    options.env ?? {},
+  )
+  const targetAllow = parseAllowList(undefined, 'GAUNTLET_TARGET_ALLOW')
+  const runs = new RunManager(
+    {
+      store,
+      agent: new InProcessAgent(),
+      probe: tcpTargetProbe(targetAllow),
+      clock,
+    },
+    // The admission `gauntlet controller` makes from its settings (GAUNTLET_FILES_DIR among them).
+    new RunAdmission(settings),
+  )
   const scheduler = new Scheduler({ store, runs, clock })
   const app = buildApp({
     store,
     runs,
     scheduler,
-    settings: readControllerSettings(
-      { host: '127.0.0.1', ...(options.publicRead ? { 'public-read': true } : {}) },
-      options.env ?? {},
-    ),
+    settings,
     agents: new AgentRegistry(),
     ...(options.faults ? { faults: options.faults } : {}),
   })

@@ -213,9 +213,10 @@ describe('connections that are slow to open (an https target that closes every c
    */
   async function slowHandshakeTarget(
     holdMs: number,
-  ): Promise<{ port: number; arrivals: number[]; connections: () => number }> {
+  ): Promise<{ port: number; arrivals: number[]; connections: () => number; ca: string }> {
     const arrivals: number[] = []
-    const https = createHttpsServer(selfSignedCertificate(), (req, res) => {
+    const credentials = selfSignedCertificate()
+    const https = createHttpsServer(credentials, (req, res) => {
       arrivals.push(performance.timeOrigin + performance.now())
       req.resume()
       res.setHeader('connection', 'close')
@@ -240,18 +241,27 @@ describe('connections that are slow to open (an https target that closes every c
       }
       timers.push(setTimeout(relayLater, holdMs))
     })
-    return { port: await listen(relay), arrivals, connections: () => connections }
+    return { port: await listen(relay), arrivals, connections: () => connections, ca: credentials.cert.toString() }
   }
 
   it(`a request whose connection is ready only after its step ended is dropped, not sent late: \
 it never reaches the server and is counted in dropped`, async () => {
     // Every request after the first waits 400 ms for its TLS handshake.
-    const { port, arrivals, connections } = await slowHandshakeTarget(400)
+    const { port, arrivals, connections, ca } = await slowHandshakeTarget(400)
 
     const windows: WindowReport[] = []
     let startEpochMs = 0
     await new LoadGenerator({
-      target: { protocol: 'https:', hostname: '127.0.0.1', port, path: '/', method: 'GET', headers: {} },
+      target: {
+        protocol: 'https:',
+        hostname: '127.0.0.1',
+        port,
+        path: '/',
+        method: 'GET',
+        headers: {},
+        // Verified, as every https target is: the server's self-signed certificate is the trusted CA.
+        tls: { ca, insecure: false },
+      },
       steps: [{ rps: 10, durationS: 1, step: 0 }],
       timeoutMs: 2000,
       connections: 1,
@@ -280,11 +290,19 @@ it never reaches the server and is counted in dropped`, async () => {
     // hands every request over on time (to a new connection when none is free). Each then waits for its
     // handshake, which is the target's and the network's time, so twice lateSendMs of it is no late send.
     const holdMs = 40
-    const { port, arrivals } = await slowHandshakeTarget(holdMs)
+    const { port, arrivals, ca } = await slowHandshakeTarget(holdMs)
 
     const windows: WindowReport[] = []
     await new LoadGenerator({
-      target: { protocol: 'https:', hostname: '127.0.0.1', port, path: '/', method: 'GET', headers: {} },
+      target: {
+        protocol: 'https:',
+        hostname: '127.0.0.1',
+        port,
+        path: '/',
+        method: 'GET',
+        headers: {},
+        tls: { ca, insecure: false },
+      },
       steps: [{ rps: 20, durationS: 3, step: 0 }],
       timeoutMs: 2000,
       maxConnections: 10,

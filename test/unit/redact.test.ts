@@ -188,3 +188,24 @@ describe("credentials in the target URL's query", () => {
     )
   })
 })
+
+describe('target.tls.key', () => {
+  const key =
+    '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n'
+  const indented = key.trim().replace(/^/gm, '      ')
+
+  it('an inline key is a secret: redacted in place, and scrubbed wherever it appears', () => {
+    const yaml = `name: m\ntarget:\n  url: https://x/\n  tls:\n    cert: client.pem\n    key: |\n${indented}\n  timeout: 2s\n`
+    const shown = redactScenarioYaml(yaml)
+    expect(shown).not.toContain('MIIEvQ')
+    expect(shown).toContain(`key: "${redacted}"\n  timeout: 2s`)
+    expect(shown).toContain('cert: client.pem')
+    expect(scenarioSecrets(yaml)).toEqual([key])
+  })
+
+  it('a path to a key is kept as written (the file, not the path, is the secret)', () => {
+    const yaml = 'name: m\ntarget:\n  url: https://x/\n  tls: { cert: client.pem, key: ./client.key }\n'
+    expect(redactScenarioYaml(yaml)).toContain('key: ./client.key')
+    expect(scenarioSecrets(yaml)).toEqual([])
+  })
+})

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { FaultSpecSchema } from './fault-schema.js'
 import { PlannedStepSchema } from './plan.js'
+import { maxPemChars } from './scenario-schema.js'
 import { WindowReportSchema } from './window.js'
 
 /**
@@ -143,6 +144,22 @@ export const AssignmentSchema = Type.Object(
         headers: Type.Record(Type.String(), Type.String()),
         body: Type.Optional(Type.String({ maxLength: 1_000_000 })),
         timeoutMs: Type.Integer({ minimum: 1 }),
+        /**
+         * TLS for an https target, PEM contents (never paths: the agent reads no files of the scenario).
+         * `key` is the client certificate's private key: a secret, sent only to the agents that load.
+         */
+        tls: Type.Optional(
+          Type.Object(
+            {
+              ca: Type.Optional(Type.String({ maxLength: maxPemChars })),
+              cert: Type.Optional(Type.String({ maxLength: maxPemChars })),
+              key: Type.Optional(Type.String({ maxLength: maxPemChars })),
+              serverName: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
+              insecure: Type.Boolean(),
+            },
+            { additionalProperties: false },
+          ),
+        ),
         /** The statuses that count as success (scenario target.expect.status); absent, any 2xx. */
         expectStatus: Type.Optional(
           Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { minItems: 1, maxItems: 100 }),
@@ -159,6 +176,8 @@ export const AssignmentSchema = Type.Object(
   { additionalProperties: false },
 )
 export type Assignment = Static<typeof AssignmentSchema>
+/** TLS settings as they travel and are used: PEM contents, never paths. */
+export type TargetTls = NonNullable<Assignment['target']['tls']>
 
 export const ReplanSchema = Type.Object(
   {

@@ -13,6 +13,8 @@ import { FaultDocumentSchema } from './fault-schema.js'
 import { HooksSchema } from './hook-schema.js'
 
 export const MaxRps = 1_000_000
+/** A PEM (a CA bundle, a certificate chain, a key) is at most this long, inline or read from a file. */
+export const maxPemChars = 262_144
 
 const Rate = Type.Number({
   exclusiveMinimum: 0,
@@ -21,6 +23,46 @@ const Rate = Type.Number({
 })
 
 export const HttpMethods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
+
+const PemOrFile = (what: string): ReturnType<typeof Type.String> =>
+  Type.String({
+    minLength: 1,
+    maxLength: maxPemChars,
+    description:
+      `${what}: inline PEM (text starting with -----BEGIN) or a file path. A path is relative to the scenario ` +
+      "file's directory (CLI), or under the controller's --files-dir (REST, stored scenarios, schedules).",
+  })
+
+/** How an https:// target's certificate is checked; it is always checked unless `insecure: true`. */
+export const TargetTlsSchema = Type.Object(
+  {
+    ca: Type.Optional(
+      PemOrFile('CA certificate(s) trusted in addition to the system store (for a private or self-signed CA)'),
+    ),
+    cert: Type.Optional(PemOrFile('Client certificate for mutual TLS (needs `key`)')),
+    key: Type.Optional(
+      PemOrFile('Private key of the client certificate (needs `cert`). A secret: shown only as «redacted»'),
+    ),
+    serverName: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 253,
+        description: "SNI name sent and the name the certificate must carry (default: the URL's host name).",
+      }),
+    ),
+    insecure: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: 'true: do not verify the certificate at all (a warning is printed and kept in the summary).',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: 'TLS for https:// targets: verified against the system store plus `ca` by default.',
+  },
+)
+export type TargetTlsDocument = Static<typeof TargetTlsSchema>
 
 export const TargetSchema = Type.Object(
   {
@@ -34,6 +76,7 @@ export const TargetSchema = Type.Object(
     headers: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Request headers.' })),
     body: Type.Optional(Type.String({ maxLength: 1_048_576, description: 'Request body, sent as is.' })),
     timeout: Type.Optional(DurationText),
+    tls: Type.Optional(TargetTlsSchema),
     expect: Type.Optional(
       Type.Object(
         {

@@ -7,6 +7,8 @@ import { Type, type Static } from '@sinclair/typebox'
  * A TypeBox schema because agents send windows over HTTP and the controller validates them.
  */
 const Count = Type.Integer({ minimum: 0 })
+/** A window's TLS failure reason is at most this long (the agent cuts it). */
+export const maxTlsFailureChars = 200
 
 export const ErrorCountsSchema = Type.Object(
   {
@@ -100,6 +102,14 @@ export const WindowReportSchema = Type.Object(
       description: 'False when the run was stopped before every request of this window was answered.',
     }),
     openConnections: Count,
+    tlsFailure: Type.Optional(
+      Type.String({
+        maxLength: maxTlsFailureChars,
+        description:
+          'Why the first TLS failure of this window failed (e.g. "certificate has expired"); absent without one. ' +
+          'Merged windows keep the first agent\u2019s.',
+      }),
+    ),
     agents: Type.Optional(
       Type.Integer({ minimum: 0, description: 'Merged windows: how many agents delivered this window.' }),
     ),

@@ -1,7 +1,9 @@
 import { createRequire } from 'node:module'
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
-import { TLSSocket } from 'node:tls'
+import { connect as tlsConnect, TLSSocket } from 'node:tls'
+import { isTlsErrorCode, tlsFailureText, type TargetTls } from '@gauntlet/contracts'
+import { tlsConnectOptions } from './tls-options.js'
 import type { FailureKind } from './window-accumulator.js'
 
 /**
@@ -15,6 +17,8 @@ import type { FailureKind } from './window-accumulator.js'
  * timeout timer is disabled; the generator times out requests itself, from their send time.
  * A request handed to a connection whose socket is still connecting leaves only once it is connected
  * (for https, once the handshake is over): the owner hears `requestLeft` then, not when it handed it over.
+ * For https we open the TLS socket ourselves (autocannon's _connect hard-codes rejectUnauthorized:
+ * false) and wire it as autocannon's _connect does: see connectTls.
  * The internal module path is why autocannon's version is pinned exactly in package.json.
  */
 const require = createRequire(import.meta.url)
@@ -24,6 +28,7 @@ interface ResponseParser {
   state: string
   initialize(type: string): void
   finish(): void
+  execute(chunk: Buffer): void
   [callback: number]: unknown
 }
 
@@ -32,7 +37,9 @@ interface AutocannonClient {
   parser: ResponseParser
   destroyed: boolean
   timeoutTicker: { clear(): void }
+  pipelinedRequests: { addByteCount(count: number): void }
   on(event: string, listener: (...args: never[]) => void): void
+  emit(event: string, ...args: unknown[]): boolean
   _connect(): void
   _doRequest(): void
   _destroyConnection(): void
@@ -60,6 +67,8 @@ export interface ConnectionTarget {
   method: string
   headers: Record<string, string>
   body?: string
+  /** https only: how the certificate is verified and which client certificate is shown (PEM contents). */
+  tls?: TargetTls
 }
 
 /**
@@ -101,6 +110,8 @@ export class AutocannonConnection extends Client {
   declare opening: boolean
   declare busy: boolean
   declare pendingFailure: FailureKind | undefined
+  /** Why the last TLS failure of this connection failed ("certificate has expired"). */
+  declare tlsFailure: string | undefined
   /** Set from the response headers: the server will close, so the next request needs a new socket. */
   declare serverCloses: boolean
   /** Counts requests, so a callback can tell whether "the request in flight" is still the same one. */
@@ -115,9 +126,11 @@ export class AutocannonConnection extends Client {
   declare sentAt: number
   declare windowIndex: number
   declare leaveBy: number
+  declare target: ConnectionTarget
 
   constructor(target: ConnectionTarget, owner: ConnectionOwner) {
     super({ ...target, timeout: disabledTimeoutS, pipelining: 1 })
+    this.target = target
     this.owner = owner
     this.busy = false
     this.serverCloses = false
@@ -131,6 +144,7 @@ export class AutocannonConnection extends Client {
     })
     this.on('connError', (error: NodeJS.ErrnoException) => {
       this.pendingFailure = classifySocketError(error)
+      if (this.pendingFailure === 'tls') this.tlsFailure = tlsFailureText(error)
     })
   }
 
@@ -229,7 +243,8 @@ export class AutocannonConnection extends Client {
     this.needsSocket = false
     this.opening = true
     try {
-      Client.prototype._connect.call(this)
+      if (this.target.protocol === 'https:') this.connectTls()
+      else Client.prototype._connect.call(this)
     } finally {
       this.opening = false
     }
@@ -237,6 +252,28 @@ export class AutocannonConnection extends Client {
     socket.once(socket instanceof TLSSocket ? 'secureConnect' : 'connect', () => {
       if (this.conn === (socket as unknown) && !this.destroyed) this.socketIsReady()
     })
+  }
+
+  /**
+   * autocannon's _connect for https, with verification: the same listeners (a socket error or end
+   * goes to _connect, which settles the request in flight; data goes to the parser) and the same
+   * closing call to _doRequest.
+   */
+  private connectTls(): void {
+    const socket = tlsConnect(tlsConnectOptions(this.target))
+    this.conn = socket
+    socket.on('error', (error: Error) => {
+      this.emit('connError', error)
+      if (!this.destroyed) this._connect()
+    })
+    socket.on('data', (chunk: Buffer) => {
+      this.pipelinedRequests.addByteCount(chunk.length)
+      this.parser.execute(chunk)
+    })
+    socket.on('end', () => {
+      if (!this.destroyed) this._connect()
+    })
+    this._doRequest()
   }
 
   private socketIsReady(): void {
@@ -301,6 +338,8 @@ export class AutocannonConnection extends Client {
 }
 
 export function classifySocketError(error: NodeJS.ErrnoException): FailureKind {
+  // Certificate refused, handshake failed or alerted by the server: its own class, never a reset.
+  if (isTlsErrorCode(error.code)) return 'tls'
   switch (error.code) {
     case 'ECONNREFUSED':
       return 'refused'

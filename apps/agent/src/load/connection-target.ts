@@ -1,3 +1,4 @@
+import type { TargetTls } from '@gauntlet/contracts'
 import type { ConnectionTarget } from './autocannon-connection.js'
 
 /** What a scenario says about its target, as far as sending requests goes. */
@@ -6,6 +7,8 @@ export interface HttpTarget {
   method: string
   headers: Record<string, string>
   body?: string
+  /** target.tls with PEM contents (https only). */
+  tls?: TargetTls
 }
 
 /** The connection-level target (host, port, request line and headers) for a scenario's target URL. */
@@ -23,5 +26,6 @@ export function connectionTargetFor(target: HttpTarget): ConnectionTarget {
       ? target.headers
       : { host: url.host, ...target.headers },
     ...(target.body !== undefined ? { body: target.body } : {}),
+    ...(https && target.tls !== undefined ? { tls: target.tls } : {}),
   }
 }

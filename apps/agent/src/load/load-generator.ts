@@ -167,7 +167,7 @@ export class LoadGenerator implements ConnectionOwner {
     else if (typeof outcome === 'number' && Number.isInteger(outcome)) {
       window.recordResponse(outcome, (performance.now() - connection.intendedAt) * 1000, this.plan.expectStatus)
     } else {
-      window.recordFailure(typeof outcome === 'string' ? outcome : 'other')
+      window.recordFailure(typeof outcome === 'string' ? outcome : 'other', connection.tlsFailure)
     }
     // Only an outcome for the oldest open window can release it (the sweeper covers the passing of time).
     if (connection.windowIndex === this.nextWindowToEmit) this.emitSettledWindows()

@@ -2,6 +2,7 @@ import {
   emptyErrorCounts,
   isExpectedStatus,
   lateSendMs,
+  maxTlsFailureChars,
   type ErrorCounts,
   type WindowReport,
 } from '@gauntlet/contracts'
@@ -23,6 +24,8 @@ export class WindowAccumulator {
   dispatched = 0
   lateSends = 0
   maxSendLagMs = 0
+  /** The reason of this window's first TLS failure: the class counts them, this says why. */
+  tlsFailure: string | undefined
 
   constructor(
     readonly index: number,
@@ -47,9 +50,12 @@ export class WindowAccumulator {
     }
   }
 
-  recordFailure(kind: FailureKind): void {
+  /** `reason`: for a `tls` failure, why (kept for the window's first one only: bounded). */
+  recordFailure(kind: FailureKind, reason?: string): void {
     this.resolved++
     this.errors[kind] = (this.errors[kind] ?? 0) + 1
+    if (kind === 'tls' && this.tlsFailure === undefined && reason !== undefined)
+      this.tlsFailure = reason.slice(0, maxTlsFailureChars)
   }
 
   recordDrops(count: number): void {
@@ -86,6 +92,7 @@ export class WindowAccumulator {
       generatorLimited: this.generatorLimited,
       complete,
       openConnections,
+      ...(this.tlsFailure !== undefined ? { tlsFailure: this.tlsFailure } : {}),
     }
   }
 }

@@ -144,7 +144,7 @@ export class RemoteRun {
   }
 
   private assignment(steps: PlannedStep[]): Assignment {
-    const { url, method, headers, body, timeoutMs, expectStatus } = this.scenario.target
+    const { url, method, headers, body, timeoutMs, expectStatus, tls } = this.scenario.target
     return {
       runId: this.runId,
       target: {
@@ -154,6 +154,8 @@ export class RemoteRun {
         ...(body !== undefined ? { body } : {}),
         timeoutMs,
         ...(expectStatus !== undefined ? { expectStatus } : {}),
+        // PEM contents (read by the controller): the agents read no files of the scenario.
+        ...(tls !== undefined ? { tls } : {}),
       },
       steps,
       ...(this.scenario.connections !== undefined ? { connections: this.scenario.connections } : {}),

@@ -53,6 +53,7 @@ export function mergeWindows(
     merged.generatorLimited ||= part.generatorLimited
     merged.openConnections += part.openConnections
     addErrorCounts(errors, part.errors)
+    if (merged.tlsFailure === undefined && part.tlsFailure !== undefined) merged.tlsFailure = part.tlsFailure
   }
   const requests = mergeRequests(parts)
   return requests ? { ...merged, requests } : merged

@@ -17,7 +17,8 @@ import { controllerLoggerOptions, logLevelFromEnv } from '../http/audit-log.js'
 import { RunAdmission } from '../run/run-admission.js'
 import { RunManager } from '../run/run-manager.js'
 import { Scheduler } from '../schedule/scheduler.js'
-import { assertScenarioEgress, type ScenarioEgressAllow } from '../scenario/egress-check.js'
+import { assertScenarioEgress, locateProblems, type ScenarioEgressAllow } from '../scenario/egress-check.js'
+import { resolveScenarioFiles } from '../scenario/scenario-files.js'
 import { closeYamlPool, yamlPool } from '../scenario/yaml-pool.js'
 import { parseScenario } from '../scenario/load-scenario.js'
 import { AgentWindowCommits } from '../storage/group-commit.js'
@@ -124,6 +125,11 @@ export const controllerSpec = defineCommand({
       defaultText: durationText(defaultLimits.hookGraceMs / 1000),
       description: 'how long onRollback and postRun hooks may still take once a run is stopped',
     },
+    'files-dir': {
+      type: 'string',
+      value: '<dir>',
+      description: 'the only directory scenario file paths (target.tls ca/cert/key) may point into; without it, none',
+    },
   },
   env: {
     GAUNTLET_TOKEN: 'bearer token every /api route requires (see docs/security.md)',
@@ -132,6 +138,7 @@ export const controllerSpec = defineCommand({
     GAUNTLET_TARGET_ALLOW: 'hosts runs may load (default: loopback)',
     GAUNTLET_HOOK_ALLOW: 'hosts hooks may call (default: loopback)',
     GAUNTLET_AGENT_ALLOW: 'addresses agents may register with (default: loopback)',
+    GAUNTLET_FILES_DIR: 'as --files-dir',
   },
   examples: [
     'gauntlet controller --port 8080 --scenarios ./scenarios',
@@ -339,7 +346,7 @@ async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolea
 
 async function readScenarioDir(
   dir: string,
-  allow: ScenarioEgressAllow,
+  allow: ScenarioEgressAllow & { filesDir?: string },
 ): Promise<Array<{ name: string; yaml: string }>> {
   let names: string[]
   try {
@@ -353,6 +360,10 @@ async function readScenarioDir(
     const yaml = await readFile(file, 'utf8')
     const scenario = parseScenario(yaml, file)
     assertScenarioEgress(scenario, allow, { yaml, file })
+    // Stored, it runs on this controller: its file paths must be readable under --files-dir, as at PUT.
+    await resolveScenarioFiles(scenario, { filesDir: allow.filesDir }, file, (problems) =>
+      locateProblems(problems, yaml),
+    )
     loaded.push({ name: scenario.name, yaml })
   }
   return loaded

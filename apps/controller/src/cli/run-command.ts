@@ -1,19 +1,22 @@
 import { ExitCode, GauntletError, type Decision, type RunSummary, type WindowReport } from '@gauntlet/contracts'
 import { writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import { assertTargetAllowed, targetAllowListFromEnv } from '@gauntlet/agent'
 import { localFaultEngine, type InjectorChoice } from '@gauntlet/faults'
 import { parseAllowList, type AllowList } from '@gauntlet/http'
 import { defaultHookGraceMs } from '../hooks/run-hooks.js'
 import { InProcessAgent } from '../agents/in-process-agent.js'
 import { tcpTargetProbe } from '../agents/tcp-target-probe.js'
+import { insecureTlsWarning } from '../report/run-warnings.js'
 import { loadReportAssets } from '../report/report-assets.js'
 import type { ReportFormat } from '../report/report-formats.js'
 import { localPlan } from '../report/root-cause-plan.js'
 import { ReportMaker, type MadeReport, type PreparedReport } from '../report/report-maker.js'
 import { liveDecisionLine, progressLine, stepTable, verdictLines } from '../report/text-report.js'
 import { executeRun, type RunDependencies } from '../run/run-service.js'
-import { assertScenarioEgress } from '../scenario/egress-check.js'
+import { assertScenarioEgress, locateProblems } from '../scenario/egress-check.js'
 import { loadScenarioFile } from '../scenario/load-scenario.js'
+import { resolveScenarioFiles } from '../scenario/scenario-files.js'
 import type { Scenario } from '../scenario/scenario.js'
 import { overrideTarget } from '../scenario/target-override.js'
 import { queryCredentials, scenarioSecrets, scrubbedLines, scrubSecrets } from '../security/redact.js'
@@ -134,11 +137,22 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
   // How long onRollback and postRun may still take once Ctrl-C stops the run.
   const hookGraceMs = durationFlagMs('--hook-grace', values['hook-grace'], defaultHookGraceMs)
   // Validate fully before anything else: an invalid scenario leaves no trace.
-  const { scenario: loaded, yaml } = await loadScenarioFile(positionals[0]!)
+  const { scenario: written, yaml } = await loadScenarioFile(positionals[0]!)
+  // Files it names (target.tls) are read here, relative to the scenario file; a controller reads its own.
+  const loaded = values.controller
+    ? written
+    : await resolveScenarioFiles(written, { scenarioDir: dirname(positionals[0]!) }, positionals[0]!, (problems) =>
+        locateProblems(problems, yaml),
+      )
   const scenario = values.target ? overrideTarget(loaded, values.target, '--target') : loaded
   // The scenario's credentials (target headers) are sent, never printed nor written to the summary.
   // A --target override's query credentials too (`?api_key=...`): it replaced the scenario's URL.
-  const secrets = [...scenarioSecrets(yaml), ...queryCredentials(values.target)]
+  // And the client key read from a file (target.tls.key): a secret wherever it came from.
+  const secrets = [
+    ...scenarioSecrets(yaml),
+    ...queryCredentials(values.target),
+    ...(scenario.target.tls?.key !== undefined ? [scenario.target.tls.key] : []),
+  ]
   out = scrubbedLines(out, secrets)
   if (values.summary) await assertWritable(values.summary, '--summary')
   const reportFiles = runReportFiles(values, process.env)
@@ -185,6 +199,7 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
       `gauntlet: ${scenario.name} -> ${scenario.target.method} ${scenario.target.url} (${specs.length} ` +
         `steps${values.controller ? ` on ${values.controller}` : ''})`,
     )
+    if (scenario.target.tls?.insecure) out.stderr(`warning: ${insecureTlsWarning}`)
     const summary = values.controller
       ? await runOnController(
           new ControllerClient(values.controller, process.env.GAUNTLET_TOKEN || undefined),

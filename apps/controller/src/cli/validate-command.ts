@@ -1,7 +1,9 @@
+import { dirname } from 'node:path'
 import { ExitCode } from '@gauntlet/contracts'
 import { targetAllowListFromEnv } from '@gauntlet/agent'
-import { assertScenarioEgress } from '../scenario/egress-check.js'
+import { assertScenarioEgress, locateProblems } from '../scenario/egress-check.js'
 import { loadScenarioFile } from '../scenario/load-scenario.js'
+import { resolveScenarioFiles } from '../scenario/scenario-files.js'
 import { hookAllowListFromEnv } from './run-command.js'
 import { defineCommand, parseCommand, printHelp, usageError } from './command-spec.js'
 import type { Output } from './output.js'
@@ -28,7 +30,14 @@ export async function validateCommand(argv: string[], out: Output): Promise<numb
   if (parsed.help) return printHelp(validateSpec, out)
   const { positionals } = parsed
   if (positionals.length !== 1) throw usageError(validateSpec, 'expected one scenario file')
-  const { scenario, yaml } = await loadScenarioFile(positionals[0]!)
+  const { scenario: written, yaml } = await loadScenarioFile(positionals[0]!)
+  // The files it names (target.tls) must exist and parse, as `gauntlet run` reads them.
+  const scenario = await resolveScenarioFiles(
+    written,
+    { scenarioDir: dirname(positionals[0]!) },
+    positionals[0]!,
+    (problems) => locateProblems(problems, yaml),
+  )
   // The allow-lists of this environment (GAUNTLET_TARGET_ALLOW, GAUNTLET_HOOK_ALLOW), as `gauntlet run` applies them.
   assertScenarioEgress(
     scenario,

@@ -1,5 +1,7 @@
 import { GauntletError } from '@gauntlet/contracts'
 import { isLoopbackHost, normalizeHost, parseAllowList, type AllowList } from '@gauntlet/http'
+import { statSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { durationFlagMs, httpUrlFlag } from './flag-values.js'
 
 /** The caps on what callers can make the controller hold or do. Each has a flag (README, docs/security.md). */
@@ -56,6 +58,8 @@ export interface ControllerSettings {
   hookAllow: AllowList
   /** GAUNTLET_AGENT_ALLOW: hosts agents may advertise as their address (default loopback). */
   agentAllow: AllowList
+  /** --files-dir / GAUNTLET_FILES_DIR: the only directory scenario file paths may point into (none without it). */
+  filesDir?: string
   limits: ControllerLimits
 }
 
@@ -72,6 +76,7 @@ interface SettingsFlags {
   'max-agents'?: string | undefined
   'max-streams'?: string | undefined
   'hook-grace'?: string | undefined
+  'files-dir'?: string | undefined
 }
 
 export function readControllerSettings(flags: SettingsFlags, env: NodeJS.ProcessEnv): ControllerSettings {
@@ -93,6 +98,7 @@ export function readControllerSettings(flags: SettingsFlags, env: NodeJS.Process
     targetAllow: parseAllowList(env.GAUNTLET_TARGET_ALLOW, 'GAUNTLET_TARGET_ALLOW'),
     hookAllow: parseAllowList(env.GAUNTLET_HOOK_ALLOW, 'GAUNTLET_HOOK_ALLOW'),
     agentAllow: parseAllowList(env.GAUNTLET_AGENT_ALLOW, 'GAUNTLET_AGENT_ALLOW'),
+    ...filesDirSetting(flags['files-dir'] ?? env.GAUNTLET_FILES_DIR),
     limits: {
       maxRuns: count('--max-runs', flags['max-runs'], defaultLimits.maxRuns),
       maxRunRps: count('--max-run-rps', flags['max-run-rps'], defaultLimits.maxRunRps),
@@ -119,4 +125,18 @@ function count(flag: string, text: string | undefined, fallback: number): number
   if (!Number.isInteger(value) || value < 1)
     throw new GauntletError('usage', `${flag}: "${text}" is not a whole number of at least 1`)
   return value
+}
+
+/** An absolute directory that exists (checked at start, so a typo is said at once, not at the first run). */
+function filesDirSetting(dir: string | undefined): { filesDir?: string } {
+  if (dir === undefined || dir === '') return {}
+  const absolute = resolve(dir)
+  let ok = false
+  try {
+    ok = statSync(absolute).isDirectory()
+  } catch {
+    ok = false
+  }
+  if (!ok) throw new GauntletError('usage', `--files-dir: ${dir} is not a directory`)
+  return { filesDir: absolute }
 }

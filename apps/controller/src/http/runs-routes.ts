@@ -3,6 +3,7 @@ import { GauntletError, runStatuses, type RunVerdict } from '@gauntlet/contracts
 import { Type } from '@sinclair/typebox'
 import { formatFromAccept, htmlReportPolicy, regressedHeader, reportFormats } from '../report/report-formats.js'
 import type { RunReports } from '../report/report-maker.js'
+import { insecureTlsWarning } from '../report/run-warnings.js'
 import type { RunManager } from '../run/run-manager.js'
 import type { RunQueries } from '../run/run-queries.js'
 import type { ScenarioService } from '../scenario/scenario-service.js'
@@ -142,6 +143,8 @@ export const runsRoutes: FastifyPluginCallbackTypebox<RunsRoutesDeps> = (app, de
       const { scenario, yaml, source } = await scenarios.forRun(request.body)
       // Allow-lists, caps and the controller's own address: RunManager.start's admission, for every entry.
       const id = await runs.start(scenario, yaml, source)
+      // Said when it starts, not only in its summary: whoever watches the log sees an unverified target.
+      if (scenario.target.tls?.insecure) request.log.warn({ runId: id }, insecureTlsWarning)
       return reply.code(201).header('location', `/api/runs/${id}`).send({ id, status: 'running' })
     },
   )

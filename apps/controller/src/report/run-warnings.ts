@@ -8,8 +8,12 @@ export function runWarnings(parts: {
   losses: readonly AgentLoss[]
   faultLines: readonly string[]
   faults: readonly FaultRecord[]
+  /** The target's TLS: verification turned off, and what the pre-run handshake found wrong. */
+  tls?: { insecure: boolean; failure?: string | undefined }
 }): string[] {
   return [
+    ...(parts.tls?.insecure ? [insecureTlsWarning] : []),
+    ...tlsFailureLines(parts.steps, parts.tls?.failure),
     ...parts.deliveries.filter((d) => !d.delivered).map(hookWarning),
     ...generatorWarnings(parts.steps),
     ...evidenceWarnings(parts.steps),
@@ -57,5 +61,23 @@ function generatorWarnings(steps: readonly ObservedStep[]): string[] {
       (s) =>
         `step ${s.index + 1} (${s.plannedRps} rps) was generator-limited: the load generator could not send ` +
         `on schedule (CPU, connections or event-loop lag), so its latency includes client-side queueing`,
+    )
+}
+
+export const insecureTlsWarning =
+  "TLS verification is off (target.tls.insecure: true): the target's certificate was not checked, so " +
+  'this run cannot tell the real service from anything answering at its address'
+
+/**
+ * Steps whose errors are mostly TLS failures, with the reason (the agents' first, else the pre-run
+ * handshake's): "step 1: 300 of 300 requests failed TLS (class tls): certificate has expired".
+ */
+export function tlsFailureLines(steps: readonly ObservedStep[], failure: string | undefined): string[] {
+  return steps
+    .filter((s) => (s.errorsByClass.tls ?? 0) > 0 && (s.errorsByClass.tls ?? 0) * 2 >= s.errors)
+    .map(
+      (s) =>
+        `step ${s.index + 1}: ${s.errorsByClass.tls} of ${s.completed} requests failed TLS (class tls): ` +
+        (failure ?? 'the handshake with the target failed'),
     )
 }

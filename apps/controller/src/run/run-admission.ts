@@ -12,6 +12,7 @@ import {
   type LocateProblems,
 } from '../scenario/egress-check.js'
 import type { Scenario } from '../scenario/scenario.js'
+import { resolveScenarioFiles } from '../scenario/scenario-files.js'
 
 /** What admission checks a run against (ControllerSettings gives all of it). */
 export interface AdmissionSettings {
@@ -20,6 +21,8 @@ export interface AdmissionSettings {
   /** GAUNTLET_HOOK_ALLOW. */
   hookAllow: AllowList
   limits: Pick<ControllerLimits, 'maxRuns' | 'maxRunRps' | 'maxRunDurationS'>
+  /** --files-dir: where scenario file paths (target.tls) may point; absent, a path is refused. */
+  filesDir?: string
 }
 
 /** An address the controller listens on, as server.address() gives it. */
@@ -58,6 +61,16 @@ export class RunAdmission {
     /** Locates refused URLs in the YAML; the controller does it on a YAML thread (a big document takes seconds). */
     private readonly locate: LocateProblems = (yaml, problems) => Promise.resolve(locateProblems(problems, yaml)),
   ) {}
+
+  /**
+   * The scenario with the files it names read (target.tls PEM), only from under --files-dir; a path
+   * without it, a missing file or a PEM that does not parse is refused (invalid_scenario) before the run is stored.
+   */
+  readFiles(scenario: Scenario, source: { yaml: string; file: string }): Promise<Scenario> {
+    return resolveScenarioFiles(scenario, { filesDir: this.settings.filesDir }, source.file, (problems) =>
+      this.locate(source.yaml, problems),
+    )
+  }
 
   /** Known once the server listens; until then no run can target it. */
   setListenAddresses(addresses: ReadonlyArray<ListenAddress | string>): void {

@@ -61,8 +61,9 @@ export class RunManager {
    * the background. A refused run is neither stored nor probed: the GauntletError says why (located in
    * the YAML, named `file` in messages).
    */
-  async start(scenario: Scenario, yaml: string, file = `scenario ${scenario.name}`): Promise<string> {
-    await this.admission.check(scenario, { yaml, file })
+  async start(parsed: Scenario, yaml: string, file = `scenario ${parsed.name}`): Promise<string> {
+    await this.admission.check(parsed, { yaml, file })
+    const scenario = await this.admission.readFiles(parsed, { yaml, file })
     // Before anything is stored or loaded: each fault has somewhere to go (409 naming the target if not).
     if (scenario.faults.length > 0) await this.deps.faults?.assertPlaceable?.(scenario.faults.map((f) => f.spec))
     // After the last await, so that the count and the reservation cannot interleave with another start

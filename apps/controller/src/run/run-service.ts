@@ -16,7 +16,7 @@ import { RunFaults } from '../faults/run-faults.js'
 import { RunHooks } from '../hooks/run-hooks.js'
 import { rootCausePlan } from '../report/root-cause-plan.js'
 import { buildRunReport, type ReportInput } from '../report/run-report.js'
-import { runWarnings } from '../report/run-warnings.js'
+import { runWarnings, tlsFailureLines } from '../report/run-warnings.js'
 import { queryCredentials, scenarioSecrets, scrubSecrets } from '../security/redact.js'
 import type { Scenario } from '../scenario/scenario.js'
 import type { RunStatus, RunStore } from '../storage/run-store.js'
@@ -100,6 +100,8 @@ class Run {
   private rollback: RollbackRecord | undefined
   /** How the load ended, once it has. */
   private loadOutcome: LoadOutcome | undefined
+  /** Why the run's first TLS failure failed, as an agent met it (warnings name it beside the tls class). */
+  private tlsFailure: string | undefined
 
   constructor(
     private readonly deps: RunDependencies,
@@ -305,6 +307,7 @@ class Run {
   }
 
   private onWindow(reported: WindowReport): void {
+    this.tlsFailure ??= reported.tlsFailure
     const active = this.faults.activeDuring(reported.startedAt, reported.startedAt + 1000)
     const window = active.length > 0 ? { ...reported, faults: active } : reported
     this.deps.store.saveWindow(this.id, window)
@@ -512,9 +515,20 @@ class Run {
       ...(deliveries.length > 0 ? { hooks: deliveries } : {}),
       verdict: judgement.verdict,
       capacityRps: judgement.capacityRps,
-      reasons: judgement.reasons,
+      // A step failing on TLS says why in the reasons too: the class alone does not tell what to fix.
+      reasons:
+        judgement.verdict === 'pass'
+          ? judgement.reasons
+          : [...judgement.reasons, ...tlsFailureLines(this.steps.observed, this.tlsFailure)],
       warnings: [
-        ...runWarnings({ deliveries, steps: this.steps.observed, losses, faultLines: this.faultLines, faults }),
+        ...runWarnings({
+          deliveries,
+          steps: this.steps.observed,
+          losses,
+          faultLines: this.faultLines,
+          faults,
+          tls: { insecure: this.scenario.target.tls?.insecure === true, failure: this.tlsFailure },
+        }),
         ...(measured?.warnings ?? []),
         ...(outcome.warnings ?? []).map((w) => `DEGRADED: ${w}`),
       ],

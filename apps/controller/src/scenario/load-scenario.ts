@@ -7,6 +7,7 @@ import {
   type HooksDocument,
   type Problem,
   type ScenarioDocument,
+  type TargetTlsDocument,
   type TargetMetricsDocument,
   type ReportProblem,
 } from '@gauntlet/contracts'
@@ -237,6 +238,8 @@ function buildScenario(
     add('/target/timeout', `timeout must be between 1ms and ${formatDuration(defaults.maxTimeoutMs)}`)
   }
 
+  if (schemaAccepted('/target/tls') && doc.target?.tls) checkTls(doc.target.tls, url, add)
+
   const hooks = schemaAccepted('/hooks') ? buildHooks(doc.hooks ?? {}, add) : undefined
   const faults = schemaAccepted('/faults')
     ? buildFaults(doc.faults ?? [], '/faults', add, (i, fault) => `f${i + 1}-${fault.type}`, steps?.length)
@@ -283,6 +286,9 @@ function buildScenario(
       ...(doc.target.body !== undefined ? { body: doc.target.body } : {}),
       timeoutMs,
       ...(doc.target.expect !== undefined ? { expectStatus: doc.target.expect.status } : {}),
+      ...(doc.target.tls !== undefined
+        ? { tls: { ...doc.target.tls, insecure: doc.target.tls.insecure ?? false } }
+        : {}),
     },
     requests,
     data: Object.fromEntries(
@@ -373,6 +379,18 @@ function unknownRequest(name: string | undefined, doc: ScenarioDocument): string
 /** The URL as runs show it: normalized, unless its path holds templates (which URL would percent-encode). */
 function displayUrl(url: SplitUrl): string {
   return /\{\{|\$\{/.test(url.path) ? url.origin + url.path : new URL(url.path, url.origin).toString()
+}
+
+/**
+ * What target.tls says without reading files: it belongs to an https target, and a client certificate
+ * comes with its key. PEM contents and paths are checked by resolveScenarioFiles (scenario-files.ts).
+ */
+function checkTls(tls: TargetTlsDocument, url: SplitUrl | undefined, add: ReportProblem): void {
+  if (url && !url.origin.startsWith('https:')) add('/target/tls', 'tls applies to https:// targets only')
+  if (tls.cert !== undefined && tls.key === undefined)
+    add('/target/tls/cert', 'a client certificate needs its private key: add target.tls.key')
+  if (tls.key !== undefined && tls.cert === undefined)
+    add('/target/tls/key', 'a private key needs its client certificate: add target.tls.cert')
 }
 
 /** RFC 9110 token characters: what a header name may contain. */

@@ -2,6 +2,7 @@ import { GauntletError, type Problem } from '@gauntlet/contracts'
 import { redacted } from '../security/redact.js'
 import { assertScenarioEgressLocated, type ScenarioEgressAllow } from './egress-check.js'
 import type { Scenario } from './scenario.js'
+import { resolveScenarioFiles } from './scenario-files.js'
 import { overrideTarget } from './target-override.js'
 import { yamlPool } from './yaml-pool.js'
 
@@ -47,7 +48,8 @@ export interface ScenarioSource {
 export class ScenarioService {
   constructor(
     private readonly shelf: ScenarioShelf,
-    private readonly allow: ScenarioEgressAllow,
+    /** The allow-lists, and --files-dir: where file paths of a scenario (target.tls) may point. */
+    private readonly allow: ScenarioEgressAllow & { filesDir?: string },
   ) {}
 
   list(): Array<{ name: string; updatedAt: string }> {
@@ -105,6 +107,10 @@ export class ScenarioService {
       )
     }
     await refuseRedactedCredentials(yaml, file)
+    // The files it names must be readable (under --files-dir) and parse, or it could never run.
+    await resolveScenarioFiles(scenario, { filesDir: this.allow.filesDir }, file, (problems) =>
+      yamlPool().locate(yaml, problems),
+    )
     return scenario
   }
 

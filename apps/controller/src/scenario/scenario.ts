@@ -1,4 +1,4 @@
-import type { HookEvent, PlannedStep } from '@gauntlet/contracts'
+import type { HookEvent, PlannedStep, TargetTls } from '@gauntlet/contracts'
 import type { DecisionConfig } from '../decision/guard-config.js'
 import type { ScheduledFault } from '@gauntlet/faults/documents'
 import type { Hook } from '../hooks/hook-sender.js'
@@ -16,6 +16,11 @@ export interface Scenario {
     timeoutMs: number
     /** target.expect.status: the statuses that count as success; absent, any 2xx. */
     expectStatus?: number[]
+    /**
+     * target.tls of an https target. parseScenario keeps `ca`/`cert`/`key` as written (inline PEM or a
+     * path); resolveScenarioFiles (scenario-files.ts) replaces each with PEM contents before any run.
+     */
+    tls?: TargetTls
   }
   /**
    * What each send makes: the weighted mix of `requests:`, or the target's one request (named

@@ -37,7 +37,7 @@ export function redactHeaders(headers: Readonly<Record<string, string>>): Record
 
 /**
  * The credential values written in a scenario's YAML: its target's credential headers, the values of
- * credential-looking query parameters of its URL, and any literal hook secret (scenarios stored before
+ * credential-looking query parameters of its URL, an inline target.tls.key, and any literal hook secret (scenarios stored before
  * literal secrets were refused). Read without validating, so an old stored scenario the current schema
  * refuses is still covered.
  */
@@ -151,6 +151,9 @@ function collectSecretNodes(doc: Document, visit: (node: Node) => void): void {
       if (name !== undefined && isCredentialHeader(name) && value) visit(value)
     }
   }
+  // A client certificate's private key written inline; a path to it is kept as written (not a secret).
+  const key = resolved(doc.getIn(['target', 'tls', 'key'], true))
+  if (isScalar(key) && typeof key.value === 'string' && /^\s*-----BEGIN|«redacted»/.test(key.value)) visit(key)
   forEachHook(doc, (hook) => {
     const secret = resolved(hook.get('secret', true))
     if (isScalar(secret) && !(typeof secret.value === 'string' && hookSecretReference.test(secret.value))) visit(secret)
