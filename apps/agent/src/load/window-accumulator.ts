@@ -3,6 +3,7 @@ import {
   isExpectedStatus,
   lateSendMs,
   type ErrorCounts,
+  type StatusRange,
   type WindowReport,
 } from '@gauntlet/contracts'
 import { createLatencyHistogram, encodeHistogram, recordLatencyUs, type Histogram } from '@gauntlet/metrics'
@@ -36,7 +37,7 @@ export class WindowAccumulator {
   }
 
   /** `expected`: the scenario's expected statuses; without it a 2xx is a success and anything else an error. */
-  recordResponse(status: number, latencyUs: number, expected?: readonly number[]): void {
+  recordResponse(status: number, latencyUs: number, expected?: readonly StatusRange[]): void {
     this.resolved++
     if (isExpectedStatus(status, expected)) {
       this.ok++

@@ -143,7 +143,8 @@ export class RemoteRun {
   }
 
   private assignment(steps: PlannedStep[]): Assignment {
-    const { url, method, headers, body, timeoutMs, expectStatus } = this.scenario.target
+    const { url, method, headers, body, timeoutMs, expectStatus, expectBodyContains, expectHeader, followRedirects } =
+      this.scenario.target
     return {
       runId: this.runId,
       target: {
@@ -153,6 +154,9 @@ export class RemoteRun {
         ...(body !== undefined ? { body } : {}),
         timeoutMs,
         ...(expectStatus !== undefined ? { expectStatus } : {}),
+        ...(expectBodyContains !== undefined ? { expectBodyContains } : {}),
+        ...(expectHeader !== undefined ? { expectHeader } : {}),
+        ...(followRedirects !== undefined ? { followRedirects } : {}),
       },
       steps,
       ...(this.scenario.connections !== undefined ? { connections: this.scenario.connections } : {}),

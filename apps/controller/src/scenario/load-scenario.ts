@@ -2,6 +2,7 @@ import {
   formatDuration,
   GauntletError,
   hookEvents,
+  parseStatusItem,
   parseDurationMs,
   ScenarioSchema,
   type HooksDocument,
@@ -219,6 +220,7 @@ function buildScenario(
 
   const url = schemaAccepted('/target/url') ? parseTargetUrl(doc.target.url, add) : undefined
   if (schemaAccepted('/target/headers')) checkHeaders(doc.target?.headers ?? {}, add)
+  checkExpect(doc.target?.expect, add, schemaAccepted)
   const timeoutMs = doc.target?.timeout === undefined ? defaults.timeoutMs : parseDurationMs(doc.target.timeout)
   if (
     schemaAccepted('/target/timeout') &&
@@ -272,7 +274,10 @@ function buildScenario(
       headers: doc.target.headers ?? {},
       ...(doc.target.body !== undefined ? { body: doc.target.body } : {}),
       timeoutMs,
-      ...(doc.target.expect !== undefined ? { expectStatus: doc.target.expect.status } : {}),
+      ...(doc.target.expect?.status !== undefined ? { expectStatus: doc.target.expect.status } : {}),
+      ...(doc.target.expect?.bodyContains !== undefined ? { expectBodyContains: doc.target.expect.bodyContains } : {}),
+      ...(doc.target.expect?.header !== undefined ? { expectHeader: doc.target.expect.header } : {}),
+      ...(doc.target.followRedirects === true ? { followRedirects: true } : {}),
     },
     steps,
     warmupS,
@@ -381,6 +386,35 @@ function checkHeaders(headers: Record<string, string>, add: ReportProblem): void
   }
 }
 
+/**
+ * What the schema cannot say about target.expect: ranges in order, header names valid and distinct.
+ * Item by item, so a backwards range is reported beside another item's schema problem.
+ */
+function checkExpect(
+  expect: ScenarioDocument['target']['expect'] | undefined,
+  add: ReportProblem,
+  schemaAccepted: (prefix: string) => boolean,
+): void {
+  if (expect === null || typeof expect !== 'object') return
+  if (Array.isArray(expect.status)) {
+    expect.status.forEach((item, i) => {
+      const path = `/target/expect/status/${i}`
+      if (!schemaAccepted(path)) return
+      const parsed = parseStatusItem(item)
+      if ('problem' in parsed) add(path, parsed.problem)
+    })
+  }
+  if (expect.header === null || typeof expect.header !== 'object') return
+  const seen = new Set<string>()
+  for (const name of Object.keys(expect.header)) {
+    const path = `/target/expect/header/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`
+    if (!schemaAccepted(path)) continue
+    if (!headerName.test(name)) add(path, `"${name}" is not a valid header name`)
+    else if (seen.has(name.toLowerCase())) add(path, `header "${name}" is listed twice (names are case-insensitive)`)
+    seen.add(name.toLowerCase())
+  }
+}
+
 interface SchemaProblem {
   path: string
   message: string
@@ -413,7 +447,7 @@ function describeSchemaError(error: ValueError): SchemaProblem {
       return {
         path: error.path,
         parent: error.path,
-        message: options?.length ? `expected one of: ${options.join(', ')}` : error.message.toLowerCase(),
+        message: options?.length ? `expected one of: ${options.join(', ')}` : (hint ?? error.message.toLowerCase()),
       }
     }
     case ValueErrorType.StringPattern:

@@ -14,8 +14,14 @@ export interface Scenario {
     headers: Record<string, string>
     body?: string
     timeoutMs: number
-    /** target.expect.status: the statuses that count as success; absent, any 2xx. */
-    expectStatus?: number[]
+    /** target.expect.status as written (statuses, ranges, classes): what counts as success; absent, any 2xx. */
+    expectStatus?: Array<number | string>
+    /** target.expect.bodyContains */
+    expectBodyContains?: string
+    /** target.expect.header: response headers that must be present, with a value containing the text. */
+    expectHeader?: Record<string, string>
+    /** target.followRedirects (absent: false) */
+    followRedirects?: boolean
   }
   /** The planned steps, in order: a step's scenario index is its position (scenarioPlan adds it). */
   steps: Array<Pick<PlannedStep, 'rps' | 'durationS'>>
