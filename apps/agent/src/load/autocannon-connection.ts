@@ -139,6 +139,8 @@ export class AutocannonConnection extends Client {
   /** A followed request waits for a new socket (the server closed after its redirect). */
   declare followPending: boolean
   declare origins: ReadonlySet<string>
+  /** The target's own origin, the base a relative Location resolves against. */
+  declare address: string
 
   constructor(target: ConnectionTarget, owner: ConnectionOwner, expect?: ResponseExpectation) {
     super({ ...target, timeout: disabledTimeoutS, pipelining: 1 })
@@ -156,7 +158,10 @@ export class AutocannonConnection extends Client {
         this.responseHeaders = rawHeaders
       }
     }
-    if (expect?.followRedirects) this.origins = originsOf(target)
+    if (expect?.followRedirects) {
+      this.address = addressOf(target)
+      this.origins = originsOf(target)
+    }
     this.resetLine()
     this.on('response', (status: number) => {
       // A server that said "Connection: close" gets a fresh socket for the next request.
@@ -314,8 +319,7 @@ export class AutocannonConnection extends Client {
     if (expect.followRedirects && isRedirectStatus(status)) {
       const location = headerValues(rawHeaders, 'location')[0]
       if (location !== undefined) {
-        const base = new URL(this.line.path, `${this.target.protocol}//${hostOf(this.target)}`)
-        const next = redirectRequest(status, location, this.line, base, this.origins)
+        const next = redirectRequest(status, location, this.line, new URL(this.line.path, this.address), this.origins)
         // Another origin cannot be reached on this connection; a sixth hop is a loop or close to one.
         if (next === undefined || this.hops >= maxRedirectHops) return 'check'
         this.follow(next)
@@ -416,13 +420,18 @@ function hostOf(target: ConnectionTarget): string {
   return name !== undefined ? target.headers[name]! : `${hostname}:${target.port}`
 }
 
+/** The target's origin by address (hostname and port come from a parsed URL: this always parses). */
+function addressOf(target: ConnectionTarget): string {
+  const hostname = target.hostname.includes(':') ? `[${target.hostname}]` : target.hostname
+  return new URL(`${target.protocol}//${hostname}:${target.port}`).origin
+}
+
 /**
  * The origins a redirect may stay on: the target's address, and the origin its Host header names (a
  * server builds absolute Locations from Host); both are this connection's peer.
  */
 function originsOf(target: ConnectionTarget): ReadonlySet<string> {
-  const hostname = target.hostname.includes(':') ? `[${target.hostname}]` : target.hostname
-  const origins = new Set([new URL(`${target.protocol}//${hostname}:${target.port}`).origin])
+  const origins = new Set([addressOf(target)])
   try {
     origins.add(new URL(`${target.protocol}//${hostOf(target)}`).origin)
   } catch {
