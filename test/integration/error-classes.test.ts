@@ -42,7 +42,7 @@ describe('error classes (real sockets)', () => {
       steps: [{ rps: 50, durationS: 1, step: 0 }],
       timeoutMs: 2000,
       maxConnections: 100,
-      expectStatus: [302],
+      expect: { status: [[302, 302]], followRedirects: false },
     }).run({ onWindow: (w) => windows.push(w) })
     expect(windows.reduce((n, w) => n + w.ok, 0)).toBe(50)
     expect(windows.reduce((n, w) => n + totalErrors(w.errors), 0)).toBe(0)

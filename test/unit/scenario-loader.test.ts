@@ -156,6 +156,54 @@ describe('scenario loader', () => {
       valid.replace('connections: 64', 'connections: 0'),
       ['/load/connections: expected integer to be greater or equal to 1'],
     ],
+    [
+      'backwards status range',
+      valid.replace('  timeout: 5s', "  timeout: 5s\n  expect: { status: [200, '299-200'] }"),
+      ['8:27 /target/expect/status/1: "299-200" runs backwards'],
+    ],
+    [
+      'status class beyond 5xx',
+      valid.replace('  timeout: 5s', "  timeout: 5s\n  expect: { status: ['6xx'] }"),
+      ['/target/expect/status/0: "6xx" is not a status class: classes are 1xx to 5xx'],
+    ],
+    [
+      'status that is no status',
+      valid.replace('  timeout: 5s', '  timeout: 5s\n  expect: { status: [2000] }'),
+      ['/target/expect/status/0: expected a status (100-599), a range of statuses ("200-299") or a class ("2xx")'],
+    ],
+    [
+      'empty bodyContains',
+      valid.replace('  timeout: 5s', "  timeout: 5s\n  expect: { bodyContains: '' }"),
+      ['/target/expect/bodyContains: expected string length greater or equal to 1'],
+    ],
+    [
+      'bodyContains over 4096 characters',
+      valid.replace('  timeout: 5s', `  timeout: 5s\n  expect: { bodyContains: '${'x'.repeat(4097)}' }`),
+      ['/target/expect/bodyContains: expected string length less or equal to 4096'],
+    ],
+    [
+      'expected header listed twice',
+      valid.replace('  timeout: 5s', '  timeout: 5s\n  expect: { header: { X-Version: v2, x-version: v3 } }'),
+      ['/target/expect/header/x-version: header "x-version" is listed twice (names are case-insensitive)'],
+    ],
+    [
+      'expected header name that is not a token',
+      valid.replace('  timeout: 5s', '  timeout: 5s\n  expect: { header: { "x version": v2 } }'),
+      ['/target/expect/header/x version: "x version" is not a valid header name'],
+    ],
+    [
+      'more than 20 expected headers',
+      valid.replace(
+        '  timeout: 5s',
+        `  timeout: 5s\n  expect: { header: { ${Array.from({ length: 21 }, (_, i) => `x-${i}: a`).join(', ')} } }`,
+      ),
+      ['/target/expect/header: expected object to have no more than 20 properties'],
+    ],
+    [
+      'followRedirects that is not a boolean',
+      valid.replace('  timeout: 5s', '  timeout: 5s\n  followRedirects: yes please'),
+      ['/target/followRedirects: expected boolean'],
+    ],
     // Hook secrets are references to GAUNTLET_SECRET_* variables: a literal would be stored and shown, another variable
     // could be the API token.
     [
@@ -181,6 +229,23 @@ describe('scenario loader', () => {
   ])('%s', (_name, text, expected) => {
     const problems = problemsOf(text)
     for (const fragment of expected) expect(problems.join('\n')).toContain(fragment)
+  })
+
+  it('carries target.expect and followRedirects as written', () => {
+    const scenario = parseScenario(
+      valid.replace(
+        '  timeout: 5s',
+        "  timeout: 5s\n  followRedirects: true\n  expect: { status: [201, '2xx', '300-302'], bodyContains: created, " +
+          'header: { X-Version: v2 } }',
+      ),
+    )
+    expect(scenario.target).toMatchObject({
+      expectStatus: [201, '2xx', '300-302'],
+      expectBodyContains: 'created',
+      expectHeader: { 'X-Version': 'v2' },
+      followRedirects: true,
+    })
+    expect(parseScenario(valid).target).not.toHaveProperty('followRedirects')
   })
 
   it('a hook secret problem never repeats the literal', () => {

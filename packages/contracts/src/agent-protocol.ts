@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { FaultSpecSchema } from './fault-schema.js'
 import { PlannedStepSchema } from './plan.js'
-import { maxPemChars } from './scenario-schema.js'
+import { maxBodyContainsChars, maxExpectedHeaders, maxPemChars } from './scenario-schema.js'
+import { StatusListSchema } from './status-list.js'
 import { WindowReportSchema } from './window.js'
 
 /**
@@ -160,10 +161,17 @@ export const AssignmentSchema = Type.Object(
             { additionalProperties: false },
           ),
         ),
-        /** The statuses that count as success (scenario target.expect.status); absent, any 2xx. */
-        expectStatus: Type.Optional(
-          Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { minItems: 1, maxItems: 100 }),
+        /** The statuses that count as success (scenario target.expect.status, as written); absent, any 2xx. */
+        expectStatus: Type.Optional(StatusListSchema),
+        /** scenario target.expect.bodyContains */
+        expectBodyContains: Type.Optional(Type.String({ minLength: 1, maxLength: maxBodyContainsChars })),
+        /** scenario target.expect.header */
+        expectHeader: Type.Optional(
+          Type.Record(Type.String({ minLength: 1, maxLength: 256 }), Type.String({ maxLength: 4096 }), {
+            maxProperties: maxExpectedHeaders,
+          }),
         ),
+        followRedirects: Type.Optional(Type.Boolean()),
       },
       { additionalProperties: false },
     ),

@@ -11,10 +11,15 @@ import { DurationText, withHint } from './duration-text.js'
 import { DecisionSchema, TargetMetricsSchema } from './decision-schema.js'
 import { FaultDocumentSchema } from './fault-schema.js'
 import { HooksSchema } from './hook-schema.js'
+import { StatusListSchema } from './status-list.js'
 
 export const MaxRps = 1_000_000
 /** A PEM (a CA bundle, a certificate chain, a key) is at most this long, inline or read from a file. */
 export const maxPemChars = 262_144
+
+/** Bounds of target.expect: a check's cost per response stays small. */
+export const maxBodyContainsChars = 4096
+export const maxExpectedHeaders = 20
 
 const Rate = Type.Number({
   exclusiveMinimum: 0,
@@ -80,14 +85,25 @@ export const TargetSchema = Type.Object(
     expect: Type.Optional(
       Type.Object(
         {
-          status: Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), {
-            minItems: 1,
-            maxItems: 100,
-            uniqueItems: true,
-            description:
-              'The statuses that count as success, e.g. [200, 302]. Every other response, a 2xx included, is ' +
-              'an error of its status.',
-          }),
+          status: Type.Optional(StatusListSchema),
+          bodyContains: Type.Optional(
+            Type.String({
+              minLength: 1,
+              maxLength: maxBodyContainsChars,
+              description:
+                'Text the response body must contain (its bytes as received, compared exactly). A response with ' +
+                'a successful status without it is an error of class check.',
+            }),
+          ),
+          header: Type.Optional(
+            Type.Record(Type.String({ minLength: 1, maxLength: 256 }), Type.String({ maxLength: 4096 }), {
+              maxProperties: maxExpectedHeaders,
+              description:
+                'Response headers that must be present, each with a value containing the given text ("" for ' +
+                'any value); names are case-insensitive. A response with a successful status that lacks one ' +
+                'is an error of class check.',
+            }),
+          ),
         },
         {
           additionalProperties: false,
@@ -95,6 +111,15 @@ export const TargetSchema = Type.Object(
             'What a successful response is. Without it: any 2xx; a 3xx, 4xx or 5xx is an error of its class.',
         },
       ),
+    ),
+    followRedirects: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description:
+          'Follow 301, 302, 303, 307 and 308 redirects to the same origin (scheme, host, port) on the same ' +
+          'connection, at most 5 hops; the final response decides. A redirect to another origin, or a sixth ' +
+          'hop, is an error of class check. Without it, a redirect is an error of its status.',
+      }),
     ),
   },
   { additionalProperties: false, description: 'The HTTP request every send makes.' },

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import type { StatusRange } from './status-list.js'
 
 /**
  * The per-second window an agent reports. Outcomes (latency, errors) belong to the window of each
@@ -148,12 +149,15 @@ export const lateSendMs = 20
 export const leaveGraceMs = 100
 
 /**
- * Whether a response is a success. Without `expected` (the scenario's target.expect.status), any 2xx;
- * with it, exactly the listed statuses (as k6's expectedStatuses). Every other response, a redirect
- * included (the generator never follows one), is an error counted under its status code.
+ * Whether a response's status is a success. Without `expected` (the scenario's target.expect.status,
+ * parsed by parseStatusList), any 2xx; with it, exactly the listed statuses, ranges and classes (as k6's
+ * expectedStatuses). Every other response, a redirect not followed included, is an error counted under
+ * its status code. A success by status can still fail the scenario's other checks (class `check`).
  */
-export function isExpectedStatus(status: number, expected?: readonly number[]): boolean {
-  return expected === undefined ? status >= 200 && status <= 299 : expected.includes(status)
+export function isExpectedStatus(status: number, expected?: readonly StatusRange[]): boolean {
+  if (expected === undefined) return status >= 200 && status <= 299
+  for (const [low, high] of expected) if (status >= low && status <= high) return true
+  return false
 }
 
 export function emptyErrorCounts(): ErrorCounts {

@@ -2,7 +2,10 @@ import { createRequire } from 'node:module'
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { connect as tlsConnect, TLSSocket } from 'node:tls'
-import { isTlsErrorCode, tlsFailureText, type TargetTls } from '@gauntlet/contracts'
+import { isExpectedStatus, isTlsErrorCode, tlsFailureText, type TargetTls } from '@gauntlet/contracts'
+import { BodyMatcher } from './body-matcher.js'
+import { isRedirectStatus, maxRedirectHops, redirectRequest, requestBytes, type RequestLine } from './redirect.js'
+import { headersMatch, headerValues, type ResponseExpectation } from './response-expectation.js'
 import { tlsConnectOptions } from './tls-options.js'
 import type { FailureKind } from './window-accumulator.js'
 
@@ -19,6 +22,10 @@ import type { FailureKind } from './window-accumulator.js'
  * (for https, once the handshake is over): the owner hears `requestLeft` then, not when it handed it over.
  * For https we open the TLS socket ourselves (autocannon's _connect hard-codes rejectUnauthorized:
  * false) and wire it as autocannon's _connect does: see connectTls.
+ * Response checks (target.expect) hook autocannon's parser: its body callback (replaced: autocannon
+ * would concatenate every body into a string) and requestIterator.recordBody, which it calls with the
+ * raw headers just before it emits 'response'. A followed redirect is written on the same connection
+ * through autocannon's own write path (getRequestBuffer answers the redirect's bytes).
  * The internal module path is why autocannon's version is pinned exactly in package.json.
  */
 const require = createRequire(import.meta.url)
@@ -35,6 +42,8 @@ interface ResponseParser {
 interface AutocannonClient {
   conn?: { destroyed: boolean }
   parser: ResponseParser
+  requestIterator: { recordBody(request: unknown, status: number, body: string, rawHeaders?: string[]): void }
+  getRequestBuffer(): Buffer
   destroyed: boolean
   timeoutTicker: { clear(): void }
   pipelinedRequests: { addByteCount(count: number): void }
@@ -51,7 +60,7 @@ const Client = require('autocannon/lib/httpClient.js') as {
 }
 // The same module autocannon parses responses with (its own dependency, resolved from autocannon).
 const { HTTPParser } = createRequire(require.resolve('autocannon/lib/httpClient.js'))('http-parser-js') as {
-  HTTPParser: { kOnHeadersComplete: number; RESPONSE: string }
+  HTTPParser: { kOnHeadersComplete: number; kOnBody: number; RESPONSE: string }
 }
 
 interface HeadersInfo {
@@ -126,21 +135,49 @@ export class AutocannonConnection extends Client {
   declare sentAt: number
   declare windowIndex: number
   declare leaveBy: number
+  /** target.expect and followRedirects; undefined: any 2xx is a success, nothing else is looked at. */
+  declare expect: ResponseExpectation | undefined
   declare target: ConnectionTarget
+  /** Set when expect.bodyContains is: the current response's body is fed to it. */
+  declare body: BodyMatcher | undefined
+  /** The current response's raw headers (set only when a header check or redirects need them). */
+  declare responseHeaders: string[] | undefined
+  /** followRedirects: the request line in flight, the hops taken, the bytes of the followed request. */
+  declare line: RequestLine
+  declare hops: number
+  declare followBytes: Buffer | undefined
+  /** A followed request waits for a new socket (the server closed after its redirect). */
+  declare followPending: boolean
+  declare origins: ReadonlySet<string>
+  /** The target's own origin, the base a relative Location resolves against. */
+  declare address: string
 
-  constructor(target: ConnectionTarget, owner: ConnectionOwner) {
+  constructor(target: ConnectionTarget, owner: ConnectionOwner, expect?: ResponseExpectation) {
     super({ ...target, timeout: disabledTimeoutS, pipelining: 1 })
-    this.target = target
     this.owner = owner
+    this.target = target
+    this.expect = expect
     this.busy = false
     this.serverCloses = false
     this.reconnectAfterResponse = false
     this.requestSeq = 0
     this.watchResponseHeaders(target.method)
+    this.watchResponseBody(expect?.bodyContains)
+    if (expect?.header || expect?.followRedirects) {
+      this.requestIterator.recordBody = (_request, _status, _body, rawHeaders) => {
+        this.responseHeaders = rawHeaders
+      }
+    }
+    if (expect?.followRedirects) {
+      this.address = addressOf(target)
+      this.origins = originsOf(target)
+    }
+    this.resetLine()
     this.on('response', (status: number) => {
       // A server that said "Connection: close" gets a fresh socket for the next request.
       if (this.serverCloses) this.needsSocket = true
-      this.settle(status)
+      const outcome = this.expect === undefined ? status : this.judge(status)
+      if (outcome !== undefined) this.settle(outcome)
     })
     this.on('connError', (error: NodeJS.ErrnoException) => {
       this.pendingFailure = classifySocketError(error)
@@ -278,6 +315,11 @@ export class AutocannonConnection extends Client {
 
   private socketIsReady(): void {
     this.socketReady = true
+    if (this.busy && this.followPending) {
+      this.followPending = false
+      Client.prototype._doRequest.call(this)
+      return
+    }
     if (!this.busy || this.hasLeft) return
     if (performance.now() > this.leaveBy) {
       // Connected too late: the request would leave after its step's end (plus the grace).
@@ -292,6 +334,54 @@ export class AutocannonConnection extends Client {
     // bytes to the kernel at once): it leaves now.
     this.owner?.requestLeft(this, performance.now())
     Client.prototype._doRequest.call(this)
+  }
+
+  /** autocannon writes what this answers: the followed request's bytes while following a redirect. */
+  override getRequestBuffer(): Buffer {
+    return this.followBytes ?? Client.prototype.getRequestBuffer.call(this)
+  }
+
+  /**
+   * The outcome of a complete response under target.expect, or undefined when it is a redirect being
+   * followed (the request stays in flight). Checks judge only a response whose status is a success: any
+   * other is an error of its status, as without checks.
+   */
+  private judge(status: number): RequestOutcome | undefined {
+    const expect = this.expect!
+    const rawHeaders = this.responseHeaders ?? []
+    this.responseHeaders = undefined
+    if (expect.followRedirects && isRedirectStatus(status)) {
+      const location = headerValues(rawHeaders, 'location')[0]
+      if (location !== undefined) {
+        const next = redirectRequest(status, location, this.line, new URL(this.line.path, this.address), this.origins)
+        // Another origin cannot be reached on this connection; a sixth hop is a loop or close to one.
+        if (next === undefined || this.hops >= maxRedirectHops) return 'check'
+        this.follow(next)
+        return undefined
+      }
+    }
+    if (!isExpectedStatus(status, expect.status)) return status
+    if (this.body !== undefined && !this.body.found) return 'check'
+    if (expect.header !== undefined && !headersMatch(expect.header, rawHeaders)) return 'check'
+    return status
+  }
+
+  /** Sends `next` on this connection (a new socket when the server closed after its redirect). */
+  private follow(next: RequestLine): void {
+    this.hops++
+    this.line = next
+    this.followBytes = requestBytes(next, this.target.headers, hostOf(this.target), this.target.body)
+    if (this.needsSocket) {
+      this.followPending = true
+      this.openSocket()
+    } else Client.prototype._doRequest.call(this)
+  }
+
+  private resetLine(): void {
+    this.line = { method: this.target.method, path: this.target.path, withBody: this.target.body !== undefined }
+    this.hops = 0
+    this.followBytes = undefined
+    this.followPending = false
   }
 
   private closeSocket(): void {
@@ -314,6 +404,25 @@ export class AutocannonConnection extends Client {
     }
   }
 
+  /**
+   * The body goes to the body check when there is one, and nowhere otherwise: autocannon would build
+   * every body into a string that nothing reads.
+   */
+  private watchResponseBody(bodyContains: string | undefined): void {
+    if (bodyContains === undefined) {
+      this.parser[HTTPParser.kOnBody] = (): void => {}
+      return
+    }
+    const body = (this.body = new BodyMatcher(bodyContains))
+    const onHeaders = this.parser[HTTPParser.kOnHeadersComplete] as (info: HeadersInfo) => boolean
+    this.parser[HTTPParser.kOnHeadersComplete] = (info: HeadersInfo): boolean => {
+      body.reset()
+      return onHeaders(info)
+    }
+    this.parser[HTTPParser.kOnBody] = (chunk: Buffer, start: number, length: number): void =>
+      body.feed(chunk, start, length)
+  }
+
   /** The move asked for while a request was in flight is done: the next request takes a new socket. */
   private settleMove(): void {
     if (this.reconnectAfterResponse) this.needsSocket = true
@@ -326,6 +435,7 @@ export class AutocannonConnection extends Client {
   private settle(outcome: RequestOutcome): void {
     if (!this.busy) return
     this.busy = false
+    if (this.hops > 0 || this.followPending) this.resetLine()
     this.settleMove()
     // A request whose connection failed (or timed out) before it could be written left as a
     // connection attempt, when it was handed over.
@@ -335,6 +445,33 @@ export class AutocannonConnection extends Client {
     }
     this.owner?.requestSettled(this, outcome)
   }
+}
+
+/** The Host the requests carry: the scenario's own, or the URL's host (connectionTargetFor sets it). */
+function hostOf(target: ConnectionTarget): string {
+  const name = Object.keys(target.headers).find((key) => key.toLowerCase() === 'host')
+  const hostname = target.hostname.includes(':') ? `[${target.hostname}]` : target.hostname
+  return name !== undefined ? target.headers[name]! : `${hostname}:${target.port}`
+}
+
+/** The target's origin by address (hostname and port come from a parsed URL: this always parses). */
+function addressOf(target: ConnectionTarget): string {
+  const hostname = target.hostname.includes(':') ? `[${target.hostname}]` : target.hostname
+  return new URL(`${target.protocol}//${hostname}:${target.port}`).origin
+}
+
+/**
+ * The origins a redirect may stay on: the target's address, and the origin its Host header names (a
+ * server builds absolute Locations from Host); both are this connection's peer.
+ */
+function originsOf(target: ConnectionTarget): ReadonlySet<string> {
+  const origins = new Set([addressOf(target)])
+  try {
+    origins.add(new URL(`${target.protocol}//${hostOf(target)}`).origin)
+  } catch {
+    // A Host that is not an authority names no origin of its own.
+  }
+  return origins
 }
 
 export function classifySocketError(error: NodeJS.ErrnoException): FailureKind {

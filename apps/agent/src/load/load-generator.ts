@@ -20,14 +20,18 @@ import {
   type ConnectionTarget,
   type RequestOutcome,
 } from './autocannon-connection.js'
+import type { ResponseExpectation } from './response-expectation.js'
 import { WindowAccumulator } from './window-accumulator.js'
 
 export interface LoadPlan {
   target: ConnectionTarget
   steps: PlannedStep[]
   timeoutMs: number
-  /** The statuses that count as success (scenario target.expect.status); absent: any 2xx. */
-  expectStatus?: number[]
+  /**
+   * What a successful response is (target.expect) and whether redirects are followed; absent: any 2xx,
+   * nothing else looked at (see responseExpectationFor).
+   */
+  expect?: ResponseExpectation
   /** Fixed connection count; when absent, connections grow on demand up to `maxConnections`. */
   connections?: number
   maxConnections: number
@@ -165,7 +169,7 @@ export class LoadGenerator implements ConnectionOwner {
     if (!window) return
     if (outcome === 'dropped') window.recordDrops(1)
     else if (typeof outcome === 'number' && Number.isInteger(outcome)) {
-      window.recordResponse(outcome, (performance.now() - connection.intendedAt) * 1000, this.plan.expectStatus)
+      window.recordResponse(outcome, (performance.now() - connection.intendedAt) * 1000, this.plan.expect?.status)
     } else {
       window.recordFailure(typeof outcome === 'string' ? outcome : 'other', connection.tlsFailure)
     }
@@ -199,7 +203,7 @@ export class LoadGenerator implements ConnectionOwner {
   private addConnection(): AutocannonConnection | undefined {
     const limit = this.plan.connections ?? this.plan.maxConnections
     if (this.connections.length >= limit) return undefined
-    const connection = new AutocannonConnection(this.plan.target, this)
+    const connection = new AutocannonConnection(this.plan.target, this, this.plan.expect)
     this.connections.push(connection)
     this.peakConnections = Math.max(this.peakConnections, this.connections.length)
     return connection

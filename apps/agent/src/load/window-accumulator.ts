@@ -4,6 +4,7 @@ import {
   lateSendMs,
   maxTlsFailureChars,
   type ErrorCounts,
+  type StatusRange,
   type WindowReport,
 } from '@gauntlet/contracts'
 import { createLatencyHistogram, encodeHistogram, recordLatencyUs, type Histogram } from '@gauntlet/metrics'
@@ -39,7 +40,7 @@ export class WindowAccumulator {
   }
 
   /** `expected`: the scenario's expected statuses; without it a 2xx is a success and anything else an error. */
-  recordResponse(status: number, latencyUs: number, expected?: readonly number[]): void {
+  recordResponse(status: number, latencyUs: number, expected?: readonly StatusRange[]): void {
     this.resolved++
     if (isExpectedStatus(status, expected)) {
       this.ok++

@@ -1,5 +1,6 @@
 import { GauntletError, type Assignment, type PlannedStep, type WindowReport } from '@gauntlet/contracts'
 import { connectionTargetFor } from '../load/connection-target.js'
+import { responseExpectationFor } from '../load/response-expectation.js'
 import type { LoadRunResult } from '../load/load-generator.js'
 import { startLoadInWorker, type WorkerLoadRun } from '../load/worker-load-generator.js'
 import { assertHostAllowed, assertTargetResolvesAllowed, type TargetAllowList } from '../safety/target-allow-list.js'
@@ -40,6 +41,7 @@ export class Assignments {
     }
     alreadyRunning()
     const target = connectionTargetFor(assignment.target)
+    const expect = responseExpectationFor(assignment.target)
     // The agent's own check: a controller cannot make it load a host outside its allow-list, by name
     // or by what the name resolves to now (a name may not point at loopback or metadata addresses).
     assertHostAllowed(target.hostname, this.allow)
@@ -60,7 +62,7 @@ export class Assignments {
         target,
         steps: assignment.steps,
         timeoutMs: assignment.target.timeoutMs,
-        ...(assignment.target.expectStatus !== undefined ? { expectStatus: assignment.target.expectStatus } : {}),
+        ...(expect !== undefined ? { expect } : {}),
         ...(assignment.connections !== undefined ? { connections: assignment.connections } : {}),
         maxConnections: assignment.maxConnections,
         startAtEpochMs: startAtLocal,

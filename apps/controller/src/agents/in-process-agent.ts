@@ -1,4 +1,4 @@
-import { connectionTargetFor, startLoadInWorker } from '@gauntlet/agent'
+import { connectionTargetFor, responseExpectationFor, startLoadInWorker } from '@gauntlet/agent'
 import { scenarioPlan } from '@gauntlet/contracts'
 import type { LoadAgent } from '../run/ports.js'
 import type { Scenario } from '../scenario/scenario.js'
@@ -9,12 +9,13 @@ import type { Scenario } from '../scenario/scenario.js'
  */
 export class InProcessAgent implements LoadAgent {
   async run(scenario: Scenario, options: Parameters<LoadAgent['run']>[1]): ReturnType<LoadAgent['run']> {
+    const expect = responseExpectationFor(scenario.target)
     const run = startLoadInWorker(
       {
         target: connectionTargetFor(scenario.target),
         steps: scenarioPlan(scenario),
         timeoutMs: scenario.target.timeoutMs,
-        ...(scenario.target.expectStatus !== undefined ? { expectStatus: scenario.target.expectStatus } : {}),
+        ...(expect !== undefined ? { expect } : {}),
         ...(scenario.connections !== undefined ? { connections: scenario.connections } : {}),
         maxConnections: scenario.maxConnections,
       },

@@ -144,7 +144,18 @@ export class RemoteRun {
   }
 
   private assignment(steps: PlannedStep[]): Assignment {
-    const { url, method, headers, body, timeoutMs, expectStatus, tls } = this.scenario.target
+    const {
+      url,
+      method,
+      headers,
+      body,
+      timeoutMs,
+      expectStatus,
+      expectBodyContains,
+      expectHeader,
+      followRedirects,
+      tls,
+    } = this.scenario.target
     return {
       runId: this.runId,
       target: {
@@ -154,6 +165,9 @@ export class RemoteRun {
         ...(body !== undefined ? { body } : {}),
         timeoutMs,
         ...(expectStatus !== undefined ? { expectStatus } : {}),
+        ...(expectBodyContains !== undefined ? { expectBodyContains } : {}),
+        ...(expectHeader !== undefined ? { expectHeader } : {}),
+        ...(followRedirects !== undefined ? { followRedirects } : {}),
         // PEM contents (read by the controller): the agents read no files of the scenario.
         ...(tls !== undefined ? { tls } : {}),
       },

@@ -2,6 +2,7 @@ import {
   formatDuration,
   GauntletError,
   hookEvents,
+  parseStatusItem,
   parseDurationMs,
   ScenarioSchema,
   type HooksDocument,
@@ -229,6 +230,8 @@ function buildScenario(
   if (schemaAccepted('/target/headers')) checkHeaders(doc.target?.headers ?? {}, '/target/headers', add)
   if (schemaAccepted('/requests'))
     (doc.requests ?? []).forEach((r, i) => checkHeaders(r.headers ?? {}, `/requests/${i}/headers`, add))
+  checkExpect(doc.target?.expect, add, schemaAccepted)
+  ;(doc.requests ?? []).forEach((r, i) => checkExpect(r.expect, add, schemaAccepted, `/requests/${i}/expect`))
   const timeoutMs = doc.target?.timeout === undefined ? defaults.timeoutMs : parseDurationMs(doc.target.timeout)
   if (
     schemaAccepted('/target/timeout') &&
@@ -285,7 +288,10 @@ function buildScenario(
       headers: doc.target.headers ?? {},
       ...(doc.target.body !== undefined ? { body: doc.target.body } : {}),
       timeoutMs,
-      ...(doc.target.expect !== undefined ? { expectStatus: doc.target.expect.status } : {}),
+      ...(doc.target.expect?.status !== undefined ? { expectStatus: doc.target.expect.status } : {}),
+      ...(doc.target.expect?.bodyContains !== undefined ? { expectBodyContains: doc.target.expect.bodyContains } : {}),
+      ...(doc.target.expect?.header !== undefined ? { expectHeader: doc.target.expect.header } : {}),
+      ...(doc.target.followRedirects === true ? { followRedirects: true } : {}),
       ...(doc.target.tls !== undefined
         ? { tls: { ...doc.target.tls, insecure: doc.target.tls.insecure ?? false } }
         : {}),
@@ -410,6 +416,36 @@ function checkHeaders(headers: Record<string, string>, base: string, add: Report
   }
 }
 
+/**
+ * What the schema cannot say about target.expect: ranges in order, header names valid and distinct.
+ * Item by item, so a backwards range is reported beside another item's schema problem.
+ */
+function checkExpect(
+  expect: ScenarioDocument['target']['expect'] | undefined,
+  add: ReportProblem,
+  schemaAccepted: (prefix: string) => boolean,
+  base = '/target/expect',
+): void {
+  if (expect === null || typeof expect !== 'object') return
+  if (Array.isArray(expect.status)) {
+    expect.status.forEach((item, i) => {
+      const path = `${base}/status/${i}`
+      if (!schemaAccepted(path)) return
+      const parsed = parseStatusItem(item)
+      if ('problem' in parsed) add(path, parsed.problem)
+    })
+  }
+  if (expect.header === null || typeof expect.header !== 'object') return
+  const seen = new Set<string>()
+  for (const name of Object.keys(expect.header)) {
+    const path = `${base}/header/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`
+    if (!schemaAccepted(path)) continue
+    if (!headerName.test(name)) add(path, `"${name}" is not a valid header name`)
+    else if (seen.has(name.toLowerCase())) add(path, `header "${name}" is listed twice (names are case-insensitive)`)
+    seen.add(name.toLowerCase())
+  }
+}
+
 interface SchemaProblem {
   path: string
   message: string
@@ -442,7 +478,7 @@ function describeSchemaError(error: ValueError): SchemaProblem {
       return {
         path: error.path,
         parent: error.path,
-        message: options?.length ? `expected one of: ${options.join(', ')}` : error.message.toLowerCase(),
+        message: options?.length ? `expected one of: ${options.join(', ')}` : (hint ?? error.message.toLowerCase()),
       }
     }
     case ValueErrorType.StringPattern:

@@ -85,7 +85,7 @@ export function buildRequests(doc: ScenarioDocument, url: SplitUrl, add: ReportP
 
   const targetHeaders = doc.target.headers ?? {}
   checkHeaders(targetHeaders, '/target/headers')
-  const expectStatus = doc.target.expect?.status
+  const expected = expectationOf(doc.target.expect)
   if (!doc.requests) {
     check(url.path, '/target/url', 'path')
     if (doc.target.body !== undefined) check(doc.target.body, '/target/body', 'body')
@@ -98,7 +98,7 @@ export function buildRequests(doc: ScenarioDocument, url: SplitUrl, add: ReportP
         path: url.path,
         headers: targetHeaders,
         ...(doc.target.body !== undefined ? { body: doc.target.body } : {}),
-        ...(expectStatus !== undefined ? { expectStatus } : {}),
+        ...expected,
       },
     ]
   }
@@ -119,7 +119,8 @@ export function buildRequests(doc: ScenarioDocument, url: SplitUrl, add: ReportP
     if (request.body !== undefined && request.bodyFile !== undefined)
       problem(`${path}/bodyFile`, 'give body or bodyFile, not both')
     if (request.body !== undefined) check(request.body, `${path}/body`, 'body')
-    const status = request.expect?.status ?? expectStatus
+    // A request's own expect replaces the target's, whole: checks written for another path do not carry over.
+    const own = request.expect ? expectationOf(request.expect) : expected
     return {
       name: request.name,
       weight: request.weight ?? 1,
@@ -128,10 +129,21 @@ export function buildRequests(doc: ScenarioDocument, url: SplitUrl, add: ReportP
       headers: mergeHeaders(targetHeaders, request.headers ?? {}),
       ...(request.body !== undefined ? { body: request.body } : {}),
       ...(request.bodyFile !== undefined ? { bodyFile: request.bodyFile } : {}),
-      ...(status !== undefined ? { expectStatus: status } : {}),
+      ...own,
     }
   })
   return ok ? requests : undefined
+}
+
+/** An `expect:` section in the request plan's fields. */
+function expectationOf(
+  expect: ScenarioDocument['target']['expect'],
+): Pick<RequestPlan, 'expectStatus' | 'expectBodyContains' | 'expectHeader'> {
+  return {
+    ...(expect?.status !== undefined ? { expectStatus: expect.status } : {}),
+    ...(expect?.bodyContains !== undefined ? { expectBodyContains: expect.bodyContains } : {}),
+    ...(expect?.header !== undefined ? { expectHeader: expect.header } : {}),
+  }
 }
 
 /** The target's headers under a request's own: a name in both (in any case) takes the request's value. */

@@ -14,8 +14,14 @@ export interface Scenario {
     headers: Record<string, string>
     body?: string
     timeoutMs: number
-    /** target.expect.status: the statuses that count as success; absent, any 2xx. */
-    expectStatus?: number[]
+    /** target.expect.status as written (statuses, ranges, classes): what counts as success; absent, any 2xx. */
+    expectStatus?: Array<number | string>
+    /** target.expect.bodyContains */
+    expectBodyContains?: string
+    /** target.expect.header: response headers that must be present, with a value containing the text. */
+    expectHeader?: Record<string, string>
+    /** target.followRedirects (absent: false) */
+    followRedirects?: boolean
     /**
      * target.tls of an https target. parseScenario keeps `ca`/`cert`/`key` as written (inline PEM or a
      * path); resolveScenarioFiles (scenario-files.ts) replaces each with PEM contents before any run.
@@ -59,8 +65,12 @@ export interface RequestPlan {
   body?: string
   /** A file whose text is the body, read at run start. */
   bodyFile?: string
-  /** The statuses that count as success; absent, any 2xx. */
-  expectStatus?: number[]
+  /** The statuses that count as success, as written (statuses, ranges, classes); absent, any 2xx. */
+  expectStatus?: Array<number | string>
+  /** The response body must contain this. */
+  expectBodyContains?: string
+  /** Response headers that must be present, each with a value containing the text. */
+  expectHeader?: Record<string, string>
 }
 
 export const defaults = {
