@@ -11,7 +11,7 @@ const values = (seq: number, row: Record<string, string> = {}): SendValues => ({
 
 describe('compileRequest', () => {
   it('builds a request without templates once, as autocannon would (Host, keep-alive, headers, length)', () => {
-    const render = compileRequest({
+    const { render } = compileRequest({
       method: 'POST',
       path: '/orders?x=1',
       host: '127.0.0.1:8080',
@@ -28,7 +28,7 @@ describe('compileRequest', () => {
   })
 
   it('renders templates per send: path values percent-encoded, headers and body as they are', () => {
-    const render = compileRequest({
+    const { render } = compileRequest({
       method: 'POST',
       path: '/products/{{ data.skus.sku }}/{{ seq }}',
       host: 'shop:80',
@@ -45,7 +45,7 @@ describe('compileRequest', () => {
   })
 
   it('sends no Content-Length for an empty body', () => {
-    const render = compileRequest({ method: 'GET', path: '/{{ seq }}', host: 'h:1', headers: {}, body: '' })
+    const { render } = compileRequest({ method: 'GET', path: '/{{ seq }}', host: 'h:1', headers: {}, body: '' })
     expect(render(values(3)).toString()).toBe('GET /3 HTTP/1.1\r\nHost: h:1\r\nConnection: keep-alive\r\n\r\n')
   })
 })

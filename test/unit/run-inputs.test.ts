@@ -31,7 +31,7 @@ const problemsOf = async (promise: Promise<unknown>): Promise<string[]> => {
     await promise
   } catch (error) {
     expect(error).toBeInstanceOf(GauntletError)
-    expect((error as GauntletError).code).toBe('usage')
+    expect((error as GauntletError).code).toBe('invalid_scenario')
     return (error as GauntletError).problems.map((p) => `${p.path}: ${p.message}`)
   }
   throw new Error('expected the inputs to be refused')

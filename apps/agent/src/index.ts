@@ -1,6 +1,7 @@
 export { LoadGenerator, type LoadPlan, type LoadRunOptions, type LoadRunResult } from './load/load-generator.js'
 export type { ConnectionTarget } from './load/autocannon-connection.js'
 export { connectionTargetFor, type HttpTarget } from './load/connection-target.js'
+export { requestPlanOf } from './load/plan-from-wire.js'
 export { responseExpectationFor, type ExpectedResponse, type ResponseExpectation } from './load/response-expectation.js'
 export { runLoadInWorker, startLoadInWorker, type WorkerLoadRun } from './load/worker-load-generator.js'
 export { assertTargetAllowed, parseTargetAllowList, targetAllowListFromEnv } from './safety/target-allow-list.js'

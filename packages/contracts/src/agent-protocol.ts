@@ -3,7 +3,7 @@ import { FaultSpecSchema } from './fault-schema.js'
 import { PlannedStepSchema } from './plan.js'
 import { maxBodyContainsChars, maxExpectedHeaders, maxPemChars } from './scenario-schema.js'
 import { StatusListSchema } from './status-list.js'
-import { WindowReportSchema } from './window.js'
+import { maxRequestNames, WindowReportSchema } from './window.js'
 
 /**
  * What controller and agents say to each other over HTTP. Every request either way is signed with
@@ -135,6 +135,39 @@ export const HeartbeatReplySchema = Type.Object({
 })
 export type HeartbeatReply = Static<typeof HeartbeatReplySchema>
 
+/** One request of a mix as agents get it. */
+export const MixRequestSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$' }),
+    weight: Type.Integer({ minimum: 1, maximum: 10_000 }),
+    method: Type.String({ maxLength: 20 }),
+    path: Type.String({ minLength: 1, maxLength: 65_536 }),
+    headers: Type.Record(Type.String(), Type.String()),
+    body: Type.Optional(Type.String({ maxLength: 16 * 1024 * 1024 })),
+    expectStatus: Type.Optional(StatusListSchema),
+    expectBodyContains: Type.Optional(Type.String({ minLength: 1, maxLength: maxBodyContainsChars })),
+    expectHeader: Type.Optional(
+      Type.Record(Type.String({ minLength: 1, maxLength: 256 }), Type.String({ maxLength: 4096 }), {
+        maxProperties: maxExpectedHeaders,
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+/** A data set's rows as an agent gets them. */
+export const DataShareSchema = Type.Object(
+  {
+    columns: Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: 100 }),
+    rows: Type.Array(Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 100 }), { maxItems: 1_000_000 }),
+    order: Type.Union([Type.Literal('sequential'), Type.Literal('random'), Type.Literal('unique')]),
+  },
+  { additionalProperties: false },
+)
+
+/** Largest assignment body: a run's data sets (at most 32 MiB of text) travel in it. */
+export const maxAssignmentBytes = 64 * 1024 * 1024
+
 export const AssignmentSchema = Type.Object(
   {
     runId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,100}$' }),
@@ -175,6 +208,22 @@ export const AssignmentSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    /**
+     * A weighted mix (scenario requests:), env values in, templates as written: each send makes one, and
+     * each request's outcomes are counted apart. Absent: every send makes the target's request.
+     */
+    mix: Type.Optional(Type.Array(MixRequestSchema, { minItems: 1, maxItems: maxRequestNames })),
+    /** Count each request of the mix apart in the windows (the scenario has requests:). */
+    perRequest: Type.Optional(Type.Boolean()),
+    /** The data sets the templates read: this agent's share of a unique one, the whole of the others. */
+    data: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_-]{0,63}$' }), DataShareSchema)),
+    /** This agent's place among the run's agents: `{{ seq }}` is unique across them. */
+    slot: Type.Optional(
+      Type.Object(
+        { index: Type.Integer({ minimum: 0 }), count: Type.Integer({ minimum: 1, maximum: 100_000 }) },
+        { additionalProperties: false },
+      ),
+    ),
     steps: Type.Array(PlannedStepSchema, { minItems: 1, maxItems: 10_000 }),
     connections: Type.Optional(Type.Integer({ minimum: 1 })),
     maxConnections: Type.Integer({ minimum: 1 }),
@@ -184,6 +233,7 @@ export const AssignmentSchema = Type.Object(
   { additionalProperties: false },
 )
 export type Assignment = Static<typeof AssignmentSchema>
+export type MixRequestWire = Static<typeof MixRequestSchema>
 /** TLS settings as they travel and are used: PEM contents, never paths. */
 export type TargetTls = NonNullable<Assignment['target']['tls']>
 

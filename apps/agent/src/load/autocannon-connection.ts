@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks'
 import { connect as tlsConnect, TLSSocket } from 'node:tls'
 import { isExpectedStatus, isTlsErrorCode, tlsFailureText, type TargetTls } from '@gauntlet/contracts'
 import { BodyMatcher } from './body-matcher.js'
-import { isRedirectStatus, maxRedirectHops, redirectRequest, requestBytes, type RequestLine } from './redirect.js'
+import { followedBytes, isRedirectStatus, maxRedirectHops, redirectRequest, type RequestLine } from './redirect.js'
 import { headersMatch, headerValues, type ResponseExpectation } from './response-expectation.js'
 import { tlsConnectOptions } from './tls-options.js'
 import type { FailureKind } from './window-accumulator.js'
@@ -96,6 +96,19 @@ export interface ConnectionOwner {
   requestSettled(connection: AutocannonConnection, outcome: RequestOutcome): void
 }
 
+/** What one send makes: a request of the mix, rendered for this send. */
+export interface SendCall {
+  /** Its request's place in the mix (whose statistics it counts in). */
+  request: number
+  bytes: Buffer
+  method: string
+  /** Path and query as sent: a followed redirect's relative Location resolves against it. */
+  path: string
+  hasBody: boolean
+  /** target.expect (or the request's own) and followRedirects; undefined: any 2xx, nothing else looked at. */
+  expect: ResponseExpectation | undefined
+}
+
 /** A request the generator hands to a connection. */
 interface OutgoingRequest {
   /** performance.now() at which the plan wanted it to leave; latency is measured from here. */
@@ -104,6 +117,7 @@ interface OutgoingRequest {
   windowIndex: number
   /** performance.now() after which it must not leave any more (its step's end plus the grace). */
   leaveBy: number
+  call: SendCall
 }
 
 /** Disables autocannon's per-connection idle timer (seconds; setTimeout's upper bound is ~24.8 days). */
@@ -135,11 +149,15 @@ export class AutocannonConnection extends Client {
   declare sentAt: number
   declare windowIndex: number
   declare leaveBy: number
-  /** target.expect and followRedirects; undefined: any 2xx is a success, nothing else is looked at. */
+  /** The request in flight: its bytes, request line and what a good response is. */
+  declare call: SendCall | undefined
+  /** The request in flight's expectation (call.expect). */
   declare expect: ResponseExpectation | undefined
   declare target: ConnectionTarget
-  /** Set when expect.bodyContains is: the current response's body is fed to it. */
+  /** Set when the request in flight checks its body: the current response's body is fed to it. */
   declare body: BodyMatcher | undefined
+  /** One matcher per body text the mix checks for, reused from send to send. */
+  declare bodyMatchers: Map<string, BodyMatcher>
   /** The current response's raw headers (set only when a header check or redirects need them). */
   declare responseHeaders: string[] | undefined
   /** followRedirects: the request line in flight, the hops taken, the bytes of the followed request. */
@@ -152,26 +170,23 @@ export class AutocannonConnection extends Client {
   /** The target's own origin, the base a relative Location resolves against. */
   declare address: string
 
-  constructor(target: ConnectionTarget, owner: ConnectionOwner, expect?: ResponseExpectation) {
+  constructor(target: ConnectionTarget, owner: ConnectionOwner) {
     super({ ...target, timeout: disabledTimeoutS, pipelining: 1 })
     this.owner = owner
     this.target = target
-    this.expect = expect
     this.busy = false
     this.serverCloses = false
     this.reconnectAfterResponse = false
     this.requestSeq = 0
-    this.watchResponseHeaders(target.method)
-    this.watchResponseBody(expect?.bodyContains)
-    if (expect?.header || expect?.followRedirects) {
-      this.requestIterator.recordBody = (_request, _status, _body, rawHeaders) => {
-        this.responseHeaders = rawHeaders
-      }
+    this.bodyMatchers = new Map()
+    this.watchResponseHeaders()
+    this.watchResponseBody()
+    // Each send may carry its own checks (a mix): the raw headers are kept for the response in hand.
+    this.requestIterator.recordBody = (_request, _status, _body, rawHeaders) => {
+      this.responseHeaders = rawHeaders
     }
-    if (expect?.followRedirects) {
-      this.address = addressOf(target)
-      this.origins = originsOf(target)
-    }
+    this.address = addressOf(target)
+    this.origins = originsOf(target)
     this.resetLine()
     this.on('response', (status: number) => {
       // A server that said "Connection: close" gets a fresh socket for the next request.
@@ -202,6 +217,11 @@ export class AutocannonConnection extends Client {
 
   /** Sends `request` now when the socket is ready, else as soon as it is (if still before its leave-by time). */
   send(request: OutgoingRequest, now: number): void {
+    const { call } = request
+    this.call = call
+    this.expect = call.expect
+    this.body = call.expect?.bodyContains === undefined ? undefined : this.matcherFor(call.expect.bodyContains)
+    this.line = { method: call.method, path: call.path, withBody: call.hasBody }
     this.busy = true
     this.requestSeq++
     this.hasLeft = false
@@ -336,9 +356,15 @@ export class AutocannonConnection extends Client {
     Client.prototype._doRequest.call(this)
   }
 
-  /** autocannon writes what this answers: the followed request's bytes while following a redirect. */
+  /** autocannon writes what this answers: the send's own bytes, or a followed redirect's. */
   override getRequestBuffer(): Buffer {
-    return this.followBytes ?? Client.prototype.getRequestBuffer.call(this)
+    return this.followBytes ?? this.call!.bytes
+  }
+
+  private matcherFor(text: string): BodyMatcher {
+    let matcher = this.bodyMatchers.get(text)
+    if (!matcher) this.bodyMatchers.set(text, (matcher = new BodyMatcher(text)))
+    return matcher
   }
 
   /**
@@ -370,15 +396,18 @@ export class AutocannonConnection extends Client {
   private follow(next: RequestLine): void {
     this.hops++
     this.line = next
-    this.followBytes = requestBytes(next, this.target.headers, hostOf(this.target), this.target.body)
+    this.followBytes = followedBytes(this.call!.bytes, next)
     if (this.needsSocket) {
       this.followPending = true
       this.openSocket()
     } else Client.prototype._doRequest.call(this)
   }
 
+  /** Back to the send's own request line, before any redirect was followed. */
   private resetLine(): void {
-    this.line = { method: this.target.method, path: this.target.path, withBody: this.target.body !== undefined }
+    this.line = this.call
+      ? { method: this.call.method, path: this.call.path, withBody: this.call.hasBody }
+      : { method: this.target.method, path: this.target.path, withBody: this.target.body !== undefined }
     this.hops = 0
     this.followBytes = undefined
     this.followPending = false
@@ -395,32 +424,24 @@ export class AutocannonConnection extends Client {
    * Wraps autocannon's headers callback: remembers whether the server keeps the connection, and tells
    * the parser that HEAD, 204 and 304 responses have no body (autocannon would wait for one forever).
    */
-  private watchResponseHeaders(method: string): void {
+  private watchResponseHeaders(): void {
     const original = this.parser[HTTPParser.kOnHeadersComplete] as (info: HeadersInfo) => void
     this.parser[HTTPParser.kOnHeadersComplete] = (info: HeadersInfo): boolean => {
       original(info)
       this.serverCloses = !info.shouldKeepAlive
-      return method === 'HEAD' || info.statusCode === 204 || info.statusCode === 304
+      // The body matcher starts afresh with each response (a followed redirect's included).
+      this.body?.reset()
+      return this.line.method === 'HEAD' || info.statusCode === 204 || info.statusCode === 304
     }
   }
 
   /**
-   * The body goes to the body check when there is one, and nowhere otherwise: autocannon would build
-   * every body into a string that nothing reads.
+   * The body goes to the request's body check when it has one, and nowhere otherwise: autocannon would
+   * build every body into a string that nothing reads.
    */
-  private watchResponseBody(bodyContains: string | undefined): void {
-    if (bodyContains === undefined) {
-      this.parser[HTTPParser.kOnBody] = (): void => {}
-      return
-    }
-    const body = (this.body = new BodyMatcher(bodyContains))
-    const onHeaders = this.parser[HTTPParser.kOnHeadersComplete] as (info: HeadersInfo) => boolean
-    this.parser[HTTPParser.kOnHeadersComplete] = (info: HeadersInfo): boolean => {
-      body.reset()
-      return onHeaders(info)
-    }
+  private watchResponseBody(): void {
     this.parser[HTTPParser.kOnBody] = (chunk: Buffer, start: number, length: number): void =>
-      body.feed(chunk, start, length)
+      this.body?.feed(chunk, start, length)
   }
 
   /** The move asked for while a request was in flight is done: the next request takes a new socket. */

@@ -21,6 +21,8 @@ import {
   type RequestOutcome,
 } from './autocannon-connection.js'
 import type { ResponseExpectation } from './response-expectation.js'
+import { SendPlan, type MixRequest } from './send-plan.js'
+import { DataExhausted, type AgentSlot, type DataSetShare } from './send-values.js'
 import { WindowAccumulator } from './window-accumulator.js'
 
 export interface LoadPlan {
@@ -32,6 +34,17 @@ export interface LoadPlan {
    * nothing else looked at (see responseExpectationFor).
    */
   expect?: ResponseExpectation
+  /**
+   * A weighted mix (scenario requests:), each send making one of them with its templates rendered, and
+   * each request's outcomes counted apart in the windows. Absent: every send makes the target's request.
+   */
+  mix?: MixRequest[]
+  /** Count each request of `mix` apart in the windows (a scenario's requests:, not its one target request). */
+  perRequest?: boolean
+  /** The data sets the templates read (this agent's share of a unique one). */
+  data?: Record<string, DataSetShare>
+  /** This agent's place among the run's agents: `{{ seq }}` stays unique across them. */
+  slot?: AgentSlot
   /** Fixed connection count; when absent, connections grow on demand up to `maxConnections`. */
   connections?: number
   maxConnections: number
@@ -52,6 +65,8 @@ export interface LoadRunOptions {
 export interface LoadRunResult {
   aborted: boolean
   peakConnections: number
+  /** Why the load stopped itself before its plan ended (a unique data set ran out). */
+  stoppedBy?: string
 }
 
 /** How often in-flight requests are checked against the timeout. Timeouts fire within this much of due. */
@@ -89,9 +104,18 @@ export class LoadGenerator implements ConnectionOwner {
   private peakConnections = 0
   private done!: (result: LoadRunResult) => void
   private options!: LoadRunOptions
+  private readonly sends: SendPlan
+  private stoppedBy: string | undefined
 
   constructor(private readonly plan: LoadPlan) {
     this.timeline = buildTimeline(plan.steps)
+    this.sends = new SendPlan(plan.target, {
+      ...(plan.mix ? { mix: plan.mix } : {}),
+      ...(plan.perRequest ? { perRequest: true } : {}),
+      ...(plan.data ? { data: plan.data } : {}),
+      ...(plan.slot ? { slot: plan.slot } : {}),
+      ...(plan.expect ? { expect: plan.expect } : {}),
+    })
   }
 
   run(options: LoadRunOptions): Promise<LoadRunResult> {
@@ -155,7 +179,7 @@ export class LoadGenerator implements ConnectionOwner {
   requestLeft(connection: AutocannonConnection, atMs: number): void {
     if (this.stopped) return
     const intended = this.windowAt(connection.windowIndex)
-    intended.dispatched++
+    intended.noteDispatched(connection.call?.request)
     // The lag is the generator's own: intended time to hand-over. A connect or TLS handshake after the
     // hand-over is the target's and the network's time (it shows in the latency, measured from intendedAt).
     intended.noteSendLag(connection.sentAt - connection.intendedAt)
@@ -167,11 +191,13 @@ export class LoadGenerator implements ConnectionOwner {
     this.busy.delete(connection)
     const window = this.windows.get(connection.windowIndex)
     if (!window) return
+    const request = connection.call?.request ?? 0
     if (outcome === 'dropped') window.recordDrops(1)
     else if (typeof outcome === 'number' && Number.isInteger(outcome)) {
-      window.recordResponse(outcome, (performance.now() - connection.intendedAt) * 1000, this.plan.expect?.status)
+      const latencyUs = (performance.now() - connection.intendedAt) * 1000
+      window.recordResponse(outcome, latencyUs, connection.expect?.status, request)
     } else {
-      window.recordFailure(typeof outcome === 'string' ? outcome : 'other', connection.tlsFailure)
+      window.recordFailure(typeof outcome === 'string' ? outcome : 'other', connection.tlsFailure, request)
     }
     // Only an outcome for the oldest open window can release it (the sweeper covers the passing of time).
     if (connection.windowIndex === this.nextWindowToEmit) this.emitSettledWindows()
@@ -203,7 +229,7 @@ export class LoadGenerator implements ConnectionOwner {
   private addConnection(): AutocannonConnection | undefined {
     const limit = this.plan.connections ?? this.plan.maxConnections
     if (this.connections.length >= limit) return undefined
-    const connection = new AutocannonConnection(this.plan.target, this, this.plan.expect)
+    const connection = new AutocannonConnection(this.plan.target, this)
     this.connections.push(connection)
     this.peakConnections = Math.max(this.peakConnections, this.connections.length)
     return connection
@@ -266,10 +292,21 @@ export class LoadGenerator implements ConnectionOwner {
         this.emitSettledWindows()
         return
       }
+      let call
+      try {
+        call = this.sends.next()
+      } catch (error) {
+        if (!(error instanceof DataExhausted)) throw error
+        // No row left for this send: the load ends here, judged on what it saw, and says why.
+        this.idle.add(connection)
+        this.stoppedBy = error.message
+        this.finish(true)
+        return
+      }
       const windowIndex = windowOfSend(step, this.sendIndex)
       this.sendIndex++
       this.busy.add(connection)
-      connection.send({ intendedAt, windowIndex, leaveBy }, now)
+      connection.send({ intendedAt, windowIndex, leaveBy, call }, now)
     }
   }
 
@@ -308,6 +345,7 @@ export class LoadGenerator implements ConnectionOwner {
         index,
         stepAt(this.timeline, index)?.step ?? this.timeline[this.timeline.length - 1]?.step ?? 0,
         plannedInWindow(this.timeline, index),
+        this.sends.names,
       )
       this.windows.set(index, window)
     }
@@ -361,6 +399,10 @@ export class LoadGenerator implements ConnectionOwner {
     clearTimeout(this.timer)
     clearInterval(this.sweeper)
     for (const connection of this.connections) connection.destroy()
-    this.done({ aborted, peakConnections: this.peakConnections })
+    this.done({
+      aborted,
+      peakConnections: this.peakConnections,
+      ...(this.stoppedBy !== undefined ? { stoppedBy: this.stoppedBy } : {}),
+    })
   }
 }

@@ -73,3 +73,23 @@ export function requestBytes(
   const head = Buffer.from(`${lines.join('\r\n')}\r\n\r\n`)
   return payload && payload.length > 0 ? Buffer.concat([head, payload]) : head
 }
+
+/**
+ * The bytes of a followed request from the bytes the first one was sent with: its headers as they were
+ * rendered (a templated header keeps its value), the body only when `line` keeps it.
+ */
+export function followedBytes(original: Buffer, line: RequestLine): Buffer {
+  const headEnd = original.indexOf('\r\n\r\n')
+  const head = original.subarray(0, headEnd < 0 ? original.length : headEnd).toString('latin1')
+  const headers: Record<string, string> = {}
+  for (const text of head.split('\r\n').slice(1)) {
+    const colon = text.indexOf(':')
+    if (colon <= 0) continue
+    const name = text.slice(0, colon)
+    // Framing and keep-alive are rewritten for the followed request.
+    if (['content-length', 'connection'].includes(name.toLowerCase())) continue
+    headers[name] = text.slice(colon + 1).trim()
+  }
+  const body = headEnd < 0 ? undefined : original.subarray(headEnd + 4).toString()
+  return requestBytes(line, headers, '', body)
+}

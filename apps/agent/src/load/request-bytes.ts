@@ -23,8 +23,8 @@ export interface SendValues {
   row(set: string): Readonly<Record<string, string>>
 }
 
-/** Renders a request's bytes for one send. A request without templates is built once. */
-export type RequestRenderer = (values: SendValues) => Buffer
+/** Renders a request's bytes for one send. A request without templates is built once (and needs no values). */
+export type RequestRenderer = (values: SendValues | undefined) => Buffer
 
 /** Where a part is rendered: values in a path are percent-encoded (a SKU with a space stays one path). */
 type Place = 'path' | 'header' | 'body'
@@ -34,7 +34,7 @@ type Place = 'path' | 'header' | 'body'
  * that does not parse here is a bug, and throws) and returns the per-send renderer. The head is HTTP/1.1
  * with keep-alive, as autocannon builds it; Content-Length is the rendered body's byte length.
  */
-export function compileRequest(spec: RequestSpec): RequestRenderer {
+export function compileRequest(spec: RequestSpec): { render: RequestRenderer; templated: boolean } {
   const parse = (source: string): TemplatePart[] => {
     const parsed = parseTemplate(source)
     if (!parsed.ok) throw new Error(`request template: ${parsed.message}`)
@@ -62,9 +62,9 @@ export function compileRequest(spec: RequestSpec): RequestRenderer {
 
   if (isStatic(path) && headers.every((h) => isStatic(h.value)) && (body === undefined || isStatic(body))) {
     const bytes = build(undefined)
-    return () => bytes
+    return { render: () => bytes, templated: false }
   }
-  return (values) => build(values)
+  return { render: (values) => build(values), templated: true }
 }
 
 function render(parts: readonly TemplatePart[], place: Place, values: SendValues | undefined): string {

@@ -1,4 +1,11 @@
-import { AssignmentSchema, GauntletError, ReplanSchema, type Assignment, type Replan } from '@gauntlet/contracts'
+import {
+  AssignmentSchema,
+  GauntletError,
+  maxAssignmentBytes,
+  ReplanSchema,
+  type Assignment,
+  type Replan,
+} from '@gauntlet/contracts'
 import { errorHandler, RequestVerifier, sendProblem, serverTimeouts, signedRequestHooks } from '@gauntlet/http'
 import { Type } from '@sinclair/typebox'
 import Fastify, { type FastifyInstance } from 'fastify'
@@ -55,7 +62,9 @@ export function buildAgentApp(deps: {
 function orderRoutes(app: FastifyInstance, assignments: Assignments): void {
   app.get('/assignments', () => assignments.list())
 
-  app.post<{ Body: Assignment }>('/assignments', { schema: { body: AssignmentSchema } }, async (request, reply) => {
+  // A run's data sets travel in its assignment: the body may be large (signed before it is read).
+  const assignment = { schema: { body: AssignmentSchema }, bodyLimit: maxAssignmentBytes }
+  app.post<{ Body: Assignment }>('/assignments', assignment, async (request, reply) => {
     await assignments.start(request.body)
     return reply.code(202).send({ runId: request.body.runId })
   })

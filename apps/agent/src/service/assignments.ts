@@ -1,3 +1,4 @@
+import { requestPlanOf } from '../load/plan-from-wire.js'
 import { GauntletError, type Assignment, type PlannedStep, type WindowReport } from '@gauntlet/contracts'
 import { connectionTargetFor } from '../load/connection-target.js'
 import { responseExpectationFor } from '../load/response-expectation.js'
@@ -63,6 +64,7 @@ export class Assignments {
         steps: assignment.steps,
         timeoutMs: assignment.target.timeoutMs,
         ...(expect !== undefined ? { expect } : {}),
+        ...requestPlanOf(assignment, assignment.target.followRedirects),
         ...(assignment.connections !== undefined ? { connections: assignment.connections } : {}),
         maxConnections: assignment.maxConnections,
         startAtEpochMs: startAtLocal,

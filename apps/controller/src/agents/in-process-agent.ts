@@ -1,7 +1,8 @@
-import { connectionTargetFor, responseExpectationFor, startLoadInWorker } from '@gauntlet/agent'
+import { connectionTargetFor, requestPlanOf, responseExpectationFor, startLoadInWorker } from '@gauntlet/agent'
 import { scenarioPlan } from '@gauntlet/contracts'
 import type { LoadAgent } from '../run/ports.js'
 import type { Scenario } from '../scenario/scenario.js'
+import { requestWire, targetWire } from './request-wire.js'
 
 /**
  * Runs the load in this process, on a worker thread: the embedded default of `gauntlet run`.
@@ -12,10 +13,15 @@ export class InProcessAgent implements LoadAgent {
     const expect = responseExpectationFor(scenario.target)
     const run = startLoadInWorker(
       {
-        target: connectionTargetFor(scenario.target),
+        target: connectionTargetFor({
+          ...targetWire(scenario),
+          method: scenario.target.method,
+          ...(scenario.target.tls ? { tls: scenario.target.tls } : {}),
+        }),
         steps: scenarioPlan(scenario),
         timeoutMs: scenario.target.timeoutMs,
         ...(expect !== undefined ? { expect } : {}),
+        ...requestPlanOf(requestWire(scenario), scenario.target.followRedirects),
         ...(scenario.connections !== undefined ? { connections: scenario.connections } : {}),
         maxConnections: scenario.maxConnections,
       },

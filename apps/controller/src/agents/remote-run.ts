@@ -16,6 +16,7 @@ import type { AgentInfo, AgentRegistry } from './agent-registry.js'
 import { DistributedRun, type Redistribution } from './distributed-run.js'
 import { splitPlan } from './rate-split.js'
 import { checkReport } from './report-check.js'
+import { requestWire, targetWire } from './request-wire.js'
 
 /** Time from assignment to second 0: orders reach every agent and their connections warm up. */
 const startLeadMs = 1_500
@@ -130,7 +131,12 @@ export class RemoteRun {
   /** Sends every agent its assignment; if any refuses, the run stops before it starts. */
   private async assignAll(): Promise<void> {
     const orders = await Promise.allSettled(
-      this.agents.map((agent, i) => this.context.client.assign(agent.url, this.assignment(this.shares[i]!))),
+      this.agents.map((agent, i) =>
+        this.context.client.assign(
+          agent.url,
+          this.assignment(this.shares[i]!, { index: i, count: this.agents.length }),
+        ),
+      ),
     )
     const refused = orders.flatMap((o, i) =>
       o.status === 'rejected' ? [`${this.agents[i]!.name}: ${(o.reason as Error).message}`] : [],
@@ -143,26 +149,15 @@ export class RemoteRun {
     )
   }
 
-  private assignment(steps: PlannedStep[]): Assignment {
-    const {
-      url,
-      method,
-      headers,
-      body,
-      timeoutMs,
-      expectStatus,
-      expectBodyContains,
-      expectHeader,
-      followRedirects,
-      tls,
-    } = this.scenario.target
+  private assignment(steps: PlannedStep[], slot: { index: number; count: number }): Assignment {
+    const { method, timeoutMs, expectStatus, expectBodyContains, expectHeader, followRedirects, tls } =
+      this.scenario.target
     return {
       runId: this.runId,
       target: {
-        url,
+        // What each send makes is in the mix: the target is where the connections go.
+        ...targetWire(this.scenario),
         method,
-        headers,
-        ...(body !== undefined ? { body } : {}),
         timeoutMs,
         ...(expectStatus !== undefined ? { expectStatus } : {}),
         ...(expectBodyContains !== undefined ? { expectBodyContains } : {}),
@@ -171,6 +166,7 @@ export class RemoteRun {
         // PEM contents (read by the controller): the agents read no files of the scenario.
         ...(tls !== undefined ? { tls } : {}),
       },
+      ...requestWire(this.scenario, slot),
       steps,
       ...(this.scenario.connections !== undefined ? { connections: this.scenario.connections } : {}),
       maxConnections: this.scenario.maxConnections,

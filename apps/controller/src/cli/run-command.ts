@@ -1,4 +1,11 @@
-import { ExitCode, GauntletError, type Decision, type RunSummary, type WindowReport } from '@gauntlet/contracts'
+import {
+  ExitCode,
+  GauntletError,
+  type Decision,
+  type Problem,
+  type RunSummary,
+  type WindowReport,
+} from '@gauntlet/contracts'
 import { writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { assertTargetAllowed, targetAllowListFromEnv } from '@gauntlet/agent'
@@ -16,6 +23,7 @@ import { liveDecisionLine, progressLine, stepTable, verdictLines } from '../repo
 import { executeRun, type RunDependencies } from '../run/run-service.js'
 import { assertScenarioEgress, locateProblems } from '../scenario/egress-check.js'
 import { loadScenarioFile } from '../scenario/load-scenario.js'
+import { fileSources, withRunInputs } from '../scenario/run-inputs.js'
 import { resolveScenarioFiles } from '../scenario/scenario-files.js'
 import type { Scenario } from '../scenario/scenario.js'
 import { overrideTarget } from '../scenario/target-override.js'
@@ -138,11 +146,17 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
   const hookGraceMs = durationFlagMs('--hook-grace', values['hook-grace'], defaultHookGraceMs)
   // Validate fully before anything else: an invalid scenario leaves no trace.
   const { scenario: written, yaml } = await loadScenarioFile(positionals[0]!)
-  // Files it names (target.tls) are read here, relative to the scenario file; a controller reads its own.
+  // Files it names (target.tls, data sets, body files) are read here, relative to the scenario file, and
+  // ${env.NAME} from this shell's environment; a controller reads its own.
+  const root = { scenarioDir: dirname(positionals[0]!) }
+  const locate = (problems: Problem[]): Problem[] => locateProblems(problems, yaml)
   const loaded = values.controller
     ? written
-    : await resolveScenarioFiles(written, { scenarioDir: dirname(positionals[0]!) }, positionals[0]!, (problems) =>
-        locateProblems(problems, yaml),
+    : await withRunInputs(
+        await resolveScenarioFiles(written, root, positionals[0]!, locate),
+        fileSources(root, (name) => process.env[name]),
+        positionals[0],
+        locate,
       )
   const scenario = values.target ? overrideTarget(loaded, values.target, '--target') : loaded
   // The scenario's credentials (target headers) are sent, never printed nor written to the summary.
@@ -152,6 +166,8 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
     ...scenarioSecrets(yaml),
     ...queryCredentials(values.target),
     ...(scenario.target.tls?.key !== undefined ? [scenario.target.tls.key] : []),
+    // ${env.NAME} values sent with the requests.
+    ...(scenario.inputs?.secrets ?? []),
   ]
   out = scrubbedLines(out, secrets)
   if (values.summary) await assertWritable(values.summary, '--summary')

@@ -1,4 +1,4 @@
-import { GauntletError } from '@gauntlet/contracts'
+import { GauntletError, type Problem } from '@gauntlet/contracts'
 import { assertTargetAllowed } from '@gauntlet/agent'
 import { deniedAddress, normalizeHost, type AllowList } from '@gauntlet/http'
 import { lookup } from 'node:dns/promises'
@@ -12,6 +12,7 @@ import {
   type LocateProblems,
 } from '../scenario/egress-check.js'
 import type { Scenario } from '../scenario/scenario.js'
+import { controllerEnv, fileSources, withRunInputs } from '../scenario/run-inputs.js'
 import { resolveScenarioFiles } from '../scenario/scenario-files.js'
 
 /** What admission checks a run against (ControllerSettings gives all of it). */
@@ -21,8 +22,10 @@ export interface AdmissionSettings {
   /** GAUNTLET_HOOK_ALLOW. */
   hookAllow: AllowList
   limits: Pick<ControllerLimits, 'maxRuns' | 'maxRunRps' | 'maxRunDurationS'>
-  /** --files-dir: where scenario file paths (target.tls) may point; absent, a path is refused. */
+  /** --files-dir: where scenario file paths (target.tls, data sets, body files) may point; absent, a path is refused. */
   filesDir?: string
+  /** Where `${env.GAUNTLET_SECRET_*}` values come from (default: the process's environment). */
+  env?: NodeJS.ProcessEnv
 }
 
 /** An address the controller listens on, as server.address() gives it. */
@@ -66,9 +69,16 @@ export class RunAdmission {
    * The scenario with the files it names read (target.tls PEM), only from under --files-dir; a path
    * without it, a missing file or a PEM that does not parse is refused (invalid_scenario) before the run is stored.
    */
-  readFiles(scenario: Scenario, source: { yaml: string; file: string }): Promise<Scenario> {
-    return resolveScenarioFiles(scenario, { filesDir: this.settings.filesDir }, source.file, (problems) =>
-      this.locate(source.yaml, problems),
+  async readFiles(scenario: Scenario, source: { yaml: string; file: string }): Promise<Scenario> {
+    const locate = (problems: Problem[]): Promise<Problem[]> => this.locate(source.yaml, problems)
+    const root = { filesDir: this.settings.filesDir }
+    const withTls = await resolveScenarioFiles(scenario, root, source.file, locate)
+    // What the requests send: env values (GAUNTLET_SECRET_* only), data sets and body files.
+    return withRunInputs(
+      withTls,
+      fileSources(root, controllerEnv(this.settings.env ?? process.env)),
+      source.file,
+      locate,
     )
   }
 

@@ -297,6 +297,7 @@ function buildScenario(
         : {}),
     },
     requests,
+    perRequest: doc.requests !== undefined,
     data: Object.fromEntries(
       Object.entries(doc.data ?? {}).map(([name, set]) => [name, { file: set.file, order: set.order ?? 'sequential' }]),
     ),

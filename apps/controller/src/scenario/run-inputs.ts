@@ -7,6 +7,7 @@ import {
   type Problem,
 } from '@gauntlet/contracts'
 import { formatOf, parseDataFile, unsafeForHeader } from './data-file.js'
+import { readScenarioText, type FileRoot } from './scenario-files.js'
 import type { RequestPlan, Scenario } from './scenario.js'
 
 /** A data set as agents get it: its rows, read and checked at run start. */
@@ -35,10 +36,16 @@ export interface InputSources {
 
 /**
  * Reads what a run's requests need, once, at its start: every problem at once, each naming its field, as
- * a GauntletError('usage') (exit 2, 400) before anything is stored or sent. A missing variable is named:
- * the sources only give names their caller may read (the controller's: GAUNTLET_SECRET_* only).
+ * a GauntletError('invalid_scenario') (exit 2, 400) before anything is stored or sent (`source` names the
+ * scenario, `locate` adds line:column). A missing variable is named: the sources only give names their
+ * caller may read (the controller's: GAUNTLET_SECRET_* only).
  */
-export async function resolveRunInputs(scenario: Scenario, sources: InputSources): Promise<RunInputs> {
+export async function resolveRunInputs(
+  scenario: Scenario,
+  sources: InputSources,
+  source = `scenario ${scenario.name}`,
+  locate: (problems: Problem[]) => Promise<Problem[]> | Problem[] = (problems) => problems,
+): Promise<RunInputs> {
   const problems: Problem[] = []
   const secrets = new Set<string>()
   const fail = (path: string, message: string): void => void problems.push({ path, message })
@@ -108,11 +115,32 @@ export async function resolveRunInputs(scenario: Scenario, sources: InputSources
   }
   if (problems.length > 0)
     throw new GauntletError(
-      'usage',
-      `the run cannot start: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
-      { problems },
+      'invalid_scenario',
+      `${source}: the run cannot start: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
+      { problems: await locate(problems), source },
     )
   return { requests, data, secrets: [...secrets] }
+}
+
+/** The scenario with its run inputs resolved (what the agents send): see resolveRunInputs. */
+export async function withRunInputs(
+  scenario: Scenario,
+  sources: InputSources,
+  source?: string,
+  locate?: (problems: Problem[]) => Promise<Problem[]> | Problem[],
+): Promise<Scenario> {
+  return { ...scenario, inputs: await resolveRunInputs(scenario, sources, source, locate) }
+}
+
+/** The largest data set or body file read for a run. */
+export const maxInputFileBytes = 16 * 1024 * 1024
+
+/** Files from where `root` allows, env from `env` (any name: the CLI's own environment). */
+export function fileSources(root: FileRoot, env: InputSources['env']): InputSources {
+  return {
+    env,
+    readText: (file) => readScenarioText(file, root, maxInputFileBytes),
+  }
 }
 
 async function read(
@@ -124,7 +152,7 @@ async function read(
   try {
     return await sources.readText(file, field)
   } catch (error) {
-    fail(field, error instanceof GauntletError ? error.message : `cannot read ${file}: ${(error as Error).message}`)
+    fail(field, error instanceof Error ? error.message : `cannot read ${file}`)
     return undefined
   }
 }

@@ -6,7 +6,7 @@ import { createSecureContext } from 'node:tls'
 import type { Scenario } from './scenario.js'
 
 /**
- * Files a scenario names (today target.tls.ca/cert/key; data files later), read once before a run so
+ * Files a scenario names (target.tls.ca/cert/key here; data sets and body files: run-inputs.ts), read once before a run so
  * agents get contents, never paths. Where a path may point depends on who sent the scenario:
  * - the CLI's own scenario file: relative to that file's directory (the user's own machine);
  * - anything sent to the controller (REST, stored scenarios, schedules): only under --files-dir
@@ -41,7 +41,9 @@ export async function resolveScenarioFiles(
     if (written === undefined) continue
     const path = `/target/tls/${field}`
     try {
-      const pem = written.trimStart().startsWith(pemStart) ? written : await readInRoot(written, root)
+      const pem = written.trimStart().startsWith(pemStart)
+        ? written
+        : await readScenarioText(written, root, maxPemChars)
       checkPem(field, pem)
       resolved[field] = pem
     } catch (error) {
@@ -62,7 +64,8 @@ export async function resolveScenarioFiles(
   return { ...scenario, target: { ...scenario.target, tls: resolved } }
 }
 
-async function readInRoot(written: string, root: FileRoot): Promise<string> {
+/** A file the scenario names, read from where `root` allows, refused above `maxBytes`. */
+export async function readScenarioText(written: string, root: FileRoot, maxBytes: number): Promise<string> {
   let file: string
   if ('scenarioDir' in root) file = resolve(root.scenarioDir, written)
   else {
@@ -83,7 +86,7 @@ async function readInRoot(written: string, root: FileRoot): Promise<string> {
   })
   try {
     const { size } = await handle.stat()
-    if (size > maxPemChars) throw new Error(`"${written}" is larger than ${maxPemChars} bytes: not a PEM file`)
+    if (size > maxBytes) throw new Error(`"${written}" is larger than ${maxBytes} bytes`)
     return await handle.readFile('utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code

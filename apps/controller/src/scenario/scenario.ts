@@ -2,6 +2,7 @@ import type { HookEvent, PlannedStep, TargetTls } from '@gauntlet/contracts'
 import type { DecisionConfig } from '../decision/guard-config.js'
 import type { ScheduledFault } from '@gauntlet/faults/documents'
 import type { Hook } from '../hooks/hook-sender.js'
+import type { RunInputs } from './run-inputs.js'
 import type { Threshold } from './thresholds.js'
 
 /** A validated scenario, in the units the engine uses (ms, rps). Built only by the scenario loader. */
@@ -34,6 +35,13 @@ export interface Scenario {
    * go to the agents only, templates are rendered per send.
    */
   requests: RequestPlan[]
+  /** The scenario has `requests:`: each request's outcomes are counted (and judged) apart. */
+  perRequest: boolean
+  /**
+   * The requests as sent, resolved at run start (env values, body files, data sets); absent until then.
+   * Never stored: it holds secrets.
+   */
+  inputs?: RunInputs
   /** Data sets the templates read, by name; their files are read at run start. */
   data: Record<string, { file: string; order: 'sequential' | 'random' | 'unique' }>
   /** The planned steps, in order: a step's scenario index is its position (scenarioPlan adds it). */
