@@ -284,7 +284,12 @@ export const AgentReportSchema = Type.Object(
     /** Present once the agent's load for the run has ended; no window follows it. */
     done: Type.Optional(
       Type.Object(
-        { aborted: Type.Boolean(), peakConnections: Type.Integer({ minimum: 0 }) },
+        {
+          aborted: Type.Boolean(),
+          peakConnections: Type.Integer({ minimum: 0 }),
+          /** Why the load stopped itself (a unique data set ran out): the whole run stops, for this reason. */
+          stoppedBy: Type.Optional(Type.String({ maxLength: 200 })),
+        },
         { additionalProperties: false },
       ),
     ),

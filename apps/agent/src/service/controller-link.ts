@@ -80,7 +80,11 @@ export class ControllerLink {
   }
 
   reportDone(runId: string, result: LoadRunResult): void {
-    this.pending(runId).done = { aborted: result.aborted, peakConnections: result.peakConnections }
+    this.pending(runId).done = {
+      aborted: result.aborted,
+      peakConnections: result.peakConnections,
+      ...(result.stoppedBy !== undefined ? { stoppedBy: result.stoppedBy.slice(0, 200) } : {}),
+    }
     void this.flush(runId)
   }
 

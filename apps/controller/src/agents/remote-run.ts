@@ -306,7 +306,11 @@ export class RemoteRun {
     if (report.windows.length > 0)
       await this.context.commits.save({ runId: this.runId, agent, windows: report.windows, latencyMs })
     this.guarded("merging an agent's report", () => {
-      if (this.session.ingest(agent, report) === 'ended-early')
+      const ended = this.session.ingest(agent, report)
+      const stoppedBy = report.done?.stoppedBy
+      // A unique data set that ran out on one agent ends the run's traffic everywhere, for that reason.
+      if (stoppedBy !== undefined) this.stopAll(`agent ${agent}: ${stoppedBy}`)
+      else if (ended === 'ended-early')
         this.lose(agent, `its load ended early${report.done?.aborted ? ' (aborted)' : ''}`)
       this.checkFinished()
     })()
