@@ -44,7 +44,7 @@ export function inProcessController(
       clock,
     },
     // The admission `gauntlet controller` makes from its settings (GAUNTLET_FILES_DIR among them).
-    new RunAdmission(settings),
+    new RunAdmission({ ...settings, ...(options.env ? { env: options.env } : {}) }),
   )
   const scheduler = new Scheduler({ store, runs, clock })
   const app = buildApp({

@@ -69,6 +69,13 @@ const maxWindowPage = 3600
 const WindowsQuery = Type.Object(
   {
     agent: Type.Optional(Type.String({ maxLength: 100 })),
+    request: Type.Optional(
+      Type.String({
+        pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$',
+        description:
+          "One request of a mix (scenario requests:): each window as that request's own counts and percentiles.",
+      }),
+    ),
     from: Type.Optional(
       Type.Integer({ minimum: 0, default: 0, description: 'Index of the first window of the page.' }),
     ),
@@ -215,11 +222,17 @@ export const runsRoutes: FastifyPluginCallbackTypebox<RunsRoutesDeps> = (app, de
     },
     (request, reply) => {
       const { id } = request.params
-      const { agent, from = 0, limit = defaultWindowPage } = request.query
-      const page = queries.windowPage(id, { from, limit, ...(agent !== undefined ? { agent } : {}) })
+      const { agent, request: name, from = 0, limit = defaultWindowPage } = request.query
+      const page = queries.windowPage(id, {
+        from,
+        limit,
+        ...(agent !== undefined ? { agent } : {}),
+        ...(name !== undefined ? { request: name } : {}),
+      })
       if (page.next !== null) {
         const next = new URLSearchParams({
           ...(agent !== undefined ? { agent } : {}),
+          ...(name !== undefined ? { request: name } : {}),
           from: String(page.next),
           limit: String(limit),
         })

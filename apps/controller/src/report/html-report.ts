@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { ComparedMetric, RootCause, RunComparison, RunReport, ThresholdResult } from '@gauntlet/contracts'
 import type { ReportAssets } from './report-assets.js'
 import { formatMs, formatObserved, formatPercent } from './format-values.js'
-import { decisionLines, stepTable } from './text-report.js'
+import { decisionLines, requestGrid, stepGrid } from './text-report.js'
 
 /**
  * One self-contained HTML file for a run: styles, uPlot, the chart module and the chart data inline,
@@ -51,6 +51,7 @@ ${rootCauseSection(report.rootCause)}
 <noscript><p>The charts need JavaScript; every figure below is in the tables.</p></noscript>
 </section>
 ${stepsSection(report)}
+${requestsSection(report)}
 ${thresholdSection(report)}
 ${decisionsSection(report)}
 ${faultsSection(report)}
@@ -120,10 +121,20 @@ ${rollback}${link}
 </header>`
 }
 
-/** A table; cells are HTML already escaped by the caller. */
-function table(headings: readonly string[], rows: ReadonlyArray<readonly string[]>, caption?: string): string {
+/**
+ * A table; cells are HTML already escaped by the caller. With `rowHeaders`, each row's first cell is
+ * its header (`<th scope="row">`).
+ */
+function table(
+  headings: readonly string[],
+  rows: ReadonlyArray<readonly string[]>,
+  caption?: string,
+  options: { rowHeaders?: boolean } = {},
+): string {
   const head = headings.map((h) => `<th scope="col">${esc(h)}</th>`).join('')
-  const body = rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('\n')
+  const cell = (c: string, i: number): string =>
+    options.rowHeaders && i === 0 ? `<th scope="row">${c}</th>` : `<td>${c}</td>`
+  const body = rows.map((r) => `<tr>${r.map(cell).join('')}</tr>`).join('\n')
   return `<div class="scroll"><table>${caption ? `<caption>${esc(caption)}</caption>` : ''}<thead><tr>${head}</tr></thead>
 <tbody>${body}</tbody></table></div>`
 }
@@ -133,16 +144,26 @@ function section(title: string, body: string): string {
 }
 
 function stepsSection(report: RunReport): string {
-  // The text report's step table, as the CLI prints it, is the source of the step columns and values.
-  const [headings = '', ...lines] = stepTable(report.steps).split('\n')
-  const cells = (line: string): string[] => line.trim().split(/\s{2,}/)
-  const rows = lines.map((line, i) => {
+  // The text report's step columns and values, as the CLI prints them.
+  const { headings, rows: grid } = stepGrid(report.steps)
+  const rows = grid.map((cells, i) => {
     const step = report.steps[i]!
-    const row = cells(line).map((c) => esc(c))
+    const row = cells.map((c) => esc(c))
     row[row.length - 1] = `<span class="verdict verdict-${esc(step.verdict)}">${row[row.length - 1]}</span>`
     return [...row, esc(step.reason ?? '')]
   })
-  return section('Steps', table([...cells(headings), 'reason'], rows))
+  return section('Steps', table([...headings, 'reason'], rows))
+}
+
+/** A step of a request mix: one table of its requests (the text report's columns); nothing without a mix. */
+function requestsSection(report: RunReport): string {
+  const tables = report.steps.flatMap((step) => {
+    const grid = requestGrid(step)
+    if (!grid) return []
+    const rows = grid.rows.map(([name = '', ...values]) => [`<code>${esc(name)}</code>`, ...values.map((v) => esc(v))])
+    return [table(grid.headings, rows, `Step ${step.index + 1} (${rate(step.plannedRps)} rps)`, { rowHeaders: true })]
+  })
+  return tables.length === 0 ? '' : section('Requests', tables.join('\n'))
 }
 
 function thresholdSection(report: RunReport): string {

@@ -4,7 +4,7 @@ import { renderMarkdownComparison } from './markdown-comparison.js'
 import { renderMarkdownRootCause } from './markdown-root-cause.js'
 import { bullets, link, md, sections, table } from './markdown-text.js'
 import { reportChecks } from './report-checks.js'
-import { decisionLines } from './text-report.js'
+import { decisionLines, requestGrid } from './text-report.js'
 
 export interface MarkdownOptions {
   /** Where the HTML report is, when the report itself does not say (report.reportUrl wins). */
@@ -102,7 +102,25 @@ function steps(report: RunReport): string {
     stepVerdict(s.verdict) + (s.generatorLimited && s.verdict !== 'generator-limited' ? ' (generator-limited)' : ''),
   ])
   const header = ['Step', 'Planned rps', 'Achieved rps', 'p50', 'p90', 'p99', 'Error rate', 'Verdict']
-  return '## Steps\n\n' + table(header, rows, ['right', 'right', 'right', 'right', 'right', 'right', 'right'])
+  const stepsTable = table(header, rows, ['right', 'right', 'right', 'right', 'right', 'right', 'right'])
+  return sections(['## Steps', stepsTable, requests(report)]).trimEnd()
+}
+
+/** The requests of each step of a mix (sent, error rate, p50, p99), one table; undefined without a mix. */
+function requests(report: RunReport): string | undefined {
+  const rows = report.steps.flatMap((s) =>
+    (requestGrid(s)?.rows ?? []).map(([name = '', sent = '', errorRate = '', p50 = '', p99 = '']) => [
+      String(s.index + 1),
+      md(name),
+      sent,
+      errorRate,
+      p50,
+      p99,
+    ]),
+  )
+  if (rows.length === 0) return undefined
+  const header = ['Step', 'Request', 'Sent', 'Error rate', 'p50', 'p99']
+  return '### Requests\n\n' + table(header, rows, ['right', 'left', 'right', 'right', 'right', 'right'])
 }
 
 const stepVerdict = (v: string): string => (v === 'pass' ? 'PASS' : `**${v.toUpperCase()}**`)

@@ -44,7 +44,8 @@ const columns = [
   'verdict',
 ] as const
 
-export function stepTable(steps: readonly ObservedStep[]): string {
+/** The step table's headings and cells, one row per step (the HTML report shows the same values). */
+export function stepGrid(steps: readonly ObservedStep[]): { headings: string[]; rows: string[][] } {
   const rows = steps.map((s) => [
     String(s.index + 1),
     fmtRate(s.plannedRps),
@@ -59,10 +60,49 @@ export function stepTable(steps: readonly ObservedStep[]): string {
     formatMs(s.maxMs),
     s.verdict.toUpperCase() + (s.generatorLimited && s.verdict !== 'generator-limited' ? ' (generator-limited)' : ''),
   ])
-  const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)))
+  return { headings: [...columns], rows }
+}
+
+/** One line per step; a step of a request mix is followed by its requests' table, indented under it. */
+export function stepTable(steps: readonly ObservedStep[]): string {
+  const { headings, rows } = stepGrid(steps)
+  const widths = headings.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)))
   const line = (cells: readonly string[]): string =>
     cells.map((c, i) => (i === cells.length - 1 ? c : c.padStart(widths[i]!))).join('  ')
-  return [line(columns), ...rows.map(line)].join('\n')
+  return [
+    line(headings),
+    ...rows.flatMap((r, i) => {
+      const requests = requestTable(steps[i]!)
+      return requests === undefined ? [line(r)] : [line(r), ...requests.split('\n').map((l) => `${indent}${l}`)]
+    }),
+  ].join('\n')
+}
+
+const indent = ' '.repeat(6)
+const requestColumns = ['request', 'sent', 'err%', 'p50', 'p99'] as const
+
+/** The requests of a step's mix (sent, error rate, p50, p99 over its judged seconds); undefined without a mix. */
+export function requestGrid(step: ObservedStep): { headings: string[]; rows: string[][] } | undefined {
+  const entries = Object.entries(step.requests ?? {})
+  if (entries.length === 0) return undefined
+  const rows = entries.map(([name, r]) => [
+    name,
+    String(r.sent),
+    formatPercent(r.errorRate),
+    formatMs(r.p50Ms),
+    formatMs(r.p99Ms),
+  ])
+  return { headings: [...requestColumns], rows }
+}
+
+/** A step's request table as text: names left-aligned, numbers right-aligned like the step table. */
+export function requestTable(step: ObservedStep): string | undefined {
+  const grid = requestGrid(step)
+  if (!grid) return undefined
+  const widths = grid.headings.map((c, i) => Math.max(c.length, ...grid.rows.map((r) => r[i]!.length)))
+  const line = (cells: readonly string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
+  return [line(grid.headings), ...grid.rows.map(line)].join('\n')
 }
 
 export function verdictLines(summary: RunSummary): string[] {

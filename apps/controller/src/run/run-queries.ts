@@ -1,3 +1,4 @@
+import { requestWindow } from '../decision/request-view.js'
 import { GauntletError, type Decision, type RunSummary, type WindowReport } from '@gauntlet/contracts'
 import { decodeHistogram, summarizeLatency } from '@gauntlet/metrics'
 import { yamlPool } from '../scenario/yaml-pool.js'
@@ -145,10 +146,22 @@ export class RunQueries {
    * window and each stored window is JSON already, so a page costs a range read: no histogram decoding,
    * no parse.
    */
-  windowPage(id: string, query: WindowPageQuery): WindowPageJson {
+  windowPage(id: string, query: WindowPageQuery & { request?: string }): WindowPageJson {
     this.run(id)
-    const page = this.store.windowPage(id, query)
-    return { json: `[${page.windowsJson.map(withLatency).join(',')}]`, next: page.next }
+    const { request, ...range } = query
+    if (request === undefined) {
+      const page = this.store.windowPage(id, range)
+      return { json: `[${page.windowsJson.map(withLatency).join(',')}]`, next: page.next }
+    }
+    // One request of a mix: each window seen as that request's own, with the percentiles stored for it.
+    const page = this.store.windowPage(id, { ...range, requests: true })
+    const views = page.windowsJson.map(({ report, requestsLatencyMs }) => {
+      const view = requestWindow(JSON.parse(report) as WindowReport, request)
+      const stored = requestsLatencyMs ? (JSON.parse(requestsLatencyMs) as Record<string, unknown>)[request] : undefined
+      const latencyMs = stored ?? summarizeLatency(decodeHistogram(view.latency))
+      return JSON.stringify({ ...view, latencyMs })
+    })
+    return { json: `[${views.join(',')}]`, next: page.next }
   }
 
   /**

@@ -104,4 +104,7 @@ export const migrations: readonly string[] = [
    ALTER TABLE agent_windows ADD COLUMN latency_ms_json TEXT;`,
   // Steps were written here and never read: a run's steps are in its summary.
   `DROP TABLE steps;`,
+  // A mix's per-request latency percentiles ({name: LatencySummaryMs} as JSON), computed when a merged
+  // window is stored, so reading one request's windows (?request=) decodes nothing. NULL without a mix.
+  `ALTER TABLE windows ADD COLUMN requests_latency_json TEXT;`,
 ]

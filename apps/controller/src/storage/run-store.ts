@@ -64,16 +64,17 @@ export interface WindowPageQuery {
   limit: number
   /** One remote agent's own windows instead of the merged ones. */
   agent?: string
+  /** Also read each merged window's per-request percentiles (a mix's; see WindowPage). */
+  requests?: boolean
 }
 
 export interface WindowPage {
   /** Each window's stored JSON and its latency percentiles' JSON (LatencySummaryMs), ready to send unparsed. */
-  windowsJson: Array<{ report: string; latencyMs: string }>
+  windowsJson: Array<{ report: string; latencyMs: string; requestsLatencyMs?: string | null }>
   /** Index of the first window of the next page; null on the last page. */
   next: number | null
 }
 
-/** Where runs, their per-second windows and their decisions are kept (a run's steps are in its summary). */
 /** One agent report's windows, with the percentiles of each (JSON, as the windows route sends them) when known. */
 export interface AgentWindowsReport {
   runId: string
@@ -83,6 +84,7 @@ export interface AgentWindowsReport {
   latencyMs?: ReadonlyArray<string | undefined>
 }
 
+/** Where runs, their per-second windows and their decisions are kept (a run's steps are in its summary). */
 export interface RunStore {
   createRun(run: NewRun): void
   /** Idempotent: storing the same window twice keeps one copy. */

@@ -1,5 +1,5 @@
 import { GauntletError, type Decision, type RunSummary, type Schedule, type WindowReport } from '@gauntlet/contracts'
-import { decodeHistogram, summarizeLatency } from '@gauntlet/metrics'
+import { decodeHistogram, summarizeLatency, type LatencySummaryMs } from '@gauntlet/metrics'
 import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
@@ -62,12 +62,14 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
           `@scenarioYaml, @target, 'running', @createdAt)`,
       ),
       saveWindow: this.db.prepare(
-        `INSERT INTO windows (run_id, idx, step, started_at, report_json, latency_ms_json) VALUES (?, ?, ?, ?, ?, ?)
+        `INSERT INTO windows (run_id, idx, step, started_at, report_json, latency_ms_json, requests_latency_json) ` +
+          `VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (run_id, idx) DO UPDATE SET report_json = excluded.report_json, ` +
-          `latency_ms_json = excluded.latency_ms_json`,
+          `latency_ms_json = excluded.latency_ms_json, requests_latency_json = excluded.requests_latency_json`,
       ),
       windowPage: this.db.prepare(
-        `SELECT idx, report_json, latency_ms_json FROM windows WHERE run_id = ? AND idx >= ? ORDER BY idx LIMIT ?`,
+        `SELECT idx, report_json, latency_ms_json, requests_latency_json FROM windows WHERE run_id = ? AND idx >= ? ` +
+          `ORDER BY idx LIMIT ?`,
       ),
       agentWindowPage: this.db.prepare(
         `SELECT idx, report_json, latency_ms_json FROM agent_windows WHERE run_id = ? AND agent = ? AND idx ` +
@@ -172,6 +174,7 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
       window.startedAt,
       JSON.stringify(window),
       latencyJson(window.latency),
+      requestsLatencyJson(window),
     )
   }
 
@@ -186,6 +189,7 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
           window.startedAt,
           JSON.stringify(window),
           summaries.of(window.latency),
+          requestsLatencyJson(window),
         )
     })()
   }
@@ -216,7 +220,12 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
   }
 
   windowPage(runId: string, query: WindowPageQuery): WindowPage {
-    type Row = { idx: number; report_json: string; latency_ms_json: string | null }
+    type Row = {
+      idx: number
+      report_json: string
+      latency_ms_json: string | null
+      requests_latency_json?: string | null
+    }
     const { agent, from, limit } = query
     // One row more than asked says whether there is a next page.
     const rows = (
@@ -237,7 +246,11 @@ export class SqliteStore implements RunStore, ScenarioStore, ScheduleStore, Agen
       })()
     }
     return {
-      windowsJson: page.map((row) => ({ report: row.report_json, latencyMs: row.latency_ms_json! })),
+      windowsJson: page.map((row) => ({
+        report: row.report_json,
+        latencyMs: row.latency_ms_json!,
+        ...(query.requests ? { requestsLatencyMs: row.requests_latency_json ?? null } : {}),
+      })),
       next: rows.length > limit ? rows[limit]!.idx : null,
     }
   }
@@ -473,6 +486,15 @@ const runListSql = `
   ORDER BY created_at DESC, id DESC`
 
 /** A window's latency percentiles as stored with it (LatencySummaryMs as JSON). */
+/** A mix's per-request percentiles, by name (JSON), or null for a window of one request. */
+function requestsLatencyJson(window: WindowReport): string | null {
+  if (!window.requests) return null
+  const byName: Record<string, LatencySummaryMs> = {}
+  for (const [name, counts] of Object.entries(window.requests))
+    byName[name] = summarizeLatency(decodeHistogram(counts.latency))
+  return JSON.stringify(byName)
+}
+
 function latencyJson(encoded: string): string {
   return JSON.stringify(summarizeLatency(decodeHistogram(encoded)))
 }

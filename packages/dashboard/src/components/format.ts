@@ -27,3 +27,9 @@ export function formatNumber(v: number | null | undefined, digits = 3): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return dash
   return Number(v.toPrecision(digits)).toString()
 }
+
+/** A fraction as a percentage, to two decimals at most (0.0123 → "1.23%"), as the reports write error rates. */
+export function formatPercent(fraction: number | null | undefined): string {
+  if (fraction === null || fraction === undefined || !Number.isFinite(fraction)) return dash
+  return `${Math.round(fraction * 10_000) / 100}%`
+}

@@ -11,6 +11,7 @@ import { AbortButton } from '../components/confirm-abort.js'
 import { ActionWord, DecisionLog, Evidence } from '../components/decision-log.js'
 import { dash, formatDuration, formatTime } from '../components/format.js'
 import { ReportDownloads } from '../components/report-downloads.js'
+import { RequestTable } from '../components/request-table.js'
 import { RunCharts } from '../components/run-charts.js'
 import { Verdict } from '../components/verdict.js'
 import { followRunEvents, type SseEvent } from '../run-events.js'
@@ -445,7 +446,7 @@ function AgentsPanel({ run }: { run: LiveRun }) {
   </section>`
 }
 
-/** The outcome once the run ended: verdict, capacity, reasons, warnings, rollback, faults. */
+/** The outcome once the run ended: verdict, capacity, reasons, warnings, rollback, faults, each step's requests (a mix). */
 function FinalPanel({ run }: { run: LiveRun }) {
   const s = run.summary
   if (!s)
@@ -476,6 +477,7 @@ function FinalPanel({ run }: { run: LiveRun }) {
         : null
     }
     ${s.faults?.length ? html`<${FaultTable} faults=${s.faults} />` : null}
+    ${s.steps.filter((step) => step.requests).map((step) => html`<${RequestTable} key=${step.index} step=${step} />`)}
   </section>`
 }
 
