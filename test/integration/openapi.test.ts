@@ -137,7 +137,7 @@ describe('the OpenAPI document', () => {
         .sort()
     }
     expect(query('GET /api/runs')).toEqual(['before', 'limit', 'scenario', 'since', 'status', 'until', 'verdict'])
-    expect(query('GET /api/runs/{id}/windows')).toEqual(['agent', 'request', 'from', 'limit'])
+    expect(query('GET /api/runs/{id}/windows')).toEqual(['agent', 'from', 'limit', 'request'])
   })
 
   it('refuses an id outside the pattern with a 400 problem naming the parameter', async () => {

@@ -29,7 +29,7 @@ export function RequestTable({ step }: { step: ObservedStep }) {
               <td>${r.sent}</td>
               <td>${formatPercent(r.errorRate)}</td>
               <td>${formatMs(r.p50Ms)}</td>
-              <td>${formatMs(r.p50Ms)}</td>
+              <td>${formatMs(r.p99Ms)}</td>
             </tr>`,
         )}
       </tbody>
