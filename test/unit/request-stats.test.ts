@@ -1,10 +1,12 @@
-import { emptyErrorCounts, type RequestCounts, type WindowReport } from '@gauntlet/contracts'
+import { emptyErrorCounts, GauntletError, type RequestCounts, type WindowReport } from '@gauntlet/contracts'
 import { createLatencyHistogram, encodeHistogram, recordLatencyUs } from '@gauntlet/metrics'
 import { describe, expect, it } from 'vitest'
 import { mergeWindows } from '../../apps/controller/src/agents/window-merge.js'
 import { windowProblems } from '../../apps/controller/src/agents/report-check.js'
 import { requestWindow } from '../../apps/controller/src/decision/request-view.js'
+import { RunDecisions } from '../../apps/controller/src/decision/run-decisions.js'
 import { judgeStep } from '../../apps/controller/src/decision/step-judgement.js'
+import { parseScenario } from '../../apps/controller/src/scenario/load-scenario.js'
 import { parseThreshold, type Threshold } from '../../apps/controller/src/scenario/thresholds.js'
 
 const histogram = (latenciesMs: number[]): string => {
@@ -99,5 +101,49 @@ describe('per-request statistics of a mix', () => {
     expect(
       windowProblems({ ...w, requests: { ...w.requests, browse: { ...counts(70, 10), latency: histogram([1]) } } }),
     ).toEqual(['request browse: latency histogram holds 1 values but ok is 70'])
+  })
+})
+
+describe('guards on one request of a mix', () => {
+  const load = (decision: string) =>
+    parseScenario(`name: g
+target: { url: "http://127.0.0.1:9" }
+requests: [{ name: browse, path: /b, weight: 7 }, { name: create-order, path: /o, weight: 3 }]
+load: { steps: [{ rps: 100, duration: 60s }] }
+decision:
+  guards:
+${decision}`)
+
+  it('trips on the failing request alone, while the mix as a whole would hold', () => {
+    const scenario =
+      load(`    - { name: orders, kind: abort, require: "error_rate{request=create-order} < 5%", minSamples: 100 }
+    - { name: all, kind: abort, require: "error_rate < 30%", minSamples: 100 }`)
+    const decisions = new RunDecisions(scenario.decision!, { stepStartS: () => 0, now: () => new Date() })
+    // 15 of 30 orders fail: half the orders, 15% of the mix.
+    const outcome = decisions.onWindow(window(0, 15))
+    expect(outcome.decisions.map((d) => [d.guard, d.verdict])).toEqual([
+      ['orders', 'fail'],
+      ['all', 'pass'],
+    ])
+    expect(outcome.rollback?.guard).toBe('orders')
+  })
+
+  it('refuses a request the mix does not have, and a clear condition on another request', () => {
+    const problems = (decision: string): string => {
+      try {
+        load(decision)
+      } catch (error) {
+        return ((error as GauntletError).problems ?? []).map((p) => `${p.path}: ${p.message}`).join('\n')
+      }
+      return ''
+    }
+    expect(problems(`    - { name: x, kind: abort, require: "p99{request=checkout} < 1s" }`)).toMatch(
+      /\/decision\/guards\/0\/require: no request is named "checkout"; the requests are browse, create-order/,
+    )
+    expect(
+      problems(
+        `    - { name: x, kind: slo, require: "p99{request=browse} < 1s", clear: { k: 2, require: "p99 < 500ms" } }`,
+      ),
+    ).toMatch(/\/decision\/guards\/0\/clear\/require: clear on the request the guard trips on/)
   })
 })

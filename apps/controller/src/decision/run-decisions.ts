@@ -7,6 +7,7 @@ import { judgeMeasurement, neverPass, unsoundData, type Evidence } from './evide
 import { isChange, type Condition, type DecisionConfig, type GuardConfig } from './guard-config.js'
 import { enterStep, gate, initialGuardState, observeSpan, type GateOutcome, type GuardState } from './guard-state.js'
 import { measure } from './measure.js'
+import { windowsOf } from './request-view.js'
 import { sampleStats, type SampleStats } from './sample-stats.js'
 import type { ClientLimit } from './client-limit.js'
 
@@ -182,7 +183,10 @@ export class RunDecisions {
     return { evidence: judgeMeasurement(condition, change), baseline: change.baseline }
   }
 
-  private judgeSpan(guard: LiveGuard, windows: WindowReport[]): Decision {
+  private judgeSpan(guard: LiveGuard, all: WindowReport[]): Decision {
+    // A condition on one request of a mix (`p99{request=buy} < 1s`) judges that request's share.
+    const request = 'request' in guard.config.require ? guard.config.require.request : undefined
+    const windows = windowsOf(all, request) as WindowReport[]
     const stats = sampleStats(windows)
     const span = { startS: windows[0]!.index, endS: windows.at(-1)!.index + 1 }
     const main = this.judgeCondition(guard, guard.config.require, stats)

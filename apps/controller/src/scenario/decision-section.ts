@@ -21,6 +21,8 @@ export function buildDecision(
     stepDurationsS: readonly number[]
     faultCount: number
     targetSeries: readonly string[] | undefined
+    /** The names of the scenario's requests: mix, which `{request=<name>}` may select. */
+    requestNames?: readonly string[]
   },
   add: ReportProblem,
 ): DecisionConfig | undefined {
@@ -47,6 +49,22 @@ export function buildDecision(
       return
     }
     const built = buildGuard(guard, path, context.faultCount, problem, seconds)
+    for (const [condition, where] of [
+      [built?.require, `${path}/require`],
+      [built?.clearRequire, `${path}/clear/require`],
+    ] as const) {
+      const request = condition && 'request' in condition ? condition.request : undefined
+      if (request === undefined || context.requestNames?.includes(request)) continue
+      problem(
+        where,
+        context.requestNames?.length
+          ? `no request is named "${request}"; the requests are ${context.requestNames.join(', ')}`
+          : `{request=${request}} selects a request of a requests: mix, and this scenario has none`,
+      )
+    }
+    const requestOf = (c: Condition | undefined) => (c && 'request' in c ? c.request : undefined)
+    if (built && requestOf(built.require) !== requestOf(built.clearRequire))
+      problem(`${path}/clear/require`, 'clear on the request the guard trips on (the same {request=...})')
     if (built) guards.push(built)
   })
   const warmupS = seconds(doc.step?.warmup, '/decision/step/warmup', context.loadWarmupS)

@@ -257,6 +257,7 @@ function buildScenario(
             stepDurationsS: steps.map((s) => s.durationS),
             faultCount: doc.faults?.length ?? 0,
             targetSeries: doc.targetMetrics?.series,
+            requestNames: (doc.requests ?? []).map((r) => r.name),
           },
           add,
         )
