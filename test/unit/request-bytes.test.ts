@@ -19,7 +19,8 @@ describe('compileRequest', () => {
       body: '{"a":1}',
     })
     const first = render(values(0))
-    expect(first.toString()).toBe(
+    expect(first.path).toBe('/orders?x=1')
+    expect(first.bytes.toString()).toBe(
       'POST /orders?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nConnection: keep-alive\r\n' +
         'content-type: application/json\r\nContent-Length: 7\r\n\r\n{"a":1}',
     )
@@ -35,17 +36,19 @@ describe('compileRequest', () => {
       headers: { host: 'shop.example', 'x-request-id': '{{ uuid }}' },
       body: '{"sku":"{{ data.skus.sku }}","qty":{{ randomInt 1 5 }},"at":"{{ now }}","n":"é"}',
     })
-    const text = render(values(7, { sku: 'A B/1' })).toString()
+    const rendered = render(values(7, { sku: 'A B/1' }))
+    expect(rendered.path).toBe('/products/A%20B%2F1/7')
+    const text = rendered.bytes.toString()
     const bodyText = '{"sku":"A B/1","qty":4,"at":"2026-12-03T08:00:00.123Z","n":"é"}'
     expect(text).toBe(
       'POST /products/A%20B%2F1/7 HTTP/1.1\r\nConnection: keep-alive\r\nhost: shop.example\r\n' +
         `x-request-id: uuid-7\r\nContent-Length: ${Buffer.byteLength(bodyText)}\r\n\r\n${bodyText}`,
     )
-    expect(render(values(8, { sku: 'C' })).toString()).toMatch(/^POST \/products\/C\/8 /)
+    expect(render(values(8, { sku: 'C' })).bytes.toString()).toMatch(/^POST \/products\/C\/8 /)
   })
 
   it('sends no Content-Length for an empty body', () => {
     const { render } = compileRequest({ method: 'GET', path: '/{{ seq }}', host: 'h:1', headers: {}, body: '' })
-    expect(render(values(3)).toString()).toBe('GET /3 HTTP/1.1\r\nHost: h:1\r\nConnection: keep-alive\r\n\r\n')
+    expect(render(values(3)).bytes.toString()).toBe('GET /3 HTTP/1.1\r\nHost: h:1\r\nConnection: keep-alive\r\n\r\n')
   })
 })

@@ -11,7 +11,7 @@ export interface RequestSpec {
   body?: string
 }
 
-/** What one send's templates read: the agent gives a fresh one per send. */
+/** What one send's templates read: the agent gives fresh values per send. */
 export interface SendValues {
   seq: number
   /** Epoch ms of the send. */
@@ -23,16 +23,26 @@ export interface SendValues {
   row(set: string): Readonly<Record<string, string>>
 }
 
-/** Renders a request's bytes for one send. A request without templates is built once (and needs no values). */
-export type RequestRenderer = (values: SendValues | undefined) => Buffer
+/** A request rendered for one send: its bytes, and the path its request line carries. */
+export interface RenderedRequest {
+  bytes: Buffer
+  path: string
+}
+
+/** Renders a request for one send. A request without templates is built once (and needs no values). */
+export type RequestRenderer = (values: SendValues | undefined) => RenderedRequest
 
 /** Where a part is rendered: values in a path are percent-encoded (a SKU with a space stays one path). */
 type Place = 'path' | 'header' | 'body'
 
+/** A part of the head or body, with where it goes; adjacent text is merged when compiled. */
+type Piece = { text: string } | { part: Exclude<TemplatePart, { kind: 'text' }>; place: Place }
+
 /**
  * Compiles `spec` once: parses every template (they were checked when the scenario loaded; a template
  * that does not parse here is a bug, and throws) and returns the per-send renderer. The head is HTTP/1.1
- * with keep-alive, as autocannon builds it; Content-Length is the rendered body's byte length.
+ * with keep-alive, as autocannon builds it; Content-Length is the rendered body's byte length. On the hot
+ * path a send walks a flat list of pieces (text merged ahead of time) and builds one string.
  */
 export function compileRequest(spec: RequestSpec): { render: RequestRenderer; templated: boolean } {
   const parse = (source: string): TemplatePart[] => {
@@ -44,38 +54,59 @@ export function compileRequest(spec: RequestSpec): { render: RequestRenderer; te
   const headers = Object.entries(spec.headers).map(([name, value]) => ({ name, value: parse(value) }))
   const body = spec.body === undefined ? undefined : parse(spec.body)
   const hasHost = headers.some((h) => h.name.toLowerCase() === 'host')
-  const staticHead = `${spec.method} `
-  const afterPath = ` HTTP/1.1\r\n${hasHost ? '' : `Host: ${spec.host}\r\n`}Connection: keep-alive\r\n`
 
-  const head = (values: SendValues | undefined): string => {
-    let text = staticHead + render(path, 'path', values) + afterPath
-    for (const header of headers) text += `${header.name}: ${render(header.value, 'header', values)}\r\n`
-    return text
-  }
-  const build = (values: SendValues | undefined): Buffer => {
-    const bodyText = body === undefined ? '' : render(body, 'body', values)
+  const pathPieces = pieces(path, 'path')
+  const head: Piece[] = [{ text: `${spec.method} ` }, ...pathPieces]
+  head.push({ text: ` HTTP/1.1\r\n${hasHost ? '' : `Host: ${spec.host}\r\n`}Connection: keep-alive\r\n` })
+  for (const header of headers)
+    head.push({ text: `${header.name}: ` }, ...pieces(header.value, 'header'), { text: '\r\n' })
+  const headList = merge(head)
+  const pathList = merge(pathPieces)
+  const bodyList = body === undefined ? [] : merge(pieces(body, 'body'))
+
+  const build = (values: SendValues | undefined): RenderedRequest => {
+    const bodyText = renderPieces(bodyList, values)
     const length = Buffer.byteLength(bodyText)
     // As autocannon: no Content-Length for an empty body.
     const framing = length > 0 ? `Content-Length: ${length}\r\n` : ''
-    return Buffer.from(`${head(values)}${framing}\r\n${bodyText}`)
+    return {
+      bytes: Buffer.from(`${renderPieces(headList, values)}${framing}\r\n${bodyText}`),
+      path: renderPieces(pathList, values),
+    }
   }
 
   if (isStatic(path) && headers.every((h) => isStatic(h.value)) && (body === undefined || isStatic(body))) {
-    const bytes = build(undefined)
-    return { render: () => bytes, templated: false }
+    const rendered = build(undefined)
+    return { render: () => rendered, templated: false }
   }
   return { render: (values) => build(values), templated: true }
 }
 
-function render(parts: readonly TemplatePart[], place: Place, values: SendValues | undefined): string {
+function pieces(parts: readonly TemplatePart[], place: Place): Piece[] {
+  return parts.map((part) => (part.kind === 'text' ? { text: part.text } : { part, place }))
+}
+
+/** Adjacent text pieces joined: a fixed head between two templates is one string. */
+function merge(list: readonly Piece[]): Piece[] {
+  const out: Piece[] = []
+  for (const piece of list) {
+    const last = out[out.length - 1]
+    if ('text' in piece && last && 'text' in last) out[out.length - 1] = { text: last.text + piece.text }
+    else if (!('text' in piece) || piece.text !== '') out.push(piece)
+  }
+  return out
+}
+
+function renderPieces(list: readonly Piece[], values: SendValues | undefined): string {
   let out = ''
-  for (const part of parts) {
-    if (part.kind === 'text') {
-      out += part.text
+  for (const piece of list) {
+    if ('text' in piece) {
+      out += piece.text
       continue
     }
     if (!values) throw new Error('a templated request needs send values')
-    out += place === 'path' ? encodeURIComponent(value(part, values)) : value(part, values)
+    const text = value(piece.part, values)
+    out += piece.place === 'path' ? encodeURIComponent(text) : text
   }
   return out
 }
@@ -91,8 +122,8 @@ function value(part: Exclude<TemplatePart, { kind: 'text' }>, values: SendValues
     case 'randomInt':
       return String(values.randomInt(part.min, part.max))
     case 'data': {
-      const cell = values.row(part.set)[part.column]
       // The controller checked the columns against the data set's header before the run.
+      const cell = values.row(part.set)[part.column]
       if (cell === undefined) throw new Error(`data set ${part.set} has no column ${part.column}`)
       return cell
     }

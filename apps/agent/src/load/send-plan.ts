@@ -23,7 +23,6 @@ interface CompiledRequest {
   expect: ResponseExpectation | undefined
   /** Only templated requests need send values (a counter, rows); a fixed one renders nothing. */
   templated: boolean
-  staticPath: string | undefined
 }
 
 /**
@@ -70,7 +69,6 @@ export class SendPlan {
         hasBody: request.body !== undefined && request.body !== '',
         expect: request.expect,
         templated,
-        staticPath: templated ? undefined : request.path,
       }
     })
     this.mix = new RequestMix(mix.map((r) => r.weight))
@@ -81,20 +79,8 @@ export class SendPlan {
   next(): SendCall {
     const index = this.mix.next()
     const request = this.requests[index]!
-    if (!request.templated) {
-      const bytes = request.render(undefined)
-      const path = request.staticPath!
-      return { request: index, bytes, method: request.method, path, hasBody: request.hasBody, expect: request.expect }
-    }
-    const bytes = request.render(this.values.next(Date.now()))
-    return {
-      request: index,
-      bytes,
-      method: request.method,
-      path: pathOf(bytes),
-      hasBody: request.hasBody,
-      expect: request.expect,
-    }
+    const { bytes, path } = request.render(request.templated ? this.values.next(Date.now()) : undefined)
+    return { request: index, bytes, method: request.method, path, hasBody: request.hasBody, expect: request.expect }
   }
 }
 
@@ -108,11 +94,4 @@ function hostOf(target: ConnectionTarget): string {
   if (named) return named[1]
   const hostname = target.hostname.includes(':') ? `[${target.hostname}]` : target.hostname
   return `${hostname}:${target.port}`
-}
-
-/** The path of a rendered request line ("GET /path HTTP/1.1"). */
-function pathOf(bytes: Buffer): string {
-  const lineEnd = bytes.indexOf('\r\n')
-  const line = bytes.subarray(0, lineEnd).toString('latin1')
-  return line.slice(line.indexOf(' ') + 1, line.lastIndexOf(' '))
 }

@@ -28,10 +28,15 @@ export class DataExhausted extends Error {
 /**
  * The values of each send's templates: a counter, the clock, random values, and one row per data set
  * (every column a send reads from one set comes from the same row). Rows are taken only for the sets a
- * request reads, when it reads them.
+ * request reads, when it reads them. One object serves every send (a send's templates are rendered
+ * before the next send begins), so the hot path allocates nothing here.
  */
-export class SendValueSource {
+export class SendValueSource implements SendValues {
+  seq = 0
+  nowMs = 0
   private readonly sets = new Map<string, DataRows>()
+  /** This send's rows, by set: a row taken once per send, whatever columns it is read for. */
+  private readonly rows = new Map<string, DataRecord>()
   private localSeq = 0
 
   constructor(
@@ -45,23 +50,28 @@ export class SendValueSource {
   /** The values of the next send. Throws DataExhausted (from `row`) when a unique set has no row left. */
   next(nowMs: number): SendValues {
     // Unique across agents: agent i of n numbers its sends i, i+n, i+2n...
-    const seq = this.localSeq++ * this.slot.count + this.slot.index
-    const rows = new Map<string, DataRecord>()
-    return {
-      seq,
-      nowMs,
-      uuid: randomUUID,
-      randomInt: (min, max) => (min === max ? min : randomInt(min, max + 1)),
-      row: (set) => {
-        let row = rows.get(set)
-        if (row) return row
-        const source = this.sets.get(set)
-        if (!source) throw new Error(`no data set ${set}`)
-        row = source.next()
-        if (!row) throw new DataExhausted(set, source.used)
-        rows.set(set, row)
-        return row
-      },
-    }
+    this.seq = this.localSeq++ * this.slot.count + this.slot.index
+    this.nowMs = nowMs
+    if (this.rows.size > 0) this.rows.clear()
+    return this
+  }
+
+  uuid(): string {
+    return randomUUID()
+  }
+
+  randomInt(min: number, max: number): number {
+    return min === max ? min : randomInt(min, max + 1)
+  }
+
+  row(set: string): DataRecord {
+    let row = this.rows.get(set)
+    if (row) return row
+    const source = this.sets.get(set)
+    if (!source) throw new Error(`no data set ${set}`)
+    row = source.next()
+    if (!row) throw new DataExhausted(set, source.used)
+    this.rows.set(set, row)
+    return row
   }
 }
