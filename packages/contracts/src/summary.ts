@@ -57,19 +57,11 @@ export interface ObservedStep {
   requests?: Record<string, RequestStats>
 }
 
-/** One request of a mix over a step's judged seconds. */
-export interface RequestStats {
-  /** Requests of this name that left. */
-  sent: number
-  completed: number
-  errors: number
-  errorRate: number
-  errorsByClass: ErrorCounts
-  p50Ms: number | null
-  p90Ms: number | null
-  p99Ms: number | null
-  maxMs: number | null
-}
+/** One request of a mix over a step's judged seconds: the step's own measures, for that request alone. */
+export type RequestStats = Pick<
+  ObservedStep,
+  'sent' | 'completed' | 'errors' | 'errorRate' | 'errorsByClass' | 'p50Ms' | 'p90Ms' | 'p99Ms' | 'maxMs'
+>
 
 export const runStatuses = ['running', 'passed', 'failed', 'aborted', 'interrupted', 'error'] as const
 export type RunStatus = (typeof runStatuses)[number]
