@@ -8,7 +8,7 @@ import { inProcessController } from '../helpers/in-process-controller.js'
 import { startRecordingServer, type RecordingServer } from '../helpers/recording-server.js'
 
 /**
- * Issue 15 on the controller: `${env.*}` reads only GAUNTLET_SECRET_* variables of the controller, data
+ * Issue 15 on the controller: `${env.*}` reads only GAUNTLET_REQUEST_* variables of the controller, data
  * files only under --files-dir, and GET /api/runs/:id/windows?request=<name> gives one request's seconds.
  */
 describe('a mix run over REST', () => {
@@ -24,7 +24,7 @@ describe('a mix run over REST', () => {
     mkdirSync(join(filesDir, 'data'))
     writeFileSync(join(filesDir, 'data', 'skus.csv'), 'sku\nA1\nB2\n')
     ;({ app, stop } = inProcessController({
-      env: { GAUNTLET_FILES_DIR: filesDir, GAUNTLET_SECRET_SHOP: secret, HOME: '/root' },
+      env: { GAUNTLET_FILES_DIR: filesDir, GAUNTLET_REQUEST_SHOP: secret, HOME: '/root' },
     }))
     base = await app.listen({ port: 0, host: '127.0.0.1' })
   })
@@ -50,9 +50,9 @@ load:
       body: JSON.stringify({ yaml }),
     })
 
-  it("sends the controller's GAUNTLET_SECRET_* value and the data under --files-dir; pages one request's windows", async () => {
+  it("sends the controller's GAUNTLET_REQUEST_* value and the data under --files-dir; pages one request's windows", async () => {
     const from = server.requests.length
-    const started = await post(scenario('${env.GAUNTLET_SECRET_SHOP}'))
+    const started = await post(scenario('${env.GAUNTLET_REQUEST_SHOP}'))
     expect(started.status).toBe(201)
     const { id } = (await started.json()) as { id: string }
     let status = 'running'
@@ -82,13 +82,13 @@ load:
     expect(all.map((w) => w.requests?.browse?.dispatched)).toEqual([30, 30, 30])
   })
 
-  it('refuses a variable outside GAUNTLET_SECRET_*, and a data file outside --files-dir, before storing a run', async () => {
+  it('refuses a variable outside GAUNTLET_REQUEST_*, and a data file outside --files-dir, before storing a run', async () => {
     const env = await post(scenario('${env.HOME}'))
     expect(env.status).toBe(400)
     expect(((await env.json()) as { detail: string }).detail).toMatch(
-      /\/requests\/0\/headers\/authorization: \$\{env\.HOME\}: the controller gives runs only variables named GAUNTLET_SECRET_\*/,
+      /\/requests\/0\/headers\/authorization: \$\{env\.HOME\}: the controller gives runs only variables named GAUNTLET_REQUEST_\*/,
     )
-    const outside = await post(scenario('${env.GAUNTLET_SECRET_SHOP}', '../../etc/passwd.csv'))
+    const outside = await post(scenario('${env.GAUNTLET_REQUEST_SHOP}', '../../etc/passwd.csv'))
     expect(outside.status).toBe(400)
     expect(((await outside.json()) as { detail: string }).detail).toMatch(
       /\/data\/skus\/file: .*outside the controller's files directory/,

@@ -2,7 +2,7 @@ import { emptyErrorCounts, GauntletError, type RequestCounts, type WindowReport 
 import { createLatencyHistogram, encodeHistogram, recordLatencyUs } from '@gauntlet/metrics'
 import { describe, expect, it } from 'vitest'
 import { mergeWindows } from '../../apps/controller/src/agents/window-merge.js'
-import { windowProblems } from '../../apps/controller/src/agents/report-check.js'
+import { checkReport, windowProblems } from '../../apps/controller/src/agents/report-check.js'
 import { requestWindow } from '../../apps/controller/src/decision/request-view.js'
 import { RunDecisions } from '../../apps/controller/src/decision/run-decisions.js'
 import { judgeStep } from '../../apps/controller/src/decision/step-judgement.js'
@@ -145,5 +145,35 @@ ${decision}`)
         `    - { name: x, kind: slo, require: "p99{request=browse} < 1s", clear: { k: 2, require: "p99 < 500ms" } }`,
       ),
     ).toMatch(/\/decision\/guards\/0\/clear\/require: clear on the request the guard trips on/)
+  })
+})
+
+describe('request names that are also Object.prototype keys', () => {
+  it('a request named "constructor" is counted and viewed as any other name', () => {
+    const w = window(0)
+    const named: WindowReport = {
+      ...w,
+      requests: { constructor: w.requests!.browse!, toString: w.requests!['create-order']! },
+    }
+    expect(requestWindow(named, 'constructor')).toMatchObject({ dispatched: 70, ok: 70 })
+    expect(requestWindow(w, 'constructor')).toMatchObject({ dispatched: 0, ok: 0 })
+    expect(requestWindow(w, 'hasOwnProperty')).toMatchObject({ dispatched: 0, ok: 0 })
+  })
+})
+
+describe("an agent report's requests", () => {
+  const expectation = (requestNames?: string[]) => ({
+    stepsAt: () => [0],
+    delivered: () => undefined,
+    ...(requestNames ? { requestNames } : {}),
+  })
+  it('are only those of the mix (checked before any histogram is decoded)', () => {
+    expect(checkReport([window(0)], expectation(['browse', 'create-order']))).toEqual([])
+    expect(checkReport([window(0)], expectation(['browse']))).toEqual([
+      { path: '/windows/0/requests', message: '"create-order" is not a request of this run' },
+    ])
+    expect(checkReport([window(0)], expectation())).toEqual([
+      { path: '/windows/0/requests', message: '"browse" is not a request of this run' },
+    ])
   })
 })

@@ -88,7 +88,8 @@ function parseExpression(expression: string): Exclude<TemplatePart, { kind: 'tex
       if (args.length !== 2 || !Number.isSafeInteger(a) || !Number.isSafeInteger(b))
         return '{{ randomInt a b }} takes two integers, e.g. {{ randomInt 1 5 }}'
       if (a! > b!) return `{{ randomInt ${a} ${b} }}: the first bound must not be larger than the second`
-      if (b! - a! >= 2 ** 48) return `{{ randomInt ${a} ${b} }}: the range is at most 2^48 wide`
+      // crypto.randomInt draws below max + 1, and needs that span under 2^48.
+      if (b! - a! >= 2 ** 48 - 1) return `{{ randomInt ${a} ${b} }}: the range is under 2^48 wide`
       return { kind: 'randomInt', min: a!, max: b! }
     }
     default: {

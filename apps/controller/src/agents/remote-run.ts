@@ -329,6 +329,7 @@ export class RemoteRun {
         stepsAt: (index) => this.session.stepsAt(index),
         delivered: (index) =>
           this.session.pending(agent, index) ?? this.context.commits.delivered(this.runId, agent, index),
+        ...(this.scenario.perRequest ? { requestNames: this.scenario.requests.map((r) => r.name) } : {}),
       },
       (window, histogram) => latency.set(window, JSON.stringify(summarizeLatency(histogram))),
     )

@@ -18,6 +18,8 @@ export interface ReportExpectation {
   stepsAt(index: number): readonly number[]
   /** The window this agent already delivered for `index`, if any. */
   delivered(index: number): WindowReport | undefined
+  /** The mix's request names, when each is counted apart; absent, a window may carry none. */
+  requestNames?: readonly string[]
 }
 
 /**
@@ -49,6 +51,13 @@ export function checkReport(
   const seen = new Map<number, WindowReport>()
   windows.forEach((window, i) => {
     const path = `/windows/${i}`
+    // Only the requests of this run's mix (checked before any is decoded): a report costs at most one
+    // histogram decode per request of the mix.
+    const unknown = Object.keys(window.requests ?? {}).find((name) => !expect.requestNames?.includes(name))
+    if (unknown !== undefined) {
+      problems.push({ path: `${path}/requests`, message: `"${unknown.slice(0, 64)}" is not a request of this run` })
+      return
+    }
     for (const message of windowProblems(window, decoded)) problems.push({ path, message })
     if (!Number.isInteger(window.index) || window.index < 0) return
     const steps = expect.stepsAt(window.index)

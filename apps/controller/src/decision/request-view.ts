@@ -11,7 +11,8 @@ const emptyLatency = encodeHistogram(createLatencyHistogram())
  * generator's own limits (late sends, drops) are the window's, as they hold back every request alike.
  */
 export function requestWindow(window: WindowReport, name: string): WindowReport {
-  const counts = window.requests?.[name]
+  // Own properties only: a request may be named "constructor".
+  const counts = window.requests && Object.hasOwn(window.requests, name) ? window.requests[name] : undefined
   const rest = { ...window }
   delete rest.requests
   if (!counts)

@@ -14,6 +14,7 @@ import {
 import type { Scenario } from '../scenario/scenario.js'
 import { controllerEnv, fileSources, withRunInputs } from '../scenario/run-inputs.js'
 import { resolveScenarioFiles } from '../scenario/scenario-files.js'
+import { yamlPool } from '../scenario/yaml-pool.js'
 
 /** What admission checks a run against (ControllerSettings gives all of it). */
 export interface AdmissionSettings {
@@ -76,7 +77,11 @@ export class RunAdmission {
     // What the requests send: env values (GAUNTLET_SECRET_* only), data sets and body files.
     return withRunInputs(
       withTls,
-      fileSources(root, controllerEnv(this.settings.env ?? process.env)),
+      {
+        ...fileSources(root, controllerEnv(this.settings.env ?? process.env)),
+        // Megabytes of CSV take the parser hundreds of milliseconds: on a thread, not the event loop.
+        parseData: (text, format) => yamlPool().parseData(text, format),
+      },
       source.file,
       locate,
     )

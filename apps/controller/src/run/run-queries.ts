@@ -157,7 +157,8 @@ export class RunQueries {
     const page = this.store.windowPage(id, { ...range, requests: true })
     const views = page.windowsJson.map(({ report, requestsLatencyMs }) => {
       const view = requestWindow(JSON.parse(report) as WindowReport, request)
-      const stored = requestsLatencyMs ? (JSON.parse(requestsLatencyMs) as Record<string, unknown>)[request] : undefined
+      const byName = requestsLatencyMs ? (JSON.parse(requestsLatencyMs) as Record<string, unknown>) : {}
+      const stored = Object.hasOwn(byName, request) ? byName[request] : undefined
       const latencyMs = stored ?? summarizeLatency(decodeHistogram(view.latency))
       return JSON.stringify({ ...view, latencyMs })
     })

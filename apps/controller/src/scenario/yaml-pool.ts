@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import { redacted } from '../security/redact.js'
 import { JobPool } from '../threads/job-pool.js'
 import type { Scenario } from './scenario.js'
+import type { DataFileParse, DataFormat } from './data-file.js'
 import type { YamlJob } from './yaml-worker.js'
 
 /**
@@ -76,6 +77,11 @@ export class YamlPool {
     return this.run({ task: 'locate', yaml, problems }) as Promise<Problem[]>
   }
 
+  /** parseDataFile on a thread (a data set of a run a controller starts). */
+  parseData(text: string, format: DataFormat): Promise<DataFileParse> {
+    return this.run({ task: 'data', text, format }) as Promise<DataFileParse>
+  }
+
   /** Ends every thread; tasks still queued or running fail. */
   close(): Promise<void> {
     return this.pool.close()
@@ -124,6 +130,10 @@ export class YamlPool {
 
 /** The text, not the controller, is at fault: 400 invalid_scenario, with how to get past it. */
 function refused(job: YamlJob, what: string): GauntletError {
+  if (job.task === 'data') {
+    const message = `a data file took ${what} to parse`
+    return new GauntletError('invalid_scenario', `scenario: ${message}`, { problems: [{ path: '', message }] })
+  }
   const file = job.task === 'parse' ? job.file : 'scenario'
   const message =
     `scenario ${what} to ${job.task === 'parse' ? 'parse' : 'read'}: simplify it (fewer YAML nodes, aliases and ` +

@@ -1,6 +1,7 @@
 import type { Problem } from '@gauntlet/contracts'
 import { LineCounter, parseDocument } from 'yaml'
 import { redactScenarioYaml, scenarioSecrets } from '../security/redact.js'
+import { parseDataFile, type DataFormat } from './data-file.js'
 import { parseScenario } from './load-scenario.js'
 import { serveJobs } from '../threads/job-thread.js'
 import { SourceLocator } from './source-locator.js'
@@ -15,6 +16,8 @@ export type YamlJob =
   | { task: 'secrets'; yaml: string }
   /** Line:column of problems found outside the parser (the egress check). */
   | { task: 'locate'; yaml: string; problems: Problem[] }
+  /** A data set's file (CSV or JSON lines): megabytes of text, parsed here and not on the event loop. */
+  | { task: 'data'; text: string; format: DataFormat }
 
 function perform(job: YamlJob): unknown {
   switch (job.task) {
@@ -25,6 +28,8 @@ function perform(job: YamlJob): unknown {
       return redactScenarioYaml(job.yaml)
     case 'secrets':
       return scenarioSecrets(job.yaml)
+    case 'data':
+      return parseDataFile(job.text, job.format)
     case 'locate': {
       const lines = new LineCounter()
       const locator = new SourceLocator(parseDocument(job.yaml, { lineCounter: lines, prettyErrors: false }), lines)
