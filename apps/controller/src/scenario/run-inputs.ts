@@ -9,23 +9,9 @@ import {
 } from '@gauntlet/contracts'
 import { formatOf, parseDataFile, unsafeForHeader, type DataFileParse, type DataFormat } from './data-file.js'
 import { readScenarioText, type FileRoot } from './scenario-files.js'
-import type { RequestPlan, Scenario } from './scenario.js'
+import type { DataSetRows, RequestPlan, RunInputs, Scenario } from './scenario.js'
 
-/** A data set as agents get it: its rows, read and checked at run start. */
-export interface DataSetRows {
-  columns: string[]
-  rows: string[][]
-  order: 'sequential' | 'random' | 'unique'
-}
-
-/** What a run sends, resolved at its start: env values in, body files read, data sets loaded. */
-export interface RunInputs {
-  /** The scenario's requests with `${env.NAME}` replaced and `bodyFile` read into `body`. */
-  requests: RequestPlan[]
-  data: Record<string, DataSetRows>
-  /** The env values sent: never shown (events, logs and reports scrub them). */
-  secrets: string[]
-}
+export type { DataSetRows, RunInputs } from './scenario.js'
 
 /** Where a run's environment and files come from: the CLI's own, or the controller's, within its rules. */
 export interface InputSources {

@@ -2,7 +2,6 @@ import type { HookEvent, PlannedStep, TargetTls } from '@gauntlet/contracts'
 import type { DecisionConfig } from '../decision/guard-config.js'
 import type { ScheduledFault } from '@gauntlet/faults/documents'
 import type { Hook } from '../hooks/hook-sender.js'
-import type { RunInputs } from './run-inputs.js'
 import type { Threshold } from './thresholds.js'
 
 /** A validated scenario, in the units the engine uses (ms, rps). Built only by the scenario loader. */
@@ -79,6 +78,22 @@ export interface RequestPlan {
   expectBodyContains?: string
   /** Response headers that must be present, each with a value containing the text. */
   expectHeader?: Record<string, string>
+}
+
+/** A data set as agents get it: its rows, read and checked at run start. */
+export interface DataSetRows {
+  columns: string[]
+  rows: string[][]
+  order: 'sequential' | 'random' | 'unique'
+}
+
+/** What a run sends, resolved at its start: env values in, body files read, data sets loaded. */
+export interface RunInputs {
+  /** The scenario's requests with `${env.NAME}` replaced and `bodyFile` read into `body`. */
+  requests: RequestPlan[]
+  data: Record<string, DataSetRows>
+  /** The env values sent: never shown (events, logs and reports scrub them). */
+  secrets: string[]
 }
 
 export const defaults = {
