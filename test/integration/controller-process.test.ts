@@ -38,7 +38,7 @@ describe('gauntlet controller (real process)', () => {
       const names = ((await (await fetch(`${controller.url}/api/scenarios`)).json()) as Array<{ name: string }>).map(
         (s) => s.name,
       )
-      expect(names).toEqual(['canary', 'demo-knee', 'orders-ramp', 'release-gate', 'weekly-chaos'])
+      expect(names).toEqual(['canary', 'demo-knee', 'orders-ramp', 'release-gate', 'shop-mix', 'weekly-chaos'])
     } finally {
       await controller.stop()
     }

@@ -37,7 +37,12 @@ describe('pacing: sends spread over each second', () => {
     const share = rps / 10
     console.log(`${rps} rps: 100 ms slices min ${Math.min(...slices)} max ${Math.max(...slices)} (share ${share})`)
     expect(Math.max(...slices)).toBeLessThanOrEqual(1.5 * share)
-    expect(windows.every((w) => !w.generatorLimited)).toBe(true)
+    // The generator kept its own schedule too. Its first second also pays the worker's warm-up (JIT, the
+    // first connections), where a loaded CI host has shown a window with a few sends 20-40 ms late while
+    // the slices above stayed even: judged from the second second on, as bench/run.mjs judges pacing.
+    for (const w of windows.filter((w) => w.generatorLimited))
+      console.log(`${rps} rps: window ${w.index} generator-limited (${w.lateSends} late, max lag ${w.maxSendLagMs} ms)`)
+    expect(windows.slice(1).every((w) => !w.generatorLimited)).toBe(true)
   })
 
   it(`achieves the planned rate within 2% in every window after the first second, \
