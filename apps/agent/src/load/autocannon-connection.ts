@@ -469,7 +469,7 @@ export class AutocannonConnection extends Client {
 }
 
 /** The Host the requests carry: the scenario's own, or the URL's host (connectionTargetFor sets it). */
-function hostOf(target: ConnectionTarget): string {
+export function hostOf(target: ConnectionTarget): string {
   const name = Object.keys(target.headers).find((key) => key.toLowerCase() === 'host')
   const hostname = target.hostname.includes(':') ? `[${target.hostname}]` : target.hostname
   return name !== undefined ? target.headers[name]! : `${hostname}:${target.port}`

@@ -1,4 +1,4 @@
-import type { ConnectionTarget, SendCall } from './autocannon-connection.js'
+import { hostOf, type ConnectionTarget, type SendCall } from './autocannon-connection.js'
 import { compileRequest, type RequestRenderer } from './request-bytes.js'
 import { RequestMix } from './request-mix.js'
 import type { ResponseExpectation } from './response-expectation.js'
@@ -86,12 +86,4 @@ export class SendPlan {
 
 function hasHost(headers: Record<string, string>): boolean {
   return Object.keys(headers).some((name) => name.toLowerCase() === 'host')
-}
-
-/** The Host connectionTargetFor gave the target (the URL's host, or the scenario's own), else host:port. */
-function hostOf(target: ConnectionTarget): string {
-  const named = Object.entries(target.headers).find(([name]) => name.toLowerCase() === 'host')
-  if (named) return named[1]
-  const hostname = target.hostname.includes(':') ? `[${target.hostname}]` : target.hostname
-  return `${hostname}:${target.port}`
 }
