@@ -78,12 +78,17 @@ export default {
     {
       name: 'workspace-entry-only',
       comment:
-        'Another workspace is imported through its package entry (@gauntlet/x, or the pure @gauntlet/faults/documents), never its internals.',
+        'Another workspace is imported through its package entry (@gauntlet/x, the pure @gauntlet/faults/documents, or @gauntlet/agent/generator: the load generator without the agent service), never its internals.',
       severity: 'error',
       from: { path: '^(packages|apps)/([^/]+)/' },
       to: {
         path: '^(packages|apps)/',
-        pathNot: ['^$1/$2/', '^(packages|apps)/[^/]+/src/index\\.ts$', '^packages/faults/src/documents\\.ts$'],
+        pathNot: [
+          '^$1/$2/',
+          '^(packages|apps)/[^/]+/src/index\\.ts$',
+          '^packages/faults/src/documents\\.ts$',
+          '^apps/agent/src/generator\\.ts$',
+        ],
       },
     },
 

@@ -1,5 +1,6 @@
 import { dockerSelectorProblem, GauntletError, isContainerRef, type FaultTarget } from '@gauntlet/contracts'
-import Docker from 'dockerode'
+import type Docker from 'dockerode'
+import { newDocker } from './docker-client.js'
 
 /** A running container a fault can act on: its network namespace is reached through `pid`. */
 export interface TargetContainer {
@@ -78,7 +79,7 @@ export class DockerTargets {
    * answers nor refuses within `timeoutMs` is treated as unreachable.
    */
   constructor(
-    private readonly docker: Docker = new Docker(),
+    private readonly docker: Docker = newDocker(),
     private readonly options: { timeoutMs: number } = { timeoutMs: 10_000 },
   ) {}
 

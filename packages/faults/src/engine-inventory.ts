@@ -1,5 +1,6 @@
 import { GauntletError, type FaultTarget } from '@gauntlet/contracts'
-import Docker from 'dockerode'
+import type Docker from 'dockerode'
+import { newDocker } from './docker-client.js'
 import { DockerTargets, engineAddress } from './docker-targets.js'
 
 /** What a fault-capable agent tells its controller about its Docker engine (bounded by the caller). */
@@ -31,7 +32,7 @@ export class DockerEngineView {
     socketPath?: string,
     private readonly timeoutMs = 5_000,
   ) {
-    this.docker = socketPath ? new Docker({ socketPath }) : new Docker()
+    this.docker = socketPath ? newDocker({ socketPath }) : newDocker()
     this.targets = new DockerTargets(this.docker, { timeoutMs })
   }
 

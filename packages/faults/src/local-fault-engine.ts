@@ -1,4 +1,5 @@
-import Docker from 'dockerode'
+import type Docker from 'dockerode'
+import { newDocker } from './docker-client.js'
 import { homedir, hostname } from 'node:os'
 import { createHash } from 'node:crypto'
 import { join, resolve } from 'node:path'
@@ -91,7 +92,7 @@ export class LocalFaultEngine implements FaultEngine {
 
 async function chooseEngine(options: LocalFaultEngineOptions): Promise<FaultEngine> {
   const { journalFile = defaultFaultJournal(), log } = options
-  const docker = options.dockerSocket ? new Docker({ socketPath: options.dockerSocket }) : new Docker()
+  const docker = options.dockerSocket ? newDocker({ socketPath: options.dockerSocket }) : newDocker()
   const journal = new FaultJournal(journalFile)
   const containers = new DockerTargets(docker)
   const image = options.holderImage ?? (process.env.GAUNTLET_HOLDER_IMAGE || defaultHolderImage)

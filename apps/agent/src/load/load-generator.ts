@@ -100,6 +100,8 @@ export class LoadGenerator implements ConnectionOwner {
   private finishedScheduling = false
   private stopped = false
   private timer: NodeJS.Timeout | undefined
+  /** When the armed dispatch tick fires (performance.now()); Infinity when none is armed. */
+  private tickAt = Infinity
   private sweeper: NodeJS.Timeout | undefined
   private peakConnections = 0
   private done!: (result: LoadRunResult) => void
@@ -247,10 +249,20 @@ export class LoadGenerator implements ConnectionOwner {
     return totalDurationS(this.timeline) - 1
   }
 
-  private scheduleTick(delayMs: number): void {
-    if (this.stopped || this.finishedScheduling) return
+  /**
+   * Wakes dispatchDue at `dueAt` (performance.now()). A tick already armed to fire by then is kept: every
+   * response calls dispatchDue, and re-arming a timer each time cost more CPU than the sends themselves.
+   */
+  private scheduleTick(dueAt: number, now: number): void {
+    if (this.stopped || this.finishedScheduling || this.tickAt <= dueAt) return
     clearTimeout(this.timer)
-    this.timer = setTimeout(() => this.dispatchDue(), Math.max(0, delayMs))
+    this.tickAt = dueAt
+    this.timer = setTimeout(this.tick, Math.max(0, dueAt - now))
+  }
+
+  private readonly tick = (): void => {
+    this.tickAt = Infinity
+    this.dispatchDue()
   }
 
   /** Sends every request whose intended time has come, while a connection is free. */
@@ -283,7 +295,7 @@ export class LoadGenerator implements ConnectionOwner {
       }
       const intendedAt = this.startAt + intendedOffsetMs(step, this.sendIndex)
       if (intendedAt > now) {
-        this.scheduleTick(intendedAt - now)
+        this.scheduleTick(intendedAt, now)
         return
       }
       const connection = this.takeIdle() ?? this.addConnection()

@@ -1,4 +1,4 @@
-import { connectionTargetFor, requestPlanOf, responseExpectationFor, startLoadInWorker } from '@gauntlet/agent'
+import { connectionTargetFor, requestPlanOf, responseExpectationFor, startLoadInWorker } from '@gauntlet/agent/generator'
 import { scenarioPlan } from '@gauntlet/contracts'
 import type { LoadAgent } from '../run/ports.js'
 import type { Scenario } from '../scenario/scenario.js'

@@ -1,33 +1,52 @@
 import { ExitCode, toGauntletError } from '@gauntlet/contracts'
-import { agentCommand, agentSpec } from './agent-command.js'
 import type { CommandSpec } from './command-spec.js'
-import { controllerCommand, controllerSpec } from './controller-command.js'
-import { faultCommand, faultSpec } from './fault-command.js'
 import { processOutput, type Output } from './output.js'
-import { reportCommand, reportSpec } from './report-command.js'
-import { runCommand, runSpec } from './run-command.js'
-import { schemaCommand, schemaSpec } from './schema-command.js'
-import { validateCommand, validateSpec } from './validate-command.js'
 
 interface Command {
   spec: CommandSpec
   execute: (argv: string[], out: Output) => Promise<number>
 }
 
-/** Every subcommand, in the order `gauntlet --help` lists them. */
-const commands: readonly Command[] = [
-  { spec: runSpec, execute: runCommand },
-  { spec: reportSpec, execute: reportCommand },
-  { spec: validateSpec, execute: validateCommand },
-  { spec: schemaSpec, execute: schemaCommand },
-  { spec: controllerSpec, execute: controllerCommand },
-  { spec: agentSpec, execute: agentCommand },
-  { spec: faultSpec, execute: faultCommand },
-]
+/**
+ * Every subcommand, in the order `gauntlet --help` lists them. Each is loaded only when it runs: a
+ * `gauntlet run` has no use for the controller's HTTP server or the agent's, and loading every command
+ * was most of its start-up CPU.
+ */
+const commands: Readonly<Record<string, () => Promise<Command>>> = {
+  run: async () => {
+    const { runSpec, runCommand } = await import('./run-command.js')
+    return { spec: runSpec, execute: runCommand }
+  },
+  report: async () => {
+    const { reportSpec, reportCommand } = await import('./report-command.js')
+    return { spec: reportSpec, execute: reportCommand }
+  },
+  validate: async () => {
+    const { validateSpec, validateCommand } = await import('./validate-command.js')
+    return { spec: validateSpec, execute: validateCommand }
+  },
+  schema: async () => {
+    const { schemaSpec, schemaCommand } = await import('./schema-command.js')
+    return { spec: schemaSpec, execute: schemaCommand }
+  },
+  controller: async () => {
+    const { controllerSpec, controllerCommand } = await import('./controller-command.js')
+    return { spec: controllerSpec, execute: controllerCommand }
+  },
+  agent: async () => {
+    const { agentSpec, agentCommand } = await import('./agent-command.js')
+    return { spec: agentSpec, execute: agentCommand }
+  },
+  fault: async () => {
+    const { faultSpec, faultCommand } = await import('./fault-command.js')
+    return { spec: faultSpec, execute: faultCommand }
+  },
+}
 
 /** `gauntlet --help`: each command's synopsis and summary, from the specs its parser reads. */
-function overview(): string {
-  const lines = commands.flatMap(({ spec }) => [
+async function overview(): Promise<string> {
+  const all = await Promise.all(Object.values(commands).map((load) => load()))
+  const lines = all.flatMap(({ spec }) => [
     ...spec.synopsis.map((line) => `  gauntlet ${spec.name}${line ? ` ${line}` : ''}`),
     `      ${spec.summary}`,
   ])
@@ -52,26 +71,26 @@ export async function main(argv: string[], out: Output = processOutput): Promise
   const args = argv.filter((a) => a !== '--verbose')
   const [name, ...rest] = args
   if (name === '--help' || name === '-h') {
-    out.stdout(overview())
+    out.stdout(await overview())
     return ExitCode.passed
   }
   if (name === 'help' && rest.length === 0) {
-    out.stdout(overview())
+    out.stdout(await overview())
     return ExitCode.passed
   }
   // `gauntlet help run` is `gauntlet run --help`.
   const [commandName, commandArgs] = name === 'help' ? [rest[0], ['--help']] : [name, rest]
   if (!commandName) {
-    out.stderr(overview())
+    out.stderr(await overview())
     return ExitCode.invalidInput
   }
-  const command = commands.find(({ spec }) => spec.name === commandName)
-  if (!command) {
+  const load = Object.hasOwn(commands, commandName) ? commands[commandName] : undefined
+  if (!load) {
     out.stderr(`gauntlet: unknown command "${commandName}" (gauntlet --help lists them)`)
     return ExitCode.invalidInput
   }
   try {
-    return await command.execute(commandArgs, out)
+    return await (await load()).execute(commandArgs, out)
   } catch (thrown) {
     const error = toGauntletError(thrown)
     if (error.problems.length > 0) {

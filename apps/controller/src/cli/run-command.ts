@@ -8,17 +8,15 @@ import {
 } from '@gauntlet/contracts'
 import { writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { assertTargetAllowed, targetAllowListFromEnv } from '@gauntlet/agent'
+import { assertTargetAllowed, targetAllowListFromEnv } from '@gauntlet/agent/generator'
 import { localFaultEngine, type InjectorChoice } from '@gauntlet/faults'
 import { parseAllowList, type AllowList } from '@gauntlet/http'
 import { defaultHookGraceMs } from '../hooks/run-hooks.js'
 import { InProcessAgent } from '../agents/in-process-agent.js'
 import { tcpTargetProbe } from '../agents/tcp-target-probe.js'
 import { insecureTlsWarning } from '../report/run-warnings.js'
-import { loadReportAssets } from '../report/report-assets.js'
 import type { ReportFormat } from '../report/report-formats.js'
-import { localPlan } from '../report/root-cause-plan.js'
-import { ReportMaker, type MadeReport, type PreparedReport } from '../report/report-maker.js'
+import type { MadeReport, PreparedReport, ReportMaker } from '../report/report-maker.js'
 import { liveDecisionLine, progressLine, stepTable, verdictLines } from '../report/text-report.js'
 import { executeRun, type RunDependencies } from '../run/run-service.js'
 import { assertScenarioEgress, locateProblems } from '../scenario/egress-check.js'
@@ -382,6 +380,12 @@ async function writeStoredRunReports(
   let prepared: Promise<{ maker: ReportMaker; report: PreparedReport }> | undefined
   const prepare = async (): Promise<{ maker: ReportMaker; report: PreparedReport }> => {
     store = new SqliteStore(db)
+    // The renderers load only when a report is asked for: most runs in CI print the step table and stop.
+    const [{ ReportMaker }, { loadReportAssets }, { localPlan }] = await Promise.all([
+      import('../report/report-maker.js'),
+      import('../report/report-assets.js'),
+      import('../report/root-cause-plan.js'),
+    ])
     const maker = new ReportMaker({ store, secrets: scenarioSecrets, assets: loadReportAssets, plan: localPlan })
     return { maker, report: await maker.prepare(runId) }
   }

@@ -1,6 +1,6 @@
 import { dirname } from 'node:path'
 import { ExitCode } from '@gauntlet/contracts'
-import { targetAllowListFromEnv } from '@gauntlet/agent'
+import { targetAllowListFromEnv } from '@gauntlet/agent/generator'
 import { assertScenarioEgress, locateProblems } from '../scenario/egress-check.js'
 import { loadScenarioFile } from '../scenario/load-scenario.js'
 import { resolveScenarioFiles } from '../scenario/scenario-files.js'

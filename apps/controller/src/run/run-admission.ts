@@ -1,5 +1,5 @@
 import { GauntletError, type Problem } from '@gauntlet/contracts'
-import { assertTargetAllowed } from '@gauntlet/agent'
+import { assertTargetAllowed } from '@gauntlet/agent/generator'
 import { deniedAddress, normalizeHost, type AllowList } from '@gauntlet/http'
 import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'

@@ -1,0 +1,9 @@
+// The load generator and the target rules, without the agent's HTTP service or fault engine: what the
+// embedded `gauntlet run` needs (`@gauntlet/agent/generator`), so it loads neither fastify nor dockerode.
+export { LoadGenerator, type LoadPlan, type LoadRunOptions, type LoadRunResult } from './load/load-generator.js'
+export type { ConnectionTarget } from './load/autocannon-connection.js'
+export { connectionTargetFor, type HttpTarget } from './load/connection-target.js'
+export { requestPlanOf } from './load/plan-from-wire.js'
+export { responseExpectationFor, type ExpectedResponse, type ResponseExpectation } from './load/response-expectation.js'
+export { runLoadInWorker, startLoadInWorker, type WorkerLoadRun } from './load/worker-load-generator.js'
+export { assertTargetAllowed, parseTargetAllowList, targetAllowListFromEnv } from './safety/target-allow-list.js'
