@@ -1,6 +1,7 @@
-// The load generator and the target rules, without the agent's HTTP service or fault engine: what the
-// embedded `gauntlet run` needs (`@gauntlet/agent/generator`), so it loads neither fastify nor dockerode.
-export { LoadGenerator, type LoadPlan, type LoadRunOptions, type LoadRunResult } from './load/load-generator.js'
+// Starting the load generator on its own thread, and the target rules, without the agent's HTTP service or
+// fault engine: what the embedded `gauntlet run` needs (`@gauntlet/agent/generator`). Its thread loads the
+// generator itself (autocannon); this side loads neither that nor fastify nor dockerode.
+export type { LoadPlan, LoadRunOptions, LoadRunResult } from './load/load-generator.js'
 export type { ConnectionTarget } from './load/autocannon-connection.js'
 export { connectionTargetFor, type HttpTarget } from './load/connection-target.js'
 export { requestPlanOf } from './load/plan-from-wire.js'

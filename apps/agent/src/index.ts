@@ -1,4 +1,5 @@
 export * from './generator.js'
+export { LoadGenerator } from './load/load-generator.js'
 export { startAgent, type AgentOptions, type DockerAccess, type RunningAgent } from './service/agent-service.js'
 export { buildAgentApp } from './service/agent-app.js'
 export { Assignments, type AssignmentEvents } from './service/assignments.js'
