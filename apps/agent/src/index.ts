@@ -4,6 +4,7 @@ export { connectionTargetFor, type HttpTarget } from './load/connection-target.j
 export { requestPlanOf } from './load/plan-from-wire.js'
 export { responseExpectationFor, type ExpectedResponse, type ResponseExpectation } from './load/response-expectation.js'
 export { runLoadInWorker, startLoadInWorker, type WorkerLoadRun } from './load/worker-load-generator.js'
+export { sumWindows, type WindowSum } from './load/window-sum.js'
 export { assertTargetAllowed, parseTargetAllowList, targetAllowListFromEnv } from './safety/target-allow-list.js'
 export { startAgent, type AgentOptions, type DockerAccess, type RunningAgent } from './service/agent-service.js'
 export { buildAgentApp } from './service/agent-app.js'
