@@ -80,7 +80,9 @@ describe('an agent with two load threads', () => {
       planFor(server.url, [{ rps: 200, durationS: 4, step: 0 }]),
       {
         onWindow: (w) => windows.push(w),
-        onStart: () => (replanned = run.replan(2, [{ rps: 401, durationS: 2, step: 1 }])),
+        onStart: () => {
+          replanned = run.replan(2, [{ rps: 401, durationS: 2, step: 1 }])
+        },
       },
       2,
       loopback,

@@ -61,7 +61,10 @@ describe.each(plans)('lanes of %s', (_name, plan) => {
   it.each(laneCounts)("%i lanes: each window's planned counts add up to the one-lane count", (count) => {
     for (let w = 0; w < totalDurationS(timeline) + 1; w++) {
       const byLane = lanesOf(count).map((lane) => lanePlannedInWindow(timeline, w, lane))
-      expect(byLane.reduce((a, b) => a + b, 0), `window ${w}`).toBe(plannedInWindow(timeline, w))
+      expect(
+        byLane.reduce((a, b) => a + b, 0),
+        `window ${w}`,
+      ).toBe(plannedInWindow(timeline, w))
       // Dealt round-robin: no lane has more than one send more than another in a window.
       expect(Math.max(...byLane) - Math.min(...byLane), `window ${w}`).toBeLessThanOrEqual(1)
     }

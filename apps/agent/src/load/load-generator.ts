@@ -177,8 +177,7 @@ export class LoadGenerator implements ConnectionOwner {
     this.startEpochMs = Date.now()
     // Second 0 is the planned start when there is one, even if this timer fired a little late.
     this.startAt =
-      performance.now() -
-      (this.plannedStartMs === undefined ? 0 : Math.max(0, this.startEpochMs - this.plannedStartMs))
+      performance.now() - (this.plannedStartMs === undefined ? 0 : Math.max(0, this.startEpochMs - this.plannedStartMs))
     this.sweeper = setInterval(() => this.sweepTimeouts(), timeoutSweepMs)
     this.options.onStart?.(this.plannedStartMs ?? this.startEpochMs)
     this.dispatchDue()
