@@ -72,6 +72,27 @@ describe('an agent with two load threads', () => {
     expect(windows.slice(1).every((w) => !w.generatorLimited)).toBe(true)
   })
 
+  it("with a planned start (a remote agent's), both threads start at it and share its timeline", async () => {
+    server = await startChildServer(process.execPath, [arrivalServer])
+    const startAtEpochMs = Date.now() + 500
+    const windows: WindowReport[] = []
+    const starts: number[] = []
+    const run = startLoadInWorkers(
+      { ...planFor(server.url, [{ rps: 300, durationS: 2, step: 0 }]), startAtEpochMs },
+      { onWindow: (w) => windows.push(w), onStart: (epochMs) => starts.push(epochMs) },
+      2,
+      loopback,
+    )
+    await run.result
+    expect(starts).toEqual([startAtEpochMs])
+    expect(windows.map((w) => [w.index, w.planned, w.dispatched, w.complete])).toEqual([
+      [0, 300, 300, true],
+      [1, 300, 300, true],
+    ])
+    const { seqs } = await serverLog(server)
+    expect([...seqs].sort((a, b) => a - b)).toEqual(Array.from({ length: 600 }, (_, i) => i))
+  })
+
   it('a replan reaches both threads: the later seconds carry the new rate, split between them', async () => {
     server = await startChildServer(process.execPath, [arrivalServer])
     const windows: WindowReport[] = []
