@@ -3,6 +3,8 @@ export const nginxBinary: string | undefined
 
 export interface RunningNginx {
   url: string
+  /** The master process; its one worker is its child. */
+  pid: number
   /** Arrival times in ms since the first arrival of /index.html (stops nginx first). */
   arrivals(): Promise<number[]>
   stop(): Promise<void>
@@ -11,4 +13,5 @@ export interface RunningNginx {
 export function startNginx(options?: {
   limitReq?: { rate: number; burst: number }
   logArrivals?: boolean
+  sendfile?: boolean
 }): Promise<RunningNginx>

@@ -24,10 +24,12 @@ export const nginxBinary = (() => {
 /**
  * Starts nginx serving `ok\n` at /index.html. `limitReq: { rate, burst }` puts limit_req in front
  * (rejections answer 503). `logArrivals` logs each request's arrival ($msec) so `arrivals()` can tell
- * how evenly a client paced its sends, as a C server that is not the bottleneck sees them.
+ * how evenly a client paced its sends, as a C server that is not the bottleneck sees them. `sendfile`
+ * serves the file with sendfile(2) (the cheapest way nginx has). `pid` is the master's; its one worker
+ * is the master's child.
  * Resolves once nginx answers.
  */
-export async function startNginx({ limitReq, logArrivals = false } = {}) {
+export async function startNginx({ limitReq, logArrivals = false, sendfile = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'gauntlet-nginx-'))
   chmodSync(dir, 0o755) // nginx workers run unprivileged and must read the file (else every answer is 403)
   mkdirSync(join(dir, 'www'))
@@ -45,6 +47,7 @@ events { worker_connections 4096; }
 http {
   ${accessLog}
   keepalive_requests 1000000;
+  sendfile ${sendfile ? 'on' : 'off'};
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
   ${zone}
@@ -72,6 +75,7 @@ http {
     await delay(50)
   return {
     url,
+    pid: child.pid,
     /** Arrival times in ms since the first arrival of /index.html (stops nginx first, to flush its log). */
     async arrivals() {
       await this.stop()

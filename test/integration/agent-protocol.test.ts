@@ -264,6 +264,9 @@ describe('agent and controller processes refuse unsafe set-ups', () => {
     const capacity = await runCli(['agent', '--controller', 'http://127.0.0.1:9', '--capacity', 'lots'])
     expect(capacity.code).toBe(2)
     expect(capacity.stderr).toMatch(/--capacity: "lots"/)
+    const workers = await runCli(['agent', '--controller', 'http://127.0.0.1:9', '--workers', '1.5'])
+    expect(workers.code).toBe(2)
+    expect(workers.stderr).toMatch(/--workers: "1.5" is not a number of load threads \(1 to 64\)/)
   })
 
   it('an agent with the wrong secret is refused and says so; it never registers', async () => {

@@ -81,6 +81,16 @@ and the verdict; writes summary and database`, async () => {
     db.close()
   })
 
+  it('--workers 2: the embedded run sends its plan on two threads and reports one window per second', async () => {
+    const result = await run(scenario(target.url, 'thresholds: [p99 < 500ms, error_rate < 1%]\n'), '--workers', '2')
+    expect(result.code).toBe(0)
+    expect(result.stdout.match(/step \d\/2 +planned/g)).toHaveLength(4)
+    for (const step of result.summary!.steps) expect(step).toMatchObject({ errors: 0, sent: step.plannedRps })
+    const db = new Database(result.db, { readonly: true })
+    expect(db.prepare('SELECT count(*) AS n FROM windows').get()).toEqual({ n: 4 })
+    db.close()
+  })
+
   it('exit 1 when a threshold fails: stops at the first failing step and says why', async () => {
     const failing = await startDemoTarget('--error-rate', '0.5')
     try {
@@ -195,6 +205,12 @@ and the verdict; writes summary and database`, async () => {
   it.each([
     [['run'], /expected one scenario file/],
     [['run', 'a.yaml', '--bogus'], /Unknown option '--bogus'/],
+    [['run', 'a.yaml', '--workers', '0'], /--workers: "0" is not a number of load threads \(1 to 64\)/],
+    [['run', 'a.yaml', '--workers', '65'], /--workers: "65" is not a number of load threads/],
+    [
+      ['run', 'a.yaml', '--workers', '2', '--controller', 'http://127.0.0.1:9'],
+      /--workers applies to the embedded run/,
+    ],
     [['run', 'missing.yaml'], /missing\.yaml: cannot read scenario: no such file/],
     [['frobnicate'], /unknown command "frobnicate"/],
     [[], /usage:/],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { partitionRows, seqOf, type DataOrder } from '../../apps/controller/src/agents/data-partition.js'
+import { partitionRows, seqOf, type DataOrder } from '../../packages/contracts/src/data-partition.js'
 
 /** Rows ['r0'] … ['r<count-1>']. */
 const numbered = (count: number): string[][] => Array.from({ length: count }, (_, i) => [`r${i}`])

@@ -7,4 +7,7 @@ export { connectionTargetFor, type HttpTarget } from './load/connection-target.j
 export { requestPlanOf } from './load/plan-from-wire.js'
 export { responseExpectationFor, type ExpectedResponse, type ResponseExpectation } from './load/response-expectation.js'
 export { runLoadInWorker, startLoadInWorker, type WorkerLoadRun } from './load/worker-load-generator.js'
+export { startLoadInWorkers } from './load/multi-worker-load.js'
+export { defaultWorkers, maxWorkers } from './load/thread-plans.js'
+export { sumWindows, type WindowSum } from './load/window-sum.js'
 export { assertTargetAllowed, parseTargetAllowList, targetAllowListFromEnv } from './safety/target-allow-list.js'

@@ -1,14 +1,17 @@
 import {
   buildTimeline,
-  intendedOffsetMs,
+  laneIntendedOffsetMs,
+  laneSends,
+  laneSendsBefore,
+  laneWindowOfSend,
+  lanePlannedInWindow,
   leaveGraceMs,
-  plannedInWindow,
   replanTimeline,
   scenarioStepEndS,
-  sendsBefore,
   stepAt,
   totalDurationS,
-  windowOfSend,
+  wholeSchedule,
+  type Lane,
   type PlannedStep,
   type ScheduledStep,
   type WindowReport,
@@ -45,6 +48,8 @@ export interface LoadPlan {
   data?: Record<string, DataSetShare>
   /** This agent's place among the run's agents: `{{ seq }}` stays unique across them. */
   slot?: AgentSlot
+  /** The share of the schedule this generator sends when the agent runs several threads; absent: all of it. */
+  lane?: Lane
   /** Fixed connection count; when absent, connections grow on demand up to `maxConnections`. */
   connections?: number
   maxConnections: number
@@ -59,6 +64,11 @@ export interface LoadRunOptions {
   onWindow: (window: WindowReport) => void
   /** Second 0 of the plan has begun; `epochMs` is when it began (planned start, or clock start). */
   onStart?: (epochMs: number) => void
+  /**
+   * Without a planned start: called once connections are warm, resolves the epoch ms second 0 starts at
+   * (an agent's threads wait for each other, so they share one clock). Never rejects.
+   */
+  sharedStart?: () => Promise<number>
   signal?: AbortSignal
 }
 
@@ -108,9 +118,14 @@ export class LoadGenerator implements ConnectionOwner {
   private options!: LoadRunOptions
   private readonly sends: SendPlan
   private stoppedBy: string | undefined
+  private readonly lane: Lane
+  /** plan.startAtEpochMs, or the start the threads agreed on (sharedStart). */
+  private plannedStartMs: number | undefined
 
   constructor(private readonly plan: LoadPlan) {
     this.timeline = buildTimeline(plan.steps)
+    this.lane = plan.lane ?? wholeSchedule
+    this.plannedStartMs = plan.startAtEpochMs
     this.sends = new SendPlan(plan.target, {
       ...(plan.mix ? { mix: plan.mix } : {}),
       ...(plan.perRequest ? { perRequest: true } : {}),
@@ -127,9 +142,11 @@ export class LoadGenerator implements ConnectionOwner {
       if (options.signal?.aborted) return this.finish(true)
       options.signal?.addEventListener('abort', () => this.finish(true), { once: true })
       this.openInitialConnections().then(
-        () => {
+        async () => {
           if (this.stopped) return
-          const waitMs = this.plan.startAtEpochMs === undefined ? 0 : this.plan.startAtEpochMs - Date.now()
+          this.plannedStartMs ??= await options.sharedStart?.()
+          if (this.stopped) return
+          const waitMs = this.plannedStartMs === undefined ? 0 : this.plannedStartMs - Date.now()
           this.timer = setTimeout(() => this.startClock(), Math.max(0, waitMs))
         },
         () => this.finish(true),
@@ -162,10 +179,9 @@ export class LoadGenerator implements ConnectionOwner {
     this.startEpochMs = Date.now()
     // Second 0 is the planned start when there is one, even if this timer fired a little late.
     this.startAt =
-      performance.now() -
-      (this.plan.startAtEpochMs === undefined ? 0 : Math.max(0, this.startEpochMs - this.plan.startAtEpochMs))
+      performance.now() - (this.plannedStartMs === undefined ? 0 : Math.max(0, this.startEpochMs - this.plannedStartMs))
     this.sweeper = setInterval(() => this.sweepTimeouts(), timeoutSweepMs)
-    this.options.onStart?.(this.plan.startAtEpochMs ?? this.startEpochMs)
+    this.options.onStart?.(this.plannedStartMs ?? this.startEpochMs)
     this.dispatchDue()
   }
 
@@ -276,7 +292,7 @@ export class LoadGenerator implements ConnectionOwner {
         this.emitSettledWindows()
         return
       }
-      if (this.sendIndex >= step.sends) {
+      if (this.sendIndex >= laneSends(step, this.lane)) {
         this.stepIndex++
         this.sendIndex = 0
         continue
@@ -284,16 +300,16 @@ export class LoadGenerator implements ConnectionOwner {
       const leaveBy = this.leaveBy(step)
       // Past its step's end plus the grace, nothing of the step may leave any more.
       if (now > leaveBy) {
-        this.dropSends(step, step.sends)
+        this.dropSends(step, laneSends(step, this.lane))
         continue
       }
       // Overdue by more than a timeout: a send now would measure our backlog, not the target.
-      const overdue = sendsBefore(step, (now - this.startAt - this.plan.timeoutMs) / 1000)
+      const overdue = laneSendsBefore(step, (now - this.startAt - this.plan.timeoutMs) / 1000, this.lane)
       if (overdue > this.sendIndex) {
         this.dropSends(step, overdue)
         continue
       }
-      const intendedAt = this.startAt + intendedOffsetMs(step, this.sendIndex)
+      const intendedAt = this.startAt + laneIntendedOffsetMs(step, this.sendIndex, this.lane)
       if (intendedAt > now) {
         this.scheduleTick(intendedAt, now)
         return
@@ -315,7 +331,7 @@ export class LoadGenerator implements ConnectionOwner {
         this.finish(true)
         return
       }
-      const windowIndex = windowOfSend(step, this.sendIndex)
+      const windowIndex = laneWindowOfSend(step, this.sendIndex, this.lane)
       this.sendIndex++
       this.busy.add(connection)
       connection.send({ intendedAt, windowIndex, leaveBy, call }, now)
@@ -332,8 +348,8 @@ export class LoadGenerator implements ConnectionOwner {
 
   /** Drops the sends of `step` from the next one up to (not including) `until`, each in its intended window. */
   private dropSends(step: ScheduledStep, until: number): void {
-    for (let w = windowOfSend(step, this.sendIndex); this.sendIndex < until; w++) {
-      const count = Math.min(until, sendsBefore(step, w + 1)) - this.sendIndex
+    for (let w = laneWindowOfSend(step, this.sendIndex, this.lane); this.sendIndex < until; w++) {
+      const count = Math.min(until, laneSendsBefore(step, w + 1, this.lane)) - this.sendIndex
       if (count <= 0) continue
       this.windowAt(w).recordDrops(count)
       this.sendIndex += count
@@ -356,7 +372,7 @@ export class LoadGenerator implements ConnectionOwner {
       window = new WindowAccumulator(
         index,
         stepAt(this.timeline, index)?.step ?? this.timeline[this.timeline.length - 1]?.step ?? 0,
-        plannedInWindow(this.timeline, index),
+        lanePlannedInWindow(this.timeline, index, this.lane),
         this.sends.names,
       )
       this.windows.set(index, window)

@@ -6,16 +6,26 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { LoadGenerator, type LoadPlan } from './load-generator.js'
 import type { PlannedStep } from '@gauntlet/contracts'
 
+/** What a load thread is started with: its plan, and whether it waits for the other threads to start. */
+export interface WorkerInput {
+  plan: LoadPlan
+  sharedStart: boolean
+}
+
 export type ToWorker =
   | { type: 'abort' }
+  | { type: 'start'; epochMs: number }
   | { type: 'reconnect'; id: number }
   | { type: 'replan'; id: number; fromS: number; tail: PlannedStep[] }
 
 const port = parentPort!
+const input = workerData as WorkerInput
 const abort = new AbortController()
-const generator = new LoadGenerator(workerData as LoadPlan)
+const generator = new LoadGenerator(input.plan)
+let started: ((epochMs: number) => void) | undefined
 port.on('message', (message: ToWorker) => {
   if (message.type === 'abort') abort.abort()
+  else if (message.type === 'start') started?.(message.epochMs)
   else if (message.type === 'reconnect')
     void generator.reconnectAll().then(() => port.postMessage({ type: 'reconnected', id: message.id }))
   else port.postMessage({ type: 'replanned', id: message.id, accepted: generator.replan(message.fromS, message.tail) })
@@ -25,5 +35,14 @@ const result = await generator.run({
   signal: abort.signal,
   onWindow: (window) => port.postMessage({ type: 'window', window }),
   onStart: (epochMs) => port.postMessage({ type: 'started', epochMs }),
+  ...(input.sharedStart
+    ? {
+        sharedStart: () =>
+          new Promise<number>((resolve) => {
+            started = resolve
+            port.postMessage({ type: 'ready' })
+          }),
+      }
+    : {}),
 })
 port.postMessage({ type: 'done', result })

@@ -1,7 +1,7 @@
 import type { PlannedStep, WindowReport } from '@gauntlet/contracts'
 import { Worker } from 'node:worker_threads'
 import type { LoadPlan, LoadRunOptions, LoadRunResult } from './load-generator.js'
-import type { ToWorker } from './load-worker.js'
+import type { ToWorker, WorkerInput } from './load-worker.js'
 import { assertHostAllowed, targetAllowListFromEnv, type TargetAllowList } from '../safety/target-allow-list.js'
 
 type FromWorker =
@@ -9,6 +9,7 @@ type FromWorker =
   | { type: 'replanned'; id: number; accepted: boolean }
   | { type: 'reconnected'; id: number }
   | { type: 'started'; epochMs: number }
+  | { type: 'ready' }
   | { type: 'done'; result: LoadRunResult }
 
 /** A generator running on its own thread: its outcome, and a way to change its plan while it runs. */
@@ -32,7 +33,8 @@ export function startLoadInWorker(
   assertHostAllowed(plan.target.hostname, allow)
   // execArgv: [] - the worker runs the built JavaScript as is; a parent's flags (a test runner's
   // --conditions, say) must not change how it resolves its modules.
-  const worker = new Worker(new URL('./load-worker.js', import.meta.url), { workerData: plan, execArgv: [] })
+  const input: WorkerInput = { plan, sharedStart: options.sharedStart !== undefined }
+  const worker = new Worker(new URL('./load-worker.js', import.meta.url), { workerData: input, execArgv: [] })
   const send = (message: ToWorker): void => worker.postMessage(message)
   const onAbort = (): void => send({ type: 'abort' })
   const pendingReplans = new Map<number, (accepted: boolean) => void>()
@@ -47,6 +49,10 @@ export function startLoadInWorker(
     worker.on('message', (message: FromWorker) => {
       if (message.type === 'done') return resolve(message.result)
       if (message.type === 'started') return options.onStart?.(message.epochMs)
+      if (message.type === 'ready') {
+        options.sharedStart?.().then((epochMs) => send({ type: 'start', epochMs }), reject)
+        return
+      }
       if (message.type === 'replanned') {
         pendingReplans.get(message.id)?.(message.accepted)
         pendingReplans.delete(message.id)

@@ -7,6 +7,7 @@ import { agentFaultEngine, faultOwner } from '../faults/fault-engine-options.js'
 import type { TargetAllowList } from '../safety/target-allow-list.js'
 import { buildAgentApp } from './agent-app.js'
 import { Assignments } from './assignments.js'
+import { defaultWorkers } from '../load/thread-plans.js'
 import { ClockOffset } from './clock-offset.js'
 import { ControllerLink } from './controller-link.js'
 
@@ -22,6 +23,8 @@ export interface AgentOptions {
   advertiseUrl?: string
   /** Requests per second offered; default 1000 per CPU core. */
   capacityRps?: number
+  /** Load threads per run (--workers); default every core but one, at least one (defaultWorkers). */
+  workers?: number
   /** GAUNTLET_AGENT_SECRET: signs what the agent sends and checks what its controller orders. */
   secret: string
   allow: TargetAllowList
@@ -74,6 +77,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       done: (runId, result) => link?.reportDone(runId, result),
     },
     () => clock.offsetMs,
+    options.workers ?? defaultWorkers(availableParallelism()),
   )
   const faults = options.docker
     ? await startFaults(options.docker, faultOwner(options.name), options.log, () => clock.offsetMs)

@@ -3,7 +3,8 @@ import { GauntletError, type Assignment, type PlannedStep, type WindowReport } f
 import { connectionTargetFor } from '../load/connection-target.js'
 import { responseExpectationFor } from '../load/response-expectation.js'
 import type { LoadRunResult } from '../load/load-generator.js'
-import { startLoadInWorker, type WorkerLoadRun } from '../load/worker-load-generator.js'
+import type { WorkerLoadRun } from '../load/worker-load-generator.js'
+import { startLoadInWorkers } from '../load/multi-worker-load.js'
 import { assertHostAllowed, assertTargetResolvesAllowed, type TargetAllowList } from '../safety/target-allow-list.js'
 
 export interface AssignmentEvents {
@@ -24,7 +25,7 @@ interface Running {
 /** An assignment must arrive at least this long before its start, so connections can be warmed. */
 const minLeadMs = 100
 
-/** The load runs this agent is carrying, one generator thread each. */
+/** The load runs this agent is carrying, each on the agent's load threads. */
 export class Assignments {
   private readonly running = new Map<string, Running>()
 
@@ -33,6 +34,8 @@ export class Assignments {
     private readonly events: AssignmentEvents,
     /** Controller clock minus local clock, in ms. */
     private readonly clockOffsetMs: () => number,
+    /** Load threads per run (see startLoadInWorkers). */
+    private readonly workers = 1,
   ) {}
 
   async start(assignment: Assignment): Promise<void> {
@@ -58,7 +61,7 @@ export class Assignments {
       )
     }
     const stop = new AbortController()
-    const load = startLoadInWorker(
+    const load = startLoadInWorkers(
       {
         target,
         steps: assignment.steps,
@@ -73,6 +76,7 @@ export class Assignments {
         signal: stop.signal,
         onWindow: (window) => this.events.window(assignment.runId, { ...window, startedAt: window.startedAt + offset }),
       },
+      this.workers,
       this.allow,
     )
     this.running.set(assignment.runId, { assignment, acceptedAt: Date.now(), stop, load })

@@ -1,6 +1,5 @@
-import { envReferences, GauntletError, type Assignment, type MixRequestWire } from '@gauntlet/contracts'
+import { envReferences, GauntletError, partitionRows, type Assignment, type MixRequestWire } from '@gauntlet/contracts'
 import type { RequestPlan, Scenario } from '../scenario/scenario.js'
-import { partitionRows } from './data-partition.js'
 
 /** The requests part of an assignment (or of the embedded run's plan): what every send makes. */
 export type RequestWire = Pick<Assignment, 'mix' | 'perRequest' | 'data' | 'slot'>

@@ -2,7 +2,7 @@ import { ExitCode, GauntletError } from '@gauntlet/contracts'
 import { once } from 'node:events'
 import { injectorChoices, type InjectorChoice } from '@gauntlet/faults'
 import { startAgent, targetAllowListFromEnv, type DockerAccess } from '@gauntlet/agent'
-import { dockerFlag, httpUrlFlag, withOptionalValue } from '../config/flag-values.js'
+import { dockerFlag, httpUrlFlag, withOptionalValue, workersFlag } from '../config/flag-values.js'
 import { withUsage } from './args.js'
 import { defineCommand, parseCommand, printHelp, usageError } from './command-spec.js'
 import type { Output } from './output.js'
@@ -32,6 +32,14 @@ export const agentSpec = defineCommand({
       value: '<rps>',
       defaultText: '1000 × CPU cores',
       description: 'requests per second this agent offers (0 < rps <= 1000000)',
+    },
+    workers: {
+      type: 'string',
+      value: '<n>',
+      defaultText: 'CPU cores - 1, at least 1',
+      description:
+        'load threads per run (1 to 64): each sends its share of the schedule, interleaved so the sends stay ' +
+        'evenly spread, and their windows are merged before they are reported',
     },
     docker: {
       type: 'string',
@@ -100,6 +108,7 @@ export async function agentCommand(argv: string[], out: Output): Promise<number>
       `--name: "${values.name}" must be letters, digits, dot, dash or underscore (at most 100)`,
     )
   }
+  const workers = workersFlag('--workers', values.workers)
   const secret = process.env.GAUNTLET_AGENT_SECRET
   if (!secret)
     throw new GauntletError(
@@ -116,6 +125,7 @@ export async function agentCommand(argv: string[], out: Output): Promise<number>
     ...(values.name ? { name: values.name } : {}),
     ...(values.advertise ? { advertiseUrl: httpUrlFlag('--advertise', values.advertise) } : {}),
     ...(capacityRps !== undefined ? { capacityRps } : {}),
+    workers,
     ...dockerFlags(values),
     secret,
   })

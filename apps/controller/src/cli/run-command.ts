@@ -27,7 +27,7 @@ import type { Scenario } from '../scenario/scenario.js'
 import { overrideTarget } from '../scenario/target-override.js'
 import { queryCredentials, scenarioSecrets, scrubbedLines, scrubSecrets } from '../security/redact.js'
 import { SqliteStore } from '../storage/sqlite-store.js'
-import { durationFlagMs } from '../config/flag-values.js'
+import { durationFlagMs, workersFlag } from '../config/flag-values.js'
 import { defineCommand, durationText, parseCommand, printHelp, usageError } from './command-spec.js'
 import { ControllerClient } from './controller-client.js'
 import { injectorFlag } from './fault-command.js'
@@ -89,6 +89,14 @@ export const runSpec = defineCommand({
         "who holds the scenario's faults: holder containers (the Gauntlet image, through the Docker API) or " +
         "this host's nsenter (root); auto: holders when the holder image exists",
     },
+    workers: {
+      type: 'string',
+      value: '<n>',
+      defaultText: 'CPU cores - 1, at least 1',
+      description:
+        "the embedded run's load threads (1 to 64): each sends its share of the schedule, interleaved so the sends stay " +
+        'evenly spread, and their windows are merged before they are reported',
+    },
     strict: {
       type: 'boolean',
       description:
@@ -140,6 +148,9 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
       'usage',
       '--strict applies to the embedded run; on a controller, set decision.insufficient: fail',
     )
+  if (values.controller && values.workers)
+    throw new GauntletError('usage', '--workers applies to the embedded run; a controller has its own agents')
+  const workers = workersFlag('--workers', values.workers)
   // How long onRollback and postRun may still take once Ctrl-C stops the run.
   const hookGraceMs = durationFlagMs('--hook-grace', values['hook-grace'], defaultHookGraceMs)
   // Validate fully before anything else: an invalid scenario leaves no trace.
@@ -233,6 +244,7 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
           { targetAllow, hooks: { allow: hookAllow, graceMs: hookGraceMs } },
           values.strict === true,
           injector,
+          workers,
         )
     if (summary.steps.length > 0) out.stdout(`\n${stepTable(summary.steps)}\n`)
     for (const line of verdictLines(summary)) out.stdout(line)
@@ -278,6 +290,7 @@ async function runEmbedded(
   egress: { targetAllow: AllowList; hooks: NonNullable<RunDependencies['hooks']> },
   strict: boolean,
   injector: InjectorChoice | undefined,
+  workers: number,
 ): Promise<RunSummary> {
   // Faults: the local Docker engine; whatever a crashed earlier run left behind is reverted first.
   const faults =
@@ -290,7 +303,7 @@ async function runEmbedded(
     const summary = await executeRun(
       {
         store,
-        agent: new InProcessAgent(),
+        agent: new InProcessAgent(workers),
         probe: tcpTargetProbe(egress.targetAllow),
         clock: { now: () => new Date() },
         ...egress,

@@ -1,4 +1,6 @@
+import { defaultWorkers, maxWorkers } from '@gauntlet/agent/generator'
 import { GauntletError, parseDurationMs } from '@gauntlet/contracts'
+import { availableParallelism } from 'node:os'
 
 /** A flag whose value must be an http(s) URL; returns it normalised. */
 export function httpUrlFlag(flag: string, value: string): string {
@@ -20,6 +22,15 @@ export function durationFlagMs(flag: string, text: string | undefined, fallbackM
   if (ms === undefined || ms <= 0)
     throw new GauntletError('usage', `${flag}: "${text}" is not a duration with a unit, like 10s or 1m`)
   return ms
+}
+
+/** `--workers <n>`: load threads, a whole number from 1 to maxWorkers; absent, every core but one. */
+export function workersFlag(flag: string, text: string | undefined): number {
+  if (text === undefined) return defaultWorkers(availableParallelism())
+  const workers = Number(text)
+  if (!/^[0-9]+$/.test(text) || workers < 1 || workers > maxWorkers)
+    throw new GauntletError('usage', `${flag}: "${text}" is not a number of load threads (1 to ${maxWorkers})`)
+  return workers
 }
 
 /**

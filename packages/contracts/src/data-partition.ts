@@ -1,6 +1,7 @@
 /**
  * Which data rows each agent of a distributed run receives, and how agents number their sends, so that
- * what must be unique across the run stays unique when several agents send.
+ * what must be unique across the run stays unique when several agents send. An agent's load threads
+ * deal its share the same way among themselves (see the agent's thread-plans.ts).
  */
 
 export type DataOrder = 'sequential' | 'random' | 'unique'
