@@ -1,5 +1,5 @@
 import { addErrorCounts, emptyErrorCounts, type RequestCounts, type WindowReport } from '@gauntlet/contracts'
-import { encodeHistogram, mergeEncoded } from '@gauntlet/metrics'
+import { encodeHistogram, mergeEncoded, type Histogram } from '@gauntlet/metrics'
 
 export interface MergeFrame {
   index: number
@@ -8,6 +8,11 @@ export interface MergeFrame {
   planned: number
   /** Start of this second on the controller's clock, used when no agent delivered it. */
   startedAt: number
+  /**
+   * The parts' latency histograms already merged (as they arrived, see DistributedRun); absent, they are
+   * decoded and merged here. Either way the encoded result is the same.
+   */
+  latency?: Histogram
 }
 
 /**
@@ -32,7 +37,7 @@ export function mergeWindows(
     dropped: 0,
     ok: 0,
     errors,
-    latency: encodeHistogram(mergeEncoded(parts.map((p) => p.latency))),
+    latency: encodeHistogram(frame.latency ?? mergeEncoded(parts.map((p) => p.latency))),
     lateSends: 0,
     maxSendLagMs: 0,
     generatorLimited: false,
