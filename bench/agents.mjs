@@ -310,6 +310,11 @@ class SimAgent {
     this.active = new Set()
     this.beating = false
     this.onAssignment = undefined
+    // Its own connections, as a real agent (its own process) has: reports and heartbeats share them. One pool
+    // for all 200 made every heartbeat burst open new connections while the reports held the idle ones
+    // (beyond maxFreeSockets the rest were closed), and under load the server took up to a second to
+    // take up a new connection: the heartbeats measured the bench's connection churn.
+    this.http = new HttpAgent({ keepAlive: true, maxSockets: Infinity })
     this.verifier = new RequestVerifier(secret)
   }
 
@@ -361,7 +366,7 @@ class SimAgent {
       const url = `${peerUrl}/api/agents/${this.name}`
       const text = body()
       try {
-        await send('PUT', url, signedHeaders('PUT', url, text), text, 1000)
+        await send('PUT', url, signedHeaders('PUT', url, text), text, 1000, this.http)
       } finally {
         peerHeartbeatRtts.push(Date.now() - sentAt)
       }
@@ -373,7 +378,7 @@ class SimAgent {
       try {
         const url = `${controllerUrl}/api/agents/${this.name}`
         const text = body()
-        const res = await send('PUT', url, signedHeaders('PUT', url, text), text, 1000)
+        const res = await send('PUT', url, signedHeaders('PUT', url, text), text, 1000, this.http)
         heartbeatRtts.push(Date.now() - sentAt)
         if (process.env.BENCH_TRACE && Date.now() - sentAt > 300)
           console.log(`    trace heartbeat ${this.name}: ${Date.now() - sentAt} ms, sent at ${sentAt}`)
@@ -395,23 +400,25 @@ class SimAgent {
     this.beating = false
     clearTimeout(this.timer)
     this.server?.closeAllConnections?.()
+    this.http.destroy()
     await new Promise((resolve) => this.server?.close(() => resolve()) ?? resolve())
   }
 }
 
 /**
- * Reports go through node:http with keep-alive rather than fetch: fetch costs this process more CPU per
- * request than the servers measured here, and this process is the client of both.
+ * Reports and heartbeats go through node:http with keep-alive rather than fetch: fetch costs this process
+ * more CPU per request than the servers measured here, and this process is the client of both. Each
+ * simulated agent has its own pool (SimAgent.http); this one is the bench's own (GET /healthz).
  */
 const keepAlive = new HttpAgent({ keepAlive: true, maxSockets: Infinity })
 
-function send(method, url, headers, body, timeoutMs) {
+function send(method, url, headers, body, timeoutMs, agent) {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       url,
       {
         method,
-        agent: keepAlive,
+        agent,
         headers: { ...headers, 'content-length': Buffer.byteLength(body) },
         timeout: timeoutMs,
       },
@@ -431,7 +438,7 @@ function send(method, url, headers, body, timeoutMs) {
 async function postReport(baseUrl, agent, body, outcome) {
   try {
     const url = `${baseUrl}/api/agents/${agent.name}/reports`
-    const res = await send('POST', url, signedHeaders('POST', url, body), body, 5000)
+    const res = await send('POST', url, signedHeaders('POST', url, body), body, 5000, agent.http)
     outcome.statuses[res.status] = (outcome.statuses[res.status] ?? 0) + 1
     if (res.status !== 202 && outcome.samples.length < 3)
       outcome.samples.push(`${agent.name}: ${res.status} ${res.text.slice(0, 200)}`)
@@ -455,7 +462,7 @@ function pollHealthz(baseUrl, everyMs = 10, limitMs = 90_000) {
     while (running && Date.now() - started < limitMs) {
       const sentAt = Date.now()
       try {
-        const res = await send('GET', url, {}, '', 5000)
+        const res = await send('GET', url, {}, '', 5000, keepAlive)
         if (res.status !== 200) failed++
       } catch {
         failed++
