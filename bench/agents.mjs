@@ -70,6 +70,10 @@ function bareServer() {
       req.on('close', () => clients.delete(res))
       return
     }
+    if (req.method === 'GET' && req.url === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}')
+      return
+    }
     const chunks = []
     req.on('data', (c) => chunks.push(c))
     req.on('end', () => {
@@ -80,6 +84,17 @@ function bareServer() {
         body = JSON.parse(raw.toString('utf8'))
       } catch {
         res.writeHead(400).end()
+        return
+      }
+      if (req.method === 'PUT' && /^\/api\/agents\/[^/]+$/.test(req.url)) {
+        // A heartbeat: signed, parsed, answered with the time (what the controller's reply carries).
+        if (!signedBy(verifier, req, raw)) {
+          res.writeHead(401).end()
+          return
+        }
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ controllerTime: Date.now(), runs: body.runs }))
         return
       }
       if (req.method === 'POST' && req.url === '/config') {
@@ -160,7 +175,8 @@ async function startChild(args, env, limitMs = 15_000) {
       const exited = once(child, 'exit')
       child.stdin.end()
       child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000)
+      // A profiled controller writes its profile as it exits: give it time.
+      const timer = setTimeout(() => child.kill('SIGKILL'), process.env.BENCH_CPU_PROF ? 20_000 : 3000)
       await exited
       clearTimeout(timer)
     },
@@ -277,8 +293,15 @@ const reportBody = (runId, windows, done) =>
 const stats = { heartbeatsFailed: 0, heartbeatsSlow: 0, replans: 0, stops: 0 }
 /** When (epoch ms) the agents first saw a heartbeat fail or answered late, and a replan, in this measurement. */
 let firsts = {}
-/** Round trips (ms) of the heartbeats answered in this measurement. */
+/**
+ * Round trips (ms) of the heartbeats sent in this measurement, to the controller (which the agents always
+ * beat) and, during a peer measurement, to the peer too; one that failed or timed out counts as its time
+ * to fail (>= 1000 ms for a timeout), so the p99 cannot hide it.
+ */
 let heartbeatRtts = []
+let peerHeartbeatRtts = []
+/** While set, every heartbeat is also sent to this peer (the side-by-side row); the controller still gets its own. */
+let heartbeatPeerUrl
 
 class SimAgent {
   constructor(index) {
@@ -287,6 +310,11 @@ class SimAgent {
     this.active = new Set()
     this.beating = false
     this.onAssignment = undefined
+    // Its own connections, as a real agent (its own process) has: reports and heartbeats share them. One pool
+    // for all 200 made every heartbeat burst open new connections while the reports held the idle ones
+    // (beyond maxFreeSockets the rest were closed), and under load the server took up to a second to
+    // take up a new connection: the heartbeats measured the bench's connection churn.
+    this.http = new HttpAgent({ keepAlive: true, maxSockets: Infinity })
     this.verifier = new RequestVerifier(secret)
   }
 
@@ -331,26 +359,38 @@ class SimAgent {
   startHeartbeat(controllerUrl) {
     if (this.beating) return
     this.beating = true
+    const body = () =>
+      JSON.stringify({ url: this.url, capacityRps: perAgentRps * 2, runs: [...this.active], version: 'bench' })
+    const toPeer = async (peerUrl) => {
+      const sentAt = Date.now()
+      const url = `${peerUrl}/api/agents/${this.name}`
+      const text = body()
+      try {
+        await send('PUT', url, signedHeaders('PUT', url, text), text, 1000, this.http)
+      } finally {
+        peerHeartbeatRtts.push(Date.now() - sentAt)
+      }
+    }
     const beat = async () => {
       if (!this.beating) return
       const sentAt = Date.now()
+      const peer = heartbeatPeerUrl ? toPeer(heartbeatPeerUrl).catch(() => undefined) : undefined
       try {
-        const body = JSON.stringify({
-          url: this.url,
-          capacityRps: perAgentRps * 2,
-          runs: [...this.active],
-          version: 'bench',
-        })
         const url = `${controllerUrl}/api/agents/${this.name}`
-        const res = await send('PUT', url, signedHeaders('PUT', url, body), body, 1000)
+        const text = body()
+        const res = await send('PUT', url, signedHeaders('PUT', url, text), text, 1000, this.http)
         heartbeatRtts.push(Date.now() - sentAt)
+        if (process.env.BENCH_TRACE && Date.now() - sentAt > 300)
+          console.log(`    trace heartbeat ${this.name}: ${Date.now() - sentAt} ms, sent at ${sentAt}`)
         if (res.status !== 200) stats.heartbeatsFailed++
         else if (Date.now() - sentAt > 500) stats.heartbeatsSlow++
         if (res.status !== 200 || Date.now() - sentAt > 500) firsts.heartbeatTrouble ??= Date.now()
       } catch {
+        heartbeatRtts.push(Date.now() - sentAt)
         stats.heartbeatsFailed++
         firsts.heartbeatTrouble ??= Date.now()
       }
+      await peer
       if (this.beating) this.timer = setTimeout(beat, Math.max(0, sentAt + 1000 - Date.now()))
     }
     void beat()
@@ -360,23 +400,25 @@ class SimAgent {
     this.beating = false
     clearTimeout(this.timer)
     this.server?.closeAllConnections?.()
+    this.http.destroy()
     await new Promise((resolve) => this.server?.close(() => resolve()) ?? resolve())
   }
 }
 
 /**
- * Reports go through node:http with keep-alive rather than fetch: fetch costs this process more CPU per
- * request than the servers measured here, and this process is the client of both.
+ * Reports and heartbeats go through node:http with keep-alive rather than fetch: fetch costs this process
+ * more CPU per request than the servers measured here, and this process is the client of both. Each
+ * simulated agent has its own pool (SimAgent.http); this one is the bench's own (GET /healthz).
  */
 const keepAlive = new HttpAgent({ keepAlive: true, maxSockets: Infinity })
 
-function send(method, url, headers, body, timeoutMs) {
+function send(method, url, headers, body, timeoutMs, agent) {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       url,
       {
         method,
-        agent: keepAlive,
+        agent,
         headers: { ...headers, 'content-length': Buffer.byteLength(body) },
         timeout: timeoutMs,
       },
@@ -396,13 +438,47 @@ function send(method, url, headers, body, timeoutMs) {
 async function postReport(baseUrl, agent, body, outcome) {
   try {
     const url = `${baseUrl}/api/agents/${agent.name}/reports`
-    const res = await send('POST', url, signedHeaders('POST', url, body), body, 5000)
+    const res = await send('POST', url, signedHeaders('POST', url, body), body, 5000, agent.http)
     outcome.statuses[res.status] = (outcome.statuses[res.status] ?? 0) + 1
     if (res.status !== 202 && outcome.samples.length < 3)
       outcome.samples.push(`${agent.name}: ${res.status} ${res.text.slice(0, 200)}`)
   } catch (error) {
     outcome.statuses.failed = (outcome.statuses.failed ?? 0) + 1
     if (outcome.samples.length < 3) outcome.samples.push(`${agent.name}: ${error.message}`)
+  }
+}
+
+/**
+ * GET /healthz every `everyMs` (one in flight; the next leaves `everyMs` after the previous one left, or as soon
+ * as it is answered when that is later) until stopped or `limitMs`; each round trip in ms, a failure as its time to fail.
+ */
+function pollHealthz(baseUrl, everyMs = 10, limitMs = 90_000) {
+  const rtts = []
+  let failed = 0
+  let running = true
+  const started = Date.now()
+  const url = `${baseUrl}/healthz`
+  const done = (async () => {
+    while (running && Date.now() - started < limitMs) {
+      const sentAt = Date.now()
+      try {
+        const res = await send('GET', url, {}, '', 5000, keepAlive)
+        if (res.status !== 200) failed++
+      } catch {
+        failed++
+      }
+      rtts.push(Date.now() - sentAt)
+      if (process.env.BENCH_TRACE && Date.now() - sentAt > 100)
+        console.log(`    trace /healthz ${baseUrl}: ${Date.now() - sentAt} ms, sent at ${sentAt}`)
+      await sleep(Math.max(0, sentAt + everyMs - Date.now()))
+    }
+  })()
+  return {
+    async stop() {
+      running = false
+      await done
+      return { rtts: rtts.sort((a, b) => a - b), failed }
+    },
   }
 }
 
@@ -482,7 +558,7 @@ async function measure(kind, against, agents, windows, targetUrl, batch = 1) {
     ? setInterval(() => {
         const t = Date.now() - (firstSent ?? Date.now())
         console.log(
-          `    trace ${kind} ${against.kind} +${fmt(t / 1000, 1)}s merged ${arrivals.size} ` +
+          `    trace ${kind} ${against.kind} +${fmt(t / 1000, 1)}s at ${Date.now()} our loop max ${fmt(ourLoop.max / 1e6)} ms, merged ${arrivals.size} ` +
             `answers ${statusText(outcome.statuses)} ` +
             `hb-failed ${stats.heartbeatsFailed - statsBefore.heartbeatsFailed} ` +
             `hb-max ${Math.max(0, ...heartbeatRtts.slice(-n))} replans ${stats.replans - statsBefore.replans}`,
@@ -495,10 +571,14 @@ async function measure(kind, against, agents, windows, targetUrl, batch = 1) {
   let cpuBefore
   let clientBefore
   const ourLoop = monitorEventLoopDelay({ resolution: 10 })
+  let healthz
   const startMonitors = () => {
     cpuBefore = cpuSeconds(against.pid)
     clientBefore = process.cpuUsage()
     ourLoop.enable()
+    peerHeartbeatRtts = []
+    if (against.kind === 'bare') heartbeatPeerUrl = against.url
+    healthz = pollHealthz(against.url)
   }
   if (kind === 'ingest') {
     // Bodies built before the clock starts: what is measured is sending, ingesting, merging, storing.
@@ -586,6 +666,9 @@ async function measure(kind, against, agents, windows, targetUrl, batch = 1) {
   }
   for (const t of timers) clearTimeout(t)
   clearInterval(trace)
+  heartbeatPeerUrl = undefined
+  const health = await healthz.stop()
+  if (health.failed > 0) problems.push(`${health.failed} of ${health.rtts.length} GET /healthz failed or were not 200`)
   sse.close()
   for (const agent of agents) agent.active.delete(runId)
   ourLoop.disable()
@@ -630,7 +713,17 @@ async function measure(kind, against, agents, windows, targetUrl, batch = 1) {
         `first heartbeat trouble ${when(firsts.heartbeatTrouble)}, first replan ${when(firsts.replan)}`,
     )
   }
-  const rtts = heartbeatRtts.slice().sort((a, b) => a - b)
+  const rtts = (against.kind === 'bare' ? peerHeartbeatRtts : heartbeatRtts).slice().sort((a, b) => a - b)
+  let lost = []
+  if (against.kind === 'controller') {
+    lost = (finalStatus?.summary?.agentLosses ?? []).map((l) => l.agent)
+    try {
+      const listed = await (await fetch(`${against.url}/api/agents`, { signal: AbortSignal.timeout(10_000) })).json()
+      for (const a of listed) if (a.state === 'lost' && !lost.includes(a.name)) lost.push(a.name)
+    } catch (error) {
+      problems.push(`GET /api/agents failed: ${error.cause?.message ?? error.message}`)
+    }
+  }
   const lags = { fromLastPost: [], fromWindowEnd: [] }
   if (kind === 'lag') {
     for (const [index, w] of arrivals) {
@@ -652,7 +745,14 @@ async function measure(kind, against, agents, windows, targetUrl, batch = 1) {
     mergedPerS: arrivals.size / seconds,
     cpu: cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : NaN,
     ourLoopMs: { p99: ourLoop.percentile(99) / 1e6, max: ourLoop.max / 1e6 },
-    heartbeat: { p50: quantile(rtts, 0.5), p99: quantile(rtts, 0.99), max: rtts.at(-1) },
+    heartbeat: { p50: quantile(rtts, 0.5), p99: quantile(rtts, 0.99), max: rtts.at(-1), n: rtts.length },
+    healthz: {
+      p50: quantile(health.rtts, 0.5),
+      p99: quantile(health.rtts, 0.99),
+      max: health.rtts.at(-1),
+      n: health.rtts.length,
+    },
+    lost,
     clientCpu: (clientCpu.user + clientCpu.system) / 1e6,
     lags,
     stored,
@@ -725,8 +825,10 @@ async function main() {
   cleanups.push(() => target.close())
   const targetUrl = `http://127.0.0.1:${target.address().port}/`
 
-  // e.g. BENCH_CONTROLLER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to see where the controller spends its time.
+  // BENCH_CPU_PROF=dir: a CPU profile of the controller process (written there when it stops), to see where its
+  // time goes; BENCH_CONTROLLER_NODE_ARGS passes any other node flags.
   const controllerNodeArgs = (process.env.BENCH_CONTROLLER_NODE_ARGS ?? '').split(' ').filter(Boolean)
+  if (process.env.BENCH_CPU_PROF) controllerNodeArgs.push('--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`)
   const controller = await startChild(
     [
       ...controllerNodeArgs,
@@ -908,6 +1010,61 @@ async function main() {
         w2,
       ),
     )
+  }
+
+  console.log(
+    `\nIssue 16's goals during the backlog push (ingest runs above), side by side in this run: heartbeat round ` +
+      `trips as the agents see them`,
+  )
+  console.log(
+    `(each agent beats every second; during the peer's run it beats the peer too), GET /healthz every ~10 ms, ` +
+      `agents the controller declared lost.`,
+  )
+  const w3 = [6, 13, 26, 26, 26, 26, 6]
+  console.log(
+    row(
+      [
+        'agents',
+        'ingest ratio',
+        'heartbeat p50/p99/max ctl',
+        'heartbeat p50/p99/max peer',
+        '/healthz p50/p99/max ctl',
+        '/healthz p50/p99/max peer',
+        'lost',
+      ],
+      w3,
+    ),
+  )
+  const t = (x) => `${fmt(x.p50)}/${fmt(x.p99)}/${fmt(x.max)} ms (${x.n})`
+  for (const r of results) {
+    const c = r.ingestCtl
+    const b = r.ingestBare
+    console.log(
+      row(
+        [
+          r.n,
+          fmt(c.agentWindowsPerS / b.agentWindowsPerS, 2),
+          t(c.heartbeat),
+          t(b.heartbeat),
+          t(c.healthz),
+          t(b.healthz),
+          c.lost.length,
+        ],
+        w3,
+      ),
+    )
+  }
+  for (const r of results) {
+    const c = r.ingestCtl
+    const ratio = c.agentWindowsPerS / r.ingestBare.agentWindowsPerS
+    const goal = (met, text) => console.log(`  ${r.n} agents: ${met ? 'goal met' : 'MISSED'}: ${text}`)
+    goal(ratio >= 0.6, `ingest ${fmt(ratio, 2)}x the bare peer (goal >= 0.6x)`)
+    goal(c.heartbeat.p99 < 200, `heartbeat p99 ${fmt(c.heartbeat.p99)} ms during the push (goal < 200 ms)`)
+    goal(
+      c.lost.length === 0,
+      `${c.lost.length} agent(s) declared lost${c.lost.length ? `: ${c.lost.slice(0, 5)}` : ''}`,
+    )
+    goal(c.healthz.p99 < 50, `/healthz p99 ${fmt(c.healthz.p99)} ms throughout the push (goal < 50 ms)`)
   }
 
   console.log(

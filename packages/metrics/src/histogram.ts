@@ -33,6 +33,16 @@ export function decodeHistogram(encoded: string): Histogram {
   return histogram
 }
 
+/**
+ * Decodes a histogram as it was encoded, sized to its content, without decodeHistogram's copy into the
+ * full-range shape (a 188 KB counts array): for reading it or adding it to a full-range one. For a histogram
+ * of the canonical precision (lowest 1 µs, 3 digits, as createLatencyHistogram's), its counts, quantiles and
+ * what it adds to another equal those of decodeHistogram's copy.
+ */
+export function decodeCompact(encoded: string): Histogram {
+  return hdr.decodeFromCompressedBase64(encoded, 64, false)
+}
+
 /** Merge encoded histograms into one. Percentiles are computed after merging, never averaged. */
 export function mergeEncoded(encoded: Iterable<string>): Histogram {
   const merged = createLatencyHistogram()

@@ -1,5 +1,5 @@
 import { addErrorCounts, emptyErrorCounts, type RequestCounts, type WindowReport } from '@gauntlet/contracts'
-import { encodeHistogram, mergeEncoded } from '@gauntlet/metrics'
+import { encodeHistogram, mergeEncoded, type Histogram } from '@gauntlet/metrics'
 
 /** What windows of the same second add up to, whoever sent them (an agent's threads, or the agents). */
 export type WindowSum = Pick<
@@ -23,8 +23,10 @@ export type WindowSum = Pick<
  * the send lag is the worst one, and the second is generator-limited when any sender was (its own
  * queueing is in its latencies, whoever else kept up). The first TLS failure reason is kept. The agent
  * merges its threads' windows with it, and the controller its agents' windows, so both add up alike.
+ * `mergedLatency`: the parts' histograms already merged (the controller merges them as they arrive);
+ * the encoded result is the same either way.
  */
-export function sumWindows(parts: readonly WindowReport[]): WindowSum {
+export function sumWindows(parts: readonly WindowReport[], mergedLatency?: Histogram): WindowSum {
   const errors = emptyErrorCounts()
   const sum: WindowSum = {
     sent: 0,
@@ -32,7 +34,7 @@ export function sumWindows(parts: readonly WindowReport[]): WindowSum {
     dropped: 0,
     ok: 0,
     errors,
-    latency: encodeHistogram(mergeEncoded(parts.map((p) => p.latency))),
+    latency: encodeHistogram(mergedLatency ?? mergeEncoded(parts.map((p) => p.latency))),
     lateSends: 0,
     maxSendLagMs: 0,
     generatorLimited: false,

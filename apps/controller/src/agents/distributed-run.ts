@@ -8,6 +8,7 @@ import {
   type ScheduledStep,
   type WindowReport,
 } from '@gauntlet/contracts'
+import { createLatencyHistogram, decodeHistogram, type Histogram } from '@gauntlet/metrics'
 import { planBefore, planFrom, splitPlan } from './rate-split.js'
 import { mergeWindows } from './window-merge.js'
 
@@ -28,6 +29,19 @@ interface Member {
   peakConnections: number
 }
 
+/**
+ * Seconds ahead of the next one to merge whose histograms are merged as they arrive. Beyond it a window
+ * waits encoded and is decoded when its second is merged: each second merging costs a full-range
+ * histogram, so an agent sending far ahead must not make the controller hold one per second of the run.
+ */
+const mergeAheadS = 64
+
+/** A second's latency merged so far, and whose windows it holds. */
+interface Merging {
+  histogram: Histogram
+  agents: Set<string>
+}
+
 /** A redistribution the controller must deliver: each survivor's new plan from `fromS`. */
 export interface Redistribution {
   fromS: number
@@ -46,6 +60,11 @@ export class DistributedRun {
   /** Every timeline this run has had (holds replan it): an agent's window may follow any of them. */
   private readonly timelines: ScheduledStep[][] = []
   private nextToEmit = 0
+  /**
+   * Latency of the seconds not merged yet, merged window by window as they are delivered, so that no
+   * single turn of the event loop decodes and merges a histogram per agent.
+   */
+  private readonly merging = new Map<number, Merging>()
   private stopping = false
   readonly losses: AgentLoss[] = []
 
@@ -111,9 +130,14 @@ export class DistributedRun {
   /**
    * Takes an agent's report. Duplicates and windows of a lost agent are ignored. Returns 'ended-early'
    * when the agent says its load ended while it still owed windows and the run was not stopping (its
-   * generator failed, say): the caller must then treat it as lost.
+   * generator failed, say): the caller must then treat it as lost. `decoded` gives a window's latency
+   * histogram when the caller already decoded it (the report check does), so it is not decoded again.
    */
-  ingest(agent: string, report: Pick<AgentReport, 'windows' | 'done'>): 'ended-early' | undefined {
+  ingest(
+    agent: string,
+    report: Pick<AgentReport, 'windows' | 'done'>,
+    decoded?: (window: WindowReport) => Histogram | undefined,
+  ): 'ended-early' | undefined {
     const member = this.members.get(agent)
     if (!member || member.lost) return
     for (const window of report.windows) {
@@ -121,6 +145,7 @@ export class DistributedRun {
       if (window.index >= member.owesUntil || window.index < this.nextToEmit || member.delivered.has(window.index))
         continue
       member.delivered.set(window.index, window)
+      if (window.index < this.nextToEmit + mergeAheadS) this.mergeLatency(window, agent, decoded?.(window))
       member.lastDelivered = Math.max(member.lastDelivered, window.index)
       member.peakConnections = Math.max(member.peakConnections, window.openConnections)
     }
@@ -218,6 +243,18 @@ export class DistributedRun {
       .map((m) => m.name)
   }
 
+  /** Adds a delivered window's latency to its second's merge, once (decoding it when not given). */
+  private mergeLatency(window: WindowReport, agent: string, histogram?: Histogram): void {
+    let merging = this.merging.get(window.index)
+    if (!merging) {
+      merging = { histogram: createLatencyHistogram(), agents: new Set() }
+      this.merging.set(window.index, merging)
+    }
+    if (merging.agents.has(agent)) return
+    merging.agents.add(agent)
+    merging.histogram.add(histogram ?? decodeHistogram(window.latency))
+  }
+
   private owes(member: Member, index: number): boolean {
     return index < member.owesUntil
   }
@@ -237,7 +274,14 @@ export class DistributedRun {
       // What the scenario plans for this second, whoever was meant to send it: any shortfall shows.
       const planned = plannedInWindow(this.timeline, index)
       const step = this.timeline.find((s) => index >= s.startS && index < s.startS + s.durationS)?.step ?? 0
-      this.emit(mergeWindows({ index, step, planned, startedAt: this.startAt + index * 1000 }, parts, missing))
+      // Windows that arrived too far ahead to be merged on arrival are merged now.
+      for (const m of owing) {
+        const window = m.delivered.get(index)
+        if (window) this.mergeLatency(window, m.name)
+      }
+      const latency = this.merging.get(index)?.histogram ?? createLatencyHistogram()
+      this.merging.delete(index)
+      this.emit(mergeWindows({ index, step, planned, startedAt: this.startAt + index * 1000, latency }, parts, missing))
       for (const m of owing) m.delivered.delete(index)
       this.nextToEmit++
     }

@@ -6,7 +6,7 @@ import {
   type PlannedStep,
   type WindowReport,
 } from '@gauntlet/contracts'
-import { summarizeLatency } from '@gauntlet/metrics'
+import { summarizeLatency, type Histogram } from '@gauntlet/metrics'
 import { callbackGuard } from '../run/callback-guard.js'
 import type { LoadAgent, LoadOutcome } from '../run/ports.js'
 import type { Scenario } from '../scenario/scenario.js'
@@ -302,11 +302,12 @@ export class RemoteRun {
 
   private async receive(agent: string, report: AgentReport): Promise<void> {
     if (!this.session.has(agent)) throw new GauntletError('conflict', `agent ${agent} has no part in run ${this.runId}`)
-    const latencyMs = this.checkBeforeStoring(agent, report)
+    const { latencyMs, histograms } = this.checkBeforeStoring(agent, report)
     if (report.windows.length > 0)
       await this.context.commits.save({ runId: this.runId, agent, windows: report.windows, latencyMs })
     this.guarded("merging an agent's report", () => {
-      const ended = this.session.ingest(agent, report)
+      // The check's decodes are what is merged: no window is decoded twice.
+      const ended = this.session.ingest(agent, report, (window) => histograms.get(window))
       const stoppedBy = report.done?.stoppedBy
       // A unique data set that ran out on one agent ends the run's traffic everywhere, for that reason.
       if (stoppedBy !== undefined) this.stopAll(`agent ${agent}: ${stoppedBy}`)
@@ -319,10 +320,15 @@ export class RemoteRun {
 
   /**
    * Checked before anything is stored or merged: a window that fails is never counted. Returns each
-   * window's percentiles (JSON), summarized from the histogram the check decoded, for the agent view.
+   * window's percentiles (JSON) for the agent view, and its histogram for the merge, both from the
+   * check's decode.
    */
-  private checkBeforeStoring(agent: string, report: AgentReport): Array<string | undefined> {
+  private checkBeforeStoring(
+    agent: string,
+    report: AgentReport,
+  ): { latencyMs: Array<string | undefined>; histograms: Map<WindowReport, Histogram> } {
     const latency = new Map<WindowReport, string>()
+    const histograms = new Map<WindowReport, Histogram>()
     const problems = checkReport(
       report.windows,
       {
@@ -331,9 +337,12 @@ export class RemoteRun {
           this.session.pending(agent, index) ?? this.context.commits.delivered(this.runId, agent, index),
         ...(this.scenario.perRequest ? { requestNames: this.scenario.requests.map((r) => r.name) } : {}),
       },
-      (window, histogram) => latency.set(window, JSON.stringify(summarizeLatency(histogram))),
+      (window, histogram) => {
+        latency.set(window, JSON.stringify(summarizeLatency(histogram)))
+        histograms.set(window, histogram)
+      },
     )
-    if (problems.length === 0) return report.windows.map((window) => latency.get(window))
+    if (problems.length === 0) return { latencyMs: report.windows.map((window) => latency.get(window)), histograms }
     const first = `${problems[0]!.path}: ${problems[0]!.message}`
     this.refuse(agent, `${first}${problems.length > 1 ? `, and ${problems.length - 1} more problem(s)` : ''}`)
     throw new GauntletError('usage', `report from agent ${agent} refused: ${first}`, { problems })

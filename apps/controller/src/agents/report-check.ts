@@ -1,5 +1,5 @@
 import { totalErrors, type Problem, type WindowReport } from '@gauntlet/contracts'
-import { decodeHistogram, type Histogram } from '@gauntlet/metrics'
+import { decodeCompact, decodeHistogram, type Histogram } from '@gauntlet/metrics'
 import { isDeepStrictEqual } from 'node:util'
 import { inflateSync } from 'node:zlib'
 
@@ -27,6 +27,8 @@ export interface ReportExpectation {
  * allocated.
  */
 const maxSignificantDigits = 3
+/** createLatencyHistogram's precision. */
+const canonicalDigits = 3
 const maxTrackableUs = 3_600_000_000n
 /**
  * Decompressed size of the largest legal histogram (every bucket of the canonical shape non-zero), with room to spare.
@@ -167,7 +169,9 @@ function requestProblems(window: WindowReport, requests: NonNullable<WindowRepor
 
 /**
  * Decodes an agent's latency histogram, refusing one that would inflate or allocate beyond the
- * largest legal histogram (a few bytes of base64 can otherwise declare gigabytes).
+ * largest legal histogram (a few bytes of base64 can otherwise declare gigabytes). One of the canonical
+ * precision (what agents send) is decoded compact: counts, quantiles and merges are the same as the
+ * full-range copy's, for a fraction of its cost; any other precision is copied into the canonical shape.
  */
 export function decodeLatency(encoded: string): Histogram {
   const compressed = Buffer.from(encoded, 'base64')
@@ -187,7 +191,7 @@ export function decodeLatency(encoded: string): Histogram {
     throw new Error('its range or precision is not that of a latency histogram')
   }
   try {
-    return decodeHistogram(encoded)
+    return digits === canonicalDigits && lowest === 1n ? decodeCompact(encoded) : decodeHistogram(encoded)
   } catch {
     // The library's own words stay out of the answer and the run's warnings.
     throw new Error('it does not decode')

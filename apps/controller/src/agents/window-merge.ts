@@ -1,5 +1,6 @@
 import { sumWindows } from '@gauntlet/agent/generator'
 import type { WindowReport } from '@gauntlet/contracts'
+import type { Histogram } from '@gauntlet/metrics'
 
 export interface MergeFrame {
   index: number
@@ -8,6 +9,11 @@ export interface MergeFrame {
   planned: number
   /** Start of this second on the controller's clock, used when no agent delivered it. */
   startedAt: number
+  /**
+   * The parts' latency histograms already merged (as they arrived, see DistributedRun); absent, they are
+   * decoded and merged here. Either way the encoded result is the same.
+   */
+  latency?: Histogram
 }
 
 /**
@@ -26,7 +32,7 @@ export function mergeWindows(
     step: frame.step,
     startedAt: parts.length > 0 ? Math.min(...parts.map((p) => p.startedAt)) : frame.startedAt,
     planned: frame.planned,
-    ...sumWindows(parts),
+    ...sumWindows(parts, frame.latency),
     complete: parts.length > 0 && parts.every((p) => p.complete),
     agents: parts.length,
     skewMs:

@@ -10,13 +10,20 @@ import {
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox'
 import { assertUrlAllowed } from '@gauntlet/http'
 import { Type } from '@sinclair/typebox'
-import type { FastifyError } from 'fastify'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import type { AgentRegistry } from '../agents/agent-registry.js'
 import type { ControllerSettings } from '../config/controller-settings.js'
 import { agentAuth } from './agent-auth.js'
 import { AgentViewSchema, problemResponses, ReportAcceptedSchema } from './api-schemas.js'
+import { ReportGate } from './report-gate.js'
 
 const NameParams = Type.Object({ name: Type.String({ pattern: agentNamePattern }) })
+
+/**
+ * Reports handled at once (parsed, checked, stored, merged); the rest wait unread (report-gate.ts). Enough
+ * for a turn to fill one SQLite transaction well, few enough that a turn stays short.
+ */
+const reportSlots = 32
 
 /**
  * The agents' side of the API: heartbeats (which register), window reports, and the list for people.
@@ -33,6 +40,19 @@ export const agentsRoutes: FastifyPluginCallbackTypebox<{ agents: AgentRegistry;
     onRequest: auth.onRequest,
     preParsing: auth.preParsing,
     preValidation: auth.preValidation,
+  }
+  const gate = new ReportGate(reportSlots)
+  // After the signature (a stranger never holds a place), before a byte of the body is read.
+  const waitForSlot = async (
+    _request: FastifyRequest,
+    reply: FastifyReply,
+    payload: NodeJS.ReadableStream,
+  ): Promise<NodeJS.ReadableStream> => {
+    const ticket = gate.enter()
+    // Answered, failed or abandoned by its sender: the slot (or the place in the queue) is given up.
+    reply.raw.once('close', ticket.done)
+    await ticket.ready
+    return payload
   }
 
   app.get(
@@ -72,6 +92,7 @@ export const agentsRoutes: FastifyPluginCallbackTypebox<{ agents: AgentRegistry;
     '/api/agents/:name/reports',
     {
       ...agentOnly,
+      preParsing: [waitForSlot, auth.preParsing],
       bodyLimit: maxAgentReportBytes,
       // A report the schema refuses still counts against its run (below), then gets fastify's 400.
       attachValidation: true,
