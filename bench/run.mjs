@@ -7,6 +7,7 @@
 import autocannon from 'autocannon'
 import { execFileSync } from 'node:child_process'
 import { runLoadInWorker } from '../apps/agent/dist/index.js'
+import { totalErrors } from '../packages/contracts/dist/index.js'
 import { nginxBinary, startNginx } from '../test/helpers/nginx.mjs'
 import { startMixTarget } from './mix-target.mjs'
 
@@ -64,15 +65,6 @@ const mixWeights = Object.fromEntries(mixPlan.mix.map((r) => [r.name, r.weight])
 /** How the target's access log tells the mix's requests apart (by path). */
 const mixPaths = { product: '/products/', cart: '/cart', order: '/orders' }
 
-const errorsOf = (e) =>
-  e.timeout +
-  e.refused +
-  e.reset +
-  (e.tls ?? 0) +
-  (e.check ?? 0) +
-  e.other +
-  Object.values(e.status).reduce((a, b) => a + b, 0)
-
 async function gauntletMax(url, extra = {}) {
   // An open-model schedule far above what the target can serve, on a fixed pool: every connection
   // always has a due request, so this is the generator's closed-loop ceiling. Stopped after `seconds`.
@@ -95,7 +87,7 @@ async function gauntletMax(url, extra = {}) {
       signal: abort.signal,
       onWindow: (w) => {
         ok += w.ok
-        errors += errorsOf(w.errors)
+        errors += totalErrors(w.errors)
         for (const [name, counts] of Object.entries(w.requests ?? {}))
           byRequest[name] = (byRequest[name] ?? 0) + counts.ok
       },
@@ -131,7 +123,7 @@ async function gauntletPaced(url, rps, extra = {}) {
   )
   const sent = windows.reduce((n, w) => n + w.sent, 0)
   const worstDeviation = Math.max(...windows.slice(1).map((w) => Math.abs(w.sent - w.planned) / w.planned))
-  const errors = windows.reduce((n, w) => n + errorsOf(w.errors), 0)
+  const errors = windows.reduce((n, w) => n + totalErrors(w.errors), 0)
   return { sent, worstDeviation, limited: windows.filter((w) => w.generatorLimited).length, errors }
 }
 

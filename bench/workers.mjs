@@ -23,6 +23,7 @@ import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { availableParallelism, cpus } from 'node:os'
 import { startLoadInWorkers } from '../apps/agent/dist/index.js'
+import { totalErrors } from '../packages/contracts/dist/index.js'
 import { nginxBinary, startNginx } from '../test/helpers/nginx.mjs'
 
 const seconds = Number(process.env.BENCH_WORKERS_SECONDS ?? 4)
@@ -85,15 +86,6 @@ function targetOf(url) {
   return { protocol: 'http:', hostname: u.hostname, port: Number(u.port), path: u.pathname, method: 'GET', headers: {} }
 }
 
-const errorsOf = (e) =>
-  e.timeout +
-  e.refused +
-  e.reset +
-  (e.tls ?? 0) +
-  (e.check ?? 0) +
-  e.other +
-  Object.values(e.status).reduce((a, b) => a + b, 0)
-
 /**
  * One trial at `rps` on `workers` threads. CPU is read over the judged seconds (from window 0's report
  * to the last window's). Shares are of one core (100% = one core busy).
@@ -119,7 +111,7 @@ async function trial(url, workerPid, workers, rps) {
     !outcome.aborted &&
     judged.length === seconds &&
     judged.every(
-      (w) => !w.generatorLimited && w.dropped === 0 && errorsOf(w.errors) === 0 && w.dispatched === w.planned,
+      (w) => !w.generatorLimited && w.dropped === 0 && totalErrors(w.errors) === 0 && w.dispatched === w.planned,
     )
   const wallS = first && last ? (last.at - first.at) / 1000 : NaN
   const cpu =
