@@ -175,6 +175,9 @@ export class AutocannonConnection extends Client {
 
   constructor(target: ConnectionTarget, owner: ConnectionOwner) {
     super({ ...target, timeout: disabledTimeoutS, pipelining: 1 })
+    // autocannon's idle timer: never rescheduled here (writeRequest skips _doRequest), so it would fire
+    // disabledTimeoutS after the connection was made, however busy. The generator times requests out.
+    this.timeoutTicker.clear()
     this.owner = owner
     this.target = target
     this.busy = false

@@ -229,9 +229,10 @@ export class LoadGenerator implements ConnectionOwner {
    */
   private async openInitialConnections(): Promise<void> {
     const first = this.timeline[0]
-    // Without a fixed count, start with what 20 ms of latency would need at the first rate, and grow.
-    const initial =
-      this.plan.connections ?? Math.min(this.plan.maxConnections, Math.max(1, Math.ceil((first?.rps ?? 1) * 0.02)))
+    // Without a fixed count, start with what 20 ms of latency would need at this lane's share of the first
+    // rate, and grow.
+    const firstRps = (first?.rps ?? 1) / this.lane.count
+    const initial = this.plan.connections ?? Math.min(this.plan.maxConnections, Math.max(1, Math.ceil(firstRps * 0.02)))
     const connected: Array<Promise<void>> = []
     for (let i = 0; i < initial; i++) {
       const connection = this.addConnection()

@@ -8,6 +8,12 @@ import { targetAllowListFromEnv, type TargetAllowList } from '../safety/target-a
 const sharedStartLeadMs = 50
 
 /**
+ * A replan is refused here this long before the second it changes: well before each thread's own 20 ms
+ * margin, so the threads all take it or (stopped, say) all refuse it.
+ */
+const replanLeadMs = 100
+
+/**
  * The agent's load on `workers` threads (see threadPlans), seen from outside as one generator: the same
  * contract as startLoadInWorker, with one merged window per second, in order. Without a planned start
  * the threads warm their connections, then start together. When one thread stops the load early
@@ -27,6 +33,7 @@ export function startLoadInWorkers(
   const windows = new ThreadWindows(plans.length, options.onWindow)
   const sharedStart = plan.startAtEpochMs === undefined ? startBarrier(plans.length) : undefined
   let started = false
+  let startEpochMs: number | undefined
   const runs = plans.map((threadPlan) =>
     startLoadInWorker(
       threadPlan,
@@ -36,6 +43,7 @@ export function startLoadInWorkers(
         onStart: (epochMs) => {
           if (started) return
           started = true
+          startEpochMs = epochMs
           options.onStart?.(epochMs)
         },
         ...(sharedStart ? { sharedStart } : {}),
@@ -52,8 +60,16 @@ export function startLoadInWorkers(
   })
   return {
     result,
-    // Every thread gets the same tail; the plan changed only if every one took it.
-    replan: async (fromS, tail) => (await Promise.all(runs.map((run) => run.replan(fromS, tail)))).every(Boolean),
+    // Every thread gets the same tail; the plan changed only if every one took it. Threads that disagree
+    // would send lanes of two plans (and the controller would count a share as not carried that is): the
+    // load stops instead, and the run sees this agent's load end.
+    replan: async (fromS, tail) => {
+      if (startEpochMs !== undefined && Date.now() > startEpochMs + fromS * 1000 - replanLeadMs) return false
+      const answers = await Promise.all(runs.map((run) => run.replan(fromS, tail)))
+      if (answers.every(Boolean)) return true
+      if (answers.some(Boolean)) stop.abort()
+      return false
+    },
     reconnect: async () => {
       await Promise.all(runs.map((run) => run.reconnect()))
     },

@@ -45,11 +45,16 @@ const commands: Readonly<Record<string, () => Promise<Command>>> = {
 
 /** `gauntlet --help`: each command's synopsis and summary, from the specs its parser reads. */
 async function overview(): Promise<string> {
-  const all = await Promise.all(Object.values(commands).map((load) => load()))
-  const lines = all.flatMap(({ spec }) => [
-    ...spec.synopsis.map((line) => `  gauntlet ${spec.name}${line ? ` ${line}` : ''}`),
-    `      ${spec.summary}`,
-  ])
+  // A command that cannot load here (a native module missing from an image) is named, not fatal to --help.
+  const all = await Promise.allSettled(Object.values(commands).map((load) => load()))
+  const lines = all.flatMap((loaded, i) =>
+    loaded.status === 'fulfilled'
+      ? [
+          ...loaded.value.spec.synopsis.map((line) => `  gauntlet ${loaded.value.spec.name}${line ? ` ${line}` : ''}`),
+          `      ${loaded.value.spec.summary}`,
+        ]
+      : [`  gauntlet ${Object.keys(commands)[i]}`, `      (cannot load here: ${String(loaded.reason)})`],
+  )
   return `gauntlet: step-ramped load tests with true percentiles
 
 usage:

@@ -44,13 +44,22 @@ export const agentsRoutes: FastifyPluginCallbackTypebox<{ agents: AgentRegistry;
   const gate = new ReportGate(reportSlots)
   // After the signature (a stranger never holds a place), before a byte of the body is read.
   const waitForSlot = async (
-    _request: FastifyRequest,
+    request: FastifyRequest,
     reply: FastifyReply,
     payload: NodeJS.ReadableStream,
   ): Promise<NodeJS.ReadableStream> => {
     const ticket = gate.enter()
-    // Answered, failed or abandoned by its sender: the slot (or the place in the queue) is given up.
-    reply.raw.once('close', ticket.done)
+    // Answered, failed or abandoned by its sender: the slot (or the place in the queue) is given up. The
+    // socket's close too: a request pipelined behind another has a reply not yet tied to the socket, which
+    // never closes if the socket goes first, and would hold its slot for good.
+    const socket = request.raw.socket
+    const release = (): void => {
+      reply.raw.off('close', release)
+      socket.off('close', release)
+      ticket.done()
+    }
+    reply.raw.once('close', release)
+    socket.once('close', release)
     await ticket.ready
     return payload
   }
