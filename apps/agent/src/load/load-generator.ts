@@ -267,8 +267,8 @@ export class LoadGenerator implements ConnectionOwner {
   }
 
   /**
-   * Wakes dispatchDue at `dueAt` (performance.now()). A tick already armed to fire by then is kept: every
-   * response calls dispatchDue, and re-arming a timer each time cost more CPU than the sends themselves.
+   * Wakes dispatchDue at `dueAt` (performance.now()). A tick already armed to fire by then is kept rather
+   * than re-armed on every response (each calls dispatchDue); no CPU difference was measurable at 5,000 rps.
    */
   private scheduleTick(dueAt: number, now: number): void {
     if (this.stopped || this.finishedScheduling || this.tickAt <= dueAt) return
