@@ -1,9 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { FaultSpecSchema } from './fault-schema.js'
-import { PlannedStepSchema } from './plan.js'
+import { PlannedStepSchema } from './plan-schema.js'
 import { maxBodyContainsChars, maxExpectedHeaders, maxPemChars } from './scenario-schema.js'
-import { StatusListSchema } from './status-list.js'
-import { maxRequestNames, WindowReportSchema } from './window.js'
+import { StatusListSchema } from './status-list-schema.js'
+import { maxRequestNames } from './window-limits.js'
+import { WindowReportSchema } from './window-schema.js'
 
 /**
  * What controller and agents say to each other over HTTP. Every request either way is signed with

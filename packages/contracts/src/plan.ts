@@ -1,25 +1,12 @@
-import { Type, type Static } from '@sinclair/typebox'
+import type { PlannedStep } from './plan-schema.js'
 
 /**
  * A run's plan and its pure pacing arithmetic (open model). A plan is a list of planned steps; laid end
  * to end they make the schedule, one scheduled step per entry. Send j of a scheduled step with rate r
  * starts at startS + j/r seconds, so sends are spread evenly over every second instead of burst at its
- * start. Steps last whole seconds, so 1 s windows never straddle two steps.
+ * start. Steps last whole seconds, so 1 s windows never straddle two steps. The entries' schema is in
+ * plan-schema.ts: the load thread runs this arithmetic without loading TypeBox.
  */
-
-export const PlannedStepSchema = Type.Object(
-  {
-    rps: Type.Number({ minimum: 0, maximum: 1_000_000 }),
-    durationS: Type.Integer({ minimum: 1, maximum: 86_400 }),
-    step: Type.Integer({ minimum: 0, description: 'The scenario step this entry belongs to.' }),
-  },
-  { additionalProperties: false },
-)
-/**
- * One entry of a plan: a rate for whole seconds, tagged with the scenario step it belongs to (a
- * scenario step can be several entries, when its rate changes mid-step or a gate holds it).
- */
-export type PlannedStep = Static<typeof PlannedStepSchema>
 
 /** A scenario's steps as a plan, each entry tagged with its scenario step. */
 export function scenarioPlan(scenario: { steps: ReadonlyArray<{ rps: number; durationS: number }> }): PlannedStep[] {

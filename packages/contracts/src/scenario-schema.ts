@@ -11,7 +11,7 @@ import { DurationText, withHint } from './duration-text.js'
 import { DecisionSchema, TargetMetricsSchema } from './decision-schema.js'
 import { FaultDocumentSchema } from './fault-schema.js'
 import { HooksSchema } from './hook-schema.js'
-import { StatusListSchema } from './status-list.js'
+import { StatusListSchema } from './status-list-schema.js'
 
 export const MaxRps = 1_000_000
 /** A PEM (a CA bundle, a certificate chain, a key) is at most this long, inline or read from a file. */

@@ -1,5 +1,5 @@
 import type { HookDelivery } from './hook-schema.js'
-import type { ErrorCounts } from './window.js'
+import type { ErrorCounts } from './window-schema.js'
 
 export type RunVerdict = 'pass' | 'fail' | 'error'
 /**

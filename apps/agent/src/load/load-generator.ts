@@ -15,7 +15,7 @@ import {
   type PlannedStep,
   type ScheduledStep,
   type WindowReport,
-} from '@gauntlet/contracts'
+} from '@gauntlet/contracts/plain'
 import { performance } from 'node:perf_hooks'
 import {
   AutocannonConnection,

@@ -1,4 +1,4 @@
-import { isStatic, parseTemplate, type TemplatePart } from '@gauntlet/contracts'
+import { isStatic, parseTemplate, type TemplatePart } from '@gauntlet/contracts/plain'
 
 /** A request as the generator sends it; path, header values and body may hold templates. */
 export interface RequestSpec {

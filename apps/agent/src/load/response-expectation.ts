@@ -1,4 +1,4 @@
-import { parseStatusList, type StatusRange } from '@gauntlet/contracts'
+import { parseStatusList, type StatusRange } from '@gauntlet/contracts/plain'
 
 /** What the scenario (or an assignment) says a good response is, as written. */
 export interface ExpectedResponse {

@@ -7,7 +7,7 @@ import {
   type RequestCounts,
   type StatusRange,
   type WindowReport,
-} from '@gauntlet/contracts'
+} from '@gauntlet/contracts/plain'
 import { createLatencyHistogram, encodeHistogram, recordLatencyUs, type Histogram } from '@gauntlet/metrics'
 
 export type FailureKind = 'timeout' | 'refused' | 'reset' | 'tls' | 'check' | 'other'

@@ -1,0 +1,44 @@
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { describe, expect, it } from 'vitest'
+
+const helper = new URL('../helpers/loaded-modules.mjs', import.meta.url).pathname
+const root = new URL('../../', import.meta.url).href
+
+/** The packages (node_modules/<name>) and repository folders a fresh process loads to import `specifier`. */
+async function loadedBy(specifier: string): Promise<Set<string>> {
+  const { stdout } = await promisify(execFile)(process.execPath, [helper, specifier], { cwd: new URL(root).pathname })
+  const places = new Set<string>()
+  for (const line of stdout.split('\n')) {
+    const url = /^module (\S+)$/.exec(line)?.[1]
+    if (!url?.startsWith(root)) continue
+    const path = url.slice(root.length)
+    const place = /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path)?.[1] ?? /^(?:apps|packages)\/[^/]+/.exec(path)?.[0]
+    if (place) places.add(place)
+  }
+  return places
+}
+
+/**
+ * What start-up loads, from the built dist/ as `gauntlet run` runs it: each isolate pays for every module it
+ * loads (TypeBox alone is ~200 ES modules, ~90 ms of CPU), so what each side needs is kept out of the others.
+ */
+describe('modules loaded at start-up', () => {
+  it('@gauntlet/contracts/plain loads no schema library', async () => {
+    const loaded = await loadedBy('@gauntlet/contracts/plain')
+    expect([...loaded]).toEqual(['packages/contracts'])
+  })
+
+  it("the load thread's generator loads no TypeBox, no HTTP server and no Docker client", async () => {
+    // load-worker.js is this module plus node:worker_threads (it needs a parent port, so it is not imported here).
+    const loaded = await loadedBy('./apps/agent/dist/load/load-generator.js')
+    expect(loaded).toContain('autocannon')
+    for (const absent of ['@sinclair/typebox', 'fastify', 'dockerode', 'yaml', 'better-sqlite3'])
+      expect(loaded, absent).not.toContain(absent)
+  })
+
+  it("the embedded agent's main-thread side (@gauntlet/agent/generator) loads no autocannon, HTTP server or Docker client", async () => {
+    const loaded = await loadedBy('@gauntlet/agent/generator')
+    for (const absent of ['autocannon', 'fastify', 'dockerode']) expect(loaded, absent).not.toContain(absent)
+  })
+})
