@@ -5,18 +5,23 @@ import { describe, expect, it } from 'vitest'
 const helper = new URL('../helpers/loaded-modules.mjs', import.meta.url).pathname
 const root = new URL('../../', import.meta.url).href
 
-/** The packages (node_modules/<name>) and repository folders a fresh process loads to import `specifier`. */
-async function loadedBy(specifier: string): Promise<Set<string>> {
+/**
+ * What a fresh process loads to import `specifier`: the packages (node_modules/<name>) and repository folders
+ * (apps/x, packages/x) it loads from, and the files (paths from the repository root).
+ */
+async function loadedBy(specifier: string): Promise<{ places: Set<string>; files: Set<string> }> {
   const { stdout } = await promisify(execFile)(process.execPath, [helper, specifier], { cwd: new URL(root).pathname })
   const places = new Set<string>()
+  const files = new Set<string>()
   for (const line of stdout.split('\n')) {
     const url = /^module (\S+)$/.exec(line)?.[1]
     if (!url?.startsWith(root)) continue
     const path = url.slice(root.length)
+    files.add(path)
     const place = /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path)?.[1] ?? /^(?:apps|packages)\/[^/]+/.exec(path)?.[0]
     if (place) places.add(place)
   }
-  return places
+  return { places, files }
 }
 
 /**
@@ -25,20 +30,33 @@ async function loadedBy(specifier: string): Promise<Set<string>> {
  */
 describe('modules loaded at start-up', () => {
   it('@gauntlet/contracts/plain loads no schema library', async () => {
-    const loaded = await loadedBy('@gauntlet/contracts/plain')
-    expect([...loaded]).toEqual(['packages/contracts'])
+    const { places } = await loadedBy('@gauntlet/contracts/plain')
+    expect([...places]).toEqual(['packages/contracts'])
   })
 
   it("the load thread's generator loads no TypeBox, no HTTP server and no Docker client", async () => {
     // load-worker.js is this module plus node:worker_threads (it needs a parent port, so it is not imported here).
-    const loaded = await loadedBy('./apps/agent/dist/load/load-generator.js')
-    expect(loaded).toContain('autocannon')
+    const { places } = await loadedBy('./apps/agent/dist/load/load-generator.js')
+    expect(places).toContain('autocannon')
     for (const absent of ['@sinclair/typebox', 'fastify', 'dockerode', 'yaml', 'better-sqlite3'])
-      expect(loaded, absent).not.toContain(absent)
+      expect(places, absent).not.toContain(absent)
   })
 
   it("the embedded agent's main-thread side (@gauntlet/agent/generator) loads no autocannon, HTTP server or Docker client", async () => {
-    const loaded = await loadedBy('@gauntlet/agent/generator')
-    for (const absent of ['autocannon', 'fastify', 'dockerode']) expect(loaded, absent).not.toContain(absent)
+    const { places } = await loadedBy('@gauntlet/agent/generator')
+    for (const absent of ['autocannon', 'fastify', 'dockerode']) expect(places, absent).not.toContain(absent)
+  })
+
+  it("@gauntlet/metrics loads hdr-histogram-js's JavaScript histogram and encoding, not its index or WebAssembly build", async () => {
+    const { files } = await loadedBy('@gauntlet/metrics')
+    expect(files).toContain('node_modules/hdr-histogram-js/dist/JsHistogram.encoding.js')
+    for (const absent of [
+      'index.js',
+      'wasm/index.js',
+      'wasm/generated-wasm.js',
+      'HistogramLogReader.js',
+      'Recorder.js',
+    ])
+      expect(files, absent).not.toContain(`node_modules/hdr-histogram-js/dist/${absent}`)
   })
 })

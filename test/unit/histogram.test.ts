@@ -1,6 +1,8 @@
+import * as hdr from 'hdr-histogram-js'
 import { describe, expect, it } from 'vitest'
 import {
   createLatencyHistogram,
+  decodeCompact,
   decodeHistogram,
   encodeHistogram,
   mergeEncoded,
@@ -48,5 +50,40 @@ describe('latency histograms', () => {
       count: 0,
       p99Ms: null,
     })
+  })
+
+  // The metrics package loads the package's JavaScript histogram and encoding directly (not its index): the
+  // strings must stay those of the package's own functions, which agents of other versions and tests use.
+  it("builds, encodes and decodes as hdr-histogram-js's index functions do", () => {
+    const values = [1, 77, 500, 20_000, 1_000_000, 3_000_000_000]
+    const reference = hdr.build({
+      lowestDiscernibleValue: 1,
+      highestTrackableValue: 3_600_000_000,
+      numberOfSignificantValueDigits: 3,
+      bitBucketSize: 64,
+      autoResize: false,
+    })
+    for (const v of values) recordLatencyUs(reference, v)
+    const ours = histogramOf(values)
+    expect(ours.constructor).toBe(reference.constructor)
+    expect(encodeHistogram(ours)).toBe(hdr.encodeIntoCompressedBase64(reference))
+    const encoded = hdr.encodeIntoCompressedBase64(reference)
+    const theirs = hdr.decodeFromCompressedBase64(encoded, 64, false)
+    for (const decoded of [decodeCompact(encoded), decodeCompact(` ${encoded}\n`)]) {
+      expect(decoded.constructor).toBe(theirs.constructor)
+      expect(decoded.highestTrackableValue).toBe(theirs.highestTrackableValue)
+      expect(summarizeLatency(decoded)).toEqual(summarizeLatency(theirs))
+    }
+    expect(summarizeLatency(decodeHistogram(encoded))).toEqual(summarizeLatency(reference))
+  })
+
+  it.each([
+    ['a length that is not a multiple of 4', 'AAA', /not base64/],
+    ['a character outside base64', 'AA*A', /not base64/],
+    ['base64 that is no histogram', 'AAAA', /only V2/],
+    ['nothing', '', /only V2/],
+  ])('refuses %s', (_, text, message) => {
+    expect(() => decodeCompact(text)).toThrow(message)
+    expect(() => decodeHistogram(text)).toThrow(message)
   })
 })

@@ -1,20 +1,27 @@
-import * as hdr from 'hdr-histogram-js'
+import type { Histogram as HdrHistogram } from 'hdr-histogram-js'
+// The package's JavaScript histogram and its encoding, without its index: the index also loads the WebAssembly
+// build (a base64 blob and its loader), the log reader and writer and the Recorder, about half of the ~45 ms of
+// CPU the package takes to load, paid by each thread that loads it. hdr-histogram-js is pinned exactly in
+// package.json for these paths. Importing the encoding module also gives JsHistogram its encodeIntoCompressedBase64.
+import { decompress, doDecode } from 'hdr-histogram-js/dist/JsHistogram.encoding.js'
+import { constructorFromBucketSize } from 'hdr-histogram-js/dist/JsHistogramFactory.js'
+import type { JsHistogram } from 'hdr-histogram-js/dist/JsHistogram.js'
 
-export type Histogram = hdr.Histogram
+export type Histogram = HdrHistogram
+
+/** 64-bit counts: a merged step at 1M rps for hours must not overflow a bucket. */
+const LatencyHistogram = constructorFromBucketSize(64)
 
 /** Highest latency we can record: one hour in microseconds. Longer values are clamped to it. */
 const highestTrackableUs = 3_600_000_000
 
 /** Latency histograms record microseconds with 3 significant digits (0.1% value resolution). */
 export function createLatencyHistogram(): Histogram {
-  return hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: highestTrackableUs,
-    numberOfSignificantValueDigits: 3,
-    // 64-bit counts: a merged step at 1M rps for hours must not overflow a bucket.
-    bitBucketSize: 64,
-    autoResize: false,
-  })
+  // As hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue, numberOfSignificantValueDigits: 3,
+  // bitBucketSize: 64, autoResize: false }) builds it.
+  const histogram = new LatencyHistogram(1, highestTrackableUs, 3)
+  histogram.autoResize = false
+  return histogram
 }
 
 export function recordLatencyUs(histogram: Histogram, us: number): void {
@@ -22,11 +29,25 @@ export function recordLatencyUs(histogram: Histogram, us: number): void {
 }
 
 export function encodeHistogram(histogram: Histogram): string {
-  return hdr.encodeIntoCompressedBase64(histogram)
+  // Every histogram here is a JsHistogram (none is built with WebAssembly): what hdr.encodeIntoCompressedBase64 calls.
+  return (histogram as JsHistogram).encodeIntoCompressedBase64()
+}
+
+/**
+ * As hdr.decodeFromCompressedBase64(encoded, 64, false): the base64 text (as base64-js reads it: trimmed, a
+ * multiple of 4 long; other characters are refused here rather than read as zero bits), the compressed
+ * V2 payload, the counts.
+ */
+function decodeCompressedBase64(encoded: string): Histogram {
+  const text = encoded.trim()
+  if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text))
+    throw new Error('the histogram is not base64 text (a multiple of 4 characters of A-Z, a-z, 0-9, + and /)')
+  // A fresh Uint8Array: a Buffer may be a view into Node's pool, at an offset the decoder does not expect.
+  return doDecode(decompress(new Uint8Array(Buffer.from(text, 'base64'))), 64)
 }
 
 export function decodeHistogram(encoded: string): Histogram {
-  const decoded = hdr.decodeFromCompressedBase64(encoded, 64, false)
+  const decoded = decodeCompressedBase64(encoded)
   // Decoded histograms size themselves to their content; copy into the canonical shape so merges never overflow.
   const histogram = createLatencyHistogram()
   histogram.add(decoded)
@@ -40,7 +61,7 @@ export function decodeHistogram(encoded: string): Histogram {
  * what it adds to another equal those of decodeHistogram's copy.
  */
 export function decodeCompact(encoded: string): Histogram {
-  return hdr.decodeFromCompressedBase64(encoded, 64, false)
+  return decodeCompressedBase64(encoded)
 }
 
 /** Merge encoded histograms into one. Percentiles are computed after merging, never averaged. */
