@@ -5,7 +5,8 @@ import {
   type FaultSpec,
   type Problem,
 } from '@gauntlet/contracts'
-import { Value } from '@sinclair/typebox/value'
+// Errors alone (not typebox/value): scenario loading imports this module too, and every run loads that.
+import { Errors } from '@sinclair/typebox/errors'
 import { randomBytes } from 'node:crypto'
 import { buildFault } from './fault-loader.js'
 
@@ -14,12 +15,10 @@ import { buildFault } from './fault-loader.js'
  * a required duration and no run clock (`at`/`atStep` do not apply). Every problem at once.
  */
 export function adhocFault(doc: unknown, pathPrefix = ''): FaultSpec {
-  const problems: Problem[] = Value.Check(FaultDocumentSchema, doc)
-    ? []
-    : [...Value.Errors(FaultDocumentSchema, doc)].map((e) => ({
-        path: `${pathPrefix}${e.path}`,
-        message: (e.schema as { errorMessage?: string }).errorMessage ?? e.message.toLowerCase(),
-      }))
+  const problems: Problem[] = [...Errors(FaultDocumentSchema, doc)].map((e) => ({
+    path: `${pathPrefix}${e.path}`,
+    message: (e.schema as { errorMessage?: string }).errorMessage ?? e.message.toLowerCase(),
+  }))
   if (problems.length === 0) {
     const fault = doc as FaultDocument
     if (fault.at !== undefined || fault.atStep !== undefined)

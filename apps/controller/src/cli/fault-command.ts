@@ -9,7 +9,6 @@ import {
   standbyLimitMs,
   type HolderEvent,
   type FaultReport,
-  type InjectorChoice,
 } from '@gauntlet/faults'
 import { ExitCode, GauntletError } from '@gauntlet/contracts'
 import { readFile } from 'node:fs/promises'
@@ -17,6 +16,7 @@ import { join } from 'node:path'
 import { parse } from 'yaml'
 import { defineCommand, parseCommand, printHelp, usageError } from './command-spec.js'
 import { ControllerClient } from './controller-client.js'
+import { injectorFlag } from './injector-flag.js'
 import type { Output } from './output.js'
 
 export const faultSpec = defineCommand({
@@ -153,11 +153,6 @@ async function holderAction(
   const result = await cleanFault(arg, qdisc === true)
   out.stdout(JSON.stringify(result))
   return result.verified ? 0 : ExitCode.couldNotRun
-}
-
-export function injectorFlag(value: string): InjectorChoice {
-  if (value === 'auto' || value === 'holder' || value === 'host') return value
-  throw new GauntletError('usage', `--injector must be auto, holder or host, got ${JSON.stringify(value)}`)
 }
 
 function describe(report: FaultReport): string {

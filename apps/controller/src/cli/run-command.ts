@@ -9,7 +9,7 @@ import {
 import { writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { assertTargetAllowed, targetAllowListFromEnv } from '@gauntlet/agent/generator'
-import { localFaultEngine, type InjectorChoice } from '@gauntlet/faults'
+import type { InjectorChoice } from '@gauntlet/faults'
 import { parseAllowList, type AllowList } from '@gauntlet/http'
 import { defaultHookGraceMs } from '../hooks/run-hooks.js'
 import { InProcessAgent } from '../agents/in-process-agent.js'
@@ -29,8 +29,8 @@ import { queryCredentials, scenarioSecrets, scrubbedLines, scrubSecrets } from '
 import { SqliteStore } from '../storage/sqlite-store.js'
 import { durationFlagMs, workersFlag } from '../config/flag-values.js'
 import { defineCommand, durationText, parseCommand, printHelp, usageError } from './command-spec.js'
-import { ControllerClient } from './controller-client.js'
-import { injectorFlag } from './fault-command.js'
+import type { ControllerClient } from './controller-client.js'
+import { injectorFlag } from './injector-flag.js'
 import type { Output } from './output.js'
 import {
   assertReportFilesWritable,
@@ -227,7 +227,7 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
     if (scenario.target.tls?.insecure) out.stderr(`warning: ${insecureTlsWarning}`)
     const summary = values.controller
       ? await runOnController(
-          new ControllerClient(values.controller, process.env.GAUNTLET_TOKEN || undefined),
+          await controllerClient(values.controller),
           yaml,
           values.target,
           { window: onWindow, decision: onDecision },
@@ -259,11 +259,8 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
     const write = (make: (format: ReportFormat) => Promise<MadeReport>): Promise<boolean> =>
       reportRun(summary.runId, reportFiles, out, make)
     const reported = values.controller
-      ? await write((format) =>
-          new ControllerClient(values.controller!, process.env.GAUNTLET_TOKEN || undefined).report(summary.runId, {
-            format,
-            strict,
-          }),
+      ? await write(async (format) =>
+          (await controllerClient(values.controller!)).report(summary.runId, { format, strict }),
         )
       : await writeStoredRunReports(values.db ?? defaultDbFile, summary.runId, strict, write)
     // A report that could not be written fails a passing run (CI needs it); a failed run keeps its own code.
@@ -272,6 +269,15 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }
+}
+
+/**
+ * A client of the controller at `url` (GAUNTLET_TOKEN as its bearer token). Loaded on use: an embedded run
+ * has no use for it (nor for the report renderers it imports).
+ */
+async function controllerClient(url: string): Promise<ControllerClient> {
+  const { ControllerClient } = await import('./controller-client.js')
+  return new ControllerClient(url, process.env.GAUNTLET_TOKEN || undefined)
 }
 
 /** What the CLI follows while a run goes on. */
@@ -292,10 +298,14 @@ async function runEmbedded(
   injector: InjectorChoice | undefined,
   workers: number,
 ): Promise<RunSummary> {
-  // Faults: the local Docker engine; whatever a crashed earlier run left behind is reverted first.
+  // Faults: the local Docker engine; whatever a crashed earlier run left behind is reverted first. The
+  // engine is loaded only for a scenario with faults (its ~30 modules are start-up CPU every run pays).
   const faults =
     scenario.faults.length > 0
-      ? localFaultEngine({ log: (line) => out.stderr(line), ...(injector ? { injector } : {}) })
+      ? (await import('@gauntlet/faults')).localFaultEngine({
+          log: (line) => out.stderr(line),
+          ...(injector ? { injector } : {}),
+        })
       : undefined
   await faults?.recover()
   const store = new SqliteStore(db)

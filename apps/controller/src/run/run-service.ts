@@ -9,7 +9,7 @@ import {
   type RunSummary,
   type WindowReport,
 } from '@gauntlet/contracts'
-import { movedOrTimedOut } from '@gauntlet/faults'
+import { movedOrTimedOut } from '@gauntlet/faults/documents'
 import { parseAllowList, type AllowList } from '@gauntlet/http'
 import { randomBytes } from 'node:crypto'
 import { RunFaults } from '../faults/run-faults.js'
