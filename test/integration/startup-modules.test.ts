@@ -59,4 +59,17 @@ describe('modules loaded at start-up', () => {
     ])
       expect(files, absent).not.toContain(`node_modules/hdr-histogram-js/dist/${absent}`)
   })
+
+  it('gauntlet run loads no fault engine, controller client, report renderer or TypeBox Value for a run without faults', async () => {
+    const { places, files } = await loadedBy('./apps/controller/dist/cli/run-command.js')
+    for (const absent of ['autocannon', 'fastify', 'dockerode']) expect(places, absent).not.toContain(absent)
+    for (const absent of [
+      'packages/faults/dist/index.js',
+      'apps/controller/dist/cli/controller-client.js',
+      'apps/controller/dist/report/report-formats.js',
+      'node_modules/@sinclair/typebox/build/esm/value/index.mjs',
+      'node_modules/@sinclair/typebox/build/esm/compiler/index.mjs',
+    ])
+      expect(files, absent).not.toContain(absent)
+  })
 })
