@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto'
 import { RunFaults } from '../faults/run-faults.js'
 import { RunHooks } from '../hooks/run-hooks.js'
 import { rootCausePlan } from '../report/root-cause-plan.js'
-import { buildRunReport, type ReportInput } from '../report/run-report.js'
+import type { ReportInput } from '../report/run-report.js'
 import { runWarnings, tlsFailureLines } from '../report/run-warnings.js'
 import { queryCredentials, scenarioSecrets, scrubSecrets } from '../security/redact.js'
 import type { Scenario } from '../scenario/scenario.js'
@@ -425,9 +425,13 @@ class Run {
         targetSeries: Object.fromEntries(this.targetMetrics?.seriesPoints ?? []),
         plan: rootCausePlan(this.scenario),
       }
+      // The report and its root-cause rules (~20 modules) load here, for a hook that carries a root cause: a
+      // run without postRun or onRollback hooks does not pay for them at start-up.
       const made = this.deps.rootCause
         ? this.deps.rootCause(input)
-        : Promise.resolve(buildRunReport({ ...input, windows: this.deps.store.windows(this.id) }).rootCause)
+        : import('../report/run-report.js').then(
+            ({ buildRunReport }) => buildRunReport({ ...input, windows: this.deps.store.windows(this.id) }).rootCause,
+          )
       const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), rootCauseWaitMs)))
       const found = await Promise.race([made, late])
       rootCause =
