@@ -1,16 +1,16 @@
 import type { Histogram as HdrHistogram } from 'hdr-histogram-js'
-// The package's JavaScript histogram and its encoding, without its index: the index also loads the WebAssembly
-// build (a base64 blob and its loader), the log reader and writer and the Recorder, about half of the ~45 ms of
-// CPU the package takes to load, paid by each thread that loads it. hdr-histogram-js is pinned exactly in
-// package.json for these paths. Importing the encoding module also gives JsHistogram its encodeIntoCompressedBase64.
-import { decompress, doDecode } from 'hdr-histogram-js/dist/JsHistogram.encoding.js'
-import { constructorFromBucketSize } from 'hdr-histogram-js/dist/JsHistogramFactory.js'
+// The package's JavaScript histograms, not its index: the index also loads the WebAssembly build
+// (a base64 blob and its loader), the log reader and writer, the Recorder and the encoding module (with pako,
+// a JavaScript zlib): ~45 ms of CPU against ~10, in each thread that records or reads latency. The encoding
+// is in v2-encoding.ts. hdr-histogram-js is pinned exactly in package.json for this path.
 import type { JsHistogram } from 'hdr-histogram-js/dist/JsHistogram.js'
+import { constructorFromBucketSize } from 'hdr-histogram-js/dist/JsHistogramFactory.js'
+import { decodeV2Compressed, encodeV2Compressed } from './v2-encoding.js'
 
 export type Histogram = HdrHistogram
 
-/** 64-bit counts: a merged step at 1M rps for hours must not overflow a bucket. */
-const LatencyHistogram = constructorFromBucketSize(64)
+/** The package's histogram with 64-bit counts (Float64Histogram), as hdr.build({ bitBucketSize: 64 }) takes it. */
+const Float64Histogram = constructorFromBucketSize(64)
 
 /** Highest latency we can record: one hour in microseconds. Longer values are clamped to it. */
 const highestTrackableUs = 3_600_000_000
@@ -18,8 +18,9 @@ const highestTrackableUs = 3_600_000_000
 /** Latency histograms record microseconds with 3 significant digits (0.1% value resolution). */
 export function createLatencyHistogram(): Histogram {
   // As hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue, numberOfSignificantValueDigits: 3,
-  // bitBucketSize: 64, autoResize: false }) builds it.
-  const histogram = new LatencyHistogram(1, highestTrackableUs, 3)
+  // bitBucketSize: 64, autoResize: false }) builds it: 64-bit counts, so a merged step at 1M rps for hours
+  // cannot overflow a bucket.
+  const histogram = new Float64Histogram(1, highestTrackableUs, 3)
   histogram.autoResize = false
   return histogram
 }
@@ -29,8 +30,8 @@ export function recordLatencyUs(histogram: Histogram, us: number): void {
 }
 
 export function encodeHistogram(histogram: Histogram): string {
-  // Every histogram here is a JsHistogram (none is built with WebAssembly): what hdr.encodeIntoCompressedBase64 calls.
-  return (histogram as JsHistogram).encodeIntoCompressedBase64()
+  // Every histogram here is a JsHistogram (none is built with WebAssembly): what hdr.encodeIntoCompressedBase64 takes.
+  return encodeV2Compressed(histogram as JsHistogram)
 }
 
 /**
@@ -42,8 +43,10 @@ function decodeCompressedBase64(encoded: string): Histogram {
   const text = encoded.trim()
   if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text))
     throw new Error('the histogram is not base64 text (a multiple of 4 characters of A-Z, a-z, 0-9, + and /)')
-  // A fresh Uint8Array: a Buffer may be a view into Node's pool, at an offset the decoder does not expect.
-  return doDecode(decompress(new Uint8Array(Buffer.from(text, 'base64'))), 64)
+  return decodeV2Compressed(
+    Buffer.from(text, 'base64'),
+    (lowest, highest, digits) => new Float64Histogram(lowest, highest, digits),
+  )
 }
 
 export function decodeHistogram(encoded: string): Histogram {
