@@ -34,12 +34,12 @@ export function startLoadInWorkers(
   const sharedStart = plan.startAtEpochMs === undefined ? startBarrier(plans.length) : undefined
   let started = false
   let startEpochMs: number | undefined
-  const runs = plans.map((threadPlan) =>
+  const runs = plans.map((threadPlan, k) =>
     startLoadInWorker(
       threadPlan,
       {
         signal: stop.signal,
-        onWindow: (window) => windows.add(window),
+        onWindow: (window) => windows.add(k, window),
         onStart: (epochMs) => {
           if (started) return
           started = true
