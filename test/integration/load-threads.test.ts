@@ -209,10 +209,10 @@ describe('an agent with two load threads', () => {
     // Thread 1 was stopped, and the second it was in when thread 2 died is still reported (incomplete),
     // before the run settled: nothing of it is lost or arrives after.
     expect(windows.map((w) => w.index)).toEqual(windows.map((_, i) => i))
-    expect(windows.slice(0, 2).map((w) => w.complete)).toEqual([true, true])
+    expect(windows[0]!.complete).toBe(true)
     expect(windows.length).toBeGreaterThanOrEqual(3)
     expect(windows.length).toBeLessThan(10)
-    expect(windows.slice(2).every((w) => !w.complete)).toBe(true)
+    expect(windows.at(-1)!.complete).toBe(false)
   })
 
   it('a thread that does not answer a stop is terminated after the grace: the run says so, nothing of it arrives after, the next load runs', async () => {
@@ -237,8 +237,7 @@ describe('an agent with two load threads', () => {
         // Thread 2 never hears the stop: it goes on sending until it is terminated.
         start: (threadPlan, options, allow) => {
           if (threadPlan.lane?.index !== 1) return startLoadInWorker(threadPlan, options, allow)
-          const { signal: _deaf, ...rest } = options
-          return startLoadInWorker(threadPlan, rest, allow)
+          return startLoadInWorker(threadPlan, { ...options, signal: new AbortController().signal }, allow)
         },
       },
     )

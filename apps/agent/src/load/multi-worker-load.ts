@@ -117,12 +117,12 @@ class ThreadGroup implements WorkerLoadRun {
     if (count > 1) this.every(lagCheckEveryMs, () => this.checkLag(2 * plan.timeoutMs + windowLagSlackMs))
     if (options.signal?.aborted) this.requestStop()
     options.signal?.addEventListener('abort', this.onAbort, { once: true })
-    this.runs.forEach((run, k) =>
+    for (const [k, run] of this.runs.entries()) {
       run.result.then(
         (result) => this.threadEnded(k, { result }),
         (error: unknown) => this.threadEnded(k, { error }),
-      ),
-    )
+      )
+    }
   }
 
   // Every thread gets the same tail; the plan changed only if every one took it. Threads that disagree
