@@ -18,7 +18,7 @@ const replanLeadMs = 100
  * How long a thread may take to answer a stop or a replan. Both are handled in one turn of its event
  * loop: a thread silent this long is stuck (a loop that never yields), and is terminated.
  */
-const defaultStopGraceMs = 2_000
+const defaultStopGraceMs = 5_000
 
 /** How long threads may take, from their start, to be warm and ready for the shared second 0. */
 const readyLimitMs = 30_000
