@@ -75,9 +75,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     {
       window: (runId, window) => link?.report(runId, window),
       done: (runId, result, error) => {
-        // The controller hears that this agent's load ended early; why (a load thread stuck, say) is told here.
+        // The controller hears why the load failed; what caused that (an internal error) is told here only.
         if (error) options.log(`run ${runId}: the load failed: ${errorText(error)}`)
-        link?.reportDone(runId, result)
+        link?.reportDone(runId, result, error?.message)
       },
     },
     () => clock.offsetMs,
