@@ -4,8 +4,9 @@
 //
 //  - start-up: a 1-request run (its CPU is what every run pays before its first send);
 //  - a fixed rate (BENCH_RATE, default 5,000 rps): raw autocannon `-R`, `gauntlet run` (the embedded agent,
-//    as users run it), hey `-q` (Go; paced by a ticker per worker); wrk has no fixed-rate mode (wrk2 is not
-//    packaged), so it has no row here;
+//    as users run it), hey `-q` (Go; paced by a ticker per worker), and bench/even-pacer.mjs, the floor of
+//    even pacing in Node (open model, 1 ms timer, autocannon's parser, an HDR record per response, nothing
+//    else); wrk has no fixed-rate mode (wrk2 is not packaged), so it has no row here;
 //  - maximum: every tool as fast as it can on the same connections (gauntlet with an open-model plan far
 //    above what the target serves, so every connection always has a due send).
 //
@@ -34,6 +35,7 @@ if (process.env.BENCH_ONLY !== undefined && !startupOnly) {
 }
 const gauntletBin = fileURLToPath(new URL('../apps/controller/bin/gauntlet.js', import.meta.url))
 const autocannonBin = fileURLToPath(new URL('../node_modules/autocannon/autocannon.js', import.meta.url))
+const pacerBin = fileURLToPath(new URL('./even-pacer.mjs', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'gauntlet-cost-'))
 
 const installed = (bin) => {
@@ -117,6 +119,15 @@ const tools = {
       const total = Number(/(\d+) requests in/.exec(r.stdout)?.[1] ?? NaN)
       const bad = Number(/Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1] ?? 0)
       return { ok: total - bad, cpuS: r.cpuS }
+    },
+  },
+  pacer: {
+    label: 'even pacer (floor)',
+    async run(url, { rps, durationS, requests }) {
+      if (!rps && !requests) return undefined // a reference for pacing, not a maximum-throughput tool
+      const args = requests ? [url, '1', '1', '1'] : [url, String(rps), String(durationS), String(connections)]
+      const r = await measured('node', [pacerBin, ...args], (durationS ?? 1) + 30)
+      return { ok: JSON.parse(r.stdout).ok, cpuS: r.cpuS }
     },
   },
   hey: {
@@ -244,7 +255,7 @@ for (const [mode, title] of startupOnly
   for (const name of names) {
     const s = summary[name][mode]
     if (!s) {
-      console.log(row([tools[name].label, 'n/a (no fixed-rate mode)'], widths))
+      console.log(row([tools[name].label, `n/a (no ${mode === 'max' ? 'maximum' : 'fixed-rate'} mode)`], widths))
       continue
     }
     console.log(
@@ -277,6 +288,11 @@ if (!startupOnly) {
     `  CPU per request at ${rate} rps (net): ${fmt(fixedRatio, 2)}x (rounds ${perRound('fixed', (g, a) => (g.cpuS - summary.gauntlet.startupS) / g.ok / ((a.cpuS - base.startupS) / a.ok)).join(', ')}); ` +
       `goal <= 1.1x: ${fixedRatio <= 1.1 ? 'met' : 'MISSED'}`,
   )
+  if (summary.pacer?.fixed)
+    console.log(
+      `  the floor of even pacing (bench/even-pacer.mjs) at ${rate} rps: ${fmt(summary.pacer.fixed.net / base.fixed.net, 2)}x ` +
+        `autocannon; Gauntlet over that floor: ${fmt(summary.gauntlet.fixed.net / summary.pacer.fixed.net, 2)}x`,
+    )
   console.log(
     `  maximum throughput: ${fmt(pooledMaxRatio, 2)}x over ${rounds} rounds (per round ${maxRatios.map((r) => fmt(r, 2)).join(', ')}); ` +
       `goal >= 0.95x: ${pooledMaxRatio >= 0.95 ? 'met' : 'MISSED'}`,

@@ -233,6 +233,34 @@ describe('agent side of the agent protocol', () => {
     expect(assignments.runIds).toEqual([])
     expect((await app.inject(signed('DELETE', '/assignments/run-1'))).statusCode).toBe(404)
   })
+
+  it('a run whose load fails ends with its cause handed on (for the agent to log); the agent takes the next run', async () => {
+    const ended: Array<{ runId: string; aborted: boolean; error?: string }> = []
+    let windowsTaken = 0
+    const failing = new Assignments(
+      parseTargetAllowList(undefined),
+      {
+        window: () => {
+          windowsTaken++
+          throw new Error('the report queue is full')
+        },
+        done: (runId, result, error) =>
+          ended.push({ runId, aborted: result.aborted, ...(error ? { error: error.message } : {}) }),
+      },
+      () => 0,
+      2,
+    )
+    const steps = [{ rps: 4, durationS: 30, step: 0 }]
+    await failing.start(assignment({ runId: 'bad', steps, startAt: Date.now() + 200 }))
+    await failing.drain()
+    expect(ended).toEqual([{ runId: 'bad', aborted: true, error: 'the report queue is full' }])
+    expect(windowsTaken).toBe(1)
+    expect(failing.runIds).toEqual([])
+    await failing.start(assignment({ runId: 'next', steps, startAt: Date.now() + 200 }))
+    expect(failing.runIds).toEqual(['next'])
+    failing.stopAll()
+    await failing.drain()
+  })
 })
 
 describe('agent and controller processes refuse unsafe set-ups', () => {

@@ -211,6 +211,11 @@ and the verdict; writes summary and database`, async () => {
       ['run', 'a.yaml', '--workers', '2', '--controller', 'http://127.0.0.1:9'],
       /--workers applies to the embedded run/,
     ],
+    [['controller', '--workers', '65'], /--workers: "65" is not a number of load threads \(1 to 64\)/],
+    [
+      ['controller', '--agents', 'remote', '--workers', '2'],
+      /--workers applies to the embedded agent; with --agents remote, start each agent with --workers/,
+    ],
     [['run', 'missing.yaml'], /missing\.yaml: cannot read scenario: no such file/],
     [['frobnicate'], /unknown command "frobnicate"/],
     [[], /usage:/],

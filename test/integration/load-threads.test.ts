@@ -1,12 +1,19 @@
 import type { PlannedStep, WindowReport } from '@gauntlet/contracts'
-import { parseTargetAllowList, startLoadInWorkers, type ConnectionTarget, type LoadPlan } from '@gauntlet/agent'
+import {
+  parseTargetAllowList,
+  startLoadInWorker,
+  startLoadInWorkers,
+  type ConnectionTarget,
+  type LoadPlan,
+  type WorkerLoadRun,
+} from '@gauntlet/agent'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startChildServer, type ChildServer } from '../helpers/child-server.js'
 
 const arrivalServer = new URL('../helpers/arrival-server.mjs', import.meta.url).pathname
 const loopback = parseTargetAllowList('127.0.0.1')
 
-function planFor(url: string, steps: PlannedStep[]): LoadPlan {
+function planFor(url: string, steps: PlannedStep[], path = '/n'): LoadPlan {
   const u = new URL(url)
   const target: ConnectionTarget = {
     protocol: 'http:',
@@ -17,7 +24,7 @@ function planFor(url: string, steps: PlannedStep[]): LoadPlan {
     headers: {},
   }
   // Every send carries its {{ seq }}: the server's log shows which sends arrived, and how often.
-  const mix = [{ name: 'numbered', weight: 1, method: 'GET', path: '/n?seq={{ seq }}', headers: {} }]
+  const mix = [{ name: 'numbered', weight: 1, method: 'GET', path: `${path}?seq={{ seq }}`, headers: {} }]
   return { target, steps, timeoutMs: 5000, maxConnections: 1000, mix }
 }
 
@@ -161,5 +168,104 @@ describe('an agent with two load threads', () => {
     expect(indices).toEqual(indices.map((_, i) => i))
     expect(indices.length).toBeGreaterThanOrEqual(2)
     expect(indices.length).toBeLessThan(30)
+  })
+
+  it('a thread that dies mid-run fails the run, naming it, once the other thread has stopped and handed on its last second', async () => {
+    server = await startChildServer(process.execPath, [arrivalServer])
+    const windows: WindowReport[] = []
+    let settled = false
+    let doomed: WorkerLoadRun | undefined
+    const run = startLoadInWorkers(
+      planFor(server.url, [{ rps: 200, durationS: 30, step: 0 }]),
+      {
+        onWindow: (w) => {
+          expect(settled).toBe(false)
+          windows.push(w)
+        },
+      },
+      2,
+      loopback,
+      {
+        // Thread 2's worker is killed as it hands on its window of second 1: a crash in the middle of second 2.
+        start: (threadPlan, options, allow) => {
+          if (threadPlan.lane?.index !== 1) return startLoadInWorker(threadPlan, options, allow)
+          doomed = startLoadInWorker(
+            threadPlan,
+            {
+              ...options,
+              onWindow: (w) => {
+                options.onWindow(w)
+                if (w.index === 1) doomed!.terminate()
+              },
+            },
+            allow,
+          )
+          return doomed
+        },
+      },
+    )
+    await expect(run.result).rejects.toThrow(/^load thread 2 of 2 failed: internal error in the load generator$/)
+    settled = true
+    // Thread 1 was stopped, and the second it was in when thread 2 died is still reported (incomplete),
+    // before the run settled: nothing of it is lost or arrives after.
+    expect(windows.map((w) => w.index)).toEqual(windows.map((_, i) => i))
+    expect(windows[0]!.complete).toBe(true)
+    expect(windows.length).toBeGreaterThanOrEqual(3)
+    expect(windows.length).toBeLessThan(10)
+    expect(windows.at(-1)!.complete).toBe(false)
+  })
+
+  it('a thread that does not answer a stop is terminated after the grace: the run says so, nothing of it arrives after, the next load runs', async () => {
+    server = await startChildServer(process.execPath, [arrivalServer])
+    const stop = new AbortController()
+    const windows: WindowReport[] = []
+    let settled = false
+    const run = startLoadInWorkers(
+      planFor(server.url, [{ rps: 100, durationS: 30, step: 0 }], '/first'),
+      {
+        signal: stop.signal,
+        onWindow: (w) => {
+          expect(settled).toBe(false)
+          windows.push(w)
+          if (w.index === 1) stop.abort()
+        },
+      },
+      2,
+      loopback,
+      {
+        stopGraceMs: 500,
+        // Thread 2 never hears the stop: it goes on sending until it is terminated.
+        start: (threadPlan, options, allow) => {
+          if (threadPlan.lane?.index !== 1) return startLoadInWorker(threadPlan, options, allow)
+          return startLoadInWorker(threadPlan, { ...options, signal: new AbortController().signal }, allow)
+        },
+      },
+    )
+    let stoppedAt = 0
+    stop.signal.addEventListener('abort', () => (stoppedAt = Date.now()))
+    await expect(run.result).rejects.toThrow(
+      /^load thread 2 of 2 did not stop within 0\.5 s of being asked and was terminated$/,
+    )
+    const settledAt = Date.now()
+    settled = true
+    expect(settledAt - stoppedAt).toBeGreaterThanOrEqual(490)
+    expect(settledAt - stoppedAt).toBeLessThan(5000)
+    expect(windows.map((w) => w.index)).toEqual(windows.map((_, i) => i))
+
+    // The process goes on: the next load on two threads runs whole (it also gives a terminated thread
+    // time to show itself, were it still sending).
+    const next = startLoadInWorkers(
+      planFor(server.url, [{ rps: 200, durationS: 1, step: 0 }], '/next'),
+      { onWindow: () => {} },
+      2,
+      loopback,
+    )
+    expect(await next.result).toMatchObject({ aborted: false })
+    const epochs = (await (await fetch(`${server.url}/__epoch-arrivals`)).json()) as number[]
+    const paths = (await (await fetch(`${server.url}/__paths`)).json()) as string[]
+    const first = epochs.filter((_, i) => paths[i]!.startsWith('/first'))
+    expect(paths.filter((path) => path.startsWith('/next'))).toHaveLength(200)
+    // At 50 rps per thread a thread still sending would arrive every 20 ms; the slack is the server's own lag.
+    expect(Math.max(...first) - settledAt).toBeLessThan(250)
   })
 })

@@ -152,14 +152,14 @@ describe('ThreadWindows', () => {
   it('hands on one window per second, in order, once every thread delivered it', () => {
     const out: WindowReport[] = []
     const windows = new ThreadWindows(2, (w) => out.push(w))
-    windows.add(window(0))
-    windows.add(window(1))
+    windows.add(0, window(0))
+    windows.add(0, window(1))
     expect(out).toEqual([])
-    windows.add(window(0))
+    windows.add(1, window(0))
     expect(out.map((w) => [w.index, w.planned])).toEqual([[0, 100]])
-    windows.add(window(2))
-    windows.add(window(1))
-    windows.add(window(2))
+    windows.add(0, window(2))
+    windows.add(1, window(1))
+    windows.add(1, window(2))
     expect(out.map((w) => [w.index, w.planned])).toEqual([
       [0, 100],
       [1, 100],
@@ -170,15 +170,62 @@ describe('ThreadWindows', () => {
   it('flushes what is left in order when the run ends, marked incomplete, and takes nothing after', () => {
     const out: WindowReport[] = []
     const windows = new ThreadWindows(2, (w) => out.push(w))
-    windows.add(window(0))
-    windows.add(window(1))
-    windows.add(window(0))
+    windows.add(0, window(0))
+    windows.add(0, window(1))
+    windows.add(1, window(0))
     windows.flush()
-    windows.add(window(1))
+    windows.add(1, window(1))
     expect(out.map((w) => [w.index, w.complete])).toEqual([
       [0, true],
       [1, false],
     ])
+  })
+
+  it('a thread delivering a second twice is counted once: the second waits for the other thread', () => {
+    const out: WindowReport[] = []
+    const windows = new ThreadWindows(2, (w) => out.push(w))
+    windows.add(0, window(0, { ok: 10 }))
+    windows.add(0, window(0, { ok: 20 }))
+    expect(out).toEqual([])
+    windows.add(1, window(0, { ok: 1 }))
+    expect(out.map((w) => [w.index, w.ok, w.complete])).toEqual([[0, 11, true]])
+  })
+
+  it('a window for a second already handed on is ignored: no second twice, none out of order', () => {
+    const out: WindowReport[] = []
+    const windows = new ThreadWindows(2, (w) => out.push(w))
+    windows.add(0, window(0))
+    windows.add(0, window(1))
+    windows.add(1, window(0))
+    windows.add(1, window(1))
+    // Second 0 again (from either thread), then a later second from one thread: flushed once, in order.
+    windows.add(1, window(0))
+    windows.add(0, window(0))
+    windows.add(0, window(2))
+    windows.flush()
+    expect(out.map((w) => [w.index, w.complete])).toEqual([
+      [0, true],
+      [1, true],
+      [2, false],
+    ])
+  })
+
+  it('names the oldest second still owed, by which threads, and since when', () => {
+    let now = 1000
+    const windows = new ThreadWindows(
+      3,
+      () => {},
+      () => now,
+    )
+    expect(windows.oldestOwed()).toBeUndefined()
+    windows.add(1, window(0))
+    now = 1500
+    windows.add(2, window(0))
+    windows.add(2, window(1))
+    now = 4000
+    expect(windows.oldestOwed()).toEqual({ index: 0, missing: [0], firstThread: 1, ageMs: 3000 })
+    windows.add(0, window(0))
+    expect(windows.oldestOwed()).toEqual({ index: 1, missing: [0, 1], firstThread: 2, ageMs: 2500 })
   })
 
   it('hands nothing more to a consumer that threw', () => {
@@ -187,8 +234,8 @@ describe('ThreadWindows', () => {
       calls++
       throw new Error('storage is full')
     })
-    expect(() => windows.add(window(0))).toThrow('storage is full')
-    windows.add(window(1))
+    expect(() => windows.add(0, window(0))).toThrow('storage is full')
+    windows.add(0, window(1))
     windows.flush()
     expect(calls).toBe(1)
   })

@@ -278,6 +278,9 @@ export const AgentWindowSchema = Type.Object(
   { additionalProperties: false },
 )
 
+/** The longest reason an agent gives for its load failing (longer ones are cut by the agent). */
+export const maxLoadFailureChars = 300
+
 export const AgentReportSchema = Type.Object(
   {
     runId: Type.String({ maxLength: 100 }),
@@ -290,6 +293,11 @@ export const AgentReportSchema = Type.Object(
           peakConnections: Type.Integer({ minimum: 0 }),
           /** Why the load stopped itself (a unique data set ran out): the whole run stops, for this reason. */
           stoppedBy: Type.Optional(Type.String({ maxLength: 200 })),
+          /**
+           * Why the agent's load failed (a load thread that failed, or was terminated when stuck): the run
+           * names it as the reason this agent was lost.
+           */
+          failure: Type.Optional(Type.String({ maxLength: maxLoadFailureChars })),
         },
         { additionalProperties: false },
       ),

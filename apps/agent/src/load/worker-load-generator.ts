@@ -19,6 +19,8 @@ export interface WorkerLoadRun {
   replan(fromS: number, tail: PlannedStep[]): Promise<boolean>
   /** See LoadGenerator.reconnectAll; resolves at once when the run has ended. */
   reconnect(): Promise<void>
+  /** Ends the thread at once, whatever it is doing (it did not answer a stop); `result` then rejects. */
+  terminate(): void
 }
 
 /**
@@ -46,9 +48,22 @@ export function startLoadInWorker(
     if (options.signal?.aborted) onAbort()
     options.signal?.addEventListener('abort', onAbort, { once: true })
     let failed = false
+    // The consumer failed (storage, say): stop the load and report it, rather than crash the process.
+    const consumerFailed = (error: unknown): void => {
+      failed = true
+      onAbort()
+      reject(error instanceof Error ? error : new Error(String(error)))
+    }
     worker.on('message', (message: FromWorker) => {
       if (message.type === 'done') return resolve(message.result)
-      if (message.type === 'started') return options.onStart?.(message.epochMs)
+      if (message.type === 'started') {
+        try {
+          options.onStart?.(message.epochMs)
+        } catch (error) {
+          consumerFailed(error)
+        }
+        return
+      }
       if (message.type === 'ready') {
         options.sharedStart?.().then((epochMs) => send({ type: 'start', epochMs }), reject)
         return
@@ -67,10 +82,7 @@ export function startLoadInWorker(
       try {
         options.onWindow(message.window)
       } catch (error) {
-        // The consumer failed (storage, say): stop the load and report it, rather than crash the process.
-        failed = true
-        onAbort()
-        reject(error instanceof Error ? error : new Error(String(error)))
+        consumerFailed(error)
       }
     })
     worker.once('error', reject)
@@ -95,6 +107,7 @@ export function startLoadInWorker(
         send({ type: 'reconnect', id })
       })
     },
+    terminate: () => void worker.terminate(),
     replan: (fromS, tail) => {
       if (ended) return Promise.resolve(false)
       const id = nextId++

@@ -74,7 +74,11 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     options.allow,
     {
       window: (runId, window) => link?.report(runId, window),
-      done: (runId, result) => link?.reportDone(runId, result),
+      done: (runId, result, error) => {
+        // The controller hears why the load failed; what caused that (an internal error) is told here only.
+        if (error) options.log(`run ${runId}: the load failed: ${errorText(error)}`)
+        link?.reportDone(runId, result, error?.message)
+      },
     },
     () => clock.offsetMs,
     options.workers ?? defaultWorkers(availableParallelism()),
@@ -177,4 +181,9 @@ async function startFaults(
   const where = docker.socket ?? process.env.DOCKER_HOST ?? '/var/run/docker.sock'
   log(`fault-capable: Docker engine at ${where}, injector ${docker.injector}`)
   return faults
+}
+
+/** An error and what caused it, for the agent's own log. */
+function errorText(error: Error): string {
+  return error.cause instanceof Error ? `${error.message} (${error.cause.message})` : error.message
 }

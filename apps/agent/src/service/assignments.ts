@@ -10,8 +10,8 @@ import { assertHostAllowed, assertTargetResolvesAllowed, type TargetAllowList } 
 export interface AssignmentEvents {
   /** A window closed; `startedAt` is already on the controller's clock. */
   window(runId: string, window: WindowReport): void
-  /** The run's load ended (finished, stopped or failed); nothing more comes for it. */
-  done(runId: string, result: LoadRunResult): void
+  /** The run's load ended (finished, stopped or failed: `error` says why); nothing more comes for it. */
+  done(runId: string, result: LoadRunResult, error?: Error): void
 }
 
 interface Running {
@@ -82,7 +82,7 @@ export class Assignments {
     this.running.set(assignment.runId, { assignment, acceptedAt: Date.now(), stop, load })
     load.result.then(
       (result) => this.finished(assignment.runId, result),
-      () => this.finished(assignment.runId, { aborted: true, peakConnections: 0 }),
+      (error: Error) => this.finished(assignment.runId, { aborted: true, peakConnections: 0 }, error),
     )
   }
 
@@ -136,8 +136,8 @@ export class Assignments {
     await Promise.allSettled([...this.running.values()].map((r) => r.load.result))
   }
 
-  private finished(runId: string, result: LoadRunResult): void {
+  private finished(runId: string, result: LoadRunResult, error?: Error): void {
     this.running.delete(runId)
-    this.events.done(runId, result)
+    this.events.done(runId, result, error)
   }
 }

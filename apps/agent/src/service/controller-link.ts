@@ -1,6 +1,7 @@
 import {
   controllerLostAfterMs,
   heartbeatIntervalMs,
+  maxLoadFailureChars,
   maxWindowsPerReport,
   type AgentReport,
   type Heartbeat,
@@ -79,11 +80,13 @@ export class ControllerLink {
     void this.flush(runId)
   }
 
-  reportDone(runId: string, result: LoadRunResult): void {
+  /** `failure`: why the load failed, when it did (the message only: what caused it stays in the agent's log). */
+  reportDone(runId: string, result: LoadRunResult, failure?: string): void {
     this.pending(runId).done = {
       aborted: result.aborted,
       peakConnections: result.peakConnections,
       ...(result.stoppedBy !== undefined ? { stoppedBy: result.stoppedBy.slice(0, 200) } : {}),
+      ...(failure !== undefined ? { failure: failure.slice(0, maxLoadFailureChars) } : {}),
     }
     void this.flush(runId)
   }

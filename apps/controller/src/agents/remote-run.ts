@@ -312,7 +312,12 @@ export class RemoteRun {
       // A unique data set that ran out on one agent ends the run's traffic everywhere, for that reason.
       if (stoppedBy !== undefined) this.stopAll(`agent ${agent}: ${stoppedBy}`)
       else if (ended === 'ended-early')
-        this.lose(agent, `its load ended early${report.done?.aborted ? ' (aborted)' : ''}`)
+        this.lose(
+          agent,
+          report.done?.failure !== undefined
+            ? `its load failed: ${report.done.failure}`
+            : `its load ended early${report.done?.aborted ? ' (aborted)' : ''}`,
+        )
       this.checkFinished()
     })()
     if (this.failure) throw this.failure

@@ -24,7 +24,7 @@ import { parseScenario } from '../scenario/load-scenario.js'
 import { AgentWindowCommits } from '../storage/group-commit.js'
 import { SqliteStore } from '../storage/sqlite-store.js'
 import { defaultLimits, readControllerSettings } from '../config/controller-settings.js'
-import { dockerFlag, withOptionalValue } from '../config/flag-values.js'
+import { dockerFlag, withOptionalValue, workersFlag } from '../config/flag-values.js'
 import { withUsage } from './args.js'
 import { defineCommand, durationText, parseCommand, printHelp } from './command-spec.js'
 import type { Output } from './output.js'
@@ -60,6 +60,14 @@ export const controllerSpec = defineCommand({
       value: agentModes.join('|'),
       default: 'auto',
       description: 'where runs go: remote agents, the embedded agent, or remote when any is connected',
+    },
+    workers: {
+      type: 'string',
+      value: '<n>',
+      defaultText: 'CPU cores - 1, at least 1',
+      description:
+        "the embedded agent's load threads per run (1 to 64; not with --agents remote): each sends its share of " +
+        'the schedule, interleaved so the sends stay evenly spread, and their windows are merged',
     },
     'public-url': {
       type: 'string',
@@ -168,6 +176,13 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
   const mode = values.agents as AgentMode
   if (!agentModes.includes(mode))
     throw new GauntletError('usage', `--agents: "${values.agents}" is not one of ${agentModes.join(', ')}`)
+  // Remote agents run their own threads (gauntlet agent --workers); the embedded agent runs these.
+  if (mode === 'remote' && values.workers !== undefined)
+    throw new GauntletError(
+      'usage',
+      '--workers applies to the embedded agent; with --agents remote, start each agent with --workers',
+    )
+  const workers = workersFlag('--workers', values.workers)
   const settings = withUsage(controllerSpec, () => readControllerSettings(values, process.env))
   const { token, agentSecret } = settings
   if (!isLoopbackHost(values.host) && !token) {
@@ -238,7 +253,7 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
     const runs = new RunManager(
       {
         store,
-        agent: new AgentPool(new InProcessAgent(), remote, mode),
+        agent: new AgentPool(new InProcessAgent(workers), remote, mode),
         probe: tcpTargetProbe(settings.targetAllow),
         clock,
         faults,
