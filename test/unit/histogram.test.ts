@@ -1,4 +1,5 @@
 import * as hdr from 'hdr-histogram-js'
+import { deflateSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import {
   createLatencyHistogram,
@@ -149,5 +150,18 @@ describe('latency histograms', () => {
   ])('refuses %s', (_, text, message) => {
     expect(() => decodeCompact(text)).toThrow(message)
     expect(() => decodeHistogram(text)).toThrow(message)
+  })
+
+  it('refuses a payload that inflates past 8 MiB (87 KB of text claiming 64 MiB) without inflating it all', () => {
+    const payload = Buffer.alloc(64 * 1024 * 1024)
+    payload.writeInt32BE(0x1c849303, 0) // the V2 encoding cookie
+    const compressed = deflateSync(payload)
+    const framed = Buffer.alloc(8 + compressed.length)
+    framed.writeInt32BE(0x1c849304, 0) // the V2 compressed cookie
+    framed.writeInt32BE(compressed.length, 4)
+    compressed.copy(framed, 8)
+    const text = framed.toString('base64')
+    expect(text.length).toBeLessThan(100_000)
+    expect(() => decodeHistogram(text)).toThrow(/larger than 8388608 bytes/)
   })
 })

@@ -116,6 +116,9 @@ export function encodeV2Compressed(histogram: JsHistogram): string {
   return framed.toString('base64')
 }
 
+/** The largest inflated payload decoded: 8 MiB, ~900,000 counts (Gauntlet's latency histograms need ~50,000). */
+const maxPayloadBytes = 8 * 1024 * 1024
+
 /**
  * Decodes the V2 compressed encoding (base64 bytes) into a histogram made by `make` with the encoded lowest
  * value, highest value and precision, sized to its content. Throws on anything else. Reads no further than
@@ -129,7 +132,10 @@ export function decodeV2Compressed<H extends JsHistogram>(
   if (data.length < 8 || (framed.int32() & ~0xf0) !== v2CompressedEncodingCookieBase)
     throw new Error('Encoding not supported, only V2 is supported')
   const compressedLength = framed.int32()
-  const reader = new ByteReader(inflateSync(data.subarray(8, 8 + compressedLength)))
+  // Bounded: a few bytes of deflate can claim megabytes (a histogram's counts take at most ~9 bytes each).
+  const reader = new ByteReader(
+    inflateSync(data.subarray(8, 8 + compressedLength), { maxOutputLength: maxPayloadBytes }),
+  )
   if ((reader.int32() & ~0xf0) !== v2EncodingCookieBase)
     throw new Error('The buffer does not contain a Histogram (no valid V2 encoding cookie found)')
   const payloadLength = reader.int32()
