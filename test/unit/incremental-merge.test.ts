@@ -6,7 +6,7 @@ import {
   mergeEncoded,
   recordLatencyUs,
   summarizeLatency,
-  type Histogram,
+  type LatencyCounts,
 } from '@gauntlet/metrics'
 import * as hdr from 'hdr-histogram-js'
 import { describe, expect, it } from 'vitest'
@@ -82,7 +82,7 @@ function run(seed: number, decoded: 'check' | 'none') {
   )
   const all = deliveries(seed)
   for (const report of all) {
-    const histograms = new Map<WindowReport, Histogram>()
+    const histograms = new Map<WindowReport, LatencyCounts>()
     if (decoded === 'check') for (const w of report.windows) histograms.set(w, decodeLatency(w.latency))
     session.ingest(report.agent, { windows: report.windows }, (w) => histograms.get(w))
   }
@@ -146,9 +146,9 @@ describe('decodeLatency (the report check\u2019s decode)', () => {
       const compact = decodeLatency(encoded)
       const full = decodeHistogram(encoded)
       expect(compact.totalCount).toBe(full.totalCount)
-      expect(summarizeLatency(compact)).toEqual(summarizeLatency(full))
+      expect(compact.summarize()).toEqual(summarizeLatency(full))
       const viaCompact = createLatencyHistogram()
-      viaCompact.add(compact)
+      compact.addTo(viaCompact)
       expect(encodeHistogram(viaCompact)).toBe(encodeHistogram(mergeEncoded([encoded])))
     })
   }
@@ -162,6 +162,6 @@ describe('decodeLatency (the report check\u2019s decode)', () => {
     })
     for (let i = 0; i < 200; i++) coarse.recordValue(1000 + i * 37)
     const encoded = hdr.encodeIntoCompressedBase64(coarse)
-    expect(summarizeLatency(decodeLatency(encoded))).toEqual(summarizeLatency(decodeHistogram(encoded)))
+    expect(decodeLatency(encoded).summarize()).toEqual(summarizeLatency(decodeHistogram(encoded)))
   })
 })

@@ -6,7 +6,7 @@ import {
   type PlannedStep,
   type WindowReport,
 } from '@gauntlet/contracts'
-import { summarizeLatency, type Histogram } from '@gauntlet/metrics'
+import type { LatencyCounts } from '@gauntlet/metrics'
 import { callbackGuard } from '../run/callback-guard.js'
 import type { LoadAgent, LoadOutcome } from '../run/ports.js'
 import type { Scenario } from '../scenario/scenario.js'
@@ -326,9 +326,9 @@ export class RemoteRun {
   private checkBeforeStoring(
     agent: string,
     report: AgentReport,
-  ): { latencyMs: Array<string | undefined>; histograms: Map<WindowReport, Histogram> } {
+  ): { latencyMs: Array<string | undefined>; histograms: Map<WindowReport, LatencyCounts> } {
     const latency = new Map<WindowReport, string>()
-    const histograms = new Map<WindowReport, Histogram>()
+    const histograms = new Map<WindowReport, LatencyCounts>()
     const problems = checkReport(
       report.windows,
       {
@@ -337,9 +337,9 @@ export class RemoteRun {
           this.session.pending(agent, index) ?? this.context.commits.delivered(this.runId, agent, index),
         ...(this.scenario.perRequest ? { requestNames: this.scenario.requests.map((r) => r.name) } : {}),
       },
-      (window, histogram) => {
-        latency.set(window, JSON.stringify(summarizeLatency(histogram)))
-        histograms.set(window, histogram)
+      (window, decoded) => {
+        latency.set(window, JSON.stringify(decoded.summarize()))
+        histograms.set(window, decoded)
       },
     )
     if (problems.length === 0) return { latencyMs: report.windows.map((window) => latency.get(window)), histograms }

@@ -1,5 +1,12 @@
 import { totalErrors, type Problem, type WindowReport } from '@gauntlet/contracts'
-import { decodeCompact, decodeHistogram, type Histogram } from '@gauntlet/metrics'
+import {
+  decodeCompact,
+  decodeHistogram,
+  latencyCounts,
+  scanV2Counts,
+  SparseHistogram,
+  type LatencyCounts,
+} from '@gauntlet/metrics'
 import { isDeepStrictEqual } from 'node:util'
 import { inflateSync } from 'node:zlib'
 
@@ -36,18 +43,24 @@ const maxTrackableUs = 3_600_000_000n
 const maxInflatedBytes = 1024 * 1024
 const compressedHeaderBytes = 8
 const v2HeaderBytes = 40
+/** The compressed V2 cookie (hdr-histogram-js's V2CompressedEncodingCookieBase), its word-size bits aside. */
+const compressedCookieBase = 0x1c849304
+/** Counts-array length of the canonical shape, the longest of any shape allowed here (lowest >= 1, <= 3 digits, <= 1 h). */
+const maxCountsLength = 23_552
+/** What the encoder (base64-js) writes: the standard alphabet, padded. The library's decoder reads other text differently. */
+const base64Text = /^[A-Za-z0-9+/]*={0,2}$/
 
 /** Fields only the controller's merge sets. */
 const mergedOnly = ['agents', 'missingAgents', 'faults', 'skewMs'] as const
 
 /**
  * Every problem with `windows`, each with its path; empty when they may be stored and merged.
- * `decoded` gets the histogram of each window whose histogram checked out (the decode is not repeated).
+ * `decoded` gets the latency of each window whose histogram checked out (the decode is not repeated).
  */
 export function checkReport(
   windows: readonly WindowReport[],
   expect: ReportExpectation,
-  decoded?: (window: WindowReport, histogram: Histogram) => void,
+  decoded?: (window: WindowReport, latency: LatencyCounts) => void,
 ): Problem[] {
   const problems: Problem[] = []
   const seen = new Map<number, WindowReport>()
@@ -81,7 +94,7 @@ export function checkReport(
 /** What is wrong with one window on its own (its counters, and its histogram against them). */
 export function windowProblems(
   window: WindowReport,
-  decoded?: (window: WindowReport, histogram: Histogram) => void,
+  decoded?: (window: WindowReport, latency: LatencyCounts) => void,
 ): string[] {
   const problems: string[] = []
   const counters = {
@@ -126,7 +139,7 @@ export function windowProblems(
   if (window.lateSends > window.dispatched)
     problems.push(`lateSends ${window.lateSends} exceed the ${window.dispatched} requests dispatched`)
 
-  let histogram: Histogram
+  let histogram: LatencyCounts
   try {
     histogram = decodeLatency(window.latency)
   } catch (error) {
@@ -168,14 +181,23 @@ function requestProblems(window: WindowReport, requests: NonNullable<WindowRepor
 }
 
 /**
- * Decodes an agent's latency histogram, refusing one that would inflate or allocate beyond the
- * largest legal histogram (a few bytes of base64 can otherwise declare gigabytes). One of the canonical
- * precision (what agents send) is decoded compact: counts, quantiles and merges are the same as the
- * full-range copy's, for a fraction of its cost; any other precision is copied into the canonical shape.
+ * Decodes an agent's latency histogram, refusing one that would inflate or allocate beyond the largest
+ * legal histogram (a few bytes of base64 can otherwise declare gigabytes), or that no encoder writes (the
+ * library's decoder would walk every bucket such an encoding claims). One of the canonical shape (what
+ * agents send) is read sparse (SparseHistogram: no counts array of the whole range; counts, quantiles and
+ * merges the library's decode gives); any other is decoded by the library, and copied into the canonical
+ * shape unless only its range differs.
  */
-export function decodeLatency(encoded: string): Histogram {
+export function decodeLatency(encoded: string): LatencyCounts {
+  if (encoded.length % 4 !== 0 || !base64Text.test(encoded)) throw new Error('not base64')
   const compressed = Buffer.from(encoded, 'base64')
   if (compressed.length <= compressedHeaderBytes) throw new Error('too short')
+  // What the library's decoder reads first: the cookie and the length of the compressed data that follows.
+  if (
+    (compressed.readUInt32BE(0) & ~0xf0) !== compressedCookieBase ||
+    compressed.readUInt32BE(4) !== compressed.length - compressedHeaderBytes
+  )
+    throw new Error('not a compressed histogram')
   let inflated: Buffer
   try {
     inflated = inflateSync(compressed.subarray(compressedHeaderBytes), { maxOutputLength: maxInflatedBytes })
@@ -191,7 +213,12 @@ export function decodeLatency(encoded: string): Histogram {
     throw new Error('its range or precision is not that of a latency histogram')
   }
   try {
-    return digits === canonicalDigits && lowest === 1n ? decodeCompact(encoded) : decodeHistogram(encoded)
+    const sparse = SparseHistogram.fromV2Payload(inflated)
+    if (sparse) return sparse
+    scanV2Counts(inflated, maxCountsLength)
+    return latencyCounts(
+      digits === canonicalDigits && lowest === 1n ? decodeCompact(encoded) : decodeHistogram(encoded),
+    )
   } catch {
     // The library's own words stay out of the answer and the run's warnings.
     throw new Error('it does not decode')
