@@ -1,6 +1,6 @@
 import { GauntletError } from '@gauntlet/contracts'
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
-import { pipeline, Transform } from 'node:stream'
+import { Transform } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { closeAfterAnswer } from './close-after-answer.js'
 import { sendProblem } from './problem-details.js'
@@ -177,8 +177,16 @@ export function signedRequestHooks(verifier: RequestVerifier | undefined, noSecr
           callback()
         },
       })
-      // pipeline, not pipe: a client that goes away mid-body ends the hashing stream too.
-      return pipeline(payload, hashing, () => {})
+      payload.pipe(hashing)
+      // A client that goes away mid-body ends the hashing stream too (pipe alone would leave the body parser
+      // waiting for good). Not stream.pipeline: it makes an AbortController per request and aborts it when
+      // done, which builds a DOMException with its stack: ~5% of the controller's time under agents' reports.
+      let ended = false
+      payload.once('end', () => (ended = true))
+      payload.once('close', () => {
+        if (!ended) hashing.destroy(new Error('the request body was cut off'))
+      })
+      return hashing
     },
     preValidation: (request: FastifyRequest): Promise<void> => {
       const state = signedDigests.get(request)
