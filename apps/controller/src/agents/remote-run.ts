@@ -14,6 +14,7 @@ import type { AgentWindowCommits } from '../storage/group-commit.js'
 import type { AgentClient } from './agent-client.js'
 import type { AgentInfo, AgentRegistry } from './agent-registry.js'
 import { DistributedRun, type Redistribution } from './distributed-run.js'
+import { IndexSet } from './index-set.js'
 import { splitPlan } from './rate-split.js'
 import { checkReport } from './report-check.js'
 import { requestWire, targetWire } from './request-wire.js'
@@ -56,6 +57,8 @@ export class RemoteRun {
   /** Agents' reports that were refused, one line each (the run is degraded by them). */
   private readonly refusals: string[] = []
   private readonly refusedAgents = new Set<string>()
+  /** The windows each agent has stored in this run (committed or being committed). */
+  private readonly stored = new Map<string, IndexSet>()
   /** Losses of one turn of the event loop, redistributed together (see lose). */
   private pendingLosses: { lost: string[]; moves: Redistribution } | undefined
 
@@ -303,8 +306,12 @@ export class RemoteRun {
   private async receive(agent: string, report: AgentReport): Promise<void> {
     if (!this.session.has(agent)) throw new GauntletError('conflict', `agent ${agent} has no part in run ${this.runId}`)
     const { latencyMs, histograms } = this.checkBeforeStoring(agent, report)
-    if (report.windows.length > 0)
+    if (report.windows.length > 0) {
+      const stored = this.stored.get(agent) ?? new IndexSet()
+      this.stored.set(agent, stored)
+      for (const window of report.windows) stored.add(window.index)
       await this.context.commits.save({ runId: this.runId, agent, windows: report.windows, latencyMs })
+    }
     this.guarded("merging an agent's report", () => {
       // The check's decodes are what is merged: no window is decoded twice.
       const ended = this.session.ingest(agent, report, (window) => histograms.get(window))
@@ -333,8 +340,10 @@ export class RemoteRun {
       report.windows,
       {
         stepsAt: (index) => this.session.stepsAt(index),
+        // The store is asked only about a window this agent did store: a new window costs no query.
         delivered: (index) =>
-          this.session.pending(agent, index) ?? this.context.commits.delivered(this.runId, agent, index),
+          this.session.pending(agent, index) ??
+          (this.stored.get(agent)?.has(index) ? this.context.commits.delivered(this.runId, agent, index) : undefined),
         ...(this.scenario.perRequest ? { requestNames: this.scenario.requests.map((r) => r.name) } : {}),
       },
       (window, decoded) => {
