@@ -49,6 +49,21 @@ export class SparseHistogram {
     return new SparseHistogram(total, indices.slice(0, used), counts.slice(0, used), maxValue, minNonZeroValue)
   }
 
+  /** Its fields, as plain data that crosses threads (postMessage); fromParts makes it again. */
+  toParts(): SparseParts {
+    return {
+      totalCount: this.totalCount,
+      indices: this.indices,
+      counts: this.counts,
+      maxValue: this.maxValue,
+      minNonZeroValue: this.minNonZeroValue,
+    }
+  }
+
+  static fromParts(parts: SparseParts): SparseHistogram {
+    return new SparseHistogram(parts.totalCount, parts.indices, parts.counts, parts.maxValue, parts.minNonZeroValue)
+  }
+
   /** As the library's getValueAtPercentile on the decoded histogram. */
   valueAtPercentile(percentile: number): number {
     const requested = Math.min(percentile, 100)
@@ -95,6 +110,15 @@ export class SparseHistogram {
     t.updatedMaxValue(Math.max(t.maxValue, this.maxValue))
     t.updateMinNonZeroValue(Math.min(t.minNonZeroValue, this.minNonZeroValue))
   }
+}
+
+/** A SparseHistogram as plain data. */
+export interface SparseParts {
+  totalCount: number
+  indices: Uint32Array
+  counts: Float64Array
+  maxValue: number
+  minNonZeroValue: number
 }
 
 /** The fields of an uncompressed V2 header that say a histogram's shape. */

@@ -62,19 +62,28 @@ export function checkReport(
   expect: ReportExpectation,
   decoded?: (window: WindowReport, latency: LatencyCounts) => void,
 ): Problem[] {
-  const problems: Problem[] = []
+  return reportProblems(windows, runProblems(windows, expect), (i) => windowProblems(windows[i]!, decoded))
+}
+
+/**
+ * What the run's state says of each window (no histogram is decoded): a request outside the mix (then
+ * that is its one problem), a second outside the agent's assignment or of another step, a second already
+ * delivered with different content. With windowProblems (each window on its own, which can be done
+ * elsewhere, e.g. on another thread), reportProblems gives checkReport's answer.
+ */
+export function runProblems(windows: readonly WindowReport[], expect: ReportExpectation): WindowRunProblems[] {
   const seen = new Map<number, WindowReport>()
-  windows.forEach((window, i) => {
+  return windows.map((window, i) => {
     const path = `/windows/${i}`
     // Only the requests of this run's mix (checked before any is decoded): a report costs at most one
     // histogram decode per request of the mix.
-    const unknown = Object.keys(window.requests ?? {}).find((name) => !expect.requestNames?.includes(name))
-    if (unknown !== undefined) {
-      problems.push({ path: `${path}/requests`, message: `"${unknown.slice(0, 64)}" is not a request of this run` })
-      return
-    }
-    for (const message of windowProblems(window, decoded)) problems.push({ path, message })
-    if (!Number.isInteger(window.index) || window.index < 0) return
+    const unknown = requestOutsideMix(window, expect.requestNames)
+    if (unknown !== undefined)
+      return {
+        outsideMix: { path: `${path}/requests`, message: `"${unknown.slice(0, 64)}" is not a request of this run` },
+      }
+    const problems: Problem[] = []
+    if (!Number.isInteger(window.index) || window.index < 0) return { problems }
     const steps = expect.stepsAt(window.index)
     if (steps.length === 0)
       problems.push({ path: `${path}/index`, message: `window ${window.index} is outside this agent's assignment` })
@@ -87,8 +96,32 @@ export function checkReport(
     if (earlier && !isDeepStrictEqual(earlier, window))
       problems.push({ path, message: `window ${window.index} was already delivered with different content` })
     seen.set(window.index, window)
+    return { problems }
   })
-  return problems
+}
+
+/** One window's problems that depend on the run (runProblems). */
+export type WindowRunProblems = { outsideMix: Problem } | { problems: Problem[] }
+
+/** The name of a request of `window` that is not one of the mix's `names` (none: a window may carry none). */
+export function requestOutsideMix(window: WindowReport, names: readonly string[] | undefined): string | undefined {
+  return Object.keys(window.requests ?? {}).find((name) => !names?.includes(name))
+}
+
+/**
+ * runProblems and each window's own problems (`own(i)`: windowProblems of window i, never asked of a
+ * window outside the mix) in checkReport's order: per window, its own problems, then the run's.
+ */
+export function reportProblems(
+  windows: readonly WindowReport[],
+  run: readonly WindowRunProblems[],
+  own: (i: number) => readonly string[],
+): Problem[] {
+  return windows.flatMap((_, i) => {
+    const found = run[i]!
+    if ('outsideMix' in found) return [found.outsideMix]
+    return [...own(i).map((message) => ({ path: `/windows/${i}`, message })), ...found.problems]
+  })
 }
 
 /** What is wrong with one window on its own (its counters, and its histogram against them). */
