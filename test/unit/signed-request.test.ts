@@ -154,6 +154,38 @@ describe('signed requests between controller and agents', () => {
     await closed.close()
   })
 
+  it(`with hashBody 'parser', checks the body its routes' parser hashed: the signed one is taken, another is \
+refused, and one the parser never read counts as empty`, async () => {
+    const parsed = Fastify({ logger: false })
+    parsed.setErrorHandler(errorHandler)
+    const hooks = signedRequestHooks(new RequestVerifier(secret), 'no secret here', { hashBody: 'parser' })
+    parsed.removeContentTypeParser('application/json')
+    parsed.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, raw: Buffer, done) => {
+      hooks.bodyRead(request, raw)
+      done(null, JSON.parse(raw.toString()))
+    })
+    parsed.addContentTypeParser('text/plain', { parseAs: 'string' }, (_request, text, done) => done(null, text))
+    parsed.post(
+      '/r',
+      { onRequest: hooks.onRequest, preParsing: hooks.preParsing, preValidation: hooks.preValidation },
+      (request) => ({ got: request.body }),
+    )
+    const post = (payload: string, signedBody: string, type = 'application/json') =>
+      parsed.inject({
+        method: 'POST',
+        url: '/r',
+        headers: { 'content-type': type, ...signRequest(secret, 'POST', at('/r'), signedBody) },
+        payload,
+      })
+    const taken = await post(body, body)
+    expect(taken.statusCode).toBe(200)
+    expect(taken.json()).toEqual({ got: { runId: 'r1', windows: [] } })
+    expect((await post(JSON.stringify({ runId: 'r2', windows: [] }), body)).statusCode).toBe(401)
+    // A body the hashing parser does not read is no body: signed over what was sent, it is refused.
+    expect((await post('hello', 'hello', 'text/plain')).statusCode).toBe(401)
+    await parsed.close()
+  })
+
   it('ends the body parse of a request whose client goes away mid-body (it does not wait for good)', async () => {
     const server = Fastify({ logger: false })
     const ended: string[] = []

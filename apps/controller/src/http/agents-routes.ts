@@ -14,6 +14,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import type { AgentRegistry } from '../agents/agent-registry.js'
 import type { ControllerSettings } from '../config/controller-settings.js'
 import { agentAuth } from './agent-auth.js'
+import { acceptEmptyJsonBodies } from './browser-guards.js'
 import { AgentViewSchema, problemResponses, ReportAcceptedSchema } from './api-schemas.js'
 import type { ReportGate } from './report-gate.js'
 
@@ -36,6 +37,8 @@ export const agentsRoutes: FastifyPluginCallbackTypebox<{
     preParsing: auth.preParsing,
     preValidation: auth.preValidation,
   }
+  // The agents' JSON bodies are hashed whole as they are parsed, for their signature (agent-auth.ts).
+  acceptEmptyJsonBodies(app, auth.bodyRead)
   const gate = deps.reportGate
   // After the signature (a stranger never holds a place), before a byte of the body is read.
   const waitForSlot = async (
