@@ -13,6 +13,7 @@ async function admitted(tickets: GateTicket[]): Promise<boolean[]> {
 
 const options = (overrides: Partial<ReportGateOptions> = {}): ReportGateOptions => ({
   perTurn: 100,
+  perTurnBytes: 1_000_000,
   perAgent: 1,
   waitingPerAgent: 10,
   bytes: 1_000_000,
@@ -35,6 +36,18 @@ describe('ReportGate', () => {
     // Nothing holds a place but the reports in progress: the next turn lets in new ones at once.
     await nextTurn()
     expect(await admitted([enter(gate, 'f'), enter(gate, 'g'), enter(gate, 'h')])).toEqual([true, true, false])
+  })
+
+  it('lets in `perTurnBytes` of reports per turn, and always one report, however large', async () => {
+    const gate = new ReportGate(options({ perTurnBytes: 2500 }))
+    const t = [enter(gate, 'a', 1000), enter(gate, 'b', 1000), enter(gate, 'c', 1000), enter(gate, 'd', 9000)]
+    // 2000 bytes let in: room for one more, which takes the turn past its bytes.
+    expect(await admitted(t)).toEqual([true, true, true, false])
+    await nextTurn()
+    expect(await admitted(t)).toEqual([true, true, true, true])
+    const after = [enter(gate, 'e', 10), enter(gate, 'f', 10)]
+    await nextTurn()
+    expect(await admitted(after)).toEqual([true, true])
   })
 
   it(`keeps an agent to perAgent reports in progress; its next waits, and other agents' reports pass it`, async () => {

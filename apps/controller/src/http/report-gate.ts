@@ -11,6 +11,8 @@ export interface GateTicket {
 export interface ReportGateOptions {
   /** Reports let in per turn of the event loop: the work of one turn stays short. */
   perTurn: number
+  /** Bytes (declared) let in per turn, the first report of a turn whatever its size: a report of 20 windows is 20 windows' work. */
+  perTurnBytes: number
   /** Reports of one agent in progress at once (let in and not yet answered). */
   perAgent: number
   /** Reports of one agent waiting at once; beyond, enter() refuses (the route answers 429). */
@@ -23,6 +25,8 @@ export interface ReportGateOptions {
 export const agentReportGate: ReportGateOptions = {
   // Few enough that a turn stays near a millisecond under a backlog, enough to keep the loop busy.
   perTurn: 4,
+  // About 4 one-window reports (~1.5 KB each); one report of 20 windows is a turn's work.
+  perTurnBytes: 8 * 1024,
   // A real agent sends one report at a time for each of its runs.
   perAgent: 1,
   // An agent carries at most this many runs (its heartbeat lists them), each with a report in flight.
@@ -33,8 +37,8 @@ export const agentReportGate: ReportGateOptions = {
 
 /**
  * Agents' reports wait here once their signature is checked and before their body is read. At most
- * `perTurn` are let in per turn of the event loop, in arrival order: the turn that reads, checks, stores and
- * merges them stays short, so the loop comes back to its sockets often. That matters beyond the reports:
+ * `perTurn` (and `perTurnBytes`) are let in per turn of the event loop, in arrival order: the turn that reads,
+ * checks and merges them stays short, so the loop comes back to its sockets often. That matters beyond the reports:
  * libuv accepts one new connection per turn of the loop (libuv 1.45, "unix: don't accept() connections
  * in a loop"), so with 200 agents pushing a backlog in turns of 20-70 ms, a heartbeat on a new connection
  * waited in the kernel's accept queue for up to a second (and timed out, and the next one opened another).
@@ -50,6 +54,7 @@ export class ReportGate {
   private readonly waitingOf = new Map<string, number>()
   private bytesInProgress = 0
   private admittedThisTurn = 0
+  private bytesThisTurn = 0
   private scheduled = false
 
   constructor(readonly options: ReportGateOptions = agentReportGate) {}
@@ -72,6 +77,7 @@ export class ReportGate {
         this.inProgress.set(agent, (this.inProgress.get(agent) ?? 0) + 1)
         this.bytesInProgress += bytes
         this.admittedThisTurn++
+        this.bytesThisTurn += bytes
         this.schedule()
         resolve()
       }
@@ -94,13 +100,20 @@ export class ReportGate {
       state = 'done'
     }
     // Nobody waiting before it and room now: straight in.
-    if (this.waiting.length === 0 && this.admittedThisTurn < this.options.perTurn && this.fits(entry)) admit()
+    if (this.waiting.length === 0 && this.turnHasRoom() && this.fits(entry)) admit()
     else {
       this.waiting.push(entry)
       this.waitingOf.set(agent, (this.waitingOf.get(agent) ?? 0) + 1)
       this.schedule()
     }
     return { ready, done }
+  }
+
+  private turnHasRoom(): boolean {
+    return (
+      this.admittedThisTurn === 0 ||
+      (this.admittedThisTurn < this.options.perTurn && this.bytesThisTurn < this.options.perTurnBytes)
+    )
   }
 
   private fits(entry: { agent: string; bytes: number }): boolean {
@@ -125,7 +138,8 @@ export class ReportGate {
     setImmediate(() => {
       this.scheduled = false
       this.admittedThisTurn = 0
-      for (let i = 0; i < this.waiting.length && this.admittedThisTurn < this.options.perTurn;) {
+      this.bytesThisTurn = 0
+      for (let i = 0; i < this.waiting.length && this.turnHasRoom();) {
         const entry = this.waiting[i]!
         if (this.fits(entry)) {
           this.waiting.splice(i, 1)
