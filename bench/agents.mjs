@@ -196,6 +196,21 @@ function cpuSeconds(pid) {
   }
 }
 
+/**
+ * The kernel's count of connections dropped at a full listen queue (TcpExt ListenOverflows, what `nstat` shows),
+ * machine-wide: a client whose handshake was dropped retries its SYN after 1 s. Undefined where /proc has none.
+ */
+function listenOverflows() {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n')
+    const header = lines.findIndex((line) => line.startsWith('TcpExt:'))
+    const at = lines[header].split(' ').indexOf('ListenOverflows')
+    return at > 0 ? Number(lines[header + 1].split(' ')[at]) : undefined
+  } catch {
+    return undefined
+  }
+}
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Polls `test` every `everyMs` until it returns a truthy value; throws after `limitMs`. */
@@ -611,8 +626,10 @@ async function measure(kind, against, agents, windows, targetUrl, batch = 1) {
   let clientBefore
   const ourLoop = monitorEventLoopDelay({ resolution: 10 })
   let healthz
+  let overflowsBefore
   const startMonitors = async () => {
     healthz = await pollHealthz(against.url)
+    overflowsBefore = listenOverflows()
     cpuBefore = cpuSeconds(against.pid)
     clientBefore = process.cpuUsage()
     ourLoop.enable()
@@ -706,6 +723,11 @@ async function measure(kind, against, agents, windows, targetUrl, batch = 1) {
   for (const t of timers) clearTimeout(t)
   clearInterval(trace)
   heartbeatPeerUrl = undefined
+  const overflows = listenOverflows() - overflowsBefore
+  if (overflows > 0)
+    problems.push(
+      `the kernel dropped ${overflows} connection(s) at a full listen queue (ListenOverflows, machine-wide)`,
+    )
   const health = await healthz.stop()
   if (health.failed > 0) problems.push(`${health.failed} of ${health.rtts.length} GET /healthz failed or were not 200`)
   sse.close()
@@ -1108,7 +1130,7 @@ async function main() {
 
   console.log(
     '\nProblems seen (reports not answered 202, windows missing or short of agents, runs not passed, heartbeats ' +
-      'failing, agent losses):',
+      'failing, agent losses, connections dropped at a full listen queue):',
   )
   let any = false
   for (const r of results) {
