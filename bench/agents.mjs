@@ -14,6 +14,8 @@
 //  - lag: a real-time run; every agent posts window i at startAt + (i+1) s. Lag of each merged window
 //    on the SSE stream after the last agent's POST for that second (and after the second's nominal end).
 //    Peer: the same bare server.
+// During the ingest push, GET /healthz is polled every ~10 ms from a thread of its own (this process's loop
+// lags under the push; a prober outside the agents would not).
 // Then two in-process floors for what the controller must do per merged window: merging N encoded
 // HDR histograms (the controller's own mergeEncoded) and one SQLite row per transaction (WAL,
 // synchronous=FULL, as the controller's store).
@@ -29,6 +31,7 @@ import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
 import { createLatencyHistogram, encodeHistogram, mergeEncoded, recordLatencyUs } from '@gauntlet/metrics'
 import { RequestVerifier, sha256Hex, signRequest } from '@gauntlet/http'
 
@@ -188,6 +191,21 @@ function cpuSeconds(pid) {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
     return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The kernel's count of connections dropped at a full listen queue (TcpExt ListenOverflows, what `nstat` shows),
+ * machine-wide: a client whose handshake was dropped retries its SYN after 1 s. Undefined where /proc has none.
+ */
+function listenOverflows() {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n')
+    const header = lines.findIndex((line) => line.startsWith('TcpExt:'))
+    const at = lines[header].split(' ').indexOf('ListenOverflows')
+    return at > 0 ? Number(lines[header + 1].split(' ')[at]) : undefined
   } catch {
     return undefined
   }
@@ -451,8 +469,9 @@ async function postReport(baseUrl, agent, body, outcome) {
 /**
  * GET /healthz every `everyMs` (one in flight; the next leaves `everyMs` after the previous one left, or as soon
  * as it is answered when that is later) until stopped or `limitMs`; each round trip in ms, a failure as its time to fail.
+ * Runs on a thread of its own (pollHealthz), as a prober outside the agents would.
  */
-function pollHealthz(baseUrl, everyMs = 10, limitMs = 90_000) {
+function healthzLoop(baseUrl, everyMs = 10, limitMs = 90_000) {
   const rtts = []
   let failed = 0
   let running = true
@@ -480,6 +499,41 @@ function pollHealthz(baseUrl, everyMs = 10, limitMs = 90_000) {
       return { rtts: rtts.sort((a, b) => a - b), failed }
     },
   }
+}
+
+/**
+ * Pollers of GET /healthz, a thread each per server measured: with their own event loop, the simulated
+ * agents' work in this process (its loop lags tens of ms under a push, see "our loop") does not count as the
+ * server's. Started once, then told to start and stop around each measurement.
+ */
+const healthzPollers = new Map()
+async function pollHealthz(baseUrl) {
+  let poller = healthzPollers.get(baseUrl)
+  if (!poller) {
+    const worker = new Worker(thisFile, { workerData: { role: 'healthz', url: baseUrl } })
+    poller = { worker, ready: once(worker, 'message') }
+    healthzPollers.set(baseUrl, poller)
+    cleanups.push(() => worker.terminate())
+  }
+  await poller.ready
+  poller.worker.postMessage('start')
+  return {
+    async stop() {
+      poller.worker.postMessage('stop')
+      const [result] = await once(poller.worker, 'message')
+      return result
+    },
+  }
+}
+
+/** The poller thread: polls between 'start' and 'stop', then posts what it measured. */
+function healthzThread({ url }) {
+  let current
+  parentPort.on('message', async (command) => {
+    if (command === 'start') current = healthzLoop(url)
+    else if (command === 'stop') parentPort.postMessage(await current.stop())
+  })
+  parentPort.postMessage('ready')
 }
 
 const statusText = (statuses) =>
@@ -572,13 +626,15 @@ async function measure(kind, against, agents, windows, targetUrl, batch = 1) {
   let clientBefore
   const ourLoop = monitorEventLoopDelay({ resolution: 10 })
   let healthz
-  const startMonitors = () => {
+  let overflowsBefore
+  const startMonitors = async () => {
+    healthz = await pollHealthz(against.url)
+    overflowsBefore = listenOverflows()
     cpuBefore = cpuSeconds(against.pid)
     clientBefore = process.cpuUsage()
     ourLoop.enable()
     peerHeartbeatRtts = []
     if (against.kind === 'bare') heartbeatPeerUrl = against.url
-    healthz = pollHealthz(against.url)
   }
   if (kind === 'ingest') {
     // Bodies built before the clock starts: what is measured is sending, ingesting, merging, storing.
@@ -599,7 +655,7 @@ async function measure(kind, against, agents, windows, targetUrl, batch = 1) {
       bodies.push(list)
       await new Promise((resolve) => setImmediate(resolve))
     }
-    startMonitors()
+    await startMonitors()
     firstSent = Date.now()
     const deadline = firstSent + 60_000
     await Promise.all(
@@ -613,7 +669,7 @@ async function measure(kind, against, agents, windows, targetUrl, batch = 1) {
   } else {
     // Real time: window i closes at startAt + (i+1) s on every agent. Like the real agent's link, a
     // window that closes while a report is in flight goes with the next one.
-    startMonitors()
+    await startMonitors()
     firstSent = startAt + 1000
     let giveUp
     const sending = new Promise((resolve) => {
@@ -667,6 +723,11 @@ async function measure(kind, against, agents, windows, targetUrl, batch = 1) {
   for (const t of timers) clearTimeout(t)
   clearInterval(trace)
   heartbeatPeerUrl = undefined
+  const overflows = listenOverflows() - overflowsBefore
+  if (overflows > 0)
+    problems.push(
+      `the kernel dropped ${overflows} connection(s) at a full listen queue (ListenOverflows, machine-wide)`,
+    )
   const health = await healthz.stop()
   if (health.failed > 0) problems.push(`${health.failed} of ${health.rtts.length} GET /healthz failed or were not 200`)
   sse.close()
@@ -1069,7 +1130,7 @@ async function main() {
 
   console.log(
     '\nProblems seen (reports not answered 202, windows missing or short of agents, runs not passed, heartbeats ' +
-      'failing, agent losses):',
+      'failing, agent losses, connections dropped at a full listen queue):',
   )
   let any = false
   for (const r of results) {
@@ -1101,7 +1162,9 @@ async function cleanup() {
   for (const child of children) child.kill('SIGKILL')
 }
 
-if (process.argv[2] === '--bare-peer') {
+if (!isMainThread) {
+  if (workerData?.role === 'healthz') healthzThread(workerData)
+} else if (process.argv[2] === '--bare-peer') {
   bareServer()
 } else {
   process.on('exit', () => {

@@ -2,7 +2,10 @@ import { emptyErrorCounts, type RunSummary, type WindowReport } from '@gauntlet/
 import { createLatencyHistogram, encodeHistogram, recordLatencyUs } from '@gauntlet/metrics'
 import { expect } from 'vitest'
 
-/** A synthetic merged 1 s bucket: `ok` responses at `latencyMs`, `errors` 500s. */
+/**
+ * A synthetic 1 s window (an agent's, or merged): `ok` responses at `latencyMs`, or one response at each of
+ * `latenciesUs`; `errors` 500s.
+ */
 export function bucket(
   index: number,
   opts: {
@@ -10,20 +13,23 @@ export function bucket(
     ok?: number
     errors?: number
     latencyMs?: number
+    latenciesUs?: readonly number[]
+    startedAt?: number
     faults?: string[]
     missingAgents?: string[]
   } = {},
 ): WindowReport {
-  const ok = opts.ok ?? 100
+  const latenciesUs = opts.latenciesUs ?? Array<number>(opts.ok ?? 100).fill((opts.latencyMs ?? 5) * 1000)
+  const ok = latenciesUs.length
   const failed = opts.errors ?? 0
   const h = createLatencyHistogram()
-  for (let i = 0; i < ok; i++) recordLatencyUs(h, (opts.latencyMs ?? 5) * 1000)
+  for (const us of latenciesUs) recordLatencyUs(h, us)
   const errors = emptyErrorCounts()
   if (failed > 0) errors.status['500'] = failed
   return {
     index,
     step: opts.step ?? 0,
-    startedAt: index * 1000,
+    startedAt: opts.startedAt ?? index * 1000,
     planned: ok + failed,
     sent: ok + failed,
     dispatched: ok + failed,

@@ -220,6 +220,31 @@ against its run like any bad report`, async () => {
     expect(await c.healthy()).toBe(true)
   }, 60_000)
 
+  it(`takes a window it already stored again as it was, and refuses it with different content \
+(the check reads what the store holds)`, async () => {
+    expect((await heartbeat()).status).toBe(200)
+    const beating = setInterval(() => void heartbeat(), 500)
+    try {
+      const runId = await startRun()
+      const first = window0({})
+      expect((await report(runId, [first])).status).toBe(202)
+      // The run's only agent delivered second 0: it is merged and stored, no longer waiting in the merge.
+      await expect
+        .poll(async () => ((await (await c.api(`/api/runs/${runId}/windows`)).json()) as unknown[]).length)
+        .toBe(1)
+      expect((await report(runId, [first])).status).toBe(202)
+      await expectRefused(
+        await report(runId, [{ ...first, maxSendLagMs: 7 }]),
+        /\/windows\/0: window 0 was already delivered with different content/,
+      )
+      expect((await summaryOf(runId)).degraded).toBe(true)
+      const stored = (await (await c.api(`/api/runs/${runId}/windows?agent=forged`)).json()) as WindowReport[]
+      expect(stored.map((w) => [w.index, w.maxSendLagMs])).toEqual([[0, 0]])
+    } finally {
+      clearInterval(beating)
+    }
+  }, 60_000)
+
   it('lives through the lost-agent timer after a garbage report (where the controller used to exit)', async () => {
     expect((await heartbeat()).status).toBe(200)
     const beating = setInterval(() => void heartbeat(), 500)

@@ -1,4 +1,4 @@
-import { emptyErrorCounts, type PlannedStep, type WindowReport } from '@gauntlet/contracts'
+import type { PlannedStep, WindowReport } from '@gauntlet/contracts'
 import {
   createLatencyHistogram,
   decodeHistogram,
@@ -6,12 +6,13 @@ import {
   mergeEncoded,
   recordLatencyUs,
   summarizeLatency,
-  type Histogram,
+  type LatencyCounts,
 } from '@gauntlet/metrics'
 import * as hdr from 'hdr-histogram-js'
 import { describe, expect, it } from 'vitest'
 import { DistributedRun } from '../../apps/controller/src/agents/distributed-run.js'
 import { decodeLatency } from '../../apps/controller/src/agents/report-check.js'
+import { bucket } from '../helpers/buckets.js'
 
 // The controller merges each second's histograms as the agents' windows arrive (reusing the report check's
 // decode) instead of decoding and merging them all when the second completes. What it emits must be
@@ -33,28 +34,12 @@ function random(seed: number): () => number {
 
 /** A window with a histogram of its own shape (latencies from 50 µs to ~40 s, a long tail on some). */
 function windowOf(agent: number, index: number, next: () => number): WindowReport {
-  const h = createLatencyHistogram()
   const count = 1 + Math.floor(next() * 400)
   const medianUs = 50 + ((agent * 37 + index * 11) % 40) * 500
-  for (let i = 0; i < count; i++)
-    recordLatencyUs(h, next() < 0.02 ? medianUs * (100 + 2000 * next()) : medianUs * (0.5 + next()))
-  return {
-    index,
-    step: index < 40 ? 0 : 1,
-    startedAt: T0 + index * 1000 + agent,
-    planned: count,
-    sent: count,
-    dispatched: count,
-    dropped: 0,
-    ok: count,
-    errors: emptyErrorCounts(),
-    latency: encodeHistogram(h),
-    lateSends: 0,
-    maxSendLagMs: 0,
-    generatorLimited: false,
-    complete: true,
-    openConnections: 1,
-  }
+  const latenciesUs = Array.from({ length: count }, () =>
+    next() < 0.02 ? medianUs * (100 + 2000 * next()) : medianUs * (0.5 + next()),
+  )
+  return bucket(index, { step: index < 40 ? 0 : 1, startedAt: T0 + index * 1000 + agent, latenciesUs })
 }
 
 /** Every agent's windows in a shuffled order of delivery: reports of 1 to 20 windows, interleaved. */
@@ -82,7 +67,7 @@ function run(seed: number, decoded: 'check' | 'none') {
   )
   const all = deliveries(seed)
   for (const report of all) {
-    const histograms = new Map<WindowReport, Histogram>()
+    const histograms = new Map<WindowReport, LatencyCounts>()
     if (decoded === 'check') for (const w of report.windows) histograms.set(w, decodeLatency(w.latency))
     session.ingest(report.agent, { windows: report.windows }, (w) => histograms.get(w))
   }
@@ -146,9 +131,9 @@ describe('decodeLatency (the report check\u2019s decode)', () => {
       const compact = decodeLatency(encoded)
       const full = decodeHistogram(encoded)
       expect(compact.totalCount).toBe(full.totalCount)
-      expect(summarizeLatency(compact)).toEqual(summarizeLatency(full))
+      expect(compact.summarize()).toEqual(summarizeLatency(full))
       const viaCompact = createLatencyHistogram()
-      viaCompact.add(compact)
+      compact.addTo(viaCompact)
       expect(encodeHistogram(viaCompact)).toBe(encodeHistogram(mergeEncoded([encoded])))
     })
   }
@@ -162,6 +147,6 @@ describe('decodeLatency (the report check\u2019s decode)', () => {
     })
     for (let i = 0; i < 200; i++) coarse.recordValue(1000 + i * 37)
     const encoded = hdr.encodeIntoCompressedBase64(coarse)
-    expect(summarizeLatency(decodeLatency(encoded))).toEqual(summarizeLatency(decodeHistogram(encoded)))
+    expect(decodeLatency(encoded).summarize()).toEqual(summarizeLatency(decodeHistogram(encoded)))
   })
 })

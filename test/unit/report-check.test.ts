@@ -45,6 +45,33 @@ const inflatingTo = (bytes: number): string => {
   return Buffer.concat([head, body]).toString('base64')
 }
 
+/** `encoded` with its compressed-length field set to `length`. */
+const withLengthField = (encoded: string, length: number): string => {
+  const bytes = Buffer.from(encoded, 'base64')
+  bytes.writeInt32BE(length, 4)
+  return bytes.toString('base64')
+}
+
+/**
+ * A compressed histogram of the canonical shape whose counts are a run of 2^40 zero buckets and a 1: the
+ * library's decoder would walk every one of them.
+ */
+const zeroRunPastRange = (() => {
+  const header = Buffer.alloc(40)
+  header.writeUInt32BE(0x1c849313, 0)
+  // ZigZag of -(2^40) is 2^41 - 1: five 7-bit groups of ones, then six; then the count 1 (ZigZag 2).
+  const words = Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x3f, 0x02])
+  header.writeUInt32BE(words.length, 4)
+  header.writeUInt32BE(3, 12)
+  header.writeUInt32BE(1, 20)
+  header.writeUInt32BE(3_600_000_000, 28)
+  const body = deflateSync(Buffer.concat([header, words]))
+  const head = Buffer.alloc(8)
+  head.writeInt32BE(0x1c849314, 0)
+  head.writeInt32BE(body.length, 4)
+  return Buffer.concat([head, body]).toString('base64')
+})()
+
 /** A well-formed histogram of a shape no agent builds (range to 2^50 at 5 digits: a large allocation). */
 const oversized = (() => {
   const h = hdr.build({
@@ -75,6 +102,13 @@ describe('windowProblems', () => {
       /larger than any agent sends/,
     ],
     ['a histogram of another shape', { latency: oversized }, /range or precision/],
+    ['a histogram that is not base64', { latency: `${encodedOf(8).slice(0, -4)}!!!!` }, /not base64/],
+    [
+      'a histogram whose length field is not its length',
+      { latency: withLengthField(encodedOf(8), 10) },
+      /not a compressed histogram/,
+    ],
+    ['a histogram whose counts run past its range', { latency: zeroRunPastRange }, /does not decode/],
     ['a histogram count different from ok', { latency: encodedOf(7) }, /holds 7 values but ok is 8/],
     ['a negative counter', { sent: -1 }, /sent must be a non-negative integer/],
     ['a fractional counter', { ok: 1.5 }, /ok must be a non-negative integer/],

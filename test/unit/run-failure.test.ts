@@ -7,7 +7,7 @@ import { RemoteAgents } from '../../apps/controller/src/agents/remote-agents.js'
 import type { AppliedFault, FaultInjector, LoadAgent } from '../../apps/controller/src/run/ports.js'
 import { executeRun } from '../../apps/controller/src/run/run-service.js'
 import { parseScenario } from '../../apps/controller/src/scenario/load-scenario.js'
-import type { AgentWindowCommits } from '../../apps/controller/src/storage/group-commit.js'
+import type { IntakeRequest, WindowIntake } from '../../apps/controller/src/agents/window-intake.js'
 import { SqliteStore } from '../../apps/controller/src/storage/sqlite-store.js'
 
 /**
@@ -53,7 +53,10 @@ describe('a throw inside a run', () => {
       replan: () => Promise.resolve(true),
       stop: async () => {},
     } as unknown as AgentClient
-    const commits = { save: async () => {}, delivered: () => undefined } as unknown as AgentWindowCommits
+    const commits = {
+      take: (r: IntakeRequest) => Promise.resolve({ own: r.windows.map(() => []), latency: [], stored: true }),
+      delivered: () => undefined,
+    } as unknown as WindowIntake
     const remote = new RemoteAgents(registry, client, commits, () => nowMs)
     registry.startSweeping(5)
     let started!: () => void
@@ -88,7 +91,10 @@ describe('a throw inside a run', () => {
       replan: () => Promise.resolve(true),
       stop: async () => {},
     } as unknown as AgentClient
-    const commits = { save: async () => {}, delivered: () => undefined } as unknown as AgentWindowCommits
+    const commits = {
+      take: (r: IntakeRequest) => Promise.resolve({ own: r.windows.map(() => []), latency: [], stored: true }),
+      delivered: () => undefined,
+    } as unknown as WindowIntake
     let started!: () => void
     const onStart = new Promise<void>((resolve) => (started = resolve))
     const outcome = new RemoteAgents(registry, client, commits).run(scenario, {

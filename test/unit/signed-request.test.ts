@@ -7,6 +7,8 @@ import {
   type ProblemDetails,
 } from '@gauntlet/http'
 import Fastify, { type FastifyInstance } from 'fastify'
+import { once } from 'node:events'
+import { connect, type AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 /** app.inject sends Host: localhost:80; a signature names its receiver's host. */
@@ -150,6 +152,81 @@ describe('signed requests between controller and agents', () => {
     expect(response.statusCode).toBe(401)
     expect(response.json<ProblemDetails>().detail).toBe('no secret configured')
     await closed.close()
+  })
+
+  it(`with hashBody 'parser', checks the body its routes' parser hashed: the signed one is taken, another is \
+refused, and one the parser never read counts as empty`, async () => {
+    const parsed = Fastify({ logger: false })
+    parsed.setErrorHandler(errorHandler)
+    const hooks = signedRequestHooks(new RequestVerifier(secret), 'no secret here', { hashBody: 'parser' })
+    parsed.removeContentTypeParser('application/json')
+    parsed.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, raw: Buffer, done) => {
+      hooks.bodyRead(request, raw)
+      done(null, JSON.parse(raw.toString()))
+    })
+    parsed.addContentTypeParser('text/plain', { parseAs: 'string' }, (_request, text, done) => done(null, text))
+    parsed.post(
+      '/r',
+      { onRequest: hooks.onRequest, preParsing: hooks.preParsing, preValidation: hooks.preValidation },
+      (request) => ({ got: request.body }),
+    )
+    const post = (payload: string, signedBody: string, type = 'application/json') =>
+      parsed.inject({
+        method: 'POST',
+        url: '/r',
+        headers: { 'content-type': type, ...signRequest(secret, 'POST', at('/r'), signedBody) },
+        payload,
+      })
+    const taken = await post(body, body)
+    expect(taken.statusCode).toBe(200)
+    expect(taken.json()).toEqual({ got: { runId: 'r1', windows: [] } })
+    expect((await post(JSON.stringify({ runId: 'r2', windows: [] }), body)).statusCode).toBe(401)
+    // A body the hashing parser does not read is no body: signed over what was sent, it is refused.
+    expect((await post('hello', 'hello', 'text/plain')).statusCode).toBe(401)
+    await parsed.close()
+  })
+
+  it('ends the body parse of a request whose client goes away mid-body (it does not wait for good)', async () => {
+    const server = Fastify({ logger: false })
+    const ended: string[] = []
+    server.setErrorHandler((error: Error, _request, reply) => {
+      ended.push(error.message)
+      return reply.code(400).send()
+    })
+    const hooks = signedRequestHooks(new RequestVerifier(secret), 'no secret here')
+    let hashing = false
+    server.post(
+      '/r',
+      {
+        onRequest: hooks.onRequest,
+        preParsing: [
+          hooks.preParsing,
+          async (_request, _reply, payload) => {
+            hashing = true
+            return payload
+          },
+        ],
+        preValidation: hooks.preValidation,
+      },
+      () => 'taken',
+    )
+    await server.listen({ port: 0, host: '127.0.0.1' })
+    const { port } = server.server.address() as AddressInfo
+    const whole = JSON.stringify({ padding: 'x'.repeat(1000) })
+    const headers = signRequest(secret, 'POST', `http://127.0.0.1:${port}/r`, whole)
+    const socket = connect(port, '127.0.0.1')
+    await once(socket, 'connect')
+    socket.write(
+      `POST /r HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\n` +
+        `content-length: ${whole.length}\r\n${Object.entries(headers)
+          .map(([name, value]) => `${name}: ${value}\r\n`)
+          .join('')}\r\n${whole.slice(0, 100)}`,
+    )
+    // The signature is checked and the body is being hashed when the client goes.
+    await expect.poll(() => hashing, { timeout: 5_000 }).toBe(true)
+    socket.destroy()
+    await expect.poll(() => ended, { timeout: 5_000 }).toEqual(['the request body was cut off'])
+    await server.close()
   })
 })
 

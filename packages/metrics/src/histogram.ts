@@ -87,18 +87,22 @@ export interface LatencySummaryMs {
 const usToMs = (us: number): number => Math.round(us) / 1000
 
 export function summarizeLatency(histogram: Histogram): LatencySummaryMs {
-  const count = histogram.totalCount
+  return latencySummary(histogram.totalCount, (percentile) => histogram.getValueAtPercentile(percentile))
+}
+
+/** summarizeLatency for any histogram of `count` values whose percentiles `valueAt` gives (microseconds). */
+export function latencySummary(count: number, valueAt: (percentile: number) => number): LatencySummaryMs {
   if (count === 0) {
     return { count, p50Ms: null, p90Ms: null, p95Ms: null, p99Ms: null, p999Ms: null, maxMs: null }
   }
   return {
     count,
-    p50Ms: usToMs(histogram.getValueAtPercentile(50)),
-    p90Ms: usToMs(histogram.getValueAtPercentile(90)),
-    p95Ms: usToMs(histogram.getValueAtPercentile(95)),
-    p99Ms: usToMs(histogram.getValueAtPercentile(99)),
-    p999Ms: usToMs(histogram.getValueAtPercentile(99.9)),
+    p50Ms: usToMs(valueAt(50)),
+    p90Ms: usToMs(valueAt(90)),
+    p95Ms: usToMs(valueAt(95)),
+    p99Ms: usToMs(valueAt(99)),
+    p999Ms: usToMs(valueAt(99.9)),
     // The top bucket's upper bound, like every other quantile, so a value reads the same before and after encoding.
-    maxMs: usToMs(histogram.getValueAtPercentile(100)),
+    maxMs: usToMs(valueAt(100)),
   }
 }

@@ -8,7 +8,7 @@ import {
   type ScheduledStep,
   type WindowReport,
 } from '@gauntlet/contracts'
-import { createLatencyHistogram, decodeHistogram, type Histogram } from '@gauntlet/metrics'
+import { createLatencyHistogram, decodeHistogram, type Histogram, type LatencyCounts } from '@gauntlet/metrics'
 import { planBefore, planFrom, splitPlan } from './rate-split.js'
 import { mergeWindows } from './window-merge.js'
 
@@ -136,7 +136,7 @@ export class DistributedRun {
   ingest(
     agent: string,
     report: Pick<AgentReport, 'windows' | 'done'>,
-    decoded?: (window: WindowReport) => Histogram | undefined,
+    decoded?: (window: WindowReport) => LatencyCounts | undefined,
   ): 'ended-early' | undefined {
     const member = this.members.get(agent)
     if (!member || member.lost) return
@@ -244,7 +244,7 @@ export class DistributedRun {
   }
 
   /** Adds a delivered window's latency to its second's merge, once (decoding it when not given). */
-  private mergeLatency(window: WindowReport, agent: string, histogram?: Histogram): void {
+  private mergeLatency(window: WindowReport, agent: string, decoded?: LatencyCounts): void {
     let merging = this.merging.get(window.index)
     if (!merging) {
       merging = { histogram: createLatencyHistogram(), agents: new Set() }
@@ -252,7 +252,8 @@ export class DistributedRun {
     }
     if (merging.agents.has(agent)) return
     merging.agents.add(agent)
-    merging.histogram.add(histogram ?? decodeHistogram(window.latency))
+    if (decoded) decoded.addTo(merging.histogram)
+    else merging.histogram.add(decodeHistogram(window.latency))
   }
 
   private owes(member: Member, index: number): boolean {

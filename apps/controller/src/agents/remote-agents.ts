@@ -1,10 +1,10 @@
 import { GauntletError } from '@gauntlet/contracts'
 import type { LoadAgent, LoadOutcome } from '../run/ports.js'
 import type { Scenario } from '../scenario/scenario.js'
-import type { AgentWindowCommits } from '../storage/group-commit.js'
 import type { AgentClient } from './agent-client.js'
 import type { AgentInfo, AgentRegistry } from './agent-registry.js'
 import { RemoteRun } from './remote-run.js'
+import type { WindowIntake } from './window-intake.js'
 
 /** After asking agents to stop, how long to wait for their last windows (by default). */
 const defaultStopWaitMs = 8_000
@@ -18,8 +18,8 @@ export class RemoteAgents implements LoadAgent {
   constructor(
     private readonly registry: AgentRegistry,
     private readonly client: AgentClient,
-    /** Agents' windows are stored before the report is acknowledged: nothing acknowledged is lost to a crash. */
-    private readonly commits: AgentWindowCommits,
+    /** Agents' windows are checked and stored before the report is acknowledged: nothing acknowledged is lost to a crash. */
+    private readonly commits: WindowIntake,
     private readonly now: () => number = Date.now,
     /** After a stop, how long the run waits for agents' last windows: within the controller's --hook-grace. */
     private readonly stopWaitMs = defaultStopWaitMs,

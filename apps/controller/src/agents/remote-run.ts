@@ -6,17 +6,18 @@ import {
   type PlannedStep,
   type WindowReport,
 } from '@gauntlet/contracts'
-import { summarizeLatency, type Histogram } from '@gauntlet/metrics'
+import type { LatencyCounts } from '@gauntlet/metrics'
 import { callbackGuard } from '../run/callback-guard.js'
 import type { LoadAgent, LoadOutcome } from '../run/ports.js'
 import type { Scenario } from '../scenario/scenario.js'
-import type { AgentWindowCommits } from '../storage/group-commit.js'
 import type { AgentClient } from './agent-client.js'
 import type { AgentInfo, AgentRegistry } from './agent-registry.js'
 import { DistributedRun, type Redistribution } from './distributed-run.js'
+import { IndexSet } from './index-set.js'
 import { splitPlan } from './rate-split.js'
-import { checkReport } from './report-check.js'
+import { reportProblems, runProblems } from './report-check.js'
 import { requestWire, targetWire } from './request-wire.js'
+import type { WindowIntake } from './window-intake.js'
 
 /** Time from assignment to second 0: orders reach every agent and their connections warm up. */
 const startLeadMs = 1_500
@@ -27,7 +28,8 @@ const watchEveryMs = 250
 export interface RemoteRunContext {
   registry: AgentRegistry
   client: AgentClient
-  commits: AgentWindowCommits
+  /** Agents' windows are checked and stored there before a report is acknowledged. */
+  commits: WindowIntake
   now: () => number
   stopWaitMs: number
 }
@@ -56,6 +58,8 @@ export class RemoteRun {
   /** Agents' reports that were refused, one line each (the run is degraded by them). */
   private readonly refusals: string[] = []
   private readonly refusedAgents = new Set<string>()
+  /** The windows each agent has stored in this run (committed or being committed). */
+  private readonly stored = new Map<string, IndexSet>()
   /** Losses of one turn of the event loop, redistributed together (see lose). */
   private pendingLosses: { lost: string[]; moves: Redistribution } | undefined
 
@@ -302,12 +306,10 @@ export class RemoteRun {
 
   private async receive(agent: string, report: AgentReport): Promise<void> {
     if (!this.session.has(agent)) throw new GauntletError('conflict', `agent ${agent} has no part in run ${this.runId}`)
-    const { latencyMs, histograms } = this.checkBeforeStoring(agent, report)
-    if (report.windows.length > 0)
-      await this.context.commits.save({ runId: this.runId, agent, windows: report.windows, latencyMs })
+    const latency = report.windows.length > 0 ? await this.checkAndStore(agent, report) : []
     this.guarded("merging an agent's report", () => {
       // The check's decodes are what is merged: no window is decoded twice.
-      const ended = this.session.ingest(agent, report, (window) => histograms.get(window))
+      const ended = this.session.ingest(agent, report, (window) => latency[report.windows.indexOf(window)])
       const stoppedBy = report.done?.stoppedBy
       // A unique data set that ran out on one agent ends the run's traffic everywhere, for that reason.
       if (stoppedBy !== undefined) this.stopAll(`agent ${agent}: ${stoppedBy}`)
@@ -324,30 +326,36 @@ export class RemoteRun {
   }
 
   /**
-   * Checked before anything is stored or merged: a window that fails is never counted. Returns each
-   * window's percentiles (JSON) for the agent view, and its histogram for the merge, both from the
-   * check's decode.
+   * Checked before anything is stored or merged, and stored before the report is acknowledged: a window
+   * that fails is never counted, one that is acknowledged is never lost. What the run knows (steps,
+   * deliveries) is checked here; each window on its own, and the storing, in the intake (off this thread).
+   * Returns each window's latency for the merge, from the check's decode.
    */
-  private checkBeforeStoring(
-    agent: string,
-    report: AgentReport,
-  ): { latencyMs: Array<string | undefined>; histograms: Map<WindowReport, Histogram> } {
-    const latency = new Map<WindowReport, string>()
-    const histograms = new Map<WindowReport, Histogram>()
-    const problems = checkReport(
-      report.windows,
-      {
-        stepsAt: (index) => this.session.stepsAt(index),
-        delivered: (index) =>
-          this.session.pending(agent, index) ?? this.context.commits.delivered(this.runId, agent, index),
-        ...(this.scenario.perRequest ? { requestNames: this.scenario.requests.map((r) => r.name) } : {}),
-      },
-      (window, histogram) => {
-        latency.set(window, JSON.stringify(summarizeLatency(histogram)))
-        histograms.set(window, histogram)
-      },
-    )
-    if (problems.length === 0) return { latencyMs: report.windows.map((window) => latency.get(window)), histograms }
+  private async checkAndStore(agent: string, report: AgentReport): Promise<Array<LatencyCounts | undefined>> {
+    const requestNames = this.scenario.perRequest ? this.scenario.requests.map((r) => r.name) : undefined
+    const run = runProblems(report.windows, {
+      stepsAt: (index) => this.session.stepsAt(index),
+      // The store is asked only about a window this agent did store: a new window costs no query.
+      delivered: (index) =>
+        this.session.pending(agent, index) ??
+        (this.stored.get(agent)?.has(index) ? this.context.commits.delivered(this.runId, agent, index) : undefined),
+      ...(requestNames ? { requestNames } : {}),
+    })
+    const store = run.every((found) => 'problems' in found && found.problems.length === 0)
+    if (store) {
+      const stored = this.stored.get(agent) ?? new IndexSet()
+      this.stored.set(agent, stored)
+      for (const window of report.windows) stored.add(window.index)
+    }
+    const intake = await this.context.commits.take({
+      runId: this.runId,
+      agent,
+      windows: report.windows,
+      ...(requestNames ? { requestNames } : {}),
+      store,
+    })
+    const problems = reportProblems(report.windows, run, (i) => intake.own[i]!)
+    if (problems.length === 0) return intake.latency
     const first = `${problems[0]!.path}: ${problems[0]!.message}`
     this.refuse(agent, `${first}${problems.length > 1 ? `, and ${problems.length - 1} more problem(s)` : ''}`)
     throw new GauntletError('usage', `report from agent ${agent} refused: ${first}`, { problems })

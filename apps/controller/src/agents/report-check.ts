@@ -1,5 +1,12 @@
 import { totalErrors, type Problem, type WindowReport } from '@gauntlet/contracts'
-import { decodeCompact, decodeHistogram, type Histogram } from '@gauntlet/metrics'
+import {
+  decodeCompact,
+  decodeHistogram,
+  latencyCounts,
+  scanV2Counts,
+  SparseHistogram,
+  type LatencyCounts,
+} from '@gauntlet/metrics'
 import { isDeepStrictEqual } from 'node:util'
 import { inflateSync } from 'node:zlib'
 
@@ -36,32 +43,47 @@ const maxTrackableUs = 3_600_000_000n
 const maxInflatedBytes = 1024 * 1024
 const compressedHeaderBytes = 8
 const v2HeaderBytes = 40
+/** The compressed V2 cookie (hdr-histogram-js's V2CompressedEncodingCookieBase), its word-size bits aside. */
+const compressedCookieBase = 0x1c849304
+/** Counts-array length of the canonical shape, the longest of any shape allowed here (lowest >= 1, <= 3 digits, <= 1 h). */
+const maxCountsLength = 23_552
+/** What the encoder (base64-js) writes: the standard alphabet, padded. The library's decoder reads other text differently. */
+const base64Text = /^[A-Za-z0-9+/]*={0,2}$/
 
 /** Fields only the controller's merge sets. */
 const mergedOnly = ['agents', 'missingAgents', 'faults', 'skewMs'] as const
 
 /**
  * Every problem with `windows`, each with its path; empty when they may be stored and merged.
- * `decoded` gets the histogram of each window whose histogram checked out (the decode is not repeated).
+ * `decoded` gets the latency of each window whose histogram checked out (the decode is not repeated).
  */
 export function checkReport(
   windows: readonly WindowReport[],
   expect: ReportExpectation,
-  decoded?: (window: WindowReport, histogram: Histogram) => void,
+  decoded?: (window: WindowReport, latency: LatencyCounts) => void,
 ): Problem[] {
-  const problems: Problem[] = []
+  return reportProblems(windows, runProblems(windows, expect), (i) => windowProblems(windows[i]!, decoded))
+}
+
+/**
+ * What the run's state says of each window (no histogram is decoded): a request outside the mix (then
+ * that is its one problem), a second outside the agent's assignment or of another step, a second already
+ * delivered with different content. With windowProblems (each window on its own, which can be done
+ * elsewhere, e.g. on another thread), reportProblems gives checkReport's answer.
+ */
+export function runProblems(windows: readonly WindowReport[], expect: ReportExpectation): WindowRunProblems[] {
   const seen = new Map<number, WindowReport>()
-  windows.forEach((window, i) => {
+  return windows.map((window, i) => {
     const path = `/windows/${i}`
     // Only the requests of this run's mix (checked before any is decoded): a report costs at most one
     // histogram decode per request of the mix.
-    const unknown = Object.keys(window.requests ?? {}).find((name) => !expect.requestNames?.includes(name))
-    if (unknown !== undefined) {
-      problems.push({ path: `${path}/requests`, message: `"${unknown.slice(0, 64)}" is not a request of this run` })
-      return
-    }
-    for (const message of windowProblems(window, decoded)) problems.push({ path, message })
-    if (!Number.isInteger(window.index) || window.index < 0) return
+    const unknown = requestOutsideMix(window, expect.requestNames)
+    if (unknown !== undefined)
+      return {
+        outsideMix: { path: `${path}/requests`, message: `"${unknown.slice(0, 64)}" is not a request of this run` },
+      }
+    const problems: Problem[] = []
+    if (!Number.isInteger(window.index) || window.index < 0) return { problems }
     const steps = expect.stepsAt(window.index)
     if (steps.length === 0)
       problems.push({ path: `${path}/index`, message: `window ${window.index} is outside this agent's assignment` })
@@ -74,14 +96,38 @@ export function checkReport(
     if (earlier && !isDeepStrictEqual(earlier, window))
       problems.push({ path, message: `window ${window.index} was already delivered with different content` })
     seen.set(window.index, window)
+    return { problems }
   })
-  return problems
+}
+
+/** One window's problems that depend on the run (runProblems). */
+export type WindowRunProblems = { outsideMix: Problem } | { problems: Problem[] }
+
+/** The name of a request of `window` that is not one of the mix's `names` (none: a window may carry none). */
+export function requestOutsideMix(window: WindowReport, names: readonly string[] | undefined): string | undefined {
+  return Object.keys(window.requests ?? {}).find((name) => !names?.includes(name))
+}
+
+/**
+ * runProblems and each window's own problems (`own(i)`: windowProblems of window i, never asked of a
+ * window outside the mix) in checkReport's order: per window, its own problems, then the run's.
+ */
+export function reportProblems(
+  windows: readonly WindowReport[],
+  run: readonly WindowRunProblems[],
+  own: (i: number) => readonly string[],
+): Problem[] {
+  return windows.flatMap((_, i) => {
+    const found = run[i]!
+    if ('outsideMix' in found) return [found.outsideMix]
+    return [...own(i).map((message) => ({ path: `/windows/${i}`, message })), ...found.problems]
+  })
 }
 
 /** What is wrong with one window on its own (its counters, and its histogram against them). */
 export function windowProblems(
   window: WindowReport,
-  decoded?: (window: WindowReport, histogram: Histogram) => void,
+  decoded?: (window: WindowReport, latency: LatencyCounts) => void,
 ): string[] {
   const problems: string[] = []
   const counters = {
@@ -126,7 +172,7 @@ export function windowProblems(
   if (window.lateSends > window.dispatched)
     problems.push(`lateSends ${window.lateSends} exceed the ${window.dispatched} requests dispatched`)
 
-  let histogram: Histogram
+  let histogram: LatencyCounts
   try {
     histogram = decodeLatency(window.latency)
   } catch (error) {
@@ -168,14 +214,23 @@ function requestProblems(window: WindowReport, requests: NonNullable<WindowRepor
 }
 
 /**
- * Decodes an agent's latency histogram, refusing one that would inflate or allocate beyond the
- * largest legal histogram (a few bytes of base64 can otherwise declare gigabytes). One of the canonical
- * precision (what agents send) is decoded compact: counts, quantiles and merges are the same as the
- * full-range copy's, for a fraction of its cost; any other precision is copied into the canonical shape.
+ * Decodes an agent's latency histogram, refusing one that would inflate or allocate beyond the largest
+ * legal histogram (a few bytes of base64 can otherwise declare gigabytes), or that no encoder writes (the
+ * library's decoder would walk every bucket such an encoding claims). One of the canonical shape (what
+ * agents send) is read sparse (SparseHistogram: no counts array of the whole range; counts, quantiles and
+ * merges the library's decode gives); any other is decoded by the library, and copied into the canonical
+ * shape unless only its range differs.
  */
-export function decodeLatency(encoded: string): Histogram {
+export function decodeLatency(encoded: string): LatencyCounts {
+  if (encoded.length % 4 !== 0 || !base64Text.test(encoded)) throw new Error('not base64')
   const compressed = Buffer.from(encoded, 'base64')
   if (compressed.length <= compressedHeaderBytes) throw new Error('too short')
+  // What the library's decoder reads first: the cookie and the length of the compressed data that follows.
+  if (
+    (compressed.readUInt32BE(0) & ~0xf0) !== compressedCookieBase ||
+    compressed.readUInt32BE(4) !== compressed.length - compressedHeaderBytes
+  )
+    throw new Error('not a compressed histogram')
   let inflated: Buffer
   try {
     inflated = inflateSync(compressed.subarray(compressedHeaderBytes), { maxOutputLength: maxInflatedBytes })
@@ -191,7 +246,12 @@ export function decodeLatency(encoded: string): Histogram {
     throw new Error('its range or precision is not that of a latency histogram')
   }
   try {
-    return digits === canonicalDigits && lowest === 1n ? decodeCompact(encoded) : decodeHistogram(encoded)
+    const sparse = SparseHistogram.fromV2Payload(inflated)
+    if (sparse) return sparse
+    scanV2Counts(inflated, maxCountsLength)
+    return latencyCounts(
+      digits === canonicalDigits && lowest === 1n ? decodeCompact(encoded) : decodeHistogram(encoded),
+    )
   } catch {
     // The library's own words stay out of the answer and the run's warnings.
     throw new Error('it does not decode')

@@ -12,6 +12,7 @@ import { FaultRouter } from '../agents/fault-router.js'
 import { InProcessAgent } from '../agents/in-process-agent.js'
 import { RemoteAgents } from '../agents/remote-agents.js'
 import { tcpTargetProbe } from '../agents/tcp-target-probe.js'
+import { WindowIntake } from '../agents/window-intake.js'
 import { buildApp } from '../http/app.js'
 import { controllerLoggerOptions, logLevelFromEnv } from '../http/audit-log.js'
 import { RunAdmission } from '../run/run-admission.js'
@@ -21,7 +22,6 @@ import { assertScenarioEgress, locateProblems, type ScenarioEgressAllow } from '
 import { resolveScenarioFiles } from '../scenario/scenario-files.js'
 import { closeYamlPool, yamlPool } from '../scenario/yaml-pool.js'
 import { parseScenario } from '../scenario/load-scenario.js'
-import { AgentWindowCommits } from '../storage/group-commit.js'
 import { SqliteStore } from '../storage/sqlite-store.js'
 import { defaultLimits, readControllerSettings } from '../config/controller-settings.js'
 import { dockerFlag, withOptionalValue, workersFlag } from '../config/flag-values.js'
@@ -207,6 +207,7 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
   let scheduler: Scheduler | undefined
   let agents: AgentRegistry | undefined
   let reports: ReportPool | undefined
+  let intake: WindowIntake | undefined
   let localFaults: FaultEngine | undefined
   try {
     const interrupted = store.interruptRunning()
@@ -227,7 +228,7 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
       ? new RemoteAgents(
           agents,
           new AgentClient(agentSecret, settings.agentAllow),
-          new AgentWindowCommits(store),
+          (intake = new WindowIntake(store, store.file)),
           Date.now,
           Math.min(8_000, settings.limits.hookGraceMs),
         )
@@ -310,6 +311,7 @@ export async function controllerCommand(argv: string[], out: Output): Promise<nu
     store.close()
     await closeYamlPool()
     await reports?.close()
+    await intake?.close()
   }
 }
 

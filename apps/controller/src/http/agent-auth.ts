@@ -12,6 +12,8 @@ export interface AgentAuthHooks {
     payload: NodeJS.ReadableStream,
   ) => Promise<NodeJS.ReadableStream>
   preValidation: (request: FastifyRequest) => Promise<void>
+  /** The routes' JSON parser calls this with each raw body: it is hashed there, whole (no stream per request). */
+  bodyRead: (request: FastifyRequest, raw: Buffer) => void
 }
 
 /**
@@ -29,6 +31,7 @@ export function agentAuth(secret: string | undefined, maxAgents: number, now?: (
   const hooks = signedRequestHooks(
     verifier,
     'this controller takes no remote agents: GAUNTLET_AGENT_SECRET is not set (it runs on its embedded agent)',
+    { hashBody: 'parser' },
   )
   return {
     ...hooks,

@@ -14,26 +14,22 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import type { AgentRegistry } from '../agents/agent-registry.js'
 import type { ControllerSettings } from '../config/controller-settings.js'
 import { agentAuth } from './agent-auth.js'
+import { acceptEmptyJsonBodies } from './browser-guards.js'
 import { AgentViewSchema, problemResponses, ReportAcceptedSchema } from './api-schemas.js'
-import { ReportGate } from './report-gate.js'
+import type { ReportGate } from './report-gate.js'
 
 const NameParams = Type.Object({ name: Type.String({ pattern: agentNamePattern }) })
-
-/**
- * Reports handled at once (parsed, checked, stored, merged); the rest wait unread (report-gate.ts). Enough
- * for a turn to fill one SQLite transaction well, few enough that a turn stays short.
- */
-const reportSlots = 32
 
 /**
  * The agents' side of the API: heartbeats (which register), window reports, and the list for people.
  * Agents' calls are signed with GAUNTLET_AGENT_SECRET (agent-auth.ts) instead of carrying the API token.
  */
-export const agentsRoutes: FastifyPluginCallbackTypebox<{ agents: AgentRegistry; settings: ControllerSettings }> = (
-  app,
-  deps,
-  done,
-) => {
+export const agentsRoutes: FastifyPluginCallbackTypebox<{
+  agents: AgentRegistry
+  settings: ControllerSettings
+  /** Where agents' reports wait their turn (report-gate.ts); /metrics reads its load. */
+  reportGate: ReportGate
+}> = (app, deps, done) => {
   const auth = agentAuth(deps.settings.agentSecret, deps.settings.limits.maxAgents)
   const agentOnly = {
     config: { agentRoute: true },
@@ -41,14 +37,28 @@ export const agentsRoutes: FastifyPluginCallbackTypebox<{ agents: AgentRegistry;
     preParsing: auth.preParsing,
     preValidation: auth.preValidation,
   }
-  const gate = new ReportGate(reportSlots)
+  // The agents' JSON bodies are hashed whole as they are parsed, for their signature (agent-auth.ts).
+  acceptEmptyJsonBodies(app, auth.bodyRead)
+  const gate = deps.reportGate
   // After the signature (a stranger never holds a place), before a byte of the body is read.
   const waitForSlot = async (
     request: FastifyRequest,
     reply: FastifyReply,
     payload: NodeJS.ReadableStream,
   ): Promise<NodeJS.ReadableStream> => {
-    const ticket = gate.enter()
+    const agent = (request.params as { name: string }).name
+    const declared = Number(request.headers['content-length'])
+    const ticket = gate.enter(
+      agent,
+      Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, maxAgentReportBytes) : maxAgentReportBytes,
+    )
+    if (!ticket) {
+      reply.header('retry-after', '1')
+      throw new GauntletError(
+        'too_many',
+        `agent ${agent} already has ${gate.options.waitingPerAgent} reports waiting: send one report at a time for each run`,
+      )
+    }
     // Answered, failed or abandoned by its sender: the slot (or the place in the queue) is given up. The
     // socket's close too: a request pipelined behind another has a reply not yet tied to the socket, which
     // never closes if the socket goes first, and would hold its slot for good.

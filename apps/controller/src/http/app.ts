@@ -24,6 +24,7 @@ import { agentsRoutes } from './agents-routes.js'
 import { dashboardRoutes } from './dashboard-routes.js'
 import { faultsRoutes, type AdhocFaults } from './faults-routes.js'
 import { opsRoutes } from './ops-routes.js'
+import { ReportGate } from './report-gate.js'
 import { runsRoutes } from './runs-routes.js'
 import { scenariosRoutes } from './scenarios-routes.js'
 import { schedulesRoutes } from './schedules-routes.js'
@@ -107,9 +108,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     scheduler: deps.scheduler,
     queries: new ScheduleQueries(deps.scheduler, deps.store),
   })
-  void app.register(agentsRoutes, deps)
+  const reportGate = new ReportGate()
+  void app.register(agentsRoutes, { ...deps, reportGate })
   if (deps.faults) void app.register(faultsRoutes, { faults: deps.faults })
-  void app.register(opsRoutes, { ...deps, queries, streams })
+  void app.register(opsRoutes, { ...deps, queries, streams, reportGate })
   const { token, publicRead } = deps.settings
   void app.register(dashboardRoutes, { auth: token ? (publicRead ? 'public-read' : 'token') : 'none' })
   return app

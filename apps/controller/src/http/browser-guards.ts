@@ -71,10 +71,15 @@ export function requireJsonMutations() {
  * carry that content type anyway, so an empty body reads as no body. Anything else is parsed by
  * fastify's own parser (prototype poisoning refused).
  */
-export function acceptEmptyJsonBodies(app: FastifyInstance): void {
+export function acceptEmptyJsonBodies(
+  app: FastifyInstance,
+  /** Given each raw body before it is parsed (then the bodies are read as bytes). */
+  onBody?: (request: FastifyRequest, raw: Buffer) => void,
+): void {
   const parseJson = app.getDefaultJsonParser('error', 'error')
   app.removeContentTypeParser('application/json')
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: onBody ? 'buffer' : 'string' }, (request, body, done) => {
+    onBody?.(request, body as Buffer)
     const text = body.toString()
     if (text.trim() === '') return done(null, undefined)
     return parseJson(request, text, done)

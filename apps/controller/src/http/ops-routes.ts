@@ -5,6 +5,7 @@ import type { RunManager } from '../run/run-manager.js'
 import type { RunQueries } from '../run/run-queries.js'
 import { runStatuses } from '@gauntlet/contracts'
 import { HealthSchema, problemResponses, textResponse } from './api-schemas.js'
+import type { ReportGate } from './report-gate.js'
 import type { StreamSlots } from './stream-slots.js'
 
 export interface OpsRoutesDeps {
@@ -13,11 +14,12 @@ export interface OpsRoutesDeps {
   agents: AgentRegistry
   streams: StreamSlots
   settings: Pick<ControllerSettings, 'limits'>
+  reportGate: ReportGate
 }
 
 /** /healthz and /metrics (Prometheus text format). */
 export const opsRoutes: FastifyPluginCallbackTypebox<OpsRoutesDeps> = (app, deps, done) => {
-  const { queries, runs, agents, streams, settings } = deps
+  const { queries, runs, agents, streams, settings, reportGate } = deps
   const tags = ['operations']
   app.get(
     '/healthz',
@@ -32,6 +34,7 @@ export const opsRoutes: FastifyPluginCallbackTypebox<OpsRoutesDeps> = (app, deps
     (_request, reply) => {
       const counts = queries.countByStatus()
       const known = agents.list()
+      const reports = reportGate.load
       const lines = [
         '# HELP gauntlet_runs Runs stored, by status.',
         '# TYPE gauntlet_runs gauge',
@@ -54,6 +57,13 @@ export const opsRoutes: FastifyPluginCallbackTypebox<OpsRoutesDeps> = (app, deps
         '# HELP gauntlet_event_streams_open Event streams (GET /api/runs/:id/events) open now.',
         '# TYPE gauntlet_event_streams_open gauge',
         `gauntlet_event_streams_open ${streams.open}`,
+        "# HELP gauntlet_agent_reports Agents' reports let in and not yet answered, and waiting to be let in.",
+        '# TYPE gauntlet_agent_reports gauge',
+        `gauntlet_agent_reports{state="in_progress"} ${reports.active}`,
+        `gauntlet_agent_reports{state="waiting"} ${reports.waiting}`,
+        "# HELP gauntlet_agent_report_bytes Bytes the agents' reports in progress declared.",
+        '# TYPE gauntlet_agent_report_bytes gauge',
+        `gauntlet_agent_report_bytes ${reports.bytes}`,
         '# HELP gauntlet_limit The caps this controller runs with (flags --max-runs, --max-streams, ...).',
         '# TYPE gauntlet_limit gauge',
         ...capGauges(settings.limits),
