@@ -1,13 +1,11 @@
-import { emptyErrorCounts, type Assignment, type RunSummary, type WindowReport } from '@gauntlet/contracts'
+import { emptyErrorCounts, type RunSummary, type WindowReport } from '@gauntlet/contracts'
 import { createLatencyHistogram, encodeHistogram, recordLatencyUs } from '@gauntlet/metrics'
-import { once } from 'node:events'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
 import { sseMessages, type SseMessage } from '../../apps/controller/src/cli/sse-messages.js'
 import { signedAgentCall } from '../helpers/agent-call.js'
 import { startController, type ControllerUnderTest } from '../helpers/controller.js'
+import { endedRunSummary, startPosingAgent, type PosingAgent } from '../helpers/posing-agent.js'
 
 /**
  * C2: a report whose window histogram was garbage (`latency: "AAAA"`) got a 500, and ~3 s later the
@@ -19,39 +17,24 @@ describe('C2: a report with a garbage window', () => {
   const secret = 'c2-agent-secret-5d0a'
   let target: ChildServer
   let c: ControllerUnderTest
-  /** A server posing as the agent: it takes every order and keeps the assignments it was sent. */
-  let fake: Server
-  let fakeUrl: string
-  const assignments: Assignment[] = []
+  let agent: PosingAgent
 
   beforeAll(async () => {
     target = await startDemoTarget()
-    fake = createServer((request, response) => {
-      const chunks: Buffer[] = []
-      request.on('data', (chunk: Buffer) => chunks.push(chunk))
-      request.on('end', () => {
-        if (request.method === 'POST' && request.url === '/assignments') {
-          assignments.push(JSON.parse(Buffer.concat(chunks).toString()) as Assignment)
-        }
-        response.writeHead(202, { 'content-type': 'application/json' }).end('{}')
-      })
-    })
-    fake.listen(0, '127.0.0.1')
-    await once(fake, 'listening')
-    fakeUrl = `http://127.0.0.1:${(fake.address() as AddressInfo).port}/`
+    agent = await startPosingAgent()
     c = await startController({ env: { GAUNTLET_AGENT_SECRET: secret }, args: ['--agents', 'remote'] })
   })
   afterAll(async () => {
     await c?.stop()
     await target?.stop()
-    fake?.close()
+    agent?.close()
   })
 
   /** A call signed as the agent would sign it. */
   const signed = (method: string, path: string, body: unknown): Promise<Response> =>
     signedAgentCall(c.url, secret, method, path, JSON.stringify(body))
   const heartbeat = (): Promise<Response> =>
-    signed('PUT', '/api/agents/forged', { url: fakeUrl, capacityRps: 1000, runs: [], version: 'forged' })
+    signed('PUT', '/api/agents/forged', { url: agent.url, capacityRps: 1000, runs: [], version: 'forged' })
   const report = (runId: string, windows: unknown[]): Promise<Response> =>
     signed('POST', '/api/agents/forged/reports', { runId, windows })
 
@@ -103,9 +86,9 @@ describe('C2: a report with a garbage window', () => {
     })
     expect(started.status).toBe(201)
     const runId = ((await started.json()) as { id: string }).id
-    for (let i = 0; i < 100 && !assignments.some((a) => a.runId === runId); i++)
+    for (let i = 0; i < 100 && !agent.assignments.some((a) => a.runId === runId); i++)
       await new Promise((resolve) => setTimeout(resolve, 50))
-    expect(assignments.some((a) => a.runId === runId)).toBe(true)
+    expect(agent.assignments.some((a) => a.runId === runId)).toBe(true)
     return runId
   }
 
@@ -133,15 +116,7 @@ describe('C2: a report with a garbage window', () => {
     return { opened: Promise.race([isOpen, messages.then(() => undefined)]), messages }
   }
 
-  /** Polls (bounded) until the run has ended; returns its summary. */
-  async function summaryOf(runId: string): Promise<RunSummary> {
-    for (let i = 0; i < 150; i++) {
-      const run = (await (await c.api(`/api/runs/${runId}`)).json()) as { status: string; summary: RunSummary | null }
-      if (run.status !== 'running') return run.summary!
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-    throw new Error(`run ${runId} did not end within 15 s`)
-  }
+  const summaryOf = (runId: string): Promise<RunSummary> => endedRunSummary(c, runId)
 
   const refusals: Array<[string, Partial<WindowReport>, RegExp]> = [
     ['a histogram that does not decode', { latency: 'AAAA' }, /\/windows\/0: latency is not a valid histogram/],

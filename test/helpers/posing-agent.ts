@@ -1,0 +1,42 @@
+import type { Assignment, RunSummary } from '@gauntlet/contracts'
+import { once } from 'node:events'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { ControllerUnderTest } from './controller.js'
+
+/** A server posing as an agent: it takes every order (202) and keeps the assignments it was sent. */
+export interface PosingAgent {
+  url: string
+  assignments: Assignment[]
+  close(): void
+}
+
+export async function startPosingAgent(): Promise<PosingAgent> {
+  const assignments: Assignment[] = []
+  const server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = []
+    request.on('data', (chunk: Buffer) => chunks.push(chunk))
+    request.on('end', () => {
+      if (request.method === 'POST' && request.url === '/assignments')
+        assignments.push(JSON.parse(Buffer.concat(chunks).toString()) as Assignment)
+      response.writeHead(202, { 'content-type': 'application/json' }).end('{}')
+    })
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    assignments,
+    close: () => server.close(),
+  }
+}
+
+/** Polls (bounded, 15 s) until the run has ended; returns its summary. */
+export async function endedRunSummary(c: ControllerUnderTest, runId: string): Promise<RunSummary> {
+  for (let i = 0; i < 150; i++) {
+    const run = (await (await c.api(`/api/runs/${runId}`)).json()) as { status: string; summary: RunSummary | null }
+    if (run.status !== 'running') return run.summary!
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`run ${runId} did not end within 15 s`)
+}
