@@ -61,6 +61,21 @@ describe('WindowIntake (on this thread, as without a database file)', () => {
     expect(encodeHistogram(merged)).toBe(encodeHistogram(mergeEncoded(windows.map((w) => w.latency))))
   })
 
+  it('splits what waits into batches of at most `reports` reports and `histogramChars` characters', async () => {
+    const store = memoryStore()
+    const windows = [windowAt(0, [1000, 2000])]
+    const chars = windows[0]!.latency.length
+    const intake = new WindowIntake(store, undefined, { reports: 3, histogramChars: 2 * chars })
+    await Promise.all(
+      ['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((agent) => intake.take({ runId: 'r', agent, windows, store: true })),
+    )
+    expect(store.transactions.map((t) => t.map((r) => r.agent).join(''))).toEqual(['ab', 'cd', 'ef', 'g'])
+    const few = new WindowIntake(store, undefined, { reports: 3, histogramChars: 100 * chars })
+    store.transactions.length = 0
+    await Promise.all(['h', 'i', 'j', 'k'].map((agent) => few.take({ runId: 'r', agent, windows, store: true })))
+    expect(store.transactions.map((t) => t.map((r) => r.agent).join(''))).toEqual(['hij', 'k'])
+  })
+
   it('a failing store fails the batch: no report of it is acknowledged', async () => {
     const intake = new WindowIntake({
       saveAgentWindows: () => {

@@ -28,8 +28,17 @@ const workerFile = import.meta.url.endsWith('.ts')
   ? new URL('../../dist/agents/window-intake-thread.js', import.meta.url)
   : new URL('./window-intake-thread.js', import.meta.url)
 
-/** Reports checked and stored together at most, in one transaction. */
-const maxBatch = 256
+/** What one batch (one transaction) takes at most. */
+export interface IntakeBatchLimits {
+  reports: number
+  /**
+   * Characters of histograms (beyond its first report): what the intake thread holds at once stays far within
+   * its heap, even for reports of the largest legal size (~6 MB each).
+   */
+  histogramChars: number
+}
+
+const defaultBatchLimits: IntakeBatchLimits = { reports: 256, histogramChars: 16 * 1024 * 1024 }
 
 /**
  * Agents' windows on their way in: each checked on its own (counters, histogram, percentiles) and stored
@@ -49,6 +58,7 @@ export class WindowIntake {
   constructor(
     private readonly store: Pick<RunStore, 'saveAgentWindows' | 'agentWindow'>,
     private readonly dbFile?: string,
+    private readonly limits = defaultBatchLimits,
   ) {
     this.pool =
       dbFile !== undefined && dbFile !== ':memory:'
@@ -92,7 +102,14 @@ export class WindowIntake {
   }
 
   private async runBatch(): Promise<void> {
-    const batch = this.queue.splice(0, maxBatch)
+    let chars = 0
+    let size = 0
+    while (size < this.queue.length && size < this.limits.reports) {
+      chars += histogramChars(this.queue[size]!.request)
+      if (size > 0 && chars > this.limits.histogramChars) break
+      size++
+    }
+    const batch = this.queue.splice(0, size)
     this.inFlight = batch
     try {
       const requests = batch.map((p) => p.request)
@@ -108,6 +125,15 @@ export class WindowIntake {
       this.pump()
     }
   }
+}
+
+function histogramChars(request: IntakeRequest): number {
+  let chars = 0
+  for (const window of request.windows) {
+    chars += window.latency.length
+    for (const counts of Object.values(window.requests ?? {})) chars += counts.latency.length
+  }
+  return chars
 }
 
 function resultOf(reply: IntakeReply): IntakeResult {
