@@ -59,3 +59,32 @@ export function expectFirstStepHeld(summary: RunSummary, windows: readonly Windo
   expect(windows.filter((w) => w.step === 0).map((w) => w.index)).toEqual([...Array(plannedS + held).keys()])
   return held
 }
+
+/** A histogram of `latenciesMs`, encoded as an agent sends it. */
+export function encodedLatencies(latenciesMs: readonly number[]): string {
+  const h = createLatencyHistogram()
+  for (const ms of latenciesMs) recordLatencyUs(h, ms * 1000)
+  return encodeHistogram(h)
+}
+
+/** One load thread's window `index`: 50 planned, sent and answered (one latency of 1 ms recorded), 3 connections. */
+export function threadWindow(index: number, overrides: Partial<WindowReport> = {}): WindowReport {
+  return {
+    index,
+    step: 0,
+    startedAt: 1_700_000_000_000 + index * 1000,
+    planned: 50,
+    sent: 50,
+    dispatched: 50,
+    dropped: 0,
+    ok: 50,
+    errors: emptyErrorCounts(),
+    latency: encodedLatencies([1]),
+    lateSends: 0,
+    maxSendLagMs: 1,
+    generatorLimited: false,
+    complete: true,
+    openConnections: 3,
+    ...overrides,
+  }
+}

@@ -1,10 +1,10 @@
-import { emptyErrorCounts, GauntletError, type WindowReport } from '@gauntlet/contracts'
-import { createLatencyHistogram, encodeHistogram } from '@gauntlet/metrics'
+import { GauntletError, type WindowReport } from '@gauntlet/contracts'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { LoadPlan, LoadRunOptions, LoadRunResult } from '../../apps/agent/src/load/load-generator.js'
 import { startLoadInWorkers, type ThreadStarter } from '../../apps/agent/src/load/multi-worker-load.js'
 import type { WorkerLoadRun } from '../../apps/agent/src/load/worker-load-generator.js'
 import { parseTargetAllowList } from '../../apps/agent/src/safety/target-allow-list.js'
+import { threadWindow } from '../helpers/buckets.js'
 
 /**
  * The orchestration of an agent's load threads when threads misbehave, with stand-in threads the test
@@ -22,25 +22,6 @@ const plan = (overrides: Partial<LoadPlan> = {}): LoadPlan => ({
   timeoutMs,
   maxConnections: 100,
   startAtEpochMs: 1_700_000_000_000,
-  ...overrides,
-})
-
-const window = (index: number, overrides: Partial<WindowReport> = {}): WindowReport => ({
-  index,
-  step: 0,
-  startedAt: 1_700_000_000_000 + index * 1000,
-  planned: 50,
-  sent: 50,
-  dispatched: 50,
-  dropped: 0,
-  ok: 50,
-  errors: emptyErrorCounts(),
-  latency: encodeHistogram(createLatencyHistogram()),
-  lateSends: 0,
-  maxSendLagMs: 1,
-  generatorLimited: false,
-  complete: true,
-  openConnections: 1,
   ...overrides,
 })
 
@@ -155,9 +136,9 @@ describe('load threads: one fails', () => {
   it('the run settles only after every other thread has stopped, and after their last windows', async () => {
     const { threads, windows, events, outcome } = run(2)
     const [first, second] = threads as [FakeThread, FakeThread]
-    first.options.onWindow(window(0))
-    second.options.onWindow(window(0))
-    first.options.onWindow(window(1))
+    first.options.onWindow(threadWindow(0))
+    second.options.onWindow(threadWindow(0))
+    first.options.onWindow(threadWindow(1))
     // Thread 2 is slow to stop: it flushes its last window only when the test lets it end.
     second.answersStop = false
     first.fail(new Error('boom'))
@@ -165,7 +146,7 @@ describe('load threads: one fails', () => {
     expect(second.stopAsked).toBe(true)
     expect(outcome.settled).toBe(false)
 
-    second.options.onWindow(window(1))
+    second.options.onWindow(threadWindow(1))
     second.end({ aborted: true })
     await vi.advanceTimersByTimeAsync(0)
     expect(events).toEqual(['window 0', 'window 1', 'settled'])
@@ -180,10 +161,10 @@ describe('load threads: one fails', () => {
   it("the other threads' windows owed by the failed one are handed on, marked incomplete, in order", async () => {
     const { threads, windows, outcome } = run(2)
     const [first, second] = threads as [FakeThread, FakeThread]
-    second.onStop = () => second.options.onWindow(window(2))
-    second.options.onWindow(window(0))
-    second.options.onWindow(window(1))
-    first.options.onWindow(window(0))
+    second.onStop = () => second.options.onWindow(threadWindow(2))
+    second.options.onWindow(threadWindow(0))
+    second.options.onWindow(threadWindow(1))
+    first.options.onWindow(threadWindow(0))
     first.fail(new GauntletError('internal', 'its thread exited'))
     await vi.advanceTimersByTimeAsync(0)
     expect(outcome.error!.message).toBe('load thread 1 of 2 failed: its thread exited')
@@ -221,7 +202,7 @@ describe('load threads: one hangs', () => {
     const stop = new AbortController()
     const { threads, outcome, windows } = run(2, { signal: stop.signal })
     const [first, second] = threads as [FakeThread, FakeThread]
-    first.options.onWindow(window(0))
+    first.options.onWindow(threadWindow(0))
     second.answersStop = false
     stop.abort()
     await vi.advanceTimersByTimeAsync(graceMs - 1)
@@ -261,7 +242,7 @@ describe('load threads: one hangs', () => {
     const { threads, outcome } = run(2)
     const [first, second] = threads as [FakeThread, FakeThread]
     second.answersStop = false
-    first.options.onWindow(window(0))
+    first.options.onWindow(threadWindow(0))
     // A thread may lag by two request timeouts (a send leaves a timeout late, then takes a timeout) and 5 s.
     const limitMs = 2 * timeoutMs + 5000
     await vi.advanceTimersByTimeAsync(limitMs)
@@ -345,9 +326,9 @@ describe('load threads: the consumer throws', () => {
         throw new Error('storage is full')
       },
     })
-    threads[1]!.onStop = () => threads[1]!.options.onWindow(window(1))
-    threads[0]!.options.onWindow(window(0))
-    expect(() => threads[1]!.options.onWindow(window(0))).not.toThrow()
+    threads[1]!.onStop = () => threads[1]!.options.onWindow(threadWindow(1))
+    threads[0]!.options.onWindow(threadWindow(0))
+    expect(() => threads[1]!.options.onWindow(threadWindow(0))).not.toThrow()
     await vi.advanceTimersByTimeAsync(0)
     expect(calls).toBe(1)
     expect(outcome.error).toEqual(new Error('storage is full'))

@@ -1,10 +1,11 @@
 import { emptyErrorCounts, type WindowReport } from '@gauntlet/contracts'
-import { createLatencyHistogram, decodeHistogram, encodeHistogram, recordLatencyUs } from '@gauntlet/metrics'
+import { decodeHistogram } from '@gauntlet/metrics'
 import { describe, expect, it } from 'vitest'
 import type { LoadPlan } from '../../apps/agent/src/load/load-generator.js'
 import { SendValueSource } from '../../apps/agent/src/load/send-values.js'
 import { defaultWorkers, threadPlans } from '../../apps/agent/src/load/thread-plans.js'
 import { mergeThreadWindows, ThreadWindows } from '../../apps/agent/src/load/thread-windows.js'
+import { encodedLatencies, threadWindow } from '../helpers/buckets.js'
 
 const plan = (overrides: Partial<LoadPlan> = {}): LoadPlan => ({
   target: { protocol: 'http:', hostname: '127.0.0.1', port: 1, path: '/', method: 'GET', headers: {} },
@@ -79,43 +80,18 @@ describe('threadPlans', () => {
   })
 })
 
-const encodedOf = (latenciesMs: readonly number[]): string => {
-  const h = createLatencyHistogram()
-  for (const ms of latenciesMs) recordLatencyUs(h, ms * 1000)
-  return encodeHistogram(h)
-}
-
-const window = (index: number, overrides: Partial<WindowReport> = {}): WindowReport => ({
-  index,
-  step: 0,
-  startedAt: 1_700_000_000_000 + index * 1000,
-  planned: 50,
-  sent: 50,
-  dispatched: 50,
-  dropped: 0,
-  ok: 50,
-  errors: emptyErrorCounts(),
-  latency: encodedOf([1]),
-  lateSends: 0,
-  maxSendLagMs: 1,
-  generatorLimited: false,
-  complete: true,
-  openConnections: 3,
-  ...overrides,
-})
-
 describe('mergeThreadWindows', () => {
   it('adds the threads up as the controller adds agents up, without agent fields', () => {
     const errorsA = { ...emptyErrorCounts(), timeout: 2, status: { '503': 1 } }
     const merged = mergeThreadWindows(
       [
-        window(4, { planned: 51, dispatched: 51, ok: 48, errors: errorsA, latency: encodedOf([1, 2, 3]) }),
-        window(4, {
+        threadWindow(4, { planned: 51, dispatched: 51, ok: 48, errors: errorsA, latency: encodedLatencies([1, 2, 3]) }),
+        threadWindow(4, {
           startedAt: 1_700_000_003_999,
           lateSends: 2,
           maxSendLagMs: 25,
           generatorLimited: true,
-          latency: encodedOf([100]),
+          latency: encodedLatencies([100]),
           complete: false,
         }),
       ],
@@ -144,7 +120,7 @@ describe('mergeThreadWindows', () => {
   })
 
   it('a window some thread never delivered is incomplete', () => {
-    expect(mergeThreadWindows([window(0)], 2).complete).toBe(false)
+    expect(mergeThreadWindows([threadWindow(0)], 2).complete).toBe(false)
   })
 })
 
@@ -152,14 +128,14 @@ describe('ThreadWindows', () => {
   it('hands on one window per second, in order, once every thread delivered it', () => {
     const out: WindowReport[] = []
     const windows = new ThreadWindows(2, (w) => out.push(w))
-    windows.add(0, window(0))
-    windows.add(0, window(1))
+    windows.add(0, threadWindow(0))
+    windows.add(0, threadWindow(1))
     expect(out).toEqual([])
-    windows.add(1, window(0))
+    windows.add(1, threadWindow(0))
     expect(out.map((w) => [w.index, w.planned])).toEqual([[0, 100]])
-    windows.add(0, window(2))
-    windows.add(1, window(1))
-    windows.add(1, window(2))
+    windows.add(0, threadWindow(2))
+    windows.add(1, threadWindow(1))
+    windows.add(1, threadWindow(2))
     expect(out.map((w) => [w.index, w.planned])).toEqual([
       [0, 100],
       [1, 100],
@@ -170,11 +146,11 @@ describe('ThreadWindows', () => {
   it('flushes what is left in order when the run ends, marked incomplete, and takes nothing after', () => {
     const out: WindowReport[] = []
     const windows = new ThreadWindows(2, (w) => out.push(w))
-    windows.add(0, window(0))
-    windows.add(0, window(1))
-    windows.add(1, window(0))
+    windows.add(0, threadWindow(0))
+    windows.add(0, threadWindow(1))
+    windows.add(1, threadWindow(0))
     windows.flush()
-    windows.add(1, window(1))
+    windows.add(1, threadWindow(1))
     expect(out.map((w) => [w.index, w.complete])).toEqual([
       [0, true],
       [1, false],
@@ -184,24 +160,24 @@ describe('ThreadWindows', () => {
   it('a thread delivering a second twice is counted once: the second waits for the other thread', () => {
     const out: WindowReport[] = []
     const windows = new ThreadWindows(2, (w) => out.push(w))
-    windows.add(0, window(0, { ok: 10 }))
-    windows.add(0, window(0, { ok: 20 }))
+    windows.add(0, threadWindow(0, { ok: 10 }))
+    windows.add(0, threadWindow(0, { ok: 20 }))
     expect(out).toEqual([])
-    windows.add(1, window(0, { ok: 1 }))
+    windows.add(1, threadWindow(0, { ok: 1 }))
     expect(out.map((w) => [w.index, w.ok, w.complete])).toEqual([[0, 11, true]])
   })
 
   it('a window for a second already handed on is ignored: no second twice, none out of order', () => {
     const out: WindowReport[] = []
     const windows = new ThreadWindows(2, (w) => out.push(w))
-    windows.add(0, window(0))
-    windows.add(0, window(1))
-    windows.add(1, window(0))
-    windows.add(1, window(1))
+    windows.add(0, threadWindow(0))
+    windows.add(0, threadWindow(1))
+    windows.add(1, threadWindow(0))
+    windows.add(1, threadWindow(1))
     // Second 0 again (from either thread), then a later second from one thread: flushed once, in order.
-    windows.add(1, window(0))
-    windows.add(0, window(0))
-    windows.add(0, window(2))
+    windows.add(1, threadWindow(0))
+    windows.add(0, threadWindow(0))
+    windows.add(0, threadWindow(2))
     windows.flush()
     expect(out.map((w) => [w.index, w.complete])).toEqual([
       [0, true],
@@ -218,13 +194,13 @@ describe('ThreadWindows', () => {
       () => now,
     )
     expect(windows.oldestOwed()).toBeUndefined()
-    windows.add(1, window(0))
+    windows.add(1, threadWindow(0))
     now = 1500
-    windows.add(2, window(0))
-    windows.add(2, window(1))
+    windows.add(2, threadWindow(0))
+    windows.add(2, threadWindow(1))
     now = 4000
     expect(windows.oldestOwed()).toEqual({ index: 0, missing: [0], firstThread: 1, ageMs: 3000 })
-    windows.add(0, window(0))
+    windows.add(0, threadWindow(0))
     expect(windows.oldestOwed()).toEqual({ index: 1, missing: [0, 1], firstThread: 2, ageMs: 2500 })
   })
 
@@ -234,8 +210,8 @@ describe('ThreadWindows', () => {
       calls++
       throw new Error('storage is full')
     })
-    expect(() => windows.add(0, window(0))).toThrow('storage is full')
-    windows.add(0, window(1))
+    expect(() => windows.add(0, threadWindow(0))).toThrow('storage is full')
+    windows.add(0, threadWindow(1))
     windows.flush()
     expect(calls).toBe(1)
   })
