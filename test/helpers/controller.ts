@@ -76,6 +76,13 @@ export const percentile = (sorted: readonly number[], p: number): number =>
  * Polls the controller's /healthz every `everyMs` (a monitor, not a flood) until `work` settles or
  * `limitMs` passes; returns the latencies, ascending. Every answer must be 200.
  */
+/**
+ * The /healthz p99 the stall tests allow while heavy work runs. The stalls they guard against lasted 1-20 s
+ * (F1, H4); a busy 2-core CI machine alone puts a free event loop's p99 at 50-70 ms, so 50 ms failed
+ * healthy runs. The bench (`bench/agents.mjs`) measures against the 50 ms goal, side by side.
+ */
+export const stallFreeP99Ms = 150
+
 export async function healthzDuring(
   c: ControllerUnderTest,
   work: Promise<unknown>,

@@ -3,7 +3,13 @@ import { performance } from 'node:perf_hooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SqliteStore } from '../../apps/controller/src/storage/sqlite-store.js'
 import { tempDir } from '../helpers/cli.js'
-import { healthzDuring, percentile, startController, type ControllerUnderTest } from '../helpers/controller.js'
+import {
+  healthzDuring,
+  percentile,
+  stallFreeP99Ms,
+  startController,
+  type ControllerUnderTest,
+} from '../helpers/controller.js'
 
 /**
  * F1: the controller parsed scenario YAML on its main thread. One ~1 MiB flow sequence sent to
@@ -46,7 +52,7 @@ describe('F1: heavy YAML never stalls the controller', () => {
     await c?.stop()
   })
 
-  it('keeps /healthz under 50 ms (p99) while three 1 MiB scenarios and an inline run are parsed at once', async () => {
+  it(`keeps /healthz p99 under ${stallFreeP99Ms} ms while three 1 MiB scenarios and an inline run are parsed at once`, async () => {
     const put = (i: number): Promise<Response> =>
       c.api(`/api/scenarios/heavy-${i}`, { method: 'PUT', body: { yaml: flowSequence } })
     const attack = Promise.all([put(1), put(2), put(3), c.api('/api/runs', { body: { yaml: flowSequence } })])
@@ -67,7 +73,7 @@ describe('F1: heavy YAML never stalls the controller', () => {
       expect(((await response.json()) as { detail: string }).detail).toMatch(/problem|took longer than 5s to parse/)
     }
     expect(sorted.length).toBeGreaterThanOrEqual(20)
-    expect(p99).toBeLessThan(50)
+    expect(p99).toBeLessThan(stallFreeP99Ms)
     expect(await c.healthy()).toBe(true)
   }, 90_000)
 
@@ -113,7 +119,7 @@ and parses the next one`, async () => {
     expect(first!.text).not.toContain('f1-secret-value')
     expect(first!.text).toContain('«redacted»')
     expect(second.ms).toBeLessThan(Math.min(200, first!.ms / 3))
-    expect(percentile(sorted, 0.99)).toBeLessThan(50)
+    expect(percentile(sorted, 0.99)).toBeLessThan(stallFreeP99Ms)
 
     const run1 = await timed(`/api/runs/${runId}`)
     const run2 = await timed(`/api/runs/${runId}`)

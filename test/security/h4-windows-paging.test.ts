@@ -6,7 +6,13 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SqliteStore } from '../../apps/controller/src/storage/sqlite-store.js'
 import { tempDir } from '../helpers/cli.js'
-import { healthzDuring, percentile, startController, type ControllerUnderTest } from '../helpers/controller.js'
+import {
+  healthzDuring,
+  percentile,
+  stallFreeP99Ms,
+  startController,
+  type ControllerUnderTest,
+} from '../helpers/controller.js'
 
 /**
  * H4: `GET /api/runs/:id/windows` of a 24 h run returned all 86,400 windows at once, decoding every
@@ -137,7 +143,7 @@ describe('H4: reading the windows of a 24 h run', () => {
     expect(await c.healthy()).toBe(true)
   })
 
-  it('keeps /healthz under 50 ms (p99) while five clients page through the whole day', async () => {
+  it(`keeps /healthz p99 under ${stallFreeP99Ms} ms while five clients page through the whole day`, async () => {
     const script = join(tempDir(), 'paging-clients.cjs')
     writeFileSync(script, pagingClients)
     const clients = spawn('nice', ['-n', '19', process.execPath, script], {
@@ -173,11 +179,11 @@ describe('H4: reading the windows of a 24 h run', () => {
         `p99 ${p99.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms`,
     )
     expect(sorted.length).toBeGreaterThanOrEqual(50)
-    expect(p99).toBeLessThan(50)
+    expect(p99).toBeLessThan(stallFreeP99Ms)
     expect(await c.healthy()).toBe(true)
   }, 180_000)
 
-  it('makes the report of a 1-hour run on its own thread: /healthz stays under 50 ms (p99) meanwhile', async () => {
+  it(`makes the report of a 1-hour run on its own thread: /healthz p99 stays under ${stallFreeP99Ms} ms meanwhile`, async () => {
     const started = performance.now()
     const report = c.api(`/api/runs/${hourRunId}/report`, { headers: { accept: 'text/html' } })
     const sorted = await healthzDuring(c, report, 10, 120_000)
@@ -193,6 +199,6 @@ describe('H4: reading the windows of a 24 h run', () => {
         `requests, p99 ${p99.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms`,
     )
     expect(sorted.length).toBeGreaterThanOrEqual(10)
-    expect(p99).toBeLessThan(50)
+    expect(p99).toBeLessThan(stallFreeP99Ms)
   }, 180_000)
 })
