@@ -78,7 +78,7 @@ export default {
     {
       name: 'workspace-entry-only',
       comment:
-        'Another workspace is imported through its package entry (@gauntlet/x, the pure @gauntlet/faults/documents, @gauntlet/contracts/plain: the contracts without their schemas, or @gauntlet/agent/generator: the load generator without the agent service), never its internals.',
+        'Another workspace is imported through its package entry (@gauntlet/x, the pure @gauntlet/faults/documents, @gauntlet/contracts/plain: the contracts without their schemas, @gauntlet/contracts/typebox: TypeBox bundled into one module, or @gauntlet/agent/generator: the load generator without the agent service), never its internals.',
       severity: 'error',
       from: { path: '^(packages|apps)/([^/]+)/' },
       to: {
@@ -88,6 +88,7 @@ export default {
           '^(packages|apps)/[^/]+/src/index\\.ts$',
           '^packages/faults/src/documents\\.ts$',
           '^packages/contracts/src/plain\\.ts$',
+          '^packages/contracts/src/typebox\\.ts$',
           '^apps/agent/src/generator\\.ts$',
         ],
       },

@@ -27,7 +27,7 @@ RUN if command -v python3 && command -v make && command -v g++; then echo "build
       && rm -rf /var/lib/apt/lists/*; \
     fi
 WORKDIR /app
-# The whole context at once: `npm ci` runs the root "prepare" script (tsc -b), which needs the
+# The whole context at once: `npm ci` runs the root "prepare" script (npm run build), which needs the
 # sources. .dockerignore keeps node_modules, dist and *.tsbuildinfo out, so the build starts clean
 # (a stale tsbuildinfo without its dist/ would make tsc -b skip emitting).
 COPY . .
@@ -37,8 +37,8 @@ COPY . .
 # node-gyp compiles against the headers next to this Node (/usr/local in the official image, /usr in
 # Debian's libnode-dev), so no header download either. The npm cache is a BuildKit cache mount: reused
 # by the next build, never in the image.
-# 1. install exactly the lockfile and compile every workspace into its dist/ (prepare: tsc -b);
-# 2. fail here, not at run time, if the compiled CLI is missing;
+# 1. install exactly the lockfile and compile every workspace into its dist/ (prepare: npm run build);
+# 2. fail here, not at run time, if the compiled CLI or the TypeBox bundle is missing;
 # 3. drop devDependencies (typescript, vitest, @types/*); workspace links and native builds stay;
 # 4. smoke test after pruning: the CLI loads all its modules and SQLite opens a database.
 RUN --mount=type=secret,id=ca_bundle,target=/run/secrets/ca_bundle \
@@ -50,6 +50,7 @@ RUN --mount=type=secret,id=ca_bundle,target=/run/secrets/ca_bundle \
  && npm ci --no-audit --no-fund \
  && test -f apps/controller/dist/cli/main.js \
  && test -f apps/demo-target/dist/main.js \
+ && test -f packages/contracts/dist/typebox.bundle.js \
  && npm prune --omit=dev --no-audit --no-fund \
  && test ! -e node_modules/typescript \
  && node apps/controller/bin/gauntlet.js --help >/dev/null \

@@ -116,7 +116,12 @@ and the verdict; writes summary and database`, async () => {
   it('onThresholdFail: continue runs every step and still fails', async () => {
     const result = await run(scenario(target.url, 'thresholds: [p50 < 1ms]\nonThresholdFail: continue\n'))
     expect(result.code).toBe(1)
-    expect(result.summary!.steps.map((s) => s.verdict)).toEqual(['fail', 'fail'])
+    // Both steps ran and neither passed. A step is 'generator-limited' instead of 'fail' when a busy machine kept
+    // the generator off its pace (seen while other tests loaded these 2 cores): that verdict ranks first.
+    const verdicts = result.summary!.steps.map((s) => s.verdict)
+    expect(verdicts).toHaveLength(2)
+    expect(verdicts).toContain('fail')
+    for (const verdict of verdicts) expect(['fail', 'generator-limited']).toContain(verdict)
   })
 
   it('exit 2 for an invalid scenario: one line per problem with file:line:col, no stack, nothing stored', async () => {

@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox'
+import { Type, type Static } from '#typebox'
 import { FaultSpecSchema } from './fault-schema.js'
 import { PlannedStepSchema } from './plan-schema.js'
 import { maxBodyContainsChars, maxExpectedHeaders, maxPemChars } from './scenario-schema.js'

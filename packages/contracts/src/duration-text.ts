@@ -1,4 +1,4 @@
-import { Type, type TSchema } from '@sinclair/typebox'
+import { Type, type TSchema } from '#typebox'
 
 // `errorMessage` replaces TypeBox's generic wording where a pattern alone would be cryptic.
 export const withHint = <T extends TSchema>(schema: T, errorMessage: string): T =>

@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox'
+import { Type, type Static } from '#typebox'
 import { DurationText, withHint } from './duration-text.js'
 import type { RootCause } from './root-cause.js'
 

@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox'
+import { Type, type Static } from '#typebox'
 
 /** The wire and storage shape of a plan's entries; the arithmetic on them is in plan.ts. */
 export const PlannedStepSchema = Type.Object(

@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox'
+import { Type, type Static } from '#typebox'
 
 /**
  * The single source of the scenario format: the YAML loader validates against it, and

@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox'
+import { Type } from '#typebox'
 import { withHint } from './duration-text.js'
 
 /**

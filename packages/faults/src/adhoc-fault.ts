@@ -6,7 +6,7 @@ import {
   type Problem,
 } from '@gauntlet/contracts'
 // Errors alone (not typebox/value): scenario loading imports this module too, and every run loads that.
-import { Errors } from '@sinclair/typebox/errors'
+import { Errors } from '@gauntlet/contracts/typebox'
 import { randomBytes } from 'node:crypto'
 import { buildFault } from './fault-loader.js'
 

@@ -1,5 +1,5 @@
 import { GauntletError, toGauntletError } from '@gauntlet/contracts'
-import { Type, type Static } from '@sinclair/typebox'
+import { Type, type Static } from '@gauntlet/contracts/typebox'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 
 /** RFC 9457 problem details: the one error body of the REST API (and its response schema on every 4xx/5xx). */

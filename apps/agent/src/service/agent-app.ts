@@ -7,7 +7,7 @@ import {
   type Replan,
 } from '@gauntlet/contracts'
 import { errorHandler, RequestVerifier, sendProblem, serverTimeouts, signedRequestHooks } from '@gauntlet/http'
-import { Type } from '@sinclair/typebox'
+import { Type } from '@gauntlet/contracts/typebox'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { AgentFaults } from '../faults/agent-faults.js'
 import type { Assignments } from './assignments.js'

@@ -5,7 +5,7 @@ import {
   type FaultApplyRequest,
   type FaultPrepareRequest,
 } from '@gauntlet/contracts'
-import { Type } from '@sinclair/typebox'
+import { Type } from '@gauntlet/contracts/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { AgentFaults } from '../faults/agent-faults.js'
 

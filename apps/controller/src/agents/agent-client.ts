@@ -12,7 +12,7 @@ import {
   type Replan,
 } from '@gauntlet/contracts'
 import { egressRequest, signRequest, type AllowList, type EgressResponse } from '@gauntlet/http'
-import { Type } from '@sinclair/typebox'
+import { Type } from '@gauntlet/contracts/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 
 /** How long the controller waits for an agent to answer an order. */

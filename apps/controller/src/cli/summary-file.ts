@@ -1,5 +1,5 @@
 import { GauntletError, type RunSummary } from '@gauntlet/contracts'
-import { Type, type TObject, type TProperties } from '@sinclair/typebox'
+import { Type, type TObject, type TProperties } from '@gauntlet/contracts/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { readFile } from 'node:fs/promises'
 

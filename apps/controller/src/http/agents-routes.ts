@@ -9,7 +9,7 @@ import {
 } from '@gauntlet/contracts'
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox'
 import { assertUrlAllowed } from '@gauntlet/http'
-import { Type } from '@sinclair/typebox'
+import { Type } from '@gauntlet/contracts/typebox'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import type { AgentRegistry } from '../agents/agent-registry.js'
 import type { ControllerSettings } from '../config/controller-settings.js'

@@ -1,6 +1,6 @@
 import { FaultInventorySchema, WindowReportSchema, runStatuses } from '@gauntlet/contracts'
 import { ProblemDetailsSchema } from '@gauntlet/http'
-import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { Type, type Static, type TSchema } from '@gauntlet/contracts/typebox'
 
 /**
  * Response schemas of shapes that exist only in the controller's API. Request shapes and shared

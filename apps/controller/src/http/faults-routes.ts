@@ -1,6 +1,6 @@
 import { FaultDocumentSchema, type AgentFaultReport, type FaultSpec } from '@gauntlet/contracts'
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox'
-import { Type } from '@sinclair/typebox'
+import { Type } from '@gauntlet/contracts/typebox'
 import { adhocFault } from '@gauntlet/faults/documents'
 import { FaultReportSchema, problemResponses } from './api-schemas.js'
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox'
 import { GauntletError, runStatuses, type RunVerdict } from '@gauntlet/contracts'
-import { Type } from '@sinclair/typebox'
+import { Type } from '@gauntlet/contracts/typebox'
 import { formatFromAccept, htmlReportPolicy, regressedHeader, reportFormats } from '../report/report-formats.js'
 import type { RunReports } from '../report/report-maker.js'
 import { insecureTlsWarning } from '../report/run-warnings.js'

@@ -1,7 +1,7 @@
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox'
 import { GauntletError } from '@gauntlet/contracts'
 import { problemOf } from '@gauntlet/http'
-import { Type } from '@sinclair/typebox'
+import { Type } from '@gauntlet/contracts/typebox'
 import type { ScenarioService } from '../scenario/scenario-service.js'
 import { NoContent, problemResponses, ScenarioListItemSchema, StoredScenarioSchema } from './api-schemas.js'
 

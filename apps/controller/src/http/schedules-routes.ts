@@ -1,5 +1,5 @@
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox'
-import { Type } from '@sinclair/typebox'
+import { Type } from '@gauntlet/contracts/typebox'
 import { concurrencyPolicies } from '@gauntlet/contracts'
 import type { ScheduleQueries } from '../schedule/schedule-queries.js'
 import type { Scheduler } from '../schedule/scheduler.js'

@@ -14,7 +14,7 @@ import {
 } from '@gauntlet/contracts'
 // Errors from typebox/errors, not Value.Errors from typebox/value: the same function, without loading every other
 // Value operation (~45 more modules of start-up for every run).
-import { Errors, ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
+import { Errors, ValueErrorType, type ValueError } from '@gauntlet/contracts/typebox'
 import { readFile } from 'node:fs/promises'
 import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml'
 import { buildFaults } from '@gauntlet/faults/documents'
