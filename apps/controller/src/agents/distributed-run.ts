@@ -256,13 +256,6 @@ export class DistributedRun {
     else merging.histogram.add(decodeHistogram(window.latency))
   }
 
-  /** Someone who owes second `index` is still loading and has not delivered it. */
-  private waitingFor(index: number): boolean {
-    for (const m of this.members.values())
-      if (this.owes(m, index) && !m.lost && !m.done && !m.delivered.has(index)) return true
-    return false
-  }
-
   private owes(member: Member, index: number): boolean {
     return index < member.owesUntil
   }
@@ -270,9 +263,8 @@ export class DistributedRun {
   private emitReady(): void {
     while (this.nextToEmit < this.totalWindows) {
       const index = this.nextToEmit
-      // Called for every report: while the second still waits for someone, return before allocating anything.
-      if (this.waitingFor(index)) return
       const owing = [...this.members.values()].filter((m) => this.owes(m, index))
+      if (owing.some((m) => !m.lost && !m.done && !m.delivered.has(index))) return
       const parts = owing.flatMap((m) => (m.delivered.has(index) ? [m.delivered.get(index)!] : []))
       // A stopped run ends with the last second anyone delivered.
       if (this.stopping && parts.length === 0 && owing.every((m) => m.done || m.lost)) {
