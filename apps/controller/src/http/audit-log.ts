@@ -47,10 +47,8 @@ export function controllerLoggerOptions(level: LogLevel): NonNullable<FastifySer
 
 /** The audit lines are the record of requests; fastify's line per request and response only at debug level. */
 export function requestLogController(): LogController {
-  return new LogController({ disableRequestLogging: (request) => !debugLevels.has(request.log.level) })
+  return new LogController({ disableRequestLogging: (request) => !['debug', 'trace'].includes(request.log.level) })
 }
-
-const debugLevels: ReadonlySet<string> = new Set(['debug', 'trace'])
 
 /** Refusals worth a line even when the method only reads. */
 const refusedStatuses = new Set([401, 403, 413, 415, 429])
@@ -100,15 +98,12 @@ export function callerOf(request: FastifyRequest): string {
 
 /** One `audit` line per mutation and per refused request, written once the response is sent. */
 export function registerAuditLog(app: FastifyInstance): void {
-  // A callback hook, not an async one: no promise per response (every agent's report and heartbeat pass here).
-  app.addHook('onResponse', (request, reply, done) => {
-    if (mutatingMethods.has(request.method) || refusedStatuses.has(reply.statusCode)) {
-      // Heartbeats and reports come every second from every agent: their successes only at debug level, and
-      // their record is built only when that level is on.
-      const level = reply.statusCode >= 400 ? 'warn' : request.routeOptions.config?.agentRoute ? 'debug' : 'info'
-      if (level !== 'debug' || debugLevels.has(request.log.level))
-        request.log[level]({ audit: auditRecord(request, reply) }, 'audit')
-    }
-    done()
+  app.addHook('onResponse', async (request, reply) => {
+    if (!mutatingMethods.has(request.method) && !refusedStatuses.has(reply.statusCode)) return
+    const record = auditRecord(request, reply)
+    if (record.status >= 400) request.log.warn({ audit: record }, 'audit')
+    // Heartbeats and reports come every second from every agent: their successes only at debug level.
+    else if (request.routeOptions.config?.agentRoute) request.log.debug({ audit: record }, 'audit')
+    else request.log.info({ audit: record }, 'audit')
   })
 }
