@@ -6,10 +6,7 @@ import {
   decodeCompact,
   encodeHistogram,
   recordLatencyUs,
-  decodeHistogram,
-  mergeEncoded,
   SparseHistogram,
-  summarizeEncoded,
   summarizeLatency,
   type Histogram,
 } from '../../packages/metrics/src/index.js'
@@ -140,29 +137,5 @@ describe('SparseHistogram (against the library\u2019s decode)', () => {
     it('a count the library cannot hold', () => {
       expect(() => SparseHistogram.fromV2Payload(payload([2 ** 60]))).toThrow(/overflow/)
     })
-  })
-})
-
-describe('summarizeEncoded (what the store keeps of a window)', () => {
-  it('is summarizeLatency of the library\u2019s decode, for windows and for a merged second of many', () => {
-    for (const seed of [4, 5]) {
-      const encoded = histograms(seed).map(encodeHistogram)
-      for (const e of encoded) expect(summarizeEncoded(e)).toEqual(summarizeLatency(decodeHistogram(e)))
-      const merged = encodeHistogram(mergeEncoded(encoded))
-      expect(summarizeEncoded(merged)).toEqual(summarizeLatency(decodeHistogram(merged)))
-    }
-  })
-
-  it('leaves other shapes and malformed text to the library (which decodes or throws as before)', () => {
-    const other = hdr.build({
-      lowestDiscernibleValue: 1,
-      highestTrackableValue: 60_000_000,
-      numberOfSignificantValueDigits: 2,
-    })
-    for (const v of [5, 500, 50_000]) other.recordValue(v)
-    const encoded = hdr.encodeIntoCompressedBase64(other)
-    expect(summarizeEncoded(encoded)).toEqual(summarizeLatency(decodeHistogram(encoded)))
-    for (const bad of ['', 'not base64!', 'AAAA', encodeHistogram(histograms(6)[7]!).slice(0, -8)])
-      expect(() => summarizeEncoded(bad)).toThrow()
   })
 })

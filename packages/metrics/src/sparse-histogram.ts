@@ -1,7 +1,5 @@
-import { inflateSync } from 'node:zlib'
 import {
   createLatencyHistogram,
-  decodeHistogram,
   latencySummary,
   summarizeLatency,
   type Histogram,
@@ -242,33 +240,5 @@ export function latencyCounts(histogram: Histogram): LatencyCounts {
     totalCount: histogram.totalCount,
     summarize: () => summarizeLatency(histogram),
     addTo: (target) => target.add(histogram),
-  }
-}
-
-/** The framing of encodeHistogram's text: a cookie, the deflated length, then the deflated V2 payload. */
-const compressedCookieBase = 0x1c849304
-/** As decodeV2Compressed's bound: a few bytes of deflate can claim megabytes. */
-const maxPayloadBytes = 8 * 1024 * 1024
-
-/**
- * summarizeLatency(decodeHistogram(encoded)), the same summary, without the counts array of the whole range
- * when the histogram is of the canonical shape (read sparse: ~20x less work for a merged second of 200
- * agents). Anything else, malformed text included, is left to decodeHistogram, which decodes or throws as
- * it always did.
- */
-export function summarizeEncoded(encoded: string): LatencySummaryMs {
-  const sparse = sparseOf(encoded)
-  return sparse ? sparse.summarize() : summarizeLatency(decodeHistogram(encoded))
-}
-
-function sparseOf(encoded: string): SparseHistogram | undefined {
-  if (encoded.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(encoded)) return undefined
-  const framed = Buffer.from(encoded, 'base64')
-  if (framed.length < 8 || (framed.readUInt32BE(0) & ~0xf0) !== compressedCookieBase) return undefined
-  try {
-    const payload = inflateSync(framed.subarray(8, 8 + framed.readUInt32BE(4)), { maxOutputLength: maxPayloadBytes })
-    return SparseHistogram.fromV2Payload(payload)
-  } catch {
-    return undefined
   }
 }

@@ -1,5 +1,5 @@
 import { GauntletError, type Decision, type RunSummary, type Schedule, type WindowReport } from '@gauntlet/contracts'
-import { summarizeEncoded, type LatencySummaryMs } from '@gauntlet/metrics'
+import { decodeHistogram, summarizeLatency, type LatencySummaryMs } from '@gauntlet/metrics'
 import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
@@ -490,13 +490,13 @@ const runListSql = `
 function requestsLatencyJson(window: WindowReport): string | null {
   if (!window.requests) return null
   const byName: Record<string, LatencySummaryMs> = {}
-  for (const [name, counts] of Object.entries(window.requests)) byName[name] = summarizeEncoded(counts.latency)
+  for (const [name, counts] of Object.entries(window.requests))
+    byName[name] = summarizeLatency(decodeHistogram(counts.latency))
   return JSON.stringify(byName)
 }
 
 function latencyJson(encoded: string): string {
-  // Read sparse: each second's merged window is summarized here, on the event loop, as it is stored.
-  return JSON.stringify(summarizeEncoded(encoded))
+  return JSON.stringify(summarizeLatency(decodeHistogram(encoded)))
 }
 
 /** Identical histograms (empty seconds, most often) in one batch are decoded once. */
