@@ -186,10 +186,14 @@ async function startChild(args, env, limitMs = 15_000) {
   }
 }
 
-/** CPU seconds (user+system) a process has used so far, from /proc (undefined elsewhere). */
-function cpuSeconds(pid) {
+/**
+ * CPU seconds (user+system) a process has used so far, from /proc (undefined elsewhere); with `thread`, that
+ * thread's only (its main thread: the pid).
+ */
+function cpuSeconds(pid, thread) {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    const file = thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`
+    const fields = readFileSync(file, 'utf8').split(') ')[1].split(' ')
     return (Number(fields[11]) + Number(fields[12])) / 100
   } catch {
     return undefined
@@ -623,6 +627,7 @@ async function measure(kind, against, agents, windows, targetUrl, batch = 1) {
   // CPU of the server measured, and of this process, which is the client of both sides: its own
   // event-loop delay says when it, not the server, is the slow one.
   let cpuBefore
+  let mainCpuBefore
   let clientBefore
   const ourLoop = monitorEventLoopDelay({ resolution: 10 })
   let healthz
@@ -631,6 +636,7 @@ async function measure(kind, against, agents, windows, targetUrl, batch = 1) {
     healthz = await pollHealthz(against.url)
     overflowsBefore = listenOverflows()
     cpuBefore = cpuSeconds(against.pid)
+    mainCpuBefore = cpuSeconds(against.pid, against.pid)
     clientBefore = process.cpuUsage()
     ourLoop.enable()
     peerHeartbeatRtts = []
@@ -734,6 +740,7 @@ async function measure(kind, against, agents, windows, targetUrl, batch = 1) {
   for (const agent of agents) agent.active.delete(runId)
   ourLoop.disable()
   const cpuAfter = cpuSeconds(against.pid)
+  const mainCpuAfter = cpuSeconds(against.pid, against.pid)
   const clientCpu = process.cpuUsage(clientBefore)
   const lastAt = arrivals.size > 0 ? lastArrival : NaN
 
@@ -805,6 +812,7 @@ async function measure(kind, against, agents, windows, targetUrl, batch = 1) {
     agentWindowsPerS: (n * arrivals.size) / seconds,
     mergedPerS: arrivals.size / seconds,
     cpu: cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : NaN,
+    mainCpu: mainCpuBefore !== undefined && mainCpuAfter !== undefined ? mainCpuAfter - mainCpuBefore : NaN,
     ourLoopMs: { p99: ourLoop.percentile(99) / 1e6, max: ourLoop.max / 1e6 },
     heartbeat: { p50: quantile(rtts, 0.5), p99: quantile(rtts, 0.99), max: rtts.at(-1), n: rtts.length },
     healthz: {
@@ -1043,6 +1051,28 @@ async function main() {
           fmt(r.sqliteRows),
         ],
         w1,
+      ),
+    )
+  }
+
+  // The ratio moves with the neighbours' load (both sides share the machine with them); CPU per agent-window
+  // does much less, and the server's main thread is the one that serializes its requests.
+  console.log(
+    `\nCPU ms per agent-window during the ingest push (10 ms ticks from /proc): server's main thread | all its threads`,
+  )
+  console.log(row(['agents', 'controller', 'bare http'], [6, 20, 20]))
+  for (const r of results) {
+    const perWindow = (m, cpu) => fmt((cpu * 1000) / (m.n * m.merged), 3)
+    const c = r.ingestCtl
+    const b = r.ingestBare
+    console.log(
+      row(
+        [
+          r.n,
+          `${perWindow(c, c.mainCpu)} | ${perWindow(c, c.cpu)}`,
+          `${perWindow(b, b.mainCpu)} | ${perWindow(b, b.cpu)}`,
+        ],
+        [6, 20, 20],
       ),
     )
   }
