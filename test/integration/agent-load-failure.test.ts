@@ -1,4 +1,6 @@
+import { maxLoadFailureChars } from '@gauntlet/contracts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ControllerLink } from '../../apps/agent/src/service/controller-link.js'
 import { signedAgentCall } from '../helpers/agent-call.js'
 import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
 import { startController, type ControllerUnderTest } from '../helpers/controller.js'
@@ -60,5 +62,69 @@ describe("an agent's load failure reaches the run", () => {
       clearInterval(beating)
     }
     expect(await c.healthy()).toBe(true)
+  }, 30_000)
+})
+
+/**
+ * The agent's side of the same path: the agent's own link (ControllerLink, as `gauntlet agent` runs it)
+ * heartbeats a real controller and sends the done report with the failure, cut to the contract's bound so
+ * the controller does not refuse the report for a long message. Only the load itself is stood in for.
+ */
+describe("an agent's own link sends its load failure", () => {
+  const secret = 'load-failure-link-secret-2b9d'
+  let target: ChildServer
+  let c: ControllerUnderTest
+  let agent: PosingAgent
+  let link: ControllerLink | undefined
+
+  beforeAll(async () => {
+    target = await startDemoTarget()
+    agent = await startPosingAgent()
+    c = await startController({ env: { GAUNTLET_AGENT_SECRET: secret }, args: ['--agents', 'remote'] })
+  })
+  afterAll(async () => {
+    link?.stop()
+    await c?.stop()
+    await target?.stop()
+    agent?.close()
+  })
+
+  it(`reports a failure longer than ${maxLoadFailureChars} characters cut to that bound, and the run names it`, async () => {
+    const logged: string[] = []
+    let registered!: () => void
+    const firstReply = new Promise<void>((resolve) => (registered = resolve))
+    link = new ControllerLink({
+      controllerUrl: c.url,
+      name: 'linked',
+      secret,
+      heartbeat: () => ({ url: agent.url, capacityRps: 1000, runs: [], version: 'test' }),
+      onReply: () => registered(),
+      onControllerLost: () => logged.push('controller lost'),
+      onRunRejected: (runId) => logged.push(`rejected ${runId}`),
+      log: (line) => logged.push(line),
+    })
+    link.start(() => true)
+    await firstReply
+
+    const started = await c.api('/api/runs', {
+      body: {
+        yaml: `name: linked\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: [{ rps: 5, duration: 5s }]\n`,
+      },
+    })
+    expect(started.status).toBe(201)
+    const runId = ((await started.json()) as { id: string }).id
+    for (let i = 0; i < 100 && !agent.assignments.some((a) => a.runId === runId); i++)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(agent.assignments.some((a) => a.runId === runId)).toBe(true)
+
+    const reason = `load thread 1 of 1 failed: ${'the target sent something the parser could not read; '.repeat(8)}`
+    expect(reason.length).toBeGreaterThan(maxLoadFailureChars)
+    link.reportDone(runId, { aborted: true, peakConnections: 1 }, reason)
+
+    const summary = await endedRunSummary(c, runId)
+    const cut = reason.slice(0, maxLoadFailureChars)
+    expect(summary.agentLosses?.map((l) => [l.agent, l.reason])).toEqual([['linked', `its load failed: ${cut}`]])
+    // Nothing was refused or dropped on the way.
+    expect(logged).toEqual([])
   }, 30_000)
 })
