@@ -31,6 +31,27 @@ export async function startPosingAgent(): Promise<PosingAgent> {
   }
 }
 
+/**
+ * Starts a run of `yaml` (one step at 5 rps for 5 s against `targetUrl`, plus `extra` lines) and resolves with
+ * its id once its assignment has reached the posing agent (bounded, 5 s).
+ */
+export async function startAssignedRun(
+  c: ControllerUnderTest,
+  agent: PosingAgent,
+  name: string,
+  targetUrl: string,
+  extra = '',
+): Promise<string> {
+  const yaml = `name: ${name}\ntarget: { url: "${targetUrl}/orders" }\nload:\n  steps: [{ rps: 5, duration: 5s }]\n${extra}`
+  const started = await c.api('/api/runs', { body: { yaml } })
+  if (started.status !== 201) throw new Error(`POST /api/runs answered ${started.status}: ${await started.text()}`)
+  const runId = ((await started.json()) as { id: string }).id
+  const assigned = (): boolean => agent.assignments.some((a) => a.runId === runId)
+  for (let i = 0; i < 100 && !assigned(); i++) await new Promise((resolve) => setTimeout(resolve, 50))
+  if (!assigned()) throw new Error(`run ${runId} was not assigned to the posing agent within 5 s`)
+  return runId
+}
+
 /** Polls (bounded, 15 s) until the run has ended; returns its summary. */
 export async function endedRunSummary(c: ControllerUnderTest, runId: string): Promise<RunSummary> {
   for (let i = 0; i < 150; i++) {

@@ -4,7 +4,7 @@ import { ControllerLink } from '../../apps/agent/src/service/controller-link.js'
 import { signedAgentCall } from '../helpers/agent-call.js'
 import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
 import { startController, type ControllerUnderTest } from '../helpers/controller.js'
-import { endedRunSummary, startPosingAgent, type PosingAgent } from '../helpers/posing-agent.js'
+import { endedRunSummary, startAssignedRun, startPosingAgent, type PosingAgent } from '../helpers/posing-agent.js'
 
 /**
  * An agent whose load failed (a load thread that failed, or was terminated when stuck) tells the
@@ -37,16 +37,7 @@ describe("an agent's load failure reaches the run", () => {
     expect((await heartbeat()).status).toBe(200)
     const beating = setInterval(() => void heartbeat(), 500)
     try {
-      const started = await c.api('/api/runs', {
-        body: {
-          yaml: `name: failing\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: [{ rps: 5, duration: 5s }]\n`,
-        },
-      })
-      expect(started.status).toBe(201)
-      const runId = ((await started.json()) as { id: string }).id
-      for (let i = 0; i < 100 && !agent.assignments.some((a) => a.runId === runId); i++)
-        await new Promise((resolve) => setTimeout(resolve, 50))
-      expect(agent.assignments.some((a) => a.runId === runId)).toBe(true)
+      const runId = await startAssignedRun(c, agent, 'failing', target.url)
 
       const reason = 'load thread 2 of 2 did not stop within 5 s of being asked and was terminated'
       const done = await signed('POST', '/api/agents/failing/reports', {
@@ -106,16 +97,7 @@ describe("an agent's own link sends its load failure", () => {
     link.start(() => true)
     await firstReply
 
-    const started = await c.api('/api/runs', {
-      body: {
-        yaml: `name: linked\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: [{ rps: 5, duration: 5s }]\n`,
-      },
-    })
-    expect(started.status).toBe(201)
-    const runId = ((await started.json()) as { id: string }).id
-    for (let i = 0; i < 100 && !agent.assignments.some((a) => a.runId === runId); i++)
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    expect(agent.assignments.some((a) => a.runId === runId)).toBe(true)
+    const runId = await startAssignedRun(c, agent, 'linked', target.url)
 
     const reason = `load thread 1 of 1 failed: ${'the target sent something the parser could not read; '.repeat(8)}`
     expect(reason.length).toBeGreaterThan(maxLoadFailureChars)

@@ -5,7 +5,7 @@ import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
 import { sseMessages, type SseMessage } from '../../apps/controller/src/cli/sse-messages.js'
 import { signedAgentCall } from '../helpers/agent-call.js'
 import { startController, type ControllerUnderTest } from '../helpers/controller.js'
-import { endedRunSummary, startPosingAgent, type PosingAgent } from '../helpers/posing-agent.js'
+import { endedRunSummary, startAssignedRun, startPosingAgent, type PosingAgent } from '../helpers/posing-agent.js'
 
 /**
  * C2: a report whose window histogram was garbage (`latency: "AAAA"`) got a 500, and ~3 s later the
@@ -76,21 +76,7 @@ describe('C2: a report with a garbage window', () => {
   }
 
   /** Starts a run on the forged agent and resolves once its assignment has reached it. */
-  async function startRun(): Promise<string> {
-    const started = await c.api('/api/runs', {
-      body: {
-        yaml:
-          `name: c2\ntarget: { url: "${target.url}/orders" }\nload:\n  steps: [{ rps: 5, duration: 5s }]\n` +
-          `thresholds: ["p99 < 1s"]\n`,
-      },
-    })
-    expect(started.status).toBe(201)
-    const runId = ((await started.json()) as { id: string }).id
-    for (let i = 0; i < 100 && !agent.assignments.some((a) => a.runId === runId); i++)
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    expect(agent.assignments.some((a) => a.runId === runId)).toBe(true)
-    return runId
-  }
+  const startRun = (): Promise<string> => startAssignedRun(c, agent, 'c2', target.url, `thresholds: ["p99 < 1s"]\n`)
 
   /**
    * The run's live events (from its start) until its final status; `opened` once the stream is live
