@@ -2,7 +2,10 @@ import type { Assignment, RunSummary } from '@gauntlet/contracts'
 import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { ControllerUnderTest } from './controller.js'
+import { afterAll, beforeAll } from 'vitest'
+import { signedAgentCall } from './agent-call.js'
+import { startDemoTarget, type ChildServer } from './child-server.js'
+import { startController, type ControllerUnderTest } from './controller.js'
 
 /** A server posing as an agent: it takes every order (202) and keeps the assignments it was sent. */
 export interface PosingAgent {
@@ -31,22 +34,47 @@ export async function startPosingAgent(): Promise<PosingAgent> {
   }
 }
 
+/** A real controller taking remote agents, the demo target to load, and a posing agent to hold the runs. */
+export interface PosingAgentRig {
+  readonly c: ControllerUnderTest
+  readonly target: ChildServer
+  readonly agent: PosingAgent
+  /** A call to the controller signed with the agents' secret, as an agent signs it. */
+  signed(method: string, path: string, body: unknown): Promise<Response>
+}
+
 /**
- * Starts a run of `yaml` (one step at 5 rps for 5 s against `targetUrl`, plus `extra` lines) and resolves with
- * its id once its assignment has reached the posing agent (bounded, 5 s).
+ * The rig for one describe block: started before its tests (the controller signing with `secret`), stopped
+ * after them. Its fields are set once the block's tests run.
  */
-export async function startAssignedRun(
-  c: ControllerUnderTest,
-  agent: PosingAgent,
-  name: string,
-  targetUrl: string,
-  extra = '',
-): Promise<string> {
-  const yaml = `name: ${name}\ntarget: { url: "${targetUrl}/orders" }\nload:\n  steps: [{ rps: 5, duration: 5s }]\n${extra}`
-  const started = await c.api('/api/runs', { body: { yaml } })
+export function posingAgentRig(secret: string): PosingAgentRig {
+  const parts = {} as { c: ControllerUnderTest; target: ChildServer; agent: PosingAgent }
+  beforeAll(async () => {
+    parts.target = await startDemoTarget()
+    parts.agent = await startPosingAgent()
+    parts.c = await startController({ env: { GAUNTLET_AGENT_SECRET: secret }, args: ['--agents', 'remote'] })
+  })
+  afterAll(async () => {
+    await parts.c?.stop()
+    await parts.target?.stop()
+    parts.agent?.close()
+  })
+  return Object.assign(parts, {
+    signed: (method: string, path: string, body: unknown): Promise<Response> =>
+      signedAgentCall(parts.c.url, secret, method, path, JSON.stringify(body)),
+  })
+}
+
+/**
+ * Starts a run (one step at 5 rps for 5 s against the rig's target, plus `extra` lines) and resolves with its
+ * id once its assignment has reached the posing agent (bounded, 5 s).
+ */
+export async function startAssignedRun(rig: PosingAgentRig, name: string, extra = ''): Promise<string> {
+  const yaml = `name: ${name}\ntarget: { url: "${rig.target.url}/orders" }\nload:\n  steps: [{ rps: 5, duration: 5s }]\n${extra}`
+  const started = await rig.c.api('/api/runs', { body: { yaml } })
   if (started.status !== 201) throw new Error(`POST /api/runs answered ${started.status}: ${await started.text()}`)
   const runId = ((await started.json()) as { id: string }).id
-  const assigned = (): boolean => agent.assignments.some((a) => a.runId === runId)
+  const assigned = (): boolean => rig.agent.assignments.some((a) => a.runId === runId)
   for (let i = 0; i < 100 && !assigned(); i++) await new Promise((resolve) => setTimeout(resolve, 50))
   if (!assigned()) throw new Error(`run ${runId} was not assigned to the posing agent within 5 s`)
   return runId

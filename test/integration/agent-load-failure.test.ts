@@ -1,10 +1,7 @@
 import { maxLoadFailureChars } from '@gauntlet/contracts'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { ControllerLink } from '../../apps/agent/src/service/controller-link.js'
-import { signedAgentCall } from '../helpers/agent-call.js'
-import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
-import { startController, type ControllerUnderTest } from '../helpers/controller.js'
-import { endedRunSummary, startAssignedRun, startPosingAgent, type PosingAgent } from '../helpers/posing-agent.js'
+import { endedRunSummary, posingAgentRig, startAssignedRun } from '../helpers/posing-agent.js'
 
 /**
  * An agent whose load failed (a load thread that failed, or was terminated when stuck) tells the
@@ -13,46 +10,31 @@ import { endedRunSummary, startAssignedRun, startPosingAgent, type PosingAgent }
  */
 describe("an agent's load failure reaches the run", () => {
   const secret = 'load-failure-secret-7c1e'
-  let target: ChildServer
-  let c: ControllerUnderTest
-  let agent: PosingAgent
+  const rig = posingAgentRig(secret)
 
-  beforeAll(async () => {
-    target = await startDemoTarget()
-    agent = await startPosingAgent()
-    c = await startController({ env: { GAUNTLET_AGENT_SECRET: secret }, args: ['--agents', 'remote'] })
-  })
-  afterAll(async () => {
-    await c?.stop()
-    await target?.stop()
-    agent?.close()
-  })
-
-  const signed = (method: string, path: string, body: unknown): Promise<Response> =>
-    signedAgentCall(c.url, secret, method, path, JSON.stringify(body))
   const heartbeat = (): Promise<Response> =>
-    signed('PUT', '/api/agents/failing', { url: agent.url, capacityRps: 1000, runs: [], version: 'test' })
+    rig.signed('PUT', '/api/agents/failing', { url: rig.agent.url, capacityRps: 1000, runs: [], version: 'test' })
 
   it('names the reason the agent gave for the agent it lost', async () => {
     expect((await heartbeat()).status).toBe(200)
     const beating = setInterval(() => void heartbeat(), 500)
     try {
-      const runId = await startAssignedRun(c, agent, 'failing', target.url)
+      const runId = await startAssignedRun(rig, 'failing')
 
       const reason = 'load thread 2 of 2 did not stop within 5 s of being asked and was terminated'
-      const done = await signed('POST', '/api/agents/failing/reports', {
+      const done = await rig.signed('POST', '/api/agents/failing/reports', {
         runId,
         windows: [],
         done: { aborted: true, peakConnections: 1, failure: reason },
       })
       expect(done.status).toBeLessThan(300)
-      const summary = await endedRunSummary(c, runId)
+      const summary = await endedRunSummary(rig.c, runId)
       expect(summary.agentLosses?.map((l) => [l.agent, l.reason])).toEqual([['failing', `its load failed: ${reason}`]])
       expect(summary.warnings.join('\n')).toContain(`its load failed: ${reason}`)
     } finally {
       clearInterval(beating)
     }
-    expect(await c.healthy()).toBe(true)
+    expect(await rig.c.healthy()).toBe(true)
   }, 30_000)
 })
 
@@ -63,32 +45,19 @@ describe("an agent's load failure reaches the run", () => {
  */
 describe("an agent's own link sends its load failure", () => {
   const secret = 'load-failure-link-secret-2b9d'
-  let target: ChildServer
-  let c: ControllerUnderTest
-  let agent: PosingAgent
+  const rig = posingAgentRig(secret)
   let link: ControllerLink | undefined
-
-  beforeAll(async () => {
-    target = await startDemoTarget()
-    agent = await startPosingAgent()
-    c = await startController({ env: { GAUNTLET_AGENT_SECRET: secret }, args: ['--agents', 'remote'] })
-  })
-  afterAll(async () => {
-    link?.stop()
-    await c?.stop()
-    await target?.stop()
-    agent?.close()
-  })
+  afterAll(() => link?.stop())
 
   it(`reports a failure longer than ${maxLoadFailureChars} characters cut to that bound, and the run names it`, async () => {
     const logged: string[] = []
     let registered!: () => void
     const firstReply = new Promise<void>((resolve) => (registered = resolve))
     link = new ControllerLink({
-      controllerUrl: c.url,
+      controllerUrl: rig.c.url,
       name: 'linked',
       secret,
-      heartbeat: () => ({ url: agent.url, capacityRps: 1000, runs: [], version: 'test' }),
+      heartbeat: () => ({ url: rig.agent.url, capacityRps: 1000, runs: [], version: 'test' }),
       onReply: () => registered(),
       onControllerLost: () => logged.push('controller lost'),
       onRunRejected: (runId) => logged.push(`rejected ${runId}`),
@@ -97,13 +66,13 @@ describe("an agent's own link sends its load failure", () => {
     link.start(() => true)
     await firstReply
 
-    const runId = await startAssignedRun(c, agent, 'linked', target.url)
+    const runId = await startAssignedRun(rig, 'linked')
 
     const reason = `load thread 1 of 1 failed: ${'the target sent something the parser could not read; '.repeat(8)}`
     expect(reason.length).toBeGreaterThan(maxLoadFailureChars)
     link.reportDone(runId, { aborted: true, peakConnections: 1 }, reason)
 
-    const summary = await endedRunSummary(c, runId)
+    const summary = await endedRunSummary(rig.c, runId)
     const cut = reason.slice(0, maxLoadFailureChars)
     expect(summary.agentLosses?.map((l) => [l.agent, l.reason])).toEqual([['linked', `its load failed: ${cut}`]])
     // Nothing was refused or dropped on the way.

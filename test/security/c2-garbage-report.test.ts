@@ -1,11 +1,8 @@
 import { emptyErrorCounts, type RunSummary, type WindowReport } from '@gauntlet/contracts'
 import { createLatencyHistogram, encodeHistogram, recordLatencyUs } from '@gauntlet/metrics'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startDemoTarget, type ChildServer } from '../helpers/child-server.js'
+import { describe, expect, it } from 'vitest'
 import { sseMessages, type SseMessage } from '../../apps/controller/src/cli/sse-messages.js'
-import { signedAgentCall } from '../helpers/agent-call.js'
-import { startController, type ControllerUnderTest } from '../helpers/controller.js'
-import { endedRunSummary, startAssignedRun, startPosingAgent, type PosingAgent } from '../helpers/posing-agent.js'
+import { endedRunSummary, posingAgentRig, startAssignedRun } from '../helpers/posing-agent.js'
 
 /**
  * C2: a report whose window histogram was garbage (`latency: "AAAA"`) got a 500, and ~3 s later the
@@ -15,28 +12,12 @@ import { endedRunSummary, startAssignedRun, startPosingAgent, type PosingAgent }
  */
 describe('C2: a report with a garbage window', () => {
   const secret = 'c2-agent-secret-5d0a'
-  let target: ChildServer
-  let c: ControllerUnderTest
-  let agent: PosingAgent
+  const rig = posingAgentRig(secret)
 
-  beforeAll(async () => {
-    target = await startDemoTarget()
-    agent = await startPosingAgent()
-    c = await startController({ env: { GAUNTLET_AGENT_SECRET: secret }, args: ['--agents', 'remote'] })
-  })
-  afterAll(async () => {
-    await c?.stop()
-    await target?.stop()
-    agent?.close()
-  })
-
-  /** A call signed as the agent would sign it. */
-  const signed = (method: string, path: string, body: unknown): Promise<Response> =>
-    signedAgentCall(c.url, secret, method, path, JSON.stringify(body))
   const heartbeat = (): Promise<Response> =>
-    signed('PUT', '/api/agents/forged', { url: agent.url, capacityRps: 1000, runs: [], version: 'forged' })
+    rig.signed('PUT', '/api/agents/forged', { url: rig.agent.url, capacityRps: 1000, runs: [], version: 'forged' })
   const report = (runId: string, windows: unknown[]): Promise<Response> =>
-    signed('POST', '/api/agents/forged/reports', { runId, windows })
+    rig.signed('POST', '/api/agents/forged/reports', { runId, windows })
 
   const encodedOf = (count: number): string => {
     const h = createLatencyHistogram()
@@ -76,7 +57,7 @@ describe('C2: a report with a garbage window', () => {
   }
 
   /** Starts a run on the forged agent and resolves once its assignment has reached it. */
-  const startRun = (): Promise<string> => startAssignedRun(c, agent, 'c2', target.url, `thresholds: ["p99 < 1s"]\n`)
+  const startRun = (): Promise<string> => startAssignedRun(rig, 'c2', `thresholds: ["p99 < 1s"]\n`)
 
   /**
    * The run's live events (from its start) until its final status; `opened` once the stream is live
@@ -86,8 +67,8 @@ describe('C2: a report with a garbage window', () => {
     let opened!: () => void
     const isOpen = new Promise<void>((resolve) => (opened = resolve))
     const messages = (async () => {
-      const response = await fetch(`${c.url}/api/runs/${runId}/events`, {
-        headers: { authorization: `Bearer ${c.token}`, 'last-event-id': '0-0' },
+      const response = await fetch(`${rig.c.url}/api/runs/${runId}/events`, {
+        headers: { authorization: `Bearer ${rig.c.token}`, 'last-event-id': '0-0' },
         signal: AbortSignal.timeout(20_000),
       })
       expect(response.status).toBe(200)
@@ -102,7 +83,7 @@ describe('C2: a report with a garbage window', () => {
     return { opened: Promise.race([isOpen, messages.then(() => undefined)]), messages }
   }
 
-  const summaryOf = (runId: string): Promise<RunSummary> => endedRunSummary(c, runId)
+  const summaryOf = (runId: string): Promise<RunSummary> => endedRunSummary(rig.c, runId)
 
   const refusals: Array<[string, Partial<WindowReport>, RegExp]> = [
     ['a histogram that does not decode', { latency: 'AAAA' }, /\/windows\/0: latency is not a valid histogram/],
@@ -149,13 +130,13 @@ degrades the run and names the agent in it`, async () => {
           ['forged', expect.stringMatching(/it sent an invalid report/)],
         ])
         // Nothing it sent was stored or merged.
-        expect(await (await c.api(`/api/runs/${runId}/windows?agent=forged`)).json()).toEqual([])
-        expect(await (await c.api(`/api/runs/${runId}/windows`)).json()).toEqual([])
+        expect(await (await rig.c.api(`/api/runs/${runId}/windows?agent=forged`)).json()).toEqual([])
+        expect(await (await rig.c.api(`/api/runs/${runId}/windows`)).json()).toEqual([])
       }
     } finally {
       clearInterval(beating)
     }
-    expect(await c.healthy()).toBe(true)
+    expect(await rig.c.healthy()).toBe(true)
   }, 60_000)
 
   it(`counts a report the schema refuses (negative or fractional counters) \
@@ -178,7 +159,7 @@ against its run like any bad report`, async () => {
     } finally {
       clearInterval(beating)
     }
-    expect(await c.healthy()).toBe(true)
+    expect(await rig.c.healthy()).toBe(true)
   }, 60_000)
 
   it(`takes a window it already stored again as it was, and refuses it with different content \
@@ -191,7 +172,7 @@ against its run like any bad report`, async () => {
       expect((await report(runId, [first])).status).toBe(202)
       // The run's only agent delivered second 0: it is merged and stored, no longer waiting in the merge.
       await expect
-        .poll(async () => ((await (await c.api(`/api/runs/${runId}/windows`)).json()) as unknown[]).length)
+        .poll(async () => ((await (await rig.c.api(`/api/runs/${runId}/windows`)).json()) as unknown[]).length)
         .toBe(1)
       expect((await report(runId, [first])).status).toBe(202)
       await expectRefused(
@@ -199,7 +180,7 @@ against its run like any bad report`, async () => {
         /\/windows\/0: window 0 was already delivered with different content/,
       )
       expect((await summaryOf(runId)).degraded).toBe(true)
-      const stored = (await (await c.api(`/api/runs/${runId}/windows?agent=forged`)).json()) as WindowReport[]
+      const stored = (await (await rig.c.api(`/api/runs/${runId}/windows?agent=forged`)).json()) as WindowReport[]
       expect(stored.map((w) => [w.index, w.maxSendLagMs])).toEqual([[0, 0]])
     } finally {
       clearInterval(beating)
@@ -220,13 +201,13 @@ against its run like any bad report`, async () => {
     let state = ''
     for (let i = 0; i < 100 && state !== 'lost'; i++) {
       state =
-        ((await (await c.api('/api/agents')).json()) as Array<{ name: string; state: string }>).find(
+        ((await (await rig.c.api('/api/agents')).json()) as Array<{ name: string; state: string }>).find(
           (a) => a.name === 'forged',
         )?.state ?? ''
       if (state !== 'lost') await new Promise((resolve) => setTimeout(resolve, 100))
     }
     expect(state).toBe('lost')
     expect((await summaryOf(runId)).status).not.toBe('passed')
-    expect(await c.healthy()).toBe(true)
+    expect(await rig.c.healthy()).toBe(true)
   }, 60_000)
 })
