@@ -1,10 +1,11 @@
-import { emptyErrorCounts, type WindowReport } from '@gauntlet/contracts'
+import type { WindowReport } from '@gauntlet/contracts'
 import { createLatencyHistogram, encodeHistogram, recordLatencyUs } from '@gauntlet/metrics'
 import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SqliteStore } from '../../apps/controller/src/storage/sqlite-store.js'
+import { threadWindow } from '../helpers/buckets.js'
 import { tempDir } from '../helpers/cli.js'
 import {
   healthzDuring,
@@ -76,23 +77,9 @@ describe('H4: reading the windows of a 24 h run', () => {
       for (let i = 0; i < 50; i++) recordLatencyUs(h, 2_000 + k * 300 + i * 40)
       return encodeHistogram(h)
     })
-    const windows: WindowReport[] = Array.from({ length: day }, (_, index) => ({
-      index,
-      step: 0,
-      startedAt: 1_700_000_000_000 + index * 1000,
-      planned: 50,
-      sent: 50,
-      dispatched: 50,
-      dropped: 0,
-      ok: 50,
-      errors: emptyErrorCounts(),
-      latency: histograms[index % histograms.length]!,
-      lateSends: 0,
-      maxSendLagMs: 1,
-      generatorLimited: false,
-      complete: true,
-      openConnections: 4,
-    }))
+    const windows: WindowReport[] = Array.from({ length: day }, (_, index) =>
+      threadWindow(index, { latency: histograms[index % histograms.length]!, openConnections: 4 }),
+    )
     store.saveWindows(runId, windows)
     const startedAt = new Date(windows[0]!.startedAt).toISOString()
     store.createRun({
