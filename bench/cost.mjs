@@ -18,7 +18,7 @@
 // every round's ratio is printed too. Prints ratios, never fails on them. BENCH_ONLY=startup runs only the
 // 1-request runs (BENCH_ROUNDS of them per tool) and prints only the start-up table and its goal.
 import { execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -49,6 +49,9 @@ const installed = (bin) => {
 /**
  * Runs `command args` to completion (bounded: killed after `limitS`) and returns its stdout and the CPU
  * (user + system, seconds) of it and its threads, from the shell's `times` after the child was reaped.
+ * `threads` splits that CPU: the main thread and the load threads (named gauntlet-load-N by the agent) as
+ * last read from /proc every 10 ms, and the rest (V8's compiler and GC helpers, libuv's pool, and whatever
+ * the last 10 ms before a thread ended held) as the remainder.
  */
 function measured(command, args, limitS) {
   return new Promise((resolve, reject) => {
@@ -58,18 +61,60 @@ function measured(command, args, limitS) {
       ['-c', `timeout ${limitS} "$@" >${out} 2>${out}.err; echo "exit $?"; times`, 'measured', command, ...args],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     )
+    const seen = new Map() // tid -> { main, load, ticks }
+    const sampler = setInterval(() => sampleThreads(shell.pid, seen), 10)
     let text = ''
     shell.stdout.on('data', (chunk) => (text += chunk))
     shell.on('error', reject)
     shell.on('close', () => {
+      clearInterval(sampler)
       const lines = text.trim().split('\n')
       // `times` prints the shell's own times, then its children's: "0m1.234s 0m0.321s".
       const children = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s/.exec(lines[lines.length - 1] ?? '')
       if (!children) return reject(new Error(`no CPU times for ${command}: ${text}`))
       const cpuS = Number(children[1]) * 60 + Number(children[2]) + Number(children[3]) * 60 + Number(children[4])
-      resolve({ cpuS, exit: lines[0], stdout: readFileSync(out, 'utf8'), stderr: readFileSync(`${out}.err`, 'utf8') })
+      const sum = (f) => [...seen.values()].filter(f).reduce((s, t) => s + t.ticks / 100, 0)
+      const main = sum((t) => t.main)
+      const load = sum((t) => t.load)
+      resolve({
+        cpuS,
+        threads: { main, load, other: Math.max(0, cpuS - main - load) },
+        exit: lines[0],
+        stdout: readFileSync(out, 'utf8'),
+        stderr: readFileSync(`${out}.err`, 'utf8'),
+      })
     })
   })
+}
+
+/** The CPU ticks so far of each thread of the tool under `shellPid` (bash -> timeout -> the tool), into `seen`. */
+function sampleThreads(shellPid, seen) {
+  let pid = shellPid
+  try {
+    // Down to the last process of the chain: the tool itself.
+    for (let depth = 0; depth < 3; depth++) {
+      const child = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ')[0]
+      if (!child) break
+      pid = Number(child)
+    }
+    if (pid === shellPid) return
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+        const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ')
+        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(') '))
+        seen.set(`${pid}/${tid}`, {
+          main: tid === String(pid),
+          load: comm.startsWith('gauntlet-load'),
+          ticks: Number(fields[11]) + Number(fields[12]),
+        })
+      } catch {
+        // The thread ended between the listing and the read: its last reading stands.
+      }
+    }
+  } catch {
+    // Not started yet, or already gone; elsewhere than Linux there is no /proc and no split.
+  }
 }
 
 /** A `gauntlet run` scenario of one step at `rps` for `durationS`, on a fixed pool of `pool` connections. */
@@ -93,7 +138,7 @@ const tools = {
       else args.push('-d', String(durationS))
       if (rps) args.push('-R', String(rps))
       const r = await measured('node', [autocannonBin, ...args, url], (durationS ?? 1) + 30)
-      return { ok: JSON.parse(r.stdout)['2xx'], cpuS: r.cpuS }
+      return { ok: JSON.parse(r.stdout)['2xx'], cpuS: r.cpuS, threads: r.threads }
     },
   },
   gauntlet: {
@@ -107,7 +152,7 @@ const tools = {
       const db = join(dir, 'gauntlet.db')
       const r = await measured('node', [gauntletBin, 'run', file, '--quiet', '--db', db, '--summary', summary], 60)
       const steps = JSON.parse(readFileSync(summary, 'utf8')).steps
-      return { ok: steps.reduce((n, s) => n + s.completed - s.errors, 0), cpuS: r.cpuS }
+      return { ok: steps.reduce((n, s) => n + s.completed - s.errors, 0), cpuS: r.cpuS, threads: r.threads }
     },
   },
   wrk: {
@@ -118,7 +163,7 @@ const tools = {
       const r = await measured('wrk', ['-t1', `-c${connections}`, `-d${durationS}s`, url], durationS + 30)
       const total = Number(/(\d+) requests in/.exec(r.stdout)?.[1] ?? NaN)
       const bad = Number(/Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1] ?? 0)
-      return { ok: total - bad, cpuS: r.cpuS }
+      return { ok: total - bad, cpuS: r.cpuS, threads: r.threads }
     },
   },
   pacer: {
@@ -127,7 +172,7 @@ const tools = {
       if (!rps && !requests) return undefined // a reference for pacing, not a maximum-throughput tool
       const args = requests ? [url, '1', '1', '1'] : [url, String(rps), String(durationS), String(connections)]
       const r = await measured('node', [pacerBin, ...args], (durationS ?? 1) + 30)
-      return { ok: JSON.parse(r.stdout).ok, cpuS: r.cpuS }
+      return { ok: JSON.parse(r.stdout).ok, cpuS: r.cpuS, threads: r.threads }
     },
   },
   hey: {
@@ -138,7 +183,7 @@ const tools = {
         ? ['-n', String(requests), '-c', '1']
         : ['-z', `${durationS}s`, '-c', String(connections), ...(rps ? ['-q', String(rps / connections)] : [])]
       const r = await measured('hey', [...args, url], (durationS ?? 1) + 30)
-      return { ok: Number(/\[200\]\s+(\d+) responses/.exec(r.stdout)?.[1] ?? 0), cpuS: r.cpuS }
+      return { ok: Number(/\[200\]\s+(\d+) responses/.exec(r.stdout)?.[1] ?? 0), cpuS: r.cpuS, threads: r.threads }
     },
   },
 }
@@ -169,14 +214,17 @@ if (names.length < Object.keys(tools).length)
   )
 
 const target = await startNginx()
-const results = Object.fromEntries(names.map((name) => [name, { startup: [], fixed: [], max: [] }]))
+const results = Object.fromEntries(names.map((name) => [name, { startup: [], startupThreads: [], fixed: [], max: [] }]))
 try {
   for (let round = 0; round < rounds; round++) {
     // Every other round runs the tools in reverse order, so a drift in the machine's load is shared.
     for (const name of round % 2 ? [...names].reverse() : names) {
       const tool = tools[name]
       const startup = await tool.run(target.url, { requests: 1 })
-      if (startup) results[name].startup.push(startup.cpuS)
+      if (startup) {
+        results[name].startup.push(startup.cpuS)
+        results[name].startupThreads.push(startup.threads)
+      }
       if (startupOnly) continue
       const fixed = await tool.run(target.url, { rps: rate, durationS: seconds })
       if (fixed) results[name].fixed.push(fixed)
@@ -269,6 +317,40 @@ for (const [mode, title] of startupOnly
           mode === 'max' ? `${fmt(s.rate)} (${fmt(s.rate / base.max.rate, 2)})` : '',
         ],
         widths,
+      ),
+    )
+  }
+}
+
+// Where each tool's CPU went at the fixed rate, by thread: Gauntlet's load thread does what a generator's
+// one thread does; the rest is what its design adds beside it.
+if (!startupOnly) {
+  const parts = [
+    ['main', 'main thread'],
+    ['load', 'load threads'],
+    ['other', 'other threads'],
+  ]
+  console.log(
+    `\nFixed rate ${rate} rps, by thread: CPU ms per 1,000 successful requests, net of the start-up run's same threads`,
+  )
+  console.log(
+    `(main and load threads read from /proc every 10 ms; "other" is the rest: V8's compiler and GC helpers, libuv)`,
+  )
+  console.log(row(['tool', ...parts.map(([, label]) => label), 'total'], [20, 14, 14, 14, 14]))
+  for (const name of names) {
+    const runs = results[name].fixed
+    if (runs.length === 0 || runs.some((r) => !r.threads)) continue
+    const before = (key) => median(results[name].startupThreads.map((t) => t?.[key] ?? 0))
+    const net = (key) => median(runs.map((r) => (Math.max(0, r.threads[key] - before(key)) / r.ok) * 1e6))
+    const cells = parts.map(([key]) => net(key))
+    console.log(
+      row(
+        [
+          tools[name].label,
+          ...cells.map((c, i) => (parts[i][0] === 'load' && name !== 'gauntlet' ? '-' : fmt(c, 1))),
+          fmt(summary[name].fixed.net, 1),
+        ],
+        [20, 14, 14, 14, 14],
       ),
     )
   }

@@ -7,6 +7,7 @@ import {
   type LoadPlan,
   type WorkerLoadRun,
 } from '@gauntlet/agent'
+import { readdirSync, readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startChildServer, type ChildServer } from '../helpers/child-server.js'
 
@@ -28,6 +29,14 @@ function planFor(url: string, steps: PlannedStep[], path = '/n'): LoadPlan {
   return { target, steps, timeoutMs: 5000, maxConnections: 1000, mix }
 }
 
+/** The names of this process's threads that are load threads, as `top -H` and bench/cost.mjs see them (Linux). */
+function loadThreadNames(): string[] {
+  return readdirSync('/proc/self/task')
+    .map((tid) => readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim())
+    .filter((name) => name.startsWith('gauntlet-load'))
+    .sort()
+}
+
 async function serverLog(server: ChildServer): Promise<{ arrivals: number[]; seqs: number[] }> {
   const arrivals = (await (await fetch(`${server.url}/__arrivals`)).json()) as number[]
   const paths = (await (await fetch(`${server.url}/__paths`)).json()) as string[]
@@ -46,9 +55,16 @@ describe('an agent with two load threads', () => {
     const rps = 1000
     const windows: WindowReport[] = []
     const starts: number[] = []
+    let threadNames: string[] = []
     const run = startLoadInWorkers(
       planFor(server.url, [{ rps, durationS: 3, step: 0 }]),
-      { onWindow: (w) => windows.push(w), onStart: (epochMs) => starts.push(epochMs) },
+      {
+        onWindow: (w) => {
+          windows.push(w)
+          if (w.index === 0) threadNames = loadThreadNames()
+        },
+        onStart: (epochMs) => starts.push(epochMs),
+      },
       2,
       loopback,
     )
@@ -56,6 +72,8 @@ describe('an agent with two load threads', () => {
     expect(result.aborted).toBe(false)
     expect(result.peakConnections).toBeGreaterThanOrEqual(2)
     expect(starts).toHaveLength(1)
+    // Each load thread names itself by its lane, so per-thread CPU can be told apart from V8's helpers.
+    expect(threadNames).toEqual(['gauntlet-load-0', 'gauntlet-load-1'])
 
     expect(windows.map((w) => w.index)).toEqual([0, 1, 2])
     for (const w of windows) {

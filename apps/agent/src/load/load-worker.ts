@@ -2,6 +2,7 @@
  * Worker-thread entry: runs one LoadGenerator on its own event loop, so nothing the parent does
  * (SQLite fsyncs, printing, HTTP serving) can delay a send and inflate the latency we measure.
  */
+import { writeFileSync } from 'node:fs'
 import { parentPort, workerData } from 'node:worker_threads'
 import { LoadGenerator, type LoadPlan } from './load-generator.js'
 import type { PlannedStep } from '@gauntlet/contracts'
@@ -20,6 +21,7 @@ export type ToWorker =
 
 const port = parentPort!
 const input = workerData as WorkerInput
+nameThisThread(`gauntlet-load-${input.plan.lane?.index ?? 0}`)
 const abort = new AbortController()
 const generator = new LoadGenerator(input.plan)
 let started: ((epochMs: number) => void) | undefined
@@ -46,3 +48,15 @@ const result = await generator.run({
     : {}),
 })
 port.postMessage({ type: 'done', result })
+
+/**
+ * Names this OS thread (Linux: 15 characters at most), so `top -H`, `ps -L` and bench/cost.mjs tell the
+ * load threads from the main thread and V8's helpers. Best effort: elsewhere there is nothing to write.
+ */
+function nameThisThread(name: string): void {
+  try {
+    writeFileSync('/proc/thread-self/comm', name.slice(0, 15))
+  } catch {
+    // Not Linux, or /proc is not mounted: the thread keeps its name.
+  }
+}

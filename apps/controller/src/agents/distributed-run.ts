@@ -256,6 +256,13 @@ export class DistributedRun {
     else merging.histogram.add(decodeHistogram(window.latency))
   }
 
+  /** Some agent that owes second `index` may still deliver it. */
+  private stillOwed(index: number): boolean {
+    for (const m of this.members.values())
+      if (this.owes(m, index) && !m.lost && !m.done && !m.delivered.has(index)) return true
+    return false
+  }
+
   private owes(member: Member, index: number): boolean {
     return index < member.owesUntil
   }
@@ -263,8 +270,9 @@ export class DistributedRun {
   private emitReady(): void {
     while (this.nextToEmit < this.totalWindows) {
       const index = this.nextToEmit
+      // Called on every report: most find the second still owed, and return before allocating anything.
+      if (this.stillOwed(index)) return
       const owing = [...this.members.values()].filter((m) => this.owes(m, index))
-      if (owing.some((m) => !m.lost && !m.done && !m.delivered.has(index))) return
       const parts = owing.flatMap((m) => (m.delivered.has(index) ? [m.delivered.get(index)!] : []))
       // A stopped run ends with the last second anyone delivered.
       if (this.stopping && parts.length === 0 && owing.every((m) => m.done || m.lost)) {
