@@ -29,6 +29,16 @@ import { nginxBinary, startNginx } from '../test/helpers/nginx.mjs'
 const seconds = Number(process.env.BENCH_WORKERS_SECONDS ?? 4)
 const rounds = Number(process.env.BENCH_WORKERS_ROUNDS ?? 3)
 const startRps = Number(process.env.BENCH_WORKERS_START_RPS ?? 4000)
+// BENCH_WORKERS_CONNECTIONS=N: a fixed pool of N connections (shared out between the threads) instead of a
+// pool grown on demand up to 2000. It separates what a thread can send from how its pool grows: a stall grows
+// the pool (every connection looks busy while its answer waits to be read), and a larger pool costs more per request.
+const fixedPool = process.env.BENCH_WORKERS_CONNECTIONS ? Number(process.env.BENCH_WORKERS_CONNECTIONS) : undefined
+if (fixedPool !== undefined && !(Number.isInteger(fixedPool) && fixedPool >= 2)) {
+  console.error(
+    `bench/workers.mjs: BENCH_WORKERS_CONNECTIONS must be an integer of at least 2 (got ${process.env.BENCH_WORKERS_CONNECTIONS})`,
+  )
+  process.exit(2)
+}
 
 const ticksPerSecond = (() => {
   try {
@@ -95,7 +105,13 @@ async function trial(url, workerPid, workers, rps) {
   let first
   let last
   const { result } = startLoadInWorkers(
-    { target: targetOf(url), steps: [{ rps, durationS: 1 + seconds, step: 0 }], timeoutMs: 5000, maxConnections: 2000 },
+    {
+      target: targetOf(url),
+      steps: [{ rps, durationS: 1 + seconds, step: 0 }],
+      timeoutMs: 5000,
+      maxConnections: 2000,
+      ...(fixedPool !== undefined ? { connections: fixedPool } : {}),
+    },
     {
       onWindow: (w) => {
         windows.push(w)
@@ -176,7 +192,8 @@ running.add(nginx)
 const workerPid = nginxWorkerPid(nginx.pid)
 console.log(
   `\nLoad threads (--workers): highest paced rate with no generator-limited window, ${seconds}s judged per ` +
-    `trial after a 1 s warm-up at the same rate, ${rounds} rounds\n` +
+    `trial after a 1 s warm-up at the same rate, ${rounds} rounds, ` +
+    `${fixedPool !== undefined ? `a fixed pool of ${fixedPool} connections shared by the threads` : 'connections grown on demand up to 2000'}\n` +
     `target: nginx (1 worker, sendfile, 3-byte static file) on this machine: ${cpus()[0]?.model ?? '?'}, ` +
     `${availableParallelism()} cores, node ${process.version}\n` +
     'CPU during the highest passing trial, in % of one core: nginx worker / this process (all load threads) / ' +
