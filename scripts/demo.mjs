@@ -50,7 +50,13 @@ const run = spawn(
 const forward = (signal) => run.kill(signal)
 process.on('SIGINT', forward)
 process.on('SIGTERM', forward)
-const code = await new Promise((resolve) => run.once('exit', (c) => resolve(c ?? 3)))
+const code = await new Promise((resolve) =>
+  run.once('exit', (c, signal) => {
+    // Ended by a signal there is no run's code to pass on: say which, and exit 3 (not carried out).
+    if (signal) console.error(`gauntlet run ended by ${signal}`)
+    resolve(c ?? 3)
+  }),
+)
 target.kill()
 console.log(
   `summary: .gauntlet/demo-summary.json, report: .gauntlet/demo-report.html (open it in a browser)\n` +

@@ -14,9 +14,12 @@ describe('npm run demo', () => {
     const cwd = tempDir('gauntlet-demo-')
     const child = spawn(process.execPath, [demoScript], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
+    let stderr = ''
     child.stdout.on('data', (chunk) => (stdout += chunk))
+    child.stderr.on('data', (chunk) => (stderr += chunk))
     const [code] = (await once(child, 'exit')) as [number | null]
-    expect(code).toBe(0)
+    // On failure, what the demo printed says why (a run's error, or the signal that ended it).
+    expect(code, `${stdout}\n${stderr}`).toBe(0)
     expect(stdout).toMatch(/verdict: FAIL \(capacity 300 rps/)
     const summary = JSON.parse(readFileSync(join(cwd, '.gauntlet', 'demo-summary.json'), 'utf8')) as RunSummary
     expect(summary.capacityRps).toBe(300)
