@@ -8,19 +8,33 @@ import { tempDir } from '../helpers/cli.js'
 
 const demoScript = new URL('../../scripts/demo.mjs', import.meta.url).pathname
 
-/** The README's first quick-start command, as a user runs it, in a directory with no .gauntlet yet. */
+/** Runs `npm run demo`'s script as a user does, in a directory with no .gauntlet yet. */
+async function runDemo(): Promise<{ cwd: string; code: number | null; output: string }> {
+  const cwd = tempDir('gauntlet-demo-')
+  const child = spawn(process.execPath, [demoScript], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk) => (stdout += chunk))
+  child.stderr.on('data', (chunk) => (stderr += chunk))
+  const [code] = (await once(child, 'exit')) as [number | null]
+  return { cwd, code, output: `${stdout}\n${stderr}` }
+}
+
+/** The README's first quick-start command. */
 describe('npm run demo', () => {
   it('starts the demo target, finds its knee at 300 rps, stores the run and exits 0', async () => {
-    const cwd = tempDir('gauntlet-demo-')
-    const child = spawn(process.execPath, [demoScript], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk) => (stdout += chunk))
-    child.stderr.on('data', (chunk) => (stderr += chunk))
-    const [code] = (await once(child, 'exit')) as [number | null]
+    let demo = await runDemo()
+    // A machine too busy for the generator to keep 100-200 rps ends the run at that step, generator-limited
+    // (exit 3, rightly: the client, not the target, was the limit). That names the machine, not the demo:
+    // one more try, and only for that reason.
+    if (demo.code === 3 && /generator-limited/i.test(demo.output)) {
+      console.log(`demo run was generator-limited on this busy machine; once more:\n${demo.output}`)
+      demo = await runDemo()
+    }
+    const { cwd, code, output } = demo
     // On failure, what the demo printed says why (a run's error, or the signal that ended it).
-    expect(code, `${stdout}\n${stderr}`).toBe(0)
-    expect(stdout).toMatch(/verdict: FAIL \(capacity 300 rps/)
+    expect(code, output).toBe(0)
+    expect(output).toMatch(/verdict: FAIL \(capacity 300 rps/)
     const summary = JSON.parse(readFileSync(join(cwd, '.gauntlet', 'demo-summary.json'), 'utf8')) as RunSummary
     expect(summary.capacityRps).toBe(300)
     expect(summary.steps.slice(0, 3).map((s) => s.verdict)).toEqual(['pass', 'pass', 'pass'])
